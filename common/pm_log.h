@@ -1,0 +1,29 @@
+/*
+ * pm_log.h - logging for every module. Modules never pick the sink:
+ * terminal/ sets it (stderr for the CLI, stderr/journal for the daemon).
+ * A disabled level costs one comparison. POSMARK_DEBUG=0..3 overrides.
+ * Never log a full card number: use pm_card_tail().
+ */
+#ifndef PM_LOG_H
+#define PM_LOG_H
+
+#include <stddef.h>
+
+enum pm_log_level { PM_LOG_ERR = 0, PM_LOG_WARN = 1, PM_LOG_INFO = 2, PM_LOG_DBG = 3 };
+
+extern int pm_log_level;
+
+void pm_log_init_from_env(int default_level);
+void pm_log_msg(int level, const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define pm_log_at(lvl, ...) do { if ((lvl) <= pm_log_level) pm_log_msg((lvl), __func__, __VA_ARGS__); } while (0)
+#define pm_err(...)  pm_log_at(PM_LOG_ERR, __VA_ARGS__)
+#define pm_warn(...) pm_log_at(PM_LOG_WARN, __VA_ARGS__)
+#define pm_info(...) pm_log_at(PM_LOG_INFO, __VA_ARGS__)
+#define pm_dbg(...)  pm_log_at(PM_LOG_DBG, __VA_ARGS__)
+
+/* "…1234" form of a card number for logs: writes into buf (>= 8 bytes). */
+const char *pm_card_tail(const char *card, char *buf, size_t len);
+
+#endif

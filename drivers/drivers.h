@@ -1,0 +1,153 @@
+/*
+ * drivers.h - scanners, receipt printers, and the one scan decoder.
+ *
+ * Scanners: scan_open() takes a device string (docs/devices.md):
+ *   usb:VID:PID, evdev:/dev/input/eventN, serial:/dev/ttyACM0[,BAUD], script:FILE
+ * and scan_read() returns raw scans (bytes + AIM symbology id when the device
+ * sends one). scan_decode() turns raw text into a typed scan. A script
+ * scanner also returns cashier keys (lines starting with '#') as raw scans
+ * with is_key set; the terminal interprets those.
+ *
+ * Printers: a receipt is built as a device-independent document
+ * (struct prn_doc: text lines with style, barcodes, QR codes, cut) and
+ * printed by a backend: text:FILE, escpos:FILE, usb:VID:PID, usblp:PATH,
+ * tcp:HOST[:PORT]. A printer that reports paper out / cover open / offline
+ * makes prn_print() fail with PM_EPAPER / PM_EOFFLINE; the caller keeps the
+ * document queued and prints it again when prn_status() says ready.
+ *
+ * drivers/ depends on libc and libusb only (plus zint/png/cairo for preview).
+ */
+#ifndef DRIVERS_H
+#define DRIVERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- scan decoding ---------------------------------------------------- */
+
+enum scan_kind {
+	SCAN_UNKNOWN = 0,          /* rejected; error[] says why */
+	SCAN_ITEM = 1,             /* gtin[] is a GTIN-14 */
+	SCAN_CARD = 2,             /* card[] is the loyalty card number */
+	SCAN_COUPON = 3,           /* coupon[] is the code as printed */
+	SCAN_VARIABLE_MEASURE = 4, /* in-store code: gtin[] (price zeroed) + price_cents */
+};
+const char *scan_kind_name(int kind);
+
+#define SCAN_MAX_PREFIXES 16
+struct scan_config {
+	int card_min_len;          /* default 16 */
+	int card_max_len;          /* default 19 */
+	int n_card_prefixes;       /* 0 = any issuer prefix */
+	char card_prefixes[SCAN_MAX_PREFIXES][12];
+	bool card_luhn;            /* default true */
+	char coupon_prefix[8];     /* posmark coupon codes start with this (default "PM") */
+};
+void scan_config_default(struct scan_config *cfg);
+
+struct scan_result {
+	int kind;                  /* enum scan_kind */
+	char symbology[16];        /* "ean13", "upca", "ean8", "gtin14", "gs1-128", "code128", "magstripe", "keyed", ... */
+	char gtin[15];             /* GTIN-14, item and variable measure */
+	char card[20];
+	char coupon[128];
+	int64_t price_cents;       /* embedded price; -1 if none */
+	int32_t weight_g;          /* embedded weight; -1 if none */
+	char batch[24];            /* GS1 AI 10 */
+	char expiry[8];            /* GS1 AI 17, YYMMDD */
+	char error[160];           /* why it was rejected (SCAN_UNKNOWN) */
+};
+
+/*
+ * Decode one scan. aim is the AIM symbology identifier ("]E0", "]C1", ...)
+ * or NULL when the device sent none (it may also be a prefix of data).
+ * Always returns PM_OK and fills *out (kind SCAN_UNKNOWN with error[] for
+ * garbage); PM_EINVAL only for NULL arguments.
+ */
+int scan_decode(const struct scan_config *cfg, const char *data, size_t len,
+		const char *aim, struct scan_result *out);
+/* Same for a number keyed at the till (#card): card rules only. */
+int scan_decode_keyed_card(const struct scan_config *cfg, const char *digits,
+			   struct scan_result *out);
+
+/* GS1 mod-10 check digit over digits[0..n-1] (the check digit excluded). */
+int scan_gs1_check_digit(const char *digits, size_t n);
+bool scan_luhn_valid(const char *digits, size_t n);
+
+/* ---- scanners --------------------------------------------------------- */
+
+struct scan_dev;
+struct scan_raw {
+	char data[512];
+	size_t len;
+	char aim[4];               /* "" when the device sent no symbology id */
+	bool is_key;               /* script:/keypad: a cashier key line, "#..." */
+};
+/*
+ * Open a scanner by device string. Returns PM_OK, PM_EINVAL (bad string),
+ * PM_ENOENT/PM_ENODEV (device absent), PM_EBUSY, PM_EIO.
+ */
+int scan_open(const char *spec, const struct scan_config *cfg, struct scan_dev **out,
+	      char *errbuf, size_t errlen);
+/*
+ * Wait up to timeout_ms (-1 = forever) for the next scan.
+ * Returns PM_OK with *out filled, PM_ETIMEOUT, PM_ENOENT at the end of a
+ * script, PM_ENODEV if the device vanished (it is reopened by a later call).
+ */
+int scan_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms);
+/* A file descriptor to poll for readability, or -1 (then call scan_read with a timeout). */
+int scan_fd(struct scan_dev *s);
+const char *scan_dev_name(const struct scan_dev *s);
+void scan_close(struct scan_dev *s);
+
+/* ---- receipt documents ------------------------------------------------ */
+
+enum prn_align { PRN_LEFT = 0, PRN_CENTER = 1, PRN_RIGHT = 2 };
+enum prn_style { PRN_BOLD = 1 << 0, PRN_DOUBLE = 1 << 1, PRN_UNDERLINE = 1 << 2 };
+enum prn_elem_kind { PRN_TEXT, PRN_BARCODE, PRN_QR, PRN_FEED, PRN_CUT, PRN_DRAWER };
+enum prn_barcode { PRN_EAN13 = 0, PRN_CODE128 = 1 };
+
+struct prn_elem {
+	int kind;                  /* enum prn_elem_kind */
+	int align;
+	int style;
+	int barcode;               /* enum prn_barcode, PRN_BARCODE only */
+	int lines;                 /* PRN_FEED */
+	char *text;                /* owned; UTF-8 text, barcode data or QR payload */
+};
+
+struct prn_doc {
+	int columns;               /* 42 or 48 */
+	size_t n, cap;
+	struct prn_elem *elems;
+};
+
+int prn_doc_init(struct prn_doc *doc, int columns);
+void prn_doc_release(struct prn_doc *doc);
+int prn_doc_text(struct prn_doc *doc, int align, int style, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A line with left text and right text, padded to the width. */
+int prn_doc_pair(struct prn_doc *doc, int style, const char *left, const char *right);
+int prn_doc_rule(struct prn_doc *doc, char ch);
+int prn_doc_barcode(struct prn_doc *doc, int type, const char *data);
+int prn_doc_qr(struct prn_doc *doc, const char *payload);
+int prn_doc_feed(struct prn_doc *doc, int lines);
+int prn_doc_cut(struct prn_doc *doc);
+/* Render as plain text (what the text: backend writes). Caller frees *out. */
+int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len);
+
+/* ---- printers --------------------------------------------------------- */
+
+struct prn_dev;
+enum prn_state { PRN_READY = 0, PRN_PAPER_OUT = 1, PRN_COVER_OPEN = 2, PRN_OFFLINE = 3 };
+const char *prn_state_words(int state);
+int prn_open(const char *spec, struct prn_dev **out, char *errbuf, size_t errlen);
+/* Print a document. PM_OK; PM_EPAPER / PM_EOFFLINE / PM_ETIMEOUT: not printed, keep it. */
+int prn_print(struct prn_dev *p, const struct prn_doc *doc);
+/* Current state (enum prn_state) into *state. Backends without status say READY. */
+int prn_status(struct prn_dev *p, int *state);
+const char *prn_dev_name(const struct prn_dev *p);
+void prn_close(struct prn_dev *p);
+
+#endif

@@ -1,0 +1,205 @@
+/* prn_doc.c - the device-independent receipt document and its text rendering. */
+#include "drivers/drivers.h"
+#include "common/pm_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int prn_doc_init(struct prn_doc *doc, int columns)
+{
+	memset(doc, 0, sizeof(*doc));
+	doc->columns = columns > 0 ? columns : 42;
+	return PM_OK;
+}
+
+void prn_doc_release(struct prn_doc *doc)
+{
+	if (!doc)
+		return;
+	for (size_t i = 0; i < doc->n; i++)
+		free(doc->elems[i].text);
+	free(doc->elems);
+	memset(doc, 0, sizeof(*doc));
+}
+
+static int push(struct prn_doc *doc, int kind, int align, int style, const char *text)
+{
+	struct prn_elem *e;
+	if (doc->n == doc->cap) {
+		size_t cap = doc->cap ? doc->cap * 2 : 32;
+		struct prn_elem *ne = realloc(doc->elems, cap * sizeof(*ne));
+		if (!ne)
+			return PM_ENOMEM;
+		doc->elems = ne;
+		doc->cap = cap;
+	}
+	e = &doc->elems[doc->n];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->align = align;
+	e->style = style;
+	if (text && !(e->text = strdup(text)))
+		return PM_ENOMEM;
+	doc->n++;
+	return PM_OK;
+}
+
+int prn_doc_text(struct prn_doc *doc, int align, int style, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return push(doc, PRN_TEXT, align, style, buf);
+}
+
+/* Display width of UTF-8 text: code points, not bytes. */
+static size_t utf8_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+int prn_doc_pair(struct prn_doc *doc, int style, const char *left, const char *right)
+{
+	char buf[512];
+	size_t cols = (size_t)doc->columns / ((style & PRN_DOUBLE) ? 2 : 1);
+	size_t lw = utf8_width(left), rw = utf8_width(right);
+	size_t pad = lw + rw + 1 <= cols ? cols - lw - rw : 1;
+	if (lw + rw + 1 > cols) {
+		/* Too long for one line: left text alone, then the right-aligned figure. */
+		int rc = push(doc, PRN_TEXT, PRN_LEFT, style, left);
+		if (rc)
+			return rc;
+		return push(doc, PRN_TEXT, PRN_RIGHT, style, right);
+	}
+	snprintf(buf, sizeof(buf), "%s%*s%s", left, (int)pad, "", right);
+	return push(doc, PRN_TEXT, PRN_LEFT, style, buf);
+}
+
+int prn_doc_rule(struct prn_doc *doc, char ch)
+{
+	char buf[128];
+	int n = doc->columns < (int)sizeof(buf) ? doc->columns : (int)sizeof(buf) - 1;
+	memset(buf, ch, (size_t)n);
+	buf[n] = '\0';
+	return push(doc, PRN_TEXT, PRN_LEFT, 0, buf);
+}
+
+int prn_doc_barcode(struct prn_doc *doc, int type, const char *data)
+{
+	int rc = push(doc, PRN_BARCODE, PRN_CENTER, 0, data);
+	if (rc == PM_OK)
+		doc->elems[doc->n - 1].barcode = type;
+	return rc;
+}
+
+int prn_doc_qr(struct prn_doc *doc, const char *payload)
+{
+	return push(doc, PRN_QR, PRN_CENTER, 0, payload);
+}
+
+int prn_doc_feed(struct prn_doc *doc, int lines)
+{
+	int rc = push(doc, PRN_FEED, PRN_LEFT, 0, NULL);
+	if (rc == PM_OK)
+		doc->elems[doc->n - 1].lines = lines;
+	return rc;
+}
+
+int prn_doc_cut(struct prn_doc *doc)
+{
+	return push(doc, PRN_CUT, PRN_LEFT, 0, NULL);
+}
+
+struct sbuf {
+	char *p;
+	size_t n, cap;
+	int err;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->err = PM_ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+static void sb_line(struct sbuf *b, int columns, int align, const char *text)
+{
+	size_t w = utf8_width(text);
+	size_t pad = 0;
+	if (w < (size_t)columns) {
+		if (align == PRN_CENTER)
+			pad = ((size_t)columns - w) / 2;
+		else if (align == PRN_RIGHT)
+			pad = (size_t)columns - w;
+	}
+	for (size_t i = 0; i < pad; i++)
+		sb_add(b, " ", 1);
+	sb_add(b, text, strlen(text));
+	sb_add(b, "\n", 1);
+}
+
+int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len)
+{
+	struct sbuf b = { 0 };
+	char line[600];
+	*out = NULL;
+	for (size_t i = 0; i < doc->n; i++) {
+		const struct prn_elem *e = &doc->elems[i];
+		switch (e->kind) {
+		case PRN_TEXT:
+			sb_line(&b, doc->columns, e->align, e->text);
+			break;
+		case PRN_BARCODE:
+			snprintf(line, sizeof(line), "||| %s %s |||",
+				 e->barcode == PRN_EAN13 ? "EAN-13" : "CODE128", e->text);
+			sb_line(&b, doc->columns, PRN_CENTER, line);
+			break;
+		case PRN_QR:
+			snprintf(line, sizeof(line), "[QR %s]", e->text);
+			sb_line(&b, doc->columns, PRN_CENTER, line);
+			break;
+		case PRN_FEED:
+			for (int k = 0; k < e->lines; k++)
+				sb_add(&b, "\n", 1);
+			break;
+		case PRN_CUT:
+			sb_line(&b, doc->columns, PRN_LEFT, "- - - - - - - - - - - - - - - - - - - - -");
+			break;
+		default:
+			break;
+		}
+	}
+	if (b.err) {
+		free(b.p);
+		return b.err;
+	}
+	if (!b.p)
+		sb_add(&b, "", 0);
+	*out = b.p;
+	if (len)
+		*len = b.n;
+	return b.err;
+}

@@ -1,0 +1,268 @@
+/*
+ * card.c - card records: lookup, consent, erasure; and the outbox of
+ * non-sale events for HQ (consent changes, erasures, offer records).
+ */
+#include "loyalty/loy_int.h"
+#include "common/pm_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int loy_card_get(struct loy_db *db, const char *card, struct loy_card *out)
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(card), (void *)card }, v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!card[0] || strlen(card) > LOY_CARD_MAX)
+		return PM_EINVAL;
+	if ((rc = loyi_read_begin(db, &txn)))
+		return rc;
+	rc = mdb_get(txn, db->cards, &k, &v);
+	rc = rc ? loyi_mdb_err(rc) : loyi_card_decode(v.mv_data, v.mv_size, card, out);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int loyi_event_put(struct loy_db *db, MDB_txn *txn, int type, int64_t time_us,
+		   const void *payload, size_t len, uint64_t *seq_out)
+{
+	uint64_t seq;
+	unsigned char *buf;
+	MDB_val k = { sizeof(seq), &seq }, v;
+	int rc = loyi_meta_get_u64(db, txn, "last_event_seq", &seq);
+
+	if (rc)
+		return rc;
+	seq++;
+	if (len > UINT32_MAX || !(buf = malloc(16 + len)))
+		return PM_ENOMEM;
+	/* Event record v1: version, type, 2 reserved, u32 length, i64 time, payload. */
+	memset(buf, 0, 16);
+	buf[0] = LOY_FORMAT_VERSION;
+	buf[1] = (unsigned char)type;
+	for (int i = 0; i < 4; i++)
+		buf[4 + i] = (unsigned char)(len >> (8 * i));
+	for (int i = 0; i < 8; i++)
+		buf[8 + i] = (unsigned char)((uint64_t)time_us >> (8 * i));
+	if (len)
+		memcpy(buf + 16, payload, len);
+	v.mv_size = 16 + len;
+	v.mv_data = buf;
+	rc = mdb_put(txn, db->events, &k, &v, MDB_APPEND);
+	free(buf);
+	if (rc)
+		return loyi_mdb_err(rc);
+	if (seq_out)
+		*seq_out = seq;
+	return loyi_meta_put_u64(db, txn, "last_event_seq", seq);
+}
+
+struct event_arg {
+	int type;
+	int64_t time_us;
+	const void *payload;
+	size_t len;
+	uint64_t seq;
+};
+
+static int event_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct event_arg *a = arg;
+	return loyi_event_put(db, txn, a->type, a->time_us, a->payload, a->len, &a->seq);
+}
+
+int loy_event_append(struct loy_db *db, int type, int64_t time_us, const void *payload,
+		     size_t len, uint64_t *seq_out)
+{
+	struct event_arg a = { type, time_us, payload, len, 0 };
+	int rc = loyi_write(db, event_body, &a);
+	if (seq_out)
+		*seq_out = rc ? 0 : a.seq;
+	return rc;
+}
+
+int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_event_cb cb, void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint64_t start = after_seq + 1;
+	MDB_val k = { sizeof(start), &start }, v;
+	size_t n = 0;
+	int rc = loyi_read_begin(db, &txn);
+
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, db->events, &cur))) {
+		mdb_txn_abort(txn);
+		return loyi_mdb_err(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && (max == 0 || n < max)) {
+		const unsigned char *b = v.mv_data;
+		struct loy_event ev = { 0 };
+		uint32_t len = 0;
+		uint64_t t = 0;
+		if (v.mv_size < 16 || b[0] != LOY_FORMAT_VERSION) {
+			rc = PM_ECORRUPT;
+			break;
+		}
+		for (int i = 0; i < 4; i++)
+			len |= (uint32_t)b[4 + i] << (8 * i);
+		for (int i = 0; i < 8; i++)
+			t |= (uint64_t)b[8 + i] << (8 * i);
+		if (16 + (size_t)len != v.mv_size) {
+			rc = PM_ECORRUPT;
+			break;
+		}
+		memcpy(&ev.seq, k.mv_data, 8);
+		ev.type = b[1];
+		ev.time_us = (int64_t)t;
+		ev.payload = b + 16;
+		ev.payload_len = len;
+		if ((rc = cb(ctx, &ev)))
+			break;
+		n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = PM_OK;
+	else if (rc > 0)
+		rc = loyi_mdb_err(rc);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+struct consent_arg {
+	const char *card;
+	int consent, source;
+	int64_t now;
+};
+
+static int consent_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct consent_arg *a = arg;
+	MDB_val k = { strlen(a->card), (void *)a->card }, v;
+	struct loy_card c;
+	unsigned char rec[LOYI_CARD_LEN];
+	char payload[64];
+	int rc = mdb_get(txn, db->cards, &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		memset(&c, 0, sizeof(c));
+		c.created_us = a->now;
+	} else if (rc) {
+		return loyi_mdb_err(rc);
+	} else if ((rc = loyi_card_decode(v.mv_data, v.mv_size, a->card, &c))) {
+		return rc;
+	}
+	c.consent = a->consent;
+	c.consent_source = a->source;
+	c.consent_changed_us = a->now;
+	loyi_card_encode(&c, rec);
+	v.mv_size = sizeof(rec);
+	v.mv_data = rec;
+	if ((rc = mdb_put(txn, db->cards, &k, &v, 0)))
+		return loyi_mdb_err(rc);
+	/* HQ learns consent set at the till; a change that came from HQ is not echoed. */
+	if (a->source == LOY_SRC_HQ)
+		return PM_OK;
+	int n = snprintf(payload, sizeof(payload), "%s %s", a->card,
+			 a->consent == LOY_CONSENT_YES ? "yes" : a->consent == LOY_CONSENT_NO ? "no" : "unknown");
+	return loyi_event_put(db, txn, LOY_EV_CONSENT, a->now, payload, (size_t)n, NULL);
+}
+
+int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int source, int64_t now_us)
+{
+	struct consent_arg a = { card, consent, source, now_us };
+	if (!card[0] || strlen(card) > LOY_CARD_MAX || consent < 0 || consent > 2)
+		return PM_EINVAL;
+	return loyi_write(db, consent_body, &a);
+}
+
+struct erase_arg {
+	const char *card;
+	int source;
+	int64_t now;
+	uint64_t unlinked;
+	unsigned char *buf;
+	size_t cap;
+};
+
+static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct erase_arg *a = arg;
+	MDB_val k = { strlen(a->card), (void *)a->card }, v;
+	MDB_cursor *cur;
+	int rc, had_card;
+
+	a->unlinked = 0;
+	rc = mdb_get(txn, db->cards, &k, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return loyi_mdb_err(rc);
+	had_card = rc == 0;
+	if ((rc = mdb_cursor_open(txn, db->card_idx, &cur)))
+		return loyi_mdb_err(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	while (rc == 0) {
+		uint64_t seq;
+		int64_t t, total;
+		MDB_val sk = { 8, &seq }, sv;
+		struct loy_sale s;
+		loyi_idx_decode(v.mv_data, &seq, &t, &total);
+		if ((rc = mdb_get(txn, db->sales, &sk, &sv)) ||
+		    (rc = loyi_sale_decode(db, sv.mv_data, sv.mv_size, &s)))
+			break;
+		s.card[0] = '\0';
+		s.card_erased = true;
+		size_t need = loyi_sale_size(&s);
+		if (need > a->cap) {
+			unsigned char *nb = realloc(a->buf, need);
+			if (!nb) {
+				rc = PM_ENOMEM;
+				break;
+			}
+			a->buf = nb;
+			a->cap = need;
+		}
+		loyi_sale_encode(&s, a->buf);
+		sv.mv_size = need;
+		sv.mv_data = a->buf;
+		if ((rc = mdb_put(txn, db->sales, &sk, &sv, 0)))
+			break;
+		a->unlinked++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc > 0 ? loyi_mdb_err(rc) : rc;
+	if (!had_card && a->unlinked == 0)
+		return PM_ENOENT;
+	k.mv_size = strlen(a->card);
+	k.mv_data = (void *)a->card;
+	if ((rc = mdb_del(txn, db->card_idx, &k, NULL)) && rc != MDB_NOTFOUND)
+		return loyi_mdb_err(rc);
+	if ((rc = mdb_del(txn, db->cards, &k, NULL)) && rc != MDB_NOTFOUND)
+		return loyi_mdb_err(rc);
+	/* Erasure travels to HQ unless HQ sent it. */
+	if (a->source == LOY_SRC_HQ)
+		return PM_OK;
+	return loyi_event_put(db, txn, LOY_EV_ERASURE, a->now, a->card, strlen(a->card), NULL);
+}
+
+int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
+		   uint64_t *sales_unlinked)
+{
+	struct erase_arg a = { .card = card, .source = source, .now = now_us };
+	int rc;
+	if (!card[0] || strlen(card) > LOY_CARD_MAX)
+		return PM_EINVAL;
+	rc = loyi_write(db, erase_body, &a);
+	free(a.buf);
+	if (sales_unlinked)
+		*sales_unlinked = rc ? 0 : a.unlinked;
+	return rc;
+}

@@ -1,0 +1,222 @@
+/*
+ * loyalty.h - the durable purchase log of one terminal, in LMDB.
+ *
+ * What it is: the sale records, each card's record (points, tier, consent,
+ * aggregates), a per-card index of its sales, redeemed coupons, the product
+ * catalog, an outbox of non-sale events for HQ, and the HQ upload watermark,
+ * all in one LMDB environment (docs/storage.md has the byte layouts, v1).
+ *
+ * What it is not: it does not decode scans (it trusts card numbers and GTINs
+ * the terminal got from drivers' decoder), choose offers, or talk to HQ.
+ *
+ * Guarantees:
+ *  - loy_sale_commit() is ONE write transaction: the sale, its index entry,
+ *    the card aggregates and points, the redeemed coupons and the sequence
+ *    counter commit together or not at all. When it returns PM_OK the sale is
+ *    on stable storage (LMDB's default fsync discipline is kept).
+ *  - A sale carrying an ext_id (the till's or POS app's idempotency key) is
+ *    committed at most once; a repeat returns PM_EEXIST with the first seq.
+ *  - The map grows by itself (doubling up to map_size_max). A full disk or a
+ *    reached map_size_max returns PM_EFULL and nothing is written: the caller
+ *    keeps the sale open and may retry.
+ *
+ * Traps:
+ *  - Views passed to callbacks (struct loy_sale *) point into LMDB pages or
+ *    a scratch buffer: valid only during the callback. Copy what you keep.
+ *  - One struct loy_db per process and directory (LMDB's rule). Other
+ *    processes may read concurrently (posmark history while the till runs).
+ */
+#ifndef LOYALTY_H
+#define LOYALTY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LOY_CARD_MAX 19       /* digits of the longest card number */
+#define LOY_GTIN_LEN 14       /* items are stored as GTIN-14 */
+#define LOY_TERMINAL_MAX 31
+#define LOY_EXTID_MAX 63
+#define LOY_COUPON_MAX 63
+#define LOY_TIER_MAX 4        /* tiers 0..LOY_TIER_MAX-1 */
+
+struct loy_db;
+
+struct loy_config {
+	uint64_t map_size_initial;   /* bytes; first mapping (default 64 MiB) */
+	uint64_t map_size_max;       /* bytes; 0 = grow until the disk is full */
+	char terminal_id[LOY_TERMINAL_MAX + 1]; /* stamped on every sale */
+	char currency[4];            /* ISO 4217 code of this till, e.g. "EUR" */
+	/* Points: points = total_cents * points_per_unit * multiplier_pct / 10000 */
+	int64_t points_per_unit;     /* points per whole currency unit (default 1) */
+	int tier_window_days;        /* rolling window for tier spend (default 365) */
+	int tier_count;              /* tiers in use, 1..LOY_TIER_MAX (default 3) */
+	int64_t tier_threshold_cents[LOY_TIER_MAX]; /* window spend to reach tier i; [0] = 0 */
+	int tier_multiplier_pct[LOY_TIER_MAX];      /* points multiplier per tier, 100 = x1 */
+	char tier_name[LOY_TIER_MAX][16];
+	int points_expiry_days;      /* balance expires after this many days without a visit; 0 = never */
+};
+
+/* Fill cfg with the documented defaults (docs/config.md). */
+void loy_config_default(struct loy_config *cfg);
+
+/*
+ * Open (creating if absent) the purchase log in directory dir.
+ * Returns PM_OK, PM_ECORRUPT (not an LMDB file, or an LMDB that is not a
+ * posmark log), PM_EVERSION (written by a newer format), PM_EFULL, PM_EIO,
+ * PM_EBUSY. *out is NULL on failure. errbuf (may be NULL) gets a detail.
+ */
+int loy_open(const char *dir, const struct loy_config *cfg, struct loy_db **out,
+	     char *errbuf, size_t errlen);
+void loy_close(struct loy_db *db);   /* NULL-safe */
+
+enum loy_tender { LOY_TENDER_CASH = 0, LOY_TENDER_CARD = 1, LOY_TENDER_OTHER = 2 };
+const char *loy_tender_name(int tender);
+
+struct loy_item {
+	char gtin[LOY_GTIN_LEN + 1];  /* GTIN-14, digits */
+	int32_t qty;                  /* units (1 for a weighed/priced variable-measure item) */
+	int64_t unit_price_cents;
+	int64_t line_cents;           /* qty * unit price, or the embedded price */
+};
+
+struct loy_redemption {
+	char coupon[LOY_COUPON_MAX + 1];
+	int64_t discount_cents;
+};
+
+struct loy_sale {
+	uint64_t seq;                 /* per-terminal sequence number; set by commit */
+	int64_t time_us;              /* UTC microseconds */
+	char terminal[LOY_TERMINAL_MAX + 1];
+	char card[LOY_CARD_MAX + 1];  /* "" = no card, or card erased */
+	char currency[4];
+	char ext_id[LOY_EXTID_MAX + 1]; /* idempotency key; "" = none */
+	int tender;                   /* enum loy_tender */
+	int64_t total_cents;          /* what the customer pays, after discounts */
+	int64_t discount_cents;       /* sum of coupon discounts */
+	int64_t tendered_cents;
+	int64_t points_earned;        /* set by commit */
+	bool card_erased;             /* the card was unlinked by an erasure */
+	uint32_t n_items;
+	struct loy_item *items;
+	uint32_t n_redeemed;
+	struct loy_redemption *redeemed;
+};
+
+struct loy_commit_result {
+	uint64_t seq;
+	int64_t points_earned;
+	int64_t points_balance;
+	int64_t points_expired;       /* balance lost to expiry before this sale */
+	int tier;
+	int64_t window_spend_cents;
+};
+
+/*
+ * Commit a closed sale durably in one write transaction. sale->seq,
+ * sale->points_earned and sale->terminal/currency (if empty) are filled by
+ * the log. The time is sale->time_us (caller stamps it).
+ * Returns PM_OK; PM_EEXIST if sale->ext_id was committed before (out->seq is
+ * that sale's seq), or a redeemed coupon was already used (out->seq = 0);
+ * PM_EFULL (disk/map full: nothing written, retry later); PM_EINVAL; PM_EIO.
+ */
+int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale,
+		    struct loy_commit_result *out);
+
+/* Callback for reads: return 0 to go on, non-zero to stop (returned as is). */
+typedef int (*loy_sale_cb)(void *ctx, const struct loy_sale *sale);
+
+/* Every sale of a card, oldest first: one key range of the card index. */
+int loy_card_history(struct loy_db *db, const char *card, loy_sale_cb cb, void *ctx);
+/* Sales with seq > after_seq in order, at most max (0 = all). For upload. */
+int loy_sales_after(struct loy_db *db, uint64_t after_seq, size_t max,
+		    loy_sale_cb cb, void *ctx);
+int loy_sale_get(struct loy_db *db, uint64_t seq, loy_sale_cb cb, void *ctx);
+/* Whether sale ext_id is committed; *seq_out = its seq (0 if not). */
+int loy_sale_find_ext(struct loy_db *db, const char *ext_id, uint64_t *seq_out);
+
+enum loy_consent { LOY_CONSENT_UNKNOWN = 0, LOY_CONSENT_YES = 1, LOY_CONSENT_NO = 2 };
+enum loy_source { LOY_SRC_TILL = 0, LOY_SRC_HQ = 1 };
+
+struct loy_card {
+	char number[LOY_CARD_MAX + 1];
+	int64_t created_us;
+	int64_t last_visit_us;        /* 0 = never */
+	uint64_t visits;
+	int64_t spend_cents;          /* lifetime */
+	int64_t points;
+	int tier;
+	int consent;                  /* enum loy_consent */
+	int consent_source;           /* enum loy_source */
+	int64_t consent_changed_us;
+};
+
+/* PM_OK with *out filled, or PM_ENOENT for a card never seen (or erased). */
+int loy_card_get(struct loy_db *db, const char *card, struct loy_card *out);
+/* Set targeted-offer consent (creates the card record if new); queued for HQ. */
+int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int source,
+			 int64_t now_us);
+/*
+ * Erase a card: its record and index go, its sales stay with the card
+ * unlinked, and an erasure event is queued for HQ. *sales_unlinked counts them.
+ */
+int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
+		   uint64_t *sales_unlinked);
+/* The current tier name for a tier number. */
+const char *loy_tier_name(const struct loy_db *db, int tier);
+const struct loy_config *loy_db_config(const struct loy_db *db);
+
+/* Catalog (standalone till and demo; a POS app sends prices instead). */
+struct loy_product {
+	char gtin[LOY_GTIN_LEN + 1];
+	char name[64];
+	char category[48];
+	char brand[48];
+	int64_t price_cents;
+};
+/* Replace or add products in one transaction. */
+int loy_catalog_put(struct loy_db *db, const struct loy_product *p, size_t n);
+int loy_catalog_get(struct loy_db *db, const char *gtin14, struct loy_product *out);
+typedef int (*loy_product_cb)(void *ctx, const struct loy_product *p);
+int loy_catalog_each(struct loy_db *db, loy_product_cb cb, void *ctx);
+int loy_catalog_count(struct loy_db *db, uint64_t *out);
+
+/*
+ * Outbox of non-sale events for HQ (consent changes, erasures, offers issued,
+ * held back, redeemed). Each event has a seq of its own; payload is opaque
+ * bytes (the producer's versioned encoding).
+ */
+enum loy_event_type {
+	LOY_EV_CONSENT = 1, LOY_EV_ERASURE = 2, LOY_EV_OFFER_ISSUED = 3,
+	LOY_EV_OFFER_HELD_BACK = 4, LOY_EV_OFFER_REDEEMED = 5,
+};
+struct loy_event {
+	uint64_t seq;
+	int64_t time_us;
+	int type;
+	const void *payload;
+	size_t payload_len;
+};
+int loy_event_append(struct loy_db *db, int type, int64_t time_us,
+		     const void *payload, size_t len, uint64_t *seq_out);
+typedef int (*loy_event_cb)(void *ctx, const struct loy_event *ev);
+int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max,
+		     loy_event_cb cb, void *ctx);
+
+/* Upload positions: the last seq HQ acknowledged, for sales and events. */
+struct loy_stats {
+	uint64_t last_sale_seq;
+	uint64_t sales_acked;         /* HQ watermark: sales <= this are acknowledged */
+	uint64_t last_event_seq;
+	uint64_t events_acked;
+	uint64_t sales;
+	uint64_t cards;
+	uint64_t map_size;
+	uint64_t used_bytes;
+};
+int loy_stats(struct loy_db *db, struct loy_stats *out);
+/* Advance a watermark (never backwards: a lower value is ignored). */
+int loy_watermark_set(struct loy_db *db, bool events, uint64_t acked_seq);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * sale.c - committing a sale in one write transaction, and reading sales
+ * back (by card through the card index, by seq for upload).
+ */
+#include "loyalty/loy_int.h"
+#include "common/pm_err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_US (86400LL * 1000000LL)
+
+const char *loy_tender_name(int tender)
+{
+	switch (tender) {
+	case LOY_TENDER_CASH: return "cash";
+	case LOY_TENDER_CARD: return "card";
+	case LOY_TENDER_OTHER: return "other";
+	default: return "?";
+	}
+}
+
+struct commit_arg {
+	struct loy_sale sale;          /* copy; seq/points filled in the body */
+	struct loy_commit_result *res;
+	unsigned char *buf;
+	size_t cap;
+};
+
+/* Sum of the card's sales in the tier window, newest backwards. */
+static int window_spend(struct loy_db *db, MDB_txn *txn, const char *card, int64_t now,
+			int64_t *out)
+{
+	MDB_cursor *cur;
+	MDB_val k = { strlen(card), (void *)card }, v;
+	int64_t cutoff = now - (int64_t)db->cfg.tier_window_days * DAY_US;
+	int rc = mdb_cursor_open(txn, db->card_idx, &cur);
+
+	*out = 0;
+	if (rc)
+		return loyi_mdb_err(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
+	while (rc == 0) {
+		uint64_t seq;
+		int64_t t, total;
+		loyi_idx_decode(v.mv_data, &seq, &t, &total);
+		if (t < cutoff)
+			break;
+		*out += total;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV_DUP);
+	}
+	mdb_cursor_close(cur);
+	return (rc == 0 || rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
+}
+
+static int update_card(struct loy_db *db, MDB_txn *txn, struct loy_sale *s,
+		       struct loy_commit_result *res)
+{
+	MDB_val k = { strlen(s->card), s->card }, v;
+	struct loy_card c;
+	unsigned char rec[LOYI_CARD_LEN], idx[LOYI_IDX_LEN];
+	int64_t window;
+	int rc = mdb_get(txn, db->cards, &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		memset(&c, 0, sizeof(c));
+		c.created_us = s->time_us;
+	} else if (rc) {
+		return loyi_mdb_err(rc);
+	} else if ((rc = loyi_card_decode(v.mv_data, v.mv_size, s->card, &c))) {
+		return rc;
+	}
+	if (db->cfg.points_expiry_days > 0 && c.last_visit_us > 0 &&
+	    s->time_us - c.last_visit_us > (int64_t)db->cfg.points_expiry_days * DAY_US &&
+	    c.points > 0) {
+		res->points_expired = c.points;
+		c.points = 0;
+	}
+	if ((rc = window_spend(db, txn, s->card, s->time_us, &window)))
+		return rc;
+	/* Points are earned at the tier the customer holds when the sale starts. */
+	int tier_before = loyi_tier_for(&db->cfg, window);
+	s->points_earned = loyi_points_for(&db->cfg, tier_before, s->total_cents);
+	window += s->total_cents;
+	c.tier = loyi_tier_for(&db->cfg, window);
+	c.points += s->points_earned;
+	c.visits++;
+	c.spend_cents += s->total_cents;
+	if (s->time_us > c.last_visit_us)
+		c.last_visit_us = s->time_us;
+	loyi_card_encode(&c, rec);
+	v.mv_size = sizeof(rec);
+	v.mv_data = rec;
+	if ((rc = mdb_put(txn, db->cards, &k, &v, 0)))
+		return loyi_mdb_err(rc);
+	loyi_idx_encode(idx, s->seq, s->time_us, s->total_cents);
+	v.mv_size = sizeof(idx);
+	v.mv_data = idx;
+	if ((rc = mdb_put(txn, db->card_idx, &k, &v, MDB_NODUPDATA)))
+		return loyi_mdb_err(rc);
+	res->points_balance = c.points;
+	res->tier = c.tier;
+	res->window_spend_cents = window;
+	return PM_OK;
+}
+
+static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct commit_arg *a = arg;
+	struct loy_sale *s = &a->sale;
+	struct loy_commit_result *res = a->res;
+	uint64_t last;
+	MDB_val k, v;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (s->ext_id[0]) {
+		k.mv_size = strlen(s->ext_id);
+		k.mv_data = s->ext_id;
+		rc = mdb_get(txn, db->ext_ids, &k, &v);
+		if (rc == 0 && v.mv_size == 8) {
+			memcpy(&res->seq, v.mv_data, 8);
+			return PM_EEXIST;
+		}
+		if (rc != MDB_NOTFOUND)
+			return loyi_mdb_err(rc);
+	}
+	if ((rc = loyi_meta_get_u64(db, txn, "last_sale_seq", &last)))
+		return rc;
+	s->seq = last + 1;
+	s->points_earned = 0;
+	if (s->card[0] && (rc = update_card(db, txn, s, res)))
+		return rc;
+	for (uint32_t i = 0; i < s->n_redeemed; i++) {
+		k.mv_size = strlen(s->redeemed[i].coupon);
+		k.mv_data = s->redeemed[i].coupon;
+		v.mv_size = 8;
+		v.mv_data = &s->seq;
+		rc = mdb_put(txn, db->coupons, &k, &v, MDB_NOOVERWRITE);
+		if (rc == MDB_KEYEXIST) {
+			res->seq = 0;
+			return PM_EEXIST;
+		}
+		if (rc)
+			return loyi_mdb_err(rc);
+	}
+	size_t need = loyi_sale_size(s);
+	if (need > a->cap) {
+		unsigned char *nb = realloc(a->buf, need);
+		if (!nb)
+			return PM_ENOMEM;
+		a->buf = nb;
+		a->cap = need;
+	}
+	loyi_sale_encode(s, a->buf);
+	k.mv_size = sizeof(s->seq);
+	k.mv_data = &s->seq;
+	v.mv_size = need;
+	v.mv_data = a->buf;
+	if ((rc = mdb_put(txn, db->sales, &k, &v, MDB_APPEND)))
+		return loyi_mdb_err(rc);
+	if (s->ext_id[0]) {
+		k.mv_size = strlen(s->ext_id);
+		k.mv_data = s->ext_id;
+		v.mv_size = 8;
+		v.mv_data = &s->seq;
+		if ((rc = mdb_put(txn, db->ext_ids, &k, &v, MDB_NOOVERWRITE)))
+			return loyi_mdb_err(rc);
+	}
+	if ((rc = loyi_meta_put_u64(db, txn, "last_sale_seq", s->seq)))
+		return rc;
+	res->seq = s->seq;
+	res->points_earned = s->points_earned;
+	return PM_OK;
+}
+
+static bool fits(const char *s, size_t max)
+{
+	return strnlen(s, max + 1) <= max;
+}
+
+int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale, struct loy_commit_result *out)
+{
+	struct commit_arg a = { .sale = *sale, .res = out };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!db || (sale->n_items && !sale->items) || (sale->n_redeemed && !sale->redeemed) ||
+	    sale->n_items > 65535 || sale->n_redeemed > 65535 || !fits(sale->card, LOY_CARD_MAX) ||
+	    !fits(sale->ext_id, LOY_EXTID_MAX) || !fits(sale->terminal, LOY_TERMINAL_MAX))
+		return PM_EINVAL;
+	for (uint32_t i = 0; i < sale->n_items; i++)
+		if (strlen(sale->items[i].gtin) != LOY_GTIN_LEN)
+			return PM_EINVAL;
+	for (uint32_t i = 0; i < sale->n_redeemed; i++)
+		if (!sale->redeemed[i].coupon[0] || !fits(sale->redeemed[i].coupon, LOY_COUPON_MAX))
+			return PM_EINVAL;
+	if (!a.sale.terminal[0])
+		memcpy(a.sale.terminal, db->cfg.terminal_id, sizeof(a.sale.terminal));
+	if (!a.sale.currency[0])
+		memcpy(a.sale.currency, db->cfg.currency, sizeof(a.sale.currency));
+	rc = loyi_write(db, commit_body, &a);
+	free(a.buf);
+	return rc;
+}
+
+static int emit_sale(struct loy_db *db, MDB_txn *txn, uint64_t seq, loy_sale_cb cb, void *ctx)
+{
+	MDB_val k = { sizeof(seq), &seq }, v;
+	struct loy_sale s;
+	int rc = mdb_get(txn, db->sales, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? PM_ECORRUPT : loyi_mdb_err(rc);
+	if ((rc = loyi_sale_decode(db, v.mv_data, v.mv_size, &s)))
+		return rc;
+	return cb(ctx, &s);
+}
+
+int loy_card_history(struct loy_db *db, const char *card, loy_sale_cb cb, void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k = { strlen(card), (void *)card }, v;
+	int rc = loyi_read_begin(db, &txn);
+
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, db->card_idx, &cur))) {
+		mdb_txn_abort(txn);
+		return loyi_mdb_err(rc);
+	}
+	/* The card's index entries are one key with sorted fixed-size values:
+	 * fetch them a page at a time, then each sale by its integer key. */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
+	while (rc == 0) {
+		const unsigned char *p = v.mv_data;
+		for (size_t off = 0; off + LOYI_IDX_LEN <= v.mv_size; off += LOYI_IDX_LEN) {
+			uint64_t seq;
+			int64_t t, total;
+			loyi_idx_decode(p + off, &seq, &t, &total);
+			if ((rc = emit_sale(db, txn, seq, cb, ctx)) != 0)
+				goto out_close_cursor;
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE);
+	}
+	rc = (rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
+out_close_cursor:
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int loy_sales_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_sale_cb cb, void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint64_t start = after_seq + 1;
+	MDB_val k = { sizeof(start), &start }, v;
+	size_t n = 0;
+	int rc = loyi_read_begin(db, &txn);
+
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, db->sales, &cur))) {
+		mdb_txn_abort(txn);
+		return loyi_mdb_err(rc);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && (max == 0 || n < max)) {
+		struct loy_sale s;
+		if ((rc = loyi_sale_decode(db, v.mv_data, v.mv_size, &s)) || (rc = cb(ctx, &s)))
+			goto out_close_cursor;
+		n++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	rc = (rc == 0 || rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
+out_close_cursor:
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int loy_sale_get(struct loy_db *db, uint64_t seq, loy_sale_cb cb, void *ctx)
+{
+	MDB_txn *txn;
+	int rc = loyi_read_begin(db, &txn);
+	if (rc)
+		return rc;
+	rc = emit_sale(db, txn, seq, cb, ctx);
+	if (rc == PM_ECORRUPT) {
+		MDB_val k = { sizeof(seq), &seq }, v;
+		if (mdb_get(txn, db->sales, &k, &v) == MDB_NOTFOUND)
+			rc = PM_ENOENT;
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int loy_sale_find_ext(struct loy_db *db, const char *ext_id, uint64_t *seq_out)
+{
+	MDB_txn *txn;
+	MDB_val k = { strlen(ext_id), (void *)ext_id }, v;
+	int rc = loyi_read_begin(db, &txn);
+	*seq_out = 0;
+	if (rc)
+		return rc;
+	rc = mdb_get(txn, db->ext_ids, &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		memcpy(seq_out, v.mv_data, 8);
+	mdb_txn_abort(txn);
+	return rc == 0 ? PM_OK : loyi_mdb_err(rc);
+}

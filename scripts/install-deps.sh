@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages posmark builds, tests and demos with,
+# only those missing. Run as root (CI and the README's commands are).
+set -euo pipefail
+pkgs=(build-essential pkg-config clang
+      liblmdb-dev lmdb-utils libusb-1.0-0-dev libcurl4-openssl-dev zlib1g-dev
+      libjansson-dev libsodium-dev libmicrohttpd-dev libpq-dev postgresql
+      libpng-dev libcairo2-dev libzint-dev
+      libcmocka-dev umockdev libumockdev-dev
+      libsqlite3-dev sqlite3 weka default-jre-headless)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}" >&2
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "posmark: these packages are missing and installing them needs root: ${missing[*]}" >&2
+		echo "hint: run this command as root (or with sudo)" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

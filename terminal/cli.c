@@ -1,0 +1,89 @@
+/* cli.c - option parsing and error reporting shared by the commands. */
+#include "terminal/term.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(argv[*i], name, n))
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] == '\0' && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+int cli_fail(const char *cmd, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "posmark %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (hint)
+		fprintf(stderr, "hint: %s\n", hint);
+	return 1;
+}
+
+int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config *cfg)
+{
+	int out = 1;
+	char err[600];
+	const char *v;
+
+	memset(co, 0, sizeof(*co));
+	term_config_default(cfg);
+	pm_log_init_from_env(PM_LOG_WARN);
+	co->config = getenv("POSMARK_CONFIG");
+	for (int i = 1; i < *argc; i++) {
+		if ((v = cli_opt_value(*argc, argv, &i, "--config")))
+			co->config = v;
+		else if ((v = cli_opt_value(*argc, argv, &i, "--data")))
+			co->data = v;
+		else if (!strcmp(argv[i], "--json"))
+			co->json = true;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			co->help = true;
+		else if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "--data"))
+			return cli_fail(argv[0], NULL, "option %s needs a value", argv[i]) + 1;
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	*argc = out;
+	if (co->config && *co->config && term_config_load(co->config, cfg, err, sizeof(err)))
+		return cli_fail(argv[0], "fix the line named, or run without --config for the defaults",
+				"%s", err) + 1;
+	if (co->data)
+		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", co->data);
+	return 0;
+}
+
+int cli_open_log(const char *cmd, const struct term_config *cfg, struct loy_db **db)
+{
+	char err[600];
+	int rc = loy_open(cfg->data_dir, &cfg->loy, db, err, sizeof(err));
+	if (rc == PM_OK)
+		return 0;
+	cli_fail(cmd, rc == PM_EFULL ? "free disk space or raise loyalty.map_size_max_mb, then retry"
+		 : rc == PM_ECORRUPT ? "use --data with the terminal's own log directory"
+		 : "check --data DIR (or store.data in the config) and its permissions",
+		 "%s (%s)", err, pm_strerror(rc));
+	return 1;
+}
+
+const char *term_money(int64_t cents, char *buf, size_t len)
+{
+	uint64_t a = cents < 0 ? (uint64_t)(-(cents + 1)) + 1 : (uint64_t)cents;
+	snprintf(buf, len, "%s%llu.%02llu", cents < 0 ? "-" : "", (unsigned long long)(a / 100),
+		 (unsigned long long)(a % 100));
+	return buf;
+}

@@ -1,0 +1,139 @@
+/*
+ * cmd_checkout.c - posmark checkout: one till driven by a scanner (a scan
+ * script by default). Sales carry an idempotency key "<script hash>:<n>",
+ * so rerunning the same script after a crash commits each sale once and
+ * reports the ones already in the log (docs/till.md).
+ */
+#include "terminal/term.h"
+#include "common/pm_err.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FNV-1a 64 of a file's bytes: names a scan script's sales across restarts. */
+static int script_hash(const char *path, uint64_t *out)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char buf[65536];
+	size_t n;
+	uint64_t h = 1469598103934665603ULL;
+	if (!f)
+		return PM_ENOENT;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t i = 0; i < n; i++) {
+			h ^= buf[i];
+			h *= 1099511628211ULL;
+		}
+	fclose(f);
+	*out = h;
+	return PM_OK;
+}
+
+int cmd_checkout(int argc, char **argv)
+{
+	struct cli_common co;
+	struct term_config cfg;
+	struct loy_db *db = NULL;
+	struct scan_dev *scanner = NULL;
+	struct prn_dev *printer = NULL;
+	struct till *t = NULL;
+	const char *scans = NULL, *scanner_spec = NULL, *printer_spec = NULL, *v;
+	char spec[1100], err[600], ext[40] = "";
+	int status = 1, rc = cli_setup(&argc, argv, &co, &cfg);
+
+	if (rc)
+		return rc;
+	for (int i = 1; i < argc; i++) {
+		if ((v = cli_opt_value(argc, argv, &i, "--scans")))
+			scans = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--scanner")))
+			scanner_spec = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--printer")))
+			printer_spec = v;
+		else
+			return cli_fail("checkout", "see posmark checkout --help", "unexpected argument '%s'",
+					argv[i]) + 1;
+	}
+	if (co.help) {
+		printf("usage: posmark checkout --data DIR (--scans FILE | --scanner DEV) [--printer DEV] [--json]\n"
+		       "  --scans FILE    a scan script (docs/scanning.md); same as --scanner script:FILE\n"
+		       "  --printer DEV   text:FILE (default DATA/receipts.txt), escpos:FILE, usb:VID:PID,\n"
+		       "                  usblp:/dev/usb/lp0, tcp:HOST[:PORT]\n"
+		       "  --json          one JSON event per line on stdout; sale_committed only once durable\n");
+		return 0;
+	}
+	if (scans) {
+		uint64_t h;
+		if (script_hash(scans, &h))
+			return cli_fail("checkout", "check the --scans path", "cannot read scan script '%s'", scans);
+		snprintf(spec, sizeof(spec), "script:%s", scans);
+		snprintf(ext, sizeof(ext), "script-%016llx", (unsigned long long)h);
+		scanner_spec = spec;
+	} else if (!scanner_spec) {
+		scanner_spec = cfg.scanner[0] ? cfg.scanner : NULL;
+	}
+	if (!scanner_spec)
+		return cli_fail("checkout", "give --scans FILE, --scanner DEV or devices.scanner in the config",
+				"no scanner configured") + 1;
+	if (cli_open_log("checkout", &cfg, &db))
+		return 1;
+	if ((rc = scan_open(scanner_spec, &cfg.scan, &scanner, err, sizeof(err)))) {
+		cli_fail("checkout", "check the scanner device string", "%s", err);
+		goto out;
+	}
+	char pspec[1100];
+	if (!printer_spec)
+		printer_spec = cfg.printer[0] ? cfg.printer : NULL;
+	if (!printer_spec) {
+		snprintf(pspec, sizeof(pspec), "text:%s/receipts.txt", cfg.data_dir);
+		printer_spec = pspec;
+	}
+	if ((rc = prn_open(printer_spec, &printer, err, sizeof(err)))) {
+		cli_fail("checkout", "check the printer device string", "%s", err);
+		goto out;
+	}
+	if (!(t = malloc(sizeof(*t)))) {
+		cli_fail("checkout", NULL, "out of memory");
+		goto out;
+	}
+	till_init(t, db, &cfg, printer, co.json ? stdout : NULL, ext);
+	for (;;) {
+		struct scan_raw raw;
+		rc = scan_read(scanner, &raw, -1);
+		if (rc == PM_ENOENT)
+			break;
+		if (rc == PM_ETIMEOUT)
+			continue;
+		if (rc) {
+			cli_fail("checkout", "check the scanner", "scanner '%s' failed: %s", scanner_spec,
+				 pm_strerror(rc));
+			goto out_release_till;
+		}
+		if ((rc = till_feed(t, &raw))) {
+			cli_fail("checkout", rc == PM_EFULL ? "free disk space (or raise loyalty.map_size_max_mb) "
+				 "and rerun the same command: committed sales are not repeated" : NULL,
+				 "sale not committed and kept open: %s", pm_strerror(rc));
+			goto out_release_till;
+		}
+	}
+	if (t->open)
+		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_left_open", "lines", (int)t->n_lines));
+	till_emit(t, json_pack("{s:s, s:I, s:I, s:I, s:I}", "event", "checkout_done", "committed",
+			       (json_int_t)t->committed, "already_committed", (json_int_t)t->skipped,
+			       "refused_scans", (json_int_t)t->refused_scans, "cancelled",
+			       (json_int_t)t->cancelled));
+	if (!co.json)
+		fprintf(stderr, "posmark checkout: %lu sales committed, %lu already in the log, "
+			"%lu scans refused, %lu cancelled\n", t->committed, t->skipped, t->refused_scans,
+			t->cancelled);
+	status = 0;
+out_release_till:
+	till_release(t);
+out:
+	free(t);
+	prn_close(printer);
+	scan_close(scanner);
+	loy_close(db);
+	return status;
+}

@@ -1,0 +1,261 @@
+/*
+ * config.c - posmark.conf: INI sections with "key = value" lines, '#' or ';'
+ * comments. docs/config.md lists every option with its default.
+ */
+#include "terminal/term.h"
+#include "common/pm_err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void term_config_default(struct term_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->data_dir, "/var/lib/posmark");
+	strcpy(cfg->store_id, "store1");
+	strcpy(cfg->store_name, "posmark store");
+	strcpy(cfg->footer, "Thank you for shopping with us!");
+	cfg->receipt_columns = 42;
+	loy_config_default(&cfg->loy);
+	scan_config_default(&cfg->scan);
+}
+
+static int parse_i64(const char *v, int64_t lo, int64_t hi, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi)
+		return PM_EINVAL;
+	*out = x;
+	return PM_OK;
+}
+
+/* "12.34" or "12" (currency units) to cents. */
+static int parse_money(const char *v, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long units = strtoll(v, &end, 10);
+	long long cents = 0;
+	if (errno || end == v || units < 0)
+		return PM_EINVAL;
+	if (*end == '.') {
+		const char *f = end + 1;
+		if (!isdigit((unsigned char)f[0]) || (f[1] && (!isdigit((unsigned char)f[1]) || f[2])))
+			return PM_EINVAL;
+		cents = (f[0] - '0') * 10 + (f[1] ? f[1] - '0' : 0);
+	} else if (*end) {
+		return PM_EINVAL;
+	}
+	*out = units * 100 + cents;
+	return PM_OK;
+}
+
+static int copy_str(char *dst, size_t cap, const char *v)
+{
+	if (strlen(v) >= cap)
+		return PM_EINVAL;
+	strcpy(dst, v);
+	return PM_OK;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+/* tiers = name:threshold:multiplier_pct, ... (thresholds as money, ascending). */
+static int parse_tiers(struct loy_config *c, const char *v)
+{
+	char buf[256], *save = NULL;
+	int n = 0;
+	if (copy_str(buf, sizeof(buf), v))
+		return PM_EINVAL;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char name[16];
+		char thr[32];
+		int mult;
+		while (*tok == ' ')
+			tok++;
+		if (n >= LOY_TIER_MAX || sscanf(tok, "%15[^:]:%31[^:]:%d", name, thr, &mult) != 3 ||
+		    mult < 0 || mult > 1000)
+			return PM_EINVAL;
+		if (parse_money(thr, &c->tier_threshold_cents[n]))
+			return PM_EINVAL;
+		if (n > 0 && c->tier_threshold_cents[n] <= c->tier_threshold_cents[n - 1])
+			return PM_EINVAL;
+		strcpy(c->tier_name[n], name);
+		c->tier_multiplier_pct[n] = mult;
+		n++;
+	}
+	if (n == 0 || c->tier_threshold_cents[0] != 0)
+		return PM_EINVAL;
+	c->tier_count = n;
+	return PM_OK;
+}
+
+int term_config_set(struct term_config *cfg, const char *sec, const char *key, const char *v,
+		    char *err, size_t errlen)
+{
+	int64_t x;
+	bool b;
+	int rc = PM_EINVAL;
+	const char *want = "a valid value";
+
+#define KEY(s, k) (!strcmp(sec, s) && !strcmp(key, k))
+	if (KEY("store", "data"))
+		rc = copy_str(cfg->data_dir, sizeof(cfg->data_dir), v);
+	else if (KEY("store", "id"))
+		rc = copy_str(cfg->store_id, sizeof(cfg->store_id), v);
+	else if (KEY("store", "name"))
+		rc = copy_str(cfg->store_name, sizeof(cfg->store_name), v);
+	else if (KEY("store", "address"))
+		rc = copy_str(cfg->store_address, sizeof(cfg->store_address), v);
+	else if (KEY("store", "receipt_footer"))
+		rc = copy_str(cfg->footer, sizeof(cfg->footer), v);
+	else if (KEY("store", "terminal"))
+		rc = copy_str(cfg->loy.terminal_id, sizeof(cfg->loy.terminal_id), v);
+	else if (KEY("store", "currency")) {
+		want = "a three-letter ISO 4217 code such as EUR";
+		rc = (strlen(v) == 3 && isupper((unsigned char)v[0]) && isupper((unsigned char)v[1]) &&
+		      isupper((unsigned char)v[2])) ? copy_str(cfg->loy.currency, 4, v) : PM_EINVAL;
+	} else if (KEY("devices", "scanner"))
+		rc = copy_str(cfg->scanner, sizeof(cfg->scanner), v);
+	else if (KEY("devices", "printer"))
+		rc = copy_str(cfg->printer, sizeof(cfg->printer), v);
+	else if (KEY("devices", "receipt_columns")) {
+		want = "42 or 48";
+		rc = parse_i64(v, 42, 48, &x);
+		if (!rc && x != 42 && x != 48)
+			rc = PM_EINVAL;
+		if (!rc)
+			cfg->receipt_columns = (int)x;
+	} else if (KEY("loyalty", "map_size_mb")) {
+		want = "megabytes, 1 or more";
+		if (!(rc = parse_i64(v, 1, 1 << 24, &x)))
+			cfg->loy.map_size_initial = (uint64_t)x << 20;
+	} else if (KEY("loyalty", "map_size_max_mb")) {
+		want = "megabytes, 0 for no limit";
+		if (!(rc = parse_i64(v, 0, 1 << 24, &x)))
+			cfg->loy.map_size_max = (uint64_t)x << 20;
+	} else if (KEY("loyalty", "points_per_unit")) {
+		want = "a whole number 0..1000";
+		if (!(rc = parse_i64(v, 0, 1000, &x)))
+			cfg->loy.points_per_unit = x;
+	} else if (KEY("loyalty", "tier_window_days")) {
+		want = "days, 1..3660";
+		if (!(rc = parse_i64(v, 1, 3660, &x)))
+			cfg->loy.tier_window_days = (int)x;
+	} else if (KEY("loyalty", "points_expiry_days")) {
+		want = "days, 0 for never";
+		if (!(rc = parse_i64(v, 0, 36600, &x)))
+			cfg->loy.points_expiry_days = (int)x;
+	} else if (KEY("loyalty", "tiers")) {
+		want = "name:threshold:multiplier_pct, ... with the first threshold 0 and rising";
+		rc = parse_tiers(&cfg->loy, v);
+	} else if (KEY("cards", "min_length") || KEY("cards", "max_length")) {
+		want = "digits, 8..19";
+		if (!(rc = parse_i64(v, 8, 19, &x))) {
+			if (!strcmp(key, "min_length"))
+				cfg->scan.card_min_len = (int)x;
+			else
+				cfg->scan.card_max_len = (int)x;
+		}
+	} else if (KEY("cards", "luhn")) {
+		want = "yes or no";
+		rc = parse_bool(v, &b) ? (cfg->scan.card_luhn = b, PM_OK) : PM_EINVAL;
+	} else if (KEY("cards", "prefixes")) {
+		char buf[256], *save = NULL;
+		want = "comma-separated digit prefixes";
+		rc = copy_str(buf, sizeof(buf), v);
+		cfg->scan.n_card_prefixes = 0;
+		for (char *tok = strtok_r(buf, ", ", &save); !rc && tok; tok = strtok_r(NULL, ", ", &save)) {
+			if (cfg->scan.n_card_prefixes >= SCAN_MAX_PREFIXES || strlen(tok) >= 12 ||
+			    strspn(tok, "0123456789") != strlen(tok))
+				rc = PM_EINVAL;
+			else
+				strcpy(cfg->scan.card_prefixes[cfg->scan.n_card_prefixes++], tok);
+		}
+	} else if (KEY("cards", "coupon_prefix")) {
+		rc = copy_str(cfg->scan.coupon_prefix, sizeof(cfg->scan.coupon_prefix), v);
+	} else {
+		/* Sections owned by later modules are accepted here when they register. */
+		snprintf(err, errlen, "unknown option '%s.%s'; see docs/config.md for the options", sec, key);
+		return PM_ENOENT;
+	}
+#undef KEY
+	if (rc)
+		snprintf(err, errlen, "option '%s.%s' = '%s' is not valid: expected %s", sec, key, v, want);
+	return rc;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int term_config_load(const char *path, struct term_config *cfg, char *err, size_t errlen)
+{
+	char line[1024], section[32] = "";
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(e));
+		return pm_from_errno(e);
+	}
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq, msg[400];
+		lineno++;
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *close = strchr(s, ']');
+			if (!close || close[1] || close - s - 1 >= (long)sizeof(section)) {
+				snprintf(err, errlen, "%s:%u: malformed section header; write [name]", path, lineno);
+				fclose(f);
+				return PM_EINVAL;
+			}
+			*close = '\0';
+			snprintf(section, sizeof(section), "%s", trim(s + 1));
+			continue;
+		}
+		if (!(eq = strchr(s, '='))) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+			fclose(f);
+			return PM_EINVAL;
+		}
+		*eq = '\0';
+		int rc = term_config_set(cfg, section, trim(s), trim(eq + 1), msg, sizeof(msg));
+		if (rc) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			fclose(f);
+			return rc;
+		}
+	}
+	fclose(f);
+	if (cfg->scan.card_min_len > cfg->scan.card_max_len) {
+		snprintf(err, errlen, "%s: cards.min_length is above cards.max_length", path);
+		return PM_EINVAL;
+	}
+	return PM_OK;
+}

@@ -1,0 +1,313 @@
+/*
+ * till.c - the sale state machine of one lane: scans and cashier keys in,
+ * a durable commit on tender, then the receipt. Nothing after the commit
+ * (printing, events) can lose the sale; a refused scan never ends the sale.
+ */
+#include "terminal/term.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+#include "common/pm_time.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
+	      struct prn_dev *printer, FILE *events, const char *ext_base)
+{
+	memset(t, 0, sizeof(*t));
+	t->db = db;
+	t->cfg = cfg;
+	t->printer = printer;
+	t->events = events;
+	t->pending_qty = 1;
+	snprintf(t->ext_base, sizeof(t->ext_base), "%s", ext_base ? ext_base : "");
+	prn_doc_init(&t->last_receipt, cfg->receipt_columns);
+	return PM_OK;
+}
+
+void till_release(struct till *t)
+{
+	prn_doc_release(&t->last_receipt);
+}
+
+void till_emit(struct till *t, void *obj)
+{
+	json_t *o = obj;
+	if (t->events && o) {
+		char *s = json_dumps(o, JSON_COMPACT);
+		if (s) {
+			fputs(s, t->events);
+			fputc('\n', t->events);
+			fflush(t->events);
+			free(s);
+		}
+	}
+	json_decref(o);
+}
+
+static void refuse(struct till *t, const char *input, const char *reason)
+{
+	t->refused_scans++;
+	if (!t->events)
+		fprintf(stderr, "posmark checkout: scan refused: %s\n", reason);
+	till_emit(t, json_pack("{s:s, s:s, s:s}", "event", "scan_refused", "input", input,
+			       "reason", reason));
+}
+
+static void reset_sale(struct till *t)
+{
+	t->open = false;
+	t->n_lines = 0;
+	t->card[0] = '\0';
+	t->pending_qty = 1;
+}
+
+static void add_line(struct till *t, const char *input, const struct loy_product *p,
+		     int64_t embedded_price)
+{
+	struct till_line *l;
+	if (t->n_lines >= TILL_MAX_LINES) {
+		refuse(t, input, "sale has too many lines; tender this sale and start another");
+		return;
+	}
+	l = &t->lines[t->n_lines++];
+	memset(l, 0, sizeof(*l));
+	memcpy(l->item.gtin, p->gtin, sizeof(l->item.gtin));
+	snprintf(l->name, sizeof(l->name), "%s", p->name);
+	if (embedded_price >= 0) {
+		l->item.qty = 1;
+		l->item.unit_price_cents = embedded_price;
+		l->item.line_cents = embedded_price;
+	} else {
+		l->item.qty = t->pending_qty;
+		l->item.unit_price_cents = p->price_cents;
+		l->item.line_cents = p->price_cents * t->pending_qty;
+	}
+	t->pending_qty = 1;
+	t->open = true;
+	till_emit(t, json_pack("{s:s, s:s, s:s, s:i, s:I}", "event", "item_added", "gtin", l->item.gtin,
+			       "name", l->name, "qty", (int)l->item.qty, "line_cents",
+			       (json_int_t)l->item.line_cents));
+}
+
+static void scan_item(struct till *t, const char *input, const struct scan_result *r)
+{
+	struct loy_product p;
+	char msg[200];
+	int rc = loy_catalog_get(t->db, r->gtin, &p);
+	if (rc == PM_ENOENT) {
+		snprintf(msg, sizeof(msg), "unknown product %s: not in the catalog; set it aside "
+			 "and call a supervisor", r->gtin);
+		refuse(t, input, msg);
+		return;
+	}
+	if (rc) {
+		snprintf(msg, sizeof(msg), "cannot read the catalog: %s", pm_strerror(rc));
+		refuse(t, input, msg);
+		return;
+	}
+	add_line(t, input, &p, r->kind == SCAN_VARIABLE_MEASURE ? r->price_cents : -1);
+}
+
+static void attach_card(struct till *t, const char *input, const struct scan_result *r)
+{
+	struct loy_card c;
+	char tail[16];
+	if (r->kind != SCAN_CARD) {
+		refuse(t, input, r->error[0] ? r->error : "not a loyalty card number");
+		return;
+	}
+	snprintf(t->card, sizeof(t->card), "%s", r->card);
+	t->open = true;
+	int rc = loy_card_get(t->db, t->card, &c);
+	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
+	till_emit(t, json_pack("{s:s, s:s, s:b, s:I, s:s}", "event", "card_attached", "card", t->card,
+			       "known", rc == PM_OK, "points", (json_int_t)(rc == PM_OK ? c.points : 0),
+			       "tier", loy_tier_name(t->db, rc == PM_OK ? c.tier : 0)));
+}
+
+static int64_t sale_total(const struct till *t)
+{
+	int64_t total = 0;
+	for (size_t i = 0; i < t->n_lines; i++)
+		total += t->lines[i].item.line_cents;
+	return total;
+}
+
+static void print_receipt(struct till *t, const struct loy_sale *s, const struct loy_commit_result *res)
+{
+	prn_doc_release(&t->last_receipt);
+	prn_doc_init(&t->last_receipt, t->cfg->receipt_columns);
+	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines)) {
+		pm_warn("cannot lay out the receipt of sale %llu", (unsigned long long)s->seq);
+		return;
+	}
+	if (!t->printer)
+		return;
+	int rc = prn_print(t->printer, &t->last_receipt);
+	t->receipt_pending = rc != PM_OK;
+	if (rc) {
+		int state = PRN_OFFLINE;
+		prn_status(t->printer, &state);
+		till_emit(t, json_pack("{s:s, s:I, s:s}", "event", "receipt_pending", "sale_id",
+				       (json_int_t)s->seq, "reason", prn_state_words(state)));
+		if (!t->events)
+			fprintf(stderr, "posmark checkout: receipt of sale %llu not printed: %s\n",
+				(unsigned long long)s->seq, prn_state_words(state));
+	}
+}
+
+static int tender(struct till *t, const char *args)
+{
+	char kind[16] = "";
+	long long amount = -1;
+	struct loy_item items[TILL_MAX_LINES];
+	struct loy_sale s;
+	struct loy_commit_result res;
+	char msg[200];
+	int n = sscanf(args, "%15s %lld", kind, &amount);
+	int tender_kind;
+
+	if (n < 1 || (!strcmp(kind, "cash") ? (tender_kind = LOY_TENDER_CASH, 0)
+		      : !strcmp(kind, "card") ? (tender_kind = LOY_TENDER_CARD, 0)
+		      : !strcmp(kind, "other") ? (tender_kind = LOY_TENDER_OTHER, 0) : 1)) {
+		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
+		return PM_OK;
+	}
+	if (t->n_lines == 0) {
+		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
+		return PM_OK;
+	}
+	int64_t total = sale_total(t);
+	if (amount < 0)
+		amount = total;
+	if (amount < total) {
+		char a[32], b[32];
+		snprintf(msg, sizeof(msg), "tendered %s is less than the total %s; tender the full amount",
+			 term_money(amount, a, sizeof(a)), term_money(total, b, sizeof(b)));
+		refuse(t, "#tender", msg);
+		return PM_OK;
+	}
+	memset(&s, 0, sizeof(s));
+	for (size_t i = 0; i < t->n_lines; i++)
+		items[i] = t->lines[i].item;
+	s.items = items;
+	s.n_items = (uint32_t)t->n_lines;
+	s.time_us = pm_now_us();
+	s.tender = tender_kind;
+	s.total_cents = total;
+	s.tendered_cents = amount;
+	snprintf(s.card, sizeof(s.card), "%s", t->card);
+	if (t->ext_base[0])
+		snprintf(s.ext_id, sizeof(s.ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
+	int rc = loy_sale_commit(t->db, &s, &res);
+	if (rc == PM_EEXIST && res.seq) {
+		/* This run already committed this sale before a restart: never twice. */
+		t->sale_ordinal++;
+		t->skipped++;
+		till_emit(t, json_pack("{s:s, s:I}", "event", "sale_already_committed", "sale_id",
+				       (json_int_t)res.seq));
+		reset_sale(t);
+		return PM_OK;
+	}
+	if (rc) {
+		/* The sale stays open in memory; the caller decides whether to retry. */
+		pm_err("cannot commit sale: %s", pm_strerror(rc));
+		till_emit(t, json_pack("{s:s, s:s}", "event", "commit_failed", "reason", pm_strerror(rc)));
+		return rc;
+	}
+	t->sale_ordinal++;
+	t->committed++;
+	s.seq = res.seq;
+	s.points_earned = res.points_earned;
+	if (!s.terminal[0])
+		snprintf(s.terminal, sizeof(s.terminal), "%s", t->cfg->loy.terminal_id);
+	if (!s.currency[0])
+		snprintf(s.currency, sizeof(s.currency), "%s", t->cfg->loy.currency);
+	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:i, s:s, s:I, s:I}",
+			       "event", "sale_committed", "sale_id", (json_int_t)res.seq,
+			       "terminal", s.terminal, "seq", (json_int_t)res.seq,
+			       "card", s.card[0] ? json_string(s.card) : json_null(),
+			       "total_cents", (json_int_t)total, "currency", s.currency,
+			       "items", (int)s.n_items, "tender", loy_tender_name(tender_kind),
+			       "change_cents", (json_int_t)(amount - total), "time_us", (json_int_t)s.time_us);
+	if (ev && s.card[0]) {
+		json_object_set_new(ev, "points_earned", json_integer(res.points_earned));
+		json_object_set_new(ev, "points_balance", json_integer(res.points_balance));
+		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res.tier)));
+	}
+	if (ev) {
+		json_object_set_new(ev, "offers", json_array());
+		json_object_set_new(ev, "redeemed", json_array());
+	}
+	till_emit(t, ev);
+	print_receipt(t, &s, &res);
+	reset_sale(t);
+	return PM_OK;
+}
+
+static int cashier_key(struct till *t, const char *line)
+{
+	const char *arg = strchr(line, ' ');
+	size_t klen = arg ? (size_t)(arg - line) : strlen(line);
+	struct scan_result r;
+	while (arg && *arg == ' ')
+		arg++;
+#define IS(k) (klen == strlen(k) && !strncmp(line, k, klen))
+	if (IS("#qty")) {
+		long q = arg ? strtol(arg, NULL, 10) : 0;
+		if (q < 1 || q > 9999)
+			refuse(t, line, "#qty needs a whole number 1..9999");
+		else
+			t->pending_qty = (int)q;
+	} else if (IS("#void")) {
+		if (t->n_lines == 0)
+			refuse(t, line, "nothing to void: the sale has no lines");
+		else {
+			t->n_lines--;
+			till_emit(t, json_pack("{s:s, s:s}", "event", "line_voided", "gtin",
+					       t->lines[t->n_lines].item.gtin));
+		}
+	} else if (IS("#card")) {
+		scan_decode_keyed_card(&t->cfg->scan, arg ? arg : "", &r);
+		attach_card(t, line, &r);
+	} else if (IS("#tender")) {
+		return tender(t, arg ? arg : "");
+	} else if (IS("#cancel")) {
+		if (t->open) {
+			t->cancelled++;
+			till_emit(t, json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines",
+					       (int)t->n_lines));
+		}
+		reset_sale(t);
+	} else {
+		refuse(t, line, "unknown cashier key; use #qty, #void, #card, #tender or #cancel");
+	}
+#undef IS
+	return PM_OK;
+}
+
+int till_feed(struct till *t, const struct scan_raw *raw)
+{
+	struct scan_result r;
+	if (raw->is_key)
+		return cashier_key(t, raw->data);
+	scan_decode(&t->cfg->scan, raw->data, raw->len, raw->aim[0] ? raw->aim : NULL, &r);
+	switch (r.kind) {
+	case SCAN_ITEM:
+	case SCAN_VARIABLE_MEASURE:
+		scan_item(t, raw->data, &r);
+		break;
+	case SCAN_CARD:
+		attach_card(t, raw->data, &r);
+		break;
+	case SCAN_COUPON:
+		refuse(t, raw->data, "coupon codes are not accepted at this till yet; remove the coupon");
+		break;
+	default:
+		refuse(t, raw->data, r.error);
+		break;
+	}
+	return PM_OK;
+}
