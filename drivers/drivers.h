@@ -104,6 +104,7 @@ void scan_close(struct scan_dev *s);
 /* ---- receipt documents ------------------------------------------------ */
 
 enum prn_align { PRN_LEFT = 0, PRN_CENTER = 1, PRN_RIGHT = 2 };
+/* PRN_DOUBLE is double height only: layouts keep their column count. */
 enum prn_style { PRN_BOLD = 1 << 0, PRN_DOUBLE = 1 << 1, PRN_UNDERLINE = 1 << 2 };
 enum prn_elem_kind { PRN_TEXT, PRN_BARCODE, PRN_QR, PRN_FEED, PRN_CUT, PRN_DRAWER };
 enum prn_barcode { PRN_EAN13 = 0, PRN_CODE128 = 1 };

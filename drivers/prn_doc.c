@@ -69,7 +69,7 @@ static size_t utf8_width(const char *s)
 int prn_doc_pair(struct prn_doc *doc, int style, const char *left, const char *right)
 {
 	char buf[512];
-	size_t cols = (size_t)doc->columns / ((style & PRN_DOUBLE) ? 2 : 1);
+	size_t cols = (size_t)doc->columns;
 	size_t lw = utf8_width(left), rw = utf8_width(right);
 	size_t pad = lw + rw + 1 <= cols ? cols - lw - rw : 1;
 	if (lw + rw + 1 > cols) {
