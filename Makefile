@@ -87,7 +87,8 @@ $(B)/bin/posmark-hq: $(B)/hostsync/hq_main.o $(LIBS)
 # Unit tests link every module plus cmocka; test_usb_* also link umockdev.
 $(B)/tests/%: tests/unit/%.c $(LIBS) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --cflags $(UMOCK_PKG)) -Wno-strict-prototypes) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< \
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --cflags $(UMOCK_PKG)) -Wno-strict-prototypes) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< \
 		$(LINKLIBS) $(LDLIBS) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --libs $(UMOCK_PKG)))
 
 tests: all $(UNIT_BIN)
