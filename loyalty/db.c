@@ -266,7 +266,7 @@ int loy_open(const char *dir, const struct loy_config *cfg, struct loy_db **out,
 	mdb_env_set_maxdbs(db->env, 16);
 	mdb_env_set_maxreaders(db->env, 126);
 	mdb_env_set_mapsize(db->env, (size_t)db->cfg.map_size_initial);
-	rc = mdb_env_open(db->env, dir, MDB_NOTLS, 0640);
+	rc = mdb_env_open(db->env, dir, MDB_NOTLS | (db->cfg.bulk_nosync ? MDB_NOSYNC : 0), 0640);
 	if (rc) {
 		int pm = loyi_mdb_err(rc);
 		if (pm == PM_ECORRUPT || pm == PM_EVERSION)
@@ -306,6 +306,8 @@ void loy_close(struct loy_db *db)
 {
 	if (!db)
 		return;
+	if (db->cfg.bulk_nosync)
+		mdb_env_sync(db->env, 1);
 	mdb_env_close(db->env);
 	free(db->items);
 	free(db->redeemed);

@@ -55,6 +55,12 @@ struct loy_config {
 	int tier_multiplier_pct[LOY_TIER_MAX];      /* points multiplier per tier, 100 = x1 */
 	char tier_name[LOY_TIER_MAX][16];
 	int points_expiry_days;      /* balance expires after this many days without a visit; 0 = never */
+	/*
+	 * Bulk loading only (imports, benchmarks' set-up): commits skip fsync and
+	 * loy_close() syncs once. A crash may lose the last commits (never
+	 * corrupts). A till never sets this.
+	 */
+	bool bulk_nosync;
 };
 
 /* Fill cfg with the documented defaults (docs/config.md). */

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each figure beside its baseline from the same run.
+# BENCH_QUICK=1 shrinks the sizes (a smoke run); BENCH_DIR picks the scratch disk.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build/normal}
+export BUILD
+scratch=${BENCH_DIR:-$(mktemp -d /var/tmp/posmark-bench-XXXXXX)}
+trap 'rm -rf "$scratch"' EXIT
+echo "posmark benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ); scratch $scratch"
+if [ -n "${BENCH_QUICK:-}" ]; then log_args=(20000 200 1); else log_args=(200000 1000 3); fi
+mkdir -p "$scratch/log"
+"$BUILD/bench/bench_log" "$scratch/log" "${log_args[@]}"
+for b in bench/*.sh; do
+	[ -f "$b" ] || continue
+	bash "$b"
+done
