@@ -73,6 +73,7 @@ struct till {
 	char ext_base[40];         /* idempotency key prefix of this run's sales */
 	unsigned long sale_ordinal;/* sales closed so far (committed, skipped) */
 	/* the open sale */
+	int64_t clock_us;          /* #clock (simulation): the sale time to stamp; 0 = real time */
 	bool open;
 	int pending_qty;
 	char card[LOY_CARD_MAX + 1];

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	      struct prn_dev *printer, FILE *events, const char *ext_base)
@@ -194,7 +195,7 @@ static int tender(struct till *t, const char *args)
 		items[i] = t->lines[i].item;
 	s.items = items;
 	s.n_items = (uint32_t)t->n_lines;
-	s.time_us = pm_now_us();
+	s.time_us = t->clock_us ? t->clock_us : pm_now_us();
 	s.tender = tender_kind;
 	s.total_cents = total;
 	s.tendered_cents = amount;
@@ -274,6 +275,14 @@ static int cashier_key(struct till *t, const char *line)
 		attach_card(t, line, &r);
 	} else if (IS("#tender")) {
 		return tender(t, arg ? arg : "");
+	} else if (IS("#clock")) {
+		/* Simulation only (demo, tests): stamp the following sales with this UTC time. */
+		struct tm tm = { 0 };
+		const char *end = arg ? strptime(arg, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+		if (!end || *end)
+			refuse(t, line, "#clock needs a UTC time like 2026-11-24T08:00:00Z");
+		else
+			t->clock_us = (int64_t)timegm(&tm) * 1000000;
 	} else if (IS("#cancel")) {
 		if (t->open) {
 			t->cancelled++;
