@@ -78,6 +78,8 @@ void loy_close(struct loy_db *db);   /* NULL-safe */
 
 enum loy_tender { LOY_TENDER_CASH = 0, LOY_TENDER_CARD = 1, LOY_TENDER_OTHER = 2 };
 const char *loy_tender_name(int tender);
+/* "cash"/"card"/"other" to enum loy_tender, or -1. */
+int loy_tender_parse(const char *name);
 
 struct loy_item {
 	char gtin[LOY_GTIN_LEN + 1];  /* GTIN-14, digits */

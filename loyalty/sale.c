@@ -20,6 +20,14 @@ const char *loy_tender_name(int tender)
 	}
 }
 
+int loy_tender_parse(const char *name)
+{
+	for (int i = LOY_TENDER_CASH; i <= LOY_TENDER_OTHER; i++)
+		if (!strcmp(name, loy_tender_name(i)))
+			return i;
+	return -1;
+}
+
 struct commit_arg {
 	struct loy_sale sale;          /* copy; seq/points filled in the body */
 	struct loy_commit_result *res;

@@ -73,6 +73,7 @@ struct till {
 	char ext_base[40];         /* idempotency key prefix of this run's sales */
 	unsigned long sale_ordinal;/* sales closed so far (committed, skipped) */
 	/* the open sale */
+	char pos_sale_id[64];      /* the POS app's sale id (daemon lanes): the idempotency key */
 	int64_t clock_us;          /* #clock (simulation): the sale time to stamp; 0 = real time */
 	bool open;
 	int pending_qty;
@@ -95,6 +96,21 @@ void till_release(struct till *t);
  * (log unusable, disk full): the open sale is kept in *t.
  */
 int till_feed(struct till *t, const struct scan_raw *raw);
+/*
+ * Closing a sale is three steps so the daemon can group-commit several
+ * lanes' sales in one transaction: prepare (validate, build the record;
+ * a refusal is reported and the sale stays open), commit (loy_sale_commit
+ * or a group), finish (events, offers, receipt; or keep the sale open when
+ * the commit failed).
+ */
+#define TILL_MAX_REDEEMED 8
+struct till_pending {
+	struct loy_sale sale;
+	struct loy_item items[TILL_MAX_LINES];
+	struct loy_redemption redeemed[TILL_MAX_REDEEMED];
+};
+int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p);
+int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res);
 /* Emit a JSON event line (takes ownership of obj, a json_t *). */
 void till_emit(struct till *t, void *obj);
 

@@ -159,26 +159,15 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 	}
 }
 
-static int tender(struct till *t, const char *args)
+int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p)
 {
-	char kind[16] = "";
-	long long amount = -1;
-	struct loy_item items[TILL_MAX_LINES];
-	struct loy_sale s;
-	struct loy_commit_result res;
 	char msg[200];
-	int n = sscanf(args, "%15s %lld", kind, &amount);
-	int tender_kind;
+	struct loy_sale *s = &p->sale;
 
-	if (n < 1 || (!strcmp(kind, "cash") ? (tender_kind = LOY_TENDER_CASH, 0)
-		      : !strcmp(kind, "card") ? (tender_kind = LOY_TENDER_CARD, 0)
-		      : !strcmp(kind, "other") ? (tender_kind = LOY_TENDER_OTHER, 0) : 1)) {
-		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
-		return PM_OK;
-	}
+	memset(p, 0, sizeof(*p));
 	if (t->n_lines == 0) {
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
-		return PM_OK;
+		return PM_EINVAL;
 	}
 	int64_t total = sale_total(t);
 	if (amount < 0)
@@ -188,27 +177,35 @@ static int tender(struct till *t, const char *args)
 		snprintf(msg, sizeof(msg), "tendered %s is less than the total %s; tender the full amount",
 			 term_money(amount, a, sizeof(a)), term_money(total, b, sizeof(b)));
 		refuse(t, "#tender", msg);
-		return PM_OK;
+		return PM_EINVAL;
 	}
-	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < t->n_lines; i++)
-		items[i] = t->lines[i].item;
-	s.items = items;
-	s.n_items = (uint32_t)t->n_lines;
-	s.time_us = t->clock_us ? t->clock_us : pm_now_us();
-	s.tender = tender_kind;
-	s.total_cents = total;
-	s.tendered_cents = amount;
-	snprintf(s.card, sizeof(s.card), "%s", t->card);
-	if (t->ext_base[0])
-		snprintf(s.ext_id, sizeof(s.ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
-	int rc = loy_sale_commit(t->db, &s, &res);
-	if (rc == PM_EEXIST && res.seq) {
-		/* This run already committed this sale before a restart: never twice. */
+		p->items[i] = t->lines[i].item;
+	s->items = p->items;
+	s->n_items = (uint32_t)t->n_lines;
+	s->time_us = t->clock_us ? t->clock_us : pm_now_us();
+	s->tender = tender_kind;
+	s->total_cents = total;
+	s->tendered_cents = amount;
+	snprintf(s->card, sizeof(s->card), "%s", t->card);
+	snprintf(s->terminal, sizeof(s->terminal), "%s", t->cfg->loy.terminal_id);
+	snprintf(s->currency, sizeof(s->currency), "%s", t->cfg->loy.currency);
+	if (t->pos_sale_id[0])
+		snprintf(s->ext_id, sizeof(s->ext_id), "pos:%.58s", t->pos_sale_id);
+	else if (t->ext_base[0])
+		snprintf(s->ext_id, sizeof(s->ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
+	return PM_OK;
+}
+
+int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res)
+{
+	struct loy_sale *s = &p->sale;
+	if (rc == PM_EEXIST && res->seq) {
+		/* Committed before a restart (same script sale or POS sale id): never twice. */
 		t->sale_ordinal++;
 		t->skipped++;
 		till_emit(t, json_pack("{s:s, s:I}", "event", "sale_already_committed", "sale_id",
-				       (json_int_t)res.seq));
+				       (json_int_t)res->seq));
 		reset_sale(t);
 		return PM_OK;
 	}
@@ -220,32 +217,55 @@ static int tender(struct till *t, const char *args)
 	}
 	t->sale_ordinal++;
 	t->committed++;
-	s.seq = res.seq;
-	s.points_earned = res.points_earned;
-	if (!s.terminal[0])
-		snprintf(s.terminal, sizeof(s.terminal), "%s", t->cfg->loy.terminal_id);
-	if (!s.currency[0])
-		snprintf(s.currency, sizeof(s.currency), "%s", t->cfg->loy.currency);
+	s->seq = res->seq;
+	s->points_earned = res->points_earned;
 	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:i, s:s, s:I, s:I}",
-			       "event", "sale_committed", "sale_id", (json_int_t)res.seq,
-			       "terminal", s.terminal, "seq", (json_int_t)res.seq,
-			       "card", s.card[0] ? json_string(s.card) : json_null(),
-			       "total_cents", (json_int_t)total, "currency", s.currency,
-			       "items", (int)s.n_items, "tender", loy_tender_name(tender_kind),
-			       "change_cents", (json_int_t)(amount - total), "time_us", (json_int_t)s.time_us);
-	if (ev && s.card[0]) {
-		json_object_set_new(ev, "points_earned", json_integer(res.points_earned));
-		json_object_set_new(ev, "points_balance", json_integer(res.points_balance));
-		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res.tier)));
+			       "event", "sale_committed", "sale_id", (json_int_t)res->seq,
+			       "terminal", s->terminal, "seq", (json_int_t)res->seq,
+			       "card", s->card[0] ? json_string(s->card) : json_null(),
+			       "total_cents", (json_int_t)s->total_cents, "currency", s->currency,
+			       "items", (int)s->n_items, "tender", loy_tender_name(s->tender),
+			       "change_cents", (json_int_t)(s->tendered_cents - s->total_cents),
+			       "time_us", (json_int_t)s->time_us);
+	if (ev && s->card[0]) {
+		json_object_set_new(ev, "points_earned", json_integer(res->points_earned));
+		json_object_set_new(ev, "points_balance", json_integer(res->points_balance));
+		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res->tier)));
 	}
 	if (ev) {
 		json_object_set_new(ev, "offers", json_array());
 		json_object_set_new(ev, "redeemed", json_array());
 	}
 	till_emit(t, ev);
-	print_receipt(t, &s, &res);
+	print_receipt(t, s, res);
 	reset_sale(t);
 	return PM_OK;
+}
+
+static int tender(struct till *t, const char *args)
+{
+	char kind[16] = "";
+	long long amount = -1;
+	struct till_pending *p;
+	struct loy_commit_result res;
+	int n = sscanf(args, "%15s %lld", kind, &amount);
+	int tender_kind = loy_tender_parse(kind);
+
+	if (n < 1 || tender_kind < 0) {
+		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
+		return PM_OK;
+	}
+	if (!(p = malloc(sizeof(*p))))
+		return PM_ENOMEM;
+	int rc = till_sale_prepare(t, tender_kind, amount, p);
+	if (rc == PM_OK) {
+		rc = loy_sale_commit(t->db, &p->sale, &res);
+		rc = till_sale_finish(t, p, rc, &res);
+	} else {
+		rc = PM_OK; /* refused and reported; the sale stays open */
+	}
+	free(p);
+	return rc;
 }
 
 static int cashier_key(struct till *t, const char *line)
