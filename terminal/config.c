@@ -19,6 +19,7 @@ void term_config_default(struct term_config *cfg)
 	strcpy(cfg->store_name, "posmark store");
 	strcpy(cfg->footer, "Thank you for shopping with us!");
 	cfg->receipt_columns = 42;
+	strcpy(cfg->socket_path, "/run/posmark/posmark.sock");
 	loy_config_default(&cfg->loy);
 	scan_config_default(&cfg->scan);
 }
@@ -188,6 +189,11 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 			else
 				strcpy(cfg->scan.card_prefixes[cfg->scan.n_card_prefixes++], tok);
 		}
+	} else if (KEY("daemon", "socket")) {
+		want = "a path shorter than 108 bytes";
+		rc = copy_str(cfg->socket_path, sizeof(cfg->socket_path), v);
+	} else if (KEY("daemon", "socket_group")) {
+		rc = copy_str(cfg->socket_group, sizeof(cfg->socket_group), v);
 	} else if (KEY("cards", "coupon_prefix")) {
 		rc = copy_str(cfg->scan.coupon_prefix, sizeof(cfg->scan.coupon_prefix), v);
 	} else {

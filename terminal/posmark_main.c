@@ -16,6 +16,8 @@ static const struct command commands[] = {
 	{ "history", cmd_history, "history CARD --data DIR [--json]   a card's sales" },
 	{ "card", cmd_card, "card show|consent|erase CARD --data DIR   card data and consent" },
 	{ "decode", cmd_decode, "decode BARCODE...   how each scan is understood" },
+	{ "daemon", cmd_daemon, "daemon [--socket PATH] [--scanner DEV]   the terminal service (POS API)" },
+	{ "status", cmd_status, "status [--socket PATH] [--json]   devices, log, unsent sales" },
 };
 
 static int usage(FILE *f)

@@ -23,6 +23,8 @@ struct term_config {
 	char scanner[256];         /* [devices] scanner */
 	char printer[256];         /* [devices] printer; "" = text:<data>/receipts.txt */
 	int receipt_columns;       /* [devices] receipt_columns: 42 or 48 */
+	char socket_path[108];     /* [daemon] socket */
+	char socket_group[32];     /* [daemon] socket_group: the POS user's group ("" = leave) */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
 	struct scan_config scan;   /* [cards] ... */
 };
@@ -70,6 +72,9 @@ struct till {
 	const struct term_config *cfg;
 	struct prn_dev *printer;   /* may be NULL: no receipt */
 	FILE *events;              /* JSON event lines, or NULL */
+	/* Instead of events: each event (a json_t *, ownership passed) goes here. */
+	void (*sink)(void *ctx, void *event);
+	void *sink_ctx;
 	char ext_base[40];         /* idempotency key prefix of this run's sales */
 	unsigned long sale_ordinal;/* sales closed so far (committed, skipped) */
 	/* the open sale */
@@ -111,6 +116,13 @@ struct till_pending {
 };
 int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p);
 int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res);
+/* The POS API's way in (daemon lanes): a priced line, a void, a card, a cancel. */
+int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
+		    const char *name);
+int till_void_line(struct till *t, size_t index);
+int till_set_card(struct till *t, const struct scan_result *r);
+void till_cancel(struct till *t);
+int64_t till_subtotal(const struct till *t);
 /* Emit a JSON event line (takes ownership of obj, a json_t *). */
 void till_emit(struct till *t, void *obj);
 
@@ -125,5 +137,10 @@ int cmd_checkout(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+struct daemon;
+int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
+	       const char *printer_spec);
 
 #endif

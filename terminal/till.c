@@ -35,6 +35,10 @@ void till_release(struct till *t)
 void till_emit(struct till *t, void *obj)
 {
 	json_t *o = obj;
+	if (t->sink && o) {
+		t->sink(t->sink_ctx, o);
+		return;
+	}
 	if (t->events && o) {
 		char *s = json_dumps(o, JSON_COMPACT);
 		if (s) {
@@ -339,4 +343,52 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 		break;
 	}
 	return PM_OK;
+}
+
+int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
+		    const char *name)
+{
+	struct loy_product p;
+	if (strlen(gtin14) != LOY_GTIN_LEN || qty < 1 || qty > 9999 || unit_price_cents < 0)
+		return PM_EINVAL;
+	if (t->n_lines >= TILL_MAX_LINES)
+		return PM_EFULL;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.gtin, gtin14, sizeof(p.gtin));
+	snprintf(p.name, sizeof(p.name), "%s", name && *name ? name : gtin14);
+	p.price_cents = unit_price_cents;
+	t->pending_qty = qty;
+	add_line(t, gtin14, &p, -1);
+	return PM_OK;
+}
+
+int till_void_line(struct till *t, size_t index)
+{
+	if (index >= t->n_lines)
+		return PM_ENOENT;
+	till_emit(t, json_pack("{s:s, s:s, s:i}", "event", "line_voided", "gtin", t->lines[index].item.gtin,
+			       "line", (int)index + 1));
+	memmove(&t->lines[index], &t->lines[index + 1], (t->n_lines - index - 1) * sizeof(t->lines[0]));
+	t->n_lines--;
+	return PM_OK;
+}
+
+int till_set_card(struct till *t, const struct scan_result *r)
+{
+	attach_card(t, r->card, r);
+	return r->kind == SCAN_CARD ? PM_OK : PM_EINVAL;
+}
+
+void till_cancel(struct till *t)
+{
+	if (t->open) {
+		t->cancelled++;
+		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines", (int)t->n_lines));
+	}
+	reset_sale(t);
+}
+
+int64_t till_subtotal(const struct till *t)
+{
+	return sale_total(t);
 }
