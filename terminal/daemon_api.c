@@ -329,8 +329,9 @@ json_t *daemon_status(struct daemon *d)
 
 static void op_status(struct daemon *d, int slot, json_t *req)
 {
-	json_t *rep = ok_reply(req);
-	json_object_update(rep, daemon_status(d));
+	json_t *rep = ok_reply(req), *st = daemon_status(d);
+	json_object_update(rep, st);
+	json_decref(st);
 	daemon_reply(d, slot, rep);
 }
 
