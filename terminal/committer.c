@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 struct committer {
@@ -22,17 +23,47 @@ struct committer {
 	struct commit_job *done, **done_tail;
 	bool stop;
 	int pipe_r, pipe_w;
+	size_t queued;                   /* jobs in queue */
+	size_t last_group;               /* size of the previous group */
 	uint64_t groups, sales;
 };
+
+/* How long a group waits for the lanes that were in the previous group. */
+#define GATHER_NS 300000
+
+/*
+ * Wait for work. When the previous group had several sales (several busy
+ * lanes), wait up to GATHER_NS for as many to queue again: their replies all
+ * went out together, so their next tenders come back close together. A single
+ * lane (last group of 1) never waits.
+ */
+static void wait_for_group(struct committer *c)
+{
+	while (!c->queue && !c->stop)
+		pthread_cond_wait(&c->cv, &c->mu);
+	if (c->last_group <= 1 || c->stop)
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += GATHER_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (c->queued < c->last_group && !c->stop)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &until))
+			break;
+}
 
 static void *run(void *arg)
 {
 	struct committer *c = arg;
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
-		while (!c->queue && !c->stop)
-			pthread_cond_wait(&c->cv, &c->mu);
+		wait_for_group(c);
 		struct commit_job *batch = c->queue;
+		c->last_group = c->queued;
+		c->queued = 0;
 		c->queue = NULL;
 		c->queue_tail = &c->queue;
 		bool stop = c->stop;
@@ -114,6 +145,7 @@ void committer_submit(struct committer *c, struct commit_job *job)
 	pthread_mutex_lock(&c->mu);
 	*c->queue_tail = job;
 	c->queue_tail = &job->next;
+	c->queued++;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
