@@ -194,6 +194,24 @@ static void op_card(struct daemon *d, int slot, json_t *req)
 	daemon_reply(d, slot, rep);
 }
 
+static void op_consent(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	json_t *t = json_object_get(req, "targeted");
+	if (!l)
+		return;
+	if (!l->till.card[0] || !json_is_boolean(t)) {
+		fail(d, slot, req, PM_EINVAL, "consent needs an attached card and \"targeted\": true|false", NULL);
+		return;
+	}
+	int rc = till_set_consent(&l->till, json_is_true(t));
+	if (rc) {
+		fail(d, slot, req, rc, "consent not recorded", NULL);
+		return;
+	}
+	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
+}
+
 static void op_tender(struct daemon *d, int slot, json_t *req)
 {
 	struct lane *l = lane_of(d, slot, req, false);
@@ -345,7 +363,7 @@ static const struct {
 	void (*run)(struct daemon *d, int slot, json_t *req);
 } ops[] = {
 	{ "sale_open", op_sale_open }, { "line_add", op_line_add }, { "line_void", op_line_void },
-	{ "card", op_card }, { "tender", op_tender }, { "sale_cancel", op_sale_cancel },
+	{ "card", op_card }, { "consent", op_consent }, { "tender", op_tender }, { "sale_cancel", op_sale_cancel },
 	{ "card_info", op_card_info }, { "sale_status", op_sale_status }, { "status", op_status },
 	{ "echo", op_echo },
 };
@@ -371,6 +389,6 @@ void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
 			return;
 		}
 	fail(d, slot, req, PM_EINVAL, op ? "unknown op" : "request has no \"op\"",
-	     "ops: sale_open line_add line_void card tender sale_cancel card_info sale_status status echo");
+	     "ops: sale_open line_add line_void card consent tender sale_cancel card_info sale_status status echo");
 	json_decref(req);
 }

@@ -122,6 +122,8 @@ int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t uni
 int till_void_line(struct till *t, size_t index);
 int till_set_card(struct till *t, const struct scan_result *r);
 void till_cancel(struct till *t);
+/* Record the attached card's answer to targeted offers (set at the till). */
+int till_set_consent(struct till *t, bool yes);
 int64_t till_subtotal(const struct till *t);
 /* Emit a JSON event line (takes ownership of obj, a json_t *). */
 void till_emit(struct till *t, void *obj);

@@ -299,6 +299,15 @@ static int cashier_key(struct till *t, const char *line)
 		attach_card(t, line, &r);
 	} else if (IS("#tender")) {
 		return tender(t, arg ? arg : "");
+	} else if (IS("#consent")) {
+		/* The customer answers at the till: targeted offers yes or no, for the attached card. */
+		bool yes = arg && !strcmp(arg, "yes");
+		if (!t->card[0])
+			refuse(t, line, "no card attached: scan the customer's card before #consent");
+		else if (!arg || (!yes && strcmp(arg, "no")))
+			refuse(t, line, "#consent needs yes or no");
+		else if (till_set_consent(t, yes) == PM_OK)
+			till_emit(t, json_pack("{s:s, s:s}", "event", "consent_recorded", "targeted", yes ? "yes" : "no"));
 	} else if (IS("#clock")) {
 		/* Simulation only (demo, tests): stamp the following sales with this UTC time. */
 		struct tm tm = { 0 };
@@ -391,4 +400,13 @@ void till_cancel(struct till *t)
 int64_t till_subtotal(const struct till *t)
 {
 	return sale_total(t);
+}
+
+int till_set_consent(struct till *t, bool yes)
+{
+	int rc = loy_card_set_consent(t->db, t->card, yes ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_TILL,
+				      t->clock_us ? t->clock_us : pm_now_us());
+	if (rc)
+		refuse(t, "#consent", pm_strerror(rc));
+	return rc;
 }
