@@ -303,7 +303,8 @@ int cmd_mine(int argc, char **argv)
 					maxmem) + 1;
 		limit = (size_t)n << 20;
 	}
-	if (!input && !cfg.data_dir[0])
+	/* the log only when named: never open (and create) the built-in default */
+	if (!input && !(co.data || (co.config && *co.config && cfg.data_dir[0])))
 		return cli_fail("mine", "give --input FILE (basket or FIMI) or --data DIR (the purchase log)",
 				"nothing to mine") + 1;
 	ps.tty = isatty(2);
