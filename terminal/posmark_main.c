@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "decode", cmd_decode, "decode BARCODE...   how each scan is understood" },
 	{ "daemon", cmd_daemon, "daemon [--socket PATH] [--scanner DEV]   the terminal service (POS API)" },
 	{ "status", cmd_status, "status [--socket PATH] [--json]   devices, log, unsent sales" },
+	{ "mine", cmd_mine, "mine --input FILE --min-support S --min-confidence C   cross-sell rules from baskets" },
 };
 
 static int usage(FILE *f)

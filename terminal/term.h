@@ -144,5 +144,6 @@ int cmd_status(int argc, char **argv);
 struct daemon;
 int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
 	       const char *printer_spec);
+int cmd_mine(int argc, char **argv);
 
 #endif
