@@ -25,6 +25,19 @@ struct term_config {
 	int receipt_columns;       /* [devices] receipt_columns: 42 or 48 */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
 	struct scan_config scan;   /* [cards] ... */
+	struct {                   /* [hq]: upload to HQ (docs/config.md, docs/hostsync.md) */
+		char url[512];             /* hq.url; "" = no sync */
+		char store_credential[160];/* hq.store_credential; never logged */
+		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
+		char ca_file[512];         /* hq.ca_file; "" = system CAs */
+		bool tls_verify;           /* hq.tls_verify (default yes) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int max_attempts;          /* hq.max_attempts (default 8) */
+		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
+		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
+		int interval_s;            /* hq.interval_s (default 60) */
+		int timeout_s;             /* hq.timeout_s (default 60) */
+	} hq;
 };
 
 void term_config_default(struct term_config *cfg);
@@ -125,5 +138,10 @@ int cmd_checkout(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+
+/* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
+struct hs_source;
+void term_sync_source(struct hs_source *src, struct loy_db *db);
 
 #endif
