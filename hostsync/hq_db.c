@@ -549,20 +549,20 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 	char now[24];
 	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL) * 1000000);
 	const char *pv[3] = { card, origin_store ? origin_store : "", now };
-	static const char *const steps[] = {
+	static const struct { const char *sql; int n; } steps[] = {
 		/* every store that knows the card gets the request, except the one it came from */
-		"INSERT INTO downlink (store_id, type, card, created_us)"
-		" SELECT s, 'erasure', $1, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
-		"  UNION SELECT store_id FROM events WHERE card = $1) k WHERE s <> $2",
-		"DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'",
-		"UPDATE sales SET card = NULL WHERE card = $1 AND $2 = $2 AND $3 = $3",
-		"UPDATE events SET card = NULL, payload = '' WHERE card = $1 AND $2 = $2 AND $3 = $3",
-		"DELETE FROM cards WHERE card = $1 AND $2 = $2 AND $3 = $3",
-		"INSERT INTO erasures (card_sha256, requested_us, origin_store)"
-		" VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))",
+		{ "INSERT INTO downlink (store_id, type, card, created_us)"
+		  " SELECT s, 'erasure', $1, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
+		  "  UNION SELECT store_id FROM events WHERE card = $1) k WHERE s <> $2", 3 },
+		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
+		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
+		{ "UPDATE events SET card = NULL, payload = '' WHERE card = $1", 1 },
+		{ "DELETE FROM cards WHERE card = $1", 1 },
+		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
+		  " VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))", 3 },
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		PGresult *r = PQexecParams(c, steps[i], 3, NULL, pv, NULL, NULL, 0);
+		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n, NULL, pv, NULL, NULL, 0);
 		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		if (!ok)
 			snprintf(err, errlen, "%s", PQresultErrorMessage(r));

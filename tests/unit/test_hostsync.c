@@ -227,7 +227,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events)
 			struct loy_sale *s = &sales[i];
 			uint64_t g = base + (uint64_t)done + i;
 			memset(s, 0, sizeof(*s));
-			s->time_us = t0 + (int64_t)g * 30000000;
+			s->time_us = t0 + (int64_t)g * 1200000000; /* every 20 minutes */
 			if (rand_r(&seed) % 10 < 7) {
 				char card[24];
 				snprintf(card, sizeof(card), "400000%09u", rand_r(&seed) % 2000);
