@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""faultproxy.py LISTEN_PORT UPSTREAM_PORT SEED FAULT_PCT STATSFILE
+"""faultproxy.py LISTEN_PORT UPSTREAM_PORT[,PORT...] SEED FAULT_PCT STATSFILE
 
 A fault-injecting HTTP proxy on loopback for the hostsync tests. For each
 request it picks (seeded) one of: pass, drop before forwarding, drop the
@@ -7,7 +7,9 @@ reply after forwarding (HQ stored it, the terminal never hears), answer 500,
 truncate HQ's reply, answer garbage, delay. Counts go to STATSFILE on exit."""
 import random, signal, socket, sys, threading, time
 
-listen_port, up_port, seed, pct = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+listen_port, seed, pct = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
+up_ports = [int(p) for p in sys.argv[2].split(",")]
+turn = [0]
 stats_file = sys.argv[5]
 rng = random.Random(seed)
 lock = threading.Lock()
@@ -36,7 +38,10 @@ def read_request(c):
     return b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + body
 
 def forward(req):
-    u = socket.create_connection(("127.0.0.1", up_port))
+    with lock:
+        port = up_ports[turn[0] % len(up_ports)]
+        turn[0] += 1
+    u = socket.create_connection(("127.0.0.1", port))
     u.sendall(req)
     resp = b""
     while True:
