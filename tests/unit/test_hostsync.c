@@ -232,7 +232,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events)
 				char card[24];
 				snprintf(card, sizeof(card), "400000%09u", rand_r(&seed) % 2000);
 				tu_luhn_complete(card);
-				snprintf(s->card, sizeof(s->card), "%s", card);
+				memcpy(s->card, card, 17); /* 16 digits + NUL */
 			}
 			s->n_items = 1 + (uint32_t)(rand_r(&seed) % 8);
 			s->items = items[i];
@@ -242,7 +242,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events)
 				char g13[16];
 				snprintf(g13, sizeof(g13), "0000000%06u", rand_r(&seed) % 500);
 				tu_luhn_complete(g13); /* not GS1's weights, but 14 digits is all the log needs */
-				snprintf(it->gtin, sizeof(it->gtin), "%s", g13);
+				memcpy(it->gtin, g13, 15); /* 14 digits + NUL */
 				it->qty = 1 + rand_r(&seed) % 3;
 				it->unit_price_cents = 50 + rand_r(&seed) % 2000;
 				it->line_cents = it->qty * it->unit_price_cents;
