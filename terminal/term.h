@@ -27,6 +27,19 @@ struct term_config {
 	char socket_group[32];     /* [daemon] socket_group: the POS user's group ("" = leave) */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
 	struct scan_config scan;   /* [cards] ... */
+	struct {                   /* [hq]: upload to HQ (docs/config.md, docs/hostsync.md) */
+		char url[512];             /* hq.url; "" = no sync */
+		char store_credential[160];/* hq.store_credential; never logged */
+		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
+		char ca_file[512];         /* hq.ca_file; "" = system CAs */
+		bool tls_verify;           /* hq.tls_verify (default yes) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int max_attempts;          /* hq.max_attempts (default 8) */
+		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
+		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
+		int interval_s;            /* hq.interval_s (default 60) */
+		int timeout_s;             /* hq.timeout_s (default 60) */
+	} hq;
 };
 
 void term_config_default(struct term_config *cfg);
@@ -145,5 +158,10 @@ struct daemon;
 int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
 	       const char *printer_spec);
 int cmd_mine(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+
+/* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
+struct hs_source;
+void term_sync_source(struct hs_source *src, struct loy_db *db);
 
 #endif
