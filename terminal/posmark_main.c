@@ -16,6 +16,8 @@ static const struct command commands[] = {
 	{ "history", cmd_history, "history CARD --data DIR [--json]   a card's sales" },
 	{ "card", cmd_card, "card show|consent|erase CARD --data DIR   card data and consent" },
 	{ "decode", cmd_decode, "decode BARCODE...   how each scan is understood" },
+	{ "rules", cmd_rules, "rules check|load FILE [--data DIR]   validate / install a rule set" },
+	{ "explain", cmd_explain, "explain --card CARD --basket GTIN,... --data DIR   why these offers" },
 };
 
 static int usage(FILE *f)

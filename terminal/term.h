@@ -9,6 +9,7 @@
 
 #include "drivers/drivers.h"
 #include "loyalty/loyalty.h"
+#include "offers/offers.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@ struct term_config {
 	int receipt_columns;       /* [devices] receipt_columns: 42 or 48 */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
 	struct scan_config scan;   /* [cards] ... */
+	bool offers_enabled;       /* [offers] enabled (default yes) */
+	int offers_max;            /* [offers] max_per_receipt, 0 = the rule set's limit */
+	char offers_coupon_key[160]; /* [offers] coupon_key; "" = DATA/coupon.key (created) */
 };
 
 void term_config_default(struct term_config *cfg);
@@ -56,6 +60,29 @@ int cli_open_log(const char *cmd, const struct term_config *cfg, struct loy_db *
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
 /* "12.34" (negative "-12.34") into buf. */
 const char *term_money(int64_t cents, char *buf, size_t len);
+
+/* ---- offers wiring (offers_wiring.c) ---------------------------------- */
+struct term_offers {
+	struct ofr_rules *rules;      /* NULL = no rule set installed (or invalid): no offers */
+	struct ofr_ledger *ledger;    /* issued coupons, replayed from the event outbox */
+	struct ofr_coupon_key key;
+	char prefix[8];               /* coupon prefix (cards.coupon_prefix) */
+};
+/* Key, ledger and DATA/rules.json. PM_OK with rules NULL when none is installed. */
+int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct term_offers *to,
+		     char *err, size_t errlen);
+void term_offers_close(struct term_offers *to);
+/* Read and compile a rule file against db's catalog (db may be NULL). Absent file: PM_OK, *out NULL. */
+int term_rules_read(const char *path, struct loy_db *db, const char *store_id, struct ofr_rules **out,
+		    char *err, size_t errlen);
+int term_rules_install(const char *data_dir, const char *text, size_t len, char *err, size_t errlen);
+void term_offers_catalog(struct loy_db *db, struct ofr_catalog_source *out);
+void term_offers_history(struct loy_db *db, struct ofr_history_source *out);
+/* Snapshot of a card for a decision (before this sale is committed). */
+void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *out);
+/* Append an OFFER_ISSUED / HELD_BACK / REDEEMED event (payload v1 JSON). */
+int term_offers_event(struct loy_db *db, int type, int64_t time_us, uint64_t sale_seq,
+		      const struct ofr_offer *o, const char *card, const char *coupon, int64_t discount);
 
 /* ---- the till --------------------------------------------------------- */
 
@@ -109,5 +136,7 @@ int cmd_checkout(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif
