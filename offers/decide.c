@@ -350,7 +350,7 @@ static bool in_holdout(const struct ofri_rule *rule, const struct ofr_request *r
 		snprintf(buf, sizeof(buf), "%s\x1f%s", rule->campaign, req->card->number);
 	else
 		snprintf(buf, sizeof(buf), "%s\x1fsale:%llu", rule->campaign, (unsigned long long)req->sale_seq);
-	return (int)(ofri_hash_str(buf) % 100) < rule->holdout_pct;
+	return (int)(ofri_mix64(ofri_hash_str(buf)) % 100) < rule->holdout_pct;
 }
 
 static void note(const struct ofr_trace *t, const struct ofri_rule *rule, int verdict, const char *why, int rank)
@@ -462,8 +462,8 @@ static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, 
 	int64_t day = req->now_us / DAY_US + rule->coupon_days;
 	o->expires_us = (day + 1) * DAY_US - 1;
 	o->held_back = in_holdout(rule, req);
-	if (!req->key)
-		return;
+	if (!req->key || o->held_back)
+		return;   /* the control group gets no code: nothing can be printed or redeemed */
 	struct ofr_coupon c = {
 		.version = 1, .benefit = rule->benefit, .value = rule->value,
 		.target_tag = o->gtin[0] ? ofr_target_tag_item(o->gtin)

@@ -31,6 +31,8 @@ int ofri_map_put(struct ofri_map *m, uint64_t key, uint32_t val);
 /* Value of key, or false. */
 bool ofri_map_get(const struct ofri_map *m, uint64_t key, uint32_t *val);
 uint64_t ofri_hash_str(const char *s);
+/* A 64-bit finaliser (murmur3 fmix64): spreads FNV's weak low bits. */
+uint64_t ofri_mix64(uint64_t x);
 /* GTIN-14 digit string as a number (+1 so it is never 0); 0 if not 14 digits. */
 uint64_t ofri_gtin_key(const char *gtin);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t mix64(uint64_t x)
+uint64_t ofri_mix64(uint64_t x)
 {
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
@@ -65,7 +65,7 @@ int ofri_map_put(struct ofri_map *m, uint64_t key, uint32_t val)
 		if (rc)
 			return rc;
 	}
-	size_t mask = m->cap - 1, i = (size_t)mix64(key) & mask;
+	size_t mask = m->cap - 1, i = (size_t)ofri_mix64(key) & mask;
 	while (m->keys[i] && m->keys[i] != key)
 		i = (i + 1) & mask;
 	if (!m->keys[i]) {
@@ -80,7 +80,7 @@ bool ofri_map_get(const struct ofri_map *m, uint64_t key, uint32_t *val)
 {
 	if (!key || !m->cap)
 		return false;
-	size_t mask = m->cap - 1, i = (size_t)mix64(key) & mask;
+	size_t mask = m->cap - 1, i = (size_t)ofri_mix64(key) & mask;
 	while (m->keys[i]) {
 		if (m->keys[i] == key) {
 			*val = m->vals[i];

@@ -92,6 +92,12 @@ struct till_line {
 	char name[64];
 };
 
+#define TILL_MAX_COUPONS 8
+struct till_coupon {
+	char code[OFR_CODE_MAX + 1];
+	struct ofr_coupon c;          /* verified layout, MAC and expiry at scan */
+};
+
 struct till {
 	struct loy_db *db;
 	const struct term_config *cfg;
@@ -106,6 +112,15 @@ struct till {
 	char card[LOY_CARD_MAX + 1];
 	size_t n_lines;
 	struct till_line lines[TILL_MAX_LINES];
+	/* offers: the engine, the card as it was before this sale, coupons scanned */
+	struct term_offers offers;
+	bool offers_ready;         /* key and ledger loaded (rules may still be NULL) */
+	struct ofr_card card_snap;
+	struct ofr_profile *profile;
+	size_t n_coupons;
+	struct till_coupon coupons[TILL_MAX_COUPONS];
+	struct ofr_decision decision; /* offers of the last committed sale */
+	uint64_t decision_sale;
 	/* counters for the summary */
 	unsigned long committed, skipped, refused_scans, cancelled;
 	/* the last receipt, kept for reprint and for a printer that was not ready */
@@ -125,10 +140,30 @@ int till_feed(struct till *t, const struct scan_raw *raw);
 /* Emit a JSON event line (takes ownership of obj, a json_t *). */
 void till_emit(struct till *t, void *obj);
 
-/* Lay out a committed sale's receipt. */
+/*
+ * Record the last sale's printed coupons as issued (OFFER_ISSUED events and
+ * the caps' ledger). Call only once its receipt has printed: a paper-out
+ * must not spend a budget or a frequency cap. A reprint path calls it after
+ * the reprint succeeds. Idempotent per sale.
+ */
+void till_offers_printed(struct till *t);
+/* till_offers.c: the offer and coupon steps of the sale (called by till.c). */
+void till_offers_init(struct till *t);
+void till_offers_release(struct till *t);
+void till_offers_reset(struct till *t);
+void till_offers_card(struct till *t);
+void till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
+/* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
+uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
+/* The commit said a coupon was used before: refuse and drop s's last redemption. */
+void till_coupon_used(struct till *t, struct loy_sale *s);
+/* Decide offers for committed sale s; fill ev's "offers", "held_back", "redeemed". */
+void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *json_ev);
+
+/* Lay out a committed sale's receipt; offers (may be NULL) adds its coupons. */
 int receipt_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
 		  const struct loy_sale *sale, const struct loy_commit_result *res,
-		  const struct till_line *lines, size_t n_lines);
+		  const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers);
 
 /* Commands: argv[0] is the command name. Return the exit status. */
 int cmd_catalog(int argc, char **argv);

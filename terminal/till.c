@@ -24,12 +24,14 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	t->pending_qty = 1;
 	snprintf(t->ext_base, sizeof(t->ext_base), "%s", ext_base ? ext_base : "");
 	prn_doc_init(&t->last_receipt, cfg->receipt_columns);
+	till_offers_init(t);
 	return PM_OK;
 }
 
 void till_release(struct till *t)
 {
 	prn_doc_release(&t->last_receipt);
+	till_offers_release(t);
 }
 
 void till_emit(struct till *t, void *obj)
@@ -62,6 +64,7 @@ static void reset_sale(struct till *t)
 	t->n_lines = 0;
 	t->card[0] = '\0';
 	t->pending_qty = 1;
+	till_offers_reset(t);
 }
 
 static void add_line(struct till *t, const char *input, const struct loy_product *p,
@@ -121,6 +124,7 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 	}
 	snprintf(t->card, sizeof(t->card), "%s", r->card);
 	t->open = true;
+	till_offers_card(t);
 	int rc = loy_card_get(t->db, t->card, &c);
 	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
 	till_emit(t, json_pack("{s:s, s:s, s:b, s:I, s:s}", "event", "card_attached", "card", t->card,
@@ -140,7 +144,8 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 {
 	prn_doc_release(&t->last_receipt);
 	prn_doc_init(&t->last_receipt, t->cfg->receipt_columns);
-	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines)) {
+	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines,
+			  t->decision_sale == s->seq ? &t->decision : NULL)) {
 		pm_warn("cannot lay out the receipt of sale %llu", (unsigned long long)s->seq);
 		return;
 	}
@@ -164,6 +169,8 @@ static int tender(struct till *t, const char *args)
 	char kind[16] = "";
 	long long amount = -1;
 	struct loy_item items[TILL_MAX_LINES];
+	struct loy_redemption red[TILL_MAX_COUPONS];
+	int64_t discount = 0;
 	struct loy_sale s;
 	struct loy_commit_result res;
 	char msg[200];
@@ -180,7 +187,9 @@ static int tender(struct till *t, const char *args)
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
 		return PM_OK;
 	}
-	int64_t total = sale_total(t);
+	uint32_t n_red = till_coupons_apply(t, red, &discount);
+	int64_t total = sale_total(t) - discount;
+	bool amount_given = amount >= 0;
 	if (amount < 0)
 		amount = total;
 	if (amount < total) {
@@ -198,11 +207,27 @@ static int tender(struct till *t, const char *args)
 	s.time_us = t->clock_us ? t->clock_us : pm_now_us();
 	s.tender = tender_kind;
 	s.total_cents = total;
+	s.discount_cents = discount;
+	s.redeemed = red;
+	s.n_redeemed = n_red;
 	s.tendered_cents = amount;
 	snprintf(s.card, sizeof(s.card), "%s", t->card);
 	if (t->ext_base[0])
 		snprintf(s.ext_id, sizeof(s.ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
 	int rc = loy_sale_commit(t->db, &s, &res);
+	while (rc == PM_EEXIST && !res.seq && s.n_redeemed) {
+		/* A coupon was redeemed before (single use): refuse it, keep the sale going. */
+		till_coupon_used(t, &s);
+		total = s.total_cents;
+		if (!amount_given)
+			s.tendered_cents = amount = total;
+		if (amount < total) {
+			refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
+			       "total; tender again");
+			return PM_OK;
+		}
+		rc = loy_sale_commit(t->db, &s, &res);
+	}
 	if (rc == PM_EEXIST && res.seq) {
 		/* This run already committed this sale before a restart: never twice. */
 		t->sale_ordinal++;
@@ -238,12 +263,13 @@ static int tender(struct till *t, const char *args)
 		json_object_set_new(ev, "points_balance", json_integer(res.points_balance));
 		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res.tier)));
 	}
-	if (ev) {
-		json_object_set_new(ev, "offers", json_array());
-		json_object_set_new(ev, "redeemed", json_array());
-	}
+	if (ev)
+		json_object_set_new(ev, "discount_cents", json_integer(s.discount_cents));
+	till_offers_after_commit(t, &s, ev);
 	till_emit(t, ev);
 	print_receipt(t, &s, &res);
+	if (t->printer && !t->receipt_pending)
+		till_offers_printed(t);
 	reset_sale(t);
 	return PM_OK;
 }
@@ -312,7 +338,7 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 		attach_card(t, raw->data, &r);
 		break;
 	case SCAN_COUPON:
-		refuse(t, raw->data, "coupon codes are not accepted at this till yet; remove the coupon");
+		till_coupon_scan(t, raw->data, &r);
 		break;
 	default:
 		refuse(t, raw->data, r.error);
