@@ -15,6 +15,12 @@
 #include <jansson.h>
 #include <string.h>
 
+/* The till's notion of now: the scan script's #clock if set (demo, tests). */
+static int64_t till_now(const struct till *t)
+{
+	return t->clock_us ? t->clock_us : pm_now_us();
+}
+
 void till_offers_init(struct till *t)
 {
 	char err[600];
@@ -52,7 +58,7 @@ void till_offers_card(struct till *t)
 	if (!t->offers.rules || t->card_snap.consent != OFR_CONSENT_YES)
 		return;
 	term_offers_history(t->db, &hist);
-	int rc = ofr_profile_build(t->offers.rules, &t->card_snap, &hist, pm_now_us(), &t->profile);
+	int rc = ofr_profile_build(t->offers.rules, &t->card_snap, &hist, till_now(t), &t->profile);
 	if (rc)
 		pm_warn("cannot read the card's history for offers: %s", pm_strerror(rc));
 }
@@ -88,7 +94,7 @@ void till_coupon_scan(struct till *t, const char *input, const struct scan_resul
 		coupon_refused(t, r->coupon, "too many coupons on one sale");
 		return;
 	}
-	int rc = ofr_coupon_verify(&t->offers.key, t->offers.prefix, r->coupon, t->card, pm_now_us(), &c,
+	int rc = ofr_coupon_verify(&t->offers.key, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
 				   &card_pending, reason, sizeof(reason));
 	if (rc) {
 		coupon_refused(t, r->coupon, reason);
@@ -251,7 +257,7 @@ void till_offers_printed(struct till *t)
 		struct ofr_offer *o = &t->decision.offers[i];
 		if (o->held_back || !o->coupon[0])
 			continue;
-		int64_t now = pm_now_us();
+		int64_t now = till_now(t);
 		if (term_offers_event(t->db, LOY_EV_OFFER_ISSUED, now, t->decision_sale, o, t->card_snap.number,
 				      o->coupon, 0))
 			pm_warn("cannot record an issued coupon of sale %llu", (unsigned long long)t->decision_sale);
