@@ -83,7 +83,8 @@ static int postings_build(struct ofri_postings *pl, struct pair *v, size_t n)
 {
 	size_t slots = 0;
 	memset(pl, 0, sizeof(*pl));
-	qsort(v, n, sizeof(*v), cmp_pair);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_pair);
 	for (size_t i = 0; i < n; i++)
 		slots += i == 0 || v[i].key != v[i - 1].key;
 	int rc = ofri_map_init(&pl->map, slots);

@@ -145,7 +145,8 @@ int cmd_explain(int argc, char **argv)
 		cli_fail("explain", NULL, "decision failed: %s", pm_strerror(rc));
 		goto out;
 	}
-	qsort(rs.v, rs.n, sizeof(*rs.v), cmp_row);
+	if (rs.n)
+		qsort(rs.v, rs.n, sizeof(*rs.v), cmp_row);
 	if (co.json) {
 		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:[]}", "rules", ofr_rules_name(rules),
 				      "rule_count", (json_int_t)ofr_rules_count(rules),

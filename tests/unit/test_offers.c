@@ -488,8 +488,11 @@ static void test_upsell(void **state)
 	struct ofr_decision d;
 	add(&b, MILK, 1, 109);
 	add(&b, COFFEE, 1, 249);
-	struct ofr_rules *r = load_ok(set_of(""));   /* leak-free: freed below */
+	char *empty = set_of("");   /* an empty rule set is valid and never fires */
+	struct ofr_rules *r = load_ok(empty);
+	assert_int_equal(decide(r, &b, NULL, NULL, NULL, &d), 0);
 	ofr_rules_free(r);
+	free(empty);
 	char *s = set_of("{\"id\":\"up\",\"kind\":\"up_sell\",\"when\":{\"basket\":{\"all\":[{\"category\":\"Coffee\"}]}},\"offer\":{\"upgrade\":\"price\",\"category\":\"Coffee\",\"percent_off\":15}},"
 			 "{\"id\":\"br\",\"kind\":\"up_sell\",\"offer\":{\"upgrade\":\"brand\",\"brand\":\"Alpenhof Organic\",\"category\":\"Dairy\",\"percent_off\":20}}");
 	r = load_ok(s);
