@@ -46,7 +46,7 @@ static void lane_sink(void *ctx, void *event)
 	const char *name = json_string_value(json_object_get(ev, "event"));
 	if (name && (!strcmp(name, "sale_committed") || !strcmp(name, "sale_already_committed") ||
 		     !strcmp(name, "commit_failed") || !strcmp(name, "scan_refused") ||
-		     !strcmp(name, "receipt_pending"))) {
+		     !strcmp(name, "receipt_pending") || !strncmp(name, "coupon_", 7))) {
 		if (!strcmp(name, "sale_committed"))
 			pm_info("lane %s: sale %lld committed, %lld cents", l->name,
 				(long long)json_integer_value(json_object_get(ev, "sale_id")),

@@ -212,6 +212,36 @@ static void op_consent(struct daemon *d, int slot, json_t *req)
 	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
 }
 
+static void op_coupon(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	const char *code = str(req, "code");
+	struct scan_result r;
+	if (!l)
+		return;
+	if (!code) {
+		fail(d, slot, req, PM_EINVAL, "coupon needs \"code\" (as scanned)", NULL);
+		return;
+	}
+	json_decref(l->last_event);
+	l->last_event = NULL;
+	scan_decode(&d->cfg.scan, code, strlen(code), NULL, &r);
+	if (r.kind != SCAN_COUPON) {
+		fail(d, slot, req, PM_EINVAL, r.kind == SCAN_UNKNOWN ? r.error : "not a coupon code", NULL);
+		return;
+	}
+	till_coupon_scan(&l->till, code, &r);
+	const char *ev = l->last_event ? json_string_value(json_object_get(l->last_event, "event")) : NULL;
+	if (!ev || strcmp(ev, "coupon_accepted")) {
+		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
+		fail(d, slot, req, PM_EREFUSED, why ? why : "coupon refused", "hand the coupon back; the sale goes on");
+		return;
+	}
+	json_t *rep = sale_state(l, ok_reply(req));
+	json_object_update(rep, l->last_event);
+	daemon_reply(d, slot, rep);
+}
+
 static void op_tender(struct daemon *d, int slot, json_t *req)
 {
 	struct lane *l = lane_of(d, slot, req, false);
@@ -242,28 +272,72 @@ static void op_tender(struct daemon *d, int slot, json_t *req)
 	committer_submit(d->committer, &l->job);
 }
 
+/* The coupon blocks of the lane's last sale as text lines for the POS app's receipt. */
+static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
+{
+	json_t *lines = json_array();
+	struct prn_doc doc;
+	char *text = NULL;
+	if (l->till.decision_sale != seq)
+		return lines;
+	prn_doc_init(&doc, d->cfg.receipt_columns);
+	receipt_coupons(&doc, &l->till.decision, d->cfg.loy.currency);
+	if (prn_doc_to_text(&doc, &text, NULL) == PM_OK && text) {
+		char *save = NULL;
+		for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save))
+			json_array_append_new(lines, json_string(ln));
+	}
+	free(text);
+	prn_doc_release(&doc);
+	return lines;
+}
+
 void daemon_commit_done(struct daemon *d, struct commit_job *job)
 {
 	struct lane *l = job->owner;
-	l->committing = false;
 	json_decref(l->last_event);
 	l->last_event = NULL;
 	int rc = till_sale_finish(&l->till, &l->pending, job->rc, &job->res);
+	if (rc == TILL_COMMIT_AGAIN) {
+		/* A coupon was used before: it was dropped from the sale, which goes again. */
+		memset(&job->res, 0, sizeof(job->res));
+		committer_submit(d->committer, job);
+		return;
+	}
+	l->committing = false;
 	int slot = l->reply_client;
 	l->reply_client = -1;
 	if (slot < 0 || d->clients[slot].fd < 0 || d->clients[slot].gen != l->reply_client_gen)
 		return; /* the client left; the sale is committed and sale_status tells it */
-	json_t *r = rc ? json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", "PM_EFULL", "message",
-				   "sale not committed and kept open: the log refused it", "hint",
-				   "free disk space on the terminal, then tender again")
-		: json_pack("{s:b}", "ok", 1);
+	json_t *r;
+	if (rc == PM_EINVAL) {
+		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
+		r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "PM_EINVAL", "message",
+			      why ? why : "sale not tendered; it stays open");
+	} else if (rc) {
+		r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", "PM_EFULL", "message",
+			      "sale not committed and kept open: the log refused it", "hint",
+			      "free disk space on the terminal, then tender again");
+	} else {
+		r = json_pack("{s:b}", "ok", 1);
+		if (l->last_event)
+			json_object_update(r, l->last_event);
+		json_object_set_new(r, "receipt_lines",
+				    coupon_lines(d, l, (uint64_t)json_integer_value(json_object_get(r, "sale_id"))));
+	}
 	if (l->reply_id)
 		json_object_set(r, "id", l->reply_id);
-	if (!rc && l->last_event)
-		json_object_update(r, l->last_event);
-	if (!rc)
-		json_object_set_new(r, "receipt_lines", json_array());
 	daemon_reply(d, slot, r);
+}
+
+/* The POS app printed the receipt with posmark's coupons: now they count as issued. */
+static void op_receipt_printed(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	if (!l)
+		return;
+	till_offers_printed(&l->till);
+	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
 }
 
 static void op_sale_cancel(struct daemon *d, int slot, json_t *req)
@@ -363,8 +437,8 @@ static const struct {
 	void (*run)(struct daemon *d, int slot, json_t *req);
 } ops[] = {
 	{ "sale_open", op_sale_open }, { "line_add", op_line_add }, { "line_void", op_line_void },
-	{ "card", op_card }, { "consent", op_consent }, { "tender", op_tender }, { "sale_cancel", op_sale_cancel },
-	{ "card_info", op_card_info }, { "sale_status", op_sale_status }, { "status", op_status },
+	{ "card", op_card }, { "coupon", op_coupon }, { "consent", op_consent }, { "tender", op_tender }, { "sale_cancel", op_sale_cancel },
+	{ "receipt_printed", op_receipt_printed }, { "card_info", op_card_info }, { "sale_status", op_sale_status }, { "status", op_status },
 	{ "echo", op_echo },
 };
 
@@ -389,6 +463,6 @@ void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
 			return;
 		}
 	fail(d, slot, req, PM_EINVAL, op ? "unknown op" : "request has no \"op\"",
-	     "ops: sale_open line_add line_void card consent tender sale_cancel card_info sale_status status echo");
+	     "ops: sale_open line_add line_void card coupon consent tender receipt_printed sale_cancel card_info sale_status status echo");
 	json_decref(req);
 }
