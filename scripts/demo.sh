@@ -89,7 +89,7 @@ tail -n 1 "$out/day2.jsonl"
 grep -c '"coupon_refused"' "$out/day2.jsonl" | sed 's/^/coupons refused (already used, other card, ...): /'
 
 say "a POS application rings up a sale through the daemon's socket"
-pm daemon 2>"$out/daemon.log" &
+"$POSMARK" daemon --config "$conf" --data "$out/log" 2>"$out/daemon.log" &
 DAEMON_PID=$!
 for _ in $(seq 1 50); do [ -S "$out/posmark.sock" ] && break; sleep 0.1; done
 python3 docs/examples/pos_client.py "$out/posmark.sock" | sed 's/^/  /'

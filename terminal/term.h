@@ -134,6 +134,7 @@ struct till {
 	/* offers: the engine, the card as it was before this sale, coupons scanned */
 	struct term_offers offers;
 	bool offers_ready;         /* key and ledger loaded (rules may still be NULL) */
+	bool offers_shared;        /* offers belong to the daemon, shared by its lanes */
 	struct ofr_card card_snap;
 	struct ofr_profile *profile;
 	size_t n_coupons;
@@ -195,6 +196,12 @@ void till_emit(struct till *t, void *obj);
 void till_offers_printed(struct till *t);
 /* till_offers.c: the offer and coupon steps of the sale (called by till.c). */
 void till_offers_init(struct till *t);
+/*
+ * The daemon's lanes share one engine (rules, ledger, key) so that budgets and
+ * frequency caps count across lanes: after this call, till_init gives every
+ * new till a view of *shared instead of opening its own. NULL stops sharing.
+ */
+void till_offers_share(const struct term_offers *shared);
 void till_offers_release(struct till *t);
 void till_offers_reset(struct till *t);
 void till_offers_card(struct till *t);
