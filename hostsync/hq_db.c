@@ -9,6 +9,8 @@
 #include "common/pm_log.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,11 +317,38 @@ static int on_event(void *ctx, const struct hs_decoded_event *e)
 	return rc ? rc : note_row(in);
 }
 
+/* Months this process has seen created: only a shortcut (a receiver that
+ * restarts asks again, and CREATE ... IF NOT EXISTS is idempotent), so the
+ * receiver stays stateless. */
+static pthread_mutex_t g_months_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t g_months[512];
+static int g_n_months;
+
+static bool month_known(int64_t start)
+{
+	bool known = false;
+	pthread_mutex_lock(&g_months_mu);
+	for (int i = 0; i < g_n_months && !known; i++)
+		known = g_months[i] == start;
+	pthread_mutex_unlock(&g_months_mu);
+	return known;
+}
+
+static void month_remember(int64_t start)
+{
+	pthread_mutex_lock(&g_months_mu);
+	if (g_n_months < (int)(sizeof(g_months) / sizeof(g_months[0])))
+		g_months[g_n_months++] = start;
+	pthread_mutex_unlock(&g_months_mu);
+}
+
 /* Month partitions, each created once; concurrent receivers are serialised
  * by an advisory lock and IF NOT EXISTS. */
 static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size_t errlen)
 {
 	for (int i = 0; i < in->n_months; i++) {
+		if (month_known(in->months[i]))
+			continue;
 		int64_t start, next;
 		time_t t = (time_t)(in->months[i] / 1000000);
 		struct tm tm;
@@ -335,6 +364,7 @@ static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size
 			exec_ok(c, "ROLLBACK", NULL, 0);
 			return PM_EIO;
 		}
+		month_remember(in->months[i]);
 	}
 	return PM_OK;
 }
