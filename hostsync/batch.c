@@ -443,27 +443,44 @@ static int decode_event(json_t *o, struct hs_decoded_event *e, char *err, size_t
 	return PM_OK;
 }
 
+int hs_batch_decompress(const void *body, size_t len, struct hs_buf *raw, char *err, size_t errlen)
+{
+	int rc = hs_gunzip(body, len, HS_BATCH_MAX_RAW, raw);
+	if (rc == PM_EFULL)
+		snprintf(err, errlen, "batch is larger than %u bytes uncompressed; send smaller batches",
+			 HS_BATCH_MAX_RAW);
+	else if (rc == PM_ENOMEM)
+		snprintf(err, errlen, "out of memory decompressing the batch");
+	else if (rc)
+		snprintf(err, errlen, "body is not a complete gzip or zlib stream (truncated or corrupt)");
+	return rc == PM_EFULL ? PM_EINVAL : rc == PM_ENOMEM ? rc : rc ? PM_ECORRUPT : PM_OK;
+}
+
 int hs_batch_decode(const void *body, size_t len, const struct hs_decode_cb *cb, char *err,
 		    size_t errlen)
 {
-	struct hs_buf raw = { 0 }, scratch = { 0 };
+	struct hs_buf raw = { 0 };
+	int rc = hs_batch_decompress(body, len, &raw, err, errlen);
+	if (!rc)
+		rc = hs_batch_decode_raw(raw.data, raw.len, cb, err, errlen);
+	hs_buf_free(&raw);
+	return rc;
+}
+
+int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb *cb, char *err,
+			size_t errlen)
+{
+	struct hs_buf scratch = { 0 };
 	struct hs_batch_header h;
 	uint64_t expect = 0, lines = 0;
 	json_t *o = NULL;
 	json_error_t je;
-	char *p, *end, *nl;
-	int rc = hs_gunzip(body, len, HS_BATCH_MAX_RAW, &raw);
+	const char *p, *end, *nl;
+	int rc;
 
 	snprintf(err, errlen, "ok");
-	if (rc == PM_EFULL)
-		FAIL(PM_EINVAL, "batch is larger than %u bytes uncompressed; send smaller batches",
-		     HS_BATCH_MAX_RAW);
-	if (rc == PM_ENOMEM)
-		FAIL(rc, "out of memory decompressing the batch");
-	if (rc)
-		FAIL(PM_ECORRUPT, "body is not a complete gzip or zlib stream (truncated or corrupt)");
-	p = raw.data;
-	end = raw.data + raw.len;
+	p = text;
+	end = text + len;
 	while (p < end) {
 		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 			FAIL(PM_EINVAL, "line %" PRIu64 ": not terminated by a newline (truncated?)", lines + 1);
@@ -519,7 +536,6 @@ int hs_batch_decode(const void *body, size_t len, const struct hs_decode_cb *cb,
 	rc = PM_OK;
 out:
 	json_decref(o);
-	hs_buf_free(&raw);
 	hs_buf_free(&scratch);
 	return rc;
 }

@@ -149,6 +149,11 @@ struct hs_decode_cb {
 int hs_gunzip(const void *in, size_t in_len, size_t max_out, struct hs_buf *out);
 int hs_batch_decode(const void *body, size_t len, const struct hs_decode_cb *cb, char *err,
 		    size_t errlen);
+/* The two halves of hs_batch_decode: decompress (limit HS_BATCH_MAX_RAW),
+ * then decode NDJSON text (no NUL needed). */
+int hs_batch_decompress(const void *body, size_t len, struct hs_buf *raw, char *err, size_t errlen);
+int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb *cb, char *err,
+			size_t errlen);
 
 /* ---- upload client ------------------------------------------------------ */
 struct hs_client_config {
