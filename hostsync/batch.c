@@ -4,7 +4,7 @@
  * (it runs on the till, fast and allocation-light); the decoder uses jansson
  * and checks every field, because it runs at HQ on untrusted input.
  */
-#include "hostsync/hostsync.h"
+#include "hostsync/hs_int.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
@@ -283,11 +283,6 @@ static int get_str(json_t *o, const char *k, char *dst, size_t max, bool nullabl
 	return PM_OK;
 }
 
-static bool all_digits(const char *s)
-{
-	return *s && strspn(s, "0123456789") == strlen(s);
-}
-
 static int decode_header(json_t *o, struct hs_batch_header *h, char *err, size_t errlen)
 {
 	json_t *f = json_object_get(o, "format"), *k = json_object_get(o, "kind");
@@ -330,89 +325,6 @@ static int decode_header(json_t *o, struct hs_batch_header *h, char *err, size_t
 		snprintf(err, errlen, "header: count %" PRIu64 " does not match seqs %" PRIu64 "..%" PRIu64,
 			 h->count, h->first_seq, h->last_seq);
 		return PM_EINVAL;
-	}
-	return PM_OK;
-}
-
-/* Decode one sale line into s (items/redeemed arrays grown in *scratch). */
-static int decode_sale(json_t *o, struct hs_sale *s, struct hs_buf *scratch, char *err,
-		       size_t errlen)
-{
-	int64_t v;
-	int rc;
-	json_t *items = json_object_get(o, "items"), *red = json_object_get(o, "redeemed");
-	if ((rc = get_int(o, "time_us", 0, INT64_MAX, &s->time_us, err, errlen)) ||
-	    (rc = get_str(o, "card", s->card, HS_CARD_MAX, true, err, errlen)) ||
-	    (rc = get_str(o, "currency", s->currency, 3, false, err, errlen)) ||
-	    (rc = get_str(o, "tender", s->tender, sizeof(s->tender) - 1, false, err, errlen)) ||
-	    (rc = get_int(o, "total_cents", INT64_MIN / 2, INT64_MAX / 2, &s->total_cents, err, errlen)) ||
-	    (rc = get_int(o, "discount_cents", 0, INT64_MAX / 2, &s->discount_cents, err, errlen)) ||
-	    (rc = get_int(o, "tendered_cents", INT64_MIN / 2, INT64_MAX / 2, &s->tendered_cents, err,
-			  errlen)) ||
-	    (rc = get_int(o, "points_earned", INT64_MIN / 2, INT64_MAX / 2, &s->points_earned, err,
-			  errlen)))
-		return rc;
-	if (s->card[0] && !all_digits(s->card)) {
-		snprintf(err, errlen, "field 'card' is not all digits");
-		return PM_EINVAL;
-	}
-	if (strlen(s->currency) != 3 || strspn(s->currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3) {
-		snprintf(err, errlen, "field 'currency' is not an ISO 4217 code");
-		return PM_EINVAL;
-	}
-	if (strcmp(s->tender, "cash") && strcmp(s->tender, "card") && strcmp(s->tender, "other")) {
-		snprintf(err, errlen, "field 'tender' must be cash, card or other");
-		return PM_EINVAL;
-	}
-	if (!json_is_array(items) || json_array_size(items) > 100000 || !json_is_array(red) ||
-	    json_array_size(red) > 1000) {
-		snprintf(err, errlen, "field 'items' or 'redeemed' missing or not an array");
-		return PM_EINVAL;
-	}
-	size_t ni = json_array_size(items), nr = json_array_size(red);
-	size_t need = ni * sizeof(struct hs_item) + nr * sizeof(struct hs_redemption);
-	scratch->len = 0;
-	if (need > scratch->cap) {
-		char *d = realloc(scratch->data, need);
-		if (!d)
-			return PM_ENOMEM;
-		scratch->data = d;
-		scratch->cap = need;
-	}
-	s->items = (struct hs_item *)(void *)scratch->data;
-	s->redeemed = (struct hs_redemption *)(void *)(scratch->data + ni * sizeof(struct hs_item));
-	s->n_items = (uint32_t)ni;
-	s->n_redeemed = (uint32_t)nr;
-	for (size_t i = 0; i < ni; i++) {
-		json_t *it = json_array_get(items, i);
-		struct hs_item *d = &s->items[i];
-		if (!json_is_object(it)) {
-			snprintf(err, errlen, "items[%zu] is not an object", i);
-			return PM_EINVAL;
-		}
-		if ((rc = get_str(it, "gtin", d->gtin, 14, false, err, errlen)) ||
-		    (rc = get_int(it, "qty", -1000000, 1000000, &v, err, errlen)) ||
-		    (rc = get_int(it, "price_cents", INT64_MIN / 2, INT64_MAX / 2, &d->unit_price_cents, err,
-				  errlen)) ||
-		    (rc = get_int(it, "line_cents", INT64_MIN / 2, INT64_MAX / 2, &d->line_cents, err,
-				  errlen)))
-			return rc;
-		d->qty = (int32_t)v;
-		if (!all_digits(d->gtin)) {
-			snprintf(err, errlen, "items[%zu].gtin is not all digits", i);
-			return PM_EINVAL;
-		}
-	}
-	for (size_t i = 0; i < nr; i++) {
-		json_t *r = json_array_get(red, i);
-		if (!json_is_object(r)) {
-			snprintf(err, errlen, "redeemed[%zu] is not an object", i);
-			return PM_EINVAL;
-		}
-		if ((rc = get_str(r, "coupon", s->redeemed[i].coupon, HS_COUPON_MAX, false, err, errlen)) ||
-		    (rc = get_int(r, "discount_cents", 0, INT64_MAX / 2, &s->redeemed[i].discount_cents, err,
-				  errlen)))
-			return rc;
 	}
 	return PM_OK;
 }
@@ -470,7 +382,7 @@ int hs_batch_decode(const void *body, size_t len, const struct hs_decode_cb *cb,
 int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb *cb, char *err,
 			size_t errlen)
 {
-	struct hs_buf scratch = { 0 };
+	struct hs_sale_scratch scratch = { 0 };
 	struct hs_batch_header h;
 	uint64_t expect = 0, lines = 0;
 	json_t *o = NULL;
@@ -479,12 +391,31 @@ int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb 
 	int rc;
 
 	snprintf(err, errlen, "ok");
+	memset(&h, 0, sizeof(h));
 	p = text;
 	end = text + len;
 	while (p < end) {
 		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 			FAIL(PM_EINVAL, "line %" PRIu64 ": not terminated by a newline (truncated?)", lines + 1);
 		lines++;
+		if (lines > 1 && h.kind == HS_BATCH_SALES) {
+			/* sale lines: the fast strict parser (sale_parse.c) */
+			char why[200];
+			struct hs_sale s;
+			if (lines - 1 > h.count)
+				FAIL(PM_EINVAL, "more records than the header's count %" PRIu64, h.count);
+			if ((rc = hs_parse_sale_line(p, (size_t)(nl - p), &s, &scratch, why, sizeof(why))))
+				FAIL(rc, "line %" PRIu64 ": %s", lines, why);
+			if (s.seq != expect)
+				FAIL(PM_EINVAL, "line %" PRIu64 ": seq %" PRIu64 " where %" PRIu64
+				     " was expected (gap or disorder)", lines, s.seq, expect);
+			snprintf(s.terminal, sizeof(s.terminal), "%s", h.terminal);
+			if (cb->sale && (rc = cb->sale(cb->ctx, &s)))
+				FAIL(rc, "line %" PRIu64 ": refused by the receiver", lines);
+			expect++;
+			p = nl + 1;
+			continue;
+		}
 		o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, &je);
 		if (!json_is_object(o))
 			FAIL(PM_EINVAL, "line %" PRIu64 ": not a JSON object: %s", lines, o ? "" : je.text);
@@ -505,16 +436,7 @@ int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb 
 			if ((uint64_t)seq != expect)
 				FAIL(PM_EINVAL, "line %" PRIu64 ": seq %" PRId64 " where %" PRIu64
 				     " was expected (gap or disorder)", lines, seq, expect);
-			if (h.kind == HS_BATCH_SALES) {
-				struct hs_sale s;
-				memset(&s, 0, sizeof(s));
-				s.seq = (uint64_t)seq;
-				snprintf(s.terminal, sizeof(s.terminal), "%s", h.terminal);
-				if ((rc = decode_sale(o, &s, &scratch, why, sizeof(why))))
-					FAIL(rc, "line %" PRIu64 " (seq %" PRId64 "): %s", lines, seq, why);
-				if (cb->sale && (rc = cb->sale(cb->ctx, &s)))
-					FAIL(rc, "line %" PRIu64 ": refused by the receiver", lines);
-			} else {
+			{
 				struct hs_decoded_event e;
 				memset(&e, 0, sizeof(e));
 				e.seq = (uint64_t)seq;
@@ -536,6 +458,6 @@ int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb 
 	rc = PM_OK;
 out:
 	json_decref(o);
-	hs_buf_free(&scratch);
+	hs_sale_scratch_free(&scratch);
 	return rc;
 }

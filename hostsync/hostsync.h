@@ -164,7 +164,7 @@ struct hs_client_config {
 	bool tls_verify;              /* default true */
 	const char *rules_public_key; /* hex Ed25519 public key; "" = no rule download */
 	const char *data_dir;         /* where rules.json goes */
-	size_t batch_max_sales;       /* default 5000 */
+	size_t batch_max_sales;       /* default 20000 */
 	int max_attempts;             /* per request, default 8 */
 	int backoff_initial_ms;       /* default 200 */
 	int backoff_max_ms;           /* default 30000 */

@@ -31,7 +31,7 @@ struct term_config {
 		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
 		char ca_file[512];         /* hq.ca_file; "" = system CAs */
 		bool tls_verify;           /* hq.tls_verify (default yes) */
-		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 20000) */
 		int max_attempts;          /* hq.max_attempts (default 8) */
 		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
 		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */

@@ -156,6 +156,29 @@ static void test_rejects(void **state)
 		PM_EINVAL);
 	assert_non_null(strstr(err, "total_cents"));
 	assert_int_equal(decode_text(HDR(1, 1, 1, 1) "{\"seq\":1", err, sizeof(err)), PM_EINVAL);
+	/* the sale line parser: duplicates, floats, trailing text, bad card; unknown keys skipped */
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1) "{\"seq\":1,\"seq\":1}\n", err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1.5,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\"}\n", err,
+		sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "time_us"));
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1) "{\"seq\":1,\"time_us\":1,\"card\":\"12a\",\"currency\":\"EUR\"}\n",
+				     err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "card"));
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\",\"total_cents\":5,"
+		"\"discount_cents\":0,\"tendered_cents\":5,\"points_earned\":0,\"future\":{\"a\":[1,2.5e3,\"x\\u00e9\",true,null]},"
+		"\"items\":[],\"redeemed\":[{\"coupon\":\"A\\\"B\",\"discount_cents\":1}]}\n", err, sizeof(err)), 0);
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\",\"total_cents\":5,"
+		"\"discount_cents\":0,\"tendered_cents\":5,\"points_earned\":0,\"items\":[],\"redeemed\":[]} x\n", err,
+		sizeof(err)), PM_EINVAL);
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\",\"total_cents\":5,"
+		"\"discount_cents\":0,\"tendered_cents\":5,\"points_earned\":0,\"items\":[{\"gtin\":\"1\"}],\"redeemed\":[]}\n",
+		err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "lacks"));
 	assert_int_equal(decode_text("", err, sizeof(err)), PM_EINVAL);
 	assert_int_equal(decode_text("{\"format\":\"other\"}\n", err, sizeof(err)), PM_EINVAL);
 	/* truncated and corrupt compression */
