@@ -7,6 +7,7 @@
 #include "hostsync/hq_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
+#include "common/pm_time.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -579,6 +580,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 	memset(&in, 0, sizeof(in));
 	in.store = store;
 	in.c = c;
+	int64_t t0 = pm_mono_ns();
 	if ((rc = hs_batch_decompress(body, len, &raw, err, sizeof(err)))) {
 		ack->http_status = 400;
 		snprintf(ack->reason, sizeof(ack->reason), "%s", err);
@@ -599,6 +601,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			goto out;
 		}
 	}
+	int64_t t1 = pm_mono_ns();
 	if (ingest_attempt(c, &in, &raw, ack) == ATTEMPT_NEED_PARTITIONS) {
 		if (ensure_partitions(c, &in, err, sizeof(err)) ||
 		    ingest_attempt(c, &in, &raw, ack) == ATTEMPT_NEED_PARTITIONS) {
@@ -606,6 +609,9 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			snprintf(ack->reason, sizeof(ack->reason), "HQ cannot create the month partitions; retry later");
 		}
 	}
+	pm_info("batch %s/%s %" PRIu64 "..%" PRIu64 ": %d, decompress+partitions %.0f ms, store %.0f ms",
+		store, in.h.terminal, in.h.first_seq, in.h.last_seq, ack->http_status, (double)(t1 - t0) / 1e6,
+		(double)(pm_mono_ns() - t1) / 1e6);
 out:
 	hs_buf_free(&raw);
 	hs_buf_free(&in.rows);

@@ -9,6 +9,7 @@
 #include "hostsync/hostsync.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
+#include "common/pm_time.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -248,12 +249,14 @@ struct prep {
 static void *prep_run(void *arg)
 {
 	struct prep *p = arg;
+	int64_t t0 = pm_mono_ns();
 	hs_enc_begin(&p->e, p->events ? HS_BATCH_EVENTS : HS_BATCH_SALES, p->cfg->store, p->terminal);
 	memset(&p->gz, 0, sizeof(p->gz));
 	p->rc = p->events ? p->src->events_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_event_cb, &p->e)
 			  : p->src->sales_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_sale_cb, &p->e);
 	if (!p->rc && p->e.h.count > 0)
 		p->rc = hs_enc_finish(&p->e, &p->gz, &p->raw);
+	pm_info("read and encoded %" PRIu64 " records in %.0f ms", p->e.h.count, (double)(pm_mono_ns() - t0) / 1e6);
 	return NULL;
 }
 
@@ -319,7 +322,10 @@ static int upload_kind(struct client *cl, const struct hs_source *src, const cha
 			prep_start(nxt, cur->e.h.last_seq);
 			ahead = true;
 		}
+		int64_t t0 = pm_mono_ns();
 		rc = send_batch(cl, &cur->e, &cur->gz, &acked, err, errlen);
+		pm_info("batch %" PRIu64 "..%" PRIu64 " (%zu bytes): HQ answered in %.0f ms", cur->e.h.first_seq,
+			cur->e.h.last_seq, cur->gz.len, (double)(pm_mono_ns() - t0) / 1e6);
 		if (rc == PM_OK) {
 			cl->st->batches++;
 			cl->st->bytes_raw += cur->raw;

@@ -14,7 +14,7 @@ cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
 check "schema migrated to version 1" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 1 ]'
 
-"$GEN" gen "$T/d1" 3000 T1 40 >/dev/null
+"$GEN" gen "$T/d1" 3000 T1 40 1200 >/dev/null
 "$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
 terminal_config "$T/c1" "$T/d1" S1 "$cred1"
 terminal_config "$T/c2" "$T/d2" S2 "$cred2" "batch_max_sales = 300"

@@ -2,8 +2,8 @@
  * test_hostsync.c - batch format v1: encode/decode round trip and the
  * strict decoder's refusals; rule-set signature check and atomic install.
  * Also a generator for integration tests and the benchmark:
- *   test_hostsync gen DIR N TERMINAL [EVENTS]
- * commits N sales (group commits, bulk mode) into the log in DIR.
+ *   test_hostsync gen DIR N TERMINAL [EVENTS [SPACING_S]]
+ * commits N sales (one every SPACING_S seconds, default 120) (group commits, bulk mode) into the log in DIR.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,7 +218,7 @@ static void test_rules_install(void **state)
 
 /* ---- generator ------------------------------------------------------------ */
 
-static int gen(const char *dir, long n, const char *terminal, long n_events)
+static int gen(const char *dir, long n, const char *terminal, long n_events, int64_t spacing_s)
 {
 	struct loy_config cfg;
 	struct loy_db *db;
@@ -250,7 +250,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events)
 			struct loy_sale *s = &sales[i];
 			uint64_t g = base + (uint64_t)done + i;
 			memset(s, 0, sizeof(*s));
-			s->time_us = t0 + (int64_t)g * 1200000000; /* every 20 minutes */
+			s->time_us = t0 + (int64_t)g * spacing_s * 1000000;
 			if (rand_r(&seed) % 10 < 7) {
 				char card[24];
 				snprintf(card, sizeof(card), "400000%09u", rand_r(&seed) % 2000);
@@ -302,7 +302,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events)
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "gen"))
-		return gen(argv[2], atol(argv[3]), argv[4], argc > 5 ? atol(argv[5]) : 0);
+		return gen(argv[2], atol(argv[3]), argv[4], argc > 5 ? atol(argv[5]) : 0, argc > 6 ? atol(argv[6]) : 120);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_rejects),
