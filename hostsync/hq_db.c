@@ -532,7 +532,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw
 			return ATTEMPT_NEED_PARTITIONS; /* a month the prescan missed */
 		if (!strncmp(sqlstate, "22", 2) || !strncmp(sqlstate, "23", 2)) {
 			ack->http_status = 400;
-			snprintf(ack->reason, sizeof(ack->reason), "batch refused by the database: %s", err);
+			snprintf(ack->reason, sizeof(ack->reason), "batch refused by the database: %.240s", err);
 			return ATTEMPT_DONE;
 		}
 		goto dberr;

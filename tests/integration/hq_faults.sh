@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hq_faults.sh - exactly once under faults: a sync of >= 100,000 sales
-# (12,000 under ASan) through a fault-injecting proxy in front of two
+# (10,000 under ASan) through a fault-injecting proxy in front of two
 # stateless receivers; then kill -9 of the terminal's sync and of
 # posmark-hq in the middle of batches. Afterwards HQ holds every sale
 # exactly once and the terminal's watermark equals HQ's position.
@@ -11,7 +11,7 @@ trap 'kill $PROXY_PID 2>/dev/null; hq_cleanup' EXIT
 PROXY_PID=
 pg_start fsync=off synchronous_commit=off
 T=$HQ_TMP
-if [ "$POSMARK_VARIANT" = asan ]; then N=12000; NK=2500; B=250; else N=100000; NK=12000; B=2000; fi
+if [ "$POSMARK_VARIANT" = asan ]; then N=10000; NK=2000; B=200; else N=100000; NK=12000; B=2000; fi
 
 exactly_once() { # store expected -> "count|distinct|acked"
 	psql_q "SELECT count(*) || '|' || count(DISTINCT seq) || '|' ||
