@@ -19,6 +19,8 @@ void term_config_default(struct term_config *cfg)
 	strcpy(cfg->store_name, "posmark store");
 	strcpy(cfg->footer, "Thank you for shopping with us!");
 	cfg->receipt_columns = 42;
+	strcpy(cfg->socket_path, "/run/posmark/posmark.sock");
+	cfg->offers_enabled = true;
 	loy_config_default(&cfg->loy);
 	scan_config_default(&cfg->scan);
 	cfg->hq.tls_verify = true;
@@ -195,6 +197,11 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 			else
 				strcpy(cfg->scan.card_prefixes[cfg->scan.n_card_prefixes++], tok);
 		}
+	} else if (KEY("daemon", "socket")) {
+		want = "a path shorter than 108 bytes";
+		rc = copy_str(cfg->socket_path, sizeof(cfg->socket_path), v);
+	} else if (KEY("daemon", "socket_group")) {
+		rc = copy_str(cfg->socket_group, sizeof(cfg->socket_group), v);
 	} else if (KEY("cards", "coupon_prefix")) {
 		rc = copy_str(cfg->scan.coupon_prefix, sizeof(cfg->scan.coupon_prefix), v);
 	} else if (KEY("hq", "url")) {
@@ -241,6 +248,17 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 		want = "seconds 1..3600";
 		if (!(rc = parse_i64(v, 1, 3600, &x)))
 			cfg->hq.timeout_s = (int)x;
+	} else if (KEY("offers", "enabled")) {
+		want = "yes or no";
+		rc = parse_bool(v, &cfg->offers_enabled) ? PM_OK : PM_EINVAL;
+	} else if (KEY("offers", "max_per_receipt")) {
+		int64_t most = 0;
+		want = "a whole number 0..8 (0 = the rule set's limit)";
+		rc = parse_i64(v, 0, OFR_MAX_OFFERS, &most);
+		cfg->offers_max = (int)most;
+	} else if (KEY("offers", "coupon_key")) {
+		want = "64 hex digits (or a passphrase of 16+ characters)";
+		rc = strlen(v) < 16 ? PM_EINVAL : copy_str(cfg->offers_coupon_key, sizeof(cfg->offers_coupon_key), v);
 	} else {
 		/* Sections owned by later modules are accepted here when they register. */
 		snprintf(err, errlen, "unknown option '%s.%s'; see docs/config.md for the options", sec, key);
