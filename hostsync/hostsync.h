@@ -88,6 +88,9 @@ struct hs_source {
 	/* requests from HQ; must not be queued back to HQ (no echo) */
 	int (*apply_erasure)(void *ctx, const char *card);
 	int (*apply_consent)(void *ctx, const char *card, bool targeted);
+	/* optional: check a downloaded rule set's content before it is installed
+	 * (0 = fine; otherwise a reason in err); NULL = signature check only */
+	int (*rules_check)(void *ctx, const char *text, size_t len, char *err, size_t errlen);
 };
 
 /* ---- batches ------------------------------------------------------------ */
@@ -197,5 +200,8 @@ int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src
  */
 int hs_rules_install(const char *data_dir, const char *pubkey_hex, const void *body, size_t len,
 		     const unsigned char *sig, size_t sig_len, const char *etag);
+/* The signature check alone (PM_OK, PM_ECHECK, PM_EINVAL for a bad key). */
+int hs_rules_verify(const char *pubkey_hex, const void *body, size_t len, const unsigned char *sig,
+		    size_t sig_len);
 
 #endif

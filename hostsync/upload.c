@@ -410,7 +410,7 @@ static int pull_requests(struct client *cl, const struct hs_source *src, char *e
 	return PM_OK;
 }
 
-static int pull_rules(struct client *cl, char *err, size_t errlen)
+static int pull_rules(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
 {
 	char path[4200], etag[80] = "", hdr[120];
 	struct curl_slist *extra = NULL;
@@ -443,6 +443,17 @@ static int pull_rules(struct client *cl, char *err, size_t errlen)
 	}
 	if (sodium_hex2bin(sig, sizeof(sig), cl->sig_hex, strlen(cl->sig_hex), NULL, &sig_len, NULL))
 		sig_len = 0;
+	/* signed but unusable (the engine cannot load it): refused too, old set kept */
+	if (src->rules_check && !hs_rules_verify(cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "",
+						 cl->resp.len, sig_len ? sig : NULL, sig_len)) {
+		char why[300];
+		if (src->rules_check(src->ctx, cl->resp.data ? cl->resp.data : "", cl->resp.len, why, sizeof(why))) {
+			snprintf(err, errlen, "rule set from HQ refused: signed but not valid (%s); the old rule set stays",
+				 why);
+			pm_err("%s", err);
+			return PM_EINVAL;
+		}
+	}
 	rc = hs_rules_install(cl->cfg->data_dir, cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "",
 			      cl->resp.len, sig_len ? sig : NULL, sig_len, cl->etag[0] ? cl->etag : NULL);
 	if (rc == PM_ECHECK) {
@@ -495,7 +506,7 @@ int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src
 	if (!rc)
 		rc = pull_requests(&cl, src, err, errlen);
 	if (!rc && cfg->rules_public_key && *cfg->rules_public_key) {
-		int r = pull_rules(&cl, err, errlen);
+		int r = pull_rules(&cl, src, err, errlen);
 		st->rules = r;
 		rc = r < 0 ? r : PM_OK;
 	}

@@ -84,7 +84,9 @@ int cmd_sync(int argc, char **argv)
 				"no store credential");
 	if (cli_open_log("sync", &cfg, &db))
 		return 1;
-	term_sync_source(&src, db);
+	struct term_sync_ctx sc = { db, cfg.store_id, cfg.data_dir };
+	memset(&src, 0, sizeof(src));
+	term_sync_source(&src, &sc);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	for (;;) {

@@ -229,7 +229,12 @@ int cmd_sync(int argc, char **argv);
 
 /* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
 struct hs_source;
-void term_sync_source(struct hs_source *src, struct loy_db *db);
+struct term_sync_ctx {
+	struct loy_db *db;
+	const char *store_id;
+	const char *data_dir;
+};
+void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc);
 int cmd_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 

@@ -69,7 +69,8 @@ check "the other store applied it" '[ -z "$("$POSMARK" history "$card2" --data "
 
 # rule sets: signed, conditional GET, bad signature refused
 pub=$("$POSMARK_HQ" rules keygen --key "$T/sign.key")
-printf '{"version":1,"rules":[]}\n' >"$T/rules1.json"
+rule() { printf '{"format":"posmark-rules","version":1,"rules":[{"id":"%s","kind":"cross_sell","when":{"basket":{"all":[{"item":"4006381333931"}]}},"offer":{"item":"4000000000006","percent_off":10}}]}\n' "$1"; }
+rule first >"$T/rules1.json"
 "$POSMARK_HQ" rules publish "$T/rules1.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
 terminal_config "$T/c1" "$T/d1" S1 "$cred1" "rules_public_key = $pub"
 out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
@@ -77,10 +78,18 @@ check "signed rule set installed" 'cmp -s "$T/rules1.json" "$T/d1/rules.json" &&
 out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
 check "unchanged rule set: 304, nothing installed" 'echo "$out" | grep -q "\"rules\":0"'
 other=$("$POSMARK_HQ" rules keygen --key "$T/other.key")
-printf '{"version":1,"rules":["evil"]}\n' >"$T/rules2.json"
+rule evil >"$T/rules2.json"
 "$POSMARK_HQ" rules publish "$T/rules2.json" --db "$HQ_DB" --key "$T/other.key" 2>/dev/null
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad.err"; rc=$?
 check "rule set signed by another key refused, old kept" '[ $rc -ne 0 ] && grep -q "refused" "$T/bad.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json" && [ -n "$other" ]'
+printf '{"format":"posmark-rules","version":1,"rules":[{"id":"x"}]}\n' >"$T/rules3.json"
+"$POSMARK_HQ" rules publish "$T/rules3.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad3.err"; rc=$?
+check "signed rule set the engine cannot load refused, old kept" '[ $rc -ne 0 ] && grep -q "signed but not valid" "$T/bad3.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json"'
+rule second >"$T/rules4.json"
+"$POSMARK_HQ" rules publish "$T/rules4.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
+check "a newer good rule set replaces it" 'cmp -s "$T/rules4.json" "$T/d1/rules.json" && [ ! -e "$T/d1/.rules.json.tmp" ]'
 
 # bad input straight at the API
 post() { curl -s -o "$T/resp" -w '%{http_code}' -H "X-Posmark-Store: $1" -H "Authorization: Bearer $2" --data-binary @"$3" "$HQ_URL/v1/batches"; }
