@@ -172,6 +172,7 @@ struct hs_client_config {
 	int backoff_initial_ms;       /* default 200 */
 	int backoff_max_ms;           /* default 30000 */
 	long timeout_s;               /* per request, default 60 */
+	const volatile int *cancel;   /* optional: non-zero stops waits and transfers soon */
 };
 void hs_client_config_default(struct hs_client_config *c);
 

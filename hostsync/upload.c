@@ -49,6 +49,21 @@ struct client {
 	struct hs_sync_stats *st;
 };
 
+static bool cancelled(const struct hs_client_config *cfg)
+{
+	return cfg->cancel && *cfg->cancel;
+}
+
+/* libcurl progress callback: a non-zero return aborts the transfer. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancelled(ctx) ? 1 : 0;
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
 {
 	struct client *cl = ctx;
@@ -112,6 +127,11 @@ static int http(struct client *cl, const char *method, const char *path, const v
 	curl_easy_setopt(cl->h, CURLOPT_WRITEDATA, cl);
 	curl_easy_setopt(cl->h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(cl->h, CURLOPT_HEADERDATA, cl);
+	if (cl->cfg->cancel) {
+		curl_easy_setopt(cl->h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(cl->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(cl->h, CURLOPT_XFERINFODATA, (void *)cl->cfg);
+	}
 	for (struct curl_slist *s = cl->auth; s; s = s->next)
 		hdrs = curl_slist_append(hdrs, s->data);
 	for (struct curl_slist *s = extra; s; s = s->next)
@@ -144,8 +164,13 @@ static void backoff_sleep(const struct hs_client_config *cfg, int attempt)
 	if (d > cfg->backoff_max_ms)
 		d = cfg->backoff_max_ms;
 	int64_t ms = d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	/* in steps, so a daemon shutting down is not held up */
+	while (ms > 0 && !cancelled(cfg)) {
+		int64_t step = ms > 100 ? 100 : ms;
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
 }
 
 /* ---- batches ----------------------------------------------------------- */
@@ -176,7 +201,7 @@ static int send_batch(struct client *cl, const struct hs_encoder *e, const struc
 	extra = curl_slist_append(extra, key);
 	extra = curl_slist_append(extra, "Content-Type: application/x-ndjson");
 	extra = curl_slist_append(extra, "Content-Encoding: gzip");
-	for (int attempt = 1; attempt <= cl->cfg->max_attempts; attempt++) {
+	for (int attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
 		long status = 0;
 		if (attempt > 1) {
 			cl->st->retries++;

@@ -415,6 +415,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		d->till_lane->till.printer = d->printer;
 	}
 	restore_open_sales(d);
+	if (term_sync_thread_start(d->db, &d->cfg, &d->sync))
+		pm_err("cannot start the background sync; 'posmark sync' still works");
 	pm_info("posmark daemon ready: log %s, socket %s%s%s", d->cfg.data_dir, socket_path,
 		d->scanner ? ", standalone till on " : "", d->scanner ? scan_dev_name(d->scanner) : "");
 
@@ -496,6 +498,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	save_open_sales(d);
 	rc = 0;
 out_stop:
+	term_sync_thread_stop(d->sync);
+	d->sync = NULL;
 	committer_stop(d->committer);
 	scan_close(d->scanner);
 	prn_close(d->printer);

@@ -76,6 +76,7 @@ struct daemon {
 	struct lane *till_lane;          /* the standalone lane */
 	int64_t started_us;
 	uint64_t requests, errors;
+	struct term_sync_thread *sync;   /* background upload to HQ, or NULL */
 };
 
 struct lane *daemon_lane(struct daemon *d, const char *name, bool create);

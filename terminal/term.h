@@ -235,6 +235,13 @@ struct term_sync_ctx {
 	const char *data_dir;
 };
 void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc);
+/* sync_thread.c: [hq] options as hostsync's client config (strings point into cfg). */
+struct hs_client_config;
+void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc);
+/* The daemon's background sync every hq.interval_s; *out NULL when no HQ is configured. */
+struct term_sync_thread;
+int term_sync_thread_start(struct loy_db *db, const struct term_config *cfg, struct term_sync_thread **out);
+void term_sync_thread_stop(struct term_sync_thread *t);   /* NULL-safe; waits for the thread */
 int cmd_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 

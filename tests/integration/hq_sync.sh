@@ -91,6 +91,17 @@ rule second >"$T/rules4.json"
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
 check "a newer good rule set replaces it" 'cmp -s "$T/rules4.json" "$T/d1/rules.json" && [ ! -e "$T/d1/.rules.json.tmp" ]'
 
+# the daemon uploads in the background (hq.interval_s)
+cred5=$("$POSMARK_HQ" store add S5 --db "$HQ_DB")
+"$GEN" gen "$T/d5" 500 T1 0 >/dev/null
+terminal_config "$T/c5" "$T/d5" S5 "$cred5" "interval_s = 1"
+"$POSMARK" daemon --config "$T/c5" --socket "$T/pm.sock" 2>"$T/daemon.err" & dpid=$!
+HQ_PIDS+=("$dpid")
+for _ in $(seq 1 100); do [ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = 'S5'")" = 500 ] && break; sleep 0.1; done
+check "the daemon uploads in the background" '[ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = '\''S5'\''")" = 500 ]'
+kill -TERM "$dpid"; wait "$dpid"; rc=$?
+check "the daemon stops cleanly with its sync thread" '[ $rc -eq 0 ]'
+
 # bad input straight at the API
 post() { curl -s -o "$T/resp" -w '%{http_code}' -H "X-Posmark-Store: $1" -H "Authorization: Bearer $2" --data-binary @"$3" "$HQ_URL/v1/batches"; }
 hdr() { printf '{"format":"posmark-batch","version":%s,"kind":"sales","store":"%s","terminal":"T9","first_seq":%s,"last_seq":%s,"count":%s}\n' "$@"; }
