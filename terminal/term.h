@@ -34,7 +34,7 @@ struct term_config {
 		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
 		char ca_file[512];         /* hq.ca_file; "" = system CAs */
 		bool tls_verify;           /* hq.tls_verify (default yes) */
-		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 20000) */
 		int max_attempts;          /* hq.max_attempts (default 8) */
 		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
 		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
@@ -236,7 +236,15 @@ int cmd_sync(int argc, char **argv);
 
 /* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
 struct hs_source;
-void term_sync_source(struct hs_source *src, struct loy_db *db);
+struct term_sync_ctx {
+	struct loy_db *db;
+	const char *store_id;
+	const char *data_dir;
+};
+void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc);
+/* sync_wiring.c: [hq] options as hostsync's client config (strings point into cfg). */
+struct hs_client_config;
+void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc);
 int cmd_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 
