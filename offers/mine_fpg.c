@@ -108,6 +108,45 @@ static void sort_paths(struct fp_path *a, size_t n, uint32_t d)
 	}
 }
 
+/*
+ * Large path sets: one counting-sort pass on the first item (all paths are
+ * non-empty), then the multikey quicksort per bucket from depth 1. It
+ * replaces the top levels of quicksort recursion, whose scattered reads of
+ * x->p[0] dominate for a million paths. Falls back when memory is short.
+ */
+size_t minei_radix_min = 4096;
+
+static void sort_paths_big(struct fp_path *a, size_t n, uint32_t n_items)
+{
+	size_t *start;
+	struct fp_path *tmp;
+
+	if (n < minei_radix_min || !(start = calloc((size_t)n_items + 1, sizeof(size_t)))) {
+		sort_paths(a, n, 0);
+		return;
+	}
+	if (!(tmp = malloc(n * sizeof(*tmp)))) {
+		free(start);
+		sort_paths(a, n, 0);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		start[a[i].p[0] + 1]++;
+	for (uint32_t j = 1; j <= n_items; j++)
+		start[j] += start[j - 1];
+	for (size_t i = 0; i < n; i++)
+		tmp[start[a[i].p[0]]++] = a[i];
+	/* start[j] is now the end of bucket j */
+	memcpy(a, tmp, n * sizeof(*tmp));
+	size_t b = 0;
+	for (uint32_t j = 0; j < n_items; j++) {
+		sort_paths(a + b, start[j] - b, 1);
+		b = start[j];
+	}
+	free(tmp);
+	free(start);
+}
+
 /* ---- trees ------------------------------------------------------------ */
 
 static void tree_free(struct fp_ctx *c, struct fp_tree *t)
@@ -307,7 +346,7 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 			ct.gitem[map[j]] = t->gitem[j];
 			ct.supp[map[j]] = cnt[j];
 		}
-	sort_paths(paths, np, 0);
+	sort_paths_big(paths, np, k);
 	if ((rc = tree_build(c, &ct, paths, np, tmp)))
 		goto out;
 	free(paths);
@@ -436,7 +475,7 @@ int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p,
 			qsort(ranks + start, pos - start, sizeof(uint32_t), cmp_u32);
 		paths[np++] = (struct fp_path){ ranks + start, (uint32_t)(pos - start), 1 };
 	}
-	sort_paths(paths, np, 0);
+	sort_paths_big(paths, np, res->n_ranks);
 	if ((rc = tree_init(&c, &t, res->n_ranks, n_freq_occ / 2 + 16)))
 		goto out;
 	for (uint32_t r = 0; r < res->n_ranks; r++) {

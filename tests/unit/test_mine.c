@@ -150,6 +150,16 @@ static void test_bruteforce_many_seeds(void **state)
 	assert_true(bf_total_sets > 20000 && bf_total_rules > 10000);
 }
 
+/* The same seeds with the counting-sort pass taken for every path set. */
+static void test_bruteforce_radix_sort(void **state)
+{
+	(void)state;
+	minei_radix_min = 1;
+	for (uint64_t seed = 1; seed <= 600; seed++)
+		one_seed(seed);
+	minei_radix_min = 4096;
+}
+
 /* Dense data: long shared prefixes, chains, max_len cuts. */
 static void test_bruteforce_dense(void **state)
 {
@@ -459,6 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bruteforce_many_seeds),
 		cmocka_unit_test(test_bruteforce_dense),
+		cmocka_unit_test(test_bruteforce_radix_sort),
 		cmocka_unit_test(test_min_count),
 		cmocka_unit_test(test_read_basket_quotes),
 		cmocka_unit_test(test_read_bad_input),
