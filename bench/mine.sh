@@ -40,22 +40,33 @@ have_weka=1
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# run N TIMEOUT OUTFILE cmd... -> "median_wall median_rss_mb" (wall ">T" on timeout)
-run() {
-	local n=$1 to=$2 out=$3 i rc
+# measure TAG TIMEOUT OUTFILE cmd... : one run; appends "wall cpu rss_mb" to $T/m.TAG.
+# Returns 124 on timeout, 1 on failure.
+measure() {
+	local tag=$1 to=$2 out=$3 rc
 	shift 3
-	: > "$T/walls"; : > "$T/rss"
-	for ((i = 0; i < n; i++)); do
-		/usr/bin/time -f "%e %M" -o "$T/tv" timeout "$to" "$@" > "$out" 2> "$T/run.err"
-		rc=$?
-		if [ $rc -eq 124 ]; then echo ">$to -"; return; fi
-		if [ $rc -ne 0 ]; then echo "fail -"; return; fi
-		tail -1 "$T/tv" | awk '{ print $1 }' >> "$T/walls"
-		tail -1 "$T/tv" | awk '{ printf "%.0f\n", $2 / 1024 }' >> "$T/rss"
-		# a slow run is not repeated (Weka at low support)
-		awk '{ exit !($1 > 60) }' "$T/tv" && break
+	/usr/bin/time -f "%e %U %S %M" -o "$T/tv" timeout "$to" "$@" > "$out" 2> "$T/run.err" < /dev/null
+	rc=$?
+	[ $rc -eq 124 ] && return 124
+	[ $rc -ne 0 ] && return 1
+	tail -1 "$T/tv" | awk '{ printf "%s %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' >> "$T/m.$tag"
+	return 0
+}
+# summary TAG -> "median_wall median_cpu median_rss" ("- - -" if no run)
+summary() {
+	[ -s "$T/m.$1" ] || { echo "- - -"; return; }
+	echo "$(cut -d' ' -f1 "$T/m.$1" | median) $(cut -d' ' -f2 "$T/m.$1" | median) $(cut -d' ' -f3 "$T/m.$1" | median)"
+}
+# weka TAG OUT cmd... : up to $WREPEAT runs, one only if it took over 60 s; "timeout" on a cut
+weka() {
+	local tag=$1 out=$2 i
+	shift 2
+	for ((i = 0; i < WREPEAT; i++)); do
+		measure "$tag" "$WTIMEOUT" "$out" "$@"
+		case $? in 124) echo timeout; return ;; 1) echo fail; return ;; esac
+		awk '{ exit !($1 > 60) }' <<< "$(tail -1 "$T/m.$tag")" && break
 	done
-	echo "$(median < "$T/walls") $(median < "$T/rss")"
+	echo ok
 }
 
 # our text output -> "lhs => rhs<TAB>count<TAB>lhs_count", minus rules at exactly C if $3 = gt
@@ -82,8 +93,8 @@ else
 	echo "mine: Weka (package weka, default-jre-headless) or python3 missing: Weka columns skipped"
 fi
 
-printf '\n%-11s %9s %7s %4s %6s | %8s %6s | %9s %6s %7s | %9s %7s | %8s %6s %7s | %s\n' \
-	set baskets support conf rules "posmark" MB "Weka FPG" MB "x" "Weka Apr" "x" Borgelt MB "pm/B" "rules"
+printf '\n%-11s %9s %7s %4s %6s | %7s %6s %5s | %8s %6s %6s | %8s %6s | %7s %6s %5s %5s | %s\n' \
+	set baskets support conf rules "posmark" cpu MB "Weka FPG" MB "x" "Weka Apr" "x" Borgelt cpu MB "pm/B" "rules"
 # set  file  format  weka-positive-index  support  confidence
 cases="supermarket supermarket.csv basket 1 0.1 0.8
 supermarket supermarket.csv basket 1 0.05 0.8
@@ -98,42 +109,58 @@ synthetic synth.dat fimi 2 0.001 0.8"
 while read -r name file fmt pidx s c; do
 	in=$T/$file
 	n=$(wc -l < "$in")
-	read -r ow om <<< "$(run "$REPEAT" 600 "$T/ours.txt" "$P" mine --input "$in" --input-format "$fmt" \
-		--min-support "$s" --min-confidence "$c" --quiet)"
 	minc=$("$P" mine --input "$in" --input-format "$fmt" --min-support "$s" --output-format itemsets 2>&1 >/dev/null |
 		sed -n 's/.*min count \([0-9]*\).*/\1/p')
-	rules=$(wc -l < "$T/ours.txt")
 	wminc=$((minc - 1))
+	rm -f "$T"/m.*
+	# posmark and Borgelt interleaved, so a burst of load hits both alike
+	# -tr rules, -o rule support = whole rule's (arules), -m2 no empty left side, -n10 max items
+	bopts=(-tr -s-"$minc" -c"$(awk -v c="$c" 'BEGIN { print c * 100 }')" -o -m2 -n10)
+	[ "$fmt" = basket ] && bopts+=(-f,)
+	for ((i = 0; i < REPEAT; i++)); do
+		measure ours 600 "$T/ours.txt" "$P" mine --input "$in" --input-format "$fmt" \
+			--min-support "$s" --min-confidence "$c" --quiet
+		[ -n "$BORGELT" ] && measure borgelt 600 /dev/null "$BORGELT" "${bopts[@]}" "$in" "$T/b.txt"
+	done
+	read -r ow oc om <<< "$(summary ours)"
+	rules=$(wc -l < "$T/ours.txt")
 	same=""
-	ww=- wm=- aw=- bw=- bm=-
+	ww=- wm=- aw=- bw=- bc=- bm=-
 	if [ $have_weka = 1 ]; then
-		read -r ww wm <<< "$(run "$WREPEAT" "$WTIMEOUT" "$T/wf.txt" java -cp $JAR weka.associations.FPGrowth \
-			-t "$T/${file%.*}.arff" -P "$pidx" -S -N 1000000000 -C "$c" -M "$wminc.5" -I 10)"
-		if [[ $ww =~ ^[0-9.]+$ ]]; then
+		st=$(weka wf "$T/wf.txt" java -cp $JAR weka.associations.FPGrowth \
+			-t "$T/${file%.*}.arff" -P "$pidx" -S -N 1000000000 -C "$c" -M "$wminc.5" -I 10)
+		read -r ww _ wm <<< "$(summary wf)"
+		if [ "$st" = ok ]; then
 			python3 tests/tools/weka_rules.py "$T/wf.txt" > "$T/wf.keys"
 			keys "$T/ours.txt" "$n" gt "$c" > "$T/ours_gt.keys"
 			if cmp -s "$T/wf.keys" "$T/ours_gt.keys"; then same+="=WekaFPG "; else same+="DIFF-WekaFPG "; fi
+		else
+			ww=">$WTIMEOUT"
 		fi
 		if [ "$name" = supermarket ]; then
-			read -r aw _ <<< "$(run "$WREPEAT" "$WTIMEOUT" "$T/wa.txt" java -cp $JAR weka.associations.Apriori \
-				-t "$T/supermarket.arff" -N 1000000000 -C "$c" -U 1.0 -M "$(awk -v m="$minc" -v n="$n" 'BEGIN { printf "%.12f", m / n }')" -D 0.05)"
-			if [[ $aw =~ ^[0-9.]+$ ]]; then
+			st=$(weka wa "$T/wa.txt" java -cp $JAR weka.associations.Apriori \
+				-t "$T/supermarket.arff" -N 1000000000 -C "$c" -U 1.0 \
+				-M "$(awk -v m="$minc" -v n="$n" 'BEGIN { printf "%.12f", m / n }')" -D 0.05)
+			read -r aw _ _ <<< "$(summary wa)"
+			if [ "$st" = ok ]; then
 				python3 tests/tools/weka_rules.py "$T/wa.txt" > "$T/wa.keys"
 				keys "$T/ours.txt" "$n" ge "$c" > "$T/ours_ge.keys"
 				if cmp -s "$T/wa.keys" "$T/ours_ge.keys"; then same+="=WekaApriori "; else same+="DIFF-WekaApriori "; fi
+			else
+				aw=">$WTIMEOUT"
 			fi
 		fi
 	fi
 	if [ -n "$BORGELT" ]; then
-		# -tr rules, -o rule support = whole rule's (arules), -m2 no empty left side, -n10 max items
-		read -r bw bm <<< "$(run "$REPEAT" 600 /dev/null "$BORGELT" -tr -s-"$minc" \
-			-c"$(awk -v c="$c" 'BEGIN { print c * 100 }')" -o -m2 -n10 $([ "$fmt" = basket ] && echo -f,) "$in" "$T/b.txt")"
+		read -r bw bc bm <<< "$(summary borgelt)"
 		if [ "$(wc -l < "$T/b.txt")" -eq "$rules" ]; then same+="=Borgelt(count)"; else same+="DIFF-Borgelt($(wc -l < "$T/b.txt"))"; fi
 	fi
-	printf '%-11s %9s %7s %4s %6s | %8s %6s | %9s %6s %7s | %9s %7s | %8s %6s %7s | %s\n' \
-		"$name" "$n" "$s" "$c" "$rules" "$ow" "$om" "$ww" "$wm" "$(ratio "$ww" "$ow")" \
-		"$aw" "$(ratio "$aw" "$ow")" "$bw" "$bm" "$(ratio "$ow" "$bw")" "${same:--}"
+	printf '%-11s %9s %7s %4s %6s | %7s %6s %5s | %8s %6s %6s | %8s %6s | %7s %6s %5s %5s | %s\n' \
+		"$name" "$n" "$s" "$c" "$rules" "$ow" "$oc" "$om" "$ww" "$wm" "$(ratio "$ww" "$ow")" \
+		"$aw" "$(ratio "$aw" "$ow")" "$bw" "$bc" "$bm" "$(ratio "$ow" "$bw")" "${same:--}"
 done <<< "$cases"
 echo
-echo "times: seconds wall, medians of $REPEAT (posmark, Borgelt) / up to $WREPEAT (Weka) runs; MB: peak RSS"
-echo "x = Weka time / posmark time; pm/B = posmark time / Borgelt time (Borgelt: \$BORGELT_FPGROWTH)"
+echo "times: seconds, wall unless 'cpu' (user+sys); medians of $REPEAT interleaved runs (posmark, Borgelt),"
+echo "of up to $WREPEAT (Weka; one if it took over 60 s; '>T' = cut at the timeout); MB: peak RSS"
+echo "x = Weka wall / posmark wall; pm/B = posmark wall / Borgelt wall (Borgelt: \$BORGELT_FPGROWTH)"
+echo "rules: =X identical rule lists (Weka: with counts; Borgelt: number of rules)"
