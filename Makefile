@@ -87,7 +87,8 @@ $(B)/bin/posmark-hq: $(B)/hostsync/hq_main.o $(LIBS)
 # Unit tests link every module plus cmocka; test_usb_* also link umockdev.
 $(B)/tests/%: tests/unit/%.c $(LIBS) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --cflags $(UMOCK_PKG)) -Wno-strict-prototypes) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< \
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --cflags $(UMOCK_PKG)) -Wno-strict-prototypes) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< \
 		$(LINKLIBS) $(LDLIBS) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --libs $(UMOCK_PKG)))
 
 tests: all $(UNIT_BIN)
@@ -111,7 +112,7 @@ bench: all $(BENCH_BIN)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. $(shell $(PKG_CONFIG) --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
-FUZZ_LIBSRC := $(foreach m,common drivers loyalty offers hostsync,$(call modsrc,$(m)))
+FUZZ_LIBSRC := $(foreach m,common drivers loyalty offers hostsync,$(call modsrc,$(m))) terminal/csv.c
 fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	@mkdir -p $(dir $@)

@@ -8,7 +8,8 @@
 # Environment: BUILD (build/normal), MINE_REPEAT (5: posmark and Borgelt),
 # MINE_WEKA_REPEAT (3; a Weka run over 60 s is not repeated),
 # MINE_WEKA_TIMEOUT (300 s; a Weka run cut there shows as ">300"),
-# MINE_SYNTH_N (1000000), BORGELT_FPGROWTH (path; that column is skipped if unset).
+# MINE_SYNTH_N (1000000), BORGELT_FPGROWTH (path; that column is skipped if unset),
+# BENCH_QUICK=1 (one run each, 50,000 synthetic baskets, Weka cut at 30 s).
 #
 # Thresholds are the same for all: posmark computes the minimum count
 # ceil(S*N) and every peer is given that count. Weka's FPGrowth turns an
@@ -24,6 +25,9 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/normal}
 P=$PWD/$BUILD/bin/posmark
 GEN=$PWD/$BUILD/bench/bench_mine_gen
+if [ -n "${BENCH_QUICK:-}" ]; then   # make bench BENCH_QUICK=1: a smoke run
+	: "${MINE_REPEAT:=1}" "${MINE_WEKA_REPEAT:=1}" "${MINE_WEKA_TIMEOUT:=30}" "${MINE_SYNTH_N:=50000}"
+fi
 REPEAT=${MINE_REPEAT:-5}
 WREPEAT=${MINE_WEKA_REPEAT:-3}
 WTIMEOUT=${MINE_WEKA_TIMEOUT:-300}

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# bench/run.sh - run every benchmark script bench/*.sh in turn (make bench).
-# Environment: BUILD (build/normal). Each script prints its figures beside
-# the baselines measured in the same run, with ratios.
+# make bench: every benchmark, each figure beside its baseline from the same run.
+# BENCH_QUICK=1 shrinks the sizes (a smoke run); BENCH_DIR picks the scratch disk.
 set -u
 cd "$(dirname "$0")/.."
-export BUILD=${BUILD:-build/normal}
-status=0
+BUILD=${BUILD:-build/normal}
+export BUILD
+scratch=${BENCH_DIR:-$(mktemp -d /var/tmp/posmark-bench-XXXXXX)}
+trap 'rm -rf "$scratch"' EXIT
+echo "posmark benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ); scratch $scratch"
+if [ -n "${BENCH_QUICK:-}" ]; then log_args=(20000 200 1); else log_args=(200000 1000 3); fi
+mkdir -p "$scratch/log"
+"$BUILD/bench/bench_log" "$scratch/log" "${log_args[@]}"
+if [ -n "${BENCH_QUICK:-}" ]; then d_args=(20000 50); else d_args=(1000000 300); fi
+mkdir -p "$scratch/daemon"
+"$BUILD/bench/bench_daemon" "$PWD/$BUILD/bin/posmark" "$scratch/daemon" "${d_args[@]}"
 for b in bench/*.sh; do
-	[ "$(basename "$b")" = run.sh ] && continue
-	echo "=== $b"
-	bash "$b" || status=1
+	[ -f "$b" ] || continue
+	[ "$(basename "$b")" = run.sh ] && continue   # not itself
+	bash "$b"
 done
-exit $status

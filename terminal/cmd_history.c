@@ -27,6 +27,7 @@ json_t *term_sale_json(const struct loy_sale *s)
 struct hist_ctx {
 	bool json;
 	size_t n;
+	struct loy_db *db;
 };
 
 static int print_sale(void *ctx, const struct loy_sale *s)
@@ -46,9 +47,12 @@ static int print_sale(void *ctx, const struct loy_sale *s)
 	printf("%s UTC  sale %llu  %s  %s %s  %u item(s)\n", pm_fmt_utc(s->time_us, when, sizeof(when)),
 	       (unsigned long long)s->seq, s->terminal, term_money(s->total_cents, m, sizeof(m)),
 	       s->currency, s->n_items);
-	for (uint32_t i = 0; i < s->n_items; i++)
-		printf("    %s  %4d x %s\n", s->items[i].gtin, (int)s->items[i].qty,
-		       term_money(s->items[i].unit_price_cents, m, sizeof(m)));
+	for (uint32_t i = 0; i < s->n_items; i++) {
+		struct loy_product p;
+		bool named = loy_catalog_get(h->db, s->items[i].gtin, &p) == PM_OK;
+		printf("    %s  %4d x %8s  %s\n", s->items[i].gtin, (int)s->items[i].qty,
+		       term_money(s->items[i].unit_price_cents, m, sizeof(m)), named ? p.name : "");
+	}
 	return 0;
 }
 
@@ -74,6 +78,7 @@ int cmd_history(int argc, char **argv)
 	if (cli_open_log("history", &cfg, &db))
 		return 1;
 	h.json = co.json;
+	h.db = db;
 	rc = loy_card_history(db, r.card, print_sale, &h);
 	loy_close(db);
 	if (rc)

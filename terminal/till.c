@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	      struct prn_dev *printer, FILE *events, const char *ext_base)
@@ -23,17 +24,23 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	t->pending_qty = 1;
 	snprintf(t->ext_base, sizeof(t->ext_base), "%s", ext_base ? ext_base : "");
 	prn_doc_init(&t->last_receipt, cfg->receipt_columns);
+	till_offers_init(t);
 	return PM_OK;
 }
 
 void till_release(struct till *t)
 {
 	prn_doc_release(&t->last_receipt);
+	till_offers_release(t);
 }
 
 void till_emit(struct till *t, void *obj)
 {
 	json_t *o = obj;
+	if (t->sink && o) {
+		t->sink(t->sink_ctx, o);
+		return;
+	}
 	if (t->events && o) {
 		char *s = json_dumps(o, JSON_COMPACT);
 		if (s) {
@@ -61,6 +68,7 @@ static void reset_sale(struct till *t)
 	t->n_lines = 0;
 	t->card[0] = '\0';
 	t->pending_qty = 1;
+	till_offers_reset(t);
 }
 
 static void add_line(struct till *t, const char *input, const struct loy_product *p,
@@ -120,6 +128,7 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 	}
 	snprintf(t->card, sizeof(t->card), "%s", r->card);
 	t->open = true;
+	till_offers_card(t);
 	int rc = loy_card_get(t->db, t->card, &c);
 	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
 	till_emit(t, json_pack("{s:s, s:s, s:b, s:I, s:s}", "event", "card_attached", "card", t->card,
@@ -139,7 +148,8 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 {
 	prn_doc_release(&t->last_receipt);
 	prn_doc_init(&t->last_receipt, t->cfg->receipt_columns);
-	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines)) {
+	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines,
+			  t->decision_sale == s->seq ? &t->decision : NULL)) {
 		pm_warn("cannot lay out the receipt of sale %llu", (unsigned long long)s->seq);
 		return;
 	}
@@ -158,28 +168,20 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 	}
 }
 
-static int tender(struct till *t, const char *args)
+int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p)
 {
-	char kind[16] = "";
-	long long amount = -1;
-	struct loy_item items[TILL_MAX_LINES];
-	struct loy_sale s;
-	struct loy_commit_result res;
 	char msg[200];
-	int n = sscanf(args, "%15s %lld", kind, &amount);
-	int tender_kind;
+	struct loy_sale *s = &p->sale;
 
-	if (n < 1 || (!strcmp(kind, "cash") ? (tender_kind = LOY_TENDER_CASH, 0)
-		      : !strcmp(kind, "card") ? (tender_kind = LOY_TENDER_CARD, 0)
-		      : !strcmp(kind, "other") ? (tender_kind = LOY_TENDER_OTHER, 0) : 1)) {
-		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
-		return PM_OK;
-	}
+	memset(p, 0, sizeof(*p));
 	if (t->n_lines == 0) {
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
-		return PM_OK;
+		return PM_EINVAL;
 	}
-	int64_t total = sale_total(t);
+	int64_t discount = 0;
+	uint32_t n_red = till_coupons_apply(t, p->redeemed, &discount);
+	int64_t total = sale_total(t) - discount;
+	p->amount_given = amount >= 0;
 	if (amount < 0)
 		amount = total;
 	if (amount < total) {
@@ -187,27 +189,50 @@ static int tender(struct till *t, const char *args)
 		snprintf(msg, sizeof(msg), "tendered %s is less than the total %s; tender the full amount",
 			 term_money(amount, a, sizeof(a)), term_money(total, b, sizeof(b)));
 		refuse(t, "#tender", msg);
-		return PM_OK;
+		return PM_EINVAL;
 	}
-	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < t->n_lines; i++)
-		items[i] = t->lines[i].item;
-	s.items = items;
-	s.n_items = (uint32_t)t->n_lines;
-	s.time_us = pm_now_us();
-	s.tender = tender_kind;
-	s.total_cents = total;
-	s.tendered_cents = amount;
-	snprintf(s.card, sizeof(s.card), "%s", t->card);
-	if (t->ext_base[0])
-		snprintf(s.ext_id, sizeof(s.ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
-	int rc = loy_sale_commit(t->db, &s, &res);
-	if (rc == PM_EEXIST && res.seq) {
-		/* This run already committed this sale before a restart: never twice. */
+		p->items[i] = t->lines[i].item;
+	s->items = p->items;
+	s->n_items = (uint32_t)t->n_lines;
+	s->time_us = t->clock_us ? t->clock_us : pm_now_us();
+	s->tender = tender_kind;
+	s->total_cents = total;
+	s->discount_cents = discount;
+	s->redeemed = p->redeemed;
+	s->n_redeemed = n_red;
+	s->tendered_cents = amount;
+	snprintf(s->card, sizeof(s->card), "%s", t->card);
+	snprintf(s->terminal, sizeof(s->terminal), "%s", t->cfg->loy.terminal_id);
+	snprintf(s->currency, sizeof(s->currency), "%s", t->cfg->loy.currency);
+	if (t->pos_sale_id[0])
+		snprintf(s->ext_id, sizeof(s->ext_id), "pos:%.58s", t->pos_sale_id);
+	else if (t->ext_base[0])
+		snprintf(s->ext_id, sizeof(s->ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
+	return PM_OK;
+}
+
+int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res)
+{
+	struct loy_sale *s = &p->sale;
+	if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
+		/* A coupon was redeemed before (single use): refuse it, keep the sale going. */
+		till_coupon_used(t, s);
+		if (!p->amount_given)
+			s->tendered_cents = s->total_cents;
+		if (s->tendered_cents < s->total_cents) {
+			refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
+			       "total; tender again");
+			return PM_EINVAL;
+		}
+		return TILL_COMMIT_AGAIN;
+	}
+	if (rc == PM_EEXIST && res->seq) {
+		/* Committed before a restart (same script sale or POS sale id): never twice. */
 		t->sale_ordinal++;
 		t->skipped++;
 		till_emit(t, json_pack("{s:s, s:I}", "event", "sale_already_committed", "sale_id",
-				       (json_int_t)res.seq));
+				       (json_int_t)res->seq));
 		reset_sale(t);
 		return PM_OK;
 	}
@@ -219,32 +244,60 @@ static int tender(struct till *t, const char *args)
 	}
 	t->sale_ordinal++;
 	t->committed++;
-	s.seq = res.seq;
-	s.points_earned = res.points_earned;
-	if (!s.terminal[0])
-		snprintf(s.terminal, sizeof(s.terminal), "%s", t->cfg->loy.terminal_id);
-	if (!s.currency[0])
-		snprintf(s.currency, sizeof(s.currency), "%s", t->cfg->loy.currency);
+	s->seq = res->seq;
+	s->points_earned = res->points_earned;
 	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:i, s:s, s:I, s:I}",
-			       "event", "sale_committed", "sale_id", (json_int_t)res.seq,
-			       "terminal", s.terminal, "seq", (json_int_t)res.seq,
-			       "card", s.card[0] ? json_string(s.card) : json_null(),
-			       "total_cents", (json_int_t)total, "currency", s.currency,
-			       "items", (int)s.n_items, "tender", loy_tender_name(tender_kind),
-			       "change_cents", (json_int_t)(amount - total), "time_us", (json_int_t)s.time_us);
-	if (ev && s.card[0]) {
-		json_object_set_new(ev, "points_earned", json_integer(res.points_earned));
-		json_object_set_new(ev, "points_balance", json_integer(res.points_balance));
-		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res.tier)));
+			       "event", "sale_committed", "sale_id", (json_int_t)res->seq,
+			       "terminal", s->terminal, "seq", (json_int_t)res->seq,
+			       "card", s->card[0] ? json_string(s->card) : json_null(),
+			       "total_cents", (json_int_t)s->total_cents, "currency", s->currency,
+			       "items", (int)s->n_items, "tender", loy_tender_name(s->tender),
+			       "change_cents", (json_int_t)(s->tendered_cents - s->total_cents),
+			       "time_us", (json_int_t)s->time_us);
+	if (ev && s->card[0]) {
+		json_object_set_new(ev, "points_earned", json_integer(res->points_earned));
+		json_object_set_new(ev, "points_balance", json_integer(res->points_balance));
+		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res->tier)));
 	}
-	if (ev) {
-		json_object_set_new(ev, "offers", json_array());
-		json_object_set_new(ev, "redeemed", json_array());
-	}
+	if (ev)
+		json_object_set_new(ev, "discount_cents", json_integer(s->discount_cents));
+	till_offers_after_commit(t, s, ev);
 	till_emit(t, ev);
-	print_receipt(t, &s, &res);
+	print_receipt(t, s, res);
+	if (t->printer && !t->receipt_pending)
+		till_offers_printed(t);
 	reset_sale(t);
 	return PM_OK;
+}
+
+static int tender(struct till *t, const char *args)
+{
+	char kind[16] = "";
+	long long amount = -1;
+	struct till_pending *p;
+	struct loy_commit_result res;
+	int n = sscanf(args, "%15s %lld", kind, &amount);
+	int tender_kind = loy_tender_parse(kind);
+
+	if (n < 1 || tender_kind < 0) {
+		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
+		return PM_OK;
+	}
+	if (!(p = malloc(sizeof(*p))))
+		return PM_ENOMEM;
+	int rc = till_sale_prepare(t, tender_kind, amount, p);
+	if (rc == PM_OK) {
+		do {
+			rc = loy_sale_commit(t->db, &p->sale, &res);
+			rc = till_sale_finish(t, p, rc, &res);
+		} while (rc == TILL_COMMIT_AGAIN);
+		if (rc == PM_EINVAL)
+			rc = PM_OK; /* refused and reported; the sale stays open */
+	} else {
+		rc = PM_OK; /* refused and reported; the sale stays open */
+	}
+	free(p);
+	return rc;
 }
 
 static int cashier_key(struct till *t, const char *line)
@@ -274,6 +327,23 @@ static int cashier_key(struct till *t, const char *line)
 		attach_card(t, line, &r);
 	} else if (IS("#tender")) {
 		return tender(t, arg ? arg : "");
+	} else if (IS("#consent")) {
+		/* The customer answers at the till: targeted offers yes or no, for the attached card. */
+		bool yes = arg && !strcmp(arg, "yes");
+		if (!t->card[0])
+			refuse(t, line, "no card attached: scan the customer's card before #consent");
+		else if (!arg || (!yes && strcmp(arg, "no")))
+			refuse(t, line, "#consent needs yes or no");
+		else if (till_set_consent(t, yes) == PM_OK)
+			till_emit(t, json_pack("{s:s, s:s}", "event", "consent_recorded", "targeted", yes ? "yes" : "no"));
+	} else if (IS("#clock")) {
+		/* Simulation only (demo, tests): stamp the following sales with this UTC time. */
+		struct tm tm = { 0 };
+		const char *end = arg ? strptime(arg, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+		if (!end || *end)
+			refuse(t, line, "#clock needs a UTC time like 2026-11-24T08:00:00Z");
+		else
+			t->clock_us = (int64_t)timegm(&tm) * 1000000;
 	} else if (IS("#cancel")) {
 		if (t->open) {
 			t->cancelled++;
@@ -303,11 +373,68 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 		attach_card(t, raw->data, &r);
 		break;
 	case SCAN_COUPON:
-		refuse(t, raw->data, "coupon codes are not accepted at this till yet; remove the coupon");
+		till_coupon_scan(t, raw->data, &r);
 		break;
 	default:
 		refuse(t, raw->data, r.error);
 		break;
 	}
 	return PM_OK;
+}
+
+int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
+		    const char *name)
+{
+	struct loy_product p;
+	if (strlen(gtin14) != LOY_GTIN_LEN || qty < 1 || qty > 9999 || unit_price_cents < 0)
+		return PM_EINVAL;
+	if (t->n_lines >= TILL_MAX_LINES)
+		return PM_EFULL;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.gtin, gtin14, sizeof(p.gtin));
+	snprintf(p.name, sizeof(p.name), "%s", name && *name ? name : gtin14);
+	p.price_cents = unit_price_cents;
+	t->pending_qty = qty;
+	add_line(t, gtin14, &p, -1);
+	return PM_OK;
+}
+
+int till_void_line(struct till *t, size_t index)
+{
+	if (index >= t->n_lines)
+		return PM_ENOENT;
+	till_emit(t, json_pack("{s:s, s:s, s:i}", "event", "line_voided", "gtin", t->lines[index].item.gtin,
+			       "line", (int)index + 1));
+	memmove(&t->lines[index], &t->lines[index + 1], (t->n_lines - index - 1) * sizeof(t->lines[0]));
+	t->n_lines--;
+	return PM_OK;
+}
+
+int till_set_card(struct till *t, const struct scan_result *r)
+{
+	attach_card(t, r->card, r);
+	return r->kind == SCAN_CARD ? PM_OK : PM_EINVAL;
+}
+
+void till_cancel(struct till *t)
+{
+	if (t->open) {
+		t->cancelled++;
+		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines", (int)t->n_lines));
+	}
+	reset_sale(t);
+}
+
+int64_t till_subtotal(const struct till *t)
+{
+	return sale_total(t);
+}
+
+int till_set_consent(struct till *t, bool yes)
+{
+	int rc = loy_card_set_consent(t->db, t->card, yes ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_TILL,
+				      t->clock_us ? t->clock_us : pm_now_us());
+	if (rc)
+		refuse(t, "#consent", pm_strerror(rc));
+	return rc;
 }
