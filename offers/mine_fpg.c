@@ -51,7 +51,6 @@ struct fp_ctx {
 	size_t mem_trees;        /* bytes of the trees alive now */
 	size_t mem_base;         /* bytes of db and result before mining */
 	size_t need;             /* on PM_ENOMEM */
-	uint64_t next_progress;
 };
 
 /* ---- sorting paths: multikey quicksort ------------------------------- */
@@ -247,6 +246,14 @@ static bool tree_is_chain(const struct fp_tree *t)
 
 /* ---- emitting itemsets ------------------------------------------------ */
 
+/* The callback decides whether to print (it rate-limits by time). */
+static void note_progress(struct fp_ctx *c)
+{
+	struct ofr_mine_progress p = { .phase = "mining", .transactions = c->res->n_txns,
+				       .items = c->res->n_ranks, .itemsets = c->res->sets.n };
+	c->prm->progress(c->prm->progress_ctx, &p);
+}
+
 static int emit(struct fp_ctx *c, const uint32_t *asc, uint32_t n_asc, unsigned plen, uint32_t count)
 {
 	uint32_t set[OFR_MINE_MAX_LEN];
@@ -261,12 +268,8 @@ static int emit(struct fp_ctx *c, const uint32_t *asc, uint32_t n_asc, unsigned 
 		return PM_ENOMEM;
 	if ((rc = minei_sets_add(&c->res->sets, set, len, count, &c->res->mem_used)))
 		return rc;
-	if (c->prm->progress && c->res->sets.n >= c->next_progress) {
-		struct ofr_mine_progress p = { .phase = "mining", .transactions = c->res->n_txns,
-					       .items = c->res->n_ranks, .itemsets = c->res->sets.n };
-		c->prm->progress(c->prm->progress_ctx, &p);
-		c->next_progress = c->res->sets.n + 65536;
-	}
+	if (c->prm->progress && (c->res->sets.n & 255) == 0)
+		note_progress(c);
 	return PM_OK;
 }
 
@@ -375,6 +378,8 @@ static int mine_tree(struct fp_ctx *c, const struct fp_tree *t, unsigned plen)
 		return emit_chain(c, t, plen, 1, combo, 0);
 	}
 	for (uint32_t r = t->n_items; r-- > 0;) {
+		if (plen == 0 && c->prm->progress)
+			note_progress(c);
 		c->prefix[plen] = t->gitem[r];
 		if ((rc = emit(c, NULL, 0, plen + 1, t->supp[r])))
 			return rc;
