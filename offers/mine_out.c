@@ -8,6 +8,7 @@
 #include "offers/mine_int.h"
 #include "common/pm_err.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,11 +107,37 @@ static void put_name(struct lines *l, const char *s, size_t n)
 	put(l, "\"", 1);
 }
 
+/*
+ * minei_fmt6: "%.6f" of v. The usual case formats v * 1e6 rounded as an integer: its
+ * error (an ulp or two) only matters within 1e-6 of a rounding tie, and
+ * there (and for huge or odd values) printf decides, so the text is always
+ * printf's.
+ */
+size_t minei_fmt6(double v, char out[64])
+{
+	if (v >= 0 && v < 1e9) {
+		double x = v * 1e6, f = floor(x), frac = x - f;
+		if (fabs(frac - 0.5) > 1e-6) {
+			uint64_t u = (uint64_t)f + (frac > 0.5), ip = u / 1000000;
+			char tmp[32], *e = tmp + sizeof(tmp), *q = e;
+			for (int k = 0; k < 6; k++, u /= 10)
+				*--q = (char)('0' + u % 10);
+			*--q = '.';
+			do
+				*--q = (char)('0' + ip % 10);
+			while (ip /= 10);
+			memcpy(out, q, (size_t)(e - q));
+			out[e - q] = '\0';
+			return (size_t)(e - q);
+		}
+	}
+	return (size_t)snprintf(out, 64, "%.6f", v);
+}
+
 static void putf(struct lines *l, double v)
 {
 	char num[64];
-	int n = snprintf(num, sizeof(num), "%.6f", v);
-	put(l, num, (size_t)n);
+	put(l, num, minei_fmt6(v, num));
 }
 
 static const struct ofr_mine_db *sort_db;   /* qsort has no context; writers are not reentrant */
@@ -137,6 +164,56 @@ static int cmp_lines(const void *a, const void *b)
 	return c ? c : (la > lb) - (la < lb);
 }
 
+/* Byte d of line i, 0 past its end (so a prefix sorts first). */
+static inline int line_key(const struct lines *l, size_t i, size_t d)
+{
+	size_t len = l->start[i + 1] - l->start[i];
+	return d < len ? (unsigned char)l->buf[l->start[i] + d] + 1 : 0;
+}
+
+static int cmp_lines_from(const struct lines *l, size_t i, size_t j, size_t d)
+{
+	size_t la = l->start[i + 1] - l->start[i], lb = l->start[j + 1] - l->start[j];
+	size_t m = la < lb ? la : lb;
+	int c = d < m ? memcmp(l->buf + l->start[i] + d, l->buf + l->start[j] + d, m - d) : 0;
+	return c ? c : (la > lb) - (la < lb);
+}
+
+/* Multikey quicksort (Bentley-Sedgewick) of line indices: shared prefixes,
+ * long in rule text, are compared once per level instead of per comparison. */
+static void sort_line_idx(const struct lines *l, size_t *a, size_t n, size_t d)
+{
+	while (n > 1) {
+		if (n < 12) {
+			for (size_t i = 1; i < n; i++)
+				for (size_t j = i; j > 0 && cmp_lines_from(l, a[j - 1], a[j], d) > 0; j--) {
+					size_t t = a[j - 1];
+					a[j - 1] = a[j];
+					a[j] = t;
+				}
+			return;
+		}
+		int v = line_key(l, a[n / 2], d);
+		size_t lt = 0, i = 0, gt = n;
+		while (i < gt) {
+			int k = line_key(l, a[i], d);
+			size_t t;
+			if (k < v) {
+				t = a[lt]; a[lt++] = a[i]; a[i++] = t;
+			} else if (k > v) {
+				t = a[--gt]; a[gt] = a[i]; a[i] = t;
+			} else {
+				i++;
+			}
+		}
+		sort_line_idx(l, a, lt, d);
+		if (v != 0)
+			sort_line_idx(l, a + lt, gt - lt, d + 1);
+		a += gt;
+		n -= gt;
+	}
+}
+
 /* Write the lines sorted bytewise, each followed by a newline. */
 static int flush_sorted(struct lines *l, FILE *f)
 {
@@ -150,8 +227,7 @@ static int flush_sorted(struct lines *l, FILE *f)
 		return PM_ENOMEM;
 	for (size_t i = 0; i < l->n; i++)
 		order[i] = i;
-	sort_lines = l;
-	qsort(order, l->n, sizeof(size_t), cmp_lines);
+	sort_line_idx(l, order, l->n, 0);
 	for (size_t i = 0; i < l->n && rc == PM_OK; i++) {
 		size_t k = order[i];
 		if (fwrite(l->buf + l->start[k], 1, l->start[k + 1] - l->start[k], f) !=
