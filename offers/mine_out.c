@@ -244,7 +244,47 @@ static void lines_release(struct lines *l)
 	free(l->start);
 }
 
-/* Rule i's text line without the newline. */
+/* Bytewise order of the frequent items' names: name_pos[item id]. */
+static uint32_t *name_pos;
+
+static int name_order_init(const struct ofr_mine_result *res)
+{
+	uint32_t *ids = malloc(((size_t)res->n_ranks + 1) * sizeof(uint32_t));
+	name_pos = calloc((size_t)res->db->n_items + 1, sizeof(uint32_t));
+	if (!ids || !name_pos) {
+		free(ids);
+		free(name_pos);
+		name_pos = NULL;
+		return PM_ENOMEM;
+	}
+	memcpy(ids, res->rank_item, res->n_ranks * sizeof(uint32_t));
+	sort_db = res->db;
+	qsort(ids, res->n_ranks, sizeof(uint32_t), cmp_names);
+	for (uint32_t k = 0; k < res->n_ranks; k++)
+		name_pos[ids[k]] = k;
+	free(ids);
+	return PM_OK;
+}
+
+static void name_order_release(void)
+{
+	free(name_pos);
+	name_pos = NULL;
+}
+
+/* Item ids in bytewise order of their names (short arrays). */
+static void sort_by_name(uint32_t *ids, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		uint32_t v = ids[i];
+		unsigned j = i;
+		for (; j > 0 && name_pos[ids[j - 1]] > name_pos[v]; j--)
+			ids[j] = ids[j - 1];
+		ids[j] = v;
+	}
+}
+
+/* Rule i's text line without the newline (name_order_init first). */
 static void rule_line(struct lines *l, const struct ofr_mine_result *res, size_t i)
 {
 	struct ofr_mine_rule r;
@@ -252,8 +292,7 @@ static void rule_line(struct lines *l, const struct ofr_mine_result *res, size_t
 	const char *s;
 
 	ofr_mine_rule_get(res, i, &r);
-	sort_db = res->db;
-	qsort(r.lhs, r.lhs_len, sizeof(uint32_t), cmp_names);
+	sort_by_name(r.lhs, r.lhs_len);
 	line_start(l);
 	for (unsigned k = 0; k < r.lhs_len; k++) {
 		if (k)
@@ -278,8 +317,11 @@ int ofr_mine_write_text(const struct ofr_mine_result *res, FILE *f)
 	struct lines l = { 0 };
 	int rc;
 
+	if (name_order_init(res))
+		return PM_ENOMEM;
 	for (size_t i = 0; i < res->n_rules; i++)
 		rule_line(&l, res, i);
+	name_order_release();
 	rc = flush_sorted(&l, f);
 	lines_release(&l);
 	if (rc == PM_OK && fflush(f))
@@ -295,10 +337,11 @@ int ofr_mine_write_itemsets(const struct ofr_mine_result *res, FILE *f)
 	char num[32];
 	int rc;
 
-	sort_db = res->db;
+	if (name_order_init(res))
+		return PM_ENOMEM;
 	for (size_t i = 0; i < res->sets.n; i++) {
 		ofr_mine_itemset(res, i, ids, &len, &count);
-		qsort(ids, len, sizeof(uint32_t), cmp_names);
+		sort_by_name(ids, len);
 		line_start(&l);
 		for (unsigned k = 0; k < len; k++) {
 			size_t n;
@@ -312,6 +355,7 @@ int ofr_mine_write_itemsets(const struct ofr_mine_result *res, FILE *f)
 		put(&l, num, (size_t)snprintf(num, sizeof(num), "\t%u", count));
 		line_end(&l);
 	}
+	name_order_release();
 	rc = flush_sorted(&l, f);
 	lines_release(&l);
 	if (rc == PM_OK && fflush(f))
@@ -361,7 +405,7 @@ int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *w
 	*skipped = 0;
 	rk = malloc((res->n_rules + 1) * sizeof(*rk));
 	lhs = malloc(OFR_MINE_MAX_LEN * sizeof(*lhs));
-	if (!rk || !lhs) {
+	if (!rk || !lhs || name_order_init(res)) {
 		free(rk);
 		free(lhs);
 		return PM_ENOMEM;
@@ -371,6 +415,7 @@ int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *w
 		rk[i] = (struct ranked){ i, res->sets.data[res->sets.off[r->set] + 1], r->lhs_count, i };
 		rule_line(&l, res, i);
 	}
+	name_order_release();
 	if (l.oom) {
 		rc = PM_ENOMEM;
 		goto out;
