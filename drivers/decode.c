@@ -131,7 +131,7 @@ static void decode_card(const struct scan_config *cfg, const char *d, size_t n,
 		reject(out, "card number has non-digits: %s", "key digits only");
 		return;
 	}
-	if ((int)n < cfg->card_min_len || (int)n > cfg->card_max_len) {
+	if (n >= sizeof(out->card) || (int)n < cfg->card_min_len || (int)n > cfg->card_max_len) {
 		out->kind = SCAN_UNKNOWN;
 		snprintf(out->error, sizeof(out->error),
 			 "card number has %zu digits, cards have %d to %d; check the number", n,
@@ -213,7 +213,7 @@ static void decode_digits(const struct scan_config *cfg, const char *d, size_t n
 		return;
 	}
 	if (n >= 16 && n <= 19) {
-		strcpy(out->symbology, had_aim ? "code128" : "card");
+		strcpy(out->symbology, "card");
 		decode_card(cfg, d, n, out);
 		return;
 	}
@@ -223,28 +223,61 @@ static void decode_digits(const struct scan_config *cfg, const char *d, size_t n
 		 n, cfg->card_min_len, cfg->card_max_len);
 }
 
-/* Fixed-length AIs used here; the rest are variable (GS-terminated). */
-static int ai_fixed_len(const char *ai, size_t ai_len)
+/*
+ * GS1 application identifiers: how many digits the AI has, from its first two
+ * digits, and the data length of the predefined-length AIs (GS1 General
+ * Specifications, "AIs with predefined length"). Every other AI is variable
+ * length, ended by GS (FNC1) or the end of the scan.
+ */
+static size_t ai_length(const char *p, size_t n)
 {
-	if (ai_len == 2 && (!strncmp(ai, "01", 2) || !strncmp(ai, "02", 2)))
+	if (n < 2 || !isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+		return 0;
+	int two = (p[0] - '0') * 10 + (p[1] - '0');
+	size_t al;
+	if (two <= 22 || two == 30 || two == 37 || two >= 90)
+		al = 2;
+	else if ((two >= 23 && two <= 25) || (two >= 40 && two <= 42) || two == 71)
+		al = 3;
+	else if ((two >= 31 && two <= 36) || two == 39 || two == 43 || two == 70 ||
+		 two == 72 || two == 73 || (two >= 80 && two <= 82))
+		al = 4;
+	else
+		return 0;
+	if (n < al || !all_digits(p, al))
+		return 0;
+	return al;
+}
+
+static int ai_fixed_len(const char *ai)
+{
+	int two = (ai[0] - '0') * 10 + (ai[1] - '0');
+	if (two == 0)
+		return 18;
+	if (two >= 1 && two <= 3)
 		return 14;
-	if (ai_len == 2 && (!strncmp(ai, "11", 2) || !strncmp(ai, "13", 2) ||
-			    !strncmp(ai, "15", 2) || !strncmp(ai, "17", 2)))
+	if (two == 4)
+		return 16;
+	if (two >= 11 && two <= 19)
 		return 6;
-	if (ai_len == 4 && ai[0] == '3' && ai[1] == '1')
+	if (two == 20)
+		return 2;
+	if (two >= 31 && two <= 36)
 		return 6;
+	if (two == 41)
+		return 13;
 	return -1;
 }
 
-static size_t ai_length(const char *p, size_t n)
+/* 10^k for k in 0..18, or -1: the decimal point position of AIs 310n/392n. */
+static long long pow10_ll(int k)
 {
-	static const char *const two[] = { "00", "01", "02", "10", "11", "13", "15", "17", "21", "37" };
-	for (size_t i = 0; i < sizeof(two) / sizeof(two[0]); i++)
-		if (n >= 2 && !strncmp(p, two[i], 2))
-			return 2;
-	if (n >= 4 && (p[0] == '3' || p[0] == '8'))
-		return 4;
-	return 0;
+	long long p = 1;
+	if (k < 0 || k > 18)
+		return -1;
+	while (k--)
+		p *= 10;
+	return p;
 }
 
 static void decode_gs1(const char *d, size_t n, struct scan_result *out)
@@ -260,17 +293,17 @@ static void decode_gs1(const char *d, size_t n, struct scan_result *out)
 		}
 		size_t al = ai_length(d + i, n - i);
 		if (al == 0) {
-			reject(out, "GS1 element string has an unknown application identifier near '%.8s'",
-			       d + i);
+			reject(out, "GS1 element string has an unknown application identifier near '%.*s'; "
+			       "rescan or key the product number", (int)(n - i < 8 ? n - i : 8), d + i);
 			return;
 		}
 		const char *ai = d + i;
 		i += al;
-		int fixed = ai_fixed_len(ai, al);
+		int fixed = ai_fixed_len(ai);
 		size_t vstart = i, vlen;
 		if (fixed > 0) {
 			if (n - i < (size_t)fixed) {
-				reject(out, "GS1 element string is cut short after AI %.4s; rescan", ai);
+				reject(out, "GS1 element string is cut short after AI %.*s; rescan", (int)al, ai);
 				return;
 			}
 			vlen = (size_t)fixed;
@@ -280,35 +313,66 @@ static void decode_gs1(const char *d, size_t n, struct scan_result *out)
 		}
 		i += vlen;
 		const char *v = d + vstart;
+		if (vlen == 0) {
+			reject(out, "GS1 element string has an empty AI %.*s; rescan", (int)al, ai);
+			return;
+		}
+		/* Predefined-length AIs are all numeric. */
+		if (fixed > 0 && !all_digits(v, vlen)) {
+			reject(out, "GS1 AI %.*s must be digits; rescan", (int)al, ai);
+			return;
+		}
 		if (al == 2 && (!strncmp(ai, "01", 2) || !strncmp(ai, "02", 2))) {
-			if (!all_digits(v, 14) || !gtin_check_ok(v, 14, "GTIN-14 in AI 01", out))
+			if (!gtin_check_ok(v, 14, "GTIN-14 in AI 01", out))
 				return;
 			set_gtin14(out, v, 14);
 			have_gtin = true;
 		} else if (al == 2 && !strncmp(ai, "10", 2)) {
+			if (vlen > 20) {
+				reject(out, "GS1 batch (AI 10) is longer than 20 characters%s; rescan", "");
+				return;
+			}
 			snprintf(out->batch, sizeof(out->batch), "%.*s", (int)vlen, v);
 		} else if (al == 2 && !strncmp(ai, "17", 2)) {
-			snprintf(out->expiry, sizeof(out->expiry), "%.6s", v);
-		} else if (al == 4 && !strncmp(ai, "310", 3) && all_digits(v, 6)) {
+			memcpy(out->expiry, v, 6);
+			out->expiry[6] = '\0';
+		} else if (al == 4 && !strncmp(ai, "310", 3)) {
 			/* Net weight in kg with ai[3] decimals: keep grams. */
 			long long w = strtoll((char[7]){ v[0], v[1], v[2], v[3], v[4], v[5], 0 }, NULL, 10);
 			int dec = ai[3] - '0';
-			for (; dec > 3; dec--) w /= 10;
-			for (; dec < 3; dec++) w *= 10;
+			w = dec >= 3 ? w / pow10_ll(dec - 3) : w * pow10_ll(3 - dec);
+			if (w > INT32_MAX) {
+				reject(out, "GS1 net weight (AI %.4s) is out of range; rescan", ai);
+				return;
+			}
 			out->weight_g = (int32_t)w;
-		} else if (al == 4 && !strncmp(ai, "392", 3) && vlen > 0 && vlen <= 15 &&
-			   all_digits(v, vlen)) {
+		} else if (al == 4 && !strncmp(ai, "392", 3)) {
 			/* Amount payable with ai[3] decimals: keep cents. */
 			char buf[16];
+			if (vlen > 15 || !all_digits(v, vlen)) {
+				reject(out, "GS1 amount (AI %.4s) must be 1 to 15 digits; rescan", ai);
+				return;
+			}
 			memcpy(buf, v, vlen);
 			buf[vlen] = '\0';
 			long long c = strtoll(buf, NULL, 10);
 			int dec = ai[3] - '0';
-			for (; dec > 2; dec--) c /= 10;
-			for (; dec < 2; dec++) c *= 10;
+			if (dec >= 2) {
+				c /= pow10_ll(dec - 2);
+			} else if (c > 999999999999LL) {
+				reject(out, "GS1 amount (AI %.4s) is out of range; rescan", ai);
+				return;
+			} else {
+				c *= pow10_ll(2 - dec);
+			}
 			out->price_cents = c;
 		} else if (al == 4 && !strncmp(ai, "8110", 4)) {
-			snprintf(out->coupon, sizeof(out->coupon), "%.*s", (int)vlen, v);
+			if (vlen >= sizeof(out->coupon)) {
+				reject(out, "GS1 coupon (AI 8110) is too long%s; rescan", "");
+				return;
+			}
+			memcpy(out->coupon, v, vlen);
+			out->coupon[vlen] = '\0';
 			have_coupon = true;
 		}
 	}
@@ -320,20 +384,103 @@ static void decode_gs1(const char *d, size_t n, struct scan_result *out)
 		reject(out, "GS1 element string has no product (AI 01) or coupon (AI 8110)%s", "");
 }
 
+/*
+ * Human-readable GS1 "(01)09501101530003(17)140704" (what is printed under
+ * the bars; people type it into posmark decode): to the element string with
+ * GS between elements. Returns the length, or 0 if it is not that form.
+ */
+static size_t gs1_from_hri(const char *d, size_t n, char *buf, size_t cap)
+{
+	size_t o = 0, i = 0;
+	if (n < 4 || d[0] != '(')
+		return 0;
+	while (i < n) {
+		if (d[i] != '(')
+			return 0;
+		const char *close = memchr(d + i, ')', n - i);
+		size_t al = close ? (size_t)(close - (d + i + 1)) : 0;
+		if (al < 2 || al > 4 || !all_digits(d + i + 1, al))
+			return 0;
+		if (o > 0 && o < cap)
+			buf[o++] = GS;
+		if (o + al >= cap)
+			return 0;
+		memcpy(buf + o, d + i + 1, al);
+		o += al;
+		i += al + 2;
+		while (i < n && d[i] != '(') {
+			if (o + 1 >= cap)
+				return 0;
+			buf[o++] = d[i++];
+		}
+	}
+	return o;
+}
+
+/* The symbology name an AIM identifier stands for ("" when unknown). */
+static const char *aim_symbology(const char *sym)
+{
+	static const struct { const char *aim; const char *name; } t[] = {
+		{ "]E0", "ean13" }, { "]E3", "ean13" }, { "]E4", "ean8" }, { "]C0", "code128" },
+		{ "]C1", "gs1-128" }, { "]e0", "gs1-databar" }, { "]d1", "datamatrix" },
+		{ "]d2", "gs1-datamatrix" }, { "]Q1", "qr" }, { "]Q3", "gs1-qr" }, { "]A0", "code39" },
+		{ "]I0", "itf" }, { "]I1", "itf" }, { "]X0", "other" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcmp(sym, t[i].aim))
+			return t[i].name;
+	return "";
+}
+
+static bool is_aim(const char *p)
+{
+	return p[0] == ']' && isalpha((unsigned char)p[1]) && isalnum((unsigned char)p[2]);
+}
+
+static void decode_magstripe(const struct scan_config *cfg, const char *data, size_t len,
+			     struct scan_result *out)
+{
+	/* Track 2 ";PAN=YYMM...?" and track 1 "%BPAN^NAME^YYMM...?". */
+	const char *p = data + (data[0] == ';' ? 1 : 2);
+	const char *end = data + len;
+	const char *stop = p;
+	while (stop < end && isdigit((unsigned char)*stop))
+		stop++;
+	strcpy(out->symbology, "magstripe");
+	if (stop == end || (*stop != '=' && *stop != '^') ||
+	    (data[0] == ';' && *stop != '=') || (data[0] == '%' && *stop != '^')) {
+		reject(out, "magstripe track is malformed (no field separator after the card number); %s",
+		       "swipe the card again");
+		return;
+	}
+	if (stop == p) {
+		reject(out, "magstripe track has no card number%s; swipe the card again", "");
+		return;
+	}
+	decode_card(cfg, p, (size_t)(stop - p), out);
+}
+
 int scan_decode(const struct scan_config *cfg, const char *data, size_t len, const char *aim,
 		struct scan_result *out)
 {
 	char sym[4] = "";
+	char hri[256];
 	if (!cfg || !data || !out)
 		return PM_EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->price_cents = -1;
 	out->weight_g = -1;
-	while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+	/* Terminators and padding some scanners add (CR, LF, TAB, spaces). */
+	while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n' || data[len - 1] == '\t' ||
+			   data[len - 1] == ' '))
 		len--;
-	if (aim && aim[0] == ']' && strlen(aim) == 3)
+	while (len > 0 && data[0] == ' ') {
+		data++;
+		len--;
+	}
+	if (aim && strlen(aim) == 3 && is_aim(aim))
 		memcpy(sym, aim, 4);
-	else if (len >= 3 && data[0] == ']') {
+	else if (len >= 3 && is_aim(data)) {
 		memcpy(sym, data, 3);
 		data += 3;
 		len -= 3;
@@ -342,30 +489,23 @@ int scan_decode(const struct scan_config *cfg, const char *data, size_t len, con
 		reject(out, "empty scan%s; rescan", "");
 		return PM_OK;
 	}
-	/* Magstripe track 2 ";PAN=...?" and track 1 "%BPAN^NAME^...?". */
 	if (data[0] == ';' || (data[0] == '%' && len > 1 && data[1] == 'B')) {
-		const char *p = data + (data[0] == ';' ? 1 : 2);
-		const char *end = data + len;
-		const char *stop = p;
-		while (stop < end && isdigit((unsigned char)*stop))
-			stop++;
-		strcpy(out->symbology, "magstripe");
-		if (stop == end || (*stop != '=' && *stop != '^')) {
-			reject(out, "magstripe track is malformed (no field separator); %s",
-			       "swipe the card again");
-			return PM_OK;
-		}
-		decode_card(cfg, p, (size_t)(stop - p), out);
+		decode_magstripe(cfg, data, len, out);
 		return PM_OK;
 	}
-	size_t plen = strlen(cfg->coupon_prefix);
+	size_t plen = strnlen(cfg->coupon_prefix, sizeof(cfg->coupon_prefix));
 	if (plen > 0 && len > plen && !strncmp(data, cfg->coupon_prefix, plen) &&
 	    !isdigit((unsigned char)data[plen])) {
-		strcpy(out->symbology, "code128");
+		strcpy(out->symbology, sym[0] ? aim_symbology(sym) : "code128");
 		if (len >= sizeof(out->coupon)) {
 			reject(out, "coupon code is too long%s; it was not printed by posmark", "");
 			return PM_OK;
 		}
+		for (size_t i = 0; i < len; i++)
+			if (!isgraph((unsigned char)data[i])) {
+				reject(out, "coupon code has a control or blank character at %zu; rescan", i);
+				return PM_OK;
+			}
 		memcpy(out->coupon, data, len);
 		out->coupon[len] = '\0';
 		out->kind = SCAN_COUPON;
@@ -373,14 +513,22 @@ int scan_decode(const struct scan_config *cfg, const char *data, size_t len, con
 	}
 	bool gs1_aim = !strcmp(sym, "]C1") || !strcmp(sym, "]e0") || !strcmp(sym, "]d2") ||
 		       !strcmp(sym, "]Q3");
+	size_t hlen = gs1_from_hri(data, len, hri, sizeof(hri));
+	if (hlen > 0) {
+		decode_gs1(hri, hlen, out);
+		return PM_OK;
+	}
 	if (gs1_aim || memchr(data, GS, len)) {
 		decode_gs1(data, len, out);
+		if (gs1_aim && out->kind != SCAN_UNKNOWN)
+			strcpy(out->symbology, aim_symbology(sym));
 		return PM_OK;
 	}
 	if (all_digits(data, len)) {
 		decode_digits(cfg, data, len, sym[0] != '\0', out);
-		if (sym[0] && out->kind != SCAN_UNKNOWN && sym[1] == 'C')
-			strcpy(out->symbology, "code128");
+		if (sym[0] && out->kind != SCAN_UNKNOWN && aim_symbology(sym)[0] &&
+		    (out->kind == SCAN_CARD || sym[1] != 'E'))
+			strcpy(out->symbology, aim_symbology(sym));
 		return PM_OK;
 	}
 	out->kind = SCAN_UNKNOWN;

@@ -106,7 +106,8 @@ void scan_close(struct scan_dev *s);
 enum prn_align { PRN_LEFT = 0, PRN_CENTER = 1, PRN_RIGHT = 2 };
 /* PRN_DOUBLE is double height only: layouts keep their column count. */
 enum prn_style { PRN_BOLD = 1 << 0, PRN_DOUBLE = 1 << 1, PRN_UNDERLINE = 1 << 2 };
-enum prn_elem_kind { PRN_TEXT, PRN_BARCODE, PRN_QR, PRN_FEED, PRN_CUT, PRN_DRAWER };
+/* PRN_IMAGE: a 1-bit raster (what a printer got as GS v 0), e.g. read back from ESC/POS. */
+enum prn_elem_kind { PRN_TEXT, PRN_BARCODE, PRN_QR, PRN_FEED, PRN_CUT, PRN_DRAWER, PRN_IMAGE };
 enum prn_barcode { PRN_EAN13 = 0, PRN_CODE128 = 1 };
 
 struct prn_elem {
@@ -116,6 +117,8 @@ struct prn_elem {
 	int barcode;               /* enum prn_barcode, PRN_BARCODE only */
 	int lines;                 /* PRN_FEED */
 	char *text;                /* owned; UTF-8 text, barcode data or QR payload */
+	int width, height;         /* PRN_IMAGE: dots */
+	unsigned char *bits;       /* PRN_IMAGE, owned: rows of (width+7)/8 bytes, MSB left, 1 = black */
 };
 
 struct prn_doc {
@@ -135,20 +138,66 @@ int prn_doc_barcode(struct prn_doc *doc, int type, const char *data);
 int prn_doc_qr(struct prn_doc *doc, const char *payload);
 int prn_doc_feed(struct prn_doc *doc, int lines);
 int prn_doc_cut(struct prn_doc *doc);
+/* Open the cash drawer (ESC p pulse on pin 2). */
+int prn_doc_drawer(struct prn_doc *doc);
+/* A 1-bit raster image; bits (rows of (width+7)/8 bytes) are copied. */
+int prn_doc_image(struct prn_doc *doc, int align, int width, int height, const unsigned char *bits);
 /* Render as plain text (what the text: backend writes). Caller frees *out. */
 int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len);
+
+/*
+ * Render a document as the printer would print it, to a PNG file: 1 dot =
+ * 1 pixel (576 dots for 80 mm, 384 for 58 mm, from the profile), text in the
+ * profile's font grid, barcodes and QR codes drawn with zint. profile NULL or
+ * "" = the generic default. PM_OK, PM_EINVAL (unknown profile), PM_EIO.
+ */
+int prn_doc_render_png(const struct prn_doc *doc, const char *profile, const char *path);
+/*
+ * Read an ESC/POS byte stream back into a document (text with style and
+ * alignment, barcodes, QR codes, raster images, cuts, drawer kicks): what a
+ * printer would print from it. *doc must be initialised; elements are
+ * appended. PM_OK, PM_EPROTO (a command cut short at the end: what came
+ * before is kept), PM_ENOMEM.
+ */
+int prn_escpos_to_doc(const void *bytes, size_t len, struct prn_doc *doc);
+/*
+ * Encode a document as ESC/POS for a printer profile (NULL = generic).
+ * *out is malloc'd (caller frees). PM_OK, PM_EINVAL (unknown profile), PM_ENOMEM.
+ */
+int prn_escpos_encode(const struct prn_doc *doc, const char *profile, unsigned char **out,
+		      size_t *len);
 
 /* ---- printers --------------------------------------------------------- */
 
 struct prn_dev;
 enum prn_state { PRN_READY = 0, PRN_PAPER_OUT = 1, PRN_COVER_OPEN = 2, PRN_OFFLINE = 3 };
 const char *prn_state_words(int state);
+/*
+ * Open a printer by device string: text:FILE, escpos:FILE, tcp:HOST[:PORT],
+ * usblp:/dev/usb/lpN, usb:VID:PID, each optionally followed by options
+ * ",profile=NAME" (docs/printers.md) and ",timeout=MS" (per I/O step,
+ * default 2000). A network or USB printer that is absent or offline still
+ * opens (PM_OK): it is connected on the next print, so a till starts with
+ * its printer switched off. Returns PM_EINVAL for a bad string or unknown
+ * profile, PM_ENOENT/PM_EIO when a file cannot be opened.
+ */
 int prn_open(const char *spec, struct prn_dev **out, char *errbuf, size_t errlen);
-/* Print a document. PM_OK; PM_EPAPER / PM_EOFFLINE / PM_ETIMEOUT: not printed, keep it. */
+/*
+ * Print a document. PM_OK; PM_EPAPER / PM_EOFFLINE / PM_ETIMEOUT / PM_ENODEV:
+ * not (completely) printed, keep it and print it again when prn_status()
+ * says PRN_READY (a receipt cut off by paper out is printed whole again).
+ */
 int prn_print(struct prn_dev *p, const struct prn_doc *doc);
-/* Current state (enum prn_state) into *state. Backends without status say READY. */
+/*
+ * Current state (enum prn_state) into *state, asked from the printer now
+ * (DLE EOT, GET_PORT_STATUS, LPGETSTATUS). Backends without status say
+ * READY. Returns PM_OK when *state is known; a printer that does not answer
+ * gives PM_ETIMEOUT with *state = PRN_OFFLINE.
+ */
 int prn_status(struct prn_dev *p, int *state);
 const char *prn_dev_name(const struct prn_dev *p);
+/* Use a printer profile (docs/printers.md) from now on. PM_EINVAL if unknown. */
+int prn_set_profile(struct prn_dev *p, const char *name);
 void prn_close(struct prn_dev *p);
 
 #endif

@@ -40,13 +40,110 @@ struct prn_ops {
 	void (*close)(struct prn_dev *p);
 };
 
+/* ---- printer profiles (prn_profiles.c) ---- */
+enum prn_codepage { PRN_CP858 = 0, PRN_CP1252 = 1 };
+struct prn_profile {
+	const char *name;          /* "generic", "epson-tm-t88v", ... (docs/printers.md) */
+	const char *model;         /* for people */
+	int dots;                  /* printable dots per line (203 dpi) */
+	int cols_font_a;           /* characters per line, font A (12x24) */
+	int cols_font_b;           /* font B (9x17) */
+	int codepage;              /* enum prn_codepage */
+	int codepage_select;       /* n of ESC t n selecting it */
+	bool native_barcode;       /* GS k EAN-13 and CODE128 */
+	bool native_qr;            /* GS ( k QR; else a GS v 0 raster */
+	bool cutter;               /* GS V; else feed for tear-off */
+	bool drawer;               /* ESC p */
+	bool rt_status;            /* answers DLE EOT n */
+};
+/* The profile named, or NULL. NULL/"" gives the generic default. */
+const struct prn_profile *prni_profile_find(const char *name);
+/* i-th profile, NULL past the end (for --help and docs). */
+const struct prn_profile *prni_profile_at(size_t i);
+
 struct prn_dev {
 	const struct prn_ops *ops;
 	char name[128];
 	void *priv;
+	const struct prn_profile *profile; /* never NULL */
+	int timeout_ms;            /* per I/O step: connect, write, status reply */
 };
+
+/* ---- byte buffer (escpos.c) ---- */
+struct prni_buf {
+	unsigned char *p;
+	size_t n, cap;
+	int err;                   /* sticky PM_ENOMEM */
+};
+void prni_buf_add(struct prni_buf *b, const void *data, size_t n);
+void prni_buf_release(struct prni_buf *b);
+
+/* ---- code pages (prn_codepage.c) ---- */
+/* UTF-8 to the code page, NUL-terminated in out[cap]; '?' for what it lacks. Returns bytes. */
+size_t prni_cp_from_utf8(int cp, const char *in, char *out, size_t cap);
+/* One code page byte as UTF-8 (1-3 bytes) into out; returns the length. */
+size_t prni_cp_to_utf8(int cp, unsigned char byte, char out[4]);
+
+/* ---- ESC/POS (escpos.c, escpos_parse.c) ---- */
+int prni_escpos_encode(const struct prn_doc *doc, const struct prn_profile *prof, struct prni_buf *out);
+/*
+ * Meaning of the reply byte to DLE EOT n (n = 1 printer, 2 offline cause,
+ * 4 paper sensor): *state gets PRN_READY or what is wrong. PM_EPROTO when
+ * the byte is not a status byte (fixed bits 0x12 under mask 0x93).
+ */
+int prni_escpos_status_reply(int n, unsigned char reply, int *state);
+/* Ask DLE EOT 1, 2, 4 over fd (a socket or tty) and combine the answers. */
+int prni_escpos_query_fd(int fd, int timeout_ms, int *state);
+
+/* Incremental ESC/POS reader (the emulators and prn_escpos_to_doc). */
+struct prni_escpos_parser {
+	struct prn_doc *doc;       /* elements are appended here */
+	int cp, align, style;      /* current code page and text style */
+	bool font_b;
+	char line[2048];           /* the text line being built (UTF-8) */
+	size_t line_n;
+	char qr[1024];             /* GS ( k stored QR data */
+	size_t qr_n;
+	int bar_height;            /* GS h */
+	/* Called for DLE EOT n (a real-time status query); may be NULL. */
+	void (*on_status)(void *ctx, int n);
+	void *ctx;
+	unsigned long cuts, drawer_kicks, unknown_cmds;
+};
+void prni_escpos_parser_init(struct prni_escpos_parser *ps, struct prn_doc *doc);
+/*
+ * Read bytes: returns how many were consumed (fewer than n when the last
+ * command is incomplete: feed those again with more bytes), or PM_ENOMEM.
+ */
+long prni_escpos_parser_feed(struct prni_escpos_parser *ps, const unsigned char *b, size_t n);
+/* Flush a text line not ended by LF. */
+int prni_escpos_parser_finish(struct prni_escpos_parser *ps);
+
+/* ---- rasters (prn_raster.c, with zint) ---- */
+/*
+ * Render a barcode (enum prn_barcode) or QR payload as a 1-bit raster no
+ * wider than max_dots. *bits malloc'd (caller frees), rows of (w+7)/8 bytes.
+ */
+int prni_raster_symbol(int kind, int barcode, const char *data, int max_dots, int *w, int *h,
+		       unsigned char **bits);
+
+/* ---- shared by the device backends ---- */
+/*
+ * USB printer class port status byte (GET_PORT_STATUS, LPGETSTATUS):
+ * bit 5 paper empty, bit 4 selected, bit 3 not error. Returns enum prn_state.
+ * Provided by prn_usb.c.
+ */
+int prni_usb_port_status(unsigned char st);
+/* "04b8:0202" (hex) into vid, pid. PM_EINVAL if malformed. prn_usb.c. */
+int prni_usb_parse_ids(const char *arg, uint16_t *vid, uint16_t *pid);
+/* Write all of buf to fd within timeout_ms per poll; PM_ETIMEOUT, PM_EOFFLINE (peer gone), PM_EIO. */
+int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms);
 
 extern const struct scan_ops scan_script_ops;
 extern const struct prn_ops prn_text_ops;
+extern const struct prn_ops prn_escpos_file_ops;
+extern const struct prn_ops prn_tcp_ops;
+extern const struct prn_ops prn_usblp_ops;
+extern const struct prn_ops prn_usb_ops;
 
 #endif

@@ -8,7 +8,48 @@
 
 static const struct prn_ops *const prn_backends[] = {
 	&prn_text_ops,
+	&prn_escpos_file_ops,
+	&prn_tcp_ops,
+	&prn_usblp_ops,
+	&prn_usb_ops,
 };
+
+/*
+ * Split ",profile=NAME,timeout=MS" off the device argument (a file name
+ * with a comma cannot be used; docs/printers.md says so).
+ */
+static int parse_options(struct prn_dev *p, char *arg, char *errbuf, size_t errlen)
+{
+	char *opt = strchr(arg, ',');
+	if (!opt)
+		return PM_OK;
+	*opt++ = '\0';
+	while (opt && *opt) {
+		char *next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		if (!strncmp(opt, "profile=", 8)) {
+			if (!(p->profile = prni_profile_find(opt + 8))) {
+				snprintf(errbuf, errlen, "printer profile '%s' is unknown; see docs/printers.md "
+					 "for the profiles (generic is the default)", opt + 8);
+				return PM_EINVAL;
+			}
+		} else if (!strncmp(opt, "timeout=", 8)) {
+			char *end;
+			long ms = strtol(opt + 8, &end, 10);
+			if (*end || ms < 10 || ms > 600000) {
+				snprintf(errbuf, errlen, "printer option '%s' is not valid: timeout is 10..600000 ms", opt);
+				return PM_EINVAL;
+			}
+			p->timeout_ms = (int)ms;
+		} else {
+			snprintf(errbuf, errlen, "printer option '%s' is unknown; use profile=NAME or timeout=MS", opt);
+			return PM_EINVAL;
+		}
+		opt = next;
+	}
+	return PM_OK;
+}
 
 const char *prn_state_words(int state)
 {
@@ -47,12 +88,18 @@ int prn_open(const char *spec, struct prn_dev **out, char *errbuf, size_t errlen
 	if (!p)
 		return PM_ENOMEM;
 	p->ops = ops;
+	p->profile = prni_profile_find(NULL);
+	p->timeout_ms = 2000;
 	snprintf(p->name, sizeof(p->name), "%s", spec);
 	if (ops->priv_size && !(p->priv = calloc(1, ops->priv_size))) {
 		free(p);
 		return PM_ENOMEM;
 	}
-	rc = ops->open(p, colon + 1, errbuf, errlen);
+	char *arg = strdup(colon + 1);
+	rc = arg ? parse_options(p, arg, errbuf, errlen) : PM_ENOMEM;
+	if (rc == PM_OK)
+		rc = ops->open(p, arg, errbuf, errlen);
+	free(arg);
 	if (rc < 0) {
 		free(p->priv);
 		free(p);
@@ -67,6 +114,15 @@ int prn_print(struct prn_dev *p, const struct prn_doc *doc)
 	if (!p || !doc)
 		return PM_EINVAL;
 	return p->ops->print(p, doc);
+}
+
+int prn_set_profile(struct prn_dev *p, const char *name)
+{
+	const struct prn_profile *prof = prni_profile_find(name);
+	if (!p || !prof)
+		return PM_EINVAL;
+	p->profile = prof;
+	return PM_OK;
 }
 
 int prn_status(struct prn_dev *p, int *state)

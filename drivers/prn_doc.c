@@ -18,8 +18,10 @@ void prn_doc_release(struct prn_doc *doc)
 {
 	if (!doc)
 		return;
-	for (size_t i = 0; i < doc->n; i++)
+	for (size_t i = 0; i < doc->n; i++) {
 		free(doc->elems[i].text);
+		free(doc->elems[i].bits);
+	}
 	free(doc->elems);
 	memset(doc, 0, sizeof(*doc));
 }
@@ -118,6 +120,33 @@ int prn_doc_cut(struct prn_doc *doc)
 	return push(doc, PRN_CUT, PRN_LEFT, 0, NULL);
 }
 
+int prn_doc_drawer(struct prn_doc *doc)
+{
+	return push(doc, PRN_DRAWER, PRN_LEFT, 0, NULL);
+}
+
+int prn_doc_image(struct prn_doc *doc, int align, int width, int height, const unsigned char *bits)
+{
+	size_t sz;
+	unsigned char *copy;
+	if (width <= 0 || height <= 0 || width > 4096 || height > 65535)
+		return PM_EINVAL;
+	sz = (size_t)(width + 7) / 8 * (size_t)height;
+	if (!(copy = malloc(sz)))
+		return PM_ENOMEM;
+	memcpy(copy, bits, sz);
+	int rc = push(doc, PRN_IMAGE, align, 0, NULL);
+	if (rc) {
+		free(copy);
+		return rc;
+	}
+	struct prn_elem *e = &doc->elems[doc->n - 1];
+	e->width = width;
+	e->height = height;
+	e->bits = copy;
+	return PM_OK;
+}
+
 struct sbuf {
 	char *p;
 	size_t n, cap;
@@ -184,6 +213,10 @@ int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len)
 		case PRN_FEED:
 			for (int k = 0; k < e->lines; k++)
 				sb_add(&b, "\n", 1);
+			break;
+		case PRN_IMAGE:
+			snprintf(line, sizeof(line), "[image %dx%d]", e->width, e->height);
+			sb_line(&b, doc->columns, e->align, line);
 			break;
 		case PRN_CUT:
 			sb_line(&b, doc->columns, PRN_LEFT, "- - - - - - - - - - - - - - - - - - - - -");

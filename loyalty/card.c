@@ -22,7 +22,7 @@ int loy_card_get(struct loy_db *db, const char *card, struct loy_card *out)
 		return rc;
 	rc = mdb_get(txn, db->cards, &k, &v);
 	rc = rc ? loyi_mdb_err(rc) : loyi_card_decode(v.mv_data, v.mv_size, card, out);
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc;
 }
 
@@ -96,7 +96,7 @@ int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_even
 	if (rc)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, db->events, &cur))) {
-		mdb_txn_abort(txn);
+		loyi_read_end(db, txn);
 		return loyi_mdb_err(rc);
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -132,7 +132,7 @@ int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_even
 	else if (rc > 0)
 		rc = loyi_mdb_err(rc);
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc;
 }
 

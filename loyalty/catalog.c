@@ -44,7 +44,7 @@ int loy_catalog_get(struct loy_db *db, const char *gtin14, struct loy_product *o
 		return rc;
 	rc = mdb_get(txn, db->catalog, &k, &v);
 	rc = rc ? loyi_mdb_err(rc) : loyi_product_decode(v.mv_data, v.mv_size, gtin14, out);
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc;
 }
 
@@ -57,7 +57,7 @@ int loy_catalog_each(struct loy_db *db, loy_product_cb cb, void *ctx)
 	if (rc)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, db->catalog, &cur))) {
-		mdb_txn_abort(txn);
+		loyi_read_end(db, txn);
 		return loyi_mdb_err(rc);
 	}
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
@@ -77,7 +77,7 @@ int loy_catalog_each(struct loy_db *db, loy_product_cb cb, void *ctx)
 	else if (rc > 0)
 		rc = loyi_mdb_err(rc);
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc;
 }
 
@@ -91,6 +91,6 @@ int loy_catalog_count(struct loy_db *db, uint64_t *out)
 		return rc;
 	if ((rc = mdb_stat(txn, db->catalog, &st)) == 0)
 		*out = st.ms_entries;
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return loyi_mdb_err(rc);
 }

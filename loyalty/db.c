@@ -72,7 +72,9 @@ static int grow_map(struct loy_db *db)
 		want = db->cfg.map_size_max;
 	if (want <= db->map_size)
 		return PM_EFULL;
+	pthread_rwlock_wrlock(&db->resize_lock);
 	int rc = mdb_env_set_mapsize(db->env, (size_t)want);
+	pthread_rwlock_unlock(&db->resize_lock);
 	if (rc) {
 		pm_warn("cannot grow purchase log map to %llu MiB: %s",
 			(unsigned long long)(want / MIB), mdb_strerror(rc));
@@ -87,19 +89,32 @@ static int grow_map(struct loy_db *db)
 static void adopt_map(struct loy_db *db)
 {
 	MDB_envinfo info;
+	pthread_rwlock_wrlock(&db->resize_lock);
 	mdb_env_set_mapsize(db->env, 0);
 	if (mdb_env_info(db->env, &info) == 0)
 		db->map_size = info.me_mapsize;
+	pthread_rwlock_unlock(&db->resize_lock);
 }
 
 int loyi_read_begin(struct loy_db *db, MDB_txn **txn)
 {
+	pthread_rwlock_rdlock(&db->resize_lock);
 	int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn);
 	if (rc == MDB_MAP_RESIZED) {
+		pthread_rwlock_unlock(&db->resize_lock);
 		adopt_map(db);
+		pthread_rwlock_rdlock(&db->resize_lock);
 		rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, txn);
 	}
+	if (rc)
+		pthread_rwlock_unlock(&db->resize_lock);
 	return rc ? loyi_mdb_err(rc) : PM_OK;
+}
+
+void loyi_read_end(struct loy_db *db, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&db->resize_lock);
 }
 
 int loyi_write(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *), void *arg)
@@ -250,6 +265,7 @@ int loy_open(const char *dir, const struct loy_config *cfg, struct loy_db **out,
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return PM_ENOMEM;
 	snprintf(db->dir, sizeof(db->dir), "%s", dir);
+	pthread_rwlock_init(&db->resize_lock, NULL);
 	if (cfg)
 		db->cfg = *cfg;
 	else
@@ -309,6 +325,7 @@ void loy_close(struct loy_db *db)
 	if (db->cfg.bulk_nosync)
 		mdb_env_sync(db->env, 1);
 	mdb_env_close(db->env);
+	pthread_rwlock_destroy(&db->resize_lock);
 	free(db->items);
 	free(db->redeemed);
 	free(db);
@@ -336,7 +353,7 @@ int loy_stats(struct loy_db *db, struct loy_stats *out)
 		out->map_size = info.me_mapsize;
 		out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 	}
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return PM_OK;
 }
 

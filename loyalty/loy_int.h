@@ -10,6 +10,7 @@
 #include "loyalty/loyalty.h"
 
 #include <lmdb.h>
+#include <pthread.h>
 
 #define LOY_FORMAT_VERSION 1
 #define LOY_MAGIC "posmark-purchase-log"
@@ -21,6 +22,9 @@ struct loy_db {
 	char dir[4096];
 	struct loy_config cfg;
 	uint64_t map_size;
+	/* Held shared by read transactions, exclusively to resize the map (LMDB
+	 * forbids mdb_env_set_mapsize while this process has a transaction). */
+	pthread_rwlock_t resize_lock;
 	MDB_dbi meta, sales, card_idx, cards, ext_ids, coupons, catalog, events;
 	/* Scratch for decoded sales handed to callbacks. */
 	struct loy_item *items;
@@ -34,6 +38,7 @@ int loyi_mdb_err(int rc);
 /* Run body in a write transaction, growing the map and retrying on MAP_FULL. */
 int loyi_write(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *), void *arg);
 int loyi_read_begin(struct loy_db *db, MDB_txn **txn);
+void loyi_read_end(struct loy_db *db, MDB_txn *txn);
 int loyi_meta_get_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t *out);
 int loyi_meta_put_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t v);
 

@@ -78,6 +78,8 @@ void loy_close(struct loy_db *db);   /* NULL-safe */
 
 enum loy_tender { LOY_TENDER_CASH = 0, LOY_TENDER_CARD = 1, LOY_TENDER_OTHER = 2 };
 const char *loy_tender_name(int tender);
+/* "cash"/"card"/"other" to enum loy_tender, or -1. */
+int loy_tender_parse(const char *name);
 
 struct loy_item {
 	char gtin[LOY_GTIN_LEN + 1];  /* GTIN-14, digits */
@@ -129,6 +131,19 @@ struct loy_commit_result {
  */
 int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale,
 		    struct loy_commit_result *out);
+
+/*
+ * Group commit: n sales in ONE durable write transaction (one pair of syncs
+ * for all). Each sale gets its own result: rcs[i] is what loy_sale_commit
+ * would have returned for it (a refused sale does not affect the others);
+ * out[i] its result. Returns PM_OK if the transaction committed, or the
+ * error that kept every sale of the group out (PM_EFULL, PM_EIO): then all
+ * rcs[] carry that error.
+ * Threads: writes may come from one thread while another reads; callbacks
+ * of reads run in the reading thread.
+ */
+int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+			  struct loy_commit_result *out, int *rcs);
 
 /* Callback for reads: return 0 to go on, non-zero to stop (returned as is). */
 typedef int (*loy_sale_cb)(void *ctx, const struct loy_sale *sale);

@@ -20,6 +20,14 @@ const char *loy_tender_name(int tender)
 	}
 }
 
+int loy_tender_parse(const char *name)
+{
+	for (int i = LOY_TENDER_CASH; i <= LOY_TENDER_OTHER; i++)
+		if (!strcmp(name, loy_tender_name(i)))
+			return i;
+	return -1;
+}
+
 struct commit_arg {
 	struct loy_sale sale;          /* copy; seq/points filled in the body */
 	struct loy_commit_result *res;
@@ -181,28 +189,114 @@ static bool fits(const char *s, size_t max)
 	return strnlen(s, max + 1) <= max;
 }
 
+static bool sale_valid(const struct loy_sale *sale)
+{
+	if ((sale->n_items && !sale->items) || (sale->n_redeemed && !sale->redeemed) ||
+	    sale->n_items > 65535 || sale->n_redeemed > 65535 || !fits(sale->card, LOY_CARD_MAX) ||
+	    !fits(sale->ext_id, LOY_EXTID_MAX) || !fits(sale->terminal, LOY_TERMINAL_MAX))
+		return false;
+	for (uint32_t i = 0; i < sale->n_items; i++)
+		if (strlen(sale->items[i].gtin) != LOY_GTIN_LEN)
+			return false;
+	for (uint32_t i = 0; i < sale->n_redeemed; i++)
+		if (!sale->redeemed[i].coupon[0] || !fits(sale->redeemed[i].coupon, LOY_COUPON_MAX))
+			return false;
+	return true;
+}
+
 int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale, struct loy_commit_result *out)
 {
 	struct commit_arg a = { .sale = *sale, .res = out };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!db || (sale->n_items && !sale->items) || (sale->n_redeemed && !sale->redeemed) ||
-	    sale->n_items > 65535 || sale->n_redeemed > 65535 || !fits(sale->card, LOY_CARD_MAX) ||
-	    !fits(sale->ext_id, LOY_EXTID_MAX) || !fits(sale->terminal, LOY_TERMINAL_MAX))
+	if (!db || !sale_valid(sale))
 		return PM_EINVAL;
-	for (uint32_t i = 0; i < sale->n_items; i++)
-		if (strlen(sale->items[i].gtin) != LOY_GTIN_LEN)
-			return PM_EINVAL;
-	for (uint32_t i = 0; i < sale->n_redeemed; i++)
-		if (!sale->redeemed[i].coupon[0] || !fits(sale->redeemed[i].coupon, LOY_COUPON_MAX))
-			return PM_EINVAL;
 	if (!a.sale.terminal[0])
 		memcpy(a.sale.terminal, db->cfg.terminal_id, sizeof(a.sale.terminal));
 	if (!a.sale.currency[0])
 		memcpy(a.sale.currency, db->cfg.currency, sizeof(a.sale.currency));
 	rc = loyi_write(db, commit_body, &a);
 	free(a.buf);
+	return rc;
+}
+
+struct group_arg {
+	struct commit_arg *each;
+	size_t n;
+	int *rcs;
+};
+
+/* Each sale in a nested transaction: one sale's refusal (a used coupon, a
+ * repeated idempotency key) does not undo the others of the group. */
+static int group_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct group_arg *g = arg;
+	for (size_t i = 0; i < g->n; i++) {
+		MDB_txn *child;
+		int rc = mdb_txn_begin(db->env, txn, 0, &child);
+		if (rc)
+			return loyi_mdb_err(rc);
+		rc = commit_body(db, child, &g->each[i]);
+		if (rc == LOYI_GROW) {
+			mdb_txn_abort(child);
+			return LOYI_GROW;
+		}
+		if (rc == PM_OK) {
+			int crc = mdb_txn_commit(child);
+			if (crc)
+				return loyi_mdb_err(crc);
+		} else {
+			mdb_txn_abort(child);
+		}
+		g->rcs[i] = rc;
+	}
+	return PM_OK;
+}
+
+int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+			  struct loy_commit_result *out, int *rcs)
+{
+	struct group_arg g = { .n = n, .rcs = rcs };
+	int rc = PM_OK;
+	if (!db || !sales || !out || !rcs)
+		return PM_EINVAL;
+	if (!(g.each = calloc(n ? n : 1, sizeof(*g.each))))
+		return PM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		g.each[i].sale = *sales[i];
+		g.each[i].res = &out[i];
+		if (!g.each[i].sale.terminal[0])
+			memcpy(g.each[i].sale.terminal, db->cfg.terminal_id, sizeof(g.each[i].sale.terminal));
+		if (!g.each[i].sale.currency[0])
+			memcpy(g.each[i].sale.currency, db->cfg.currency, sizeof(g.each[i].sale.currency));
+		rcs[i] = sale_valid(sales[i]) ? PM_OK : PM_EINVAL;
+	}
+	/* Invalid sales are answered without entering the transaction. */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rcs[i] == PM_OK) {
+			struct commit_arg tmp = g.each[k];
+			g.each[k] = g.each[i];
+			g.each[i] = tmp;
+			k++;
+		}
+	int *sub = calloc(k ? k : 1, sizeof(*sub));
+	if (!sub) {
+		free(g.each);
+		return PM_ENOMEM;
+	}
+	struct group_arg inner = { g.each, k, sub };
+	if (k)
+		rc = loyi_write(db, group_body, &inner);
+	/* Map results back to the callers' order (res pointers travelled with each sale). */
+	for (size_t i = 0, j = 0; i < n; i++)
+		if (rcs[i] == PM_OK)
+			rcs[i] = rc ? rc : sub[j++];
+	for (size_t i = 0; i < n; i++)
+		free(g.each[i].buf);
+	free(sub);
+	free(g.each);
 	return rc;
 }
 
@@ -228,7 +322,7 @@ int loy_card_history(struct loy_db *db, const char *card, loy_sale_cb cb, void *
 	if (rc)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, db->card_idx, &cur))) {
-		mdb_txn_abort(txn);
+		loyi_read_end(db, txn);
 		return loyi_mdb_err(rc);
 	}
 	/* The card's index entries are one key with sorted fixed-size values:
@@ -250,7 +344,7 @@ int loy_card_history(struct loy_db *db, const char *card, loy_sale_cb cb, void *
 	rc = (rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
 out_close_cursor:
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc;
 }
 
@@ -266,7 +360,7 @@ int loy_sales_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_sale_
 	if (rc)
 		return rc;
 	if ((rc = mdb_cursor_open(txn, db->sales, &cur))) {
-		mdb_txn_abort(txn);
+		loyi_read_end(db, txn);
 		return loyi_mdb_err(rc);
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -280,7 +374,7 @@ int loy_sales_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_sale_
 	rc = (rc == 0 || rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
 out_close_cursor:
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc;
 }
 
@@ -296,7 +390,7 @@ int loy_sale_get(struct loy_db *db, uint64_t seq, loy_sale_cb cb, void *ctx)
 		if (mdb_get(txn, db->sales, &k, &v) == MDB_NOTFOUND)
 			rc = PM_ENOENT;
 	}
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc;
 }
 
@@ -311,6 +405,6 @@ int loy_sale_find_ext(struct loy_db *db, const char *ext_id, uint64_t *seq_out)
 	rc = mdb_get(txn, db->ext_ids, &k, &v);
 	if (rc == 0 && v.mv_size == 8)
 		memcpy(seq_out, v.mv_data, 8);
-	mdb_txn_abort(txn);
+	loyi_read_end(db, txn);
 	return rc == 0 ? PM_OK : loyi_mdb_err(rc);
 }

@@ -57,7 +57,7 @@ static void benefit_words(const struct ofr_offer *o, const char *currency, char 
 }
 
 /* One block per printed coupon: what, for what, until when, the barcode and its text. */
-static void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency)
+void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency)
 {
 	char what[64], until[32];
 	for (size_t i = 0; i < offers->n; i++) {

@@ -24,8 +24,23 @@ struct term_config {
 	char scanner[256];         /* [devices] scanner */
 	char printer[256];         /* [devices] printer; "" = text:<data>/receipts.txt */
 	int receipt_columns;       /* [devices] receipt_columns: 42 or 48 */
+	char socket_path[108];     /* [daemon] socket */
+	char socket_group[32];     /* [daemon] socket_group: the POS user's group ("" = leave) */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
 	struct scan_config scan;   /* [cards] ... */
+	struct {                   /* [hq]: upload to HQ (docs/config.md, docs/hostsync.md) */
+		char url[512];             /* hq.url; "" = no sync */
+		char store_credential[160];/* hq.store_credential; never logged */
+		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
+		char ca_file[512];         /* hq.ca_file; "" = system CAs */
+		bool tls_verify;           /* hq.tls_verify (default yes) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int max_attempts;          /* hq.max_attempts (default 8) */
+		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
+		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
+		int interval_s;            /* hq.interval_s (default 60) */
+		int timeout_s;             /* hq.timeout_s (default 60) */
+	} hq;
 	bool offers_enabled;       /* [offers] enabled (default yes) */
 	int offers_max;            /* [offers] max_per_receipt, 0 = the rule set's limit */
 	char offers_coupon_key[160]; /* [offers] coupon_key; "" = DATA/coupon.key (created) */
@@ -103,9 +118,13 @@ struct till {
 	const struct term_config *cfg;
 	struct prn_dev *printer;   /* may be NULL: no receipt */
 	FILE *events;              /* JSON event lines, or NULL */
+	/* Instead of events: each event (a json_t *, ownership passed) goes here. */
+	void (*sink)(void *ctx, void *event);
+	void *sink_ctx;
 	char ext_base[40];         /* idempotency key prefix of this run's sales */
 	unsigned long sale_ordinal;/* sales closed so far (committed, skipped) */
 	/* the open sale */
+	char pos_sale_id[64];      /* the POS app's sale id (daemon lanes): the idempotency key */
 	int64_t clock_us;          /* #clock (simulation): the sale time to stamp; 0 = real time */
 	bool open;
 	int pending_qty;
@@ -121,6 +140,7 @@ struct till {
 	struct till_coupon coupons[TILL_MAX_COUPONS];
 	struct ofr_decision decision; /* offers of the last committed sale */
 	uint64_t decision_sale;
+	char decision_card[LOY_CARD_MAX + 1]; /* its card, for recording the coupons once printed */
 	/* counters for the summary */
 	unsigned long committed, skipped, refused_scans, cancelled;
 	/* the last receipt, kept for reprint and for a printer that was not ready */
@@ -137,6 +157,32 @@ void till_release(struct till *t);
  * (log unusable, disk full): the open sale is kept in *t.
  */
 int till_feed(struct till *t, const struct scan_raw *raw);
+/*
+ * Closing a sale is three steps so the daemon can group-commit several
+ * lanes' sales in one transaction: prepare (validate, build the record;
+ * a refusal is reported and the sale stays open), commit (loy_sale_commit
+ * or a group), finish (events, offers, receipt; or keep the sale open when
+ * the commit failed).
+ */
+struct till_pending {
+	struct loy_sale sale;
+	struct loy_item items[TILL_MAX_LINES];
+	struct loy_redemption redeemed[TILL_MAX_COUPONS];
+	bool amount_given;         /* the cashier named the tendered amount */
+};
+/* till_sale_finish: a used coupon was dropped from the sale; commit it again. */
+#define TILL_COMMIT_AGAIN 1
+int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p);
+int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res);
+/* The POS API's way in (daemon lanes): a priced line, a void, a card, a cancel. */
+int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
+		    const char *name);
+int till_void_line(struct till *t, size_t index);
+int till_set_card(struct till *t, const struct scan_result *r);
+void till_cancel(struct till *t);
+/* Record the attached card's answer to targeted offers (set at the till). */
+int till_set_consent(struct till *t, bool yes);
+int64_t till_subtotal(const struct till *t);
 /* Emit a JSON event line (takes ownership of obj, a json_t *). */
 void till_emit(struct till *t, void *obj);
 
@@ -160,6 +206,8 @@ void till_coupon_used(struct till *t, struct loy_sale *s);
 /* Decide offers for committed sale s; fill ev's "offers", "held_back", "redeemed". */
 void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *json_ev);
 
+/* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
+void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);
 /* Lay out a committed sale's receipt; offers (may be NULL) adds its coupons. */
 int receipt_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
 		  const struct loy_sale *sale, const struct loy_commit_result *res,
@@ -171,6 +219,17 @@ int cmd_checkout(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+struct daemon;
+int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
+	       const char *printer_spec);
+int cmd_mine(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+
+/* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
+struct hs_source;
+void term_sync_source(struct hs_source *src, struct loy_db *db);
 int cmd_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 

@@ -37,6 +37,10 @@ void till_release(struct till *t)
 void till_emit(struct till *t, void *obj)
 {
 	json_t *o = obj;
+	if (t->sink && o) {
+		t->sink(t->sink_ctx, o);
+		return;
+	}
 	if (t->events && o) {
 		char *s = json_dumps(o, JSON_COMPACT);
 		if (s) {
@@ -164,32 +168,20 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 	}
 }
 
-static int tender(struct till *t, const char *args)
+int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p)
 {
-	char kind[16] = "";
-	long long amount = -1;
-	struct loy_item items[TILL_MAX_LINES];
-	struct loy_redemption red[TILL_MAX_COUPONS];
-	int64_t discount = 0;
-	struct loy_sale s;
-	struct loy_commit_result res;
 	char msg[200];
-	int n = sscanf(args, "%15s %lld", kind, &amount);
-	int tender_kind;
+	struct loy_sale *s = &p->sale;
 
-	if (n < 1 || (!strcmp(kind, "cash") ? (tender_kind = LOY_TENDER_CASH, 0)
-		      : !strcmp(kind, "card") ? (tender_kind = LOY_TENDER_CARD, 0)
-		      : !strcmp(kind, "other") ? (tender_kind = LOY_TENDER_OTHER, 0) : 1)) {
-		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
-		return PM_OK;
-	}
+	memset(p, 0, sizeof(*p));
 	if (t->n_lines == 0) {
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
-		return PM_OK;
+		return PM_EINVAL;
 	}
-	uint32_t n_red = till_coupons_apply(t, red, &discount);
+	int64_t discount = 0;
+	uint32_t n_red = till_coupons_apply(t, p->redeemed, &discount);
 	int64_t total = sale_total(t) - discount;
-	bool amount_given = amount >= 0;
+	p->amount_given = amount >= 0;
 	if (amount < 0)
 		amount = total;
 	if (amount < total) {
@@ -197,43 +189,50 @@ static int tender(struct till *t, const char *args)
 		snprintf(msg, sizeof(msg), "tendered %s is less than the total %s; tender the full amount",
 			 term_money(amount, a, sizeof(a)), term_money(total, b, sizeof(b)));
 		refuse(t, "#tender", msg);
-		return PM_OK;
+		return PM_EINVAL;
 	}
-	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < t->n_lines; i++)
-		items[i] = t->lines[i].item;
-	s.items = items;
-	s.n_items = (uint32_t)t->n_lines;
-	s.time_us = t->clock_us ? t->clock_us : pm_now_us();
-	s.tender = tender_kind;
-	s.total_cents = total;
-	s.discount_cents = discount;
-	s.redeemed = red;
-	s.n_redeemed = n_red;
-	s.tendered_cents = amount;
-	snprintf(s.card, sizeof(s.card), "%s", t->card);
-	if (t->ext_base[0])
-		snprintf(s.ext_id, sizeof(s.ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
-	int rc = loy_sale_commit(t->db, &s, &res);
-	while (rc == PM_EEXIST && !res.seq && s.n_redeemed) {
+		p->items[i] = t->lines[i].item;
+	s->items = p->items;
+	s->n_items = (uint32_t)t->n_lines;
+	s->time_us = t->clock_us ? t->clock_us : pm_now_us();
+	s->tender = tender_kind;
+	s->total_cents = total;
+	s->discount_cents = discount;
+	s->redeemed = p->redeemed;
+	s->n_redeemed = n_red;
+	s->tendered_cents = amount;
+	snprintf(s->card, sizeof(s->card), "%s", t->card);
+	snprintf(s->terminal, sizeof(s->terminal), "%s", t->cfg->loy.terminal_id);
+	snprintf(s->currency, sizeof(s->currency), "%s", t->cfg->loy.currency);
+	if (t->pos_sale_id[0])
+		snprintf(s->ext_id, sizeof(s->ext_id), "pos:%.58s", t->pos_sale_id);
+	else if (t->ext_base[0])
+		snprintf(s->ext_id, sizeof(s->ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
+	return PM_OK;
+}
+
+int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res)
+{
+	struct loy_sale *s = &p->sale;
+	if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
 		/* A coupon was redeemed before (single use): refuse it, keep the sale going. */
-		till_coupon_used(t, &s);
-		total = s.total_cents;
-		if (!amount_given)
-			s.tendered_cents = amount = total;
-		if (amount < total) {
+		till_coupon_used(t, s);
+		if (!p->amount_given)
+			s->tendered_cents = s->total_cents;
+		if (s->tendered_cents < s->total_cents) {
 			refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
 			       "total; tender again");
-			return PM_OK;
+			return PM_EINVAL;
 		}
-		rc = loy_sale_commit(t->db, &s, &res);
+		return TILL_COMMIT_AGAIN;
 	}
-	if (rc == PM_EEXIST && res.seq) {
-		/* This run already committed this sale before a restart: never twice. */
+	if (rc == PM_EEXIST && res->seq) {
+		/* Committed before a restart (same script sale or POS sale id): never twice. */
 		t->sale_ordinal++;
 		t->skipped++;
 		till_emit(t, json_pack("{s:s, s:I}", "event", "sale_already_committed", "sale_id",
-				       (json_int_t)res.seq));
+				       (json_int_t)res->seq));
 		reset_sale(t);
 		return PM_OK;
 	}
@@ -245,33 +244,60 @@ static int tender(struct till *t, const char *args)
 	}
 	t->sale_ordinal++;
 	t->committed++;
-	s.seq = res.seq;
-	s.points_earned = res.points_earned;
-	if (!s.terminal[0])
-		snprintf(s.terminal, sizeof(s.terminal), "%s", t->cfg->loy.terminal_id);
-	if (!s.currency[0])
-		snprintf(s.currency, sizeof(s.currency), "%s", t->cfg->loy.currency);
+	s->seq = res->seq;
+	s->points_earned = res->points_earned;
 	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:i, s:s, s:I, s:I}",
-			       "event", "sale_committed", "sale_id", (json_int_t)res.seq,
-			       "terminal", s.terminal, "seq", (json_int_t)res.seq,
-			       "card", s.card[0] ? json_string(s.card) : json_null(),
-			       "total_cents", (json_int_t)total, "currency", s.currency,
-			       "items", (int)s.n_items, "tender", loy_tender_name(tender_kind),
-			       "change_cents", (json_int_t)(amount - total), "time_us", (json_int_t)s.time_us);
-	if (ev && s.card[0]) {
-		json_object_set_new(ev, "points_earned", json_integer(res.points_earned));
-		json_object_set_new(ev, "points_balance", json_integer(res.points_balance));
-		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res.tier)));
+			       "event", "sale_committed", "sale_id", (json_int_t)res->seq,
+			       "terminal", s->terminal, "seq", (json_int_t)res->seq,
+			       "card", s->card[0] ? json_string(s->card) : json_null(),
+			       "total_cents", (json_int_t)s->total_cents, "currency", s->currency,
+			       "items", (int)s->n_items, "tender", loy_tender_name(s->tender),
+			       "change_cents", (json_int_t)(s->tendered_cents - s->total_cents),
+			       "time_us", (json_int_t)s->time_us);
+	if (ev && s->card[0]) {
+		json_object_set_new(ev, "points_earned", json_integer(res->points_earned));
+		json_object_set_new(ev, "points_balance", json_integer(res->points_balance));
+		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res->tier)));
 	}
 	if (ev)
-		json_object_set_new(ev, "discount_cents", json_integer(s.discount_cents));
-	till_offers_after_commit(t, &s, ev);
+		json_object_set_new(ev, "discount_cents", json_integer(s->discount_cents));
+	till_offers_after_commit(t, s, ev);
 	till_emit(t, ev);
-	print_receipt(t, &s, &res);
+	print_receipt(t, s, res);
 	if (t->printer && !t->receipt_pending)
 		till_offers_printed(t);
 	reset_sale(t);
 	return PM_OK;
+}
+
+static int tender(struct till *t, const char *args)
+{
+	char kind[16] = "";
+	long long amount = -1;
+	struct till_pending *p;
+	struct loy_commit_result res;
+	int n = sscanf(args, "%15s %lld", kind, &amount);
+	int tender_kind = loy_tender_parse(kind);
+
+	if (n < 1 || tender_kind < 0) {
+		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
+		return PM_OK;
+	}
+	if (!(p = malloc(sizeof(*p))))
+		return PM_ENOMEM;
+	int rc = till_sale_prepare(t, tender_kind, amount, p);
+	if (rc == PM_OK) {
+		do {
+			rc = loy_sale_commit(t->db, &p->sale, &res);
+			rc = till_sale_finish(t, p, rc, &res);
+		} while (rc == TILL_COMMIT_AGAIN);
+		if (rc == PM_EINVAL)
+			rc = PM_OK; /* refused and reported; the sale stays open */
+	} else {
+		rc = PM_OK; /* refused and reported; the sale stays open */
+	}
+	free(p);
+	return rc;
 }
 
 static int cashier_key(struct till *t, const char *line)
@@ -301,6 +327,15 @@ static int cashier_key(struct till *t, const char *line)
 		attach_card(t, line, &r);
 	} else if (IS("#tender")) {
 		return tender(t, arg ? arg : "");
+	} else if (IS("#consent")) {
+		/* The customer answers at the till: targeted offers yes or no, for the attached card. */
+		bool yes = arg && !strcmp(arg, "yes");
+		if (!t->card[0])
+			refuse(t, line, "no card attached: scan the customer's card before #consent");
+		else if (!arg || (!yes && strcmp(arg, "no")))
+			refuse(t, line, "#consent needs yes or no");
+		else if (till_set_consent(t, yes) == PM_OK)
+			till_emit(t, json_pack("{s:s, s:s}", "event", "consent_recorded", "targeted", yes ? "yes" : "no"));
 	} else if (IS("#clock")) {
 		/* Simulation only (demo, tests): stamp the following sales with this UTC time. */
 		struct tm tm = { 0 };
@@ -345,4 +380,61 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 		break;
 	}
 	return PM_OK;
+}
+
+int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
+		    const char *name)
+{
+	struct loy_product p;
+	if (strlen(gtin14) != LOY_GTIN_LEN || qty < 1 || qty > 9999 || unit_price_cents < 0)
+		return PM_EINVAL;
+	if (t->n_lines >= TILL_MAX_LINES)
+		return PM_EFULL;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.gtin, gtin14, sizeof(p.gtin));
+	snprintf(p.name, sizeof(p.name), "%s", name && *name ? name : gtin14);
+	p.price_cents = unit_price_cents;
+	t->pending_qty = qty;
+	add_line(t, gtin14, &p, -1);
+	return PM_OK;
+}
+
+int till_void_line(struct till *t, size_t index)
+{
+	if (index >= t->n_lines)
+		return PM_ENOENT;
+	till_emit(t, json_pack("{s:s, s:s, s:i}", "event", "line_voided", "gtin", t->lines[index].item.gtin,
+			       "line", (int)index + 1));
+	memmove(&t->lines[index], &t->lines[index + 1], (t->n_lines - index - 1) * sizeof(t->lines[0]));
+	t->n_lines--;
+	return PM_OK;
+}
+
+int till_set_card(struct till *t, const struct scan_result *r)
+{
+	attach_card(t, r->card, r);
+	return r->kind == SCAN_CARD ? PM_OK : PM_EINVAL;
+}
+
+void till_cancel(struct till *t)
+{
+	if (t->open) {
+		t->cancelled++;
+		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines", (int)t->n_lines));
+	}
+	reset_sale(t);
+}
+
+int64_t till_subtotal(const struct till *t)
+{
+	return sale_total(t);
+}
+
+int till_set_consent(struct till *t, bool yes)
+{
+	int rc = loy_card_set_consent(t->db, t->card, yes ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_TILL,
+				      t->clock_us ? t->clock_us : pm_now_us());
+	if (rc)
+		refuse(t, "#consent", pm_strerror(rc));
+	return rc;
 }

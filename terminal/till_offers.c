@@ -194,6 +194,7 @@ void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *js
 	struct ofr_line lines[TILL_MAX_LINES];
 	memset(&t->decision, 0, sizeof(t->decision));
 	t->decision_sale = s->seq;
+	snprintf(t->decision_card, sizeof(t->decision_card), "%s", s->card);
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {
 		const char *code = s->redeemed[i].coupon;
 		struct ofr_offer o;
@@ -258,10 +259,10 @@ void till_offers_printed(struct till *t)
 		if (o->held_back || !o->coupon[0])
 			continue;
 		int64_t now = till_now(t);
-		if (term_offers_event(t->db, LOY_EV_OFFER_ISSUED, now, t->decision_sale, o, t->card_snap.number,
+		if (term_offers_event(t->db, LOY_EV_OFFER_ISSUED, now, t->decision_sale, o, t->decision_card,
 				      o->coupon, 0))
 			pm_warn("cannot record an issued coupon of sale %llu", (unsigned long long)t->decision_sale);
-		ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, t->card_snap.number, now);
+		ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, t->decision_card, now);
 		o->coupon[0] = '\0';   /* recorded once */
 	}
 }

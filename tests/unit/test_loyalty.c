@@ -294,6 +294,39 @@ static void test_invalid_sales_refused(void **state)
 	assert_int_equal(loy_sale_commit(f->db, &s, &r), PM_EINVAL);
 }
 
+static void test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct loy_item items[4][2];
+	struct loy_sale s[4];
+	const struct loy_sale *ps[4];
+	struct loy_commit_result r[4];
+	struct loy_redemption red = { "PMGROUPTEST01", 50 };
+	int rcs[4];
+	for (int i = 0; i < 4; i++) {
+		make_sale(&s[i], items[i], 2, i % 2 ? CARD_A : NULL, T0 + i, 100);
+		ps[i] = &s[i];
+	}
+	/* Sales 1 and 2 redeem the same coupon: the second use is refused alone. */
+	s[1].redeemed = s[2].redeemed = &red;
+	s[1].n_redeemed = s[2].n_redeemed = 1;
+	strcpy(items[3][0].gtin, "bad");
+	assert_int_equal(loy_sale_commit_group(f->db, ps, 4, r, rcs), PM_OK);
+	assert_int_equal(rcs[0], PM_OK);
+	assert_int_equal(rcs[1], PM_OK);
+	assert_int_equal(rcs[2], PM_EEXIST);
+	assert_int_equal(rcs[3], PM_EINVAL);
+	assert_int_equal(r[0].seq, 1);
+	assert_int_equal(r[1].seq, 2);
+	struct loy_stats st;
+	assert_int_equal(loy_stats(f->db, &st), PM_OK);
+	assert_int_equal(st.sales, 2);
+	assert_int_equal(st.last_sale_seq, 2);
+	struct loy_card card;
+	assert_int_equal(loy_card_get(f->db, CARD_A, &card), PM_OK);
+	assert_int_equal(card.visits, 1);
+}
+
 /* The map starts tiny and must grow by itself through many commits. */
 static void test_map_grows(void **state)
 {
@@ -452,6 +485,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_and_watermark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_sales_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test(test_map_grows),
 		cmocka_unit_test(test_map_cap_full),
 		cmocka_unit_test(test_disk_full),

@@ -1,0 +1,465 @@
+/*
+ * test_escpos.c - the ESC/POS encoder, its reader, DLE EOT status replies,
+ * the PNG preview, and the tcp: backend against a printer emulator on
+ * 127.0.0.1 (a thread) that parses the stream back into text, barcodes, QR
+ * codes and cuts and answers DLE EOT like an Epson TM printer: ready, paper
+ * out, cover open, paper running out during a receipt, or never answering.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "drivers/drv_backend.h"
+#include "common/pm_err.h"
+#include "common/pm_time.h"
+#include "tests/unit/testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void build_doc(struct prn_doc *d, int columns)
+{
+	prn_doc_init(d, columns);
+	prn_doc_text(d, PRN_CENTER, PRN_BOLD | PRN_DOUBLE, "Café Größe");
+	prn_doc_pair(d, 0, "Milk 1l", "€1.29");
+	prn_doc_text(d, PRN_LEFT, PRN_UNDERLINE, "underlined");
+	prn_doc_text(d, PRN_RIGHT, 0, "TOTAL 1.29");
+	prn_doc_barcode(d, PRN_EAN13, "4006381333931");
+	prn_doc_barcode(d, PRN_CODE128, "PM-ABC123-XY");
+	prn_doc_qr(d, "https://example.org/c/PM-ABC123");
+	prn_doc_feed(d, 2);
+	prn_doc_drawer(d);
+	prn_doc_cut(d);
+}
+
+static bool has(const unsigned char *p, size_t n, const void *needle, size_t k)
+{
+	return memmem(p, n, needle, k) != NULL;
+}
+
+static const struct prn_elem *find_kind(const struct prn_doc *d, int kind, size_t nth)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->elems[i].kind == kind && nth-- == 0)
+			return &d->elems[i];
+	return NULL;
+}
+
+static void test_encode_native(void **state)
+{
+	(void)state;
+	struct prn_doc d, back;
+	unsigned char *out;
+	size_t n;
+	build_doc(&d, 42);
+	assert_int_equal(prn_escpos_encode(&d, "epson-tm-t88v", &out, &n), PM_OK);
+	assert_true(has(out, n, "\x1b@\x1bt\x13", 5));          /* init, CP858 */
+	assert_true(has(out, n, "\x1b" "E\x01", 3));            /* bold */
+	assert_true(has(out, n, "\x1d!\x01", 3));               /* double height */
+	assert_true(has(out, n, "\x1b" "a\x01", 3));            /* centred */
+	assert_true(has(out, n, "Caf\x82 Gr\x94\xe1" "e", 9));  /* CP858 é ö ß */
+	assert_true(has(out, n, "\xd5" "1.29", 5));             /* CP858 euro */
+	assert_true(has(out, n, "\x1dk\x43\x0c" "400638133393", 16));
+	assert_true(has(out, n, "\x1dk\x49\x0e{BPM-ABC123-XY", 18));
+	assert_true(has(out, n, "\x1d(k\x22\x00" "1P0https://example.org/c/PM-ABC123", 39));
+	assert_true(has(out, n, "\x1d(k\x03\x00" "1Q0", 8));
+	assert_true(has(out, n, "\x1bp\x00\x19\xfa", 5));
+	assert_true(has(out, n, "\x1dV\x42\x00", 4));
+	assert_false(has(out, n, "\x1dv0", 3));                 /* no raster needed */
+
+	prn_doc_init(&back, 42);
+	assert_int_equal(prn_escpos_to_doc(out, n, &back), PM_OK);
+	const struct prn_elem *t = find_kind(&back, PRN_TEXT, 0);
+	assert_non_null(t);
+	assert_string_equal(t->text, "Café Größe");
+	assert_int_equal(t->style, PRN_BOLD | PRN_DOUBLE);
+	assert_int_equal(t->align, PRN_CENTER);
+	t = find_kind(&back, PRN_TEXT, 1);
+	assert_non_null(strstr(t->text, "€1.29"));
+	assert_int_equal(strlen(t->text), 42 + 2);               /* 42 columns, € is 3 bytes */
+	assert_int_equal(find_kind(&back, PRN_TEXT, 2)->style, PRN_UNDERLINE);
+	assert_int_equal(find_kind(&back, PRN_TEXT, 3)->align, PRN_RIGHT);
+	assert_string_equal(find_kind(&back, PRN_BARCODE, 0)->text, "400638133393");
+	assert_int_equal(find_kind(&back, PRN_BARCODE, 0)->barcode, PRN_EAN13);
+	assert_string_equal(find_kind(&back, PRN_BARCODE, 1)->text, "PM-ABC123-XY");
+	assert_int_equal(find_kind(&back, PRN_BARCODE, 1)->barcode, PRN_CODE128);
+	assert_string_equal(find_kind(&back, PRN_QR, 0)->text, "https://example.org/c/PM-ABC123");
+	assert_non_null(find_kind(&back, PRN_CUT, 0));
+	assert_non_null(find_kind(&back, PRN_DRAWER, 0));
+	assert_int_equal(find_kind(&back, PRN_FEED, 0)->lines, 2);
+	/* Truncated stream: what came before is kept, the error says so. */
+	prn_doc_release(&back);
+	prn_doc_init(&back, 42);
+	assert_int_equal(prn_escpos_to_doc(out, n - 3, &back), PM_EPROTO);
+	assert_non_null(find_kind(&back, PRN_QR, 0));
+	prn_doc_release(&back);
+	free(out);
+	prn_doc_release(&d);
+}
+
+static void test_encode_raster_fallback(void **state)
+{
+	(void)state;
+	struct prn_doc d, back;
+	unsigned char *out;
+	size_t n;
+	build_doc(&d, 48);
+	assert_int_equal(prn_escpos_encode(&d, "raster", &out, &n), PM_OK);
+	assert_false(has(out, n, "\x1dk", 2));
+	assert_false(has(out, n, "\x1d(k", 3));
+	prn_doc_init(&back, 48);
+	assert_int_equal(prn_escpos_to_doc(out, n, &back), PM_OK);
+	/* EAN-13, CODE128, QR: three images, each within 576 dots, QR square-ish. */
+	for (int i = 0; i < 3; i++) {
+		const struct prn_elem *img = find_kind(&back, PRN_IMAGE, (size_t)i);
+		assert_non_null(img);
+		assert_true(img->width <= 576 && img->height > 20);
+	}
+	assert_null(find_kind(&back, PRN_IMAGE, 3));
+	/* The barcode digits print under the image. */
+	bool digits = false;
+	for (size_t i = 0; i < back.n; i++)
+		if (back.elems[i].kind == PRN_TEXT && !strcmp(back.elems[i].text, "4006381333931"))
+			digits = true;
+	assert_true(digits);
+	prn_doc_release(&back);
+	free(out);
+	/* 58 mm without cutter: a feed instead of GS V; font B for 42 columns. */
+	prn_doc_release(&d);
+	build_doc(&d, 42);
+	assert_int_equal(prn_escpos_encode(&d, "pos-5890", &out, &n), PM_OK);
+	assert_false(has(out, n, "\x1dV", 2));
+	assert_true(has(out, n, "\x1bM\x01", 3));
+	free(out);
+	/* CP1252 printer: the euro is 0x80. */
+	assert_int_equal(prn_escpos_encode(&d, "bixolon-srp-350iii", &out, &n), PM_OK);
+	assert_true(has(out, n, "\x1bt\x10", 3));
+	assert_true(has(out, n, "\x80" "1.29", 5));
+	free(out);
+	assert_int_equal(prn_escpos_encode(&d, "no-such-printer", &out, &n), PM_EINVAL);
+	prn_doc_release(&d);
+}
+
+static void test_status_replies(void **state)
+{
+	(void)state;
+	int st;
+	assert_int_equal(prni_escpos_status_reply(1, 0x12, &st), PM_OK);
+	assert_int_equal(st, PRN_READY);
+	assert_int_equal(prni_escpos_status_reply(1, 0x1a, &st), PM_OK);
+	assert_int_equal(st, PRN_OFFLINE);
+	assert_int_equal(prni_escpos_status_reply(2, 0x16, &st), PM_OK);
+	assert_int_equal(st, PRN_COVER_OPEN);
+	assert_int_equal(prni_escpos_status_reply(2, 0x32, &st), PM_OK);
+	assert_int_equal(st, PRN_PAPER_OUT);
+	assert_int_equal(prni_escpos_status_reply(4, 0x12, &st), PM_OK);
+	assert_int_equal(st, PRN_READY);
+	assert_int_equal(prni_escpos_status_reply(4, 0x1e, &st), PM_OK);   /* near end: prints */
+	assert_int_equal(st, PRN_READY);
+	assert_int_equal(prni_escpos_status_reply(4, 0x72, &st), PM_OK);
+	assert_int_equal(st, PRN_PAPER_OUT);
+	assert_int_equal(prni_escpos_status_reply(1, 0x00, &st), PM_EPROTO);
+	assert_int_equal(prni_escpos_status_reply(1, 0xff, &st), PM_EPROTO);
+	assert_int_equal(prni_escpos_status_reply(9, 0x12, &st), PM_EINVAL);
+	assert_int_equal(prni_usb_port_status(0x18), PRN_READY);
+	assert_int_equal(prni_usb_port_status(0x38), PRN_PAPER_OUT);
+	assert_int_equal(prni_usb_port_status(0x08), PRN_OFFLINE);
+	assert_int_equal(prni_usb_port_status(0x10), PRN_OFFLINE);
+}
+
+static void test_png_preview(void **state)
+{
+	(void)state;
+	struct prn_doc d;
+	char *dir = tu_mkdtemp(), path[4200];
+	unsigned char sig[8];
+	build_doc(&d, 48);
+	snprintf(path, sizeof(path), "%s/r.png", dir);
+	assert_int_equal(prn_doc_render_png(&d, NULL, path), PM_OK);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(sig, 1, 8, f), 8);
+	fseek(f, 0, SEEK_END);
+	assert_true(ftell(f) > 2000);
+	fclose(f);
+	assert_memory_equal(sig, "\x89PNG\r\n\x1a\n", 8);
+	assert_int_equal(prn_doc_render_png(&d, "nope", path), PM_EINVAL);
+	prn_doc_release(&d);
+	tu_rmdir(dir);
+}
+
+/* ---- the printer emulator --------------------------------------------- */
+
+enum emu_mode { EMU_READY, EMU_PAPER_OUT, EMU_COVER_OPEN, EMU_SILENT, EMU_PAPER_RUNS_OUT };
+
+struct emu {
+	int lfd, port;
+	pthread_t thr;
+	pthread_mutex_t mu;
+	int mode;
+	int queries;               /* DLE EOT seen */
+	int conn_fd;
+	bool stop;
+	struct prn_doc doc;        /* everything printed, parsed back */
+	struct prni_escpos_parser ps;
+};
+
+static void emu_on_status(void *ctx, int n)
+{
+	struct emu *e = ctx;
+	unsigned char r = 0x12;
+	e->queries++;
+	int mode = e->mode;
+	if (mode == EMU_PAPER_RUNS_OUT && e->queries > 3)
+		mode = EMU_PAPER_OUT;
+	if (mode == EMU_SILENT)
+		return;
+	if (mode == EMU_PAPER_OUT)
+		r = n == 1 ? 0x1a : n == 2 ? 0x32 : n == 4 ? 0x72 : 0x12;
+	else if (mode == EMU_COVER_OPEN)
+		r = n == 1 ? 0x1a : n == 2 ? 0x16 : 0x12;
+	if (send(e->conn_fd, &r, 1, MSG_NOSIGNAL) != 1)
+		return;
+}
+
+static void *emu_main(void *arg)
+{
+	struct emu *e = arg;
+	unsigned char buf[8192 + 4096];
+	size_t have = 0;
+	while (!e->stop) {
+		struct pollfd pfd = { .fd = e->lfd, .events = POLLIN };
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		int fd = accept(e->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		have = 0;
+		for (;;) {
+			struct pollfd cp = { .fd = fd, .events = POLLIN };
+			int r = poll(&cp, 1, 50);
+			if (e->stop)
+				break;
+			if (r <= 0)
+				continue;
+			ssize_t k = read(fd, buf + have, sizeof(buf) - have);
+			if (k <= 0)
+				break;
+			have += (size_t)k;
+			pthread_mutex_lock(&e->mu);
+			e->conn_fd = fd;
+			long used = prni_escpos_parser_feed(&e->ps, buf, have);
+			pthread_mutex_unlock(&e->mu);
+			if (used < 0)
+				break;
+			memmove(buf, buf + used, have - (size_t)used);
+			have -= (size_t)used;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void emu_start(struct emu *e, int mode)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	memset(e, 0, sizeof(*e));
+	e->mode = mode;
+	pthread_mutex_init(&e->mu, NULL);
+	prn_doc_init(&e->doc, 42);
+	prni_escpos_parser_init(&e->ps, &e->doc);
+	e->ps.on_status = emu_on_status;
+	e->ps.ctx = e;
+	e->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(e->lfd >= 0);
+	assert_int_equal(bind(e->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(e->lfd, 4), 0);
+	getsockname(e->lfd, (struct sockaddr *)&sa, &sl);
+	e->port = ntohs(sa.sin_port);
+	pthread_create(&e->thr, NULL, emu_main, e);
+}
+
+static void emu_stop(struct emu *e)
+{
+	e->stop = true;
+	pthread_join(e->thr, NULL);
+	close(e->lfd);
+	prn_doc_release(&e->doc);
+	pthread_mutex_destroy(&e->mu);
+}
+
+static void emu_set_mode(struct emu *e, int mode)
+{
+	pthread_mutex_lock(&e->mu);
+	e->mode = mode;
+	e->queries = 0;
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Wait (at most 2 s) until the emulator has seen `cuts` paper cuts. */
+static unsigned long emu_wait_cuts(struct emu *e, unsigned long cuts)
+{
+	unsigned long got = 0;
+	for (int i = 0; i < 200; i++) {
+		pthread_mutex_lock(&e->mu);
+		got = e->ps.cuts;
+		pthread_mutex_unlock(&e->mu);
+		if (got >= cuts)
+			break;
+		usleep(10000);
+	}
+	return got;
+}
+
+static struct prn_dev *open_tcp(int port, const char *profile)
+{
+	char spec[128], err[256];
+	struct prn_dev *p;
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%d,timeout=200%s%s", port, profile ? ",profile=" : "",
+		 profile ? profile : "");
+	assert_int_equal(prn_open(spec, &p, err, sizeof(err)), PM_OK);
+	return p;
+}
+
+static void test_tcp_print_and_status(void **state)
+{
+	(void)state;
+	struct emu e;
+	struct prn_doc d;
+	int st;
+	emu_start(&e, EMU_READY);
+	struct prn_dev *p = open_tcp(e.port, "epson-tm-t88v");
+	build_doc(&d, 42);
+	assert_int_equal(prn_status(p, &st), PM_OK);
+	assert_int_equal(st, PRN_READY);
+	assert_int_equal(prn_print(p, &d), PM_OK);
+	assert_int_equal(emu_wait_cuts(&e, 1), 1);
+	pthread_mutex_lock(&e.mu);
+	assert_string_equal(find_kind(&e.doc, PRN_TEXT, 0)->text, "Café Größe");
+	assert_string_equal(find_kind(&e.doc, PRN_BARCODE, 1)->text, "PM-ABC123-XY");
+	assert_string_equal(find_kind(&e.doc, PRN_QR, 0)->text, "https://example.org/c/PM-ABC123");
+	assert_int_equal(e.ps.drawer_kicks, 1);
+	pthread_mutex_unlock(&e.mu);
+
+	/* Paper out: refused before a byte of the receipt is sent. */
+	emu_set_mode(&e, EMU_PAPER_OUT);
+	assert_int_equal(prn_status(p, &st), PM_OK);
+	assert_int_equal(st, PRN_PAPER_OUT);
+	assert_int_equal(prn_print(p, &d), PM_EPAPER);
+	emu_set_mode(&e, EMU_COVER_OPEN);
+	assert_int_equal(prn_print(p, &d), PM_EPAPER);
+	assert_int_equal(prn_status(p, &st), PM_OK);
+	assert_int_equal(st, PRN_COVER_OPEN);
+	usleep(50000);
+	assert_int_equal(emu_wait_cuts(&e, 1), 1);
+	/* Paper back: it prints. */
+	emu_set_mode(&e, EMU_READY);
+	assert_int_equal(prn_print(p, &d), PM_OK);
+	assert_int_equal(emu_wait_cuts(&e, 2), 2);
+	/* Paper runs out during the receipt: reported, so it is printed again whole. */
+	emu_set_mode(&e, EMU_PAPER_RUNS_OUT);
+	assert_int_equal(prn_print(p, &d), PM_EPAPER);
+	prn_close(p);
+	prn_doc_release(&d);
+	emu_stop(&e);
+}
+
+static void test_tcp_silent_and_absent(void **state)
+{
+	(void)state;
+	struct emu e;
+	struct prn_doc d;
+	int st;
+	emu_start(&e, EMU_SILENT);
+	struct prn_dev *p = open_tcp(e.port, NULL);
+	build_doc(&d, 48);
+	int64_t t0 = pm_now_us();
+	assert_int_equal(prn_print(p, &d), PM_ETIMEOUT);
+	int64_t ms = (pm_now_us() - t0) / 1000;
+	assert_true(ms >= 150 && ms < 2000);
+	assert_int_equal(prn_status(p, &st), PM_ETIMEOUT);
+	assert_int_equal(st, PRN_OFFLINE);
+	/* The printer wakes up: the next print reconnects and works. */
+	emu_set_mode(&e, EMU_READY);
+	assert_int_equal(prn_print(p, &d), PM_OK);
+	assert_int_equal(emu_wait_cuts(&e, 1), 1);
+	prn_close(p);
+	int port = e.port;
+	emu_stop(&e);
+	/* Nobody listening any more: offline at once. */
+	p = open_tcp(port, NULL);
+	assert_int_equal(prn_print(p, &d), PM_EOFFLINE);
+	assert_int_equal(prn_status(p, &st), PM_EOFFLINE);
+	assert_int_equal(st, PRN_OFFLINE);
+	prn_close(p);
+	prn_doc_release(&d);
+}
+
+static void test_open_strings(void **state)
+{
+	(void)state;
+	struct prn_dev *p;
+	char err[256];
+	assert_int_equal(prn_open("tcp:", &p, err, sizeof(err)), PM_EINVAL);
+	assert_int_equal(prn_open("tcp:host:99999", &p, err, sizeof(err)), PM_EINVAL);
+	assert_int_equal(prn_open("tcp:host,profile=nope", &p, err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "profile"));
+	assert_int_equal(prn_open("tcp:host,timeout=x", &p, err, sizeof(err)), PM_EINVAL);
+	assert_int_equal(prn_open("tcp:host,color=red", &p, err, sizeof(err)), PM_EINVAL);
+	assert_int_equal(prn_open("usb:zz:1", &p, err, sizeof(err)), PM_EINVAL);
+	assert_int_equal(prn_open("usblp:", &p, err, sizeof(err)), PM_EINVAL);
+	assert_int_equal(prn_open("tcp:[::1]:9100,timeout=50", &p, err, sizeof(err)), PM_OK);
+	prn_close(p);
+	/* usblp: a node that does not exist is offline, not a crash. */
+	assert_int_equal(prn_open("usblp:/nonexistent/lp0", &p, err, sizeof(err)), PM_OK);
+	int st;
+	assert_int_equal(prn_status(p, &st), PM_EOFFLINE);
+	prn_close(p);
+}
+
+static void test_escpos_file_backend(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp(), spec[4200], err[256];
+	struct prn_dev *p;
+	struct prn_doc d, back;
+	build_doc(&d, 42);
+	snprintf(spec, sizeof(spec), "escpos:%s/cap.bin,profile=epson-tm-t88v", dir);
+	assert_int_equal(prn_open(spec, &p, err, sizeof(err)), PM_OK);
+	assert_int_equal(prn_print(p, &d), PM_OK);
+	assert_int_equal(prn_print(p, &d), PM_OK);
+	prn_close(p);
+	snprintf(spec, sizeof(spec), "%s/cap.bin", dir);
+	FILE *f = fopen(spec, "rb");
+	unsigned char buf[65536];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	prn_doc_init(&back, 42);
+	assert_int_equal(prn_escpos_to_doc(buf, n, &back), PM_OK);
+	assert_non_null(find_kind(&back, PRN_CUT, 1));
+	prn_doc_release(&back);
+	prn_doc_release(&d);
+	tu_rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_encode_native),
+		cmocka_unit_test(test_encode_raster_fallback),
+		cmocka_unit_test(test_status_replies),
+		cmocka_unit_test(test_png_preview),
+		cmocka_unit_test(test_tcp_print_and_status),
+		cmocka_unit_test(test_tcp_silent_and_absent),
+		cmocka_unit_test(test_open_strings),
+		cmocka_unit_test(test_escpos_file_backend),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
