@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "history", cmd_history, "history CARD --data DIR [--json]   a card's sales" },
 	{ "card", cmd_card, "card show|consent|erase CARD --data DIR   card data and consent" },
 	{ "decode", cmd_decode, "decode BARCODE...   how each scan is understood" },
+	{ "receipt", cmd_receipt, "receipt --sale SEQ --data DIR [--png FILE] [--text]   show a receipt" },
 };
 
 static int usage(FILE *f)
