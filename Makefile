@@ -112,7 +112,7 @@ bench: all $(BENCH_BIN)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. $(shell $(PKG_CONFIG) --cflags $(PKGS)) -fsanitize=fuzzer,address,undefined
-FUZZ_LIBSRC := $(foreach m,common drivers loyalty offers hostsync,$(call modsrc,$(m)))
+FUZZ_LIBSRC := $(foreach m,common drivers loyalty offers hostsync,$(call modsrc,$(m))) terminal/csv.c
 fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	@mkdir -p $(dir $@)

@@ -11,6 +11,9 @@ echo "posmark benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ); scratch
 if [ -n "${BENCH_QUICK:-}" ]; then log_args=(20000 200 1); else log_args=(200000 1000 3); fi
 mkdir -p "$scratch/log"
 "$BUILD/bench/bench_log" "$scratch/log" "${log_args[@]}"
+if [ -n "${BENCH_QUICK:-}" ]; then d_args=(20000 50); else d_args=(1000000 300); fi
+mkdir -p "$scratch/daemon"
+"$BUILD/bench/bench_daemon" "$PWD/$BUILD/bin/posmark" "$scratch/daemon" "${d_args[@]}"
 for b in bench/*.sh; do
 	[ -f "$b" ] || continue
 	bash "$b"

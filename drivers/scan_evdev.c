@@ -97,6 +97,7 @@ static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 {
 	struct evdev_priv *e = s->priv;
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	bool first = true;
 	for (;;) {
 		while (e->pend_i < e->pend_n) {
 			const struct input_event *ev = &e->pend[e->pend_i++];
@@ -104,8 +105,12 @@ static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 				return PM_OK;
 		}
 		int64_t left = deadline < 0 ? 1000 : deadline - now_ms();
-		if (left <= 0)
+		/* timeout 0 still looks once (a poll loop asks without waiting). */
+		if (left <= 0 && !first)
 			return PM_ETIMEOUT;
+		first = false;
+		if (left < 1)
+			left = 1;
 		if (reopen(s)) {
 			struct timespec ts = { 0, (left < 100 ? left : 100) * 1000000L };
 			nanosleep(&ts, NULL);

@@ -113,13 +113,18 @@ static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 {
 	struct serial_priv *p = s->priv;
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	bool first = true;
 	for (;;) {
 		while (p->pend_i < p->pend_n)
 			if (scani_line_push(&p->line, p->pend[p->pend_i++], out) == 1)
 				return PM_OK;
 		int64_t left = deadline < 0 ? 1000 : deadline - now_ms();
-		if (left <= 0)
+		/* timeout 0 still looks once (a poll loop asks without waiting). */
+		if (left <= 0 && !first)
 			return PM_ETIMEOUT;
+		first = false;
+		if (left < 1)
+			left = 1;
 		if (reopen(s)) {
 			struct timespec ts = { 0, (left < 100 ? left : 100) * 1000000L };
 			nanosleep(&ts, NULL);

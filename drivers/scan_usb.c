@@ -194,10 +194,15 @@ static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 {
 	struct usbscan_priv *u = s->priv;
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	bool first = true;
 	for (;;) {
 		int64_t left = deadline < 0 ? 1000 : deadline - now_ms();
-		if (left <= 0)
+		/* timeout 0 still looks once (a poll loop asks without waiting). */
+		if (left <= 0 && !first)
 			return PM_ETIMEOUT;
+		first = false;
+		if (left < 1)
+			left = 1;
 		int rc = ensure_open(s);
 		if (rc == PM_ENODEV) {
 			/* Unplugged: look again every 100 ms until the deadline. */

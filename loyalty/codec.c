@@ -6,6 +6,7 @@
 #include "loyalty/loy_int.h"
 #include "common/pm_err.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,23 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return PM_OK;
 }
 
+/* Stored text fields hold printable ASCII (ids, codes) or digits only. */
+static bool printable(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool digits(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
 int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_sale *s)
 {
 	const unsigned char *b = buf, *p, *end = b + len;
@@ -154,6 +172,8 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 	p = b + SALE_HDR;
 	if ((size_t)(end - p) < cl + tl + el + (size_t)s->n_items * SALE_ITEM)
 		return PM_ECORRUPT;
+	if (!digits(p, cl) || !printable(p + cl, tl + el))
+		return PM_ECORRUPT;
 	memcpy(s->card, p, cl);
 	p += cl;
 	memcpy(s->terminal, p, tl);
@@ -166,6 +186,8 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 	s->items = db->items;
 	for (uint32_t i = 0; i < s->n_items; i++) {
 		struct loy_item *it = &s->items[i];
+		if (!digits(p, 14))
+			return PM_ECORRUPT;
 		memcpy(it->gtin, p, 14);
 		it->gtin[14] = '\0';
 		it->qty = (int32_t)(uint32_t)get_le(p + 14, 4);
@@ -176,7 +198,8 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 	s->redeemed = db->redeemed;
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {
 		size_t l;
-		if (p >= end || (l = *p++) > LOY_COUPON_MAX || (size_t)(end - p) < l + 8)
+		if (p >= end || (l = *p++) > LOY_COUPON_MAX || l == 0 || (size_t)(end - p) < l + 8 ||
+		    !printable(p, l))
 			return PM_ECORRUPT;
 		memcpy(s->redeemed[i].coupon, p, l);
 		s->redeemed[i].coupon[l] = '\0';

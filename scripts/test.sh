@@ -7,4 +7,5 @@ bash scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 make -j"$jobs" tests >/dev/null
 make -j"$jobs" SANITIZER=address,undefined tests >/dev/null
+make -j"$jobs" fuzz >/dev/null
 exec bash tests/run-all.sh

@@ -47,7 +47,8 @@ static int layout_sale(void *vctx, const struct loy_sale *s)
 		res.points_balance = card.points;
 		res.tier = card.tier;
 	}
-	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items);
+	/* Offers printed with the sale are not kept in the log: a reprint from the log has none. */
+	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items, NULL);
 	free(lines);
 	return 1;
 }

@@ -19,8 +19,17 @@ void term_config_default(struct term_config *cfg)
 	strcpy(cfg->store_name, "posmark store");
 	strcpy(cfg->footer, "Thank you for shopping with us!");
 	cfg->receipt_columns = 42;
+	strcpy(cfg->socket_path, "/run/posmark/posmark.sock");
+	cfg->offers_enabled = true;
 	loy_config_default(&cfg->loy);
 	scan_config_default(&cfg->scan);
+	cfg->hq.tls_verify = true;
+	cfg->hq.batch_max_sales = 5000;
+	cfg->hq.max_attempts = 8;
+	cfg->hq.backoff_initial_ms = 200;
+	cfg->hq.backoff_max_ms = 30000;
+	cfg->hq.interval_s = 60;
+	cfg->hq.timeout_s = 60;
 }
 
 static int parse_i64(const char *v, int64_t lo, int64_t hi, int64_t *out)
@@ -193,8 +202,68 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 			else
 				strcpy(cfg->scan.card_prefixes[cfg->scan.n_card_prefixes++], tok);
 		}
+	} else if (KEY("daemon", "socket")) {
+		want = "a path shorter than 108 bytes";
+		rc = copy_str(cfg->socket_path, sizeof(cfg->socket_path), v);
+	} else if (KEY("daemon", "socket_group")) {
+		rc = copy_str(cfg->socket_group, sizeof(cfg->socket_group), v);
 	} else if (KEY("cards", "coupon_prefix")) {
 		rc = copy_str(cfg->scan.coupon_prefix, sizeof(cfg->scan.coupon_prefix), v);
+	} else if (KEY("hq", "url")) {
+		want = "an http:// or https:// URL";
+		rc = (!strncmp(v, "https://", 8) || !strncmp(v, "http://", 7))
+			? copy_str(cfg->hq.url, sizeof(cfg->hq.url), v) : PM_EINVAL;
+	} else if (KEY("hq", "store_credential")) {
+		/* never echo a credential back in the error message */
+		if ((rc = copy_str(cfg->hq.store_credential, sizeof(cfg->hq.store_credential), v))) {
+			snprintf(err, errlen, "option 'hq.store_credential' is too long (at most %zu characters)",
+				 sizeof(cfg->hq.store_credential) - 1);
+			return rc;
+		}
+	} else if (KEY("hq", "rules_public_key")) {
+		want = "64 hex digits (printed by 'posmark-hq rules keygen')";
+		rc = strlen(v) == 64 && strspn(v, "0123456789abcdefABCDEF") == 64
+			? copy_str(cfg->hq.rules_public_key, sizeof(cfg->hq.rules_public_key), v) : PM_EINVAL;
+	} else if (KEY("hq", "ca_file")) {
+		rc = copy_str(cfg->hq.ca_file, sizeof(cfg->hq.ca_file), v);
+	} else if (KEY("hq", "tls_verify")) {
+		want = "yes or no";
+		rc = parse_bool(v, &b) ? (cfg->hq.tls_verify = b, PM_OK) : PM_EINVAL;
+	} else if (KEY("hq", "batch_max_sales")) {
+		want = "a number 1..100000";
+		if (!(rc = parse_i64(v, 1, 100000, &x)))
+			cfg->hq.batch_max_sales = (int)x;
+	} else if (KEY("hq", "max_attempts")) {
+		want = "a number 1..1000";
+		if (!(rc = parse_i64(v, 1, 1000, &x)))
+			cfg->hq.max_attempts = (int)x;
+	} else if (KEY("hq", "backoff_initial_ms")) {
+		want = "milliseconds 1..60000";
+		if (!(rc = parse_i64(v, 1, 60000, &x)))
+			cfg->hq.backoff_initial_ms = (int)x;
+	} else if (KEY("hq", "backoff_max_ms")) {
+		want = "milliseconds 1..3600000";
+		if (!(rc = parse_i64(v, 1, 3600000, &x)))
+			cfg->hq.backoff_max_ms = (int)x;
+	} else if (KEY("hq", "interval_s")) {
+		want = "seconds 1..86400";
+		if (!(rc = parse_i64(v, 1, 86400, &x)))
+			cfg->hq.interval_s = (int)x;
+	} else if (KEY("hq", "timeout_s")) {
+		want = "seconds 1..3600";
+		if (!(rc = parse_i64(v, 1, 3600, &x)))
+			cfg->hq.timeout_s = (int)x;
+	} else if (KEY("offers", "enabled")) {
+		want = "yes or no";
+		rc = parse_bool(v, &cfg->offers_enabled) ? PM_OK : PM_EINVAL;
+	} else if (KEY("offers", "max_per_receipt")) {
+		int64_t most = 0;
+		want = "a whole number 0..8 (0 = the rule set's limit)";
+		rc = parse_i64(v, 0, OFR_MAX_OFFERS, &most);
+		cfg->offers_max = (int)most;
+	} else if (KEY("offers", "coupon_key")) {
+		want = "64 hex digits (or a passphrase of 16+ characters)";
+		rc = strlen(v) < 16 ? PM_EINVAL : copy_str(cfg->offers_coupon_key, sizeof(cfg->offers_coupon_key), v);
 	} else {
 		/* Sections owned by later modules are accepted here when they register. */
 		snprintf(err, errlen, "unknown option '%s.%s'; see docs/config.md for the options", sec, key);

@@ -15,8 +15,14 @@ static const struct command commands[] = {
 	{ "checkout", cmd_checkout, "checkout --data DIR --scans FILE [--json]   run a till" },
 	{ "history", cmd_history, "history CARD --data DIR [--json]   a card's sales" },
 	{ "card", cmd_card, "card show|consent|erase CARD --data DIR   card data and consent" },
+	{ "sync", cmd_sync, "sync --data DIR [--hq URL] [--once]   upload to HQ, fetch rules" },
 	{ "decode", cmd_decode, "decode BARCODE...   how each scan is understood" },
 	{ "receipt", cmd_receipt, "receipt --sale SEQ --data DIR [--png FILE] [--text]   show a receipt" },
+	{ "daemon", cmd_daemon, "daemon [--socket PATH] [--scanner DEV]   the terminal service (POS API)" },
+	{ "status", cmd_status, "status [--socket PATH] [--json]   devices, log, unsent sales" },
+	{ "mine", cmd_mine, "mine --input FILE --min-support S --min-confidence C   cross-sell rules from baskets" },
+	{ "rules", cmd_rules, "rules check|load FILE [--data DIR]   validate / install a rule set" },
+	{ "explain", cmd_explain, "explain --card CARD --basket GTIN,... --data DIR   why these offers" },
 };
 
 static int usage(FILE *f)

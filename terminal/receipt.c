@@ -5,6 +5,7 @@
  */
 #include "terminal/term.h"
 #include "common/pm_err.h"
+#include "common/pm_time.h"
 
 #include <string.h>
 #include <time.h>
@@ -33,9 +34,53 @@ static void fit(char *dst, size_t cap, const char *src, size_t width)
 	dst[i] = '\0';
 }
 
+/* What a coupon gives, in words for the customer. */
+static void benefit_words(const struct ofr_offer *o, const char *currency, char *buf, size_t len)
+{
+	char m[32];
+	switch (o->benefit) {
+	case OFR_PERCENT_ITEM:
+	case OFR_PERCENT_CATEGORY:
+		snprintf(buf, len, "%d%% off", (int)o->value);
+		break;
+	case OFR_AMOUNT_ITEM:
+	case OFR_AMOUNT_BASKET:
+		snprintf(buf, len, "%s %s off", term_money(o->value, m, sizeof(m)), currency);
+		break;
+	case OFR_POINTS_MULT:
+		snprintf(buf, len, "%d.%02dx points", (int)o->value / 100, (int)o->value % 100);
+		break;
+	default:
+		snprintf(buf, len, "%d bonus points", (int)o->value);
+		break;
+	}
+}
+
+/* One block per printed coupon: what, for what, until when, the barcode and its text. */
+void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency)
+{
+	char what[64], until[32];
+	for (size_t i = 0; i < offers->n; i++) {
+		const struct ofr_offer *o = &offers->offers[i];
+		if (o->held_back || !o->coupon[0])
+			continue;
+		prn_doc_rule(d, '=');
+		benefit_words(o, currency, what, sizeof(what));
+		prn_doc_text(d, PRN_CENTER, PRN_BOLD, "YOUR NEXT VISIT: %s", what);
+		prn_doc_text(d, PRN_CENTER, 0, "%s%s", o->benefit == OFR_PERCENT_CATEGORY ? "any " : "",
+			     o->name);
+		pm_fmt_utc(o->expires_us, until, sizeof(until));
+		until[10] = '\0';
+		prn_doc_text(d, PRN_CENTER, 0, "Valid until %s, once%s", until,
+			     o->kind == OFR_POINTS_BONUS || o->benefit == OFR_POINTS_MULT ? ", with your card" : "");
+		prn_doc_barcode(d, PRN_CODE128, o->coupon);
+		prn_doc_text(d, PRN_CENTER, 0, "%s", o->coupon);
+	}
+}
+
 int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_db *db,
 		  const struct loy_sale *s, const struct loy_commit_result *res,
-		  const struct till_line *lines, size_t n_lines)
+		  const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers)
 {
 	char a[64], b[64], when[32], name[128];
 	int64_t subtotal = 0;
@@ -91,6 +136,8 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 		snprintf(b, sizeof(b), "%lld", (long long)res->points_balance);
 		prn_doc_pair(d, PRN_BOLD, "Points balance", b);
 	}
+	if (offers)
+		receipt_coupons(d, offers, s->currency);
 	prn_doc_rule(d, '-');
 	prn_doc_text(d, PRN_CENTER, 0, "%s", cfg->footer);
 	prn_doc_feed(d, 1);

@@ -9,6 +9,7 @@
 
 #include "drivers/drivers.h"
 #include "loyalty/loyalty.h"
+#include "offers/offers.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,8 +25,26 @@ struct term_config {
 	char printer[256];         /* [devices] printer; "" = text:<data>/receipts.txt */
 	int receipt_columns;       /* [devices] receipt_columns: 42 or 48 */
 	char printer_profile[48];  /* [devices] printer_profile: docs/printers.md; "" = generic */
+	char socket_path[108];     /* [daemon] socket */
+	char socket_group[32];     /* [daemon] socket_group: the POS user's group ("" = leave) */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
 	struct scan_config scan;   /* [cards] ... */
+	struct {                   /* [hq]: upload to HQ (docs/config.md, docs/hostsync.md) */
+		char url[512];             /* hq.url; "" = no sync */
+		char store_credential[160];/* hq.store_credential; never logged */
+		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
+		char ca_file[512];         /* hq.ca_file; "" = system CAs */
+		bool tls_verify;           /* hq.tls_verify (default yes) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int max_attempts;          /* hq.max_attempts (default 8) */
+		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
+		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
+		int interval_s;            /* hq.interval_s (default 60) */
+		int timeout_s;             /* hq.timeout_s (default 60) */
+	} hq;
+	bool offers_enabled;       /* [offers] enabled (default yes) */
+	int offers_max;            /* [offers] max_per_receipt, 0 = the rule set's limit */
+	char offers_coupon_key[160]; /* [offers] coupon_key; "" = DATA/coupon.key (created) */
 };
 
 void term_config_default(struct term_config *cfg);
@@ -58,6 +77,29 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
 /* "12.34" (negative "-12.34") into buf. */
 const char *term_money(int64_t cents, char *buf, size_t len);
 
+/* ---- offers wiring (offers_wiring.c) ---------------------------------- */
+struct term_offers {
+	struct ofr_rules *rules;      /* NULL = no rule set installed (or invalid): no offers */
+	struct ofr_ledger *ledger;    /* issued coupons, replayed from the event outbox */
+	struct ofr_coupon_key key;
+	char prefix[8];               /* coupon prefix (cards.coupon_prefix) */
+};
+/* Key, ledger and DATA/rules.json. PM_OK with rules NULL when none is installed. */
+int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct term_offers *to,
+		     char *err, size_t errlen);
+void term_offers_close(struct term_offers *to);
+/* Read and compile a rule file against db's catalog (db may be NULL). Absent file: PM_OK, *out NULL. */
+int term_rules_read(const char *path, struct loy_db *db, const char *store_id, struct ofr_rules **out,
+		    char *err, size_t errlen);
+int term_rules_install(const char *data_dir, const char *text, size_t len, char *err, size_t errlen);
+void term_offers_catalog(struct loy_db *db, struct ofr_catalog_source *out);
+void term_offers_history(struct loy_db *db, struct ofr_history_source *out);
+/* Snapshot of a card for a decision (before this sale is committed). */
+void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *out);
+/* Append an OFFER_ISSUED / HELD_BACK / REDEEMED event (payload v1 JSON). */
+int term_offers_event(struct loy_db *db, int type, int64_t time_us, uint64_t sale_seq,
+		      const struct ofr_offer *o, const char *card, const char *coupon, int64_t discount);
+
 /* ---- the till --------------------------------------------------------- */
 
 #define TILL_MAX_LINES 500
@@ -66,11 +108,20 @@ struct till_line {
 	char name[64];
 };
 
+#define TILL_MAX_COUPONS 8
+struct till_coupon {
+	char code[OFR_CODE_MAX + 1];
+	struct ofr_coupon c;          /* verified layout, MAC and expiry at scan */
+};
+
 struct till {
 	struct loy_db *db;
 	const struct term_config *cfg;
 	struct prn_dev *printer;   /* may be NULL: no receipt */
 	FILE *events;              /* JSON event lines, or NULL */
+	/* Instead of events: each event (a json_t *, ownership passed) goes here. */
+	void (*sink)(void *ctx, void *event);
+	void *sink_ctx;
 	char ext_base[40];         /* idempotency key prefix of this run's sales */
 	unsigned long sale_ordinal;/* sales closed so far (committed, skipped) */
 	/* the open sale */
@@ -81,6 +132,16 @@ struct till {
 	char card[LOY_CARD_MAX + 1];
 	size_t n_lines;
 	struct till_line lines[TILL_MAX_LINES];
+	/* offers: the engine, the card as it was before this sale, coupons scanned */
+	struct term_offers offers;
+	bool offers_ready;         /* key and ledger loaded (rules may still be NULL) */
+	struct ofr_card card_snap;
+	struct ofr_profile *profile;
+	size_t n_coupons;
+	struct till_coupon coupons[TILL_MAX_COUPONS];
+	struct ofr_decision decision; /* offers of the last committed sale */
+	uint64_t decision_sale;
+	char decision_card[LOY_CARD_MAX + 1]; /* its card, for recording the coupons once printed */
 	/* counters for the summary */
 	unsigned long committed, skipped, refused_scans, cancelled;
 	/* the last receipt, kept for reprint and for a printer that was not ready */
@@ -119,21 +180,54 @@ int till_feed(struct till *t, const struct scan_raw *raw);
  * or a group), finish (events, offers, receipt; or keep the sale open when
  * the commit failed).
  */
-#define TILL_MAX_REDEEMED 8
 struct till_pending {
 	struct loy_sale sale;
 	struct loy_item items[TILL_MAX_LINES];
-	struct loy_redemption redeemed[TILL_MAX_REDEEMED];
+	struct loy_redemption redeemed[TILL_MAX_COUPONS];
+	bool amount_given;         /* the cashier named the tendered amount */
 };
+/* till_sale_finish: a used coupon was dropped from the sale; commit it again. */
+#define TILL_COMMIT_AGAIN 1
 int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p);
 int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res);
+/* The POS API's way in (daemon lanes): a priced line, a void, a card, a cancel. */
+int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
+		    const char *name);
+int till_void_line(struct till *t, size_t index);
+int till_set_card(struct till *t, const struct scan_result *r);
+void till_cancel(struct till *t);
+/* Record the attached card's answer to targeted offers (set at the till). */
+int till_set_consent(struct till *t, bool yes);
+int64_t till_subtotal(const struct till *t);
 /* Emit a JSON event line (takes ownership of obj, a json_t *). */
 void till_emit(struct till *t, void *obj);
 
-/* Lay out a committed sale's receipt. */
+/*
+ * Record the last sale's printed coupons as issued (OFFER_ISSUED events and
+ * the caps' ledger). Call only once its receipt has printed: a paper-out
+ * must not spend a budget or a frequency cap. A reprint path calls it after
+ * the reprint succeeds. Idempotent per sale.
+ */
+void till_offers_printed(struct till *t);
+/* till_offers.c: the offer and coupon steps of the sale (called by till.c). */
+void till_offers_init(struct till *t);
+void till_offers_release(struct till *t);
+void till_offers_reset(struct till *t);
+void till_offers_card(struct till *t);
+void till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
+/* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
+uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
+/* The commit said a coupon was used before: refuse and drop s's last redemption. */
+void till_coupon_used(struct till *t, struct loy_sale *s);
+/* Decide offers for committed sale s; fill ev's "offers", "held_back", "redeemed". */
+void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *json_ev);
+
+/* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
+void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);
+/* Lay out a committed sale's receipt; offers (may be NULL) adds its coupons. */
 int receipt_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
 		  const struct loy_sale *sale, const struct loy_commit_result *res,
-		  const struct till_line *lines, size_t n_lines);
+		  const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers);
 
 /* Commands: argv[0] is the command name. Return the exit status. */
 int cmd_catalog(int argc, char **argv);
@@ -142,5 +236,18 @@ int cmd_history(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_receipt(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+struct daemon;
+int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
+	       const char *printer_spec);
+int cmd_mine(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+
+/* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
+struct hs_source;
+void term_sync_source(struct hs_source *src, struct loy_db *db);
+int cmd_rules(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

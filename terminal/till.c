@@ -25,6 +25,7 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	snprintf(t->ext_base, sizeof(t->ext_base), "%s", ext_base ? ext_base : "");
 	prn_doc_init(&t->last_receipt, cfg->receipt_columns);
 	t->queue_told = -1;
+	till_offers_init(t);
 	return PM_OK;
 }
 
@@ -38,11 +39,16 @@ void till_release(struct till *t)
 	t->queue = NULL;
 	t->queue_seq = NULL;
 	t->queue_n = 0;
+	till_offers_release(t);
 }
 
 void till_emit(struct till *t, void *obj)
 {
 	json_t *o = obj;
+	if (t->sink && o) {
+		t->sink(t->sink_ctx, o);
+		return;
+	}
 	if (t->events && o) {
 		char *s = json_dumps(o, JSON_COMPACT);
 		if (s) {
@@ -70,6 +76,7 @@ static void reset_sale(struct till *t)
 	t->n_lines = 0;
 	t->card[0] = '\0';
 	t->pending_qty = 1;
+	till_offers_reset(t);
 }
 
 static void add_line(struct till *t, const char *input, const struct loy_product *p,
@@ -129,6 +136,7 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 	}
 	snprintf(t->card, sizeof(t->card), "%s", r->card);
 	t->open = true;
+	till_offers_card(t);
 	int rc = loy_card_get(t->db, t->card, &c);
 	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
 	till_emit(t, json_pack("{s:s, s:s, s:b, s:I, s:s}", "event", "card_attached", "card", t->card,
@@ -227,7 +235,8 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 {
 	prn_doc_release(&t->last_receipt);
 	prn_doc_init(&t->last_receipt, t->cfg->receipt_columns);
-	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines)) {
+	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines,
+			  t->decision_sale == s->seq ? &t->decision : NULL)) {
 		pm_warn("cannot lay out the receipt of sale %llu", (unsigned long long)s->seq);
 		return;
 	}
@@ -252,7 +261,10 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
 		return PM_EINVAL;
 	}
-	int64_t total = sale_total(t);
+	int64_t discount = 0;
+	uint32_t n_red = till_coupons_apply(t, p->redeemed, &discount);
+	int64_t total = sale_total(t) - discount;
+	p->amount_given = amount >= 0;
 	if (amount < 0)
 		amount = total;
 	if (amount < total) {
@@ -269,6 +281,9 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 	s->time_us = t->clock_us ? t->clock_us : pm_now_us();
 	s->tender = tender_kind;
 	s->total_cents = total;
+	s->discount_cents = discount;
+	s->redeemed = p->redeemed;
+	s->n_redeemed = n_red;
 	s->tendered_cents = amount;
 	snprintf(s->card, sizeof(s->card), "%s", t->card);
 	snprintf(s->terminal, sizeof(s->terminal), "%s", t->cfg->loy.terminal_id);
@@ -283,6 +298,18 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res)
 {
 	struct loy_sale *s = &p->sale;
+	if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
+		/* A coupon was redeemed before (single use): refuse it, keep the sale going. */
+		till_coupon_used(t, s);
+		if (!p->amount_given)
+			s->tendered_cents = s->total_cents;
+		if (s->tendered_cents < s->total_cents) {
+			refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
+			       "total; tender again");
+			return PM_EINVAL;
+		}
+		return TILL_COMMIT_AGAIN;
+	}
 	if (rc == PM_EEXIST && res->seq) {
 		/* Committed before a restart (same script sale or POS sale id): never twice. */
 		t->sale_ordinal++;
@@ -315,12 +342,13 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 		json_object_set_new(ev, "points_balance", json_integer(res->points_balance));
 		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res->tier)));
 	}
-	if (ev) {
-		json_object_set_new(ev, "offers", json_array());
-		json_object_set_new(ev, "redeemed", json_array());
-	}
+	if (ev)
+		json_object_set_new(ev, "discount_cents", json_integer(s->discount_cents));
+	till_offers_after_commit(t, s, ev);
 	till_emit(t, ev);
 	print_receipt(t, s, res);
+	if (t->printer && !t->receipt_pending)
+		till_offers_printed(t);
 	reset_sale(t);
 	return PM_OK;
 }
@@ -342,8 +370,12 @@ static int tender(struct till *t, const char *args)
 		return PM_ENOMEM;
 	int rc = till_sale_prepare(t, tender_kind, amount, p);
 	if (rc == PM_OK) {
-		rc = loy_sale_commit(t->db, &p->sale, &res);
-		rc = till_sale_finish(t, p, rc, &res);
+		do {
+			rc = loy_sale_commit(t->db, &p->sale, &res);
+			rc = till_sale_finish(t, p, rc, &res);
+		} while (rc == TILL_COMMIT_AGAIN);
+		if (rc == PM_EINVAL)
+			rc = PM_OK; /* refused and reported; the sale stays open */
 	} else {
 		rc = PM_OK; /* refused and reported; the sale stays open */
 	}
@@ -378,6 +410,15 @@ static int cashier_key(struct till *t, const char *line)
 		attach_card(t, line, &r);
 	} else if (IS("#tender")) {
 		return tender(t, arg ? arg : "");
+	} else if (IS("#consent")) {
+		/* The customer answers at the till: targeted offers yes or no, for the attached card. */
+		bool yes = arg && !strcmp(arg, "yes");
+		if (!t->card[0])
+			refuse(t, line, "no card attached: scan the customer's card before #consent");
+		else if (!arg || (!yes && strcmp(arg, "no")))
+			refuse(t, line, "#consent needs yes or no");
+		else if (till_set_consent(t, yes) == PM_OK)
+			till_emit(t, json_pack("{s:s, s:s}", "event", "consent_recorded", "targeted", yes ? "yes" : "no"));
 	} else if (IS("#clock")) {
 		/* Simulation only (demo, tests): stamp the following sales with this UTC time. */
 		struct tm tm = { 0 };
@@ -419,11 +460,68 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 		attach_card(t, raw->data, &r);
 		break;
 	case SCAN_COUPON:
-		refuse(t, raw->data, "coupon codes are not accepted at this till yet; remove the coupon");
+		till_coupon_scan(t, raw->data, &r);
 		break;
 	default:
 		refuse(t, raw->data, r.error);
 		break;
 	}
 	return PM_OK;
+}
+
+int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
+		    const char *name)
+{
+	struct loy_product p;
+	if (strlen(gtin14) != LOY_GTIN_LEN || qty < 1 || qty > 9999 || unit_price_cents < 0)
+		return PM_EINVAL;
+	if (t->n_lines >= TILL_MAX_LINES)
+		return PM_EFULL;
+	memset(&p, 0, sizeof(p));
+	memcpy(p.gtin, gtin14, sizeof(p.gtin));
+	snprintf(p.name, sizeof(p.name), "%s", name && *name ? name : gtin14);
+	p.price_cents = unit_price_cents;
+	t->pending_qty = qty;
+	add_line(t, gtin14, &p, -1);
+	return PM_OK;
+}
+
+int till_void_line(struct till *t, size_t index)
+{
+	if (index >= t->n_lines)
+		return PM_ENOENT;
+	till_emit(t, json_pack("{s:s, s:s, s:i}", "event", "line_voided", "gtin", t->lines[index].item.gtin,
+			       "line", (int)index + 1));
+	memmove(&t->lines[index], &t->lines[index + 1], (t->n_lines - index - 1) * sizeof(t->lines[0]));
+	t->n_lines--;
+	return PM_OK;
+}
+
+int till_set_card(struct till *t, const struct scan_result *r)
+{
+	attach_card(t, r->card, r);
+	return r->kind == SCAN_CARD ? PM_OK : PM_EINVAL;
+}
+
+void till_cancel(struct till *t)
+{
+	if (t->open) {
+		t->cancelled++;
+		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines", (int)t->n_lines));
+	}
+	reset_sale(t);
+}
+
+int64_t till_subtotal(const struct till *t)
+{
+	return sale_total(t);
+}
+
+int till_set_consent(struct till *t, bool yes)
+{
+	int rc = loy_card_set_consent(t->db, t->card, yes ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_TILL,
+				      t->clock_us ? t->clock_us : pm_now_us());
+	if (rc)
+		refuse(t, "#consent", pm_strerror(rc));
+	return rc;
 }

@@ -146,6 +146,12 @@ static void test_serial_pty(void **state)
 	assert_int_equal(write(master, "4006381333931\r\n", 15), 15);
 	assert_int_equal(scan_read(s, &raw, 1000), PM_OK);
 	assert_string_equal(raw.data, "4006381333931");
+	/* timeout 0 (the daemon's poll loop): what is there is read, nothing waits. */
+	assert_int_equal(scan_read(s, &raw, 0), PM_ETIMEOUT);
+	assert_int_equal(write(master, "21123450\r", 9), 9);
+	usleep(20000);
+	assert_int_equal(scan_read(s, &raw, 0), PM_OK);
+	assert_string_equal(raw.data, "21123450");
 	/* Two scans in one burst; then half a scan, a timeout, the other half. */
 	assert_int_equal(write(master, "96385074\r036000291452\r9638", 26), 26);
 	assert_int_equal(scan_read(s, &raw, 1000), PM_OK);

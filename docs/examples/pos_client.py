@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""A minimal POS application talking to posmark's daemon (docs/daemon.md).
+
+Usage: python3 pos_client.py /run/posmark/posmark.sock
+Opens a sale on lane 3, adds two lines with the app's own prices, attaches
+a loyalty card, tenders, and prints what posmark returns for the receipt.
+"""
+import json, socket, sys, uuid
+
+class Posmark:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rwb")
+        self.next_id = 1
+
+    def call(self, op, **fields):
+        req = dict(op=op, id=self.next_id, **fields)
+        self.next_id += 1
+        self.file.write(json.dumps(req).encode() + b"\n")
+        self.file.flush()
+        reply = json.loads(self.file.readline())
+        if not reply.get("ok"):
+            raise RuntimeError("%s: %s (%s)" % (reply.get("error"), reply.get("message"), reply.get("hint", "")))
+        return reply
+
+pm = Posmark(sys.argv[1] if len(sys.argv) > 1 else "/run/posmark/posmark.sock")
+sale_id = "APP-" + uuid.uuid4().hex[:12]      # the app's own sale id: posmark commits it once
+pm.call("sale_open", lane="3", pos_sale_id=sale_id)
+pm.call("line_add", lane="3", gtin="5012342000018", qty=2, price_cents=109, name="Whole milk 1L")
+pm.call("line_add", lane="3", gtin="4006381333931", price_cents=199)
+card = pm.call("card", lane="3", scan=";6036010000001000005=2812101?")
+print("card %s: %d points, tier %s" % (card["card"][-4:], card["points"], card["tier"]))
+done = pm.call("tender", lane="3", kind="card")        # replies once the sale is durable
+print("sale %d committed: %d cents, %d points earned" % (done["sale_id"], done["total_cents"], done.get("points_earned", 0)))
+for offer in done.get("offers", []):
+    print("offer:", offer)
+for line in done.get("receipt_lines", []):
+    print(line)

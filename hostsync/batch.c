@@ -1,0 +1,525 @@
+/*
+ * batch.c - the upload batch, format v1 (docs/hostsync.md): gzip of NDJSON,
+ * a header line then one record per line. The encoder writes JSON by hand
+ * (it runs on the till, fast and allocation-light); the decoder uses jansson
+ * and checks every field, because it runs at HQ on untrusted input.
+ */
+#include "hostsync/hostsync.h"
+#include "common/pm_err.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+int hs_buf_add(struct hs_buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (!d)
+			return PM_ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return PM_OK;
+}
+
+void hs_buf_free(struct hs_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static int add_str(struct hs_buf *b, const char *s)
+{
+	return hs_buf_add(b, s, strlen(s));
+}
+
+/* A JSON string literal; ids, GTINs and coupons are short printable text. */
+static int add_json_str(struct hs_buf *b, const char *s, size_t n)
+{
+	int rc = hs_buf_add(b, "\"", 1);
+	for (size_t i = 0; !rc && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			rc = hs_buf_add(b, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			rc = hs_buf_add(b, esc, 6);
+		} else {
+			rc = hs_buf_add(b, &s[i], 1);
+		}
+	}
+	return rc ? rc : hs_buf_add(b, "\"", 1);
+}
+
+/* pre, then the number, then post (keys are literals of this file) */
+static int add_num(struct hs_buf *b, const char *pre, const char *post, int64_t v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	int rc = add_str(b, pre);
+	rc = rc ? rc : hs_buf_add(b, tmp, (size_t)n);
+	return rc ? rc : add_str(b, post);
+}
+
+void hs_enc_begin(struct hs_encoder *e, int kind, const char *store, const char *terminal)
+{
+	memset(e, 0, sizeof(*e));
+	e->h.version = HS_BATCH_VERSION;
+	e->h.kind = kind;
+	snprintf(e->h.store, sizeof(e->h.store), "%s", store);
+	snprintf(e->h.terminal, sizeof(e->h.terminal), "%s", terminal);
+}
+
+static void note_seq(struct hs_encoder *e, uint64_t seq)
+{
+	if (e->h.count == 0)
+		e->h.first_seq = seq;
+	e->h.last_seq = seq;
+	e->h.count++;
+}
+
+int hs_enc_sale(struct hs_encoder *e, const struct hs_sale *s)
+{
+	struct hs_buf *b = &e->body;
+	int rc = add_num(b, "{\"seq\":", "", (int64_t)s->seq);
+	rc = rc ? rc : add_num(b, ",\"time_us\":", ",\"card\":", s->time_us);
+	rc = rc ? rc : s->card[0] ? add_json_str(b, s->card, strlen(s->card)) : add_str(b, "null");
+	rc = rc ? rc : add_str(b, ",\"currency\":");
+	rc = rc ? rc : add_json_str(b, s->currency, strlen(s->currency));
+	rc = rc ? rc : add_str(b, ",\"tender\":");
+	rc = rc ? rc : add_json_str(b, s->tender, strlen(s->tender));
+	rc = rc ? rc : add_num(b, ",\"total_cents\":", "", s->total_cents);
+	rc = rc ? rc : add_num(b, ",\"discount_cents\":", "", s->discount_cents);
+	rc = rc ? rc : add_num(b, ",\"tendered_cents\":", "", s->tendered_cents);
+	rc = rc ? rc : add_num(b, ",\"points_earned\":", ",\"items\":[", s->points_earned);
+	for (uint32_t i = 0; !rc && i < s->n_items; i++) {
+		const struct hs_item *it = &s->items[i];
+		rc = add_str(b, i ? ",{\"gtin\":" : "{\"gtin\":");
+		rc = rc ? rc : add_json_str(b, it->gtin, strlen(it->gtin));
+		rc = rc ? rc : add_num(b, ",\"qty\":", "", it->qty);
+		rc = rc ? rc : add_num(b, ",\"price_cents\":", "", it->unit_price_cents);
+		rc = rc ? rc : add_num(b, ",\"line_cents\":", "}", it->line_cents);
+	}
+	rc = rc ? rc : add_str(b, "],\"redeemed\":[");
+	for (uint32_t i = 0; !rc && i < s->n_redeemed; i++) {
+		rc = add_str(b, i ? ",{\"coupon\":" : "{\"coupon\":");
+		rc = rc ? rc : add_json_str(b, s->redeemed[i].coupon, strlen(s->redeemed[i].coupon));
+		rc = rc ? rc : add_num(b, ",\"discount_cents\":", "}", s->redeemed[i].discount_cents);
+	}
+	rc = rc ? rc : add_str(b, "]}\n");
+	if (!rc)
+		note_seq(e, s->seq);
+	return rc;
+}
+
+int hs_enc_event(struct hs_encoder *e, const struct hs_event *ev)
+{
+	struct hs_buf *b = &e->body;
+	int rc = add_num(b, "{\"seq\":", "", (int64_t)ev->seq);
+	rc = rc ? rc : add_num(b, ",\"time_us\":", ",\"type\":", ev->time_us);
+	rc = rc ? rc : add_json_str(b, ev->type, strlen(ev->type));
+	rc = rc ? rc : add_str(b, ",\"payload\":");
+	rc = rc ? rc : add_json_str(b, ev->payload, ev->payload_len);
+	rc = rc ? rc : add_str(b, "}\n");
+	if (!rc)
+		note_seq(e, ev->seq);
+	return rc;
+}
+
+int hs_enc_finish(struct hs_encoder *e, struct hs_buf *out, size_t *raw_len)
+{
+	struct hs_buf head = { 0 };
+	char line[256];
+	z_stream z;
+	int n = snprintf(line, sizeof(line),
+			 "{\"format\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"store\":", HS_BATCH_FORMAT,
+			 HS_BATCH_VERSION, e->h.kind == HS_BATCH_SALES ? "sales" : "events");
+	int rc = hs_buf_add(&head, line, (size_t)n);
+	rc = rc ? rc : add_json_str(&head, e->h.store, strlen(e->h.store));
+	rc = rc ? rc : add_str(&head, ",\"terminal\":");
+	rc = rc ? rc : add_json_str(&head, e->h.terminal, strlen(e->h.terminal));
+	n = snprintf(line, sizeof(line), ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
+		     ",\"count\":%" PRIu64 "}\n", e->h.first_seq, e->h.last_seq, e->h.count);
+	rc = rc ? rc : hs_buf_add(&head, line, (size_t)n);
+	memset(out, 0, sizeof(*out));
+	if (rc) {
+		hs_buf_free(&head);
+		return rc;
+	}
+	*raw_len = head.len + e->body.len;
+	memset(&z, 0, sizeof(z));
+	/* windowBits 15+16: a gzip stream, level 6 (the zlib default trade-off) */
+	if (deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		hs_buf_free(&head);
+		return PM_ENOMEM;
+	}
+	size_t cap = deflateBound(&z, (uLong)*raw_len) + 64;
+	out->data = malloc(cap);
+	if (!out->data) {
+		deflateEnd(&z);
+		hs_buf_free(&head);
+		return PM_ENOMEM;
+	}
+	out->cap = cap;
+	z.next_out = (Bytef *)out->data;
+	z.avail_out = (uInt)cap;
+	z.next_in = (Bytef *)head.data;
+	z.avail_in = (uInt)head.len;
+	int zr = deflate(&z, Z_NO_FLUSH);
+	z.next_in = (Bytef *)(e->body.data ? e->body.data : "");
+	z.avail_in = (uInt)e->body.len;
+	if (zr == Z_OK)
+		zr = deflate(&z, Z_FINISH);
+	out->len = cap - z.avail_out;
+	deflateEnd(&z);
+	hs_buf_free(&head);
+	if (zr != Z_STREAM_END) {
+		hs_buf_free(out);
+		return PM_EIO;
+	}
+	return PM_OK;
+}
+
+void hs_enc_release(struct hs_encoder *e)
+{
+	hs_buf_free(&e->body);
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+int hs_gunzip(const void *in, size_t in_len, size_t max_out, struct hs_buf *out)
+{
+	z_stream z;
+	int zr;
+	memset(out, 0, sizeof(*out));
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 47) != Z_OK) /* 32+15: gzip or zlib, detected */
+		return PM_ENOMEM;
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)in_len;
+	do {
+		if (out->cap - out->len < 65536 + 1) {
+			size_t cap = out->cap ? out->cap * 2 : (in_len * 8 > 65536 ? in_len * 8 : 65536);
+			char *d;
+			if (cap > max_out + 1)
+				cap = max_out + 1;
+			if (cap <= out->len + 1) {
+				inflateEnd(&z);
+				hs_buf_free(out);
+				return PM_EFULL;
+			}
+			if (!(d = realloc(out->data, cap))) {
+				inflateEnd(&z);
+				hs_buf_free(out);
+				return PM_ENOMEM;
+			}
+			out->data = d;
+			out->cap = cap;
+		}
+		z.next_out = (Bytef *)out->data + out->len;
+		z.avail_out = (uInt)(out->cap - out->len - 1);
+		zr = inflate(&z, Z_NO_FLUSH);
+		out->len = out->cap - 1 - z.avail_out;
+		if (zr == Z_BUF_ERROR && z.avail_in == 0)
+			break; /* input ended before the stream did */
+	} while (zr == Z_OK || (zr == Z_BUF_ERROR && z.avail_out == 0));
+	inflateEnd(&z);
+	if (zr != Z_STREAM_END || z.avail_in != 0) {
+		hs_buf_free(out);
+		return PM_ECORRUPT;
+	}
+	if (!out->data && hs_buf_add(out, "", 0))
+		return PM_ENOMEM;
+	out->data[out->len] = '\0';
+	return PM_OK;
+}
+
+#define FAIL(code, ...) do { snprintf(err, errlen, __VA_ARGS__); rc = (code); goto out; } while (0)
+
+/* Integer field in [lo, hi]; the reason into err. */
+static int get_int(json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *v, char *err,
+		   size_t errlen)
+{
+	json_t *j = json_object_get(o, k);
+	if (!json_is_integer(j)) {
+		snprintf(err, errlen, "field '%s' missing or not an integer", k);
+		return PM_EINVAL;
+	}
+	*v = json_integer_value(j);
+	if (*v < lo || *v > hi) {
+		snprintf(err, errlen, "field '%s' = %" PRId64 " out of range", k, *v);
+		return PM_EINVAL;
+	}
+	return PM_OK;
+}
+
+/* String field of 1..max bytes (or null when nullable: *dst = ""). */
+static int get_str(json_t *o, const char *k, char *dst, size_t max, bool nullable, char *err,
+		   size_t errlen)
+{
+	json_t *j = json_object_get(o, k);
+	if (nullable && json_is_null(j)) {
+		dst[0] = '\0';
+		return PM_OK;
+	}
+	if (!json_is_string(j) || json_string_length(j) == 0 || json_string_length(j) > max) {
+		snprintf(err, errlen, "field '%s' missing, not a string or longer than %zu", k, max);
+		return PM_EINVAL;
+	}
+	memcpy(dst, json_string_value(j), json_string_length(j) + 1);
+	return PM_OK;
+}
+
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+static int decode_header(json_t *o, struct hs_batch_header *h, char *err, size_t errlen)
+{
+	json_t *f = json_object_get(o, "format"), *k = json_object_get(o, "kind");
+	int64_t v;
+	int rc;
+	memset(h, 0, sizeof(*h));
+	if (!json_is_string(f) || strcmp(json_string_value(f), HS_BATCH_FORMAT)) {
+		snprintf(err, errlen, "header: format is not \"%s\"", HS_BATCH_FORMAT);
+		return PM_EINVAL;
+	}
+	if ((rc = get_int(o, "version", 0, 1000000, &v, err, errlen)))
+		return rc;
+	if (v != HS_BATCH_VERSION) {
+		snprintf(err, errlen, "header: batch version %" PRId64 " is not supported (this HQ reads %d)",
+			 v, HS_BATCH_VERSION);
+		return PM_EVERSION;
+	}
+	h->version = (int)v;
+	if (json_is_string(k) && !strcmp(json_string_value(k), "sales"))
+		h->kind = HS_BATCH_SALES;
+	else if (json_is_string(k) && !strcmp(json_string_value(k), "events"))
+		h->kind = HS_BATCH_EVENTS;
+	else {
+		snprintf(err, errlen, "header: kind must be \"sales\" or \"events\"");
+		return PM_EINVAL;
+	}
+	if ((rc = get_str(o, "store", h->store, HS_ID_MAX, false, err, errlen)) ||
+	    (rc = get_str(o, "terminal", h->terminal, HS_ID_MAX, false, err, errlen)))
+		return rc;
+	if ((rc = get_int(o, "first_seq", 1, INT64_MAX, &v, err, errlen)))
+		return rc;
+	h->first_seq = (uint64_t)v;
+	if ((rc = get_int(o, "last_seq", 1, INT64_MAX, &v, err, errlen)))
+		return rc;
+	h->last_seq = (uint64_t)v;
+	if ((rc = get_int(o, "count", 1, 10000000, &v, err, errlen)))
+		return rc;
+	h->count = (uint64_t)v;
+	if (h->last_seq < h->first_seq || h->last_seq - h->first_seq + 1 != h->count) {
+		snprintf(err, errlen, "header: count %" PRIu64 " does not match seqs %" PRIu64 "..%" PRIu64,
+			 h->count, h->first_seq, h->last_seq);
+		return PM_EINVAL;
+	}
+	return PM_OK;
+}
+
+/* Decode one sale line into s (items/redeemed arrays grown in *scratch). */
+static int decode_sale(json_t *o, struct hs_sale *s, struct hs_buf *scratch, char *err,
+		       size_t errlen)
+{
+	int64_t v;
+	int rc;
+	json_t *items = json_object_get(o, "items"), *red = json_object_get(o, "redeemed");
+	if ((rc = get_int(o, "time_us", 0, INT64_MAX, &s->time_us, err, errlen)) ||
+	    (rc = get_str(o, "card", s->card, HS_CARD_MAX, true, err, errlen)) ||
+	    (rc = get_str(o, "currency", s->currency, 3, false, err, errlen)) ||
+	    (rc = get_str(o, "tender", s->tender, sizeof(s->tender) - 1, false, err, errlen)) ||
+	    (rc = get_int(o, "total_cents", INT64_MIN / 2, INT64_MAX / 2, &s->total_cents, err, errlen)) ||
+	    (rc = get_int(o, "discount_cents", 0, INT64_MAX / 2, &s->discount_cents, err, errlen)) ||
+	    (rc = get_int(o, "tendered_cents", INT64_MIN / 2, INT64_MAX / 2, &s->tendered_cents, err,
+			  errlen)) ||
+	    (rc = get_int(o, "points_earned", INT64_MIN / 2, INT64_MAX / 2, &s->points_earned, err,
+			  errlen)))
+		return rc;
+	if (s->card[0] && !all_digits(s->card)) {
+		snprintf(err, errlen, "field 'card' is not all digits");
+		return PM_EINVAL;
+	}
+	if (strlen(s->currency) != 3 || strspn(s->currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3) {
+		snprintf(err, errlen, "field 'currency' is not an ISO 4217 code");
+		return PM_EINVAL;
+	}
+	if (strcmp(s->tender, "cash") && strcmp(s->tender, "card") && strcmp(s->tender, "other")) {
+		snprintf(err, errlen, "field 'tender' must be cash, card or other");
+		return PM_EINVAL;
+	}
+	if (!json_is_array(items) || json_array_size(items) > 100000 || !json_is_array(red) ||
+	    json_array_size(red) > 1000) {
+		snprintf(err, errlen, "field 'items' or 'redeemed' missing or not an array");
+		return PM_EINVAL;
+	}
+	size_t ni = json_array_size(items), nr = json_array_size(red);
+	size_t need = ni * sizeof(struct hs_item) + nr * sizeof(struct hs_redemption);
+	scratch->len = 0;
+	if (need > scratch->cap) {
+		char *d = realloc(scratch->data, need);
+		if (!d)
+			return PM_ENOMEM;
+		scratch->data = d;
+		scratch->cap = need;
+	}
+	s->items = (struct hs_item *)(void *)scratch->data;
+	s->redeemed = (struct hs_redemption *)(void *)(scratch->data + ni * sizeof(struct hs_item));
+	s->n_items = (uint32_t)ni;
+	s->n_redeemed = (uint32_t)nr;
+	for (size_t i = 0; i < ni; i++) {
+		json_t *it = json_array_get(items, i);
+		struct hs_item *d = &s->items[i];
+		if (!json_is_object(it)) {
+			snprintf(err, errlen, "items[%zu] is not an object", i);
+			return PM_EINVAL;
+		}
+		if ((rc = get_str(it, "gtin", d->gtin, 14, false, err, errlen)) ||
+		    (rc = get_int(it, "qty", -1000000, 1000000, &v, err, errlen)) ||
+		    (rc = get_int(it, "price_cents", INT64_MIN / 2, INT64_MAX / 2, &d->unit_price_cents, err,
+				  errlen)) ||
+		    (rc = get_int(it, "line_cents", INT64_MIN / 2, INT64_MAX / 2, &d->line_cents, err,
+				  errlen)))
+			return rc;
+		d->qty = (int32_t)v;
+		if (!all_digits(d->gtin)) {
+			snprintf(err, errlen, "items[%zu].gtin is not all digits", i);
+			return PM_EINVAL;
+		}
+	}
+	for (size_t i = 0; i < nr; i++) {
+		json_t *r = json_array_get(red, i);
+		if (!json_is_object(r)) {
+			snprintf(err, errlen, "redeemed[%zu] is not an object", i);
+			return PM_EINVAL;
+		}
+		if ((rc = get_str(r, "coupon", s->redeemed[i].coupon, HS_COUPON_MAX, false, err, errlen)) ||
+		    (rc = get_int(r, "discount_cents", 0, INT64_MAX / 2, &s->redeemed[i].discount_cents, err,
+				  errlen)))
+			return rc;
+	}
+	return PM_OK;
+}
+
+static const char *const event_types[] = { "consent", "erasure", "offer_issued", "offer_held_back",
+					    "offer_redeemed" };
+
+static int decode_event(json_t *o, struct hs_decoded_event *e, char *err, size_t errlen)
+{
+	json_t *t = json_object_get(o, "type"), *p = json_object_get(o, "payload");
+	int rc = get_int(o, "time_us", 0, INT64_MAX, &e->time_us, err, errlen);
+	if (rc)
+		return rc;
+	e->type[0] = '\0';
+	for (size_t i = 0; json_is_string(t) && i < sizeof(event_types) / sizeof(event_types[0]); i++)
+		if (!strcmp(json_string_value(t), event_types[i]))
+			snprintf(e->type, sizeof(e->type), "%s", event_types[i]);
+	if (!e->type[0]) {
+		snprintf(err, errlen, "field 'type' missing or not a known event type");
+		return PM_EINVAL;
+	}
+	if (!json_is_string(p) || json_string_length(p) > 65536) {
+		snprintf(err, errlen, "field 'payload' missing or not a string");
+		return PM_EINVAL;
+	}
+	e->payload = json_string_value(p);
+	e->payload_len = json_string_length(p);
+	return PM_OK;
+}
+
+int hs_batch_decode(const void *body, size_t len, const struct hs_decode_cb *cb, char *err,
+		    size_t errlen)
+{
+	struct hs_buf raw = { 0 }, scratch = { 0 };
+	struct hs_batch_header h;
+	uint64_t expect = 0, lines = 0;
+	json_t *o = NULL;
+	json_error_t je;
+	char *p, *end, *nl;
+	int rc = hs_gunzip(body, len, HS_BATCH_MAX_RAW, &raw);
+
+	snprintf(err, errlen, "ok");
+	if (rc == PM_EFULL)
+		FAIL(PM_EINVAL, "batch is larger than %u bytes uncompressed; send smaller batches",
+		     HS_BATCH_MAX_RAW);
+	if (rc == PM_ENOMEM)
+		FAIL(rc, "out of memory decompressing the batch");
+	if (rc)
+		FAIL(PM_ECORRUPT, "body is not a complete gzip or zlib stream (truncated or corrupt)");
+	p = raw.data;
+	end = raw.data + raw.len;
+	while (p < end) {
+		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+			FAIL(PM_EINVAL, "line %" PRIu64 ": not terminated by a newline (truncated?)", lines + 1);
+		lines++;
+		o = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, &je);
+		if (!json_is_object(o))
+			FAIL(PM_EINVAL, "line %" PRIu64 ": not a JSON object: %s", lines, o ? "" : je.text);
+		if (lines == 1) {
+			char why[200];
+			if ((rc = decode_header(o, &h, why, sizeof(why))))
+				FAIL(rc, "%s", why);
+			expect = h.first_seq;
+			if (cb->header && (rc = cb->header(cb->ctx, &h)))
+				FAIL(rc, "refused by the receiver");
+		} else {
+			char why[200];
+			int64_t seq;
+			if (lines - 1 > h.count)
+				FAIL(PM_EINVAL, "more records than the header's count %" PRIu64, h.count);
+			if ((rc = get_int(o, "seq", 1, INT64_MAX, &seq, why, sizeof(why))))
+				FAIL(rc, "line %" PRIu64 ": %s", lines, why);
+			if ((uint64_t)seq != expect)
+				FAIL(PM_EINVAL, "line %" PRIu64 ": seq %" PRId64 " where %" PRIu64
+				     " was expected (gap or disorder)", lines, seq, expect);
+			if (h.kind == HS_BATCH_SALES) {
+				struct hs_sale s;
+				memset(&s, 0, sizeof(s));
+				s.seq = (uint64_t)seq;
+				snprintf(s.terminal, sizeof(s.terminal), "%s", h.terminal);
+				if ((rc = decode_sale(o, &s, &scratch, why, sizeof(why))))
+					FAIL(rc, "line %" PRIu64 " (seq %" PRId64 "): %s", lines, seq, why);
+				if (cb->sale && (rc = cb->sale(cb->ctx, &s)))
+					FAIL(rc, "line %" PRIu64 ": refused by the receiver", lines);
+			} else {
+				struct hs_decoded_event e;
+				memset(&e, 0, sizeof(e));
+				e.seq = (uint64_t)seq;
+				if ((rc = decode_event(o, &e, why, sizeof(why))))
+					FAIL(rc, "line %" PRIu64 " (seq %" PRId64 "): %s", lines, seq, why);
+				if (cb->event && (rc = cb->event(cb->ctx, &e)))
+					FAIL(rc, "line %" PRIu64 ": refused by the receiver", lines);
+			}
+			expect++;
+		}
+		json_decref(o);
+		o = NULL;
+		p = nl + 1;
+	}
+	if (lines == 0)
+		FAIL(PM_EINVAL, "empty batch: no header line");
+	if (lines - 1 != h.count)
+		FAIL(PM_EINVAL, "%" PRIu64 " records where the header says %" PRIu64, lines - 1, h.count);
+	rc = PM_OK;
+out:
+	json_decref(o);
+	hs_buf_free(&raw);
+	hs_buf_free(&scratch);
+	return rc;
+}

@@ -1,0 +1,574 @@
+/*
+ * hq_db.c - HQ's PostgreSQL side: versioned migrations, batch ingest with
+ * COPY in one transaction per batch, exactly-once by a per-terminal
+ * position row, and erasure. Queries live in hq_query.c.
+ * docs/hq.md has the schema and why it looks like this.
+ */
+#include "hostsync/hq_int.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+PGconn *hq_connect(const char *conninfo, char *err, size_t errlen)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	return c;
+}
+
+/* Run a command; on failure copy the message into err (may be NULL). */
+static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok && err)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+/* Migration n brings the schema from version n-1 to n. Append, never edit. */
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE stores (store_id text PRIMARY KEY, credential_sha256 bytea NOT NULL,"
+	"  created_at timestamptz NOT NULL DEFAULT now());"
+	"CREATE TABLE upload_progress (store_id text NOT NULL, terminal text NOT NULL,"
+	"  kind text NOT NULL, acked_seq bigint NOT NULL DEFAULT 0,"
+	"  updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (store_id, terminal, kind));"
+	"CREATE TABLE sales (store_id text NOT NULL, terminal text NOT NULL, seq bigint NOT NULL,"
+	"  time_us bigint NOT NULL, card text, currency char(3) NOT NULL, tender text NOT NULL,"
+	"  total_cents bigint NOT NULL, discount_cents bigint NOT NULL, tendered_cents bigint NOT NULL,"
+	"  points_earned bigint NOT NULL, items jsonb NOT NULL, redeemed jsonb NOT NULL,"
+	"  PRIMARY KEY (store_id, terminal, seq, time_us)) PARTITION BY RANGE (time_us);"
+	"CREATE INDEX sales_card ON sales (card, time_us) WHERE card IS NOT NULL;"
+	"CREATE TABLE events (store_id text NOT NULL, terminal text NOT NULL, seq bigint NOT NULL,"
+	"  time_us bigint NOT NULL, type text NOT NULL, card text, campaign text, payload text NOT NULL,"
+	"  PRIMARY KEY (store_id, terminal, seq));"
+	"CREATE INDEX events_card ON events (card) WHERE card IS NOT NULL;"
+	"CREATE INDEX events_campaign ON events (campaign, type) WHERE campaign IS NOT NULL;"
+	"CREATE TABLE cards (card text PRIMARY KEY, consent text NOT NULL,"
+	"  consent_changed_us bigint NOT NULL, source_store text);"
+	"CREATE TABLE erasures (id bigserial PRIMARY KEY, card_sha256 bytea NOT NULL,"
+	"  requested_us bigint NOT NULL, origin_store text);"
+	"CREATE TABLE downlink (id bigserial PRIMARY KEY, store_id text NOT NULL, type text NOT NULL,"
+	"  card text NOT NULL, consent text, created_us bigint NOT NULL);"
+	"CREATE INDEX downlink_store ON downlink (store_id, id);"
+	"CREATE TABLE rule_sets (id bigserial PRIMARY KEY, body bytea NOT NULL, signature bytea NOT NULL,"
+	"  etag text NOT NULL, published_at timestamptz NOT NULL DEFAULT now());",
+};
+
+int hq_migrate(PGconn *c, char *err, size_t errlen)
+{
+	int n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	if (exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
+		    " applied_at timestamptz NOT NULL DEFAULT now())", err, errlen) &&
+	    /* two receivers starting at once: one of them wins the CREATE */
+	    exec_ok(c, "SELECT 1 FROM schema_migrations", err, errlen))
+		return PM_EIO;
+	for (int v = 1; v <= n; v++) {
+		char sql[200];
+		PGresult *r;
+		int have;
+		/* One transaction per step; the advisory lock serialises receivers. */
+		if (exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001)", err, errlen))
+			return PM_EIO;
+		snprintf(sql, sizeof(sql), "SELECT 1 FROM schema_migrations WHERE version = %d", v);
+		r = PQexec(c, sql);
+		have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+		PQclear(r);
+		if (!have) {
+			pm_info("applying schema migration %d", v);
+			snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version) VALUES (%d)", v);
+			if (exec_ok(c, migrations[v - 1], err, errlen) || exec_ok(c, sql, err, errlen)) {
+				exec_ok(c, "ROLLBACK", NULL, 0);
+				return PM_EIO;
+			}
+		}
+		if (exec_ok(c, "COMMIT", err, errlen))
+			return PM_EIO;
+	}
+	/* A database migrated by a newer build is refused rather than misread. */
+	PGresult *r = PQexec(c, "SELECT max(version) FROM schema_migrations");
+	int top = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+	PQclear(r);
+	if (top > n) {
+		snprintf(err, errlen, "database schema is version %d, this posmark-hq knows up to %d", top, n);
+		return PM_EVERSION;
+	}
+	return PM_OK;
+}
+
+/* ---- ingest ----------------------------------------------------------- */
+
+/* COPY text format: escape backslash, tab, newline, carriage return. */
+static int copy_str(struct hs_buf *b, const char *s, size_t n)
+{
+	int rc = PM_OK;
+	size_t run = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		char c = s[i], e = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : 0;
+		if (!e)
+			continue;
+		rc = hs_buf_add(b, s + run, i - run);
+		char esc[2] = { '\\', e };
+		rc = rc ? rc : hs_buf_add(b, esc, 2);
+		run = i + 1;
+	}
+	return rc ? rc : hs_buf_add(b, s + run, n - run);
+}
+
+static int copy_i64(struct hs_buf *b, int64_t v, char sep)
+{
+	char t[32];
+	int n = snprintf(t, sizeof(t), "%" PRId64 "%c", v, sep);
+	return hs_buf_add(b, t, (size_t)n);
+}
+
+/* JSON string with the characters JSON must escape, then COPY-escaped. */
+static int copy_json_str(struct hs_buf *b, const char *s)
+{
+	struct hs_buf j = { 0 };
+	int rc = hs_buf_add(&j, "\"", 1);
+	for (const char *p = s; !rc && *p; p++) {
+		char t[8];
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '"' || ch == '\\')
+			rc = hs_buf_add(&j, (char[]){ '\\', (char)ch }, 2);
+		else if (ch < 0x20)
+			rc = hs_buf_add(&j, t, (size_t)snprintf(t, sizeof(t), "\\u%04x", ch));
+		else
+			rc = hs_buf_add(&j, p, 1);
+	}
+	rc = rc ? rc : hs_buf_add(&j, "\"", 1);
+	rc = rc ? rc : copy_str(b, j.data, j.len);
+	hs_buf_free(&j);
+	return rc;
+}
+
+#define MAX_MONTHS 64
+struct ingest {
+	const char *store;
+	struct hs_batch_header h;
+	struct hs_buf rows;           /* COPY text, one row per record */
+	size_t *row_end;              /* row_end[i]: end offset of record i */
+	size_t n_rows, cap_rows;
+	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
+	int n_months;
+	char reason[200];
+};
+
+static int month_start(int64_t us, int64_t *start, int64_t *next)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		return PM_EINVAL;
+	tm.tm_mday = 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	*start = (int64_t)timegm(&tm) * 1000000;
+	tm.tm_mon++;
+	*next = (int64_t)timegm(&tm) * 1000000;
+	return PM_OK;
+}
+
+static int note_row(struct ingest *in)
+{
+	if (in->n_rows == in->cap_rows) {
+		size_t cap = in->cap_rows ? in->cap_rows * 2 : 1024;
+		size_t *r = realloc(in->row_end, cap * sizeof(*r));
+		if (!r)
+			return PM_ENOMEM;
+		in->row_end = r;
+		in->cap_rows = cap;
+	}
+	in->row_end[in->n_rows++] = in->rows.len;
+	return PM_OK;
+}
+
+static int on_header(void *ctx, const struct hs_batch_header *h)
+{
+	struct ingest *in = ctx;
+	if (strcmp(h->store, in->store)) {
+		snprintf(in->reason, sizeof(in->reason), "batch names store '%s' but the credential is for '%s'",
+			 h->store, in->store);
+		return PM_EREFUSED;
+	}
+	in->h = *h;
+	return PM_OK;
+}
+
+static int on_sale(void *ctx, const struct hs_sale *s)
+{
+	struct ingest *in = ctx;
+	struct hs_buf *b = &in->rows;
+	int64_t ms, next;
+	int i, rc;
+	if ((rc = month_start(s->time_us, &ms, &next)))
+		return rc;
+	for (i = 0; i < in->n_months && in->months[i] != ms; i++)
+		;
+	if (i == in->n_months) {
+		if (in->n_months == MAX_MONTHS) {
+			snprintf(in->reason, sizeof(in->reason), "batch spans more than %d months", MAX_MONTHS);
+			return PM_EINVAL;
+		}
+		in->months[in->n_months++] = ms;
+	}
+	rc = copy_str(b, in->store, strlen(in->store));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_i64(b, (int64_t)s->seq, '\t');
+	rc = rc ? rc : copy_i64(b, s->time_us, '\t');
+	rc = rc ? rc : (s->card[0] ? hs_buf_add(b, s->card, strlen(s->card)) : hs_buf_add(b, "\\N", 2));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : hs_buf_add(b, s->currency, strlen(s->currency));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : hs_buf_add(b, s->tender, strlen(s->tender));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_i64(b, s->total_cents, '\t');
+	rc = rc ? rc : copy_i64(b, s->discount_cents, '\t');
+	rc = rc ? rc : copy_i64(b, s->tendered_cents, '\t');
+	rc = rc ? rc : copy_i64(b, s->points_earned, '\t');
+	rc = rc ? rc : hs_buf_add(b, "[", 1);
+	for (uint32_t k = 0; !rc && k < s->n_items; k++) {
+		char t[160];
+		int n = snprintf(t, sizeof(t), "%s{\"gtin\":\"%s\",\"qty\":%d,\"price_cents\":%" PRId64
+				 ",\"line_cents\":%" PRId64 "}", k ? "," : "", s->items[k].gtin,
+				 (int)s->items[k].qty, s->items[k].unit_price_cents, s->items[k].line_cents);
+		rc = hs_buf_add(b, t, (size_t)n);
+	}
+	rc = rc ? rc : hs_buf_add(b, "]\t[", 3);
+	for (uint32_t k = 0; !rc && k < s->n_redeemed; k++) {
+		rc = hs_buf_add(b, k ? ",{\"coupon\":" : "{\"coupon\":", k ? 12 : 11);
+		rc = rc ? rc : copy_json_str(b, s->redeemed[k].coupon);
+		if (!rc) {
+			char t[64];
+			int n = snprintf(t, sizeof(t), ",\"discount_cents\":%" PRId64 "}",
+					 s->redeemed[k].discount_cents);
+			rc = hs_buf_add(b, t, (size_t)n);
+		}
+	}
+	rc = rc ? rc : hs_buf_add(b, "]\n", 2);
+	return rc ? rc : note_row(in);
+}
+
+/* The card an event is about: consent/erasure payloads start with it;
+ * offer payloads are JSON with a "card" field (docs/hostsync.md). */
+static void event_card(const struct hs_decoded_event *e, char *card, size_t n, char *campaign,
+		       size_t cn)
+{
+	card[0] = campaign[0] = '\0';
+	if (!strcmp(e->type, "consent") || !strcmp(e->type, "erasure")) {
+		size_t d = strspn(e->payload, "0123456789");
+		if (d > 0 && d < n && d <= HS_CARD_MAX)
+			snprintf(card, n, "%.*s", (int)d, e->payload);
+		return;
+	}
+	const char *p = strstr(e->payload, "\"campaign\":\"");
+	if (p) {
+		p += 12;
+		size_t l = strcspn(p, "\"\\");
+		if (l < cn)
+			snprintf(campaign, cn, "%.*s", (int)l, p);
+	}
+	if ((p = strstr(e->payload, "\"card\":\""))) {
+		p += 8;
+		size_t d = strspn(p, "0123456789");
+		if (d > 0 && d <= HS_CARD_MAX && p[d] == '"')
+			snprintf(card, n, "%.*s", (int)d, p);
+	}
+}
+
+static int on_event(void *ctx, const struct hs_decoded_event *e)
+{
+	struct ingest *in = ctx;
+	struct hs_buf *b = &in->rows;
+	char card[HS_CARD_MAX + 1], campaign[64];
+	int rc;
+	event_card(e, card, sizeof(card), campaign, sizeof(campaign));
+	rc = copy_str(b, in->store, strlen(in->store));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_i64(b, (int64_t)e->seq, '\t');
+	rc = rc ? rc : copy_i64(b, e->time_us, '\t');
+	rc = rc ? rc : hs_buf_add(b, e->type, strlen(e->type));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : (card[0] ? hs_buf_add(b, card, strlen(card)) : hs_buf_add(b, "\\N", 2));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : (campaign[0] ? copy_str(b, campaign, strlen(campaign)) : hs_buf_add(b, "\\N", 2));
+	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_str(b, e->payload, e->payload_len);
+	rc = rc ? rc : hs_buf_add(b, "\n", 1);
+	return rc ? rc : note_row(in);
+}
+
+/* Month partitions, each created once; concurrent receivers are serialised
+ * by an advisory lock and IF NOT EXISTS. */
+static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size_t errlen)
+{
+	for (int i = 0; i < in->n_months; i++) {
+		int64_t start, next;
+		time_t t = (time_t)(in->months[i] / 1000000);
+		struct tm tm;
+		char sql[400];
+		month_start(in->months[i], &start, &next);
+		gmtime_r(&t, &tm);
+		snprintf(sql, sizeof(sql),
+			 "BEGIN; SELECT pg_advisory_xact_lock(7007002);"
+			 "CREATE TABLE IF NOT EXISTS sales_y%04dm%02d PARTITION OF sales"
+			 " FOR VALUES FROM (%" PRId64 ") TO (%" PRId64 "); COMMIT",
+			 tm.tm_year + 1900, tm.tm_mon + 1, start, next);
+		if (exec_ok(c, sql, err, errlen)) {
+			exec_ok(c, "ROLLBACK", NULL, 0);
+			return PM_EIO;
+		}
+	}
+	return PM_OK;
+}
+
+static int apply_events(PGconn *c, struct ingest *in, size_t from_row, char *err, size_t errlen)
+{
+	/* Consent and erasure take effect at HQ inside the batch's transaction. */
+	char sql[600];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO cards (card, consent, consent_changed_us, source_store)"
+		 " SELECT DISTINCT ON (card) card, split_part(payload, ' ', 2), time_us, store_id FROM events"
+		 " WHERE store_id = $1 AND terminal = $2 AND seq > %zu AND type = 'consent' AND card IS NOT NULL"
+		 " ORDER BY card, time_us DESC ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
+		 " consent_changed_us = EXCLUDED.consent_changed_us, source_store = EXCLUDED.source_store"
+		 " WHERE cards.consent_changed_us <= EXCLUDED.consent_changed_us",
+		 (size_t)(in->h.first_seq + from_row - 1));
+	const char *pv[2] = { in->store, in->h.terminal };
+	PGresult *r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	if (!ok)
+		return PM_EIO;
+	snprintf(sql, sizeof(sql),
+		 "SELECT DISTINCT card FROM events WHERE store_id = $1 AND terminal = $2 AND seq > %zu"
+		 " AND type = 'erasure' AND card IS NOT NULL",
+		 (size_t)(in->h.first_seq + from_row - 1));
+	r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	int rc = PM_OK;
+	for (int i = 0; !rc && i < PQntuples(r); i++)
+		rc = hq_erase(c, PQgetvalue(r, i, 0), in->store, err, errlen);
+	PQclear(r);
+	return rc;
+}
+
+static void ingest_db(PGconn *c, struct ingest *in, struct hq_ack *ack)
+{
+	const char *kind = in->h.kind == HS_BATCH_SALES ? "sales" : "events";
+	const char *pv[3] = { in->store, in->h.terminal, kind };
+	char err[300] = "";
+	PGresult *r;
+	uint64_t acked;
+	size_t from_row;
+
+	if (in->h.kind == HS_BATCH_SALES && ensure_partitions(c, in, err, sizeof(err)))
+		goto dberr;
+	if (exec_ok(c, "BEGIN", err, sizeof(err)))
+		goto dberr;
+	/* The position row is the unique key on (terminal, seq): locked for the
+	 * transaction, so two receivers given the same batch store it once. */
+	r = PQexecParams(c, "INSERT INTO upload_progress (store_id, terminal, kind) VALUES ($1, $2, $3)"
+			 " ON CONFLICT DO NOTHING", 3, NULL, pv, NULL, NULL, 0);
+	PQclear(r);
+	r = PQexecParams(c, "SELECT acked_seq FROM upload_progress WHERE store_id = $1 AND terminal = $2"
+			 " AND kind = $3 FOR UPDATE", 3, NULL, pv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		goto dberr_rb;
+	}
+	acked = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	ack->acked_seq = acked;
+	if (in->h.last_seq <= acked) {
+		exec_ok(c, "COMMIT", NULL, 0);
+		ack->duplicate = 1;
+		ack->http_status = 200;
+		snprintf(ack->reason, sizeof(ack->reason), "already stored");
+		return;
+	}
+	if (in->h.first_seq > acked + 1) {
+		exec_ok(c, "ROLLBACK", NULL, 0);
+		ack->http_status = 409;
+		snprintf(ack->reason, sizeof(ack->reason),
+			 "sequence gap: HQ holds %s up to seq %" PRIu64 " of terminal '%s', this batch starts at %"
+			 PRIu64, kind, acked, in->h.terminal, in->h.first_seq);
+		return;
+	}
+	from_row = (size_t)(acked + 1 - in->h.first_seq); /* overlap: skip what is stored */
+	{
+		size_t off = from_row ? in->row_end[from_row - 1] : 0;
+		const char *copy = in->h.kind == HS_BATCH_SALES
+			? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
+			  " discount_cents, tendered_cents, points_earned, items, redeemed) FROM STDIN"
+			: "COPY events (store_id, terminal, seq, time_us, type, card, campaign, payload) FROM STDIN";
+		r = PQexec(c, copy);
+		if (PQresultStatus(r) != PGRES_COPY_IN) {
+			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+			PQclear(r);
+			goto dberr_rb;
+		}
+		PQclear(r);
+		const char *p = in->rows.data + off;
+		size_t left = in->rows.len - off;
+		while (left > 0) {
+			int chunk = left > (1u << 20) ? 1 << 20 : (int)left;
+			if (PQputCopyData(c, p, chunk) != 1)
+				break;
+			p += chunk;
+			left -= (size_t)chunk;
+		}
+		PQputCopyEnd(c, left ? "client gave up" : NULL);
+		r = PQgetResult(c);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		while ((r = PQgetResult(c)))
+			PQclear(r);
+		if (!ok)
+			goto dberr_rb;
+	}
+	if (in->h.kind == HS_BATCH_EVENTS && apply_events(c, in, from_row, err, sizeof(err)))
+		goto dberr_rb;
+	{
+		char last[24];
+		snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);
+		const char *uv[4] = { in->store, in->h.terminal, kind, last };
+		r = PQexecParams(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
+				 " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, NULL, uv, NULL, NULL, 0);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok)
+			goto dberr_rb;
+	}
+	if (exec_ok(c, "COMMIT", err, sizeof(err)))
+		goto dberr;
+	ack->http_status = 200;
+	ack->acked_seq = in->h.last_seq;
+	ack->stored = in->n_rows - from_row;
+	snprintf(ack->reason, sizeof(ack->reason), "stored");
+	return;
+dberr_rb:
+	exec_ok(c, "ROLLBACK", NULL, 0);
+dberr:
+	pm_err("database error storing a batch of store '%s': %s", in->store, err);
+	ack->http_status = 503;
+	snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
+}
+
+void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struct hq_ack *ack)
+{
+	struct ingest in;
+	struct hs_decode_cb cb = { &in, on_header, on_sale, on_event };
+	char err[300];
+	int rc;
+
+	memset(ack, 0, sizeof(*ack));
+	memset(&in, 0, sizeof(in));
+	in.store = store;
+	/* Decode everything first: a bad line anywhere rejects the whole batch
+	 * before the database is touched (nothing half-stored). */
+	rc = hs_batch_decode(body, len, &cb, err, sizeof(err));
+	if (rc) {
+		ack->http_status = rc == PM_EREFUSED ? 403 : 400;
+		snprintf(ack->reason, sizeof(ack->reason), "%s", in.reason[0] ? in.reason : err);
+	} else {
+		ingest_db(c, &in, ack);
+	}
+	hs_buf_free(&in.rows);
+	free(in.row_end);
+}
+
+/* ---- stores --------------------------------------------------------------- */
+
+int hq_store_add(PGconn *c, const char *store, const char *credential, char *err, size_t errlen)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)credential, strlen(credential));
+	const char *pv[2] = { store, (const char *)h };
+	int lens[2] = { (int)strlen(store), (int)sizeof(h) }, fmts[2] = { 0, 1 };
+	PGresult *r = PQexecParams(c, "INSERT INTO stores (store_id, credential_sha256) VALUES ($1, $2)"
+				   " ON CONFLICT (store_id) DO UPDATE SET credential_sha256 = EXCLUDED.credential_sha256",
+				   2, NULL, pv, lens, fmts, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+int hq_store_auth(PGconn *c, const char *store, const char *credential)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	const char *pv[1] = { store };
+	int rc = PM_EREFUSED;
+	PGresult *r = PQexecParams(c, "SELECT credential_sha256 FROM stores WHERE store_id = $1", 1, NULL, pv,
+				   NULL, NULL, 1);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = PM_EIO;
+	else if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == (int)sizeof(h)) {
+		crypto_hash_sha256(h, (const unsigned char *)credential, strlen(credential));
+		if (sodium_memcmp(h, PQgetvalue(r, 0, 0), sizeof(h)) == 0)
+			rc = PM_OK;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* ---- erasure -------------------------------------------------------------- */
+
+int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, size_t errlen)
+{
+	char now[24];
+	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL) * 1000000);
+	const char *pv[3] = { card, origin_store ? origin_store : "", now };
+	static const struct { const char *sql; int n; } steps[] = {
+		/* every store that knows the card gets the request, except the one it came from */
+		{ "INSERT INTO downlink (store_id, type, card, created_us)"
+		  " SELECT s, 'erasure', $1, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
+		  "  UNION SELECT store_id FROM events WHERE card = $1) k WHERE s <> $2", 3 },
+		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
+		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
+		{ "UPDATE events SET card = NULL, payload = '' WHERE card = $1", 1 },
+		{ "DELETE FROM cards WHERE card = $1", 1 },
+		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
+		  " VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))", 3 },
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n, NULL, pv, NULL, NULL, 0);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok)
+			return PM_EIO;
+	}
+	return PM_OK;
+}

@@ -1,0 +1,270 @@
+/* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
+#include "hostsync/hq_int.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *usage_text =
+	"usage: posmark-hq COMMAND [options]   (--db CONNINFO or $POSMARK_HQ_DB)\n\n"
+	"  serve --db CONNINFO --listen HOST:PORT [--workers N]   receive uploads (docs/hq.md)\n"
+	"  migrate --db CONNINFO                                  create/upgrade the schema\n"
+	"  store add STORE --db CONNINFO [--credential-file F]    register a store; prints its\n"
+	"                                                         credential unless read from F\n"
+	"  history CARD --db CONNINFO --json                      a card's sales, all stores\n"
+	"  report sales-by-day|campaigns --db CONNINFO            JSON lines\n"
+	"  erase CARD --db CONNINFO                               erase a card at HQ and stores\n"
+	"  rules keygen --key FILE                                new signing key; prints public key\n"
+	"  rules publish FILE --db CONNINFO --key FILE            sign and serve a rule set\n";
+
+static int fail(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "posmark-hq: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (hint)
+		fprintf(stderr, "hint: %s\n", hint);
+	return 1;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	struct hs_buf b = { 0 };
+	char chunk[65536];
+	size_t n;
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (hs_buf_add(&b, chunk, n)) {
+			fclose(f);
+			hs_buf_free(&b);
+			return NULL;
+		}
+	fclose(f);
+	if (!b.data && hs_buf_add(&b, "", 0))
+		return NULL;
+	*len = b.len;
+	return b.data;
+}
+
+struct opts {
+	const char *db, *listen, *key, *cred_file;
+	int workers;
+	int json;
+	int npos;
+	const char *pos[4];
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->db = getenv("POSMARK_HQ_DB");
+	o->workers = 4;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--json")) {
+			o->json = 1;
+			continue;
+		}
+		if (!strcmp(a, "--db") || !strcmp(a, "--listen") || !strcmp(a, "--key") ||
+		    !strcmp(a, "--workers") || !strcmp(a, "--credential-file")) {
+			if (!v)
+				return fail("see posmark-hq --help", "option %s needs a value", a);
+			if (!strcmp(a, "--db"))
+				o->db = v;
+			else if (!strcmp(a, "--listen"))
+				o->listen = v;
+			else if (!strcmp(a, "--key"))
+				o->key = v;
+			else if (!strcmp(a, "--credential-file"))
+				o->cred_file = v;
+			else
+				o->workers = atoi(v);
+			i++;
+			continue;
+		}
+		if (a[0] == '-' && a[1] == '-')
+			return fail("see posmark-hq --help", "unknown option '%s'", a);
+		if (o->npos == 4)
+			return fail("see posmark-hq --help", "too many arguments");
+		o->pos[o->npos++] = a;
+	}
+	return 0;
+}
+
+static PGconn *open_db(const struct opts *o, int migrate)
+{
+	char err[600];
+	PGconn *c;
+	if (!o->db) {
+		fail("give --db 'host=... dbname=...' (a libpq connection string)", "no database named");
+		return NULL;
+	}
+	if (!(c = hq_connect(o->db, err, sizeof(err)))) {
+		fail("check --db and that PostgreSQL is running", "%s", err);
+		return NULL;
+	}
+	if (migrate && hq_migrate(c, err, sizeof(err))) {
+		fail("check the database user's rights; docs/hq.md lists the migrations", "schema migration failed: %s",
+		     err);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int cmd_rules(const struct opts *o)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
+	char hex[crypto_sign_SECRETKEYBYTES * 2 + 2], err[600];
+	if (!o->key)
+		return fail("give --key FILE (the signing key made by 'rules keygen')", "no key file");
+	if (o->npos == 2 && !strcmp(o->pos[1], "keygen")) {
+		crypto_sign_keypair(pk, sk);
+		sodium_bin2hex(hex, sizeof(hex), sk, sizeof(sk));
+		int fd = open(o->key, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd < 0)
+			return fail("pick a new file name; an existing key is never overwritten", "cannot create '%s': %s",
+				    o->key, strerror(errno));
+		strcat(hex, "\n");
+		if (write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) || close(fd))
+			return fail(NULL, "cannot write '%s'", o->key);
+		sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+		printf("%s\n", hex);
+		return 0;
+	}
+	if (o->npos != 3 || strcmp(o->pos[1], "publish"))
+		return fail("see posmark-hq --help", "usage: rules keygen --key FILE | rules publish FILE --db C --key FILE");
+	size_t klen = 0, blen = 0, sklen = 0;
+	char *khex = read_file(o->key, &klen);
+	if (!khex || sodium_hex2bin(sk, sizeof(sk), khex, klen, " \n", &sklen, NULL) || sklen != sizeof(sk)) {
+		free(khex);
+		return fail("make one with 'posmark-hq rules keygen --key FILE'", "'%s' is not a signing key", o->key);
+	}
+	free(khex);
+	char *body = read_file(o->pos[2], &blen);
+	if (!body)
+		return fail("check the path", "cannot read rule set '%s'", o->pos[2]);
+	crypto_sign_detached(sig, NULL, (unsigned char *)body, blen, sk);
+	sodium_memzero(sk, sizeof(sk));
+	PGconn *c = open_db(o, 1);
+	int rc = c ? hq_rules_store(c, body, blen, sig, err, sizeof(err)) : PM_EIO;
+	free(body);
+	if (c && rc)
+		fail("check the database", "cannot store the rule set: %s", err);
+	PQfinish(c);
+	if (!rc)
+		fprintf(stderr, "posmark-hq: rule set '%s' (%zu bytes) signed and published\n", o->pos[2], blen);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	char err[600];
+	PGconn *c;
+	int rc;
+
+	pm_log_init_from_env(PM_LOG_WARN);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (sodium_init() < 0)
+		return fail(NULL, "libsodium failed to start");
+	if (parse(argc - 1, argv + 1, &o))
+		return 2;
+	const char *cmd = argv[1];
+	memmove(o.pos + 1, o.pos, sizeof(o.pos) - sizeof(o.pos[0]));
+	o.pos[0] = cmd;
+	o.npos++;
+	if (o.npos > 4)
+		o.npos = 4;
+	/* pos[0] is the command, pos[1..] its words */
+	if (!strcmp(cmd, "serve")) {
+		if (!o.listen)
+			return fail("add --listen 127.0.0.1:8080", "serve needs --listen HOST:PORT");
+		if (!(c = open_db(&o, 1)))
+			return 1;
+		PQfinish(c);
+		rc = hq_serve(o.db, o.listen, o.workers);
+		return rc ? 1 : 0;
+	}
+	if (!strcmp(cmd, "migrate")) {
+		if (!(c = open_db(&o, 1)))
+			return 1;
+		PQfinish(c);
+		return 0;
+	}
+	if (!strcmp(cmd, "store")) {
+		char cred[80];
+		if (o.npos != 3 || strcmp(o.pos[1], "add") || strlen(o.pos[2]) > HS_ID_MAX)
+			return fail("posmark-hq store add STORE --db CONNINFO", "usage: store add STORE (id up to %d chars)",
+				    HS_ID_MAX);
+		if (o.cred_file) {
+			size_t n = 0;
+			char *t = read_file(o.cred_file, &n);
+			if (!t || n == 0 || n >= sizeof(cred))
+				return fail("put the credential on one line", "cannot read credential file '%s'", o.cred_file);
+			snprintf(cred, sizeof(cred), "%.*s", (int)strcspn(t, "\r\n"), t);
+			free(t);
+		} else {
+			unsigned char r[24];
+			randombytes_buf(r, sizeof(r));
+			sodium_bin2hex(cred, sizeof(cred), r, sizeof(r));
+		}
+		if (!(c = open_db(&o, 1)))
+			return 1;
+		rc = hq_store_add(c, o.pos[2], cred, err, sizeof(err));
+		PQfinish(c);
+		if (rc)
+			return fail("check the database", "cannot register store: %s", err);
+		if (!o.cred_file)
+			printf("%s\n", cred); /* once, for hq.store_credential of that store */
+		return 0;
+	}
+	if (!strcmp(cmd, "history") || !strcmp(cmd, "erase")) {
+		if (o.npos != 2 || strspn(o.pos[1], "0123456789") != strlen(o.pos[1]) || !*o.pos[1] ||
+		    strlen(o.pos[1]) > HS_CARD_MAX)
+			return fail("give the full card number (digits)", "usage: %s CARD --db CONNINFO", cmd);
+		if (!(c = open_db(&o, 1)))
+			return 1;
+		if (!strcmp(cmd, "history"))
+			rc = hq_history(c, o.pos[1], stdout, err, sizeof(err));
+		else {
+			rc = PQresultStatus(PQexec(c, "BEGIN")) == PGRES_COMMAND_OK ? PM_OK : PM_EIO;
+			rc = rc ? rc : hq_erase(c, o.pos[1], NULL, err, sizeof(err));
+			PQclear(PQexec(c, rc ? "ROLLBACK" : "COMMIT"));
+			if (!rc)
+				fprintf(stderr, "posmark-hq: card erased at HQ; stores that know it are told on their next sync\n");
+		}
+		PQfinish(c);
+		return rc ? fail("check the database", "%s failed: %s", cmd, err) : 0;
+	}
+	if (!strcmp(cmd, "report")) {
+		if (o.npos != 2 || (strcmp(o.pos[1], "sales-by-day") && strcmp(o.pos[1], "campaigns")))
+			return fail("posmark-hq report sales-by-day|campaigns --db CONNINFO", "unknown report");
+		if (!(c = open_db(&o, 1)))
+			return 1;
+		rc = !strcmp(o.pos[1], "campaigns") ? hq_report_campaigns(c, stdout, err, sizeof(err))
+						    : hq_report_sales_by_day(c, stdout, err, sizeof(err));
+		PQfinish(c);
+		return rc ? fail("check the database", "report failed: %s", err) : 0;
+	}
+	if (!strcmp(cmd, "rules"))
+		return cmd_rules(&o);
+	fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
+	return 2;
+}

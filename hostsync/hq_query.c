@@ -1,0 +1,182 @@
+/*
+ * hq_query.c - HQ's read side: a card's history across stores (the same
+ * JSON shape as `posmark history --json`), sales by store and day, campaign
+ * counts with lift against the control group, requests for stores, and the
+ * published rule sets.
+ */
+#include "hostsync/hq_int.h"
+#include "common/pm_err.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Print each row's first column (a JSON text) as one line. */
+static int print_json_rows(PGresult *r, FILE *out, char *err, size_t errlen)
+{
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		fprintf(out, "%s\n", PQgetvalue(r, i, 0));
+	PQclear(r);
+	return PM_OK;
+}
+
+int hq_history(PGconn *c, const char *card, FILE *out, char *err, size_t errlen)
+{
+	const char *pv[1] = { card };
+	PGresult *r = PQexecParams(c, "SELECT store_id, terminal, seq, time_us, total_cents, currency, tender,"
+				   " points_earned, items FROM sales WHERE card = $1"
+				   " ORDER BY time_us, store_id, terminal, seq", 1, NULL, pv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *items_in = json_loads(PQgetvalue(r, i, 8), 0, NULL), *items = json_array(), *it;
+		size_t k;
+		/* jsonb reorders keys: rebuild each item in the terminal's key order */
+		json_array_foreach(items_in, k, it)
+			json_array_append_new(items, json_pack("{s:O, s:O, s:O, s:O}", "gtin",
+					json_object_get(it, "gtin"), "qty", json_object_get(it, "qty"), "price_cents",
+					json_object_get(it, "price_cents"), "line_cents", json_object_get(it, "line_cents")));
+		json_decref(items_in);
+		json_int_t seq = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+		json_t *o = json_pack("{s:I, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:o, s:s}", "sale_id", seq,
+				      "terminal", PQgetvalue(r, i, 1), "seq", seq, "time_us",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 3), NULL, 10), "total_cents",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10), "currency", PQgetvalue(r, i, 5),
+				      "tender", PQgetvalue(r, i, 6), "points_earned",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 7), NULL, 10), "items", items, "store",
+				      PQgetvalue(r, i, 0));
+		char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (txt)
+			fprintf(out, "%s\n", txt);
+		free(txt);
+		json_decref(o);
+	}
+	PQclear(r);
+	return PM_OK;
+}
+
+int hq_report_sales_by_day(PGconn *c, FILE *out, char *err, size_t errlen)
+{
+	return print_json_rows(PQexec(c,
+		"SELECT json_build_object('store', store_id, 'day', day, 'sales', n, 'total_cents', total,"
+		" 'currency', currency)::text FROM (SELECT store_id, currency,"
+		" to_char(to_timestamp(time_us / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,"
+		" count(*) AS n, sum(total_cents) AS total FROM sales GROUP BY 1, 2, 3) d"
+		" ORDER BY store_id, day, currency"), out, err, errlen);
+}
+
+/*
+ * Per campaign: offers issued, held back (control group), redeemed; and the
+ * share of cards that bought the offered item within 30 days after being
+ * offered it (treated) or held back (control). lift = treated / control.
+ */
+int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
+{
+	return print_json_rows(PQexec(c,
+		"WITH ev AS (SELECT campaign, type, card, time_us,"
+		"   substring(payload from '\"gtin\":\"([0-9]+)\"') AS gtin FROM events"
+		"   WHERE campaign IS NOT NULL),"
+		" conv AS (SELECT e.campaign, e.type, EXISTS (SELECT 1 FROM sales s WHERE s.card = e.card"
+		"   AND s.time_us > e.time_us AND s.time_us <= e.time_us + 2592000000000"
+		"   AND s.items @> jsonb_build_array(jsonb_build_object('gtin', e.gtin))) AS bought"
+		"   FROM ev e WHERE e.type IN ('offer_issued', 'offer_held_back') AND e.card IS NOT NULL"
+		"   AND e.gtin IS NOT NULL),"
+		" counts AS (SELECT campaign, count(*) FILTER (WHERE type = 'offer_issued') AS issued,"
+		"   count(*) FILTER (WHERE type = 'offer_held_back') AS held_back,"
+		"   count(*) FILTER (WHERE type = 'offer_redeemed') AS redeemed FROM ev GROUP BY campaign),"
+		" rates AS (SELECT campaign,"
+		"   avg(bought::int) FILTER (WHERE type = 'offer_issued') AS treated,"
+		"   avg(bought::int) FILTER (WHERE type = 'offer_held_back') AS control FROM conv"
+		"   GROUP BY campaign)"
+		" SELECT json_build_object('campaign', k.campaign, 'issued', k.issued, 'held_back', k.held_back,"
+		"   'redeemed', k.redeemed, 'redemption_rate',"
+		"   CASE WHEN k.issued > 0 THEN round(k.redeemed::numeric / k.issued, 4) END,"
+		"   'treated_conversion', round(r.treated, 4), 'control_conversion', round(r.control, 4),"
+		"   'lift', CASE WHEN r.control > 0 THEN round(r.treated / r.control, 4) END)::text"
+		" FROM counts k LEFT JOIN rates r USING (campaign) ORDER BY k.campaign"), out, err, errlen);
+}
+
+char *hq_requests_json(PGconn *c, const char *store)
+{
+	const char *pv[1] = { store };
+	PGresult *r = PQexecParams(c,
+		"SELECT json_build_object('version', 1, 'requests', coalesce(json_agg(json_build_object("
+		" 'id', id, 'type', type, 'card', card, 'consent', consent) ORDER BY id), '[]'))::text"
+		" FROM (SELECT * FROM downlink WHERE store_id = $1 ORDER BY id LIMIT 1000) d",
+		1, NULL, pv, NULL, NULL, 0);
+	char *out = NULL;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		out = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return out;
+}
+
+int hq_requests_ack(PGconn *c, const char *store, int64_t up_to)
+{
+	char n[24];
+	snprintf(n, sizeof(n), "%" PRId64, up_to);
+	const char *pv[2] = { store, n };
+	PGresult *r = PQexecParams(c, "DELETE FROM downlink WHERE store_id = $1 AND id <= $2::bigint", 2, NULL,
+				   pv, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char sig[64], char *err,
+		   size_t errlen)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char etag[72];
+	crypto_hash_sha256(h, body, len);
+	etag[0] = '"';
+	sodium_bin2hex(etag + 1, sizeof(etag) - 2, h, 16);
+	strcat(etag, "\"");
+	const char *pv[3] = { body, (const char *)sig, etag };
+	int lens[3] = { (int)len, 64, (int)strlen(etag) }, fmts[3] = { 1, 1, 0 };
+	PGresult *r = PQexecParams(c, "INSERT INTO rule_sets (body, signature, etag) VALUES ($1, $2, $3)", 3,
+				   NULL, pv, lens, fmts, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+int hq_rules_latest(PGconn *c, struct hq_rules *out)
+{
+	PGresult *r;
+	int rc = PM_ENOENT;
+	memset(out, 0, sizeof(*out));
+	/* binary results: body and signature as raw bytes */
+	r = PQexecParams(c, "SELECT body, signature, etag FROM rule_sets ORDER BY id DESC LIMIT 1", 0, NULL,
+			 NULL, NULL, NULL, 1);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = PM_EIO;
+	else if (PQntuples(r) == 1 && PQgetlength(r, 0, 1) == 64) {
+		out->len = (size_t)PQgetlength(r, 0, 0);
+		out->body = malloc(out->len + 1);
+		if (!out->body) {
+			rc = PM_ENOMEM;
+		} else {
+			memcpy(out->body, PQgetvalue(r, 0, 0), out->len);
+			out->body[out->len] = '\0';
+			sodium_bin2hex(out->sig_hex, sizeof(out->sig_hex), (const unsigned char *)PQgetvalue(r, 0, 1),
+				       64);
+			snprintf(out->etag, sizeof(out->etag), "%.*s", PQgetlength(r, 0, 2), PQgetvalue(r, 0, 2));
+			rc = PM_OK;
+		}
+	}
+	PQclear(r);
+	return rc;
+}

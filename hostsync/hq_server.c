@@ -1,0 +1,304 @@
+/*
+ * hq_server.c - HQ's HTTP API on GNU libmicrohttpd (docs/hq.md):
+ *   POST /v1/batches          a gzip NDJSON batch -> ack {"acked_seq":..}
+ *   GET  /v1/requests         erasure/consent requests for the store
+ *   POST /v1/requests/ack?up_to=ID
+ *   GET  /v1/rules            the newest signed rule set (ETag, 304)
+ *   GET  /v1/health
+ * Stores authenticate with X-Posmark-Store + Authorization: Bearer.
+ * The receiver keeps no state of its own (all of it is in PostgreSQL), so
+ * several run behind one load balancer.
+ */
+#include "hostsync/hq_int.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BODY_MAX (64u << 20)
+
+/* A small pool of database connections shared by MHD's worker threads. */
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const char *conninfo;
+	int n;
+	PGconn *conns[32];
+	int free_idx[32], n_free;
+};
+static struct pool g_pool;
+
+static PGconn *pool_get(int *slot)
+{
+	PGconn *c;
+	pthread_mutex_lock(&g_pool.mu);
+	while (g_pool.n_free == 0)
+		pthread_cond_wait(&g_pool.cv, &g_pool.mu);
+	*slot = g_pool.free_idx[--g_pool.n_free];
+	c = g_pool.conns[*slot];
+	pthread_mutex_unlock(&g_pool.mu);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		char err[300];
+		if (c)
+			PQreset(c);
+		if (!c || PQstatus(c) != CONNECTION_OK) {
+			PQfinish(c);
+			c = hq_connect(g_pool.conninfo, err, sizeof(err));
+			if (!c)
+				pm_err("%s", err);
+		}
+		g_pool.conns[*slot] = c;
+	}
+	return c;
+}
+
+static void pool_put(int slot)
+{
+	pthread_mutex_lock(&g_pool.mu);
+	g_pool.free_idx[g_pool.n_free++] = slot;
+	pthread_cond_signal(&g_pool.cv);
+	pthread_mutex_unlock(&g_pool.mu);
+}
+
+struct req {
+	struct hs_buf body;
+	int too_big;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *con, unsigned code, const char *type,
+			     const void *data, size_t len, const char *etag, const char *sig)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (etag)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+	if (sig)
+		MHD_add_response_header(r, "X-Posmark-Signature", sig);
+	ret = MHD_queue_response(con, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned code, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = (int)strlen(buf);
+	return reply(con, code, "application/json", buf, (size_t)n, NULL, NULL);
+}
+
+/* A reason as a JSON string body (quotes and backslashes escaped). */
+static void json_escape(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+	for (; *in && o + 7 < n; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, n - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* The authenticated store, or NULL after queueing 401. */
+static const char *authenticate(struct MHD_Connection *con, PGconn *db, enum MHD_Result *ret)
+{
+	const char *store = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Posmark-Store");
+	const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	int rc = PM_EREFUSED;
+	if (store && auth && !strncmp(auth, "Bearer ", 7) && strlen(store) <= HS_ID_MAX)
+		rc = hq_store_auth(db, store, auth + 7);
+	if (rc == PM_OK)
+		return store;
+	if (rc == PM_EIO)
+		*ret = reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable; retry later\"}");
+	else {
+		pm_warn("refused a request: unknown store or bad credential (store '%s')", store ? store : "-");
+		*ret = reply_json(con, 401, "{\"status\":\"unauthorized\",\"reason\":\"unknown store or bad"
+				  " credential; check hq.store_credential in the terminal's config\"}");
+	}
+	return NULL;
+}
+
+static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const char *url,
+			      const char *method, PGconn *db)
+{
+	enum MHD_Result ret = MHD_NO;
+	const char *store;
+
+	if (!strcmp(url, "/v1/health"))
+		return reply_json(con, 200, "{\"status\":\"ok\"}");
+	if (!strcmp(url, "/v1/rules") && !strcmp(method, "GET")) {
+		struct hq_rules rs;
+		const char *inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+		if (!(store = authenticate(con, db, &ret)))
+			return ret;
+		int rc = hq_rules_latest(db, &rs);
+		if (rc == PM_ENOENT)
+			return reply_json(con, 404, "{\"status\":\"none\",\"reason\":\"no rule set published\"}");
+		if (rc)
+			return reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
+		if (inm && !strcmp(inm, rs.etag))
+			ret = reply(con, 304, "application/json", "", 0, rs.etag, NULL);
+		else
+			ret = reply(con, 200, "application/json", rs.body, rs.len, rs.etag, rs.sig_hex);
+		free(rs.body);
+		return ret;
+	}
+	if (!strcmp(url, "/v1/requests") && !strcmp(method, "GET")) {
+		if (!(store = authenticate(con, db, &ret)))
+			return ret;
+		char *j = hq_requests_json(db, store);
+		if (!j)
+			return reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
+		ret = reply(con, 200, "application/json", j, strlen(j), NULL, NULL);
+		free(j);
+		return ret;
+	}
+	if (!strcmp(url, "/v1/requests/ack") && !strcmp(method, "POST")) {
+		const char *up = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "up_to");
+		if (!(store = authenticate(con, db, &ret)))
+			return ret;
+		if (!up || !*up || strspn(up, "0123456789") != strlen(up))
+			return reply_json(con, 400, "{\"status\":\"rejected\",\"reason\":\"up_to=ID missing\"}");
+		if (hq_requests_ack(db, store, strtoll(up, NULL, 10)))
+			return reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
+		return reply_json(con, 200, "{\"status\":\"ok\"}");
+	}
+	if (!strcmp(url, "/v1/batches") && !strcmp(method, "POST")) {
+		struct hq_ack ack;
+		char reason[400];
+		if (!(store = authenticate(con, db, &ret)))
+			return ret;
+		if (rq->too_big)
+			return reply_json(con, 413, "{\"status\":\"rejected\",\"reason\":\"batch over %u bytes;"
+					  " lower hq.batch_max_sales\"}", BODY_MAX);
+		hq_ingest(db, store, rq->body.data ? rq->body.data : "", rq->body.len, &ack);
+		json_escape(ack.reason, reason, sizeof(reason));
+		if (ack.http_status != 200)
+			pm_warn("batch from store '%s' answered %d: %s", store, ack.http_status, ack.reason);
+		return reply_json(con, (unsigned)ack.http_status,
+				  "{\"status\":\"%s\",\"acked_seq\":%" PRIu64 ",\"stored\":%" PRIu64
+				  ",\"duplicate\":%s,\"reason\":\"%s\"}",
+				  ack.http_status == 200 ? "ok" : ack.http_status == 409 ? "gap" : "rejected",
+				  ack.acked_seq, ack.stored, ack.duplicate ? "true" : "false", reason);
+	}
+	return reply_json(con, 404, "{\"status\":\"not_found\",\"reason\":\"no such endpoint; see docs/hq.md\"}");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_size, void **con_cls)
+{
+	struct req *rq = *con_cls;
+	(void)cls;
+	(void)version;
+	if (!rq) {
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return MHD_NO;
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (rq->body.len + *upload_size > BODY_MAX)
+			rq->too_big = 1;
+		else if (hs_buf_add(&rq->body, upload_data, *upload_size))
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	int slot;
+	PGconn *db = pool_get(&slot);
+	enum MHD_Result ret = db ? handle(con, rq, url, method, db)
+		: reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
+	pool_put(slot);
+	return ret;
+}
+
+static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct req *rq = *con_cls;
+	(void)cls;
+	(void)con;
+	(void)toe;
+	if (rq) {
+		hs_buf_free(&rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+int hq_serve(const char *conninfo, const char *listen_addr, int workers)
+{
+	struct sockaddr_in sa;
+	char host[64];
+	const char *colon = strrchr(listen_addr, ':');
+	sigset_t set;
+	int sig;
+	struct MHD_Daemon *d;
+
+	if (!colon || colon == listen_addr || (size_t)(colon - listen_addr) >= sizeof(host)) {
+		pm_err("--listen wants HOST:PORT, e.g. 127.0.0.1:8080");
+		return PM_EINVAL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_addr), listen_addr);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		pm_err("--listen: '%s' is not an IPv4 address", host);
+		return PM_EINVAL;
+	}
+	if (workers < 1)
+		workers = 1;
+	if (workers > 32)
+		workers = 32;
+	pthread_mutex_init(&g_pool.mu, NULL);
+	pthread_cond_init(&g_pool.cv, NULL);
+	g_pool.conninfo = conninfo;
+	g_pool.n = workers;
+	for (int i = 0; i < workers; i++)
+		g_pool.free_idx[g_pool.n_free++] = i;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+	if (!d) {
+		pm_err("cannot listen on %s (port in use, or not a local address)", listen_addr);
+		return PM_EIO;
+	}
+	fprintf(stderr, "posmark-hq: listening on %s\n", listen_addr);
+	sigwait(&set, &sig);
+	MHD_stop_daemon(d);
+	for (int i = 0; i < workers; i++)
+		PQfinish(g_pool.conns[i]);
+	return PM_OK;
+}

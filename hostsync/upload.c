@@ -1,0 +1,435 @@
+/*
+ * upload.c - the terminal's side of HQ sync with libcurl: batches of sales
+ * and events after the watermark, POSTed with an idempotency key; the
+ * watermark moves only on HQ's ack. Transport errors, 5xx and garbage
+ * answers are retried with exponential backoff and full jitter; a batch HQ
+ * rejects (4xx) stops the sync with HQ's reason and nothing is lost (the
+ * log keeps everything not acknowledged: store-and-forward).
+ */
+#include "hostsync/hostsync.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void hs_client_config_default(struct hs_client_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->url = "";
+	c->store = "";
+	c->credential = "";
+	c->ca_file = "";
+	c->tls_verify = true;
+	c->rules_public_key = "";
+	c->data_dir = ".";
+	c->batch_max_sales = 5000;
+	c->max_attempts = 8;
+	c->backoff_initial_ms = 200;
+	c->backoff_max_ms = 30000;
+	c->timeout_s = 60;
+}
+
+struct client {
+	const struct hs_client_config *cfg;
+	CURL *h;
+	struct curl_slist *auth;      /* store + credential headers */
+	char errbuf[CURL_ERROR_SIZE];
+	struct hs_buf resp;
+	char etag[80];
+	char sig_hex[140];
+	struct hs_sync_stats *st;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
+{
+	struct client *cl = ctx;
+	if (cl->resp.len + sz * n > (8u << 20)) /* HQ never sends this much: garbage */
+		return 0;
+	return hs_buf_add(&cl->resp, p, sz * n) ? 0 : sz * n;
+}
+
+static void header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
+{
+	size_t nl = strlen(name);
+	if (len <= nl || strncasecmp(line, name, nl))
+		return;
+	line += nl;
+	len -= nl;
+	while (len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n' || line[len - 1] == ' '))
+		len--;
+	if (len < cap)
+		snprintf(dst, cap, "%.*s", (int)len, line);
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
+{
+	struct client *cl = ctx;
+	header_value(p, sz * n, "etag:", cl->etag, sizeof(cl->etag));
+	header_value(p, sz * n, "x-posmark-signature:", cl->sig_hex, sizeof(cl->sig_hex));
+	return sz * n;
+}
+
+/*
+ * One HTTP exchange. PM_OK with *status set when HQ answered anything;
+ * PM_EOFFLINE when the transport failed (no answer, cut, timeout).
+ */
+static int http(struct client *cl, const char *method, const char *path, const void *body, size_t len,
+		struct curl_slist *extra, long *status)
+{
+	char url[2048];
+	struct curl_slist *hdrs = NULL;
+	CURLcode cc;
+	size_t ul = strlen(cl->cfg->url);
+	while (ul > 0 && cl->cfg->url[ul - 1] == '/')
+		ul--;
+	snprintf(url, sizeof(url), "%.*s%s", (int)ul, cl->cfg->url, path);
+	cl->resp.len = 0;
+	cl->etag[0] = cl->sig_hex[0] = '\0';
+	curl_easy_reset(cl->h);
+	curl_easy_setopt(cl->h, CURLOPT_URL, url);
+	curl_easy_setopt(cl->h, CURLOPT_ERRORBUFFER, cl->errbuf);
+	curl_easy_setopt(cl->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(cl->h, CURLOPT_TIMEOUT, cl->cfg->timeout_s);
+	curl_easy_setopt(cl->h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(cl->h, CURLOPT_SSL_VERIFYPEER, cl->cfg->tls_verify ? 1L : 0L);
+	curl_easy_setopt(cl->h, CURLOPT_SSL_VERIFYHOST, cl->cfg->tls_verify ? 2L : 0L);
+	if (cl->cfg->ca_file && *cl->cfg->ca_file)
+		curl_easy_setopt(cl->h, CURLOPT_CAINFO, cl->cfg->ca_file);
+	curl_easy_setopt(cl->h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(cl->h, CURLOPT_WRITEDATA, cl);
+	curl_easy_setopt(cl->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(cl->h, CURLOPT_HEADERDATA, cl);
+	for (struct curl_slist *s = cl->auth; s; s = s->next)
+		hdrs = curl_slist_append(hdrs, s->data);
+	for (struct curl_slist *s = extra; s; s = s->next)
+		hdrs = curl_slist_append(hdrs, s->data);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(cl->h, CURLOPT_HTTPHEADER, hdrs);
+	if (!strcmp(method, "POST")) {
+		curl_easy_setopt(cl->h, CURLOPT_POST, 1L);
+		curl_easy_setopt(cl->h, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(cl->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	cl->errbuf[0] = '\0';
+	cc = curl_easy_perform(cl->h);
+	curl_slist_free_all(hdrs);
+	if (cc != CURLE_OK) {
+		pm_info("HQ request %s %s failed: %s", method, path, cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
+		return PM_EOFFLINE;
+	}
+	curl_easy_getinfo(cl->h, CURLINFO_RESPONSE_CODE, status);
+	return PM_OK;
+}
+
+static void backoff_sleep(const struct hs_client_config *cfg, int attempt)
+{
+	/* Full jitter: uniform in [d/2, d], d doubling up to the cap, so many
+	 * stores coming back online at once do not hammer HQ in step. */
+	int64_t d = cfg->backoff_initial_ms;
+	for (int i = 1; i < attempt && d < cfg->backoff_max_ms; i++)
+		d *= 2;
+	if (d > cfg->backoff_max_ms)
+		d = cfg->backoff_max_ms;
+	int64_t ms = d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+static int enc_sale_cb(void *ctx, const struct hs_sale *s)
+{
+	return hs_enc_sale(ctx, s);
+}
+
+static int enc_event_cb(void *ctx, const struct hs_event *e)
+{
+	return hs_enc_event(ctx, e);
+}
+
+/*
+ * Send one encoded batch until HQ answers definitively. On success
+ * *acked = HQ's position (>= the batch's last seq). PM_EAGAIN-like gap: 
+ * returns PM_EEXIST with *acked = HQ's position (the caller resends from there).
+ */
+static int send_batch(struct client *cl, const struct hs_encoder *e, const struct hs_buf *gz,
+		      uint64_t *acked, char *err, size_t errlen)
+{
+	char key[200];
+	struct curl_slist *extra = NULL;
+	int rc = PM_EOFFLINE;
+	snprintf(key, sizeof(key), "Idempotency-Key: %s/%s/%s/%" PRIu64 "-%" PRIu64, e->h.store, e->h.terminal,
+		 e->h.kind == HS_BATCH_SALES ? "sales" : "events", e->h.first_seq, e->h.last_seq);
+	extra = curl_slist_append(extra, key);
+	extra = curl_slist_append(extra, "Content-Type: application/x-ndjson");
+	extra = curl_slist_append(extra, "Content-Encoding: gzip");
+	for (int attempt = 1; attempt <= cl->cfg->max_attempts; attempt++) {
+		long status = 0;
+		if (attempt > 1) {
+			cl->st->retries++;
+			backoff_sleep(cl->cfg, attempt - 1);
+		}
+		rc = http(cl, "POST", "/v1/batches", gz->data, gz->len, extra, &status);
+		if (rc) {
+			snprintf(err, errlen, "HQ at %s unreachable: %s", cl->cfg->url,
+				 cl->errbuf[0] ? cl->errbuf : "no answer");
+			continue;
+		}
+		json_t *j = json_loadb(cl->resp.data ? cl->resp.data : "", cl->resp.len, 0, NULL);
+		json_t *ack = json_object_get(j, "acked_seq"), *reason = json_object_get(j, "reason");
+		const char *why = json_is_string(reason) ? json_string_value(reason) : "no reason given";
+		if (status >= 500 || status == 0 || !json_is_object(j) || !json_is_integer(ack)) {
+			snprintf(err, errlen, "HQ answered %ld %s; will retry", status,
+				 json_is_object(j) ? why : "with something that is not a posmark answer");
+			pm_warn("batch %s: %s", key + 17, err);
+			json_decref(j);
+			rc = PM_EPROTO;
+			continue;
+		}
+		*acked = (uint64_t)json_integer_value(ack);
+		if (status == 200 && *acked >= e->h.last_seq) {
+			json_decref(j);
+			rc = PM_OK;
+			break;
+		}
+		if (status == 409 && *acked + 1 < e->h.first_seq) {
+			snprintf(err, errlen, "HQ reports a sequence gap: %s", why);
+			pm_warn("batch %s: %s; resending from seq %" PRIu64, key + 17, why, *acked + 1);
+			json_decref(j);
+			rc = PM_EEXIST;
+			break;
+		}
+		if (status == 200) { /* an ack that does not cover the batch: not trusted */
+			snprintf(err, errlen, "HQ acknowledged up to %" PRIu64 " for a batch ending at %" PRIu64,
+				 *acked, e->h.last_seq);
+			json_decref(j);
+			rc = PM_EPROTO;
+			continue;
+		}
+		snprintf(err, errlen, "HQ rejected batch %s (HTTP %ld): %s", key + 17, status, why);
+		pm_err("%s", err);
+		json_decref(j);
+		rc = PM_EREFUSED;
+		break;
+	}
+	curl_slist_free_all(extra);
+	return rc;
+}
+
+/* Upload all sales (events=false) or events after the watermark. */
+static int upload_kind(struct client *cl, const struct hs_source *src, const char *terminal, bool events,
+		       char *err, size_t errlen)
+{
+	struct hs_positions pos;
+	int rc = src->positions(src->ctx, &pos);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the log's positions: %s", pm_strerror(rc));
+		return rc;
+	}
+	uint64_t next = events ? pos.events_acked : pos.sales_acked;
+	uint64_t last = events ? pos.last_event_seq : pos.last_sale_seq;
+	int gaps = 0;
+	while (next < last) {
+		struct hs_encoder e;
+		struct hs_buf gz;
+		size_t raw = 0;
+		uint64_t acked = 0;
+		hs_enc_begin(&e, events ? HS_BATCH_EVENTS : HS_BATCH_SALES, cl->cfg->store, terminal);
+		rc = events ? src->events_after(src->ctx, next, cl->cfg->batch_max_sales, enc_event_cb, &e)
+			    : src->sales_after(src->ctx, next, cl->cfg->batch_max_sales, enc_sale_cb, &e);
+		if (rc || e.h.count == 0) {
+			hs_enc_release(&e);
+			if (!rc)
+				break; /* nothing after next (the log said otherwise: it moved) */
+			snprintf(err, errlen, "cannot read the log: %s", pm_strerror(rc));
+			return rc;
+		}
+		rc = hs_enc_finish(&e, &gz, &raw);
+		if (rc) {
+			hs_enc_release(&e);
+			snprintf(err, errlen, "cannot encode a batch: %s", pm_strerror(rc));
+			return rc;
+		}
+		rc = send_batch(cl, &e, &gz, &acked, err, errlen);
+		if (rc == PM_OK) {
+			cl->st->batches++;
+			cl->st->bytes_raw += raw;
+			cl->st->bytes_sent += gz.len;
+			if (events)
+				cl->st->events_sent += e.h.count;
+			else
+				cl->st->sales_sent += e.h.count;
+			next = e.h.last_seq;
+			rc = src->watermark_set(src->ctx, events, next);
+			if (rc)
+				snprintf(err, errlen, "cannot record HQ's ack in the log: %s", pm_strerror(rc));
+		} else if (rc == PM_EEXIST && gaps++ < 3) {
+			next = acked; /* HQ lost what we thought it had (restored backup): resend */
+			rc = PM_OK;
+		}
+		hs_buf_free(&gz);
+		hs_enc_release(&e);
+		if (rc)
+			return rc;
+	}
+	return PM_OK;
+}
+
+/* ---- requests from HQ and rule sets ---------------------------------------- */
+
+static int pull_requests(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
+{
+	long status = 0;
+	int rc = http(cl, "GET", "/v1/requests", NULL, 0, NULL, &status);
+	if (rc || status != 200) {
+		snprintf(err, errlen, "cannot fetch HQ's requests (HTTP %ld)", status);
+		return rc ? rc : PM_EPROTO;
+	}
+	json_t *j = json_loadb(cl->resp.data ? cl->resp.data : "", cl->resp.len, 0, NULL), *r;
+	json_t *arr = json_object_get(j, "requests");
+	size_t i;
+	int64_t up_to = 0;
+	if (!json_is_array(arr)) {
+		json_decref(j);
+		snprintf(err, errlen, "HQ's request list is not a posmark answer");
+		return PM_EPROTO;
+	}
+	json_array_foreach(arr, i, r) {
+		json_t *id = json_object_get(r, "id"), *type = json_object_get(r, "type");
+		json_t *card = json_object_get(r, "card"), *consent = json_object_get(r, "consent");
+		const char *c = json_string_value(card);
+		if (!json_is_integer(id) || !json_is_string(type) || !c || !*c || strlen(c) > HS_CARD_MAX ||
+		    strspn(c, "0123456789") != strlen(c))
+			break;
+		if (!strcmp(json_string_value(type), "erasure"))
+			rc = src->apply_erasure(src->ctx, c);
+		else if (!strcmp(json_string_value(type), "consent") && json_is_string(consent))
+			rc = src->apply_consent(src->ctx, c, !strcmp(json_string_value(consent), "yes"));
+		if (rc == PM_ENOENT)
+			rc = PM_OK; /* a card this terminal never saw: nothing to do */
+		if (rc)
+			break;
+		cl->st->requests_applied++;
+		up_to = json_integer_value(id);
+	}
+	json_decref(j);
+	if (rc) {
+		snprintf(err, errlen, "cannot apply HQ's request: %s", pm_strerror(rc));
+		return rc;
+	}
+	if (up_to > 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/v1/requests/ack?up_to=%" PRId64, up_to);
+		if ((rc = http(cl, "POST", path, "", 0, NULL, &status)) || status != 200)
+			return PM_OK; /* applied again next time: erasure is idempotent */
+	}
+	return PM_OK;
+}
+
+static int pull_rules(struct client *cl, char *err, size_t errlen)
+{
+	char path[4200], etag[80] = "", hdr[120];
+	struct curl_slist *extra = NULL;
+	unsigned char sig[crypto_sign_BYTES];
+	size_t sig_len = 0;
+	long status = 0;
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/rules.etag", cl->cfg->data_dir);
+	if ((f = fopen(path, "r"))) {
+		if (!fgets(etag, sizeof(etag), f))
+			etag[0] = '\0';
+		fclose(f);
+		etag[strcspn(etag, "\r\n")] = '\0';
+	}
+	if (etag[0]) {
+		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
+		extra = curl_slist_append(extra, hdr);
+	}
+	int rc = http(cl, "GET", "/v1/rules", NULL, 0, extra, &status);
+	curl_slist_free_all(extra);
+	if (rc) {
+		snprintf(err, errlen, "cannot fetch the rule set: HQ unreachable");
+		return rc;
+	}
+	if (status == 304 || status == 404)
+		return 0;
+	if (status != 200) {
+		snprintf(err, errlen, "cannot fetch the rule set: HQ answered %ld", status);
+		return PM_EPROTO;
+	}
+	if (sodium_hex2bin(sig, sizeof(sig), cl->sig_hex, strlen(cl->sig_hex), NULL, &sig_len, NULL))
+		sig_len = 0;
+	rc = hs_rules_install(cl->cfg->data_dir, cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "",
+			      cl->resp.len, sig_len ? sig : NULL, sig_len, cl->etag[0] ? cl->etag : NULL);
+	if (rc == PM_ECHECK) {
+		snprintf(err, errlen, "rule set from HQ refused: missing or bad signature; the old rule set stays");
+		pm_err("%s", err);
+	} else if (rc == PM_EINVAL) {
+		snprintf(err, errlen, "hq.rules_public_key is not a 64-hex-digit Ed25519 public key");
+	} else if (rc) {
+		snprintf(err, errlen, "cannot install the rule set in '%s': %s", cl->cfg->data_dir, pm_strerror(rc));
+	}
+	return rc ? rc : 1;
+}
+
+int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src, const char *terminal,
+		 struct hs_sync_stats *st, char *err, size_t errlen)
+{
+	struct client cl;
+	char hdr[200];
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(err, errlen, "ok");
+	if (!cfg->url || !*cfg->url || !cfg->store[0] || !cfg->credential[0]) {
+		snprintf(err, errlen, "hq.url, store.id and hq.store_credential must be set to sync");
+		return PM_EINVAL;
+	}
+	if (sodium_init() < 0)
+		return PM_ENOMEM;
+	memset(&cl, 0, sizeof(cl));
+	cl.cfg = cfg;
+	cl.st = st;
+	if (!(cl.h = curl_easy_init()))
+		return PM_ENOMEM;
+	snprintf(hdr, sizeof(hdr), "X-Posmark-Store: %s", cfg->store);
+	cl.auth = curl_slist_append(NULL, hdr);
+	{
+		/* the credential lives only in this header list; never printed */
+		size_t n = strlen(cfg->credential) + 32;
+		char *a = malloc(n);
+		if (a) {
+			snprintf(a, n, "Authorization: Bearer %s", cfg->credential);
+			cl.auth = curl_slist_append(cl.auth, a);
+			sodium_memzero(a, n);
+			free(a);
+		}
+	}
+	rc = upload_kind(&cl, src, terminal, false, err, errlen);
+	if (!rc)
+		rc = upload_kind(&cl, src, terminal, true, err, errlen);
+	if (!rc)
+		rc = pull_requests(&cl, src, err, errlen);
+	if (!rc && cfg->rules_public_key && *cfg->rules_public_key) {
+		int r = pull_rules(&cl, err, errlen);
+		st->rules = r;
+		rc = r < 0 ? r : PM_OK;
+	}
+	for (struct curl_slist *s = cl.auth; s; s = s->next)
+		sodium_memzero(s->data, strlen(s->data));
+	curl_slist_free_all(cl.auth);
+	hs_buf_free(&cl.resp);
+	curl_easy_cleanup(cl.h);
+	return rc;
+}

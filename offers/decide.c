@@ -1,0 +1,543 @@
+/*
+ * decide.c - one offer decision: candidates from the trigger index, every
+ * condition, consent, caps, ranking, holdout, and coupon codes.
+ *
+ * Ranking (PRODUCT.md, "What we know about offer quality"): by priority,
+ * the per-mille expected acceptance (the miner writes confidence x 1000),
+ * then confidence, then support. Lift never orders offers: ranking by lift
+ * favours rare items and measured 0.4-0.7x of plain popularity; it is only
+ * a filter (limits.min_lift).
+ */
+#include "offers/ofr_int.h"
+#include "common/pm_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_US (INT64_C(86400) * 1000000)
+#define BASKET_MAX 512
+
+struct basket {
+	size_t n_items, n_cats, n_brands;
+	uint64_t item[BASKET_MAX];
+	int64_t item_qty[BASKET_MAX];
+	const struct ofri_product *prod[BASKET_MAX];
+	uint32_t cat[BASKET_MAX], brand[BASKET_MAX];
+	int64_t cat_qty[BASKET_MAX], brand_qty[BASKET_MAX];
+	int64_t spend, units;
+};
+
+static const char *const verdict_names[] = {
+	[OFR_V_CHOSEN] = "chosen", [OFR_V_HELD_BACK] = "held_back", [OFR_V_RANKED_OUT] = "ranked_out",
+	[OFR_V_NOT_MATCHED] = "not_matched", [OFR_V_NO_CONSENT] = "no_consent", [OFR_V_NO_CARD] = "no_card",
+	[OFR_V_OUT_OF_WINDOW] = "out_of_window", [OFR_V_OTHER_STORE] = "other_store",
+	[OFR_V_IN_BASKET] = "in_basket", [OFR_V_FREQUENCY] = "frequency_cap", [OFR_V_BUDGET] = "budget_spent",
+	[OFR_V_NO_TARGET] = "no_target", [OFR_V_LIFT] = "lift_filter", [OFR_V_DUPLICATE] = "duplicate",
+};
+
+const char *ofr_verdict_name(int v)
+{
+	return v >= 0 && v <= OFR_V_DUPLICATE ? verdict_names[v] : "unknown";
+}
+
+const char *ofr_kind_name(int kind)
+{
+	static const char *const k[] = { "cross_sell", "up_sell", "promotion", "points_bonus" };
+	return kind >= 0 && kind <= OFR_POINTS_BONUS ? k[kind] : "unknown";
+}
+
+static void add_qty(uint32_t *keys, int64_t *qty, size_t *n, uint32_t key, int64_t q)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (keys[i] == key) {
+			qty[i] += q;
+			return;
+		}
+	keys[*n] = key;
+	qty[(*n)++] = q;
+}
+
+static void basket_build(const struct ofr_rules *r, const struct ofr_request *req, struct basket *b)
+{
+	b->n_items = b->n_cats = b->n_brands = 0;
+	b->spend = b->units = 0;
+	for (size_t i = 0; i < req->n_items; i++) {
+		const struct ofr_line *l = &req->items[i];
+		uint64_t key = ofri_gtin_key(l->gtin);
+		size_t j;
+		b->spend += l->line_cents;
+		b->units += l->qty;
+		if (!key)
+			continue;
+		for (j = 0; j < b->n_items && b->item[j] != key; j++)
+			;
+		if (j < b->n_items) {
+			b->item_qty[j] += l->qty;
+		} else if (b->n_items < BASKET_MAX) {
+			b->item[j] = key;
+			b->item_qty[j] = l->qty;
+			b->prod[j] = ofri_product_find(r, key);
+			b->n_items++;
+		} else {
+			continue;
+		}
+		if (b->prod[j] && b->prod[j]->category)
+			add_qty(b->cat, b->cat_qty, &b->n_cats, b->prod[j]->category, l->qty);
+		if (b->prod[j] && b->prod[j]->brand)
+			add_qty(b->brand, b->brand_qty, &b->n_brands, b->prod[j]->brand, l->qty);
+	}
+}
+
+static int64_t qty_of(const uint64_t *keys, const int64_t *qty, size_t n, uint64_t key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] == key)
+			return qty[i];
+	return 0;
+}
+
+static int64_t qty_of32(const uint32_t *keys, const int64_t *qty, size_t n, uint32_t key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] == key)
+			return qty[i];
+	return 0;
+}
+
+static bool in_basket(const struct basket *b, uint64_t key)
+{
+	return qty_of(b->item, b->item_qty, b->n_items, key) > 0;
+}
+
+static void gtin_of_key(uint64_t key, char out[OFR_GTIN_LEN + 1])
+{
+	snprintf(out, OFR_GTIN_LEN + 1, "%014llu", (unsigned long long)(key - 1));
+}
+
+/* Evaluate a basket condition; on false, why (if given) says what failed. */
+static bool eval(const struct ofr_rules *r, const struct ofri_cond *c, const struct basket *b,
+		 char *why, size_t wl)
+{
+	int64_t have;
+	char g[OFR_GTIN_LEN + 1];
+	switch (c->type) {
+	case OFRI_ALL:
+		for (size_t i = 0; i < c->n_kids; i++)
+			if (!eval(r, &c->kids[i], b, why, wl))
+				return false;
+		return true;
+	case OFRI_ANY:
+		for (size_t i = 0; i < c->n_kids; i++)
+			if (eval(r, &c->kids[i], b, NULL, 0))
+				return true;
+		if (why)
+			snprintf(why, wl, "basket has none of the %zu 'any' conditions", c->n_kids);
+		return false;
+	case OFRI_NONE:
+		for (size_t i = 0; i < c->n_kids; i++)
+			if (eval(r, &c->kids[i], b, NULL, 0)) {
+				if (why)
+					snprintf(why, wl, "basket holds an excluded ('none') condition #%zu", i + 1);
+				return false;
+			}
+		return true;
+	case OFRI_ITEM:
+		have = qty_of(b->item, b->item_qty, b->n_items, c->key);
+		if (have >= c->min)
+			return true;
+		if (why) {
+			gtin_of_key(c->key, g);
+			snprintf(why, wl, "basket has %lld of item %s, needs %lld", (long long)have, g,
+				 (long long)c->min);
+		}
+		return false;
+	case OFRI_CATEGORY:
+	case OFRI_BRAND:
+		have = c->type == OFRI_CATEGORY ? qty_of32(b->cat, b->cat_qty, b->n_cats, c->id)
+						: qty_of32(b->brand, b->brand_qty, b->n_brands, c->id);
+		if (have >= c->min)
+			return true;
+		if (why)
+			snprintf(why, wl, "basket has %lld of %s '%s', needs %lld", (long long)have,
+				 c->type == OFRI_CATEGORY ? "category" : "brand", r->strs.s[c->id], (long long)c->min);
+		return false;
+	case OFRI_BASKET_SPEND:
+		if (b->spend >= c->min)
+			return true;
+		if (why)
+			snprintf(why, wl, "basket spend %lld cents is under %lld", (long long)b->spend, (long long)c->min);
+		return false;
+	case OFRI_BASKET_QTY:
+		if (b->units >= c->min)
+			return true;
+		if (why)
+			snprintf(why, wl, "basket has %lld units, needs %lld", (long long)b->units, (long long)c->min);
+		return false;
+	}
+	return false;
+}
+
+static bool eval_card(const struct ofr_rules *r, const struct ofri_cardcond *cc, const struct ofr_card *card,
+		      const struct ofr_profile *prof, int64_t now, char *why, size_t wl)
+{
+#define FAIL(...) do { if (why) snprintf(why, wl, __VA_ARGS__); return false; } while (0)
+	if (cc->tier_min >= 0 && card->tier < cc->tier_min)
+		FAIL("tier %d is below %d", card->tier, cc->tier_min);
+	if (cc->tier_max >= 0 && card->tier > cc->tier_max)
+		FAIL("tier %d is above %d", card->tier, cc->tier_max);
+	if (cc->points_min >= 0 && card->points < cc->points_min)
+		FAIL("points %lld below %lld", (long long)card->points, (long long)cc->points_min);
+	if (cc->points_max >= 0 && card->points > cc->points_max)
+		FAIL("points %lld above %lld", (long long)card->points, (long long)cc->points_max);
+	if (cc->visits_min >= 0 && (int64_t)card->visits < cc->visits_min)
+		FAIL("visits %llu below %lld", (unsigned long long)card->visits, (long long)cc->visits_min);
+	if (cc->visits_max >= 0 && (int64_t)card->visits > cc->visits_max)
+		FAIL("visits %llu above %lld", (unsigned long long)card->visits, (long long)cc->visits_max);
+	if (cc->spend_min >= 0 && card->spend_cents < cc->spend_min)
+		FAIL("lifetime spend %lld cents below %lld", (long long)card->spend_cents, (long long)cc->spend_min);
+	if (cc->days_since_min >= 0 || cc->days_since_max >= 0) {
+		if (!card->last_visit_us)
+			FAIL("card has no earlier visit");
+		int64_t days = (now - card->last_visit_us) / DAY_US;
+		if (cc->days_since_min >= 0 && days < cc->days_since_min)
+			FAIL("last visit %lld days ago, needs at least %d", (long long)days, cc->days_since_min);
+		if (cc->days_since_max >= 0 && days > cc->days_since_max)
+			FAIL("last visit %lld days ago, needs at most %d", (long long)days, cc->days_since_max);
+	}
+	for (size_t i = 0; i < cc->n_bought; i++) {
+		const struct ofri_bought *b = &cc->bought[i];
+		if (!ofri_profile_bought(prof, b, now)) {
+			char what[80], g[OFR_GTIN_LEN + 1];
+			if (why) {
+				if (b->is_category)
+					snprintf(what, sizeof(what), "category '%s'", r->strs.s[b->id]);
+				else {
+					gtin_of_key(b->key, g);
+					snprintf(what, sizeof(what), "item %s", g);
+				}
+			}
+			FAIL("%s %s within %d days", b->negate ? "bought" : "did not buy", what, b->days);
+		}
+	}
+	if (cc->segments && !(cc->segments & (1u << ofri_profile_segment_bit(prof))))
+		FAIL("RFM segment '%s' is not targeted", ofr_profile_segment(prof));
+	return true;
+#undef FAIL
+}
+
+/* The better product for an up-sell, or NULL. */
+static const struct ofri_product *upsell_target(const struct ofr_rules *r, const struct ofri_rule *rule,
+						const struct basket *b)
+{
+	const struct ofri_product *best = NULL;
+	bool best_same_line = false;
+	for (size_t i = 0; i < b->n_items; i++) {
+		const struct ofri_product *p = b->prod[i];
+		uint32_t slot;
+		if (!p || !p->category || (rule->target_category && p->category != rule->target_category))
+			continue;
+		if (!ofri_map_get(&r->products_by_cat.map, (uint64_t)p->category + 1, &slot))
+			continue;
+		const uint32_t *v = r->products_by_cat.rules + r->products_by_cat.start[slot];
+		for (uint32_t j = 0; j < r->products_by_cat.count[slot]; j++) {
+			const struct ofri_product *q = &r->products[v[j]];
+			if (q == p || in_basket(b, ofri_gtin_key(q->gtin)))
+				continue;
+			if (rule->upsell == 1 && (q->price_cents <= p->price_cents || q->price_cents > 3 * p->price_cents))
+				continue;
+			if (rule->upsell == 2 && (q->brand == p->brand || q->price_cents < p->price_cents ||
+						  (rule->upsell_brand && q->brand != rule->upsell_brand)))
+				continue;
+			bool same_line = !strcmp(q->base_name, p->base_name);
+			/* the same product line of a better brand first, then the nearest price step */
+			if (!best || (same_line && !best_same_line) ||
+			    (same_line == best_same_line && q->price_cents < best->price_cents)) {
+				best = q;
+				best_same_line = same_line;
+			}
+		}
+		if (best)
+			return best;
+	}
+	return NULL;
+}
+
+static int grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return PM_OK;
+	size_t c = *cap ? *cap : 256;
+	while (c < need)
+		c *= 2;
+	void *nv = realloc(*v, c * elem);
+	if (!nv)
+		return PM_ENOMEM;
+	*v = nv;
+	*cap = c;
+	return PM_OK;
+}
+
+static int add_postings(struct ofr_rules *r, const struct ofri_postings *pl, uint64_t key, size_t *n)
+{
+	uint32_t slot;
+	if (!ofri_map_get(&pl->map, key, &slot))
+		return PM_OK;
+	int rc = grow((void **)&r->cand, &r->cand_cap, *n + pl->count[slot], sizeof(*r->cand));
+	if (rc)
+		return rc;
+	const uint32_t *v = pl->rules + pl->start[slot];
+	for (uint32_t i = 0; i < pl->count[slot]; i++)
+		if (r->seen[v[i]] != r->epoch) {
+			r->seen[v[i]] = r->epoch;
+			r->cand[(*n)++] = v[i];
+		}
+	return PM_OK;
+}
+
+static int collect(struct ofr_rules *r, const struct ofr_request *req, const struct basket *b, size_t *n)
+{
+	int rc;
+	*n = 0;
+	if (req->naive) {
+		if ((rc = grow((void **)&r->cand, &r->cand_cap, r->n_rules + 1, sizeof(*r->cand))))
+			return rc;
+		for (size_t i = 0; i < r->n_rules; i++)
+			r->cand[(*n)++] = (uint32_t)i;
+		return PM_OK;
+	}
+	if (++r->epoch == 0) {
+		memset(r->seen, 0, r->n_rules * sizeof(*r->seen));
+		r->epoch = 1;
+	}
+	for (size_t i = 0; i < b->n_items; i++)
+		if ((rc = add_postings(r, &r->by_item, b->item[i], n)))
+			return rc;
+	for (size_t i = 0; i < b->n_cats; i++)
+		if ((rc = add_postings(r, &r->by_category, (uint64_t)b->cat[i] + 1, n)))
+			return rc;
+	for (size_t i = 0; i < b->n_brands; i++)
+		if ((rc = add_postings(r, &r->by_brand, (uint64_t)b->brand[i] + 1, n)))
+			return rc;
+	if ((rc = grow((void **)&r->cand, &r->cand_cap, *n + r->n_always, sizeof(*r->cand))))
+		return rc;
+	for (size_t i = 0; i < r->n_always; i++)
+		r->cand[(*n)++] = r->always[i];
+	return PM_OK;
+}
+
+static const struct ofr_rules *sort_rules;  /* qsort has no context argument in C11 */
+
+static int cmp_fired(const void *a, const void *b)
+{
+	const struct ofri_rule *x = &sort_rules->rules[((const struct ofri_fired *)a)->rule];
+	const struct ofri_rule *y = &sort_rules->rules[((const struct ofri_fired *)b)->rule];
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	if (x->confidence != y->confidence)
+		return x->confidence > y->confidence ? -1 : 1;
+	if (x->support != y->support)
+		return x->support > y->support ? -1 : 1;
+	return ((const struct ofri_fired *)a)->rule < ((const struct ofri_fired *)b)->rule ? -1 : 1;
+}
+
+static bool in_holdout(const struct ofri_rule *rule, const struct ofr_request *req)
+{
+	char buf[OFR_ID_MAX + 40];
+	if (rule->holdout_pct <= 0)
+		return false;
+	if (req->card && req->card->number[0])
+		snprintf(buf, sizeof(buf), "%s\x1f%s", rule->campaign, req->card->number);
+	else
+		snprintf(buf, sizeof(buf), "%s\x1fsale:%llu", rule->campaign, (unsigned long long)req->sale_seq);
+	return (int)(ofri_mix64(ofri_hash_str(buf)) % 100) < rule->holdout_pct;
+}
+
+static void note(const struct ofr_trace *t, const struct ofri_rule *rule, int verdict, const char *why, int rank)
+{
+	if (t && t->note)
+		t->note(t->ctx, rule->id, rule->campaign, verdict, why ? why : "", rank);
+}
+
+/* Everything but ranking: does the rule fire on this sale? */
+static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofr_request *req,
+		      const struct basket *b, struct ofri_fired *f, char *why, size_t wl)
+{
+	const struct ofr_card *card = req->card && req->card->number[0] ? req->card : NULL;
+	bool needs_card = rule->card.any || rule->benefit == OFR_POINTS_MULT || rule->benefit == OFR_POINTS_BONUS_FLAT;
+	if (rule->other_store)
+		return OFR_V_OTHER_STORE;
+	if (rule->target_unknown) {
+		if (why)
+			snprintf(why, wl, "offered item %s is not in the catalog", rule->target_gtin);
+		return OFR_V_NO_TARGET;
+	}
+	if (rule->lift_filtered) {
+		if (why)
+			snprintf(why, wl, "lift %.2f is below the set's min_lift %.2f", rule->lift, r->min_lift);
+		return OFR_V_LIFT;
+	}
+	if ((rule->valid_from_us && req->now_us < rule->valid_from_us) ||
+	    (rule->valid_until_us && req->now_us > rule->valid_until_us))
+		return OFR_V_OUT_OF_WINDOW;
+	if (needs_card && !card) {
+		if (why)
+			snprintf(why, wl, "needs a loyalty card on the sale");
+		return OFR_V_NO_CARD;
+	}
+	if (card && card->consent == OFR_CONSENT_NO && rule->kind != OFR_PROMOTION) {
+		if (why)
+			snprintf(why, wl, "card holder said no to targeted offers");
+		return OFR_V_NO_CONSENT;
+	}
+	if (card && rule->card.any && card->consent != OFR_CONSENT_YES) {
+		if (why)
+			snprintf(why, wl, "uses the card's data and the holder has not said yes");
+		return OFR_V_NO_CONSENT;
+	}
+	if (!eval(r, &rule->basket, b, why, wl))
+		return OFR_V_NOT_MATCHED;
+	if (rule->card.any && !eval_card(r, &rule->card, card, req->profile, req->now_us, why, wl))
+		return OFR_V_NOT_MATCHED;
+	f->target = NULL;
+	f->target_category = 0;
+	if (rule->kind == OFR_UP_SELL) {
+		f->target = upsell_target(r, rule, b);
+		if (!f->target) {
+			if (why)
+				snprintf(why, wl, "no better product in the catalog for this basket");
+			return OFR_V_NO_TARGET;
+		}
+	} else if (rule->target_key) {
+		if (in_basket(b, rule->target_key)) {
+			if (why)
+				snprintf(why, wl, "offered item %s is already in the basket", rule->target_gtin);
+			return OFR_V_IN_BASKET;
+		}
+		f->target = ofri_product_find(r, rule->target_key);
+	} else {
+		f->target_category = rule->target_category;
+	}
+	if (rule->frequency_days && card) {
+		int64_t last = ofri_ledger_last(req->ledger, rule->id, card->number);
+		if (last && req->now_us - last < (int64_t)rule->frequency_days * DAY_US) {
+			if (why)
+				snprintf(why, wl, "card got this offer %lld days ago (cap: once in %d days)",
+					 (long long)((req->now_us - last) / DAY_US), rule->frequency_days);
+			return OFR_V_FREQUENCY;
+		}
+	}
+	if (rule->budget && ofr_ledger_issued(req->ledger, rule->campaign) >= (uint64_t)rule->budget) {
+		if (why)
+			snprintf(why, wl, "campaign budget of %lld coupons is spent", (long long)rule->budget);
+		return OFR_V_BUDGET;
+	}
+	return OFR_V_CHOSEN;
+}
+
+static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofri_fired *f,
+		       const struct ofr_request *req, size_t idx, struct ofr_offer *o)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->rule_id, sizeof(o->rule_id), "%s", rule->id);
+	snprintf(o->campaign, sizeof(o->campaign), "%s", rule->campaign);
+	o->kind = rule->kind;
+	o->benefit = rule->benefit;
+	o->value = rule->value;
+	o->priority = rule->priority;
+	o->confidence = rule->confidence;
+	if (f->target) {
+		memcpy(o->gtin, f->target->gtin, OFR_GTIN_LEN + 1);
+		snprintf(o->name, sizeof(o->name), "%s", rule->text[0] ? rule->text : f->target->name);
+		if (f->target->category)
+			snprintf(o->category, sizeof(o->category), "%s", r->strs.s[f->target->category]);
+	} else {
+		if (rule->target_key)
+			memcpy(o->gtin, rule->target_gtin, OFR_GTIN_LEN + 1);
+		if (f->target_category)
+			snprintf(o->category, sizeof(o->category), "%s", r->strs.s[f->target_category]);
+		snprintf(o->name, sizeof(o->name), "%s", rule->text[0] ? rule->text : o->category[0] ? o->category
+			 : o->gtin[0] ? o->gtin : "your next visit");
+	}
+	int64_t day = req->now_us / DAY_US + rule->coupon_days;
+	o->expires_us = (day + 1) * DAY_US - 1;
+	o->held_back = in_holdout(rule, req);
+	if (!req->key || o->held_back)
+		return;   /* the control group gets no code: nothing can be printed or redeemed */
+	struct ofr_coupon c = {
+		.version = 1, .benefit = rule->benefit, .value = rule->value,
+		.target_tag = o->gtin[0] ? ofr_target_tag_item(o->gtin)
+			      : o->category[0] ? ofr_target_tag_category(o->category) : 0,
+		.campaign_tag = ofr_campaign_tag(rule->campaign),
+		.card_tag = req->card ? ofr_card_tag(req->key, req->card->number) : 0,
+		.expiry_day = (int32_t)day,
+		.serial = (uint32_t)((req->sale_seq * OFR_MAX_OFFERS + idx) % 1000000),
+	};
+	ofr_coupon_encode(req->key, req->coupon_prefix ? req->coupon_prefix : "PM", &c, o->coupon, sizeof(o->coupon));
+}
+
+int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_decision *out,
+	       const struct ofr_trace *trace)
+{
+	struct basket *b;
+	size_t n = 0, n_fired = 0;
+	char why[200], *w = trace ? why : NULL;
+	int rc;
+	int max = req->max_offers > 0 ? req->max_offers : r->max_offers;
+	memset(out, 0, sizeof(*out));
+	if (max > OFR_MAX_OFFERS)
+		max = OFR_MAX_OFFERS;
+	if (!(b = malloc(sizeof(*b))))
+		return PM_ENOMEM;
+	basket_build(r, req, b);
+	if ((rc = collect(r, req, b, &n)) ||
+	    (rc = grow((void **)&r->fired, &r->fired_cap, n + 1, sizeof(*r->fired))))
+		goto out;
+	out->candidates = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct ofri_rule *rule = &r->rules[r->cand[i]];
+		struct ofri_fired f = { .rule = r->cand[i] };
+		why[0] = '\0';
+		int v = check_rule(r, rule, req, b, &f, w, sizeof(why));
+		if (v == OFR_V_CHOSEN)
+			r->fired[n_fired++] = f;
+		else
+			note(trace, rule, v, w, 0);
+	}
+	out->fired = n_fired;
+	sort_rules = r;
+	qsort(r->fired, n_fired, sizeof(*r->fired), cmp_fired);
+	for (size_t i = 0; i < n_fired; i++) {
+		const struct ofri_fired *f = &r->fired[i];
+		const struct ofri_rule *rule = &r->rules[f->rule];
+		bool dup = false;
+		for (size_t j = 0; j < out->n && !dup; j++) {
+			const struct ofr_offer *o = &out->offers[j];
+			dup = (f->target && !strcmp(o->gtin, f->target->gtin)) ||
+			      (f->target_category && !o->gtin[0] && !strcmp(o->category, r->strs.s[f->target_category])) ||
+			      (!f->target && rule->target_key && !strcmp(o->gtin, rule->target_gtin));
+		}
+		if (dup) {
+			note(trace, rule, OFR_V_DUPLICATE, trace ? "same item as a better-ranked offer" : NULL,
+			     (int)i + 1);
+			continue;
+		}
+		if ((int)out->n >= max) {
+			if (trace) {
+				snprintf(why, sizeof(why), "receipt already has %d offers", max);
+				note(trace, rule, OFR_V_RANKED_OUT, why, (int)i + 1);
+			}
+			continue;
+		}
+		fill_offer(r, rule, f, req, out->n, &out->offers[out->n]);
+		if (trace) {
+			snprintf(why, sizeof(why), "priority %d, confidence %.3f%s", rule->priority, rule->confidence,
+				 out->offers[out->n].held_back ? "; control group: recorded, not printed" : "");
+			note(trace, rule, out->offers[out->n].held_back ? OFR_V_HELD_BACK : OFR_V_CHOSEN, why, (int)i + 1);
+		}
+		out->n++;
+	}
+out:
+	free(b);
+	return rc;
+}

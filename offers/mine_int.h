@@ -1,0 +1,98 @@
+/*
+ * mine_int.h - internals of market-basket mining, shared by offers/mine_*.c:
+ *  mine_db.c     the transaction store: item dictionary, baskets (CSR), counts
+ *  mine_read.c   basket CSV and FIMI readers
+ *  mine_fpg.c    FP-growth over a compact prefix tree -> frequent itemsets
+ *  mine_rules.c  itemset store with lookup, rule generation, min count
+ *  mine_out.c    text / itemsets / JSON rule-set writers, GTIN recognition
+ * Tests may include this header; other modules may not.
+ */
+#ifndef MINE_INT_H
+#define MINE_INT_H
+
+#include "offers/offers.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MINE_NONE UINT32_MAX
+
+struct ofr_mine_db {
+	/* item dictionary: names in one arena, open-addressing hash of ids */
+	uint32_t n_items;
+	size_t cap_items;
+	size_t *name_off;        /* per item: offset of its name in names */
+	uint32_t *name_len;      /* per item: bytes of its name */
+	uint64_t *name_hash;     /* per item: hash of its name (for rehash) */
+	uint32_t *item_count;    /* per item: transactions containing it */
+	uint32_t *item_mark;     /* per item: 1 + last transaction that had it (dedupe) */
+	char *names;
+	size_t names_len, names_cap;
+	uint32_t *htab;          /* id + 1, 0 = empty */
+	uint32_t hmask;          /* table size - 1 (power of two) */
+	uint32_t *int_map;       /* FIMI fast path: integer item -> id + 1 */
+	uint32_t int_map_cap;
+	/* transactions: occ[txn_off[t] .. txn_off[t+1]) are item ids, no repeats */
+	uint32_t *occ;
+	size_t n_occ, cap_occ;
+	size_t *txn_off;         /* n_txns + 1 entries while building */
+	uint32_t n_txns;
+	size_t cap_txns;
+	bool in_txn;
+	size_t mem_used;         /* bytes held by the arrays above */
+	size_t mem_limit;        /* 0 = none */
+	size_t mem_need;         /* on PM_ENOMEM: bytes the failed step wanted in all */
+};
+
+/* Grow *p (holding *cap elements of size elem) to at least need elements,
+ * accounting in db->mem_used against db->mem_limit. */
+int minei_grow(struct ofr_mine_db *db, void **p, size_t *cap, size_t need, size_t elem);
+/* Intern an item by name without opening a transaction; *id out. */
+int minei_intern(struct ofr_mine_db *db, const char *name, size_t len, uint32_t *id);
+/* Add an already interned item to the open transaction (duplicates ignored). */
+int minei_add_id(struct ofr_mine_db *db, uint32_t id);
+
+/* An itemset store: itemsets as sorted rank arrays, with exact-match lookup. */
+struct minei_sets {
+	uint32_t *data;          /* per set: len, count, ranks ascending */
+	size_t data_len, data_cap;
+	size_t *off;             /* per set: offset in data */
+	size_t n, cap;
+	uint32_t *htab;          /* set index + 1, 0 = empty */
+	size_t hmask;
+};
+
+struct minei_rule {
+	uint32_t set;            /* index of the whole rule's itemset */
+	uint32_t rhs_pos;        /* position of the right item in that set */
+	uint32_t lhs_count;      /* transactions containing the left side */
+};
+
+struct ofr_mine_result {
+	const struct ofr_mine_db *db;
+	uint32_t n_txns;
+	uint32_t min_count;
+	uint32_t n_ranks;        /* frequent single items */
+	uint32_t *rank_item;     /* rank -> db item id (rank 0 = most frequent) */
+	uint32_t *rank_count;    /* rank -> transactions containing it */
+	struct minei_sets sets;
+	struct minei_rule *rules;
+	size_t n_rules, cap_rules;
+	size_t mem_used;
+};
+
+int minei_sets_add(struct minei_sets *s, const uint32_t *ranks, uint32_t len, uint32_t count,
+		   size_t *mem_used);
+/* Index of the set equal to ranks[0..len), or -1. */
+long minei_sets_find(const struct minei_sets *s, const uint32_t *ranks, uint32_t len);
+int minei_sets_index(struct minei_sets *s, size_t *mem_used);
+void minei_sets_release(struct minei_sets *s);
+
+/* FP-growth: fill res->sets with every frequent itemset of <= max_len items. */
+int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p, size_t *need);
+
+/* Whether a name is a GTIN (8/12/13/14 digits, valid check digit); out gets 14 digits + NUL. */
+bool minei_gtin14(const char *name, size_t len, char out[15]);
+
+#endif

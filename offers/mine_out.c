@@ -1,0 +1,348 @@
+/*
+ * mine_out.c - the writers of mining results (docs/mining.md):
+ *  text      one rule per line, left items and lines sorted bytewise
+ *  itemsets  one frequent itemset per line, sorted bytewise
+ *  ruleset   posmark-rules v1 JSON cross-sell rules for the offers engine
+ * and GTIN recognition for the rule set (offers must not use drivers/).
+ */
+#include "offers/mine_int.h"
+#include "common/pm_err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool minei_gtin14(const char *name, size_t len, char out[15])
+{
+	unsigned sum = 0;
+
+	if (len != 8 && len != 12 && len != 13 && len != 14)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	/* weights 3,1,3,... from the digit left of the check digit */
+	for (size_t i = 0; i + 1 < len; i++) {
+		unsigned d = (unsigned)(name[len - 2 - i] - '0');
+		sum += (i % 2 == 0) ? 3 * d : d;
+	}
+	if ((10 - sum % 10) % 10 != (unsigned)(name[len - 1] - '0'))
+		return false;
+	memset(out, '0', 14 - len);
+	memcpy(out + 14 - len, name, len);
+	out[14] = '\0';
+	return true;
+}
+
+/* A growing text buffer of lines. */
+struct lines {
+	char *buf;
+	size_t len, cap;
+	size_t *start;           /* per line: offset; line i ends at start[i+1] */
+	size_t n, cap_n;
+	bool oom;
+};
+
+static void put(struct lines *l, const char *s, size_t n)
+{
+	if (l->oom)
+		return;
+	if (l->len + n > l->cap) {
+		size_t ncap = l->cap ? l->cap : 4096;
+		char *nb;
+		while (ncap < l->len + n)
+			ncap *= 2;
+		nb = realloc(l->buf, ncap);
+		if (!nb) {
+			l->oom = true;
+			return;
+		}
+		l->buf = nb;
+		l->cap = ncap;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void line_start(struct lines *l)
+{
+	if (l->oom)
+		return;
+	if (l->n + 2 > l->cap_n) {
+		size_t ncap = l->cap_n ? l->cap_n * 2 : 1024;
+		size_t *ns = realloc(l->start, ncap * sizeof(size_t));
+		if (!ns) {
+			l->oom = true;
+			return;
+		}
+		l->start = ns;
+		l->cap_n = ncap;
+	}
+	l->start[l->n++] = l->len;
+	l->start[l->n] = l->len;
+}
+
+static void line_end(struct lines *l)
+{
+	if (!l->oom)
+		l->start[l->n] = l->len;
+}
+
+/* An item name, CSV-quoted when it holds a comma, quote, tab or newline. */
+static void put_name(struct lines *l, const char *s, size_t n)
+{
+	bool quote = false;
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\t' || s[i] == '\n';
+	if (!quote) {
+		put(l, s, n);
+		return;
+	}
+	put(l, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			put(l, "\"", 1);
+		put(l, s + i, 1);
+	}
+	put(l, "\"", 1);
+}
+
+static void putf(struct lines *l, double v)
+{
+	char num[64];
+	int n = snprintf(num, sizeof(num), "%.6f", v);
+	put(l, num, (size_t)n);
+}
+
+static const struct ofr_mine_db *sort_db;   /* qsort has no context; writers are not reentrant */
+
+static int cmp_names(const void *a, const void *b)
+{
+	size_t la, lb;
+	const char *x = ofr_mine_item_name(sort_db, *(const uint32_t *)a, &la);
+	const char *y = ofr_mine_item_name(sort_db, *(const uint32_t *)b, &lb);
+	int c = memcmp(x, y, la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
+}
+
+static const struct lines *sort_lines;
+
+static int cmp_lines(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const char *x = sort_lines->buf + sort_lines->start[i];
+	const char *y = sort_lines->buf + sort_lines->start[j];
+	size_t la = sort_lines->start[i + 1] - sort_lines->start[i];
+	size_t lb = sort_lines->start[j + 1] - sort_lines->start[j];
+	int c = memcmp(x, y, la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
+}
+
+/* Write the lines sorted bytewise, each followed by a newline. */
+static int flush_sorted(struct lines *l, FILE *f)
+{
+	size_t *order;
+	int rc = PM_OK;
+
+	if (l->oom)
+		return PM_ENOMEM;
+	order = malloc((l->n + 1) * sizeof(size_t));
+	if (!order)
+		return PM_ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		order[i] = i;
+	sort_lines = l;
+	qsort(order, l->n, sizeof(size_t), cmp_lines);
+	for (size_t i = 0; i < l->n && rc == PM_OK; i++) {
+		size_t k = order[i];
+		if (fwrite(l->buf + l->start[k], 1, l->start[k + 1] - l->start[k], f) !=
+			    l->start[k + 1] - l->start[k] || putc('\n', f) == EOF)
+			rc = PM_EIO;
+	}
+	free(order);
+	return rc;
+}
+
+static void lines_release(struct lines *l)
+{
+	free(l->buf);
+	free(l->start);
+}
+
+/* Rule i's text line without the newline. */
+static void rule_line(struct lines *l, const struct ofr_mine_result *res, size_t i)
+{
+	struct ofr_mine_rule r;
+	size_t n;
+	const char *s;
+
+	ofr_mine_rule_get(res, i, &r);
+	sort_db = res->db;
+	qsort(r.lhs, r.lhs_len, sizeof(uint32_t), cmp_names);
+	line_start(l);
+	for (unsigned k = 0; k < r.lhs_len; k++) {
+		if (k)
+			put(l, ",", 1);
+		s = ofr_mine_item_name(res->db, r.lhs[k], &n);
+		put_name(l, s, n);
+	}
+	put(l, " => ", 4);
+	s = ofr_mine_item_name(res->db, r.rhs, &n);
+	put_name(l, s, n);
+	put(l, "\t", 1);
+	putf(l, r.support);
+	put(l, "\t", 1);
+	putf(l, r.confidence);
+	put(l, "\t", 1);
+	putf(l, r.lift);
+	line_end(l);
+}
+
+int ofr_mine_write_text(const struct ofr_mine_result *res, FILE *f)
+{
+	struct lines l = { 0 };
+	int rc;
+
+	for (size_t i = 0; i < res->n_rules; i++)
+		rule_line(&l, res, i);
+	rc = flush_sorted(&l, f);
+	lines_release(&l);
+	if (rc == PM_OK && fflush(f))
+		rc = PM_EIO;
+	return rc;
+}
+
+int ofr_mine_write_itemsets(const struct ofr_mine_result *res, FILE *f)
+{
+	struct lines l = { 0 };
+	uint32_t ids[OFR_MINE_MAX_LEN], count;
+	unsigned len;
+	char num[32];
+	int rc;
+
+	sort_db = res->db;
+	for (size_t i = 0; i < res->sets.n; i++) {
+		ofr_mine_itemset(res, i, ids, &len, &count);
+		qsort(ids, len, sizeof(uint32_t), cmp_names);
+		line_start(&l);
+		for (unsigned k = 0; k < len; k++) {
+			size_t n;
+			const char *s = ofr_mine_item_name(res->db, ids[k], &n);
+			if (k)
+				put(&l, ",", 1);
+			put_name(&l, s, n);
+		}
+		put(&l, "\t", 1);
+		putf(&l, (double)count / (double)res->n_txns);
+		put(&l, num, (size_t)snprintf(num, sizeof(num), "\t%u", count));
+		line_end(&l);
+	}
+	rc = flush_sorted(&l, f);
+	lines_release(&l);
+	if (rc == PM_OK && fflush(f))
+		rc = PM_EIO;
+	return rc;
+}
+
+/* ---- the JSON rule set -------------------------------------------------- */
+
+struct ranked {
+	size_t rule;
+	uint32_t count, lhs_count;
+	size_t line;             /* text line, the last tie-break */
+};
+
+static const struct lines *rank_lines;
+
+/* Confidence descending (exact: cross-multiplied counts), count descending, text. */
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+	uint64_t l = (uint64_t)x->count * y->lhs_count, r = (uint64_t)y->count * x->lhs_count;
+	if (l != r)
+		return l > r ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	sort_lines = rank_lines;
+	return cmp_lines(&x->line, &y->line);
+}
+
+static int cmp_gtin(const void *a, const void *b)
+{
+	return memcmp(a, b, 15);
+}
+
+int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *written,
+			   size_t *skipped)
+{
+	struct lines l = { 0 };
+	struct ranked *rk;
+	char (*lhs)[15];
+	char rhs[15];
+	size_t n_ok = 0;
+	int rc = PM_OK;
+
+	*written = 0;
+	*skipped = 0;
+	rk = malloc((res->n_rules + 1) * sizeof(*rk));
+	lhs = malloc(OFR_MINE_MAX_LEN * sizeof(*lhs));
+	if (!rk || !lhs) {
+		free(rk);
+		free(lhs);
+		return PM_ENOMEM;
+	}
+	for (size_t i = 0; i < res->n_rules; i++) {
+		const struct minei_rule *r = &res->rules[i];
+		rk[i] = (struct ranked){ i, res->sets.data[res->sets.off[r->set] + 1], r->lhs_count, i };
+		rule_line(&l, res, i);
+	}
+	if (l.oom) {
+		rc = PM_ENOMEM;
+		goto out;
+	}
+	rank_lines = &l;
+	qsort(rk, res->n_rules, sizeof(*rk), cmp_ranked);
+	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"mined cross-sell\","
+		   "\"generated_by\":\"posmark mine\",\"rules\":[");
+	for (size_t i = 0; i < res->n_rules; i++) {
+		struct ofr_mine_rule r;
+		const char *s;
+		size_t n;
+		unsigned nl = 0;
+		bool ok;
+
+		ofr_mine_rule_get(res, rk[i].rule, &r);
+		s = ofr_mine_item_name(res->db, r.rhs, &n);
+		ok = minei_gtin14(s, n, rhs);
+		for (unsigned k = 0; ok && k < r.lhs_len; k++) {
+			s = ofr_mine_item_name(res->db, r.lhs[k], &n);
+			ok = minei_gtin14(s, n, lhs[nl]);
+			if (ok && strcmp(lhs[nl], rhs))
+				nl++;        /* two spellings of the right item: drop it from the left */
+		}
+		if (!ok || nl == 0) {
+			(*skipped)++;
+			continue;
+		}
+		qsort(lhs, nl, sizeof(*lhs), cmp_gtin);
+		fprintf(f, "%s\n {\"id\":\"mined-%zu\",\"campaign\":\"mined-cross-sell\","
+			   "\"kind\":\"cross_sell\",\"priority\":%llu,\"when\":{\"basket\":{\"all\":[",
+			n_ok ? "," : "", n_ok + 1,
+			(unsigned long long)(((uint64_t)r.count * 1000 + r.lhs_count / 2) / r.lhs_count));
+		for (unsigned k = 0; k < nl; k++)
+			if (k == 0 || strcmp(lhs[k], lhs[k - 1]))
+				fprintf(f, "%s{\"item\":\"%s\"}", k ? "," : "", lhs[k]);
+		fprintf(f, "]}},\"offer\":{\"item\":\"%s\",\"percent_off\":10},"
+			   "\"stats\":{\"support\":%.6f,\"confidence\":%.6f,\"lift\":%.6f,\"count\":%u}}",
+			rhs, r.support, r.confidence, r.lift, r.count);
+		n_ok++;
+	}
+	fprintf(f, "%s]}\n", n_ok ? "\n" : "");
+	*written = n_ok;
+	if (fflush(f) || ferror(f))
+		rc = PM_EIO;
+out:
+	lines_release(&l);
+	free(rk);
+	free(lhs);
+	return rc;
+}

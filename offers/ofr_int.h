@@ -1,0 +1,192 @@
+/*
+ * ofr_int.h - offers/ internals shared between its files.
+ *  ofr_map.c:      u64 -> u32 open-addressing map, string interning
+ *  rules_parse.c:  JSON rule file -> struct ofr_rule array (with diagnostics)
+ *  rules_pos.c:    line numbers of JSON paths (for semantic errors)
+ *  rules_index.c:  catalog snapshot, trigger index, ofr_rules_load()
+ *  decide.c:       condition evaluation, caps, ranking, holdouts
+ *  profile.c:      per-card history summary and RFM segment
+ *  ledger.c:       issued coupons per campaign and per card
+ *  coupon.c:       coupon codes
+ */
+#ifndef OFR_INT_H
+#define OFR_INT_H
+
+#include "offers/offers.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- ofr_map.c ---- */
+struct ofri_map {            /* u64 key -> u32 value; key 0 is reserved (empty) */
+	size_t cap, n;           /* cap is a power of two */
+	uint64_t *keys;
+	uint32_t *vals;
+};
+int ofri_map_init(struct ofri_map *m, size_t expect);
+void ofri_map_release(struct ofri_map *m);
+/* Insert or overwrite. */
+int ofri_map_put(struct ofri_map *m, uint64_t key, uint32_t val);
+/* Value of key, or false. */
+bool ofri_map_get(const struct ofri_map *m, uint64_t key, uint32_t *val);
+uint64_t ofri_hash_str(const char *s);
+/* A 64-bit finaliser (murmur3 fmix64): spreads FNV's weak low bits. */
+uint64_t ofri_mix64(uint64_t x);
+/* GTIN-14 digit string as a number (+1 so it is never 0); 0 if not 14 digits. */
+uint64_t ofri_gtin_key(const char *gtin);
+
+struct ofri_strtab {         /* interned strings: id 0 = "" */
+	struct ofri_map map;
+	size_t n, cap;
+	char **s;
+};
+int ofri_strtab_init(struct ofri_strtab *t);
+void ofri_strtab_release(struct ofri_strtab *t);
+/* Intern s; *id its id. */
+int ofri_strtab_add(struct ofri_strtab *t, const char *s, uint32_t *id);
+/* Id of s or UINT32_MAX if absent. */
+uint32_t ofri_strtab_find(const struct ofri_strtab *t, const char *s);
+
+/* ---- conditions ---- */
+enum ofri_atom {
+	OFRI_ALL, OFRI_ANY, OFRI_NONE,   /* groups: children in kids */
+	OFRI_ITEM, OFRI_CATEGORY, OFRI_BRAND,
+	OFRI_BASKET_SPEND,               /* basket total >= min */
+	OFRI_BASKET_QTY,                 /* basket units >= min */
+};
+struct ofri_cond {
+	int type;                  /* enum ofri_atom */
+	uint64_t key;              /* ITEM: gtin key */
+	uint32_t id;               /* CATEGORY/BRAND: interned id */
+	int64_t min;               /* quantity (atoms) or spend/units threshold */
+	size_t n_kids;
+	struct ofri_cond *kids;
+};
+
+/* A bought/not-bought history test. */
+struct ofri_bought {
+	bool negate;               /* not bought within days */
+	bool is_category;
+	uint64_t key;              /* item gtin key */
+	uint32_t id;               /* category id */
+	int days;
+};
+
+struct ofri_cardcond {
+	bool any;                  /* the rule has card conditions (a personal offer) */
+	bool uses_history;         /* bought/not_bought/segment */
+	int tier_min, tier_max;    /* -1 = unset */
+	int64_t points_min, points_max;
+	int64_t visits_min, visits_max;
+	int64_t spend_min;
+	int days_since_min, days_since_max;  /* -1 = unset */
+	size_t n_bought;
+	struct ofri_bought *bought;
+	uint32_t segments;         /* bit per RFM segment; 0 = any */
+};
+
+struct ofri_rule {
+	char id[OFR_ID_MAX + 1];
+	char campaign[OFR_ID_MAX + 1];
+	char text[64];             /* receipt wording; "" = from the product */
+	int kind;                  /* enum ofr_kind */
+	int priority;              /* per-mille */
+	double confidence, support, lift;  /* stats; < 0 = absent */
+	bool has_stats;
+	int line;                  /* line of the rule in the file */
+	struct ofri_cond basket;   /* OFRI_ALL root */
+	struct ofri_cardcond card;
+	/* offer */
+	int benefit;               /* enum ofr_benefit */
+	int32_t value;
+	uint64_t target_key;       /* item offers: gtin key */
+	char target_gtin[OFR_GTIN_LEN + 1];
+	uint32_t target_category;  /* category offers/up-sell: id; 0 = none */
+	int upsell;                /* 0 none, 1 by price, 2 by brand */
+	uint32_t upsell_brand;     /* brand id, 0 = any better brand */
+	/* limits */
+	int64_t valid_from_us, valid_until_us;  /* 0 = open */
+	int frequency_days;        /* 0 = no per-card cap */
+	int64_t budget;            /* 0 = unlimited (per store) */
+	int holdout_pct;           /* 0..100 */
+	int coupon_days;
+	bool other_store;          /* scope excludes this store */
+	bool target_unknown;       /* offer names an item not in the catalog */
+	bool lift_filtered;        /* stats.lift below the set's min_lift */
+	bool indexed;              /* reachable through the trigger index */
+};
+
+struct ofri_product {
+	char gtin[OFR_GTIN_LEN + 1];
+	char name[64];
+	uint32_t category, brand;  /* interned ids */
+	int64_t price_cents;
+	char base_name[64];        /* name without the brand prefix (up-sell lines) */
+};
+
+struct ofri_postings {        /* CSR: key -> rules[start .. start+count) */
+	struct ofri_map map;       /* key -> slot */
+	uint32_t *start, *count;
+	uint32_t *rules;
+	size_t n_slots;
+};
+
+struct ofri_fired {
+	uint32_t rule;
+	const struct ofri_product *target;  /* item offers: the product (may be NULL for category/basket) */
+	uint32_t target_category;           /* category offers */
+};
+
+struct ofr_rules {
+	char name[128];
+	int max_offers;            /* limits.offers_per_receipt (default 3) */
+	double min_lift;           /* limits.min_lift (default 0: no filter) */
+	size_t n_rules;
+	struct ofri_rule *rules;
+	struct ofri_strtab strs;   /* categories and brands */
+	/* catalog snapshot */
+	size_t n_products;
+	struct ofri_product *products;
+	struct ofri_map product_by_gtin;   /* gtin key -> product index */
+	bool have_catalog;
+	/* trigger index */
+	struct ofri_postings by_item, by_category, by_brand;
+	size_t n_always;
+	uint32_t *always;          /* rules with no basket trigger */
+	struct ofri_postings products_by_cat;  /* category id + 1 -> product indices (up-sell) */
+	/* decision scratch */
+	uint32_t *cand;            /* candidate rule indices of the current decision */
+	size_t cand_cap;
+	struct ofri_fired *fired;  /* rules whose conditions held, to rank */
+	size_t fired_cap;
+	uint32_t epoch;
+	uint32_t *seen;            /* per rule: epoch it was last looked at */
+	struct ofri_map campaign_tags;  /* coupon campaign tag -> rule index */
+};
+
+/* rules_parse.c */
+int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *store_id,
+	       struct ofr_diags *d);
+void ofri_rule_release(struct ofri_rule *rule);
+void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning,
+	       const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* rules_pos.c: 1-based line of the value at path ("rules[3].offer.item"), 0 if not found. */
+int ofri_line_of(const char *text, size_t len, const char *path);
+
+/* rules_index.c */
+const struct ofri_product *ofri_product_find(const struct ofr_rules *r, uint64_t gtin_key);
+
+/* profile.c */
+bool ofri_profile_bought(const struct ofr_profile *p, const struct ofri_bought *b, int64_t now_us);
+int ofri_profile_segment_bit(const struct ofr_profile *p);
+int ofri_segment_bit(const char *name);    /* -1 if unknown */
+
+/* ledger.c */
+int64_t ofri_ledger_last(const struct ofr_ledger *l, const char *rule_id, const char *card);
+
+/* decide.c: parse helpers for times (also used by parse) */
+int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us);
+
+#endif

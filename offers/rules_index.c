@@ -1,0 +1,303 @@
+/*
+ * rules_index.c - ofr_rules_load(): the catalog snapshot, parsing, and the
+ * trigger index that lets a decision touch only rules that can fire.
+ *
+ * Every rule is filed under ONE trigger key where one suffices: a rule whose
+ * basket must contain item X (an "all" atom) can only fire when X is in the
+ * basket, so it is listed under X alone (items before brands before
+ * categories: the most selective key wins). A rule whose basket needs one
+ * of several atoms ("any") is listed under each. Rules with no basket
+ * trigger (card-only campaigns, spend thresholds) go to the short "always"
+ * list. A decision looks up each basket line's item, brand and category,
+ * so its cost grows with the basket and the rules that share its items,
+ * not with the size of the rule set.
+ */
+#include "offers/ofr_int.h"
+#include "common/pm_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct ofri_product *ofri_product_find(const struct ofr_rules *r, uint64_t gtin_key)
+{
+	uint32_t i;
+	return ofri_map_get(&r->product_by_gtin, gtin_key, &i) ? &r->products[i] : NULL;
+}
+
+struct cat_load {
+	struct ofr_rules *r;
+	size_t cap;
+	int rc;
+};
+
+static int add_product(void *ctx, const struct ofr_product *p)
+{
+	struct cat_load *cl = ctx;
+	struct ofr_rules *r = cl->r;
+	uint64_t key = ofri_gtin_key(p->gtin);
+	if (!key)
+		return 0;   /* not a GTIN-14: cannot be offered */
+	if (r->n_products == cl->cap) {
+		size_t cap = cl->cap ? cl->cap * 2 : 256;
+		struct ofri_product *v = realloc(r->products, cap * sizeof(*v));
+		if (!v)
+			return cl->rc = PM_ENOMEM;
+		r->products = v;
+		cl->cap = cap;
+	}
+	struct ofri_product *x = &r->products[r->n_products];
+	memset(x, 0, sizeof(*x));
+	memcpy(x->gtin, p->gtin, OFR_GTIN_LEN);
+	snprintf(x->name, sizeof(x->name), "%s", p->name ? p->name : "");
+	x->price_cents = p->price_cents;
+	if ((cl->rc = ofri_strtab_add(&r->strs, p->category ? p->category : "", &x->category)) ||
+	    (cl->rc = ofri_strtab_add(&r->strs, p->brand ? p->brand : "", &x->brand)))
+		return cl->rc;
+	/* "Alpenhof Organic Whole milk 1L" -> "Whole milk 1L": the same product line of another brand */
+	size_t bl = p->brand ? strlen(p->brand) : 0;
+	const char *base = x->name;
+	if (bl && !strncmp(x->name, p->brand, bl) && x->name[bl] == ' ')
+		base = x->name + bl + 1;
+	snprintf(x->base_name, sizeof(x->base_name), "%s", base);
+	if ((cl->rc = ofri_map_put(&r->product_by_gtin, key, (uint32_t)r->n_products)))
+		return cl->rc;
+	r->n_products++;
+	return 0;
+}
+
+struct pair {
+	uint64_t key;
+	uint32_t rule;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static int postings_build(struct ofri_postings *pl, struct pair *v, size_t n)
+{
+	size_t slots = 0;
+	memset(pl, 0, sizeof(*pl));
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_pair);
+	for (size_t i = 0; i < n; i++)
+		slots += i == 0 || v[i].key != v[i - 1].key;
+	int rc = ofri_map_init(&pl->map, slots);
+	if (rc)
+		return rc;
+	pl->start = calloc(slots + 1, sizeof(*pl->start));
+	pl->count = calloc(slots + 1, sizeof(*pl->count));
+	pl->rules = calloc(n + 1, sizeof(*pl->rules));
+	if (!pl->start || !pl->count || !pl->rules)
+		return PM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || v[i].key != v[i - 1].key) {
+			pl->start[pl->n_slots] = (uint32_t)i;
+			if ((rc = ofri_map_put(&pl->map, v[i].key, (uint32_t)pl->n_slots)))
+				return rc;
+			pl->n_slots++;
+		}
+		pl->count[pl->n_slots - 1]++;
+		pl->rules[i] = v[i].rule;
+	}
+	return PM_OK;
+}
+
+static void postings_release(struct ofri_postings *pl)
+{
+	ofri_map_release(&pl->map);
+	free(pl->start);
+	free(pl->count);
+	free(pl->rules);
+	memset(pl, 0, sizeof(*pl));
+}
+
+struct pairs {
+	struct pair *v;
+	size_t n, cap;
+};
+
+static int push(struct pairs *p, uint64_t key, uint32_t rule)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		struct pair *v = realloc(p->v, cap * sizeof(*v));
+		if (!v)
+			return PM_ENOMEM;
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = (struct pair){ key, rule };
+	return PM_OK;
+}
+
+static bool is_trigger(const struct ofri_cond *c)
+{
+	return c->type == OFRI_ITEM || c->type == OFRI_CATEGORY || c->type == OFRI_BRAND;
+}
+
+static int file_under(struct pairs p[3], const struct ofri_cond *c, uint32_t rule)
+{
+	if (c->type == OFRI_ITEM)
+		return push(&p[0], c->key, rule);
+	return push(&p[c->type == OFRI_CATEGORY ? 1 : 2], (uint64_t)c->id + 1, rule);
+}
+
+/* Choose the rule's trigger keys; false = no basket trigger (always list). */
+static int index_rule(struct pairs p[3], const struct ofri_rule *rule, uint32_t idx, bool *indexed)
+{
+	const struct ofri_cond *best = NULL;
+	static const int rank[] = { [OFRI_ITEM] = 3, [OFRI_BRAND] = 2, [OFRI_CATEGORY] = 1 };
+	*indexed = false;
+	for (size_t i = 0; i < rule->basket.n_kids; i++) {
+		const struct ofri_cond *k = &rule->basket.kids[i];
+		if (is_trigger(k) && (!best || rank[k->type] > rank[best->type]))
+			best = k;
+	}
+	if (best) {
+		*indexed = true;
+		return file_under(p, best, idx);
+	}
+	for (size_t i = 0; i < rule->basket.n_kids; i++) {
+		const struct ofri_cond *k = &rule->basket.kids[i];
+		bool all_atoms = k->type == OFRI_ANY && k->n_kids > 0;
+		for (size_t j = 0; all_atoms && j < k->n_kids; j++)
+			all_atoms = is_trigger(&k->kids[j]);
+		if (all_atoms) {
+			for (size_t j = 0; j < k->n_kids; j++) {
+				int rc = file_under(p, &k->kids[j], idx);
+				if (rc)
+					return rc;
+			}
+			*indexed = true;
+			return PM_OK;
+		}
+	}
+	/* An up-sell of a category needs an item of that category to upgrade from. */
+	if (rule->kind == OFR_UP_SELL && rule->target_category) {
+		*indexed = true;
+		return push(&p[1], (uint64_t)rule->target_category + 1, idx);
+	}
+	return PM_OK;
+}
+
+static int build_index(struct ofr_rules *r)
+{
+	struct pairs p[3];
+	int rc = PM_OK;
+	memset(p, 0, sizeof(p));
+	r->always = calloc(r->n_rules + 1, sizeof(*r->always));
+	r->seen = calloc(r->n_rules + 1, sizeof(*r->seen));
+	if (!r->always || !r->seen)
+		return PM_ENOMEM;
+	if ((rc = ofri_map_init(&r->campaign_tags, 64)))
+		return rc;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		struct ofri_rule *rule = &r->rules[i];
+		uint32_t tag = ofr_campaign_tag(rule->campaign), prev;
+		if (!ofri_map_get(&r->campaign_tags, tag + 1, &prev) &&
+		    (rc = ofri_map_put(&r->campaign_tags, tag + 1, (uint32_t)i)))
+			goto out;
+		/* Rules that can never fire here are not indexed (explain --all shows why). */
+		if (rule->other_store || rule->target_unknown || rule->lift_filtered)
+			continue;
+		if ((rc = index_rule(p, rule, (uint32_t)i, &rule->indexed)))
+			goto out;
+		if (!rule->indexed)
+			r->always[r->n_always++] = (uint32_t)i;
+	}
+	if ((rc = postings_build(&r->by_item, p[0].v, p[0].n)) ||
+	    (rc = postings_build(&r->by_category, p[1].v, p[1].n)) ||
+	    (rc = postings_build(&r->by_brand, p[2].v, p[2].n)))
+		goto out;
+out:
+	for (int i = 0; i < 3; i++)
+		free(p[i].v);
+	return rc;
+}
+
+static int index_products(struct ofr_rules *r)
+{
+	struct pairs p = { 0 };
+	int rc = PM_OK;
+	for (size_t i = 0; i < r->n_products && !rc; i++)
+		if (r->products[i].category)
+			rc = push(&p, (uint64_t)r->products[i].category + 1, (uint32_t)i);
+	if (!rc)
+		rc = postings_build(&r->products_by_cat, p.v, p.n);
+	free(p.v);
+	return rc;
+}
+
+int ofr_rules_load(const char *text, size_t len, const struct ofr_catalog_source *catalog,
+		   const char *store_id, struct ofr_rules **out, struct ofr_diags *diags)
+{
+	struct ofr_rules *r;
+	int rc;
+	*out = NULL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return PM_ENOMEM;
+	if ((rc = ofri_strtab_init(&r->strs)) || (rc = ofri_map_init(&r->product_by_gtin, 1024)))
+		goto fail;
+	if (catalog && catalog->each) {
+		struct cat_load cl = { r, 0, 0 };
+		rc = catalog->each(catalog->ctx, add_product, &cl);
+		if (cl.rc || rc) {
+			rc = cl.rc ? cl.rc : rc;
+			goto fail;
+		}
+		r->have_catalog = true;
+	}
+	if ((rc = index_products(r)) || (rc = ofri_parse(r, text, len, store_id, diags)))
+		goto fail;
+	if ((rc = build_index(r)))
+		goto fail;
+	*out = r;
+	return PM_OK;
+fail:
+	ofr_rules_free(r);
+	return rc;
+}
+
+void ofr_rules_free(struct ofr_rules *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_rules; i++)
+		ofri_rule_release(&r->rules[i]);
+	free(r->rules);
+	ofri_strtab_release(&r->strs);
+	free(r->products);
+	ofri_map_release(&r->product_by_gtin);
+	postings_release(&r->by_item);
+	postings_release(&r->by_category);
+	postings_release(&r->by_brand);
+	postings_release(&r->products_by_cat);
+	free(r->always);
+	free(r->seen);
+	free(r->cand);
+	free(r->fired);
+	ofri_map_release(&r->campaign_tags);
+	free(r);
+}
+
+size_t ofr_rules_count(const struct ofr_rules *r)
+{
+	return r ? r->n_rules : 0;
+}
+
+const char *ofr_rules_name(const struct ofr_rules *r)
+{
+	return r->name;
+}
+
+const char *ofr_rules_campaign_by_tag(const struct ofr_rules *r, uint32_t tag)
+{
+	uint32_t i;
+	return r && ofri_map_get(&r->campaign_tags, (uint64_t)tag + 1, &i) ? r->rules[i].campaign : NULL;
+}

@@ -1,0 +1,816 @@
+/*
+ * rules_parse.c - a rule-set file (JSON, docs/rules.md) into struct
+ * ofri_rule records, reporting every error and warning with its line.
+ * Read with jansson: it is small, C99, packaged everywhere and gives the
+ * line of a syntax error; rules_pos.c finds lines for semantic errors.
+ */
+#include "offers/ofr_int.h"
+#include "common/pm_err.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct pctx {
+	struct ofr_rules *r;
+	const char *text;
+	size_t len;
+	const char *store;
+	struct ofr_diags *d;
+};
+
+void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning, const char *path,
+	       const char *fmt, ...)
+{
+	va_list ap;
+	if (warning)
+		d->warnings++;
+	else
+		d->errors++;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		struct ofr_diag *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		d->v = v;
+		d->cap = cap;
+	}
+	struct ofr_diag *x = &d->v[d->n++];
+	memset(x, 0, sizeof(*x));
+	x->warning = warning;
+	snprintf(x->path, sizeof(x->path), "%s", path ? path : "");
+	x->line = (text && path && *path) ? ofri_line_of(text, len, path) : (text ? 1 : 0);
+	va_start(ap, fmt);
+	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	va_end(ap);
+}
+
+void ofr_diags_release(struct ofr_diags *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* snprintf for paths: a truncated path only shortens a message. */
+__attribute__((format(printf, 3, 4)))
+static void pj(char *dst, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst, cap, fmt, ap);
+	va_end(ap);
+}
+
+#define ERR(c, path, ...) ofri_diag((c)->d, (c)->text, (c)->len, false, path, __VA_ARGS__)
+#define WARN(c, path, ...) ofri_diag((c)->d, (c)->text, (c)->len, true, path, __VA_ARGS__)
+
+int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return PM_EINVAL;
+	if (s[10]) {
+		int m = 0;
+		if (sscanf(s + 10, "T%2d:%2d:%2dZ%n", &h, &mi, &sec, &m) != 3 || s[10 + m])
+			return PM_EINVAL;
+	} else if (end_of_day) {
+		h = 23, mi = 59, sec = 59;
+	}
+	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return PM_EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out_us = (int64_t)timegm(&tm) * 1000000 + (end_of_day && !s[10] ? 999999 : 0);
+	return PM_OK;
+}
+
+/* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14. */
+static bool gtin14(const char *s, char out[OFR_GTIN_LEN + 1])
+{
+	size_t n = strlen(s);
+	int sum = 0;
+	if (n != 8 && n != 12 && n != 13 && n != 14)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	memset(out, '0', OFR_GTIN_LEN - n);
+	memcpy(out + OFR_GTIN_LEN - n, s, n + 1);
+	for (int i = 0; i < OFR_GTIN_LEN - 1; i++)
+		sum += (out[i] - '0') * (i % 2 == 0 ? 3 : 1);
+	return (10 - sum % 10) % 10 == out[OFR_GTIN_LEN - 1] - '0';
+}
+
+/* Warn about keys a reader does not know (typos would otherwise go unseen). */
+static void known_keys(struct pctx *c, json_t *obj, const char *path, const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+	char p[160];
+	json_object_foreach(obj, k, v) {
+		bool ok = false;
+		for (const char *const *q = keys; *q; q++)
+			ok |= !strcmp(*q, k);
+		if (!ok) {
+			pj(p, sizeof(p), "%s.%s", path, k);
+			WARN(c, p, "unknown key '%s' ignored", k);
+		}
+	}
+}
+
+/* Integer member in [lo, hi]; absent leaves *out. Returns false on error (reported). */
+static bool get_int(struct pctx *c, json_t *obj, const char *key, const char *path, int64_t lo,
+		    int64_t hi, int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[160];
+	if (!v)
+		return true;
+	pj(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		ERR(c, p, "'%s' must be a whole number from %lld to %lld", key, (long long)lo, (long long)hi);
+		return false;
+	}
+	*out = json_integer_value(v);
+	return true;
+}
+
+static bool get_date(struct pctx *c, json_t *obj, const char *key, const char *path, bool eod,
+		     int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char p[160];
+	if (!v)
+		return true;
+	pj(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_string(v) || ofri_parse_date(json_string_value(v), eod, out)) {
+		ERR(c, p, "'%s' must be a UTC date \"YYYY-MM-DD\" or \"YYYY-MM-DDTHH:MM:SSZ\"", key);
+		return false;
+	}
+	return true;
+}
+
+static int intern(struct pctx *c, const char *s, uint32_t *id)
+{
+	return ofri_strtab_add(&c->r->strs, s, id);
+}
+
+static bool parse_group(struct pctx *c, json_t *obj, const char *path, struct ofri_cond *out);
+
+static bool add_kid(struct ofri_cond *g, struct ofri_cond *kid)
+{
+	struct ofri_cond *v = realloc(g->kids, (g->n_kids + 1) * sizeof(*v));
+	if (!v)
+		return false;
+	g->kids = v;
+	g->kids[g->n_kids++] = *kid;
+	return true;
+}
+
+static void cond_release(struct ofri_cond *c)
+{
+	for (size_t i = 0; i < c->n_kids; i++)
+		cond_release(&c->kids[i]);
+	free(c->kids);
+	c->kids = NULL;
+	c->n_kids = 0;
+}
+
+static const char *const atom_keys[] = { "item", "category", "brand", "min_qty", "all", "any", "none",
+					 "min_spend_cents", NULL };
+
+static bool parse_atom(struct pctx *c, json_t *a, const char *path, struct ofri_cond *out)
+{
+	json_t *v;
+	int64_t q = 1;
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(a)) {
+		ERR(c, path, "a condition must be an object such as {\"item\":\"GTIN\"}");
+		return false;
+	}
+	known_keys(c, a, path, atom_keys);
+	if (!get_int(c, a, "min_qty", path, 1, 9999, &q))
+		return false;
+	out->min = q;
+	if ((v = json_object_get(a, "item"))) {
+		char g[OFR_GTIN_LEN + 1], p[160];
+		pj(p, sizeof(p), "%s.item", path);
+		if (!json_is_string(v) || !gtin14(json_string_value(v), g)) {
+			ERR(c, p, "'item' must be a GTIN (8, 12, 13 or 14 digits with a valid check digit)");
+			return false;
+		}
+		out->type = OFRI_ITEM;
+		out->key = ofri_gtin_key(g);
+		if (c->r->have_catalog && !ofri_product_find(c->r, out->key))
+			WARN(c, p, "item %s is not in the catalog: this condition can never hold here", g);
+		return true;
+	}
+	if ((v = json_object_get(a, "category")) || (v = json_object_get(a, "brand"))) {
+		bool cat = json_object_get(a, "category") != NULL;
+		char p[160];
+		pj(p, sizeof(p), "%s.%s", path, cat ? "category" : "brand");
+		if (!json_is_string(v) || !json_string_value(v)[0]) {
+			ERR(c, p, "'%s' must be a non-empty string", cat ? "category" : "brand");
+			return false;
+		}
+		out->type = cat ? OFRI_CATEGORY : OFRI_BRAND;
+		if (c->r->have_catalog && ofri_strtab_find(&c->r->strs, json_string_value(v)) == UINT32_MAX)
+			WARN(c, p, "%s '%s' is not in the catalog", cat ? "category" : "brand",
+			     json_string_value(v));
+		return intern(c, json_string_value(v), &out->id) == PM_OK;
+	}
+	if (json_object_get(a, "all") || json_object_get(a, "any") || json_object_get(a, "none") ||
+	    json_object_get(a, "min_spend_cents"))
+		return parse_group(c, a, path, out);
+	ERR(c, path, "condition names nothing: use item, category, brand, or all/any/none");
+	return false;
+}
+
+static bool parse_list(struct pctx *c, json_t *obj, const char *key, const char *path, int type,
+		       struct ofri_cond *group)
+{
+	json_t *arr = json_object_get(obj, key), *a;
+	char p[160];
+	size_t i;
+	bool ok = true;
+	struct ofri_cond sub = { .type = type };
+	if (!arr)
+		return true;
+	pj(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		ERR(c, p, "'%s' must be a non-empty array of conditions", key);
+		return false;
+	}
+	json_array_foreach(arr, i, a) {
+		struct ofri_cond atom;
+		char ap[176];
+		pj(ap, sizeof(ap), "%s[%zu]", p, i);
+		if (!parse_atom(c, a, ap, &atom)) {
+			ok = false;
+			continue;
+		}
+		if (type == OFRI_ALL)
+			add_kid(group, &atom);
+		else
+			add_kid(&sub, &atom);
+	}
+	if (type != OFRI_ALL) {
+		if (ok)
+			add_kid(group, &sub);
+		else
+			cond_release(&sub);
+	}
+	return ok;
+}
+
+static bool parse_group(struct pctx *c, json_t *obj, const char *path, struct ofri_cond *out)
+{
+	int64_t spend = 0, qty = 0;
+	bool ok = true;
+	memset(out, 0, sizeof(*out));
+	out->type = OFRI_ALL;
+	ok &= parse_list(c, obj, "all", path, OFRI_ALL, out);
+	ok &= parse_list(c, obj, "any", path, OFRI_ANY, out);
+	ok &= parse_list(c, obj, "none", path, OFRI_NONE, out);
+	ok &= get_int(c, obj, "min_spend_cents", path, 0, INT64_C(1) << 40, &spend);
+	if (spend > 0)
+		add_kid(out, &(struct ofri_cond){ .type = OFRI_BASKET_SPEND, .min = spend });
+	if (!json_object_get(obj, "item") && !json_object_get(obj, "category") && !json_object_get(obj, "brand"))
+		ok &= get_int(c, obj, "min_qty", path, 0, 1000000, &qty);
+	if (qty > 0)
+		add_kid(out, &(struct ofri_cond){ .type = OFRI_BASKET_QTY, .min = qty });
+	return ok;
+}
+
+static const char *const bought_keys[] = { "item", "category", "within_days", NULL };
+
+static bool parse_bought(struct pctx *c, json_t *obj, const char *key, const char *path, bool negate,
+			 struct ofri_cardcond *cc)
+{
+	json_t *arr = json_object_get(obj, key), *a;
+	size_t i;
+	char p[160];
+	bool ok = true;
+	if (!arr)
+		return true;
+	pj(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_array(arr)) {
+		ERR(c, p, "'%s' must be an array of {\"item\"|\"category\", \"within_days\"}", key);
+		return false;
+	}
+	json_array_foreach(arr, i, a) {
+		char ap[176];
+		struct ofri_bought b = { .negate = negate };
+		int64_t days = 0;
+		pj(ap, sizeof(ap), "%s[%zu]", p, i);
+		if (!json_is_object(a)) {
+			ERR(c, ap, "must be an object {\"item\"|\"category\", \"within_days\"}");
+			ok = false;
+			continue;
+		}
+		known_keys(c, a, ap, bought_keys);
+		if (!get_int(c, a, "within_days", ap, 1, 3650, &days) || !days) {
+			if (!days)
+				ERR(c, ap, "'within_days' (1 to 3650) is required");
+			ok = false;
+			continue;
+		}
+		b.days = (int)days;
+		json_t *it = json_object_get(a, "item"), *cat = json_object_get(a, "category");
+		char g[OFR_GTIN_LEN + 1];
+		if (it && json_is_string(it) && gtin14(json_string_value(it), g)) {
+			b.key = ofri_gtin_key(g);
+		} else if (!it && cat && json_is_string(cat) && json_string_value(cat)[0]) {
+			b.is_category = true;
+			intern(c, json_string_value(cat), &b.id);
+		} else {
+			ERR(c, ap, "needs a valid 'item' GTIN or a 'category' name");
+			ok = false;
+			continue;
+		}
+		struct ofri_bought *v = realloc(cc->bought, (cc->n_bought + 1) * sizeof(*v));
+		if (!v)
+			return false;
+		cc->bought = v;
+		cc->bought[cc->n_bought++] = b;
+	}
+	return ok;
+}
+
+static const char *const card_keys[] = { "tier_min", "tier_max", "points_min", "points_max",
+					 "visits_min", "visits_max", "spend_min_cents",
+					 "days_since_visit_min", "days_since_visit_max", "bought",
+					 "not_bought", "segment", NULL };
+
+static bool parse_card(struct pctx *c, json_t *obj, const char *path, struct ofri_cardcond *cc)
+{
+	int64_t v;
+	bool ok = true;
+	cc->tier_min = cc->tier_max = cc->days_since_min = cc->days_since_max = -1;
+	cc->points_min = cc->visits_min = cc->spend_min = -1;
+	cc->points_max = cc->visits_max = -1;
+	if (!obj)
+		return true;
+	if (!json_is_object(obj)) {
+		ERR(c, path, "'card' must be an object of card conditions");
+		return false;
+	}
+	known_keys(c, obj, path, card_keys);
+	cc->any = json_object_size(obj) > 0;
+#define INTF(key, field, lo, hi) do { v = -1; ok &= get_int(c, obj, key, path, lo, hi, &v); \
+	if (v >= 0) cc->field = (__typeof__(cc->field))v; } while (0)
+	INTF("tier_min", tier_min, 0, 15);
+	INTF("tier_max", tier_max, 0, 15);
+	INTF("points_min", points_min, 0, INT64_C(1) << 50);
+	INTF("points_max", points_max, 0, INT64_C(1) << 50);
+	INTF("visits_min", visits_min, 0, INT64_C(1) << 40);
+	INTF("visits_max", visits_max, 0, INT64_C(1) << 40);
+	INTF("spend_min_cents", spend_min, 0, INT64_C(1) << 50);
+	INTF("days_since_visit_min", days_since_min, 0, 36500);
+	INTF("days_since_visit_max", days_since_max, 0, 36500);
+#undef INTF
+	ok &= parse_bought(c, obj, "bought", path, false, cc);
+	ok &= parse_bought(c, obj, "not_bought", path, true, cc);
+	json_t *seg = json_object_get(obj, "segment");
+	if (seg) {
+		char p[160];
+		pj(p, sizeof(p), "%s.segment", path);
+		json_t *one;
+		size_t i;
+		json_t *arr = json_is_string(seg) ? json_pack("[O]", seg) : json_incref(seg);
+		if (!json_is_array(arr) || json_array_size(arr) == 0) {
+			ERR(c, p, "'segment' must be a segment name or an array of them");
+			ok = false;
+		} else {
+			json_array_foreach(arr, i, one) {
+				int bit = json_is_string(one) ? ofri_segment_bit(json_string_value(one)) : -1;
+				if (bit < 0) {
+					ERR(c, p, "unknown segment; use champions, loyal, new, promising, "
+					    "at_risk, lapsed or regular");
+					ok = false;
+				} else {
+					cc->segments |= 1u << bit;
+				}
+			}
+		}
+		json_decref(arr);
+	}
+	cc->uses_history = cc->n_bought > 0 || cc->segments;
+	return ok;
+}
+
+static const char *const offer_keys[] = { "item", "category", "basket", "upgrade", "brand",
+					  "percent_off", "amount_off_cents", "points_multiplier",
+					  "points", NULL };
+
+static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
+{
+	json_t *v;
+	char p[160];
+	int64_t pct = 0, amt = 0, pts = 0;
+	int given = 0;
+	if (!json_is_object(o)) {
+		ERR(c, path, "'offer' is required: an object such as {\"item\":\"GTIN\",\"percent_off\":10}");
+		return false;
+	}
+	known_keys(c, o, path, offer_keys);
+	if (!get_int(c, o, "percent_off", path, 1, 99, &pct) ||
+	    !get_int(c, o, "amount_off_cents", path, 1, 9999, &amt) ||
+	    !get_int(c, o, "points", path, 1, 9999, &pts))
+		return false;
+	given = (pct > 0) + (amt > 0) + (pts > 0);
+	if ((v = json_object_get(o, "points_multiplier"))) {
+		pj(p, sizeof(p), "%s.points_multiplier", path);
+		double m = json_number_value(v);
+		if (!json_is_number(v) || m <= 1.0 || m > 99.0) {
+			ERR(c, p, "'points_multiplier' must be a number above 1 and at most 99 (e.g. 2 for double points)");
+			return false;
+		}
+		rule->benefit = OFR_POINTS_MULT;
+		rule->value = (int32_t)lround(m * 100);
+		given++;
+	}
+	if (given != 1) {
+		ERR(c, path, "give exactly one of percent_off, amount_off_cents, points_multiplier, points");
+		return false;
+	}
+	json_t *item = json_object_get(o, "item"), *cat = json_object_get(o, "category");
+	if (item) {
+		pj(p, sizeof(p), "%s.item", path);
+		if (!json_is_string(item) || !gtin14(json_string_value(item), rule->target_gtin)) {
+			ERR(c, p, "'item' must be a GTIN (8, 12, 13 or 14 digits with a valid check digit)");
+			return false;
+		}
+		rule->target_key = ofri_gtin_key(rule->target_gtin);
+		if (c->r->have_catalog && !ofri_product_find(c->r, rule->target_key)) {
+			WARN(c, p, "offered item %s is not in the catalog: this rule is disabled here",
+			     rule->target_gtin);
+			rule->target_unknown = true;
+		}
+	}
+	if (cat) {
+		pj(p, sizeof(p), "%s.category", path);
+		if (!json_is_string(cat) || !json_string_value(cat)[0]) {
+			ERR(c, p, "'category' must be a non-empty string");
+			return false;
+		}
+		intern(c, json_string_value(cat), &rule->target_category);
+	}
+	if (rule->kind == OFR_UP_SELL) {
+		json_t *up = json_object_get(o, "upgrade"), *br = json_object_get(o, "brand");
+		const char *u = json_is_string(up) ? json_string_value(up) : "price";
+		if (up && !json_is_string(up))
+			u = "";
+		rule->upsell = !strcmp(u, "price") ? 1 : !strcmp(u, "brand") ? 2 : 0;
+		if (!rule->upsell) {
+			pj(p, sizeof(p), "%s.upgrade", path);
+			ERR(c, p, "'upgrade' must be \"price\" or \"brand\"");
+			return false;
+		}
+		if (br && json_is_string(br))
+			intern(c, json_string_value(br), &rule->upsell_brand);
+		if (item) {
+			ERR(c, path, "an up_sell offer picks its product from the catalog: drop 'item'");
+			return false;
+		}
+		if (pts || rule->benefit == OFR_POINTS_MULT) {
+			ERR(c, path, "an up_sell offer takes percent_off or amount_off_cents");
+			return false;
+		}
+		rule->benefit = pct ? OFR_PERCENT_ITEM : OFR_AMOUNT_ITEM;
+		rule->value = (int32_t)(pct ? pct : amt);
+		return true;
+	}
+	if (pts) {
+		rule->benefit = OFR_POINTS_BONUS_FLAT;
+		rule->value = (int32_t)pts;
+		return true;
+	}
+	if (rule->benefit == OFR_POINTS_MULT) {
+		if (!item) {
+			ERR(c, path, "'points_multiplier' needs the 'item' it applies to");
+			return false;
+		}
+		return true;
+	}
+	if (item) {
+		rule->benefit = pct ? OFR_PERCENT_ITEM : OFR_AMOUNT_ITEM;
+		rule->value = (int32_t)(pct ? pct : amt);
+	} else if (cat && pct) {
+		rule->benefit = OFR_PERCENT_CATEGORY;
+		rule->value = (int32_t)pct;
+	} else if (!cat && json_is_true(json_object_get(o, "basket")) && amt) {
+		rule->benefit = OFR_AMOUNT_BASKET;
+		rule->value = (int32_t)amt;
+	} else {
+		ERR(c, path, "say what the offer is for: 'item' (with any benefit), 'category' with "
+		    "percent_off, or \"basket\":true with amount_off_cents");
+		return false;
+	}
+	if (rule->kind == OFR_CROSS_SELL && !item) {
+		ERR(c, path, "a cross_sell offer needs the 'item' it sells");
+		return false;
+	}
+	return true;
+}
+
+/* Campaign-level defaults (the "campaigns" object) and rule-level overrides. */
+static bool parse_limits(struct pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
+{
+	int64_t v;
+	bool ok = true;
+	json_t *stores = json_object_get(o, "stores");
+	ok &= get_date(c, o, "valid_from", path, false, &rule->valid_from_us);
+	ok &= get_date(c, o, "valid_until", path, true, &rule->valid_until_us);
+	v = rule->frequency_days;
+	ok &= get_int(c, o, "frequency_days", path, 0, 3650, &v);
+	rule->frequency_days = (int)v;
+	ok &= get_int(c, o, "budget", path, 0, INT64_C(1) << 40, &rule->budget);
+	v = rule->holdout_pct;
+	ok &= get_int(c, o, "holdout_pct", path, 0, 100, &v);
+	rule->holdout_pct = (int)v;
+	v = rule->coupon_days;
+	ok &= get_int(c, o, "coupon_days", path, 1, 365, &v);
+	rule->coupon_days = (int)v;
+	if (stores) {
+		char p[160];
+		json_t *s;
+		size_t i;
+		bool here = false;
+		pj(p, sizeof(p), "%s.stores", path);
+		if (!json_is_array(stores)) {
+			ERR(c, p, "'stores' must be an array of store ids (omit it for every store)");
+			return false;
+		}
+		json_array_foreach(stores, i, s) {
+			if (!json_is_string(s)) {
+				ERR(c, p, "'stores' must hold store id strings");
+				return false;
+			}
+			here |= !strcmp(json_string_value(s), c->store);
+		}
+		rule->other_store = c->store[0] && !here;
+	}
+	if (rule->valid_from_us && rule->valid_until_us && rule->valid_until_us < rule->valid_from_us) {
+		ERR(c, path, "'valid_until' is before 'valid_from'");
+		ok = false;
+	}
+	return ok;
+}
+
+static const char *const rule_keys[] = { "id", "campaign", "kind", "priority", "text", "when",
+					 "offer", "stats", "valid_from", "valid_until", "stores",
+					 "frequency_days", "budget", "holdout_pct", "coupon_days", NULL };
+
+static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns, struct ofri_rule *rule)
+{
+	char path[64], p[160];
+	json_t *v;
+	bool ok = true;
+	int64_t prio = -1;
+	pj(path, sizeof(path), "rules[%zu]", idx);
+	memset(rule, 0, sizeof(*rule));
+	rule->basket.type = OFRI_ALL;
+	rule->confidence = rule->support = rule->lift = -1;
+	rule->coupon_days = 14;
+	rule->line = ofri_line_of(c->text, c->len, path);
+	if (!json_is_object(jr)) {
+		ERR(c, path, "a rule must be an object with id, kind, when and offer");
+		return false;
+	}
+	known_keys(c, jr, path, rule_keys);
+	v = json_object_get(jr, "id");
+	pj(p, sizeof(p), "%s.id", path);
+	if (!json_is_string(v) || !json_string_value(v)[0] || strlen(json_string_value(v)) > OFR_ID_MAX) {
+		ERR(c, v ? p : path, "'id' is required: a string of 1 to %d characters", OFR_ID_MAX);
+		ok = false;
+	} else {
+		snprintf(rule->id, sizeof(rule->id), "%s", json_string_value(v));
+	}
+	v = json_object_get(jr, "campaign");
+	pj(p, sizeof(p), "%s.campaign", path);
+	if (v && (!json_is_string(v) || !json_string_value(v)[0] || strlen(json_string_value(v)) > OFR_ID_MAX)) {
+		ERR(c, p, "'campaign' must be a string of 1 to %d characters", OFR_ID_MAX);
+		ok = false;
+	}
+	snprintf(rule->campaign, sizeof(rule->campaign), "%s", json_is_string(v) ? json_string_value(v) : rule->id);
+	v = json_object_get(jr, "kind");
+	pj(p, sizeof(p), "%s.kind", path);
+	const char *k = json_is_string(v) ? json_string_value(v) : "";
+	rule->kind = !strcmp(k, "cross_sell") ? OFR_CROSS_SELL : !strcmp(k, "up_sell") ? OFR_UP_SELL
+		   : !strcmp(k, "promotion") ? OFR_PROMOTION : !strcmp(k, "points_bonus") ? OFR_POINTS_BONUS : -1;
+	if (rule->kind < 0) {
+		ERR(c, v ? p : path, "'kind' must be cross_sell, up_sell, promotion or points_bonus");
+		return false;
+	}
+	v = json_object_get(jr, "text");
+	if (json_is_string(v))
+		snprintf(rule->text, sizeof(rule->text), "%s", json_string_value(v));
+	/* stats (as the miner writes them) */
+	json_t *st = json_object_get(jr, "stats");
+	if (st) {
+		pj(p, sizeof(p), "%s.stats", path);
+		if (!json_is_object(st)) {
+			ERR(c, p, "'stats' must be an object {support, confidence, lift, count}");
+			ok = false;
+		} else {
+			json_t *cf = json_object_get(st, "confidence"), *su = json_object_get(st, "support"),
+			       *li = json_object_get(st, "lift");
+			rule->has_stats = true;
+			if (cf && (!json_is_number(cf) || json_number_value(cf) < 0 || json_number_value(cf) > 1)) {
+				pj(p, sizeof(p), "%s.stats.confidence", path);
+				ERR(c, p, "'confidence' must be a number from 0 to 1");
+				ok = false;
+			}
+			if (li && (!json_is_number(li) || json_number_value(li) < 0)) {
+				pj(p, sizeof(p), "%s.stats.lift", path);
+				ERR(c, p, "'lift' must be a number >= 0");
+				ok = false;
+			}
+			rule->confidence = json_is_number(cf) ? json_number_value(cf) : -1;
+			rule->support = json_is_number(su) ? json_number_value(su) : -1;
+			rule->lift = json_is_number(li) ? json_number_value(li) : -1;
+		}
+	}
+	ok &= get_int(c, jr, "priority", path, 0, 1000, &prio);
+	if (prio < 0)
+		prio = rule->confidence >= 0 ? (int64_t)lround(rule->confidence * 1000) : 500;
+	rule->priority = (int)prio;
+	if (rule->confidence < 0)
+		rule->confidence = rule->priority / 1000.0;
+	if (rule->lift >= 0 && rule->lift < c->r->min_lift)
+		rule->lift_filtered = true;
+	/* conditions */
+	json_t *when = json_object_get(jr, "when");
+	pj(p, sizeof(p), "%s.when", path);
+	if (when && !json_is_object(when)) {
+		ERR(c, p, "'when' must be an object with 'basket' and/or 'card'");
+		ok = false;
+		when = NULL;
+	}
+	if (when) {
+		static const char *const when_keys[] = { "basket", "card", NULL };
+		known_keys(c, when, p, when_keys);
+		json_t *b = json_object_get(when, "basket");
+		char bp[176];
+		pj(bp, sizeof(bp), "%s.basket", p);
+		if (b && !json_is_object(b)) {
+			ERR(c, bp, "'basket' must be an object with all/any/none lists");
+			ok = false;
+		} else if (b) {
+			static const char *const basket_keys[] = { "all", "any", "none", "min_spend_cents",
+								   "min_qty", NULL };
+			known_keys(c, b, bp, basket_keys);
+			ok &= parse_group(c, b, bp, &rule->basket);
+		}
+		pj(bp, sizeof(bp), "%s.card", p);
+		ok &= parse_card(c, json_object_get(when, "card"), bp, &rule->card);
+	} else {
+		parse_card(c, NULL, p, &rule->card);
+	}
+	if (rule->kind == OFR_CROSS_SELL && rule->basket.n_kids == 0 && !rule->card.any)
+		WARN(c, path, "cross_sell rule without conditions prints for every sale");
+	/* offer */
+	pj(p, sizeof(p), "%s.offer", path);
+	v = json_object_get(jr, "offer");
+	ok &= parse_offer(c, v, v ? p : path, rule);
+	/* limits: campaign defaults first, then the rule's own */
+	json_t *camp = campaigns ? json_object_get(campaigns, rule->campaign) : NULL;
+	if (camp && json_is_object(camp)) {
+		char cp[160];
+		pj(cp, sizeof(cp), "campaigns.%s", rule->campaign);
+		ok &= parse_limits(c, camp, cp, rule);
+	}
+	ok &= parse_limits(c, jr, path, rule);
+	return ok;
+}
+
+int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *store_id,
+	       struct ofr_diags *d)
+{
+	struct pctx c = { r, text, len, store_id ? store_id : "", d };
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *v;
+	int rc = PM_OK;
+	if (!root) {
+		ofri_diag(d, NULL, 0, false, NULL, "%s", je.text);
+		d->v[d->n - 1].line = je.line > 0 ? je.line : 1;
+		snprintf(d->v[d->n - 1].msg, sizeof(d->v[0].msg), "not valid JSON: %s (column %d)", je.text,
+			 je.column);
+		return PM_EINVAL;
+	}
+	if (!json_is_object(root)) {
+		ERR(&c, "", "a rule set is a JSON object with \"format\":\"posmark-rules\"");
+		rc = PM_EINVAL;
+		goto out;
+	}
+	static const char *const top_keys[] = { "format", "version", "name", "generated_by", "description",
+						"limits", "campaigns", "rules", NULL };
+	known_keys(&c, root, "", top_keys);
+	v = json_object_get(root, "format");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "posmark-rules")) {
+		ERR(&c, v ? "format" : "", "'format' must be \"posmark-rules\"");
+		rc = PM_EINVAL;
+	}
+	v = json_object_get(root, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		ERR(&c, v ? "version" : "", "'version' must be a whole number (this build reads %d)",
+		    OFR_FORMAT_VERSION);
+		rc = PM_EINVAL;
+	} else if (json_integer_value(v) > OFR_FORMAT_VERSION) {
+		ERR(&c, "version", "rule-set version %lld is newer than this build reads (%d)",
+		    (long long)json_integer_value(v), OFR_FORMAT_VERSION);
+		rc = PM_EVERSION;
+		goto out;
+	}
+	v = json_object_get(root, "name");
+	snprintf(r->name, sizeof(r->name), "%s", json_is_string(v) ? json_string_value(v) : "unnamed");
+	r->max_offers = 3;
+	json_t *lim = json_object_get(root, "limits");
+	if (lim) {
+		int64_t m = r->max_offers;
+		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", NULL };
+		if (!json_is_object(lim)) {
+			ERR(&c, "limits", "'limits' must be an object");
+			rc = PM_EINVAL;
+		} else {
+			known_keys(&c, lim, "limits", lim_keys);
+			if (!get_int(&c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
+				rc = PM_EINVAL;
+			r->max_offers = (int)m;
+			json_t *ml = json_object_get(lim, "min_lift");
+			if (ml && !json_is_number(ml)) {
+				ERR(&c, "limits.min_lift", "'min_lift' must be a number (e.g. 1.0)");
+				rc = PM_EINVAL;
+			}
+			r->min_lift = json_is_number(ml) ? json_number_value(ml) : 0;
+		}
+	}
+	json_t *campaigns = json_object_get(root, "campaigns");
+	if (campaigns && !json_is_object(campaigns)) {
+		ERR(&c, "campaigns", "'campaigns' must be an object of campaign name -> limits");
+		rc = PM_EINVAL;
+		campaigns = NULL;
+	}
+	json_t *rules = json_object_get(root, "rules");
+	if (!json_is_array(rules)) {
+		ERR(&c, rules ? "rules" : "", "'rules' must be an array of rules");
+		rc = PM_EINVAL;
+		goto out;
+	}
+	r->rules = calloc(json_array_size(rules) + 1, sizeof(*r->rules));
+	if (!r->rules) {
+		rc = PM_ENOMEM;
+		goto out;
+	}
+	struct ofri_map ids;
+	if (ofri_map_init(&ids, json_array_size(rules))) {
+		rc = PM_ENOMEM;
+		goto out;
+	}
+	size_t i;
+	json_t *jr;
+	json_array_foreach(rules, i, jr) {
+		struct ofri_rule *rule = &r->rules[r->n_rules];
+		uint32_t prev;
+		if (!parse_rule(&c, jr, i, campaigns, rule)) {
+			rc = PM_EINVAL;
+			ofri_rule_release(rule);
+			continue;
+		}
+		if (ofri_map_get(&ids, ofri_hash_str(rule->id), &prev)) {
+			char p[64];
+			pj(p, sizeof(p), "rules[%zu].id", i);
+			ERR(&c, p, "rule id '%s' is used twice (first on line %d)", rule->id, r->rules[prev].line);
+			rc = PM_EINVAL;
+			ofri_rule_release(rule);
+			continue;
+		}
+		ofri_map_put(&ids, ofri_hash_str(rule->id), (uint32_t)r->n_rules);
+		r->n_rules++;
+	}
+	ofri_map_release(&ids);
+	if (d->errors && !rc)
+		rc = PM_EINVAL;
+out:
+	json_decref(root);
+	return rc;
+}
+
+void ofri_rule_release(struct ofri_rule *rule)
+{
+	cond_release(&rule->basket);
+	free(rule->card.bought);
+	rule->card.bought = NULL;
+	rule->card.n_bought = 0;
+}

@@ -1,0 +1,151 @@
+/*
+ * rules_pos.c - line numbers for semantic errors. jansson reports the line
+ * of a syntax error but keeps no positions on the values it builds, so when
+ * the checker finds a bad value it walks the (already valid) JSON text again
+ * along the value's path ("rules[3].offer.item") and counts newlines. Only
+ * runs when there is an error to report, so it costs nothing on a good file.
+ */
+#include "offers/ofr_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct walker {
+	const char *s;
+	size_t len, i;
+	int line;
+};
+
+static void skip_ws(struct walker *w)
+{
+	while (w->i < w->len) {
+		char c = w->s[w->i];
+		if (c == '\n')
+			w->line++;
+		else if (c != ' ' && c != '\t' && c != '\r')
+			return;
+		w->i++;
+	}
+}
+
+/* Skip a string starting at '"'; copy up to cap-1 bytes of it (raw) into buf. */
+static void skip_string(struct walker *w, char *buf, size_t cap)
+{
+	size_t o = 0;
+	w->i++;
+	while (w->i < w->len && w->s[w->i] != '"') {
+		if (w->s[w->i] == '\\')
+			w->i++;
+		else if (buf && o + 1 < cap)
+			buf[o++] = w->s[w->i];
+		w->i++;
+	}
+	w->i++;
+	if (buf)
+		buf[o] = '\0';
+}
+
+static void skip_value(struct walker *w)
+{
+	int depth = 0;
+	skip_ws(w);
+	do {
+		if (w->i >= w->len)
+			return;
+		char c = w->s[w->i];
+		if (c == '"') {
+			skip_string(w, NULL, 0);
+			continue;
+		}
+		if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			depth--;
+		else if (c == '\n')
+			w->line++;
+		else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\r'))
+			return;
+		w->i++;
+		if (depth == 0 && (c == '}' || c == ']'))
+			return;
+	} while (depth > 0 || w->i < w->len);
+}
+
+/* Positioned at a value; descend into key / index. Returns false if absent. */
+static bool enter_key(struct walker *w, const char *key)
+{
+	char k[128];
+	skip_ws(w);
+	if (w->i >= w->len || w->s[w->i] != '{')
+		return false;
+	w->i++;
+	for (;;) {
+		skip_ws(w);
+		if (w->i >= w->len || w->s[w->i] != '"')
+			return false;
+		skip_string(w, k, sizeof(k));
+		skip_ws(w);
+		w->i++; /* ':' */
+		skip_ws(w);
+		if (!strcmp(k, key))
+			return true;
+		skip_value(w);
+		skip_ws(w);
+		if (w->i >= w->len || w->s[w->i] != ',')
+			return false;
+		w->i++;
+	}
+}
+
+static bool enter_index(struct walker *w, long idx)
+{
+	skip_ws(w);
+	if (w->i >= w->len || w->s[w->i] != '[')
+		return false;
+	w->i++;
+	for (long n = 0;; n++) {
+		skip_ws(w);
+		if (w->i >= w->len || w->s[w->i] == ']')
+			return false;
+		if (n == idx)
+			return true;
+		skip_value(w);
+		skip_ws(w);
+		if (w->i >= w->len || w->s[w->i] != ',')
+			return false;
+		w->i++;
+	}
+}
+
+int ofri_line_of(const char *text, size_t len, const char *path)
+{
+	struct walker w = { text, len, 0, 1 };
+	const char *p = path;
+	char key[128];
+	int last_good = 0;
+	while (*p) {
+		if (*p == '.') {
+			p++;
+			continue;
+		}
+		if (*p == '[') {
+			long idx = strtol(p + 1, (char **)&p, 10);
+			if (*p == ']')
+				p++;
+			if (!enter_index(&w, idx))
+				return last_good;
+		} else {
+			size_t n = strcspn(p, ".[");
+			if (n >= sizeof(key))
+				return last_good;
+			memcpy(key, p, n);
+			key[n] = '\0';
+			p += n;
+			if (!enter_key(&w, key))
+				return last_good;
+		}
+		skip_ws(&w);
+		last_good = w.line;
+	}
+	return last_good ? last_good : 1;
+}

@@ -1,0 +1,374 @@
+/*
+ * cmd_mine.c - posmark mine: frequent itemsets and cross-sell rules from
+ * baskets (basket CSV, FIMI, or the terminal's own purchase log with
+ * --data DIR). The mining itself is offers/mine_*.c; this file reads the
+ * input, guards memory, reports progress and writes the chosen output.
+ */
+#include "terminal/term.h"
+#include "common/pm_err.h"
+#include "offers/offers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MINE_USAGE \
+	"usage: posmark mine (--input FILE [--input-format basket|fimi] | --data DIR)\n" \
+	"                    --min-support S --min-confidence C [--max-len N] [--min-lift L]\n" \
+	"                    [--output FILE] [--output-format text|rules|itemsets]\n" \
+	"                    [--max-memory MB] [--quiet]\n" \
+	"  S, C in (0,1]; N items per whole rule (default 10); docs/mining.md has the formats\n"
+
+struct progress_state {
+	double start, last;
+	bool quiet, shown, tty;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_progress(void *ctx, const struct ofr_mine_progress *p)
+{
+	struct progress_state *ps = ctx;
+	double t = now_s();
+
+	if (ps->quiet || t - ps->start < 1.0 || t - ps->last < 1.0)
+		return;
+	ps->last = t;
+	ps->shown = true;
+	fprintf(stderr, "posmark mine: %s: %llu transactions, %llu items, %llu itemsets, %llu rules (%.0f s)%s",
+		p->phase, (unsigned long long)p->transactions, (unsigned long long)p->items,
+		(unsigned long long)p->itemsets, (unsigned long long)p->rules, t - ps->start,
+		ps->tty ? "\033[K\r" : "\n");
+}
+
+/* MemAvailable from /proc/meminfo in bytes, 0 if unknown. */
+static size_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long long kb = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (size_t)(kb * 1024);
+}
+
+/*
+ * What mining a file of size bytes will hold at its peak, from a sample of
+ * its start: per item occurrence the stored id, its rank and (at worst) one
+ * tree node; per transaction an offset and a path record.
+ */
+static size_t estimate_bytes(const char *buf, size_t size)
+{
+	size_t sample = size < (4u << 20) ? size : (4u << 20), seps = 0, lines = 0;
+	double occ, txns;
+
+	for (size_t i = 0; i < sample; i++) {
+		if (buf[i] == '\n')
+			lines++;
+		else if (buf[i] == ',' || buf[i] == ' ')
+			seps++;
+	}
+	if (!sample)
+		return 0;
+	occ = (double)(seps + lines + 1) * ((double)size / (double)sample);
+	txns = (double)(lines + 1) * ((double)size / (double)sample);
+	return (size_t)(occ * (4 + 4 + 16) + txns * (8 + 16));
+}
+
+struct sales_feed {
+	struct ofr_mine_db *db;
+	size_t sales, empty;
+	int rc;
+	struct progress_state *ps;
+};
+
+static int feed_sale(void *ctx, const struct loy_sale *s)
+{
+	struct sales_feed *sf = ctx;
+	int rc;
+
+	if (s->n_items == 0) {
+		sf->empty++;
+		return 0;
+	}
+	if ((rc = ofr_mine_txn_begin(sf->db)))
+		return sf->rc = rc;
+	for (uint32_t i = 0; i < s->n_items; i++)
+		if ((rc = ofr_mine_txn_item(sf->db, s->items[i].gtin, strlen(s->items[i].gtin))))
+			return sf->rc = rc;
+	if ((rc = ofr_mine_txn_end(sf->db)))
+		return sf->rc = rc;
+	if (++sf->sales % 65536 == 0) {
+		struct ofr_mine_progress p = { .phase = "reading", .transactions = sf->sales,
+					       .items = ofr_mine_db_items(sf->db) };
+		on_progress(sf->ps, &p);
+	}
+	return 0;
+}
+
+static int mb(size_t bytes)
+{
+	return (int)((bytes + (1u << 20) - 1) >> 20);
+}
+
+static int read_file(const char *path, enum ofr_mine_format fmt, struct ofr_mine_db *db,
+		     size_t limit, struct progress_state *ps)
+{
+	struct stat st;
+	char err[300];
+	const char *buf;
+	size_t est;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return cli_fail("mine", "check the --input path", "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cli_fail("mine", "give a regular file to --input", "'%s' is not a regular file", path);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return cli_fail("mine", "give a file with one transaction per line", "'%s' is empty", path);
+	}
+	buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (buf == MAP_FAILED)
+		return cli_fail("mine", NULL, "cannot read '%s': %s", path, strerror(errno));
+	madvise((void *)buf, (size_t)st.st_size, MADV_SEQUENTIAL);
+	est = estimate_bytes(buf, (size_t)st.st_size);
+	if (limit && est > limit) {
+		munmap((void *)buf, (size_t)st.st_size);
+		return cli_fail("mine", "mine a sample or a shorter period, or raise --max-memory if the machine has the memory",
+				"'%s' is too large: mining it needs about %d MB, the limit is %d MB",
+				path, mb(est), mb(limit));
+	}
+	rc = ofr_mine_read(db, buf, (size_t)st.st_size, fmt, on_progress, ps, err, sizeof(err));
+	munmap((void *)buf, (size_t)st.st_size);
+	if (rc == PM_ENOMEM)
+		return cli_fail("mine", "mine a sample or a shorter period, or raise --max-memory",
+				"'%s' does not fit in memory: %s (limit %d MB)", path, err, mb(limit));
+	if (rc)
+		return cli_fail("mine", fmt == OFR_MINE_FIMI
+				? "FIMI input is one transaction per line of integer items separated by spaces"
+				: "basket input is one transaction per line, items separated by commas; quote items with commas",
+				"cannot read '%s': %s", path, err[0] ? err : pm_strerror(rc));
+	return 0;
+}
+
+static int read_log(const struct term_config *cfg, struct ofr_mine_db *db, struct progress_state *ps)
+{
+	struct loy_db *ldb;
+	struct sales_feed sf = { .db = db, .ps = ps };
+	int rc;
+
+	if (cli_open_log("mine", cfg, &ldb))
+		return 1;
+	rc = loy_sales_after(ldb, 0, 0, feed_sale, &sf);
+	loy_close(ldb);
+	if (sf.rc == PM_ENOMEM)
+		return cli_fail("mine", "mine at HQ over an export, or raise --max-memory",
+				"the purchase log in '%s' does not fit in memory (needs more than %d MB)",
+				cfg->data_dir, mb(ofr_mine_db_need(db)));
+	if (rc || sf.rc)
+		return cli_fail("mine", "check the log with 'posmark history' or 'posmark card show'",
+				"cannot read the sales of '%s': %s", cfg->data_dir,
+				pm_strerror(sf.rc ? sf.rc : rc));
+	if (sf.empty)
+		fprintf(stderr, "posmark mine: %zu sale(s) without items left out\n", sf.empty);
+	return 0;
+}
+
+static int parse_fraction(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v > 0 && v <= 1) || isnan(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cmd_mine(int argc, char **argv)
+{
+	struct cli_common co;
+	struct term_config cfg;
+	struct ofr_mine_params p = { .max_len = 10 };
+	struct progress_state ps = { .start = now_s() };
+	const char *input = NULL, *in_fmt = "basket", *support = NULL, *conf = NULL, *lift = NULL;
+	const char *output = NULL, *out_fmt = "text", *maxlen = NULL, *maxmem = NULL, *v;
+	enum ofr_mine_format fmt;
+	struct ofr_mine_db *db = NULL;
+	struct ofr_mine_result *res = NULL;
+	FILE *out = stdout;
+	size_t need = 0, limit;
+	int rc = cli_setup(&argc, argv, &co, &cfg), status = 1;
+
+	if (rc)
+		return rc;
+	if (co.help) {
+		fputs(MINE_USAGE, stdout);
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		if ((v = cli_opt_value(argc, argv, &i, "--input-format")))
+			in_fmt = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--input")))
+			input = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--min-support")))
+			support = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--min-confidence")))
+			conf = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--min-lift")))
+			lift = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--max-len")))
+			maxlen = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--output-format")))
+			out_fmt = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--output")))
+			output = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--max-memory")))
+			maxmem = v;
+		else if (!strcmp(argv[i], "--quiet"))
+			ps.quiet = true;
+		else {
+			fprintf(stderr, "posmark mine: unknown or incomplete option '%s'\n%s", argv[i], MINE_USAGE);
+			return 2;
+		}
+	}
+	if (!strcmp(in_fmt, "basket"))
+		fmt = OFR_MINE_BASKET;
+	else if (!strcmp(in_fmt, "fimi"))
+		fmt = OFR_MINE_FIMI;
+	else
+		return cli_fail("mine", "use --input-format basket or fimi", "unknown input format '%s'", in_fmt) + 1;
+	if (strcmp(out_fmt, "text") && strcmp(out_fmt, "rules") && strcmp(out_fmt, "itemsets"))
+		return cli_fail("mine", "use --output-format text, rules or itemsets",
+				"unknown output format '%s'", out_fmt) + 1;
+	p.no_rules = !strcmp(out_fmt, "itemsets");
+	if (!support)
+		return cli_fail("mine", "add --min-support S, e.g. 0.001 (a fraction of transactions)",
+				"--min-support is required") + 1;
+	double sdummy;
+	if (parse_fraction(support, &sdummy))
+		return cli_fail("mine", "support is a fraction of transactions: 0.001 is 0.1%",
+				"--min-support '%s' is not a number in (0,1]", support) + 1;
+	if (!p.no_rules && !conf)
+		return cli_fail("mine", "add --min-confidence C, e.g. 0.8", "--min-confidence is required") + 1;
+	if (conf && parse_fraction(conf, &p.min_confidence))
+		return cli_fail("mine", "confidence is a fraction: 0.8 is 80%",
+				"--min-confidence '%s' is not a number in (0,1]", conf) + 1;
+	if (lift) {
+		char *end;
+		p.min_lift = strtod(lift, &end);
+		if (*end || !(p.min_lift > 0) || isinf(p.min_lift))
+			return cli_fail("mine", "lift is a ratio, e.g. 1.5", "--min-lift '%s' is not a positive number",
+					lift) + 1;
+	}
+	if (maxlen) {
+		char *end;
+		long n = strtol(maxlen, &end, 10);
+		if (*end || n < 1 || n > OFR_MINE_MAX_LEN)
+			return cli_fail("mine", "a rule of 2 items is --max-len 2", "--max-len '%s' is not in 1..%d",
+					maxlen, OFR_MINE_MAX_LEN) + 1;
+		p.max_len = (unsigned)n;
+	}
+	limit = mem_available() / 10 * 9;
+	if (maxmem) {
+		char *end;
+		long n = strtol(maxmem, &end, 10);
+		if (*end || n < 1)
+			return cli_fail("mine", "give megabytes, e.g. --max-memory 2048", "--max-memory '%s' is not a size",
+					maxmem) + 1;
+		limit = (size_t)n << 20;
+	}
+	/* the log only when named: never open (and create) the built-in default */
+	if (!input && !(co.data || (co.config && *co.config && cfg.data_dir[0])))
+		return cli_fail("mine", "give --input FILE (basket or FIMI) or --data DIR (the purchase log)",
+				"nothing to mine") + 1;
+	ps.tty = isatty(2);
+	if (ofr_mine_db_new(&db))
+		return cli_fail("mine", NULL, "out of memory");
+	ofr_mine_db_set_limit(db, limit);
+	if (input ? read_file(input, fmt, db, limit, &ps) : read_log(&cfg, db, &ps))
+		goto out;
+	if (ofr_mine_db_txns(db) == 0) {
+		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");
+		goto out;
+	}
+	if (ofr_mine_min_count(support, ofr_mine_db_txns(db), &p.min_count)) {
+		cli_fail("mine", "write the support as a decimal, e.g. 0.001", "--min-support '%s' cannot be used", support);
+		goto out;
+	}
+	p.mem_limit = limit;
+	p.progress = on_progress;
+	p.progress_ctx = &ps;
+	rc = ofr_mine_run(db, &p, &res, &need);
+	if (rc == PM_ENOMEM) {
+		cli_fail("mine", "raise --min-support or lower --max-len (fewer itemsets), or raise --max-memory",
+			 "mining needs about %d MB, more than the %d MB limit", mb(need), mb(limit));
+		goto out;
+	}
+	if (rc) {
+		cli_fail("mine", NULL, "mining failed: %s", pm_strerror(rc));
+		goto out;
+	}
+	if (ps.shown && ps.tty)
+		fputc('\n', stderr);
+	if (output && !(out = fopen(output, "w"))) {
+		cli_fail("mine", "check the directory of --output", "cannot write '%s': %s", output, strerror(errno));
+		out = stdout;
+		goto out;
+	}
+	if (!strcmp(out_fmt, "rules")) {
+		size_t written, skipped;
+		rc = ofr_mine_write_ruleset(res, out, &written, &skipped);
+		if (skipped && rc == PM_OK)
+			fprintf(stderr, "posmark mine: %zu of %zu rule(s) left out of the rule set: "
+				"an item is not a valid GTIN\n", skipped, written + skipped);
+	} else if (!strcmp(out_fmt, "itemsets")) {
+		rc = ofr_mine_write_itemsets(res, out);
+	} else {
+		rc = ofr_mine_write_text(res, out);
+	}
+	if (out != stdout && fclose(out))
+		rc = PM_EIO;
+	out = stdout;
+	if (rc) {
+		cli_fail("mine", "check free space where the output goes", "cannot write the result: %s",
+			 pm_strerror(rc));
+		goto out;
+	}
+	if (!ps.quiet)
+		fprintf(stderr, "posmark mine: %u transactions, %u items, min count %u, %zu frequent itemsets, %zu rules (%.2f s)\n",
+			ofr_mine_db_txns(db), ofr_mine_db_items(db), p.min_count, ofr_mine_n_itemsets(res),
+			ofr_mine_n_rules(res), now_s() - ps.start);
+	status = 0;
+out:
+	if (out != stdout)
+		fclose(out);
+	ofr_mine_result_free(res);
+	ofr_mine_db_free(db);
+	return status;
+}

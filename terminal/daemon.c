@@ -1,0 +1,514 @@
+/*
+ * daemon.c - `posmark daemon`: one process owns the log, the devices and
+ * the local API socket, in one poll() loop. Sales of all lanes are
+ * committed by the group-commit thread (committer.c). SIGTERM: finish the
+ * commits in flight, keep open sales in DATA/open-sales.json, exit.
+ * SIGHUP: reload the config (docs/daemon.md).
+ */
+#include "terminal/daemon_int.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+#include "common/pm_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_term, got_hup;
+static int sig_pipe_w = -1;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+	if (sig_pipe_w >= 0 && write(sig_pipe_w, &c, 1) < 0) {
+		/* the loop wakes up on its next timeout anyway */
+	}
+	errno = saved;
+}
+
+static void lane_sink(void *ctx, void *event)
+{
+	struct lane *l = ctx;
+	json_t *ev = event;
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	if (name && (!strcmp(name, "sale_committed") || !strcmp(name, "sale_already_committed") ||
+		     !strcmp(name, "commit_failed") || !strcmp(name, "scan_refused") ||
+		     !strcmp(name, "receipt_pending") || !strncmp(name, "coupon_", 7))) {
+		if (!strcmp(name, "sale_committed"))
+			pm_info("lane %s: sale %lld committed, %lld cents", l->name,
+				(long long)json_integer_value(json_object_get(ev, "sale_id")),
+				(long long)json_integer_value(json_object_get(ev, "total_cents")));
+		else if (!strcmp(name, "scan_refused") && l->reply_client < 0)
+			pm_warn("lane %s: scan refused: %s", l->name,
+				json_string_value(json_object_get(ev, "reason")));
+		json_decref(l->last_event);
+		l->last_event = ev;
+		return;
+	}
+	json_decref(ev);
+}
+
+struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
+{
+	for (size_t i = 0; i < d->n_lanes; i++)
+		if (!strcmp(d->lanes[i]->name, name))
+			return d->lanes[i];
+	if (!create || d->n_lanes >= DAEMON_MAX_LANES || strlen(name) >= sizeof(d->lanes[0]->name) ||
+	    !*name)
+		return NULL;
+	struct lane *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	till_init(&l->till, d->db, &d->cfg, NULL, NULL, NULL);
+	l->till.sink = lane_sink;
+	l->till.sink_ctx = l;
+	l->reply_client = -1;
+	d->lanes[d->n_lanes++] = l;
+	return l;
+}
+
+static void lane_free(struct lane *l)
+{
+	till_release(&l->till);
+	json_decref(l->reply_id);
+	json_decref(l->last_event);
+	free(l);
+}
+
+void daemon_reply(struct daemon *d, int slot, json_t *obj)
+{
+	struct client *c = &d->clients[slot];
+	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (!s || c->fd < 0) {
+		free(s);
+		return;
+	}
+	size_t n = strlen(s);
+	if (c->out_len + n + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < c->out_len + n + 1)
+			cap *= 2;
+		char *nb = realloc(c->out, cap);
+		if (!nb) {
+			free(s);
+			return;
+		}
+		c->out = nb;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, s, n);
+	c->out[c->out_len + n] = '\n';
+	c->out_len += n + 1;
+	free(s);
+}
+
+static void client_close(struct daemon *d, int slot)
+{
+	struct client *c = &d->clients[slot];
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->eof = false;
+	c->gen++;
+	c->in_len = 0;
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_cap = 0;
+}
+
+static int listen_socket(struct daemon *d, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path '%s' is too long (max %zu bytes)", path, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(d->socket_path, sizeof(d->socket_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create socket: %s", strerror(errno));
+		return -1;
+	}
+	/* A socket file left by a killed daemon: remove it only if nobody answers. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		snprintf(err, errlen, "another posmark daemon is listening on '%s'", path);
+		close(fd);
+		return -1;
+	}
+	unlink(path);
+	mode_t old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64)) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", path, strerror(errno));
+		umask(old);
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	chmod(path, 0660);
+	if (d->cfg.socket_group[0]) {
+		struct group *g = getgrnam(d->cfg.socket_group);
+		if (!g || chown(path, (uid_t)-1, g->gr_gid))
+			pm_warn("cannot give socket '%s' to group '%s'; POS users may not reach it", path,
+				d->cfg.socket_group);
+	}
+	return fd;
+}
+
+static void accept_clients(struct daemon *d)
+{
+	for (;;) {
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		int slot = -1;
+		for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
+			if (d->clients[i].fd < 0) {
+				slot = i;
+				break;
+			}
+		if (slot < 0) {
+			const char *msg = "{\"ok\":false,\"error\":\"PM_EBUSY\",\"message\":\"too many clients\"}\n";
+			if (write(fd, msg, strlen(msg)) < 0) { /* closing anyway */ }
+			close(fd);
+			continue;
+		}
+		d->clients[slot].fd = fd;
+		d->clients[slot].in_len = 0;
+	}
+}
+
+static void client_read(struct daemon *d, int slot)
+{
+	struct client *c = &d->clients[slot];
+	for (;;) {
+		if (c->in_len == sizeof(c->in)) {
+			daemon_reply(d, slot, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "PM_EINVAL", "message",
+							"request line longer than 64 KiB; one JSON object per line"));
+			c->in_len = 0;
+		}
+		ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		if (n == 0) {
+			/* Half-closed, perhaps mid-message: the half line is dropped, replies still go. */
+			c->eof = true;
+			return;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			client_close(d, slot);
+			return;
+		}
+		if (n < 0)
+			return;
+		c->in_len += (size_t)n;
+		char *start = c->in, *nl;
+		while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
+			*nl = '\0';
+			if (nl > start)
+				daemon_handle(d, slot, start, (size_t)(nl - start));
+			start = nl + 1;
+			if (c->fd < 0)
+				return;
+		}
+		c->in_len -= (size_t)(start - c->in);
+		memmove(c->in, start, c->in_len);
+	}
+}
+
+static void client_write(struct daemon *d, int slot)
+{
+	struct client *c = &d->clients[slot];
+	while (c->out_len > 0) {
+		ssize_t n = write(c->fd, c->out, c->out_len);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				client_close(d, slot);
+			return;
+		}
+		memmove(c->out, c->out + n, c->out_len - (size_t)n);
+		c->out_len -= (size_t)n;
+	}
+}
+
+static void open_sales_path(const struct daemon *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/open-sales.json", d->cfg.data_dir);
+}
+
+/* SIGTERM keeps open sales: one JSON file, written atomically (docs/daemon.md). */
+static void save_open_sales(struct daemon *d)
+{
+	char path[1200], tmp[1300];
+	json_t *lanes = json_array();
+	for (size_t i = 0; i < d->n_lanes; i++) {
+		struct till *t = &d->lanes[i]->till;
+		if (!t->open || d->lanes[i] == d->till_lane)
+			continue;
+		json_t *lines = json_array();
+		for (size_t k = 0; k < t->n_lines; k++)
+			json_array_append_new(lines, json_pack("{s:s, s:i, s:I, s:s}", "gtin", t->lines[k].item.gtin,
+							       "qty", (int)t->lines[k].item.qty, "unit_price_cents",
+							       (json_int_t)t->lines[k].item.unit_price_cents, "name",
+							       t->lines[k].name));
+		json_array_append_new(lanes, json_pack("{s:s, s:s, s:s, s:o}", "lane", d->lanes[i]->name,
+						       "pos_sale_id", t->pos_sale_id, "card", t->card, "lines", lines));
+	}
+	open_sales_path(d, path, sizeof(path));
+	if (json_array_size(lanes) == 0) {
+		json_decref(lanes);
+		unlink(path);
+		return;
+	}
+	json_t *doc = json_pack("{s:i, s:o}", "version", 1, "lanes", lanes);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(doc, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
+		pm_info("kept %zu open sale(s) in %s", json_array_size(lanes), path);
+	else
+		pm_err("cannot keep open sales in %s: %s", path, strerror(errno));
+	json_decref(doc);
+}
+
+static void restore_open_sales(struct daemon *d)
+{
+	char path[1200];
+	json_error_t jerr;
+	open_sales_path(d, path, sizeof(path));
+	json_t *doc = json_load_file(path, 0, &jerr);
+	if (!doc)
+		return;
+	size_t i, k;
+	json_t *ln, *item;
+	json_array_foreach(json_object_get(doc, "lanes"), i, ln) {
+		struct lane *l = daemon_lane(d, json_string_value(json_object_get(ln, "lane")) ?: "", true);
+		if (!l)
+			continue;
+		snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s",
+			 json_string_value(json_object_get(ln, "pos_sale_id")) ?: "");
+		json_array_foreach(json_object_get(ln, "lines"), k, item)
+			till_add_priced(&l->till, json_string_value(json_object_get(item, "gtin")) ?: "",
+					(int32_t)json_integer_value(json_object_get(item, "qty")),
+					json_integer_value(json_object_get(item, "unit_price_cents")),
+					json_string_value(json_object_get(item, "name")));
+		const char *card = json_string_value(json_object_get(ln, "card"));
+		if (card && *card) {
+			struct scan_result r;
+			scan_decode_keyed_card(&d->cfg.scan, card, &r);
+			till_set_card(&l->till, &r);
+		}
+		l->till.open = true;
+	}
+	pm_info("resumed %zu open sale(s) from %s", json_array_size(json_object_get(doc, "lanes")), path);
+	json_decref(doc);
+	unlink(path);
+}
+
+static void reload(struct daemon *d)
+{
+	struct term_config cfg;
+	char err[600];
+	if (!d->config_path) {
+		pm_info("SIGHUP: no config file to reload");
+		return;
+	}
+	term_config_default(&cfg);
+	if (term_config_load(d->config_path, &cfg, err, sizeof(err))) {
+		pm_err("SIGHUP: config not reloaded, the old one stays: %s", err);
+		return;
+	}
+	/* The log directory and socket need a restart; everything else applies now. */
+	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", d->cfg.data_dir);
+	d->cfg = cfg;
+	pm_info("SIGHUP: configuration reloaded from %s", d->config_path);
+}
+
+static bool awaits_reply(struct daemon *d, int slot)
+{
+	for (size_t i = 0; i < d->n_lanes; i++)
+		if (d->lanes[i]->committing && d->lanes[i]->reply_client == slot)
+			return true;
+	return false;
+}
+
+static bool any_committing(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_lanes; i++)
+		if (d->lanes[i]->committing)
+			return true;
+	return false;
+}
+
+/* The standalone till: feed scans while the scanner has them. */
+static void till_step(struct daemon *d)
+{
+	struct scan_raw raw;
+	for (int i = 0; i < 64; i++) {
+		int rc = scan_read(d->scanner, &raw, 0);
+		if (rc == PM_ENOENT) {
+			pm_info("scanner '%s': end of input", scan_dev_name(d->scanner));
+			scan_close(d->scanner);
+			d->scanner = NULL;
+			return;
+		}
+		if (rc)
+			return;
+		if (till_feed(&d->till_lane->till, &raw))
+			pm_err("till: sale kept open: the log refused the commit");
+	}
+}
+
+int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
+	       const char *printer_spec)
+{
+	char err[700];
+	int sig_pipe[2];
+	int rc = 1;
+
+	d->started_us = pm_now_us();
+	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
+		d->clients[i].fd = -1;
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
+		return cli_fail("daemon", NULL, "cannot create a pipe: %s", strerror(errno));
+	sig_pipe_w = sig_pipe[1];
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cli_open_log("daemon", &d->cfg, &d->db))
+		goto out_close_pipe;
+	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
+		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);
+		goto out_close_log;
+	}
+	if (committer_start(d->db, &d->committer, &d->commit_fd)) {
+		cli_fail("daemon", NULL, "cannot start the commit thread");
+		goto out_close_socket;
+	}
+	if (scanner_spec && *scanner_spec) {
+		if (scan_open(scanner_spec, &d->cfg.scan, &d->scanner, err, sizeof(err))) {
+			cli_fail("daemon", "check devices.scanner", "%s", err);
+			goto out_stop;
+		}
+		if (printer_spec && *printer_spec &&
+		    prn_open(printer_spec, &d->printer, err, sizeof(err))) {
+			cli_fail("daemon", "check devices.printer", "%s", err);
+			goto out_stop;
+		}
+		d->till_lane = daemon_lane(d, "till", true);
+		d->till_lane->till.printer = d->printer;
+	}
+	restore_open_sales(d);
+	pm_info("posmark daemon ready: log %s, socket %s%s%s", d->cfg.data_dir, socket_path,
+		d->scanner ? ", standalone till on " : "", d->scanner ? scan_dev_name(d->scanner) : "");
+
+	while (!got_term || any_committing(d)) {
+		struct pollfd pfd[DAEMON_MAX_CLIENTS + 4];
+		int slot_of[DAEMON_MAX_CLIENTS + 4];
+		nfds_t n = 0;
+		pfd[n] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
+		slot_of[n++] = -1;
+		pfd[n] = (struct pollfd){ d->commit_fd, POLLIN, 0 };
+		slot_of[n++] = -2;
+		if (!got_term) {
+			pfd[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
+			slot_of[n++] = -3;
+		}
+		int sfd = d->scanner ? scan_fd(d->scanner) : -1;
+		if (sfd >= 0) {
+			pfd[n] = (struct pollfd){ sfd, POLLIN, 0 };
+			slot_of[n++] = -4;
+		}
+		for (int i = 0; i < DAEMON_MAX_CLIENTS; i++) {
+			struct client *c = &d->clients[i];
+			if (c->fd < 0)
+				continue;
+			if (c->eof && !c->out_len && !awaits_reply(d, i)) {
+				client_close(d, i);
+				continue;
+			}
+			short ev = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
+			if (!ev)
+				continue;
+			pfd[n] = (struct pollfd){ c->fd, ev, 0 };
+			slot_of[n++] = i;
+		}
+		/* A scanner without an fd (a script) is read between events. */
+		int timeout = (d->scanner && sfd < 0) ? 0 : 1000;
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+			break;
+		if (got_hup) {
+			got_hup = 0;
+			reload(d);
+		}
+		for (nfds_t i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (slot_of[i] == -1) {
+				char buf[64];
+				while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
+					;
+			} else if (slot_of[i] == -2) {
+				struct commit_job *j = committer_take_done(d->committer);
+				while (j) {
+					struct commit_job *next = j->next;
+					daemon_commit_done(d, j);
+					j = next;
+				}
+				for (int k = 0; k < DAEMON_MAX_CLIENTS; k++)
+					if (d->clients[k].fd >= 0 && d->clients[k].out_len)
+						client_write(d, k);
+			} else if (slot_of[i] == -3) {
+				accept_clients(d);
+			} else if (slot_of[i] >= 0) {
+				int s = slot_of[i];
+				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) && !d->clients[s].eof)
+					client_read(d, s);
+				if (d->clients[s].fd >= 0 && d->clients[s].out_len)
+					client_write(d, s);
+			}
+		}
+		if (d->scanner && !got_term)
+			till_step(d);
+	}
+	pm_info("posmark daemon: shutting down");
+	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
+		if (d->clients[i].fd >= 0) {
+			client_write(d, i);
+			client_close(d, i);
+		}
+	save_open_sales(d);
+	rc = 0;
+out_stop:
+	committer_stop(d->committer);
+	scan_close(d->scanner);
+	prn_close(d->printer);
+out_close_socket:
+	close(d->listen_fd);
+	unlink(d->socket_path);
+out_close_log:
+	for (size_t i = 0; i < d->n_lanes; i++)
+		lane_free(d->lanes[i]);
+	loy_close(d->db);
+out_close_pipe:
+	sig_pipe_w = -1;
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
+	return rc;
+}

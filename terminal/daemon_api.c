@@ -1,0 +1,468 @@
+/*
+ * daemon_api.c - the local API: one JSON object per line each way over the
+ * Unix socket. Every request may carry "id" (echoed). Replies are
+ * {"ok":true,...} or {"ok":false,"error":"PM_E...","message":"...","hint":"..."}.
+ * The operations and their fields are in docs/daemon.md.
+ */
+#include "terminal/daemon_int.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+#include "common/pm_time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *ok_reply(json_t *req)
+{
+	json_t *r = json_pack("{s:b}", "ok", 1);
+	json_t *id = json_object_get(req, "id");
+	if (id)
+		json_object_set(r, "id", id);
+	return r;
+}
+
+static void fail(struct daemon *d, int slot, json_t *req, int code, const char *msg, const char *hint)
+{
+	char sym[32];
+	const char *s = pm_strerror(code);
+	size_t n = strcspn(s, ":");
+	snprintf(sym, sizeof(sym), "%.*s", (int)n, s);
+	json_t *r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", sym, "message", msg);
+	if (hint)
+		json_object_set_new(r, "hint", json_string(hint));
+	json_t *id = req ? json_object_get(req, "id") : NULL;
+	if (id)
+		json_object_set(r, "id", id);
+	d->errors++;
+	daemon_reply(d, slot, r);
+}
+
+static const char *str(json_t *req, const char *key)
+{
+	return json_string_value(json_object_get(req, key));
+}
+
+static struct lane *lane_of(struct daemon *d, int slot, json_t *req, bool create)
+{
+	const char *name = str(req, "lane");
+	struct lane *l;
+	if (!name) {
+		fail(d, slot, req, PM_EINVAL, "request has no \"lane\"", "name the lane, e.g. \"lane\":\"3\"");
+		return NULL;
+	}
+	l = daemon_lane(d, name, create);
+	if (!l) {
+		fail(d, slot, req, create ? PM_EBUSY : PM_ENOENT,
+		     create ? "cannot open another lane (64 at most, names up to 31 bytes)"
+			    : "this lane has no open sale",
+		     create ? NULL : "open one with {\"op\":\"sale_open\",...}");
+		return NULL;
+	}
+	if (l->committing) {
+		fail(d, slot, req, PM_EBUSY, "this lane's sale is being committed", "wait for the tender reply");
+		return NULL;
+	}
+	return l;
+}
+
+static json_t *sale_state(struct lane *l, json_t *r)
+{
+	json_object_set_new(r, "lane", json_string(l->name));
+	json_object_set_new(r, "lines", json_integer((json_int_t)l->till.n_lines));
+	json_object_set_new(r, "subtotal_cents", json_integer(till_subtotal(&l->till)));
+	return r;
+}
+
+static void op_sale_open(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, true);
+	const char *id = str(req, "pos_sale_id");
+	if (!l)
+		return;
+	if (l->till.open && l->till.n_lines) {
+		/* The POS app reconnecting after a restart of either side resumes its sale. */
+		if (id && !strcmp(id, l->till.pos_sale_id)) {
+			json_t *r = sale_state(l, ok_reply(req));
+			json_object_set_new(r, "resumed", json_true());
+			daemon_reply(d, slot, r);
+			return;
+		}
+		fail(d, slot, req, PM_EBUSY, "this lane has an open sale", "tender or cancel it first");
+		return;
+	}
+	if (id && strlen(id) > 58) {
+		fail(d, slot, req, PM_EINVAL, "pos_sale_id is longer than 58 bytes", NULL);
+		return;
+	}
+	till_cancel(&l->till);
+	snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s", id ? id : "");
+	l->till.open = true;
+	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
+}
+
+static void op_line_add(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	struct scan_result r;
+	struct loy_product p;
+	const char *gtin = str(req, "gtin");
+	json_t *price = json_object_get(req, "price_cents");
+	json_int_t qty = json_object_get(req, "qty") ? json_integer_value(json_object_get(req, "qty")) : 1;
+	char msg[256];
+
+	if (!l)
+		return;
+	if (!l->till.open) {
+		fail(d, slot, req, PM_EBADSTATE, "no open sale on this lane", "send sale_open first");
+		return;
+	}
+	if (!gtin) {
+		fail(d, slot, req, PM_EINVAL, "line_add needs \"gtin\"", NULL);
+		return;
+	}
+	scan_decode(&d->cfg.scan, gtin, strlen(gtin), NULL, &r);
+	if (r.kind != SCAN_ITEM && r.kind != SCAN_VARIABLE_MEASURE) {
+		snprintf(msg, sizeof(msg), "gtin '%.40s' refused: %s", gtin, r.kind == SCAN_UNKNOWN ? r.error : "not a product code");
+		fail(d, slot, req, r.kind == SCAN_UNKNOWN ? PM_ECHECK : PM_EINVAL, msg, NULL);
+		return;
+	}
+	if (qty < 1 || qty > 9999 || (price && (!json_is_integer(price) || json_integer_value(price) < 0))) {
+		fail(d, slot, req, PM_EINVAL, "qty must be 1..9999 and price_cents a whole number >= 0", NULL);
+		return;
+	}
+	bool known = loy_catalog_get(d->db, r.gtin, &p) == PM_OK;
+	int64_t unit = price ? json_integer_value(price)
+		: r.kind == SCAN_VARIABLE_MEASURE ? r.price_cents : known ? p.price_cents : -1;
+	if (unit < 0) {
+		snprintf(msg, sizeof(msg), "product %s is not in the catalog and the request has no price_cents", r.gtin);
+		fail(d, slot, req, PM_ENOENT, msg, "send the app's price with the line");
+		return;
+	}
+	if (r.kind == SCAN_VARIABLE_MEASURE)
+		qty = 1;
+	int rc = till_add_priced(&l->till, r.gtin, (int32_t)qty, unit,
+				 str(req, "name") ? str(req, "name") : known ? p.name : NULL);
+	if (rc) {
+		fail(d, slot, req, rc, "line not added (the sale has 500 lines at most)", NULL);
+		return;
+	}
+	json_t *rep = sale_state(l, ok_reply(req));
+	json_object_set_new(rep, "line", json_integer((json_int_t)l->till.n_lines));
+	json_object_set_new(rep, "gtin", json_string(r.gtin));
+	json_object_set_new(rep, "line_cents", json_integer(l->till.lines[l->till.n_lines - 1].item.line_cents));
+	daemon_reply(d, slot, rep);
+}
+
+static void op_line_void(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	if (!l)
+		return;
+	json_int_t line = json_object_get(req, "line") ? json_integer_value(json_object_get(req, "line"))
+		: (json_int_t)l->till.n_lines;
+	if (line < 1 || till_void_line(&l->till, (size_t)line - 1)) {
+		fail(d, slot, req, PM_ENOENT, "no such line in the open sale", "lines are numbered from 1");
+		return;
+	}
+	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
+}
+
+static void op_card(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	struct scan_result r;
+	const char *scan = str(req, "scan"), *keyed = str(req, "card");
+	if (!l)
+		return;
+	if (scan)
+		scan_decode(&d->cfg.scan, scan, strlen(scan), NULL, &r);
+	else
+		scan_decode_keyed_card(&d->cfg.scan, keyed ? keyed : "", &r);
+	if (r.kind != SCAN_CARD) {
+		fail(d, slot, req, PM_ECHECK, r.kind == SCAN_UNKNOWN ? r.error : "not a loyalty card",
+		     "rescan the card or key its number");
+		return;
+	}
+	till_set_card(&l->till, &r);
+	struct loy_card c;
+	bool known = loy_card_get(d->db, r.card, &c) == PM_OK;
+	json_t *rep = sale_state(l, ok_reply(req));
+	json_object_set_new(rep, "card", json_string(r.card));
+	json_object_set_new(rep, "known", json_boolean(known));
+	json_object_set_new(rep, "points", json_integer(known ? c.points : 0));
+	json_object_set_new(rep, "tier", json_string(loy_tier_name(d->db, known ? c.tier : 0)));
+	daemon_reply(d, slot, rep);
+}
+
+static void op_consent(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	json_t *t = json_object_get(req, "targeted");
+	if (!l)
+		return;
+	if (!l->till.card[0] || !json_is_boolean(t)) {
+		fail(d, slot, req, PM_EINVAL, "consent needs an attached card and \"targeted\": true|false", NULL);
+		return;
+	}
+	int rc = till_set_consent(&l->till, json_is_true(t));
+	if (rc) {
+		fail(d, slot, req, rc, "consent not recorded", NULL);
+		return;
+	}
+	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
+}
+
+static void op_coupon(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	const char *code = str(req, "code");
+	struct scan_result r;
+	if (!l)
+		return;
+	if (!code) {
+		fail(d, slot, req, PM_EINVAL, "coupon needs \"code\" (as scanned)", NULL);
+		return;
+	}
+	json_decref(l->last_event);
+	l->last_event = NULL;
+	scan_decode(&d->cfg.scan, code, strlen(code), NULL, &r);
+	if (r.kind != SCAN_COUPON) {
+		fail(d, slot, req, PM_EINVAL, r.kind == SCAN_UNKNOWN ? r.error : "not a coupon code", NULL);
+		return;
+	}
+	till_coupon_scan(&l->till, code, &r);
+	const char *ev = l->last_event ? json_string_value(json_object_get(l->last_event, "event")) : NULL;
+	if (!ev || strcmp(ev, "coupon_accepted")) {
+		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
+		fail(d, slot, req, PM_EREFUSED, why ? why : "coupon refused", "hand the coupon back; the sale goes on");
+		return;
+	}
+	json_t *rep = sale_state(l, ok_reply(req));
+	json_object_update(rep, l->last_event);
+	daemon_reply(d, slot, rep);
+}
+
+static void op_tender(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	const char *kind = str(req, "kind");
+	json_t *amount = json_object_get(req, "amount_cents");
+	int tk = kind ? loy_tender_parse(kind) : -1;
+	if (!l)
+		return;
+	if (tk < 0) {
+		fail(d, slot, req, PM_EINVAL, "tender needs \"kind\": cash, card or other", NULL);
+		return;
+	}
+	json_decref(l->last_event);
+	l->last_event = NULL;
+	if (till_sale_prepare(&l->till, tk, amount ? json_integer_value(amount) : -1, &l->pending)) {
+		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
+		fail(d, slot, req, PM_EINVAL, why ? why : "sale cannot be tendered", NULL);
+		return;
+	}
+	l->committing = true;
+	l->reply_client = slot;
+	l->reply_client_gen = d->clients[slot].gen;
+	json_decref(l->reply_id);
+	l->reply_id = json_incref(json_object_get(req, "id"));
+	memset(&l->job, 0, sizeof(l->job));
+	l->job.pending = &l->pending;
+	l->job.owner = l;
+	committer_submit(d->committer, &l->job);
+}
+
+/* The coupon blocks of the lane's last sale as text lines for the POS app's receipt. */
+static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
+{
+	json_t *lines = json_array();
+	struct prn_doc doc;
+	char *text = NULL;
+	if (l->till.decision_sale != seq)
+		return lines;
+	prn_doc_init(&doc, d->cfg.receipt_columns);
+	receipt_coupons(&doc, &l->till.decision, d->cfg.loy.currency);
+	if (prn_doc_to_text(&doc, &text, NULL) == PM_OK && text) {
+		char *save = NULL;
+		for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save))
+			json_array_append_new(lines, json_string(ln));
+	}
+	free(text);
+	prn_doc_release(&doc);
+	return lines;
+}
+
+void daemon_commit_done(struct daemon *d, struct commit_job *job)
+{
+	struct lane *l = job->owner;
+	json_decref(l->last_event);
+	l->last_event = NULL;
+	int rc = till_sale_finish(&l->till, &l->pending, job->rc, &job->res);
+	if (rc == TILL_COMMIT_AGAIN) {
+		/* A coupon was used before: it was dropped from the sale, which goes again. */
+		memset(&job->res, 0, sizeof(job->res));
+		committer_submit(d->committer, job);
+		return;
+	}
+	l->committing = false;
+	int slot = l->reply_client;
+	l->reply_client = -1;
+	if (slot < 0 || d->clients[slot].fd < 0 || d->clients[slot].gen != l->reply_client_gen)
+		return; /* the client left; the sale is committed and sale_status tells it */
+	json_t *r;
+	if (rc == PM_EINVAL) {
+		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
+		r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "PM_EINVAL", "message",
+			      why ? why : "sale not tendered; it stays open");
+	} else if (rc) {
+		r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", "PM_EFULL", "message",
+			      "sale not committed and kept open: the log refused it", "hint",
+			      "free disk space on the terminal, then tender again");
+	} else {
+		r = json_pack("{s:b}", "ok", 1);
+		if (l->last_event)
+			json_object_update(r, l->last_event);
+		json_object_set_new(r, "receipt_lines",
+				    coupon_lines(d, l, (uint64_t)json_integer_value(json_object_get(r, "sale_id"))));
+	}
+	if (l->reply_id)
+		json_object_set(r, "id", l->reply_id);
+	daemon_reply(d, slot, r);
+}
+
+/* The POS app printed the receipt with posmark's coupons: now they count as issued. */
+static void op_receipt_printed(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	if (!l)
+		return;
+	till_offers_printed(&l->till);
+	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
+}
+
+static void op_sale_cancel(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	if (!l)
+		return;
+	till_cancel(&l->till);
+	l->till.pos_sale_id[0] = '\0';
+	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
+}
+
+static void op_card_info(struct daemon *d, int slot, json_t *req)
+{
+	struct scan_result r;
+	struct loy_card c;
+	scan_decode_keyed_card(&d->cfg.scan, str(req, "card") ? str(req, "card") : "", &r);
+	if (r.kind != SCAN_CARD) {
+		fail(d, slot, req, PM_ECHECK, r.error, NULL);
+		return;
+	}
+	int rc = loy_card_get(d->db, r.card, &c);
+	if (rc) {
+		fail(d, slot, req, rc, rc == PM_ENOENT ? "card never used at this terminal" : pm_strerror(rc), NULL);
+		return;
+	}
+	json_t *rep = ok_reply(req);
+	json_object_set_new(rep, "card", json_string(r.card));
+	json_object_set_new(rep, "points", json_integer(c.points));
+	json_object_set_new(rep, "tier", json_string(loy_tier_name(d->db, c.tier)));
+	json_object_set_new(rep, "visits", json_integer((json_int_t)c.visits));
+	daemon_reply(d, slot, rep);
+}
+
+static void op_sale_status(struct daemon *d, int slot, json_t *req)
+{
+	const char *id = str(req, "pos_sale_id");
+	char ext[80];
+	uint64_t seq = 0;
+	if (!id) {
+		fail(d, slot, req, PM_EINVAL, "sale_status needs \"pos_sale_id\"", NULL);
+		return;
+	}
+	snprintf(ext, sizeof(ext), "pos:%.58s", id);
+	loy_sale_find_ext(d->db, ext, &seq);
+	json_t *rep = ok_reply(req);
+	json_object_set_new(rep, "committed", json_boolean(seq != 0));
+	if (seq)
+		json_object_set_new(rep, "sale_id", json_integer((json_int_t)seq));
+	daemon_reply(d, slot, rep);
+}
+
+json_t *daemon_status(struct daemon *d)
+{
+	struct loy_stats st;
+	uint64_t groups = 0, sales = 0;
+	int open = 0;
+	loy_stats(d->db, &st);
+	committer_counts(d->committer, &groups, &sales);
+	for (size_t i = 0; i < d->n_lanes; i++)
+		open += d->lanes[i]->till.open;
+	int pstate = PRN_READY;
+	if (d->printer)
+		prn_status(d->printer, &pstate);
+	return json_pack("{s:s, s:s, s:s, s:I, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:s},"
+			 " s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}}",
+			 "version", "0.1.0", "store", d->cfg.store_id, "terminal", d->cfg.loy.terminal_id,
+			 "uptime_s", (json_int_t)((pm_now_us() - d->started_us) / 1000000),
+			 "log", "path", d->cfg.data_dir, "sales", (json_int_t)st.sales, "cards", (json_int_t)st.cards,
+			 "last_sale_seq", (json_int_t)st.last_sale_seq,
+			 "unsent_sales", (json_int_t)(st.last_sale_seq - st.sales_acked),
+			 "unsent_events", (json_int_t)(st.last_event_seq - st.events_acked),
+			 "map_bytes", (json_int_t)st.map_size, "used_bytes", (json_int_t)st.used_bytes,
+			 "devices", "scanner", d->scanner ? scan_dev_name(d->scanner) : "none",
+			 "printer", d->printer ? prn_dev_name(d->printer) : "none",
+			 "printer_state", prn_state_words(pstate),
+			 "lanes", "known", (int)d->n_lanes, "open", open,
+			 "commits", "groups", (json_int_t)groups, "sales", (json_int_t)sales,
+			 "api", "requests", (json_int_t)d->requests, "errors", (json_int_t)d->errors);
+}
+
+static void op_status(struct daemon *d, int slot, json_t *req)
+{
+	json_t *rep = ok_reply(req), *st = daemon_status(d);
+	json_object_update(rep, st);
+	json_decref(st);
+	daemon_reply(d, slot, rep);
+}
+
+static void op_echo(struct daemon *d, int slot, json_t *req)
+{
+	daemon_reply(d, slot, ok_reply(req));
+}
+
+static const struct {
+	const char *name;
+	void (*run)(struct daemon *d, int slot, json_t *req);
+} ops[] = {
+	{ "sale_open", op_sale_open }, { "line_add", op_line_add }, { "line_void", op_line_void },
+	{ "card", op_card }, { "coupon", op_coupon }, { "consent", op_consent }, { "tender", op_tender }, { "sale_cancel", op_sale_cancel },
+	{ "receipt_printed", op_receipt_printed }, { "card_info", op_card_info }, { "sale_status", op_sale_status }, { "status", op_status },
+	{ "echo", op_echo },
+};
+
+void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, 0, &jerr);
+	d->requests++;
+	if (!json_is_object(req)) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "request is not a JSON object: %s (column %d)",
+			 req ? "not an object" : jerr.text, jerr.column);
+		fail(d, slot, NULL, PM_EPROTO, msg, "send one JSON object per line, see docs/daemon.md");
+		json_decref(req);
+		return;
+	}
+	const char *op = str(req, "op");
+	for (size_t i = 0; op && i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i].name)) {
+			ops[i].run(d, slot, req);
+			json_decref(req);
+			return;
+		}
+	fail(d, slot, req, PM_EINVAL, op ? "unknown op" : "request has no \"op\"",
+	     "ops: sale_open line_add line_void card coupon consent tender receipt_printed sale_cancel card_info sale_status status echo");
+	json_decref(req);
+}

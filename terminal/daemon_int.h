@@ -1,0 +1,91 @@
+/*
+ * daemon_int.h - the daemon's parts. committer.c: the group-commit thread;
+ * daemon.c: event loop, clients, signals, lanes; daemon_api.c: the JSON-lines
+ * operations of the local API (docs/daemon.md).
+ */
+#ifndef DAEMON_INT_H
+#define DAEMON_INT_H
+
+#include "terminal/term.h"
+
+#include <jansson.h>
+
+/* ---- group commit (committer.c) -------------------------------------- */
+
+struct commit_job {
+	struct till_pending *pending;    /* the lane's, valid until the job is done */
+	struct loy_commit_result res;
+	int rc;
+	void *owner;                     /* the lane */
+	struct commit_job *next;
+};
+
+struct committer;
+/* Start the thread; *notify_fd becomes readable when jobs are done. */
+int committer_start(struct loy_db *db, struct committer **out, int *notify_fd);
+/* Queue a job; every job queued while a commit is syncing goes into the next group. */
+void committer_submit(struct committer *c, struct commit_job *job);
+/* Finished jobs, oldest first (drains the notification). */
+struct commit_job *committer_take_done(struct committer *c);
+/* Groups and sales committed so far. */
+void committer_counts(struct committer *c, uint64_t *groups, uint64_t *sales);
+/* Finish queued work and stop the thread. */
+void committer_stop(struct committer *c);
+
+/* ---- lanes and clients (daemon.c) ------------------------------------ */
+
+#define DAEMON_MAX_LANES 64
+#define DAEMON_MAX_CLIENTS 64
+#define DAEMON_LINE_MAX 65536
+
+struct lane {
+	char name[32];
+	struct till till;
+	bool committing;                 /* a tender is at the committer */
+	struct commit_job job;
+	struct till_pending pending;
+	int reply_client;                /* client slot waiting for the tender reply, -1 none */
+	unsigned reply_client_gen;
+	json_t *reply_id;                /* the request's id, echoed */
+	json_t *last_event;              /* the till's last sale_* event for the reply */
+};
+
+struct client {
+	int fd;                          /* -1 = free slot */
+	unsigned gen;                    /* changes when the slot is reused */
+	char in[DAEMON_LINE_MAX];
+	size_t in_len;
+	char *out;
+	size_t out_len, out_cap;
+	bool eof;                        /* the client half-closed: answer, then close */
+};
+
+struct daemon {
+	struct term_config cfg;
+	const char *config_path;
+	struct loy_db *db;
+	struct committer *committer;
+	int commit_fd;
+	int listen_fd;
+	char socket_path[108];
+	struct lane *lanes[DAEMON_MAX_LANES];
+	size_t n_lanes;
+	struct client clients[DAEMON_MAX_CLIENTS];
+	struct scan_dev *scanner;        /* standalone till, or NULL */
+	struct prn_dev *printer;
+	struct lane *till_lane;          /* the standalone lane */
+	int64_t started_us;
+	uint64_t requests, errors;
+};
+
+struct lane *daemon_lane(struct daemon *d, const char *name, bool create);
+/* Queue a reply line (takes ownership of obj). */
+void daemon_reply(struct daemon *d, int slot, json_t *obj);
+/* Handle one request line from client slot. */
+void daemon_handle(struct daemon *d, int slot, const char *line, size_t len);
+/* A sale's result arrived from the committer. */
+void daemon_commit_done(struct daemon *d, struct commit_job *job);
+/* The status object (also for `posmark status`). */
+json_t *daemon_status(struct daemon *d);
+
+#endif

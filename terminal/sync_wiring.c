@@ -1,0 +1,151 @@
+/*
+ * sync_wiring.c - hostsync's view of the purchase log: struct hs_source
+ * filled with functions over loyalty's API, so hostsync never includes
+ * loyalty's header (docs/hostsync.md).
+ */
+#include "terminal/term.h"
+#include "hostsync/hostsync.h"
+#include "common/pm_err.h"
+#include "common/pm_time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct sale_pass {
+	hs_sale_cb cb;
+	void *cb_ctx;
+	struct hs_item *items;
+	uint32_t cap_items;
+	struct hs_redemption *red;
+	uint32_t cap_red;
+};
+
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+	if (need <= *cap)
+		return PM_OK;
+	void *n = realloc(*p, (size_t)need * elem);
+	if (!n)
+		return PM_ENOMEM;
+	*p = n;
+	*cap = need;
+	return PM_OK;
+}
+
+static int pass_sale(void *ctx, const struct loy_sale *s)
+{
+	struct sale_pass *sp = ctx;
+	struct hs_sale h;
+	memset(&h, 0, sizeof(h));
+	if (grow((void **)&sp->items, &sp->cap_items, s->n_items, sizeof(*sp->items)) ||
+	    grow((void **)&sp->red, &sp->cap_red, s->n_redeemed, sizeof(*sp->red)))
+		return PM_ENOMEM;
+	h.seq = s->seq;
+	h.time_us = s->time_us;
+	snprintf(h.terminal, sizeof(h.terminal), "%s", s->terminal);
+	snprintf(h.card, sizeof(h.card), "%s", s->card);
+	snprintf(h.currency, sizeof(h.currency), "%s", s->currency);
+	snprintf(h.tender, sizeof(h.tender), "%s", loy_tender_name(s->tender));
+	h.total_cents = s->total_cents;
+	h.discount_cents = s->discount_cents;
+	h.tendered_cents = s->tendered_cents;
+	h.points_earned = s->points_earned;
+	h.n_items = s->n_items;
+	h.items = sp->items;
+	for (uint32_t i = 0; i < s->n_items; i++) {
+		snprintf(h.items[i].gtin, sizeof(h.items[i].gtin), "%s", s->items[i].gtin);
+		h.items[i].qty = s->items[i].qty;
+		h.items[i].unit_price_cents = s->items[i].unit_price_cents;
+		h.items[i].line_cents = s->items[i].line_cents;
+	}
+	h.n_redeemed = s->n_redeemed;
+	h.redeemed = sp->red;
+	for (uint32_t i = 0; i < s->n_redeemed; i++) {
+		snprintf(h.redeemed[i].coupon, sizeof(h.redeemed[i].coupon), "%s", s->redeemed[i].coupon);
+		h.redeemed[i].discount_cents = s->redeemed[i].discount_cents;
+	}
+	return sp->cb(sp->cb_ctx, &h);
+}
+
+static int w_sales_after(void *ctx, uint64_t after, size_t max, hs_sale_cb cb, void *cb_ctx)
+{
+	struct sale_pass sp = { cb, cb_ctx, NULL, 0, NULL, 0 };
+	int rc = loy_sales_after(ctx, after, max, pass_sale, &sp);
+	free(sp.items);
+	free(sp.red);
+	return rc;
+}
+
+struct event_pass {
+	hs_event_cb cb;
+	void *cb_ctx;
+};
+
+static const char *event_type_name(int t)
+{
+	switch (t) {
+	case LOY_EV_CONSENT: return "consent";
+	case LOY_EV_ERASURE: return "erasure";
+	case LOY_EV_OFFER_ISSUED: return "offer_issued";
+	case LOY_EV_OFFER_HELD_BACK: return "offer_held_back";
+	case LOY_EV_OFFER_REDEEMED: return "offer_redeemed";
+	default: return NULL;
+	}
+}
+
+static int pass_event(void *ctx, const struct loy_event *e)
+{
+	struct event_pass *ep = ctx;
+	struct hs_event h = { e->seq, e->time_us, event_type_name(e->type), e->payload, e->payload_len };
+	if (!h.type)
+		return PM_ECORRUPT; /* a type this build does not know: stop, do not skip it */
+	return ep->cb(ep->cb_ctx, &h);
+}
+
+static int w_events_after(void *ctx, uint64_t after, size_t max, hs_event_cb cb, void *cb_ctx)
+{
+	struct event_pass ep = { cb, cb_ctx };
+	return loy_events_after(ctx, after, max, pass_event, &ep);
+}
+
+static int w_positions(void *ctx, struct hs_positions *out)
+{
+	struct loy_stats st;
+	int rc = loy_stats(ctx, &st);
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	out->last_sale_seq = st.last_sale_seq;
+	out->sales_acked = st.sales_acked;
+	out->last_event_seq = st.last_event_seq;
+	out->events_acked = st.events_acked;
+	return PM_OK;
+}
+
+static int w_watermark_set(void *ctx, bool events, uint64_t acked)
+{
+	return loy_watermark_set(ctx, events, acked);
+}
+
+static int w_apply_erasure(void *ctx, const char *card)
+{
+	uint64_t n = 0;
+	return loy_card_erase(ctx, card, LOY_SRC_HQ, pm_now_us(), &n);
+}
+
+static int w_apply_consent(void *ctx, const char *card, bool targeted)
+{
+	return loy_card_set_consent(ctx, card, targeted ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_HQ,
+				    pm_now_us());
+}
+
+void term_sync_source(struct hs_source *src, struct loy_db *db)
+{
+	src->ctx = db;
+	src->sales_after = w_sales_after;
+	src->events_after = w_events_after;
+	src->positions = w_positions;
+	src->watermark_set = w_watermark_set;
+	src->apply_erasure = w_apply_erasure;
+	src->apply_consent = w_apply_consent;
+}

@@ -1,0 +1,268 @@
+/*
+ * till_offers.c - the till's offer and coupon steps (till.c calls them):
+ *  - at card attach: snapshot the card and build its history profile;
+ *  - coupon scan: verify layout, MAC, expiry (and card if known) at once;
+ *  - tender: apply the coupons; loyalty's commit refuses a used one;
+ *  - after commit: choose offers, record held-back and redeemed events;
+ *  - after the receipt printed: record the coupons as issued.
+ * Any failure here degrades to "no offers"; it never stops a sale.
+ */
+#include "terminal/term.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+#include "common/pm_time.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* The till's notion of now: the scan script's #clock if set (demo, tests). */
+static int64_t till_now(const struct till *t)
+{
+	return t->clock_us ? t->clock_us : pm_now_us();
+}
+
+void till_offers_init(struct till *t)
+{
+	char err[600];
+	int rc = term_offers_open(t->cfg, t->db, &t->offers, err, sizeof(err));
+	t->offers_ready = t->offers.ledger != NULL;
+	if (rc) {
+		pm_warn("offers disabled: %s", err[0] ? err : pm_strerror(rc));
+		till_emit(t, json_pack("{s:s, s:s}", "event", "offers_disabled", "reason",
+				       err[0] ? err : pm_strerror(rc)));
+	}
+}
+
+void till_offers_release(struct till *t)
+{
+	ofr_profile_free(t->profile);
+	t->profile = NULL;
+	term_offers_close(&t->offers);
+}
+
+void till_offers_reset(struct till *t)
+{
+	ofr_profile_free(t->profile);
+	t->profile = NULL;
+	t->n_coupons = 0;
+	memset(&t->card_snap, 0, sizeof(t->card_snap));
+}
+
+void till_offers_card(struct till *t)
+{
+	struct ofr_history_source hist;
+	ofr_profile_free(t->profile);
+	t->profile = NULL;
+	term_offers_card(t->db, t->card, &t->card_snap);
+	/* History is read only for a holder who said yes: without consent it is not used at all. */
+	if (!t->offers.rules || t->card_snap.consent != OFR_CONSENT_YES)
+		return;
+	term_offers_history(t->db, &hist);
+	int rc = ofr_profile_build(t->offers.rules, &t->card_snap, &hist, till_now(t), &t->profile);
+	if (rc)
+		pm_warn("cannot read the card's history for offers: %s", pm_strerror(rc));
+}
+
+static void coupon_refused(struct till *t, const char *code, const char *reason)
+{
+	t->refused_scans++;
+	if (!t->events)
+		fprintf(stderr, "posmark checkout: coupon refused: %s\n", reason);
+	till_emit(t, json_pack("{s:s, s:s, s:s}", "event", "coupon_refused", "coupon", code, "reason", reason));
+}
+
+void till_coupon_scan(struct till *t, const char *input, const struct scan_result *r)
+{
+	char reason[200];
+	bool card_pending;
+	struct ofr_coupon c;
+	if (r->kind != SCAN_COUPON) {
+		coupon_refused(t, input, r->error[0] ? r->error : "not a coupon code");
+		return;
+	}
+	if (!t->offers_ready) {
+		coupon_refused(t, r->coupon, "coupons cannot be checked at this till now (no coupon key); "
+			       "take the coupon back");
+		return;
+	}
+	for (size_t i = 0; i < t->n_coupons; i++)
+		if (!strcmp(t->coupons[i].code, r->coupon)) {
+			coupon_refused(t, r->coupon, "coupon already scanned in this sale");
+			return;
+		}
+	if (t->n_coupons >= TILL_MAX_COUPONS) {
+		coupon_refused(t, r->coupon, "too many coupons on one sale");
+		return;
+	}
+	int rc = ofr_coupon_verify(&t->offers.key, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
+				   &card_pending, reason, sizeof(reason));
+	if (rc) {
+		coupon_refused(t, r->coupon, reason);
+		return;
+	}
+	struct till_coupon *tc = &t->coupons[t->n_coupons++];
+	size_t cl = strnlen(r->coupon, OFR_CODE_MAX);   /* verified: the layout's length */
+	memcpy(tc->code, r->coupon, cl);
+	tc->code[cl] = '\0';
+	tc->c = c;
+	t->open = true;
+	const char *camp = ofr_rules_campaign_by_tag(t->offers.rules, c.campaign_tag);
+	till_emit(t, json_pack("{s:s, s:s, s:s, s:b}", "event", "coupon_accepted", "coupon", tc->code,
+			       "campaign", camp ? camp : "", "needs_card", card_pending));
+}
+
+static void drop_coupon(struct till *t, size_t i)
+{
+	memmove(&t->coupons[i], &t->coupons[i + 1], (t->n_coupons - i - 1) * sizeof(t->coupons[0]));
+	t->n_coupons--;
+}
+
+uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount)
+{
+	struct ofr_line lines[TILL_MAX_LINES];
+	uint32_t n = 0;
+	int64_t total = 0;
+	*discount = 0;
+	for (size_t i = 0; i < t->n_lines; i++) {
+		memcpy(lines[i].gtin, t->lines[i].item.gtin, sizeof(lines[i].gtin));
+		lines[i].qty = t->lines[i].item.qty;
+		lines[i].line_cents = t->lines[i].item.line_cents;
+		total += lines[i].line_cents;
+	}
+	for (size_t i = 0; i < t->n_coupons;) {
+		struct till_coupon *tc = &t->coupons[i];
+		int line;
+		if (tc->c.card_tag && !t->card[0]) {
+			coupon_refused(t, tc->code, "coupon was issued to a loyalty card: scan that card first");
+			drop_coupon(t, i);
+			continue;
+		}
+		if (tc->c.card_tag && ofr_card_tag(&t->offers.key, t->card) != tc->c.card_tag) {
+			coupon_refused(t, tc->code, "coupon was issued to another loyalty card; it works only "
+				       "with the card it was printed for");
+			drop_coupon(t, i);
+			continue;
+		}
+		int64_t d = ofr_coupon_discount(&tc->c, lines, t->n_lines, t->offers.rules, &line);
+		bool needs_line = tc->c.benefit != OFR_AMOUNT_BASKET && tc->c.benefit != OFR_POINTS_BONUS_FLAT;
+		if ((needs_line && line < 0) || (tc->c.benefit == OFR_AMOUNT_BASKET && d == 0)) {
+			coupon_refused(t, tc->code, needs_line ? "the coupon's item is not in this sale; "
+				       "scan the item or keep the coupon for later"
+				       : "the sale total is too small for this coupon");
+			drop_coupon(t, i);
+			continue;
+		}
+		if (*discount + d > total)
+			d = total - *discount;
+		snprintf(red[n].coupon, sizeof(red[n].coupon), "%s", tc->code);
+		red[n].discount_cents = d;
+		*discount += d;
+		n++;
+		i++;
+	}
+	return n;
+}
+
+/* loyalty refused the commit because a coupon was used before: drop the last one. */
+void till_coupon_used(struct till *t, struct loy_sale *s)
+{
+	struct loy_redemption *r = &s->redeemed[s->n_redeemed - 1];
+	coupon_refused(t, r->coupon, "coupon was already used; it can be redeemed only once");
+	for (size_t i = 0; i < t->n_coupons; i++)
+		if (!strcmp(t->coupons[i].code, r->coupon)) {
+			drop_coupon(t, i);
+			break;
+		}
+	s->total_cents += r->discount_cents;
+	s->discount_cents -= r->discount_cents;
+	s->n_redeemed--;
+}
+
+static json_t *offer_json(const struct ofr_offer *o)
+{
+	char until[32];
+	pm_fmt_utc(o->expires_us, until, sizeof(until));
+	until[10] = '\0';
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "campaign", o->campaign, "rule", o->rule_id,
+			 "kind", ofr_kind_name(o->kind), "gtin", o->gtin, "name", o->name, "coupon", o->coupon,
+			 "benefit", o->benefit, "value", (int)o->value, "valid_until", until);
+}
+
+void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *json_ev)
+{
+	json_t *ev = json_ev, *offers = json_array(), *held = json_array(), *redeemed = json_array();
+	struct ofr_line lines[TILL_MAX_LINES];
+	memset(&t->decision, 0, sizeof(t->decision));
+	t->decision_sale = s->seq;
+	snprintf(t->decision_card, sizeof(t->decision_card), "%s", s->card);
+	for (uint32_t i = 0; i < s->n_redeemed; i++) {
+		const char *code = s->redeemed[i].coupon;
+		struct ofr_offer o;
+		memset(&o, 0, sizeof(o));
+		for (size_t j = 0; j < t->n_coupons; j++)
+			if (!strcmp(t->coupons[j].code, code)) {
+				const char *camp = ofr_rules_campaign_by_tag(t->offers.rules, t->coupons[j].c.campaign_tag);
+				snprintf(o.campaign, sizeof(o.campaign), "%s", camp ? camp : "");
+				o.benefit = t->coupons[j].c.benefit;
+				o.value = t->coupons[j].c.value;
+			}
+		json_array_append_new(redeemed, json_pack("{s:s, s:I, s:s}", "coupon", code, "discount_cents",
+							  (json_int_t)s->redeemed[i].discount_cents, "campaign", o.campaign));
+		if (term_offers_event(t->db, LOY_EV_OFFER_REDEEMED, s->time_us, s->seq, &o, s->card, code,
+				      s->redeemed[i].discount_cents))
+			pm_warn("cannot record the redemption of a coupon of sale %llu", (unsigned long long)s->seq);
+	}
+	if (t->offers.rules) {
+		for (uint32_t i = 0; i < s->n_items; i++) {
+			memcpy(lines[i].gtin, s->items[i].gtin, sizeof(lines[i].gtin));
+			lines[i].qty = s->items[i].qty;
+			lines[i].line_cents = s->items[i].line_cents;
+		}
+		struct ofr_request req = { .items = lines, .n_items = s->n_items, .card = &t->card_snap,
+					   .profile = t->profile, .ledger = t->offers.ledger, .key = &t->offers.key,
+					   .coupon_prefix = t->offers.prefix, .now_us = s->time_us,
+					   .sale_seq = s->seq, .max_offers = t->cfg->offers_max };
+		int64_t t0 = pm_mono_ns();
+		int rc = ofr_decide(t->offers.rules, &req, &t->decision, NULL);
+		pm_dbg("offer decision in %lld us", (long long)((pm_mono_ns() - t0) / 1000));
+		if (rc) {
+			pm_warn("no offers for sale %llu: %s", (unsigned long long)s->seq, pm_strerror(rc));
+			memset(&t->decision, 0, sizeof(t->decision));
+		}
+	}
+	for (size_t i = 0; i < t->decision.n; i++) {
+		const struct ofr_offer *o = &t->decision.offers[i];
+		json_t *oj = offer_json(o);
+		if (o->held_back) {
+			json_array_append_new(held, oj);
+			if (term_offers_event(t->db, LOY_EV_OFFER_HELD_BACK, s->time_us, s->seq, o, s->card, NULL, 0))
+				pm_warn("cannot record a held-back offer of sale %llu", (unsigned long long)s->seq);
+		} else {
+			json_array_append_new(offers, oj);
+		}
+	}
+	if (ev) {
+		json_object_set_new(ev, "offers", offers);
+		json_object_set_new(ev, "held_back", held);
+		json_object_set_new(ev, "redeemed", redeemed);
+	} else {
+		json_decref(offers);
+		json_decref(held);
+		json_decref(redeemed);
+	}
+}
+
+void till_offers_printed(struct till *t)
+{
+	for (size_t i = 0; i < t->decision.n; i++) {
+		struct ofr_offer *o = &t->decision.offers[i];
+		if (o->held_back || !o->coupon[0])
+			continue;
+		int64_t now = till_now(t);
+		if (term_offers_event(t->db, LOY_EV_OFFER_ISSUED, now, t->decision_sale, o, t->decision_card,
+				      o->coupon, 0))
+			pm_warn("cannot record an issued coupon of sale %llu", (unsigned long long)t->decision_sale);
+		ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, t->decision_card, now);
+		o->coupon[0] = '\0';   /* recorded once */
+	}
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# hq_sync.sh - a real PostgreSQL and posmark-hq: upload, exactly once on
+# resend, history across stores in the terminal's shape, erasure down to the
+# store, signed rule sets, and bad input (credentials, gzip, versions, gaps).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib/hq_env.bash
+trap hq_cleanup EXIT
+pg_start fsync=off synchronous_commit=off
+hq_start
+T=$HQ_TMP
+cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
+cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
+check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
+check "schema migrated to version 1" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 1 ]'
+
+"$GEN" gen "$T/d1" 3000 T1 40 >/dev/null
+"$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
+terminal_config "$T/c1" "$T/d1" S1 "$cred1"
+terminal_config "$T/c2" "$T/d2" S2 "$cred2" "batch_max_sales = 300"
+out=$("$POSMARK" sync --config "$T/c1" --once --json 2>"$T/sync1.err")
+check "sync of 3000 sales succeeds" '[ $? -eq 0 ] && echo "$out" | grep -q "\"sales_sent\":3000"'
+check "compression ratio >= 6:1" 'echo "$out" | python3 -c "import json,sys; d=json.loads(sys.stdin.read()); sys.exit(0 if d[\"bytes_raw\"] >= 6 * d[\"bytes_sent\"] else 1)"'
+check "credential never in the sync's output" '! grep -q "$cred1" "$T/sync1.err" && ! echo "$out" | grep -q "$cred1"'
+"$POSMARK" sync --config "$T/c2" --once >/dev/null 2>&1
+check "HQ holds 4000 sales once each" '[ "$(psql_q "SELECT count(*), count(DISTINCT (store_id, terminal, seq)) FROM sales")" = "4000|4000" ]'
+parts=$(psql_q "SELECT count(*) FROM pg_inherits WHERE inhparent = 'sales'::regclass")
+check "sales are in month partitions" '[ "$parts" -ge 2 ]'
+check "events uploaded" '[ "$(psql_q "SELECT count(*) FROM events")" -ge 30 ]'
+out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
+check "second sync sends nothing (watermark right)" 'echo "$out" | grep -q "\"sales_sent\":0,\"events_sent\":0"'
+
+
+# history: the terminal's shape at HQ, across both stores
+card=$(psql_q "SELECT card FROM sales WHERE store_id='S2' AND card IS NOT NULL LIMIT 1")
+"$POSMARK" history "$card" --data "$T/d1" --json >"$T/h_term" 2>/dev/null
+"$POSMARK_HQ" history "$card" --db "$HQ_DB" --json >"$T/h_hq"
+check "HQ history has the card's sales of both stores" '[ $(wc -l <"$T/h_hq") -eq $(psql_q "SELECT count(*) FROM sales WHERE card='\''$card'\''") ] && grep -q "\"store\":\"S2\"" "$T/h_hq"'
+check "HQ history has the same shape as posmark history --json" 'python3 - "$T/h_term" "$T/h_hq" <<PY
+import json, sys
+t = [json.loads(l) for l in open(sys.argv[1])]
+h = [json.loads(l) for l in open(sys.argv[2]) if json.loads(l)["store"] == "S1"]
+for x in h: del x["store"]
+sys.exit(0 if t and t == h else 1)
+PY'
+check "sales by store and day report" '"$POSMARK_HQ" report sales-by-day --db "$HQ_DB" | grep -q "\"store\" : \"S2\"\|\"store\": \"S2\"\|\"store\":\"S2\""'
+check "campaign report with lift fields" '"$POSMARK_HQ" report campaigns --db "$HQ_DB" | grep -q "\"lift\""'
+
+# erasure at HQ goes down to the stores that know the card
+"$POSMARK_HQ" erase "$card" --db "$HQ_DB" 2>/dev/null
+check "erasure removes the card at HQ" '[ "$(psql_q "SELECT count(*) FROM sales WHERE card='\''$card'\''")" = 0 ]'
+check "erasure queued for both stores" '[ "$(psql_q "SELECT count(*) FROM downlink WHERE type='\''erasure'\''")" = 2 ]'
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
+check "terminal applied HQ's erasure" '[ -z "$("$POSMARK" history "$card" --data "$T/d1" --json 2>/dev/null)" ]'
+check "applied request acknowledged" '[ "$(psql_q "SELECT count(*) FROM downlink WHERE store_id='\''S1'\''")" = 0 ]'
+out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
+check "an erasure from HQ is not echoed back" 'echo "$out" | grep -q "\"events_sent\":0"'
+
+# rule sets: signed, conditional GET, bad signature refused
+pub=$("$POSMARK_HQ" rules keygen --key "$T/sign.key")
+printf '{"version":1,"rules":[]}\n' >"$T/rules1.json"
+"$POSMARK_HQ" rules publish "$T/rules1.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+terminal_config "$T/c1" "$T/d1" S1 "$cred1" "rules_public_key = $pub"
+out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
+check "signed rule set installed" 'cmp -s "$T/rules1.json" "$T/d1/rules.json" && echo "$out" | grep -q "\"rules\":1"'
+out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
+check "unchanged rule set: 304, nothing installed" 'echo "$out" | grep -q "\"rules\":0"'
+other=$("$POSMARK_HQ" rules keygen --key "$T/other.key")
+printf '{"version":1,"rules":["evil"]}\n' >"$T/rules2.json"
+"$POSMARK_HQ" rules publish "$T/rules2.json" --db "$HQ_DB" --key "$T/other.key" 2>/dev/null
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad.err"; rc=$?
+check "rule set signed by another key refused, old kept" '[ $rc -ne 0 ] && grep -q "refused" "$T/bad.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json" && [ -n "$other" ]'
+
+# bad input straight at the API
+post() { curl -s -o "$T/resp" -w '%{http_code}' -H "X-Posmark-Store: $1" -H "Authorization: Bearer $2" --data-binary @"$3" "$HQ_URL/v1/batches"; }
+hdr() { printf '{"format":"posmark-batch","version":%s,"kind":"sales","store":"%s","terminal":"T9","first_seq":%s,"last_seq":%s,"count":%s}\n' "$@"; }
+sale() { printf '{"seq":%s,"time_us":1763596800000000,"card":null,"currency":"EUR","tender":"cash","total_cents":5,"discount_cents":0,"tendered_cents":5,"points_earned":0,"items":[],"redeemed":[]}\n' "$1"; }
+{ hdr 1 S1 1 2 2; sale 1; sale 2; } | gzip >"$T/ok.gz"
+check "unknown store refused (401)" '[ "$(post S9 "$cred1" "$T/ok.gz")" = 401 ]'
+check "bad credential refused (401)" '[ "$(post S1 wrong "$T/ok.gz")" = 401 ]'
+check "batch naming another store refused (403)" '[ "$(post S2 "$cred2" "$T/ok.gz")" = 403 ]'
+head -c 30 "$T/ok.gz" >"$T/trunc.gz"
+check "truncated gzip rejected with a reason" '[ "$(post S1 "$cred1" "$T/trunc.gz")" = 400 ] && grep -q "truncated" "$T/resp"'
+{ hdr 2 S1 1 1 1; sale 1; } | gzip >"$T/v2.gz"
+check "wrong version rejected" '[ "$(post S1 "$cred1" "$T/v2.gz")" = 400 ] && grep -q "version" "$T/resp"'
+{ hdr 1 S1 1 1 1; echo '{"seq":1,"time_us":1}'; } | gzip >"$T/miss.gz"
+check "missing fields rejected" '[ "$(post S1 "$cred1" "$T/miss.gz")" = 400 ] && grep -q "missing" "$T/resp"'
+{ hdr 1 S1 5 6 2; sale 5; sale 6; } | gzip >"$T/gap.gz"
+check "sequence gap answered 409 with HQ position" '[ "$(post S1 "$cred1" "$T/gap.gz")" = 409 ] && grep -q "\"acked_seq\":0" "$T/resp"'
+check "nothing half-stored from bad batches" '[ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 0 ]'
+check "good batch stored" '[ "$(post S1 "$cred1" "$T/ok.gz")" = 200 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 2 ]'
+check "resent batch acknowledged, not stored twice" '[ "$(post S1 "$cred1" "$T/ok.gz")" = 200 ] && grep -q "\"duplicate\":true" "$T/resp" && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 2 ]'
+
+# an HQ that answers garbage: the terminal fails clearly and keeps everything
+"$GEN" gen "$T/d1" 10 T1 0 >/dev/null
+gport=$(free_port)
+python3 -c '
+import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(8)
+while True:
+    c,_=s.accept(); c.recv(65536); c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot json!"); c.close()
+' "$gport" & gpid=$!
+HQ_PIDS+=("$gpid")
+sleep 0.3
+terminal_config "$T/c3" "$T/d1" S1 "$cred1" "max_attempts = 2"
+"$POSMARK" sync --config "$T/c3" --hq "http://127.0.0.1:$gport" --once >/dev/null 2>"$T/garbage.err"; rc=$?
+check "HQ answering garbage: sync fails with a hint" '[ $rc -ne 0 ] && grep -q "hint:" "$T/garbage.err"'
+out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
+check "and nothing was lost: the 10 sales go to the real HQ" 'echo "$out" | grep -q "\"sales_sent\":10"'
+"$POSMARK" sync --config "$T/c3" --hq "http://127.0.0.1:1" --once >/dev/null 2>"$T/off.err"; rc=$?
+check "HQ offline: clear error, exit non-zero" '[ $rc -ne 0 ] && grep -q "unreachable" "$T/off.err"'

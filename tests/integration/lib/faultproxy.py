@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""faultproxy.py LISTEN_PORT UPSTREAM_PORT[,PORT...] SEED FAULT_PCT STATSFILE
+
+A fault-injecting HTTP proxy on loopback for the hostsync tests. For each
+request it picks (seeded) one of: pass, drop before forwarding, drop the
+reply after forwarding (HQ stored it, the terminal never hears), answer 500,
+truncate HQ's reply, answer garbage, delay. Counts go to STATSFILE on exit."""
+import random, signal, socket, sys, threading, time
+
+listen_port, seed, pct = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
+up_ports = [int(p) for p in sys.argv[2].split(",")]
+turn = [0]
+stats_file = sys.argv[5]
+rng = random.Random(seed)
+lock = threading.Lock()
+counts = {}
+FAULTS = ["drop_request", "drop_reply", "http500", "truncate", "garbage", "delay"]
+
+def read_request(c):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            n = int(v.strip())
+    while len(body) < n:
+        chunk = c.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
+    return b"\r\n".join(lines + [b"Connection: close"]) + b"\r\n\r\n" + body
+
+def forward(req):
+    with lock:
+        port = up_ports[turn[0] % len(up_ports)]
+        turn[0] += 1
+    u = socket.create_connection(("127.0.0.1", port))
+    u.sendall(req)
+    resp = b""
+    while True:
+        chunk = u.recv(65536)
+        if not chunk:
+            break
+        resp += chunk
+    u.close()
+    return resp
+
+def handle(c):
+    try:
+        req = read_request(c)
+        if req is None:
+            return
+        with lock:
+            fault = rng.choice(FAULTS) if rng.randrange(100) < pct else "pass"
+            counts[fault] = counts.get(fault, 0) + 1
+        if fault == "drop_request":
+            return
+        if fault == "http500":
+            c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\nConnection: close\r\n\r\noops\n")
+            return
+        if fault == "garbage":
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: close\r\n\r\n<html>hi</h")
+            return
+        if fault == "delay":
+            time.sleep(0.3)
+        resp = forward(req)
+        if fault == "drop_reply":
+            return
+        if fault == "truncate":
+            resp = resp[: max(1, len(resp) // 2)]
+        c.sendall(resp)
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+def finish(*_):
+    with open(stats_file, "w") as f:
+        for k in sorted(counts):
+            f.write("%s %d\n" % (k, counts[k]))
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, finish)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", listen_port))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()

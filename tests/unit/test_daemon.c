@@ -1,0 +1,307 @@
+/*
+ * test_daemon.c - the local API through the real socket of a real
+ * `posmark daemon`: concurrent POS clients on 8 lanes (group commit), a
+ * client sending garbage, one leaving mid-message, SIGKILL mid-sale and
+ * SIGTERM with an open sale.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "loyalty/loyalty.h"
+#include "common/pm_err.h"
+#include "tests/unit/testutil.h"
+
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct fx {
+	char *dir;
+	char data[4200], sock[200];
+	pid_t pid;
+};
+
+static const char *bin(void)
+{
+	const char *p = getenv("POSMARK");
+	return (p && access(p, X_OK) == 0) ? p : NULL;
+}
+
+static int connect_sock(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (int i = 0; i < 200; i++) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return fd;
+		usleep(10000);
+	}
+	close(fd);
+	return -1;
+}
+
+static void start_daemon(struct fx *f)
+{
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		if (!getenv("TEST_DAEMON_STDERR"))
+			freopen("/dev/null", "w", stderr);
+		execl(bin(), bin(), "daemon", "--data", f->data, "--socket", f->sock, (char *)NULL);
+		_exit(127);
+	}
+	int fd = connect_sock(f->sock);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void stop_daemon(struct fx *f, int sig)
+{
+	int status;
+	kill(f->pid, sig);
+	waitpid(f->pid, &status, 0);
+	if (sig == SIGTERM)
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int setup(void **state)
+{
+	if (!bin())
+		return -1;
+	struct fx *f = calloc(1, sizeof(*f));
+	f->dir = tu_mkdtemp();
+	snprintf(f->data, sizeof(f->data), "%s/log", f->dir);
+	snprintf(f->sock, sizeof(f->sock), "%s/pm.sock", f->dir);
+	start_daemon(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (f->pid > 0)
+		stop_daemon(f, SIGKILL);
+	tu_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Send one request, read one reply line. */
+static json_t *call(int fd, const char *fmt, ...)
+{
+	char req[2048], buf[65536];
+	size_t have = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(req, sizeof(req) - 1, fmt, ap);
+	va_end(ap);
+	strcat(req, "\n");
+	if (write(fd, req, strlen(req)) < 0)
+		return NULL;
+	while (have < sizeof(buf) - 1) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 10000) <= 0)
+			return NULL;
+		ssize_t n = read(fd, buf + have, 1);
+		if (n <= 0)
+			return NULL;
+		if (buf[have] == '\n')
+			break;
+		have++;
+	}
+	buf[have] = '\0';
+	return json_loads(buf, 0, NULL);
+}
+
+static bool is_ok(json_t *r)
+{
+	return r && json_is_true(json_object_get(r, "ok"));
+}
+
+struct lane_arg {
+	const char *sock;
+	int lane;
+	int sales;
+	int ok;
+};
+
+static void *pos_client(void *p)
+{
+	struct lane_arg *a = p;
+	int fd = connect_sock(a->sock);
+	for (int s = 0; s < a->sales; s++) {
+		json_t *r = call(fd, "{\"op\":\"sale_open\",\"lane\":\"L%d\",\"pos_sale_id\":\"L%d-%d\"}", a->lane, a->lane, s);
+		bool good = is_ok(r);
+		json_decref(r);
+		for (int i = 0; i < 3 && good; i++) {
+			r = call(fd, "{\"op\":\"line_add\",\"lane\":\"L%d\",\"gtin\":\"4006381333931\",\"price_cents\":%d}",
+				 a->lane, 100 + i);
+			good = is_ok(r);
+			json_decref(r);
+		}
+		r = call(fd, "{\"id\":%d,\"op\":\"tender\",\"lane\":\"L%d\",\"kind\":\"card\"}", s, a->lane);
+		if (good && is_ok(r) && json_integer_value(json_object_get(r, "total_cents")) == 303 &&
+		    json_integer_value(json_object_get(r, "id")) == s)
+			a->ok++;
+		json_decref(r);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void test_concurrent_lanes(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[8];
+	struct lane_arg a[8];
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct lane_arg){ f->sock, i, 25, 0 };
+		pthread_create(&th[i], NULL, pos_client, &a[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].ok, 25);
+	}
+	int fd = connect_sock(f->sock);
+	json_t *r = call(fd, "{\"op\":\"status\"}");
+	assert_true(is_ok(r));
+	json_t *c = json_object_get(r, "commits");
+	assert_int_equal(json_integer_value(json_object_get(c, "sales")), 200);
+	/* Sales that arrived together shared a commit. */
+	print_message("200 sales in %lld group commits\n", (long long)json_integer_value(json_object_get(c, "groups")));
+	assert_true(json_integer_value(json_object_get(c, "groups")) <= 200);
+	json_decref(r);
+	close(fd);
+	stop_daemon(f, SIGTERM);
+	f->pid = 0;
+	struct loy_db *db;
+	struct loy_stats st;
+	assert_int_equal(loy_open(f->data, NULL, &db, NULL, 0), PM_OK);
+	loy_stats(db, &st);
+	assert_int_equal(st.sales, 200);
+	loy_close(db);
+}
+
+static void test_garbage_and_half_messages(void **state)
+{
+	struct fx *f = *state;
+	int fd = connect_sock(f->sock);
+	json_t *r = call(fd, "this is not json");
+	assert_false(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "PM_EPROTO");
+	json_decref(r);
+	r = call(fd, "{\"op\":\"warp\"}");
+	assert_false(is_ok(r));
+	json_decref(r);
+	r = call(fd, "{\"op\":\"line_add\",\"lane\":\"X\",\"gtin\":\"4006381333932\",\"price_cents\":1}");
+	assert_false(is_ok(r));     /* no open sale */
+	json_decref(r);
+	r = call(fd, "{\"op\":\"sale_open\",\"lane\":\"X\"}");
+	json_decref(r);
+	r = call(fd, "{\"op\":\"line_add\",\"lane\":\"X\",\"gtin\":\"4006381333932\",\"price_cents\":1}");
+	assert_false(is_ok(r));     /* bad check digit */
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "PM_ECHECK");
+	json_decref(r);
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"X\",\"kind\":\"cash\"}");
+	assert_false(is_ok(r));     /* tender without items */
+	json_decref(r);
+	/* A client that leaves mid-message. */
+	int fd2 = connect_sock(f->sock);
+	assert_true(write(fd2, "{\"op\":\"sale_open\",\"la", 21) == 21);
+	close(fd2);
+	/* Binary garbage. */
+	int fd3 = connect_sock(f->sock);
+	unsigned char junk[3000];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)(i * 131 + 7);
+	junk[sizeof(junk) - 1] = '\n';
+	assert_true(write(fd3, junk, sizeof(junk)) > 0);
+	close(fd3);
+	/* The daemon still serves. */
+	r = call(fd, "{\"op\":\"echo\",\"id\":\"still here\"}");
+	assert_true(is_ok(r));
+	json_decref(r);
+	close(fd);
+}
+
+static void test_kill_and_restart(void **state)
+{
+	struct fx *f = *state;
+	int fd = connect_sock(f->sock);
+	json_t *r;
+	/* One committed sale, one open sale. */
+	json_decref(call(fd, "{\"op\":\"sale_open\",\"lane\":\"1\",\"pos_sale_id\":\"S1\"}"));
+	json_decref(call(fd, "{\"op\":\"line_add\",\"lane\":\"1\",\"gtin\":\"4006381333931\",\"price_cents\":500}"));
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"1\",\"kind\":\"cash\"}");
+	assert_true(is_ok(r));
+	json_int_t seq = json_integer_value(json_object_get(r, "sale_id"));
+	json_decref(r);
+	json_decref(call(fd, "{\"op\":\"sale_open\",\"lane\":\"1\",\"pos_sale_id\":\"S2\"}"));
+	json_decref(call(fd, "{\"op\":\"line_add\",\"lane\":\"1\",\"gtin\":\"4006381333931\",\"price_cents\":700}"));
+	close(fd);
+	/* SIGKILL: the committed sale stays; the open one is dropped (documented). */
+	stop_daemon(f, SIGKILL);
+	start_daemon(f);
+	fd = connect_sock(f->sock);
+	r = call(fd, "{\"op\":\"sale_status\",\"pos_sale_id\":\"S1\"}");
+	assert_true(json_is_true(json_object_get(r, "committed")));
+	assert_int_equal(json_integer_value(json_object_get(r, "sale_id")), seq);
+	json_decref(r);
+	/* The POS resends S1's tender after a lost reply: it is not committed twice. */
+	json_decref(call(fd, "{\"op\":\"sale_open\",\"lane\":\"1\",\"pos_sale_id\":\"S1\"}"));
+	json_decref(call(fd, "{\"op\":\"line_add\",\"lane\":\"1\",\"gtin\":\"4006381333931\",\"price_cents\":500}"));
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"1\",\"kind\":\"cash\"}");
+	assert_true(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "event")), "sale_already_committed");
+	json_decref(r);
+	/* SIGTERM with an open sale: it is kept and resumed. */
+	json_decref(call(fd, "{\"op\":\"sale_open\",\"lane\":\"2\",\"pos_sale_id\":\"S3\"}"));
+	json_decref(call(fd, "{\"op\":\"line_add\",\"lane\":\"2\",\"gtin\":\"4006381333931\",\"price_cents\":900,\"qty\":2}"));
+	close(fd);
+	stop_daemon(f, SIGTERM);
+	start_daemon(f);
+	fd = connect_sock(f->sock);
+	r = call(fd, "{\"op\":\"sale_open\",\"lane\":\"2\",\"pos_sale_id\":\"S3\"}");
+	assert_true(json_is_true(json_object_get(r, "resumed")));
+	assert_int_equal(json_integer_value(json_object_get(r, "subtotal_cents")), 1800);
+	json_decref(r);
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"2\",\"kind\":\"card\"}");
+	assert_true(is_ok(r));
+	assert_int_equal(json_integer_value(json_object_get(r, "total_cents")), 1800);
+	json_decref(r);
+	close(fd);
+	stop_daemon(f, SIGTERM);
+	f->pid = 0;
+	struct loy_db *db;
+	struct loy_stats st;
+	assert_int_equal(loy_open(f->data, NULL, &db, NULL, 0), PM_OK);
+	loy_stats(db, &st);
+	assert_int_equal(st.sales, 2);    /* S1 once, S3; S2 was dropped by the SIGKILL */
+	loy_close(db);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (!bin()) {
+		printf("[  SKIPPED ] POSMARK not set\n");
+		return 0;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_concurrent_lanes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_and_half_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_and_restart, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
