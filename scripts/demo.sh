@@ -118,7 +118,8 @@ cardsn=$(psql_q "SELECT count(DISTINCT card) FROM sales WHERE card IS NOT NULL")
 issued=$(cat "$out"/day*.jsonl | python3 -c 'import sys,json; print(sum(len(json.loads(l).get("offers",[])) for l in sys.stdin if "sale_committed" in l))')
 held=$(cat "$out"/day*.jsonl | python3 -c 'import sys,json; print(sum(len(json.loads(l).get("held_back",[])) for l in sys.stdin if "sale_committed" in l))')
 redeemed=$(cat "$out"/day*.jsonl | python3 -c 'import sys,json; print(sum(len(json.loads(l).get("redeemed",[])) for l in sys.stdin if "sale_committed" in l))')
-batches=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("batches", d.get("batches_sent", "?")))' "$out/sync.json" 2>/dev/null || echo "?")
+# batches of the daemon's background syncs (its log) and of the explicit sync
+batches=$(( $(awk '/sync to HQ: .* batches/ {for (i = 1; i <= NF; i++) if ($(i+1) == "batches") n += $i} END {print n + 0}' "$out/daemon.log") + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("batches", 0))' "$out/sync.json") ))
 printf '%-28s %s\n' "sales at HQ (exactly once)" "$sales" "cards seen" "$cardsn" \
 	"coupons printed" "$issued" "held back (control group)" "$held" "coupons redeemed" "$redeemed" \
 	"batches sent to HQ" "$batches"

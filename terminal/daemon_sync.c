@@ -124,6 +124,10 @@ void daemon_sync_read(struct daemon *d)
 		snprintf(d->hq_state, sizeof(d->hq_state), "reachable; last sync sent %lld sales, %lld events",
 			 (long long)json_integer_value(json_object_get(o, "sales_sent")),
 			 (long long)json_integer_value(json_object_get(o, "events_sent")));
+		pm_info("sync to HQ: %lld sales and %lld events in %lld batches",
+			(long long)json_integer_value(json_object_get(o, "sales_sent")),
+			(long long)json_integer_value(json_object_get(o, "events_sent")),
+			(long long)json_integer_value(json_object_get(o, "batches")));
 		if (json_integer_value(json_object_get(o, "rules")) > 0)
 			daemon_reload_rules(d);
 	} else {
