@@ -92,26 +92,32 @@ static int cat_each(void *ctx, ofr_product_cb cb, void *cb_ctx)
 	return 0;
 }
 
-/* A card with 1,000 past sales of 5-20 items, one every ~2 days. */
+/* A card with 1,000 past sales of 5-20 items, one every ~2 days, generated once. */
+static struct ofr_line hist_lines[1000][20];
+static int hist_n[1000];
+
+static void make_history(void)
+{
+	for (int s = 0; s < 1000; s++) {
+		hist_n[s] = 5 + (int)(next() % 16);
+		for (int i = 0; i < hist_n[s]; i++) {
+			memcpy(hist_lines[s][i].gtin, gtins[zipf()], 15);
+			hist_lines[s][i].qty = 1;
+			hist_lines[s][i].line_cents = 250;
+		}
+	}
+}
+
 static int hist_each(void *ctx, const char *card, ofr_sale_cb cb, void *cb_ctx)
 {
-	struct ofr_line l[20];
 	(void)ctx;
 	(void)card;
-	unsigned long long saved = rng;
-	rng = 12345;
 	for (int s = 0; s < 1000; s++) {
-		int n = 5 + (int)(next() % 16);
-		for (int i = 0; i < n; i++) {
-			memcpy(l[i].gtin, gtins[zipf()], 15);
-			l[i].qty = 1;
-			l[i].line_cents = 250;
-		}
-		struct ofr_sale_view v = { now_us - (int64_t)(1000 - s) * 2 * DAY, n * 250, (size_t)n, l };
+		struct ofr_sale_view v = { now_us - (int64_t)(1000 - s) * 2 * DAY, hist_n[s] * 250, (size_t)hist_n[s],
+					   hist_lines[s] };
 		if (cb(cb_ctx, &v))
 			break;
 	}
-	rng = saved;
 	return 0;
 }
 
@@ -210,6 +216,7 @@ int main(int argc, char **argv)
 	}
 	now_us = INT64_C(1795000000) * 1000000;
 	make_catalog();
+	make_history();
 	ofr_coupon_key_from_text("bench key, not for production use", &key);
 	memset(&card, 0, sizeof(card));
 	strcpy(card.number, "6036010000001000005");

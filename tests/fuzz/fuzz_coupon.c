@@ -3,7 +3,7 @@
  * Verification must never crash; a code that verifies must re-encode to
  * exactly itself (nothing outside the MAC can change what it grants), and
  * the discount on a basket must stay within the basket.
- * Seeds: tests/fuzz/corpus/fuzz_coupon/.
+ * Seeds: tests/fuzz/corpus/coupon/.
  */
 #include "offers/offers.h"
 #include "common/pm_err.h"

@@ -2,7 +2,7 @@
  * fuzz_rules.c - libFuzzer target: any bytes as a rule-set file. Loading
  * must never crash or leak; every finding has a message; a set that loads
  * must decide on a basket (indexed and naive agreeing) without crashing.
- * Seeds: tests/fuzz/corpus/fuzz_rules/.
+ * Seeds: tests/fuzz/corpus/rules/.
  */
 #include "offers/offers.h"
 #include "common/pm_err.h"
