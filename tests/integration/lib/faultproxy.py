@@ -62,7 +62,7 @@ def handle(c):
             # clean one), so a short run still meets each fault; then at random.
             n = sum(counts.values())
             if n < 2 * len(FAULTS):
-                fault = FAULTS[n // 2] if n % 2 == 0 else "pass"
+                fault = FAULTS[n // 2] if n % 2 == 1 else "pass"
             else:
                 fault = rng.choice(FAULTS) if rng.randrange(100) < pct else "pass"
             counts[fault] = counts.get(fault, 0) + 1
