@@ -24,7 +24,7 @@ void term_config_default(struct term_config *cfg)
 	loy_config_default(&cfg->loy);
 	scan_config_default(&cfg->scan);
 	cfg->hq.tls_verify = true;
-	cfg->hq.batch_max_sales = 5000;
+	cfg->hq.batch_max_sales = 20000;
 	cfg->hq.max_attempts = 8;
 	cfg->hq.backoff_initial_ms = 200;
 	cfg->hq.backoff_max_ms = 30000;

@@ -35,7 +35,7 @@ struct term_config {
 		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
 		char ca_file[512];         /* hq.ca_file; "" = system CAs */
 		bool tls_verify;           /* hq.tls_verify (default yes) */
-		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 20000) */
 		int max_attempts;          /* hq.max_attempts (default 8) */
 		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
 		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
@@ -135,6 +135,7 @@ struct till {
 	/* offers: the engine, the card as it was before this sale, coupons scanned */
 	struct term_offers offers;
 	bool offers_ready;         /* key and ledger loaded (rules may still be NULL) */
+	bool offers_shared;        /* offers belong to the daemon, shared by its lanes */
 	struct ofr_card card_snap;
 	struct ofr_profile *profile;
 	size_t n_coupons;
@@ -211,6 +212,12 @@ void till_emit(struct till *t, void *obj);
 void till_offers_printed(struct till *t);
 /* till_offers.c: the offer and coupon steps of the sale (called by till.c). */
 void till_offers_init(struct till *t);
+/*
+ * The daemon's lanes share one engine (rules, ledger, key) so that budgets and
+ * frequency caps count across lanes: after this call, till_init gives every
+ * new till a view of *shared instead of opening its own. NULL stops sharing.
+ */
+void till_offers_share(const struct term_offers *shared);
 void till_offers_release(struct till *t);
 void till_offers_reset(struct till *t);
 void till_offers_card(struct till *t);
@@ -246,7 +253,15 @@ int cmd_sync(int argc, char **argv);
 
 /* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
 struct hs_source;
-void term_sync_source(struct hs_source *src, struct loy_db *db);
+struct term_sync_ctx {
+	struct loy_db *db;
+	const char *store_id;
+	const char *data_dir;
+};
+void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc);
+/* sync_wiring.c: [hq] options as hostsync's client config (strings point into cfg). */
+struct hs_client_config;
+void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc);
 int cmd_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 

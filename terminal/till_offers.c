@@ -21,8 +21,21 @@ static int64_t till_now(const struct till *t)
 	return t->clock_us ? t->clock_us : pm_now_us();
 }
 
+static const struct term_offers *shared_offers;
+
+void till_offers_share(const struct term_offers *shared)
+{
+	shared_offers = shared;
+}
+
 void till_offers_init(struct till *t)
 {
+	if (shared_offers) {
+		t->offers = *shared_offers;
+		t->offers_shared = true;
+		t->offers_ready = t->offers.ledger != NULL;
+		return;
+	}
 	char err[600];
 	int rc = term_offers_open(t->cfg, t->db, &t->offers, err, sizeof(err));
 	t->offers_ready = t->offers.ledger != NULL;
@@ -37,7 +50,8 @@ void till_offers_release(struct till *t)
 {
 	ofr_profile_free(t->profile);
 	t->profile = NULL;
-	term_offers_close(&t->offers);
+	if (!t->offers_shared)
+		term_offers_close(&t->offers);
 }
 
 void till_offers_reset(struct till *t)

@@ -24,6 +24,10 @@ coupon_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 EOF2
 X="--config $T/conf --data $D"
 
+# ---- the demo's campaign file is valid against the demo catalog
+$P rules check data/demo/campaigns.json $X 2>"$T/err"; rc=$?
+ok "demo campaigns check clean against the demo catalog" '[ $rc -eq 0 ] && grep -q "is valid: 10 rules, 0 warnings" "$T/err"'
+
 # ---- rules check: every error with its line
 cat >"$T/bad.json" <<'EOF2'
 {"format":"posmark-rules","version":1,
