@@ -1,7 +1,7 @@
 /*
  * drivers.h - scanners, receipt printers, and the one scan decoder.
  *
- * Scanners: scan_open() takes a device string (docs/devices.md):
+ * Scanners: scan_open() takes a device string (docs/scanning.md):
  *   usb:VID:PID, evdev:/dev/input/eventN, serial:/dev/ttyACM0[,BAUD], script:FILE
  * and scan_read() returns raw scans (bytes + AIM symbology id when the device
  * sends one). scan_decode() turns raw text into a typed scan. A script
@@ -11,7 +11,7 @@
  * Printers: a receipt is built as a device-independent document
  * (struct prn_doc: text lines with style, barcodes, QR codes, cut) and
  * printed by a backend: text:FILE, escpos:FILE, usb:VID:PID, usblp:PATH,
- * tcp:HOST[:PORT]. A printer that reports paper out / cover open / offline
+ * tcp:HOST[:PORT] (docs/printers.md). A printer that reports paper out / cover open / offline
  * makes prn_print() fail with PM_EPAPER / PM_EOFFLINE; the caller keeps the
  * document queued and prints it again when prn_status() says ready.
  *

@@ -28,7 +28,8 @@ int scani_line_push(struct scani_line *l, char c, struct scan_raw *out)
 		out->data[l->n] = '\0';
 		out->len = l->n;
 		out->aim[0] = '\0';
-		out->is_key = false;
+		/* Keyboard-style input: "#..." is a cashier key (keypad, command barcode). */
+		out->is_key = l->buf[0] == '#';
 		l->n = 0;
 		return 1;
 	}

@@ -357,6 +357,8 @@ static bool any_committing(struct daemon *d)
 static void till_step(struct daemon *d)
 {
 	struct scan_raw raw;
+	/* Receipts waiting for the printer print when it is back (at most every 3 s). */
+	till_retry_receipt(&d->till_lane->till, false);
 	for (int i = 0; i < 64; i++) {
 		int rc = scan_read(d->scanner, &raw, 0);
 		if (rc == PM_ENOENT) {
@@ -410,6 +412,13 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		if (printer_spec && *printer_spec &&
 		    prn_open(printer_spec, &d->printer, err, sizeof(err))) {
 			cli_fail("daemon", "check devices.printer", "%s", err);
+			goto out_stop;
+		}
+		if (d->printer && d->cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
+		    prn_set_profile(d->printer, d->cfg.printer_profile)) {
+			cli_fail("daemon", "see docs/printers.md for the profile names",
+				 "devices.printer_profile '%s' is not a known printer profile",
+				 d->cfg.printer_profile);
 			goto out_stop;
 		}
 		d->till_lane = daemon_lane(d, "till", true);
