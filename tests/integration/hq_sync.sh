@@ -140,3 +140,31 @@ out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
 check "and nothing was lost: the 10 sales go to the real HQ" 'echo "$out" | grep -q "\"sales_sent\":10"'
 "$POSMARK" sync --config "$T/c3" --hq "http://127.0.0.1:1" --once >/dev/null 2>"$T/off.err"; rc=$?
 check "HQ offline: clear error, exit non-zero" '[ $rc -ne 0 ] && grep -q "unreachable" "$T/off.err"'
+
+# TLS: verification is on by default; hq.ca_file trusts a private CA
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" \
+		-keyout "$T/tls.key" -out "$T/tls.pem" >/dev/null 2>&1
+	tport=$(free_port)
+	python3 -c '
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+while True:
+    c, _ = s.accept()
+    try:
+        t = ctx.wrap_socket(c, server_side=True); t.recv(65536)
+        t.sendall(b"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"); t.close()
+    except Exception:
+        c.close()
+' "$tport" "$T/tls.pem" "$T/tls.key" & tpid=$!
+	HQ_PIDS+=("$tpid")
+	sleep 0.5
+	"$GEN" gen "$T/d6" 5 T1 0 >/dev/null
+	terminal_config "$T/c6" "$T/d6" S1 "$cred1" "max_attempts = 1"
+	"$POSMARK" sync --config "$T/c6" --hq "https://127.0.0.1:$tport" --once >/dev/null 2>"$T/tls1.err"; rc=$?
+	check "TLS verified by default: a self-signed HQ is refused" '[ $rc -ne 0 ] && grep -qi "certificate" "$T/tls1.err"'
+	terminal_config "$T/c6" "$T/d6" S1 "$cred1" "max_attempts = 1" "ca_file = $T/tls.pem"
+	"$POSMARK" sync --config "$T/c6" --hq "https://127.0.0.1:$tport" --once >/dev/null 2>"$T/tls2.err"; rc=$?
+	check "hq.ca_file trusts it (the request reaches HQ)" '[ $rc -ne 0 ] && grep -q "HQ answered 503" "$T/tls2.err" && ! grep -qi "certificate" "$T/tls2.err"'
+fi
