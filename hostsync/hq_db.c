@@ -262,7 +262,8 @@ static int on_sale(void *ctx, const struct hs_sale *s)
 	}
 	rc = rc ? rc : hs_buf_add(b, "]\t[", 3);
 	for (uint32_t k = 0; !rc && k < s->n_redeemed; k++) {
-		rc = hs_buf_add(b, k ? ",{\"coupon\":" : "{\"coupon\":", k ? 12 : 11);
+		const char *open = k ? ",{\"coupon\":" : "{\"coupon\":";
+		rc = hs_buf_add(b, open, strlen(open));
 		rc = rc ? rc : copy_json_str(b, s->redeemed[k].coupon);
 		if (!rc) {
 			char t[64];

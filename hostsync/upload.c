@@ -386,10 +386,27 @@ static int upload_kind(struct client *cl, const struct hs_source *src, const cha
 
 /* ---- requests from HQ and rule sets ---------------------------------------- */
 
+/* GETs are idempotent: retried like batches on no answer or a 5xx (same backoff). */
+static int http_get_retry(struct client *cl, const char *path, struct curl_slist *extra, long *status)
+{
+	int rc = PM_EOFFLINE;
+	for (int attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
+		if (attempt > 1) {
+			cl->st->retries++;
+			backoff_sleep(cl->cfg, attempt - 1);
+		}
+		*status = 0;
+		rc = http(cl, "GET", path, NULL, 0, extra, status);
+		if (rc == PM_OK && *status > 0 && *status < 500)
+			return PM_OK;
+	}
+	return rc ? rc : PM_EPROTO;
+}
+
 static int pull_requests(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
 {
 	long status = 0;
-	int rc = http(cl, "GET", "/v1/requests", NULL, 0, NULL, &status);
+	int rc = http_get_retry(cl, "/v1/requests", NULL, &status);
 	if (rc || status != 200) {
 		snprintf(err, errlen, "cannot fetch HQ's requests (HTTP %ld)", status);
 		return rc ? rc : PM_EPROTO;
@@ -454,7 +471,7 @@ static int pull_rules(struct client *cl, const struct hs_source *src, char *err,
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
 		extra = curl_slist_append(extra, hdr);
 	}
-	int rc = http(cl, "GET", "/v1/rules", NULL, 0, extra, &status);
+	int rc = http_get_retry(cl, "/v1/rules", extra, &status);
 	curl_slist_free_all(extra);
 	if (rc) {
 		snprintf(err, errlen, "cannot fetch the rule set: HQ unreachable");

@@ -51,7 +51,6 @@ struct fp_ctx {
 	size_t mem_trees;        /* bytes of the trees alive now */
 	size_t mem_base;         /* bytes of db and result before mining */
 	size_t need;             /* on PM_ENOMEM */
-	uint64_t next_progress;
 };
 
 /* ---- sorting paths: multikey quicksort ------------------------------- */
@@ -106,6 +105,45 @@ static void sort_paths(struct fp_path *a, size_t n, uint32_t d)
 		a += gt;
 		n -= gt;
 	}
+}
+
+/*
+ * Large path sets: one counting-sort pass on the first item (all paths are
+ * non-empty), then the multikey quicksort per bucket from depth 1. It
+ * replaces the top levels of quicksort recursion, whose scattered reads of
+ * x->p[0] dominate for a million paths. Falls back when memory is short.
+ */
+size_t minei_radix_min = 4096;
+
+static void sort_paths_big(struct fp_path *a, size_t n, uint32_t n_items)
+{
+	size_t *start;
+	struct fp_path *tmp;
+
+	if (n < minei_radix_min || !(start = calloc((size_t)n_items + 1, sizeof(size_t)))) {
+		sort_paths(a, n, 0);
+		return;
+	}
+	if (!(tmp = malloc(n * sizeof(*tmp)))) {
+		free(start);
+		sort_paths(a, n, 0);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		start[a[i].p[0] + 1]++;
+	for (uint32_t j = 1; j <= n_items; j++)
+		start[j] += start[j - 1];
+	for (size_t i = 0; i < n; i++)
+		tmp[start[a[i].p[0]]++] = a[i];
+	/* start[j] is now the end of bucket j */
+	memcpy(a, tmp, n * sizeof(*tmp));
+	size_t b = 0;
+	for (uint32_t j = 0; j < n_items; j++) {
+		sort_paths(a + b, start[j] - b, 1);
+		b = start[j];
+	}
+	free(tmp);
+	free(start);
 }
 
 /* ---- trees ------------------------------------------------------------ */
@@ -208,6 +246,14 @@ static bool tree_is_chain(const struct fp_tree *t)
 
 /* ---- emitting itemsets ------------------------------------------------ */
 
+/* The callback decides whether to print (it rate-limits by time). */
+static void note_progress(struct fp_ctx *c)
+{
+	struct ofr_mine_progress p = { .phase = "mining", .transactions = c->res->n_txns,
+				       .items = c->res->n_ranks, .itemsets = c->res->sets.n };
+	c->prm->progress(c->prm->progress_ctx, &p);
+}
+
 static int emit(struct fp_ctx *c, const uint32_t *asc, uint32_t n_asc, unsigned plen, uint32_t count)
 {
 	uint32_t set[OFR_MINE_MAX_LEN];
@@ -222,12 +268,8 @@ static int emit(struct fp_ctx *c, const uint32_t *asc, uint32_t n_asc, unsigned 
 		return PM_ENOMEM;
 	if ((rc = minei_sets_add(&c->res->sets, set, len, count, &c->res->mem_used)))
 		return rc;
-	if (c->prm->progress && c->res->sets.n >= c->next_progress) {
-		struct ofr_mine_progress p = { .phase = "mining", .transactions = c->res->n_txns,
-					       .items = c->res->n_ranks, .itemsets = c->res->sets.n };
-		c->prm->progress(c->prm->progress_ctx, &p);
-		c->next_progress = c->res->sets.n + 65536;
-	}
+	if (c->prm->progress && (c->res->sets.n & 255) == 0)
+		note_progress(c);
 	return PM_OK;
 }
 
@@ -307,7 +349,7 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 			ct.gitem[map[j]] = t->gitem[j];
 			ct.supp[map[j]] = cnt[j];
 		}
-	sort_paths(paths, np, 0);
+	sort_paths_big(paths, np, k);
 	if ((rc = tree_build(c, &ct, paths, np, tmp)))
 		goto out;
 	free(paths);
@@ -336,6 +378,8 @@ static int mine_tree(struct fp_ctx *c, const struct fp_tree *t, unsigned plen)
 		return emit_chain(c, t, plen, 1, combo, 0);
 	}
 	for (uint32_t r = t->n_items; r-- > 0;) {
+		if (plen == 0 && c->prm->progress)
+			note_progress(c);
 		c->prefix[plen] = t->gitem[r];
 		if ((rc = emit(c, NULL, 0, plen + 1, t->supp[r])))
 			return rc;
@@ -436,7 +480,7 @@ int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p,
 			qsort(ranks + start, pos - start, sizeof(uint32_t), cmp_u32);
 		paths[np++] = (struct fp_path){ ranks + start, (uint32_t)(pos - start), 1 };
 	}
-	sort_paths(paths, np, 0);
+	sort_paths_big(paths, np, res->n_ranks);
 	if ((rc = tree_init(&c, &t, res->n_ranks, n_freq_occ / 2 + 16)))
 		goto out;
 	for (uint32_t r = 0; r < res->n_ranks; r++) {

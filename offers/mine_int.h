@@ -89,8 +89,14 @@ long minei_sets_find(const struct minei_sets *s, const uint32_t *ranks, uint32_t
 int minei_sets_index(struct minei_sets *s, size_t *mem_used);
 void minei_sets_release(struct minei_sets *s);
 
+/* Path sets at least this large get a counting-sort pass on their first
+ * item before the quicksort (tests lower it to cover both ways). */
+extern size_t minei_radix_min;
 /* FP-growth: fill res->sets with every frequent itemset of <= max_len items. */
 int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p, size_t *need);
+
+/* "%.6f" of v into out (NUL-terminated), its length; printf's text, faster. */
+size_t minei_fmt6(double v, char out[64]);
 
 /* Whether a name is a GTIN (8/12/13/14 digits, valid check digit); out gets 14 digits + NUL. */
 bool minei_gtin14(const char *name, size_t len, char out[15]);

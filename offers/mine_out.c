@@ -8,6 +8,7 @@
 #include "offers/mine_int.h"
 #include "common/pm_err.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,11 +107,37 @@ static void put_name(struct lines *l, const char *s, size_t n)
 	put(l, "\"", 1);
 }
 
+/*
+ * minei_fmt6: "%.6f" of v. The usual case formats v * 1e6 rounded as an integer: its
+ * error (an ulp or two) only matters within 1e-6 of a rounding tie, and
+ * there (and for huge or odd values) printf decides, so the text is always
+ * printf's.
+ */
+size_t minei_fmt6(double v, char out[64])
+{
+	if (v >= 0 && v < 1e9) {
+		double x = v * 1e6, f = floor(x), frac = x - f;
+		if (fabs(frac - 0.5) > 1e-6) {
+			uint64_t u = (uint64_t)f + (frac > 0.5), ip = u / 1000000;
+			char tmp[32], *e = tmp + sizeof(tmp), *q = e;
+			for (int k = 0; k < 6; k++, u /= 10)
+				*--q = (char)('0' + u % 10);
+			*--q = '.';
+			do
+				*--q = (char)('0' + ip % 10);
+			while (ip /= 10);
+			memcpy(out, q, (size_t)(e - q));
+			out[e - q] = '\0';
+			return (size_t)(e - q);
+		}
+	}
+	return (size_t)snprintf(out, 64, "%.6f", v);
+}
+
 static void putf(struct lines *l, double v)
 {
 	char num[64];
-	int n = snprintf(num, sizeof(num), "%.6f", v);
-	put(l, num, (size_t)n);
+	put(l, num, minei_fmt6(v, num));
 }
 
 static const struct ofr_mine_db *sort_db;   /* qsort has no context; writers are not reentrant */
@@ -137,6 +164,56 @@ static int cmp_lines(const void *a, const void *b)
 	return c ? c : (la > lb) - (la < lb);
 }
 
+/* Byte d of line i, 0 past its end (so a prefix sorts first). */
+static inline int line_key(const struct lines *l, size_t i, size_t d)
+{
+	size_t len = l->start[i + 1] - l->start[i];
+	return d < len ? (unsigned char)l->buf[l->start[i] + d] + 1 : 0;
+}
+
+static int cmp_lines_from(const struct lines *l, size_t i, size_t j, size_t d)
+{
+	size_t la = l->start[i + 1] - l->start[i], lb = l->start[j + 1] - l->start[j];
+	size_t m = la < lb ? la : lb;
+	int c = d < m ? memcmp(l->buf + l->start[i] + d, l->buf + l->start[j] + d, m - d) : 0;
+	return c ? c : (la > lb) - (la < lb);
+}
+
+/* Multikey quicksort (Bentley-Sedgewick) of line indices: shared prefixes,
+ * long in rule text, are compared once per level instead of per comparison. */
+static void sort_line_idx(const struct lines *l, size_t *a, size_t n, size_t d)
+{
+	while (n > 1) {
+		if (n < 12) {
+			for (size_t i = 1; i < n; i++)
+				for (size_t j = i; j > 0 && cmp_lines_from(l, a[j - 1], a[j], d) > 0; j--) {
+					size_t t = a[j - 1];
+					a[j - 1] = a[j];
+					a[j] = t;
+				}
+			return;
+		}
+		int v = line_key(l, a[n / 2], d);
+		size_t lt = 0, i = 0, gt = n;
+		while (i < gt) {
+			int k = line_key(l, a[i], d);
+			size_t t;
+			if (k < v) {
+				t = a[lt]; a[lt++] = a[i]; a[i++] = t;
+			} else if (k > v) {
+				t = a[--gt]; a[gt] = a[i]; a[i] = t;
+			} else {
+				i++;
+			}
+		}
+		sort_line_idx(l, a, lt, d);
+		if (v != 0)
+			sort_line_idx(l, a + lt, gt - lt, d + 1);
+		a += gt;
+		n -= gt;
+	}
+}
+
 /* Write the lines sorted bytewise, each followed by a newline. */
 static int flush_sorted(struct lines *l, FILE *f)
 {
@@ -150,8 +227,7 @@ static int flush_sorted(struct lines *l, FILE *f)
 		return PM_ENOMEM;
 	for (size_t i = 0; i < l->n; i++)
 		order[i] = i;
-	sort_lines = l;
-	qsort(order, l->n, sizeof(size_t), cmp_lines);
+	sort_line_idx(l, order, l->n, 0);
 	for (size_t i = 0; i < l->n && rc == PM_OK; i++) {
 		size_t k = order[i];
 		if (fwrite(l->buf + l->start[k], 1, l->start[k + 1] - l->start[k], f) !=
@@ -168,7 +244,47 @@ static void lines_release(struct lines *l)
 	free(l->start);
 }
 
-/* Rule i's text line without the newline. */
+/* Bytewise order of the frequent items' names: name_pos[item id]. */
+static uint32_t *name_pos;
+
+static int name_order_init(const struct ofr_mine_result *res)
+{
+	uint32_t *ids = malloc(((size_t)res->n_ranks + 1) * sizeof(uint32_t));
+	name_pos = calloc((size_t)res->db->n_items + 1, sizeof(uint32_t));
+	if (!ids || !name_pos) {
+		free(ids);
+		free(name_pos);
+		name_pos = NULL;
+		return PM_ENOMEM;
+	}
+	memcpy(ids, res->rank_item, res->n_ranks * sizeof(uint32_t));
+	sort_db = res->db;
+	qsort(ids, res->n_ranks, sizeof(uint32_t), cmp_names);
+	for (uint32_t k = 0; k < res->n_ranks; k++)
+		name_pos[ids[k]] = k;
+	free(ids);
+	return PM_OK;
+}
+
+static void name_order_release(void)
+{
+	free(name_pos);
+	name_pos = NULL;
+}
+
+/* Item ids in bytewise order of their names (short arrays). */
+static void sort_by_name(uint32_t *ids, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		uint32_t v = ids[i];
+		unsigned j = i;
+		for (; j > 0 && name_pos[ids[j - 1]] > name_pos[v]; j--)
+			ids[j] = ids[j - 1];
+		ids[j] = v;
+	}
+}
+
+/* Rule i's text line without the newline (name_order_init first). */
 static void rule_line(struct lines *l, const struct ofr_mine_result *res, size_t i)
 {
 	struct ofr_mine_rule r;
@@ -176,8 +292,7 @@ static void rule_line(struct lines *l, const struct ofr_mine_result *res, size_t
 	const char *s;
 
 	ofr_mine_rule_get(res, i, &r);
-	sort_db = res->db;
-	qsort(r.lhs, r.lhs_len, sizeof(uint32_t), cmp_names);
+	sort_by_name(r.lhs, r.lhs_len);
 	line_start(l);
 	for (unsigned k = 0; k < r.lhs_len; k++) {
 		if (k)
@@ -202,8 +317,11 @@ int ofr_mine_write_text(const struct ofr_mine_result *res, FILE *f)
 	struct lines l = { 0 };
 	int rc;
 
+	if (name_order_init(res))
+		return PM_ENOMEM;
 	for (size_t i = 0; i < res->n_rules; i++)
 		rule_line(&l, res, i);
+	name_order_release();
 	rc = flush_sorted(&l, f);
 	lines_release(&l);
 	if (rc == PM_OK && fflush(f))
@@ -219,10 +337,11 @@ int ofr_mine_write_itemsets(const struct ofr_mine_result *res, FILE *f)
 	char num[32];
 	int rc;
 
-	sort_db = res->db;
+	if (name_order_init(res))
+		return PM_ENOMEM;
 	for (size_t i = 0; i < res->sets.n; i++) {
 		ofr_mine_itemset(res, i, ids, &len, &count);
-		qsort(ids, len, sizeof(uint32_t), cmp_names);
+		sort_by_name(ids, len);
 		line_start(&l);
 		for (unsigned k = 0; k < len; k++) {
 			size_t n;
@@ -236,6 +355,7 @@ int ofr_mine_write_itemsets(const struct ofr_mine_result *res, FILE *f)
 		put(&l, num, (size_t)snprintf(num, sizeof(num), "\t%u", count));
 		line_end(&l);
 	}
+	name_order_release();
 	rc = flush_sorted(&l, f);
 	lines_release(&l);
 	if (rc == PM_OK && fflush(f))
@@ -285,7 +405,7 @@ int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *w
 	*skipped = 0;
 	rk = malloc((res->n_rules + 1) * sizeof(*rk));
 	lhs = malloc(OFR_MINE_MAX_LEN * sizeof(*lhs));
-	if (!rk || !lhs) {
+	if (!rk || !lhs || name_order_init(res)) {
 		free(rk);
 		free(lhs);
 		return PM_ENOMEM;
@@ -295,6 +415,7 @@ int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *w
 		rk[i] = (struct ranked){ i, res->sets.data[res->sets.off[r->set] + 1], r->lhs_count, i };
 		rule_line(&l, res, i);
 	}
+	name_order_release();
 	if (l.oom) {
 		rc = PM_ENOMEM;
 		goto out;

@@ -46,10 +46,15 @@ static void on_progress(void *ctx, const struct ofr_mine_progress *p)
 		return;
 	ps->last = t;
 	ps->shown = true;
-	fprintf(stderr, "posmark mine: %s: %llu transactions, %llu items, %llu itemsets, %llu rules (%.0f s)%s",
-		p->phase, (unsigned long long)p->transactions, (unsigned long long)p->items,
-		(unsigned long long)p->itemsets, (unsigned long long)p->rules, t - ps->start,
-		ps->tty ? "\033[K\r" : "\n");
+	if (!strcmp(p->phase, "reading"))
+		fprintf(stderr, "posmark mine: reading: %llu transactions, %llu items (%.0f s)%s",
+			(unsigned long long)p->transactions, (unsigned long long)p->items, t - ps->start,
+			ps->tty ? "\033[K\r" : "\n");
+	else
+		fprintf(stderr, "posmark mine: %s: %llu transactions, %llu frequent items, %llu itemsets, %llu rules (%.0f s)%s",
+			p->phase, (unsigned long long)p->transactions, (unsigned long long)p->items,
+			(unsigned long long)p->itemsets, (unsigned long long)p->rules, t - ps->start,
+			ps->tty ? "\033[K\r" : "\n");
 }
 
 /* MemAvailable from /proc/meminfo in bytes, 0 if unknown. */

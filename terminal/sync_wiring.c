@@ -176,3 +176,21 @@ void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc)
 	src->apply_erasure = w_apply_erasure;
 	src->apply_consent = w_apply_consent;
 }
+
+/* [hq] options as hostsync's client config (strings point into cfg). */
+void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc)
+{
+	hs_client_config_default(hc);
+	hc->url = cfg->hq.url;
+	hc->store = cfg->store_id;
+	hc->credential = cfg->hq.store_credential;
+	hc->ca_file = cfg->hq.ca_file;
+	hc->tls_verify = cfg->hq.tls_verify;
+	hc->rules_public_key = cfg->hq.rules_public_key;
+	hc->data_dir = cfg->data_dir;
+	hc->batch_max_sales = (size_t)cfg->hq.batch_max_sales;
+	hc->max_attempts = cfg->hq.max_attempts;
+	hc->backoff_initial_ms = cfg->hq.backoff_initial_ms;
+	hc->backoff_max_ms = cfg->hq.backoff_max_ms;
+	hc->timeout_s = cfg->hq.timeout_s;
+}

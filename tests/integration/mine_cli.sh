@@ -51,6 +51,11 @@ check "--data mines the purchase log (GTIN-14 items)" \
 "$P" mine --data "$T/db" --min-support 0.5 --min-confidence 0.6 --output-format rules --output "$T/rules.json" --quiet
 check "the rule set is JSON of the documented shape" \
 	'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=d[\"rules\"][0]; assert d[\"format\"]==\"posmark-rules\" and d[\"version\"]==1 and r[\"kind\"]==\"cross_sell\" and r[\"priority\"]==667 and r[\"offer\"][\"item\"]==\"05901234123457\" and r[\"when\"][\"basket\"][\"all\"]==[{\"item\":\"04006381333931\"}] and r[\"stats\"][\"count\"]==2" "$T/rules.json"'
+check "the offers engine accepts the mined rule set" '"$P" rules check "$T/rules.json" >/dev/null 2>&1'
+"$P" rules load "$T/rules.json" --data "$T/db" >/dev/null 2>&1
+printf '4006381333931\n#tender cash\n' > "$T/s2"
+check "a basket with the left item gets the mined cross-sell offer" \
+	'"$P" checkout --data "$T/db" --scans "$T/s2" --json 2>/dev/null | grep sale_committed | python3 -c "import json,sys; o=json.loads(sys.stdin.read())[\"offers\"]; assert any(x[\"campaign\"]==\"mined-cross-sell\" and x[\"kind\"]==\"cross_sell\" and x[\"gtin\"]==\"05901234123457\" for x in o), o"'
 "$P" mine --input tests/data/groceries.csv --min-support 0.001 --min-confidence 0.8 --output-format rules --output "$T/g.json" 2>"$T/err"
 check "rules with non-GTIN items are left out, with a count on stderr" \
 	'grep -q "410 of 410 rule(s) left out" "$T/err" && python3 -c "import json,sys; assert json.load(open(sys.argv[1]))[\"rules\"]==[]" "$T/g.json"'

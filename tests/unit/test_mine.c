@@ -150,6 +150,16 @@ static void test_bruteforce_many_seeds(void **state)
 	assert_true(bf_total_sets > 20000 && bf_total_rules > 10000);
 }
 
+/* The same seeds with the counting-sort pass taken for every path set. */
+static void test_bruteforce_radix_sort(void **state)
+{
+	(void)state;
+	minei_radix_min = 1;
+	for (uint64_t seed = 1; seed <= 600; seed++)
+		one_seed(seed);
+	minei_radix_min = 4096;
+}
+
 /* Dense data: long shared prefixes, chains, max_len cuts. */
 static void test_bruteforce_dense(void **state)
 {
@@ -399,6 +409,31 @@ static void test_gtin(void **state)
 	assert_false(minei_gtin14("12345", 5, out));
 }
 
+/* The fast "%.6f" agrees with printf on ratios of counts and on any double. */
+static void test_fmt6_matches_printf(void **state)
+{
+	char a[64], b[64];
+	(void)state;
+	rng_state = 42;
+	for (int i = 0; i < 300000; i++) {
+		uint32_t n = 1 + rnd(1u << (1 + rnd(30))), c = rnd(n + 1), d = 1 + rnd(n);
+		double vals[4] = { (double)c / n, (double)c / d, (double)c * n / ((double)d * (d + 1)),
+				   (double)rnd(1u << 30) / 1024.0 };
+		for (int k = 0; k < 4; k++) {
+			minei_fmt6(vals[k], a);
+			snprintf(b, sizeof(b), "%.6f", vals[k]);
+			assert_string_equal(a, b);
+		}
+	}
+	/* ties and edges go to printf */
+	const double edge[] = { 0.0000005, 0.0078125, 1.0 / 128, 0.5, 1.0, 0, 999999999.9999995, 2e9, 0.1234565 };
+	for (size_t k = 0; k < sizeof(edge) / sizeof(edge[0]); k++) {
+		minei_fmt6(edge[k], a);
+		snprintf(b, sizeof(b), "%.6f", edge[k]);
+		assert_string_equal(a, b);
+	}
+}
+
 /* ---- known figures of real data ------------------------------------------ */
 
 static char *load_gz(const char *path, size_t *len)
@@ -459,6 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bruteforce_many_seeds),
 		cmocka_unit_test(test_bruteforce_dense),
+		cmocka_unit_test(test_bruteforce_radix_sort),
 		cmocka_unit_test(test_min_count),
 		cmocka_unit_test(test_read_basket_quotes),
 		cmocka_unit_test(test_read_bad_input),
@@ -466,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_memory_limit),
 		cmocka_unit_test(test_text_and_ruleset),
 		cmocka_unit_test(test_gtin),
+		cmocka_unit_test(test_fmt6_matches_printf),
 		cmocka_unit_test(test_groceries_known),
 		cmocka_unit_test(test_retail_known),
 	};
