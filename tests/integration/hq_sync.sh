@@ -121,6 +121,10 @@ check "sequence gap answered 409 with HQ position" '[ "$(post S1 "$cred1" "$T/ga
 check "nothing half-stored from bad batches" '[ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 0 ]'
 check "good batch stored" '[ "$(post S1 "$cred1" "$T/ok.gz")" = 200 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 2 ]'
 check "resent batch acknowledged, not stored twice" '[ "$(post S1 "$cred1" "$T/ok.gz")" = 200 ] && grep -q "\"duplicate\":true" "$T/resp" && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 2 ]'
+{ hdr 1 S1 3 3 1; printf '{"seq":3,"time_us":1763596800000000,"card":"4000001234567899","currency":"EUR","tender":"card","total_cents":95,"discount_cents":5,"tendered_cents":95,"points_earned":0,"items":[{"gtin":"04006381333931","qty":1,"price_cents":100,"line_cents":100}],"redeemed":[{"coupon":"PM\\"q\\\\b\\tc\\u00e9","discount_cents":5}]}\n'; } | gzip >"$T/red.gz"
+check "redeemed coupons with quotes, backslashes, tabs stored intact" '[ "$(post S1 "$cred1" "$T/red.gz")" = 200 ] && python3 -c "import sys; sys.exit(0 if sys.argv[1] == \"PM\\\"q\\\\b\\tc\u00e9|5\" else 1)" "$(psql_q "SELECT (redeemed->0->>'\''coupon'\'') || '\''|'\'' || (redeemed->0->>'\''discount_cents'\'') FROM sales WHERE terminal = '\''T9'\'' AND seq = 3")"'
+echo "# stored coupon: $(psql_q "SELECT redeemed::text FROM sales WHERE terminal = 'T9' AND seq = 3")"
+
 
 # an HQ that answers garbage: the terminal fails clearly and keeps everything
 "$GEN" gen "$T/d1" 10 T1 0 >/dev/null
