@@ -145,13 +145,19 @@ check "and nothing was lost: the 10 sales go to the real HQ" 'echo "$out" | grep
 "$POSMARK" sync --config "$T/c3" --hq "http://127.0.0.1:1" --once >/dev/null 2>"$T/off.err"; rc=$?
 check "HQ offline: clear error, exit non-zero" '[ $rc -ne 0 ] && grep -q "unreachable" "$T/off.err"'
 
+terminal_config "$T/c7" "$T/d1" S1 "not-the-credential"
+"$GEN" gen "$T/d1" 1 T1 0 >/dev/null
+start=$SECONDS
+"$POSMARK" sync --config "$T/c7" --once >/dev/null 2>"$T/cred.err"; rc=$?
+check "terminal with a bad credential: refused at once with a hint, nothing retried" '[ $rc -ne 0 ] && [ $((SECONDS - start)) -lt 5 ] && grep -q "bad credential" "$T/cred.err" && grep -q "hint:" "$T/cred.err" && ! grep -q "not-the-credential" "$T/cred.err"'
+
 # HQ lost sales (a restored backup): the terminal resends from HQ's position
 psql_q "DELETE FROM sales WHERE store_id = 'S1' AND terminal = 'T1' AND seq > 2000;
         UPDATE upload_progress SET acked_seq = 2000 WHERE store_id = 'S1' AND terminal = 'T1' AND kind = 'sales'"
 "$GEN" gen "$T/d1" 5 T1 0 >/dev/null
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/gap.err"; rc=$?
 got=$(psql_q "SELECT count(*) || '|' || count(DISTINCT seq) || '|' || max(seq) FROM sales WHERE store_id = 'S1' AND terminal = 'T1'")
-check "HQ that lost sales gets them again from the terminal (409 gap, resend)" '[ $rc -eq 0 ] && [ "$got" = "3015|3015|3015" ] && grep -q "gap" "$T/gap.err"'
+check "HQ that lost sales gets them again from the terminal (409 gap, resend)" '[ $rc -eq 0 ] && [ "$got" = "3016|3016|3016" ] && grep -q "gap" "$T/gap.err"'
 
 # TLS: verification is on by default; hq.ca_file trusts a private CA
 if command -v openssl >/dev/null; then
