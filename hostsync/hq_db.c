@@ -74,11 +74,13 @@ static const char *const migrations[] = {
 int hq_migrate(PGconn *c, char *err, size_t errlen)
 {
 	int n = (int)(sizeof(migrations) / sizeof(migrations[0]));
-	if (exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
-		    " applied_at timestamptz NOT NULL DEFAULT now())", err, errlen) &&
-	    /* two receivers starting at once: one of them wins the CREATE */
-	    exec_ok(c, "SELECT 1 FROM schema_migrations", err, errlen))
+	/* two receivers starting at once: the advisory lock lets one create it */
+	if (exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001);"
+		    " CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
+		    " applied_at timestamptz NOT NULL DEFAULT now()); COMMIT", err, errlen)) {
+		exec_ok(c, "ROLLBACK", NULL, 0);
 		return PM_EIO;
+	}
 	for (int v = 1; v <= n; v++) {
 		char sql[200];
 		PGresult *r;

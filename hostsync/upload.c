@@ -216,6 +216,14 @@ static int send_batch(struct client *cl, const struct hs_encoder *e, const struc
 		json_t *j = json_loadb(cl->resp.data ? cl->resp.data : "", cl->resp.len, 0, NULL);
 		json_t *ack = json_object_get(j, "acked_seq"), *reason = json_object_get(j, "reason");
 		const char *why = json_is_string(reason) ? json_string_value(reason) : "no reason given";
+		if (status >= 400 && status < 500 && status != 409 && json_is_object(j)) {
+			/* HQ refused (credential, bad batch): retrying the same bytes cannot help */
+			snprintf(err, errlen, "HQ refused batch %s (HTTP %ld): %s", key + 17, status, why);
+			pm_err("%s", err);
+			json_decref(j);
+			rc = PM_EREFUSED;
+			break;
+		}
 		if (status >= 500 || status == 0 || !json_is_object(j) || !json_is_integer(ack)) {
 			snprintf(err, errlen, "HQ answered %ld %s; will retry", status,
 				 json_is_object(j) ? why : "with something that is not a posmark answer");

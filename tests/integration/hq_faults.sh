@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hq_faults.sh - exactly once under faults: a sync of >= 100,000 sales
-# (10,000 under ASan) through a fault-injecting proxy in front of two
+# (20,000 under ASan) through a fault-injecting proxy in front of two
 # stateless receivers; then kill -9 of the terminal's sync and of
 # posmark-hq in the middle of batches. Afterwards HQ holds every sale
 # exactly once and the terminal's watermark equals HQ's position.
@@ -11,7 +11,7 @@ trap 'kill $PROXY_PID 2>/dev/null; hq_cleanup' EXIT
 PROXY_PID=
 pg_start fsync=off synchronous_commit=off
 T=$HQ_TMP
-if [ "$POSMARK_VARIANT" = asan ]; then N=10000; NK=2000; B=200; else N=100000; NK=12000; B=2000; fi
+if [ "$POSMARK_VARIANT" = asan ]; then N=20000; NK=8000; B=400; else N=100000; NK=12000; B=2000; fi
 
 exactly_once() { # store expected -> "count|distinct|acked"
 	psql_q "SELECT count(*) || '|' || count(DISTINCT seq) || '|' ||
@@ -46,6 +46,7 @@ HQ_URL="http://127.0.0.1:$HQ1"
 terminal_config "$T/c1" "$T/d1" S1 "$cred"
 check "terminal watermark right: nothing left to send" '[ "$(terminal_acked "$T/c1")" = 0 ]'
 
+echo "# phase 1 done at ${SECONDS}s"
 # --- 2: kill -9 of the terminal's sync mid-batch ----------------------------
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 "$GEN" gen "$T/d2" "$NK" T1 0 >/dev/null
@@ -67,6 +68,7 @@ check "after kill -9 of the sync nothing is duplicated" '[ "$(echo "$mid" | cut 
 check "resumed sync completes: each sale exactly once" '[ "$(exactly_once S2)" = "$NK|$NK|$NK" ]'
 check "terminal watermark right after kills" '[ "$(terminal_acked "$T/c2")" = 0 ]'
 
+echo "# phase 2 done at ${SECONDS}s"
 # --- 3: kill -9 of posmark-hq mid-batch -------------------------------------
 hq_stop; HQ_PORT=$HQ2; kill "$HQ_PID" 2>/dev/null
 for p in "${HQ_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -92,3 +94,4 @@ echo "# posmark-hq killed -9 $hq_kills times during the sync; sync exit $rc"
 check "sync survives kill -9 of posmark-hq" '[ $rc -eq 0 ]'
 check "after HQ kills each sale exactly once" '[ "$(exactly_once S3)" = "$NK|$NK|$NK" ]'
 check "terminal watermark right after HQ kills" '[ "$(terminal_acked "$T/c3")" = 0 ]'
+echo "# phase 3 done at ${SECONDS}s"

@@ -121,6 +121,10 @@ check "sequence gap answered 409 with HQ position" '[ "$(post S1 "$cred1" "$T/ga
 check "nothing half-stored from bad batches" '[ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 0 ]'
 check "good batch stored" '[ "$(post S1 "$cred1" "$T/ok.gz")" = 200 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 2 ]'
 check "resent batch acknowledged, not stored twice" '[ "$(post S1 "$cred1" "$T/ok.gz")" = 200 ] && grep -q "\"duplicate\":true" "$T/resp" && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal='\''T9'\''")" = 2 ]'
+{ hdr 1 S1 3 3 1; printf '{"seq":3,"time_us":1763596800000000,"card":"4000001234567899","currency":"EUR","tender":"card","total_cents":95,"discount_cents":5,"tendered_cents":95,"points_earned":0,"items":[{"gtin":"04006381333931","qty":1,"price_cents":100,"line_cents":100}],"redeemed":[{"coupon":"PM\\"q\\\\b\\tc\\u00e9","discount_cents":5}]}\n'; } | gzip >"$T/red.gz"
+check "redeemed coupons with quotes, backslashes, tabs stored intact" '[ "$(post S1 "$cred1" "$T/red.gz")" = 200 ] && python3 -c "import sys; sys.exit(0 if sys.argv[1] == \"PM\\\"q\\\\b\\tc\u00e9|5\" else 1)" "$(psql_q "SELECT (redeemed->0->>'\''coupon'\'') || '\''|'\'' || (redeemed->0->>'\''discount_cents'\'') FROM sales WHERE terminal = '\''T9'\'' AND seq = 3")"'
+echo "# stored coupon: $(psql_q "SELECT redeemed::text FROM sales WHERE terminal = 'T9' AND seq = 3")"
+
 
 # an HQ that answers garbage: the terminal fails clearly and keeps everything
 "$GEN" gen "$T/d1" 10 T1 0 >/dev/null
@@ -140,3 +144,45 @@ out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
 check "and nothing was lost: the 10 sales go to the real HQ" 'echo "$out" | grep -q "\"sales_sent\":10"'
 "$POSMARK" sync --config "$T/c3" --hq "http://127.0.0.1:1" --once >/dev/null 2>"$T/off.err"; rc=$?
 check "HQ offline: clear error, exit non-zero" '[ $rc -ne 0 ] && grep -q "unreachable" "$T/off.err"'
+
+terminal_config "$T/c7" "$T/d1" S1 "not-the-credential"
+"$GEN" gen "$T/d1" 1 T1 0 >/dev/null
+start=$SECONDS
+"$POSMARK" sync --config "$T/c7" --once >/dev/null 2>"$T/cred.err"; rc=$?
+check "terminal with a bad credential: refused at once with a hint, nothing retried" '[ $rc -ne 0 ] && [ $((SECONDS - start)) -lt 5 ] && grep -q "bad credential" "$T/cred.err" && grep -q "hint:" "$T/cred.err" && ! grep -q "not-the-credential" "$T/cred.err"'
+
+# HQ lost sales (a restored backup): the terminal resends from HQ's position
+psql_q "DELETE FROM sales WHERE store_id = 'S1' AND terminal = 'T1' AND seq > 2000;
+        UPDATE upload_progress SET acked_seq = 2000 WHERE store_id = 'S1' AND terminal = 'T1' AND kind = 'sales'"
+"$GEN" gen "$T/d1" 5 T1 0 >/dev/null
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/gap.err"; rc=$?
+got=$(psql_q "SELECT count(*) || '|' || count(DISTINCT seq) || '|' || max(seq) FROM sales WHERE store_id = 'S1' AND terminal = 'T1'")
+check "HQ that lost sales gets them again from the terminal (409 gap, resend)" '[ $rc -eq 0 ] && [ "$got" = "3016|3016|3016" ] && grep -q "gap" "$T/gap.err"'
+
+# TLS: verification is on by default; hq.ca_file trusts a private CA
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" \
+		-keyout "$T/tls.key" -out "$T/tls.pem" >/dev/null 2>&1
+	tport=$(free_port)
+	python3 -c '
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+while True:
+    c, _ = s.accept()
+    try:
+        t = ctx.wrap_socket(c, server_side=True); t.recv(65536)
+        t.sendall(b"HTTP/1.1 503 Busy\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"); t.close()
+    except Exception:
+        c.close()
+' "$tport" "$T/tls.pem" "$T/tls.key" & tpid=$!
+	HQ_PIDS+=("$tpid")
+	sleep 0.5
+	"$GEN" gen "$T/d6" 5 T1 0 >/dev/null
+	terminal_config "$T/c6" "$T/d6" S1 "$cred1" "max_attempts = 1"
+	"$POSMARK" sync --config "$T/c6" --hq "https://127.0.0.1:$tport" --once >/dev/null 2>"$T/tls1.err"; rc=$?
+	check "TLS verified by default: a self-signed HQ is refused" '[ $rc -ne 0 ] && grep -qi "certificate" "$T/tls1.err"'
+	terminal_config "$T/c6" "$T/d6" S1 "$cred1" "max_attempts = 1" "ca_file = $T/tls.pem"
+	"$POSMARK" sync --config "$T/c6" --hq "https://127.0.0.1:$tport" --once >/dev/null 2>"$T/tls2.err"; rc=$?
+	check "hq.ca_file trusts it (the request reaches HQ)" '[ $rc -ne 0 ] && grep -q "HQ answered 503" "$T/tls2.err" && ! grep -qi "certificate" "$T/tls2.err"'
+fi
