@@ -58,7 +58,7 @@ ifeq ($(VARIANT),normal)
 all: $(addprefix bin/,$(PROGS))
 bin/%: $(B)/bin/%
 	@mkdir -p bin
-	cp $< $@
+	@rm -f $@ && cp $< $@
 endif
 
 $(B)/%.o: %.c $(wildcard */*.h)

@@ -14,6 +14,8 @@ mkdir -p "$scratch/log"
 if [ -n "${BENCH_QUICK:-}" ]; then d_args=(20000 50); else d_args=(1000000 300); fi
 mkdir -p "$scratch/daemon"
 "$BUILD/bench/bench_daemon" "$PWD/$BUILD/bin/posmark" "$scratch/daemon" "${d_args[@]}"
+# offer decisions: indexed vs naive at 1k/10k/100k rules (bench/bench_offers.c)
+if [ -n "${BENCH_QUICK:-}" ]; then "$BUILD/bench/bench_offers" 1 500; else "$BUILD/bench/bench_offers" 3 2000; fi
 for b in bench/*.sh; do
 	[ -f "$b" ] || continue
 	[ "$(basename "$b")" = run.sh ] && continue   # not itself

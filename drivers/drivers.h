@@ -142,6 +142,8 @@ int prn_doc_cut(struct prn_doc *doc);
 int prn_doc_drawer(struct prn_doc *doc);
 /* A 1-bit raster image; bits (rows of (width+7)/8 bytes) are copied. */
 int prn_doc_image(struct prn_doc *doc, int align, int width, int height, const unsigned char *bits);
+/* Append copies of src's elements to dst (a reprint, a queued copy). PM_OK or PM_ENOMEM. */
+int prn_doc_append(struct prn_doc *dst, const struct prn_doc *src);
 /* Render as plain text (what the text: backend writes). Caller frees *out. */
 int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len);
 

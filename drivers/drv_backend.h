@@ -139,7 +139,57 @@ int prni_usb_parse_ids(const char *arg, uint16_t *vid, uint16_t *pid);
 /* Write all of buf to fd within timeout_ms per poll; PM_ETIMEOUT, PM_EOFFLINE (peer gone), PM_EIO. */
 int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms);
 
+/* ---- keyboard-style scanners (scan_keys.c) ---- */
+/* A scan assembled character by character until its terminator (CR/LF/Enter). */
+struct scani_line {
+	char buf[512];
+	size_t n;
+	bool overflow;             /* longer than buf: dropped at the terminator */
+};
+/*
+ * Add one character. Returns 1 when c ended a non-empty scan (copied to
+ * *out, the line reset), 0 otherwise. A scan longer than 511 bytes is
+ * dropped (logged) at its terminator.
+ */
+int scani_line_push(struct scani_line *l, char c, struct scan_raw *out);
+/* The character of a HID keyboard usage (page 7) with modifiers, or -1. Enter = '\n'. */
+int scani_hid_usage_char(unsigned usage, bool shift, bool ctrl);
+/* The HID usage of a Linux evdev key code (KEY_*), or 0. */
+unsigned scani_evdev_to_usage(unsigned code);
+
+/* State of a HID boot keyboard (8-byte reports: modifiers, reserved, 6 key usages). */
+struct scani_kbd {
+	unsigned char prev[6];     /* keys down in the previous report */
+	struct scani_line line;
+};
+/*
+ * Decode one boot report: each key newly down becomes a character (shift
+ * and ctrl from the modifier byte; ctrl+] is GS, 0x1D). Returns 1 when a
+ * scan completed into *out, 0 when not yet, PM_EPROTO for a report shorter
+ * than 8 bytes or a rollover error report (ignored by the caller).
+ */
+int scani_kbd_report(struct scani_kbd *k, const unsigned char *rep, size_t len, struct scan_raw *out);
+
+/*
+ * HID POS barcode scanner (usage page 0x8C) input report 2, the layout
+ * modelled (docs/scanning.md): [0] report id 2, [1] data length 0..56,
+ * [2..57] data, [58] vendor symbology code, [59..60] AIM letter and
+ * modifier, [63] bit 0 = more reports follow for this scan.
+ */
+#define SCANI_POS_REPORT_ID 2
+#define SCANI_POS_REPORT_LEN 64
+struct scani_pos {
+	struct scan_raw acc;       /* a scan spread over several reports */
+};
+/* Returns 1 when a scan completed into *out, 0 when continued, PM_EPROTO for a bad report. */
+int scani_pos_report(struct scani_pos *ps, const unsigned char *rep, size_t len, struct scan_raw *out);
+/* Whether a HID report descriptor declares usage page 0x8C (bar code scanner). */
+bool scani_report_desc_is_pos(const unsigned char *desc, size_t len);
+
 extern const struct scan_ops scan_script_ops;
+extern const struct scan_ops scan_usb_ops;
+extern const struct scan_ops scan_evdev_ops;
+extern const struct scan_ops scan_serial_ops;
 extern const struct prn_ops prn_text_ops;
 extern const struct prn_ops prn_escpos_file_ops;
 extern const struct prn_ops prn_tcp_ops;

@@ -147,6 +147,26 @@ int prn_doc_image(struct prn_doc *doc, int align, int width, int height, const u
 	return PM_OK;
 }
 
+int prn_doc_append(struct prn_doc *dst, const struct prn_doc *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const struct prn_elem *e = &src->elems[i];
+		int rc;
+		if (e->kind == PRN_IMAGE) {
+			rc = prn_doc_image(dst, e->align, e->width, e->height, e->bits);
+		} else {
+			rc = push(dst, e->kind, e->align, e->style, e->text);
+			if (rc == PM_OK) {
+				dst->elems[dst->n - 1].barcode = e->barcode;
+				dst->elems[dst->n - 1].lines = e->lines;
+			}
+		}
+		if (rc)
+			return rc;
+	}
+	return PM_OK;
+}
+
 struct sbuf {
 	char *p;
 	size_t n, cap;

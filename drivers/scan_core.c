@@ -8,6 +8,9 @@
 
 static const struct scan_ops *const scan_backends[] = {
 	&scan_script_ops,
+	&scan_usb_ops,
+	&scan_evdev_ops,
+	&scan_serial_ops,
 };
 
 int scan_open(const char *spec, const struct scan_config *cfg, struct scan_dev **out,

@@ -88,6 +88,9 @@ struct hs_source {
 	/* requests from HQ; must not be queued back to HQ (no echo) */
 	int (*apply_erasure)(void *ctx, const char *card);
 	int (*apply_consent)(void *ctx, const char *card, bool targeted);
+	/* optional: check a downloaded rule set's content before it is installed
+	 * (0 = fine; otherwise a reason in err); NULL = signature check only */
+	int (*rules_check)(void *ctx, const char *text, size_t len, char *err, size_t errlen);
 };
 
 /* ---- batches ------------------------------------------------------------ */
@@ -149,6 +152,11 @@ struct hs_decode_cb {
 int hs_gunzip(const void *in, size_t in_len, size_t max_out, struct hs_buf *out);
 int hs_batch_decode(const void *body, size_t len, const struct hs_decode_cb *cb, char *err,
 		    size_t errlen);
+/* The two halves of hs_batch_decode: decompress (limit HS_BATCH_MAX_RAW),
+ * then decode NDJSON text (no NUL needed). */
+int hs_batch_decompress(const void *body, size_t len, struct hs_buf *raw, char *err, size_t errlen);
+int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb *cb, char *err,
+			size_t errlen);
 
 /* ---- upload client ------------------------------------------------------ */
 struct hs_client_config {
@@ -159,11 +167,12 @@ struct hs_client_config {
 	bool tls_verify;              /* default true */
 	const char *rules_public_key; /* hex Ed25519 public key; "" = no rule download */
 	const char *data_dir;         /* where rules.json goes */
-	size_t batch_max_sales;       /* default 5000 */
+	size_t batch_max_sales;       /* default 20000 */
 	int max_attempts;             /* per request, default 8 */
 	int backoff_initial_ms;       /* default 200 */
 	int backoff_max_ms;           /* default 30000 */
 	long timeout_s;               /* per request, default 60 */
+	const volatile int *cancel;   /* optional: non-zero stops waits and transfers soon */
 };
 void hs_client_config_default(struct hs_client_config *c);
 
@@ -192,5 +201,8 @@ int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src
  */
 int hs_rules_install(const char *data_dir, const char *pubkey_hex, const void *body, size_t len,
 		     const unsigned char *sig, size_t sig_len, const char *etag);
+/* The signature check alone (PM_OK, PM_ECHECK, PM_EINVAL for a bad key). */
+int hs_rules_verify(const char *pubkey_hex, const void *body, size_t len, const unsigned char *sig,
+		    size_t sig_len);
 
 #endif

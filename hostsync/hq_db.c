@@ -7,8 +7,11 @@
 #include "hostsync/hq_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
+#include "common/pm_time.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,12 +160,15 @@ static int copy_json_str(struct hs_buf *b, const char *s)
 }
 
 #define MAX_MONTHS 64
+#define COPY_CHUNK (512u << 10)
 struct ingest {
 	const char *store;
+	PGconn *c;
 	struct hs_batch_header h;
-	struct hs_buf rows;           /* COPY text, one row per record */
-	size_t *row_end;              /* row_end[i]: end offset of record i */
-	size_t n_rows, cap_rows;
+	uint64_t acked;               /* HQ's position: records <= this are skipped */
+	bool copying;                 /* COPY is open: rows stream as they are decoded */
+	struct hs_buf rows;           /* COPY text not yet sent */
+	uint64_t n_rows;              /* records sent to COPY */
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
 	char reason[200];
@@ -182,17 +188,18 @@ static int month_start(int64_t us, int64_t *start, int64_t *next)
 	return PM_OK;
 }
 
+/* One more row is complete: send the buffer to COPY when it is big enough,
+ * so PostgreSQL parses while this thread decodes the next lines. */
 static int note_row(struct ingest *in)
 {
-	if (in->n_rows == in->cap_rows) {
-		size_t cap = in->cap_rows ? in->cap_rows * 2 : 1024;
-		size_t *r = realloc(in->row_end, cap * sizeof(*r));
-		if (!r)
-			return PM_ENOMEM;
-		in->row_end = r;
-		in->cap_rows = cap;
+	in->n_rows++;
+	if (!in->copying || in->rows.len < COPY_CHUNK)
+		return PM_OK;
+	if (PQputCopyData(in->c, in->rows.data, (int)in->rows.len) != 1) {
+		snprintf(in->reason, sizeof(in->reason), "HQ database unavailable; retry later");
+		return PM_EIO;
 	}
-	in->row_end[in->n_rows++] = in->rows.len;
+	in->rows.len = 0;
 	return PM_OK;
 }
 
@@ -225,6 +232,8 @@ static int on_sale(void *ctx, const struct hs_sale *s)
 		}
 		in->months[in->n_months++] = ms;
 	}
+	if (s->seq <= in->acked)
+		return PM_OK; /* stored by an earlier, overlapping batch */
 	rc = copy_str(b, in->store, strlen(in->store));
 	rc = rc ? rc : hs_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
@@ -251,7 +260,8 @@ static int on_sale(void *ctx, const struct hs_sale *s)
 	}
 	rc = rc ? rc : hs_buf_add(b, "]\t[", 3);
 	for (uint32_t k = 0; !rc && k < s->n_redeemed; k++) {
-		rc = hs_buf_add(b, k ? ",{\"coupon\":" : "{\"coupon\":", k ? 12 : 11);
+		const char *open = k ? ",{\"coupon\":" : "{\"coupon\":";
+		rc = hs_buf_add(b, open, strlen(open));
 		rc = rc ? rc : copy_json_str(b, s->redeemed[k].coupon);
 		if (!rc) {
 			char t[64];
@@ -297,6 +307,8 @@ static int on_event(void *ctx, const struct hs_decoded_event *e)
 	struct hs_buf *b = &in->rows;
 	char card[HS_CARD_MAX + 1], campaign[64];
 	int rc;
+	if (e->seq <= in->acked)
+		return PM_OK;
 	event_card(e, card, sizeof(card), campaign, sizeof(campaign));
 	rc = copy_str(b, in->store, strlen(in->store));
 	rc = rc ? rc : hs_buf_add(b, "\t", 1);
@@ -315,11 +327,38 @@ static int on_event(void *ctx, const struct hs_decoded_event *e)
 	return rc ? rc : note_row(in);
 }
 
+/* Months this process has seen created: only a shortcut (a receiver that
+ * restarts asks again, and CREATE ... IF NOT EXISTS is idempotent), so the
+ * receiver stays stateless. */
+static pthread_mutex_t g_months_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t g_months[512];
+static int g_n_months;
+
+static bool month_known(int64_t start)
+{
+	bool known = false;
+	pthread_mutex_lock(&g_months_mu);
+	for (int i = 0; i < g_n_months && !known; i++)
+		known = g_months[i] == start;
+	pthread_mutex_unlock(&g_months_mu);
+	return known;
+}
+
+static void month_remember(int64_t start)
+{
+	pthread_mutex_lock(&g_months_mu);
+	if (g_n_months < (int)(sizeof(g_months) / sizeof(g_months[0])))
+		g_months[g_n_months++] = start;
+	pthread_mutex_unlock(&g_months_mu);
+}
+
 /* Month partitions, each created once; concurrent receivers are serialised
  * by an advisory lock and IF NOT EXISTS. */
 static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size_t errlen)
 {
 	for (int i = 0; i < in->n_months; i++) {
+		if (month_known(in->months[i]))
+			continue;
 		int64_t start, next;
 		time_t t = (time_t)(in->months[i] / 1000000);
 		struct tm tm;
@@ -335,11 +374,12 @@ static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size
 			exec_ok(c, "ROLLBACK", NULL, 0);
 			return PM_EIO;
 		}
+		month_remember(in->months[i]);
 	}
 	return PM_OK;
 }
 
-static int apply_events(PGconn *c, struct ingest *in, size_t from_row, char *err, size_t errlen)
+static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 {
 	/* Consent and erasure take effect at HQ inside the batch's transaction. */
 	char sql[600];
@@ -350,7 +390,7 @@ static int apply_events(PGconn *c, struct ingest *in, size_t from_row, char *err
 		 " ORDER BY card, time_us DESC ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
 		 " consent_changed_us = EXCLUDED.consent_changed_us, source_store = EXCLUDED.source_store"
 		 " WHERE cards.consent_changed_us <= EXCLUDED.consent_changed_us",
-		 (size_t)(in->h.first_seq + from_row - 1));
+		 (size_t)in->acked);
 	const char *pv[2] = { in->store, in->h.terminal };
 	PGresult *r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -362,7 +402,7 @@ static int apply_events(PGconn *c, struct ingest *in, size_t from_row, char *err
 	snprintf(sql, sizeof(sql),
 		 "SELECT DISTINCT card FROM events WHERE store_id = $1 AND terminal = $2 AND seq > %zu"
 		 " AND type = 'erasure' AND card IS NOT NULL",
-		 (size_t)(in->h.first_seq + from_row - 1));
+		 (size_t)in->acked);
 	r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
@@ -376,17 +416,48 @@ static int apply_events(PGconn *c, struct ingest *in, size_t from_row, char *err
 	return rc;
 }
 
-static void ingest_db(PGconn *c, struct ingest *in, struct hq_ack *ack)
+/* Months of a batch's sales from a quick scan of the text, so partitions
+ * exist before COPY starts (the decoder checks every line afterwards). */
+static void prescan_months(struct ingest *in, const char *raw, size_t len)
+{
+	const char *end = raw + len, *p = memchr(raw, '\n', len), *nl;
+	in->n_months = 0;
+	for (p = p ? p + 1 : end; p < end; p = nl + 1) {
+		int64_t us, ms, next;
+		int i;
+		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+			nl = end;
+		const char *k = memmem(p, (size_t)(nl - p), "\"time_us\":", 10);
+		if (!k || (us = strtoll(k + 10, NULL, 10)) <= 0 || month_start(us, &ms, &next))
+			continue;
+		for (i = 0; i < in->n_months && in->months[i] != ms; i++)
+			;
+		if (i == in->n_months && in->n_months < MAX_MONTHS)
+			in->months[in->n_months++] = ms;
+	}
+}
+
+static int on_header_only(void *ctx, const struct hs_batch_header *h)
+{
+	int rc = on_header(ctx, h);
+	return rc ? rc : 1; /* stop after the header: 1 = header fine */
+}
+
+enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1 };
+
+/*
+ * One transaction: lock the terminal's position row, skip what is stored,
+ * stream the rest into COPY while decoding, record the new position.
+ */
+static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw, struct hq_ack *ack)
 {
 	const char *kind = in->h.kind == HS_BATCH_SALES ? "sales" : "events";
 	const char *pv[3] = { in->store, in->h.terminal, kind };
-	char err[300] = "";
+	struct hs_decode_cb cb = { in, on_header, on_sale, on_event };
+	char err[300] = "", sqlstate[8] = "";
 	PGresult *r;
-	uint64_t acked;
-	size_t from_row;
+	int rc, ok;
 
-	if (in->h.kind == HS_BATCH_SALES && ensure_partitions(c, in, err, sizeof(err)))
-		goto dberr;
 	if (exec_ok(c, "BEGIN", err, sizeof(err)))
 		goto dberr;
 	/* The position row is the unique key on (terminal, seq): locked for the
@@ -401,59 +472,73 @@ static void ingest_db(PGconn *c, struct ingest *in, struct hq_ack *ack)
 		PQclear(r);
 		goto dberr_rb;
 	}
-	acked = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	in->acked = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	ack->acked_seq = acked;
-	if (in->h.last_seq <= acked) {
+	ack->acked_seq = in->acked;
+	if (in->h.last_seq <= in->acked) {
 		exec_ok(c, "COMMIT", NULL, 0);
 		ack->duplicate = 1;
 		ack->http_status = 200;
 		snprintf(ack->reason, sizeof(ack->reason), "already stored");
-		return;
+		return ATTEMPT_DONE;
 	}
-	if (in->h.first_seq > acked + 1) {
+	if (in->h.first_seq > in->acked + 1) {
 		exec_ok(c, "ROLLBACK", NULL, 0);
 		ack->http_status = 409;
 		snprintf(ack->reason, sizeof(ack->reason),
 			 "sequence gap: HQ holds %s up to seq %" PRIu64 " of terminal '%s', this batch starts at %"
-			 PRIu64, kind, acked, in->h.terminal, in->h.first_seq);
-		return;
+			 PRIu64, kind, in->acked, in->h.terminal, in->h.first_seq);
+		return ATTEMPT_DONE;
 	}
-	from_row = (size_t)(acked + 1 - in->h.first_seq); /* overlap: skip what is stored */
-	{
-		size_t off = from_row ? in->row_end[from_row - 1] : 0;
-		const char *copy = in->h.kind == HS_BATCH_SALES
-			? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
-			  " discount_cents, tendered_cents, points_earned, items, redeemed) FROM STDIN"
-			: "COPY events (store_id, terminal, seq, time_us, type, card, campaign, payload) FROM STDIN";
-		r = PQexec(c, copy);
-		if (PQresultStatus(r) != PGRES_COPY_IN) {
-			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
-			PQclear(r);
-			goto dberr_rb;
-		}
+	r = PQexec(c, in->h.kind == HS_BATCH_SALES
+		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
+		     " discount_cents, tendered_cents, points_earned, items, redeemed) FROM STDIN"
+		   : "COPY events (store_id, terminal, seq, time_us, type, card, campaign, payload) FROM STDIN");
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
 		PQclear(r);
-		const char *p = in->rows.data + off;
-		size_t left = in->rows.len - off;
-		while (left > 0) {
-			int chunk = left > (1u << 20) ? 1 << 20 : (int)left;
-			if (PQputCopyData(c, p, chunk) != 1)
-				break;
-			p += chunk;
-			left -= (size_t)chunk;
-		}
-		PQputCopyEnd(c, left ? "client gave up" : NULL);
-		r = PQgetResult(c);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		while ((r = PQgetResult(c)))
-			PQclear(r);
-		if (!ok)
-			goto dberr_rb;
+		goto dberr_rb;
 	}
-	if (in->h.kind == HS_BATCH_EVENTS && apply_events(c, in, from_row, err, sizeof(err)))
+	PQclear(r);
+	in->copying = true;
+	in->rows.len = 0;
+	in->n_rows = 0;
+	in->n_months = 0;
+	in->reason[0] = '\0';
+	rc = hs_batch_decode_raw(raw->data, raw->len, &cb, err, sizeof(err));
+	if (!rc && in->rows.len && PQputCopyData(c, in->rows.data, (int)in->rows.len) != 1)
+		rc = PM_EIO;
+	in->copying = false;
+	/* A bad line anywhere aborts the COPY: nothing of the batch is stored. */
+	PQputCopyEnd(c, rc ? "batch rejected" : NULL);
+	r = PQgetResult(c);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok && !rc) {
+		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+		snprintf(sqlstate, sizeof(sqlstate), "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE) ?
+			 PQresultErrorField(r, PG_DIAG_SQLSTATE) : "");
+	}
+	PQclear(r);
+	while ((r = PQgetResult(c)))
+		PQclear(r);
+	if (rc && rc != PM_EIO) {
+		exec_ok(c, "ROLLBACK", NULL, 0);
+		ack->http_status = rc == PM_EREFUSED ? 403 : 400;
+		snprintf(ack->reason, sizeof(ack->reason), "%s", in->reason[0] ? in->reason : err);
+		return ATTEMPT_DONE;
+	}
+	if (rc || !ok) {
+		exec_ok(c, "ROLLBACK", NULL, 0);
+		if (!strcmp(sqlstate, "23514") && in->h.kind == HS_BATCH_SALES)
+			return ATTEMPT_NEED_PARTITIONS; /* a month the prescan missed */
+		if (!strncmp(sqlstate, "22", 2) || !strncmp(sqlstate, "23", 2)) {
+			ack->http_status = 400;
+			snprintf(ack->reason, sizeof(ack->reason), "batch refused by the database: %.240s", err);
+			return ATTEMPT_DONE;
+		}
+		goto dberr;
+	}
+	if (in->h.kind == HS_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
 		goto dberr_rb;
 	{
 		char last[24];
@@ -461,7 +546,7 @@ static void ingest_db(PGconn *c, struct ingest *in, struct hq_ack *ack)
 		const char *uv[4] = { in->store, in->h.terminal, kind, last };
 		r = PQexecParams(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
 				 " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, NULL, uv, NULL, NULL, 0);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		if (!ok)
 			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -472,38 +557,65 @@ static void ingest_db(PGconn *c, struct ingest *in, struct hq_ack *ack)
 		goto dberr;
 	ack->http_status = 200;
 	ack->acked_seq = in->h.last_seq;
-	ack->stored = in->n_rows - from_row;
+	ack->stored = in->n_rows;
 	snprintf(ack->reason, sizeof(ack->reason), "stored");
-	return;
+	return ATTEMPT_DONE;
 dberr_rb:
 	exec_ok(c, "ROLLBACK", NULL, 0);
 dberr:
 	pm_err("database error storing a batch of store '%s': %s", in->store, err);
 	ack->http_status = 503;
 	snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
+	return ATTEMPT_DONE;
 }
 
 void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struct hq_ack *ack)
 {
 	struct ingest in;
-	struct hs_decode_cb cb = { &in, on_header, on_sale, on_event };
+	struct hs_decode_cb hdr_cb = { &in, on_header_only, NULL, NULL };
+	struct hs_buf raw = { 0 };
 	char err[300];
 	int rc;
 
 	memset(ack, 0, sizeof(*ack));
 	memset(&in, 0, sizeof(in));
 	in.store = store;
-	/* Decode everything first: a bad line anywhere rejects the whole batch
-	 * before the database is touched (nothing half-stored). */
-	rc = hs_batch_decode(body, len, &cb, err, sizeof(err));
-	if (rc) {
+	in.c = c;
+	int64_t t0 = pm_mono_ns();
+	if ((rc = hs_batch_decompress(body, len, &raw, err, sizeof(err)))) {
+		ack->http_status = 400;
+		snprintf(ack->reason, sizeof(ack->reason), "%s", err);
+		return;
+	}
+	rc = hs_batch_decode_raw(raw.data, raw.len, &hdr_cb, err, sizeof(err));
+	if (rc != 1) {
 		ack->http_status = rc == PM_EREFUSED ? 403 : 400;
 		snprintf(ack->reason, sizeof(ack->reason), "%s", in.reason[0] ? in.reason : err);
-	} else {
-		ingest_db(c, &in, ack);
+		goto out;
 	}
+	if (in.h.kind == HS_BATCH_SALES) {
+		prescan_months(&in, raw.data, raw.len);
+		if (ensure_partitions(c, &in, err, sizeof(err))) {
+			pm_err("cannot create partitions: %s", err);
+			ack->http_status = 503;
+			snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
+			goto out;
+		}
+	}
+	int64_t t1 = pm_mono_ns();
+	if (ingest_attempt(c, &in, &raw, ack) == ATTEMPT_NEED_PARTITIONS) {
+		if (ensure_partitions(c, &in, err, sizeof(err)) ||
+		    ingest_attempt(c, &in, &raw, ack) == ATTEMPT_NEED_PARTITIONS) {
+			ack->http_status = 503;
+			snprintf(ack->reason, sizeof(ack->reason), "HQ cannot create the month partitions; retry later");
+		}
+	}
+	pm_info("batch %s/%s %" PRIu64 "..%" PRIu64 ": %d, decompress+partitions %.0f ms, store %.0f ms",
+		store, in.h.terminal, in.h.first_seq, in.h.last_seq, ack->http_status, (double)(t1 - t0) / 1e6,
+		(double)(pm_mono_ns() - t1) / 1e6);
+out:
+	hs_buf_free(&raw);
 	hs_buf_free(&in.rows);
-	free(in.row_end);
 }
 
 /* ---- stores --------------------------------------------------------------- */

@@ -46,14 +46,11 @@ static int write_file_atomic(const char *dir, const char *name, const void *data
 	return rc;
 }
 
-int hs_rules_install(const char *data_dir, const char *pubkey_hex, const void *body, size_t len,
-		     const unsigned char *sig, size_t sig_len, const char *etag)
+int hs_rules_verify(const char *pubkey_hex, const void *body, size_t len, const unsigned char *sig,
+		    size_t sig_len)
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	size_t pk_len = 0;
-	char sig_hex[crypto_sign_BYTES * 2 + 2];
-	int rc, dfd;
-
 	if (sodium_init() < 0)
 		return PM_ENOMEM;
 	if (!pubkey_hex || sodium_hex2bin(pk, sizeof(pk), pubkey_hex, strlen(pubkey_hex), NULL, &pk_len,
@@ -62,6 +59,17 @@ int hs_rules_install(const char *data_dir, const char *pubkey_hex, const void *b
 	if (!sig || sig_len != crypto_sign_BYTES ||
 	    crypto_sign_verify_detached(sig, body, len, pk) != 0)
 		return PM_ECHECK;
+	return PM_OK;
+}
+
+int hs_rules_install(const char *data_dir, const char *pubkey_hex, const void *body, size_t len,
+		     const unsigned char *sig, size_t sig_len, const char *etag)
+{
+	char sig_hex[crypto_sign_BYTES * 2 + 2];
+	int rc, dfd;
+
+	if ((rc = hs_rules_verify(pubkey_hex, body, len, sig, sig_len)))
+		return rc;
 	sodium_bin2hex(sig_hex, sizeof(sig_hex), sig, crypto_sign_BYTES);
 	strcat(sig_hex, "\n");
 	/* signature first: rules.json is what readers look at, and it goes last */

@@ -9,10 +9,12 @@
 #include "hostsync/hostsync.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
+#include "common/pm_time.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,7 @@ void hs_client_config_default(struct hs_client_config *c)
 	c->tls_verify = true;
 	c->rules_public_key = "";
 	c->data_dir = ".";
-	c->batch_max_sales = 5000;
+	c->batch_max_sales = 20000;
 	c->max_attempts = 8;
 	c->backoff_initial_ms = 200;
 	c->backoff_max_ms = 30000;
@@ -46,6 +48,21 @@ struct client {
 	char sig_hex[140];
 	struct hs_sync_stats *st;
 };
+
+static bool cancelled(const struct hs_client_config *cfg)
+{
+	return cfg->cancel && *cfg->cancel;
+}
+
+/* libcurl progress callback: a non-zero return aborts the transfer. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancelled(ctx) ? 1 : 0;
+}
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
 {
@@ -110,6 +127,11 @@ static int http(struct client *cl, const char *method, const char *path, const v
 	curl_easy_setopt(cl->h, CURLOPT_WRITEDATA, cl);
 	curl_easy_setopt(cl->h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(cl->h, CURLOPT_HEADERDATA, cl);
+	if (cl->cfg->cancel) {
+		curl_easy_setopt(cl->h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(cl->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(cl->h, CURLOPT_XFERINFODATA, (void *)cl->cfg);
+	}
 	for (struct curl_slist *s = cl->auth; s; s = s->next)
 		hdrs = curl_slist_append(hdrs, s->data);
 	for (struct curl_slist *s = extra; s; s = s->next)
@@ -142,8 +164,13 @@ static void backoff_sleep(const struct hs_client_config *cfg, int attempt)
 	if (d > cfg->backoff_max_ms)
 		d = cfg->backoff_max_ms;
 	int64_t ms = d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	/* in steps, so a daemon shutting down is not held up */
+	while (ms > 0 && !cancelled(cfg)) {
+		int64_t step = ms > 100 ? 100 : ms;
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
 }
 
 /* ---- batches ----------------------------------------------------------- */
@@ -174,7 +201,7 @@ static int send_batch(struct client *cl, const struct hs_encoder *e, const struc
 	extra = curl_slist_append(extra, key);
 	extra = curl_slist_append(extra, "Content-Type: application/x-ndjson");
 	extra = curl_slist_append(extra, "Content-Encoding: gzip");
-	for (int attempt = 1; attempt <= cl->cfg->max_attempts; attempt++) {
+	for (int attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
 		long status = 0;
 		if (attempt > 1) {
 			cl->st->retries++;
@@ -227,71 +254,159 @@ static int send_batch(struct client *cl, const struct hs_encoder *e, const struc
 	return rc;
 }
 
+/* One batch read from the log and encoded, possibly in a helper thread so
+ * the next batch is ready when HQ acknowledges this one (the log is read
+ * in its own LMDB read transaction; the till is never blocked). */
+struct prep {
+	const struct hs_source *src;
+	const struct hs_client_config *cfg;
+	const char *terminal;
+	bool events;
+	uint64_t after;
+	struct hs_encoder e;
+	struct hs_buf gz;
+	size_t raw;
+	int rc;
+	bool threaded;
+	pthread_t th;
+};
+
+static void *prep_run(void *arg)
+{
+	struct prep *p = arg;
+	int64_t t0 = pm_mono_ns();
+	hs_enc_begin(&p->e, p->events ? HS_BATCH_EVENTS : HS_BATCH_SALES, p->cfg->store, p->terminal);
+	memset(&p->gz, 0, sizeof(p->gz));
+	p->rc = p->events ? p->src->events_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_event_cb, &p->e)
+			  : p->src->sales_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_sale_cb, &p->e);
+	if (!p->rc && p->e.h.count > 0)
+		p->rc = hs_enc_finish(&p->e, &p->gz, &p->raw);
+	pm_info("read and encoded %" PRIu64 " records in %.0f ms", p->e.h.count, (double)(pm_mono_ns() - t0) / 1e6);
+	return NULL;
+}
+
+static void prep_start(struct prep *p, uint64_t after)
+{
+	p->after = after;
+	p->threaded = pthread_create(&p->th, NULL, prep_run, p) == 0;
+	if (!p->threaded)
+		prep_run(p);
+}
+
+static void prep_wait(struct prep *p)
+{
+	if (p->threaded)
+		pthread_join(p->th, NULL);
+	p->threaded = false;
+}
+
+static void prep_release(struct prep *p)
+{
+	prep_wait(p);
+	hs_buf_free(&p->gz);
+	hs_enc_release(&p->e);
+}
+
 /* Upload all sales (events=false) or events after the watermark. */
 static int upload_kind(struct client *cl, const struct hs_source *src, const char *terminal, bool events,
 		       char *err, size_t errlen)
 {
 	struct hs_positions pos;
-	int rc = src->positions(src->ctx, &pos);
+	struct prep a, b, *cur = &a, *nxt = &b;
+	int rc = src->positions(src->ctx, &pos), gaps = 0;
 	if (rc) {
 		snprintf(err, errlen, "cannot read the log's positions: %s", pm_strerror(rc));
 		return rc;
 	}
 	uint64_t next = events ? pos.events_acked : pos.sales_acked;
 	uint64_t last = events ? pos.last_event_seq : pos.last_sale_seq;
-	int gaps = 0;
-	while (next < last) {
-		struct hs_encoder e;
-		struct hs_buf gz;
-		size_t raw = 0;
+	if (next >= last)
+		return PM_OK;
+	memset(&a, 0, sizeof(a));
+	a.src = src;
+	a.cfg = cl->cfg;
+	a.terminal = terminal;
+	a.events = events;
+	b = a;
+	prep_start(cur, next);
+	for (;;) {
+		bool ahead = false;
 		uint64_t acked = 0;
-		hs_enc_begin(&e, events ? HS_BATCH_EVENTS : HS_BATCH_SALES, cl->cfg->store, terminal);
-		rc = events ? src->events_after(src->ctx, next, cl->cfg->batch_max_sales, enc_event_cb, &e)
-			    : src->sales_after(src->ctx, next, cl->cfg->batch_max_sales, enc_sale_cb, &e);
-		if (rc || e.h.count == 0) {
-			hs_enc_release(&e);
-			if (!rc)
-				break; /* nothing after next (the log said otherwise: it moved) */
-			snprintf(err, errlen, "cannot read the log: %s", pm_strerror(rc));
+		prep_wait(cur);
+		if (cur->rc) {
+			snprintf(err, errlen, "cannot read or encode a batch from the log: %s", pm_strerror(cur->rc));
+			rc = cur->rc;
+			prep_release(cur);
 			return rc;
 		}
-		rc = hs_enc_finish(&e, &gz, &raw);
-		if (rc) {
-			hs_enc_release(&e);
-			snprintf(err, errlen, "cannot encode a batch: %s", pm_strerror(rc));
-			return rc;
+		if (cur->e.h.count == 0) {
+			prep_release(cur);
+			return PM_OK;
 		}
-		rc = send_batch(cl, &e, &gz, &acked, err, errlen);
+		if (cur->e.h.last_seq < last) { /* read the next batch while this one travels */
+			prep_start(nxt, cur->e.h.last_seq);
+			ahead = true;
+		}
+		int64_t t0 = pm_mono_ns();
+		rc = send_batch(cl, &cur->e, &cur->gz, &acked, err, errlen);
+		pm_info("batch %" PRIu64 "..%" PRIu64 " (%zu bytes): HQ answered in %.0f ms", cur->e.h.first_seq,
+			cur->e.h.last_seq, cur->gz.len, (double)(pm_mono_ns() - t0) / 1e6);
 		if (rc == PM_OK) {
 			cl->st->batches++;
-			cl->st->bytes_raw += raw;
-			cl->st->bytes_sent += gz.len;
+			cl->st->bytes_raw += cur->raw;
+			cl->st->bytes_sent += cur->gz.len;
 			if (events)
-				cl->st->events_sent += e.h.count;
+				cl->st->events_sent += cur->e.h.count;
 			else
-				cl->st->sales_sent += e.h.count;
-			next = e.h.last_seq;
+				cl->st->sales_sent += cur->e.h.count;
+			next = cur->e.h.last_seq;
 			rc = src->watermark_set(src->ctx, events, next);
 			if (rc)
 				snprintf(err, errlen, "cannot record HQ's ack in the log: %s", pm_strerror(rc));
 		} else if (rc == PM_EEXIST && gaps++ < 3) {
-			next = acked; /* HQ lost what we thought it had (restored backup): resend */
+			/* HQ lost what we thought it had (a restored backup): resend from there */
+			if (ahead)
+				prep_release(nxt);
+			memset(&nxt->e, 0, sizeof(nxt->e));
+			prep_start(nxt, acked);
+			ahead = true;
 			rc = PM_OK;
 		}
-		hs_buf_free(&gz);
-		hs_enc_release(&e);
-		if (rc)
+		prep_release(cur);
+		if (rc || !ahead) {
+			if (ahead)
+				prep_release(nxt);
 			return rc;
+		}
+		struct prep *t = cur;
+		cur = nxt;
+		nxt = t;
 	}
-	return PM_OK;
 }
 
 /* ---- requests from HQ and rule sets ---------------------------------------- */
 
+/* GETs are idempotent: retried like batches on no answer or a 5xx (same backoff). */
+static int http_get_retry(struct client *cl, const char *path, struct curl_slist *extra, long *status)
+{
+	int rc = PM_EOFFLINE;
+	for (int attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
+		if (attempt > 1) {
+			cl->st->retries++;
+			backoff_sleep(cl->cfg, attempt - 1);
+		}
+		*status = 0;
+		rc = http(cl, "GET", path, NULL, 0, extra, status);
+		if (rc == PM_OK && *status > 0 && *status < 500)
+			return PM_OK;
+	}
+	return rc ? rc : PM_EPROTO;
+}
+
 static int pull_requests(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
 {
 	long status = 0;
-	int rc = http(cl, "GET", "/v1/requests", NULL, 0, NULL, &status);
+	int rc = http_get_retry(cl, "/v1/requests", NULL, &status);
 	if (rc || status != 200) {
 		snprintf(err, errlen, "cannot fetch HQ's requests (HTTP %ld)", status);
 		return rc ? rc : PM_EPROTO;
@@ -337,7 +452,7 @@ static int pull_requests(struct client *cl, const struct hs_source *src, char *e
 	return PM_OK;
 }
 
-static int pull_rules(struct client *cl, char *err, size_t errlen)
+static int pull_rules(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
 {
 	char path[4200], etag[80] = "", hdr[120];
 	struct curl_slist *extra = NULL;
@@ -356,7 +471,7 @@ static int pull_rules(struct client *cl, char *err, size_t errlen)
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
 		extra = curl_slist_append(extra, hdr);
 	}
-	int rc = http(cl, "GET", "/v1/rules", NULL, 0, extra, &status);
+	int rc = http_get_retry(cl, "/v1/rules", extra, &status);
 	curl_slist_free_all(extra);
 	if (rc) {
 		snprintf(err, errlen, "cannot fetch the rule set: HQ unreachable");
@@ -370,6 +485,17 @@ static int pull_rules(struct client *cl, char *err, size_t errlen)
 	}
 	if (sodium_hex2bin(sig, sizeof(sig), cl->sig_hex, strlen(cl->sig_hex), NULL, &sig_len, NULL))
 		sig_len = 0;
+	/* signed but unusable (the engine cannot load it): refused too, old set kept */
+	if (src->rules_check && !hs_rules_verify(cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "",
+						 cl->resp.len, sig_len ? sig : NULL, sig_len)) {
+		char why[300];
+		if (src->rules_check(src->ctx, cl->resp.data ? cl->resp.data : "", cl->resp.len, why, sizeof(why))) {
+			snprintf(err, errlen, "rule set from HQ refused: signed but not valid (%s); the old rule set stays",
+				 why);
+			pm_err("%s", err);
+			return PM_EINVAL;
+		}
+	}
 	rc = hs_rules_install(cl->cfg->data_dir, cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "",
 			      cl->resp.len, sig_len ? sig : NULL, sig_len, cl->etag[0] ? cl->etag : NULL);
 	if (rc == PM_ECHECK) {
@@ -422,7 +548,7 @@ int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src
 	if (!rc)
 		rc = pull_requests(&cl, src, err, errlen);
 	if (!rc && cfg->rules_public_key && *cfg->rules_public_key) {
-		int r = pull_rules(&cl, err, errlen);
+		int r = pull_rules(&cl, src, err, errlen);
 		st->rules = r;
 		rc = r < 0 ? r : PM_OK;
 	}

@@ -74,7 +74,22 @@ static void mac_digits(const struct ofr_coupon_key *key, const char *body, size_
 	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, key->k, sizeof(key->k));
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | h[i];
-	snprintf(out, MAC_DIGITS + 1, "%012llu", (unsigned long long)(v % 1000000000000ULL));
+	v %= 1000000000000ULL;
+	for (int i = MAC_DIGITS - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	out[MAC_DIGITS] = '\0';
+}
+
+/* n decimal digits of v, zero-padded (v < 10^n checked by the caller). */
+static char *put_digits(char *p, uint32_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
 }
 
 int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix, const struct ofr_coupon *c,
@@ -87,15 +102,27 @@ int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix, cons
 	    c->value > 9999 || c->target_tag > 9999999 || c->campaign_tag > 999999 || c->card_tag > 999999 ||
 	    c->expiry_day < 0 || c->expiry_day > 99999 || strlen(prefix) > 8)
 		return PM_EINVAL;
-	snprintf(body, sizeof(body), "K1%d%04d%07u%06u%06u%05d%06u", c->benefit, (int)c->value,
-		 (unsigned)c->target_tag, (unsigned)c->campaign_tag, (unsigned)c->card_tag,
-		 (int)c->expiry_day, (unsigned)(c->serial % 1000000));
-	mac_digits(key, body, strlen(body), mac);
-	if ((size_t)snprintf(out, outlen, "%s%s%s", prefix, body, mac) >= outlen) {
+	char *p = body;
+	*p++ = 'K';
+	p = put_digits(p, 1, 1);
+	p = put_digits(p, (uint32_t)c->benefit, 1);
+	p = put_digits(p, (uint32_t)c->value, 4);
+	p = put_digits(p, c->target_tag, 7);
+	p = put_digits(p, c->campaign_tag, 6);
+	p = put_digits(p, c->card_tag, 6);
+	p = put_digits(p, (uint32_t)c->expiry_day, 5);
+	p = put_digits(p, c->serial % 1000000, 6);
+	*p = '\0';
+	mac_digits(key, body, (size_t)(p - body), mac);
+	size_t plen = strlen(prefix), blen = (size_t)(p - body);
+	if (plen + blen + MAC_DIGITS + 1 > outlen) {
 		if (outlen)
 			out[0] = '\0';
 		return PM_EINVAL;
 	}
+	memcpy(out, prefix, plen);
+	memcpy(out + plen, body, blen);
+	memcpy(out + plen + blen, mac, MAC_DIGITS + 1);
 	return PM_OK;
 }
 

@@ -278,67 +278,93 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 	return PM_OK;
 }
 
-static int add_postings(struct ofr_rules *r, const struct ofri_postings *pl, uint64_t key, size_t *n)
+/*
+ * Candidates in ranking order: every posting list the basket touches (its
+ * items, categories, brands) plus the always list is sorted by rank, so a
+ * heap over their heads yields the candidates best first, without
+ * duplicates (the epoch marks). The walk stops as soon as the receipt is
+ * full: a lower-ranked rule can never displace a chosen one, so the result
+ * is the naive one while only the best candidates are looked at.
+ */
+struct cursor {
+	const uint32_t *p, *end;
+};
+
+struct heap {
+	size_t n;
+	struct cursor c[3 * BASKET_MAX + 1];
+	const uint32_t *rank;
+};
+
+static bool before(const struct heap *h, size_t a, size_t b)
 {
-	uint32_t slot;
-	if (!ofri_map_get(&pl->map, key, &slot))
-		return PM_OK;
-	int rc = grow((void **)&r->cand, &r->cand_cap, *n + pl->count[slot], sizeof(*r->cand));
-	if (rc)
-		return rc;
-	const uint32_t *v = pl->rules + pl->start[slot];
-	for (uint32_t i = 0; i < pl->count[slot]; i++)
-		if (r->seen[v[i]] != r->epoch) {
-			r->seen[v[i]] = r->epoch;
-			r->cand[(*n)++] = v[i];
-		}
-	return PM_OK;
+	return h->rank[*h->c[a].p] < h->rank[*h->c[b].p];
 }
 
-static int collect(struct ofr_rules *r, const struct ofr_request *req, const struct basket *b, size_t *n)
+static void sift_down(struct heap *h, size_t i)
 {
-	int rc;
-	*n = 0;
-	if (req->naive) {
-		if ((rc = grow((void **)&r->cand, &r->cand_cap, r->n_rules + 1, sizeof(*r->cand))))
-			return rc;
-		for (size_t i = 0; i < r->n_rules; i++)
-			r->cand[(*n)++] = (uint32_t)i;
-		return PM_OK;
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < h->n && before(h, l, m))
+			m = l;
+		if (l + 1 < h->n && before(h, l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		struct cursor t = h->c[i];
+		h->c[i] = h->c[m];
+		h->c[m] = t;
+		i = m;
 	}
-	if (++r->epoch == 0) {
-		memset(r->seen, 0, r->n_rules * sizeof(*r->seen));
-		r->epoch = 1;
-	}
+}
+
+static void heap_add(struct heap *h, const uint32_t *p, size_t count)
+{
+	if (count)
+		h->c[h->n++] = (struct cursor){ p, p + count };
+}
+
+static void heap_add_postings(struct heap *h, const struct ofri_postings *pl, uint64_t key)
+{
+	uint32_t slot;
+	if (ofri_map_get(&pl->map, key, &slot))
+		heap_add(h, pl->rules + pl->start[slot], pl->count[slot]);
+}
+
+/* Next candidate rule (best rank first), or false when all lists are spent. */
+static bool heap_next(struct heap *h, uint32_t *rule)
+{
+	if (!h->n)
+		return false;
+	*rule = *h->c[0].p++;
+	if (h->c[0].p == h->c[0].end)
+		h->c[0] = h->c[--h->n];
+	sift_down(h, 0);
+	return true;
+}
+
+static void heap_build(struct ofr_rules *r, const struct basket *b, struct heap *h)
+{
+	h->n = 0;
+	h->rank = r->rank_pos;
 	for (size_t i = 0; i < b->n_items; i++)
-		if ((rc = add_postings(r, &r->by_item, b->item[i], n)))
-			return rc;
+		heap_add_postings(h, &r->by_item, b->item[i]);
 	for (size_t i = 0; i < b->n_cats; i++)
-		if ((rc = add_postings(r, &r->by_category, (uint64_t)b->cat[i] + 1, n)))
-			return rc;
+		heap_add_postings(h, &r->by_category, (uint64_t)b->cat[i] + 1);
 	for (size_t i = 0; i < b->n_brands; i++)
-		if ((rc = add_postings(r, &r->by_brand, (uint64_t)b->brand[i] + 1, n)))
-			return rc;
-	if ((rc = grow((void **)&r->cand, &r->cand_cap, *n + r->n_always, sizeof(*r->cand))))
-		return rc;
-	for (size_t i = 0; i < r->n_always; i++)
-		r->cand[(*n)++] = r->always[i];
-	return PM_OK;
+		heap_add_postings(h, &r->by_brand, (uint64_t)b->brand[i] + 1);
+	heap_add(h, r->always, r->n_always);
+	for (size_t i = h->n / 2 + 1; i-- > 0;)
+		sift_down(h, i);
 }
 
 static const struct ofr_rules *sort_rules;  /* qsort has no context argument in C11 */
 
 static int cmp_fired(const void *a, const void *b)
 {
-	const struct ofri_rule *x = &sort_rules->rules[((const struct ofri_fired *)a)->rule];
-	const struct ofri_rule *y = &sort_rules->rules[((const struct ofri_fired *)b)->rule];
-	if (x->priority != y->priority)
-		return x->priority > y->priority ? -1 : 1;
-	if (x->confidence != y->confidence)
-		return x->confidence > y->confidence ? -1 : 1;
-	if (x->support != y->support)
-		return x->support > y->support ? -1 : 1;
-	return ((const struct ofri_fired *)a)->rule < ((const struct ofri_fired *)b)->rule ? -1 : 1;
+	uint32_t x = sort_rules->rank_pos[((const struct ofri_fired *)a)->rule];
+	uint32_t y = sort_rules->rank_pos[((const struct ofri_fired *)b)->rule];
+	return x < y ? -1 : x > y;
 }
 
 static bool in_holdout(const struct ofri_rule *rule, const struct ofr_request *req)
@@ -435,12 +461,22 @@ static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, c
 	return OFR_V_CHOSEN;
 }
 
+/* strlcpy: snprintf("%s") costs more than the rest of a decision's bookkeeping */
+static void copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofri_fired *f,
-		       const struct ofr_request *req, size_t idx, struct ofr_offer *o)
+		       const struct ofr_request *req, size_t idx, uint32_t *card_tag, struct ofr_offer *o)
 {
 	memset(o, 0, sizeof(*o));
-	snprintf(o->rule_id, sizeof(o->rule_id), "%s", rule->id);
-	snprintf(o->campaign, sizeof(o->campaign), "%s", rule->campaign);
+	copy(o->rule_id, sizeof(o->rule_id), rule->id);
+	copy(o->campaign, sizeof(o->campaign), rule->campaign);
 	o->kind = rule->kind;
 	o->benefit = rule->benefit;
 	o->value = rule->value;
@@ -448,55 +484,121 @@ static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, 
 	o->confidence = rule->confidence;
 	if (f->target) {
 		memcpy(o->gtin, f->target->gtin, OFR_GTIN_LEN + 1);
-		snprintf(o->name, sizeof(o->name), "%s", rule->text[0] ? rule->text : f->target->name);
+		copy(o->name, sizeof(o->name), rule->text[0] ? rule->text : f->target->name);
 		if (f->target->category)
-			snprintf(o->category, sizeof(o->category), "%s", r->strs.s[f->target->category]);
+			copy(o->category, sizeof(o->category), r->strs.s[f->target->category]);
 	} else {
 		if (rule->target_key)
 			memcpy(o->gtin, rule->target_gtin, OFR_GTIN_LEN + 1);
 		if (f->target_category)
-			snprintf(o->category, sizeof(o->category), "%s", r->strs.s[f->target_category]);
-		snprintf(o->name, sizeof(o->name), "%s", rule->text[0] ? rule->text : o->category[0] ? o->category
-			 : o->gtin[0] ? o->gtin : "your next visit");
+			copy(o->category, sizeof(o->category), r->strs.s[f->target_category]);
+		copy(o->name, sizeof(o->name), rule->text[0] ? rule->text : o->category[0] ? o->category
+		     : o->gtin[0] ? o->gtin : "your next visit");
 	}
 	int64_t day = req->now_us / DAY_US + rule->coupon_days;
 	o->expires_us = (day + 1) * DAY_US - 1;
 	o->held_back = in_holdout(rule, req);
 	if (!req->key || o->held_back)
 		return;   /* the control group gets no code: nothing can be printed or redeemed */
+	if (*card_tag == UINT32_MAX)   /* one keyed hash per decision, not per offer */
+		*card_tag = req->card ? ofr_card_tag(req->key, req->card->number) : 0;
 	struct ofr_coupon c = {
 		.version = 1, .benefit = rule->benefit, .value = rule->value,
 		.target_tag = o->gtin[0] ? ofr_target_tag_item(o->gtin)
 			      : o->category[0] ? ofr_target_tag_category(o->category) : 0,
 		.campaign_tag = ofr_campaign_tag(rule->campaign),
-		.card_tag = req->card ? ofr_card_tag(req->key, req->card->number) : 0,
+		.card_tag = *card_tag,
 		.expiry_day = (int32_t)day,
 		.serial = (uint32_t)((req->sale_seq * OFR_MAX_OFFERS + idx) % 1000000),
 	};
 	ofr_coupon_encode(req->key, req->coupon_prefix ? req->coupon_prefix : "PM", &c, o->coupon, sizeof(o->coupon));
 }
 
+/* Take fired rule f for the receipt unless it duplicates a chosen offer; true if taken. */
+static bool take(const struct ofr_rules *r, const struct ofri_fired *f, const struct ofr_request *req,
+		 struct ofr_decision *out, int max, const struct ofr_trace *trace, int rank, uint32_t *card_tag)
+{
+	const struct ofri_rule *rule = &r->rules[f->rule];
+	char why[120];
+	for (size_t j = 0; j < out->n; j++) {
+		const struct ofr_offer *o = &out->offers[j];
+		if ((f->target && !strcmp(o->gtin, f->target->gtin)) ||
+		    (f->target_category && !o->gtin[0] && !strcmp(o->category, r->strs.s[f->target_category])) ||
+		    (!f->target && rule->target_key && !strcmp(o->gtin, rule->target_gtin))) {
+			note(trace, rule, OFR_V_DUPLICATE, "same item as a better-ranked offer", rank);
+			return false;
+		}
+	}
+	if ((int)out->n >= max) {
+		if (trace) {
+			snprintf(why, sizeof(why), "receipt already has %d offers", max);
+			note(trace, rule, OFR_V_RANKED_OUT, why, rank);
+		}
+		return false;
+	}
+	fill_offer(r, rule, f, req, out->n, card_tag, &out->offers[out->n]);
+	if (trace) {
+		snprintf(why, sizeof(why), "priority %d, confidence %.3f%s", rule->priority, rule->confidence,
+			 out->offers[out->n].held_back ? "; control group: recorded, not printed" : "");
+		note(trace, rule, out->offers[out->n].held_back ? OFR_V_HELD_BACK : OFR_V_CHOSEN, why, rank);
+	}
+	out->n++;
+	return true;
+}
+
 int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_decision *out,
 	       const struct ofr_trace *trace)
 {
 	struct basket *b;
-	size_t n = 0, n_fired = 0;
+	struct heap *h;
+	size_t n_fired = 0;
+	uint32_t card_tag = UINT32_MAX;
 	char why[200], *w = trace ? why : NULL;
-	int rc;
+	int rc = PM_OK;
 	int max = req->max_offers > 0 ? req->max_offers : r->max_offers;
 	memset(out, 0, sizeof(*out));
 	if (max > OFR_MAX_OFFERS)
 		max = OFR_MAX_OFFERS;
-	if (!(b = malloc(sizeof(*b))))
+	if (!r->scratch_basket && !(r->scratch_basket = malloc(sizeof(*b))))
 		return PM_ENOMEM;
+	if (!r->scratch_heap && !(r->scratch_heap = malloc(sizeof(*h))))
+		return PM_ENOMEM;
+	b = r->scratch_basket;
+	h = r->scratch_heap;
 	basket_build(r, req, b);
-	if ((rc = collect(r, req, b, &n)) ||
-	    (rc = grow((void **)&r->fired, &r->fired_cap, n + 1, sizeof(*r->fired))))
+	if (!req->naive) {
+		/* Indexed: candidates best first, stop when the receipt is full. */
+		uint32_t ri;
+		if (++r->epoch == 0) {
+			memset(r->seen, 0, r->n_rules * sizeof(*r->seen));
+			r->epoch = 1;
+		}
+		heap_build(r, b, h);
+		while ((int)out->n < max && heap_next(h, &ri)) {
+			if (r->seen[ri] == r->epoch)
+				continue;
+			r->seen[ri] = r->epoch;
+			out->candidates++;
+			const struct ofri_rule *rule = &r->rules[ri];
+			struct ofri_fired f = { .rule = ri };
+			why[0] = '\0';
+			int v = check_rule(r, rule, req, b, &f, w, sizeof(why));
+			if (v != OFR_V_CHOSEN) {
+				note(trace, rule, v, w, 0);
+				continue;
+			}
+			out->fired++;
+			take(r, &f, req, out, max, trace, (int)out->fired, &card_tag);
+		}
 		goto out;
-	out->candidates = n;
-	for (size_t i = 0; i < n; i++) {
-		const struct ofri_rule *rule = &r->rules[r->cand[i]];
-		struct ofri_fired f = { .rule = r->cand[i] };
+	}
+	/* Naive (the baseline, and explain): every rule, then rank what fired. */
+	if ((rc = grow((void **)&r->fired, &r->fired_cap, r->n_rules + 1, sizeof(*r->fired))))
+		goto out;
+	out->candidates = r->n_rules;
+	for (size_t i = 0; i < r->n_rules; i++) {
+		const struct ofri_rule *rule = &r->rules[i];
+		struct ofri_fired f = { .rule = (uint32_t)i };
 		why[0] = '\0';
 		int v = check_rule(r, rule, req, b, &f, w, sizeof(why));
 		if (v == OFR_V_CHOSEN)
@@ -506,38 +608,10 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	}
 	out->fired = n_fired;
 	sort_rules = r;
-	qsort(r->fired, n_fired, sizeof(*r->fired), cmp_fired);
-	for (size_t i = 0; i < n_fired; i++) {
-		const struct ofri_fired *f = &r->fired[i];
-		const struct ofri_rule *rule = &r->rules[f->rule];
-		bool dup = false;
-		for (size_t j = 0; j < out->n && !dup; j++) {
-			const struct ofr_offer *o = &out->offers[j];
-			dup = (f->target && !strcmp(o->gtin, f->target->gtin)) ||
-			      (f->target_category && !o->gtin[0] && !strcmp(o->category, r->strs.s[f->target_category])) ||
-			      (!f->target && rule->target_key && !strcmp(o->gtin, rule->target_gtin));
-		}
-		if (dup) {
-			note(trace, rule, OFR_V_DUPLICATE, trace ? "same item as a better-ranked offer" : NULL,
-			     (int)i + 1);
-			continue;
-		}
-		if ((int)out->n >= max) {
-			if (trace) {
-				snprintf(why, sizeof(why), "receipt already has %d offers", max);
-				note(trace, rule, OFR_V_RANKED_OUT, why, (int)i + 1);
-			}
-			continue;
-		}
-		fill_offer(r, rule, f, req, out->n, &out->offers[out->n]);
-		if (trace) {
-			snprintf(why, sizeof(why), "priority %d, confidence %.3f%s", rule->priority, rule->confidence,
-				 out->offers[out->n].held_back ? "; control group: recorded, not printed" : "");
-			note(trace, rule, out->offers[out->n].held_back ? OFR_V_HELD_BACK : OFR_V_CHOSEN, why, (int)i + 1);
-		}
-		out->n++;
-	}
+	if (n_fired)
+		qsort(r->fired, n_fired, sizeof(*r->fired), cmp_fired);
+	for (size_t i = 0; i < n_fired; i++)
+		take(r, &r->fired[i], req, out, max, trace, (int)i + 1, &card_tag);
 out:
-	free(b);
 	return rc;
 }

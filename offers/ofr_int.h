@@ -94,7 +94,7 @@ struct ofri_rule {
 	int priority;              /* per-mille */
 	double confidence, support, lift;  /* stats; < 0 = absent */
 	bool has_stats;
-	int line;                  /* line of the rule in the file */
+	size_t json_index;         /* position in the file's "rules" array */
 	struct ofri_cond basket;   /* OFRI_ALL root */
 	struct ofri_cardcond card;
 	/* offer */
@@ -156,16 +156,18 @@ struct ofr_rules {
 	uint32_t *always;          /* rules with no basket trigger */
 	struct ofri_postings products_by_cat;  /* category id + 1 -> product indices (up-sell) */
 	/* decision scratch */
-	uint32_t *cand;            /* candidate rule indices of the current decision */
-	size_t cand_cap;
+	void *scratch_basket;      /* decide.c's basket summary, allocated once */
+	void *scratch_heap;        /* decide.c's candidate heap, allocated once */
 	struct ofri_fired *fired;  /* rules whose conditions held, to rank */
 	size_t fired_cap;
 	uint32_t epoch;
 	uint32_t *seen;            /* per rule: epoch it was last looked at */
+	uint32_t *rank_pos;        /* per rule: its place in the ranking order (0 = best) */
 	struct ofri_map campaign_tags;  /* coupon campaign tag -> rule index */
 };
 
-/* rules_parse.c */
+/* rules_parse.c; findings past this many get no line number (each costs a rescan) */
+#define OFR_DIAG_LINES 200
 int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *store_id,
 	       struct ofr_diags *d);
 void ofri_rule_release(struct ofri_rule *rule);
@@ -175,7 +177,7 @@ void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning,
 /* rules_pos.c: 1-based line of the value at path ("rules[3].offer.item"), 0 if not found. */
 int ofri_line_of(const char *text, size_t len, const char *path);
 
-/* rules_index.c */
+/* rules_index.c; postings and the always list are sorted by rank_pos */
 const struct ofri_product *ofri_product_find(const struct ofr_rules *r, uint64_t gtin_key);
 
 /* profile.c */

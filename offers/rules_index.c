@@ -5,7 +5,9 @@
  * Every rule is filed under ONE trigger key where one suffices: a rule whose
  * basket must contain item X (an "all" atom) can only fire when X is in the
  * basket, so it is listed under X alone (items before brands before
- * categories: the most selective key wins). A rule whose basket needs one
+ * categories; among several items the one the fewest rules require, so
+ * {whole milk, yoghurt} => y is filed under yoghurt, not under the milk
+ * that half the rule set mentions). A rule whose basket needs one
  * of several atoms ("any") is listed under each. Rules with no basket
  * trigger (card-only campaigns, spend thresholds) go to the short "always"
  * list. A decision looks up each basket line's item, brand and category,
@@ -69,6 +71,7 @@ static int add_product(void *ctx, const struct ofr_product *p)
 struct pair {
 	uint64_t key;
 	uint32_t rule;
+	uint32_t rank;             /* sort key within a key: rank_pos of the rule */
 };
 
 static int cmp_pair(const void *a, const void *b)
@@ -76,7 +79,50 @@ static int cmp_pair(const void *a, const void *b)
 	const struct pair *x = a, *y = b;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
-	return x->rule < y->rule ? -1 : x->rule > y->rule;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/*
+ * The ranking order (decide.c walks candidates in it): priority, then
+ * confidence, then support, then file order. Never lift (PRODUCT.md).
+ */
+static const struct ofr_rules *rank_rules;   /* qsort has no context argument in C11 */
+static int cmp_rank(const void *a, const void *b)
+{
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	const struct ofri_rule *x = &rank_rules->rules[i], *y = &rank_rules->rules[j];
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	if (x->confidence != y->confidence)
+		return x->confidence > y->confidence ? -1 : 1;
+	if (x->support != y->support)
+		return x->support > y->support ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static int rank_all(struct ofr_rules *r)
+{
+	uint32_t *order = calloc(r->n_rules + 1, sizeof(*order));
+	r->rank_pos = calloc(r->n_rules + 1, sizeof(*r->rank_pos));
+	if (!order || !r->rank_pos) {
+		free(order);
+		return PM_ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_rules; i++)
+		order[i] = (uint32_t)i;
+	rank_rules = r;
+	if (r->n_rules)
+		qsort(order, r->n_rules, sizeof(*order), cmp_rank);
+	for (size_t i = 0; i < r->n_rules; i++)
+		r->rank_pos[order[i]] = (uint32_t)i;
+	free(order);
+	return PM_OK;
+}
+
+static int cmp_by_rank_pos(const void *a, const void *b)
+{
+	uint32_t x = rank_rules->rank_pos[*(const uint32_t *)a], y = rank_rules->rank_pos[*(const uint32_t *)b];
+	return x < y ? -1 : x > y;
 }
 
 static int postings_build(struct ofri_postings *pl, struct pair *v, size_t n)
@@ -122,6 +168,7 @@ struct pairs {
 	size_t n, cap;
 };
 
+static const uint32_t *push_rank;   /* rank_pos of the rule set being indexed */
 static int push(struct pairs *p, uint64_t key, uint32_t rule)
 {
 	if (p->n == p->cap) {
@@ -132,7 +179,7 @@ static int push(struct pairs *p, uint64_t key, uint32_t rule)
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = (struct pair){ key, rule };
+	p->v[p->n++] = (struct pair){ key, rule, push_rank ? push_rank[rule] : rule };
 	return PM_OK;
 }
 
@@ -148,16 +195,47 @@ static int file_under(struct pairs p[3], const struct ofri_cond *c, uint32_t rul
 	return push(&p[c->type == OFRI_CATEGORY ? 1 : 2], (uint64_t)c->id + 1, rule);
 }
 
-/* Choose the rule's trigger keys; false = no basket trigger (always list). */
-static int index_rule(struct pairs p[3], const struct ofri_rule *rule, uint32_t idx, bool *indexed)
+static uint64_t trig_key(const struct ofri_cond *c)
+{
+	return c->type == OFRI_ITEM ? c->key : ((uint64_t)c->type << 40) + c->id + 1;
+}
+
+/* How many rules require each trigger atom ("all"): the rarer, the better a trigger. */
+static int count_triggers(const struct ofr_rules *r, struct ofri_map *uses)
+{
+	int rc = ofri_map_init(uses, r->n_rules);
+	for (size_t i = 0; i < r->n_rules && !rc; i++)
+		for (size_t j = 0; j < r->rules[i].basket.n_kids && !rc; j++) {
+			const struct ofri_cond *k = &r->rules[i].basket.kids[j];
+			uint32_t n = 0;
+			if (!is_trigger(k))
+				continue;
+			ofri_map_get(uses, trig_key(k), &n);
+			rc = ofri_map_put(uses, trig_key(k), n + 1);
+		}
+	return rc;
+}
+
+/* Choose the rule's trigger keys; *indexed false = no basket trigger (always list). */
+static int index_rule(struct pairs p[3], const struct ofri_rule *rule, uint32_t idx,
+		      const struct ofri_map *uses, bool *indexed)
 {
 	const struct ofri_cond *best = NULL;
+	uint32_t best_uses = 0;
 	static const int rank[] = { [OFRI_ITEM] = 3, [OFRI_BRAND] = 2, [OFRI_CATEGORY] = 1 };
 	*indexed = false;
+	/* items before brands before categories; among equals the atom fewest rules share */
 	for (size_t i = 0; i < rule->basket.n_kids; i++) {
 		const struct ofri_cond *k = &rule->basket.kids[i];
-		if (is_trigger(k) && (!best || rank[k->type] > rank[best->type]))
+		uint32_t u = 0;
+		if (!is_trigger(k))
+			continue;
+		ofri_map_get(uses, trig_key(k), &u);
+		if (!best || rank[k->type] > rank[best->type] ||
+		    (rank[k->type] == rank[best->type] && u < best_uses)) {
 			best = k;
+			best_uses = u;
+		}
 	}
 	if (best) {
 		*indexed = true;
@@ -189,14 +267,18 @@ static int index_rule(struct pairs p[3], const struct ofri_rule *rule, uint32_t 
 static int build_index(struct ofr_rules *r)
 {
 	struct pairs p[3];
+	struct ofri_map uses;
 	int rc = PM_OK;
 	memset(p, 0, sizeof(p));
+	memset(&uses, 0, sizeof(uses));
 	r->always = calloc(r->n_rules + 1, sizeof(*r->always));
 	r->seen = calloc(r->n_rules + 1, sizeof(*r->seen));
 	if (!r->always || !r->seen)
 		return PM_ENOMEM;
-	if ((rc = ofri_map_init(&r->campaign_tags, 64)))
-		return rc;
+	if ((rc = ofri_map_init(&r->campaign_tags, 64)) || (rc = count_triggers(r, &uses)) ||
+	    (rc = rank_all(r)))
+		goto out;
+	push_rank = r->rank_pos;
 	for (size_t i = 0; i < r->n_rules; i++) {
 		struct ofri_rule *rule = &r->rules[i];
 		uint32_t tag = ofr_campaign_tag(rule->campaign), prev;
@@ -206,24 +288,30 @@ static int build_index(struct ofr_rules *r)
 		/* Rules that can never fire here are not indexed (explain --all shows why). */
 		if (rule->other_store || rule->target_unknown || rule->lift_filtered)
 			continue;
-		if ((rc = index_rule(p, rule, (uint32_t)i, &rule->indexed)))
+		if ((rc = index_rule(p, rule, (uint32_t)i, &uses, &rule->indexed)))
 			goto out;
 		if (!rule->indexed)
 			r->always[r->n_always++] = (uint32_t)i;
 	}
+	rank_rules = r;
+	if (r->n_always)
+		qsort(r->always, r->n_always, sizeof(*r->always), cmp_by_rank_pos);
 	if ((rc = postings_build(&r->by_item, p[0].v, p[0].n)) ||
 	    (rc = postings_build(&r->by_category, p[1].v, p[1].n)) ||
 	    (rc = postings_build(&r->by_brand, p[2].v, p[2].n)))
 		goto out;
 out:
+	push_rank = NULL;
 	for (int i = 0; i < 3; i++)
 		free(p[i].v);
+	ofri_map_release(&uses);
 	return rc;
 }
 
 static int index_products(struct ofr_rules *r)
 {
 	struct pairs p = { 0 };
+	push_rank = NULL;
 	int rc = PM_OK;
 	for (size_t i = 0; i < r->n_products && !rc; i++)
 		if (r->products[i].category)
@@ -280,7 +368,9 @@ void ofr_rules_free(struct ofr_rules *r)
 	postings_release(&r->products_by_cat);
 	free(r->always);
 	free(r->seen);
-	free(r->cand);
+	free(r->rank_pos);
+	free(r->scratch_basket);
+	free(r->scratch_heap);
 	free(r->fired);
 	ofri_map_release(&r->campaign_tags);
 	free(r);

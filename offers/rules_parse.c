@@ -43,7 +43,8 @@ void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning, 
 	memset(x, 0, sizeof(*x));
 	x->warning = warning;
 	snprintf(x->path, sizeof(x->path), "%s", path ? path : "");
-	x->line = (text && path && *path) ? ofri_line_of(text, len, path) : (text ? 1 : 0);
+	/* Finding a line rescans the text: only for the findings a person will read. */
+	x->line = d->n > OFR_DIAG_LINES ? 0 : (text && path && *path) ? ofri_line_of(text, len, path) : (text ? 1 : 0);
 	va_start(ap, fmt);
 	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
 	va_end(ap);
@@ -583,7 +584,7 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 	rule->basket.type = OFRI_ALL;
 	rule->confidence = rule->support = rule->lift = -1;
 	rule->coupon_days = 14;
-	rule->line = ofri_line_of(c->text, c->len, path);
+	rule->json_index = idx;
 	if (!json_is_object(jr)) {
 		ERR(c, path, "a rule must be an object with id, kind, when and offer");
 		return false;
@@ -791,7 +792,10 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 		if (ofri_map_get(&ids, ofri_hash_str(rule->id), &prev)) {
 			char p[64];
 			pj(p, sizeof(p), "rules[%zu].id", i);
-			ERR(&c, p, "rule id '%s' is used twice (first on line %d)", rule->id, r->rules[prev].line);
+			char first[64];
+			snprintf(first, sizeof(first), "rules[%zu]", r->rules[prev].json_index);
+			ERR(&c, p, "rule id '%s' is used twice (first on line %d)", rule->id,
+			    ofri_line_of(text, len, first));
 			rc = PM_EINVAL;
 			ofri_rule_release(rule);
 			continue;

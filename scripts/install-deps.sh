@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config clang
       libjansson-dev libsodium-dev libmicrohttpd-dev libpq-dev postgresql
       libpng-dev libcairo2-dev libzint-dev
       libcmocka-dev umockdev libumockdev-dev
-      libsqlite3-dev sqlite3 weka default-jre-headless)
+      libsqlite3-dev sqlite3 weka default-jre-headless python3 curl procps)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -93,6 +93,12 @@ int cmd_checkout(int argc, char **argv)
 		cli_fail("checkout", "check the printer device string", "%s", err);
 		goto out;
 	}
+	if (cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
+	    prn_set_profile(printer, cfg.printer_profile)) {
+		cli_fail("checkout", "see docs/printers.md for the profile names",
+			 "devices.printer_profile '%s' is not a known printer profile", cfg.printer_profile);
+		goto out;
+	}
 	if (!(t = malloc(sizeof(*t)))) {
 		cli_fail("checkout", NULL, "out of memory");
 		goto out;
@@ -100,11 +106,20 @@ int cmd_checkout(int argc, char **argv)
 	till_init(t, db, &cfg, printer, co.json ? stdout : NULL, ext);
 	for (;;) {
 		struct scan_raw raw;
-		rc = scan_read(scanner, &raw, -1);
+		/* Wake up every second so waiting receipts print when the printer is back. */
+		rc = scan_read(scanner, &raw, 1000);
 		if (rc == PM_ENOENT)
 			break;
-		if (rc == PM_ETIMEOUT)
+		if (rc == PM_ETIMEOUT) {
+			till_retry_receipt(t, false);
 			continue;
+		}
+		if (rc == PM_ENODEV) {
+			/* Unplugged: the backend picks the scanner up again when it is back. */
+			fprintf(stderr, "posmark checkout: scanner '%s' was disconnected; plug it back in "
+				"(scans resume by themselves)\n", scanner_spec);
+			continue;
+		}
 		if (rc) {
 			cli_fail("checkout", "check the scanner", "scanner '%s' failed: %s", scanner_spec,
 				 pm_strerror(rc));
@@ -119,6 +134,13 @@ int cmd_checkout(int argc, char **argv)
 	}
 	if (t->open)
 		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_left_open", "lines", (int)t->n_lines));
+	if (till_retry_receipt(t, true) > 0) {
+		/* The sales are committed; their receipts can be printed from the log later. */
+		fprintf(stderr, "posmark checkout: %zu receipt%s not printed (first: sale %llu)\n"
+			"hint: fix the printer, then print them with posmark receipt --sale SEQ --printer DEV, or keep "
+			"the till running: they print when the printer is back\n", t->queue_n,
+			t->queue_n == 1 ? "" : "s", (unsigned long long)t->queue_seq[0]);
+	}
 	till_emit(t, json_pack("{s:s, s:I, s:I, s:I, s:I}", "event", "checkout_done", "committed",
 			       (json_int_t)t->committed, "already_committed", (json_int_t)t->skipped,
 			       "refused_scans", (json_int_t)t->refused_scans, "cancelled",

@@ -64,19 +64,7 @@ int cmd_sync(int argc, char **argv)
 	}
 	if (hq)
 		snprintf(cfg.hq.url, sizeof(cfg.hq.url), "%s", hq);
-	hs_client_config_default(&hc);
-	hc.url = cfg.hq.url;
-	hc.store = cfg.store_id;
-	hc.credential = cfg.hq.store_credential;
-	hc.ca_file = cfg.hq.ca_file;
-	hc.tls_verify = cfg.hq.tls_verify;
-	hc.rules_public_key = cfg.hq.rules_public_key;
-	hc.data_dir = cfg.data_dir;
-	hc.batch_max_sales = (size_t)cfg.hq.batch_max_sales;
-	hc.max_attempts = cfg.hq.max_attempts;
-	hc.backoff_initial_ms = cfg.hq.backoff_initial_ms;
-	hc.backoff_max_ms = cfg.hq.backoff_max_ms;
-	hc.timeout_s = cfg.hq.timeout_s;
+	term_sync_client_config(&cfg, &hc);
 	if (!hc.url[0])
 		return cli_fail("sync", "set hq.url in the config file or give --hq URL", "no HQ address");
 	if (!hc.credential[0])
@@ -84,7 +72,9 @@ int cmd_sync(int argc, char **argv)
 				"no store credential");
 	if (cli_open_log("sync", &cfg, &db))
 		return 1;
-	term_sync_source(&src, db);
+	struct term_sync_ctx sc = { db, cfg.store_id, cfg.data_dir };
+	memset(&src, 0, sizeof(src));
+	term_sync_source(&src, &sc);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	for (;;) {

@@ -24,7 +24,7 @@ void term_config_default(struct term_config *cfg)
 	loy_config_default(&cfg->loy);
 	scan_config_default(&cfg->scan);
 	cfg->hq.tls_verify = true;
-	cfg->hq.batch_max_sales = 5000;
+	cfg->hq.batch_max_sales = 20000;
 	cfg->hq.max_attempts = 8;
 	cfg->hq.backoff_initial_ms = 200;
 	cfg->hq.backoff_max_ms = 30000;
@@ -144,6 +144,11 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 		rc = copy_str(cfg->scanner, sizeof(cfg->scanner), v);
 	else if (KEY("devices", "printer"))
 		rc = copy_str(cfg->printer, sizeof(cfg->printer), v);
+	else if (KEY("devices", "printer_profile")) {
+		want = "a profile name from docs/printers.md, e.g. generic or epson-tm-t88v";
+		rc = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(v)
+			? copy_str(cfg->printer_profile, sizeof(cfg->printer_profile), v) : PM_EINVAL;
+	}
 	else if (KEY("devices", "receipt_columns")) {
 		want = "42 or 48";
 		rc = parse_i64(v, 42, 48, &x);

@@ -334,6 +334,7 @@ static void reload(struct daemon *d)
 	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", d->cfg.data_dir);
 	d->cfg = cfg;
 	pm_info("SIGHUP: configuration reloaded from %s", d->config_path);
+	daemon_reload_rules(d);
 }
 
 static bool awaits_reply(struct daemon *d, int slot)
@@ -414,6 +415,13 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		d->till_lane = daemon_lane(d, "till", true);
 		d->till_lane->till.printer = d->printer;
 	}
+	char oerr[600];
+	if (term_offers_open(&d->cfg, d->db, &d->offers, oerr, sizeof(oerr)))
+		pm_warn("offers disabled: %s", oerr[0] ? oerr : "cannot open the offers engine");
+	till_offers_share(&d->offers);
+	daemon_reload_rules(d);
+	d->sync_fd = -1;
+	snprintf(d->hq_state, sizeof(d->hq_state), "%s", d->cfg.hq.url[0] ? "no sync yet" : "not configured (hq.url)");
 	restore_open_sales(d);
 	pm_info("posmark daemon ready: log %s, socket %s%s%s", d->cfg.data_dir, socket_path,
 		d->scanner ? ", standalone till on " : "", d->scanner ? scan_dev_name(d->scanner) : "");
@@ -429,6 +437,10 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		if (!got_term) {
 			pfd[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
 			slot_of[n++] = -3;
+		}
+		if (d->sync_fd >= 0) {
+			pfd[n] = (struct pollfd){ d->sync_fd, POLLIN, 0 };
+			slot_of[n++] = -5;
 		}
 		int sfd = d->scanner ? scan_fd(d->scanner) : -1;
 		if (sfd >= 0) {
@@ -474,6 +486,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 				for (int k = 0; k < DAEMON_MAX_CLIENTS; k++)
 					if (d->clients[k].fd >= 0 && d->clients[k].out_len)
 						client_write(d, k);
+			} else if (slot_of[i] == -5) {
+				daemon_sync_read(d);
 			} else if (slot_of[i] == -3) {
 				accept_clients(d);
 			} else if (slot_of[i] >= 0) {
@@ -486,6 +500,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		}
 		if (d->scanner && !got_term)
 			till_step(d);
+		if (!got_term)
+			daemon_sync_tick(d);
 	}
 	pm_info("posmark daemon: shutting down");
 	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
@@ -494,6 +510,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 			client_close(d, i);
 		}
 	save_open_sales(d);
+	daemon_sync_stop(d);
 	rc = 0;
 out_stop:
 	committer_stop(d->committer);
@@ -505,6 +522,8 @@ out_close_socket:
 out_close_log:
 	for (size_t i = 0; i < d->n_lanes; i++)
 		lane_free(d->lanes[i]);
+	till_offers_share(NULL);
+	term_offers_close(&d->offers);
 	loy_close(d->db);
 out_close_pipe:
 	sig_pipe_w = -1;

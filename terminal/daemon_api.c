@@ -403,7 +403,7 @@ json_t *daemon_status(struct daemon *d)
 	if (d->printer)
 		prn_status(d->printer, &pstate);
 	return json_pack("{s:s, s:s, s:s, s:I, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:s},"
-			 " s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}}",
+			 " s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:s, s:s, s:I}, s:{s:s}}",
 			 "version", "0.1.0", "store", d->cfg.store_id, "terminal", d->cfg.loy.terminal_id,
 			 "uptime_s", (json_int_t)((pm_now_us() - d->started_us) / 1000000),
 			 "log", "path", d->cfg.data_dir, "sales", (json_int_t)st.sales, "cards", (json_int_t)st.cards,
@@ -416,7 +416,10 @@ json_t *daemon_status(struct daemon *d)
 			 "printer_state", prn_state_words(pstate),
 			 "lanes", "known", (int)d->n_lanes, "open", open,
 			 "commits", "groups", (json_int_t)groups, "sales", (json_int_t)sales,
-			 "api", "requests", (json_int_t)d->requests, "errors", (json_int_t)d->errors);
+			 "api", "requests", (json_int_t)d->requests, "errors", (json_int_t)d->errors,
+			 "hq", "url", d->cfg.hq.url, "state", d->hq_state,
+			 "last_sync_us", (json_int_t)d->last_sync_us,
+			 "rules", "version", d->rules_version[0] ? d->rules_version : "none installed");
 }
 
 static void op_status(struct daemon *d, int slot, json_t *req)

@@ -76,7 +76,23 @@ struct daemon {
 	struct lane *till_lane;          /* the standalone lane */
 	int64_t started_us;
 	uint64_t requests, errors;
+	struct term_offers offers;       /* one engine for all lanes (shared caps) */
+	char rules_version[96];          /* name of the installed rule set, "" = none */
+	/* background upload: a `posmark sync --once` child every hq.interval_s */
+	pid_t sync_pid;
+	int sync_fd;                     /* its stdout (one JSON line), -1 when idle */
+	char sync_out[4096];
+	size_t sync_out_len;
+	int64_t next_sync_us, last_sync_us;
+	char hq_state[200];
 };
+
+/* sync.c-less background sync (daemon_sync.c). */
+void daemon_sync_tick(struct daemon *d);
+void daemon_sync_read(struct daemon *d);
+void daemon_sync_stop(struct daemon *d);
+/* Reload DATA/rules.json into the shared engine; lanes see it at once. */
+void daemon_reload_rules(struct daemon *d);
 
 struct lane *daemon_lane(struct daemon *d, const char *name, bool create);
 /* Queue a reply line (takes ownership of obj). */

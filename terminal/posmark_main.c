@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "card", cmd_card, "card show|consent|erase CARD --data DIR   card data and consent" },
 	{ "sync", cmd_sync, "sync --data DIR [--hq URL] [--once]   upload to HQ, fetch rules" },
 	{ "decode", cmd_decode, "decode BARCODE...   how each scan is understood" },
+	{ "receipt", cmd_receipt, "receipt --sale SEQ --data DIR [--png FILE] [--text]   show a receipt" },
 	{ "daemon", cmd_daemon, "daemon [--socket PATH] [--scanner DEV]   the terminal service (POS API)" },
 	{ "status", cmd_status, "status [--socket PATH] [--json]   devices, log, unsent sales" },
 	{ "mine", cmd_mine, "mine --input FILE --min-support S --min-confidence C   cross-sell rules from baskets" },

@@ -7,6 +7,10 @@
 #include "hostsync/hostsync.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
+#include "offers/offers.h"
+
+#include <stdio.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +74,7 @@ static int pass_sale(void *ctx, const struct loy_sale *s)
 static int w_sales_after(void *ctx, uint64_t after, size_t max, hs_sale_cb cb, void *cb_ctx)
 {
 	struct sale_pass sp = { cb, cb_ctx, NULL, 0, NULL, 0 };
-	int rc = loy_sales_after(ctx, after, max, pass_sale, &sp);
+	int rc = loy_sales_after(((struct term_sync_ctx *)ctx)->db, after, max, pass_sale, &sp);
 	free(sp.items);
 	free(sp.red);
 	return rc;
@@ -105,13 +109,13 @@ static int pass_event(void *ctx, const struct loy_event *e)
 static int w_events_after(void *ctx, uint64_t after, size_t max, hs_event_cb cb, void *cb_ctx)
 {
 	struct event_pass ep = { cb, cb_ctx };
-	return loy_events_after(ctx, after, max, pass_event, &ep);
+	return loy_events_after(((struct term_sync_ctx *)ctx)->db, after, max, pass_event, &ep);
 }
 
 static int w_positions(void *ctx, struct hs_positions *out)
 {
 	struct loy_stats st;
-	int rc = loy_stats(ctx, &st);
+	int rc = loy_stats(((struct term_sync_ctx *)ctx)->db, &st);
 	memset(out, 0, sizeof(*out));
 	if (rc)
 		return rc;
@@ -124,28 +128,69 @@ static int w_positions(void *ctx, struct hs_positions *out)
 
 static int w_watermark_set(void *ctx, bool events, uint64_t acked)
 {
-	return loy_watermark_set(ctx, events, acked);
+	return loy_watermark_set(((struct term_sync_ctx *)ctx)->db, events, acked);
 }
 
 static int w_apply_erasure(void *ctx, const char *card)
 {
 	uint64_t n = 0;
-	return loy_card_erase(ctx, card, LOY_SRC_HQ, pm_now_us(), &n);
+	return loy_card_erase(((struct term_sync_ctx *)ctx)->db, card, LOY_SRC_HQ, pm_now_us(), &n);
 }
 
 static int w_apply_consent(void *ctx, const char *card, bool targeted)
 {
-	return loy_card_set_consent(ctx, card, targeted ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_HQ,
+	return loy_card_set_consent(((struct term_sync_ctx *)ctx)->db, card, targeted ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_HQ,
 				    pm_now_us());
 }
 
-void term_sync_source(struct hs_source *src, struct loy_db *db)
+/* A downloaded rule set must load in the offers engine, as 'posmark rules load' requires. */
+static int w_rules_check(void *ctx, const char *text, size_t len, char *err, size_t errlen)
 {
-	src->ctx = db;
+	struct term_sync_ctx *sc = ctx;
+	char path[1100];
+	struct ofr_rules *rules = NULL;
+	FILE *f;
+	int rc;
+	/* term_rules_read takes a file: check a private copy */
+	snprintf(path, sizeof(path), "%s/.rules.check.%ld", sc->data_dir, (long)getpid());
+	if (!(f = fopen(path, "wb")))
+		return PM_EIO;
+	rc = fwrite(text, 1, len, f) == len ? PM_OK : PM_EIO;
+	if (fclose(f))
+		rc = PM_EIO;
+	if (!rc)
+		rc = term_rules_read(path, sc->db, sc->store_id, &rules, err, errlen);
+	unlink(path);
+	ofr_rules_free(rules);
+	return rc;
+}
+
+void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc)
+{
+	src->ctx = sc;
+	src->rules_check = w_rules_check;
 	src->sales_after = w_sales_after;
 	src->events_after = w_events_after;
 	src->positions = w_positions;
 	src->watermark_set = w_watermark_set;
 	src->apply_erasure = w_apply_erasure;
 	src->apply_consent = w_apply_consent;
+}
+
+/* [hq] options as hostsync's client config (strings point into cfg). */
+void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc)
+{
+	hs_client_config_default(hc);
+	hc->url = cfg->hq.url;
+	hc->store = cfg->store_id;
+	hc->credential = cfg->hq.store_credential;
+	hc->ca_file = cfg->hq.ca_file;
+	hc->tls_verify = cfg->hq.tls_verify;
+	hc->rules_public_key = cfg->hq.rules_public_key;
+	hc->data_dir = cfg->data_dir;
+	hc->batch_max_sales = (size_t)cfg->hq.batch_max_sales;
+	hc->max_attempts = cfg->hq.max_attempts;
+	hc->backoff_initial_ms = cfg->hq.backoff_initial_ms;
+	hc->backoff_max_ms = cfg->hq.backoff_max_ms;
+	hc->timeout_s = cfg->hq.timeout_s;
 }

@@ -24,6 +24,7 @@ struct term_config {
 	char scanner[256];         /* [devices] scanner */
 	char printer[256];         /* [devices] printer; "" = text:<data>/receipts.txt */
 	int receipt_columns;       /* [devices] receipt_columns: 42 or 48 */
+	char printer_profile[48];  /* [devices] printer_profile: docs/printers.md; "" = generic */
 	char socket_path[108];     /* [daemon] socket */
 	char socket_group[32];     /* [daemon] socket_group: the POS user's group ("" = leave) */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
@@ -34,7 +35,7 @@ struct term_config {
 		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
 		char ca_file[512];         /* hq.ca_file; "" = system CAs */
 		bool tls_verify;           /* hq.tls_verify (default yes) */
-		int batch_max_sales;       /* hq.batch_max_sales (default 5000) */
+		int batch_max_sales;       /* hq.batch_max_sales (default 20000) */
 		int max_attempts;          /* hq.max_attempts (default 8) */
 		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
 		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
@@ -134,6 +135,7 @@ struct till {
 	/* offers: the engine, the card as it was before this sale, coupons scanned */
 	struct term_offers offers;
 	bool offers_ready;         /* key and ledger loaded (rules may still be NULL) */
+	bool offers_shared;        /* offers belong to the daemon, shared by its lanes */
 	struct ofr_card card_snap;
 	struct ofr_profile *profile;
 	size_t n_coupons;
@@ -145,12 +147,28 @@ struct till {
 	unsigned long committed, skipped, refused_scans, cancelled;
 	/* the last receipt, kept for reprint and for a printer that was not ready */
 	struct prn_doc last_receipt;
-	bool receipt_pending;
+	bool receipt_pending;      /* receipts wait in the queue below */
+	/* receipts not printed yet (printer not ready), oldest first (docs/till.md) */
+	struct prn_doc *queue;
+	uint64_t *queue_seq;       /* the sale of each queued receipt (0 = a reprint) */
+	struct till_issue *queue_issue; /* its coupons, recorded as issued once it prints */
+	size_t queue_n;
+	int64_t queue_next_try_us; /* no retry before this (a dead printer must not slow the lane) */
+	int queue_told;            /* printer state last told to the cashier, -1 = none */
 };
 
 int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	      struct prn_dev *printer, FILE *events, const char *ext_base);
 void till_release(struct till *t);
+/*
+ * Print the queued receipts, oldest first, if the printer is ready now
+ * (force) or the retry interval has passed. A receipt leaves the queue only
+ * once printed; the cashier is told in words why they wait. Returns how many
+ * remain queued.
+ */
+size_t till_retry_receipt(struct till *t, bool force);
+/* Queue a copy of the last receipt marked COPY and print it (cashier key #reprint). */
+int till_reprint_receipt(struct till *t);
 /*
  * Feed one raw scan or cashier key. Returns PM_OK when handled (a refused scan
  * is handled: it is reported), or a negative code when the till cannot go on
@@ -193,8 +211,21 @@ void till_emit(struct till *t, void *obj);
  * the reprint succeeds. Idempotent per sale.
  */
 void till_offers_printed(struct till *t);
+/* The coupons of one printed receipt (kept with a receipt that had to wait). */
+struct till_issue {
+	struct ofr_decision decision;
+	char card[LOY_CARD_MAX + 1];
+	uint64_t sale;             /* 0 = nothing to record */
+};
+void till_offers_issue(struct till *t, struct till_issue *issue);
 /* till_offers.c: the offer and coupon steps of the sale (called by till.c). */
 void till_offers_init(struct till *t);
+/*
+ * The daemon's lanes share one engine (rules, ledger, key) so that budgets and
+ * frequency caps count across lanes: after this call, till_init gives every
+ * new till a view of *shared instead of opening its own. NULL stops sharing.
+ */
+void till_offers_share(const struct term_offers *shared);
 void till_offers_release(struct till *t);
 void till_offers_reset(struct till *t);
 void till_offers_card(struct till *t);
@@ -219,6 +250,7 @@ int cmd_checkout(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_card(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 struct daemon;
@@ -229,7 +261,15 @@ int cmd_sync(int argc, char **argv);
 
 /* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
 struct hs_source;
-void term_sync_source(struct hs_source *src, struct loy_db *db);
+struct term_sync_ctx {
+	struct loy_db *db;
+	const char *store_id;
+	const char *data_dir;
+};
+void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc);
+/* sync_wiring.c: [hq] options as hostsync's client config (strings point into cfg). */
+struct hs_client_config;
+void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc);
 int cmd_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 

@@ -24,6 +24,7 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	t->pending_qty = 1;
 	snprintf(t->ext_base, sizeof(t->ext_base), "%s", ext_base ? ext_base : "");
 	prn_doc_init(&t->last_receipt, cfg->receipt_columns);
+	t->queue_told = -1;
 	till_offers_init(t);
 	return PM_OK;
 }
@@ -31,6 +32,15 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 void till_release(struct till *t)
 {
 	prn_doc_release(&t->last_receipt);
+	for (size_t i = 0; i < t->queue_n; i++)
+		prn_doc_release(&t->queue[i]);
+	free(t->queue);
+	free(t->queue_seq);
+	free(t->queue_issue);
+	t->queue_issue = NULL;
+	t->queue = NULL;
+	t->queue_seq = NULL;
+	t->queue_n = 0;
 	till_offers_release(t);
 }
 
@@ -144,6 +154,98 @@ static int64_t sale_total(const struct till *t)
 	return total;
 }
 
+#define TILL_RECEIPT_RETRY_US 3000000  /* retry a waiting receipt at most every 3 s */
+
+/* Add a copy of doc (with an optional first line) to the receipt queue. */
+static int queue_receipt(struct till *t, const struct prn_doc *doc, uint64_t seq, const char *first)
+{
+	struct prn_doc *q = realloc(t->queue, (t->queue_n + 1) * sizeof(*q));
+	if (!q)
+		return PM_ENOMEM;
+	t->queue = q;
+	uint64_t *qs = realloc(t->queue_seq, (t->queue_n + 1) * sizeof(*qs));
+	if (!qs)
+		return PM_ENOMEM;
+	t->queue_seq = qs;
+	struct till_issue *qi = realloc(t->queue_issue, (t->queue_n + 1) * sizeof(*qi));
+	if (!qi)
+		return PM_ENOMEM;
+	t->queue_issue = qi;
+	memset(&qi[t->queue_n], 0, sizeof(*qi));
+	if (seq && seq == t->decision_sale) {
+		qi[t->queue_n].decision = t->decision;
+		snprintf(qi[t->queue_n].card, sizeof(qi[t->queue_n].card), "%s", t->decision_card);
+		qi[t->queue_n].sale = seq;
+	}
+	struct prn_doc *d = &t->queue[t->queue_n];
+	prn_doc_init(d, doc->columns);
+	int rc = first ? prn_doc_text(d, PRN_CENTER, PRN_BOLD, "%s", first) : PM_OK;
+	if (rc == PM_OK)
+		rc = prn_doc_append(d, doc);
+	if (rc) {
+		prn_doc_release(d);
+		return rc;
+	}
+	t->queue_seq[t->queue_n++] = seq;
+	t->receipt_pending = true;
+	return PM_OK;
+}
+
+size_t till_retry_receipt(struct till *t, bool force)
+{
+	if (!t->printer || t->queue_n == 0)
+		return t->queue_n;
+	int64_t now = pm_now_us();
+	if (!force && now < t->queue_next_try_us)
+		return t->queue_n;
+	while (t->queue_n > 0) {
+		int rc = prn_print(t->printer, &t->queue[0]);
+		if (rc) {
+			int state = PRN_OFFLINE;
+			prn_status(t->printer, &state);
+			t->queue_next_try_us = pm_now_us() + TILL_RECEIPT_RETRY_US;
+			if (state != t->queue_told) {
+				/* Tell the cashier once per new reason, not on every retry. */
+				t->queue_told = state;
+				till_emit(t, json_pack("{s:s, s:I, s:s, s:I}", "event", "receipt_pending",
+						       "sale_id", (json_int_t)t->queue_seq[0], "reason",
+						       prn_state_words(state), "queued", (json_int_t)t->queue_n));
+				if (!t->events)
+					fprintf(stderr, "posmark checkout: %zu receipt%s waiting: %s%s\n",
+						t->queue_n, t->queue_n == 1 ? "" : "s", prn_state_words(state),
+						state == PRN_READY ? " (the printer did not take it; check it)" : "");
+			}
+			break;
+		}
+		bool retried = t->queue_told >= 0;
+		if (retried || t->queue_seq[0] == 0)
+			till_emit(t, json_pack("{s:s, s:I, s:b}", "event", "receipt_printed", "sale_id",
+					       (json_int_t)t->queue_seq[0], "reprint", t->queue_seq[0] == 0));
+		/* Printed: only now its coupons count as issued (a paper-out spent no budget). */
+		till_offers_issue(t, &t->queue_issue[0]);
+		prn_doc_release(&t->queue[0]);
+		memmove(t->queue, t->queue + 1, (t->queue_n - 1) * sizeof(*t->queue));
+		memmove(t->queue_issue, t->queue_issue + 1, (t->queue_n - 1) * sizeof(*t->queue_issue));
+		memmove(t->queue_seq, t->queue_seq + 1, (t->queue_n - 1) * sizeof(*t->queue_seq));
+		t->queue_n--;
+	}
+	if (t->queue_n == 0) {
+		t->queue_told = -1;
+		t->receipt_pending = false;
+	}
+	return t->queue_n;
+}
+
+int till_reprint_receipt(struct till *t)
+{
+	if (t->last_receipt.n == 0)
+		return PM_ENOENT;
+	int rc = queue_receipt(t, &t->last_receipt, 0, "*** COPY ***");
+	if (rc == PM_OK)
+		till_retry_receipt(t, true);
+	return rc;
+}
+
 static void print_receipt(struct till *t, const struct loy_sale *s, const struct loy_commit_result *res)
 {
 	prn_doc_release(&t->last_receipt);
@@ -155,17 +257,13 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 	}
 	if (!t->printer)
 		return;
-	int rc = prn_print(t->printer, &t->last_receipt);
-	t->receipt_pending = rc != PM_OK;
-	if (rc) {
-		int state = PRN_OFFLINE;
-		prn_status(t->printer, &state);
-		till_emit(t, json_pack("{s:s, s:I, s:s}", "event", "receipt_pending", "sale_id",
-				       (json_int_t)s->seq, "reason", prn_state_words(state)));
-		if (!t->events)
-			fprintf(stderr, "posmark checkout: receipt of sale %llu not printed: %s\n",
-				(unsigned long long)s->seq, prn_state_words(state));
+	/* Queued first, so a receipt the printer refuses is never lost. */
+	if (queue_receipt(t, &t->last_receipt, s->seq, NULL)) {
+		pm_err("out of memory queueing the receipt of sale %llu; reprint it with "
+		       "posmark receipt --sale %llu", (unsigned long long)s->seq, (unsigned long long)s->seq);
+		return;
 	}
+	till_retry_receipt(t, true);
 }
 
 int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p)
@@ -264,8 +362,6 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 	till_offers_after_commit(t, s, ev);
 	till_emit(t, ev);
 	print_receipt(t, s, res);
-	if (t->printer && !t->receipt_pending)
-		till_offers_printed(t);
 	reset_sale(t);
 	return PM_OK;
 }
@@ -344,6 +440,9 @@ static int cashier_key(struct till *t, const char *line)
 			refuse(t, line, "#clock needs a UTC time like 2026-11-24T08:00:00Z");
 		else
 			t->clock_us = (int64_t)timegm(&tm) * 1000000;
+	} else if (IS("#reprint")) {
+		if (till_reprint_receipt(t) == PM_ENOENT)
+			refuse(t, line, "no receipt to reprint yet: this till has not printed one");
 	} else if (IS("#cancel")) {
 		if (t->open) {
 			t->cancelled++;
@@ -361,6 +460,7 @@ static int cashier_key(struct till *t, const char *line)
 int till_feed(struct till *t, const struct scan_raw *raw)
 {
 	struct scan_result r;
+	till_retry_receipt(t, false);   /* waiting receipts print when the printer is back */
 	if (raw->is_key)
 		return cashier_key(t, raw->data);
 	scan_decode(&t->cfg->scan, raw->data, raw->len, raw->aim[0] ? raw->aim : NULL, &r);

@@ -21,8 +21,21 @@ static int64_t till_now(const struct till *t)
 	return t->clock_us ? t->clock_us : pm_now_us();
 }
 
+static const struct term_offers *shared_offers;
+
+void till_offers_share(const struct term_offers *shared)
+{
+	shared_offers = shared;
+}
+
 void till_offers_init(struct till *t)
 {
+	if (shared_offers) {
+		t->offers = *shared_offers;
+		t->offers_shared = true;
+		t->offers_ready = t->offers.ledger != NULL;
+		return;
+	}
 	char err[600];
 	int rc = term_offers_open(t->cfg, t->db, &t->offers, err, sizeof(err));
 	t->offers_ready = t->offers.ledger != NULL;
@@ -37,7 +50,8 @@ void till_offers_release(struct till *t)
 {
 	ofr_profile_free(t->profile);
 	t->profile = NULL;
-	term_offers_close(&t->offers);
+	if (!t->offers_shared)
+		term_offers_close(&t->offers);
 }
 
 void till_offers_reset(struct till *t)
@@ -252,17 +266,31 @@ void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *js
 	}
 }
 
-void till_offers_printed(struct till *t)
+void till_offers_issue(struct till *t, struct till_issue *issue)
 {
-	for (size_t i = 0; i < t->decision.n; i++) {
-		struct ofr_offer *o = &t->decision.offers[i];
+	for (size_t i = 0; issue->sale && i < issue->decision.n; i++) {
+		struct ofr_offer *o = &issue->decision.offers[i];
 		if (o->held_back || !o->coupon[0])
 			continue;
 		int64_t now = till_now(t);
-		if (term_offers_event(t->db, LOY_EV_OFFER_ISSUED, now, t->decision_sale, o, t->decision_card,
-				      o->coupon, 0))
-			pm_warn("cannot record an issued coupon of sale %llu", (unsigned long long)t->decision_sale);
-		ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, t->decision_card, now);
+		if (term_offers_event(t->db, LOY_EV_OFFER_ISSUED, now, issue->sale, o, issue->card, o->coupon, 0))
+			pm_warn("cannot record an issued coupon of sale %llu", (unsigned long long)issue->sale);
+		if (t->offers.ledger)
+			ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, issue->card, now);
 		o->coupon[0] = '\0';   /* recorded once */
 	}
+}
+
+void till_offers_printed(struct till *t)
+{
+	struct till_issue *issue = malloc(sizeof(*issue));
+	if (!issue)
+		return;
+	issue->decision = t->decision;
+	snprintf(issue->card, sizeof(issue->card), "%s", t->decision_card);
+	issue->sale = t->decision_sale;
+	till_offers_issue(t, issue);
+	/* Recorded once: a second confirmation records nothing. */
+	t->decision_sale = 0;
+	free(issue);
 }

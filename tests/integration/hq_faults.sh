@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hq_faults.sh - exactly once under faults: a sync of >= 100,000 sales
-# (20,000 under ASan) through a fault-injecting proxy in front of two
+# (10,000 under ASan) through a fault-injecting proxy in front of two
 # stateless receivers; then kill -9 of the terminal's sync and of
 # posmark-hq in the middle of batches. Afterwards HQ holds every sale
 # exactly once and the terminal's watermark equals HQ's position.
@@ -11,7 +11,7 @@ trap 'kill $PROXY_PID 2>/dev/null; hq_cleanup' EXIT
 PROXY_PID=
 pg_start fsync=off synchronous_commit=off
 T=$HQ_TMP
-if [ "$POSMARK_VARIANT" = asan ]; then N=20000; NK=6000; else N=100000; NK=30000; fi
+if [ "$POSMARK_VARIANT" = asan ]; then N=10000; NK=2000; B=200; else N=100000; NK=12000; B=2000; fi
 
 exactly_once() { # store expected -> "count|distinct|acked"
 	psql_q "SELECT count(*) || '|' || count(DISTINCT seq) || '|' ||
@@ -31,7 +31,7 @@ PPORT=$(free_port)
 python3 tests/integration/lib/faultproxy.py "$PPORT" "$HQ1,$HQ2" 42 35 "$T/faults" & PROXY_PID=$!
 sleep 0.3
 HQ_URL="http://127.0.0.1:$PPORT"
-terminal_config "$T/c1" "$T/d1" S1 "$cred" "batch_max_sales = 2000" "max_attempts = 60"
+terminal_config "$T/c1" "$T/d1" S1 "$cred" "batch_max_sales = $B" "max_attempts = 60"
 start=$(date +%s.%N)
 out=$("$POSMARK" sync --config "$T/c1" --once --json 2>"$T/sync1.err"); rc=$?
 end=$(date +%s.%N)
@@ -49,7 +49,7 @@ check "terminal watermark right: nothing left to send" '[ "$(terminal_acked "$T/
 # --- 2: kill -9 of the terminal's sync mid-batch ----------------------------
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 "$GEN" gen "$T/d2" "$NK" T1 0 >/dev/null
-terminal_config "$T/c2" "$T/d2" S2 "$cred2" "batch_max_sales = 500"
+terminal_config "$T/c2" "$T/d2" S2 "$cred2" "batch_max_sales = 300"
 kills=0
 for round in 1 2 3; do
 	"$POSMARK" sync --config "$T/c2" --once >/dev/null 2>&1 & spid=$!
@@ -74,7 +74,7 @@ HQ_PIDS=()
 HQ_PORT=$(free_port); hq_start
 cred3=$("$POSMARK_HQ" store add S3 --db "$HQ_DB")
 "$GEN" gen "$T/d3" "$NK" T1 0 >/dev/null
-terminal_config "$T/c3" "$T/d3" S3 "$cred3" "batch_max_sales = 500" "max_attempts = 200"
+terminal_config "$T/c3" "$T/d3" S3 "$cred3" "batch_max_sales = 300" "max_attempts = 200"
 "$POSMARK" sync --config "$T/c3" --once >/dev/null 2>"$T/sync3.err" & spid=$!
 hq_kills=0
 for round in 1 2 3; do

@@ -14,7 +14,7 @@ cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
 check "schema migrated to version 1" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 1 ]'
 
-"$GEN" gen "$T/d1" 3000 T1 40 >/dev/null
+"$GEN" gen "$T/d1" 3000 T1 40 1200 >/dev/null
 "$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
 terminal_config "$T/c1" "$T/d1" S1 "$cred1"
 terminal_config "$T/c2" "$T/d2" S2 "$cred2" "batch_max_sales = 300"
@@ -56,9 +56,21 @@ check "applied request acknowledged" '[ "$(psql_q "SELECT count(*) FROM downlink
 out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
 check "an erasure from HQ is not echoed back" 'echo "$out" | grep -q "\"events_sent\":0"'
 
+# erasure at a store goes up, and down to the other stores that know the card
+check "consent changes from the till reach HQ's cards" '[ "$(psql_q "SELECT count(*) FROM cards WHERE consent = '\''yes'\''")" -gt 0 ]'
+card2=$(psql_q "SELECT card FROM sales WHERE card IS NOT NULL GROUP BY card HAVING count(DISTINCT store_id) = 2 LIMIT 1")
+"$POSMARK" card erase "$card2" --data "$T/d2" >/dev/null 2>&1
+"$POSMARK" sync --config "$T/c2" --once >/dev/null 2>&1
+check "store erasure removes the card at HQ" '[ -n "$card2" ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$card2'\''")" = 0 ]'
+down=$(psql_q "SELECT string_agg(store_id, ',') FROM downlink WHERE card = '$card2'")
+check "store erasure goes down to the other store only" '[ "$down" = S1 ]'
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
+check "the other store applied it" '[ -z "$("$POSMARK" history "$card2" --data "$T/d1" --json 2>/dev/null)" ]'
+
 # rule sets: signed, conditional GET, bad signature refused
 pub=$("$POSMARK_HQ" rules keygen --key "$T/sign.key")
-printf '{"version":1,"rules":[]}\n' >"$T/rules1.json"
+rule() { printf '{"format":"posmark-rules","version":1,"rules":[{"id":"%s","kind":"cross_sell","when":{"basket":{"all":[{"item":"4006381333931"}]}},"offer":{"item":"4000000000006","percent_off":10}}]}\n' "$1"; }
+rule first >"$T/rules1.json"
 "$POSMARK_HQ" rules publish "$T/rules1.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
 terminal_config "$T/c1" "$T/d1" S1 "$cred1" "rules_public_key = $pub"
 out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
@@ -66,10 +78,29 @@ check "signed rule set installed" 'cmp -s "$T/rules1.json" "$T/d1/rules.json" &&
 out=$("$POSMARK" sync --config "$T/c1" --once --json 2>/dev/null)
 check "unchanged rule set: 304, nothing installed" 'echo "$out" | grep -q "\"rules\":0"'
 other=$("$POSMARK_HQ" rules keygen --key "$T/other.key")
-printf '{"version":1,"rules":["evil"]}\n' >"$T/rules2.json"
+rule evil >"$T/rules2.json"
 "$POSMARK_HQ" rules publish "$T/rules2.json" --db "$HQ_DB" --key "$T/other.key" 2>/dev/null
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad.err"; rc=$?
 check "rule set signed by another key refused, old kept" '[ $rc -ne 0 ] && grep -q "refused" "$T/bad.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json" && [ -n "$other" ]'
+printf '{"format":"posmark-rules","version":1,"rules":[{"id":"x"}]}\n' >"$T/rules3.json"
+"$POSMARK_HQ" rules publish "$T/rules3.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad3.err"; rc=$?
+check "signed rule set the engine cannot load refused, old kept" '[ $rc -ne 0 ] && grep -q "signed but not valid" "$T/bad3.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json"'
+rule second >"$T/rules4.json"
+"$POSMARK_HQ" rules publish "$T/rules4.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
+check "a newer good rule set replaces it" 'cmp -s "$T/rules4.json" "$T/d1/rules.json" && [ ! -e "$T/d1/.rules.json.tmp" ]'
+
+# the daemon uploads in the background (hq.interval_s)
+cred5=$("$POSMARK_HQ" store add S5 --db "$HQ_DB")
+"$GEN" gen "$T/d5" 500 T1 0 >/dev/null
+terminal_config "$T/c5" "$T/d5" S5 "$cred5" "interval_s = 1"
+"$POSMARK" daemon --config "$T/c5" --socket "$T/pm.sock" 2>"$T/daemon.err" & dpid=$!
+HQ_PIDS+=("$dpid")
+for _ in $(seq 1 100); do [ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = 'S5'")" = 500 ] && break; sleep 0.1; done
+check "the daemon uploads in the background" '[ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = '\''S5'\''")" = 500 ]'
+kill -TERM "$dpid"; wait "$dpid"; rc=$?
+check "the daemon stops cleanly with its sync thread" '[ $rc -eq 0 ]'
 
 # bad input straight at the API
 post() { curl -s -o "$T/resp" -w '%{http_code}' -H "X-Posmark-Store: $1" -H "Authorization: Bearer $2" --data-binary @"$3" "$HQ_URL/v1/batches"; }

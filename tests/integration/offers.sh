@@ -24,6 +24,20 @@ coupon_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 EOF2
 X="--config $T/conf --data $D"
 
+# ---- the demo's campaign file is valid against the demo catalog
+$P rules check data/demo/campaigns.json $X 2>"$T/err"; rc=$?
+ok "demo campaigns check clean against the demo catalog" '[ $rc -eq 0 ] && grep -q "is valid: 10 rules, 0 warnings" "$T/err"'
+
+# ---- a rule set from the miner loads as is and drives offers
+for i in $(seq 1 30); do echo "$LAPTOP,$SLEEVE"; echo "$PASTA,$SAUCE,$COFFEE"; echo "$PASTA,$SAUCE"; echo "$COFFEE,$LAVAZZA"; done >"$T/baskets.csv"
+$P mine --input "$T/baskets.csv" --min-support 0.1 --min-confidence 0.6 --output-format rules --output "$T/mined.json" --quiet 2>/dev/null
+$P rules check "$T/mined.json" $X 2>"$T/err"; rc=$?
+ok "the miner's rule set checks clean" '[ $rc -eq 0 ] && grep -q "(mined cross-sell) is valid" "$T/err"'
+M=$T/mined-data; $P catalog import data/demo/catalog.csv --data "$M" 2>/dev/null
+$P rules load "$T/mined.json" --data "$M" 2>/dev/null
+$P explain --basket $LAPTOP --data "$M" >"$T/ex" 2>&1
+ok "a mined rule is chosen for its antecedent" 'grep -qE "^1 +mined-[0-9]+ +mined-cross-sell +chosen" "$T/ex" && grep -q "1. Targus Laptop sleeve" "$T/ex"'
+
 # ---- rules check: every error with its line
 cat >"$T/bad.json" <<'EOF2'
 {"format":"posmark-rules","version":1,

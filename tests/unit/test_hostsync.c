@@ -2,8 +2,8 @@
  * test_hostsync.c - batch format v1: encode/decode round trip and the
  * strict decoder's refusals; rule-set signature check and atomic install.
  * Also a generator for integration tests and the benchmark:
- *   test_hostsync gen DIR N TERMINAL [EVENTS]
- * commits N sales (group commits, bulk mode) into the log in DIR.
+ *   test_hostsync gen DIR N TERMINAL [EVENTS [SPACING_S]]
+ * commits N sales (one every SPACING_S seconds, default 120) (group commits, bulk mode) into the log in DIR.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,6 +156,29 @@ static void test_rejects(void **state)
 		PM_EINVAL);
 	assert_non_null(strstr(err, "total_cents"));
 	assert_int_equal(decode_text(HDR(1, 1, 1, 1) "{\"seq\":1", err, sizeof(err)), PM_EINVAL);
+	/* the sale line parser: duplicates, floats, trailing text, bad card; unknown keys skipped */
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1) "{\"seq\":1,\"seq\":1}\n", err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1.5,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\"}\n", err,
+		sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "time_us"));
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1) "{\"seq\":1,\"time_us\":1,\"card\":\"12a\",\"currency\":\"EUR\"}\n",
+				     err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "card"));
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\",\"total_cents\":5,"
+		"\"discount_cents\":0,\"tendered_cents\":5,\"points_earned\":0,\"future\":{\"a\":[1,2.5e3,\"x\\u00e9\",true,null]},"
+		"\"items\":[],\"redeemed\":[{\"coupon\":\"A\\\"B\",\"discount_cents\":1}]}\n", err, sizeof(err)), 0);
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\",\"total_cents\":5,"
+		"\"discount_cents\":0,\"tendered_cents\":5,\"points_earned\":0,\"items\":[],\"redeemed\":[]} x\n", err,
+		sizeof(err)), PM_EINVAL);
+	assert_int_equal(decode_text(HDR(1, 1, 1, 1)
+		"{\"seq\":1,\"time_us\":1,\"card\":null,\"currency\":\"EUR\",\"tender\":\"cash\",\"total_cents\":5,"
+		"\"discount_cents\":0,\"tendered_cents\":5,\"points_earned\":0,\"items\":[{\"gtin\":\"1\"}],\"redeemed\":[]}\n",
+		err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "lacks"));
 	assert_int_equal(decode_text("", err, sizeof(err)), PM_EINVAL);
 	assert_int_equal(decode_text("{\"format\":\"other\"}\n", err, sizeof(err)), PM_EINVAL);
 	/* truncated and corrupt compression */
@@ -195,7 +218,7 @@ static void test_rules_install(void **state)
 
 /* ---- generator ------------------------------------------------------------ */
 
-static int gen(const char *dir, long n, const char *terminal, long n_events)
+static int gen(const char *dir, long n, const char *terminal, long n_events, int64_t spacing_s)
 {
 	struct loy_config cfg;
 	struct loy_db *db;
@@ -227,7 +250,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events)
 			struct loy_sale *s = &sales[i];
 			uint64_t g = base + (uint64_t)done + i;
 			memset(s, 0, sizeof(*s));
-			s->time_us = t0 + (int64_t)g * 1200000000; /* every 20 minutes */
+			s->time_us = t0 + (int64_t)g * spacing_s * 1000000;
 			if (rand_r(&seed) % 10 < 7) {
 				char card[24];
 				snprintf(card, sizeof(card), "400000%09u", rand_r(&seed) % 2000);
@@ -279,7 +302,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events)
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "gen"))
-		return gen(argv[2], atol(argv[3]), argv[4], argc > 5 ? atol(argv[5]) : 0);
+		return gen(argv[2], atol(argv[3]), argv[4], argc > 5 ? atol(argv[5]) : 0, argc > 6 ? atol(argv[6]) : 120);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_rejects),

@@ -58,7 +58,13 @@ def handle(c):
         if req is None:
             return
         with lock:
-            fault = rng.choice(FAULTS) if rng.randrange(100) < pct else "pass"
+            # Every kind once, early and in turn (each faulted request is followed by a
+            # clean one), so a short run still meets each fault; then at random.
+            n = sum(counts.values())
+            if n < 2 * len(FAULTS):
+                fault = FAULTS[n // 2] if n % 2 == 1 else "pass"
+            else:
+                fault = rng.choice(FAULTS) if rng.randrange(100) < pct else "pass"
             counts[fault] = counts.get(fault, 0) + 1
         if fault == "drop_request":
             return

@@ -1,0 +1,229 @@
+/*
+ * cmd_receipt.c - posmark receipt: show a receipt as the printer would
+ * print it, without a printer. Either a committed sale from the purchase
+ * log (laid out by receipt.c, the same layout the till prints) or an
+ * ESC/POS capture (what escpos:FILE wrote, or bytes captured from a real
+ * printer's port) read back by the drivers' ESC/POS reader. Output: text on
+ * stdout and/or a PNG (barcodes and QR codes drawn with zint, text with
+ * cairo), one pixel per printer dot. docs/printers.md, docs/till.md.
+ */
+#include "terminal/term.h"
+#include "common/pm_err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct receipt_ctx {
+	const struct term_config *cfg;
+	struct loy_db *db;
+	struct prn_doc *doc;
+	int rc;
+};
+
+/* Lay out one sale (called with the log's view of it, valid only here). */
+static int layout_sale(void *vctx, const struct loy_sale *s)
+{
+	struct receipt_ctx *ctx = vctx;
+	struct loy_commit_result res;
+	struct loy_card card;
+	struct till_line *lines = calloc(s->n_items ? s->n_items : 1, sizeof(*lines));
+	if (!lines) {
+		ctx->rc = PM_ENOMEM;
+		return 1;
+	}
+	for (uint32_t i = 0; i < s->n_items; i++) {
+		struct loy_product p;
+		lines[i].item = s->items[i];
+		if (loy_catalog_get(ctx->db, s->items[i].gtin, &p) == PM_OK)
+			snprintf(lines[i].name, sizeof(lines[i].name), "%s", p.name);
+		else
+			snprintf(lines[i].name, sizeof(lines[i].name), "%s", s->items[i].gtin);
+	}
+	/* Points as committed; balance and tier as they are now (a reprint says so). */
+	memset(&res, 0, sizeof(res));
+	res.seq = s->seq;
+	res.points_earned = s->points_earned;
+	if (s->card[0] && loy_card_get(ctx->db, s->card, &card) == PM_OK) {
+		res.points_balance = card.points;
+		res.tier = card.tier;
+	}
+	/* Offers printed with the sale are not kept in the log: a reprint from the log has none. */
+	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items, NULL);
+	free(lines);
+	return 1;
+}
+
+static int read_file(const char *path, unsigned char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t n = 0, cap = 0, k;
+	*out = NULL;
+	*len = 0;
+	if (!f)
+		return PM_ENOENT;
+	do {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			unsigned char *nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return PM_ENOMEM;
+			}
+			buf = nb;
+		}
+		k = fread(buf + n, 1, cap - n, f);
+		n += k;
+	} while (k > 0);
+	int err = ferror(f);
+	fclose(f);
+	if (err) {
+		free(buf);
+		return PM_EIO;
+	}
+	*out = buf;
+	*len = n;
+	return PM_OK;
+}
+
+int cmd_receipt(int argc, char **argv)
+{
+	struct cli_common co;
+	struct term_config cfg;
+	struct loy_db *db = NULL;
+	struct prn_doc doc;
+	const char *png = NULL, *escpos = NULL, *sale = NULL, *profile = NULL, *printer = NULL, *v;
+	bool text = false;
+	int status = 1, rc = cli_setup(&argc, argv, &co, &cfg);
+
+	if (rc)
+		return rc;
+	for (int i = 1; i < argc; i++) {
+		if ((v = cli_opt_value(argc, argv, &i, "--png")))
+			png = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--sale")))
+			sale = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--escpos")))
+			escpos = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--profile")))
+			profile = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--printer")))
+			printer = v;
+		else if (!strcmp(argv[i], "--text"))
+			text = true;
+		else
+			return cli_fail("receipt", "see posmark receipt --help", "unexpected argument '%s'",
+					argv[i]) + 1;
+	}
+	if (co.help) {
+		printf("usage: posmark receipt (--sale SEQ --data DIR | --escpos FILE) [--png FILE] [--text]\n"
+		       "                       [--profile NAME]\n"
+		       "  --sale SEQ      a committed sale of the purchase log (seq as in sale_committed)\n"
+		       "  --escpos FILE   an ESC/POS capture (what the escpos: printer wrote) instead\n"
+		       "  --png FILE      draw the receipt as the printer would print it (one pixel per dot)\n"
+		       "  --text          print it as text on stdout (the default without --png)\n"
+		       "  --profile NAME  printer profile for the width and fonts (docs/printers.md;\n"
+		       "                  default devices.printer_profile, else generic)\n"
+		       "  --printer DEV   also print it there, marked COPY (a receipt the till could not print)\n");
+		return 0;
+	}
+	if (!sale == !escpos)
+		return cli_fail("receipt", "give --sale SEQ (with --data DIR) or --escpos FILE",
+				"%s", sale ? "--sale and --escpos exclude each other" : "nothing to show") + 1;
+	if (!profile)
+		profile = cfg.printer_profile;
+	if (!png && !printer)
+		text = true;
+	prn_doc_init(&doc, cfg.receipt_columns);
+	if (escpos) {
+		unsigned char *bytes;
+		size_t len;
+		if ((rc = read_file(escpos, &bytes, &len))) {
+			cli_fail("receipt", "check the --escpos path", "cannot read '%s': %s", escpos, pm_strerror(rc));
+			goto out;
+		}
+		rc = prn_escpos_to_doc(bytes, len, &doc);
+		free(bytes);
+		if (rc == PM_EPROTO)
+			fprintf(stderr, "posmark receipt: '%s' ends inside a command; showing what came before\n",
+				escpos);
+		else if (rc) {
+			cli_fail("receipt", NULL, "cannot read '%s' as ESC/POS: %s", escpos, pm_strerror(rc));
+			goto out;
+		}
+	} else {
+		char *end;
+		unsigned long long seq = strtoull(sale, &end, 10);
+		if (*end || seq == 0) {
+			cli_fail("receipt", "sale numbers are the seq of sale_committed, 1 and up",
+				 "--sale '%s' is not a sale number", sale);
+			goto out;
+		}
+		if (cli_open_log("receipt", &cfg, &db))
+			goto out;
+		struct receipt_ctx ctx = { .cfg = &cfg, .db = db, .doc = &doc, .rc = PM_ENOENT };
+		rc = loy_sale_get(db, seq, layout_sale, &ctx);
+		if (rc == PM_ENOENT || (rc >= 0 && ctx.rc == PM_ENOENT)) {
+			cli_fail("receipt", "list the sales with posmark history CARD, or check --data",
+				 "no sale %llu in '%s'", seq, cfg.data_dir);
+			goto out;
+		}
+		if (rc < 0 || ctx.rc) {
+			cli_fail("receipt", NULL, "cannot lay out sale %llu: %s", seq,
+				 pm_strerror(rc < 0 ? rc : ctx.rc));
+			goto out;
+		}
+	}
+	if (png && (rc = prn_doc_render_png(&doc, profile, png))) {
+		cli_fail("receipt", rc == PM_EINVAL ? "see docs/printers.md for the profile names"
+			 : "check that the directory of --png exists and is writable",
+			 "cannot draw the receipt into '%s': %s", png, pm_strerror(rc));
+		goto out;
+	}
+	if (printer) {
+		struct prn_dev *dev;
+		struct prn_doc copy;
+		char err[600];
+		if ((rc = prn_open(printer, &dev, err, sizeof(err)))) {
+			cli_fail("receipt", "check the printer device string", "%s", err);
+			goto out;
+		}
+		if (profile && *profile && !strstr(printer, ",profile=") && prn_set_profile(dev, profile)) {
+			prn_close(dev);
+			cli_fail("receipt", "see docs/printers.md for the profile names",
+				 "printer profile '%s' is unknown", profile);
+			goto out;
+		}
+		prn_doc_init(&copy, doc.columns);
+		rc = prn_doc_text(&copy, PRN_CENTER, PRN_BOLD, "*** COPY ***");
+		if (rc == PM_OK)
+			rc = prn_doc_append(&copy, &doc);
+		if (rc == PM_OK)
+			rc = prn_print(dev, &copy);
+		int state = PRN_READY;
+		if (rc)
+			prn_status(dev, &state);
+		prn_doc_release(&copy);
+		prn_close(dev);
+		if (rc) {
+			cli_fail("receipt", rc == PM_EPAPER || rc == PM_EOFFLINE || rc == PM_ETIMEOUT
+				 ? prn_state_words(state) : NULL, "receipt not printed on '%s': %s", printer,
+				 pm_strerror(rc));
+			goto out;
+		}
+	}
+	if (text) {
+		char *t;
+		size_t len;
+		if ((rc = prn_doc_to_text(&doc, &t, &len)) == PM_OK) {
+			fwrite(t, 1, len, stdout);
+			free(t);
+		}
+	}
+	status = 0;
+out:
+	prn_doc_release(&doc);
+	loy_close(db);
+	return status;
+}

@@ -1,0 +1,151 @@
+/*
+ * daemon_sync.c - the daemon's upload to HQ and rule-set refresh. Every
+ * hq.interval_s it runs `posmark sync --once --json` as a child process:
+ * the child has its own LMDB handle and its own network timeouts, so a slow
+ * or dead HQ never stalls a lane. When the child installed a new signed
+ * rule set, the lanes switch to it at once.
+ */
+#include "terminal/daemon_int.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+#include "common/pm_time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void rules_name(struct daemon *d)
+{
+	char path[1100];
+	json_t *doc;
+	snprintf(path, sizeof(path), "%s/rules.json", d->cfg.data_dir);
+	d->rules_version[0] = '\0';
+	if ((doc = json_load_file(path, 0, NULL))) {
+		snprintf(d->rules_version, sizeof(d->rules_version), "%s (v%lld, %zu rules)",
+			 json_string_value(json_object_get(doc, "name")) ?: "unnamed",
+			 (long long)json_integer_value(json_object_get(doc, "version")),
+			 json_array_size(json_object_get(doc, "rules")));
+		json_decref(doc);
+	}
+}
+
+void daemon_reload_rules(struct daemon *d)
+{
+	char path[1100], err[600];
+	struct ofr_rules *fresh = NULL;
+	snprintf(path, sizeof(path), "%s/rules.json", d->cfg.data_dir);
+	int rc = term_rules_read(path, d->db, d->cfg.store_id, &fresh, err, sizeof(err));
+	if (rc) {
+		pm_err("rule set not reloaded, the old one stays: %s", err[0] ? err : pm_strerror(rc));
+		return;
+	}
+	struct ofr_rules *old = d->offers.rules;
+	d->offers.rules = d->cfg.offers_enabled ? fresh : NULL;
+	if (!d->cfg.offers_enabled)
+		ofr_rules_free(fresh);
+	for (size_t i = 0; i < d->n_lanes; i++) {
+		struct till *t = &d->lanes[i]->till;
+		t->offers.rules = d->offers.rules;
+		if (t->card[0])
+			till_offers_card(t);   /* the open sale's profile against the new rules */
+	}
+	ofr_rules_free(old);
+	rules_name(d);
+	pm_info("rule set loaded: %s", d->rules_version[0] ? d->rules_version : "none installed");
+}
+
+void daemon_sync_tick(struct daemon *d)
+{
+	int64_t now = pm_now_us();
+	int fds[2];
+	if (!d->cfg.hq.url[0] || d->sync_pid > 0 || now < d->next_sync_us)
+		return;
+	if (pipe2(fds, O_CLOEXEC)) {
+		snprintf(d->hq_state, sizeof(d->hq_state), "cannot start a sync: %s", strerror(errno));
+		d->next_sync_us = now + (int64_t)d->cfg.hq.interval_s * 1000000;
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		char *argv[12];
+		int n = 0;
+		argv[n++] = (char *)"posmark";
+		argv[n++] = (char *)"sync";
+		argv[n++] = (char *)"--once";
+		argv[n++] = (char *)"--json";
+		argv[n++] = (char *)"--data";
+		argv[n++] = d->cfg.data_dir;
+		if (d->config_path) {
+			argv[n++] = (char *)"--config";
+			argv[n++] = (char *)d->config_path;
+		}
+		argv[n] = NULL;
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		d->next_sync_us = now + (int64_t)d->cfg.hq.interval_s * 1000000;
+		return;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	d->sync_pid = pid;
+	d->sync_fd = fds[0];
+	d->sync_out_len = 0;
+}
+
+void daemon_sync_read(struct daemon *d)
+{
+	ssize_t n;
+	while ((n = read(d->sync_fd, d->sync_out + d->sync_out_len,
+			 sizeof(d->sync_out) - 1 - d->sync_out_len)) > 0)
+		d->sync_out_len += (size_t)n;
+	if (n < 0 && errno == EAGAIN)
+		return;
+	/* End of the child's output: collect it. */
+	int status = 0;
+	close(d->sync_fd);
+	d->sync_fd = -1;
+	waitpid(d->sync_pid, &status, 0);
+	d->sync_pid = 0;
+	d->sync_out[d->sync_out_len] = '\0';
+	int64_t now = pm_now_us();
+	d->last_sync_us = now;
+	d->next_sync_us = now + (int64_t)d->cfg.hq.interval_s * 1000000;
+	char *last = strrchr(d->sync_out, '{');
+	json_t *o = last ? json_loads(last, 0, NULL) : NULL;
+	if (o && json_is_true(json_object_get(o, "ok"))) {
+		snprintf(d->hq_state, sizeof(d->hq_state), "reachable; last sync sent %lld sales, %lld events",
+			 (long long)json_integer_value(json_object_get(o, "sales_sent")),
+			 (long long)json_integer_value(json_object_get(o, "events_sent")));
+		pm_info("sync to HQ: %lld sales and %lld events in %lld batches",
+			(long long)json_integer_value(json_object_get(o, "sales_sent")),
+			(long long)json_integer_value(json_object_get(o, "events_sent")),
+			(long long)json_integer_value(json_object_get(o, "batches")));
+		if (json_integer_value(json_object_get(o, "rules")) > 0)
+			daemon_reload_rules(d);
+	} else {
+		snprintf(d->hq_state, sizeof(d->hq_state), "unreachable or refusing (sync exit %d); sales stay "
+			 "queued and go at the next sync", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		pm_warn("sync to HQ failed; %s", d->hq_state);
+	}
+	json_decref(o);
+}
+
+void daemon_sync_stop(struct daemon *d)
+{
+	if (d->sync_pid <= 0)
+		return;
+	kill(d->sync_pid, SIGTERM);
+	waitpid(d->sync_pid, NULL, 0);
+	d->sync_pid = 0;
+	if (d->sync_fd >= 0)
+		close(d->sync_fd);
+	d->sync_fd = -1;
+}

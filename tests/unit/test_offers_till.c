@@ -1,0 +1,163 @@
+/*
+ * test_offers_till.c - the till's offer step on a real purchase log: a
+ * coupon is recorded as issued only once its receipt printed, control-group
+ * decisions and redemptions are recorded in the event outbox, and the
+ * ledger replayed at start enforces the caps.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "terminal/term.h"
+#include "common/pm_err.h"
+#include "tests/unit/testutil.h"
+
+#include <jansson.h>
+
+#define CARD "6036010000001000005"
+#define LAPTOP "04007598000012"
+#define SLEEVE "04007649000015"
+
+struct fx {
+	char *dir;
+	struct term_config cfg;
+	struct loy_db *db;
+};
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char path[4200];
+	f->dir = tu_mkdtemp();
+	term_config_default(&f->cfg);
+	snprintf(f->cfg.data_dir, sizeof(f->cfg.data_dir), "%s", f->dir);
+	snprintf(f->cfg.offers_coupon_key, sizeof(f->cfg.offers_coupon_key), "%s", "a test passphrase, 16+ chars");
+	assert_int_equal(loy_open(f->dir, &f->cfg.loy, &f->db, NULL, 0), PM_OK);
+	struct loy_product p[2] = { { LAPTOP, "Acer Laptop", "Electronics", "Acer", 49900 },
+				    { SLEEVE, "Targus Laptop sleeve", "Electronics", "Targus", 2999 } };
+	assert_int_equal(loy_catalog_put(f->db, p, 2), PM_OK);
+	snprintf(path, sizeof(path), "%s/rules.json", f->dir);
+	write_file(path, "{\"format\":\"posmark-rules\",\"version\":1,\"rules\":["
+		   "{\"id\":\"sleeve\",\"campaign\":\"laptop\",\"kind\":\"cross_sell\",\"budget\":1,"
+		   "\"when\":{\"basket\":{\"all\":[{\"item\":\"" LAPTOP "\"}]}},"
+		   "\"offer\":{\"item\":\"" SLEEVE "\",\"percent_off\":20}},"
+		   "{\"id\":\"control\",\"campaign\":\"control\",\"kind\":\"promotion\",\"holdout_pct\":100,"
+		   "\"offer\":{\"category\":\"Electronics\",\"percent_off\":5}}]}");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	loy_close(f->db);
+	tu_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void feed(struct till *t, const char *line)
+{
+	struct scan_raw raw;
+	memset(&raw, 0, sizeof(raw));
+	snprintf(raw.data, sizeof(raw.data), "%s", line);
+	raw.len = strlen(raw.data);
+	raw.is_key = line[0] == '#';
+	assert_int_equal(till_feed(t, &raw), PM_OK);
+}
+
+struct counts {
+	int issued, held, redeemed;
+	char coupon[64];
+};
+
+static int count_ev(void *ctx, const struct loy_event *ev)
+{
+	struct counts *c = ctx;
+	c->issued += ev->type == LOY_EV_OFFER_ISSUED;
+	c->held += ev->type == LOY_EV_OFFER_HELD_BACK;
+	c->redeemed += ev->type == LOY_EV_OFFER_REDEEMED;
+	if (ev->type == LOY_EV_OFFER_ISSUED) {
+		json_t *o = json_loadb(ev->payload, ev->payload_len, 0, NULL);
+		assert_non_null(o);
+		assert_int_equal(json_integer_value(json_object_get(o, "v")), 1);
+		assert_string_equal(json_string_value(json_object_get(o, "campaign")), "laptop");
+		snprintf(c->coupon, sizeof(c->coupon), "%s", json_string_value(json_object_get(o, "coupon")));
+		json_decref(o);
+	}
+	return 0;
+}
+
+static struct counts events(struct loy_db *db)
+{
+	struct counts c = { 0, 0, 0, "" };
+	assert_int_equal(loy_events_after(db, 0, 0, count_ev, &c), PM_OK);
+	return c;
+}
+
+static void sale(struct fx *f, const char *printer, bool with_coupon, const char *coupon)
+{
+	struct prn_dev *p = NULL;
+	char err[300];
+	struct till *t = malloc(sizeof(*t));
+	assert_int_equal(prn_open(printer, &p, err, sizeof(err)), PM_OK);
+	till_init(t, f->db, &f->cfg, p, NULL, "");
+	assert_non_null(t->offers.rules);
+	feed(t, CARD);
+	if (with_coupon) {
+		feed(t, coupon);
+		feed(t, "4007649000015");
+	} else {
+		feed(t, "4007598000012");
+	}
+	feed(t, "#tender card");
+	till_release(t);
+	free(t);
+	prn_close(p);
+}
+
+static void test_issued_only_when_printed(void **state)
+{
+	struct fx *f = *state;
+	char printer[4200];
+	/* paper out (a write that fails): decided, held back recorded, nothing issued */
+	sale(f, "text:/dev/full", false, NULL);
+	struct counts c = events(f->db);
+	assert_int_equal(c.issued, 0);
+	assert_int_equal(c.held, 1);
+	/* printed: issued */
+	snprintf(printer, sizeof(printer), "text:%s/receipts.txt", f->dir);
+	sale(f, printer, false, NULL);
+	c = events(f->db);
+	assert_int_equal(c.issued, 1);
+	assert_int_equal(c.held, 2);
+	assert_int_equal(strncmp(c.coupon, "PMK", 3), 0);
+	/* budget 1, replayed from the outbox by a fresh till: no second coupon */
+	sale(f, printer, false, NULL);
+	c = events(f->db);
+	assert_int_equal(c.issued, 1);
+	/* the printed coupon redeemed: one REDEEMED event */
+	char code[64];
+	snprintf(code, sizeof(code), "%s", c.coupon);
+	sale(f, printer, true, code);
+	c = events(f->db);
+	assert_int_equal(c.redeemed, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_issued_only_when_printed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
