@@ -9,7 +9,8 @@
 # MINE_WEKA_REPEAT (3; a Weka run over 60 s is not repeated),
 # MINE_WEKA_TIMEOUT (300 s; a Weka run cut there shows as ">300"),
 # MINE_SYNTH_N (1000000), BORGELT_FPGROWTH (path; that column is skipped if unset),
-# BENCH_QUICK=1 (one run each, 50,000 synthetic baskets, Weka cut at 30 s).
+# BENCH_QUICK=1 (one run each, 50,000 synthetic baskets, Weka cut at 30 s),
+# MINE_ONLY (regex on the set names, e.g. MINE_ONLY=synthetic).
 #
 # Thresholds are the same for all: posmark computes the minimum count
 # ceil(S*N) and every peer is given that count. Weka's FPGrowth turns an
@@ -111,6 +112,7 @@ retail retail.dat fimi 2 0.0005 0.8
 synthetic synth.dat fimi 2 0.01 0.8
 synthetic synth.dat fimi 2 0.001 0.8"
 while read -r name file fmt pidx s c; do
+	[[ $name =~ ${MINE_ONLY:-.} ]] || continue
 	in=$T/$file
 	n=$(wc -l < "$in")
 	minc=$("$P" mine --input "$in" --input-format "$fmt" --min-support "$s" --output-format itemsets 2>&1 >/dev/null |
