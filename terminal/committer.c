@@ -29,7 +29,7 @@ struct committer {
 };
 
 /* How long a group waits for the lanes that were in the previous group. */
-#define GATHER_NS 300000
+#define GATHER_NS 500000
 
 /*
  * Wait for work. When the previous group had several sales (several busy
