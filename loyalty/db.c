@@ -168,6 +168,21 @@ int loyi_meta_get_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t
 	return PM_OK;
 }
 
+int loyi_last_sale_seq(struct loy_db *db, MDB_txn *txn, uint64_t *out)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, db->sales, &cur);
+	*out = 0;
+	if (rc)
+		return loyi_mdb_err(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size == 8)
+		memcpy(out, k.mv_data, 8);
+	mdb_cursor_close(cur);
+	return (rc == 0 || rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
+}
+
 int loyi_meta_put_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t val)
 {
 	MDB_val k = { strlen(key), (void *)key }, v = { 8, &val };
@@ -341,7 +356,7 @@ int loy_stats(struct loy_db *db, struct loy_stats *out)
 	memset(out, 0, sizeof(*out));
 	if ((rc = loyi_read_begin(db, &txn)))
 		return rc;
-	loyi_meta_get_u64(db, txn, "last_sale_seq", &out->last_sale_seq);
+	loyi_last_sale_seq(db, txn, &out->last_sale_seq);
 	loyi_meta_get_u64(db, txn, "sales_acked", &out->sales_acked);
 	loyi_meta_get_u64(db, txn, "last_event_seq", &out->last_event_seq);
 	loyi_meta_get_u64(db, txn, "events_acked", &out->events_acked);

@@ -40,6 +40,8 @@ int loyi_write(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *
 int loyi_read_begin(struct loy_db *db, MDB_txn **txn);
 void loyi_read_end(struct loy_db *db, MDB_txn *txn);
 int loyi_meta_get_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t *out);
+/* The newest sale's seq: the last key of `sales` (sales are never deleted). */
+int loyi_last_sale_seq(struct loy_db *db, MDB_txn *txn, uint64_t *out);
 int loyi_meta_put_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t v);
 
 /* Per-card index entry (DUPFIXED value): big-endian so memcmp orders by seq. */

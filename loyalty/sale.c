@@ -135,7 +135,7 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		if (rc != MDB_NOTFOUND)
 			return loyi_mdb_err(rc);
 	}
-	if ((rc = loyi_meta_get_u64(db, txn, "last_sale_seq", &last)))
+	if ((rc = loyi_last_sale_seq(db, txn, &last)))
 		return rc;
 	s->seq = last + 1;
 	s->points_earned = 0;
@@ -177,8 +177,6 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		if ((rc = mdb_put(txn, db->ext_ids, &k, &v, MDB_NOOVERWRITE)))
 			return loyi_mdb_err(rc);
 	}
-	if ((rc = loyi_meta_put_u64(db, txn, "last_sale_seq", s->seq)))
-		return rc;
 	res->seq = s->seq;
 	res->points_earned = s->points_earned;
 	return PM_OK;
