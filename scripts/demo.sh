@@ -93,6 +93,8 @@ say "a POS application rings up a sale through the daemon's socket"
 DAEMON_PID=$!
 for _ in $(seq 1 50); do [ -S "$out/posmark.sock" ] && break; sleep 0.1; done
 python3 docs/examples/pos_client.py "$out/posmark.sock" | sed 's/^/  /'
+# the daemon uploads in the background; give its first sync a moment to finish
+for _ in $(seq 1 100); do pm status 2>/dev/null | grep -q "^HQ  *reachable" && break; sleep 0.1; done
 pm status | sed 's/^/  /'
 kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
 
