@@ -2,7 +2,7 @@
 # Install the Debian 12 packages posmark builds, tests and demos with,
 # only those missing. Run as root (CI and the README's commands are).
 set -euo pipefail
-pkgs=(build-essential pkg-config clang
+pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       liblmdb-dev lmdb-utils libusb-1.0-0-dev libcurl4-openssl-dev zlib1g-dev
       libjansson-dev libsodium-dev libmicrohttpd-dev libpq-dev postgresql
       libpng-dev libcairo2-dev libzint-dev
