@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libjansson-dev libsodium-dev libmicrohttpd-dev libpq-dev postgresql
       libpng-dev libcairo2-dev libzint-dev
       libcmocka-dev umockdev libumockdev-dev
-      libsqlite3-dev sqlite3 weka default-jre-headless python3 curl procps)
+      libsqlite3-dev sqlite3 weka default-jre-headless python3 curl procps openssl)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
