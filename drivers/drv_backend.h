@@ -8,6 +8,8 @@
 
 #include "drivers/drivers.h"
 
+#include <libusb.h>
+
 struct scan_ops {
 	const char *name;          /* shown in logs: "script", "usb-hid", ... */
 	const char *scheme;        /* device-string prefix before ':' */
@@ -134,8 +136,31 @@ int prni_raster_symbol(int kind, int barcode, const char *data, int max_dots, in
  * Provided by prn_usb.c.
  */
 int prni_usb_port_status(unsigned char st);
-/* "04b8:0202" (hex) into vid, pid. PM_EINVAL if malformed. prn_usb.c. */
-int prni_usb_parse_ids(const char *arg, uint16_t *vid, uint16_t *pid);
+/* libusb devices (drv_usb.c): one interface of one class, claimed. */
+struct drv_usb {
+	libusb_context *ctx;
+	uint16_t vid, pid;
+	libusb_device_handle *h;   /* NULL while closed or absent */
+	int iface;
+	unsigned char ep;          /* the endpoint found by drv_usb_open */
+	int max_packet;
+	unsigned char subclass, protocol;
+	bool claimed, detached;
+};
+/* A libusb error code as pm_err. */
+int drv_usb_err(int libusb_rc);
+/* "04b8:0202" (hex) into vid, pid. PM_EINVAL if malformed. */
+int drv_usb_parse_ids(const char *arg, uint16_t *vid, uint16_t *pid);
+/*
+ * Find u->vid:u->pid, its first interface of class cls with an endpoint of
+ * xfer_type (LIBUSB_TRANSFER_TYPE_*) and direction, open it, detach the
+ * kernel driver, claim. PM_OK (also when already open), PM_ENODEV (not
+ * plugged in), PM_ENOTSUP (no such interface), other codes as drv_usb_err.
+ * name prefixes the log lines.
+ */
+int drv_usb_open(struct drv_usb *u, uint8_t cls, int xfer_type, bool in, const char *name);
+/* Release, give the kernel its driver back, close. NULL-handle safe. */
+void drv_usb_release(struct drv_usb *u);
 /* Write all of buf to fd within timeout_ms per poll; PM_ETIMEOUT, PM_EOFFLINE (peer gone), PM_EIO. */
 int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms);
 
