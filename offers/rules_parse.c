@@ -23,39 +23,6 @@ struct pctx {
 	struct ofr_diags *d;
 };
 
-void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning, const char *path,
-	       const char *fmt, ...)
-{
-	va_list ap;
-	if (warning)
-		d->warnings++;
-	else
-		d->errors++;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct ofr_diag *v = realloc(d->v, cap * sizeof(*v));
-		if (!v)
-			return;
-		d->v = v;
-		d->cap = cap;
-	}
-	struct ofr_diag *x = &d->v[d->n++];
-	memset(x, 0, sizeof(*x));
-	x->warning = warning;
-	snprintf(x->path, sizeof(x->path), "%s", path ? path : "");
-	/* Finding a line rescans the text: only for the findings a person will read. */
-	x->line = d->n > OFR_DIAG_LINES ? 0 : (text && path && *path) ? ofri_line_of(text, len, path) : (text ? 1 : 0);
-	va_start(ap, fmt);
-	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
-	va_end(ap);
-}
-
-void ofr_diags_release(struct ofr_diags *d)
-{
-	free(d->v);
-	memset(d, 0, sizeof(*d));
-}
-
 /* snprintf for paths: a truncated path only shortens a message. */
 __attribute__((format(printf, 3, 4)))
 static void pj(char *dst, size_t cap, const char *fmt, ...)

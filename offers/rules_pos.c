@@ -4,9 +4,12 @@
  * the checker finds a bad value it walks the (already valid) JSON text again
  * along the value's path ("rules[3].offer.item") and counts newlines. Only
  * runs when there is an error to report, so it costs nothing on a good file.
+ * Also the list of findings itself (ofri_diag), each with its line.
  */
 #include "offers/ofr_int.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,4 +151,37 @@ int ofri_line_of(const char *text, size_t len, const char *path)
 		last_good = w.line;
 	}
 	return last_good ? last_good : 1;
+}
+
+void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning, const char *path,
+	       const char *fmt, ...)
+{
+	va_list ap;
+	if (warning)
+		d->warnings++;
+	else
+		d->errors++;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		struct ofr_diag *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		d->v = v;
+		d->cap = cap;
+	}
+	struct ofr_diag *x = &d->v[d->n++];
+	memset(x, 0, sizeof(*x));
+	x->warning = warning;
+	snprintf(x->path, sizeof(x->path), "%s", path ? path : "");
+	/* Finding a line rescans the text: only for the findings a person will read. */
+	x->line = d->n > OFR_DIAG_LINES ? 0 : (text && path && *path) ? ofri_line_of(text, len, path) : (text ? 1 : 0);
+	va_start(ap, fmt);
+	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	va_end(ap);
+}
+
+void ofr_diags_release(struct ofr_diags *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
 }
