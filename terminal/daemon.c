@@ -427,8 +427,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	char oerr[600];
 	if (term_offers_open(&d->cfg, d->db, &d->offers, oerr, sizeof(oerr)))
 		pm_warn("offers disabled: %s", oerr[0] ? oerr : "cannot open the offers engine");
-	till_offers_share(&d->offers);
-	daemon_reload_rules(d);
+	till_offers_share(&d->offers);   /* term_offers_open loaded the installed rule set */
+	daemon_rules_name(d);
 	d->sync_fd = -1;
 	snprintf(d->hq_state, sizeof(d->hq_state), "%s", d->cfg.hq.url[0] ? "no sync yet" : "not configured (hq.url)");
 	restore_open_sales(d);

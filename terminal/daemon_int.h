@@ -91,6 +91,8 @@ struct daemon {
 void daemon_sync_tick(struct daemon *d);
 void daemon_sync_read(struct daemon *d);
 void daemon_sync_stop(struct daemon *d);
+/* rules_version from the installed DATA/rules.json. */
+void daemon_rules_name(struct daemon *d);
 /* Reload DATA/rules.json into the shared engine; lanes see it at once. */
 void daemon_reload_rules(struct daemon *d);
 

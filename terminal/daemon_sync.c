@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void rules_name(struct daemon *d)
+void daemon_rules_name(struct daemon *d)
 {
 	char path[1100];
 	json_t *doc;
@@ -54,7 +54,7 @@ void daemon_reload_rules(struct daemon *d)
 			till_offers_card(t);   /* the open sale's profile against the new rules */
 	}
 	ofr_rules_free(old);
-	rules_name(d);
+	daemon_rules_name(d);
 	pm_info("rule set loaded: %s", d->rules_version[0] ? d->rules_version : "none installed");
 }
 
