@@ -298,7 +298,7 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 	uint32_t *cnt = NULL, *map = NULL, *buf = NULL, *tmp = NULL;
 	struct fp_path *paths = NULL;
 	struct fp_tree ct = { 0 };
-	size_t total = 0, npaths = 0, pos = 0, np = 0;
+	size_t npaths = 0, pos = 0, np = 0, raw_len = 0, raw_cap = 0;
 	uint32_t k = 0;
 	int rc = PM_ENOMEM;
 
@@ -306,13 +306,38 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 	map = malloc(r * sizeof(uint32_t));
 	if (!cnt || !map)
 		goto out;
+	/*
+	 * One walk up from each node of r: it counts the items and records
+	 * each prefix path (length, count, items leaf to root) in buf, so the
+	 * second pass reads a flat array instead of chasing parents again
+	 * (those reads miss the cache on a large tree). A path has at most r
+	 * items (distinct, all below r).
+	 */
 	for (uint32_t v = t->head[r]; v != MINE_NONE; v = t->nodes[v].next) {
-		uint32_t w = t->nodes[v].count;
-		npaths++;
-		for (uint32_t u = t->nodes[v].parent; u; u = t->nodes[u].parent) {
-			cnt[t->nodes[u].item] += w;
-			total++;
+		uint32_t w = t->nodes[v].count, u = t->nodes[v].parent;
+		size_t rec;
+		if (!u)
+			continue;
+		if (raw_len + 2 + r > raw_cap) {
+			size_t ncap = raw_cap * 2 > raw_len + 2 + r ? raw_cap * 2 : raw_len + 2 + r + 256;
+			uint32_t *nb;
+			if (over_limit(c, ncap * sizeof(uint32_t)))
+				goto out;
+			if (!(nb = realloc(buf, ncap * sizeof(uint32_t))))
+				goto out;
+			buf = nb;
+			raw_cap = ncap;
 		}
+		rec = raw_len;
+		raw_len += 2;
+		buf[rec + 1] = w;
+		for (; u; u = t->nodes[u].parent) {
+			uint32_t it = t->nodes[u].item;
+			cnt[it] += w;
+			buf[raw_len++] = it;
+		}
+		buf[rec] = (uint32_t)(raw_len - rec - 2);
+		npaths++;
 	}
 	for (uint32_t j = 0; j < r; j++)
 		map[j] = cnt[j] >= c->minc ? k++ : MINE_NONE;
@@ -320,27 +345,28 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 		rc = PM_OK;
 		goto out;
 	}
-	if (over_limit(c, total * sizeof(uint32_t) + npaths * sizeof(struct fp_path)))
+	if (over_limit(c, raw_cap * sizeof(uint32_t) + npaths * sizeof(struct fp_path)))
 		goto out;
-	buf = malloc((total ? total : 1) * sizeof(uint32_t));
 	tmp = malloc((size_t)(r + 1) * sizeof(uint32_t));
-	paths = malloc(npaths * sizeof(struct fp_path));
-	if (!buf || !tmp || !paths)
+	paths = malloc((npaths ? npaths : 1) * sizeof(struct fp_path));
+	if (!tmp || !paths)
 		goto out;
-	for (uint32_t v = t->head[r]; v != MINE_NONE; v = t->nodes[v].next) {
-		uint32_t n = 0;
-		for (uint32_t u = t->nodes[v].parent; u; u = t->nodes[u].parent) {
-			uint32_t m = map[t->nodes[u].item];
+	/* keep the frequent items, root first (ascending); the output never
+	 * overtakes the input: each record shrinks by its 2 header words at least */
+	for (size_t q = 0; q < raw_len;) {
+		uint32_t len = buf[q], w = buf[q + 1], n = 0;
+		const uint32_t *items = buf + q + 2;
+		for (uint32_t i = len; i-- > 0;) {
+			uint32_t m = map[items[i]];
 			if (m != MINE_NONE)
 				tmp[n++] = m;
 		}
+		q += 2 + (size_t)len;
 		if (!n)
 			continue;
-		paths[np] = (struct fp_path){ buf + pos, n, t->nodes[v].count };
-		for (uint32_t i = 0; i < n; i++)
-			buf[pos + i] = tmp[n - 1 - i];
+		memcpy(buf + pos, tmp, n * sizeof(uint32_t));
+		paths[np++] = (struct fp_path){ buf + pos, n, w };
 		pos += n;
-		np++;
 	}
 	if ((rc = tree_init(c, &ct, k, pos < 64 ? pos : 64 + (pos - 64) / 4)))
 		goto out;
@@ -417,6 +443,116 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Few frequent items (at most 128, as at high supports): a transaction's
+ * frequent items are a 128-bit mask, rank r at bit 127 - r counted from the
+ * top of (hi, lo). No per-transaction sort and repeats vanish; the masks
+ * are sorted as numbers by an MSD radix sort on inline keys (no pointer
+ * chasing). Numeric order is not lexicographic order of the rank lists, but
+ * it is what the tree build needs: the masks sharing a prefix of ranks
+ * p1 < ... < pk agree on every bit down to pk's, so they are contiguous.
+ */
+size_t minei_mask_items = 128;
+
+struct fp_mask {
+	uint64_t hi, lo;         /* ranks 0..63 from the top of hi, 64..127 from the top of lo */
+};
+
+static inline unsigned mask_byte(const struct fp_mask *m, unsigned b)
+{
+	return b < 8 ? (unsigned)(m->hi >> (56 - 8 * b)) & 255 : (unsigned)(m->lo >> (56 - 8 * (b - 8))) & 255;
+}
+
+static inline bool mask_less(const struct fp_mask *a, const struct fp_mask *b)
+{
+	return a->hi != b->hi ? a->hi < b->hi : a->lo < b->lo;
+}
+
+static void sort_masks(struct fp_mask *a, struct fp_mask *tmp, size_t n, unsigned b)
+{
+	size_t cnt[256], pos[256];
+
+	while (n > 1 && b < 16) {
+		if (n < 32) {
+			for (size_t i = 1; i < n; i++) {
+				struct fp_mask v = a[i];
+				size_t j = i;
+				for (; j > 0 && mask_less(&v, &a[j - 1]); j--)
+					a[j] = a[j - 1];
+				a[j] = v;
+			}
+			return;
+		}
+		memset(cnt, 0, sizeof(cnt));
+		for (size_t i = 0; i < n; i++)
+			cnt[mask_byte(&a[i], b)]++;
+		if (cnt[mask_byte(&a[0], b)] == n) {   /* one bucket: next byte */
+			b++;
+			continue;
+		}
+		pos[0] = 0;
+		for (unsigned k = 1; k < 256; k++)
+			pos[k] = pos[k - 1] + cnt[k - 1];
+		for (size_t i = 0; i < n; i++)
+			tmp[pos[mask_byte(&a[i], b)]++] = a[i];
+		memcpy(a, tmp, n * sizeof(*a));
+		for (size_t k = 0, start = 0; k < 256; start += cnt[k], k++)
+			if (cnt[k] > 1)
+				sort_masks(a + start, tmp, cnt[k], b + 1);
+		return;
+	}
+}
+
+/* Each transaction's frequent ranks as sorted masks, decoded into ascending
+ * rank lists (ranks) with their path records (paths) in that order. */
+static int masks_to_paths(struct fp_ctx *c, const struct ofr_mine_db *db, const uint32_t *rank_of,
+			  uint32_t *ranks, struct fp_path *paths, size_t *n_paths)
+{
+	size_t n = 0, pos = 0, bytes = 2 * (size_t)db->n_txns * sizeof(struct fp_mask);
+	struct fp_mask *m, *tmp;
+
+	if (over_limit(c, bytes))
+		return PM_ENOMEM;
+	m = malloc(((size_t)db->n_txns + 1) * sizeof(*m));
+	tmp = malloc(((size_t)db->n_txns + 1) * sizeof(*tmp));
+	if (!m || !tmp) {
+		free(m);
+		free(tmp);
+		return PM_ENOMEM;
+	}
+	for (uint32_t tx = 0; tx < db->n_txns; tx++) {
+		struct fp_mask k = { 0, 0 };
+		for (size_t o = db->txn_off[tx]; o < db->txn_off[tx + 1]; o++) {
+			uint32_t r = rank_of[db->occ[o]];
+			if (r < 64)
+				k.hi |= 1ULL << (63 - r);
+			else if (r != MINE_NONE)
+				k.lo |= 1ULL << (127 - r);
+		}
+		if (k.hi | k.lo)
+			m[n++] = k;
+	}
+	sort_masks(m, tmp, n, 0);
+	free(tmp);
+	for (size_t i = 0; i < n; i++) {
+		size_t start = pos;
+		for (uint64_t w = m[i].hi; w;) {   /* top bit first = ascending ranks */
+			uint32_t r = (uint32_t)__builtin_clzll(w);
+			ranks[pos++] = r;
+			w ^= 1ULL << (63 - r);
+		}
+		for (uint64_t w = m[i].lo; w;) {
+			uint32_t r = (uint32_t)__builtin_clzll(w);
+			ranks[pos++] = 64 + r;
+			w ^= 1ULL << (63 - r);
+		}
+		paths[i] = (struct fp_path){ ranks + start, (uint32_t)(pos - start), 1 };
+	}
+	free(m);
+	*n_paths = n;
+	return PM_OK;
+}
+
 int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p, size_t *need)
 {
 	const struct ofr_mine_db *db = res->db;
@@ -465,22 +601,27 @@ int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p,
 	if (!ranks || !paths || !stack)
 		goto out;
 	c.mem_trees += n_freq_occ * sizeof(uint32_t) + (size_t)db->n_txns * sizeof(struct fp_path);
-	for (uint32_t tx = 0; tx < db->n_txns; tx++) {
-		size_t start = pos;
-		for (size_t o = db->txn_off[tx]; o < db->txn_off[tx + 1]; o++) {
-			uint32_t r = rank_of[db->occ[o]];
-			if (r != MINE_NONE)
-				ranks[pos++] = r;
+	if (res->n_ranks <= minei_mask_items && res->n_ranks <= 128) {
+		if ((rc = masks_to_paths(&c, db, rank_of, ranks, paths, &np)))
+			goto out;
+	} else {
+		for (uint32_t tx = 0; tx < db->n_txns; tx++) {
+			size_t start = pos;
+			for (size_t o = db->txn_off[tx]; o < db->txn_off[tx + 1]; o++) {
+				uint32_t r = rank_of[db->occ[o]];
+				if (r != MINE_NONE)
+					ranks[pos++] = r;
+			}
+			if (pos == start)
+				continue;
+			if (pos - start <= 24)
+				sort_small(ranks + start, pos - start);
+			else
+				qsort(ranks + start, pos - start, sizeof(uint32_t), cmp_u32);
+			paths[np++] = (struct fp_path){ ranks + start, (uint32_t)(pos - start), 1 };
 		}
-		if (pos == start)
-			continue;
-		if (pos - start <= 24)
-			sort_small(ranks + start, pos - start);
-		else
-			qsort(ranks + start, pos - start, sizeof(uint32_t), cmp_u32);
-		paths[np++] = (struct fp_path){ ranks + start, (uint32_t)(pos - start), 1 };
+		sort_paths_big(paths, np, res->n_ranks);
 	}
-	sort_paths_big(paths, np, res->n_ranks);
 	if ((rc = tree_init(&c, &t, res->n_ranks, n_freq_occ / 2 + 16)))
 		goto out;
 	for (uint32_t r = 0; r < res->n_ranks; r++) {

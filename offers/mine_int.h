@@ -92,6 +92,9 @@ void minei_sets_release(struct minei_sets *s);
 /* Path sets at least this large get a counting-sort pass on their first
  * item before the quicksort (tests lower it to cover both ways). */
 extern size_t minei_radix_min;
+/* The first tree takes its paths from 128-bit masks when there are at most
+ * this many frequent items (and at most 128; tests set 0 for the list way). */
+extern size_t minei_mask_items;
 /* FP-growth: fill res->sets with every frequent itemset of <= max_len items. */
 int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p, size_t *need);
 

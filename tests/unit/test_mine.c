@@ -150,14 +150,81 @@ static void test_bruteforce_many_seeds(void **state)
 	assert_true(bf_total_sets > 20000 && bf_total_rules > 10000);
 }
 
-/* The same seeds with the counting-sort pass taken for every path set. */
+/* The same seeds with the counting-sort pass taken for every path set
+ * (first tree from rank lists too). */
 static void test_bruteforce_radix_sort(void **state)
 {
 	(void)state;
 	minei_radix_min = 1;
+	minei_mask_items = 0;
 	for (uint64_t seed = 1; seed <= 600; seed++)
 		one_seed(seed);
+	minei_mask_items = 128;
 	minei_radix_min = 4096;
+}
+
+/* The same seeds with the first tree built from sorted rank lists instead
+ * of 128-bit masks (the way for more than 128 frequent items). */
+static void test_bruteforce_list_paths(void **state)
+{
+	(void)state;
+	minei_mask_items = 0;
+	for (uint64_t seed = 1; seed <= 600; seed++)
+		one_seed(seed);
+	minei_mask_items = 128;
+}
+
+/* Whole sorted output of one run, itemsets then rules. */
+static char *mined_text(const struct ofr_mine_db *db, const struct ofr_mine_params *p)
+{
+	struct ofr_mine_result *res;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(ofr_mine_run(db, p, &res, NULL), PM_OK);
+	assert_int_equal(ofr_mine_write_itemsets(res, f), PM_OK);
+	assert_int_equal(ofr_mine_write_text(res, f), PM_OK);
+	ofr_mine_result_free(res);
+	fclose(f);
+	return buf;
+}
+
+/* Masks against rank lists with 60..200 frequent items, so both words of
+ * a mask (ranks 64..127) and the switch-over at 128 are used. */
+static void test_mask_paths_match_lists(void **state)
+{
+	(void)state;
+	for (uint32_t n_items = 60; n_items <= 200; n_items += 20) {
+		struct ofr_mine_db *db;
+		struct ofr_mine_params p = { .max_len = 4, .min_confidence = 0.3 };
+		char *a, *b;
+
+		rng_state = n_items;
+		assert_int_equal(ofr_mine_db_new(&db), PM_OK);
+		for (uint32_t t = 0; t < 3000; t++) {
+			uint32_t size = 1 + rnd(12);
+			assert_int_equal(ofr_mine_txn_begin(db), PM_OK);
+			for (uint32_t k = 0; k < size; k++) {
+				char name[16];
+				/* every item fairly frequent, a few much more */
+				snprintf(name, sizeof(name), "i%u", rnd(4) ? rnd(n_items) : rnd(8));
+				assert_int_equal(ofr_mine_txn_item(db, name, strlen(name)), PM_OK);
+			}
+			assert_int_equal(ofr_mine_txn_end(db), PM_OK);
+		}
+		p.min_count = 15;
+		a = mined_text(db, &p);
+		minei_mask_items = 0;
+		b = mined_text(db, &p);
+		minei_mask_items = 128;
+		assert_true(strlen(a) > 1000);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		ofr_mine_db_free(db);
+	}
 }
 
 /* Dense data: long shared prefixes, chains, max_len cuts. */
@@ -495,6 +562,8 @@ int main(void)
 		cmocka_unit_test(test_bruteforce_many_seeds),
 		cmocka_unit_test(test_bruteforce_dense),
 		cmocka_unit_test(test_bruteforce_radix_sort),
+		cmocka_unit_test(test_bruteforce_list_paths),
+		cmocka_unit_test(test_mask_paths_match_lists),
 		cmocka_unit_test(test_min_count),
 		cmocka_unit_test(test_read_basket_quotes),
 		cmocka_unit_test(test_read_bad_input),
