@@ -292,13 +292,20 @@ static int emit_chain(struct fp_ctx *c, const struct fp_tree *t, unsigned plen, 
 
 static int mine_tree(struct fp_ctx *c, const struct fp_tree *t, unsigned plen);
 
-/* Build the conditional tree of local item r of t and mine it. */
-static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t r, unsigned plen)
+/*
+ * Mine the conditional tree of local item r of t from its prefix paths:
+ * buf[0..raw_len) holds npaths records (length, count, items leaf to root).
+ * The frequent items are compacted in place (the output never overtakes the
+ * input: each record shrinks by its two header words at least). If own,
+ * buf is freed (before the recursion); else it stays the caller's.
+ */
+static int mine_base(struct fp_ctx *c, const struct fp_tree *t, uint32_t r, unsigned plen,
+		     uint32_t *buf, size_t raw_len, size_t npaths, bool own)
 {
-	uint32_t *cnt = NULL, *map = NULL, *buf = NULL, *tmp = NULL;
+	uint32_t *cnt = NULL, *map = NULL, *tmp = NULL;
 	struct fp_path *paths = NULL;
 	struct fp_tree ct = { 0 };
-	size_t npaths = 0, pos = 0, np = 0, raw_len = 0, raw_cap = 0;
+	size_t pos = 0, np = 0;
 	uint32_t k = 0;
 	int rc = PM_ENOMEM;
 
@@ -306,38 +313,10 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 	map = malloc(r * sizeof(uint32_t));
 	if (!cnt || !map)
 		goto out;
-	/*
-	 * One walk up from each node of r: it counts the items and records
-	 * each prefix path (length, count, items leaf to root) in buf, so the
-	 * second pass reads a flat array instead of chasing parents again
-	 * (those reads miss the cache on a large tree). A path has at most r
-	 * items (distinct, all below r).
-	 */
-	for (uint32_t v = t->head[r]; v != MINE_NONE; v = t->nodes[v].next) {
-		uint32_t w = t->nodes[v].count, u = t->nodes[v].parent;
-		size_t rec;
-		if (!u)
-			continue;
-		if (raw_len + 2 + r > raw_cap) {
-			size_t ncap = raw_cap * 2 > raw_len + 2 + r ? raw_cap * 2 : raw_len + 2 + r + 256;
-			uint32_t *nb;
-			if (over_limit(c, ncap * sizeof(uint32_t)))
-				goto out;
-			if (!(nb = realloc(buf, ncap * sizeof(uint32_t))))
-				goto out;
-			buf = nb;
-			raw_cap = ncap;
-		}
-		rec = raw_len;
-		raw_len += 2;
-		buf[rec + 1] = w;
-		for (; u; u = t->nodes[u].parent) {
-			uint32_t it = t->nodes[u].item;
-			cnt[it] += w;
-			buf[raw_len++] = it;
-		}
-		buf[rec] = (uint32_t)(raw_len - rec - 2);
-		npaths++;
+	for (size_t q = 0; q < raw_len; q += 2 + (size_t)buf[q]) {
+		uint32_t w = buf[q + 1];
+		for (uint32_t i = 0; i < buf[q]; i++)
+			cnt[buf[q + 2 + i]] += w;
 	}
 	for (uint32_t j = 0; j < r; j++)
 		map[j] = cnt[j] >= c->minc ? k++ : MINE_NONE;
@@ -345,18 +324,16 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 		rc = PM_OK;
 		goto out;
 	}
-	if (over_limit(c, raw_cap * sizeof(uint32_t) + npaths * sizeof(struct fp_path)))
+	if (over_limit(c, npaths * sizeof(struct fp_path)))
 		goto out;
 	tmp = malloc((size_t)(r + 1) * sizeof(uint32_t));
 	paths = malloc((npaths ? npaths : 1) * sizeof(struct fp_path));
 	if (!tmp || !paths)
 		goto out;
-	/* keep the frequent items, root first (ascending); the output never
-	 * overtakes the input: each record shrinks by its 2 header words at least */
 	for (size_t q = 0; q < raw_len;) {
 		uint32_t len = buf[q], w = buf[q + 1], n = 0;
 		const uint32_t *items = buf + q + 2;
-		for (uint32_t i = len; i-- > 0;) {
+		for (uint32_t i = len; i-- > 0;) {   /* root first: ascending */
 			uint32_t m = map[items[i]];
 			if (m != MINE_NONE)
 				tmp[n++] = m;
@@ -364,7 +341,7 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 		q += 2 + (size_t)len;
 		if (!n)
 			continue;
-		memcpy(buf + pos, tmp, n * sizeof(uint32_t));
+		memmove(buf + pos, tmp, n * sizeof(uint32_t));
 		paths[np++] = (struct fp_path){ buf + pos, n, w };
 		pos += n;
 	}
@@ -380,17 +357,146 @@ static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t 
 		goto out;
 	free(paths);
 	paths = NULL;
-	free(buf);
-	buf = NULL;
+	if (own) {
+		free(buf);
+		own = false;
+	}
 	rc = mine_tree(c, &ct, plen);
 out:
 	if (ct.nodes)
 		tree_free(c, &ct);
+	if (own)
+		free(buf);
 	free(cnt);
 	free(map);
-	free(buf);
 	free(tmp);
 	free(paths);
+	return rc;
+}
+
+/* Build the conditional tree of local item r of t (a small tree: walking up
+ * from each node of r stays in the cache) and mine it. */
+static int mine_conditional(struct fp_ctx *c, const struct fp_tree *t, uint32_t r, unsigned plen)
+{
+	uint32_t *buf = NULL;
+	size_t npaths = 0, raw_len = 0, raw_cap = 0;
+
+	for (uint32_t v = t->head[r]; v != MINE_NONE; v = t->nodes[v].next) {
+		uint32_t u = t->nodes[v].parent;
+		size_t rec;
+		if (!u)
+			continue;
+		if (raw_len + 2 + r > raw_cap) {   /* a path has at most r items */
+			size_t ncap = raw_cap * 2 > raw_len + 2 + r ? raw_cap * 2 : raw_len + 2 + r + 256;
+			uint32_t *nb;
+			if (over_limit(c, ncap * sizeof(uint32_t)) ||
+			    !(nb = realloc(buf, ncap * sizeof(uint32_t)))) {
+				free(buf);
+				return PM_ENOMEM;
+			}
+			buf = nb;
+			raw_cap = ncap;
+		}
+		rec = raw_len;
+		raw_len += 2;
+		buf[rec + 1] = t->nodes[v].count;
+		for (; u; u = t->nodes[u].parent)
+			buf[raw_len++] = t->nodes[u].item;
+		buf[rec] = (uint32_t)(raw_len - rec - 2);
+		npaths++;
+	}
+	if (!buf)
+		return PM_OK;
+	return mine_base(c, t, r, plen, buf, raw_len, npaths, true);
+}
+
+/*
+ * The first tree: large, and the nodes of one item lie all over it, so
+ * walking up from each costs cache misses. Its nodes are in preorder
+ * (tree_build creates them so: a parent comes before its children), so a
+ * sequential pass keeping the root path on a stack yields every node's
+ * prefix path. A first pass sizes each item's paths; then batches of items
+ * (descending, the order of mine_tree) whose paths fit in about the tree's
+ * own size get a fill pass each into one buffer and are mined.
+ */
+static int mine_top(struct fp_ctx *c, const struct fp_tree *t)
+{
+	const uint32_t n = t->n_items;
+	size_t *words = calloc((size_t)n + 1, sizeof(size_t)), *fill = malloc(((size_t)n + 1) * sizeof(size_t));
+	size_t *npaths = calloc((size_t)n + 1, sizeof(size_t));
+	uint32_t *stack = malloc(((size_t)n + 1) * sizeof(uint32_t)), *buf = NULL, sp;
+	size_t budget = (size_t)t->n_nodes * 4, batch_bytes = 0;
+	int rc = PM_ENOMEM;
+
+	if (!words || !fill || !npaths || !stack)
+		goto out;
+	sp = 0;
+	for (uint32_t v = 1; v < t->n_nodes; v++) {
+		uint32_t p = t->nodes[v].parent;
+		while (sp && stack[sp - 1] != p)
+			sp--;
+		if (sp) {
+			words[t->nodes[v].item] += 2 + (size_t)sp;
+			npaths[t->nodes[v].item]++;
+		}
+		stack[sp++] = v;
+	}
+	for (uint32_t hi = n; hi-- > 0;) {
+		uint32_t lo = hi;
+		size_t total = words[hi];
+		while (lo > 0 && total + words[lo - 1] <= budget)
+			total += words[--lo];
+		if (c->max_len > 1 && total) {
+			if (over_limit(c, total * sizeof(uint32_t)) || !(buf = malloc(total * sizeof(uint32_t))))
+				goto out;
+			batch_bytes = total * sizeof(uint32_t);
+			c->mem_trees += batch_bytes;
+			fill[lo] = 0;
+			for (uint32_t j = lo + 1; j <= hi; j++)
+				fill[j] = fill[j - 1] + words[j - 1];
+			sp = 0;
+			for (uint32_t v = 1; v < t->n_nodes; v++) {
+				uint32_t p = t->nodes[v].parent, it = t->nodes[v].item;
+				while (sp && stack[sp - 1] != p)
+					sp--;
+				if (sp && it >= lo && it <= hi) {
+					uint32_t *rec = buf + fill[it];
+					rec[0] = sp;
+					rec[1] = t->nodes[v].count;
+					for (uint32_t i = 0; i < sp; i++)
+						rec[2 + i] = t->nodes[stack[sp - 1 - i]].item;
+					fill[it] += 2 + (size_t)sp;
+				}
+				stack[sp++] = v;
+			}
+		}
+		for (uint32_t r = hi + 1; r-- > lo;) {
+			if (c->prm->progress)
+				note_progress(c);
+			c->prefix[0] = t->gitem[r];
+			if ((rc = emit(c, NULL, 0, 1, t->supp[r])))
+				goto out;
+			if (c->max_len > 1 && r > 0 && words[r] &&
+			    (rc = mine_base(c, t, r, 1, buf + fill[r] - words[r], words[r], npaths[r], false)))
+				goto out;
+		}
+		if (buf) {
+			c->mem_trees -= batch_bytes;
+			free(buf);
+			buf = NULL;
+		}
+		hi = lo;
+	}
+	rc = PM_OK;
+out:
+	if (buf) {
+		c->mem_trees -= batch_bytes;
+		free(buf);
+	}
+	free(words);
+	free(fill);
+	free(npaths);
+	free(stack);
 	return rc;
 }
 
@@ -403,6 +509,8 @@ static int mine_tree(struct fp_ctx *c, const struct fp_tree *t, unsigned plen)
 		uint32_t combo[OFR_MINE_MAX_LEN];
 		return emit_chain(c, t, plen, 1, combo, 0);
 	}
+	if (plen == 0)
+		return mine_top(c, t);
 	for (uint32_t r = t->n_items; r-- > 0;) {
 		if (plen == 0 && c->prm->progress)
 			note_progress(c);
