@@ -77,6 +77,33 @@ void ofr_mine_db_free(struct ofr_mine_db *db)
 	free(db);
 }
 
+void minei_db_clear(struct ofr_mine_db *db)
+{
+	size_t limit = db->mem_limit;
+	uint32_t *htab = db->htab;
+	size_t *txn_off = db->txn_off;
+
+	free(db->name_off);
+	free(db->name_len);
+	free(db->name_hash);
+	free(db->item_count);
+	free(db->item_mark);
+	free(db->names);
+	free(db->int_map);
+	free(db->occ);
+	memset(db, 0, sizeof(*db));
+	db->mem_limit = limit;
+	db->hmask = 1023;
+	db->htab = realloc(htab, (db->hmask + 1) * sizeof(*db->htab));   /* never grows */
+	if (!db->htab)
+		db->htab = htab;
+	memset(db->htab, 0, (db->hmask + 1) * sizeof(*db->htab));
+	db->txn_off = txn_off;
+	db->txn_off[0] = 0;
+	db->cap_txns = 1;
+	db->mem_used = (db->hmask + 1) * sizeof(*db->htab) + sizeof(*db->txn_off);
+}
+
 void ofr_mine_db_set_limit(struct ofr_mine_db *db, size_t limit)
 {
 	db->mem_limit = limit;

@@ -50,6 +50,11 @@ struct ofr_mine_db {
 int minei_grow(struct ofr_mine_db *db, void **p, size_t *cap, size_t need, size_t elem);
 /* Intern an item by name without opening a transaction; *id out. */
 int minei_intern(struct ofr_mine_db *db, const char *name, size_t len, uint32_t *id);
+/* Back to an empty store (the memory limit kept). */
+void minei_db_clear(struct ofr_mine_db *db);
+/* Inputs of at least this many bytes are parsed by two threads (mine_read.c;
+ * tests lower it). */
+extern size_t minei_par_min_bytes;
 /* Add an already interned item to the open transaction (duplicates ignored). */
 int minei_add_id(struct ofr_mine_db *db, uint32_t id);
 

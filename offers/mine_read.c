@@ -9,6 +9,7 @@
 #include "offers/mine_int.h"
 #include "common/pm_err.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,11 +102,10 @@ static int basket_line(struct ofr_mine_db *db, const char *s, const char *e, uns
 }
 
 /* Lines of a buffer: calls per line with the line's bounds, CR dropped. */
-static int read_basket(struct ofr_mine_db *db, const char *buf, size_t len,
+static int read_basket(struct ofr_mine_db *db, const char *buf, size_t len, unsigned long line,
 		       ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen)
 {
 	const char *p = buf, *end = buf + len;
-	unsigned long line = 0;
 	char *tmp = NULL;
 	size_t tmp_cap = 0;
 	int rc = PM_OK;
@@ -170,11 +170,10 @@ static int fimi_id(struct ofr_mine_db *db, uint64_t v, uint32_t *id)
 	return PM_OK;
 }
 
-static int read_fimi(struct ofr_mine_db *db, const char *buf, size_t len,
+static int read_fimi(struct ofr_mine_db *db, const char *buf, size_t len, unsigned long line,
 		     ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen)
 {
 	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
-	unsigned long line = 0;
 	int rc;
 
 	while (p < end) {
@@ -228,14 +227,145 @@ static int read_fimi(struct ofr_mine_db *db, const char *buf, size_t len,
 	return PM_OK;
 }
 
+/* One reader over [buf, buf + len); line = lines before buf. */
+static int read_part(struct ofr_mine_db *db, const char *buf, size_t len, enum ofr_mine_format fmt,
+		     unsigned long line, ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen)
+{
+	if (fmt == OFR_MINE_FIMI)
+		return read_fimi(db, buf, len, line, progress, ctx, err, errlen);
+	return read_basket(db, buf, len, line, progress, ctx, err, errlen);
+}
+
+/*
+ * Large inputs are parsed by two threads, each over one half (split after a
+ * newline) into its own store; the second store's items are then interned
+ * into the first (in their order, so ids stay in order of first
+ * appearance), its counts added and its transactions appended with ids
+ * mapped. Parsing is most of the time of a run at high support, and an
+ * analyst waits for wall time. Errors stay exactly those of one pass: the
+ * first half's first, else the second half's, its message made again with
+ * the right line numbers. If a half runs out of its share of the memory
+ * limit, the whole input is read again by one thread.
+ */
+size_t minei_par_min_bytes = 4u << 20;
+
+struct read_job {
+	struct ofr_mine_db *db;
+	const char *buf;
+	size_t len;
+	enum ofr_mine_format fmt;
+	int rc;
+	char err[256];
+};
+
+static void *read_job_run(void *arg)
+{
+	struct read_job *j = arg;
+	j->rc = read_part(j->db, j->buf, j->len, j->fmt, 0, NULL, NULL, j->err, sizeof(j->err));
+	return NULL;
+}
+
+static unsigned long count_lines(const char *buf, size_t len)
+{
+	unsigned long n = 0;
+	for (const char *p = buf, *e = buf + len; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+		n++;
+	return n;
+}
+
+/* Append b's transactions to db (both complete). */
+static int merge_db(struct ofr_mine_db *db, const struct ofr_mine_db *b)
+{
+	uint32_t *map = malloc(((size_t)b->n_items + 1) * sizeof(uint32_t));
+	size_t cap;
+	int rc = PM_ENOMEM;
+
+	if (!map)
+		return PM_ENOMEM;
+	for (uint32_t i = 0; i < b->n_items; i++) {
+		if ((rc = minei_intern(db, b->names + b->name_off[i], b->name_len[i], &map[i])))
+			goto out;
+		db->item_count[map[i]] += b->item_count[i];
+	}
+	if ((rc = minei_grow(db, (void **)&db->occ, &db->cap_occ, db->n_occ + b->n_occ, sizeof(uint32_t))))
+		goto out;
+	cap = db->cap_txns;
+	if ((rc = minei_grow(db, (void **)&db->txn_off, &cap, (size_t)db->n_txns + b->n_txns + 1, sizeof(size_t))))
+		goto out;
+	db->cap_txns = cap;
+	for (size_t o = 0; o < b->n_occ; o++)
+		db->occ[db->n_occ + o] = map[b->occ[o]];
+	for (uint32_t t = 1; t <= b->n_txns; t++)
+		db->txn_off[db->n_txns + t] = db->n_occ + b->txn_off[t];
+	db->n_occ += b->n_occ;
+	db->n_txns += b->n_txns;
+	rc = PM_OK;
+out:
+	free(map);
+	return rc;
+}
+
+/* 1 if the input was read in two halves (rc then says how), 0 to read it in one pass. */
+static int read_parallel(struct ofr_mine_db *db, const char *buf, size_t len, enum ofr_mine_format fmt,
+			 ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen, int *rc)
+{
+	const char *mid;
+	struct read_job job = { .buf = NULL, .fmt = fmt };
+	size_t limit = db->mem_limit;
+	pthread_t th;
+
+	if (len < minei_par_min_bytes || db->n_txns || db->n_items ||
+	    !(mid = memchr(buf + len / 2, '\n', len - len / 2)) || mid + 1 >= buf + len)
+		return 0;
+	if (ofr_mine_db_new(&job.db))
+		return 0;
+	job.buf = mid + 1;
+	job.len = (size_t)(buf + len - job.buf);
+	ofr_mine_db_set_limit(job.db, limit / 2);
+	if (pthread_create(&th, NULL, read_job_run, &job)) {
+		ofr_mine_db_free(job.db);
+		return 0;
+	}
+	db->mem_limit = limit ? limit / 2 : 0;
+	*rc = read_part(db, buf, (size_t)(job.buf - buf), fmt, 0, progress, ctx, err, errlen);
+	pthread_join(th, NULL);
+	db->mem_limit = limit;
+	if (*rc == PM_ENOMEM || (*rc == PM_OK && job.rc == PM_ENOMEM)) {
+		ofr_mine_db_free(job.db);
+		minei_db_clear(db);
+		return 0;            /* a half outgrew its share: one pass with the whole limit */
+	}
+	if (*rc == PM_OK && job.rc != PM_OK) {
+		/* the second half's error, numbered from the start of the input */
+		struct ofr_mine_db *again;
+		*rc = job.rc;
+		if (ofr_mine_db_new(&again) == PM_OK) {
+			*rc = read_part(again, job.buf, job.len, fmt, count_lines(buf, (size_t)(job.buf - buf)),
+					NULL, NULL, err, errlen);
+			ofr_mine_db_free(again);
+		} else if (err && errlen) {
+			snprintf(err, errlen, "%s", job.err);
+		}
+	}
+	if (*rc == PM_OK) {
+		*rc = merge_db(db, job.db);
+		if (*rc == PM_ENOMEM)
+			*rc = nomem(db, err, errlen, count_lines(buf, len));
+	}
+	ofr_mine_db_free(job.db);
+	return 1;
+}
+
 int ofr_mine_read(struct ofr_mine_db *db, const char *buf, size_t len, enum ofr_mine_format fmt,
 		  ofr_mine_progress_fn progress, void *progress_ctx, char *err, size_t errlen)
 {
+	int rc;
+
 	if (err && errlen)
 		err[0] = '\0';
 	if (db->in_txn)
 		return PM_EBADSTATE;
-	if (fmt == OFR_MINE_FIMI)
-		return read_fimi(db, buf, len, progress, progress_ctx, err, errlen);
-	return read_basket(db, buf, len, progress, progress_ctx, err, errlen);
+	if (read_parallel(db, buf, len, fmt, progress, progress_ctx, err, errlen, &rc))
+		return rc;
+	return read_part(db, buf, len, fmt, 0, progress, progress_ctx, err, errlen);
 }

@@ -556,6 +556,58 @@ static void test_retail_known(void **state)
 	mine_file("tests/data/retail.dat.gz", OFR_MINE_FIMI, "0.0005", 0, 19242, 0);
 }
 
+/* Inputs read by two threads (each half into its own store, then merged):
+ * the same items in the same order, the same errors with the same line
+ * numbers, the same known figures. */
+static void test_read_two_threads(void **state)
+{
+	struct ofr_mine_db *one, *two;
+	char err[200];
+	size_t len;
+	char *buf = load_gz("tests/data/groceries.csv", &len);
+
+	minei_par_min_bytes = 1;
+	test_read_basket_quotes(state);
+	test_read_bad_input(state);
+	test_read_fimi(state);
+	test_memory_limit(state);
+	/* an error in the second half only: numbered from the start */
+	two = read_text("a,b\nc,d\ne,f\ng,h\ni\n\nk\n", OFR_MINE_BASKET, PM_EINVAL, err, sizeof(err));
+	assert_non_null(strstr(err, "line 6 is empty"));
+	ofr_mine_db_free(two);
+	two = read_text("1 2\n3 4\n5 6\n7 8\n9 x\n", OFR_MINE_FIMI, PM_EINVAL, err, sizeof(err));
+	assert_non_null(strstr(err, "line 5"));
+	ofr_mine_db_free(two);
+	/* errors in both halves: the first one */
+	two = read_text("a,b\n\nc\nd\ne\nf\n\ng\n", OFR_MINE_BASKET, PM_EINVAL, err, sizeof(err));
+	assert_non_null(strstr(err, "line 2 is empty"));
+	ofr_mine_db_free(two);
+	assert_int_equal(ofr_mine_db_new(&two), PM_OK);
+	assert_int_equal(ofr_mine_read(two, buf, len, OFR_MINE_BASKET, NULL, NULL, err, sizeof(err)), PM_OK);
+	minei_par_min_bytes = SIZE_MAX;
+	assert_int_equal(ofr_mine_db_new(&one), PM_OK);
+	assert_int_equal(ofr_mine_read(one, buf, len, OFR_MINE_BASKET, NULL, NULL, err, sizeof(err)), PM_OK);
+	assert_int_equal(ofr_mine_db_txns(one), ofr_mine_db_txns(two));
+	assert_int_equal(ofr_mine_db_items(one), ofr_mine_db_items(two));
+	for (uint32_t i = 0; i < ofr_mine_db_items(one); i++) {
+		size_t l1, l2;
+		const char *s1 = ofr_mine_item_name(one, i, &l1), *s2 = ofr_mine_item_name(two, i, &l2);
+		assert_int_equal(l1, l2);
+		assert_memory_equal(s1, s2, l1);
+	}
+	assert_int_equal(one->n_occ, two->n_occ);
+	assert_memory_equal(one->occ, two->occ, one->n_occ * sizeof(uint32_t));
+	assert_memory_equal(one->txn_off, two->txn_off, ((size_t)one->n_txns + 1) * sizeof(size_t));
+	assert_memory_equal(one->item_count, two->item_count, one->n_items * sizeof(uint32_t));
+	ofr_mine_db_free(one);
+	ofr_mine_db_free(two);
+	free(buf);
+	minei_par_min_bytes = 1;
+	test_groceries_known(state);
+	test_retail_known(state);
+	minei_par_min_bytes = 4u << 20;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_gtin),
 		cmocka_unit_test(test_fmt6_matches_printf),
 		cmocka_unit_test(test_groceries_known),
+		cmocka_unit_test(test_read_two_threads),
 		cmocka_unit_test(test_retail_known),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
