@@ -551,97 +551,19 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * Few frequent items (at most 128, as at high supports): a transaction's
- * frequent items are a 128-bit mask, rank r at bit 127 - r counted from the
- * top of (hi, lo). No per-transaction sort and repeats vanish; the masks
- * are sorted as numbers by an MSD radix sort on inline keys (no pointer
- * chasing). Numeric order is not lexicographic order of the rank lists, but
- * it is what the tree build needs: the masks sharing a prefix of ranks
- * p1 < ... < pk agree on every bit down to pk's, so they are contiguous.
- */
-size_t minei_mask_items = 128;
-
-struct fp_mask {
-	uint64_t hi, lo;         /* ranks 0..63 from the top of hi, 64..127 from the top of lo */
-};
-
-static inline unsigned mask_byte(const struct fp_mask *m, unsigned b)
-{
-	return b < 8 ? (unsigned)(m->hi >> (56 - 8 * b)) & 255 : (unsigned)(m->lo >> (56 - 8 * (b - 8))) & 255;
-}
-
-static inline bool mask_less(const struct fp_mask *a, const struct fp_mask *b)
-{
-	return a->hi != b->hi ? a->hi < b->hi : a->lo < b->lo;
-}
-
-static void sort_masks(struct fp_mask *a, struct fp_mask *tmp, size_t n, unsigned b)
-{
-	size_t cnt[256], pos[256];
-
-	while (n > 1 && b < 16) {
-		if (n < 32) {
-			for (size_t i = 1; i < n; i++) {
-				struct fp_mask v = a[i];
-				size_t j = i;
-				for (; j > 0 && mask_less(&v, &a[j - 1]); j--)
-					a[j] = a[j - 1];
-				a[j] = v;
-			}
-			return;
-		}
-		memset(cnt, 0, sizeof(cnt));
-		for (size_t i = 0; i < n; i++)
-			cnt[mask_byte(&a[i], b)]++;
-		if (cnt[mask_byte(&a[0], b)] == n) {   /* one bucket: next byte */
-			b++;
-			continue;
-		}
-		pos[0] = 0;
-		for (unsigned k = 1; k < 256; k++)
-			pos[k] = pos[k - 1] + cnt[k - 1];
-		for (size_t i = 0; i < n; i++)
-			tmp[pos[mask_byte(&a[i], b)]++] = a[i];
-		memcpy(a, tmp, n * sizeof(*a));
-		for (size_t k = 0, start = 0; k < 256; start += cnt[k], k++)
-			if (cnt[k] > 1)
-				sort_masks(a + start, tmp, cnt[k], b + 1);
-		return;
-	}
-}
-
-/* Each transaction's frequent ranks as sorted masks, decoded into ascending
- * rank lists (ranks) with their path records (paths) in that order. */
+/* Each transaction's frequent ranks as sorted masks (mine_mask.c), decoded
+ * into ascending rank lists (ranks) with their path records (paths). */
 static int masks_to_paths(struct fp_ctx *c, const struct ofr_mine_db *db, const uint32_t *rank_of,
 			  uint32_t *ranks, struct fp_path *paths, size_t *n_paths)
 {
-	size_t n = 0, pos = 0, bytes = 2 * (size_t)db->n_txns * sizeof(struct fp_mask);
-	struct fp_mask *m, *tmp;
+	size_t n, pos = 0;
+	struct minei_mask *m;
+	int rc;
 
-	if (over_limit(c, bytes))
+	if (over_limit(c, 2 * ((size_t)db->n_txns + 1) * sizeof(struct minei_mask)))
 		return PM_ENOMEM;
-	m = malloc(((size_t)db->n_txns + 1) * sizeof(*m));
-	tmp = malloc(((size_t)db->n_txns + 1) * sizeof(*tmp));
-	if (!m || !tmp) {
-		free(m);
-		free(tmp);
-		return PM_ENOMEM;
-	}
-	for (uint32_t tx = 0; tx < db->n_txns; tx++) {
-		struct fp_mask k = { 0, 0 };
-		for (size_t o = db->txn_off[tx]; o < db->txn_off[tx + 1]; o++) {
-			uint32_t r = rank_of[db->occ[o]];
-			if (r < 64)
-				k.hi |= 1ULL << (63 - r);
-			else if (r != MINE_NONE)
-				k.lo |= 1ULL << (127 - r);
-		}
-		if (k.hi | k.lo)
-			m[n++] = k;
-	}
-	sort_masks(m, tmp, n, 0);
-	free(tmp);
+	if ((rc = minei_masks_sorted(db, rank_of, &m, &n)))
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		size_t start = pos;
 		for (uint64_t w = m[i].hi; w;) {   /* top bit first = ascending ranks */

@@ -100,6 +100,18 @@ extern size_t minei_radix_min;
 /* The first tree takes its paths from 128-bit masks when there are at most
  * this many frequent items (and at most 128; tests set 0 for the list way). */
 extern size_t minei_mask_items;
+/* Masks of at least this many transactions are made by two threads. */
+extern size_t minei_par_min_txns;
+
+/* A transaction's frequent ranks (< 128): rank r at bit 127 - r of (hi, lo). */
+struct minei_mask {
+	uint64_t hi, lo;
+};
+
+/* The non-empty masks of every transaction, sorted as 128-bit numbers
+ * (mine_mask.c); *out (malloc'ed, n_txns + 1 entries) holds *n of them. */
+int minei_masks_sorted(const struct ofr_mine_db *db, const uint32_t *rank_of, struct minei_mask **out,
+		       size_t *n);
 /* FP-growth: fill res->sets with every frequent itemset of <= max_len items. */
 int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p, size_t *need);
 

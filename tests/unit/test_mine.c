@@ -144,8 +144,10 @@ static void one_seed(uint64_t seed)
 static void test_bruteforce_many_seeds(void **state)
 {
 	(void)state;
+	minei_par_min_txns = 2;   /* the first tree's masks by two threads */
 	for (uint64_t seed = 1; seed <= 1500; seed++)
 		one_seed(seed);
+	minei_par_min_txns = 65536;
 	printf("brute force: %zu itemsets, %zu rules compared\n", bf_total_sets, bf_total_rules);
 	assert_true(bf_total_sets > 20000 && bf_total_rules > 10000);
 }
@@ -220,6 +222,11 @@ static void test_mask_paths_match_lists(void **state)
 		b = mined_text(db, &p);
 		minei_mask_items = 128;
 		assert_true(strlen(a) > 1000);
+		assert_string_equal(a, b);
+		free(b);
+		minei_par_min_txns = 1;
+		b = mined_text(db, &p);
+		minei_par_min_txns = 65536;
 		assert_string_equal(a, b);
 		free(a);
 		free(b);
