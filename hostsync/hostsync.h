@@ -205,4 +205,29 @@ int hs_rules_install(const char *data_dir, const char *pubkey_hex, const void *b
 int hs_rules_verify(const char *pubkey_hex, const void *body, size_t len, const unsigned char *sig,
 		    size_t sig_len);
 
+/* ---- HQ's sales as baskets, for mining at HQ (hq_baskets.c) ------------ */
+struct hs_basket_query {
+	const char *store;            /* NULL or "": every store */
+	const char *terminal;         /* NULL or "": every terminal (of the store, if given) */
+	int64_t since_us;             /* sales at or after (UTC us); INT64_MIN: no bound */
+	int64_t until_us;             /* sales before; INT64_MAX: no bound */
+};
+struct hs_basket_stats {
+	uint64_t sales;               /* sales selected */
+	uint64_t empty;               /* of them without items (not passed on) */
+};
+/* One sale's items: n GTINs (digits, NUL-terminated, as stored; an item on
+ * two lines appears twice). Valid during the call; non-zero stops the read. */
+typedef int (*hs_basket_cb)(void *ctx, const char *const *gtins, uint32_t n);
+/*
+ * Stream the selected sales of HQ's PostgreSQL (conninfo: a libpq connection
+ * string), oldest first, into cb: one COPY (SELECT ...) TO STDOUT in a
+ * read-only snapshot, one row in memory at a time. Returns 0; PM_EOFFLINE
+ * (cannot connect; err has libpq's reason), PM_EVERSION (not a posmark-hq
+ * database, or a newer schema), PM_EIO (the query failed; err says why),
+ * PM_ECORRUPT (a stored item is not a GTIN), PM_ENOMEM, or cb's non-zero return.
+ */
+int hs_hq_baskets(const char *conninfo, const struct hs_basket_query *q, hs_basket_cb cb, void *ctx,
+		  struct hs_basket_stats *st, char *err, size_t errlen);
+
 #endif

@@ -7,8 +7,10 @@
 #include "terminal/term.h"
 #include "common/pm_err.h"
 #include "offers/offers.h"
+#include "hostsync/hostsync.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,11 +21,13 @@
 #include <unistd.h>
 
 #define MINE_USAGE \
-	"usage: posmark mine (--input FILE [--input-format basket|fimi] | --data DIR)\n" \
+	"usage: posmark mine (--input FILE [--input-format basket|fimi] | --data DIR |\n" \
+	"                     --hq-db CONNINFO [--store S] [--terminal T] [--since DAY] [--until DAY])\n" \
 	"                    --min-support S --min-confidence C [--max-len N] [--min-lift L]\n" \
 	"                    [--output FILE] [--output-format text|rules|itemsets]\n" \
 	"                    [--max-memory MB] [--quiet]\n" \
-	"  S, C in (0,1]; N items per whole rule (default 10); docs/mining.md has the formats\n"
+	"  S, C in (0,1]; N items per whole rule (default 10); DAY as YYYY-MM-DD (UTC, both\n" \
+	"  days included); docs/mining.md has the formats\n"
 
 struct progress_state {
 	double start, last;
@@ -200,6 +204,103 @@ static int read_log(const struct term_config *cfg, struct ofr_mine_db *db, struc
 	return 0;
 }
 
+struct hq_feed {
+	struct ofr_mine_db *db;
+	struct progress_state *ps;
+	uint64_t baskets;
+	int rc;               /* the miner's error, if it stopped the read */
+};
+
+static int feed_hq_basket(void *ctx, const char *const *gtins, uint32_t n)
+{
+	struct hq_feed *hf = ctx;
+	int rc;
+
+	if ((rc = ofr_mine_txn_begin(hf->db)))
+		return hf->rc = rc;
+	for (uint32_t i = 0; i < n; i++)
+		if ((rc = ofr_mine_txn_item(hf->db, gtins[i], strlen(gtins[i]))))
+			return hf->rc = rc;
+	if ((rc = ofr_mine_txn_end(hf->db)))
+		return hf->rc = rc;
+	if (++hf->baskets % 65536 == 0) {
+		struct ofr_mine_progress p = { .phase = "reading", .transactions = hf->baskets,
+					       .items = ofr_mine_db_items(hf->db) };
+		on_progress(hf->ps, &p);
+	}
+	return 0;
+}
+
+/* "YYYY-MM-DD" -> the start of that UTC day in microseconds; -1 if not a date. */
+static int parse_day(const char *s, int64_t *us)
+{
+	struct tm tm = { 0 }, back;
+	char *end;
+	time_t t;
+
+	if (!s || strlen(s) != 10 || !(end = strptime(s, "%Y-%m-%d", &tm)) || *end)
+		return -1;
+	back = tm;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon)
+		return -1;   /* 2026-02-30 */
+	*us = (int64_t)t * 1000000;
+	return 0;
+}
+
+/* What the selection was, for messages: " of store S1, since 2026-01-01". */
+static void describe(char *buf, size_t len, const struct hs_basket_query *q, const char *since,
+		     const char *until)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	if (q->store && *q->store)
+		n += (size_t)snprintf(buf + n, len - n, " of store '%s'", q->store);
+	if (n < len && q->terminal && *q->terminal)
+		n += (size_t)snprintf(buf + n, len - n, " of terminal '%s'", q->terminal);
+	if (n < len && since)
+		n += (size_t)snprintf(buf + n, len - n, " since %s", since);
+	if (n < len && until)
+		snprintf(buf + n, len - n, " until %s", until);
+}
+
+static int read_hq(const char *conninfo, const struct hs_basket_query *q, const char *since,
+		   const char *until, struct ofr_mine_db *db, struct progress_state *ps)
+{
+	struct hq_feed hf = { .db = db, .ps = ps };
+	struct hs_basket_stats st;
+	char err[400], what[300];
+	int rc;
+
+	describe(what, sizeof(what), q, since, until);
+	if (!ps->quiet)
+		fprintf(stderr, "posmark mine: reading the sales%s from HQ's database\n", what);
+	rc = hs_hq_baskets(conninfo, q, feed_hq_basket, &hf, &st, err, sizeof(err));
+	if (hf.rc == PM_ENOMEM)
+		return cli_fail("mine", "select fewer sales (--store, --since, --until), or raise --max-memory",
+				"the sales%s do not fit in memory (needs more than %d MB)", what,
+				mb(ofr_mine_db_need(db)));
+	if (hf.rc)
+		return cli_fail("mine", NULL, "cannot mine the sales of HQ: %s", pm_strerror(hf.rc));
+	if (rc == PM_EOFFLINE)
+		return cli_fail("mine", "check --hq-db (host, port, dbname, user; the password belongs in ~/.pgpass "
+				"or PGPASSWORD) and that PostgreSQL is running and reachable from here",
+				"cannot connect to HQ's database: %s", err);
+	if (rc == PM_EVERSION)
+		return cli_fail("mine", "give the database posmark-hq serve stores into (its --db)",
+				"cannot mine this database: %s", err);
+	if (rc)
+		return cli_fail("mine", "check the database with 'posmark-hq report sales-by-day --db CONNINFO'",
+				"cannot read the sales from HQ's database: %s", err[0] ? err : pm_strerror(rc));
+	if (st.sales == 0)
+		return cli_fail("mine", "check --store, --terminal, --since and --until; "
+				"'posmark-hq report sales-by-day' lists the stores and days HQ has",
+				"HQ has no sales%s", what);
+	if (st.empty && !ps->quiet)
+		fprintf(stderr, "posmark mine: %" PRIu64 " sale(s) without items left out\n", st.empty);
+	return 0;
+}
+
 static int parse_fraction(const char *s, double *out)
 {
 	char *end;
@@ -223,6 +324,8 @@ int cmd_mine(int argc, char **argv)
 	struct progress_state ps = { .start = now_s() };
 	const char *input = NULL, *in_fmt = "basket", *support = NULL, *conf = NULL, *lift = NULL;
 	const char *output = NULL, *out_fmt = "text", *maxlen = NULL, *maxmem = NULL, *v;
+	const char *hq_db = NULL, *since = NULL, *until = NULL;
+	struct hs_basket_query q = { .since_us = INT64_MIN, .until_us = INT64_MAX };
 	enum ofr_mine_format fmt;
 	struct ofr_mine_db *db = NULL;
 	struct ofr_mine_result *res = NULL;
@@ -255,6 +358,16 @@ int cmd_mine(int argc, char **argv)
 			output = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--max-memory")))
 			maxmem = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--hq-db")))
+			hq_db = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--store")))
+			q.store = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--terminal")))
+			q.terminal = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--since")))
+			since = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--until")))
+			until = v;
 		else if (!strcmp(argv[i], "--quiet"))
 			ps.quiet = true;
 		else {
@@ -308,15 +421,33 @@ int cmd_mine(int argc, char **argv)
 					maxmem) + 1;
 		limit = (size_t)n << 20;
 	}
+	if ((input && hq_db) || (co.data && (input || hq_db)))
+		return cli_fail("mine", "mine one source: --input FILE, --data DIR or --hq-db CONNINFO",
+				"more than one source of baskets given") + 1;
+	if (!hq_db && (q.store || q.terminal || since || until))
+		return cli_fail("mine", "--store, --terminal, --since and --until select sales at HQ: add --hq-db CONNINFO",
+				"a selection of sales without --hq-db") + 1;
+	if (since && parse_day(since, &q.since_us))
+		return cli_fail("mine", "write the day as YYYY-MM-DD, e.g. 2026-11-01", "--since '%s' is not a day",
+				since) + 1;
+	if (until && parse_day(until, &q.until_us))
+		return cli_fail("mine", "write the day as YYYY-MM-DD, e.g. 2026-11-30", "--until '%s' is not a day",
+				until) + 1;
+	if (until)
+		q.until_us += 86400LL * 1000000;   /* the whole last day */
+	if (since && until && q.since_us >= q.until_us)
+		return cli_fail("mine", "--since is the first day, --until the last", "--since %s is after --until %s",
+				since, until) + 1;
 	/* the log only when named: never open (and create) the built-in default */
-	if (!input && !(co.data || (co.config && *co.config && cfg.data_dir[0])))
-		return cli_fail("mine", "give --input FILE (basket or FIMI) or --data DIR (the purchase log)",
-				"nothing to mine") + 1;
+	if (!input && !hq_db && !(co.data || (co.config && *co.config && cfg.data_dir[0])))
+		return cli_fail("mine", "give --input FILE (basket or FIMI), --data DIR (the purchase log) or "
+				"--hq-db CONNINFO (HQ's sales)", "nothing to mine") + 1;
 	ps.tty = isatty(2);
 	if (ofr_mine_db_new(&db))
 		return cli_fail("mine", NULL, "out of memory");
 	ofr_mine_db_set_limit(db, limit);
-	if (input ? read_file(input, fmt, db, limit, &ps) : read_log(&cfg, db, &ps))
+	if (input ? read_file(input, fmt, db, limit, &ps)
+		  : hq_db ? read_hq(hq_db, &q, since, until, db, &ps) : read_log(&cfg, db, &ps))
 		goto out;
 	if (ofr_mine_db_txns(db) == 0) {
 		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");

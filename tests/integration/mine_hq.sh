@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# mine_hq.sh - posmark mine --hq-db: mining the sales HQ stores in a real
+# PostgreSQL (uploaded by posmark sync through the real receiver) gives the
+# same itemsets and rules as mining the terminals' own logs (--data); the
+# whole chain's counts are the stores' sums; --store/--terminal/--since/--until
+# select; bad connection, foreign database and empty selection fail clearly.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib/hq_env.bash
+trap hq_cleanup EXIT
+pg_start fsync=off synchronous_commit=off
+hq_start
+T=$HQ_TMP
+cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
+cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
+# S1: 3000 sales 20 minutes apart (about 42 days, two months); S2: 1000 sales
+"$GEN" gen "$T/d1" 3000 T1 0 1200 >/dev/null
+"$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
+terminal_config "$T/c1" "$T/d1" S1 "$cred1"
+terminal_config "$T/c2" "$T/d2" S2 "$cred2"
+"$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
+"$POSMARK" sync --config "$T/c2" --once >/dev/null 2>&1
+check "HQ holds the 4000 uploaded sales" '[ "$(psql_q "SELECT count(*) FROM sales")" = 4000 ]'
+
+M=("$POSMARK" mine --quiet)
+# every itemset of up to 2 items with its count (min count 1), and rules
+sets=(--min-support 0.0001 --max-len 2 --output-format itemsets)
+rules=(--min-support 0.0005 --min-confidence 0.05)
+"${M[@]}" --data "$T/d1" "${sets[@]}" >"$T/s1_log"
+"${M[@]}" --hq-db "$HQ_DB" --store S1 "${sets[@]}" >"$T/s1_hq"
+check "store S1 at HQ: the same itemsets and counts as its own log" '[ -s "$T/s1_log" ] && cmp -s "$T/s1_log" "$T/s1_hq"'
+"${M[@]}" --data "$T/d1" "${rules[@]}" >"$T/r1_log"
+"${M[@]}" --hq-db "$HQ_DB" --store S1 "${rules[@]}" >"$T/r1_hq"
+check "store S1 at HQ: the same rules as its own log" '[ "$(wc -l <"$T/r1_log")" -gt 20 ] && cmp -s "$T/r1_log" "$T/r1_hq"'
+"${M[@]}" --data "$T/d2" "${sets[@]}" >"$T/s2_log"
+"${M[@]}" --hq-db "$HQ_DB" --store S2 "${sets[@]}" >"$T/s2_hq"
+check "store S2 at HQ: the same itemsets as its own log" '[ -s "$T/s2_log" ] && cmp -s "$T/s2_log" "$T/s2_hq"'
+"${M[@]}" --hq-db "$HQ_DB" --store S1 --terminal T1 "${sets[@]}" >"$T/s1t_hq"
+check "--store S1 --terminal T1 selects the same sales" 'cmp -s "$T/s1_hq" "$T/s1t_hq"'
+
+# the whole chain: 4000 transactions, each count the sum of the stores'
+"$POSMARK" mine --hq-db "$HQ_DB" "${sets[@]}" >"$T/all_hq" 2>"$T/all.err"
+check "the chain: every sale is a transaction" 'grep -q "^posmark mine: 4000 transactions" "$T/all.err"'
+check "the chain: says where it reads from" 'grep -q "reading the sales from HQ.s database" "$T/all.err"'
+check "the chain: each itemset's count is the sum of the stores' counts" 'python3 - "$T/s1_log" "$T/s2_log" "$T/all_hq" <<PY
+import sys
+def load(p):
+    return {l.split("\t")[0]: int(l.split("\t")[2]) for l in open(p)}
+a, b, c = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
+want = {k: a.get(k, 0) + b.get(k, 0) for k in set(a) | set(b)}
+sys.exit(0 if c and c == want else 1)
+PY'
+
+# a range of days: single items counted by PostgreSQL itself
+day() { psql_q "SELECT to_char(to_timestamp(min(time_us) / 1e6) AT TIME ZONE 'UTC' + interval '$1 days', 'YYYY-MM-DD') FROM sales"; }
+since=$(day 10) until=$(day 20)
+lo=$(date -u -d "$since" +%s)000000 hi=$(date -u -d "$until + 1 day" +%s)000000
+"$POSMARK" mine --hq-db "$HQ_DB" --since $since --until $until --min-support 0.0001 --max-len 1 \
+	--output-format itemsets >"$T/range_hq" 2>"$T/range.err"
+psql_q "SELECT e->>'gtin', count(DISTINCT (store_id, terminal, seq)) FROM sales, jsonb_array_elements(items) e
+	WHERE time_us >= $lo AND time_us < $hi GROUP BY 1 ORDER BY 1" | tr '|' ' ' >"$T/range_pg"
+n_range=$(psql_q "SELECT count(*) FROM sales WHERE time_us >= $lo AND time_us < $hi")
+check "--since/--until: the days' sales only (both days included)" '[ "$n_range" -gt 100 ] && [ "$n_range" -lt 4000 ] &&
+	grep -q "^posmark mine: $n_range transactions" "$T/range.err"'
+check "--since/--until: item counts as PostgreSQL counts them" 'cut -f1,3 "$T/range_hq" | tr "\t" " " | LC_ALL=C sort | cmp -s - "$T/range_pg"'
+
+# failures: one line and a hint each
+"$POSMARK" mine --hq-db "host=127.0.0.1 port=$(free_port) user=postgres dbname=postgres connect_timeout=3" \
+	--min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e1"; rc=$?
+check "no server: exit 1, says it cannot connect, hint to check" '[ $rc -eq 1 ] && grep -q "cannot connect to HQ.s database" "$T/e1" && grep -q "^hint: check --hq-db" "$T/e1"'
+"$POSMARK" mine --hq-db "$HQ_DB" --store NOPE --min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e2"; rc=$?
+check "empty selection: exit 1, names the selection" '[ $rc -eq 1 ] && grep -q "HQ has no sales of store .NOPE." "$T/e2" && grep -q "^hint:" "$T/e2"'
+psql_q "CREATE DATABASE other" >/dev/null
+"$POSMARK" mine --hq-db "host=127.0.0.1 port=$PG_PORT user=postgres dbname=other" --min-support 0.1 \
+	--min-confidence 0.5 >/dev/null 2>"$T/e3"; rc=$?
+check "a database that is not HQ's: exit 1, says so" '[ $rc -eq 1 ] && grep -q "no posmark-hq sales" "$T/e3" && grep -q "^hint:" "$T/e3"'
+"$POSMARK" mine --hq-db "$HQ_DB" --since 2026-02-30 --min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e4"; rc=$?
+check "a day that does not exist: usage error" '[ $rc -eq 2 ] && grep -q "is not a day" "$T/e4"'
+"$POSMARK" mine --input "$T/s1_log" --store S1 --min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e5"; rc=$?
+check "--store without --hq-db: usage error" '[ $rc -eq 2 ] && grep -q "without --hq-db" "$T/e5"'
+"$POSMARK" mine --hq-db "$HQ_DB" --store "S1' OR 'x'='x" "${sets[@]}" >/dev/null 2>"$T/e6"; rc=$?
+check "a quote in --store is a value, not SQL" '[ $rc -eq 1 ] && grep -q "HQ has no sales" "$T/e6"'
