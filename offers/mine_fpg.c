@@ -425,7 +425,7 @@ static int mine_top(struct fp_ctx *c, const struct fp_tree *t)
 	size_t *words = calloc((size_t)n + 1, sizeof(size_t)), *fill = malloc(((size_t)n + 1) * sizeof(size_t));
 	size_t *npaths = calloc((size_t)n + 1, sizeof(size_t));
 	uint32_t *stack = malloc(((size_t)n + 1) * sizeof(uint32_t)), *buf = NULL, sp;
-	size_t budget = (size_t)t->n_nodes * 4, batch_bytes = 0;
+	size_t budget = (size_t)t->n_nodes * 2 + 1024, batch_bytes = 0;
 	int rc = PM_ENOMEM;
 
 	if (!words || !fill || !npaths || !stack)
