@@ -221,8 +221,8 @@ struct hs_basket_stats {
 typedef int (*hs_basket_cb)(void *ctx, const char *const *gtins, uint32_t n);
 /*
  * Stream the selected sales of HQ's PostgreSQL (conninfo: a libpq connection
- * string), oldest first, into cb: one COPY (SELECT ...) TO STDOUT in a
- * read-only snapshot, one row in memory at a time. Returns 0; PM_EOFFLINE
+ * string) into cb, in storage order (not sorted): one COPY (SELECT ...) TO
+ * STDOUT in a read-only snapshot, one row in memory at a time. Returns 0; PM_EOFFLINE
  * (cannot connect; err has libpq's reason), PM_EVERSION (not a posmark-hq
  * database, or a newer schema), PM_EIO (the query failed; err says why),
  * PM_ECORRUPT (a stored item is not a GTIN), PM_ENOMEM, or cb's non-zero return.

@@ -64,6 +64,18 @@ check "--since/--until: the days' sales only (both days included)" '[ "$n_range"
 	grep -q "^posmark mine: $n_range transactions" "$T/range.err"'
 check "--since/--until: item counts as PostgreSQL counts them" 'cut -f1,3 "$T/range_hq" | tr "\t" " " | LC_ALL=C sort | cmp -s - "$T/range_pg"'
 
+# a sale without items is left out and counted; an item that is not a GTIN stops with a reason
+t=$(psql_q "SELECT min(time_us) FROM sales")
+cols="store_id, terminal, seq, time_us, currency, tender, total_cents, discount_cents, tendered_cents, points_earned, items, redeemed"
+psql_q "INSERT INTO sales ($cols) VALUES ('S3', 'T1', 1, $t, 'EUR', 'cash', 0, 0, 0, 0, '[]', '[]'),
+	('S3', 'T1', 2, $t, 'EUR', 'cash', 0, 0, 0, 0, '[{\"gtin\": \"04000000000006\"}]', '[]'),
+	('S4', 'T1', 1, $t, 'EUR', 'cash', 0, 0, 0, 0, '[{\"gtin\": \"12\\\"34\"}]', '[]')" >/dev/null
+"$POSMARK" mine --hq-db "$HQ_DB" --store S3 "${sets[@]}" >"$T/s3" 2>"$T/s3.err"; rc=$?
+check "a sale without items: left out and counted" '[ $rc -eq 0 ] && grep -q "1 sale(s) without items left out" "$T/s3.err" &&
+	grep -q "^posmark mine: 1 transactions" "$T/s3.err" && [ "$(cat "$T/s3")" = "$(printf "04000000000006\t1.000000\t1")" ]'
+"$POSMARK" mine --hq-db "$HQ_DB" --store S4 "${sets[@]}" >/dev/null 2>"$T/s4.err"; rc=$?
+check "an item that is not a GTIN: exit 1 with the reason" '[ $rc -eq 1 ] && grep -q "sale 1 of the selection has an item that is not a GTIN" "$T/s4.err"'
+
 # failures: one line and a hint each
 "$POSMARK" mine --hq-db "host=127.0.0.1 port=$(free_port) user=postgres dbname=postgres connect_timeout=3" \
 	--min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e1"; rc=$?
