@@ -252,8 +252,8 @@ static int group_body(struct loy_db *db, MDB_txn *txn, void *arg)
 	return PM_OK;
 }
 
-int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
-			  struct loy_commit_result *out, int *rcs)
+static int commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+			struct loy_commit_result *out, int *rcs, bool defer, bool *committed)
 {
 	struct group_arg g = { .n = n, .rcs = rcs };
 	int rc = PM_OK;
@@ -286,7 +286,7 @@ int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales
 	}
 	struct group_arg inner = { g.each, k, sub };
 	if (k)
-		rc = loyi_write(db, group_body, &inner);
+		rc = loyi_write_ex(db, group_body, &inner, defer, committed);
 	/* Map results back to the callers' order (res pointers travelled with each sale). */
 	for (size_t i = 0, j = 0; i < n; i++)
 		if (rcs[i] == PM_OK)
@@ -295,6 +295,29 @@ int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales
 		free(g.each[i].buf);
 	free(sub);
 	free(g.each);
+	return rc;
+}
+
+int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+			  struct loy_commit_result *out, int *rcs)
+{
+	return commit_group(db, sales, n, out, rcs, false, NULL);
+}
+
+int loy_sale_commit_group_deferred(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+				   struct loy_commit_result *out, int *rcs, int *earlier_rc)
+{
+	bool committed = false;
+	*earlier_rc = PM_OK;
+	if (!db || !db->cfg.defer_meta_sync)
+		return PM_EINVAL;
+	int rc = commit_group(db, sales, n, out, rcs, true, &committed);
+	/* A commit's data sync also wrote the earlier commit record to disk;
+	 * without one (nothing valid, or an error) sync explicitly. */
+	if (committed)
+		db->deferred_unsynced = true;
+	else if (db->deferred_unsynced)
+		*earlier_rc = loy_sync(db);
 	return rc;
 }
 
