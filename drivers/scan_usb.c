@@ -89,20 +89,13 @@ static int op_open(struct scan_dev *s, const char *arg, char *errbuf, size_t err
 	return PM_OK;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 {
 	struct usbscan_priv *u = s->priv;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : scani_now_ms() + timeout_ms;
 	bool first = true;
 	for (;;) {
-		int64_t left = deadline < 0 ? 1000 : deadline - now_ms();
+		int64_t left = deadline < 0 ? 1000 : deadline - scani_now_ms();
 		/* timeout 0 still looks once (a poll loop asks without waiting). */
 		if (left <= 0 && !first)
 			return PM_ETIMEOUT;

@@ -229,6 +229,36 @@ int loy_sync(struct loy_db *db)
 	return PM_OK;
 }
 
+int loyi_walk_after(struct loy_db *db, MDB_dbi dbi, uint64_t after_seq, size_t max,
+		    int (*each)(struct loy_db *, uint64_t, const MDB_val *, void *), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint64_t start = after_seq + 1, seq;
+	MDB_val k = { sizeof(start), &start }, v;
+	size_t n = 0;
+	int rc = loyi_read_begin(db, &txn);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, dbi, &cur))) {
+		loyi_read_end(db, txn);
+		return loyi_mdb_err(rc);
+	}
+	int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (mrc == 0 && (max == 0 || n < max)) {
+		memcpy(&seq, k.mv_data, sizeof(seq));
+		if ((rc = each(db, seq, &v, ctx)))
+			break;
+		n++;
+		mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (!rc && mrc && mrc != MDB_NOTFOUND)
+		rc = loyi_mdb_err(mrc);
+	mdb_cursor_close(cur);
+	loyi_read_end(db, txn);
+	return rc;
+}
+
 int loyi_meta_get_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t *out)
 {
 	MDB_val k = { strlen(key), (void *)key }, v;

@@ -46,6 +46,13 @@ int loyi_write(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *
 int loyi_write_ex(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *), void *arg,
 		  bool defer, bool *committed);
 int loyi_read_begin(struct loy_db *db, MDB_txn **txn);
+/*
+ * Walk a seq-keyed table (sales, events) from after_seq + 1, at most max
+ * records (0 = all): each(db, seq, value, ctx); a non-zero return stops the
+ * walk and is returned as is.
+ */
+int loyi_walk_after(struct loy_db *db, MDB_dbi dbi, uint64_t after_seq, size_t max,
+		    int (*each)(struct loy_db *, uint64_t, const MDB_val *, void *), void *ctx);
 void loyi_read_end(struct loy_db *db, MDB_txn *txn);
 int loyi_meta_get_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t *out);
 /* The newest sale's seq: the last key of `sales` (sales are never deleted). */

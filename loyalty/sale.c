@@ -369,34 +369,24 @@ out_close_cursor:
 	return rc;
 }
 
+struct walk_sales {
+	loy_sale_cb cb;
+	void *ctx;
+};
+
+static int each_sale(struct loy_db *db, uint64_t seq, const MDB_val *v, void *arg)
+{
+	struct walk_sales *w = arg;
+	struct loy_sale s;
+	(void)seq;
+	int rc = loyi_sale_decode(db, v->mv_data, v->mv_size, &s);
+	return rc ? rc : w->cb(w->ctx, &s);
+}
+
 int loy_sales_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_sale_cb cb, void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	uint64_t start = after_seq + 1;
-	MDB_val k = { sizeof(start), &start }, v;
-	size_t n = 0;
-	int rc = loyi_read_begin(db, &txn);
-
-	if (rc)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, db->sales, &cur))) {
-		loyi_read_end(db, txn);
-		return loyi_mdb_err(rc);
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && (max == 0 || n < max)) {
-		struct loy_sale s;
-		if ((rc = loyi_sale_decode(db, v.mv_data, v.mv_size, &s)) || (rc = cb(ctx, &s)))
-			goto out_close_cursor;
-		n++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	rc = (rc == 0 || rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
-out_close_cursor:
-	mdb_cursor_close(cur);
-	loyi_read_end(db, txn);
-	return rc;
+	struct walk_sales w = { cb, ctx };
+	return loyi_walk_after(db, db->sales, after_seq, max, each_sale, &w);
 }
 
 int loy_sale_get(struct loy_db *db, uint64_t seq, loy_sale_cb cb, void *ctx)
