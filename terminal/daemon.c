@@ -91,6 +91,14 @@ static void lane_free(struct lane *l)
 	free(l);
 }
 
+void daemon_lanes_clear(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_lanes; i++)
+		lane_free(d->lanes[i]);
+	d->n_lanes = 0;
+	d->till_lane = NULL;
+}
+
 void daemon_reply(struct daemon *d, int slot, json_t *obj)
 {
 	struct client *c = &d->clients[slot];
@@ -553,8 +561,7 @@ out_close_socket:
 	close(d->listen_fd);
 	unlink(d->socket_path);
 out_close_log:
-	for (size_t i = 0; i < d->n_lanes; i++)
-		lane_free(d->lanes[i]);
+	daemon_lanes_clear(d);
 	till_offers_share(NULL);
 	term_offers_close(&d->offers);
 	loy_close(d->db);

@@ -110,6 +110,8 @@ void daemon_reply(struct daemon *d, int slot, json_t *obj);
 void daemon_handle(struct daemon *d, int slot, const char *line, size_t len);
 /* A sale's result arrived from the committer. */
 void daemon_commit_done(struct daemon *d, struct commit_job *job);
+/* Forget every lane (their open sales too): shutdown, and the API fuzzer between inputs. */
+void daemon_lanes_clear(struct daemon *d);
 /* The status object (also for `posmark status`). */
 json_t *daemon_status(struct daemon *d);
 
