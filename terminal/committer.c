@@ -35,16 +35,11 @@ struct committer {
  * a lone lane (no hot lanes) never waits.
  */
 #define GATHER_MAX_NS 300000
-#include <stdio.h>
-static int64_t now_ns(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec*1000000000LL+t.tv_nsec;}
-static int64_t st_idle, st_sync, st_commit, st_gather; static long hist[16], nsync;
 
 static void wait_for_group(struct committer *c)
 {
-	int64_t b=now_ns();
 	while (!c->queue && !c->stop)
 		pthread_cond_wait(&c->cv, &c->mu);
-	int64_t b2=now_ns(); st_idle+=b2-b;
 	if (!c->expect || c->stop)
 		return;
 	struct timespec until;
@@ -58,7 +53,6 @@ static void wait_for_group(struct committer *c)
 	while (c->expect && !c->stop)
 		if (pthread_cond_timedwait(&c->cv, &c->mu, &until))
 			break;
-	st_gather+=now_ns()-b2;
 }
 
 /* Jobs a commit has finished with, handed to the event loop. */
@@ -129,11 +123,11 @@ static void *run(void *arg)
 	size_t held_n = 0;
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
-		if (!c->queue && held) {
+		/* Settle the held group now unless a group can go at once (none
+		 * waiting for hot lanes), whose data sync will settle it. */
+		if (held && (!c->queue || c->expect)) {
 			pthread_mutex_unlock(&c->mu);
-			int64_t a=now_ns();
 			int rc = loy_sync(c->db);
-			st_sync+=now_ns()-a; nsync++;
 			if (rc)
 				fail_all(held, rc);
 			hand_back(c, held, held_n);
@@ -152,9 +146,7 @@ static void *run(void *arg)
 			continue;
 		}
 		int earlier_rc;
-		int64_t t2=now_ns();
 		size_t n = commit_batch(c, batch, &earlier_rc);
-		st_commit+=now_ns()-t2; hist[n<15?n:15]++;
 		if (earlier_rc)
 			fail_all(held, earlier_rc);
 		hand_back(c, held, held_n);
@@ -248,8 +240,6 @@ void committer_stop(struct committer *c)
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL);
-	fprintf(stderr,"STATS idle %.1fms gather %.1fms sync %.1fms (%ld) commit %.1fms\n",st_idle/1e6,st_gather/1e6,st_sync/1e6,nsync,st_commit/1e6);
-	for(int i=0;i<16;i++) if(hist[i]) fprintf(stderr,"STATS n=%d: %ld\n",i,hist[i]);
 	close(c->pipe_r);
 	close(c->pipe_w);
 	pthread_mutex_destroy(&c->mu);
