@@ -5,6 +5,8 @@
  *   8 writer threads doing the same sales; RSS with 1,000,000 sales in the
  *   log; cold start (exec to first answer). Medians of repeated runs.
  * Usage: bench_daemon POSMARK_BIN DIR [log_sales] [sales_per_lane]
+ * BENCH_DAEMON_PART=lanes runs only the sales/s part; BENCH_DAEMON_STDERR=1
+ * keeps the daemon's log on stderr.
  */
 #include "loyalty/loyalty.h"
 #include "common/pm_err.h"
@@ -14,6 +16,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +85,7 @@ static pid_t start_daemon(const char *data, int64_t *ready_ns)
 	unlink(sock_path);
 	pid_t pid = fork();
 	if (pid == 0) {
-		freopen("/dev/null", "w", stderr);
+		if (!getenv("BENCH_DAEMON_STDERR")) freopen("/dev/null", "w", stderr);
 		execl(bin, bin, "daemon", "--data", data, "--socket", sock_path, (char *)NULL);
 		_exit(127);
 	}
@@ -217,6 +220,24 @@ static double sqlite_rate(const char *path, int lanes, int per_lane)
 	return lanes * per_lane / ((pm_mono_ns() - t0) / 1e9);
 }
 
+/* CPU time (ns) of each thread of pid: [0] the main (event loop) thread,
+ * [1] the sum of the others (the committer). From /proc/PID/task/TID/schedstat. */
+static void cpu_ns(pid_t pid, int64_t out[2])
+{
+	char path[96];
+	out[0] = out[1] = 0;
+	for (int tid = pid; tid < pid + 64; tid++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, tid);
+		FILE *f = fopen(path, "r");
+		long long ns;
+		if (!f)
+			continue;
+		if (fscanf(f, "%lld", &ns) == 1)
+			out[tid == pid ? 0 : 1] += ns;
+		fclose(f);
+	}
+}
+
 static long rss_kib(pid_t pid)
 {
 	char path[64], line[256];
@@ -248,8 +269,13 @@ int main(int argc, char **argv)
 	snprintf(sock_path, sizeof(sock_path), "%s/pm.sock", dir);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* BENCH_DAEMON_PART=lanes runs part 2 alone (while tuning group commit). */
+	const char *part = getenv("BENCH_DAEMON_PART");
+	bool lanes_only = part && !strcmp(part, "lanes");
 	/* 1. Round trips, and the bare echo floor on the same kind of socket. */
 	pid_t pid = start_daemon(data, NULL);
+	if (lanes_only)
+		goto lanes;
 	int fd = connect_to(sock_path, 100);
 	enum { N = 3000 };
 	static int64_t lat_add[N], lat_tender[400], lat_echo[N];
@@ -302,10 +328,19 @@ int main(int argc, char **argv)
 	printf("%-28s %10.1f %10.1f   (a durable commit)\n", "tender", t50, t99);
 
 	/* 2. Durable sales per second, 1 and 8 lanes, vs SQLite. */
+lanes:;
 	double one[3], eight[3], sq1[3], sq8[3];
+	int64_t cpu[4][2] = { { 0 } }, c0[2], c1[2];
 	for (int r = 0; r < 3; r++) {
+		cpu_ns(pid, c0);
 		one[r] = lanes_rate(1, per_lane);
+		cpu_ns(pid, c1);
+		cpu[0][0] += c1[0] - c0[0];
+		cpu[0][1] += c1[1] - c0[1];
 		eight[r] = lanes_rate(8, per_lane);
+		cpu_ns(pid, c0);
+		cpu[1][0] += c0[0] - c1[0];
+		cpu[1][1] += c0[1] - c1[1];
 		sq1[r] = sqlite_rate(sq, 1, per_lane);
 		sq8[r] = sqlite_rate(sq, 8, per_lane);
 	}
@@ -316,6 +351,11 @@ int main(int argc, char **argv)
 	printf("%-34s %10.0f   %.2fx one lane (target >= 4x)\n", "posmark, 8 lanes (group commit)", m8, m8 / m1);
 	printf("%-34s %10.0f\n", "SQLite WAL FULL, 1 writer", s1);
 	printf("%-34s %10.0f   posmark 8 lanes is %.2fx (target >= 3x)\n", "SQLite WAL FULL, 8 writers", s8, m8 / s8);
+	printf("daemon CPU per sale: 1 lane %.1f us loop + %.1f us commit thread; 8 lanes %.1f + %.1f us\n",
+	       cpu[0][0] / 3e3 / per_lane, cpu[0][1] / 3e3 / per_lane, cpu[1][0] / 24e3 / per_lane,
+	       cpu[1][1] / 24e3 / per_lane);
+	if (lanes_only)
+		return 0;
 
 	/* 3. Memory with a big log, and cold start. */
 	fprintf(stderr, "bench: building a log of %d sales...\n", log_sales);

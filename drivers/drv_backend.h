@@ -164,6 +164,18 @@ void drv_usb_release(struct drv_usb *u);
 /* Write all of buf to fd within timeout_ms per poll; PM_ETIMEOUT, PM_EOFFLINE (peer gone), PM_EIO. */
 int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms);
 
+/* ---- blocking reads of fd-based scanners (scan_core.c) ---- */
+int64_t scani_now_ms(void);   /* monotonic milliseconds */
+/*
+ * One turn of an fd-based scanner's read loop (evdev, serial): gives up at
+ * deadline_ms (-1 = never; a timeout of 0 still looks once, *first says
+ * whether this is that look), waits and retries while reopen() fails (the
+ * device is unplugged), polls at most 1 s at a time. Returns 1 when *fd is
+ * readable, 0 to go round again, PM_ETIMEOUT, or an error from poll.
+ */
+int scani_fd_wait(struct scan_dev *s, const int *fd, int (*reopen)(struct scan_dev *),
+		  int64_t deadline_ms, bool *first);
+
 /* ---- keyboard-style scanners (scan_keys.c) ---- */
 /* A scan assembled character by character until its terminator (CR/LF/Enter). */
 struct scani_line {

@@ -2,9 +2,12 @@
 #include "drivers/drv_backend.h"
 #include "common/pm_err.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct scan_ops *const scan_backends[] = {
 	&scan_script_ops,
@@ -84,4 +87,32 @@ void scan_close(struct scan_dev *s)
 	s->ops->close(s);
 	free(s->priv);
 	free(s);
+}
+
+int64_t scani_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int scani_fd_wait(struct scan_dev *s, const int *fd, int (*reopen)(struct scan_dev *),
+		  int64_t deadline_ms, bool *first)
+{
+	int64_t left = deadline_ms < 0 ? 1000 : deadline_ms - scani_now_ms();
+	if (left <= 0 && !*first)
+		return PM_ETIMEOUT;
+	*first = false;
+	if (left < 1)
+		left = 1;
+	if (reopen(s)) {
+		struct timespec ts = { 0, (left < 100 ? left : 100) * 1000000L };
+		nanosleep(&ts, NULL);
+		return 0;
+	}
+	struct pollfd pfd = { .fd = *fd, .events = POLLIN };
+	int r = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+	if (r < 0 && errno != EINTR)
+		return pm_from_errno(errno);
+	return r > 0;
 }

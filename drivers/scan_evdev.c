@@ -13,11 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/input.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 struct evdev_priv {
@@ -69,13 +67,6 @@ static void drop(struct evdev_priv *e)
 	e->fd = -1;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One key event; returns 1 when a scan completed. */
 static int key_event(struct evdev_priv *e, unsigned code, int value, struct scan_raw *out)
 {
@@ -96,7 +87,7 @@ static int key_event(struct evdev_priv *e, unsigned code, int value, struct scan
 static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 {
 	struct evdev_priv *e = s->priv;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : scani_now_ms() + timeout_ms;
 	bool first = true;
 	for (;;) {
 		while (e->pend_i < e->pend_n) {
@@ -104,24 +95,12 @@ static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 			if (ev->type == EV_KEY && key_event(e, ev->code, ev->value, out) == 1)
 				return PM_OK;
 		}
-		int64_t left = deadline < 0 ? 1000 : deadline - now_ms();
-		/* timeout 0 still looks once (a poll loop asks without waiting). */
-		if (left <= 0 && !first)
-			return PM_ETIMEOUT;
-		first = false;
-		if (left < 1)
-			left = 1;
-		if (reopen(s)) {
-			struct timespec ts = { 0, (left < 100 ? left : 100) * 1000000L };
-			nanosleep(&ts, NULL);
-			continue;
+		int w = scani_fd_wait(s, &e->fd, reopen, deadline, &first);
+		if (w <= 0) {
+			if (w == 0)
+				continue;
+			return w;
 		}
-		struct pollfd pfd = { .fd = e->fd, .events = POLLIN };
-		int r = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
-		if (r < 0 && errno != EINTR)
-			return pm_from_errno(errno);
-		if (r <= 0)
-			continue;
 		ssize_t k = read(e->fd, e->pend, sizeof(e->pend));
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;

@@ -12,12 +12,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 struct serial_priv {
@@ -95,13 +93,6 @@ static int op_open(struct scan_dev *s, const char *arg, char *errbuf, size_t err
 	return rc;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void drop(struct serial_priv *p)
 {
 	if (p->fd >= 0)
@@ -112,34 +103,22 @@ static void drop(struct serial_priv *p)
 static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 {
 	struct serial_priv *p = s->priv;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : scani_now_ms() + timeout_ms;
 	bool first = true;
 	for (;;) {
 		while (p->pend_i < p->pend_n)
 			if (scani_line_push(&p->line, p->pend[p->pend_i++], out) == 1)
 				return PM_OK;
-		int64_t left = deadline < 0 ? 1000 : deadline - now_ms();
-		/* timeout 0 still looks once (a poll loop asks without waiting). */
-		if (left <= 0 && !first)
-			return PM_ETIMEOUT;
-		first = false;
-		if (left < 1)
-			left = 1;
-		if (reopen(s)) {
-			struct timespec ts = { 0, (left < 100 ? left : 100) * 1000000L };
-			nanosleep(&ts, NULL);
-			continue;
+		int w = scani_fd_wait(s, &p->fd, reopen, deadline, &first);
+		if (w <= 0) {
+			if (w == 0)
+				continue;
+			return w;
 		}
-		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-		int r = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
-		if (r < 0 && errno != EINTR)
-			return pm_from_errno(errno);
-		if (r <= 0)
-			continue;
 		ssize_t k = read(p->fd, p->pend, sizeof(p->pend));
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
-		if (k <= 0 || (pfd.revents & POLLHUP && k == 0)) {
+		if (k <= 0) {
 			int err = k < 0 ? errno : EIO;
 			pm_warn("scan %s: port hung up (%s); it is reopened when it comes back", s->name,
 				strerror(err));

@@ -418,6 +418,47 @@ static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * A till may sell to a card after HQ erased it and before the till's next
+ * sync applies the erasure (its erasure request is still pending then).
+ * Such rows are stored without the card, as if the erasure had come first.
+ * Once the till has applied and acknowledged it, a sale with that number is
+ * a new sign-up and keeps its card. The till's own erasure events are left
+ * as they are (apply_events handles them).
+ */
+static int unlink_pending_erasures(PGconn *c, struct ingest *in, char *err, size_t errlen)
+{
+	const char *pv[3] = { in->store, in->h.terminal, NULL };
+	char acked[24];
+	PGresult *r = PQexecParams(c, "SELECT 1 FROM downlink WHERE store_id = $1 AND type = 'erasure' LIMIT 1",
+				   1, NULL, pv, NULL, NULL, 0);
+	int st = PQresultStatus(r), pending = st == PGRES_TUPLES_OK && PQntuples(r) > 0;
+	if (st != PGRES_TUPLES_OK)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	if (st != PGRES_TUPLES_OK)
+		return PM_EIO;
+	if (!pending)
+		return PM_OK;
+	snprintf(acked, sizeof(acked), "%" PRIu64, in->acked);
+	pv[2] = acked;
+	r = PQexecParams(c, in->h.kind == HS_BATCH_SALES
+			 ? "UPDATE sales SET card = NULL WHERE store_id = $1 AND terminal = $2 AND seq > $3::bigint"
+			   " AND card IN (SELECT card FROM downlink WHERE store_id = $1 AND type = 'erasure')"
+			 : "UPDATE events SET card = NULL, payload = '' WHERE store_id = $1 AND terminal = $2"
+			   " AND seq > $3::bigint AND type <> 'erasure'"
+			   " AND card IN (SELECT card FROM downlink WHERE store_id = $1 AND type = 'erasure')",
+			 3, NULL, pv, NULL, NULL, 0);
+	st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	else if (atoi(PQcmdTuples(r)) > 0)
+		pm_info("store %s: %s row(s) with a card HQ erased stored without the card (erasure not yet "
+			"applied at the till)", in->store, PQcmdTuples(r));
+	PQclear(r);
+	return st == PGRES_COMMAND_OK ? PM_OK : PM_EIO;
+}
+
 /* Months of a batch's sales from a quick scan of the text, so partitions
  * exist before COPY starts (the decoder checks every line afterwards). */
 static void prescan_months(struct ingest *in, const char *raw, size_t len)
@@ -540,7 +581,8 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw
 		}
 		goto dberr;
 	}
-	if (in->h.kind == HS_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
+	if (unlink_pending_erasures(c, in, err, sizeof(err)) ||
+	    (in->h.kind == HS_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))))
 		goto dberr_rb;
 	{
 		char last[24];
@@ -674,6 +716,34 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		{ "DELETE FROM cards WHERE card = $1", 1 },
 		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
 		  " VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))", 3 },
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n, NULL, pv, NULL, NULL, 0);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok)
+			return PM_EIO;
+	}
+	return PM_OK;
+}
+
+int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t errlen)
+{
+	char now[24];
+	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL) * 1000000);
+	const char *pv[3] = { card, targeted ? "yes" : "no", now };
+	static const struct { const char *sql; int n; } steps[] = {
+		/* newest change wins, as for the tills' own consent events */
+		{ "INSERT INTO cards (card, consent, consent_changed_us, source_store) VALUES ($1, $2, $3::bigint, NULL)"
+		  " ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
+		  " consent_changed_us = EXCLUDED.consent_changed_us, source_store = NULL", 3 },
+		/* an earlier request not yet applied is superseded */
+		{ "DELETE FROM downlink WHERE card = $1 AND type = 'consent'", 1 },
+		{ "INSERT INTO downlink (store_id, type, card, consent, created_us)"
+		  " SELECT s, 'consent', $1, $2, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
+		  "  UNION SELECT store_id FROM events WHERE card = $1) k", 3 },
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n, NULL, pv, NULL, NULL, 0);

@@ -38,6 +38,9 @@ int hq_store_add(PGconn *c, const char *store, const char *credential, char *err
 int hq_history(PGconn *c, const char *card, FILE *out, char *err, size_t errlen);
 /* Remove the card's personal data at HQ; queue the erasure for stores that know it. */
 int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, size_t errlen);
+/* The customer's consent given to HQ (call centre, web): recorded and sent to every store
+ * that knows the card (a downlink request each). Run inside a transaction. */
+int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t errlen);
 /* Reports (JSON lines): sales by store and day; campaigns with lift. */
 int hq_report_sales_by_day(PGconn *c, FILE *out, char *err, size_t errlen);
 int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen);

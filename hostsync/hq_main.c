@@ -20,6 +20,7 @@ static const char *usage_text =
 	"  history CARD --db CONNINFO --json                      a card's sales, all stores\n"
 	"  report sales-by-day|campaigns --db CONNINFO            JSON lines\n"
 	"  erase CARD --db CONNINFO                               erase a card at HQ and stores\n"
+	"  consent CARD --targeted yes|no --db CONNINFO           consent given to HQ, sent to stores\n"
 	"  rules keygen --key FILE                                new signing key; prints public key\n"
 	"  rules publish FILE --db CONNINFO --key FILE            sign and serve a rule set\n";
 
@@ -59,7 +60,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 struct opts {
-	const char *db, *listen, *key, *cred_file;
+	const char *db, *listen, *key, *cred_file, *targeted;
 	int workers;
 	int json;
 	int npos;
@@ -79,7 +80,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		}
 		if (!strcmp(a, "--db") || !strcmp(a, "--listen") || !strcmp(a, "--key") ||
-		    !strcmp(a, "--workers") || !strcmp(a, "--credential-file")) {
+		    !strcmp(a, "--workers") || !strcmp(a, "--credential-file") || !strcmp(a, "--targeted")) {
 			if (!v)
 				return fail("see posmark-hq --help", "option %s needs a value", a);
 			if (!strcmp(a, "--db"))
@@ -90,6 +91,8 @@ static int parse(int argc, char **argv, struct opts *o)
 				o->key = v;
 			else if (!strcmp(a, "--credential-file"))
 				o->cred_file = v;
+			else if (!strcmp(a, "--targeted"))
+				o->targeted = v;
 			else
 				o->workers = atoi(v);
 			i++;
@@ -235,20 +238,29 @@ int main(int argc, char **argv)
 			printf("%s\n", cred); /* once, for hq.store_credential of that store */
 		return 0;
 	}
-	if (!strcmp(cmd, "history") || !strcmp(cmd, "erase")) {
+	if (!strcmp(cmd, "consent") &&
+	    (!o.targeted || (strcmp(o.targeted, "yes") && strcmp(o.targeted, "no"))))
+		return fail("say the customer's answer: --targeted yes or --targeted no",
+			    "usage: consent CARD --targeted yes|no --db CONNINFO");
+	if (!strcmp(cmd, "history") || !strcmp(cmd, "erase") || !strcmp(cmd, "consent")) {
 		if (o.npos != 2 || strspn(o.pos[1], "0123456789") != strlen(o.pos[1]) || !*o.pos[1] ||
 		    strlen(o.pos[1]) > HS_CARD_MAX)
 			return fail("give the full card number (digits)", "usage: %s CARD --db CONNINFO", cmd);
 		if (!(c = open_db(&o, 1)))
 			return 1;
-		if (!strcmp(cmd, "history"))
+		if (!strcmp(cmd, "history")) {
 			rc = hq_history(c, o.pos[1], stdout, err, sizeof(err));
-		else {
-			rc = PQresultStatus(PQexec(c, "BEGIN")) == PGRES_COMMAND_OK ? PM_OK : PM_EIO;
-			rc = rc ? rc : hq_erase(c, o.pos[1], NULL, err, sizeof(err));
+		} else {
+			PGresult *b = PQexec(c, "BEGIN");
+			rc = PQresultStatus(b) == PGRES_COMMAND_OK ? PM_OK : PM_EIO;
+			PQclear(b);
+			if (!rc)
+				rc = !strcmp(cmd, "erase") ? hq_erase(c, o.pos[1], NULL, err, sizeof(err))
+				     : hq_consent(c, o.pos[1], !strcmp(o.targeted, "yes"), err, sizeof(err));
 			PQclear(PQexec(c, rc ? "ROLLBACK" : "COMMIT"));
 			if (!rc)
-				fprintf(stderr, "posmark-hq: card erased at HQ; stores that know it are told on their next sync\n");
+				fprintf(stderr, "posmark-hq: %s at HQ; stores that know the card are told on their next sync\n",
+					!strcmp(cmd, "erase") ? "card erased" : "consent recorded");
 		}
 		PQfinish(c);
 		return rc ? fail("check the database", "%s failed: %s", cmd, err) : 0;

@@ -84,56 +84,39 @@ int loy_event_append(struct loy_db *db, int type, int64_t time_us, const void *p
 	return rc;
 }
 
+struct walk_events {
+	loy_event_cb cb;
+	void *ctx;
+};
+
+static int each_event(struct loy_db *db, uint64_t seq, const MDB_val *v, void *arg)
+{
+	struct walk_events *w = arg;
+	const unsigned char *b = v->mv_data;
+	struct loy_event ev = { 0 };
+	uint32_t len = 0;
+	uint64_t t = 0;
+	(void)db;
+	if (v->mv_size < 16 || b[0] != LOY_FORMAT_VERSION)
+		return PM_ECORRUPT;
+	for (int i = 0; i < 4; i++)
+		len |= (uint32_t)b[4 + i] << (8 * i);
+	for (int i = 0; i < 8; i++)
+		t |= (uint64_t)b[8 + i] << (8 * i);
+	if (16 + (size_t)len != v->mv_size)
+		return PM_ECORRUPT;
+	ev.seq = seq;
+	ev.type = b[1];
+	ev.time_us = (int64_t)t;
+	ev.payload = b + 16;
+	ev.payload_len = len;
+	return w->cb(w->ctx, &ev);
+}
+
 int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_event_cb cb, void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	uint64_t start = after_seq + 1;
-	MDB_val k = { sizeof(start), &start }, v;
-	size_t n = 0;
-	int rc = loyi_read_begin(db, &txn);
-
-	if (rc)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, db->events, &cur))) {
-		loyi_read_end(db, txn);
-		return loyi_mdb_err(rc);
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && (max == 0 || n < max)) {
-		const unsigned char *b = v.mv_data;
-		struct loy_event ev = { 0 };
-		uint32_t len = 0;
-		uint64_t t = 0;
-		if (v.mv_size < 16 || b[0] != LOY_FORMAT_VERSION) {
-			rc = PM_ECORRUPT;
-			break;
-		}
-		for (int i = 0; i < 4; i++)
-			len |= (uint32_t)b[4 + i] << (8 * i);
-		for (int i = 0; i < 8; i++)
-			t |= (uint64_t)b[8 + i] << (8 * i);
-		if (16 + (size_t)len != v.mv_size) {
-			rc = PM_ECORRUPT;
-			break;
-		}
-		memcpy(&ev.seq, k.mv_data, 8);
-		ev.type = b[1];
-		ev.time_us = (int64_t)t;
-		ev.payload = b + 16;
-		ev.payload_len = len;
-		if ((rc = cb(ctx, &ev)))
-			break;
-		n++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = PM_OK;
-	else if (rc > 0)
-		rc = loyi_mdb_err(rc);
-	mdb_cursor_close(cur);
-	loyi_read_end(db, txn);
-	return rc;
+	struct walk_events w = { cb, ctx };
+	return loyi_walk_after(db, db->events, after_seq, max, each_event, &w);
 }
 
 struct consent_arg {

@@ -22,6 +22,8 @@ struct loy_db {
 	char dir[4096];
 	struct loy_config cfg;
 	uint64_t map_size;
+	unsigned page_size;
+	unsigned ahead_backoff;          /* writes to skip before zeroing ahead again */
 	/* Held shared by read transactions, exclusively to resize the map (LMDB
 	 * forbids mdb_env_set_mapsize while this process has a transaction). */
 	pthread_rwlock_t resize_lock;
@@ -31,13 +33,26 @@ struct loy_db {
 	size_t items_cap;
 	struct loy_redemption *redeemed;
 	size_t redeemed_cap;
+	/* A deferred group's commit record is not synced yet (committer thread only). */
+	bool deferred_unsynced;
 };
 
 /* Translate an LMDB/errno code to pm_err (MDB_MAP_FULL -> LOYI_GROW). */
 int loyi_mdb_err(int rc);
 /* Run body in a write transaction, growing the map and retrying on MAP_FULL. */
 int loyi_write(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *), void *arg);
+/* The same; with defer, the commit record is left unsynced (cfg.defer_meta_sync).
+ * *committed (may be NULL) says whether a transaction reached the disk. */
+int loyi_write_ex(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *), void *arg,
+		  bool defer, bool *committed);
 int loyi_read_begin(struct loy_db *db, MDB_txn **txn);
+/*
+ * Walk a seq-keyed table (sales, events) from after_seq + 1, at most max
+ * records (0 = all): each(db, seq, value, ctx); a non-zero return stops the
+ * walk and is returned as is.
+ */
+int loyi_walk_after(struct loy_db *db, MDB_dbi dbi, uint64_t after_seq, size_t max,
+		    int (*each)(struct loy_db *, uint64_t, const MDB_val *, void *), void *ctx);
 void loyi_read_end(struct loy_db *db, MDB_txn *txn);
 int loyi_meta_get_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t *out);
 /* The newest sale's seq: the last key of `sales` (sales are never deleted). */

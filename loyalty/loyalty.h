@@ -61,6 +61,13 @@ struct loy_config {
 	 * corrupts). A till never sets this.
 	 */
 	bool bulk_nosync;
+	/*
+	 * For one group-commit thread (the daemon's): the env is opened with
+	 * MDB_NOMETASYNC, so loy_sale_commit_group_deferred() costs one sync
+	 * instead of two. Every other write still returns durable (it syncs its
+	 * commit record itself). Default false.
+	 */
+	bool defer_meta_sync;
 };
 
 /* Fill cfg with the documented defaults (docs/config.md). */
@@ -144,6 +151,21 @@ int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale,
  */
 int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
 			  struct loy_commit_result *out, int *rcs);
+
+/*
+ * Pipelined group commit (needs cfg.defer_meta_sync; call from ONE thread).
+ * Like loy_sale_commit_group, but returns after the group's data is synced
+ * and before its commit record is: the sales are visible, not yet durable.
+ * They become durable when the next call of this function or loy_sync()
+ * returns (that call's data sync covers the earlier commit record, which
+ * is how one sync per group suffices). On return *earlier_rc says whether
+ * the groups of earlier calls are now durable: PM_OK, or PM_EIO if the
+ * sync that should have made them so failed.
+ */
+int loy_sale_commit_group_deferred(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+				   struct loy_commit_result *out, int *rcs, int *earlier_rc);
+/* Make every committed transaction durable (fdatasync). PM_OK or PM_EIO. */
+int loy_sync(struct loy_db *db);
 
 /* Callback for reads: return 0 to go on, non-zero to stop (returned as is). */
 typedef int (*loy_sale_cb)(void *ctx, const struct loy_sale *sale);

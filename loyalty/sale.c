@@ -252,8 +252,8 @@ static int group_body(struct loy_db *db, MDB_txn *txn, void *arg)
 	return PM_OK;
 }
 
-int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
-			  struct loy_commit_result *out, int *rcs)
+static int commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+			struct loy_commit_result *out, int *rcs, bool defer, bool *committed)
 {
 	struct group_arg g = { .n = n, .rcs = rcs };
 	int rc = PM_OK;
@@ -286,7 +286,7 @@ int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales
 	}
 	struct group_arg inner = { g.each, k, sub };
 	if (k)
-		rc = loyi_write(db, group_body, &inner);
+		rc = loyi_write_ex(db, group_body, &inner, defer, committed);
 	/* Map results back to the callers' order (res pointers travelled with each sale). */
 	for (size_t i = 0, j = 0; i < n; i++)
 		if (rcs[i] == PM_OK)
@@ -295,6 +295,29 @@ int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales
 		free(g.each[i].buf);
 	free(sub);
 	free(g.each);
+	return rc;
+}
+
+int loy_sale_commit_group(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+			  struct loy_commit_result *out, int *rcs)
+{
+	return commit_group(db, sales, n, out, rcs, false, NULL);
+}
+
+int loy_sale_commit_group_deferred(struct loy_db *db, const struct loy_sale *const *sales, size_t n,
+				   struct loy_commit_result *out, int *rcs, int *earlier_rc)
+{
+	bool committed = false;
+	*earlier_rc = PM_OK;
+	if (!db || !db->cfg.defer_meta_sync)
+		return PM_EINVAL;
+	int rc = commit_group(db, sales, n, out, rcs, true, &committed);
+	/* A commit's data sync also wrote the earlier commit record to disk;
+	 * without one (nothing valid, or an error) sync explicitly. */
+	if (committed)
+		db->deferred_unsynced = true;
+	else if (db->deferred_unsynced)
+		*earlier_rc = loy_sync(db);
 	return rc;
 }
 
@@ -346,34 +369,24 @@ out_close_cursor:
 	return rc;
 }
 
+struct walk_sales {
+	loy_sale_cb cb;
+	void *ctx;
+};
+
+static int each_sale(struct loy_db *db, uint64_t seq, const MDB_val *v, void *arg)
+{
+	struct walk_sales *w = arg;
+	struct loy_sale s;
+	(void)seq;
+	int rc = loyi_sale_decode(db, v->mv_data, v->mv_size, &s);
+	return rc ? rc : w->cb(w->ctx, &s);
+}
+
 int loy_sales_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_sale_cb cb, void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	uint64_t start = after_seq + 1;
-	MDB_val k = { sizeof(start), &start }, v;
-	size_t n = 0;
-	int rc = loyi_read_begin(db, &txn);
-
-	if (rc)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, db->sales, &cur))) {
-		loyi_read_end(db, txn);
-		return loyi_mdb_err(rc);
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && (max == 0 || n < max)) {
-		struct loy_sale s;
-		if ((rc = loyi_sale_decode(db, v.mv_data, v.mv_size, &s)) || (rc = cb(ctx, &s)))
-			goto out_close_cursor;
-		n++;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	rc = (rc == 0 || rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
-out_close_cursor:
-	mdb_cursor_close(cur);
-	loyi_read_end(db, txn);
-	return rc;
+	struct walk_sales w = { cb, ctx };
+	return loyi_walk_after(db, db->sales, after_seq, max, each_sale, &w);
 }
 
 int loy_sale_get(struct loy_db *db, uint64_t seq, loy_sale_cb cb, void *ctx)

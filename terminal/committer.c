@@ -1,8 +1,9 @@
 /*
  * committer.c - group commit: one thread takes every sale queued while the
  * previous group was syncing and commits them in ONE LMDB transaction
- * (loy_sale_commit_group), then wakes the event loop through a pipe. With
- * one lane it is a plain commit; with eight, eight sales share two syncs.
+ * (loy_sale_commit_group_deferred), then wakes the event loop through a
+ * pipe once they are durable. With one lane it is a plain commit; with
+ * eight, groups overlap so that each costs one sync.
  */
 #include "terminal/daemon_int.h"
 #include "common/pm_err.h"
@@ -10,6 +11,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,48 +24,118 @@ struct committer {
 	struct commit_job *queue, **queue_tail;
 	struct commit_job *done, **done_tail;
 	bool stop;
+	_Atomic unsigned expect;         /* hot lanes (committer_expect) */
 	int pipe_r, pipe_w;
-	size_t queued;                   /* jobs in queue */
-	size_t last_group;               /* size of the previous group */
 	uint64_t groups, sales;
 };
 
-/* How long a group waits for the lanes that were in the previous group. */
-#define GATHER_NS 500000
-
 /*
- * Wait for work. When the previous group had several sales (several busy
- * lanes), wait up to GATHER_NS for as many to queue again: their replies all
- * went out together, so their next tenders come back close together. A single
- * lane (last group of 1) never waits.
+ * Longest a group waits for hot lanes. A sync costs 100-450 us here, so
+ * gathering for a fraction of one is what lets eight busy lanes share it;
+ * a lone lane (no hot lanes) never waits.
  */
+#define GATHER_MAX_NS 300000
+
 static void wait_for_group(struct committer *c)
 {
 	while (!c->queue && !c->stop)
 		pthread_cond_wait(&c->cv, &c->mu);
-	if (c->last_group <= 1 || c->stop)
+	if (!c->expect || c->stop)
 		return;
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += GATHER_NS;
+	until.tv_nsec += GATHER_MAX_NS;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	while (c->queued < c->last_group && !c->stop)
+	/* The lanes that queued are no longer hot, so expect counts the rest. */
+	while (c->expect && !c->stop)
 		if (pthread_cond_timedwait(&c->cv, &c->mu, &until))
 			break;
 }
 
+/* Jobs a commit has finished with, handed to the event loop. */
+static void hand_back(struct committer *c, struct commit_job *batch, size_t n)
+{
+	if (!batch)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->groups++;
+	c->sales += n;
+	*c->done_tail = batch;
+	while (*c->done_tail)
+		c->done_tail = &(*c->done_tail)->next;
+	pthread_mutex_unlock(&c->mu);
+	char one = 1;
+	if (write(c->pipe_w, &one, 1) < 0)
+		pm_dbg("commit notification pipe full");
+}
+
+/* A sync failed: the held group's sales are not known to be durable. */
+static void fail_all(struct commit_job *batch, int rc)
+{
+	for (struct commit_job *j = batch; j; j = j->next)
+		if (j->rc == PM_OK)
+			j->rc = rc;
+}
+
+static size_t commit_batch(struct committer *c, struct commit_job *batch, int *earlier_rc)
+{
+	size_t n = 0, i = 0;
+	for (struct commit_job *j = batch; j; j = j->next)
+		n++;
+	const struct loy_sale **sales = calloc(n, sizeof(*sales));
+	struct loy_commit_result *res = calloc(n, sizeof(*res));
+	int *rcs = calloc(n, sizeof(*rcs));
+	*earlier_rc = PM_OK;
+	if (!sales || !res || !rcs) {
+		for (struct commit_job *j = batch; j; j = j->next)
+			j->rc = PM_ENOMEM;
+		/* nothing was written, so the held group still needs its sync */
+		*earlier_rc = loy_sync(c->db);
+	} else {
+		for (struct commit_job *j = batch; j; j = j->next)
+			sales[i++] = &j->pending->sale;
+		loy_sale_commit_group_deferred(c->db, sales, n, res, rcs, earlier_rc);
+		i = 0;
+		for (struct commit_job *j = batch; j; j = j->next, i++) {
+			j->rc = rcs[i];
+			j->res = res[i];
+		}
+	}
+	free(sales);
+	free(res);
+	free(rcs);
+	return n;
+}
+
+/*
+ * The pipeline: group k is committed with its commit record unsynced; the
+ * data sync of group k+1 makes group k durable, and only then is group k
+ * acknowledged. When no group k+1 is waiting, one loy_sync() settles group
+ * k. So busy lanes cost one sync per group and a lone lane two, as before.
+ */
 static void *run(void *arg)
 {
 	struct committer *c = arg;
+	struct commit_job *held = NULL;
+	size_t held_n = 0;
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
+		/* Settle the held group now unless a group can go at once (none
+		 * waiting for hot lanes), whose data sync will settle it. */
+		if (held && (!c->queue || c->expect)) {
+			pthread_mutex_unlock(&c->mu);
+			int rc = loy_sync(c->db);
+			if (rc)
+				fail_all(held, rc);
+			hand_back(c, held, held_n);
+			held = NULL;
+			continue;
+		}
 		wait_for_group(c);
 		struct commit_job *batch = c->queue;
-		c->last_group = c->queued;
-		c->queued = 0;
 		c->queue = NULL;
 		c->queue_tail = &c->queue;
 		bool stop = c->stop;
@@ -73,39 +145,13 @@ static void *run(void *arg)
 				break;
 			continue;
 		}
-		size_t n = 0;
-		for (struct commit_job *j = batch; j; j = j->next)
-			n++;
-		const struct loy_sale **sales = calloc(n, sizeof(*sales));
-		struct loy_commit_result *res = calloc(n, sizeof(*res));
-		int *rcs = calloc(n, sizeof(*rcs));
-		size_t i = 0;
-		if (!sales || !res || !rcs) {
-			for (struct commit_job *j = batch; j; j = j->next)
-				j->rc = PM_ENOMEM;
-		} else {
-			for (struct commit_job *j = batch; j; j = j->next)
-				sales[i++] = &j->pending->sale;
-			loy_sale_commit_group(c->db, sales, n, res, rcs);
-			i = 0;
-			for (struct commit_job *j = batch; j; j = j->next, i++) {
-				j->rc = rcs[i];
-				j->res = res[i];
-			}
-		}
-		free(sales);
-		free(res);
-		free(rcs);
-		pthread_mutex_lock(&c->mu);
-		c->groups++;
-		c->sales += n;
-		*c->done_tail = batch;
-		while (*c->done_tail)
-			c->done_tail = &(*c->done_tail)->next;
-		pthread_mutex_unlock(&c->mu);
-		char one = 1;
-		if (write(c->pipe_w, &one, 1) < 0)
-			pm_dbg("commit notification pipe full");
+		int earlier_rc;
+		size_t n = commit_batch(c, batch, &earlier_rc);
+		if (earlier_rc)
+			fail_all(held, earlier_rc);
+		hand_back(c, held, held_n);
+		held = batch;
+		held_n = n;
 	}
 	return NULL;
 }
@@ -143,10 +189,12 @@ void committer_submit(struct committer *c, struct commit_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&c->mu);
+	/* While a group gathers, only the last expected lane wakes the thread
+	 * (committer_expect); waking it for each tender costs a switch apiece. */
+	if (!c->queue || !c->expect)
+		pthread_cond_signal(&c->cv);
 	*c->queue_tail = job;
 	c->queue_tail = &job->next;
-	c->queued++;
-	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -161,6 +209,18 @@ struct commit_job *committer_take_done(struct committer *c)
 	c->done_tail = &c->done;
 	pthread_mutex_unlock(&c->mu);
 	return d;
+}
+
+void committer_expect(struct committer *c, unsigned hot_lanes)
+{
+	/* Called on every turn of the event loop: no lock unless a gathering
+	 * group can now go. */
+	if (atomic_exchange(&c->expect, hot_lanes) == hot_lanes || hot_lanes)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (c->queue)
+		pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void committer_counts(struct committer *c, uint64_t *groups, uint64_t *sales)

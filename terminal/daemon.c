@@ -64,8 +64,10 @@ static void lane_sink(void *ctx, void *event)
 struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
 {
 	for (size_t i = 0; i < d->n_lanes; i++)
-		if (!strcmp(d->lanes[i]->name, name))
+		if (!strcmp(d->lanes[i]->name, name)) {
+			d->lanes[i]->active_ns = pm_mono_ns();
 			return d->lanes[i];
+		}
 	if (!create || d->n_lanes >= DAEMON_MAX_LANES || strlen(name) >= sizeof(d->lanes[0]->name) ||
 	    !*name)
 		return NULL;
@@ -89,32 +91,42 @@ static void lane_free(struct lane *l)
 	free(l);
 }
 
+void daemon_lanes_clear(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_lanes; i++)
+		lane_free(d->lanes[i]);
+	d->n_lanes = 0;
+	d->till_lane = NULL;
+}
+
 void daemon_reply(struct daemon *d, int slot, json_t *obj)
 {
 	struct client *c = &d->clients[slot];
-	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-	json_decref(obj);
-	if (!s || c->fd < 0) {
-		free(s);
+	if (!obj || c->fd < 0) {
+		json_decref(obj);
 		return;
 	}
-	size_t n = strlen(s);
-	if (c->out_len + n + 1 > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 4096;
-		while (cap < c->out_len + n + 1)
+	/* Dumped straight into the client's buffer: no copy, no allocation once it has grown. */
+	for (;;) {
+		size_t room = c->out_cap - c->out_len;
+		size_t n = room > 1 ? json_dumpb(obj, c->out + c->out_len, room - 1, JSON_COMPACT) : 0;
+		if (room > 1 && n == 0)
+			break; /* cannot serialise (never for the objects built here) */
+		if (n && n < room) {
+			c->out[c->out_len + n] = '\n';
+			c->out_len += n + 1;
+			break;
+		}
+		size_t need = c->out_len + (n ? n : 4096) + 1, cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < need)
 			cap *= 2;
 		char *nb = realloc(c->out, cap);
-		if (!nb) {
-			free(s);
-			return;
-		}
+		if (!nb)
+			break;
 		c->out = nb;
 		c->out_cap = cap;
 	}
-	memcpy(c->out + c->out_len, s, n);
-	c->out[c->out_len + n] = '\n';
-	c->out_len += n + 1;
-	free(s);
+	json_decref(obj);
 }
 
 static void client_close(struct daemon *d, int slot)
@@ -215,6 +227,8 @@ static void client_read(struct daemon *d, int slot)
 		}
 		if (n < 0)
 			return;
+		/* A short read drained the socket: skip the read that would say EAGAIN. */
+		bool drained = (size_t)n < sizeof(c->in) - c->in_len;
 		c->in_len += (size_t)n;
 		char *start = c->in, *nl;
 		while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
@@ -227,6 +241,8 @@ static void client_read(struct daemon *d, int slot)
 		}
 		c->in_len -= (size_t)(start - c->in);
 		memmove(c->in, start, c->in_len);
+		if (drained)
+			return;
 	}
 }
 
@@ -345,6 +361,19 @@ static bool awaits_reply(struct daemon *d, int slot)
 	return false;
 }
 
+/* See committer_expect(). */
+#define HOT_LANE_NS 1000000
+static unsigned hot_lanes(struct daemon *d)
+{
+	int64_t now = pm_mono_ns();
+	unsigned n = 0;
+	for (size_t i = 0; i < d->n_lanes; i++) {
+		struct lane *l = d->lanes[i];
+		n += l->till.open && !l->committing && now - l->active_ns < HOT_LANE_NS;
+	}
+	return n;
+}
+
 static bool any_committing(struct daemon *d)
 {
 	for (size_t i = 0; i < d->n_lanes; i++)
@@ -394,6 +423,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The committer pipelines groups: one sync each (committer.c). */
+	d->cfg.loy.defer_meta_sync = true;
 	if (cli_open_log("daemon", &d->cfg, &d->db))
 		goto out_close_pipe;
 	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
@@ -470,6 +501,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 			pfd[n] = (struct pollfd){ c->fd, ev, 0 };
 			slot_of[n++] = i;
 		}
+		committer_expect(d->committer, hot_lanes(d));
 		/* A scanner without an fd (a script) is read between events. */
 		int timeout = (d->scanner && sfd < 0) ? 0 : 1000;
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
@@ -529,8 +561,7 @@ out_close_socket:
 	close(d->listen_fd);
 	unlink(d->socket_path);
 out_close_log:
-	for (size_t i = 0; i < d->n_lanes; i++)
-		lane_free(d->lanes[i]);
+	daemon_lanes_clear(d);
 	till_offers_share(NULL);
 	term_offers_close(&d->offers);
 	loy_close(d->db);

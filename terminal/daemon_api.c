@@ -278,8 +278,13 @@ static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
 	json_t *lines = json_array();
 	struct prn_doc doc;
 	char *text = NULL;
+	size_t printed = 0;
 	if (l->till.decision_sale != seq)
 		return lines;
+	for (size_t i = 0; i < l->till.decision.n; i++)
+		printed += !l->till.decision.offers[i].held_back && l->till.decision.offers[i].coupon[0];
+	if (!printed)
+		return lines;   /* most sales: no coupon block to lay out */
 	prn_doc_init(&doc, d->cfg.receipt_columns);
 	receipt_coupons(&doc, &l->till.decision, d->cfg.loy.currency);
 	if (prn_doc_to_text(&doc, &text, NULL) == PM_OK && text) {

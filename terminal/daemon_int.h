@@ -27,6 +27,12 @@ int committer_start(struct loy_db *db, struct committer **out, int *notify_fd);
 void committer_submit(struct committer *c, struct commit_job *job);
 /* Finished jobs, oldest first (drains the notification). */
 struct commit_job *committer_take_done(struct committer *c);
+/*
+ * Lanes in the middle of a sale at machine speed (a request within the last
+ * millisecond, no tender at the committer yet): their tenders are likely to
+ * come within a sync's time, so a group waits briefly for them.
+ */
+void committer_expect(struct committer *c, unsigned hot_lanes);
 /* Groups and sales committed so far. */
 void committer_counts(struct committer *c, uint64_t *groups, uint64_t *sales);
 /* Finish queued work and stop the thread. */
@@ -42,6 +48,7 @@ struct lane {
 	char name[32];
 	struct till till;
 	bool committing;                 /* a tender is at the committer */
+	int64_t active_ns;               /* monotonic time of its last request */
 	struct commit_job job;
 	struct till_pending pending;
 	int reply_client;                /* client slot waiting for the tender reply, -1 none */
@@ -103,6 +110,8 @@ void daemon_reply(struct daemon *d, int slot, json_t *obj);
 void daemon_handle(struct daemon *d, int slot, const char *line, size_t len);
 /* A sale's result arrived from the committer. */
 void daemon_commit_done(struct daemon *d, struct commit_job *job);
+/* Forget every lane (their open sales too): shutdown, and the API fuzzer between inputs. */
+void daemon_lanes_clear(struct daemon *d);
 /* The status object (also for `posmark status`). */
 json_t *daemon_status(struct daemon *d);
 

@@ -250,13 +250,15 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 {
 	prn_doc_release(&t->last_receipt);
 	prn_doc_init(&t->last_receipt, t->cfg->receipt_columns);
+	/* A lane without a printer (a POS app prints its own receipt, with the
+	 * coupon lines of the tender reply) has nothing to lay out or reprint. */
+	if (!t->printer)
+		return;
 	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines,
 			  t->decision_sale == s->seq ? &t->decision : NULL)) {
 		pm_warn("cannot lay out the receipt of sale %llu", (unsigned long long)s->seq);
 		return;
 	}
-	if (!t->printer)
-		return;
 	/* Queued first, so a receipt the printer refuses is never lost. */
 	if (queue_receipt(t, &t->last_receipt, s->seq, NULL)) {
 		pm_err("out of memory queueing the receipt of sale %llu; reprint it with "

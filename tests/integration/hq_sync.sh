@@ -67,6 +67,36 @@ check "store erasure goes down to the other store only" '[ "$down" = S1 ]'
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
 check "the other store applied it" '[ -z "$("$POSMARK" history "$card2" --data "$T/d1" --json 2>/dev/null)" ]'
 
+# consent given to HQ (call centre, web) goes down to the stores that know the card
+# (a store of its own, S9, so the counts of the other checks stay as they are)
+C=6036010000001000005
+cred9=$("$POSMARK_HQ" store add S9 --db "$HQ_DB")
+terminal_config "$T/c9" "$T/d9" S9 "$cred9"
+"$POSMARK" catalog import data/demo/catalog.csv --config "$T/c9" >/dev/null 2>&1
+till_sale() {   # till_sale N: one sale of N packs of spaghetti (69 cents) to card C
+	{ echo "$C"; for i in $(seq 1 "$1"); do echo 5012340000010; done; echo "#tender cash"; } >"$T/s_c$1"
+	"$POSMARK" checkout --config "$T/c9" --scans "$T/s_c$1" >/dev/null 2>&1
+}
+till_sale 1
+"$POSMARK" sync --config "$T/c9" --once >/dev/null 2>&1
+"$POSMARK_HQ" consent "$C" --targeted no --db "$HQ_DB" 2>/dev/null
+check "HQ consent recorded and queued for the store that knows the card" '[ "$(psql_q "SELECT consent FROM cards WHERE card = '\''$C'\''")" = no ] && [ "$(psql_q "SELECT string_agg(store_id, '\'','\'') FROM downlink WHERE type = '\''consent'\'' AND card = '\''$C'\''")" = S9 ]'
+"$POSMARK" sync --config "$T/c9" --once >/dev/null 2>&1
+check "the store applied HQ's consent" '"$POSMARK" card show "$C" --config "$T/c9" --json 2>/dev/null | grep -q "\"consent_targeted\":\"no\""'
+out=$("$POSMARK" sync --config "$T/c9" --once --json 2>/dev/null)
+check "HQ's consent is acknowledged and not echoed back" '[ "$(psql_q "SELECT count(*) FROM downlink WHERE card = '\''$C'\''")" = 0 ] && echo "$out" | grep -q "\"events_sent\":0"'
+check "posmark-hq consent wants yes or no" '! "$POSMARK_HQ" consent "$C" --db "$HQ_DB" 2>/dev/null'
+
+# a sale to a card HQ erased, made before the store applied the erasure, arrives without the card;
+# once the store has applied it, the number is a new sign-up and keeps its sales
+"$POSMARK_HQ" erase "$C" --db "$HQ_DB" 2>/dev/null
+till_sale 2
+"$POSMARK" sync --config "$T/c9" --once >/dev/null 2>&1
+check "a sale made before the store applied HQ's erasure is stored without the card" '[ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$C'\''")" = 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = '\''S9'\'' AND card IS NULL AND total_cents = 138")" = 1 ]'
+till_sale 3
+"$POSMARK" sync --config "$T/c9" --once >/dev/null 2>&1
+check "after the store applied it, a new sale with the number keeps it" '[ "$(psql_q "SELECT total_cents FROM sales WHERE card = '\''$C'\''")" = 207 ]'
+
 # rule sets: signed, conditional GET, bad signature refused
 pub=$("$POSMARK_HQ" rules keygen --key "$T/sign.key")
 rule() { printf '{"format":"posmark-rules","version":1,"rules":[{"id":"%s","kind":"cross_sell","when":{"basket":{"all":[{"item":"4006381333931"}]}},"offer":{"item":"4000000000006","percent_off":10}}]}\n' "$1"; }

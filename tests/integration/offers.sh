@@ -209,6 +209,25 @@ $P checkout $X --scans "$T/s8" --json >"$T/o8"
 $P explain --basket $LAPTOP $X >"$T/ex"
 ok "after three printed coupons the budget is spent" 'grep -q "sleeve.*budget_spent" "$T/ex"'
 
+# ---- through the daemon's API: the coupon lines come back for the POS app's own receipt
+$P daemon --data "$M" --socket "$T/pm.sock" 2>"$T/daemon.err" & dpid=$!
+for i in $(seq 1 100); do [ -S "$T/pm.sock" ] && break; sleep 0.05; done
+python3 - "$T/pm.sock" "$LAPTOP" "$MOUSE" >"$T/api" 2>&1 <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+def call(**req):
+    f.write(json.dumps(req).encode() + b"\n"); f.flush()
+    return json.loads(f.readline())
+for n, gtin in enumerate(sys.argv[2:]):
+    call(op="sale_open", lane="1", pos_sale_id="api-%d" % n)
+    call(op="line_add", lane="1", gtin=gtin, price_cents=1000)
+    r = call(op="tender", lane="1", kind="card")
+    print(gtin, r["ok"], json.dumps(r["receipt_lines"]), len(r["offers"]))
+PY
+kill $dpid; wait $dpid 2>/dev/null
+ok "daemon API: a sale with an offer gets its coupon block as receipt_lines" 'grep -q "^$LAPTOP True .*YOUR NEXT VISIT" "$T/api"'
+ok "daemon API: a sale without a printed coupon gets none" 'grep -q "^$MOUSE True \[\] 0$" "$T/api"'
+
 # ---- a broken installed rule set: the till keeps working without offers
 echo '{"format":"posmark-rules",' >"$D/rules.json"
 cat >"$T/s9" <<EOF2

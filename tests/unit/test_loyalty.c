@@ -12,6 +12,7 @@
 #include <lmdb.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -327,6 +328,84 @@ static void test_group_commit(void **state)
 	assert_int_equal(card.visits, 1);
 }
 
+/* The daemon's pipelined group commit: one sync per group, earlier groups settled. */
+static void test_deferred_group_commit(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	struct loy_config cfg;
+	struct loy_db *db;
+	struct loy_item items[3][2];
+	struct loy_sale s[3];
+	const struct loy_sale *ps[3];
+	struct loy_commit_result r[3];
+	struct loy_stats st;
+	int rcs[3], earlier = -1;
+	loy_config_default(&cfg);
+	for (int i = 0; i < 3; i++) {
+		make_sale(&s[i], items[i], 2, i ? CARD_A : NULL, T0 + i, 100);
+		ps[i] = &s[i];
+	}
+	/* Without defer_meta_sync the deferred call is refused (it would not be durable). */
+	assert_int_equal(loy_open(dir, &cfg, &db, NULL, 0), PM_OK);
+	assert_int_equal(loy_sale_commit_group_deferred(db, ps, 3, r, rcs, &earlier), PM_EINVAL);
+	loy_close(db);
+	cfg.defer_meta_sync = true;
+	assert_int_equal(loy_open(dir, &cfg, &db, NULL, 0), PM_OK);
+	assert_int_equal(loy_sale_commit_group_deferred(db, ps, 2, r, rcs, &earlier), PM_OK);
+	assert_int_equal(earlier, PM_OK);
+	assert_int_equal(rcs[0], PM_OK);
+	assert_int_equal(rcs[1], PM_OK);
+	assert_int_equal(r[1].seq, 2);
+	/* The next group: visible at once, numbered on. */
+	assert_int_equal(loy_sale_commit_group_deferred(db, ps + 2, 1, r + 2, rcs + 2, &earlier), PM_OK);
+	assert_int_equal(earlier, PM_OK);
+	assert_int_equal(r[2].seq, 3);
+	/* A group with nothing valid writes nothing, so it syncs the earlier one itself. */
+	strcpy(items[0][0].gtin, "bad");
+	assert_int_equal(loy_sale_commit_group_deferred(db, ps, 1, r, rcs, &earlier), PM_OK);
+	assert_int_equal(rcs[0], PM_EINVAL);
+	assert_int_equal(earlier, PM_OK);
+	/* Other writes stay durable on return, and loy_sync settles everything. */
+	make_sale(&s[0], items[0], 2, CARD_B, T0 + 9, 100);
+	assert_int_equal(loy_sale_commit(db, &s[0], &r[0]), PM_OK);
+	assert_int_equal(r[0].seq, 4);
+	assert_int_equal(loy_sync(db), PM_OK);
+	loy_close(db);
+	assert_int_equal(loy_open(dir, NULL, &db, NULL, 0), PM_OK);
+	assert_int_equal(loy_stats(db, &st), PM_OK);
+	assert_int_equal(st.sales, 4);
+	struct loy_card card;
+	assert_int_equal(loy_card_get(db, CARD_A, &card), PM_OK);
+	assert_int_equal(card.visits, 2);
+	loy_close(db);
+	tu_rmdir(dir);
+}
+
+/* Commits keep zeroed space past LMDB's last page (an overwrite syncs faster than an append). */
+static void test_zeroed_tail(void **state)
+{
+	struct fx *f = *state;
+	struct loy_item items[2];
+	struct loy_sale s;
+	struct loy_commit_result r;
+	struct loy_stats st;
+	struct stat fst;
+	char path[4200];
+	make_sale(&s, items, 2, CARD_A, T0, 100);
+	assert_int_equal(loy_sale_commit(f->db, &s, &r), PM_OK);
+	assert_int_equal(loy_stats(f->db, &st), PM_OK);
+	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
+	assert_int_equal(stat(path, &fst), 0);
+	assert_true((uint64_t)fst.st_size >= st.used_bytes + 1024 * 1024);
+	assert_true((uint64_t)fst.st_size <= st.map_size);
+	/* The zeros are not data: the log reopens and reads as before. */
+	loy_close(f->db);
+	assert_int_equal(loy_open(f->dir, &f->cfg, &f->db, NULL, 0), PM_OK);
+	assert_int_equal(loy_stats(f->db, &st), PM_OK);
+	assert_int_equal(st.sales, 1);
+}
+
 /* The map starts tiny and must grow by itself through many commits. */
 static void test_map_grows(void **state)
 {
@@ -486,6 +565,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_catalog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_sales_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test(test_deferred_group_commit),
+		cmocka_unit_test_setup_teardown(test_zeroed_tail, setup, teardown),
 		cmocka_unit_test(test_map_grows),
 		cmocka_unit_test(test_map_cap_full),
 		cmocka_unit_test(test_disk_full),

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
+
 #include "drivers/drv_backend.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
@@ -241,6 +243,38 @@ static void test_keyboard_scanner(void **state)
 	scan_close(s);
 }
 
+/* The daemon's way: wait on scan_fd(), then read with timeout 0, many times over. */
+static void test_keyboard_scanner_event_loop(void **state)
+{
+	struct fixture *f = *state;
+	struct scan_raw raw;
+	struct scan_dev *s = open_scanner("usb:05e0:1200");
+	int fd = scan_fd(s);
+	assert_true(fd >= 0);
+	const char *want[3] = { "4006381333931", "0109501101530003", "96385074" };
+	for (int k = 0; k < 3; k++) {
+		char line[64];
+		snprintf(line, sizeof(line), "%s\n", want[k]);
+		type_string(&f->kbd, line);
+		int rc = PM_ETIMEOUT, turns = 0;
+		int64_t t0 = pm_now_us();
+		while (rc == PM_ETIMEOUT && pm_now_us() - t0 < 3000000) {
+			struct pollfd pfd = { fd, POLLIN | POLLOUT, 0 };
+			assert_true(poll(&pfd, 1, 50) >= 0);
+			rc = scan_read(s, &raw, 0);
+			turns++;
+		}
+		assert_int_equal(rc, PM_OK);
+		assert_string_equal(raw.data, want[k]);
+		assert_true(turns >= 1);
+	}
+	/* Nothing more: a zero-timeout read returns at once. */
+	int64_t t0 = pm_now_us();
+	assert_int_equal(scan_read(s, &raw, 0), PM_ETIMEOUT);
+	assert_true(pm_now_us() - t0 < 500000);
+	scan_close(s);
+}
+
 static void test_keyboard_scanner_hotplug(void **state)
 {
 	struct fixture *f = *state;
@@ -326,6 +360,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_keyboard_scanner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyboard_scanner_event_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyboard_scanner_hotplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hid_pos_scanner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
