@@ -63,6 +63,26 @@ static void sql_eq(struct sql *q, PGconn *c, const char *col, const char *value)
 	PQfreemem(lit);
 }
 
+/* libpq's messages span lines ("...failed: Connection refused\n\tIs the
+ * server running...?\n"); the caller prints one line. */
+static void one_line(char *s)
+{
+	char *w = s;
+	bool blank = false;
+
+	for (char *r = s; *r; r++) {
+		if (*r == '\n' || *r == '\t' || *r == '\r' || *r == ' ') {
+			blank = w > s;
+			continue;
+		}
+		if (blank)
+			*w++ = ' ';
+		blank = false;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
 /* The schema must be posmark-hq's, at a version this build knows. */
 static int check_schema(PGconn *c, char *err, size_t errlen)
 {
@@ -136,8 +156,13 @@ int hs_hq_baskets(const char *conninfo, const struct hs_basket_query *q, hs_bask
 
 	memset(st, 0, sizeof(*st));
 	err[0] = '\0';
-	if (!(c = hq_connect(conninfo, err, errlen)))
-		return PM_EOFFLINE;
+	c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+		rc = PM_EOFFLINE;
+		goto out;
+	}
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
 	if ((rc = check_schema(c, err, errlen)))
 		goto out;
 	rc = PM_EIO;
@@ -196,9 +221,6 @@ out:
 	free(gtins);
 	free(s.s);
 	PQfinish(c);
-	/* libpq's messages end in a newline; the caller prints one line */
-	len = (int)strlen(err);
-	while (len > 0 && (err[len - 1] == '\n' || err[len - 1] == ' '))
-		err[--len] = '\0';
+	one_line(err);
 	return rc;
 }
