@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define MIB (1024ull * 1024ull)
 
@@ -118,53 +117,6 @@ void loyi_read_end(struct loy_db *db, MDB_txn *txn)
 	pthread_rwlock_unlock(&db->resize_lock);
 }
 
-/*
- * Keep zeroed space ahead of LMDB's last page. A commit that writes past the
- * end of data.mdb changes the file's size, and its fdatasync must then also
- * commit the filesystem's journal: on this ext4, 165 us against 105 us for
- * an overwrite (docs/log-format.md). PostgreSQL zero-fills its WAL segments
- * for the same reason. Called inside a write transaction, so no LMDB write
- * can race with ours, and we only ever write past the file's end (LMDB
- * never reads beyond its last page, so the zeros are not data).
- */
-#define AHEAD_LOW (1 * MIB)
-#define AHEAD_CHUNK (4 * MIB)
-static void extend_ahead(struct loy_db *db)
-{
-	static const char zeros[64 * 1024];
-	MDB_envinfo info;
-	struct stat st;
-	int fd;
-	if (db->ahead_backoff) {
-		db->ahead_backoff--;
-		return;
-	}
-	if (db->cfg.bulk_nosync || !db->page_size || mdb_env_get_fd(db->env, &fd) || fstat(fd, &st) ||
-	    mdb_env_info(db->env, &info))
-		return;
-	uint64_t size = (uint64_t)st.st_size, used = ((uint64_t)info.me_last_pgno + 1) * db->page_size;
-	uint64_t end = size + AHEAD_CHUNK;
-	if (end > db->map_size)
-		end = db->map_size;
-	if (size >= used + AHEAD_LOW || end <= size)
-		return;
-	for (uint64_t off = size; off < end;) {
-		size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
-		ssize_t w = pwrite(fd, zeros, n, (off_t)off);
-		if (w <= 0) {
-			/* A full disk: give the space back to the log's own pages,
-			 * and do not try again on every commit. */
-			if (ftruncate(fd, (off_t)size))
-				pm_dbg("cannot trim data.mdb back: %s", strerror(errno));
-			db->ahead_backoff = 1000;
-			return;
-		}
-		off += (uint64_t)w;
-	}
-	if (fdatasync(fd))
-		pm_dbg("cannot sync data.mdb's zeroed tail: %s", strerror(errno));
-}
-
 int loyi_write(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, void *), void *arg)
 {
 	return loyi_write_ex(db, body, arg, false, NULL);
@@ -184,7 +136,6 @@ int loyi_write_ex(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, voi
 		}
 		if (rc)
 			return loyi_mdb_err(rc);
-		extend_ahead(db);
 		rc = body(db, txn, arg);
 		if (rc != PM_OK) {
 			mdb_txn_abort(txn);
@@ -423,9 +374,6 @@ int loy_open(const char *dir, const struct loy_config *cfg, struct loy_db **out,
 	/* A file bigger than our configured map: LMDB already adopted its size. */
 	if (mdb_env_info(db->env, &info) == 0)
 		db->map_size = info.me_mapsize;
-	MDB_stat est;
-	if (mdb_env_stat(db->env, &est) == 0)
-		db->page_size = est.ms_psize;
 	rc = mdb_txn_begin(db->env, NULL, 0, &txn);
 	if (rc == 0) {
 		rc = open_dbis(db, txn, errbuf, errlen);

@@ -22,8 +22,6 @@ struct loy_db {
 	char dir[4096];
 	struct loy_config cfg;
 	uint64_t map_size;
-	unsigned page_size;
-	unsigned ahead_backoff;          /* writes to skip before zeroing ahead again */
 	/* Held shared by read transactions, exclusively to resize the map (LMDB
 	 * forbids mdb_env_set_mapsize while this process has a transaction). */
 	pthread_rwlock_t resize_lock;

@@ -12,7 +12,6 @@
 #include <lmdb.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -382,30 +381,6 @@ static void test_deferred_group_commit(void **state)
 	tu_rmdir(dir);
 }
 
-/* Commits keep zeroed space past LMDB's last page (an overwrite syncs faster than an append). */
-static void test_zeroed_tail(void **state)
-{
-	struct fx *f = *state;
-	struct loy_item items[2];
-	struct loy_sale s;
-	struct loy_commit_result r;
-	struct loy_stats st;
-	struct stat fst;
-	char path[4200];
-	make_sale(&s, items, 2, CARD_A, T0, 100);
-	assert_int_equal(loy_sale_commit(f->db, &s, &r), PM_OK);
-	assert_int_equal(loy_stats(f->db, &st), PM_OK);
-	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
-	assert_int_equal(stat(path, &fst), 0);
-	assert_true((uint64_t)fst.st_size >= st.used_bytes + 1024 * 1024);
-	assert_true((uint64_t)fst.st_size <= st.map_size);
-	/* The zeros are not data: the log reopens and reads as before. */
-	loy_close(f->db);
-	assert_int_equal(loy_open(f->dir, &f->cfg, &f->db, NULL, 0), PM_OK);
-	assert_int_equal(loy_stats(f->db, &st), PM_OK);
-	assert_int_equal(st.sales, 1);
-}
-
 /* The map starts tiny and must grow by itself through many commits. */
 static void test_map_grows(void **state)
 {
@@ -566,7 +541,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalid_sales_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test(test_deferred_group_commit),
-		cmocka_unit_test_setup_teardown(test_zeroed_tail, setup, teardown),
 		cmocka_unit_test(test_map_grows),
 		cmocka_unit_test(test_map_cap_full),
 		cmocka_unit_test(test_disk_full),
