@@ -698,14 +698,35 @@ int hq_store_auth(PGconn *c, const char *store, const char *credential)
 	return rc;
 }
 
-/* ---- erasure -------------------------------------------------------------- */
+/* ---- erasure and consent given to HQ -------------------------------------- */
+
+struct step {
+	const char *sql;
+	int n_params;
+};
+
+/* Statements of one request, in the caller's transaction; the first error stops them. */
+static int run_steps(PGconn *c, const struct step *steps, size_t n, const char *const *pv, char *err,
+		     size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n_params, NULL, pv, NULL, NULL, 0);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		if (!ok)
+			return PM_EIO;
+	}
+	return PM_OK;
+}
 
 int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, size_t errlen)
 {
 	char now[24];
 	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL) * 1000000);
 	const char *pv[3] = { card, origin_store ? origin_store : "", now };
-	static const struct { const char *sql; int n; } steps[] = {
+	static const struct step steps[] = {
 		/* every store that knows the card gets the request, except the one it came from */
 		{ "INSERT INTO downlink (store_id, type, card, created_us)"
 		  " SELECT s, 'erasure', $1, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
@@ -717,16 +738,7 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
 		  " VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))", 3 },
 	};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n, NULL, pv, NULL, NULL, 0);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		if (!ok)
-			return PM_EIO;
-	}
-	return PM_OK;
+	return run_steps(c, steps, sizeof(steps) / sizeof(steps[0]), pv, err, errlen);
 }
 
 int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t errlen)
@@ -734,7 +746,7 @@ int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t err
 	char now[24];
 	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL) * 1000000);
 	const char *pv[3] = { card, targeted ? "yes" : "no", now };
-	static const struct { const char *sql; int n; } steps[] = {
+	static const struct step steps[] = {
 		/* newest change wins, as for the tills' own consent events */
 		{ "INSERT INTO cards (card, consent, consent_changed_us, source_store) VALUES ($1, $2, $3::bigint, NULL)"
 		  " ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
@@ -745,14 +757,5 @@ int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t err
 		  " SELECT s, 'consent', $1, $2, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
 		  "  UNION SELECT store_id FROM events WHERE card = $1) k", 3 },
 	};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n, NULL, pv, NULL, NULL, 0);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		if (!ok)
-			return PM_EIO;
-	}
-	return PM_OK;
+	return run_steps(c, steps, sizeof(steps) / sizeof(steps[0]), pv, err, errlen);
 }
