@@ -352,6 +352,11 @@ static int read_parallel(struct ofr_mine_db *db, const char *buf, size_t len, en
 		if (*rc == PM_ENOMEM)
 			*rc = nomem(db, err, errlen, count_lines(buf, len));
 	}
+	if (*rc == PM_OK && progress) {
+		/* The first half's lines counted only its own baskets: say the whole. */
+		struct ofr_mine_progress p = { .phase = "reading", .transactions = db->n_txns, .items = db->n_items };
+		progress(ctx, &p);
+	}
 	ofr_mine_db_free(job.db);
 	return 1;
 }
