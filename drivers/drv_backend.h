@@ -37,6 +37,12 @@ struct prn_ops {
 	int (*open)(struct prn_dev *p, const char *arg, char *errbuf, size_t errlen);
 	/* Print the document; PM_EPAPER/PM_EOFFLINE/PM_ETIMEOUT leave it unprinted. */
 	int (*print)(struct prn_dev *p, const struct prn_doc *doc);
+	/*
+	 * ESC/POS devices give write instead of print: the core checks the
+	 * status, encodes for the profile, writes the bytes, and checks the status
+	 * again (paper that ran out during the receipt: print it again, whole).
+	 */
+	int (*write)(struct prn_dev *p, const unsigned char *buf, size_t n);
 	/* Optional: NULL means always ready. */
 	int (*status)(struct prn_dev *p, int *state);
 	void (*close)(struct prn_dev *p);

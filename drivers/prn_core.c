@@ -109,11 +109,30 @@ int prn_open(const char *spec, struct prn_dev **out, char *errbuf, size_t errlen
 	return PM_OK;
 }
 
+static int state_error(int state)
+{
+	return state == PRN_READY ? PM_OK : state == PRN_OFFLINE ? PM_EOFFLINE : PM_EPAPER;
+}
+
+static int print_escpos(struct prn_dev *p, const struct prn_doc *doc)
+{
+	struct prni_buf b = { 0 };
+	int state, rc = prn_status(p, &state);
+	if (rc || (rc = state_error(state)))
+		return rc;
+	if ((rc = prni_escpos_encode(doc, p->profile, &b)) == PM_OK)
+		rc = p->ops->write(p, b.p, b.n);
+	prni_buf_release(&b);
+	if (rc || (rc = prn_status(p, &state)))
+		return rc;
+	return state_error(state);
+}
+
 int prn_print(struct prn_dev *p, const struct prn_doc *doc)
 {
 	if (!p || !doc)
 		return PM_EINVAL;
-	return p->ops->print(p, doc);
+	return p->ops->write ? print_escpos(p, doc) : p->ops->print(p, doc);
 }
 
 int prn_set_profile(struct prn_dev *p, const char *name)

@@ -103,12 +103,6 @@ static int connect_timeout(struct prn_dev *p)
 	return rc;
 }
 
-static int state_error(int state)
-{
-	return state == PRN_READY ? PM_OK : (state == PRN_PAPER_OUT || state == PRN_COVER_OPEN)
-		? PM_EPAPER : PM_EOFFLINE;
-}
-
 static int op_status(struct prn_dev *p, int *state)
 {
 	struct tcp_priv *t = p->priv;
@@ -129,25 +123,13 @@ static int op_status(struct prn_dev *p, int *state)
 	return rc;
 }
 
-static int op_print(struct prn_dev *p, const struct prn_doc *doc)
+static int op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
 {
 	struct tcp_priv *t = p->priv;
-	struct prni_buf b = { 0 };
-	int state, rc = op_status(p, &state);
+	int rc = prni_write_all(t->fd, buf, n, p->timeout_ms);
 	if (rc)
-		return rc;
-	if ((rc = state_error(state)))
-		return rc;
-	if ((rc = prni_escpos_encode(doc, p->profile, &b)) == PM_OK &&
-	    (rc = prni_write_all(t->fd, b.p, b.n, p->timeout_ms)) != PM_OK)
 		disconnect(t);
-	prni_buf_release(&b);
-	if (rc)
-		return rc;
-	/* Paper that ran out during this receipt: print it again later, whole. */
-	if ((rc = op_status(p, &state)))
-		return rc;
-	return state_error(state);
+	return rc;
 }
 
 static void op_close(struct prn_dev *p)
@@ -160,7 +142,7 @@ const struct prn_ops prn_tcp_ops = {
 	.scheme = "tcp",
 	.priv_size = sizeof(struct tcp_priv),
 	.open = op_open,
-	.print = op_print,
+	.write = op_write,
 	.status = op_status,
 	.close = op_close,
 };

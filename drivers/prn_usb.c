@@ -85,35 +85,24 @@ static int op_status(struct prn_dev *p, int *state)
 	return PM_OK;
 }
 
-static int op_print(struct prn_dev *p, const struct prn_doc *doc)
+static int op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
 {
 	struct usb_priv *u = p->priv;
-	struct prni_buf b = { 0 };
-	int state, rc = op_status(p, &state);
-	if (rc)
-		return rc;
-	if (state != PRN_READY)
-		return state == PRN_OFFLINE ? PM_EOFFLINE : PM_EPAPER;
-	rc = prni_escpos_encode(doc, p->profile, &b);
-	for (size_t off = 0; rc == PM_OK && off < b.n;) {
-		int chunk = (int)(b.n - off > 4096 ? 4096 : b.n - off), done = 0;
-		int r = libusb_bulk_transfer(u->usb.h, u->usb.ep, b.p + off, chunk, &done,
+	for (size_t off = 0; off < n;) {
+		int chunk = (int)(n - off > 4096 ? 4096 : n - off), done = 0;
+		int r = libusb_bulk_transfer(u->usb.h, u->usb.ep, (unsigned char *)buf + off, chunk, &done,
 					     (unsigned)p->timeout_ms);
 		off += (size_t)done;
 		if (r) {
-			rc = drv_usb_err(r);
-			pm_warn("prn %s: bulk write failed after %zu of %zu bytes: %s", p->name, off, b.n,
+			int rc = drv_usb_err(r);
+			pm_warn("prn %s: bulk write failed after %zu of %zu bytes: %s", p->name, off, n,
 				libusb_strerror(r));
 			if (rc == PM_ENODEV)
 				release(u);
+			return rc;
 		}
 	}
-	prni_buf_release(&b);
-	if (rc)
-		return rc;
-	if ((rc = op_status(p, &state)))
-		return rc;
-	return state == PRN_READY ? PM_OK : state == PRN_OFFLINE ? PM_EOFFLINE : PM_EPAPER;
+	return PM_OK;
 }
 
 static void op_close(struct prn_dev *p)
@@ -129,7 +118,7 @@ const struct prn_ops prn_usb_ops = {
 	.scheme = "usb",
 	.priv_size = sizeof(struct usb_priv),
 	.open = op_open,
-	.print = op_print,
+	.write = op_write,
 	.status = op_status,
 	.close = op_close,
 };

@@ -72,24 +72,13 @@ static int op_status(struct prn_dev *p, int *state)
 	return PM_OK;
 }
 
-static int op_print(struct prn_dev *p, const struct prn_doc *doc)
+static int op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
 {
 	struct usblp_priv *t = p->priv;
-	struct prni_buf b = { 0 };
-	int state, rc = op_status(p, &state);
+	int rc = prni_write_all(t->fd, buf, n, p->timeout_ms);
 	if (rc)
-		return rc;
-	if (state != PRN_READY)
-		return state == PRN_OFFLINE ? PM_EOFFLINE : PM_EPAPER;
-	if ((rc = prni_escpos_encode(doc, p->profile, &b)) == PM_OK &&
-	    (rc = prni_write_all(t->fd, b.p, b.n, p->timeout_ms)) != PM_OK)
 		disconnect(t);
-	prni_buf_release(&b);
-	if (rc)
-		return rc;
-	if ((rc = op_status(p, &state)))
-		return rc;
-	return state == PRN_READY ? PM_OK : state == PRN_OFFLINE ? PM_EOFFLINE : PM_EPAPER;
+	return rc;
 }
 
 static void op_close(struct prn_dev *p)
@@ -102,7 +91,7 @@ const struct prn_ops prn_usblp_ops = {
 	.scheme = "usblp",
 	.priv_size = sizeof(struct usblp_priv),
 	.open = op_open,
-	.print = op_print,
+	.write = op_write,
 	.status = op_status,
 	.close = op_close,
 };
