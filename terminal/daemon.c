@@ -435,6 +435,12 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		cli_fail("daemon", NULL, "cannot start the commit thread");
 		goto out_close_socket;
 	}
+	/* Before any lane exists, so every lane (the standalone till's too) shares
+	 * this one engine: one ledger for the caps, one rule set to reload. */
+	char oerr[600];
+	if (term_offers_open(&d->cfg, d->db, &d->offers, oerr, sizeof(oerr)))
+		pm_warn("offers disabled: %s", oerr[0] ? oerr : "cannot open the offers engine");
+	till_offers_share(&d->offers);   /* term_offers_open loaded the installed rule set */
 	if (scanner_spec && *scanner_spec) {
 		if (scan_open(scanner_spec, &d->cfg.scan, &d->scanner, err, sizeof(err))) {
 			cli_fail("daemon", "check devices.scanner", "%s", err);
@@ -455,10 +461,6 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		d->till_lane = daemon_lane(d, "till", true);
 		d->till_lane->till.printer = d->printer;
 	}
-	char oerr[600];
-	if (term_offers_open(&d->cfg, d->db, &d->offers, oerr, sizeof(oerr)))
-		pm_warn("offers disabled: %s", oerr[0] ? oerr : "cannot open the offers engine");
-	till_offers_share(&d->offers);   /* term_offers_open loaded the installed rule set */
 	daemon_rules_name(d);
 	d->sync_fd = -1;
 	snprintf(d->hq_state, sizeof(d->hq_state), "%s", d->cfg.hq.url[0] ? "no sync yet" : "not configured (hq.url)");

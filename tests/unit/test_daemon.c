@@ -281,6 +281,63 @@ static void test_kill_under_load(void **state)
 	close(fd);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/*
+ * The standalone till (a scanner) beside the POS API: its lane shares the
+ * daemon's offers engine, so a SIGHUP that reloads the rule set and the
+ * stop that follows free that rule set once (ASan checks).
+ */
+static void test_standalone_till_reload(void **state)
+{
+	struct fx *f = *state;
+	char conf[4300], rules[4300], scans[4300], receipts[4300];
+	stop_daemon(f, SIGTERM);
+	snprintf(conf, sizeof(conf), "%s/posmark.conf", f->dir);
+	snprintf(rules, sizeof(rules), "%s/rules.json", f->data);
+	snprintf(scans, sizeof(scans), "%s/day.scans", f->dir);
+	snprintf(receipts, sizeof(receipts), "%s/receipts.txt", f->dir);
+	char text[9000];
+	snprintf(text, sizeof(text), "[store]\ndata = %s\n", f->data);
+	write_text(conf, text);
+	write_text(rules, "{\"format\":\"posmark-rules\",\"version\":1,\"rules\":[{\"id\":\"r1\",\"kind\":\"cross_sell\","
+			  "\"when\":{\"basket\":{\"all\":[{\"item\":\"4006381333931\"}]}},"
+			  "\"offer\":{\"item\":\"4000000000006\",\"percent_off\":10}}]}\n");
+	write_text(scans, "#tender cash\n");
+	char scanner[4400], printer[4400];
+	snprintf(scanner, sizeof(scanner), "script:%s", scans);
+	snprintf(printer, sizeof(printer), "text:%s", receipts);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		if (!getenv("TEST_DAEMON_STDERR"))
+			freopen("/dev/null", "w", stderr);
+		execl(bin(), bin(), "daemon", "--config", conf, "--socket", f->sock, "--scanner", scanner,
+		      "--printer", printer, (char *)NULL);
+		_exit(127);
+	}
+	int fd = connect_sock(f->sock);
+	assert_true(fd >= 0);
+	json_t *r = call(fd, "{\"op\":\"status\"}");
+	assert_true(is_ok(r));
+	assert_true(json_integer_value(json_object_get(json_object_get(r, "lanes"), "known")) >= 1);   /* "till" */
+	json_decref(r);
+	kill(f->pid, SIGHUP);
+	usleep(200000);
+	r = call(fd, "{\"op\":\"echo\"}");
+	assert_true(is_ok(r));
+	json_decref(r);
+	close(fd);
+	stop_daemon(f, SIGTERM);   /* asserts a clean exit */
+	f->pid = 0;
+}
+
 static void test_garbage_and_half_messages(void **state)
 {
 	struct fx *f = *state;
@@ -390,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_and_half_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_under_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_standalone_till_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_and_restart, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
