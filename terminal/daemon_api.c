@@ -184,13 +184,12 @@ static void op_card(struct daemon *d, int slot, json_t *req)
 		return;
 	}
 	till_set_card(&l->till, &r);
-	struct loy_card c;
-	bool known = loy_card_get(d->db, r.card, &c) == PM_OK;
+	const struct ofr_card *c = &l->till.card_snap;   /* the record till_set_card read */
 	json_t *rep = sale_state(l, ok_reply(req));
 	json_object_set_new(rep, "card", json_string(r.card));
-	json_object_set_new(rep, "known", json_boolean(known));
-	json_object_set_new(rep, "points", json_integer(known ? c.points : 0));
-	json_object_set_new(rep, "tier", json_string(loy_tier_name(d->db, known ? c.tier : 0)));
+	json_object_set_new(rep, "known", json_boolean(c->known));
+	json_object_set_new(rep, "points", json_integer(c->points));
+	json_object_set_new(rep, "tier", json_string(loy_tier_name(d->db, c->tier)));
 	daemon_reply(d, slot, rep);
 }
 

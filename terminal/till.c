@@ -130,7 +130,6 @@ static void scan_item(struct till *t, const char *input, const struct scan_resul
 
 static void attach_card(struct till *t, const char *input, const struct scan_result *r)
 {
-	struct loy_card c;
 	char tail[16];
 	if (r->kind != SCAN_CARD) {
 		refuse(t, input, r->error[0] ? r->error : "not a loyalty card number");
@@ -138,12 +137,11 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 	}
 	snprintf(t->card, sizeof(t->card), "%s", r->card);
 	t->open = true;
-	till_offers_card(t);
-	int rc = loy_card_get(t->db, t->card, &c);
+	till_offers_card(t);   /* reads the card's record into t->card_snap */
 	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
 	till_emit(t, json_pack("{s:s, s:s, s:b, s:I, s:s}", "event", "card_attached", "card", t->card,
-			       "known", rc == PM_OK, "points", (json_int_t)(rc == PM_OK ? c.points : 0),
-			       "tier", loy_tier_name(t->db, rc == PM_OK ? c.tier : 0)));
+			       "known", t->card_snap.known, "points", (json_int_t)t->card_snap.points,
+			       "tier", loy_tier_name(t->db, t->card_snap.tier)));
 }
 
 static int64_t sale_total(const struct till *t)
