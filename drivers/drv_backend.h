@@ -48,6 +48,9 @@ struct prn_ops {
 	void (*close)(struct prn_dev *p);
 };
 
+/* Display width of UTF-8 text: code points, not bytes (prn_doc.c). */
+size_t prni_utf8_width(const char *s);
+
 /* ---- printer profiles (prn_profiles.c) ---- */
 enum prn_codepage { PRN_CP858 = 0, PRN_CP1252 = 1 };
 struct prn_profile {

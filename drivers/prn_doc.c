@@ -1,5 +1,5 @@
 /* prn_doc.c - the device-independent receipt document and its text rendering. */
-#include "drivers/drivers.h"
+#include "drivers/drv_backend.h"
 #include "common/pm_err.h"
 
 #include <stdarg.h>
@@ -58,8 +58,7 @@ int prn_doc_text(struct prn_doc *doc, int align, int style, const char *fmt, ...
 	return push(doc, PRN_TEXT, align, style, buf);
 }
 
-/* Display width of UTF-8 text: code points, not bytes. */
-static size_t utf8_width(const char *s)
+size_t prni_utf8_width(const char *s)
 {
 	size_t w = 0;
 	for (; *s; s++)
@@ -72,7 +71,7 @@ int prn_doc_pair(struct prn_doc *doc, int style, const char *left, const char *r
 {
 	char buf[512];
 	size_t cols = (size_t)doc->columns;
-	size_t lw = utf8_width(left), rw = utf8_width(right);
+	size_t lw = prni_utf8_width(left), rw = prni_utf8_width(right);
 	size_t pad = lw + rw + 1 <= cols ? cols - lw - rw : 1;
 	if (lw + rw + 1 > cols) {
 		/* Too long for one line: left text alone, then the right-aligned figure. */
@@ -196,7 +195,7 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 
 static void sb_line(struct sbuf *b, int columns, int align, const char *text)
 {
-	size_t w = utf8_width(text);
+	size_t w = prni_utf8_width(text);
 	size_t pad = 0;
 	if (w < (size_t)columns) {
 		if (align == PRN_CENTER)

@@ -34,15 +34,12 @@ static int op_open(struct prn_dev *p, const char *arg, char *errbuf, size_t errl
 	return PM_OK;
 }
 
-static int op_print(struct prn_dev *p, const struct prn_doc *doc)
+static int op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
 {
 	struct file_priv *t = p->priv;
-	struct prni_buf b = { 0 };
-	int rc = prni_escpos_encode(doc, p->profile, &b);
-	if (rc == PM_OK && (fwrite(b.p, 1, b.n, t->f) != b.n || fflush(t->f) != 0))
-		rc = pm_from_errno(errno);
-	prni_buf_release(&b);
-	return rc;
+	if (fwrite(buf, 1, n, t->f) != n || fflush(t->f) != 0)
+		return pm_from_errno(errno);
+	return PM_OK;
 }
 
 static void op_close(struct prn_dev *p)
@@ -57,6 +54,6 @@ const struct prn_ops prn_escpos_file_ops = {
 	.scheme = "escpos",
 	.priv_size = sizeof(struct file_priv),
 	.open = op_open,
-	.print = op_print,
+	.write = op_write,
 	.close = op_close,
 };

@@ -33,15 +33,6 @@ struct layout {
 	double y;
 };
 
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
 static void draw_bits(struct layout *L, int align, int w, int h, const unsigned char *bits)
 {
 	int dots = L->prof->dots;
@@ -71,7 +62,7 @@ static void draw_text(struct layout *L, int align, int style, const char *text)
 	double scale_y = (style & PRN_DOUBLE) ? 2.0 : 1.0;
 	double h = L->line_h * scale_y;
 	if (L->cr) {
-		double w = (double)utf8_chars(text) * L->cell_w;
+		double w = (double)prni_utf8_width(text) * L->cell_w;
 		double x = MARGIN + (align == PRN_CENTER ? (L->prof->dots - w) / 2
 				     : align == PRN_RIGHT ? L->prof->dots - w : 0);
 		if (x < MARGIN)

@@ -444,12 +444,7 @@ static int cashier_key(struct till *t, const char *line)
 		if (till_reprint_receipt(t) == PM_ENOENT)
 			refuse(t, line, "no receipt to reprint yet: this till has not printed one");
 	} else if (IS("#cancel")) {
-		if (t->open) {
-			t->cancelled++;
-			till_emit(t, json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines",
-					       (int)t->n_lines));
-		}
-		reset_sale(t);
+		till_cancel(t);
 	} else {
 		refuse(t, line, "unknown cashier key; use #qty, #void, #card, #tender or #cancel");
 	}
