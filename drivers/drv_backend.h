@@ -69,8 +69,6 @@ struct prn_profile {
 };
 /* The profile named, or NULL. NULL/"" gives the generic default. */
 const struct prn_profile *prni_profile_find(const char *name);
-/* i-th profile, NULL past the end (for --help and docs). */
-const struct prn_profile *prni_profile_at(size_t i);
 
 struct prn_dev {
 	const struct prn_ops *ops;

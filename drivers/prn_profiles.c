@@ -49,8 +49,3 @@ const struct prn_profile *prni_profile_find(const char *name)
 			return &profiles[i];
 	return NULL;
 }
-
-const struct prn_profile *prni_profile_at(size_t i)
-{
-	return i < sizeof(profiles) / sizeof(profiles[0]) ? &profiles[i] : NULL;
-}
