@@ -71,9 +71,13 @@ static const char *const migrations[] = {
 	"  etag text NOT NULL, published_at timestamptz NOT NULL DEFAULT now());",
 };
 
+/* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HQ_SCHEMA_VERSION,
+	       "append a migration and raise HQ_SCHEMA_VERSION together");
+
 int hq_migrate(PGconn *c, char *err, size_t errlen)
 {
-	int n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+	int n = HQ_SCHEMA_VERSION;
 	/* two receivers starting at once: the advisory lock lets one create it */
 	if (exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001);"
 		    " CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
@@ -173,6 +177,7 @@ struct ingest {
 	uint64_t n_rows;              /* records sent to COPY */
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
+	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
 	char reason[200];
 };
 
@@ -221,18 +226,20 @@ static int on_sale(void *ctx, const struct hs_sale *s)
 {
 	struct ingest *in = ctx;
 	struct hs_buf *b = &in->rows;
-	int64_t ms, next;
 	int i, rc;
-	if ((rc = month_start(s->time_us, &ms, &next)))
-		return rc;
-	for (i = 0; i < in->n_months && in->months[i] != ms; i++)
-		;
-	if (i == in->n_months) {
-		if (in->n_months == MAX_MONTHS) {
-			snprintf(in->reason, sizeof(in->reason), "batch spans more than %d months", MAX_MONTHS);
-			return PM_EINVAL;
+	/* A till's batch nearly always sits in one month: look it up only when it changes. */
+	if (!(s->time_us >= in->cur_ms && s->time_us < in->cur_next)) {
+		if ((rc = month_start(s->time_us, &in->cur_ms, &in->cur_next)))
+			return rc;
+		for (i = 0; i < in->n_months && in->months[i] != in->cur_ms; i++)
+			;
+		if (i == in->n_months) {
+			if (in->n_months == MAX_MONTHS) {
+				snprintf(in->reason, sizeof(in->reason), "batch spans more than %d months", MAX_MONTHS);
+				return PM_EINVAL;
+			}
+			in->months[in->n_months++] = in->cur_ms;
 		}
-		in->months[in->n_months++] = ms;
 	}
 	if (s->seq <= in->acked)
 		return PM_OK; /* stored by an earlier, overlapping batch */
@@ -547,6 +554,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw
 	in->rows.len = 0;
 	in->n_rows = 0;
 	in->n_months = 0;
+	in->cur_ms = in->cur_next = 0;
 	in->reason[0] = '\0';
 	rc = hs_batch_decode_raw(raw->data, raw->len, &cb, err, sizeof(err));
 	if (!rc && in->rows.len && PQputCopyData(c, in->rows.data, (int)in->rows.len) != 1)
