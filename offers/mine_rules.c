@@ -216,11 +216,6 @@ size_t ofr_mine_n_rules(const struct ofr_mine_result *res)
 	return res->n_rules;
 }
 
-uint32_t ofr_mine_min_count_of(const struct ofr_mine_result *res)
-{
-	return res->min_count;
-}
-
 void ofr_mine_itemset(const struct ofr_mine_result *res, size_t i, uint32_t *ids, unsigned *len,
 		      uint32_t *count)
 {

@@ -139,7 +139,6 @@ void ofr_mine_result_free(struct ofr_mine_result *res);   /* NULL-safe */
 
 size_t ofr_mine_n_itemsets(const struct ofr_mine_result *res);
 size_t ofr_mine_n_rules(const struct ofr_mine_result *res);
-uint32_t ofr_mine_min_count_of(const struct ofr_mine_result *res);
 /* Itemset i: item ids into ids (room for OFR_MINE_MAX_LEN), *len, *count. */
 void ofr_mine_itemset(const struct ofr_mine_result *res, size_t i, uint32_t *ids, unsigned *len,
 		      uint32_t *count);

@@ -75,7 +75,6 @@ struct ofri_bought {
 
 struct ofri_cardcond {
 	bool any;                  /* the rule has card conditions (a personal offer) */
-	bool uses_history;         /* bought/not_bought/segment */
 	int tier_min, tier_max;    /* -1 = unset */
 	int64_t points_min, points_max;
 	int64_t visits_min, visits_max;
@@ -93,7 +92,6 @@ struct ofri_rule {
 	int kind;                  /* enum ofr_kind */
 	int priority;              /* per-mille */
 	double confidence, support, lift;  /* stats; < 0 = absent */
-	bool has_stats;
 	size_t json_index;         /* position in the file's "rules" array */
 	struct ofri_cond basket;   /* OFRI_ALL root */
 	struct ofri_cardcond card;
@@ -188,7 +186,7 @@ int ofri_segment_bit(const char *name);    /* -1 if unknown */
 /* ledger.c */
 int64_t ofri_ledger_last(const struct ofr_ledger *l, const char *rule_id, const char *card);
 
-/* decide.c: parse helpers for times (also used by parse) */
+/* rules_parse.c: parse helpers for times */
 int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us);
 
 #endif

@@ -373,7 +373,6 @@ static bool parse_card(struct pctx *c, json_t *obj, const char *path, struct ofr
 		}
 		json_decref(arr);
 	}
-	cc->uses_history = cc->n_bought > 0 || cc->segments;
 	return ok;
 }
 
@@ -594,7 +593,6 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 		} else {
 			json_t *cf = json_object_get(st, "confidence"), *su = json_object_get(st, "support"),
 			       *li = json_object_get(st, "lift");
-			rule->has_stats = true;
 			if (cf && (!json_is_number(cf) || json_number_value(cf) < 0 || json_number_value(cf) > 1)) {
 				pj(p, sizeof(p), "%s.stats.confidence", path);
 				ERR(c, p, "'confidence' must be a number from 0 to 1");
