@@ -5,6 +5,7 @@
  * line of a syntax error; rules_pos.c finds lines for semantic errors.
  */
 #include "offers/ofr_int.h"
+#include "offers/mine_int.h"
 #include "common/pm_err.h"
 
 #include <jansson.h>
@@ -62,21 +63,10 @@ int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us)
 	return PM_OK;
 }
 
-/* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14. */
+/* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14 (the miner's check). */
 static bool gtin14(const char *s, char out[OFR_GTIN_LEN + 1])
 {
-	size_t n = strlen(s);
-	int sum = 0;
-	if (n != 8 && n != 12 && n != 13 && n != 14)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	memset(out, '0', OFR_GTIN_LEN - n);
-	memcpy(out + OFR_GTIN_LEN - n, s, n + 1);
-	for (int i = 0; i < OFR_GTIN_LEN - 1; i++)
-		sum += (out[i] - '0') * (i % 2 == 0 ? 3 : 1);
-	return (10 - sum % 10) % 10 == out[OFR_GTIN_LEN - 1] - '0';
+	return minei_gtin14(s, strlen(s), out);
 }
 
 /* Warn about keys a reader does not know (typos would otherwise go unseen). */
