@@ -7,10 +7,12 @@
 #   make bench              benchmarks against the baselines named in docs/benchmarks.md
 #   make fuzz               libFuzzer targets from tests/fuzz/ (clang)
 #
-# Layout: every module directory (common drivers loyalty offers hostsync terminal)
-# compiles into build/<variant>/lib<module>.a. A file named *_main.c is a program:
-# terminal/posmark_main.c -> posmark, hostsync/hq_main.c -> posmark-hq.
-# tests/unit/test_*.c are cmocka programs linked against every module library.
+# Layout (docs/layout.md): every module directory compiles into
+# build/<variant>/lib<module>.a, each object with the compile flags of its
+# module's own pkg-config packages (MOD_PKGS_<m>) and the modules it may use
+# (MOD_USES_<m>, the table of ARCHITECTURE.md). A program or test links the
+# closure of the modules it includes, with their packages' libraries only:
+# bin/posmark never links libpq. Header dependencies come from -MMD -MP.
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -18,32 +20,79 @@ PKG_CONFIG ?= pkg-config
 XCFLAGS    ?=
 SANITIZER  ?=
 
-PKGS      := lmdb libusb-1.0 libcurl zlib jansson libsodium libmicrohttpd libpq libpng cairo
+# ---- modules: what each may use, and its packages ---------------------------
+MOD_USES_common   :=
+MOD_USES_drivers  := common
+MOD_USES_loyalty  := common
+MOD_USES_offers   := common
+MOD_USES_mining   := common
+MOD_USES_wire     := common
+MOD_USES_hostsync := wire common
+MOD_USES_hq       := wire mining offers common
+MOD_USES_terminal := drivers loyalty offers mining hostsync wire common
+
+MOD_PKGS_common   :=
+MOD_PKGS_drivers  := libusb-1.0 libpng cairo
+MOD_LIBS_drivers  := -lzint
+MOD_PKGS_loyalty  := lmdb
+MOD_PKGS_offers   := jansson libsodium
+MOD_PKGS_mining   :=
+MOD_PKGS_wire     := zlib jansson
+MOD_PKGS_hostsync := libcurl libsodium jansson zlib libmicrohttpd libpq
+MOD_PKGS_hq       := libmicrohttpd libpq jansson libsodium
+MOD_PKGS_terminal := jansson libsodium
+MOD_LIBS_terminal := -lpthread
+
+# Modules in link order (a module before the ones it uses); absent ones are skipped.
+ALL_MODULES := terminal hq hostsync wire mining offers loyalty drivers common
+MODULES := $(foreach m,$(ALL_MODULES),$(if $(wildcard $(m)/*.c),$(m)))
+
 TEST_PKGS := cmocka
 UMOCK_PKG := umockdev-1.0 glib-2.0 gobject-2.0
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O2 -g $(WARN) -I. $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(XCFLAGS)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lzint -lpthread -lm
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O2 -g $(WARN) -I. -MMD -MP $(XCFLAGS)
 
 ifeq ($(SANITIZER),)
 VARIANT ?= normal
 else ifeq ($(SANITIZER),address,undefined)
 VARIANT ?= asan
-CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1
+BASE_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1
 LDFLAGS += -fsanitize=address,undefined
 else
 $(error SANITIZER must be empty or address,undefined)
 endif
 
 B := build/$(VARIANT)
-MODULES := common drivers loyalty offers hostsync terminal
+
+pkg_cflags = $(if $(strip $(1)),$(shell $(PKG_CONFIG) --cflags $(1)))
+pkg_libs = $(if $(strip $(1)),$(shell $(PKG_CONFIG) --libs $(1)))
+
+# The modules m uses, transitively, in link order; $(call closure,mods).
+closure1 = $(foreach m,$(1),$(m) $(MOD_USES_$(m)))
+closure = $(filter $(sort $(call closure1,$(call closure1,$(call closure1,$(1))))),$(MODULES))
+# Link line of a set of modules: their archives, then their packages' libraries.
+mod_archives = $(foreach m,$(call closure,$(1)),$(B)/lib$(m).a)
+mod_ldlibs = $(call pkg_libs,$(sort $(foreach m,$(call closure,$(1)),$(MOD_PKGS_$(m))))) \
+	$(sort $(foreach m,$(call closure,$(1)),$(MOD_LIBS_$(m)))) -lm
+# Compile flags of module m: its packages' and those of the modules it uses
+# (their public headers may include a package header, e.g. jansson's).
+mod_cflags = $(call pkg_cflags,$(sort $(foreach u,$(call closure,$(1)),$(MOD_PKGS_$(u)))))
+# Modules a C file includes ("mod/..."), read from its #include lines.
+includes_of = $(filter $(MODULES),$(shell sed -n 's|^\#include "\([a-z]*\)/.*|\1|p' $(1) 2>/dev/null | sort -u))
+
+# Packages a test, benchmark or fuzz target uses directly (its own #include <...>).
+HDR_PKG_jansson.h := jansson
+HDR_PKG_lmdb.h := lmdb
+HDR_PKG_sodium.h := libsodium
+HDR_PKG_zlib.h := zlib
+HDR_PKG_sqlite3.h := sqlite3
+HDR_PKG_libpq-fe.h := libpq
+HDR_PKG_curl/curl.h := libcurl
+own_pkgs = $(sort $(foreach h,$(shell sed -n 's|^\#include <\([a-z0-9_/.-]*\)>.*|\1|p' $(1) 2>/dev/null),$(HDR_PKG_$(h))))
 
 # Sources per module, programs excluded.
 modsrc = $(filter-out %_main.c,$(wildcard $(1)/*.c))
-LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a)
-# Link order: terminal uses everything; common is used by all.
-LINKLIBS := $(B)/libterminal.a $(B)/libhostsync.a $(B)/liboffers.a $(B)/libloyalty.a $(B)/libdrivers.a $(B)/libcommon.a
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
@@ -51,8 +100,9 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 .PHONY: all test check bench fuzz clean demo tests
-# posmark-hq exists once hostsync/ has its receiver.
-PROGS := posmark $(if $(wildcard hostsync/hq_main.c),posmark-hq)
+HQ_MAIN := $(firstword $(wildcard hq/hq_main.c hostsync/hq_main.c))
+HQ_MOD := $(patsubst %/,%,$(dir $(HQ_MAIN)))
+PROGS := posmark $(if $(HQ_MAIN),posmark-hq)
 all: $(addprefix $(B)/bin/,$(PROGS))
 ifeq ($(VARIANT),normal)
 all: $(addprefix bin/,$(PROGS))
@@ -61,35 +111,40 @@ bin/%: $(B)/bin/%
 	@rm -f $@ && cp $< $@
 endif
 
-$(B)/%.o: %.c $(wildcard */*.h)
-	@mkdir -p $(dir $@)
-	@echo '  CC      $<'
-	@$(CC) $(CFLAGS) -c -o $@ $<
-
-define module_lib
+define module_rules
+$(B)/$(1)/%.o: $(1)/%.c
+	@mkdir -p $$(dir $$@)
+	@echo '  CC      $$<'
+	@$$(CC) $$(BASE_CFLAGS) $(call mod_cflags,$(1)) -c -o $$@ $$<
 $(B)/lib$(1).a: $(patsubst %.c,$(B)/%.o,$(call modsrc,$(1)))
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
 	@ar rcs $$@ $$^
 endef
-$(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-$(B)/bin/posmark: $(B)/terminal/posmark_main.o $(LIBS)
+$(B)/bin/posmark: $(B)/terminal/posmark_main.o $(call mod_archives,terminal)
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	@$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $< $(call mod_archives,terminal) $(call mod_ldlibs,terminal)
 
-$(B)/bin/posmark-hq: $(B)/hostsync/hq_main.o $(LIBS)
+ifneq ($(HQ_MAIN),)
+$(B)/bin/posmark-hq: $(B)/$(HQ_MOD)/hq_main.o $(call mod_archives,$(HQ_MOD))
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
-	@$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $< $(call mod_archives,$(HQ_MOD)) $(call mod_ldlibs,$(HQ_MOD))
+endif
 
-# Unit tests link every module plus cmocka; test_usb_* also link umockdev.
-$(B)/tests/%: tests/unit/%.c $(LIBS) tests/unit/testutil.h
-	@mkdir -p $(dir $@)
-	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --cflags $(UMOCK_PKG)) -Wno-strict-prototypes) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(LDFLAGS) -o $@ $< \
-		$(LINKLIBS) $(LDLIBS) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) $(if $(findstring test_umock,$*),$(shell $(PKG_CONFIG) --libs $(UMOCK_PKG)))
+# Unit tests link the modules they include (and what those use), plus
+# cmocka; test_umock_* also link umockdev.
+define unit_rule
+$(B)/tests/$(1): tests/unit/$(1).c $(call mod_archives,$(2))
+	@mkdir -p $$(dir $$@)
+	@echo "  TEST    $$@"
+	@$$(CC) $$(BASE_CFLAGS) $(call mod_cflags,$(2)) $(if $(findstring test_umock,$(1)),$$(shell $$(PKG_CONFIG) --cflags $$(UMOCK_PKG)) -Wno-strict-prototypes) $$(shell $$(PKG_CONFIG) --cflags $$(TEST_PKGS) $(3)) $$(LDFLAGS) -o $$@ $$< \
+		$(call mod_archives,$(2)) $(call mod_ldlibs,$(2)) $$(shell $$(PKG_CONFIG) --libs $$(TEST_PKGS) $(3)) -lpthread $(if $(findstring test_umock,$(1)),$$(shell $$(PKG_CONFIG) --libs $$(UMOCK_PKG)))
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(basename $(notdir $(t))),$(call includes_of,$(t)),$(call own_pkgs,$(t)))))
 
 tests: all $(UNIT_BIN)
 
@@ -103,31 +158,42 @@ check:
 	$(MAKE) SANITIZER=address,undefined tests
 	@bash tests/run-all.sh
 
-$(B)/bench/%: bench/%.c $(LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS) $(shell $(PKG_CONFIG) --libs sqlite3)
+define bench_rule
+$(B)/bench/$(1): bench/$(1).c $(call mod_archives,$(2))
+	@mkdir -p $$(dir $$@)
+	@echo "  BENCH   $$@"
+	@$$(CC) $$(BASE_CFLAGS) $(call mod_cflags,$(2)) $(call pkg_cflags,$(3)) $$(LDFLAGS) -o $$@ $$< $(call mod_archives,$(2)) $(call mod_ldlibs,$(2)) $(call pkg_libs,$(3)) -lpthread
+endef
+$(foreach t,$(BENCH_SRC),$(eval $(call bench_rule,$(basename $(notdir $(t))),$(call includes_of,$(t)),$(call own_pkgs,$(t)))))
 
 bench: all $(BENCH_BIN)
 	@BUILD=$(B) bash bench/run.sh
 
+# libFuzzer targets: the library sources are compiled once with fuzzer
+# instrumentation; each target links the modules it includes.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. $(shell $(PKG_CONFIG) --cflags $(PKGS))
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. -MMD -MP
 FUZZ_SAN := -fsanitize=address,undefined
-# The library sources are compiled once with fuzzer instrumentation and
-# linked into every target (terminal/ too, for the daemon's API).
-FUZZ_LIBSRC := $(foreach m,common drivers loyalty offers hostsync terminal,$(call modsrc,$(m)))
-FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIBSRC))
+define fuzz_module_rules
+build/fuzz/obj/$(1)/%.o: $(1)/%.c
+	@mkdir -p $$(dir $$@)
+	@clang $$(FUZZ_CFLAGS) $(call mod_cflags,$(1)) $$(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $$@ $$<
+endef
+$(foreach m,$(MODULES),$(eval $(call fuzz_module_rules,$(m))))
+fuzz_objs = $(foreach m,$(call closure,$(1)),$(patsubst %.c,build/fuzz/obj/%.o,$(call modsrc,$(m))))
+define fuzz_rule
+build/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_objs,$(2))
+	@mkdir -p $$(dir $$@)
+	@echo "  FUZZ    $$@"
+	@clang $$(FUZZ_CFLAGS) $(call mod_cflags,$(2)) $(call pkg_cflags,$(3)) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$< $(call fuzz_objs,$(2)) $(call mod_ldlibs,$(2)) $(call pkg_libs,$(3)) -lpthread
+endef
+$(foreach t,$(FUZZ_SRC),$(eval $(call fuzz_rule,$(basename $(notdir $(t))),$(call includes_of,$(t)),$(call own_pkgs,$(t)))))
 fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-build/fuzz/obj/%.o: %.c $(wildcard */*.h)
-	@mkdir -p $(dir $@)
-	@clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
-	@mkdir -p $(dir $@)
-	@echo "  FUZZ    $@"
-	@clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
 
 demo: all
 	bash scripts/demo.sh --no-install
 
 clean:
 	rm -rf build bin
+
+-include $(shell find $(B) build/fuzz -name "*.d" 2>/dev/null)

@@ -36,6 +36,20 @@ const char *pm_strerror(int err)
 	return pm_errstr[-err];
 }
 
+const char *pm_errname(int err)
+{
+	static const char *const names[] = {
+		"PM_OK", "PM_EIO", "PM_ENOMEM", "PM_EINVAL", "PM_ENOENT", "PM_EFULL",
+		"PM_EBADSTATE", "PM_EEXIST", "PM_ECORRUPT", "PM_EVERSION", "PM_ECHECK",
+		"PM_ETIMEOUT", "PM_ENOTSUP", "PM_EBUSY", "PM_ENODEV", "PM_EPAPER",
+		"PM_EOFFLINE", "PM_EREFUSED", "PM_EPROTO", "PM_EEXPIRED",
+	};
+	_Static_assert(ARRAY_SIZE(names) == PM_ERR_COUNT, "update names with enum pm_err");
+	if (err > 0 || -err >= PM_ERR_COUNT)
+		return "PM_E?";
+	return names[-err];
+}
+
 int pm_from_errno(int errnum)
 {
 	switch (errnum) {

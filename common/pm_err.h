@@ -4,8 +4,8 @@
  * 0 is success, failures are negative. Codes are recorded in logs, HQ
  * records and CLI exit paths, so a code is never renumbered or reused:
  * retire one by renaming it PM_EOBSOLETEnn and keep its slot.
- * pm_strerror() returns "PM_EXXX: text"; the string table in pm_err.c
- * is checked against PM_ERR_COUNT at compile time.
+ * pm_strerror() returns "PM_EXXX: text" and pm_errname() "PM_EXXX"; the
+ * tables in pm_err.c are checked against PM_ERR_COUNT at compile time.
  */
 #ifndef PM_ERR_H
 #define PM_ERR_H
@@ -39,6 +39,8 @@ enum pm_err {
 
 /* "PM_EXXX: short text" for a code; never NULL. */
 const char *pm_strerror(int err);
+/* The code's name alone, "PM_EXXX" (logs, JSON "error" fields); never NULL. */
+const char *pm_errname(int err);
 
 /* Map an errno value (positive) to a pm_err. */
 int pm_from_errno(int errnum);

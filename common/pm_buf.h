@@ -1,0 +1,40 @@
+/*
+ * pm_buf.h - a growable byte buffer, the one every module uses.
+ *
+ * A zeroed struct pm_buf is an empty buffer. The bytes are not
+ * NUL-terminated unless the caller adds one (pm_buf_cstr does). Growth
+ * doubles, so n appends cost O(n) amortised.
+ *
+ * Errors: PM_ENOMEM (the buffer is left as it was), PM_EINVAL from
+ * pm_buf_printf on a format error. Threads: none shared; one buffer, one
+ * user. Lifetime: the caller frees data with pm_buf_free (or takes it
+ * with pm_buf_take and frees it with free()).
+ */
+#ifndef PM_BUF_H
+#define PM_BUF_H
+
+#include <stddef.h>
+
+struct pm_buf {
+	char *data;
+	size_t len, cap;
+};
+
+/* Make room for at least extra more bytes beyond len. */
+int pm_buf_reserve(struct pm_buf *b, size_t extra);
+/* Append n bytes (p may be NULL when n is 0). */
+int pm_buf_add(struct pm_buf *b, const void *p, size_t n);
+/* Append a NUL-terminated string (without its NUL). */
+int pm_buf_adds(struct pm_buf *b, const char *s);
+int pm_buf_addc(struct pm_buf *b, char c);
+/* Append printf-formatted text (without a NUL). */
+int pm_buf_printf(struct pm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A NUL after the bytes (not counted in len); the text, or NULL on ENOMEM. */
+char *pm_buf_cstr(struct pm_buf *b);
+/* Hand the bytes to the caller (free() them); the buffer is empty after. */
+char *pm_buf_take(struct pm_buf *b, size_t *len);
+/* Keep the allocation, forget the contents. */
+static inline void pm_buf_reset(struct pm_buf *b) { b->len = 0; }
+void pm_buf_free(struct pm_buf *b);
+
+#endif
