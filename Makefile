@@ -29,7 +29,7 @@ MOD_USES_mining   := common
 MOD_USES_wire     := common
 MOD_USES_hostsync := wire common
 MOD_USES_hq       := wire mining offers common
-MOD_USES_terminal := drivers loyalty offers mining hostsync wire common
+MOD_USES_terminal := drivers loyalty offers mining hostsync wire common hq
 
 MOD_PKGS_common   :=
 MOD_PKGS_drivers  := libusb-1.0 libpng cairo
@@ -38,7 +38,7 @@ MOD_PKGS_loyalty  := lmdb
 MOD_PKGS_offers   := jansson libsodium
 MOD_PKGS_mining   :=
 MOD_PKGS_wire     := zlib jansson
-MOD_PKGS_hostsync := libcurl libsodium jansson zlib libmicrohttpd libpq
+MOD_PKGS_hostsync := libcurl libsodium jansson
 MOD_PKGS_hq       := libmicrohttpd libpq jansson libsodium
 MOD_PKGS_terminal := jansson libsodium
 MOD_LIBS_terminal := -lpthread

@@ -10,6 +10,7 @@
  * Usage: bench_drivers [N_SCANS] [N_RECEIPTS] [REPS]
  */
 #include "drivers/drivers.h"
+#include "common/pm_gs1.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
 		t_dec[r] = now_s() - t0;
 		t0 = now_s();
 		for (long i = 0; i < n_scans; i++)
-			sink += scan_gs1_check_digit(inputs[(size_t)i % 2], 13);
+			sink += pm_gs1_check_digit(inputs[(size_t)i % 2], 13);
 		t_floor[r] = now_s() - t0;
 		unsigned char *out;
 		size_t len;

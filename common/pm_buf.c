@@ -9,6 +9,7 @@
 
 int pm_buf_reserve(struct pm_buf *b, size_t extra)
 {
+	extra++; /* room for the NUL kept after the bytes */
 	if (extra <= b->cap - b->len)
 		return PM_OK;
 	if (extra > (size_t)-1 / 2 - b->len)
@@ -32,6 +33,7 @@ int pm_buf_add(struct pm_buf *b, const void *p, size_t n)
 		return PM_ENOMEM;
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
+	b->data[b->len] = '\0';
 	return PM_OK;
 }
 
@@ -57,8 +59,8 @@ int pm_buf_printf(struct pm_buf *b, const char *fmt, ...)
 		return PM_EINVAL;
 	if ((size_t)n < sizeof(small))
 		return pm_buf_add(b, small, (size_t)n);
-	/* Long text: format straight into the buffer (room for vsnprintf's NUL). */
-	if (pm_buf_reserve(b, (size_t)n + 1))
+	/* Long text: format straight into the buffer (reserve keeps room for the NUL). */
+	if (pm_buf_reserve(b, (size_t)n))
 		return PM_ENOMEM;
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -69,7 +71,7 @@ int pm_buf_printf(struct pm_buf *b, const char *fmt, ...)
 
 char *pm_buf_cstr(struct pm_buf *b)
 {
-	if (pm_buf_reserve(b, 1))
+	if (pm_buf_reserve(b, 0))
 		return NULL;
 	b->data[b->len] = '\0';
 	return b->data;

@@ -1,9 +1,10 @@
 /*
  * pm_buf.h - a growable byte buffer, the one every module uses.
  *
- * A zeroed struct pm_buf is an empty buffer. The bytes are not
- * NUL-terminated unless the caller adds one (pm_buf_cstr does). Growth
- * doubles, so n appends cost O(n) amortised.
+ * A zeroed struct pm_buf is an empty buffer (data NULL). After any
+ * successful append, data[len] is a NUL that len does not count, so text
+ * in a buffer is a C string as it is. Growth doubles, so n appends cost
+ * O(n) amortised.
  *
  * Errors: PM_ENOMEM (the buffer is left as it was), PM_EINVAL from
  * pm_buf_printf on a format error. Threads: none shared; one buffer, one
@@ -29,12 +30,17 @@ int pm_buf_adds(struct pm_buf *b, const char *s);
 int pm_buf_addc(struct pm_buf *b, char c);
 /* Append printf-formatted text (without a NUL). */
 int pm_buf_printf(struct pm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A NUL after the bytes (not counted in len); the text, or NULL on ENOMEM. */
+/* The bytes as a C string even when nothing was appended yet; NULL on ENOMEM. */
 char *pm_buf_cstr(struct pm_buf *b);
 /* Hand the bytes to the caller (free() them); the buffer is empty after. */
 char *pm_buf_take(struct pm_buf *b, size_t *len);
 /* Keep the allocation, forget the contents. */
-static inline void pm_buf_reset(struct pm_buf *b) { b->len = 0; }
+static inline void pm_buf_reset(struct pm_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
 void pm_buf_free(struct pm_buf *b);
 
 #endif

@@ -14,6 +14,7 @@
  */
 #include "drivers/drivers.h"
 #include "common/pm_err.h"
+#include "common/pm_gs1.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -41,17 +42,6 @@ void scan_config_default(struct scan_config *cfg)
 	cfg->card_max_len = 19;
 	cfg->card_luhn = true;
 	strcpy(cfg->coupon_prefix, "PM");
-}
-
-int scan_gs1_check_digit(const char *digits, size_t n)
-{
-	int sum = 0;
-	/* Weights 3,1,3,... from the rightmost data digit. */
-	for (size_t i = 0; i < n; i++) {
-		int d = digits[n - 1 - i] - '0';
-		sum += (i % 2 == 0) ? 3 * d : d;
-	}
-	return (10 - sum % 10) % 10;
 }
 
 bool scan_luhn_valid(const char *digits, size_t n)
@@ -97,7 +87,7 @@ static void reject(struct scan_result *out, const char *fmt, ...)
 /* Check digit of a GTIN of any length; fills error on mismatch. */
 static bool gtin_check_ok(const char *d, size_t n, const char *what, struct scan_result *out)
 {
-	int want = scan_gs1_check_digit(d, n - 1);
+	int want = pm_gs1_check_digit(d, n - 1);
 	if (d[n - 1] - '0' == want)
 		return true;
 	out->kind = SCAN_UNKNOWN;
@@ -159,7 +149,7 @@ static void decode_variable_measure(const char *d, struct scan_result *out)
 	char base[14];
 	memcpy(base, d, 7);
 	memset(base + 7, '0', 5);
-	base[12] = (char)('0' + scan_gs1_check_digit(base, 12));
+	base[12] = (char)('0' + pm_gs1_check_digit(base, 12));
 	base[13] = '\0';
 	set_gtin14(out, base, 13);
 	out->price_cents = strtol((char[6]){ d[7], d[8], d[9], d[10], d[11], 0 }, NULL, 10);
@@ -206,7 +196,7 @@ static void decode_digits(const struct scan_config *cfg, const char *d, size_t n
 		break;
 	}
 	if (n == 16 && !had_aim && (d[0] == '0' && (d[1] == '1' || d[1] == '2')) &&
-	    scan_gs1_check_digit(d + 2, 13) == d[15] - '0') {
+	    pm_gs1_check_digit(d + 2, 13) == d[15] - '0') {
 		strcpy(out->symbology, "gs1");
 		set_gtin14(out, d + 2, 14);
 		out->kind = SCAN_ITEM;

@@ -71,8 +71,7 @@ int scan_decode(const struct scan_config *cfg, const char *data, size_t len,
 int scan_decode_keyed_card(const struct scan_config *cfg, const char *digits,
 			   struct scan_result *out);
 
-/* GS1 mod-10 check digit over digits[0..n-1] (the check digit excluded). */
-int scan_gs1_check_digit(const char *digits, size_t n);
+/* The GS1 mod-10 check digit is common/pm_gs1.h's pm_gs1_check_digit. */
 bool scan_luhn_valid(const char *digits, size_t n);
 
 /* ---- scanners --------------------------------------------------------- */

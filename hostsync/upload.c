@@ -43,7 +43,7 @@ struct client {
 	CURL *h;
 	struct curl_slist *auth;      /* store + credential headers */
 	char errbuf[CURL_ERROR_SIZE];
-	struct hs_buf resp;
+	struct pm_buf resp;
 	char etag[80];
 	char sig_hex[140];
 	struct hs_sync_stats *st;
@@ -69,7 +69,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
 	struct client *cl = ctx;
 	if (cl->resp.len + sz * n > (8u << 20)) /* HQ never sends this much: garbage */
 		return 0;
-	return hs_buf_add(&cl->resp, p, sz * n) ? 0 : sz * n;
+	return pm_buf_add(&cl->resp, p, sz * n) ? 0 : sz * n;
 }
 
 static void header_value(const char *line, size_t len, const char *name, char *dst, size_t cap)
@@ -175,14 +175,14 @@ static void backoff_sleep(const struct hs_client_config *cfg, int attempt)
 
 /* ---- batches ----------------------------------------------------------- */
 
-static int enc_sale_cb(void *ctx, const struct hs_sale *s)
+static int enc_sale_cb(void *ctx, const struct wire_sale *s)
 {
-	return hs_enc_sale(ctx, s);
+	return wire_enc_sale(ctx, s);
 }
 
-static int enc_event_cb(void *ctx, const struct hs_event *e)
+static int enc_event_cb(void *ctx, const struct wire_event *e)
 {
-	return hs_enc_event(ctx, e);
+	return wire_enc_event(ctx, e);
 }
 
 /*
@@ -190,14 +190,14 @@ static int enc_event_cb(void *ctx, const struct hs_event *e)
  * *acked = HQ's position (>= the batch's last seq). PM_EAGAIN-like gap: 
  * returns PM_EEXIST with *acked = HQ's position (the caller resends from there).
  */
-static int send_batch(struct client *cl, const struct hs_encoder *e, const struct hs_buf *gz,
+static int send_batch(struct client *cl, const struct wire_encoder *e, const struct pm_buf *gz,
 		      uint64_t *acked, char *err, size_t errlen)
 {
 	char key[200];
 	struct curl_slist *extra = NULL;
 	int rc = PM_EOFFLINE;
 	snprintf(key, sizeof(key), "Idempotency-Key: %s/%s/%s/%" PRIu64 "-%" PRIu64, e->h.store, e->h.terminal,
-		 e->h.kind == HS_BATCH_SALES ? "sales" : "events", e->h.first_seq, e->h.last_seq);
+		 e->h.kind == WIRE_BATCH_SALES ? "sales" : "events", e->h.first_seq, e->h.last_seq);
 	extra = curl_slist_append(extra, key);
 	extra = curl_slist_append(extra, "Content-Type: application/x-ndjson");
 	extra = curl_slist_append(extra, "Content-Encoding: gzip");
@@ -271,8 +271,8 @@ struct prep {
 	const char *terminal;
 	bool events;
 	uint64_t after;
-	struct hs_encoder e;
-	struct hs_buf gz;
+	struct wire_encoder e;
+	struct pm_buf gz;
 	size_t raw;
 	int rc;
 	bool threaded;
@@ -283,12 +283,12 @@ static void *prep_run(void *arg)
 {
 	struct prep *p = arg;
 	int64_t t0 = pm_mono_ns();
-	hs_enc_begin(&p->e, p->events ? HS_BATCH_EVENTS : HS_BATCH_SALES, p->cfg->store, p->terminal);
+	wire_enc_begin(&p->e, p->events ? WIRE_BATCH_EVENTS : WIRE_BATCH_SALES, p->cfg->store, p->terminal);
 	memset(&p->gz, 0, sizeof(p->gz));
 	p->rc = p->events ? p->src->events_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_event_cb, &p->e)
 			  : p->src->sales_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_sale_cb, &p->e);
 	if (!p->rc && p->e.h.count > 0)
-		p->rc = hs_enc_finish(&p->e, &p->gz, &p->raw);
+		p->rc = wire_enc_finish(&p->e, &p->gz, &p->raw);
 	pm_info("read and encoded %" PRIu64 " records in %.0f ms", p->e.h.count, (double)(pm_mono_ns() - t0) / 1e6);
 	return NULL;
 }
@@ -311,8 +311,8 @@ static void prep_wait(struct prep *p)
 static void prep_release(struct prep *p)
 {
 	prep_wait(p);
-	hs_buf_free(&p->gz);
-	hs_enc_release(&p->e);
+	pm_buf_free(&p->gz);
+	wire_enc_release(&p->e);
 }
 
 /* Upload all sales (events=false) or events after the watermark. */
@@ -432,7 +432,7 @@ static int pull_requests(struct client *cl, const struct hs_source *src, char *e
 		json_t *id = json_object_get(r, "id"), *type = json_object_get(r, "type");
 		json_t *card = json_object_get(r, "card"), *consent = json_object_get(r, "consent");
 		const char *c = json_string_value(card);
-		if (!json_is_integer(id) || !json_is_string(type) || !c || !*c || strlen(c) > HS_CARD_MAX ||
+		if (!json_is_integer(id) || !json_is_string(type) || !c || !*c || strlen(c) > WIRE_CARD_MAX ||
 		    strspn(c, "0123456789") != strlen(c))
 			break;
 		if (!strcmp(json_string_value(type), "erasure"))
@@ -563,7 +563,7 @@ int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src
 	for (struct curl_slist *s = cl.auth; s; s = s->next)
 		sodium_memzero(s->data, strlen(s->data));
 	curl_slist_free_all(cl.auth);
-	hs_buf_free(&cl.resp);
+	pm_buf_free(&cl.resp);
 	curl_easy_cleanup(cl.h);
 	return rc;
 }

@@ -5,7 +5,7 @@
  * line of a syntax error; rules_pos.c finds lines for semantic errors.
  */
 #include "offers/ofr_int.h"
-#include "offers/mine_int.h"
+#include "common/pm_gs1.h"
 #include "common/pm_err.h"
 
 #include <jansson.h>
@@ -66,7 +66,7 @@ int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us)
 /* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14 (the miner's check). */
 static bool gtin14(const char *s, char out[OFR_GTIN_LEN + 1])
 {
-	return minei_gtin14(s, strlen(s), out);
+	return pm_gtin14(s, strlen(s), out);
 }
 
 /* Warn about keys a reader does not know (typos would otherwise go unseen). */

@@ -5,6 +5,7 @@
  * nothing is imported; --skip-bad imports the good lines.
  */
 #include "terminal/term.h"
+#include "common/pm_gs1.h"
 #include "terminal/csv.h"
 #include "common/pm_err.h"
 
@@ -38,9 +39,9 @@ static const char *product_from(const struct csv_record *r, const int col[5], st
 		snprintf(why, len, "gtin '%.20s' is not 8, 12, 13 or 14 digits", g);
 		return why;
 	}
-	if (scan_gs1_check_digit(g, gl - 1) != g[gl - 1] - '0') {
+	if (pm_gs1_check_digit(g, gl - 1) != g[gl - 1] - '0') {
 		snprintf(why, len, "gtin '%s' has a bad check digit (expected %d)", g,
-			 scan_gs1_check_digit(g, gl - 1));
+			 pm_gs1_check_digit(g, gl - 1));
 		return why;
 	}
 	memset(p->gtin, '0', 14 - gl);

@@ -1,13 +1,13 @@
 /*
  * cmd_mine.c - posmark mine: frequent itemsets and cross-sell rules from
  * baskets (basket CSV, FIMI, or the terminal's own purchase log with
- * --data DIR). The mining itself is offers/mine_*.c; this file reads the
+ * --data DIR). The mining itself is mining/mine_*.c; this file reads the
  * input, guards memory, reports progress and writes the chosen output.
  */
 #include "terminal/term.h"
 #include "common/pm_err.h"
-#include "offers/offers.h"
-#include "hostsync/hostsync.h"
+#include "mining/mining.h"
+#include "hq/hq.h" /* interim: mining at HQ moves to posmark-hq */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -41,7 +41,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void on_progress(void *ctx, const struct ofr_mine_progress *p)
+static void on_progress(void *ctx, const struct mine_progress *p)
 {
 	struct progress_state *ps = ctx;
 	double t = now_s();
@@ -101,7 +101,7 @@ static size_t estimate_bytes(const char *buf, size_t size)
 }
 
 struct sales_feed {
-	struct ofr_mine_db *db;
+	struct mine_db *db;
 	size_t sales, empty;
 	int rc;
 	struct progress_state *ps;
@@ -116,16 +116,16 @@ static int feed_sale(void *ctx, const struct loy_sale *s)
 		sf->empty++;
 		return 0;
 	}
-	if ((rc = ofr_mine_txn_begin(sf->db)))
+	if ((rc = mine_txn_begin(sf->db)))
 		return sf->rc = rc;
 	for (uint32_t i = 0; i < s->n_items; i++)
-		if ((rc = ofr_mine_txn_item(sf->db, s->items[i].gtin, strlen(s->items[i].gtin))))
+		if ((rc = mine_txn_item(sf->db, s->items[i].gtin, strlen(s->items[i].gtin))))
 			return sf->rc = rc;
-	if ((rc = ofr_mine_txn_end(sf->db)))
+	if ((rc = mine_txn_end(sf->db)))
 		return sf->rc = rc;
 	if (++sf->sales % 65536 == 0) {
-		struct ofr_mine_progress p = { .phase = "reading", .transactions = sf->sales,
-					       .items = ofr_mine_db_items(sf->db) };
+		struct mine_progress p = { .phase = "reading", .transactions = sf->sales,
+					       .items = mine_db_items(sf->db) };
 		on_progress(sf->ps, &p);
 	}
 	return 0;
@@ -136,7 +136,7 @@ static int mb(size_t bytes)
 	return (int)((bytes + (1u << 20) - 1) >> 20);
 }
 
-static int read_file(const char *path, enum ofr_mine_format fmt, struct ofr_mine_db *db,
+static int read_file(const char *path, enum mine_format fmt, struct mine_db *db,
 		     size_t limit, struct progress_state *ps)
 {
 	struct stat st;
@@ -168,20 +168,20 @@ static int read_file(const char *path, enum ofr_mine_format fmt, struct ofr_mine
 				"'%s' is too large: mining it needs about %d MB, the limit is %d MB",
 				path, mb(est), mb(limit));
 	}
-	rc = ofr_mine_read(db, buf, (size_t)st.st_size, fmt, on_progress, ps, err, sizeof(err));
+	rc = mine_read(db, buf, (size_t)st.st_size, fmt, on_progress, ps, err, sizeof(err));
 	munmap((void *)buf, (size_t)st.st_size);
 	if (rc == PM_ENOMEM)
 		return cli_fail("mine", "mine a sample or a shorter period, or raise --max-memory",
 				"'%s' does not fit in memory: %s (limit %d MB)", path, err, mb(limit));
 	if (rc)
-		return cli_fail("mine", fmt == OFR_MINE_FIMI
+		return cli_fail("mine", fmt == MINE_FIMI
 				? "FIMI input is one transaction per line of integer items separated by spaces"
 				: "basket input is one transaction per line, items separated by commas; quote items with commas",
 				"cannot read '%s': %s", path, err[0] ? err : pm_strerror(rc));
 	return 0;
 }
 
-static int read_log(const struct term_config *cfg, struct ofr_mine_db *db, struct progress_state *ps)
+static int read_log(const struct term_config *cfg, struct mine_db *db, struct progress_state *ps)
 {
 	struct loy_db *ldb;
 	struct sales_feed sf = { .db = db, .ps = ps };
@@ -194,7 +194,7 @@ static int read_log(const struct term_config *cfg, struct ofr_mine_db *db, struc
 	if (sf.rc == PM_ENOMEM)
 		return cli_fail("mine", "mine at HQ over an export, or raise --max-memory",
 				"the purchase log in '%s' does not fit in memory (needs more than %d MB)",
-				cfg->data_dir, mb(ofr_mine_db_need(db)));
+				cfg->data_dir, mb(mine_db_need(db)));
 	if (rc || sf.rc)
 		return cli_fail("mine", "check the log with 'posmark history' or 'posmark card show'",
 				"cannot read the sales of '%s': %s", cfg->data_dir,
@@ -205,7 +205,7 @@ static int read_log(const struct term_config *cfg, struct ofr_mine_db *db, struc
 }
 
 struct hq_feed {
-	struct ofr_mine_db *db;
+	struct mine_db *db;
 	struct progress_state *ps;
 	uint64_t baskets;
 	int rc;               /* the miner's error, if it stopped the read */
@@ -216,16 +216,16 @@ static int feed_hq_basket(void *ctx, const char *const *gtins, uint32_t n)
 	struct hq_feed *hf = ctx;
 	int rc;
 
-	if ((rc = ofr_mine_txn_begin(hf->db)))
+	if ((rc = mine_txn_begin(hf->db)))
 		return hf->rc = rc;
 	for (uint32_t i = 0; i < n; i++)
-		if ((rc = ofr_mine_txn_item(hf->db, gtins[i], strlen(gtins[i]))))
+		if ((rc = mine_txn_item(hf->db, gtins[i], strlen(gtins[i]))))
 			return hf->rc = rc;
-	if ((rc = ofr_mine_txn_end(hf->db)))
+	if ((rc = mine_txn_end(hf->db)))
 		return hf->rc = rc;
 	if (++hf->baskets % 65536 == 0) {
-		struct ofr_mine_progress p = { .phase = "reading", .transactions = hf->baskets,
-					       .items = ofr_mine_db_items(hf->db) };
+		struct mine_progress p = { .phase = "reading", .transactions = hf->baskets,
+					       .items = mine_db_items(hf->db) };
 		on_progress(hf->ps, &p);
 	}
 	return 0;
@@ -249,7 +249,7 @@ static int parse_day(const char *s, int64_t *us)
 }
 
 /* What the selection was, for messages: " of store S1, since 2026-01-01". */
-static void describe(char *buf, size_t len, const struct hs_basket_query *q, const char *since,
+static void describe(char *buf, size_t len, const struct hq_basket_query *q, const char *since,
 		     const char *until)
 {
 	size_t n = 0;
@@ -264,22 +264,22 @@ static void describe(char *buf, size_t len, const struct hs_basket_query *q, con
 		snprintf(buf + n, len - n, " until %s", until);
 }
 
-static int read_hq(const char *conninfo, const struct hs_basket_query *q, const char *since,
-		   const char *until, struct ofr_mine_db *db, struct progress_state *ps)
+static int read_hq(const char *conninfo, const struct hq_basket_query *q, const char *since,
+		   const char *until, struct mine_db *db, struct progress_state *ps)
 {
 	struct hq_feed hf = { .db = db, .ps = ps };
-	struct hs_basket_stats st;
+	struct hq_basket_stats st;
 	char err[400], what[300];
 	int rc;
 
 	describe(what, sizeof(what), q, since, until);
 	if (!ps->quiet)
 		fprintf(stderr, "posmark mine: reading the sales%s from HQ's database\n", what);
-	rc = hs_hq_baskets(conninfo, q, feed_hq_basket, &hf, &st, err, sizeof(err));
+	rc = hq_baskets(conninfo, q, feed_hq_basket, &hf, &st, err, sizeof(err));
 	if (hf.rc == PM_ENOMEM)
 		return cli_fail("mine", "select fewer sales (--store, --since, --until), or raise --max-memory",
 				"the sales%s do not fit in memory (needs more than %d MB)", what,
-				mb(ofr_mine_db_need(db)));
+				mb(mine_db_need(db)));
 	if (hf.rc)
 		return cli_fail("mine", NULL, "cannot mine the sales of HQ: %s", pm_strerror(hf.rc));
 	if (rc == PM_EOFFLINE)
@@ -320,15 +320,15 @@ int cmd_mine(int argc, char **argv)
 {
 	struct cli_common co;
 	struct term_config cfg;
-	struct ofr_mine_params p = { .max_len = 10 };
+	struct mine_params p = { .max_len = 10 };
 	struct progress_state ps = { .start = now_s() };
 	const char *input = NULL, *in_fmt = "basket", *support = NULL, *conf = NULL, *lift = NULL;
 	const char *output = NULL, *out_fmt = "text", *maxlen = NULL, *maxmem = NULL, *v;
 	const char *hq_db = NULL, *since = NULL, *until = NULL;
-	struct hs_basket_query q = { .since_us = INT64_MIN, .until_us = INT64_MAX };
-	enum ofr_mine_format fmt;
-	struct ofr_mine_db *db = NULL;
-	struct ofr_mine_result *res = NULL;
+	struct hq_basket_query q = { .since_us = INT64_MIN, .until_us = INT64_MAX };
+	enum mine_format fmt;
+	struct mine_db *db = NULL;
+	struct mine_result *res = NULL;
 	FILE *out = stdout;
 	size_t need = 0, limit;
 	int rc = cli_setup(&argc, argv, &co, &cfg), status = 1;
@@ -376,9 +376,9 @@ int cmd_mine(int argc, char **argv)
 		}
 	}
 	if (!strcmp(in_fmt, "basket"))
-		fmt = OFR_MINE_BASKET;
+		fmt = MINE_BASKET;
 	else if (!strcmp(in_fmt, "fimi"))
-		fmt = OFR_MINE_FIMI;
+		fmt = MINE_FIMI;
 	else
 		return cli_fail("mine", "use --input-format basket or fimi", "unknown input format '%s'", in_fmt) + 1;
 	if (strcmp(out_fmt, "text") && strcmp(out_fmt, "rules") && strcmp(out_fmt, "itemsets"))
@@ -407,9 +407,9 @@ int cmd_mine(int argc, char **argv)
 	if (maxlen) {
 		char *end;
 		long n = strtol(maxlen, &end, 10);
-		if (*end || n < 1 || n > OFR_MINE_MAX_LEN)
+		if (*end || n < 1 || n > MINE_MAX_LEN)
 			return cli_fail("mine", "a rule of 2 items is --max-len 2", "--max-len '%s' is not in 1..%d",
-					maxlen, OFR_MINE_MAX_LEN) + 1;
+					maxlen, MINE_MAX_LEN) + 1;
 		p.max_len = (unsigned)n;
 	}
 	limit = mem_available() / 10 * 9;
@@ -443,24 +443,24 @@ int cmd_mine(int argc, char **argv)
 		return cli_fail("mine", "give --input FILE (basket or FIMI), --data DIR (the purchase log) or "
 				"--hq-db CONNINFO (HQ's sales)", "nothing to mine") + 1;
 	ps.tty = isatty(2);
-	if (ofr_mine_db_new(&db))
+	if (mine_db_new(&db))
 		return cli_fail("mine", NULL, "out of memory");
-	ofr_mine_db_set_limit(db, limit);
+	mine_db_set_limit(db, limit);
 	if (input ? read_file(input, fmt, db, limit, &ps)
 		  : hq_db ? read_hq(hq_db, &q, since, until, db, &ps) : read_log(&cfg, db, &ps))
 		goto out;
-	if (ofr_mine_db_txns(db) == 0) {
+	if (mine_db_txns(db) == 0) {
 		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");
 		goto out;
 	}
-	if (ofr_mine_min_count(support, ofr_mine_db_txns(db), &p.min_count)) {
+	if (mine_min_count(support, mine_db_txns(db), &p.min_count)) {
 		cli_fail("mine", "write the support as a decimal, e.g. 0.001", "--min-support '%s' cannot be used", support);
 		goto out;
 	}
 	p.mem_limit = limit;
 	p.progress = on_progress;
 	p.progress_ctx = &ps;
-	rc = ofr_mine_run(db, &p, &res, &need);
+	rc = mine_run(db, &p, &res, &need);
 	if (rc == PM_ENOMEM) {
 		cli_fail("mine", "raise --min-support or lower --max-len (fewer itemsets), or raise --max-memory",
 			 "mining needs about %d MB, more than the %d MB limit", mb(need), mb(limit));
@@ -479,14 +479,14 @@ int cmd_mine(int argc, char **argv)
 	}
 	if (!strcmp(out_fmt, "rules")) {
 		size_t written, skipped;
-		rc = ofr_mine_write_ruleset(res, out, &written, &skipped);
+		rc = mine_write_ruleset(res, out, &written, &skipped);
 		if (skipped && rc == PM_OK)
 			fprintf(stderr, "posmark mine: %zu of %zu rule(s) left out of the rule set: "
 				"an item is not a valid GTIN\n", skipped, written + skipped);
 	} else if (!strcmp(out_fmt, "itemsets")) {
-		rc = ofr_mine_write_itemsets(res, out);
+		rc = mine_write_itemsets(res, out);
 	} else {
-		rc = ofr_mine_write_text(res, out);
+		rc = mine_write_text(res, out);
 	}
 	if (out != stdout && fclose(out))
 		rc = PM_EIO;
@@ -498,13 +498,13 @@ int cmd_mine(int argc, char **argv)
 	}
 	if (!ps.quiet)
 		fprintf(stderr, "posmark mine: %u transactions, %u items, min count %u, %zu frequent itemsets, %zu rules (%.2f s)\n",
-			ofr_mine_db_txns(db), ofr_mine_db_items(db), p.min_count, ofr_mine_n_itemsets(res),
-			ofr_mine_n_rules(res), now_s() - ps.start);
+			mine_db_txns(db), mine_db_items(db), p.min_count, mine_n_itemsets(res),
+			mine_n_rules(res), now_s() - ps.start);
 	status = 0;
 out:
 	if (out != stdout)
 		fclose(out);
-	ofr_mine_result_free(res);
-	ofr_mine_db_free(db);
+	mine_result_free(res);
+	mine_db_free(db);
 	return status;
 }

@@ -18,9 +18,9 @@
 struct sale_pass {
 	hs_sale_cb cb;
 	void *cb_ctx;
-	struct hs_item *items;
+	struct wire_item *items;
 	uint32_t cap_items;
-	struct hs_redemption *red;
+	struct wire_redemption *red;
 	uint32_t cap_red;
 };
 
@@ -39,7 +39,7 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 static int pass_sale(void *ctx, const struct loy_sale *s)
 {
 	struct sale_pass *sp = ctx;
-	struct hs_sale h;
+	struct wire_sale h;
 	memset(&h, 0, sizeof(h));
 	if (grow((void **)&sp->items, &sp->cap_items, s->n_items, sizeof(*sp->items)) ||
 	    grow((void **)&sp->red, &sp->cap_red, s->n_redeemed, sizeof(*sp->red)))
@@ -100,7 +100,7 @@ static const char *event_type_name(int t)
 static int pass_event(void *ctx, const struct loy_event *e)
 {
 	struct event_pass *ep = ctx;
-	struct hs_event h = { e->seq, e->time_us, event_type_name(e->type), e->payload, e->payload_len };
+	struct wire_event h = { e->seq, e->time_us, event_type_name(e->type), e->payload, e->payload_len };
 	if (!h.type)
 		return PM_ECORRUPT; /* a type this build does not know: stop, do not skip it */
 	return ep->cb(ep->cb_ctx, &h);

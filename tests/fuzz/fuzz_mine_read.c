@@ -4,7 +4,7 @@
  * copied into an exact-size buffer so ASan sees over-reads. No state is
  * kept between runs.
  */
-#include "offers/offers.h"
+#include "mining/mining.h"
 #include "common/pm_err.h"
 
 #include <stdint.h>
@@ -16,9 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ofr_mine_db *db;
-	struct ofr_mine_result *res = NULL;
-	struct ofr_mine_params p = { .min_count = 1, .max_len = 4, .min_confidence = 0.5 };
+	struct mine_db *db;
+	struct mine_result *res = NULL;
+	struct mine_params p = { .min_count = 1, .max_len = 4, .min_confidence = 0.5 };
 	char err[200];
 	char *buf;
 
@@ -28,25 +28,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data + 1, size - 1);
-	if (ofr_mine_db_new(&db) == PM_OK) {
-		ofr_mine_db_set_limit(db, 64u << 20);
-		if (ofr_mine_read(db, buf, size - 1, (data[0] & 1) ? OFR_MINE_FIMI : OFR_MINE_BASKET, NULL, NULL,
+	if (mine_db_new(&db) == PM_OK) {
+		mine_db_set_limit(db, 64u << 20);
+		if (mine_read(db, buf, size - 1, (data[0] & 1) ? MINE_FIMI : MINE_BASKET, NULL, NULL,
 				  err, sizeof(err)) == PM_OK &&
-		    ofr_mine_db_txns(db) > 0) {
-			p.min_count = 1 + ofr_mine_db_txns(db) / 4;
+		    mine_db_txns(db) > 0) {
+			p.min_count = 1 + mine_db_txns(db) / 4;
 			p.mem_limit = 64u << 20;
-			if (ofr_mine_run(db, &p, &res, NULL) == PM_OK) {
+			if (mine_run(db, &p, &res, NULL) == PM_OK) {
 				FILE *f = fopen("/dev/null", "w");
 				size_t w, s;
 				if (f) {
-					ofr_mine_write_text(res, f);
-					ofr_mine_write_ruleset(res, f, &w, &s);
+					mine_write_text(res, f);
+					mine_write_ruleset(res, f, &w, &s);
 					fclose(f);
 				}
 			}
 		}
-		ofr_mine_result_free(res);
-		ofr_mine_db_free(db);
+		mine_result_free(res);
+		mine_db_free(db);
 	}
 	free(buf);
 	return 0;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "drivers/drivers.h"
+#include "common/pm_gs1.h"
 #include "common/pm_err.h"
 #include "tests/unit/testutil.h"
 
@@ -34,10 +35,10 @@ static struct scan_result decode(const char *s)
 static void test_check_digits(void **state)
 {
 	(void)state;
-	assert_int_equal(scan_gs1_check_digit("400638133393", 12), 1);
-	assert_int_equal(scan_gs1_check_digit("03600029145", 11), 2);
-	assert_int_equal(scan_gs1_check_digit("9638507", 7), 4);
-	assert_int_equal(scan_gs1_check_digit("0950110153000", 13), 3);
+	assert_int_equal(pm_gs1_check_digit("400638133393", 12), 1);
+	assert_int_equal(pm_gs1_check_digit("03600029145", 11), 2);
+	assert_int_equal(pm_gs1_check_digit("9638507", 7), 4);
+	assert_int_equal(pm_gs1_check_digit("0950110153000", 13), 3);
 	assert_true(scan_luhn_valid("6036000000000013", 16));
 	assert_true(scan_luhn_valid("79927398713", 11));
 	assert_false(scan_luhn_valid("79927398710", 11));
@@ -98,7 +99,7 @@ static void test_variable_measure(void **state)
 	assert_int_equal(r.kind, SCAN_VARIABLE_MEASURE);
 	assert_int_equal(r.price_cents, 1299);
 	char base[14] = "201234500000";
-	base[12] = (char)('0' + scan_gs1_check_digit(base, 12));
+	base[12] = (char)('0' + pm_gs1_check_digit(base, 12));
 	base[13] = 0;
 	assert_string_equal(r.gtin + 1, base);
 	r = decode("2012345012997");

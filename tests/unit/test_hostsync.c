@@ -20,11 +20,11 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-static struct hs_item items3[3] = { { "00000000000017", 2, 150, 300 }, { "04006381333931", 1, 999, 999 },
+static struct wire_item items3[3] = { { "00000000000017", 2, 150, 300 }, { "04006381333931", 1, 999, 999 },
 				    { "00012345678905", 1, 5, 5 } };
-static struct hs_redemption red1[1] = { { "PMC-\"odd\\coupon\t", 100 } };
+static struct wire_redemption red1[1] = { { "PMC-\"odd\\coupon\t", 100 } };
 
-static void make_sale(struct hs_sale *s, uint64_t seq)
+static void make_sale(struct wire_sale *s, uint64_t seq)
 {
 	memset(s, 0, sizeof(*s));
 	s->seq = seq;
@@ -44,21 +44,21 @@ static void make_sale(struct hs_sale *s, uint64_t seq)
 }
 
 struct got {
-	struct hs_batch_header h;
+	struct wire_batch_header h;
 	uint64_t n;
 	int ok_fields;
 };
 
-static int got_header(void *ctx, const struct hs_batch_header *h)
+static int got_header(void *ctx, const struct wire_batch_header *h)
 {
 	((struct got *)ctx)->h = *h;
 	return 0;
 }
 
-static int got_sale(void *ctx, const struct hs_sale *s)
+static int got_sale(void *ctx, const struct wire_sale *s)
 {
 	struct got *g = ctx;
-	struct hs_sale want;
+	struct wire_sale want;
 	make_sale(&want, s->seq);
 	g->n++;
 	if (s->time_us == want.time_us && !strcmp(s->card, want.card) && s->total_cents == 1204 &&
@@ -69,40 +69,40 @@ static int got_sale(void *ctx, const struct hs_sale *s)
 	return 0;
 }
 
-static void encode_sales(uint64_t first, uint64_t n, struct hs_buf *gz, size_t *raw)
+static void encode_sales(uint64_t first, uint64_t n, struct pm_buf *gz, size_t *raw)
 {
-	struct hs_encoder e;
-	hs_enc_begin(&e, HS_BATCH_SALES, "S1", "T1");
+	struct wire_encoder e;
+	wire_enc_begin(&e, WIRE_BATCH_SALES, "S1", "T1");
 	for (uint64_t i = 0; i < n; i++) {
-		struct hs_sale s;
+		struct wire_sale s;
 		make_sale(&s, first + i);
-		assert_int_equal(hs_enc_sale(&e, &s), 0);
+		assert_int_equal(wire_enc_sale(&e, &s), 0);
 	}
-	assert_int_equal(hs_enc_finish(&e, gz, raw), 0);
-	hs_enc_release(&e);
+	assert_int_equal(wire_enc_finish(&e, gz, raw), 0);
+	wire_enc_release(&e);
 }
 
 static void test_roundtrip(void **state)
 {
-	struct hs_buf gz;
+	struct pm_buf gz;
 	size_t raw;
 	struct got g = { 0 };
-	struct hs_decode_cb cb = { &g, got_header, got_sale, NULL };
+	struct wire_decode_cb cb = { &g, got_header, got_sale, NULL };
 	char err[300];
 	(void)state;
 	encode_sales(10, 500, &gz, &raw);
-	assert_int_equal(hs_batch_decode(gz.data, gz.len, &cb, err, sizeof(err)), 0);
+	assert_int_equal(wire_batch_decode(gz.data, gz.len, &cb, err, sizeof(err)), 0);
 	assert_int_equal(g.n, 500);
 	assert_int_equal(g.ok_fields, 500);
 	assert_int_equal(g.h.first_seq, 10);
 	assert_int_equal(g.h.last_seq, 509);
 	assert_string_equal(g.h.store, "S1");
 	assert_true(raw / gz.len >= 6); /* repetitive NDJSON compresses well */
-	hs_buf_free(&gz);
+	pm_buf_free(&gz);
 }
 
 /* gzip an NDJSON text as is */
-static void gz_text(const char *text, struct hs_buf *out)
+static void gz_text(const char *text, struct pm_buf *out)
 {
 	uLongf cap = compressBound(strlen(text)) + 32;
 	z_stream z;
@@ -121,12 +121,12 @@ static void gz_text(const char *text, struct hs_buf *out)
 
 static int decode_text(const char *text, char *err, size_t errlen)
 {
-	struct hs_buf gz;
+	struct pm_buf gz;
 	struct got g = { 0 };
-	struct hs_decode_cb cb = { &g, got_header, got_sale, NULL };
+	struct wire_decode_cb cb = { &g, got_header, got_sale, NULL };
 	gz_text(text, &gz);
-	int rc = hs_batch_decode(gz.data, gz.len, &cb, err, errlen);
-	hs_buf_free(&gz);
+	int rc = wire_batch_decode(gz.data, gz.len, &cb, err, errlen);
+	pm_buf_free(&gz);
 	return rc;
 }
 
@@ -141,7 +141,7 @@ static int decode_text(const char *text, char *err, size_t errlen)
 static void test_rejects(void **state)
 {
 	char err[300];
-	struct hs_buf gz;
+	struct pm_buf gz;
 	size_t raw;
 	(void)state;
 	assert_int_equal(decode_text(HDR(1, 1, 2, 2) SALE(1) SALE(2), err, sizeof(err)), 0);
@@ -183,12 +183,12 @@ static void test_rejects(void **state)
 	assert_int_equal(decode_text("{\"format\":\"other\"}\n", err, sizeof(err)), PM_EINVAL);
 	/* truncated and corrupt compression */
 	encode_sales(1, 200, &gz, &raw);
-	assert_int_equal(hs_batch_decode(gz.data, gz.len / 2, &(struct hs_decode_cb){ 0 }, err, sizeof(err)),
+	assert_int_equal(wire_batch_decode(gz.data, gz.len / 2, &(struct wire_decode_cb){ 0 }, err, sizeof(err)),
 			 PM_ECORRUPT);
 	gz.data[gz.len / 2] ^= 0x55;
-	assert_int_not_equal(hs_batch_decode(gz.data, gz.len, &(struct hs_decode_cb){ 0 }, err, sizeof(err)), 0);
-	assert_int_equal(hs_batch_decode("garbage", 7, &(struct hs_decode_cb){ 0 }, err, sizeof(err)), PM_ECORRUPT);
-	hs_buf_free(&gz);
+	assert_int_not_equal(wire_batch_decode(gz.data, gz.len, &(struct wire_decode_cb){ 0 }, err, sizeof(err)), 0);
+	assert_int_equal(wire_batch_decode("garbage", 7, &(struct wire_decode_cb){ 0 }, err, sizeof(err)), PM_ECORRUPT);
+	pm_buf_free(&gz);
 }
 
 static void test_rules_install(void **state)

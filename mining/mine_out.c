@@ -3,36 +3,15 @@
  *  text      one rule per line, left items and lines sorted bytewise
  *  itemsets  one frequent itemset per line, sorted bytewise
  *  ruleset   posmark-rules v1 JSON cross-sell rules for the offers engine
- * and GTIN recognition for the rule set (offers must not use drivers/).
+ * (GTINs are recognised by common/pm_gs1).
  */
-#include "offers/mine_int.h"
+#include "mining/mine_int.h"
+#include "common/pm_gs1.h"
 #include "common/pm_err.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-bool minei_gtin14(const char *name, size_t len, char out[15])
-{
-	unsigned sum = 0;
-
-	if (len != 8 && len != 12 && len != 13 && len != 14)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (name[i] < '0' || name[i] > '9')
-			return false;
-	/* weights 3,1,3,... from the digit left of the check digit */
-	for (size_t i = 0; i + 1 < len; i++) {
-		unsigned d = (unsigned)(name[len - 2 - i] - '0');
-		sum += (i % 2 == 0) ? 3 * d : d;
-	}
-	if ((10 - sum % 10) % 10 != (unsigned)(name[len - 1] - '0'))
-		return false;
-	memset(out, '0', 14 - len);
-	memcpy(out + 14 - len, name, len);
-	out[14] = '\0';
-	return true;
-}
 
 /* A growing text buffer of lines. */
 struct lines {
@@ -45,7 +24,7 @@ struct lines {
 
 static void put(struct lines *l, const char *s, size_t n)
 {
-	if (l->oom)
+	if (l->oom || n == 0) /* an empty item name: s may be NULL, memcpy's UB */
 		return;
 	if (l->len + n > l->cap) {
 		size_t ncap = l->cap ? l->cap : 4096;
@@ -140,13 +119,13 @@ static void putf(struct lines *l, double v)
 	put(l, num, minei_fmt6(v, num));
 }
 
-static const struct ofr_mine_db *sort_db;   /* qsort has no context; writers are not reentrant */
+static const struct mine_db *sort_db;   /* qsort has no context; writers are not reentrant */
 
 static int cmp_names(const void *a, const void *b)
 {
 	size_t la, lb;
-	const char *x = ofr_mine_item_name(sort_db, *(const uint32_t *)a, &la);
-	const char *y = ofr_mine_item_name(sort_db, *(const uint32_t *)b, &lb);
+	const char *x = mine_item_name(sort_db, *(const uint32_t *)a, &la);
+	const char *y = mine_item_name(sort_db, *(const uint32_t *)b, &lb);
 	int c = memcmp(x, y, la < lb ? la : lb);
 	return c ? c : (la > lb) - (la < lb);
 }
@@ -247,7 +226,7 @@ static void lines_release(struct lines *l)
 /* Bytewise order of the frequent items' names: name_pos[item id]. */
 static uint32_t *name_pos;
 
-static int name_order_init(const struct ofr_mine_result *res)
+static int name_order_init(const struct mine_result *res)
 {
 	uint32_t *ids = malloc(((size_t)res->n_ranks + 1) * sizeof(uint32_t));
 	name_pos = calloc((size_t)res->db->n_items + 1, sizeof(uint32_t));
@@ -285,23 +264,23 @@ static void sort_by_name(uint32_t *ids, unsigned n)
 }
 
 /* Rule i's text line without the newline (name_order_init first). */
-static void rule_line(struct lines *l, const struct ofr_mine_result *res, size_t i)
+static void rule_line(struct lines *l, const struct mine_result *res, size_t i)
 {
-	struct ofr_mine_rule r;
+	struct mine_rule r;
 	size_t n;
 	const char *s;
 
-	ofr_mine_rule_get(res, i, &r);
+	mine_rule_get(res, i, &r);
 	sort_by_name(r.lhs, r.lhs_len);
 	line_start(l);
 	for (unsigned k = 0; k < r.lhs_len; k++) {
 		if (k)
 			put(l, ",", 1);
-		s = ofr_mine_item_name(res->db, r.lhs[k], &n);
+		s = mine_item_name(res->db, r.lhs[k], &n);
 		put_name(l, s, n);
 	}
 	put(l, " => ", 4);
-	s = ofr_mine_item_name(res->db, r.rhs, &n);
+	s = mine_item_name(res->db, r.rhs, &n);
 	put_name(l, s, n);
 	put(l, "\t", 1);
 	putf(l, r.support);
@@ -312,7 +291,7 @@ static void rule_line(struct lines *l, const struct ofr_mine_result *res, size_t
 	line_end(l);
 }
 
-int ofr_mine_write_text(const struct ofr_mine_result *res, FILE *f)
+int mine_write_text(const struct mine_result *res, FILE *f)
 {
 	struct lines l = { 0 };
 	int rc;
@@ -329,10 +308,10 @@ int ofr_mine_write_text(const struct ofr_mine_result *res, FILE *f)
 	return rc;
 }
 
-int ofr_mine_write_itemsets(const struct ofr_mine_result *res, FILE *f)
+int mine_write_itemsets(const struct mine_result *res, FILE *f)
 {
 	struct lines l = { 0 };
-	uint32_t ids[OFR_MINE_MAX_LEN], count;
+	uint32_t ids[MINE_MAX_LEN], count;
 	unsigned len;
 	char num[32];
 	int rc;
@@ -340,12 +319,12 @@ int ofr_mine_write_itemsets(const struct ofr_mine_result *res, FILE *f)
 	if (name_order_init(res))
 		return PM_ENOMEM;
 	for (size_t i = 0; i < res->sets.n; i++) {
-		ofr_mine_itemset(res, i, ids, &len, &count);
+		mine_itemset(res, i, ids, &len, &count);
 		sort_by_name(ids, len);
 		line_start(&l);
 		for (unsigned k = 0; k < len; k++) {
 			size_t n;
-			const char *s = ofr_mine_item_name(res->db, ids[k], &n);
+			const char *s = mine_item_name(res->db, ids[k], &n);
 			if (k)
 				put(&l, ",", 1);
 			put_name(&l, s, n);
@@ -391,7 +370,7 @@ static int cmp_gtin(const void *a, const void *b)
 	return memcmp(a, b, 15);
 }
 
-int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *written,
+int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
 			   size_t *skipped)
 {
 	struct lines l = { 0 };
@@ -404,7 +383,7 @@ int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *w
 	*written = 0;
 	*skipped = 0;
 	rk = malloc((res->n_rules + 1) * sizeof(*rk));
-	lhs = malloc(OFR_MINE_MAX_LEN * sizeof(*lhs));
+	lhs = malloc(MINE_MAX_LEN * sizeof(*lhs));
 	if (!rk || !lhs || name_order_init(res)) {
 		free(rk);
 		free(lhs);
@@ -425,18 +404,18 @@ int ofr_mine_write_ruleset(const struct ofr_mine_result *res, FILE *f, size_t *w
 	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"mined cross-sell\","
 		   "\"generated_by\":\"posmark mine\",\"rules\":[");
 	for (size_t i = 0; i < res->n_rules; i++) {
-		struct ofr_mine_rule r;
+		struct mine_rule r;
 		const char *s;
 		size_t n;
 		unsigned nl = 0;
 		bool ok;
 
-		ofr_mine_rule_get(res, rk[i].rule, &r);
-		s = ofr_mine_item_name(res->db, r.rhs, &n);
-		ok = minei_gtin14(s, n, rhs);
+		mine_rule_get(res, rk[i].rule, &r);
+		s = mine_item_name(res->db, r.rhs, &n);
+		ok = pm_gtin14(s, n, rhs);
 		for (unsigned k = 0; ok && k < r.lhs_len; k++) {
-			s = ofr_mine_item_name(res->db, r.lhs[k], &n);
-			ok = minei_gtin14(s, n, lhs[nl]);
+			s = mine_item_name(res->db, r.lhs[k], &n);
+			ok = pm_gtin14(s, n, lhs[nl]);
 			if (ok && strcmp(lhs[nl], rhs))
 				nl++;        /* two spellings of the right item: drop it from the left */
 		}

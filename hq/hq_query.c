@@ -4,7 +4,7 @@
  * counts with lift against the control group, requests for stores, and the
  * published rule sets.
  */
-#include "hostsync/hq_int.h"
+#include "hq/hq.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>

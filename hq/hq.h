@@ -2,10 +2,10 @@
  * hq_int.h - HQ receiver internals (hq_db.c: schema, ingest, queries;
  * hq_server.c: HTTP; hq_main.c: the posmark-hq CLI).
  */
-#ifndef HQ_INT_H
-#define HQ_INT_H
+#ifndef HQ_H
+#define HQ_H
 
-#include "hostsync/hostsync.h"
+#include "wire/wire.h"
 
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -62,5 +62,30 @@ int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char 
 
 /* The HTTP server; runs until SIGINT/SIGTERM. */
 int hq_serve(const char *conninfo, const char *listen_addr, int workers);
+
+/* ---- HQ's sales as baskets, for mining at HQ (hq_baskets.c) ------------ */
+struct hq_basket_query {
+	const char *store;            /* NULL or "": every store */
+	const char *terminal;         /* NULL or "": every terminal (of the store, if given) */
+	int64_t since_us;             /* sales at or after (UTC us); INT64_MIN: no bound */
+	int64_t until_us;             /* sales before; INT64_MAX: no bound */
+};
+struct hq_basket_stats {
+	uint64_t sales;               /* sales selected */
+	uint64_t empty;               /* of them without items (not passed on) */
+};
+/* One sale's items: n GTINs (digits, NUL-terminated, as stored; an item on
+ * two lines appears twice). Valid during the call; non-zero stops the read. */
+typedef int (*hq_basket_cb)(void *ctx, const char *const *gtins, uint32_t n);
+/*
+ * Stream the selected sales of HQ's PostgreSQL (conninfo: a libpq connection
+ * string) into cb, in storage order (not sorted): one COPY (SELECT ...) TO
+ * STDOUT in a read-only snapshot, one row in memory at a time. Returns 0; PM_EOFFLINE
+ * (cannot connect; err has libpq's reason), PM_EVERSION (not a posmark-hq
+ * database, or a newer schema), PM_EIO (the query failed; err says why),
+ * PM_ECORRUPT (a stored item is not a GTIN), PM_ENOMEM, or cb's non-zero return.
+ */
+int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_cb cb, void *ctx,
+		  struct hq_basket_stats *st, char *err, size_t errlen);
 
 #endif

@@ -14,7 +14,7 @@
  * (COPY takes no parameters): strings through PQescapeLiteral, times as
  * integers; the time range lets PostgreSQL skip whole month partitions.
  */
-#include "hostsync/hq_int.h"
+#include "hq/hq.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
@@ -106,7 +106,7 @@ static int check_schema(PGconn *c, char *err, size_t errlen)
 
 /* One COPY line: the sale's GTINs as a JSON array of strings, ["0400...", "0400..."]
  * (digits only: the receiver stores nothing else, so there is nothing to unescape). */
-static int one_row(char *row, int len, hs_basket_cb cb, void *ctx, struct hs_basket_stats *st,
+static int one_row(char *row, int len, hq_basket_cb cb, void *ctx, struct hq_basket_stats *st,
 		   const char **gtins, char *err, size_t errlen)
 {
 	uint32_t n = 0;
@@ -143,8 +143,8 @@ bad:
 	return PM_ECORRUPT;
 }
 
-int hs_hq_baskets(const char *conninfo, const struct hs_basket_query *q, hs_basket_cb cb, void *ctx,
-		  struct hs_basket_stats *st, char *err, size_t errlen)
+int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_cb cb, void *ctx,
+		  struct hq_basket_stats *st, char *err, size_t errlen)
 {
 	struct sql s = { 0 };
 	char num[64];

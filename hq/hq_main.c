@@ -1,5 +1,5 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
-#include "hostsync/hq_int.h"
+#include "hq/hq.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
@@ -41,19 +41,19 @@ static int fail(const char *hint, const char *fmt, ...)
 static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	struct hs_buf b = { 0 };
+	struct pm_buf b = { 0 };
 	char chunk[65536];
 	size_t n;
 	if (!f)
 		return NULL;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (hs_buf_add(&b, chunk, n)) {
+		if (pm_buf_add(&b, chunk, n)) {
 			fclose(f);
-			hs_buf_free(&b);
+			pm_buf_free(&b);
 			return NULL;
 		}
 	fclose(f);
-	if (!b.data && hs_buf_add(&b, "", 0))
+	if (!b.data && pm_buf_add(&b, "", 0))
 		return NULL;
 	*len = b.len;
 	return b.data;
@@ -213,9 +213,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "store")) {
 		char cred[80];
-		if (o.npos != 3 || strcmp(o.pos[1], "add") || strlen(o.pos[2]) > HS_ID_MAX)
+		if (o.npos != 3 || strcmp(o.pos[1], "add") || strlen(o.pos[2]) > WIRE_ID_MAX)
 			return fail("posmark-hq store add STORE --db CONNINFO", "usage: store add STORE (id up to %d chars)",
-				    HS_ID_MAX);
+				    WIRE_ID_MAX);
 		if (o.cred_file) {
 			size_t n = 0;
 			char *t = read_file(o.cred_file, &n);
@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 			    "usage: consent CARD --targeted yes|no --db CONNINFO");
 	if (!strcmp(cmd, "history") || !strcmp(cmd, "erase") || !strcmp(cmd, "consent")) {
 		if (o.npos != 2 || strspn(o.pos[1], "0123456789") != strlen(o.pos[1]) || !*o.pos[1] ||
-		    strlen(o.pos[1]) > HS_CARD_MAX)
+		    strlen(o.pos[1]) > WIRE_CARD_MAX)
 			return fail("give the full card number (digits)", "usage: %s CARD --db CONNINFO", cmd);
 		if (!(c = open_db(&o, 1)))
 			return 1;

@@ -4,7 +4,7 @@
  * (it runs on the till, fast and allocation-light); the decoder uses jansson
  * and checks every field, because it runs at HQ on untrusted input.
  */
-#include "hostsync/hs_int.h"
+#include "wire/wire_int.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
@@ -14,76 +14,52 @@
 #include <string.h>
 #include <zlib.h>
 
-int hs_buf_add(struct hs_buf *b, const void *p, size_t n)
+static int add_str(struct pm_buf *b, const char *s)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return PM_ENOMEM;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return PM_OK;
-}
-
-void hs_buf_free(struct hs_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
-static int add_str(struct hs_buf *b, const char *s)
-{
-	return hs_buf_add(b, s, strlen(s));
+	return pm_buf_add(b, s, strlen(s));
 }
 
 /* A JSON string literal; ids, GTINs and coupons are short printable text. */
-static int add_json_str(struct hs_buf *b, const char *s, size_t n)
+static int add_json_str(struct pm_buf *b, const char *s, size_t n)
 {
-	int rc = hs_buf_add(b, "\"", 1);
+	int rc = pm_buf_add(b, "\"", 1);
 	for (size_t i = 0; !rc && i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			rc = hs_buf_add(b, esc, 2);
+			rc = pm_buf_add(b, esc, 2);
 		} else if (c < 0x20 || c == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			rc = hs_buf_add(b, esc, 6);
+			rc = pm_buf_add(b, esc, 6);
 		} else {
-			rc = hs_buf_add(b, &s[i], 1);
+			rc = pm_buf_add(b, &s[i], 1);
 		}
 	}
-	return rc ? rc : hs_buf_add(b, "\"", 1);
+	return rc ? rc : pm_buf_add(b, "\"", 1);
 }
 
 /* pre, then the number, then post (keys are literals of this file) */
-static int add_num(struct hs_buf *b, const char *pre, const char *post, int64_t v)
+static int add_num(struct pm_buf *b, const char *pre, const char *post, int64_t v)
 {
 	char tmp[32];
 	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
 	int rc = add_str(b, pre);
-	rc = rc ? rc : hs_buf_add(b, tmp, (size_t)n);
+	rc = rc ? rc : pm_buf_add(b, tmp, (size_t)n);
 	return rc ? rc : add_str(b, post);
 }
 
-void hs_enc_begin(struct hs_encoder *e, int kind, const char *store, const char *terminal)
+void wire_enc_begin(struct wire_encoder *e, int kind, const char *store, const char *terminal)
 {
 	memset(e, 0, sizeof(*e));
-	e->h.version = HS_BATCH_VERSION;
+	e->h.version = WIRE_BATCH_VERSION;
 	e->h.kind = kind;
 	snprintf(e->h.store, sizeof(e->h.store), "%s", store);
 	snprintf(e->h.terminal, sizeof(e->h.terminal), "%s", terminal);
 }
 
-static void note_seq(struct hs_encoder *e, uint64_t seq)
+static void note_seq(struct wire_encoder *e, uint64_t seq)
 {
 	if (e->h.count == 0)
 		e->h.first_seq = seq;
@@ -91,9 +67,9 @@ static void note_seq(struct hs_encoder *e, uint64_t seq)
 	e->h.count++;
 }
 
-int hs_enc_sale(struct hs_encoder *e, const struct hs_sale *s)
+int wire_enc_sale(struct wire_encoder *e, const struct wire_sale *s)
 {
-	struct hs_buf *b = &e->body;
+	struct pm_buf *b = &e->body;
 	int rc = add_num(b, "{\"seq\":", "", (int64_t)s->seq);
 	rc = rc ? rc : add_num(b, ",\"time_us\":", ",\"card\":", s->time_us);
 	rc = rc ? rc : s->card[0] ? add_json_str(b, s->card, strlen(s->card)) : add_str(b, "null");
@@ -106,7 +82,7 @@ int hs_enc_sale(struct hs_encoder *e, const struct hs_sale *s)
 	rc = rc ? rc : add_num(b, ",\"tendered_cents\":", "", s->tendered_cents);
 	rc = rc ? rc : add_num(b, ",\"points_earned\":", ",\"items\":[", s->points_earned);
 	for (uint32_t i = 0; !rc && i < s->n_items; i++) {
-		const struct hs_item *it = &s->items[i];
+		const struct wire_item *it = &s->items[i];
 		rc = add_str(b, i ? ",{\"gtin\":" : "{\"gtin\":");
 		rc = rc ? rc : add_json_str(b, it->gtin, strlen(it->gtin));
 		rc = rc ? rc : add_num(b, ",\"qty\":", "", it->qty);
@@ -125,9 +101,9 @@ int hs_enc_sale(struct hs_encoder *e, const struct hs_sale *s)
 	return rc;
 }
 
-int hs_enc_event(struct hs_encoder *e, const struct hs_event *ev)
+int wire_enc_event(struct wire_encoder *e, const struct wire_event *ev)
 {
-	struct hs_buf *b = &e->body;
+	struct pm_buf *b = &e->body;
 	int rc = add_num(b, "{\"seq\":", "", (int64_t)ev->seq);
 	rc = rc ? rc : add_num(b, ",\"time_us\":", ",\"type\":", ev->time_us);
 	rc = rc ? rc : add_json_str(b, ev->type, strlen(ev->type));
@@ -139,38 +115,38 @@ int hs_enc_event(struct hs_encoder *e, const struct hs_event *ev)
 	return rc;
 }
 
-int hs_enc_finish(struct hs_encoder *e, struct hs_buf *out, size_t *raw_len)
+int wire_enc_finish(struct wire_encoder *e, struct pm_buf *out, size_t *raw_len)
 {
-	struct hs_buf head = { 0 };
+	struct pm_buf head = { 0 };
 	char line[256];
 	z_stream z;
 	int n = snprintf(line, sizeof(line),
-			 "{\"format\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"store\":", HS_BATCH_FORMAT,
-			 HS_BATCH_VERSION, e->h.kind == HS_BATCH_SALES ? "sales" : "events");
-	int rc = hs_buf_add(&head, line, (size_t)n);
+			 "{\"format\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"store\":", WIRE_BATCH_FORMAT,
+			 WIRE_BATCH_VERSION, e->h.kind == WIRE_BATCH_SALES ? "sales" : "events");
+	int rc = pm_buf_add(&head, line, (size_t)n);
 	rc = rc ? rc : add_json_str(&head, e->h.store, strlen(e->h.store));
 	rc = rc ? rc : add_str(&head, ",\"terminal\":");
 	rc = rc ? rc : add_json_str(&head, e->h.terminal, strlen(e->h.terminal));
 	n = snprintf(line, sizeof(line), ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
 		     ",\"count\":%" PRIu64 "}\n", e->h.first_seq, e->h.last_seq, e->h.count);
-	rc = rc ? rc : hs_buf_add(&head, line, (size_t)n);
+	rc = rc ? rc : pm_buf_add(&head, line, (size_t)n);
 	memset(out, 0, sizeof(*out));
 	if (rc) {
-		hs_buf_free(&head);
+		pm_buf_free(&head);
 		return rc;
 	}
 	*raw_len = head.len + e->body.len;
 	memset(&z, 0, sizeof(z));
 	/* windowBits 15+16: a gzip stream; level 4 measured 6.9:1 at 1.6x the speed of level 6 (7.8:1) */
 	if (deflateInit2(&z, 4, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		hs_buf_free(&head);
+		pm_buf_free(&head);
 		return PM_ENOMEM;
 	}
 	size_t cap = deflateBound(&z, (uLong)*raw_len) + 64;
 	out->data = malloc(cap);
 	if (!out->data) {
 		deflateEnd(&z);
-		hs_buf_free(&head);
+		pm_buf_free(&head);
 		return PM_ENOMEM;
 	}
 	out->cap = cap;
@@ -185,22 +161,22 @@ int hs_enc_finish(struct hs_encoder *e, struct hs_buf *out, size_t *raw_len)
 		zr = deflate(&z, Z_FINISH);
 	out->len = cap - z.avail_out;
 	deflateEnd(&z);
-	hs_buf_free(&head);
+	pm_buf_free(&head);
 	if (zr != Z_STREAM_END) {
-		hs_buf_free(out);
+		pm_buf_free(out);
 		return PM_EIO;
 	}
 	return PM_OK;
 }
 
-void hs_enc_release(struct hs_encoder *e)
+void wire_enc_release(struct wire_encoder *e)
 {
-	hs_buf_free(&e->body);
+	pm_buf_free(&e->body);
 }
 
 /* ---- decoding ------------------------------------------------------------ */
 
-int hs_gunzip(const void *in, size_t in_len, size_t max_out, struct hs_buf *out)
+int wire_gunzip(const void *in, size_t in_len, size_t max_out, struct pm_buf *out)
 {
 	z_stream z;
 	int zr;
@@ -218,12 +194,12 @@ int hs_gunzip(const void *in, size_t in_len, size_t max_out, struct hs_buf *out)
 				cap = max_out + 1;
 			if (cap <= out->len + 1) {
 				inflateEnd(&z);
-				hs_buf_free(out);
+				pm_buf_free(out);
 				return PM_EFULL;
 			}
 			if (!(d = realloc(out->data, cap))) {
 				inflateEnd(&z);
-				hs_buf_free(out);
+				pm_buf_free(out);
 				return PM_ENOMEM;
 			}
 			out->data = d;
@@ -238,10 +214,10 @@ int hs_gunzip(const void *in, size_t in_len, size_t max_out, struct hs_buf *out)
 	} while (zr == Z_OK || (zr == Z_BUF_ERROR && z.avail_out == 0));
 	inflateEnd(&z);
 	if (zr != Z_STREAM_END || z.avail_in != 0) {
-		hs_buf_free(out);
+		pm_buf_free(out);
 		return PM_ECORRUPT;
 	}
-	if (!out->data && hs_buf_add(out, "", 0))
+	if (!out->data && pm_buf_add(out, "", 0))
 		return PM_ENOMEM;
 	out->data[out->len] = '\0';
 	return PM_OK;
@@ -283,34 +259,34 @@ static int get_str(json_t *o, const char *k, char *dst, size_t max, bool nullabl
 	return PM_OK;
 }
 
-static int decode_header(json_t *o, struct hs_batch_header *h, char *err, size_t errlen)
+static int decode_header(json_t *o, struct wire_batch_header *h, char *err, size_t errlen)
 {
 	json_t *f = json_object_get(o, "format"), *k = json_object_get(o, "kind");
 	int64_t v;
 	int rc;
 	memset(h, 0, sizeof(*h));
-	if (!json_is_string(f) || strcmp(json_string_value(f), HS_BATCH_FORMAT)) {
-		snprintf(err, errlen, "header: format is not \"%s\"", HS_BATCH_FORMAT);
+	if (!json_is_string(f) || strcmp(json_string_value(f), WIRE_BATCH_FORMAT)) {
+		snprintf(err, errlen, "header: format is not \"%s\"", WIRE_BATCH_FORMAT);
 		return PM_EINVAL;
 	}
 	if ((rc = get_int(o, "version", 0, 1000000, &v, err, errlen)))
 		return rc;
-	if (v != HS_BATCH_VERSION) {
+	if (v != WIRE_BATCH_VERSION) {
 		snprintf(err, errlen, "header: batch version %" PRId64 " is not supported (this HQ reads %d)",
-			 v, HS_BATCH_VERSION);
+			 v, WIRE_BATCH_VERSION);
 		return PM_EVERSION;
 	}
 	h->version = (int)v;
 	if (json_is_string(k) && !strcmp(json_string_value(k), "sales"))
-		h->kind = HS_BATCH_SALES;
+		h->kind = WIRE_BATCH_SALES;
 	else if (json_is_string(k) && !strcmp(json_string_value(k), "events"))
-		h->kind = HS_BATCH_EVENTS;
+		h->kind = WIRE_BATCH_EVENTS;
 	else {
 		snprintf(err, errlen, "header: kind must be \"sales\" or \"events\"");
 		return PM_EINVAL;
 	}
-	if ((rc = get_str(o, "store", h->store, HS_ID_MAX, false, err, errlen)) ||
-	    (rc = get_str(o, "terminal", h->terminal, HS_ID_MAX, false, err, errlen)))
+	if ((rc = get_str(o, "store", h->store, WIRE_ID_MAX, false, err, errlen)) ||
+	    (rc = get_str(o, "terminal", h->terminal, WIRE_ID_MAX, false, err, errlen)))
 		return rc;
 	if ((rc = get_int(o, "first_seq", 1, INT64_MAX, &v, err, errlen)))
 		return rc;
@@ -332,7 +308,7 @@ static int decode_header(json_t *o, struct hs_batch_header *h, char *err, size_t
 static const char *const event_types[] = { "consent", "erasure", "offer_issued", "offer_held_back",
 					    "offer_redeemed" };
 
-static int decode_event(json_t *o, struct hs_decoded_event *e, char *err, size_t errlen)
+static int decode_event(json_t *o, struct wire_decoded_event *e, char *err, size_t errlen)
 {
 	json_t *t = json_object_get(o, "type"), *p = json_object_get(o, "payload");
 	int rc = get_int(o, "time_us", 0, INT64_MAX, &e->time_us, err, errlen);
@@ -355,12 +331,12 @@ static int decode_event(json_t *o, struct hs_decoded_event *e, char *err, size_t
 	return PM_OK;
 }
 
-int hs_batch_decompress(const void *body, size_t len, struct hs_buf *raw, char *err, size_t errlen)
+int wire_batch_decompress(const void *body, size_t len, struct pm_buf *raw, char *err, size_t errlen)
 {
-	int rc = hs_gunzip(body, len, HS_BATCH_MAX_RAW, raw);
+	int rc = wire_gunzip(body, len, WIRE_BATCH_MAX_RAW, raw);
 	if (rc == PM_EFULL)
 		snprintf(err, errlen, "batch is larger than %u bytes uncompressed; send smaller batches",
-			 HS_BATCH_MAX_RAW);
+			 WIRE_BATCH_MAX_RAW);
 	else if (rc == PM_ENOMEM)
 		snprintf(err, errlen, "out of memory decompressing the batch");
 	else if (rc)
@@ -368,22 +344,22 @@ int hs_batch_decompress(const void *body, size_t len, struct hs_buf *raw, char *
 	return rc == PM_EFULL ? PM_EINVAL : rc == PM_ENOMEM ? rc : rc ? PM_ECORRUPT : PM_OK;
 }
 
-int hs_batch_decode(const void *body, size_t len, const struct hs_decode_cb *cb, char *err,
+int wire_batch_decode(const void *body, size_t len, const struct wire_decode_cb *cb, char *err,
 		    size_t errlen)
 {
-	struct hs_buf raw = { 0 };
-	int rc = hs_batch_decompress(body, len, &raw, err, errlen);
+	struct pm_buf raw = { 0 };
+	int rc = wire_batch_decompress(body, len, &raw, err, errlen);
 	if (!rc)
-		rc = hs_batch_decode_raw(raw.data, raw.len, cb, err, errlen);
-	hs_buf_free(&raw);
+		rc = wire_batch_decode_raw(raw.data, raw.len, cb, err, errlen);
+	pm_buf_free(&raw);
 	return rc;
 }
 
-int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb *cb, char *err,
+int wire_batch_decode_raw(const char *text, size_t len, const struct wire_decode_cb *cb, char *err,
 			size_t errlen)
 {
-	struct hs_sale_scratch scratch = { 0 };
-	struct hs_batch_header h;
+	struct wire_sale_scratch scratch = { 0 };
+	struct wire_batch_header h;
 	uint64_t expect = 0, lines = 0;
 	json_t *o = NULL;
 	json_error_t je;
@@ -398,13 +374,13 @@ int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb 
 		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 			FAIL(PM_EINVAL, "line %" PRIu64 ": not terminated by a newline (truncated?)", lines + 1);
 		lines++;
-		if (lines > 1 && h.kind == HS_BATCH_SALES) {
+		if (lines > 1 && h.kind == WIRE_BATCH_SALES) {
 			/* sale lines: the fast strict parser (sale_parse.c) */
 			char why[200];
-			struct hs_sale s;
+			struct wire_sale s;
 			if (lines - 1 > h.count)
 				FAIL(PM_EINVAL, "more records than the header's count %" PRIu64, h.count);
-			if ((rc = hs_parse_sale_line(p, (size_t)(nl - p), &s, &scratch, why, sizeof(why))))
+			if ((rc = wire_parse_sale_line(p, (size_t)(nl - p), &s, &scratch, why, sizeof(why))))
 				FAIL(rc, "line %" PRIu64 ": %s", lines, why);
 			if (s.seq != expect)
 				FAIL(PM_EINVAL, "line %" PRIu64 ": seq %" PRIu64 " where %" PRIu64
@@ -437,7 +413,7 @@ int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb 
 				FAIL(PM_EINVAL, "line %" PRIu64 ": seq %" PRId64 " where %" PRIu64
 				     " was expected (gap or disorder)", lines, seq, expect);
 			{
-				struct hs_decoded_event e;
+				struct wire_decoded_event e;
 				memset(&e, 0, sizeof(e));
 				e.seq = (uint64_t)seq;
 				if ((rc = decode_event(o, &e, why, sizeof(why))))
@@ -458,6 +434,6 @@ int hs_batch_decode_raw(const char *text, size_t len, const struct hs_decode_cb 
 	rc = PM_OK;
 out:
 	json_decref(o);
-	hs_sale_scratch_free(&scratch);
+	wire_sale_scratch_free(&scratch);
 	return rc;
 }

@@ -9,7 +9,7 @@
  * The receiver keeps no state of its own (all of it is in PostgreSQL), so
  * several run behind one load balancer.
  */
-#include "hostsync/hq_int.h"
+#include "hq/hq.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
@@ -68,7 +68,7 @@ static void pool_put(int slot)
 }
 
 struct req {
-	struct hs_buf body;
+	struct pm_buf body;
 	int too_big;
 };
 
@@ -125,7 +125,7 @@ static const char *authenticate(struct MHD_Connection *con, PGconn *db, enum MHD
 	const char *store = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Posmark-Store");
 	const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	int rc = PM_EREFUSED;
-	if (store && auth && !strncmp(auth, "Bearer ", 7) && strlen(store) <= HS_ID_MAX)
+	if (store && auth && !strncmp(auth, "Bearer ", 7) && strlen(store) <= WIRE_ID_MAX)
 		rc = hq_store_auth(db, store, auth + 7);
 	if (rc == PM_OK)
 		return store;
@@ -221,7 +221,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	if (*upload_size) {
 		if (rq->body.len + *upload_size > BODY_MAX)
 			rq->too_big = 1;
-		else if (hs_buf_add(&rq->body, upload_data, *upload_size))
+		else if (pm_buf_add(&rq->body, upload_data, *upload_size))
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
@@ -242,7 +242,7 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 	(void)con;
 	(void)toe;
 	if (rq) {
-		hs_buf_free(&rq->body);
+		pm_buf_free(&rq->body);
 		free(rq);
 		*con_cls = NULL;
 	}

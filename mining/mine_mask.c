@@ -15,7 +15,7 @@
  * then the halves are merged (the second core is otherwise idle, and wall
  * time is what an analyst waits for).
  */
-#include "offers/mine_int.h"
+#include "mining/mine_int.h"
 #include "common/pm_err.h"
 
 #include <pthread.h>
@@ -72,7 +72,7 @@ static void sort_masks(struct minei_mask *a, struct minei_mask *tmp, size_t n, u
 }
 
 struct mask_job {
-	const struct ofr_mine_db *db;
+	const struct mine_db *db;
 	const uint32_t *rank_of;
 	uint32_t from, to;       /* transactions */
 	struct minei_mask *m, *tmp;
@@ -82,7 +82,7 @@ struct mask_job {
 static void *mask_job_run(void *arg)
 {
 	struct mask_job *j = arg;
-	const struct ofr_mine_db *db = j->db;
+	const struct mine_db *db = j->db;
 	size_t n = 0;
 
 	for (uint32_t tx = j->from; tx < j->to; tx++) {
@@ -102,7 +102,7 @@ static void *mask_job_run(void *arg)
 	return NULL;
 }
 
-int minei_masks_sorted(const struct ofr_mine_db *db, const uint32_t *rank_of, struct minei_mask **out,
+int minei_masks_sorted(const struct mine_db *db, const uint32_t *rank_of, struct minei_mask **out,
 		       size_t *n_out)
 {
 	struct minei_mask *m = malloc(((size_t)db->n_txns + 1) * sizeof(*m));

@@ -6,7 +6,7 @@
  * Both refuse what would silently change N or item names: empty lines, NUL
  * bytes (not a text file), unterminated quotes, non-integer FIMI items.
  */
-#include "offers/mine_int.h"
+#include "mining/mine_int.h"
 #include "common/pm_err.h"
 
 #include <pthread.h>
@@ -29,15 +29,15 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return PM_EINVAL;
 }
 
-static void progress_note(struct ofr_mine_db *db, ofr_mine_progress_fn progress, void *ctx)
+static void progress_note(struct mine_db *db, mine_progress_fn progress, void *ctx)
 {
-	struct ofr_mine_progress p = { .phase = "reading", .transactions = db->n_txns,
+	struct mine_progress p = { .phase = "reading", .transactions = db->n_txns,
 				       .items = db->n_items };
 	if (progress && db->n_txns % PROGRESS_EVERY == 0)
 		progress(ctx, &p);
 }
 
-static int nomem(struct ofr_mine_db *db, char *err, size_t errlen, unsigned long line)
+static int nomem(struct mine_db *db, char *err, size_t errlen, unsigned long line)
 {
 	if (err && errlen)
 		snprintf(err, errlen, "line %lu: out of memory after %u transactions (needs %zu MB)",
@@ -46,7 +46,7 @@ static int nomem(struct ofr_mine_db *db, char *err, size_t errlen, unsigned long
 }
 
 /* One basket line [s, e) (no newline); quoted fields are unescaped into tmp. */
-static int basket_line(struct ofr_mine_db *db, const char *s, const char *e, unsigned long line,
+static int basket_line(struct mine_db *db, const char *s, const char *e, unsigned long line,
 		       char **tmp, size_t *tmp_cap, char *err, size_t errlen)
 {
 	int rc;
@@ -81,7 +81,7 @@ static int basket_line(struct ofr_mine_db *db, const char *s, const char *e, uns
 			if (s < e && *s != ',')
 				return fail(err, errlen, "line %lu: text after a closing quote (write \"\" for a quote inside quotes)",
 					    line);
-			if ((rc = ofr_mine_txn_item(db, *tmp, n)))
+			if ((rc = mine_txn_item(db, *tmp, n)))
 				return rc == PM_ENOMEM ? nomem(db, err, errlen, line) : rc;
 		} else {
 			const char *c = memchr(s, ',', (size_t)(e - s));
@@ -91,7 +91,7 @@ static int basket_line(struct ofr_mine_db *db, const char *s, const char *e, uns
 				if (memchr(s, '"', (size_t)(c - s)))
 					return fail(err, errlen, "line %lu: a quote inside an unquoted item (quote the whole item and double the quote)",
 						    line);
-				if ((rc = ofr_mine_txn_item(db, s, (size_t)(c - s))))
+				if ((rc = mine_txn_item(db, s, (size_t)(c - s))))
 					return rc == PM_ENOMEM ? nomem(db, err, errlen, line) : rc;
 			}
 			s = c;
@@ -102,8 +102,8 @@ static int basket_line(struct ofr_mine_db *db, const char *s, const char *e, uns
 }
 
 /* Lines of a buffer: calls per line with the line's bounds, CR dropped. */
-static int read_basket(struct ofr_mine_db *db, const char *buf, size_t len, unsigned long line,
-		       ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen)
+static int read_basket(struct mine_db *db, const char *buf, size_t len, unsigned long line,
+		       mine_progress_fn progress, void *ctx, char *err, size_t errlen)
 {
 	const char *p = buf, *end = buf + len;
 	char *tmp = NULL;
@@ -124,7 +124,7 @@ static int read_basket(struct ofr_mine_db *db, const char *buf, size_t len, unsi
 			rc = fail(err, errlen, "line %lu is empty: every line must be one transaction", line);
 			break;
 		}
-		if ((rc = ofr_mine_txn_begin(db)))
+		if ((rc = mine_txn_begin(db)))
 			break;
 		if ((rc = basket_line(db, p, e, line, &tmp, &tmp_cap, err, errlen)))
 			break;
@@ -132,7 +132,7 @@ static int read_basket(struct ofr_mine_db *db, const char *buf, size_t len, unsi
 			rc = fail(err, errlen, "line %lu has no item (only commas)", line);
 			break;
 		}
-		if ((rc = ofr_mine_txn_end(db))) {
+		if ((rc = mine_txn_end(db))) {
 			rc = rc == PM_ENOMEM ? nomem(db, err, errlen, line) : rc;
 			break;
 		}
@@ -144,7 +144,7 @@ static int read_basket(struct ofr_mine_db *db, const char *buf, size_t len, unsi
 	return rc;
 }
 
-static int fimi_id(struct ofr_mine_db *db, uint64_t v, uint32_t *id)
+static int fimi_id(struct mine_db *db, uint64_t v, uint32_t *id)
 {
 	char num[24];
 	int n, rc;
@@ -170,8 +170,8 @@ static int fimi_id(struct ofr_mine_db *db, uint64_t v, uint32_t *id)
 	return PM_OK;
 }
 
-static int read_fimi(struct ofr_mine_db *db, const char *buf, size_t len, unsigned long line,
-		     ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen)
+static int read_fimi(struct mine_db *db, const char *buf, size_t len, unsigned long line,
+		     mine_progress_fn progress, void *ctx, char *err, size_t errlen)
 {
 	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
 	int rc;
@@ -179,7 +179,7 @@ static int read_fimi(struct ofr_mine_db *db, const char *buf, size_t len, unsign
 	while (p < end) {
 		size_t items = 0;
 		line++;
-		if ((rc = ofr_mine_txn_begin(db)))
+		if ((rc = mine_txn_begin(db)))
 			return rc;
 		for (;;) {
 			uint64_t v = 0;
@@ -216,7 +216,7 @@ static int read_fimi(struct ofr_mine_db *db, const char *buf, size_t len, unsign
 			db->in_txn = false;
 			return fail(err, errlen, "line %lu is empty: every line must be one transaction", line);
 		}
-		if ((rc = ofr_mine_txn_end(db))) {
+		if ((rc = mine_txn_end(db))) {
 			db->in_txn = false;
 			return rc == PM_ENOMEM ? nomem(db, err, errlen, line) : rc;
 		}
@@ -228,10 +228,10 @@ static int read_fimi(struct ofr_mine_db *db, const char *buf, size_t len, unsign
 }
 
 /* One reader over [buf, buf + len); line = lines before buf. */
-static int read_part(struct ofr_mine_db *db, const char *buf, size_t len, enum ofr_mine_format fmt,
-		     unsigned long line, ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen)
+static int read_part(struct mine_db *db, const char *buf, size_t len, enum mine_format fmt,
+		     unsigned long line, mine_progress_fn progress, void *ctx, char *err, size_t errlen)
 {
-	if (fmt == OFR_MINE_FIMI)
+	if (fmt == MINE_FIMI)
 		return read_fimi(db, buf, len, line, progress, ctx, err, errlen);
 	return read_basket(db, buf, len, line, progress, ctx, err, errlen);
 }
@@ -250,10 +250,10 @@ static int read_part(struct ofr_mine_db *db, const char *buf, size_t len, enum o
 size_t minei_par_min_bytes = 4u << 20;
 
 struct read_job {
-	struct ofr_mine_db *db;
+	struct mine_db *db;
 	const char *buf;
 	size_t len;
-	enum ofr_mine_format fmt;
+	enum mine_format fmt;
 	int rc;
 	char err[256];
 };
@@ -274,7 +274,7 @@ static unsigned long count_lines(const char *buf, size_t len)
 }
 
 /* Append b's transactions to db (both complete). */
-static int merge_db(struct ofr_mine_db *db, const struct ofr_mine_db *b)
+static int merge_db(struct mine_db *db, const struct mine_db *b)
 {
 	uint32_t *map = malloc(((size_t)b->n_items + 1) * sizeof(uint32_t));
 	size_t cap;
@@ -306,8 +306,8 @@ out:
 }
 
 /* 1 if the input was read in two halves (rc then says how), 0 to read it in one pass. */
-static int read_parallel(struct ofr_mine_db *db, const char *buf, size_t len, enum ofr_mine_format fmt,
-			 ofr_mine_progress_fn progress, void *ctx, char *err, size_t errlen, int *rc)
+static int read_parallel(struct mine_db *db, const char *buf, size_t len, enum mine_format fmt,
+			 mine_progress_fn progress, void *ctx, char *err, size_t errlen, int *rc)
 {
 	const char *mid;
 	struct read_job job = { .buf = NULL, .fmt = fmt };
@@ -317,13 +317,13 @@ static int read_parallel(struct ofr_mine_db *db, const char *buf, size_t len, en
 	if (len < minei_par_min_bytes || db->n_txns || db->n_items ||
 	    !(mid = memchr(buf + len / 2, '\n', len - len / 2)) || mid + 1 >= buf + len)
 		return 0;
-	if (ofr_mine_db_new(&job.db))
+	if (mine_db_new(&job.db))
 		return 0;
 	job.buf = mid + 1;
 	job.len = (size_t)(buf + len - job.buf);
-	ofr_mine_db_set_limit(job.db, limit / 2);
+	mine_db_set_limit(job.db, limit / 2);
 	if (pthread_create(&th, NULL, read_job_run, &job)) {
-		ofr_mine_db_free(job.db);
+		mine_db_free(job.db);
 		return 0;
 	}
 	db->mem_limit = limit ? limit / 2 : 0;
@@ -331,18 +331,18 @@ static int read_parallel(struct ofr_mine_db *db, const char *buf, size_t len, en
 	pthread_join(th, NULL);
 	db->mem_limit = limit;
 	if (*rc == PM_ENOMEM || (*rc == PM_OK && job.rc == PM_ENOMEM)) {
-		ofr_mine_db_free(job.db);
+		mine_db_free(job.db);
 		minei_db_clear(db);
 		return 0;            /* a half outgrew its share: one pass with the whole limit */
 	}
 	if (*rc == PM_OK && job.rc != PM_OK) {
 		/* the second half's error, numbered from the start of the input */
-		struct ofr_mine_db *again;
+		struct mine_db *again;
 		*rc = job.rc;
-		if (ofr_mine_db_new(&again) == PM_OK) {
+		if (mine_db_new(&again) == PM_OK) {
 			*rc = read_part(again, job.buf, job.len, fmt, count_lines(buf, (size_t)(job.buf - buf)),
 					NULL, NULL, err, errlen);
-			ofr_mine_db_free(again);
+			mine_db_free(again);
 		} else if (err && errlen) {
 			snprintf(err, errlen, "%s", job.err);
 		}
@@ -354,15 +354,15 @@ static int read_parallel(struct ofr_mine_db *db, const char *buf, size_t len, en
 	}
 	if (*rc == PM_OK && progress) {
 		/* The first half's lines counted only its own baskets: say the whole. */
-		struct ofr_mine_progress p = { .phase = "reading", .transactions = db->n_txns, .items = db->n_items };
+		struct mine_progress p = { .phase = "reading", .transactions = db->n_txns, .items = db->n_items };
 		progress(ctx, &p);
 	}
-	ofr_mine_db_free(job.db);
+	mine_db_free(job.db);
 	return 1;
 }
 
-int ofr_mine_read(struct ofr_mine_db *db, const char *buf, size_t len, enum ofr_mine_format fmt,
-		  ofr_mine_progress_fn progress, void *progress_ctx, char *err, size_t errlen)
+int mine_read(struct mine_db *db, const char *buf, size_t len, enum mine_format fmt,
+		  mine_progress_fn progress, void *progress_ctx, char *err, size_t errlen)
 {
 	int rc;
 

@@ -4,7 +4,7 @@
  * position row, and erasure. Queries live in hq_query.c.
  * docs/hq.md has the schema and why it looks like this.
  */
-#include "hostsync/hq_int.h"
+#include "hq/hq.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
@@ -121,7 +121,7 @@ int hq_migrate(PGconn *c, char *err, size_t errlen)
 /* ---- ingest ----------------------------------------------------------- */
 
 /* COPY text format: escape backslash, tab, newline, carriage return. */
-static int copy_str(struct hs_buf *b, const char *s, size_t n)
+static int copy_str(struct pm_buf *b, const char *s, size_t n)
 {
 	int rc = PM_OK;
 	size_t run = 0;
@@ -129,39 +129,39 @@ static int copy_str(struct hs_buf *b, const char *s, size_t n)
 		char c = s[i], e = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : 0;
 		if (!e)
 			continue;
-		rc = hs_buf_add(b, s + run, i - run);
+		rc = pm_buf_add(b, s + run, i - run);
 		char esc[2] = { '\\', e };
-		rc = rc ? rc : hs_buf_add(b, esc, 2);
+		rc = rc ? rc : pm_buf_add(b, esc, 2);
 		run = i + 1;
 	}
-	return rc ? rc : hs_buf_add(b, s + run, n - run);
+	return rc ? rc : pm_buf_add(b, s + run, n - run);
 }
 
-static int copy_i64(struct hs_buf *b, int64_t v, char sep)
+static int copy_i64(struct pm_buf *b, int64_t v, char sep)
 {
 	char t[32];
 	int n = snprintf(t, sizeof(t), "%" PRId64 "%c", v, sep);
-	return hs_buf_add(b, t, (size_t)n);
+	return pm_buf_add(b, t, (size_t)n);
 }
 
 /* JSON string with the characters JSON must escape, then COPY-escaped. */
-static int copy_json_str(struct hs_buf *b, const char *s)
+static int copy_json_str(struct pm_buf *b, const char *s)
 {
-	struct hs_buf j = { 0 };
-	int rc = hs_buf_add(&j, "\"", 1);
+	struct pm_buf j = { 0 };
+	int rc = pm_buf_add(&j, "\"", 1);
 	for (const char *p = s; !rc && *p; p++) {
 		char t[8];
 		unsigned char ch = (unsigned char)*p;
 		if (ch == '"' || ch == '\\')
-			rc = hs_buf_add(&j, (char[]){ '\\', (char)ch }, 2);
+			rc = pm_buf_add(&j, (char[]){ '\\', (char)ch }, 2);
 		else if (ch < 0x20)
-			rc = hs_buf_add(&j, t, (size_t)snprintf(t, sizeof(t), "\\u%04x", ch));
+			rc = pm_buf_add(&j, t, (size_t)snprintf(t, sizeof(t), "\\u%04x", ch));
 		else
-			rc = hs_buf_add(&j, p, 1);
+			rc = pm_buf_add(&j, p, 1);
 	}
-	rc = rc ? rc : hs_buf_add(&j, "\"", 1);
+	rc = rc ? rc : pm_buf_add(&j, "\"", 1);
 	rc = rc ? rc : copy_str(b, j.data, j.len);
-	hs_buf_free(&j);
+	pm_buf_free(&j);
 	return rc;
 }
 
@@ -170,10 +170,10 @@ static int copy_json_str(struct hs_buf *b, const char *s)
 struct ingest {
 	const char *store;
 	PGconn *c;
-	struct hs_batch_header h;
+	struct wire_batch_header h;
 	uint64_t acked;               /* HQ's position: records <= this are skipped */
 	bool copying;                 /* COPY is open: rows stream as they are decoded */
-	struct hs_buf rows;           /* COPY text not yet sent */
+	struct pm_buf rows;           /* COPY text not yet sent */
 	uint64_t n_rows;              /* records sent to COPY */
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
@@ -210,7 +210,7 @@ static int note_row(struct ingest *in)
 	return PM_OK;
 }
 
-static int on_header(void *ctx, const struct hs_batch_header *h)
+static int on_header(void *ctx, const struct wire_batch_header *h)
 {
 	struct ingest *in = ctx;
 	if (strcmp(h->store, in->store)) {
@@ -222,10 +222,10 @@ static int on_header(void *ctx, const struct hs_batch_header *h)
 	return PM_OK;
 }
 
-static int on_sale(void *ctx, const struct hs_sale *s)
+static int on_sale(void *ctx, const struct wire_sale *s)
 {
 	struct ingest *in = ctx;
-	struct hs_buf *b = &in->rows;
+	struct pm_buf *b = &in->rows;
 	int i, rc;
 	/* A till's batch nearly always sits in one month: look it up only when it changes. */
 	if (!(s->time_us >= in->cur_ms && s->time_us < in->cur_next)) {
@@ -244,54 +244,54 @@ static int on_sale(void *ctx, const struct hs_sale *s)
 	if (s->seq <= in->acked)
 		return PM_OK; /* stored by an earlier, overlapping batch */
 	rc = copy_str(b, in->store, strlen(in->store));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_i64(b, (int64_t)s->seq, '\t');
 	rc = rc ? rc : copy_i64(b, s->time_us, '\t');
-	rc = rc ? rc : (s->card[0] ? hs_buf_add(b, s->card, strlen(s->card)) : hs_buf_add(b, "\\N", 2));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
-	rc = rc ? rc : hs_buf_add(b, s->currency, strlen(s->currency));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
-	rc = rc ? rc : hs_buf_add(b, s->tender, strlen(s->tender));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : (s->card[0] ? pm_buf_add(b, s->card, strlen(s->card)) : pm_buf_add(b, "\\N", 2));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, s->currency, strlen(s->currency));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, s->tender, strlen(s->tender));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_i64(b, s->total_cents, '\t');
 	rc = rc ? rc : copy_i64(b, s->discount_cents, '\t');
 	rc = rc ? rc : copy_i64(b, s->tendered_cents, '\t');
 	rc = rc ? rc : copy_i64(b, s->points_earned, '\t');
-	rc = rc ? rc : hs_buf_add(b, "[", 1);
+	rc = rc ? rc : pm_buf_add(b, "[", 1);
 	for (uint32_t k = 0; !rc && k < s->n_items; k++) {
 		char t[160];
 		int n = snprintf(t, sizeof(t), "%s{\"gtin\":\"%s\",\"qty\":%d,\"price_cents\":%" PRId64
 				 ",\"line_cents\":%" PRId64 "}", k ? "," : "", s->items[k].gtin,
 				 (int)s->items[k].qty, s->items[k].unit_price_cents, s->items[k].line_cents);
-		rc = hs_buf_add(b, t, (size_t)n);
+		rc = pm_buf_add(b, t, (size_t)n);
 	}
-	rc = rc ? rc : hs_buf_add(b, "]\t[", 3);
+	rc = rc ? rc : pm_buf_add(b, "]\t[", 3);
 	for (uint32_t k = 0; !rc && k < s->n_redeemed; k++) {
 		const char *open = k ? ",{\"coupon\":" : "{\"coupon\":";
-		rc = hs_buf_add(b, open, strlen(open));
+		rc = pm_buf_add(b, open, strlen(open));
 		rc = rc ? rc : copy_json_str(b, s->redeemed[k].coupon);
 		if (!rc) {
 			char t[64];
 			int n = snprintf(t, sizeof(t), ",\"discount_cents\":%" PRId64 "}",
 					 s->redeemed[k].discount_cents);
-			rc = hs_buf_add(b, t, (size_t)n);
+			rc = pm_buf_add(b, t, (size_t)n);
 		}
 	}
-	rc = rc ? rc : hs_buf_add(b, "]\n", 2);
+	rc = rc ? rc : pm_buf_add(b, "]\n", 2);
 	return rc ? rc : note_row(in);
 }
 
 /* The card an event is about: consent/erasure payloads start with it;
  * offer payloads are JSON with a "card" field (docs/hostsync.md). */
-static void event_card(const struct hs_decoded_event *e, char *card, size_t n, char *campaign,
+static void event_card(const struct wire_decoded_event *e, char *card, size_t n, char *campaign,
 		       size_t cn)
 {
 	card[0] = campaign[0] = '\0';
 	if (!strcmp(e->type, "consent") || !strcmp(e->type, "erasure")) {
 		size_t d = strspn(e->payload, "0123456789");
-		if (d > 0 && d < n && d <= HS_CARD_MAX)
+		if (d > 0 && d < n && d <= WIRE_CARD_MAX)
 			snprintf(card, n, "%.*s", (int)d, e->payload);
 		return;
 	}
@@ -305,34 +305,34 @@ static void event_card(const struct hs_decoded_event *e, char *card, size_t n, c
 	if ((p = strstr(e->payload, "\"card\":\""))) {
 		p += 8;
 		size_t d = strspn(p, "0123456789");
-		if (d > 0 && d <= HS_CARD_MAX && p[d] == '"')
+		if (d > 0 && d <= WIRE_CARD_MAX && p[d] == '"')
 			snprintf(card, n, "%.*s", (int)d, p);
 	}
 }
 
-static int on_event(void *ctx, const struct hs_decoded_event *e)
+static int on_event(void *ctx, const struct wire_decoded_event *e)
 {
 	struct ingest *in = ctx;
-	struct hs_buf *b = &in->rows;
-	char card[HS_CARD_MAX + 1], campaign[64];
+	struct pm_buf *b = &in->rows;
+	char card[WIRE_CARD_MAX + 1], campaign[64];
 	int rc;
 	if (e->seq <= in->acked)
 		return PM_OK;
 	event_card(e, card, sizeof(card), campaign, sizeof(campaign));
 	rc = copy_str(b, in->store, strlen(in->store));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_i64(b, (int64_t)e->seq, '\t');
 	rc = rc ? rc : copy_i64(b, e->time_us, '\t');
-	rc = rc ? rc : hs_buf_add(b, e->type, strlen(e->type));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
-	rc = rc ? rc : (card[0] ? hs_buf_add(b, card, strlen(card)) : hs_buf_add(b, "\\N", 2));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
-	rc = rc ? rc : (campaign[0] ? copy_str(b, campaign, strlen(campaign)) : hs_buf_add(b, "\\N", 2));
-	rc = rc ? rc : hs_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, e->type, strlen(e->type));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : (card[0] ? pm_buf_add(b, card, strlen(card)) : pm_buf_add(b, "\\N", 2));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : (campaign[0] ? copy_str(b, campaign, strlen(campaign)) : pm_buf_add(b, "\\N", 2));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_str(b, e->payload, e->payload_len);
-	rc = rc ? rc : hs_buf_add(b, "\n", 1);
+	rc = rc ? rc : pm_buf_add(b, "\n", 1);
 	return rc ? rc : note_row(in);
 }
 
@@ -449,7 +449,7 @@ static int unlink_pending_erasures(PGconn *c, struct ingest *in, char *err, size
 		return PM_OK;
 	snprintf(acked, sizeof(acked), "%" PRIu64, in->acked);
 	pv[2] = acked;
-	r = PQexecParams(c, in->h.kind == HS_BATCH_SALES
+	r = PQexecParams(c, in->h.kind == WIRE_BATCH_SALES
 			 ? "UPDATE sales SET card = NULL WHERE store_id = $1 AND terminal = $2 AND seq > $3::bigint"
 			   " AND card IN (SELECT card FROM downlink WHERE store_id = $1 AND type = 'erasure')"
 			 : "UPDATE events SET card = NULL, payload = '' WHERE store_id = $1 AND terminal = $2"
@@ -487,7 +487,7 @@ static void prescan_months(struct ingest *in, const char *raw, size_t len)
 	}
 }
 
-static int on_header_only(void *ctx, const struct hs_batch_header *h)
+static int on_header_only(void *ctx, const struct wire_batch_header *h)
 {
 	int rc = on_header(ctx, h);
 	return rc ? rc : 1; /* stop after the header: 1 = header fine */
@@ -499,11 +499,11 @@ enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1 };
  * One transaction: lock the terminal's position row, skip what is stored,
  * stream the rest into COPY while decoding, record the new position.
  */
-static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw, struct hq_ack *ack)
+static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
 {
-	const char *kind = in->h.kind == HS_BATCH_SALES ? "sales" : "events";
+	const char *kind = in->h.kind == WIRE_BATCH_SALES ? "sales" : "events";
 	const char *pv[3] = { in->store, in->h.terminal, kind };
-	struct hs_decode_cb cb = { in, on_header, on_sale, on_event };
+	struct wire_decode_cb cb = { in, on_header, on_sale, on_event };
 	char err[300] = "", sqlstate[8] = "";
 	PGresult *r;
 	int rc, ok;
@@ -540,7 +540,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw
 			 PRIu64, kind, in->acked, in->h.terminal, in->h.first_seq);
 		return ATTEMPT_DONE;
 	}
-	r = PQexec(c, in->h.kind == HS_BATCH_SALES
+	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
 		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
 		     " discount_cents, tendered_cents, points_earned, items, redeemed) FROM STDIN"
 		   : "COPY events (store_id, terminal, seq, time_us, type, card, campaign, payload) FROM STDIN");
@@ -556,7 +556,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw
 	in->n_months = 0;
 	in->cur_ms = in->cur_next = 0;
 	in->reason[0] = '\0';
-	rc = hs_batch_decode_raw(raw->data, raw->len, &cb, err, sizeof(err));
+	rc = wire_batch_decode_raw(raw->data, raw->len, &cb, err, sizeof(err));
 	if (!rc && in->rows.len && PQputCopyData(c, in->rows.data, (int)in->rows.len) != 1)
 		rc = PM_EIO;
 	in->copying = false;
@@ -580,7 +580,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw
 	}
 	if (rc || !ok) {
 		exec_ok(c, "ROLLBACK", NULL, 0);
-		if (!strcmp(sqlstate, "23514") && in->h.kind == HS_BATCH_SALES)
+		if (!strcmp(sqlstate, "23514") && in->h.kind == WIRE_BATCH_SALES)
 			return ATTEMPT_NEED_PARTITIONS; /* a month the prescan missed */
 		if (!strncmp(sqlstate, "22", 2) || !strncmp(sqlstate, "23", 2)) {
 			ack->http_status = 400;
@@ -590,7 +590,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct hs_buf *raw
 		goto dberr;
 	}
 	if (unlink_pending_erasures(c, in, err, sizeof(err)) ||
-	    (in->h.kind == HS_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))))
+	    (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))))
 		goto dberr_rb;
 	{
 		char last[24];
@@ -624,8 +624,8 @@ dberr:
 void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struct hq_ack *ack)
 {
 	struct ingest in;
-	struct hs_decode_cb hdr_cb = { &in, on_header_only, NULL, NULL };
-	struct hs_buf raw = { 0 };
+	struct wire_decode_cb hdr_cb = { &in, on_header_only, NULL, NULL };
+	struct pm_buf raw = { 0 };
 	char err[300];
 	int rc;
 
@@ -634,18 +634,18 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 	in.store = store;
 	in.c = c;
 	int64_t t0 = pm_mono_ns();
-	if ((rc = hs_batch_decompress(body, len, &raw, err, sizeof(err)))) {
+	if ((rc = wire_batch_decompress(body, len, &raw, err, sizeof(err)))) {
 		ack->http_status = 400;
 		snprintf(ack->reason, sizeof(ack->reason), "%s", err);
 		return;
 	}
-	rc = hs_batch_decode_raw(raw.data, raw.len, &hdr_cb, err, sizeof(err));
+	rc = wire_batch_decode_raw(raw.data, raw.len, &hdr_cb, err, sizeof(err));
 	if (rc != 1) {
 		ack->http_status = rc == PM_EREFUSED ? 403 : 400;
 		snprintf(ack->reason, sizeof(ack->reason), "%s", in.reason[0] ? in.reason : err);
 		goto out;
 	}
-	if (in.h.kind == HS_BATCH_SALES) {
+	if (in.h.kind == WIRE_BATCH_SALES) {
 		prescan_months(&in, raw.data, raw.len);
 		if (ensure_partitions(c, &in, err, sizeof(err))) {
 			pm_err("cannot create partitions: %s", err);
@@ -666,8 +666,8 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 		store, in.h.terminal, in.h.first_seq, in.h.last_seq, ack->http_status, (double)(t1 - t0) / 1e6,
 		(double)(pm_mono_ns() - t1) / 1e6);
 out:
-	hs_buf_free(&raw);
-	hs_buf_free(&in.rows);
+	pm_buf_free(&raw);
+	pm_buf_free(&in.rows);
 }
 
 /* ---- stores --------------------------------------------------------------- */

@@ -1,11 +1,11 @@
 /*
  * mine_rules.c - the itemset store (flat array plus an exact-match hash
- * index), rule generation from it, ofr_mine_run() and the exact minimum
+ * index), rule generation from it, mine_run() and the exact minimum
  * support count. A rule X => y comes from each frequent itemset Z = X u {y}
  * with |Z| >= 2: confidence = count(Z) / count(X), lift = confidence /
  * (count(y) / N). count(X) is always in the store: X is frequent because Z is.
  */
-#include "offers/mine_int.h"
+#include "mining/mine_int.h"
 #include "common/pm_err.h"
 
 #include <ctype.h>
@@ -104,7 +104,7 @@ void minei_sets_release(struct minei_sets *s)
 
 /* ---- rules ------------------------------------------------------------ */
 
-static int add_rule(struct ofr_mine_result *res, uint32_t set, uint32_t pos, uint32_t lhs_count)
+static int add_rule(struct mine_result *res, uint32_t set, uint32_t pos, uint32_t lhs_count)
 {
 	if (res->n_rules == res->cap_rules) {
 		size_t ncap = grow_to(res->cap_rules, res->n_rules + 1);
@@ -119,10 +119,10 @@ static int add_rule(struct ofr_mine_result *res, uint32_t set, uint32_t pos, uin
 	return PM_OK;
 }
 
-static int gen_rules(struct ofr_mine_result *res, const struct ofr_mine_params *p)
+static int gen_rules(struct mine_result *res, const struct mine_params *p)
 {
 	const struct minei_sets *s = &res->sets;
-	uint32_t lhs[OFR_MINE_MAX_LEN];
+	uint32_t lhs[MINE_MAX_LEN];
 	double n = (double)res->n_txns;
 	int rc;
 
@@ -152,7 +152,7 @@ static int gen_rules(struct ofr_mine_result *res, const struct ofr_mine_params *
 				return rc;
 		}
 		if (p->progress && (i & 0xffff) == 0xffff) {
-			struct ofr_mine_progress pr = { .phase = "rules", .transactions = res->n_txns,
+			struct mine_progress pr = { .phase = "rules", .transactions = res->n_txns,
 							.items = res->n_ranks, .itemsets = s->n,
 							.rules = res->n_rules };
 			p->progress(p->progress_ctx, &pr);
@@ -161,10 +161,10 @@ static int gen_rules(struct ofr_mine_result *res, const struct ofr_mine_params *
 	return PM_OK;
 }
 
-int ofr_mine_run(const struct ofr_mine_db *db, const struct ofr_mine_params *p,
-		 struct ofr_mine_result **out, size_t *need)
+int mine_run(const struct mine_db *db, const struct mine_params *p,
+		 struct mine_result **out, size_t *need)
 {
-	struct ofr_mine_result *res;
+	struct mine_result *res;
 	size_t dummy;
 	int rc;
 
@@ -172,7 +172,7 @@ int ofr_mine_run(const struct ofr_mine_db *db, const struct ofr_mine_params *p,
 	if (!need)
 		need = &dummy;
 	*need = 0;
-	if (p->min_count < 1 || p->max_len < 1 || p->max_len > OFR_MINE_MAX_LEN ||
+	if (p->min_count < 1 || p->max_len < 1 || p->max_len > MINE_MAX_LEN ||
 	    (!p->no_rules && !(p->min_confidence > 0 && p->min_confidence <= 1)) || p->min_lift < 0 ||
 	    db->in_txn)
 		return PM_EINVAL;
@@ -191,11 +191,11 @@ int ofr_mine_run(const struct ofr_mine_db *db, const struct ofr_mine_params *p,
 	*out = res;
 	return PM_OK;
 fail:
-	ofr_mine_result_free(res);
+	mine_result_free(res);
 	return rc;
 }
 
-void ofr_mine_result_free(struct ofr_mine_result *res)
+void mine_result_free(struct mine_result *res)
 {
 	if (!res)
 		return;
@@ -206,17 +206,17 @@ void ofr_mine_result_free(struct ofr_mine_result *res)
 	free(res);
 }
 
-size_t ofr_mine_n_itemsets(const struct ofr_mine_result *res)
+size_t mine_n_itemsets(const struct mine_result *res)
 {
 	return res->sets.n;
 }
 
-size_t ofr_mine_n_rules(const struct ofr_mine_result *res)
+size_t mine_n_rules(const struct mine_result *res)
 {
 	return res->n_rules;
 }
 
-void ofr_mine_itemset(const struct ofr_mine_result *res, size_t i, uint32_t *ids, unsigned *len,
+void mine_itemset(const struct mine_result *res, size_t i, uint32_t *ids, unsigned *len,
 		      uint32_t *count)
 {
 	const uint32_t *d = res->sets.data + res->sets.off[i];
@@ -226,7 +226,7 @@ void ofr_mine_itemset(const struct ofr_mine_result *res, size_t i, uint32_t *ids
 		ids[k] = res->rank_item[d[2 + k]];
 }
 
-void ofr_mine_rule_get(const struct ofr_mine_result *res, size_t i, struct ofr_mine_rule *out)
+void mine_rule_get(const struct mine_result *res, size_t i, struct mine_rule *out)
 {
 	const struct minei_rule *r = &res->rules[i];
 	const uint32_t *d = res->sets.data + res->sets.off[r->set];
@@ -253,7 +253,7 @@ void ofr_mine_rule_get(const struct ofr_mine_result *res, size_t i, struct ofr_m
  * ceil(S * n) = ceil(m * n / 10^-e) in 128-bit integers, so 0.1 * 30 is 3,
  * not the 4 a double product (3.0000000000000004) would round up to.
  */
-int ofr_mine_min_count(const char *support, uint64_t n, uint32_t *out)
+int mine_min_count(const char *support, uint64_t n, uint32_t *out)
 {
 	const char *s = support;
 	unsigned __int128 m = 0, num, den = 1;

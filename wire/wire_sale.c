@@ -2,12 +2,12 @@
  * sale_parse.c - a strict parser for one sale line of batch format v1.
  * Sale lines are most of what HQ reads, and a general JSON library spent
  * most of the receiver's time building and freeing trees for them; this
- * reads the known shape in one pass into struct hs_sale, with the same
+ * reads the known shape in one pass into struct wire_sale, with the same
  * rules: every field present once with its type, integers only, strings
  * with JSON escapes, unknown keys skipped (validated), nothing after the
  * object. Header and event lines still go through jansson (they are few).
  */
-#include "hostsync/hs_int.h"
+#include "wire/wire_int.h"
 #include "common/pm_err.h"
 
 #include <errno.h>
@@ -297,11 +297,11 @@ static int jobject(struct jp *j, field_fn fn, void *ctx)
 /* ---- the sale's fields ---------------------------------------------------- */
 
 struct sale_ctx {
-	struct hs_sale *s;
-	struct hs_sale_scratch *scratch;
+	struct wire_sale *s;
+	struct wire_sale_scratch *scratch;
 	uint32_t seen;
-	struct hs_item *it;           /* the item being read */
-	struct hs_redemption *rd;
+	struct wire_item *it;           /* the item being read */
+	struct wire_redemption *rd;
 	uint32_t seen_sub;
 	char *err;
 	size_t errlen;
@@ -367,10 +367,10 @@ static int red_field(struct jp *j, void *vctx, const char *key)
 /* Room for n items and m redemptions in the reusable scratch arrays. */
 static int reserve(struct sale_ctx *c, uint32_t items, uint32_t reds)
 {
-	struct hs_sale_scratch *sc = c->scratch;
+	struct wire_sale_scratch *sc = c->scratch;
 	if (items > sc->cap_items) {
 		uint32_t n = items < 16 ? 16 : items * 2;
-		struct hs_item *d = realloc(sc->items, n * sizeof(*d));
+		struct wire_item *d = realloc(sc->items, n * sizeof(*d));
 		if (!d)
 			return PM_ENOMEM;
 		sc->items = d;
@@ -378,7 +378,7 @@ static int reserve(struct sale_ctx *c, uint32_t items, uint32_t reds)
 	}
 	if (reds > sc->cap_red) {
 		uint32_t n = reds < 4 ? 4 : reds * 2;
-		struct hs_redemption *d = realloc(sc->red, n * sizeof(*d));
+		struct wire_redemption *d = realloc(sc->red, n * sizeof(*d));
 		if (!d)
 			return PM_ENOMEM;
 		sc->red = d;
@@ -435,7 +435,7 @@ static int array_of(struct jp *j, struct sale_ctx *c, bool items)
 static int sale_field(struct jp *j, void *vctx, const char *key)
 {
 	struct sale_ctx *c = vctx;
-	struct hs_sale *s = c->s;
+	struct wire_sale *s = c->s;
 	int64_t v;
 	for (unsigned i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++) {
 		if (strcmp(key, field_names[i]))
@@ -484,14 +484,14 @@ static int sale_field(struct jp *j, void *vctx, const char *key)
 	return 1;
 }
 
-void hs_sale_scratch_free(struct hs_sale_scratch *sc)
+void wire_sale_scratch_free(struct wire_sale_scratch *sc)
 {
 	free(sc->items);
 	free(sc->red);
 	memset(sc, 0, sizeof(*sc));
 }
 
-int hs_parse_sale_line(const char *line, size_t len, struct hs_sale *s, struct hs_sale_scratch *scratch,
+int wire_parse_sale_line(const char *line, size_t len, struct wire_sale *s, struct wire_sale_scratch *scratch,
 		       char *err, size_t errlen)
 {
 	struct jp j = { line, line + len, err, errlen };

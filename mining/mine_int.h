@@ -1,5 +1,5 @@
 /*
- * mine_int.h - internals of market-basket mining, shared by offers/mine_*.c:
+ * mine_int.h - internals of market-basket mining, shared by mining/mine_*.c:
  *  mine_db.c     the transaction store: item dictionary, baskets (CSR), counts
  *  mine_read.c   basket CSV and FIMI readers
  *  mine_fpg.c    FP-growth over a compact prefix tree -> frequent itemsets
@@ -10,7 +10,7 @@
 #ifndef MINE_INT_H
 #define MINE_INT_H
 
-#include "offers/offers.h"
+#include "mining/mining.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@
 
 #define MINE_NONE UINT32_MAX
 
-struct ofr_mine_db {
+struct mine_db {
 	/* item dictionary: names in one arena, open-addressing hash of ids */
 	uint32_t n_items;
 	size_t cap_items;
@@ -47,16 +47,16 @@ struct ofr_mine_db {
 
 /* Grow *p (holding *cap elements of size elem) to at least need elements,
  * accounting in db->mem_used against db->mem_limit. */
-int minei_grow(struct ofr_mine_db *db, void **p, size_t *cap, size_t need, size_t elem);
+int minei_grow(struct mine_db *db, void **p, size_t *cap, size_t need, size_t elem);
 /* Intern an item by name without opening a transaction; *id out. */
-int minei_intern(struct ofr_mine_db *db, const char *name, size_t len, uint32_t *id);
+int minei_intern(struct mine_db *db, const char *name, size_t len, uint32_t *id);
 /* Back to an empty store (the memory limit kept). */
-void minei_db_clear(struct ofr_mine_db *db);
+void minei_db_clear(struct mine_db *db);
 /* Inputs of at least this many bytes are parsed by two threads (mine_read.c;
  * tests lower it). */
 extern size_t minei_par_min_bytes;
 /* Add an already interned item to the open transaction (duplicates ignored). */
-int minei_add_id(struct ofr_mine_db *db, uint32_t id);
+int minei_add_id(struct mine_db *db, uint32_t id);
 
 /* An itemset store: itemsets as sorted rank arrays, with exact-match lookup. */
 struct minei_sets {
@@ -74,8 +74,8 @@ struct minei_rule {
 	uint32_t lhs_count;      /* transactions containing the left side */
 };
 
-struct ofr_mine_result {
-	const struct ofr_mine_db *db;
+struct mine_result {
+	const struct mine_db *db;
 	uint32_t n_txns;
 	uint32_t min_count;
 	uint32_t n_ranks;        /* frequent single items */
@@ -110,15 +110,13 @@ struct minei_mask {
 
 /* The non-empty masks of every transaction, sorted as 128-bit numbers
  * (mine_mask.c); *out (malloc'ed, n_txns + 1 entries) holds *n of them. */
-int minei_masks_sorted(const struct ofr_mine_db *db, const uint32_t *rank_of, struct minei_mask **out,
+int minei_masks_sorted(const struct mine_db *db, const uint32_t *rank_of, struct minei_mask **out,
 		       size_t *n);
 /* FP-growth: fill res->sets with every frequent itemset of <= max_len items. */
-int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p, size_t *need);
+int minei_fpgrowth(struct mine_result *res, const struct mine_params *p, size_t *need);
 
 /* "%.6f" of v into out (NUL-terminated), its length; printf's text, faster. */
 size_t minei_fmt6(double v, char out[64]);
 
-/* Whether a name is a GTIN (8/12/13/14 digits, valid check digit); out gets 14 digits + NUL. */
-bool minei_gtin14(const char *name, size_t len, char out[15]);
 
 #endif

@@ -12,7 +12,7 @@
  * emits all combinations of its nodes directly. Counts are integers
  * throughout, so the threshold test is exact.
  */
-#include "offers/mine_int.h"
+#include "mining/mine_int.h"
 #include "common/pm_err.h"
 
 #include <stdlib.h>
@@ -43,11 +43,11 @@ struct fp_path {
 };
 
 struct fp_ctx {
-	struct ofr_mine_result *res;
-	const struct ofr_mine_params *prm;
+	struct mine_result *res;
+	const struct mine_params *prm;
 	uint32_t minc;
 	unsigned max_len;
-	uint32_t prefix[OFR_MINE_MAX_LEN];   /* global ranks, descending */
+	uint32_t prefix[MINE_MAX_LEN];   /* global ranks, descending */
 	size_t mem_trees;        /* bytes of the trees alive now */
 	size_t mem_base;         /* bytes of db and result before mining */
 	size_t need;             /* on PM_ENOMEM */
@@ -249,14 +249,14 @@ static bool tree_is_chain(const struct fp_tree *t)
 /* The callback decides whether to print (it rate-limits by time). */
 static void note_progress(struct fp_ctx *c)
 {
-	struct ofr_mine_progress p = { .phase = "mining", .transactions = c->res->n_txns,
+	struct mine_progress p = { .phase = "mining", .transactions = c->res->n_txns,
 				       .items = c->res->n_ranks, .itemsets = c->res->sets.n };
 	c->prm->progress(c->prm->progress_ctx, &p);
 }
 
 static int emit(struct fp_ctx *c, const uint32_t *asc, uint32_t n_asc, unsigned plen, uint32_t count)
 {
-	uint32_t set[OFR_MINE_MAX_LEN];
+	uint32_t set[MINE_MAX_LEN];
 	uint32_t len = 0;
 	int rc;
 
@@ -506,7 +506,7 @@ static int mine_tree(struct fp_ctx *c, const struct fp_tree *t, unsigned plen)
 	int rc;
 
 	if (plen > 0 && tree_is_chain(t)) {
-		uint32_t combo[OFR_MINE_MAX_LEN];
+		uint32_t combo[MINE_MAX_LEN];
 		return emit_chain(c, t, plen, 1, combo, 0);
 	}
 	if (plen == 0)
@@ -553,7 +553,7 @@ static int cmp_u32(const void *a, const void *b)
 
 /* Each transaction's frequent ranks as sorted masks (mine_mask.c), decoded
  * into ascending rank lists (ranks) with their path records (paths). */
-static int masks_to_paths(struct fp_ctx *c, const struct ofr_mine_db *db, const uint32_t *rank_of,
+static int masks_to_paths(struct fp_ctx *c, const struct mine_db *db, const uint32_t *rank_of,
 			  uint32_t *ranks, struct fp_path *paths, size_t *n_paths)
 {
 	size_t n, pos = 0;
@@ -583,9 +583,9 @@ static int masks_to_paths(struct fp_ctx *c, const struct ofr_mine_db *db, const 
 	return PM_OK;
 }
 
-int minei_fpgrowth(struct ofr_mine_result *res, const struct ofr_mine_params *p, size_t *need)
+int minei_fpgrowth(struct mine_result *res, const struct mine_params *p, size_t *need)
 {
-	const struct ofr_mine_db *db = res->db;
+	const struct mine_db *db = res->db;
 	struct fp_ctx c = { .res = res, .prm = p, .minc = p->min_count, .max_len = p->max_len,
 			    .mem_base = db->mem_used };
 	struct fp_tree t = { 0 };

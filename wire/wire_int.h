@@ -1,24 +1,24 @@
 /* hs_int.h - hostsync internals shared by batch.c and sale_parse.c. */
-#ifndef HS_INT_H
-#define HS_INT_H
+#ifndef WIRE_INT_H
+#define WIRE_INT_H
 
 #include "hostsync/hostsync.h"
 
 /* Reusable arrays for a decoded sale's items and redemptions. */
-struct hs_sale_scratch {
-	struct hs_item *items;
+struct wire_sale_scratch {
+	struct wire_item *items;
 	uint32_t cap_items;
-	struct hs_redemption *red;
+	struct wire_redemption *red;
 	uint32_t cap_red;
 };
-void hs_sale_scratch_free(struct hs_sale_scratch *sc);
+void wire_sale_scratch_free(struct wire_sale_scratch *sc);
 
 /*
  * Parse one sale line (without its newline) of batch format v1 into *s
  * (items/redeemed point into scratch). Checks every field's presence, type
  * and range; err names the field. Returns 0, PM_EINVAL or PM_ENOMEM.
  */
-int hs_parse_sale_line(const char *line, size_t len, struct hs_sale *s, struct hs_sale_scratch *scratch,
+int wire_parse_sale_line(const char *line, size_t len, struct wire_sale *s, struct wire_sale_scratch *scratch,
 		       char *err, size_t errlen);
 
 #endif

@@ -5,13 +5,13 @@
  * transaction are dropped on entry with a per-item mark, so the per-item
  * transaction counts FP-growth's first pass needs are ready when reading ends.
  */
-#include "offers/mine_int.h"
+#include "mining/mine_int.h"
 #include "common/pm_err.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int minei_grow(struct ofr_mine_db *db, void **p, size_t *cap, size_t need, size_t elem)
+int minei_grow(struct mine_db *db, void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap, add;
 	void *np;
@@ -39,9 +39,9 @@ int minei_grow(struct ofr_mine_db *db, void **p, size_t *cap, size_t need, size_
 	return PM_OK;
 }
 
-int ofr_mine_db_new(struct ofr_mine_db **out)
+int mine_db_new(struct mine_db **out)
 {
-	struct ofr_mine_db *db;
+	struct mine_db *db;
 
 	*out = NULL;
 	db = calloc(1, sizeof(*db));
@@ -51,7 +51,7 @@ int ofr_mine_db_new(struct ofr_mine_db **out)
 	db->htab = calloc(db->hmask + 1, sizeof(*db->htab));
 	db->txn_off = calloc(1, sizeof(*db->txn_off));
 	if (!db->htab || !db->txn_off) {
-		ofr_mine_db_free(db);
+		mine_db_free(db);
 		return PM_ENOMEM;
 	}
 	db->cap_txns = 1;
@@ -60,7 +60,7 @@ int ofr_mine_db_new(struct ofr_mine_db **out)
 	return PM_OK;
 }
 
-void ofr_mine_db_free(struct ofr_mine_db *db)
+void mine_db_free(struct mine_db *db)
 {
 	if (!db)
 		return;
@@ -77,7 +77,7 @@ void ofr_mine_db_free(struct ofr_mine_db *db)
 	free(db);
 }
 
-void minei_db_clear(struct ofr_mine_db *db)
+void minei_db_clear(struct mine_db *db)
 {
 	size_t limit = db->mem_limit;
 	uint32_t *htab = db->htab;
@@ -104,32 +104,32 @@ void minei_db_clear(struct ofr_mine_db *db)
 	db->mem_used = (db->hmask + 1) * sizeof(*db->htab) + sizeof(*db->txn_off);
 }
 
-void ofr_mine_db_set_limit(struct ofr_mine_db *db, size_t limit)
+void mine_db_set_limit(struct mine_db *db, size_t limit)
 {
 	db->mem_limit = limit;
 }
 
-size_t ofr_mine_db_need(const struct ofr_mine_db *db)
+size_t mine_db_need(const struct mine_db *db)
 {
 	return db->mem_need;
 }
 
-size_t ofr_mine_db_mem(const struct ofr_mine_db *db)
+size_t mine_db_mem(const struct mine_db *db)
 {
 	return db->mem_used;
 }
 
-uint32_t ofr_mine_db_txns(const struct ofr_mine_db *db)
+uint32_t mine_db_txns(const struct mine_db *db)
 {
 	return db->n_txns;
 }
 
-uint32_t ofr_mine_db_items(const struct ofr_mine_db *db)
+uint32_t mine_db_items(const struct mine_db *db)
 {
 	return db->n_items;
 }
 
-const char *ofr_mine_item_name(const struct ofr_mine_db *db, uint32_t id, size_t *len)
+const char *mine_item_name(const struct mine_db *db, uint32_t id, size_t *len)
 {
 	*len = db->name_len[id];
 	return db->names + db->name_off[id];
@@ -149,7 +149,7 @@ static uint64_t name_hash(const char *s, size_t len)
 	return h;
 }
 
-static int rehash(struct ofr_mine_db *db)
+static int rehash(struct mine_db *db)
 {
 	uint32_t nmask = db->hmask * 2 + 1;
 	size_t add = (size_t)(nmask + 1) * sizeof(uint32_t);
@@ -175,7 +175,7 @@ static int rehash(struct ofr_mine_db *db)
 	return PM_OK;
 }
 
-static int new_item(struct ofr_mine_db *db, const char *name, size_t len, uint64_t h, uint32_t *id)
+static int new_item(struct mine_db *db, const char *name, size_t len, uint64_t h, uint32_t *id)
 {
 	int rc;
 	size_t cap = db->cap_items;
@@ -215,7 +215,7 @@ static int new_item(struct ofr_mine_db *db, const char *name, size_t len, uint64
 	return PM_OK;
 }
 
-int minei_intern(struct ofr_mine_db *db, const char *name, size_t len, uint32_t *id)
+int minei_intern(struct mine_db *db, const char *name, size_t len, uint32_t *id)
 {
 	uint64_t h = name_hash(name, len);
 	size_t slot = h & db->hmask;
@@ -240,7 +240,7 @@ int minei_intern(struct ofr_mine_db *db, const char *name, size_t len, uint32_t 
 	return PM_OK;
 }
 
-int ofr_mine_txn_begin(struct ofr_mine_db *db)
+int mine_txn_begin(struct mine_db *db)
 {
 	if (db->in_txn)
 		return PM_EBADSTATE;
@@ -250,7 +250,7 @@ int ofr_mine_txn_begin(struct ofr_mine_db *db)
 	return PM_OK;
 }
 
-int minei_add_id(struct ofr_mine_db *db, uint32_t id)
+int minei_add_id(struct mine_db *db, uint32_t id)
 {
 	int rc;
 
@@ -265,7 +265,7 @@ int minei_add_id(struct ofr_mine_db *db, uint32_t id)
 	return PM_OK;
 }
 
-int ofr_mine_txn_item(struct ofr_mine_db *db, const char *name, size_t len)
+int mine_txn_item(struct mine_db *db, const char *name, size_t len)
 {
 	uint32_t id;
 	int rc;
@@ -277,7 +277,7 @@ int ofr_mine_txn_item(struct ofr_mine_db *db, const char *name, size_t len)
 	return minei_add_id(db, id);
 }
 
-int ofr_mine_txn_end(struct ofr_mine_db *db)
+int mine_txn_end(struct mine_db *db)
 {
 	size_t cap = db->cap_txns;
 	int rc;

@@ -1,0 +1,147 @@
+/*
+ * mining.h - market-basket mining (mine_*): mining/mine_*.c, docs/mining.md.
+ * Depends on libc and common/ only: it reads baskets from memory or per
+ * transaction and writes results to a FILE; where the baskets come from (a
+ * file at the store, PostgreSQL at HQ) is the caller's business.
+ *
+ * Frequent itemsets and association rules with the definitions of arules
+ * (R) and Weka: support = fraction of transactions; a transaction's repeated
+ * items count once; rules X => y have one item on the right and a non-empty
+ * left side; the rule's support is that of X u {y}; --max-len counts the
+ * items of the whole rule. Supports are integer counts: an itemset is
+ * frequent iff count >= min_count, min_count = ceil(S * N) computed exactly
+ * from the decimal text of S (mine_min_count), never in floating point.
+ *
+ * Usual calling pattern:
+ *     struct mine_db *db;
+ *     mine_db_new(&db);
+ *     mine_read(db, buf, len, MINE_BASKET, NULL, NULL, err, sizeof(err));
+ *     (or per transaction: mine_txn_begin, mine_txn_item..., mine_txn_end)
+ *     mine_min_count("0.001", mine_db_txns(db), &params.min_count);
+ *     mine_run(db, &params, &res, &need);
+ *     mine_write_text(res, stdout);
+ *     mine_result_free(res); mine_db_free(db);
+ * Item names are kept byte for byte (no trimming). Items are identified by
+ * a dense id (0..mine_db_items()-1) in order of first appearance.
+ *
+ * Threads: one db or result per thread at a time; mine_run may use
+ * worker threads of its own (params). Lifetime: the caller frees what a
+ * *_new or run gave it.
+ */
+#ifndef MINING_H
+#define MINING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct mine_db;       /* transactions with interned item names */
+struct mine_result;   /* frequent itemsets and rules of one run */
+
+enum mine_format { MINE_BASKET = 0, MINE_FIMI = 1 };
+
+/* What a progress callback sees (phase: "reading", "mining", "rules"). */
+struct mine_progress {
+	const char *phase;
+	uint64_t transactions;    /* read so far */
+	uint64_t items;           /* distinct items so far */
+	uint64_t itemsets;        /* frequent itemsets found so far */
+	uint64_t rules;           /* rules found so far */
+};
+typedef void (*mine_progress_fn)(void *ctx, const struct mine_progress *p);
+
+struct mine_params {
+	uint32_t min_count;       /* minimum support count, >= 1 (mine_min_count) */
+	double min_confidence;    /* rules: confidence >= this, in (0, 1] */
+	double min_lift;          /* rules: lift >= this; 0 = no filter */
+	unsigned max_len;         /* items per itemset / whole rule, 1..MINE_MAX_LEN */
+	bool no_rules;            /* itemsets only */
+	size_t mem_limit;         /* bytes the run may hold; 0 = no limit */
+	mine_progress_fn progress;  /* may be NULL; called every so often */
+	void *progress_ctx;
+};
+#define MINE_MAX_LEN 64
+
+/* New empty store; *out NULL on failure. Returns PM_OK or PM_ENOMEM. */
+int mine_db_new(struct mine_db **out);
+void mine_db_free(struct mine_db *db);   /* NULL-safe */
+/* Refuse to grow past limit bytes (0 = none): PM_ENOMEM, mine_db_need() says how much. */
+void mine_db_set_limit(struct mine_db *db, size_t limit);
+/* After PM_ENOMEM from the store or a run: bytes the failed step needed in all. */
+size_t mine_db_need(const struct mine_db *db);
+size_t mine_db_mem(const struct mine_db *db);   /* bytes held now */
+
+/*
+ * Build one transaction: begin, any number of items (repeats count once),
+ * end. A transaction without items still counts in N. Names are copied.
+ * Returns PM_OK, PM_ENOMEM (limit or malloc), PM_EBADSTATE (nesting),
+ * PM_EINVAL (more than 2^32-2 items or transactions).
+ */
+int mine_txn_begin(struct mine_db *db);
+int mine_txn_item(struct mine_db *db, const char *name, size_t len);
+int mine_txn_end(struct mine_db *db);
+
+uint32_t mine_db_txns(const struct mine_db *db);
+uint32_t mine_db_items(const struct mine_db *db);
+/* Name of item id (not NUL-terminated), its length in *len. */
+const char *mine_item_name(const struct mine_db *db, uint32_t id, size_t *len);
+
+/*
+ * Parse a whole input (buf, len) and add its transactions. basket: one
+ * transaction per line, items separated by commas, a field may be quoted
+ * ("a, b" and "" for a quote), a trailing CR is dropped, unquoted empty
+ * fields are ignored. fimi: integer items separated by spaces or tabs.
+ * An empty line, a NUL byte (not a text file), a bad quote or a non-integer
+ * FIMI item is PM_EINVAL with "line N: ..." in err. PM_ENOMEM as above.
+ */
+int mine_read(struct mine_db *db, const char *buf, size_t len, enum mine_format fmt,
+		  mine_progress_fn progress, void *progress_ctx, char *err, size_t errlen);
+
+/*
+ * Minimum support count for support text S ("0.001", "1e-3", "1") and n
+ * transactions: ceil(S * n) in exact decimal arithmetic, at least 1.
+ * Returns PM_OK or PM_EINVAL (not a number, or S outside (0, 1]).
+ */
+int mine_min_count(const char *support, uint64_t n, uint32_t *out);
+
+/*
+ * Mine frequent itemsets (FP-growth) and, unless p->no_rules, the rules.
+ * db must not change while *out lives. *need (may be NULL) gets the bytes
+ * the run would need when it returns PM_ENOMEM because of p->mem_limit.
+ * Returns PM_OK, PM_EINVAL (bad params), PM_ENOMEM.
+ */
+int mine_run(const struct mine_db *db, const struct mine_params *p,
+		 struct mine_result **out, size_t *need);
+void mine_result_free(struct mine_result *res);   /* NULL-safe */
+
+size_t mine_n_itemsets(const struct mine_result *res);
+size_t mine_n_rules(const struct mine_result *res);
+/* Itemset i: item ids into ids (room for MINE_MAX_LEN), *len, *count. */
+void mine_itemset(const struct mine_result *res, size_t i, uint32_t *ids, unsigned *len,
+		      uint32_t *count);
+struct mine_rule {
+	uint32_t lhs[MINE_MAX_LEN]; /* left item ids (lhs_len of them) */
+	unsigned lhs_len;
+	uint32_t rhs;             /* right item id */
+	uint32_t count;           /* transactions with left and right side */
+	uint32_t lhs_count;       /* transactions with the left side */
+	uint32_t rhs_count;       /* transactions with the right item */
+	double support, confidence, lift;
+};
+void mine_rule_get(const struct mine_result *res, size_t i, struct mine_rule *out);
+
+/*
+ * Writers (docs/mining.md): text = one rule per line
+ * "lhs1,lhs2 => rhs\tsupport\tconfidence\tlift", 6 decimals, left items and
+ * lines sorted bytewise; itemsets = "item1,item2\tsupport\tcount" sorted;
+ * rules = the posmark-rules v1 JSON rule set for the offers engine (only
+ * rules whose items are all GTINs; *skipped gets how many were left out).
+ * Returns PM_OK, PM_EIO (write failed), PM_ENOMEM.
+ */
+int mine_write_text(const struct mine_result *res, FILE *f);
+int mine_write_itemsets(const struct mine_result *res, FILE *f);
+int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
+			   size_t *skipped);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * wire.h - every format that crosses between a store and HQ, with one
+ * codec per format that both ends use (docs/hostsync.md):
+ *  - batch format v1: a gzip-compressed NDJSON body, a header line then one
+ *    sale (or event) per line; the terminal encodes (hostsync), HQ decodes
+ *    (hq) with the same code.
+ *  - event payloads v1 (consent, erasure, offer issued / held back /
+ *    redeemed) and their type names: struct in, bytes out, and back.
+ *
+ * Depends on common/, zlib and jansson only. Plain data in, plain data out:
+ * no I/O, no globals, so any thread may use its own encoder or decoder.
+ *
+ * Errors: 0 or a negative pm_err; a decoder's err names the offending line
+ * and field for the sender's log.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/pm_buf.h"
+
+#define WIRE_BATCH_FORMAT "posmark-batch"
+#define WIRE_BATCH_VERSION 1
+#define WIRE_ID_MAX 31          /* store and terminal ids */
+#define WIRE_CARD_MAX 19
+#define WIRE_COUPON_MAX 63
+#define WIRE_BATCH_MAX_RAW (256u << 20) /* largest decompressed body accepted */
+
+/* ---- one sale as hostsync sees it (plain data, filled by terminal/) ---- */
+struct wire_item {
+	char gtin[15];
+	int32_t qty;
+	int64_t unit_price_cents;
+	int64_t line_cents;
+};
+struct wire_redemption {
+	char coupon[WIRE_COUPON_MAX + 1];
+	int64_t discount_cents;
+};
+struct wire_sale {
+	uint64_t seq;
+	int64_t time_us;
+	char terminal[WIRE_ID_MAX + 1];
+	char card[WIRE_CARD_MAX + 1];   /* "" = no card or unlinked */
+	char currency[4];
+	char tender[8];               /* "cash", "card", "other" */
+	int64_t total_cents;
+	int64_t discount_cents;
+	int64_t tendered_cents;
+	int64_t points_earned;
+	uint32_t n_items;
+	struct wire_item *items;
+	uint32_t n_redeemed;
+	struct wire_redemption *redeemed;
+};
+
+/* Non-sale events: type names "consent", "erasure", "offer_issued",
+ * "offer_held_back", "offer_redeemed". payload: the producer's bytes. */
+struct wire_event {
+	uint64_t seq;
+	int64_t time_us;
+	const char *type;
+	const void *payload;
+	size_t payload_len;
+};
+
+/* ---- batches ------------------------------------------------------------ */
+enum wire_batch_kind { WIRE_BATCH_SALES = 0, WIRE_BATCH_EVENTS = 1 };
+
+struct wire_batch_header {
+	int version;
+	int kind;                     /* enum wire_batch_kind */
+	char store[WIRE_ID_MAX + 1];
+	char terminal[WIRE_ID_MAX + 1];
+	uint64_t first_seq, last_seq, count;
+};
+
+/*
+ * Encoder: wire_enc_begin(), then wire_enc_sale()/wire_enc_event() in seq order,
+ * then wire_enc_finish() writes the header line in front and gzips everything
+ * into *out (raw_len: uncompressed size, for the ratio).
+ */
+struct wire_encoder {
+	struct wire_batch_header h;
+	struct pm_buf body;
+};
+void wire_enc_begin(struct wire_encoder *e, int kind, const char *store, const char *terminal);
+int wire_enc_sale(struct wire_encoder *e, const struct wire_sale *s);
+int wire_enc_event(struct wire_encoder *e, const struct wire_event *ev);
+int wire_enc_finish(struct wire_encoder *e, struct pm_buf *out, size_t *raw_len);
+void wire_enc_release(struct wire_encoder *e);
+
+/*
+ * Decoder with strict validation: gzip (or zlib) -> header -> each line.
+ * Rejects: bad compression or truncation, a body over WIRE_BATCH_MAX_RAW,
+ * wrong format or version, a missing or mistyped field, seqs that are not
+ * first_seq..last_seq in order without gaps, a count that does not match.
+ * Callbacks get each decoded record; a non-zero return stops (returned).
+ * On failure err gets a reason for the sender. Returns 0, PM_EINVAL,
+ * PM_EVERSION, PM_ECORRUPT (compression), PM_ENOMEM.
+ */
+struct wire_decoded_event {
+	uint64_t seq;
+	int64_t time_us;
+	char type[20];
+	const char *payload;          /* NUL-terminated text */
+	size_t payload_len;
+};
+struct wire_decode_cb {
+	void *ctx;
+	int (*header)(void *ctx, const struct wire_batch_header *h);
+	int (*sale)(void *ctx, const struct wire_sale *s);
+	int (*event)(void *ctx, const struct wire_decoded_event *e);
+};
+int wire_gunzip(const void *in, size_t in_len, size_t max_out, struct pm_buf *out);
+int wire_batch_decode(const void *body, size_t len, const struct wire_decode_cb *cb, char *err,
+		    size_t errlen);
+/* The two halves of wire_batch_decode: decompress (limit WIRE_BATCH_MAX_RAW),
+ * then decode NDJSON text (no NUL needed). */
+int wire_batch_decompress(const void *body, size_t len, struct pm_buf *raw, char *err, size_t errlen);
+int wire_batch_decode_raw(const char *text, size_t len, const struct wire_decode_cb *cb, char *err,
+			size_t errlen);
+
+/* ---- event payloads (docs/hostsync.md, "Events") -------------------------
+ * The type numbers are also the terminal log's (loyalty's LOY_EV_*): never
+ * renumber. The payload bytes of each type are written by exactly one
+ * encoder below and read by exactly one decoder, at the store (caps replay)
+ * and at HQ (ingest). Payload v1 formats, kept byte-compatible with what
+ * terminals already in the field send:
+ *   consent   "CARD yes|no|unknown"          (text)
+ *   erasure   "CARD"                         (text)
+ *   offer_*   {"v":1,"sale":N,"campaign":..,"rule":..,"card":..,
+ *              "kind":..,"gtin":..,"benefit":N,"value":N,
+ *              "coupon":..,"discount_cents":N}   (compact JSON; kind, gtin,
+ *              benefit, value absent when no offer is attached; coupon
+ *              absent when none; discount_cents only on offer_redeemed)
+ */
+enum wire_event_type {
+	WIRE_EV_CONSENT = 1, WIRE_EV_ERASURE = 2, WIRE_EV_OFFER_ISSUED = 3,
+	WIRE_EV_OFFER_HELD_BACK = 4, WIRE_EV_OFFER_REDEEMED = 5,
+};
+#define WIRE_EV_TYPE_MAX 5
+/* "consent", "erasure", "offer_issued", "offer_held_back", "offer_redeemed"; NULL if unknown. */
+const char *wire_event_type_name(int type);
+/* The number for a type name, or PM_EINVAL. */
+int wire_event_type_parse(const char *name);
+
+enum wire_consent { WIRE_CONSENT_UNKNOWN = 0, WIRE_CONSENT_YES = 1, WIRE_CONSENT_NO = 2 };
+struct wire_consent_event {
+	char card[WIRE_CARD_MAX + 1];
+	int consent;                  /* enum wire_consent */
+};
+struct wire_erasure_event {
+	char card[WIRE_CARD_MAX + 1];
+};
+#define WIRE_OFFER_ID_MAX 63
+struct wire_offer_event {
+	uint64_t sale;                /* the sale it belongs to (seq on its terminal) */
+	char campaign[WIRE_OFFER_ID_MAX + 1];
+	char rule[WIRE_OFFER_ID_MAX + 1];
+	char card[WIRE_CARD_MAX + 1]; /* "" = no card */
+	bool has_offer;               /* kind, gtin, benefit, value are set */
+	char kind[24];                /* the engine's kind name, e.g. "cross_sell" */
+	char gtin[15];                /* GTIN-14 offered, "" = none */
+	int benefit;                  /* the engine's enum ofr_benefit */
+	int64_t value;
+	char coupon[WIRE_COUPON_MAX + 1]; /* "" = none */
+	int64_t discount_cents;       /* offer_redeemed only */
+};
+
+/*
+ * Encoders append the payload (no NUL counted) to out: PM_OK, PM_EINVAL (a
+ * field that does not fit the format, e.g. a card with non-digits),
+ * PM_ENOMEM. type selects the offer variant (WIRE_EV_OFFER_*).
+ */
+int wire_consent_encode(const struct wire_consent_event *e, struct pm_buf *out);
+int wire_erasure_encode(const struct wire_erasure_event *e, struct pm_buf *out);
+int wire_offer_encode(int type, const struct wire_offer_event *e, struct pm_buf *out);
+/*
+ * Decoders check every field (presence, type, range, length) and fill *out
+ * completely: PM_OK, PM_EINVAL (err names the field), PM_EVERSION (an offer
+ * payload of a newer "v"). The input need not be NUL-terminated.
+ */
+int wire_consent_decode(const char *p, size_t len, struct wire_consent_event *out, char *err,
+			size_t errlen);
+int wire_erasure_decode(const char *p, size_t len, struct wire_erasure_event *out, char *err,
+			size_t errlen);
+int wire_offer_decode(const char *p, size_t len, struct wire_offer_event *out, char *err,
+		      size_t errlen);
+
+#endif

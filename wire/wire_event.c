@@ -1,0 +1,206 @@
+/*
+ * wire_event.c - event payloads v1 and their type names (wire.h): one
+ * encoder and one decoder per payload, used by the terminal (to write its
+ * outbox and to replay its caps) and by HQ (to ingest).
+ */
+#include "wire/wire.h"
+#include "common/pm_err.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[WIRE_EV_TYPE_MAX + 1] = {
+	[WIRE_EV_CONSENT] = "consent",
+	[WIRE_EV_ERASURE] = "erasure",
+	[WIRE_EV_OFFER_ISSUED] = "offer_issued",
+	[WIRE_EV_OFFER_HELD_BACK] = "offer_held_back",
+	[WIRE_EV_OFFER_REDEEMED] = "offer_redeemed",
+};
+
+const char *wire_event_type_name(int type)
+{
+	return type >= 1 && type <= WIRE_EV_TYPE_MAX ? type_names[type] : NULL;
+}
+
+int wire_event_type_parse(const char *name)
+{
+	for (int t = 1; t <= WIRE_EV_TYPE_MAX; t++)
+		if (name && !strcmp(name, type_names[t]))
+			return t;
+	return PM_EINVAL;
+}
+
+static bool digits_only(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static bool card_ok(const char *card)
+{
+	size_t n = strlen(card);
+	return n >= 1 && n <= WIRE_CARD_MAX && digits_only(card, n);
+}
+
+static const char *const consent_words[] = { "unknown", "yes", "no" };
+
+int wire_consent_encode(const struct wire_consent_event *e, struct pm_buf *out)
+{
+	if (!card_ok(e->card) || e->consent < WIRE_CONSENT_UNKNOWN || e->consent > WIRE_CONSENT_NO)
+		return PM_EINVAL;
+	return pm_buf_printf(out, "%s %s", e->card, consent_words[e->consent]);
+}
+
+int wire_consent_decode(const char *p, size_t len, struct wire_consent_event *out, char *err,
+			size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	const char *sp = memchr(p, ' ', len);
+	size_t cl = sp ? (size_t)(sp - p) : len;
+	if (!sp || cl < 1 || cl > WIRE_CARD_MAX || !digits_only(p, cl)) {
+		snprintf(err, errlen, "consent payload: expected 'CARD yes|no|unknown'");
+		return PM_EINVAL;
+	}
+	const char *w = sp + 1;
+	size_t wl = len - cl - 1;
+	for (int c = 0; c < 3; c++)
+		if (wl == strlen(consent_words[c]) && !memcmp(w, consent_words[c], wl)) {
+			memcpy(out->card, p, cl);
+			out->card[cl] = '\0';
+			out->consent = c;
+			return PM_OK;
+		}
+	snprintf(err, errlen, "consent payload: the answer must be yes, no or unknown");
+	return PM_EINVAL;
+}
+
+int wire_erasure_encode(const struct wire_erasure_event *e, struct pm_buf *out)
+{
+	if (!card_ok(e->card))
+		return PM_EINVAL;
+	return pm_buf_adds(out, e->card);
+}
+
+int wire_erasure_decode(const char *p, size_t len, struct wire_erasure_event *out, char *err,
+			size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < 1 || len > WIRE_CARD_MAX || !digits_only(p, len)) {
+		snprintf(err, errlen, "erasure payload: expected a card number (1-%d digits)",
+			 WIRE_CARD_MAX);
+		return PM_EINVAL;
+	}
+	memcpy(out->card, p, len);
+	out->card[len] = '\0';
+	return PM_OK;
+}
+
+int wire_offer_encode(int type, const struct wire_offer_event *e, struct pm_buf *out)
+{
+	if (type < WIRE_EV_OFFER_ISSUED || type > WIRE_EV_OFFER_REDEEMED || (e->card[0] && !card_ok(e->card)))
+		return PM_EINVAL;
+	json_t *p = json_pack("{s:i, s:I, s:s, s:s, s:s}", "v", 1, "sale", (json_int_t)e->sale,
+			      "campaign", e->campaign, "rule", e->rule, "card", e->card);
+	if (!p)
+		return PM_ENOMEM;
+	int bad = 0;
+	if (e->has_offer) {
+		bad |= json_object_set_new(p, "kind", json_string(e->kind));
+		bad |= json_object_set_new(p, "gtin", json_string(e->gtin));
+		bad |= json_object_set_new(p, "benefit", json_integer(e->benefit));
+		bad |= json_object_set_new(p, "value", json_integer(e->value));
+	}
+	if (e->coupon[0])
+		bad |= json_object_set_new(p, "coupon", json_string(e->coupon));
+	if (type == WIRE_EV_OFFER_REDEEMED)
+		bad |= json_object_set_new(p, "discount_cents", json_integer(e->discount_cents));
+	char *s = bad ? NULL : json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	if (!s)
+		return bad ? PM_EINVAL : PM_ENOMEM;
+	int rc = pm_buf_adds(out, s);
+	free(s);
+	return rc;
+}
+
+/* Copy an optional string member (absent: "") of at most cap-1 bytes. */
+static int get_str(json_t *o, const char *key, char *dst, size_t cap, bool required, char *err,
+		   size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	dst[0] = '\0';
+	if (!v) {
+		if (!required)
+			return PM_OK;
+		snprintf(err, errlen, "offer payload: '%s' is missing", key);
+		return PM_EINVAL;
+	}
+	if (!json_is_string(v) || json_string_length(v) >= cap ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		snprintf(err, errlen, "offer payload: '%s' must be a string of at most %zu bytes", key,
+			 cap - 1);
+		return PM_EINVAL;
+	}
+	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+	return PM_OK;
+}
+
+static int get_int(json_t *o, const char *key, int64_t lo, int64_t hi, int64_t *dst, char *err,
+		   size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		snprintf(err, errlen, "offer payload: '%s' must be an integer in [%lld, %lld]", key,
+			 (long long)lo, (long long)hi);
+		return PM_EINVAL;
+	}
+	*dst = json_integer_value(v);
+	return PM_OK;
+}
+
+int wire_offer_decode(const char *p, size_t len, struct wire_offer_event *out, char *err,
+		      size_t errlen)
+{
+	json_error_t jerr;
+	int64_t v = 0, sale = 0, x = 0;
+	memset(out, 0, sizeof(*out));
+	json_t *o = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "offer payload: not a JSON object (%s)", o ? "other JSON" : jerr.text);
+		json_decref(o);
+		return PM_EINVAL;
+	}
+	int rc = get_int(o, "v", 1, INT32_MAX, &v, err, errlen);
+	if (!rc && v != 1) {
+		snprintf(err, errlen, "offer payload: version %lld is newer than this build reads (1)",
+			 (long long)v);
+		rc = PM_EVERSION;
+	}
+	rc = rc ? rc : get_int(o, "sale", 0, INT64_MAX, &sale, err, errlen);
+	rc = rc ? rc : get_str(o, "campaign", out->campaign, sizeof(out->campaign), true, err, errlen);
+	rc = rc ? rc : get_str(o, "rule", out->rule, sizeof(out->rule), true, err, errlen);
+	rc = rc ? rc : get_str(o, "card", out->card, sizeof(out->card), true, err, errlen);
+	if (!rc && out->card[0] && !card_ok(out->card)) {
+		snprintf(err, errlen, "offer payload: 'card' must be digits");
+		rc = PM_EINVAL;
+	}
+	if (!rc && json_object_get(o, "kind")) {
+		out->has_offer = true;
+		rc = get_str(o, "kind", out->kind, sizeof(out->kind), true, err, errlen);
+		rc = rc ? rc : get_str(o, "gtin", out->gtin, sizeof(out->gtin), true, err, errlen);
+		rc = rc ? rc : get_int(o, "benefit", 0, INT32_MAX, &x, err, errlen);
+		out->benefit = (int)x;
+		rc = rc ? rc : get_int(o, "value", INT64_MIN, INT64_MAX, &out->value, err, errlen);
+	}
+	rc = rc ? rc : get_str(o, "coupon", out->coupon, sizeof(out->coupon), false, err, errlen);
+	if (!rc && json_object_get(o, "discount_cents"))
+		rc = get_int(o, "discount_cents", INT64_MIN, INT64_MAX, &out->discount_cents, err, errlen);
+	out->sale = (uint64_t)sale;
+	json_decref(o);
+	return rc;
+}
