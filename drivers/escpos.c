@@ -23,28 +23,14 @@
 
 void prni_buf_add(struct prni_buf *b, const void *data, size_t n)
 {
-	if (b->err)
-		return;
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->n + n)
-			cap *= 2;
-		unsigned char *np = realloc(b->p, cap);
-		if (!np) {
-			b->err = PM_ENOMEM;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, n);
-	b->n += n;
+	if (!b->err)
+		b->err = pm_buf_add(&b->bytes, data, n);
 }
 
 void prni_buf_release(struct prni_buf *b)
 {
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	pm_buf_free(&b->bytes);
+	b->err = PM_OK;
 }
 
 static void put(struct prni_buf *b, int n, ...)
@@ -239,8 +225,7 @@ int prn_escpos_encode(const struct prn_doc *doc, const char *profile, unsigned c
 		prni_buf_release(&b);
 		return rc;
 	}
-	*out = b.p;
-	*len = b.n;
+	*out = (unsigned char *)pm_buf_take(&b.bytes, len);
 	return PM_OK;
 }
 
@@ -349,4 +334,25 @@ int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms)
 		n -= (size_t)k;
 	}
 	return PM_OK;
+}
+
+void prni_fd_disconnect(struct prni_fd *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+int prni_fd_op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
+{
+	struct prni_fd *t = p->priv;
+	int rc = prni_write_all(t->fd, buf, n, p->timeout_ms);
+	if (rc)
+		prni_fd_disconnect(t);
+	return rc;
+}
+
+void prni_fd_op_close(struct prn_dev *p)
+{
+	prni_fd_disconnect(p->priv);
 }

@@ -7,6 +7,7 @@
  */
 #include "mining/mine_int.h"
 #include "common/pm_err.h"
+#include "common/pm_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,18 +136,11 @@ const char *mine_item_name(const struct mine_db *db, uint32_t id, size_t *len)
 	return db->names + db->name_off[id];
 }
 
-/* FNV-1a over the bytes, then a final mix so the low bits spread. */
-static uint64_t name_hash(const char *s, size_t len)
+/* FNV-1a over the bytes, then a final mix so the low bits spread (the
+ * table's slot is h & hmask). */
+static inline uint64_t name_hash(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	return h;
+	return pm_mix64(pm_fnv1a64(s, len));
 }
 
 static int rehash(struct mine_db *db)

@@ -5,6 +5,7 @@
  */
 #include "offers/ofr_int.h"
 #include "common/pm_err.h"
+#include "common/pm_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,11 +95,7 @@ bool ofri_map_get(const struct ofri_map *m, uint64_t key, uint32_t *val)
 /* FNV-1a 64, never 0 (0 marks an empty map slot). */
 uint64_t ofri_hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = pm_fnv1a64(s, strlen(s));
 	return h ? h : 1;
 }
 
