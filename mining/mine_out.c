@@ -116,7 +116,8 @@ static void putf(struct lines *l, double v)
 	put(l, num, minei_fmt6(v, num));
 }
 
-static const struct mine_db *sort_db;   /* qsort has no context; writers are not reentrant */
+/* qsort has no context: the writers keep theirs per thread (writers on two threads do not race) */
+static _Thread_local const struct mine_db *sort_db;
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -127,7 +128,7 @@ static int cmp_names(const void *a, const void *b)
 	return c ? c : (la > lb) - (la < lb);
 }
 
-static const struct lines *sort_lines;
+static _Thread_local const struct lines *sort_lines;
 
 static int cmp_lines(const void *a, const void *b)
 {
@@ -225,7 +226,7 @@ out_release:
 }
 
 /* Bytewise order of the frequent items' names: name_pos[item id]. */
-static uint32_t *name_pos;
+static _Thread_local uint32_t *name_pos;
 
 static int name_order_init(const struct mine_result *res)
 {
@@ -330,7 +331,7 @@ struct ranked {
 	size_t line;             /* text line, the last tie-break */
 };
 
-static const struct lines *rank_lines;
+static _Thread_local const struct lines *rank_lines;
 
 /* Confidence descending (exact: cross-multiplied counts), count descending, text. */
 static int cmp_ranked(const void *a, const void *b)

@@ -358,7 +358,8 @@ static void heap_build(struct ofr_rules *r, const struct basket *b, struct heap 
 		sift_down(h, i);
 }
 
-static const struct ofr_rules *sort_rules;  /* qsort has no context argument in C11 */
+/* qsort has no context argument in C11: per thread, so lanes deciding at once do not race */
+static _Thread_local const struct ofr_rules *sort_rules;
 
 static int cmp_fired(const void *a, const void *b)
 {

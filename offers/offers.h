@@ -20,8 +20,9 @@
  *  - ofr_decide() keeps scratch state inside struct ofr_rules: one decision
  *    at a time per rule set (the till is single-threaded; a second lane
  *    loads its own).
- *  - ofr_rules_load() sorts with qsort() through a file-level pointer (C11's
- *    qsort has no context argument): load rule sets from one thread.
+ *  - Different rule sets may be loaded and decided on different threads at
+ *    once (the sorts' qsort context is per thread); a ledger or profile is
+ *    used by one thread at a time.
  *  - Rule-set GTINs are GTIN-14 digit strings; basket lines must be too.
  *  - docs/rules.md is the file format; docs/coupons.md the code layout.
  */
