@@ -1,7 +1,13 @@
 /*
- * drv_backend.h - ops tables the scanner and printer backends fill in.
- * Provided by scan_core.c (scanner dispatch) and prn_core.c (printer
- * dispatch); each backend file exports one const ops table.
+ * drv_backend.h - PRIVATE to drivers/: the ops tables the scanner and
+ * printer backends fill in, and the helpers they share. Other modules use
+ * drivers/drivers.h only; tests (tests/unit, tests/fuzz) may include this.
+ *
+ * The cores, scan_core.c and prn_core.c, parse the device string, allocate
+ * the device and its priv_size bytes of backend state (zeroed), and
+ * dispatch; each backend file (scan_*.c, prn_*.c) exports one const ops
+ * table, listed at the end of this header. Each section below names the
+ * file that provides it.
  */
 #ifndef DRV_BACKEND_H
 #define DRV_BACKEND_H
