@@ -253,9 +253,11 @@ int prni_escpos_status_reply(int n, unsigned char r, int *state)
 	}
 }
 
-static int read_byte(int fd, int timeout_ms, unsigned char *out)
+/* Wait for events on fd (EINTR restarts the wait): PM_OK with *revents,
+ * PM_ETIMEOUT, or poll's error. */
+static int wait_fd(int fd, short events, int timeout_ms, short *revents)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = events };
 	for (;;) {
 		int r = poll(&pfd, 1, timeout_ms);
 		if (r < 0 && errno == EINTR)
@@ -264,6 +266,18 @@ static int read_byte(int fd, int timeout_ms, unsigned char *out)
 			return pm_from_errno(errno);
 		if (r == 0)
 			return PM_ETIMEOUT;
+		*revents = pfd.revents;
+		return PM_OK;
+	}
+}
+
+static int read_byte(int fd, int timeout_ms, unsigned char *out)
+{
+	for (;;) {
+		short rev;
+		int rc = wait_fd(fd, POLLIN, timeout_ms, &rev);
+		if (rc)
+			return rc;
 		ssize_t k = read(fd, out, 1);
 		if (k == 1)
 			return PM_OK;
@@ -311,15 +325,11 @@ int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms)
 {
 	const unsigned char *p = buf;
 	while (n > 0) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		int r = poll(&pfd, 1, timeout_ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return pm_from_errno(errno);
-		if (r == 0)
-			return PM_ETIMEOUT;
-		if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+		short rev;
+		int rc = wait_fd(fd, POLLOUT, timeout_ms, &rev);
+		if (rc)
+			return rc;
+		if (rev & (POLLERR | POLLHUP | POLLNVAL))
 			return PM_EOFFLINE;
 		/* send() with MSG_NOSIGNAL: a printer that hangs up must not SIGPIPE the till. */
 		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
