@@ -24,7 +24,7 @@ int pm_file_read(const char *path, size_t max, char **out, size_t *len)
 	size_t cap = 4096;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
 		cap = (size_t)st.st_size + 1;
-	if (max && cap > max + 1)
+	if (max && cap - 1 > max)   /* not cap > max + 1: max may be SIZE_MAX */
 		cap = max + 1;
 	char *buf = malloc(cap + 1);
 	size_t n = 0;

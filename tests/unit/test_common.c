@@ -273,6 +273,10 @@ static void test_file_read_max(void **state)
 	assert_int_equal(len, 10);
 	assert_string_equal(out, "0123456789");
 	free(out);
+	/* the largest max is no limit (max + 1 must not wrap to 0) */
+	assert_int_equal(pm_file_read(path, SIZE_MAX, &out, &len), PM_OK);
+	assert_int_equal(len, 10);
+	free(out);
 	/* one byte more than max: refused, nothing returned */
 	out = (char *)&out;
 	len = 3;
