@@ -1,7 +1,8 @@
 /*
- * ofr_map.c - the two small containers the engine is built on: a u64 -> u32
- * open-addressing hash map (linear probing, power-of-two capacity, load
- * kept under 1/2) and a string interning table on top of it.
+ * ofr_map.c - the small containers the engine is built on: a growable
+ * array (ofri_grow), a u64 -> u32 open-addressing hash map (linear probing,
+ * power-of-two capacity, load kept under 1/2) and a string interning table
+ * on top of it.
  */
 #include "offers/ofr_int.h"
 #include "common/pm_err.h"
@@ -18,6 +19,24 @@ uint64_t ofri_mix64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
+}
+
+int ofri_grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return PM_OK;
+	size_t c = *cap ? *cap : 64;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / elem)
+			return PM_ENOMEM;
+		c *= 2;
+	}
+	void *nv = realloc(*v, c * elem);
+	if (!nv)
+		return PM_ENOMEM;
+	*v = nv;
+	*cap = c;
+	return PM_OK;
 }
 
 int ofri_map_init(struct ofri_map *m, size_t expect)

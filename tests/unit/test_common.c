@@ -31,6 +31,17 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/* A fresh temporary directory (tu_rmdir it); the test stops if there is none. */
+static char *tmpdir(void)
+{
+	char *d = tu_mkdtemp();
+	if (!d) {
+		fail_msg("cannot make a temporary directory");
+		abort();
+	}
+	return d;
+}
+
 static void write_file(const char *path, const char *text, size_t n)
 {
 	FILE *f = fopen(path, "wb");
@@ -206,7 +217,7 @@ static void test_buf_overflow(void **state)
 static void test_file_read_missing(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4200];
+	char *dir = tmpdir(), path[4200];
 	char *out = (char *)&out;
 	size_t len = 5;
 	snprintf(path, sizeof(path), "%s/no-such-file", dir);
@@ -225,7 +236,7 @@ static void test_file_read_missing(void **state)
 static void test_file_read_empty_and_content(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4200];
+	char *dir = tmpdir(), path[4200];
 	char *out;
 	size_t len = 7;
 	snprintf(path, sizeof(path), "%s/empty", dir);
@@ -263,7 +274,7 @@ static void test_file_read_empty_and_content(void **state)
 static void test_file_read_max(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4200];
+	char *dir = tmpdir(), path[4200];
 	char *out;
 	size_t len;
 	snprintf(path, sizeof(path), "%s/ten", dir);
@@ -301,7 +312,7 @@ static void test_file_read_max(void **state)
 static void test_file_replace_content(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4200];
+	char *dir = tmpdir(), path[4200];
 	size_t len;
 	struct stat st;
 	snprintf(path, sizeof(path), "%s/rules.json", dir);
@@ -347,7 +358,7 @@ static void test_file_replace_content(void **state)
 static void test_file_replace_readonly_dir(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), sub[4200], path[4300];
+	char *dir = tmpdir(), sub[4200], path[4300];
 	size_t len;
 	snprintf(sub, sizeof(sub), "%s/ro", dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
@@ -387,7 +398,7 @@ static void test_file_replace_readonly_dir(void **state)
 static void test_file_replace_write_fails(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4200];
+	char *dir = tmpdir(), path[4200];
 	size_t len;
 	struct rlimit old, small = { 4096, 4096 };
 	snprintf(path, sizeof(path), "%s/rules.json", dir);
@@ -446,7 +457,7 @@ static void *replace_loop(void *arg)
 static void test_file_replace_threads(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4200];
+	char *dir = tmpdir(), path[4200];
 	pthread_t t[4];
 	struct replacer r[4];
 	size_t len;
