@@ -16,6 +16,8 @@
  * basket ({index 1, ...}); Weka's FPGrowth counts value 1 of sparse data.
  * Item names become attribute names (quoted).
  */
+#include "common/pm_hash.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,17 +117,9 @@ static size_t n_items, cap_items;
 static int *htab;
 static size_t hsize = 1 << 20;
 
-static size_t hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static int intern(const char *s)
 {
-	size_t h = hash(s) & (hsize - 1);
+	size_t h = (size_t)pm_fnv1a64(s, strlen(s)) & (hsize - 1);
 	while (htab[h] >= 0) {
 		if (!strcmp(items[htab[h]].name, s))
 			return htab[h];

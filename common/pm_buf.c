@@ -9,11 +9,11 @@
 
 int pm_buf_reserve(struct pm_buf *b, size_t extra)
 {
+	if (extra >= (size_t)-1 / 2 - b->len)
+		return PM_ENOMEM;  /* also keeps extra + 1 and the doubling below from wrapping */
 	extra++; /* room for the NUL kept after the bytes */
 	if (extra <= b->cap - b->len)
 		return PM_OK;
-	if (extra > (size_t)-1 / 2 - b->len)
-		return PM_ENOMEM;
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap - b->len < extra)
 		cap *= 2;

@@ -6,8 +6,8 @@
  * in a buffer is a C string as it is. Growth doubles, so n appends cost
  * O(n) amortised.
  *
- * Errors: PM_ENOMEM (the buffer is left as it was), PM_EINVAL from
- * pm_buf_printf on a format error. Threads: none shared; one buffer, one
+ * Errors: PM_ENOMEM (the buffer is left as it was, and also for a size
+ * that would overflow), PM_EINVAL from pm_buf_printf on a format error. Threads: none shared; one buffer, one
  * user. Lifetime: the caller frees data with pm_buf_free (or takes it
  * with pm_buf_take and frees it with free()).
  */
@@ -17,8 +17,9 @@
 #include <stddef.h>
 
 struct pm_buf {
-	char *data;
-	size_t len, cap;
+	char *data;                /* NULL until the first append; then len bytes and a NUL */
+	size_t len;                /* bytes held, the NUL not counted */
+	size_t cap;                /* bytes allocated (len + 1 <= cap once data is set) */
 };
 
 /* Make room for at least extra more bytes beyond len. */
@@ -32,7 +33,11 @@ int pm_buf_addc(struct pm_buf *b, char c);
 int pm_buf_printf(struct pm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The bytes as a C string even when nothing was appended yet; NULL on ENOMEM. */
 char *pm_buf_cstr(struct pm_buf *b);
-/* Hand the bytes to the caller (free() them); the buffer is empty after. */
+/*
+ * Hand the bytes to the caller (free() them); the buffer is empty after.
+ * NULL (and *len 0) when nothing was ever appended: call pm_buf_cstr first
+ * when the caller needs a string even then.
+ */
 char *pm_buf_take(struct pm_buf *b, size_t *len);
 /* Keep the allocation, forget the contents. */
 static inline void pm_buf_reset(struct pm_buf *b)

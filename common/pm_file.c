@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ int pm_file_read(const char *path, size_t max, char **out, size_t *len)
 	size_t cap = 4096;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
 		cap = (size_t)st.st_size + 1;
-	if (max && cap > max + 1)
+	if (max && cap - 1 > max)   /* not cap > max + 1: max may be SIZE_MAX */
 		cap = max + 1;
 	char *buf = malloc(cap + 1);
 	size_t n = 0;
@@ -102,16 +103,27 @@ static int write_all(int fd, const char *p, size_t len)
 
 int pm_file_replace(const char *path, const void *data, size_t len, mode_t mode)
 {
+	/* A name of its own per call (pid and a process-wide counter, O_EXCL):
+	 * two threads replacing the same file never write into one temp file. */
+	static atomic_uint seq;
 	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	int dl = slash ? (int)(slash - path + 1) : 0;
-	if (!*base || snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%ld", dl, path, base, (long)getpid()) >=
-			      (int)sizeof(tmp))
+	int fd = -1;
+
+	if (!*base)
 		return PM_EINVAL;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	for (int tries = 0; fd < 0 && tries < 100; tries++) {
+		if (snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%ld.%u", dl, path, base, (long)getpid(),
+			     atomic_fetch_add(&seq, 1)) >= (int)sizeof(tmp))
+			return PM_EINVAL;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (fd < 0 && errno != EEXIST)
+			return pm_from_errno(errno);
+	}
 	if (fd < 0)
-		return pm_from_errno(errno);
+		return PM_EEXIST;
 	int rc = write_all(fd, data, len);
 	if (!rc && fsync(fd))
 		rc = pm_from_errno(errno);

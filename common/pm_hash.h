@@ -9,6 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * posmark's FNV offset basis. NOTE: it is not the standard's
+ * 14695981039346656037 (0xcbf29ce484222325): a digit was lost when the
+ * first copy was written, and every copy since kept it. It stays, because
+ * values depend on it: coupon codes already printed carry item and
+ * campaign tags made from this hash (offers/coupon.c). So pm_fnv1a64 is
+ * FNV-1a's algorithm with this basis, and its values differ from other
+ * FNV-1a implementations ("" hashes to 0x14650fb0739d0383).
+ */
 #define PM_FNV64_INIT 1469598103934665603ULL
 
 /* FNV-1a 64 of n bytes, continuing from h (start with PM_FNV64_INIT). */

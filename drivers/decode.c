@@ -159,41 +159,24 @@ static void decode_variable_measure(const char *d, struct scan_result *out)
 static void decode_digits(const struct scan_config *cfg, const char *d, size_t n, bool had_aim,
 			  struct scan_result *out)
 {
-	switch (n) {
-	case 8:
-		strcpy(out->symbology, "ean8");
-		if (gtin_check_ok(d, n, "EAN-8", out)) {
-			set_gtin14(out, d, n);
-			out->kind = SCAN_ITEM;
-		}
-		return;
-	case 12:
-		strcpy(out->symbology, "upca");
-		if (gtin_check_ok(d, n, "UPC-A", out)) {
-			set_gtin14(out, d, n);
-			out->kind = SCAN_ITEM;
-		}
-		return;
-	case 13:
-		strcpy(out->symbology, "ean13");
-		if (!gtin_check_ok(d, n, "EAN-13", out))
+	/* GTIN-8, -12, -13, -14 by length (an EAN-13 starting with 2 is in-store) */
+	static const struct { size_t n; const char *symbology, *name; } gtins[] = {
+		{ 8, "ean8", "EAN-8" }, { 12, "upca", "UPC-A" },
+		{ 13, "ean13", "EAN-13" }, { 14, "gtin14", "GTIN-14" },
+	};
+	for (size_t i = 0; i < sizeof(gtins) / sizeof(gtins[0]); i++) {
+		if (gtins[i].n != n)
+			continue;
+		strcpy(out->symbology, gtins[i].symbology);
+		if (!gtin_check_ok(d, n, gtins[i].name, out))
 			return;
-		if (d[0] == '2')
+		if (n == 13 && d[0] == '2') {
 			decode_variable_measure(d, out);
-		else {
+		} else {
 			set_gtin14(out, d, n);
 			out->kind = SCAN_ITEM;
 		}
 		return;
-	case 14:
-		strcpy(out->symbology, "gtin14");
-		if (gtin_check_ok(d, n, "GTIN-14", out)) {
-			set_gtin14(out, d, n);
-			out->kind = SCAN_ITEM;
-		}
-		return;
-	default:
-		break;
 	}
 	if (n == 16 && !had_aim && (d[0] == '0' && (d[1] == '1' || d[1] == '2')) &&
 	    pm_gs1_check_digit(d + 2, 13) == d[15] - '0') {

@@ -15,7 +15,26 @@
  * makes prn_print() fail with PM_EPAPER / PM_EOFFLINE; the caller keeps the
  * document queued and prints it again when prn_status() says ready.
  *
- * drivers/ depends on libc and libusb only (plus zint/png/cairo for preview).
+ * Depends on common/ and libc, libusb-1.0 (USB scanners and printers), zint,
+ * libpng and cairo (barcode rasters, PNG previews); on no other posmark
+ * module. This is the module's one public header. drivers/drv_backend.h is
+ * private to drivers/: the ops tables each backend fills in and the helpers
+ * the backends share. Tests may include it; other modules may not.
+ *
+ * Errors: every function returns PM_OK or a negative pm_err
+ * (common/pm_err.h); each one's codes are listed above it. Where an errbuf
+ * is taken it is the caller's, written (NUL-terminated) only on failure,
+ * with a message for a person: what failed, on what, what to do.
+ *
+ * Threads: scan_decode*, scan_luhn_valid and the prn_doc_* functions keep no
+ * state (distinct documents may be built on different threads). A device
+ * (struct scan_dev, struct prn_dev) is used by one thread at a time; devices
+ * share nothing, so each may have its own thread.
+ *
+ * Lifetimes: the caller closes what it opened (scan_close, prn_close) and
+ * releases what it initialised (prn_doc_release); all three accept NULL.
+ * scan_dev_name/prn_dev_name stay valid until the device is closed;
+ * scan_kind_name and prn_state_words return static text.
  */
 #ifndef DRIVERS_H
 #define DRIVERS_H

@@ -1,12 +1,19 @@
 /*
- * drv_backend.h - ops tables the scanner and printer backends fill in.
- * Provided by scan_core.c (scanner dispatch) and prn_core.c (printer
- * dispatch); each backend file exports one const ops table.
+ * drv_backend.h - PRIVATE to drivers/: the ops tables the scanner and
+ * printer backends fill in, and the helpers they share. Other modules use
+ * drivers/drivers.h only; tests (tests/unit, tests/fuzz) may include this.
+ *
+ * The cores, scan_core.c and prn_core.c, parse the device string, allocate
+ * the device and its priv_size bytes of backend state (zeroed), and
+ * dispatch; each backend file (scan_*.c, prn_*.c) exports one const ops
+ * table, listed at the end of this header. Each section below names the
+ * file that provides it.
  */
 #ifndef DRV_BACKEND_H
 #define DRV_BACKEND_H
 
 #include "drivers/drivers.h"
+#include "common/pm_buf.h"
 
 #include <libusb.h>
 
@@ -78,12 +85,12 @@ struct prn_dev {
 	int timeout_ms;            /* per I/O step: connect, write, status reply */
 };
 
-/* ---- byte buffer (escpos.c) ---- */
+/* ---- encoder output (escpos.c): a pm_buf whose first failure sticks ---- */
 struct prni_buf {
-	unsigned char *p;
-	size_t n, cap;
-	int err;                   /* sticky PM_ENOMEM */
+	struct pm_buf bytes;       /* the encoded bytes (bytes.data, bytes.len) */
+	int err;                   /* sticky PM_ENOMEM: later adds do nothing */
 };
+/* Append n bytes unless an earlier append failed (then b->err says so). */
 void prni_buf_add(struct prni_buf *b, const void *data, size_t n);
 void prni_buf_release(struct prni_buf *b);
 
@@ -170,6 +177,20 @@ int drv_usb_open(struct drv_usb *u, uint8_t cls, int xfer_type, bool in, const c
 void drv_usb_release(struct drv_usb *u);
 /* Write all of buf to fd within timeout_ms per poll; PM_ETIMEOUT, PM_EOFFLINE (peer gone), PM_EIO. */
 int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms);
+/*
+ * Printers reached through one file descriptor (tcp:, usblp:): their priv
+ * struct starts with a struct prni_fd, so these two serve as their write
+ * and close ops (escpos.c).
+ */
+struct prni_fd {
+	int fd;                    /* -1 while not connected / not open */
+};
+/* Close the fd if open; the next print opens it again. */
+void prni_fd_disconnect(struct prni_fd *t);
+/* ops->write: prni_write_all with the device timeout; any error drops the fd. */
+int prni_fd_op_write(struct prn_dev *p, const unsigned char *buf, size_t n);
+/* ops->close. */
+void prni_fd_op_close(struct prn_dev *p);
 
 /* ---- blocking reads of fd-based scanners (scan_core.c) ---- */
 int64_t scani_now_ms(void);   /* monotonic milliseconds */
@@ -182,6 +203,16 @@ int64_t scani_now_ms(void);   /* monotonic milliseconds */
  */
 int scani_fd_wait(struct scan_dev *s, const int *fd, int (*reopen)(struct scan_dev *),
 		  int64_t deadline_ms, bool *first);
+/*
+ * scani_fd_wait, then one read of at most cap bytes into buf. Returns 1
+ * with *got > 0 bytes, 0 to go round again (nothing yet, EINTR, EAGAIN),
+ * PM_ETIMEOUT, an error from poll, or PM_ENODEV when the read failed or hit
+ * end of file (logged as what, "device gone" or "port hung up"): the
+ * caller closes *fd, and reopen() opens it again on a later read.
+ */
+int scani_fd_read(struct scan_dev *s, const int *fd, int (*reopen)(struct scan_dev *),
+		  int64_t deadline_ms, bool *first, void *buf, size_t cap, size_t *got,
+		  const char *what);
 
 /* ---- keyboard-style scanners (scan_keys.c) ---- */
 /* A scan assembled character by character until its terminator (CR/LF/Enter). */

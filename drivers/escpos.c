@@ -23,28 +23,14 @@
 
 void prni_buf_add(struct prni_buf *b, const void *data, size_t n)
 {
-	if (b->err)
-		return;
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->n + n)
-			cap *= 2;
-		unsigned char *np = realloc(b->p, cap);
-		if (!np) {
-			b->err = PM_ENOMEM;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, n);
-	b->n += n;
+	if (!b->err)
+		b->err = pm_buf_add(&b->bytes, data, n);
 }
 
 void prni_buf_release(struct prni_buf *b)
 {
-	free(b->p);
-	memset(b, 0, sizeof(*b));
+	pm_buf_free(&b->bytes);
+	b->err = PM_OK;
 }
 
 static void put(struct prni_buf *b, int n, ...)
@@ -239,8 +225,7 @@ int prn_escpos_encode(const struct prn_doc *doc, const char *profile, unsigned c
 		prni_buf_release(&b);
 		return rc;
 	}
-	*out = b.p;
-	*len = b.n;
+	*out = (unsigned char *)pm_buf_take(&b.bytes, len);
 	return PM_OK;
 }
 
@@ -268,9 +253,11 @@ int prni_escpos_status_reply(int n, unsigned char r, int *state)
 	}
 }
 
-static int read_byte(int fd, int timeout_ms, unsigned char *out)
+/* Wait for events on fd (EINTR restarts the wait): PM_OK with *revents,
+ * PM_ETIMEOUT, or poll's error. */
+static int wait_fd(int fd, short events, int timeout_ms, short *revents)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = events };
 	for (;;) {
 		int r = poll(&pfd, 1, timeout_ms);
 		if (r < 0 && errno == EINTR)
@@ -279,6 +266,18 @@ static int read_byte(int fd, int timeout_ms, unsigned char *out)
 			return pm_from_errno(errno);
 		if (r == 0)
 			return PM_ETIMEOUT;
+		*revents = pfd.revents;
+		return PM_OK;
+	}
+}
+
+static int read_byte(int fd, int timeout_ms, unsigned char *out)
+{
+	for (;;) {
+		short rev;
+		int rc = wait_fd(fd, POLLIN, timeout_ms, &rev);
+		if (rc)
+			return rc;
 		ssize_t k = read(fd, out, 1);
 		if (k == 1)
 			return PM_OK;
@@ -326,15 +325,11 @@ int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms)
 {
 	const unsigned char *p = buf;
 	while (n > 0) {
-		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-		int r = poll(&pfd, 1, timeout_ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return pm_from_errno(errno);
-		if (r == 0)
-			return PM_ETIMEOUT;
-		if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+		short rev;
+		int rc = wait_fd(fd, POLLOUT, timeout_ms, &rev);
+		if (rc)
+			return rc;
+		if (rev & (POLLERR | POLLHUP | POLLNVAL))
 			return PM_EOFFLINE;
 		/* send() with MSG_NOSIGNAL: a printer that hangs up must not SIGPIPE the till. */
 		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
@@ -349,4 +344,25 @@ int prni_write_all(int fd, const void *buf, size_t n, int timeout_ms)
 		n -= (size_t)k;
 	}
 	return PM_OK;
+}
+
+void prni_fd_disconnect(struct prni_fd *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+int prni_fd_op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
+{
+	struct prni_fd *t = p->priv;
+	int rc = prni_write_all(t->fd, buf, n, p->timeout_ms);
+	if (rc)
+		prni_fd_disconnect(t);
+	return rc;
+}
+
+void prni_fd_op_close(struct prn_dev *p)
+{
+	prni_fd_disconnect(p->priv);
 }

@@ -121,7 +121,7 @@ static int print_escpos(struct prn_dev *p, const struct prn_doc *doc)
 	if (rc || (rc = state_error(state)))
 		return rc;
 	if ((rc = prni_escpos_encode(doc, p->profile, &b)) == PM_OK)
-		rc = p->ops->write(p, b.p, b.n);
+		rc = p->ops->write(p, (const unsigned char *)b.bytes.data, b.bytes.len);
 	prni_buf_release(&b);
 	if (rc || (rc = prn_status(p, &state)))
 		return rc;

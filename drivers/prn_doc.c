@@ -166,34 +166,7 @@ int prn_doc_append(struct prn_doc *dst, const struct prn_doc *src)
 	return PM_OK;
 }
 
-struct sbuf {
-	char *p;
-	size_t n, cap;
-	int err;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->err = PM_ENOMEM;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void sb_line(struct sbuf *b, int columns, int align, const char *text)
+static void sb_line(struct prni_buf *b, int columns, int align, const char *text)
 {
 	size_t w = prni_utf8_width(text);
 	size_t pad = 0;
@@ -204,14 +177,14 @@ static void sb_line(struct sbuf *b, int columns, int align, const char *text)
 			pad = (size_t)columns - w;
 	}
 	for (size_t i = 0; i < pad; i++)
-		sb_add(b, " ", 1);
-	sb_add(b, text, strlen(text));
-	sb_add(b, "\n", 1);
+		prni_buf_add(b, " ", 1);
+	prni_buf_add(b, text, strlen(text));
+	prni_buf_add(b, "\n", 1);
 }
 
 int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len)
 {
-	struct sbuf b = { 0 };
+	struct prni_buf b = { 0 };
 	char line[600];
 	*out = NULL;
 	for (size_t i = 0; i < doc->n; i++) {
@@ -231,7 +204,7 @@ int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len)
 			break;
 		case PRN_FEED:
 			for (int k = 0; k < e->lines; k++)
-				sb_add(&b, "\n", 1);
+				prni_buf_add(&b, "\n", 1);
 			break;
 		case PRN_IMAGE:
 			snprintf(line, sizeof(line), "[image %dx%d]", e->width, e->height);
@@ -244,14 +217,15 @@ int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len)
 			break;
 		}
 	}
+	if (!b.err && !pm_buf_cstr(&b.bytes))   /* an empty document is "" */
+		b.err = PM_ENOMEM;
 	if (b.err) {
-		free(b.p);
-		return b.err;
+		int rc = b.err;
+		prni_buf_release(&b);
+		if (len)
+			*len = 0;
+		return rc;
 	}
-	if (!b.p)
-		sb_add(&b, "", 0);
-	*out = b.p;
-	if (len)
-		*len = b.n;
-	return b.err;
+	*out = pm_buf_take(&b.bytes, len);
+	return PM_OK;
 }

@@ -20,16 +20,16 @@
 #include <unistd.h>
 
 struct tcp_priv {
+	struct prni_fd io;         /* first: prni_fd_op_write/close use it */
 	char host[256];
 	char port[8];
-	int fd;                    /* -1 when not connected */
 };
 
 static int op_open(struct prn_dev *p, const char *arg, char *errbuf, size_t errlen)
 {
 	struct tcp_priv *t = p->priv;
 	const char *colon;
-	t->fd = -1;
+	t->io.fd = -1;
 	snprintf(t->port, sizeof(t->port), "9100");
 	if (arg[0] == '[') {                       /* [IPv6]:port */
 		const char *close = strchr(arg, ']');
@@ -59,25 +59,18 @@ static int op_open(struct prn_dev *p, const char *arg, char *errbuf, size_t errl
 	return PM_OK;
 }
 
-static void disconnect(struct tcp_priv *t)
-{
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
-}
-
 static int connect_timeout(struct prn_dev *p)
 {
 	struct tcp_priv *t = p->priv;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	int rc = PM_EOFFLINE;
-	if (t->fd >= 0)
+	if (t->io.fd >= 0)
 		return PM_OK;
 	if (getaddrinfo(t->host, t->port, &hints, &res) != 0) {
 		pm_warn("prn %s: cannot resolve '%s'", p->name, t->host);
 		return PM_EOFFLINE;
 	}
-	for (ai = res; ai && t->fd < 0; ai = ai->ai_next) {
+	for (ai = res; ai && t->io.fd < 0; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
@@ -90,7 +83,7 @@ static int connect_timeout(struct prn_dev *p)
 		socklen_t el = sizeof(err);
 		int r = poll(&pfd, 1, p->timeout_ms);
 		if (r == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0) {
-			t->fd = fd;
+			t->io.fd = fd;
 			rc = PM_OK;
 		} else {
 			rc = r == 0 ? PM_ETIMEOUT : PM_EOFFLINE;
@@ -114,27 +107,13 @@ static int op_status(struct prn_dev *p, int *state)
 		*state = PRN_READY;
 		return PM_OK;
 	}
-	rc = prni_escpos_query_fd(t->fd, p->timeout_ms, state);
+	rc = prni_escpos_query_fd(t->io.fd, p->timeout_ms, state);
 	if (rc) {
 		pm_warn("prn %s: status query failed: %s", p->name, pm_strerror(rc));
-		disconnect(t);    /* a late reply must not be read as the next answer */
+		prni_fd_disconnect(&t->io);    /* a late reply must not be read as the next answer */
 		*state = PRN_OFFLINE;
 	}
 	return rc;
-}
-
-static int op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
-{
-	struct tcp_priv *t = p->priv;
-	int rc = prni_write_all(t->fd, buf, n, p->timeout_ms);
-	if (rc)
-		disconnect(t);
-	return rc;
-}
-
-static void op_close(struct prn_dev *p)
-{
-	disconnect(p->priv);
 }
 
 const struct prn_ops prn_tcp_ops = {
@@ -142,7 +121,7 @@ const struct prn_ops prn_tcp_ops = {
 	.scheme = "tcp",
 	.priv_size = sizeof(struct tcp_priv),
 	.open = op_open,
-	.write = op_write,
+	.write = prni_fd_op_write,
 	.status = op_status,
-	.close = op_close,
+	.close = prni_fd_op_close,
 };

@@ -18,14 +18,14 @@
 #include <unistd.h>
 
 struct usblp_priv {
+	struct prni_fd io;         /* first: prni_fd_op_write/close use it */
 	char path[256];
-	int fd;
 };
 
 static int op_open(struct prn_dev *p, const char *arg, char *errbuf, size_t errlen)
 {
 	struct usblp_priv *t = p->priv;
-	t->fd = -1;
+	t->io.fd = -1;
 	if (!arg[0] || strlen(arg) >= sizeof(t->path)) {
 		snprintf(errbuf, errlen, "printer device path '%s' is not valid; write usblp:/dev/usb/lp0", arg);
 		return PM_EINVAL;
@@ -34,20 +34,13 @@ static int op_open(struct prn_dev *p, const char *arg, char *errbuf, size_t errl
 	return PM_OK;
 }
 
-static void disconnect(struct usblp_priv *t)
-{
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
-}
-
 static int ensure_open(struct prn_dev *p)
 {
 	struct usblp_priv *t = p->priv;
-	if (t->fd >= 0)
+	if (t->io.fd >= 0)
 		return PM_OK;
-	t->fd = open(t->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
+	t->io.fd = open(t->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->io.fd < 0) {
 		int e = errno;
 		pm_info("prn %s: cannot open: %s", p->name, strerror(e));
 		return e == EACCES ? PM_EIO : PM_EOFFLINE;
@@ -62,28 +55,14 @@ static int op_status(struct prn_dev *p, int *state)
 	*state = PRN_OFFLINE;
 	if ((rc = ensure_open(p)))
 		return rc;
-	if (ioctl(t->fd, LPGETSTATUS, &st) < 0) {
+	if (ioctl(t->io.fd, LPGETSTATUS, &st) < 0) {
 		int e = errno;
 		pm_warn("prn %s: LPGETSTATUS failed: %s", p->name, strerror(e));
-		disconnect(t);
+		prni_fd_disconnect(&t->io);
 		return e == ENODEV ? PM_ENODEV : PM_EIO;
 	}
 	*state = prni_usb_port_status((unsigned char)st);
 	return PM_OK;
-}
-
-static int op_write(struct prn_dev *p, const unsigned char *buf, size_t n)
-{
-	struct usblp_priv *t = p->priv;
-	int rc = prni_write_all(t->fd, buf, n, p->timeout_ms);
-	if (rc)
-		disconnect(t);
-	return rc;
-}
-
-static void op_close(struct prn_dev *p)
-{
-	disconnect(p->priv);
 }
 
 const struct prn_ops prn_usblp_ops = {
@@ -91,7 +70,7 @@ const struct prn_ops prn_usblp_ops = {
 	.scheme = "usblp",
 	.priv_size = sizeof(struct usblp_priv),
 	.open = op_open,
-	.write = op_write,
+	.write = prni_fd_op_write,
 	.status = op_status,
-	.close = op_close,
+	.close = prni_fd_op_close,
 };

@@ -1,6 +1,7 @@
 /* scan_core.c - scanner dispatch: parse the device string, pick the backend. */
 #include "drivers/drv_backend.h"
 #include "common/pm_err.h"
+#include "common/pm_log.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct scan_ops *const scan_backends[] = {
 	&scan_script_ops,
@@ -115,4 +117,24 @@ int scani_fd_wait(struct scan_dev *s, const int *fd, int (*reopen)(struct scan_d
 	if (r < 0 && errno != EINTR)
 		return pm_from_errno(errno);
 	return r > 0;
+}
+
+int scani_fd_read(struct scan_dev *s, const int *fd, int (*reopen)(struct scan_dev *),
+		  int64_t deadline_ms, bool *first, void *buf, size_t cap, size_t *got,
+		  const char *what)
+{
+	*got = 0;
+	int w = scani_fd_wait(s, fd, reopen, deadline_ms, first);
+	if (w <= 0)
+		return w;
+	ssize_t k = read(*fd, buf, cap);
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (k <= 0) {
+		pm_warn("scan %s: %s (%s); it is reopened when it comes back", s->name, what,
+			k < 0 ? strerror(errno) : "end of file");
+		return PM_ENODEV;
+	}
+	*got = (size_t)k;
+	return 1;
 }

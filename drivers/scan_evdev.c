@@ -95,24 +95,18 @@ static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 			if (ev->type == EV_KEY && key_event(e, ev->code, ev->value, out) == 1)
 				return PM_OK;
 		}
-		int w = scani_fd_wait(s, &e->fd, reopen, deadline, &first);
-		if (w <= 0) {
-			if (w == 0)
-				continue;
-			return w;
-		}
-		ssize_t k = read(e->fd, e->pend, sizeof(e->pend));
-		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		size_t k;
+		int r = scani_fd_read(s, &e->fd, reopen, deadline, &first, e->pend, sizeof(e->pend), &k,
+				      "device gone");
+		if (r == 0)
 			continue;
-		if (k <= 0) {
-			int err = k < 0 ? errno : ENODEV;
-			pm_warn("scan %s: device gone (%s); it is reopened when it comes back", s->name,
-				strerror(err));
-			drop(e);
-			return PM_ENODEV;
+		if (r < 0) {
+			if (r == PM_ENODEV)
+				drop(e);
+			return r;
 		}
 		/* evdev returns whole events; a stray partial one is ignored. */
-		e->pend_n = (size_t)k / sizeof(e->pend[0]);
+		e->pend_n = k / sizeof(e->pend[0]);
 		e->pend_i = 0;
 	}
 }

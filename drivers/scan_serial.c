@@ -109,23 +109,17 @@ static int op_read(struct scan_dev *s, struct scan_raw *out, int timeout_ms)
 		while (p->pend_i < p->pend_n)
 			if (scani_line_push(&p->line, p->pend[p->pend_i++], out) == 1)
 				return PM_OK;
-		int w = scani_fd_wait(s, &p->fd, reopen, deadline, &first);
-		if (w <= 0) {
-			if (w == 0)
-				continue;
-			return w;
-		}
-		ssize_t k = read(p->fd, p->pend, sizeof(p->pend));
-		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		size_t k;
+		int r = scani_fd_read(s, &p->fd, reopen, deadline, &first, p->pend, sizeof(p->pend), &k,
+				      "port hung up");
+		if (r == 0)
 			continue;
-		if (k <= 0) {
-			int err = k < 0 ? errno : EIO;
-			pm_warn("scan %s: port hung up (%s); it is reopened when it comes back", s->name,
-				strerror(err));
-			drop(p);
-			return PM_ENODEV;
+		if (r < 0) {
+			if (r == PM_ENODEV)
+				drop(p);
+			return r;
 		}
-		p->pend_n = (size_t)k;
+		p->pend_n = k;
 		p->pend_i = 0;
 	}
 }

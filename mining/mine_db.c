@@ -7,6 +7,7 @@
  */
 #include "mining/mine_int.h"
 #include "common/pm_err.h"
+#include "common/pm_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,19 +61,25 @@ int mine_db_new(struct mine_db **out)
 	return PM_OK;
 }
 
-void mine_db_free(struct mine_db *db)
+/* Free what the store holds but its hash table and transaction offsets. */
+static void free_arrays(struct mine_db *db)
 {
-	if (!db)
-		return;
 	free(db->name_off);
 	free(db->name_len);
 	free(db->name_hash);
 	free(db->item_count);
 	free(db->item_mark);
 	free(db->names);
-	free(db->htab);
 	free(db->int_map);
 	free(db->occ);
+}
+
+void mine_db_free(struct mine_db *db)
+{
+	if (!db)
+		return;
+	free_arrays(db);
+	free(db->htab);
 	free(db->txn_off);
 	free(db);
 }
@@ -83,14 +90,7 @@ void minei_db_clear(struct mine_db *db)
 	uint32_t *htab = db->htab;
 	size_t *txn_off = db->txn_off;
 
-	free(db->name_off);
-	free(db->name_len);
-	free(db->name_hash);
-	free(db->item_count);
-	free(db->item_mark);
-	free(db->names);
-	free(db->int_map);
-	free(db->occ);
+	free_arrays(db);
 	memset(db, 0, sizeof(*db));
 	db->mem_limit = limit;
 	db->hmask = 1023;
@@ -135,18 +135,11 @@ const char *mine_item_name(const struct mine_db *db, uint32_t id, size_t *len)
 	return db->names + db->name_off[id];
 }
 
-/* FNV-1a over the bytes, then a final mix so the low bits spread. */
-static uint64_t name_hash(const char *s, size_t len)
+/* FNV-1a over the bytes, then a final mix so the low bits spread (the
+ * table's slot is h & hmask). */
+static inline uint64_t name_hash(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	return h;
+	return pm_mix64(pm_fnv1a64(s, len));
 }
 
 static int rehash(struct mine_db *db)
@@ -183,22 +176,20 @@ static int new_item(struct mine_db *db, const char *name, size_t len, uint64_t h
 	if (db->n_items >= UINT32_MAX - 2 || len > UINT32_MAX)
 		return PM_EINVAL;
 	if (db->n_items == db->cap_items) {
-		size_t c;
-		c = cap;
-		if ((rc = minei_grow(db, (void **)&db->name_off, &c, cap + 1, sizeof(size_t))))
-			return rc;
-		c = cap;
-		if ((rc = minei_grow(db, (void **)&db->name_len, &c, cap + 1, sizeof(uint32_t))))
-			return rc;
-		c = cap;
-		if ((rc = minei_grow(db, (void **)&db->name_hash, &c, cap + 1, sizeof(uint64_t))))
-			return rc;
-		c = cap;
-		if ((rc = minei_grow(db, (void **)&db->item_count, &c, cap + 1, sizeof(uint32_t))))
-			return rc;
-		c = cap;
-		if ((rc = minei_grow(db, (void **)&db->item_mark, &c, cap + 1, sizeof(uint32_t))))
-			return rc;
+		/* the per-item arrays, grown alike to the same capacity */
+		struct { void **p; size_t elem; } const arr[] = {
+			{ (void **)&db->name_off, sizeof(*db->name_off) },
+			{ (void **)&db->name_len, sizeof(*db->name_len) },
+			{ (void **)&db->name_hash, sizeof(*db->name_hash) },
+			{ (void **)&db->item_count, sizeof(*db->item_count) },
+			{ (void **)&db->item_mark, sizeof(*db->item_mark) },
+		};
+		size_t c = cap;
+		for (size_t i = 0; i < sizeof(arr) / sizeof(arr[0]); i++) {
+			c = cap;
+			if ((rc = minei_grow(db, arr[i].p, &c, cap + 1, arr[i].elem)))
+				return rc;
+		}
 		db->cap_items = c;
 	}
 	if ((rc = minei_grow(db, (void **)&db->names, &db->names_cap, db->names_len + len + 1, 1)))

@@ -1,11 +1,13 @@
 /*
- * mine_int.h - internals of market-basket mining, shared by mining/mine_*.c:
+ * mine_int.h - PRIVATE to mining/: the internals shared by mining/mine_*.c.
+ * Other modules use mining/mining.h only; tests/unit/test_mine.c (and
+ * mining's fuzz targets) may include this header. Provided by:
  *  mine_db.c     the transaction store: item dictionary, baskets (CSR), counts
  *  mine_read.c   basket CSV and FIMI readers
  *  mine_fpg.c    FP-growth over a compact prefix tree -> frequent itemsets
+ *  mine_mask.c   128-bit transaction masks for the first tree (few items)
  *  mine_rules.c  itemset store with lookup, rule generation, min count
- *  mine_out.c    text / itemsets / JSON rule-set writers, GTIN recognition
- * Tests may include this header; other modules may not.
+ *  mine_out.c    text / itemsets / JSON rule-set writers (GTINs by common/pm_gs1)
  */
 #ifndef MINE_INT_H
 #define MINE_INT_H

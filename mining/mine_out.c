@@ -6,6 +6,7 @@
  * (GTINs are recognised by common/pm_gs1).
  */
 #include "mining/mine_int.h"
+#include "common/pm_buf.h"
 #include "common/pm_gs1.h"
 #include "common/pm_err.h"
 
@@ -13,34 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing text buffer of lines. */
+/* Lines of text in one buffer, to be written sorted. */
 struct lines {
-	char *buf;
-	size_t len, cap;
+	struct pm_buf text;      /* the lines' bytes, no separators */
 	size_t *start;           /* per line: offset; line i ends at start[i+1] */
 	size_t n, cap_n;
-	bool oom;
+	bool oom;                /* an append failed: the writer returns PM_ENOMEM */
 };
 
-static void put(struct lines *l, const char *s, size_t n)
+static inline void put(struct lines *l, const char *s, size_t n)
 {
-	if (l->oom || n == 0) /* an empty item name: s may be NULL, memcpy's UB */
-		return;
-	if (l->len + n > l->cap) {
-		size_t ncap = l->cap ? l->cap : 4096;
-		char *nb;
-		while (ncap < l->len + n)
-			ncap *= 2;
-		nb = realloc(l->buf, ncap);
-		if (!nb) {
-			l->oom = true;
-			return;
-		}
-		l->buf = nb;
-		l->cap = ncap;
-	}
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
+	if (!l->oom && pm_buf_add(&l->text, s, n))
+		l->oom = true;
 }
 
 static void line_start(struct lines *l)
@@ -57,14 +42,14 @@ static void line_start(struct lines *l)
 		l->start = ns;
 		l->cap_n = ncap;
 	}
-	l->start[l->n++] = l->len;
-	l->start[l->n] = l->len;
+	l->start[l->n++] = l->text.len;
+	l->start[l->n] = l->text.len;
 }
 
 static void line_end(struct lines *l)
 {
 	if (!l->oom)
-		l->start[l->n] = l->len;
+		l->start[l->n] = l->text.len;
 }
 
 /* An item name, CSV-quoted when it holds a comma, quote, tab or newline. */
@@ -84,6 +69,18 @@ static void put_name(struct lines *l, const char *s, size_t n)
 		put(l, s + i, 1);
 	}
 	put(l, "\"", 1);
+}
+
+/* Item names, comma-separated, each as put_name writes it. */
+static void put_names(struct lines *l, const struct mine_db *db, const uint32_t *ids, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		size_t len;
+		const char *s = mine_item_name(db, ids[k], &len);
+		if (k)
+			put(l, ",", 1);
+		put_name(l, s, len);
+	}
 }
 
 /*
@@ -119,7 +116,8 @@ static void putf(struct lines *l, double v)
 	put(l, num, minei_fmt6(v, num));
 }
 
-static const struct mine_db *sort_db;   /* qsort has no context; writers are not reentrant */
+/* qsort has no context: the writers keep theirs per thread (writers on two threads do not race) */
+static _Thread_local const struct mine_db *sort_db;
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -130,13 +128,13 @@ static int cmp_names(const void *a, const void *b)
 	return c ? c : (la > lb) - (la < lb);
 }
 
-static const struct lines *sort_lines;
+static _Thread_local const struct lines *sort_lines;
 
 static int cmp_lines(const void *a, const void *b)
 {
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const char *x = sort_lines->buf + sort_lines->start[i];
-	const char *y = sort_lines->buf + sort_lines->start[j];
+	const char *x = sort_lines->text.data + sort_lines->start[i];
+	const char *y = sort_lines->text.data + sort_lines->start[j];
 	size_t la = sort_lines->start[i + 1] - sort_lines->start[i];
 	size_t lb = sort_lines->start[j + 1] - sort_lines->start[j];
 	int c = memcmp(x, y, la < lb ? la : lb);
@@ -147,14 +145,14 @@ static int cmp_lines(const void *a, const void *b)
 static inline int line_key(const struct lines *l, size_t i, size_t d)
 {
 	size_t len = l->start[i + 1] - l->start[i];
-	return d < len ? (unsigned char)l->buf[l->start[i] + d] + 1 : 0;
+	return d < len ? (unsigned char)l->text.data[l->start[i] + d] + 1 : 0;
 }
 
 static int cmp_lines_from(const struct lines *l, size_t i, size_t j, size_t d)
 {
 	size_t la = l->start[i + 1] - l->start[i], lb = l->start[j + 1] - l->start[j];
 	size_t m = la < lb ? la : lb;
-	int c = d < m ? memcmp(l->buf + l->start[i] + d, l->buf + l->start[j] + d, m - d) : 0;
+	int c = d < m ? memcmp(l->text.data + l->start[i] + d, l->text.data + l->start[j] + d, m - d) : 0;
 	return c ? c : (la > lb) - (la < lb);
 }
 
@@ -193,38 +191,42 @@ static void sort_line_idx(const struct lines *l, size_t *a, size_t n, size_t d)
 	}
 }
 
-/* Write the lines sorted bytewise, each followed by a newline. */
-static int flush_sorted(struct lines *l, FILE *f)
+static void lines_release(struct lines *l)
 {
-	size_t *order;
+	pm_buf_free(&l->text);
+	free(l->start);
+}
+
+/* Write the lines sorted bytewise, each followed by a newline, flush f,
+ * release the lines. PM_ENOMEM (an append failed, or sorting), PM_EIO. */
+static int write_sorted(struct lines *l, FILE *f)
+{
+	size_t *order = NULL;
 	int rc = PM_OK;
 
-	if (l->oom)
-		return PM_ENOMEM;
-	order = malloc((l->n + 1) * sizeof(size_t));
-	if (!order)
-		return PM_ENOMEM;
+	if (l->oom || !(order = malloc((l->n + 1) * sizeof(size_t)))) {
+		rc = PM_ENOMEM;
+		goto out_release;
+	}
 	for (size_t i = 0; i < l->n; i++)
 		order[i] = i;
 	sort_line_idx(l, order, l->n, 0);
 	for (size_t i = 0; i < l->n && rc == PM_OK; i++) {
 		size_t k = order[i];
-		if (fwrite(l->buf + l->start[k], 1, l->start[k + 1] - l->start[k], f) !=
+		if (fwrite(l->text.data + l->start[k], 1, l->start[k + 1] - l->start[k], f) !=
 			    l->start[k + 1] - l->start[k] || putc('\n', f) == EOF)
 			rc = PM_EIO;
 	}
 	free(order);
+	if (rc == PM_OK && fflush(f))
+		rc = PM_EIO;
+out_release:
+	lines_release(l);
 	return rc;
 }
 
-static void lines_release(struct lines *l)
-{
-	free(l->buf);
-	free(l->start);
-}
-
 /* Bytewise order of the frequent items' names: name_pos[item id]. */
-static uint32_t *name_pos;
+static _Thread_local uint32_t *name_pos;
 
 static int name_order_init(const struct mine_result *res)
 {
@@ -273,12 +275,7 @@ static void rule_line(struct lines *l, const struct mine_result *res, size_t i)
 	mine_rule_get(res, i, &r);
 	sort_by_name(r.lhs, r.lhs_len);
 	line_start(l);
-	for (unsigned k = 0; k < r.lhs_len; k++) {
-		if (k)
-			put(l, ",", 1);
-		s = mine_item_name(res->db, r.lhs[k], &n);
-		put_name(l, s, n);
-	}
+	put_names(l, res->db, r.lhs, r.lhs_len);
 	put(l, " => ", 4);
 	s = mine_item_name(res->db, r.rhs, &n);
 	put_name(l, s, n);
@@ -294,18 +291,13 @@ static void rule_line(struct lines *l, const struct mine_result *res, size_t i)
 int mine_write_text(const struct mine_result *res, FILE *f)
 {
 	struct lines l = { 0 };
-	int rc;
 
 	if (name_order_init(res))
 		return PM_ENOMEM;
 	for (size_t i = 0; i < res->n_rules; i++)
 		rule_line(&l, res, i);
 	name_order_release();
-	rc = flush_sorted(&l, f);
-	lines_release(&l);
-	if (rc == PM_OK && fflush(f))
-		rc = PM_EIO;
-	return rc;
+	return write_sorted(&l, f);
 }
 
 int mine_write_itemsets(const struct mine_result *res, FILE *f)
@@ -314,7 +306,6 @@ int mine_write_itemsets(const struct mine_result *res, FILE *f)
 	uint32_t ids[MINE_MAX_LEN], count;
 	unsigned len;
 	char num[32];
-	int rc;
 
 	if (name_order_init(res))
 		return PM_ENOMEM;
@@ -322,24 +313,14 @@ int mine_write_itemsets(const struct mine_result *res, FILE *f)
 		mine_itemset(res, i, ids, &len, &count);
 		sort_by_name(ids, len);
 		line_start(&l);
-		for (unsigned k = 0; k < len; k++) {
-			size_t n;
-			const char *s = mine_item_name(res->db, ids[k], &n);
-			if (k)
-				put(&l, ",", 1);
-			put_name(&l, s, n);
-		}
+		put_names(&l, res->db, ids, len);
 		put(&l, "\t", 1);
 		putf(&l, (double)count / (double)res->n_txns);
 		put(&l, num, (size_t)snprintf(num, sizeof(num), "\t%u", count));
 		line_end(&l);
 	}
 	name_order_release();
-	rc = flush_sorted(&l, f);
-	lines_release(&l);
-	if (rc == PM_OK && fflush(f))
-		rc = PM_EIO;
-	return rc;
+	return write_sorted(&l, f);
 }
 
 /* ---- the JSON rule set -------------------------------------------------- */
@@ -350,7 +331,7 @@ struct ranked {
 	size_t line;             /* text line, the last tie-break */
 };
 
-static const struct lines *rank_lines;
+static _Thread_local const struct lines *rank_lines;
 
 /* Confidence descending (exact: cross-multiplied counts), count descending, text. */
 static int cmp_ranked(const void *a, const void *b)

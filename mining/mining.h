@@ -24,9 +24,24 @@
  * Item names are kept byte for byte (no trimming). Items are identified by
  * a dense id (0..mine_db_items()-1) in order of first appearance.
  *
- * Threads: one db or result per thread at a time; mine_run may use
- * worker threads of its own (params). Lifetime: the caller frees what a
- * *_new or run gave it.
+ * Errors: functions return PM_OK or a negative pm_err (common/pm_err.h),
+ * listed above each. PM_ENOMEM also means "over the memory limit"
+ * (mine_db_set_limit, mine_params.mem_limit): mine_db_need() or *need then
+ * says how many bytes the step wanted, so a caller can say what to raise.
+ *
+ * Threads: a db or result is used by one thread at a time; different ones
+ * may be used on different threads at once (the writers included: their
+ * sort state is per thread). mine_run and mine_read start worker threads of
+ * their own for large inputs and join them before returning.
+ *
+ * Lifetimes: the caller frees what mine_db_new and mine_run gave it
+ * (mine_db_free, mine_result_free; both accept NULL). A result refers to its
+ * db: free the result first, and do not add to the db while it lives. A
+ * name from mine_item_name is valid until an item is next added to the db
+ * (the name arena may move) or the db is freed.
+ *
+ * Depends on common/ and libc only; this is mining/'s one public header
+ * (mining/mine_int.h is private to mining/ and its tests).
  */
 #ifndef MINING_H
 #define MINING_H
@@ -84,7 +99,8 @@ int mine_txn_end(struct mine_db *db);
 
 uint32_t mine_db_txns(const struct mine_db *db);
 uint32_t mine_db_items(const struct mine_db *db);
-/* Name of item id (not NUL-terminated), its length in *len. */
+/* Name of item id (< mine_db_items; followed by a NUL, but names may hold
+ * NULs: use *len), valid as said above. */
 const char *mine_item_name(const struct mine_db *db, uint32_t id, size_t *len);
 
 /*

@@ -263,21 +263,6 @@ static const struct ofri_product *upsell_target(const struct ofr_rules *r, const
 	return NULL;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return PM_OK;
-	size_t c = *cap ? *cap : 256;
-	while (c < need)
-		c *= 2;
-	void *nv = realloc(*v, c * elem);
-	if (!nv)
-		return PM_ENOMEM;
-	*v = nv;
-	*cap = c;
-	return PM_OK;
-}
-
 /*
  * Candidates in ranking order: every posting list the basket touches (its
  * items, categories, brands) plus the always list is sorted by rank, so a
@@ -358,7 +343,8 @@ static void heap_build(struct ofr_rules *r, const struct basket *b, struct heap 
 		sift_down(h, i);
 }
 
-static const struct ofr_rules *sort_rules;  /* qsort has no context argument in C11 */
+/* qsort has no context argument in C11: per thread, so lanes deciding at once do not race */
+static _Thread_local const struct ofr_rules *sort_rules;
 
 static int cmp_fired(const void *a, const void *b)
 {
@@ -593,7 +579,7 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 		goto out;
 	}
 	/* Naive (the baseline, and explain): every rule, then rank what fired. */
-	if ((rc = grow((void **)&r->fired, &r->fired_cap, r->n_rules + 1, sizeof(*r->fired))))
+	if ((rc = ofri_grow((void **)&r->fired, &r->fired_cap, r->n_rules + 1, sizeof(*r->fired))))
 		goto out;
 	out->candidates = r->n_rules;
 	for (size_t i = 0; i < r->n_rules; i++) {

@@ -52,19 +52,6 @@ static uint64_t pair_key(const char *rule_id, const char *card)
 	return ofri_hash_str(buf);
 }
 
-static int grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return PM_OK;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *nv = realloc(*v, c * elem);
-	if (!nv)
-		return PM_ENOMEM;
-	*v = nv;
-	*cap = c;
-	return PM_OK;
-}
-
 int ofr_ledger_record(struct ofr_ledger *l, const char *campaign, const char *rule_id,
 		      const char *card, int64_t time_us)
 {
@@ -74,7 +61,7 @@ int ofr_ledger_record(struct ofr_ledger *l, const char *campaign, const char *ru
 	if (ofri_map_get(&l->campaign_slot, ck, &slot)) {
 		l->counts[slot]++;
 	} else {
-		if ((rc = grow((void **)&l->counts, &l->cap_counts, l->n_counts, sizeof(*l->counts))))
+		if ((rc = ofri_grow((void **)&l->counts, &l->cap_counts, l->n_counts + 1, sizeof(*l->counts))))
 			return rc;
 		l->counts[l->n_counts] = 1;
 		if ((rc = ofri_map_put(&l->campaign_slot, ck, (uint32_t)l->n_counts++)))
@@ -88,7 +75,7 @@ int ofr_ledger_record(struct ofr_ledger *l, const char *campaign, const char *ru
 			l->last[slot] = time_us;
 		return PM_OK;
 	}
-	if ((rc = grow((void **)&l->last, &l->cap_last, l->n_last, sizeof(*l->last))))
+	if ((rc = ofri_grow((void **)&l->last, &l->cap_last, l->n_last + 1, sizeof(*l->last))))
 		return rc;
 	l->last[l->n_last] = time_us;
 	return ofri_map_put(&l->last_slot, pk, (uint32_t)l->n_last++);

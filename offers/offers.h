@@ -1,7 +1,7 @@
 /*
  * offers.h - the on-device rules engine: rule sets, offer decisions, the
- * issue ledger (caps), and coupon codes. Depends on libc, jansson (rule
- * files) and libsodium (coupon MACs) only. Card data, purchase history and
+ * issue ledger (caps), and coupon codes. Depends on common/, libc, jansson
+ * (rule files) and libsodium (coupon MACs) only: no other posmark module. Card data, purchase history and
  * the catalog reach it through the small plain-data interfaces below that
  * terminal/ fills from loyalty (terminal/offers_wiring.c).
  *
@@ -20,10 +20,19 @@
  *  - ofr_decide() keeps scratch state inside struct ofr_rules: one decision
  *    at a time per rule set (the till is single-threaded; a second lane
  *    loads its own).
- *  - ofr_rules_load() sorts with qsort() through a file-level pointer (C11's
- *    qsort has no context argument): load rule sets from one thread.
+ *  - Different rule sets may be loaded and decided on different threads at
+ *    once (the sorts' qsort context is per thread); a ledger or profile is
+ *    used by one thread at a time.
  *  - Rule-set GTINs are GTIN-14 digit strings; basket lines must be too.
  *  - docs/rules.md is the file format; docs/coupons.md the code layout.
+ *
+ * Errors: functions return PM_OK or a negative pm_err (common/pm_err.h),
+ * listed above each; out-parameters are cleared first. Lifetimes: the
+ * caller frees each handle with its *_free (NULL-safe) and releases diags
+ * with ofr_diags_release; strings returned by ofr_rules_name,
+ * ofr_rules_campaign_by_tag and ofr_profile_segment live as long as the
+ * rule set or profile, ofr_kind_name/ofr_verdict_name return static text.
+ * This is offers/'s one public header; offers/ofr_int.h is private to it.
  */
 #ifndef OFFERS_H
 #define OFFERS_H
@@ -140,9 +149,10 @@ uint64_t ofr_profile_sales(const struct ofr_profile *p);
 
 /* ---- issue ledger: what was issued, for frequency caps and budgets --------- */
 struct ofr_ledger;
+/* An empty ledger. PM_OK or PM_ENOMEM (*out NULL). */
 int ofr_ledger_new(struct ofr_ledger **out);
 void ofr_ledger_free(struct ofr_ledger *l);    /* NULL-safe */
-/* One printed coupon of campaign/rule to card ("" = no card) at time_us. */
+/* One printed coupon of campaign/rule to card ("" = no card) at time_us. PM_OK or PM_ENOMEM. */
 int ofr_ledger_record(struct ofr_ledger *l, const char *campaign, const char *rule_id,
 		      const char *card, int64_t time_us);
 uint64_t ofr_ledger_issued(const struct ofr_ledger *l, const char *campaign);

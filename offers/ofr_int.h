@@ -1,6 +1,7 @@
 /*
- * ofr_int.h - offers/ internals shared between its files.
- *  ofr_map.c:      u64 -> u32 open-addressing map, string interning
+ * ofr_int.h - PRIVATE to offers/: the internals shared between its files.
+ * Other modules use offers/offers.h only; offers' tests may include this.
+ *  ofr_map.c:      growable arrays, u64 -> u32 open-addressing map, string interning
  *  rules_parse.c:  JSON rule file -> struct ofr_rule array (with diagnostics)
  *  rules_pos.c:    line numbers of JSON paths (for semantic errors)
  *  rules_index.c:  catalog snapshot, trigger index, ofr_rules_load()
@@ -24,6 +25,9 @@ struct ofri_map {            /* u64 key -> u32 value; key 0 is reserved (empty) 
 	uint64_t *keys;
 	uint32_t *vals;
 };
+/* Grow *v (*cap elements of elem bytes) to hold at least need elements,
+ * doubling (from 64). PM_OK or PM_ENOMEM (*v and *cap as they were). ofr_map.c. */
+int ofri_grow(void **v, size_t *cap, size_t need, size_t elem);
 int ofri_map_init(struct ofri_map *m, size_t expect);
 void ofri_map_release(struct ofri_map *m);
 /* Insert or overwrite. */

@@ -1,10 +1,12 @@
 /*
- * ofr_map.c - the two small containers the engine is built on: a u64 -> u32
- * open-addressing hash map (linear probing, power-of-two capacity, load
- * kept under 1/2) and a string interning table on top of it.
+ * ofr_map.c - the small containers the engine is built on: a growable
+ * array (ofri_grow), a u64 -> u32 open-addressing hash map (linear probing,
+ * power-of-two capacity, load kept under 1/2) and a string interning table
+ * on top of it.
  */
 #include "offers/ofr_int.h"
 #include "common/pm_err.h"
+#include "common/pm_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,24 @@ uint64_t ofri_mix64(uint64_t x)
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	x ^= x >> 33;
 	return x;
+}
+
+int ofri_grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return PM_OK;
+	size_t c = *cap ? *cap : 64;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / elem)
+			return PM_ENOMEM;
+		c *= 2;
+	}
+	void *nv = realloc(*v, c * elem);
+	if (!nv)
+		return PM_ENOMEM;
+	*v = nv;
+	*cap = c;
+	return PM_OK;
 }
 
 int ofri_map_init(struct ofri_map *m, size_t expect)
@@ -94,11 +114,7 @@ bool ofri_map_get(const struct ofri_map *m, uint64_t key, uint32_t *val)
 /* FNV-1a 64, never 0 (0 marks an empty map slot). */
 uint64_t ofri_hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = pm_fnv1a64(s, strlen(s));
 	return h ? h : 1;
 }
 

@@ -86,7 +86,8 @@ static int cmp_pair(const void *a, const void *b)
  * The ranking order (decide.c walks candidates in it): priority, then
  * confidence, then support, then file order. Never lift (PRODUCT.md).
  */
-static const struct ofr_rules *rank_rules;   /* qsort has no context argument in C11 */
+/* qsort has no context argument in C11: per thread, so loads on two threads do not race */
+static _Thread_local const struct ofr_rules *rank_rules;
 static int cmp_rank(const void *a, const void *b)
 {
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
@@ -168,7 +169,7 @@ struct pairs {
 	size_t n, cap;
 };
 
-static const uint32_t *push_rank;   /* rank_pos of the rule set being indexed */
+static _Thread_local const uint32_t *push_rank;   /* rank_pos of the rule set being indexed (per thread) */
 static int push(struct pairs *p, uint64_t key, uint32_t rule)
 {
 	if (p->n == p->cap) {

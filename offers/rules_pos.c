@@ -74,6 +74,17 @@ static void skip_value(struct walker *w)
 	} while (depth > 0 || w->i < w->len);
 }
 
+/* Past the value at hand and its ',' to the next member; false at the end. */
+static bool skip_to_next(struct walker *w)
+{
+	skip_value(w);
+	skip_ws(w);
+	if (w->i >= w->len || w->s[w->i] != ',')
+		return false;
+	w->i++;
+	return true;
+}
+
 /* Positioned at a value; descend into key / index. Returns false if absent. */
 static bool enter_key(struct walker *w, const char *key)
 {
@@ -92,11 +103,8 @@ static bool enter_key(struct walker *w, const char *key)
 		skip_ws(w);
 		if (!strcmp(k, key))
 			return true;
-		skip_value(w);
-		skip_ws(w);
-		if (w->i >= w->len || w->s[w->i] != ',')
+		if (!skip_to_next(w))
 			return false;
-		w->i++;
 	}
 }
 
@@ -112,11 +120,8 @@ static bool enter_index(struct walker *w, long idx)
 			return false;
 		if (n == idx)
 			return true;
-		skip_value(w);
-		skip_ws(w);
-		if (w->i >= w->len || w->s[w->i] != ',')
+		if (!skip_to_next(w))
 			return false;
-		w->i++;
 	}
 }
 

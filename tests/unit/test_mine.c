@@ -15,6 +15,7 @@
 #include "common/pm_err.h"
 #include "common/pm_gs1.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +558,65 @@ static void test_groceries_known(void **state)
 	mine_file("tests/data/groceries.csv", MINE_BASKET, "0.001", 0.8, 13492, 410);
 }
 
+/* Writers on two threads at once, each with its own result: the same text
+ * as one at a time (their sort state is per thread, not shared). */
+struct writer_job {
+	struct mine_result *res;
+	int which;                 /* 0 text, 1 itemsets */
+	const char *want;
+	int runs, bad;
+};
+
+static void *writer_loop(void *arg)
+{
+	struct writer_job *j = arg;
+	for (int i = 0; i < j->runs; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		int rc = !f ? PM_ENOMEM : j->which ? mine_write_itemsets(j->res, f) : mine_write_text(j->res, f);
+		if (f)
+			fclose(f);
+		if (rc || !buf || strcmp(buf, j->want))
+			j->bad++;
+		free(buf);
+	}
+	return NULL;
+}
+
+static void test_writers_two_threads(void **state)
+{
+	(void)state;
+	struct mine_db *db;
+	struct mine_result *res[2];
+	struct mine_params p = { .max_len = 10, .min_confidence = 0.3 };
+	char err[200];
+	size_t len;
+	char *buf = load_gz("tests/data/groceries.csv", &len);
+
+	assert_int_equal(mine_db_new(&db), PM_OK);
+	assert_int_equal(mine_read(db, buf, len, MINE_BASKET, NULL, NULL, err, sizeof(err)), PM_OK);
+	free(buf);
+	const char *supports[2] = { "0.005", "0.01" };
+	struct writer_job job[2];
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(mine_min_count(supports[k], mine_db_txns(db), &p.min_count), PM_OK);
+		assert_int_equal(mine_run(db, &p, &res[k], NULL), PM_OK);
+		job[k] = (struct writer_job){ res[k], k, run_writer(res[k], k, NULL), 20, 0 };
+		assert_true(strlen(job[k].want) > 1000);
+	}
+	pthread_t t[2];
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(pthread_create(&t[k], NULL, writer_loop, &job[k]), 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(pthread_join(t[k], NULL), 0);
+		assert_int_equal(job[k].bad, 0);
+		free((char *)job[k].want);
+		mine_result_free(res[k]);
+	}
+	mine_db_free(db);
+}
+
 static void test_retail_known(void **state)
 {
 	(void)state;
@@ -630,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_read_fimi),
 		cmocka_unit_test(test_memory_limit),
 		cmocka_unit_test(test_text_and_ruleset),
+		cmocka_unit_test(test_writers_two_threads),
 		cmocka_unit_test(test_gtin),
 		cmocka_unit_test(test_fmt6_matches_printf),
 		cmocka_unit_test(test_groceries_known),

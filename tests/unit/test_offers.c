@@ -12,6 +12,8 @@
 #include "common/pm_err.h"
 #include "tests/unit/testutil.h"
 
+#include <pthread.h>
+
 #define DAY (INT64_C(86400) * 1000000)
 #define NOW (INT64_C(1795000000) * 1000000)
 
@@ -481,6 +483,93 @@ static void test_ranking_and_lift(void **state)
 	ofr_rules_free(r);
 }
 
+/* Two lanes, each with its own rule set, loading and deciding at the same
+ * time: each gets the decision it gets alone (the ranking sorts keep their
+ * context per thread; a shared one mixed the two sets' ranks). */
+struct lane {
+	char *json;
+	int runs, bad, load_failed;
+	char want[OFR_MAX_OFFERS][OFR_ID_MAX + 1];
+	size_t want_n;
+};
+
+static int lane_decide(struct ofr_rules *r, struct ofr_decision *d)
+{
+	struct basket b = { .n = 0 };
+	add(&b, PASTA, 1, 69);
+	add(&b, MILK, 1, 109);
+	struct ofr_request req = { .items = b.l, .n_items = b.n, .now_us = NOW, .sale_seq = 7 };
+	return ofr_decide(r, &req, d, NULL);
+}
+
+/* rounds x (load the set, 50 decisions, free it) */
+static void *lane_loop(void *arg)
+{
+	struct lane *l = arg;
+	for (int round = 0; round < l->runs / 50; round++) {
+		struct ofr_rules *r = NULL;
+		struct ofr_diags diags = { 0 };
+		int rc = ofr_rules_load(l->json, strlen(l->json), &cat, "store1", &r, &diags);
+		ofr_diags_release(&diags);
+		if (rc) {
+			l->load_failed++;
+			return NULL;
+		}
+		for (int k = 0; k < 50; k++) {
+			struct ofr_decision d;
+			if (lane_decide(r, &d) || d.n != l->want_n) {
+				l->bad++;
+				continue;
+			}
+			for (size_t j = 0; j < d.n; j++)
+				if (strcmp(d.offers[j].rule_id, l->want[j]))
+					l->bad++;
+		}
+		ofr_rules_free(r);
+	}
+	return NULL;
+}
+
+static void test_lanes_in_parallel(void **state)
+{
+	(void)state;
+	static const char *const items[] = { SAUCE, COFFEE, LAVAZZA, LAPTOP, SLEEVE, ORGANIC };
+	struct lane lanes[2] = { { .runs = 40000 }, { .runs = 40000 } };
+	/* lane 0: a few rules; lane 1: 300, ranked in an order of their own */
+	for (int k = 0; k < 2; k++) {
+		int n = k ? 300 : 4;
+		char *rules = malloc((size_t)n * 300 + 1);
+		size_t o = 0;
+		rules[0] = '\0';
+		for (int i = 0; i < n; i++)
+			o += (size_t)sprintf(rules + o,
+					     "%s{\"id\":\"r%d\",\"kind\":\"cross_sell\",\"priority\":%d,"
+					     "\"when\":{\"basket\":{\"all\":[{\"item\":\"%s\"}]}},"
+					     "\"offer\":{\"item\":\"%s\",\"percent_off\":10}}",
+					     i ? "," : "", i, k ? (i * 397) % 1000 : 100 + 200 * i,
+					     i % 2 ? PASTA : MILK, items[(i * 7 + k) % 6]);
+		lanes[k].json = set_of(rules);
+		free(rules);
+		struct ofr_rules *r = load_ok(lanes[k].json);
+		struct ofr_decision d;
+		assert_int_equal(lane_decide(r, &d), PM_OK);
+		assert_true(d.n >= 2);
+		lanes[k].want_n = d.n;
+		for (size_t j = 0; j < d.n; j++)
+			strcpy(lanes[k].want[j], d.offers[j].rule_id);
+		ofr_rules_free(r);
+	}
+	pthread_t t[2];
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(pthread_create(&t[k], NULL, lane_loop, &lanes[k]), 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(pthread_join(t[k], NULL), 0);
+		assert_int_equal(lanes[k].load_failed, 0);
+		assert_int_equal(lanes[k].bad, 0);
+		free(lanes[k].json);
+	}
+}
+
 static void test_upsell(void **state)
 {
 	(void)state;
@@ -659,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_holdout),
 		cmocka_unit_test(test_ranking_and_lift),
+		cmocka_unit_test(test_lanes_in_parallel),
 		cmocka_unit_test(test_upsell),
 		cmocka_unit_test(test_window_and_store),
 		cmocka_unit_test(test_trace),
