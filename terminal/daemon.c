@@ -86,6 +86,7 @@ struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
 static void lane_free(struct lane *l)
 {
 	till_release(&l->till);
+	till_pending_release(&l->pending);
 	json_decref(l->reply_id);
 	json_decref(l->last_event);
 	free(l);

@@ -43,6 +43,8 @@ void daemon_reload_rules(struct daemon *d)
 		pm_err("rule set not reloaded, the old one stays: %s", err[0] ? err : pm_strerror(rc));
 		return;
 	}
+	/* Under the engine lock: a lane's decision may be running on the commit thread. */
+	term_offers_lock(&d->offers);
 	struct ofr_rules *old = d->offers.rules;
 	d->offers.rules = d->cfg.offers_enabled ? fresh : NULL;
 	if (!d->cfg.offers_enabled)
@@ -50,10 +52,19 @@ void daemon_reload_rules(struct daemon *d)
 	for (size_t i = 0; i < d->n_lanes; i++) {
 		struct till *t = &d->lanes[i]->till;
 		t->offers.rules = d->offers.rules;
-		if (t->card[0])
-			till_offers_card(t);   /* the open sale's profile against the new rules */
+		if (d->lanes[i]->committing) {
+			/* Its sale decides with the new rules and no history profile (built for the old). */
+			ofr_profile_free(t->profile);
+			t->profile = NULL;
+		}
 	}
 	ofr_rules_free(old);
+	term_offers_unlock(&d->offers);
+	for (size_t i = 0; i < d->n_lanes; i++) {
+		struct till *t = &d->lanes[i]->till;
+		if (t->card[0] && !d->lanes[i]->committing)
+			till_offers_card(t);   /* the open sale's profile against the new rules */
+	}
 	daemon_rules_name(d);
 	pm_info("rule set loaded: %s", d->rules_version[0] ? d->rules_version : "none installed");
 }

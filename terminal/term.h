@@ -10,6 +10,7 @@
 #include "drivers/drivers.h"
 #include "loyalty/loyalty.h"
 #include "offers/offers.h"
+#include "common/pm_buf.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,11 +81,20 @@ const char *term_money(int64_t cents, char *buf, size_t len);
 /* ---- offers wiring (offers_wiring.c) ---------------------------------- */
 struct term_offers {
 	struct ofr_rules *rules;      /* NULL = no rule set installed (or invalid): no offers */
-	struct ofr_ledger *ledger;    /* issued coupons, replayed from the event outbox */
+	struct ofr_ledger *ledger;    /* issued coupons: the log's caps state + later events */
 	struct ofr_coupon_key key;
 	char prefix[8];               /* coupon prefix (cards.coupon_prefix) */
+	/* Guards rules and ledger, which the daemon's lanes share between its
+	 * event loop and its commit thread (decisions run inside the commit).
+	 * Copies of this struct share it; NULL before term_offers_open. */
+	void *lock;
+	uint64_t replayed;            /* events read at open to catch the caps up (0 normally) */
 };
-/* Key, ledger and DATA/rules.json. PM_OK with rules NULL when none is installed. */
+/*
+ * Key, caps ledger and DATA/rules.json. PM_OK with rules NULL when none is
+ * installed. The ledger starts from the log's caps state (loy_caps_load) and
+ * replays only the events after it, then stores the caught-up state.
+ */
 int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct term_offers *to,
 		     char *err, size_t errlen);
 void term_offers_close(struct term_offers *to);
@@ -96,9 +106,9 @@ void term_offers_catalog(struct loy_db *db, struct ofr_catalog_source *out);
 void term_offers_history(struct loy_db *db, struct ofr_history_source *out);
 /* Snapshot of a card for a decision (before this sale is committed). */
 void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *out);
-/* Append an OFFER_ISSUED / HELD_BACK / REDEEMED event (payload v1 JSON). */
-int term_offers_event(struct loy_db *db, int type, int64_t time_us, uint64_t sale_seq,
-		      const struct ofr_offer *o, const char *card, const char *coupon, int64_t discount);
+/* Take and drop the engine lock (NULL-safe, not recursive). */
+void term_offers_lock(struct term_offers *to);
+void term_offers_unlock(struct term_offers *to);
 
 /* ---- the till --------------------------------------------------------- */
 
@@ -142,6 +152,7 @@ struct till {
 	struct till_coupon coupons[TILL_MAX_COUPONS];
 	struct ofr_decision decision; /* offers of the last committed sale */
 	uint64_t decision_sale;
+	bool decision_issued;      /* its coupons are recorded as issued (with the sale, or printed) */
 	char decision_card[LOY_CARD_MAX + 1]; /* its card, for recording the coupons once printed */
 	/* counters for the summary */
 	unsigned long committed, skipped, refused_scans, cancelled;
@@ -182,12 +193,22 @@ int till_feed(struct till *t, const struct scan_raw *raw);
  * or a group), finish (events, offers, receipt; or keep the sale open when
  * the commit failed).
  */
+#define TILL_MAX_EVENTS (TILL_MAX_COUPONS + OFR_MAX_OFFERS)
 struct till_pending {
 	struct loy_sale sale;
 	struct loy_item items[TILL_MAX_LINES];
 	struct loy_redemption redeemed[TILL_MAX_COUPONS];
 	bool amount_given;         /* the cashier named the tendered amount */
+	/* The offer step inside the commit (till_offers_bind): */
+	struct till *till;
+	bool issue_at_commit;      /* the receipt prints now: coupons issued with the sale */
+	int max_offers;
+	struct ofr_decision decision;  /* chosen for the assigned seq */
+	struct pm_buf payloads;    /* the events' payload bytes */
+	struct loy_event_new events[TILL_MAX_EVENTS];
 };
+/* Free what a pending sale holds (its payload buffer); it may be prepared again. */
+void till_pending_release(struct till_pending *p);
 /* till_sale_finish: a used coupon was dropped from the sale; commit it again. */
 #define TILL_COMMIT_AGAIN 1
 int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p);
@@ -205,10 +226,14 @@ int64_t till_subtotal(const struct till *t);
 void till_emit(struct till *t, void *obj);
 
 /*
- * Record the last sale's printed coupons as issued (OFFER_ISSUED events and
- * the caps' ledger). Call only once its receipt has printed: a paper-out
- * must not spend a budget or a frequency cap. A reprint path calls it after
- * the reprint succeeds. Idempotent per sale.
+ * When coupons count as issued (OFFER_ISSUED events and the caps ledger):
+ *  - the till's printer is ready when the sale is tendered (its queue is
+ *    empty and prn_status says ready): with the sale, in its transaction;
+ *  - otherwise (paper out, printer off; a lane without a printer, whose POS
+ *    app prints the receipt): when the receipt prints, all its coupons in
+ *    one transaction. A paper-out must not spend a budget or a frequency cap.
+ * till_offers_printed records the last sale's coupons (the POS app said it
+ * printed them); idempotent per sale, nothing when they were issued already.
  */
 void till_offers_printed(struct till *t);
 /* The coupons of one printed receipt (kept with a receipt that had to wait). */
@@ -232,10 +257,17 @@ void till_offers_card(struct till *t);
 void till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
 /* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
 uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
-/* The commit said a coupon was used before: refuse and drop s's last redemption. */
-void till_coupon_used(struct till *t, struct loy_sale *s);
-/* Decide offers for committed sale s; fill ev's "offers", "held_back", "redeemed". */
-void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *json_ev);
+/* The commit said coupon `index` of s was used before: refuse it and drop it from s. */
+void till_coupon_used(struct till *t, struct loy_sale *s, int index);
+/*
+ * Hook the offer step into p's commit: loyalty calls it inside the write
+ * transaction with the assigned seq; it decides the offers and gives the
+ * redeemed, held-back and (printer ready) issued events (docs/till.md).
+ */
+void till_offers_bind(struct till *t, struct till_pending *p);
+/* After p committed as s: keep its decision for the receipt; fill ev's "offers", "held_back", "redeemed". */
+void till_offers_after_commit(struct till *t, const struct till_pending *p, const struct loy_sale *s,
+			      void *json_ev);
 
 /* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);

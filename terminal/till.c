@@ -170,7 +170,8 @@ static int queue_receipt(struct till *t, const struct prn_doc *doc, uint64_t seq
 		return PM_ENOMEM;
 	t->queue_issue = qi;
 	memset(&qi[t->queue_n], 0, sizeof(*qi));
-	if (seq && seq == t->decision_sale) {
+	/* Coupons not recorded with the sale are recorded when this receipt prints. */
+	if (seq && seq == t->decision_sale && !t->decision_issued) {
 		qi[t->queue_n].decision = t->decision;
 		snprintf(qi[t->queue_n].card, sizeof(qi[t->queue_n].card), "%s", t->decision_card);
 		qi[t->queue_n].sale = seq;
@@ -271,6 +272,7 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 	char msg[200];
 	struct loy_sale *s = &p->sale;
 
+	till_pending_release(p);
 	memset(p, 0, sizeof(*p));
 	if (t->n_lines == 0) {
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
@@ -307,6 +309,7 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 		snprintf(s->ext_id, sizeof(s->ext_id), "pos:%.58s", t->pos_sale_id);
 	else if (t->ext_base[0])
 		snprintf(s->ext_id, sizeof(s->ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
+	till_offers_bind(t, p);
 	return PM_OK;
 }
 
@@ -314,8 +317,8 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 {
 	struct loy_sale *s = &p->sale;
 	if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
-		/* A coupon was redeemed before (single use): refuse it, keep the sale going. */
-		till_coupon_used(t, s);
+		/* A coupon was redeemed before (single use): refuse that one, keep the sale going. */
+		till_coupon_used(t, s, res->refused_coupon);
 		if (!p->amount_given)
 			s->tendered_cents = s->total_cents;
 		if (s->tendered_cents < s->total_cents) {
@@ -359,7 +362,7 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 	}
 	if (ev)
 		json_object_set_new(ev, "discount_cents", json_integer(s->discount_cents));
-	till_offers_after_commit(t, s, ev);
+	till_offers_after_commit(t, p, s, ev);
 	till_emit(t, ev);
 	print_receipt(t, s, res);
 	reset_sale(t);
@@ -379,7 +382,7 @@ static int tender(struct till *t, const char *args)
 		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
 		return PM_OK;
 	}
-	if (!(p = malloc(sizeof(*p))))
+	if (!(p = calloc(1, sizeof(*p))))
 		return PM_ENOMEM;
 	int rc = till_sale_prepare(t, tender_kind, amount, p);
 	if (rc == PM_OK) {
@@ -392,6 +395,7 @@ static int tender(struct till *t, const char *args)
 	} else {
 		rc = PM_OK; /* refused and reported; the sale stays open */
 	}
+	till_pending_release(p);
 	free(p);
 	return rc;
 }
