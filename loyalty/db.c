@@ -90,11 +90,11 @@ static int grow_map(struct loy_db *db, uint64_t seen_size)
 		db->map_size = want;
 	pthread_rwlock_unlock(&db->resize_lock);
 	if (rc) {
-		pm_warn("cannot grow purchase log map to %llu MiB: %s",
-			(unsigned long long)(want / MIB), mdb_strerror(rc));
+		pm_warn("cannot grow purchase log map to %llu KiB: %s",
+			(unsigned long long)(want / 1024), mdb_strerror(rc));
 		return PM_EFULL;
 	}
-	pm_info("purchase log map grown to %llu MiB", (unsigned long long)(want / MIB));
+	pm_info("purchase log map grown to %llu KiB", (unsigned long long)(want / 1024));
 	return PM_OK;
 }
 
