@@ -4,10 +4,10 @@
  * so rerunning the same script after a crash commits each sale once and
  * reports the ones already in the log (docs/till.md).
  */
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
+#include "common/pm_hash.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,14 +17,11 @@ static int script_hash(const char *path, uint64_t *out)
 	FILE *f = fopen(path, "rb");
 	unsigned char buf[65536];
 	size_t n;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = PM_FNV64_INIT;
 	if (!f)
 		return PM_ENOENT;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		for (size_t i = 0; i < n; i++) {
-			h ^= buf[i];
-			h *= 1099511628211ULL;
-		}
+		h = pm_fnv1a64_update(h, buf, n);
 	fclose(f);
 	*out = h;
 	return PM_OK;
@@ -135,7 +132,7 @@ int cmd_checkout(int argc, char **argv)
 		}
 	}
 	if (t->open)
-		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_left_open", "lines", (int)t->n_lines));
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_LEFT_OPEN, .count = t->n_lines });
 	if (till_retry_receipt(t, true) > 0) {
 		/* The sales are committed; their receipts can be printed from the log later. */
 		fprintf(stderr, "posmark checkout: %zu receipt%s not printed (first: sale %llu)\n"
@@ -143,14 +140,11 @@ int cmd_checkout(int argc, char **argv)
 			"the till running: they print when the printer is back\n", t->queue_n,
 			t->queue_n == 1 ? "" : "s", (unsigned long long)t->queue_seq[0]);
 	}
-	till_emit(t, json_pack("{s:s, s:I, s:I, s:I, s:I}", "event", "checkout_done", "committed",
-			       (json_int_t)t->committed, "already_committed", (json_int_t)t->skipped,
-			       "refused_scans", (json_int_t)t->refused_scans, "cancelled",
-			       (json_int_t)t->cancelled));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_CHECKOUT_DONE, .counts = &t->counts });
 	if (!co.json)
 		fprintf(stderr, "posmark checkout: %lu sales committed, %lu already in the log, "
-			"%lu scans refused, %lu cancelled\n", t->committed, t->skipped, t->refused_scans,
-			t->cancelled);
+			"%lu scans refused, %lu cancelled\n", t->counts.committed, t->counts.skipped,
+			t->counts.refused_scans, t->counts.cancelled);
 	status = 0;
 out_release_till:
 	till_release(t);

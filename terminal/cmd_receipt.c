@@ -7,7 +7,7 @@
  * stdout and/or a PNG (barcodes and QR codes drawn with zint, text with
  * cairo), one pixel per printer dot. docs/printers.md, docs/till.md.
  */
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
 
 #include <stdlib.h>

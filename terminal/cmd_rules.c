@@ -5,7 +5,7 @@
  * load: the same checks against the terminal's catalog, then an atomic
  * install as DATA/rules.json (the path hostsync's signed downloads use too).
  */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "common/pm_err.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* cmd_sync.c - posmark sync: upload what HQ has not acknowledged, apply
  * HQ's requests, fetch the signed rule set (docs/hostsync.md). */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "hostsync/hostsync.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"

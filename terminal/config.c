@@ -2,7 +2,8 @@
  * config.c - posmark.conf: INI sections with "key = value" lines, '#' or ';'
  * comments. docs/config.md lists every option with its default.
  */
-#include "terminal/term.h"
+#include "terminal/cli.h"
+#include "offers/offers.h"
 #include "common/pm_err.h"
 
 #include <ctype.h>

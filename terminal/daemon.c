@@ -39,26 +39,30 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static void lane_sink(void *ctx, void *event)
+/* The lane's till tells its events here: keep what the replies need, log the rest. */
+static void lane_sink(void *ctx, const struct till_event *ev)
 {
 	struct lane *l = ctx;
-	json_t *ev = event;
-	const char *name = json_string_value(json_object_get(ev, "event"));
-	if (name && (!strcmp(name, "sale_committed") || !strcmp(name, "sale_already_committed") ||
-		     !strcmp(name, "commit_failed") || !strcmp(name, "scan_refused") ||
-		     !strcmp(name, "receipt_pending") || !strncmp(name, "coupon_", 7))) {
-		if (!strcmp(name, "sale_committed"))
-			pm_info("lane %s: sale %lld committed, %lld cents", l->name,
-				(long long)json_integer_value(json_object_get(ev, "sale_id")),
-				(long long)json_integer_value(json_object_get(ev, "total_cents")));
-		else if (!strcmp(name, "scan_refused") && l->reply_client < 0)
-			pm_warn("lane %s: scan refused: %s", l->name,
-				json_string_value(json_object_get(ev, "reason")));
-		json_decref(l->last_event);
-		l->last_event = ev;
-		return;
+	switch (ev->kind) {
+	case TILL_EV_SALE_COMMITTED:
+		pm_info("lane %s: sale %llu committed, %lld cents", l->name, (unsigned long long)ev->sale->seq,
+			(long long)ev->sale->total_cents);
+		break;
+	case TILL_EV_SCAN_REFUSED:
+		if (l->reply_client < 0)
+			pm_warn("lane %s: scan refused: %s", l->name, ev->reason);
+		snprintf(l->refusal, sizeof(l->refusal), "%s", ev->reason);
+		break;
+	case TILL_EV_COUPON_REFUSED:
+		snprintf(l->refusal, sizeof(l->refusal), "%s", ev->reason);
+		break;
+	case TILL_EV_COUPON_ACCEPTED:
+		json_decref(l->coupon_accepted);
+		l->coupon_accepted = till_event_json(ev);
+		break;
+	default:
+		break;
 	}
-	json_decref(ev);
 }
 
 struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
@@ -88,7 +92,7 @@ static void lane_free(struct lane *l)
 	till_release(&l->till);
 	till_pending_release(&l->pending);
 	json_decref(l->reply_id);
-	json_decref(l->last_event);
+	json_decref(l->coupon_accepted);
 	free(l);
 }
 
@@ -212,7 +216,7 @@ static void client_read(struct daemon *d, int slot)
 	struct client *c = &d->clients[slot];
 	for (;;) {
 		if (c->in_len == sizeof(c->in)) {
-			daemon_reply(d, slot, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "PM_EINVAL", "message",
+			daemon_reply(d, slot, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EINVAL), "message",
 							"request line longer than 64 KiB; one JSON object per line"));
 			c->in_len = 0;
 		}

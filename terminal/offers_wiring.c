@@ -5,7 +5,7 @@
  * caps ledger: loaded from the log's caps state, then the events after it
  * (wire's offer payload codec, docs/rules.md "Events").
  */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "common/pm_err.h"
 #include "common/pm_file.h"
 #include "common/pm_log.h"

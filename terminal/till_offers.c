@@ -10,13 +10,12 @@
  *    in one transaction (till_offers_issue).
  * Any failure here degrades to "no offers"; it never stops a sale.
  */
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
 #include "wire/wire.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +45,8 @@ void till_offers_init(struct till *t)
 	t->offers_ready = t->offers.ledger != NULL;
 	if (rc) {
 		pm_warn("offers disabled: %s", err[0] ? err : pm_strerror(rc));
-		till_emit(t, json_pack("{s:s, s:s}", "event", "offers_disabled", "reason",
-				       err[0] ? err : pm_strerror(rc)));
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_OFFERS_DISABLED,
+						  .reason = err[0] ? err : pm_strerror(rc) });
 	}
 }
 
@@ -82,43 +81,39 @@ void till_offers_card(struct till *t)
 		pm_warn("cannot read the card's history for offers: %s", pm_strerror(rc));
 }
 
-static void coupon_refused(struct till *t, const char *code, const char *reason)
+static int coupon_refused(struct till *t, const char *code, const char *reason)
 {
-	t->refused_scans++;
-	if (!t->events)
+	t->counts.refused_scans++;
+	if (!t->sink)
 		fprintf(stderr, "posmark checkout: coupon refused: %s\n", reason);
-	till_emit(t, json_pack("{s:s, s:s, s:s}", "event", "coupon_refused", "coupon", code, "reason", reason));
+	if (t->n_refused < TILL_MAX_COUPONS) {
+		struct till_refusal *r = &t->refused[t->n_refused++];
+		snprintf(r->coupon, sizeof(r->coupon), "%s", code);
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	}
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_COUPON_REFUSED, .coupon = code, .reason = reason });
+	return PM_EREFUSED;
 }
 
-void till_coupon_scan(struct till *t, const char *input, const struct scan_result *r)
+int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r)
 {
 	char reason[200];
 	bool card_pending;
 	struct ofr_coupon c;
-	if (r->kind != SCAN_COUPON) {
-		coupon_refused(t, input, r->error[0] ? r->error : "not a coupon code");
-		return;
-	}
-	if (!t->offers_ready) {
-		coupon_refused(t, r->coupon, "coupons cannot be checked at this till now (no coupon key); "
-			       "take the coupon back");
-		return;
-	}
+	if (r->kind != SCAN_COUPON)
+		return coupon_refused(t, input, r->error[0] ? r->error : "not a coupon code");
+	if (!t->offers_ready)
+		return coupon_refused(t, r->coupon, "coupons cannot be checked at this till now (no coupon key); "
+				      "take the coupon back");
 	for (size_t i = 0; i < t->n_coupons; i++)
-		if (!strcmp(t->coupons[i].code, r->coupon)) {
-			coupon_refused(t, r->coupon, "coupon already scanned in this sale");
-			return;
-		}
-	if (t->n_coupons >= TILL_MAX_COUPONS) {
-		coupon_refused(t, r->coupon, "too many coupons on one sale");
-		return;
-	}
+		if (!strcmp(t->coupons[i].code, r->coupon))
+			return coupon_refused(t, r->coupon, "coupon already scanned in this sale");
+	if (t->n_coupons >= TILL_MAX_COUPONS)
+		return coupon_refused(t, r->coupon, "too many coupons on one sale");
 	int rc = ofr_coupon_verify(&t->offers.key, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
 				   &card_pending, reason, sizeof(reason));
-	if (rc) {
-		coupon_refused(t, r->coupon, reason);
-		return;
-	}
+	if (rc)
+		return coupon_refused(t, r->coupon, reason);
 	struct till_coupon *tc = &t->coupons[t->n_coupons++];
 	size_t cl = strnlen(r->coupon, OFR_CODE_MAX);   /* verified: the layout's length */
 	memcpy(tc->code, r->coupon, cl);
@@ -126,8 +121,9 @@ void till_coupon_scan(struct till *t, const char *input, const struct scan_resul
 	tc->c = c;
 	t->open = true;
 	const char *camp = ofr_rules_campaign_by_tag(t->offers.rules, c.campaign_tag);
-	till_emit(t, json_pack("{s:s, s:s, s:s, s:b}", "event", "coupon_accepted", "coupon", tc->code,
-			       "campaign", camp ? camp : "", "needs_card", card_pending));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_COUPON_ACCEPTED, .coupon = tc->code,
+					  .campaign = camp ? camp : "", .needs_card = card_pending });
+	return PM_OK;
 }
 
 static void drop_coupon(struct till *t, size_t i)
@@ -359,45 +355,24 @@ static void ledger_record(struct till *t, const struct ofr_decision *d, const ch
 	term_offers_unlock(&t->offers);
 }
 
-static json_t *offer_json(const struct ofr_offer *o)
-{
-	char until[32];
-	pm_fmt_utc(o->expires_us, until, sizeof(until));
-	until[10] = '\0';
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "campaign", o->campaign, "rule", o->rule_id,
-			 "kind", ofr_kind_name(o->kind), "gtin", o->gtin, "name", o->name, "coupon", o->coupon,
-			 "benefit", o->benefit, "value", (int)o->value, "valid_until", until);
-}
-
 void till_offers_after_commit(struct till *t, const struct till_pending *p, const struct loy_sale *s,
-			      void *json_ev)
+			      struct till_sale_result *out)
 {
-	json_t *ev = json_ev, *offers = json_array(), *held = json_array(), *redeemed = json_array();
 	t->decision = p->decision;
 	t->decision_sale = s->seq;
 	t->decision_issued = p->issue_at_commit;
 	snprintf(t->decision_card, sizeof(t->decision_card), "%s", s->card);
 	if (p->issue_at_commit)
 		ledger_record(t, &t->decision, s->card, s->time_us);
-	for (uint32_t i = 0; i < s->n_redeemed; i++) {
+	out->offers = p->decision;
+	out->n_redeemed = s->n_redeemed;
+	for (uint32_t i = 0; i < s->n_redeemed && i < TILL_MAX_COUPONS; i++) {
 		struct ofr_offer o;
+		struct till_redeemed *r = &out->redeemed[i];
 		redeemed_offer(t, s->redeemed[i].coupon, &o);
-		json_array_append_new(redeemed, json_pack("{s:s, s:I, s:s}", "coupon", s->redeemed[i].coupon,
-							  "discount_cents", (json_int_t)s->redeemed[i].discount_cents,
-							  "campaign", o.campaign));
-	}
-	for (size_t i = 0; i < t->decision.n; i++) {
-		const struct ofr_offer *o = &t->decision.offers[i];
-		json_array_append_new(o->held_back ? held : offers, offer_json(o));
-	}
-	if (ev) {
-		json_object_set_new(ev, "offers", offers);
-		json_object_set_new(ev, "held_back", held);
-		json_object_set_new(ev, "redeemed", redeemed);
-	} else {
-		json_decref(offers);
-		json_decref(held);
-		json_decref(redeemed);
+		snprintf(r->coupon, sizeof(r->coupon), "%s", s->redeemed[i].coupon);
+		r->discount_cents = s->redeemed[i].discount_cents;
+		snprintf(r->campaign, sizeof(r->campaign), "%s", o.campaign);
 	}
 }
 

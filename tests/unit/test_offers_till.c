@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
 #include "wire/wire.h"
 #include "tests/unit/testutil.h"

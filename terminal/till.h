@@ -1,116 +1,27 @@
 /*
- * term.h - terminal/ internals: config, commands, the till, receipts.
- * config.c: the config file; cli.c: shared option parsing and messages;
- * till.c: the sale state machine; receipt.c: receipt layout;
- * cmd_*.c: one file per command.
+ * till.h - the till: the sale state machine of one lane (till.c), its offer
+ * and coupon steps (till_offers.c), receipts (receipt.c) and the JSON its
+ * events render to (till_json.c). Readers: `posmark checkout` (a scanner
+ * and a printer), the daemon's lanes (the POS app's API), tests.
+ *
+ * Guarantees: a sale is told committed (TILL_EV_SALE_COMMITTED, a result
+ * with committed set) only once it is durable, and its offer events
+ * (redeemed, held back, issued when the printer is ready) are durable with
+ * it (docs/till.md, "One transaction per sale"). A refused scan never ends
+ * the sale; an error in offers never stops it.
+ * Errors: functions return PM_OK or a negative pm_err; refusals are events.
+ * Threads: one till, one thread, except that loyalty runs the offer step
+ * of a commit on the committing thread (the daemon's commit thread) while
+ * the lane waits; it touches the lane's state only for reading.
+ * Lifetimes: the till borrows db, cfg and printer; they outlive it.
  */
-#ifndef TERM_H
-#define TERM_H
+#ifndef TERM_TILL_H
+#define TERM_TILL_H
 
-#include "drivers/drivers.h"
-#include "loyalty/loyalty.h"
-#include "offers/offers.h"
+#include "terminal/wiring.h"
 #include "common/pm_buf.h"
 
-#include <stdbool.h>
-#include <stdio.h>
-
-struct term_config {
-	char path[1024];           /* config file read, "" = built-in defaults */
-	char data_dir[1024];       /* [store] data */
-	char store_id[32];         /* [store] id */
-	char store_name[64];       /* [store] name */
-	char store_address[128];   /* [store] address */
-	char footer[128];          /* [store] receipt_footer */
-	char scanner[256];         /* [devices] scanner */
-	char printer[256];         /* [devices] printer; "" = text:<data>/receipts.txt */
-	int receipt_columns;       /* [devices] receipt_columns: 42 or 48 */
-	char printer_profile[48];  /* [devices] printer_profile: docs/printers.md; "" = generic */
-	char socket_path[108];     /* [daemon] socket */
-	char socket_group[32];     /* [daemon] socket_group: the POS user's group ("" = leave) */
-	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
-	struct scan_config scan;   /* [cards] ... */
-	struct {                   /* [hq]: upload to HQ (docs/config.md, docs/hostsync.md) */
-		char url[512];             /* hq.url; "" = no sync */
-		char store_credential[160];/* hq.store_credential; never logged */
-		char rules_public_key[80]; /* hq.rules_public_key (hex Ed25519) */
-		char ca_file[512];         /* hq.ca_file; "" = system CAs */
-		bool tls_verify;           /* hq.tls_verify (default yes) */
-		int batch_max_sales;       /* hq.batch_max_sales (default 20000) */
-		int max_attempts;          /* hq.max_attempts (default 8) */
-		int backoff_initial_ms;    /* hq.backoff_initial_ms (default 200) */
-		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
-		int interval_s;            /* hq.interval_s (default 60) */
-		int timeout_s;             /* hq.timeout_s (default 60) */
-	} hq;
-	bool offers_enabled;       /* [offers] enabled (default yes) */
-	int offers_max;            /* [offers] max_per_receipt, 0 = the rule set's limit */
-	char offers_coupon_key[160]; /* [offers] coupon_key; "" = DATA/coupon.key (created) */
-};
-
-void term_config_default(struct term_config *cfg);
-/* Read an INI file over the defaults; one-line error in err on failure. */
-int term_config_load(const char *path, struct term_config *cfg, char *err, size_t errlen);
-/* Apply one "section.key=value" setting (also used by tests). */
-int term_config_set(struct term_config *cfg, const char *section, const char *key,
-		    const char *value, char *err, size_t errlen);
-
-/* Common CLI options: --config, --data, --json, --help. */
-struct cli_common {
-	const char *config;
-	const char *data;
-	bool json;
-	bool help;
-};
-/*
- * Parse argv: common options are consumed, others are left for the command
- * (compacted into argv, *argc updated). Loads the config. Returns 0, or 2
- * after printing an error (the exit status to use).
- */
-int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config *cfg);
-/* Print "posmark CMD: WHAT" and an optional hint line; returns exit status 1. */
-int cli_fail(const char *cmd, const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Open the purchase log named by cfg->data_dir with a person-readable error. */
-int cli_open_log(const char *cmd, const struct term_config *cfg, struct loy_db **db);
-/* Value of an option "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. */
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
-/* "12.34" (negative "-12.34") into buf. */
-const char *term_money(int64_t cents, char *buf, size_t len);
-
-/* ---- offers wiring (offers_wiring.c) ---------------------------------- */
-struct term_offers {
-	struct ofr_rules *rules;      /* NULL = no rule set installed (or invalid): no offers */
-	struct ofr_ledger *ledger;    /* issued coupons: the log's caps state + later events */
-	struct ofr_coupon_key key;
-	char prefix[8];               /* coupon prefix (cards.coupon_prefix) */
-	/* Guards rules and ledger, which the daemon's lanes share between its
-	 * event loop and its commit thread (decisions run inside the commit).
-	 * Copies of this struct share it; NULL before term_offers_open. */
-	void *lock;
-	uint64_t replayed;            /* events read at open to catch the caps up (0 normally) */
-};
-/*
- * Key, caps ledger and DATA/rules.json. PM_OK with rules NULL when none is
- * installed. The ledger starts from the log's caps state (loy_caps_load) and
- * replays only the events after it, then stores the caught-up state.
- */
-int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct term_offers *to,
-		     char *err, size_t errlen);
-void term_offers_close(struct term_offers *to);
-/* Read and compile a rule file against db's catalog (db may be NULL). Absent file: PM_OK, *out NULL. */
-int term_rules_read(const char *path, struct loy_db *db, const char *store_id, struct ofr_rules **out,
-		    char *err, size_t errlen);
-int term_rules_install(const char *data_dir, const char *text, size_t len, char *err, size_t errlen);
-void term_offers_catalog(struct loy_db *db, struct ofr_catalog_source *out);
-void term_offers_history(struct loy_db *db, struct ofr_history_source *out);
-/* Snapshot of a card for a decision (before this sale is committed). */
-void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *out);
-/* Take and drop the engine lock (NULL-safe, not recursive). */
-void term_offers_lock(struct term_offers *to);
-void term_offers_unlock(struct term_offers *to);
-
-/* ---- the till --------------------------------------------------------- */
+#include <jansson.h>
 
 #define TILL_MAX_LINES 500
 struct till_line {
@@ -124,13 +35,107 @@ struct till_coupon {
 	struct ofr_coupon c;          /* verified layout, MAC and expiry at scan */
 };
 
+/* ---- what the till tells its caller: events and the sale's result ------- */
+
+enum till_event_kind {
+	TILL_EV_ITEM_ADDED,            /* line */
+	TILL_EV_LINE_VOIDED,           /* line; line_no (1-based; 0 = the cashier's #void of the last) */
+	TILL_EV_CARD_ATTACHED,         /* card (the record before this sale), tier */
+	TILL_EV_CONSENT_RECORDED,      /* yes */
+	TILL_EV_SCAN_REFUSED,          /* input, reason */
+	TILL_EV_COUPON_ACCEPTED,       /* coupon, campaign ("" = unknown), needs_card */
+	TILL_EV_COUPON_REFUSED,        /* coupon, reason */
+	TILL_EV_OFFERS_DISABLED,       /* reason */
+	TILL_EV_SALE_CANCELLED,        /* count (lines) */
+	TILL_EV_SALE_COMMITTED,        /* sale (durable when this is told) */
+	TILL_EV_SALE_ALREADY_COMMITTED,/* sale_id */
+	TILL_EV_COMMIT_FAILED,         /* reason (the sale stays open) */
+	TILL_EV_RECEIPT_PENDING,       /* sale_id (first waiting), reason, count (waiting) */
+	TILL_EV_RECEIPT_PRINTED,       /* sale_id (0 = a reprint), reprint */
+	TILL_EV_SALE_LEFT_OPEN,        /* count (lines): the scan script ended mid-sale */
+	TILL_EV_CHECKOUT_DONE,         /* counts */
+};
+
+struct till_redeemed {
+	char coupon[LOY_COUPON_MAX + 1];
+	int64_t discount_cents;
+	char campaign[OFR_ID_MAX + 1];    /* "" = not in the installed rule set */
+};
+
+struct till_refusal {
+	char coupon[OFR_CODE_MAX + 1];    /* the coupon refused */
+	char reason[200];                 /* in words for the cashier */
+};
+
+/*
+ * What finishing a sale did. committed: the sale is durable (seq); with
+ * already_committed it was committed before (a rerun script, a POS app's
+ * retry) and only seq is set. Points fields are set when the sale has a card.
+ */
+struct till_sale_result {
+	bool committed;
+	bool already_committed;
+	uint64_t seq;
+	char terminal[LOY_TERMINAL_MAX + 1];
+	char card[LOY_CARD_MAX + 1];      /* "" = no card */
+	char currency[4];
+	int64_t total_cents, discount_cents, change_cents, time_us;
+	uint32_t items;
+	int tender;                       /* enum loy_tender */
+	int64_t points_earned, points_balance;
+	int tier;
+	char tier_name[16];
+	struct ofr_decision offers;       /* printed (coupon set) and held back (held_back) */
+	uint32_t n_redeemed;
+	struct till_redeemed redeemed[TILL_MAX_COUPONS];
+	uint32_t n_refused;               /* coupons refused on this sale, with why */
+	struct till_refusal refused[TILL_MAX_COUPONS];
+};
+
+struct till_counts {
+	unsigned long committed, skipped, refused_scans, cancelled;
+};
+
+/*
+ * One event. Only the fields named for its kind are set; pointers borrow the
+ * till's memory and are valid only during the sink call: copy what you keep.
+ */
+struct till_event {
+	int kind;                         /* enum till_event_kind */
+	const char *input;
+	const char *reason;
+	const char *coupon;
+	const char *campaign;
+	bool needs_card;
+	const struct till_line *line;
+	int line_no;
+	const struct ofr_card *card;
+	const char *tier;
+	bool yes;
+	uint64_t sale_id;
+	size_t count;
+	bool reprint;
+	const struct till_sale_result *sale;
+	const struct till_counts *counts;
+};
+
+/* Where the till's events go (the daemon's lanes, checkout --json). Called
+ * on the till's thread, in order, before the call that caused them returns. */
+typedef void (*till_sink_fn)(void *ctx, const struct till_event *ev);
+
+/* till_json.c: the JSON of an event (docs/till.md, PRODUCT.md); a new object. */
+json_t *till_event_json(const struct till_event *ev);
+/* The "sale_committed" (or "sale_already_committed") object of a result. */
+json_t *till_sale_result_json(const struct till_sale_result *r);
+/* A sink writing one JSON line per event to ctx, a FILE * (flushed each line). */
+void till_json_sink(void *ctx, const struct till_event *ev);
+
 struct till {
 	struct loy_db *db;
 	const struct term_config *cfg;
 	struct prn_dev *printer;   /* may be NULL: no receipt */
-	FILE *events;              /* JSON event lines, or NULL */
-	/* Instead of events: each event (a json_t *, ownership passed) goes here. */
-	void (*sink)(void *ctx, void *event);
+	/* Events go to sink (NULL: none; refusals are then told on stderr). */
+	till_sink_fn sink;
 	void *sink_ctx;
 	char ext_base[40];         /* idempotency key prefix of this run's sales */
 	unsigned long sale_ordinal;/* sales closed so far (committed, skipped) */
@@ -154,8 +159,11 @@ struct till {
 	uint64_t decision_sale;
 	bool decision_issued;      /* its coupons are recorded as issued (with the sale, or printed) */
 	char decision_card[LOY_CARD_MAX + 1]; /* its card, for recording the coupons once printed */
+	/* coupons refused on the open sale, for its result */
+	uint32_t n_refused;
+	struct till_refusal refused[TILL_MAX_COUPONS];
 	/* counters for the summary */
-	unsigned long committed, skipped, refused_scans, cancelled;
+	struct till_counts counts;
 	/* the last receipt, kept for reprint and for a printer that was not ready */
 	struct prn_doc last_receipt;
 	bool receipt_pending;      /* receipts wait in the queue below */
@@ -168,6 +176,12 @@ struct till {
 	int queue_told;            /* printer state last told to the cashier, -1 = none */
 };
 
+/*
+ * Set up a till on an open log. events (may be NULL): JSON event lines go
+ * there (till_json_sink); set t->sink yourself for another renderer.
+ * ext_base (may be NULL): the idempotency prefix of this run's sales.
+ * Always PM_OK (offers that cannot load are told as offers_disabled).
+ */
 int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	      struct prn_dev *printer, FILE *events, const char *ext_base);
 void till_release(struct till *t);
@@ -211,8 +225,16 @@ struct till_pending {
 void till_pending_release(struct till_pending *p);
 /* till_sale_finish: a used coupon was dropped from the sale; commit it again. */
 #define TILL_COMMIT_AGAIN 1
+/* PM_OK, or PM_EINVAL after a scan_refused event saying why (the sale stays open). */
 int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p);
-int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res);
+/*
+ * rc, res: what the commit returned. Returns PM_OK (committed, or committed
+ * before), TILL_COMMIT_AGAIN (a used coupon was dropped: commit p again),
+ * PM_EINVAL (refused and told; the sale stays open) or the commit's error
+ * (the sale stays open). out (may be NULL) gets the result on PM_OK.
+ */
+int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res,
+		     struct till_sale_result *out);
 /* The POS API's way in (daemon lanes): a priced line, a void, a card, a cancel. */
 int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t unit_price_cents,
 		    const char *name);
@@ -222,8 +244,8 @@ void till_cancel(struct till *t);
 /* Record the attached card's answer to targeted offers (set at the till). */
 int till_set_consent(struct till *t, bool yes);
 int64_t till_subtotal(const struct till *t);
-/* Emit a JSON event line (takes ownership of obj, a json_t *). */
-void till_emit(struct till *t, void *obj);
+/* Give ev to the till's sink (nothing without one). */
+void till_emit(struct till *t, const struct till_event *ev);
 
 /*
  * When coupons count as issued (OFFER_ISSUED events and the caps ledger):
@@ -254,7 +276,8 @@ void till_offers_share(const struct term_offers *shared);
 void till_offers_release(struct till *t);
 void till_offers_reset(struct till *t);
 void till_offers_card(struct till *t);
-void till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
+/* A scanned coupon: PM_OK accepted (coupon_accepted told), PM_EREFUSED (coupon_refused told). */
+int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
 /* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
 uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
 /* The commit said coupon `index` of s was used before: refuse it and drop it from s. */
@@ -265,9 +288,9 @@ void till_coupon_used(struct till *t, struct loy_sale *s, int index);
  * redeemed, held-back and (printer ready) issued events (docs/till.md).
  */
 void till_offers_bind(struct till *t, struct till_pending *p);
-/* After p committed as s: keep its decision for the receipt; fill ev's "offers", "held_back", "redeemed". */
+/* After p committed as s: keep its decision for the receipt; fill out's offers and redeemed. */
 void till_offers_after_commit(struct till *t, const struct till_pending *p, const struct loy_sale *s,
-			      void *json_ev);
+			      struct till_sale_result *out);
 
 /* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);
@@ -275,34 +298,5 @@ void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const
 int receipt_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
 		  const struct loy_sale *sale, const struct loy_commit_result *res,
 		  const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers);
-
-/* Commands: argv[0] is the command name. Return the exit status. */
-int cmd_catalog(int argc, char **argv);
-int cmd_checkout(int argc, char **argv);
-int cmd_history(int argc, char **argv);
-int cmd_card(int argc, char **argv);
-int cmd_decode(int argc, char **argv);
-int cmd_receipt(int argc, char **argv);
-int cmd_daemon(int argc, char **argv);
-int cmd_status(int argc, char **argv);
-struct daemon;
-int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
-	       const char *printer_spec);
-int cmd_mine(int argc, char **argv);
-int cmd_sync(int argc, char **argv);
-
-/* sync_wiring.c: hostsync's view of the purchase log (struct hs_source). */
-struct hs_source;
-struct term_sync_ctx {
-	struct loy_db *db;
-	const char *store_id;
-	const char *data_dir;
-};
-void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc);
-/* sync_wiring.c: [hq] options as hostsync's client config (strings point into cfg). */
-struct hs_client_config;
-void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc);
-int cmd_rules(int argc, char **argv);
-int cmd_explain(int argc, char **argv);
 
 #endif
