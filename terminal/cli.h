@@ -83,6 +83,29 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
 /* "12.34" (negative "-12.34") into buf. */
 const char *term_money(int64_t cents, char *buf, size_t len);
 
+/*
+ * The result line of `posmark sync --result-line` (cmd_sync.c owns the
+ * format; the daemon reads it from its sync child; docs/daemon.md):
+ *   posmark-sync-result 1 rc=R sales=N events=N batches=N rules=N
+ * one line, fields in this order, single spaces; R is 0 or a negative
+ * pm_err; rules is how many rule sets were installed (0 or 1).
+ */
+#define TERM_SYNC_RESULT_TAG "posmark-sync-result"
+#define TERM_SYNC_RESULT_VERSION 1
+struct term_sync_result {
+	int rc;
+	unsigned long long sales, events, batches;
+	int rules;
+};
+/* The line, with its newline, into buf. PM_OK or PM_EINVAL (too small). */
+int term_sync_result_format(const struct term_sync_result *r, char *buf, size_t len);
+/*
+ * Parse one line (without or with its newline), strictly: PM_OK with *out
+ * filled; PM_EVERSION (another version: upgrade the daemon with posmark);
+ * PM_EPROTO (not a result line, a field missing, out of order or malformed).
+ */
+int term_sync_result_parse(const char *line, size_t len, struct term_sync_result *out);
+
 /* Commands: argv[0] is the command name. Return the exit status. */
 int cmd_catalog(int argc, char **argv);
 int cmd_checkout(int argc, char **argv);

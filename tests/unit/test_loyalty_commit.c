@@ -330,7 +330,7 @@ static void *grow_writer(void *p)
 		memset(&s, 0, sizeof(s));
 		for (int i = 0; i < 40; i++) {
 			memset(&items[i], 0, sizeof(items[i]));
-			snprintf(items[i].gtin, sizeof(items[i].gtin), "0501234%07d", i + 1);
+			snprintf(items[i].gtin, sizeof(items[i].gtin), "0501234%07u", (unsigned)(i + 1) % 10000000u);
 			items[i].qty = 1;
 			items[i].unit_price_cents = items[i].line_cents = 100;
 		}
@@ -339,7 +339,7 @@ static void *grow_writer(void *p)
 		s.time_us = T0 + k;
 		s.total_cents = s.tendered_cents = 4000;
 		snprintf(s.ext_id, sizeof(s.ext_id), "lane%d:%d", a->lane, k);
-		snprintf(s.card, sizeof(s.card), "60360100000%02d00005", a->lane);
+		snprintf(s.card, sizeof(s.card), "60360100000%02u00005", (unsigned)a->lane % 100u);
 		struct loy_commit_result res;
 		if (k % 3 == 0) {
 			const struct loy_sale *one = &s;
