@@ -30,6 +30,9 @@
  *    a scratch buffer: valid only during the callback. Copy what you keep.
  *  - One struct loy_db per process and directory (LMDB's rule). Other
  *    processes may read concurrently (posmark history while the till runs).
+ *  - Threads: any number may write (LMDB serialises writers; map growth
+ *    waits for every transaction of the process), but one thread at a time
+ *    may read sales back: decoded sales share the handle's scratch.
  */
 #ifndef LOYALTY_H
 #define LOYALTY_H

@@ -7,6 +7,7 @@
  */
 #include "terminal/daemon_int.h"
 #include "common/pm_err.h"
+#include "common/pm_file.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
 
@@ -274,7 +275,7 @@ static void open_sales_path(const struct daemon *d, char *buf, size_t len)
 /* SIGTERM keeps open sales: one JSON file, written atomically (docs/daemon.md). */
 static void save_open_sales(struct daemon *d)
 {
-	char path[1200], tmp[1300];
+	char path[1200];
 	json_t *lanes = json_array();
 	for (size_t i = 0; i < d->n_lanes; i++) {
 		struct till *t = &d->lanes[i]->till;
@@ -296,11 +297,15 @@ static void save_open_sales(struct daemon *d)
 		return;
 	}
 	json_t *doc = json_pack("{s:i, s:o}", "version", 1, "lanes", lanes);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(doc, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	/* Durable (fsync, rename, fsync of the directory): the open sales survive a power cut. */
+	int rc = text ? pm_file_replace(path, text, strlen(text), 0640) : PM_ENOMEM;
+	if (rc == PM_OK)
 		pm_info("kept %zu open sale(s) in %s", json_array_size(lanes), path);
 	else
-		pm_err("cannot keep open sales in %s: %s", path, strerror(errno));
+		pm_err("cannot keep open sales in %s: %s (%s); hint: free disk space in the data directory, "
+		       "the POS app must ring those sales again", path, strerror(errno), pm_errname(rc));
+	free(text);
 	json_decref(doc);
 }
 

@@ -2,7 +2,8 @@
  * test_loyalty_commit.c - what commits with a sale, on real LMDB files: the
  * coupon a commit refuses (by index), the sale's events in its transaction,
  * the offer caps state beside the outbox, and map growth while eight
- * threads write and two read.
+ * threads write and one reads (loyalty's rule: one reading thread, since
+ * decoded sales share the handle's scratch).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -310,7 +311,7 @@ static void test_caps_behind_and_catch_up(void **state)
 	assert_int_equal(cs.count, 3);
 }
 
-/* ---- growth while eight threads write and two read ---- */
+/* ---- growth while eight threads write and one reads ---- */
 #define GROW_THREADS 8
 #define GROW_SALES 150
 
@@ -385,10 +386,10 @@ static void test_growth_under_eight_writers(void **state)
 	loy_config_default(&cfg);
 	cfg.map_size_initial = 64 * 1024;    /* tiny: the writers must grow it many times */
 	assert_int_equal(loy_open(dir, &cfg, &db, NULL, 0), PM_OK);
-	pthread_t w[GROW_THREADS], r[2];
-	struct grow_arg wa[GROW_THREADS], ra[2];
+	pthread_t w[GROW_THREADS], r[1];
+	struct grow_arg wa[GROW_THREADS], ra[1];
 	atomic_bool stop = false;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 1; i++) {
 		ra[i] = (struct grow_arg){ db, i, 0, &stop };
 		pthread_create(&r[i], NULL, grow_reader, &ra[i]);
 	}
@@ -401,8 +402,8 @@ static void test_growth_under_eight_writers(void **state)
 		assert_int_equal(wa[i].ok, GROW_SALES);
 	}
 	atomic_store(&stop, true);
-	for (int i = 0; i < 2; i++)
-		pthread_join(r[i], NULL);
+	pthread_join(r[0], NULL);
+	assert_true(ra[0].ok > 0);
 	struct loy_stats st;
 	assert_int_equal(loy_stats(db, &st), PM_OK);
 	assert_int_equal(st.sales, GROW_THREADS * GROW_SALES);
@@ -416,7 +417,7 @@ static void test_growth_under_eight_writers(void **state)
 			assert_int_equal(loy_sale_find_ext(db, ext, &seq), PM_OK);
 			assert_true(seq > 0);
 		}
-	print_message("8 writers, 2 readers: %d sales, map grew to %llu KiB\n", GROW_THREADS * GROW_SALES,
+	print_message("8 writers, 1 reader: %d sales, map grew to %llu KiB\n", GROW_THREADS * GROW_SALES,
 		      (unsigned long long)(st.map_size / 1024));
 	loy_close(db);
 	tu_rmdir(dir);
