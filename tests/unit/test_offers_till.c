@@ -253,11 +253,43 @@ static void test_two_coupons_one_used(void **state)
 	assert_int_equal(events, 2);
 }
 
+/*
+ * A log written by a posmark before the caps state (OFFER_ISSUED events
+ * only): the first start replays them once and stores the state; the next
+ * start reads no event and has the same counts.
+ */
+static void test_caps_from_an_older_log(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 3; i++) {
+		struct wire_offer_event e = { .sale = (uint64_t)i + 1, .campaign = "laptop", .rule = "sleeve",
+					      .card = CARD, .has_offer = true, .kind = "cross_sell", .gtin = SLEEVE,
+					      .benefit = OFR_PERCENT_ITEM, .value = 20, .coupon = "PMK1" };
+		struct pm_buf b = { 0 };
+		assert_int_equal(wire_offer_encode(WIRE_EV_OFFER_ISSUED, &e, &b), PM_OK);
+		assert_int_equal(loy_event_append(f->db, LOY_EV_OFFER_ISSUED, 1790000000000000LL + i, b.data, b.len,
+						  NULL), PM_OK);
+		pm_buf_free(&b);
+	}
+	struct till *t = calloc(1, sizeof(*t));
+	till_init(t, f->db, &f->cfg, NULL, NULL, "");
+	assert_int_equal(t->offers.replayed, 3);
+	assert_int_equal(ofr_ledger_issued(t->offers.ledger, "laptop"), 3);
+	till_release(t);
+	memset(t, 0, sizeof(*t));
+	till_init(t, f->db, &f->cfg, NULL, NULL, "");
+	assert_int_equal(t->offers.replayed, 0);                         /* no old event read */
+	assert_int_equal(ofr_ledger_issued(t->offers.ledger, "laptop"), 3);   /* the caps still hold */
+	till_release(t);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_issued_only_when_printed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_coupons_one_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps_from_an_older_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
