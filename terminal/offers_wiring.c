@@ -7,6 +7,7 @@
  */
 #include "terminal/wiring.h"
 #include "common/pm_err.h"
+#include "common/pm_buf.h"
 #include "common/pm_file.h"
 #include "common/pm_log.h"
 #include "wire/wire.h"
@@ -167,8 +168,7 @@ struct replayed_issue {
 
 struct replay {
 	struct ofr_ledger *ledger;
-	struct replayed_issue *issues;     /* decoded OFFER_ISSUED events, for the catch-up */
-	size_t n, cap;
+	struct pm_buf issues;              /* decoded OFFER_ISSUED events (struct replayed_issue) */
 	uint64_t last_seq, read;
 };
 
@@ -186,33 +186,27 @@ static int replay_one(void *ctx, const struct loy_event *ev)
 			(unsigned long long)ev->seq, err);
 		return 0;
 	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		struct replayed_issue *v = realloc(r->issues, cap * sizeof(*v));
-		if (!v)
-			return PM_ENOMEM;
-		r->issues = v;
-		r->cap = cap;
-	}
-	r->issues[r->n].e = e;
-	r->issues[r->n].time_us = ev->time_us;
-	r->n++;
+	struct replayed_issue issue = { e, ev->time_us };
+	if (pm_buf_add(&r->issues, &issue, sizeof(issue)))
+		return PM_ENOMEM;
 	return ofr_ledger_record(r->ledger, e.campaign, e.rule, e.card, ev->time_us);
 }
 
 /* Store what the replay read, so the next start-up starts after it. */
 static int catch_up(struct loy_db *db, uint64_t from, const struct replay *r)
 {
-	struct loy_cap *caps = calloc(r->n ? r->n : 1, sizeof(*caps));
+	const struct replayed_issue *issues = (const void *)r->issues.data;
+	size_t n = r->issues.len / sizeof(*issues);
+	struct loy_cap *caps = calloc(n ? n : 1, sizeof(*caps));
 	if (!caps)
 		return PM_ENOMEM;
-	for (size_t i = 0; i < r->n; i++) {
-		caps[i].campaign = r->issues[i].e.campaign;
-		caps[i].rule = r->issues[i].e.rule;
-		caps[i].card = r->issues[i].e.card;
-		caps[i].last_us = r->issues[i].time_us;
+	for (size_t i = 0; i < n; i++) {
+		caps[i].campaign = issues[i].e.campaign;
+		caps[i].rule = issues[i].e.rule;
+		caps[i].card = issues[i].e.card;
+		caps[i].last_us = issues[i].time_us;
 	}
-	int rc = loy_caps_catch_up(db, from, r->last_seq, caps, r->n, NULL);
+	int rc = loy_caps_catch_up(db, from, r->last_seq, caps, n, NULL);
 	free(caps);
 	return rc;
 }
@@ -229,7 +223,7 @@ static int load_ledger(struct loy_db *db, struct term_offers *to)
 	to->replayed = r.read;
 	if (rc == PM_OK && r.last_seq > caps_seq && (rc = catch_up(db, caps_seq, &r)))
 		pm_warn("cannot store the offer caps state: %s (the next start replays again)", pm_strerror(rc));
-	free(r.issues);
+	pm_buf_free(&r.issues);
 	return rc;
 }
 

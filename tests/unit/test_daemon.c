@@ -160,19 +160,25 @@ static void *pos_client(void *p)
 	return NULL;
 }
 
-static void test_concurrent_lanes(void **state)
+/* Eight POS clients, one lane each, `sales` sales each; every tender acknowledged. */
+static void run_pos_lanes(const char *sock, int sales)
 {
-	struct fx *f = *state;
 	pthread_t th[8];
 	struct lane_arg a[8];
 	for (int i = 0; i < 8; i++) {
-		a[i] = (struct lane_arg){ f->sock, i, 25, 0 };
+		a[i] = (struct lane_arg){ sock, i, sales, 0 };
 		pthread_create(&th[i], NULL, pos_client, &a[i]);
 	}
 	for (int i = 0; i < 8; i++) {
 		pthread_join(th[i], NULL);
-		assert_int_equal(a[i].ok, 25);
+		assert_int_equal(a[i].ok, sales);
 	}
+}
+
+static void test_concurrent_lanes(void **state)
+{
+	struct fx *f = *state;
+	run_pos_lanes(f->sock, 25);
 	int fd = connect_sock(f->sock);
 	json_t *r = call(fd, "{\"op\":\"status\"}");
 	assert_true(is_ok(r));
@@ -281,6 +287,20 @@ static void test_kill_under_load(void **state)
 	close(fd);
 }
 
+/* A daemon with a config file and a standalone till (scanner, printer). */
+static void start_till_daemon(struct fx *f, const char *conf, const char *scanner, const char *printer)
+{
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		if (!getenv("TEST_DAEMON_STDERR"))
+			freopen("/dev/null", "w", stderr);
+		execl(bin(), bin(), "daemon", "--config", conf, "--socket", f->sock, "--scanner", scanner,
+		      "--printer", printer, (char *)NULL);
+		_exit(127);
+	}
+}
+
 static void write_text(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "w");
@@ -313,15 +333,7 @@ static void test_standalone_till_reload(void **state)
 	char scanner[4400], printer[4400];
 	snprintf(scanner, sizeof(scanner), "script:%s", scans);
 	snprintf(printer, sizeof(printer), "text:%s", receipts);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		if (!getenv("TEST_DAEMON_STDERR"))
-			freopen("/dev/null", "w", stderr);
-		execl(bin(), bin(), "daemon", "--config", conf, "--socket", f->sock, "--scanner", scanner,
-		      "--printer", printer, (char *)NULL);
-		_exit(127);
-	}
+	start_till_daemon(f, conf, scanner, printer);
 	int fd = connect_sock(f->sock);
 	assert_true(fd >= 0);
 	json_t *r = call(fd, "{\"op\":\"status\"}");
@@ -463,25 +475,8 @@ static void test_growth_under_busy_lanes(void **state)
 	fclose(sf);
 	char scanner[4400];
 	snprintf(scanner, sizeof(scanner), "script:%s", scans);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		if (!getenv("TEST_DAEMON_STDERR"))
-			freopen("/dev/null", "w", stderr);
-		execl(bin(), bin(), "daemon", "--config", conf, "--socket", f->sock, "--scanner", scanner,
-		      "--printer", "text:/dev/null", (char *)NULL);
-		_exit(127);
-	}
-	pthread_t th[8];
-	struct lane_arg a[8];
-	for (int i = 0; i < 8; i++) {
-		a[i] = (struct lane_arg){ f->sock, i, 60, 0 };
-		pthread_create(&th[i], NULL, pos_client, &a[i]);
-	}
-	for (int i = 0; i < 8; i++) {
-		pthread_join(th[i], NULL);
-		assert_int_equal(a[i].ok, 60);   /* every tender acknowledged */
-	}
+	start_till_daemon(f, conf, scanner, "text:/dev/null");
+	run_pos_lanes(f->sock, 60);
 	/* Let the standalone till finish its script. */
 	int fd = connect_sock(f->sock);
 	int64_t map = 0;
