@@ -202,8 +202,10 @@ static void accept_clients(struct daemon *d)
 				break;
 			}
 		if (slot < 0) {
-			const char *msg = "{\"ok\":false,\"error\":\"PM_EBUSY\",\"message\":\"too many clients\"}\n";
-			if (write(fd, msg, strlen(msg)) < 0) { /* closing anyway */ }
+			char msg[200];
+			int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\",\"message\":\"too many clients "
+					 "(%d); close idle connections\"}\n", pm_errname(PM_EBUSY), DAEMON_MAX_CLIENTS);
+			if (n > 0 && write(fd, msg, (size_t)n) < 0) { /* closing anyway */ }
 			close(fd);
 			continue;
 		}

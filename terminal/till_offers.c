@@ -288,6 +288,8 @@ static int sale_events(void *ctx, const struct loy_sale *s, const struct loy_eve
 	size_t offset[TILL_MAX_EVENTS], k = 0;
 	int rc = PM_OK;
 	pm_buf_reset(&p->payloads);
+	/* The whole step under the engine lock: campaign names and the decision read the shared rules. */
+	term_offers_lock(&t->offers);
 	for (uint32_t i = 0; i < s->n_redeemed && rc == PM_OK; i++) {
 		struct ofr_offer o;
 		redeemed_offer(t, s->redeemed[i].coupon, &o);
@@ -295,7 +297,6 @@ static int sale_events(void *ctx, const struct loy_sale *s, const struct loy_eve
 			       &o, s->card, s->redeemed[i].coupon, s->redeemed[i].discount_cents);
 		k += rc == PM_OK;
 	}
-	term_offers_lock(&t->offers);
 	decide(t, p, s);
 	term_offers_unlock(&t->offers);
 	for (size_t i = 0; i < p->decision.n && rc == PM_OK; i++) {

@@ -30,18 +30,34 @@ struct term_offers {
 /*
  * Key, caps ledger and DATA/rules.json. PM_OK with rules NULL when none is
  * installed. The ledger starts from the log's caps state (loy_caps_load) and
- * replays only the events after it, then stores the caught-up state.
+ * replays only the events after it, then stores the caught-up state (a
+ * failure there is logged; caps then start from what could be read).
+ * Errors, with a line in err: PM_ECORRUPT (DATA/coupon.key damaged), the
+ * read's or create's error for the key, or term_rules_read's. Call
+ * term_offers_close even on failure.
  */
 int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct term_offers *to,
 		     char *err, size_t errlen);
+/* Free what term_offers_open made (NULL-safe fields; the struct is zeroed). Not on a copy. */
 void term_offers_close(struct term_offers *to);
-/* Read and compile a rule file against db's catalog (db may be NULL). Absent file: PM_OK, *out NULL. */
+/*
+ * Read and compile a rule file against db's catalog (db may be NULL).
+ * PM_OK with *out NULL when the file is absent (no rule set installed: no
+ * offers); PM_OK with *out set (free with ofr_rules_free); otherwise the
+ * loader's or the read's error, with a line for people in err (which file,
+ * how many errors, the first one).
+ */
 int term_rules_read(const char *path, struct loy_db *db, const char *store_id, struct ofr_rules **out,
 		    char *err, size_t errlen);
+/*
+ * Install DATA_DIR/rules.json atomically and durably (pm_file_replace): a
+ * reader or a power cut sees the old set or the new one, whole. PM_OK, or
+ * pm_file_replace's error (PM_EFULL, PM_EIO, ...) with a line in err.
+ */
 int term_rules_install(const char *data_dir, const char *text, size_t len, char *err, size_t errlen);
 void term_offers_catalog(struct loy_db *db, struct ofr_catalog_source *out);
 void term_offers_history(struct loy_db *db, struct ofr_history_source *out);
-/* Snapshot of a card for a decision (before this sale is committed). */
+/* Snapshot of a card for a decision (before this sale is committed); number "" or unknown: known false. */
 void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *out);
 /* Take and drop the engine lock (NULL-safe, not recursive). */
 void term_offers_lock(struct term_offers *to);
