@@ -27,6 +27,60 @@ static int script_hash(const char *path, uint64_t *out)
 	return PM_OK;
 }
 
+/* The printer named on the command line, in the config, or DATA/receipts.txt. 0, or 1 after telling why. */
+static int open_printer(const struct term_config *cfg, const char *printer_spec, struct prn_dev **printer)
+{
+	char pspec[1100], err[600];
+	if (!printer_spec)
+		printer_spec = cfg->printer[0] ? cfg->printer : NULL;
+	if (!printer_spec) {
+		snprintf(pspec, sizeof(pspec), "text:%s/receipts.txt", cfg->data_dir);
+		printer_spec = pspec;
+	}
+	if (prn_open(printer_spec, printer, err, sizeof(err)))
+		return cli_fail("checkout", "check the printer device string", "%s", err);
+	if (cfg->printer_profile[0] && !strstr(printer_spec, ",profile=") &&
+	    prn_set_profile(*printer, cfg->printer_profile))
+		return cli_fail("checkout", "see docs/printers.md for the profile names",
+				"devices.printer_profile '%s' is not a known printer profile", cfg->printer_profile);
+	return 0;
+}
+
+/* Feed the scanner's scans to the till until the scans end. 0, or 1 after telling why. */
+static int run_scans(struct till *t, struct scan_dev *scanner, const char *scanner_spec)
+{
+	int rc;
+	for (;;) {
+		struct scan_raw raw;
+		/* Wake up every second so waiting receipts print when the printer is back. */
+		rc = scan_read(scanner, &raw, 1000);
+		if (rc == PM_ENOENT)
+			break;
+		if (rc == PM_ETIMEOUT) {
+			till_retry_receipt(t, false);
+			continue;
+		}
+		if (rc == PM_ENODEV) {
+			/* Unplugged: the backend picks the scanner up again when it is back. */
+			fprintf(stderr, "posmark checkout: scanner '%s' was disconnected; plug it back in "
+				"(scans resume by themselves)\n", scanner_spec);
+			continue;
+		}
+		if (rc) {
+			cli_fail("checkout", "check the scanner", "scanner '%s' failed: %s", scanner_spec,
+				 pm_strerror(rc));
+			return 1;
+		}
+		if ((rc = till_feed(t, &raw))) {
+			cli_fail("checkout", rc == PM_EFULL ? "free disk space (or raise loyalty.map_size_max_mb) "
+				 "and rerun the same command: committed sales are not repeated" : NULL,
+				 "sale not committed and kept open: %s", pm_strerror(rc));
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int cmd_checkout(int argc, char **argv)
 {
 	struct cli_common co;
@@ -81,56 +135,15 @@ int cmd_checkout(int argc, char **argv)
 		cli_fail("checkout", "check the scanner device string", "%s", err);
 		goto out;
 	}
-	char pspec[1100];
-	if (!printer_spec)
-		printer_spec = cfg.printer[0] ? cfg.printer : NULL;
-	if (!printer_spec) {
-		snprintf(pspec, sizeof(pspec), "text:%s/receipts.txt", cfg.data_dir);
-		printer_spec = pspec;
-	}
-	if ((rc = prn_open(printer_spec, &printer, err, sizeof(err)))) {
-		cli_fail("checkout", "check the printer device string", "%s", err);
+	if (open_printer(&cfg, printer_spec, &printer))
 		goto out;
-	}
-	if (cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
-	    prn_set_profile(printer, cfg.printer_profile)) {
-		cli_fail("checkout", "see docs/printers.md for the profile names",
-			 "devices.printer_profile '%s' is not a known printer profile", cfg.printer_profile);
-		goto out;
-	}
 	if (!(t = malloc(sizeof(*t)))) {
 		cli_fail("checkout", NULL, "out of memory");
 		goto out;
 	}
 	till_init(t, db, &cfg, printer, co.json ? stdout : NULL, ext);
-	for (;;) {
-		struct scan_raw raw;
-		/* Wake up every second so waiting receipts print when the printer is back. */
-		rc = scan_read(scanner, &raw, 1000);
-		if (rc == PM_ENOENT)
-			break;
-		if (rc == PM_ETIMEOUT) {
-			till_retry_receipt(t, false);
-			continue;
-		}
-		if (rc == PM_ENODEV) {
-			/* Unplugged: the backend picks the scanner up again when it is back. */
-			fprintf(stderr, "posmark checkout: scanner '%s' was disconnected; plug it back in "
-				"(scans resume by themselves)\n", scanner_spec);
-			continue;
-		}
-		if (rc) {
-			cli_fail("checkout", "check the scanner", "scanner '%s' failed: %s", scanner_spec,
-				 pm_strerror(rc));
-			goto out_release_till;
-		}
-		if ((rc = till_feed(t, &raw))) {
-			cli_fail("checkout", rc == PM_EFULL ? "free disk space (or raise loyalty.map_size_max_mb) "
-				 "and rerun the same command: committed sales are not repeated" : NULL,
-				 "sale not committed and kept open: %s", pm_strerror(rc));
-			goto out_release_till;
-		}
-	}
+	if (run_scans(t, scanner, scanner_spec))
+		goto out_release_till;
 	if (t->open)
 		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_LEFT_OPEN, .count = t->n_lines });
 	if (till_retry_receipt(t, true) > 0) {

@@ -415,6 +415,95 @@ static void till_step(struct daemon *d)
 	}
 }
 
+/* The standalone till's scanner and printer (lane "till"). 0, or 1 after telling why. */
+static int open_standalone_till(struct daemon *d, const char *scanner_spec, const char *printer_spec)
+{
+	char err[700];
+	if (scan_open(scanner_spec, &d->cfg.scan, &d->scanner, err, sizeof(err)))
+		return cli_fail("daemon", "check devices.scanner", "%s", err);
+	if (printer_spec && *printer_spec && prn_open(printer_spec, &d->printer, err, sizeof(err)))
+		return cli_fail("daemon", "check devices.printer", "%s", err);
+	if (d->printer && d->cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
+	    prn_set_profile(d->printer, d->cfg.printer_profile))
+		return cli_fail("daemon", "see docs/printers.md for the profile names",
+				"devices.printer_profile '%s' is not a known printer profile", d->cfg.printer_profile);
+	d->till_lane = daemon_lane(d, "till", true);
+	d->till_lane->till.printer = d->printer;
+	return 0;
+}
+
+/* What the loop waits for: slot_of[i] is a client slot, or -1 signals, -2 commits,
+ * -3 the listening socket, -4 the scanner, -5 the sync child. */
+static nfds_t poll_set(struct daemon *d, int sig_fd, struct pollfd *pfd, int *slot_of)
+{
+	nfds_t n = 0;
+	pfd[n] = (struct pollfd){ sig_fd, POLLIN, 0 };
+	slot_of[n++] = -1;
+	pfd[n] = (struct pollfd){ d->commit_fd, POLLIN, 0 };
+	slot_of[n++] = -2;
+	if (!got_term) {
+		pfd[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
+		slot_of[n++] = -3;
+	}
+	if (d->sync_fd >= 0) {
+		pfd[n] = (struct pollfd){ d->sync_fd, POLLIN, 0 };
+		slot_of[n++] = -5;
+	}
+	int sfd = d->scanner ? scan_fd(d->scanner) : -1;
+	if (sfd >= 0) {
+		pfd[n] = (struct pollfd){ sfd, POLLIN, 0 };
+		slot_of[n++] = -4;
+	}
+	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++) {
+		struct client *c = &d->clients[i];
+		if (c->fd < 0)
+			continue;
+		if (c->eof && !c->out_len && !awaits_reply(d, i)) {
+			client_close(d, i);
+			continue;
+		}
+		short ev = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
+		if (!ev)
+			continue;
+		pfd[n] = (struct pollfd){ c->fd, ev, 0 };
+		slot_of[n++] = i;
+	}
+	return n;
+}
+
+static void dispatch(struct daemon *d, int sig_fd, const struct pollfd *pfd, const int *slot_of, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++) {
+		if (!pfd[i].revents)
+			continue;
+		if (slot_of[i] == -1) {
+			char buf[64];
+			while (read(sig_fd, buf, sizeof(buf)) > 0)
+				;
+		} else if (slot_of[i] == -2) {
+			struct commit_job *j = committer_take_done(d->committer);
+			while (j) {
+				struct commit_job *next = j->next;
+				daemon_commit_done(d, j);
+				j = next;
+			}
+			for (int k = 0; k < DAEMON_MAX_CLIENTS; k++)
+				if (d->clients[k].fd >= 0 && d->clients[k].out_len)
+					client_write(d, k);
+		} else if (slot_of[i] == -5) {
+			daemon_sync_read(d);
+		} else if (slot_of[i] == -3) {
+			accept_clients(d);
+		} else if (slot_of[i] >= 0) {
+			int s = slot_of[i];
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) && !d->clients[s].eof)
+				client_read(d, s);
+			if (d->clients[s].fd >= 0 && d->clients[s].out_len)
+				client_write(d, s);
+		}
+	}
+}
+
 int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
 	       const char *printer_spec)
 {
@@ -453,26 +542,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	if (term_offers_open(&d->cfg, d->db, &d->offers, oerr, sizeof(oerr)))
 		pm_warn("offers disabled: %s", oerr[0] ? oerr : "cannot open the offers engine");
 	till_offers_share(&d->offers);   /* term_offers_open loaded the installed rule set */
-	if (scanner_spec && *scanner_spec) {
-		if (scan_open(scanner_spec, &d->cfg.scan, &d->scanner, err, sizeof(err))) {
-			cli_fail("daemon", "check devices.scanner", "%s", err);
-			goto out_stop;
-		}
-		if (printer_spec && *printer_spec &&
-		    prn_open(printer_spec, &d->printer, err, sizeof(err))) {
-			cli_fail("daemon", "check devices.printer", "%s", err);
-			goto out_stop;
-		}
-		if (d->printer && d->cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
-		    prn_set_profile(d->printer, d->cfg.printer_profile)) {
-			cli_fail("daemon", "see docs/printers.md for the profile names",
-				 "devices.printer_profile '%s' is not a known printer profile",
-				 d->cfg.printer_profile);
-			goto out_stop;
-		}
-		d->till_lane = daemon_lane(d, "till", true);
-		d->till_lane->till.printer = d->printer;
-	}
+	if (scanner_spec && *scanner_spec && open_standalone_till(d, scanner_spec, printer_spec))
+		goto out_stop;
 	daemon_rules_name(d);
 	d->sync_fd = -1;
 	snprintf(d->hq_state, sizeof(d->hq_state), "%s", d->cfg.hq.url[0] ? "no sync yet" : "not configured (hq.url)");
@@ -483,76 +554,17 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	while (!got_term || any_committing(d)) {
 		struct pollfd pfd[DAEMON_MAX_CLIENTS + 4];
 		int slot_of[DAEMON_MAX_CLIENTS + 4];
-		nfds_t n = 0;
-		pfd[n] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
-		slot_of[n++] = -1;
-		pfd[n] = (struct pollfd){ d->commit_fd, POLLIN, 0 };
-		slot_of[n++] = -2;
-		if (!got_term) {
-			pfd[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
-			slot_of[n++] = -3;
-		}
-		if (d->sync_fd >= 0) {
-			pfd[n] = (struct pollfd){ d->sync_fd, POLLIN, 0 };
-			slot_of[n++] = -5;
-		}
-		int sfd = d->scanner ? scan_fd(d->scanner) : -1;
-		if (sfd >= 0) {
-			pfd[n] = (struct pollfd){ sfd, POLLIN, 0 };
-			slot_of[n++] = -4;
-		}
-		for (int i = 0; i < DAEMON_MAX_CLIENTS; i++) {
-			struct client *c = &d->clients[i];
-			if (c->fd < 0)
-				continue;
-			if (c->eof && !c->out_len && !awaits_reply(d, i)) {
-				client_close(d, i);
-				continue;
-			}
-			short ev = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
-			if (!ev)
-				continue;
-			pfd[n] = (struct pollfd){ c->fd, ev, 0 };
-			slot_of[n++] = i;
-		}
+		nfds_t n = poll_set(d, sig_pipe[0], pfd, slot_of);
 		committer_expect(d->committer, hot_lanes(d));
 		/* A scanner without an fd (a script) is read between events. */
-		int timeout = (d->scanner && sfd < 0) ? 0 : 1000;
+		int timeout = (d->scanner && scan_fd(d->scanner) < 0) ? 0 : 1000;
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
 		if (got_hup) {
 			got_hup = 0;
 			reload(d);
 		}
-		for (nfds_t i = 0; i < n; i++) {
-			if (!pfd[i].revents)
-				continue;
-			if (slot_of[i] == -1) {
-				char buf[64];
-				while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
-					;
-			} else if (slot_of[i] == -2) {
-				struct commit_job *j = committer_take_done(d->committer);
-				while (j) {
-					struct commit_job *next = j->next;
-					daemon_commit_done(d, j);
-					j = next;
-				}
-				for (int k = 0; k < DAEMON_MAX_CLIENTS; k++)
-					if (d->clients[k].fd >= 0 && d->clients[k].out_len)
-						client_write(d, k);
-			} else if (slot_of[i] == -5) {
-				daemon_sync_read(d);
-			} else if (slot_of[i] == -3) {
-				accept_clients(d);
-			} else if (slot_of[i] >= 0) {
-				int s = slot_of[i];
-				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) && !d->clients[s].eof)
-					client_read(d, s);
-				if (d->clients[s].fd >= 0 && d->clients[s].out_len)
-					client_write(d, s);
-			}
-		}
+		dispatch(d, sig_pipe[0], pfd, slot_of, n);
 		if (d->scanner && !got_term)
 			till_step(d);
 		if (!got_term)
