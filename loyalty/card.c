@@ -139,6 +139,8 @@ static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		return loyi_mdb_err(rc);
 	if ((rc = mdb_del(txn, db->cards, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
+	if ((rc = loyi_caps_forget_card(db, txn, a->card)))
+		return rc;
 	/* Erasure travels to HQ unless HQ sent it. */
 	if (a->source == LOY_SRC_HQ)
 		return PM_OK;

@@ -83,5 +83,7 @@ int loyi_tier_for(const struct loy_config *cfg, int64_t window_spend);
 int64_t loyi_points_for(const struct loy_config *cfg, int tier, int64_t total_cents);
 /* Append one event (outbox.c); keeps the offer caps state current (docs/storage.md). */
 int loyi_event_put(struct loy_db *db, MDB_txn *txn, const struct loy_event_new *ev, uint64_t *seq_out);
+/* Drop the card's (campaign, rule, card) caps entries (an erasure); counts stay. */
+int loyi_caps_forget_card(struct loy_db *db, MDB_txn *txn, const char *card);
 
 #endif

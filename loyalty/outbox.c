@@ -120,6 +120,27 @@ int loyi_event_put(struct loy_db *db, MDB_txn *txn, const struct loy_event_new *
 	return loyi_meta_put_u64(db, txn, "caps_seq", seq);
 }
 
+int loyi_caps_forget_card(struct loy_db *db, MDB_txn *txn, const char *card)
+{
+	MDB_cursor *cur;
+	MDB_val k = { 1, "l" }, v;
+	size_t cl = strlen(card);
+	int rc = mdb_cursor_open(txn, db->offer_caps, &cur);
+	if (rc)
+		return loyi_mdb_err(rc);
+	/* The card is the last part of an 'l' key: SEP card at its end. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const char *key = k.mv_data;
+		if (key[0] != 'l')
+			break;
+		if (k.mv_size > cl + 1 && key[k.mv_size - cl - 1] == CAPS_SEP &&
+		    !memcmp(key + k.mv_size - cl, card, cl) && (rc = mdb_cursor_del(cur, 0)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? PM_OK : loyi_mdb_err(rc);
+}
+
 struct events_arg {
 	const struct loy_event_new *evs;
 	size_t n;
