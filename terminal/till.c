@@ -3,7 +3,7 @@
  * a durable commit on tender, then the receipt. Nothing after the commit
  * (printing, events) can lose the sale; a refused scan never ends the sale.
  */
-#include "terminal/till.h"
+#include "terminal/till_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"

@@ -21,6 +21,8 @@
 #include "terminal/wiring.h"
 #include "common/pm_buf.h"
 
+struct till_issue;
+
 #include <jansson.h>
 
 #define TILL_MAX_LINES 500
@@ -170,7 +172,7 @@ struct till {
 	/* receipts not printed yet (printer not ready), oldest first (docs/till.md) */
 	struct prn_doc *queue;
 	uint64_t *queue_seq;       /* the sale of each queued receipt (0 = a reprint) */
-	struct till_issue *queue_issue; /* its coupons, recorded as issued once it prints */
+	struct till_issue *queue_issue; /* its coupons, recorded as issued once it prints (till_int.h) */
 	size_t queue_n;
 	int64_t queue_next_try_us; /* no retry before this (a dead printer must not slow the lane) */
 	int queue_told;            /* printer state last told to the cashier, -1 = none */
@@ -258,39 +260,16 @@ void till_emit(struct till *t, const struct till_event *ev);
  * printed them); idempotent per sale, nothing when they were issued already.
  */
 void till_offers_printed(struct till *t);
-/* The coupons of one printed receipt (kept with a receipt that had to wait). */
-struct till_issue {
-	struct ofr_decision decision;
-	char card[LOY_CARD_MAX + 1];
-	uint64_t sale;             /* 0 = nothing to record */
-};
-void till_offers_issue(struct till *t, struct till_issue *issue);
-/* till_offers.c: the offer and coupon steps of the sale (called by till.c). */
-void till_offers_init(struct till *t);
 /*
  * The daemon's lanes share one engine (rules, ledger, key) so that budgets and
  * frequency caps count across lanes: after this call, till_init gives every
  * new till a view of *shared instead of opening its own. NULL stops sharing.
  */
 void till_offers_share(const struct term_offers *shared);
-void till_offers_release(struct till *t);
-void till_offers_reset(struct till *t);
+/* Read the attached card's record (and its history profile, with consent) again, e.g. after new rules. */
 void till_offers_card(struct till *t);
 /* A scanned coupon: PM_OK accepted (coupon_accepted told), PM_EREFUSED (coupon_refused told). */
 int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
-/* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
-uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
-/* The commit said coupon `index` of s was used before: refuse it and drop it from s. */
-void till_coupon_used(struct till *t, struct loy_sale *s, int index);
-/*
- * Hook the offer step into p's commit: loyalty calls it inside the write
- * transaction with the assigned seq; it decides the offers and gives the
- * redeemed, held-back and (printer ready) issued events (docs/till.md).
- */
-void till_offers_bind(struct till *t, struct till_pending *p);
-/* After p committed as s: keep its decision for the receipt; fill out's offers and redeemed. */
-void till_offers_after_commit(struct till *t, const struct till_pending *p, const struct loy_sale *s,
-			      struct till_sale_result *out);
 
 /* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);

@@ -10,7 +10,7 @@
  *    in one transaction (till_offers_issue).
  * Any failure here degrades to "no offers"; it never stops a sale.
  */
-#include "terminal/till.h"
+#include "terminal/till_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
