@@ -1,6 +1,6 @@
 /*
- * card.c - card records: lookup, consent, erasure; and the outbox of
- * non-sale events for HQ (consent changes, erasures, offer records).
+ * card.c - card records: lookup, consent, erasure (each queues its event
+ * for HQ through outbox.c).
  */
 #include "loyalty/loy_int.h"
 #include "common/pm_err.h"
@@ -24,99 +24,6 @@ int loy_card_get(struct loy_db *db, const char *card, struct loy_card *out)
 	rc = rc ? loyi_mdb_err(rc) : loyi_card_decode(v.mv_data, v.mv_size, card, out);
 	loyi_read_end(db, txn);
 	return rc;
-}
-
-int loyi_event_put(struct loy_db *db, MDB_txn *txn, int type, int64_t time_us,
-		   const void *payload, size_t len, uint64_t *seq_out)
-{
-	uint64_t seq;
-	unsigned char *buf;
-	MDB_val k = { sizeof(seq), &seq }, v;
-	int rc = loyi_meta_get_u64(db, txn, "last_event_seq", &seq);
-
-	if (rc)
-		return rc;
-	seq++;
-	if (len > UINT32_MAX || !(buf = malloc(16 + len)))
-		return PM_ENOMEM;
-	/* Event record v1: version, type, 2 reserved, u32 length, i64 time, payload. */
-	memset(buf, 0, 16);
-	buf[0] = LOY_FORMAT_VERSION;
-	buf[1] = (unsigned char)type;
-	for (int i = 0; i < 4; i++)
-		buf[4 + i] = (unsigned char)(len >> (8 * i));
-	for (int i = 0; i < 8; i++)
-		buf[8 + i] = (unsigned char)((uint64_t)time_us >> (8 * i));
-	if (len)
-		memcpy(buf + 16, payload, len);
-	v.mv_size = 16 + len;
-	v.mv_data = buf;
-	rc = mdb_put(txn, db->events, &k, &v, MDB_APPEND);
-	free(buf);
-	if (rc)
-		return loyi_mdb_err(rc);
-	if (seq_out)
-		*seq_out = seq;
-	return loyi_meta_put_u64(db, txn, "last_event_seq", seq);
-}
-
-struct event_arg {
-	int type;
-	int64_t time_us;
-	const void *payload;
-	size_t len;
-	uint64_t seq;
-};
-
-static int event_body(struct loy_db *db, MDB_txn *txn, void *arg)
-{
-	struct event_arg *a = arg;
-	return loyi_event_put(db, txn, a->type, a->time_us, a->payload, a->len, &a->seq);
-}
-
-int loy_event_append(struct loy_db *db, int type, int64_t time_us, const void *payload,
-		     size_t len, uint64_t *seq_out)
-{
-	struct event_arg a = { type, time_us, payload, len, 0 };
-	int rc = loyi_write(db, event_body, &a);
-	if (seq_out)
-		*seq_out = rc ? 0 : a.seq;
-	return rc;
-}
-
-struct walk_events {
-	loy_event_cb cb;
-	void *ctx;
-};
-
-static int each_event(struct loy_db *db, uint64_t seq, const MDB_val *v, void *arg)
-{
-	struct walk_events *w = arg;
-	const unsigned char *b = v->mv_data;
-	struct loy_event ev = { 0 };
-	uint32_t len = 0;
-	uint64_t t = 0;
-	(void)db;
-	if (v->mv_size < 16 || b[0] != LOY_FORMAT_VERSION)
-		return PM_ECORRUPT;
-	for (int i = 0; i < 4; i++)
-		len |= (uint32_t)b[4 + i] << (8 * i);
-	for (int i = 0; i < 8; i++)
-		t |= (uint64_t)b[8 + i] << (8 * i);
-	if (16 + (size_t)len != v->mv_size)
-		return PM_ECORRUPT;
-	ev.seq = seq;
-	ev.type = b[1];
-	ev.time_us = (int64_t)t;
-	ev.payload = b + 16;
-	ev.payload_len = len;
-	return w->cb(w->ctx, &ev);
-}
-
-int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max, loy_event_cb cb, void *ctx)
-{
-	struct walk_events w = { cb, ctx };
-	return loyi_walk_after(db, db->events, after_seq, max, each_event, &w);
 }
 
 struct consent_arg {
@@ -155,7 +62,9 @@ static int consent_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		return PM_OK;
 	int n = snprintf(payload, sizeof(payload), "%s %s", a->card,
 			 a->consent == LOY_CONSENT_YES ? "yes" : a->consent == LOY_CONSENT_NO ? "no" : "unknown");
-	return loyi_event_put(db, txn, LOY_EV_CONSENT, a->now, payload, (size_t)n, NULL);
+	struct loy_event_new ev = { .type = LOY_EV_CONSENT, .time_us = a->now, .payload = payload,
+				     .payload_len = (size_t)n };
+	return loyi_event_put(db, txn, &ev, NULL);
 }
 
 int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int source, int64_t now_us)
@@ -230,10 +139,14 @@ static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		return loyi_mdb_err(rc);
 	if ((rc = mdb_del(txn, db->cards, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
+	if ((rc = loyi_caps_forget_card(db, txn, a->card)))
+		return rc;
 	/* Erasure travels to HQ unless HQ sent it. */
 	if (a->source == LOY_SRC_HQ)
 		return PM_OK;
-	return loyi_event_put(db, txn, LOY_EV_ERASURE, a->now, a->card, strlen(a->card), NULL);
+	struct loy_event_new ev = { .type = LOY_EV_ERASURE, .time_us = a->now, .payload = a->card,
+				     .payload_len = strlen(a->card) };
+	return loyi_event_put(db, txn, &ev, NULL);
 }
 
 int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,

@@ -65,23 +65,36 @@ int loyi_mdb_err(int rc)
 	}
 }
 
-static int grow_map(struct loy_db *db)
+/*
+ * Double the map. Called with no transaction of this thread open; takes the
+ * resize lock exclusively, so no other thread of the process has one either
+ * (LMDB's rule for mdb_env_set_mapsize). Two threads that both hit MAP_FULL
+ * grow once: the second sees the size the first set.
+ */
+static int grow_map(struct loy_db *db, uint64_t seen_size)
 {
+	pthread_rwlock_wrlock(&db->resize_lock);
+	if (db->map_size > seen_size) {
+		pthread_rwlock_unlock(&db->resize_lock);
+		return PM_OK;   /* another thread grew it meanwhile: just retry */
+	}
 	uint64_t want = db->map_size * 2;
 	if (db->cfg.map_size_max && want > db->cfg.map_size_max)
 		want = db->cfg.map_size_max;
-	if (want <= db->map_size)
-		return PM_EFULL;
-	pthread_rwlock_wrlock(&db->resize_lock);
-	int rc = mdb_env_set_mapsize(db->env, (size_t)want);
-	pthread_rwlock_unlock(&db->resize_lock);
-	if (rc) {
-		pm_warn("cannot grow purchase log map to %llu MiB: %s",
-			(unsigned long long)(want / MIB), mdb_strerror(rc));
+	if (want <= db->map_size) {
+		pthread_rwlock_unlock(&db->resize_lock);
 		return PM_EFULL;
 	}
-	pm_info("purchase log map grown to %llu MiB", (unsigned long long)(want / MIB));
-	db->map_size = want;
+	int rc = mdb_env_set_mapsize(db->env, (size_t)want);
+	if (rc == 0)
+		db->map_size = want;
+	pthread_rwlock_unlock(&db->resize_lock);
+	if (rc) {
+		pm_warn("cannot grow purchase log map to %llu KiB: %s",
+			(unsigned long long)(want / 1024), mdb_strerror(rc));
+		return PM_EFULL;
+	}
+	pm_info("purchase log map grown to %llu KiB", (unsigned long long)(want / 1024));
 	return PM_OK;
 }
 
@@ -129,26 +142,34 @@ int loyi_write_ex(struct loy_db *db, int (*body)(struct loy_db *, MDB_txn *, voi
 		*committed = false;
 	for (int attempt = 0; attempt < 64; attempt++) {
 		MDB_txn *txn;
+		/* Shared for the whole transaction: growth (exclusive) waits for it. */
+		pthread_rwlock_rdlock(&db->resize_lock);
 		int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
 		if (rc == MDB_MAP_RESIZED) {
+			pthread_rwlock_unlock(&db->resize_lock);
 			adopt_map(db);
 			continue;
 		}
-		if (rc)
+		if (rc) {
+			pthread_rwlock_unlock(&db->resize_lock);
 			return loyi_mdb_err(rc);
+		}
+		uint64_t seen_size = db->map_size;   /* stable while the lock is held shared */
 		rc = body(db, txn, arg);
 		if (rc != PM_OK) {
 			mdb_txn_abort(txn);
+			pthread_rwlock_unlock(&db->resize_lock);
 			if (rc == LOYI_GROW) {
-				if ((rc = grow_map(db)) != PM_OK)
+				if ((rc = grow_map(db, seen_size)) != PM_OK)
 					return rc;
 				continue;
 			}
 			return rc;
 		}
 		rc = mdb_txn_commit(txn);
+		pthread_rwlock_unlock(&db->resize_lock);
 		if (rc == MDB_MAP_FULL) {
-			if ((rc = grow_map(db)) != PM_OK)
+			if ((rc = grow_map(db, seen_size)) != PM_OK)
 				return rc;
 			continue;
 		}
@@ -312,7 +333,8 @@ static int open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errle
 	    (rc = mdb_dbi_open(txn, "ext_ids", MDB_CREATE, &db->ext_ids)) ||
 	    (rc = mdb_dbi_open(txn, "coupons", MDB_CREATE, &db->coupons)) ||
 	    (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &db->catalog)) ||
-	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE | MDB_INTEGERKEY, &db->events)))
+	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE | MDB_INTEGERKEY, &db->events)) ||
+	    (rc = mdb_dbi_open(txn, "offer_caps", MDB_CREATE, &db->offer_caps)))
 		return loyi_mdb_err(rc);
 	return PM_OK;
 }

@@ -3,6 +3,7 @@
  * db.c: environment, write-transaction driver with map growth, meta keys.
  * codec.c: the v1 byte layouts of sale, card, product and event records.
  * sale.c, card.c, catalog.c: the public operations.
+ * outbox.c: events for HQ and the offer caps state beside them.
  */
 #ifndef LOY_INT_H
 #define LOY_INT_H
@@ -22,10 +23,12 @@ struct loy_db {
 	char dir[4096];
 	struct loy_config cfg;
 	uint64_t map_size;
-	/* Held shared by read transactions, exclusively to resize the map (LMDB
-	 * forbids mdb_env_set_mapsize while this process has a transaction). */
+	/* Held shared by every read AND write transaction of this process, and
+	 * exclusively to resize the map: LMDB forbids mdb_env_set_mapsize while
+	 * the process has any transaction, and the daemon writes from two threads
+	 * (its event loop and its commit thread). */
 	pthread_rwlock_t resize_lock;
-	MDB_dbi meta, sales, card_idx, cards, ext_ids, coupons, catalog, events;
+	MDB_dbi meta, sales, card_idx, cards, ext_ids, coupons, catalog, events, offer_caps;
 	/* Scratch for decoded sales handed to callbacks. */
 	struct loy_item *items;
 	size_t items_cap;
@@ -78,7 +81,9 @@ int loyi_product_decode(const void *buf, size_t len, const char *gtin, struct lo
 /* Tier for a window spend. */
 int loyi_tier_for(const struct loy_config *cfg, int64_t window_spend);
 int64_t loyi_points_for(const struct loy_config *cfg, int tier, int64_t total_cents);
-int loyi_event_put(struct loy_db *db, MDB_txn *txn, int type, int64_t time_us,
-		   const void *payload, size_t len, uint64_t *seq_out);
+/* Append one event (outbox.c); keeps the offer caps state current (docs/storage.md). */
+int loyi_event_put(struct loy_db *db, MDB_txn *txn, const struct loy_event_new *ev, uint64_t *seq_out);
+/* Drop the card's (campaign, rule, card) caps entries (an erasure); counts stay. */
+int loyi_caps_forget_card(struct loy_db *db, MDB_txn *txn, const char *card);
 
 #endif

@@ -11,20 +11,28 @@
  *
  * Guarantees:
  *  - loy_sale_commit() is ONE write transaction: the sale, its index entry,
- *    the card aggregates and points, the redeemed coupons and the sequence
- *    counter commit together or not at all. When it returns PM_OK the sale is
- *    on stable storage (LMDB's default fsync discipline is kept).
+ *    the card aggregates and points, the redeemed coupons, the events the
+ *    sale carries (offers issued, held back, redeemed: loy_sale.events_cb),
+ *    the offer caps state and the sequence counters commit together or not
+ *    at all. When it returns PM_OK the sale is on stable storage (LMDB's
+ *    default fsync discipline is kept).
  *  - A sale carrying an ext_id (the till's or POS app's idempotency key) is
  *    committed at most once; a repeat returns PM_EEXIST with the first seq.
  *  - The map grows by itself (doubling up to map_size_max). A full disk or a
  *    reached map_size_max returns PM_EFULL and nothing is written: the caller
- *    keeps the sale open and may retry.
+ *    keeps the sale open and may retry. Growth is safe with several threads
+ *    of one process reading and writing: every transaction holds a lock
+ *    shared that growth takes exclusively (LMDB forbids resizing while the
+ *    process has a transaction open).
  *
  * Traps:
  *  - Views passed to callbacks (struct loy_sale *) point into LMDB pages or
  *    a scratch buffer: valid only during the callback. Copy what you keep.
  *  - One struct loy_db per process and directory (LMDB's rule). Other
  *    processes may read concurrently (posmark history while the till runs).
+ *  - Threads: any number may write (LMDB serialises writers; map growth
+ *    waits for every transaction of the process), but one thread at a time
+ *    may read sales back: decoded sales share the handle's scratch.
  */
 #ifndef LOYALTY_H
 #define LOYALTY_H
@@ -100,6 +108,38 @@ struct loy_redemption {
 	int64_t discount_cents;
 };
 
+/*
+ * An event to append to the outbox together with something else (a sale's
+ * commit, or the coupons of a receipt that printed late). The payload is the
+ * producer's versioned bytes (loyalty never reads them); not retained.
+ */
+struct loy_event_new {
+	int type;                     /* enum loy_event_type */
+	int64_t time_us;
+	const void *payload;
+	size_t payload_len;
+	/*
+	 * LOY_EV_OFFER_ISSUED only: the caps entry the issue counts in (campaign,
+	 * rule, card; card "" = none). cap_campaign NULL = no entry: the caps
+	 * state then falls behind the outbox and the next start-up replays from
+	 * there (loy_caps_load).
+	 */
+	const char *cap_campaign, *cap_rule, *cap_card;
+};
+
+struct loy_sale;
+/*
+ * Gives the events that commit with a sale. Called inside the commit's write
+ * transaction once sale->seq is assigned (payloads may name it), on the
+ * committing thread, with the log's writer lock held: do nothing slow and
+ * call no loyalty function. It may run more than once for one sale (the
+ * transaction is redone after the map grew, or a group is retried): each call
+ * returns the complete list in *events and *n, valid until the next call or the
+ * end of the commit. A non-zero return refuses the sale with that code.
+ */
+typedef int (*loy_sale_events_cb)(void *ctx, const struct loy_sale *sale,
+				  const struct loy_event_new **events, size_t *n);
+
 struct loy_sale {
 	uint64_t seq;                 /* per-terminal sequence number; set by commit */
 	int64_t time_us;              /* UTC microseconds */
@@ -117,10 +157,18 @@ struct loy_sale {
 	struct loy_item *items;
 	uint32_t n_redeemed;
 	struct loy_redemption *redeemed;
+	/* Commit only (NULL in sales read back): the sale's events, see above. */
+	loy_sale_events_cb events_cb;
+	void *events_ctx;
 };
 
 struct loy_commit_result {
 	uint64_t seq;
+	/* PM_EEXIST with seq 0: the index in sale->redeemed of the coupon that was
+	 * used before (the first such one); -1 in every other case. */
+	int refused_coupon;
+	uint64_t first_event_seq;     /* the sale's first event, 0 = it had none */
+	uint32_t n_events;
 	int64_t points_earned;
 	int64_t points_balance;
 	int64_t points_expired;       /* balance lost to expiry before this sale */
@@ -129,12 +177,16 @@ struct loy_commit_result {
 };
 
 /*
- * Commit a closed sale durably in one write transaction. sale->seq,
- * sale->points_earned and sale->terminal/currency (if empty) are filled by
- * the log. The time is sale->time_us (caller stamps it).
+ * Commit a closed sale durably in one write transaction, with the events
+ * sale->events_cb gives (see above). sale->seq, sale->points_earned and
+ * sale->terminal/currency (if empty) are filled by the log. The time is
+ * sale->time_us (caller stamps it).
  * Returns PM_OK; PM_EEXIST if sale->ext_id was committed before (out->seq is
- * that sale's seq), or a redeemed coupon was already used (out->seq = 0);
- * PM_EFULL (disk/map full: nothing written, retry later); PM_EINVAL; PM_EIO.
+ * that sale's seq), or a redeemed coupon was already used (out->seq = 0,
+ * out->refused_coupon its index: drop that one and commit again); PM_EFULL
+ * (disk/map full: nothing written, retry later); PM_EINVAL; PM_EIO; or what
+ * events_cb returned. On any error nothing of the sale is written.
+ * Threads: any thread; writes are serialised by LMDB.
  */
 int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale,
 		    struct loy_commit_result *out);
@@ -241,11 +293,49 @@ struct loy_event {
 	const void *payload;
 	size_t payload_len;
 };
+/* Append one event (its own transaction). *seq_out (may be NULL) its seq. */
 int loy_event_append(struct loy_db *db, int type, int64_t time_us,
 		     const void *payload, size_t len, uint64_t *seq_out);
+/*
+ * Append n events in ONE transaction (all or none), e.g. the coupons of a
+ * receipt that printed after its sale was committed. *first_seq (may be
+ * NULL) gets the first one's seq; they are consecutive.
+ */
+int loy_events_append(struct loy_db *db, const struct loy_event_new *evs, size_t n,
+		      uint64_t *first_seq);
 typedef int (*loy_event_cb)(void *ctx, const struct loy_event *ev);
 int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max,
 		     loy_event_cb cb, void *ctx);
+
+/*
+ * Offer caps state (docs/storage.md, "offer_caps"): for each campaign the
+ * coupons issued, and for each (campaign, rule, card) the last issue time.
+ * Updated with the OFFER_ISSUED events that carry a caps entry, in their
+ * transaction, while the state is current (caps_seq = the last event's seq).
+ */
+struct loy_cap {
+	const char *campaign;
+	const char *rule;             /* NULL on a campaign count */
+	const char *card;             /* NULL on a campaign count */
+	uint64_t issued;              /* campaign count: coupons issued */
+	int64_t last_us;              /* (campaign, rule, card): last issue */
+};
+typedef int (*loy_cap_cb)(void *ctx, const struct loy_cap *cap);
+/*
+ * Every caps entry, in one read transaction: all (campaign, rule, card)
+ * entries first, then the campaign counts. *caps_seq: the last event the
+ * state covers; events after it (loy_events_after) are not in it yet. Views
+ * are valid only during the callback. PM_OK, PM_ECORRUPT, or cb's return.
+ */
+int loy_caps_load(struct loy_db *db, loy_cap_cb cb, void *ctx, uint64_t *caps_seq);
+/*
+ * Bring the caps state from from_seq up to to_seq: issues[] are the
+ * OFFER_ISSUED events in (from_seq, to_seq] as caps entries (issued unused,
+ * last_us the issue time). Applied only if the state is still at from_seq
+ * (*applied says so); another writer's catch-up wins. One transaction.
+ */
+int loy_caps_catch_up(struct loy_db *db, uint64_t from_seq, uint64_t to_seq,
+		      const struct loy_cap *issues, size_t n, bool *applied);
 
 /* Upload positions: the last seq HQ acknowledged, for sales and events. */
 struct loy_stats {

@@ -114,6 +114,30 @@ static int update_card(struct loy_db *db, MDB_txn *txn, struct loy_sale *s,
 	return PM_OK;
 }
 
+/* The events the sale carries (offers issued, held back, redeemed), in its transaction. */
+static int put_sale_events(struct loy_db *db, MDB_txn *txn, const struct loy_sale *s,
+			   struct loy_commit_result *res)
+{
+	const struct loy_event_new *evs = NULL;
+	size_t n = 0;
+	int rc;
+	if (!s->events_cb)
+		return PM_OK;
+	if ((rc = s->events_cb(s->events_ctx, s, &evs, &n)))
+		return rc;
+	if (n && !evs)
+		return PM_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t seq;
+		if ((rc = loyi_event_put(db, txn, &evs[i], &seq)))
+			return rc;
+		if (i == 0)
+			res->first_event_seq = seq;
+	}
+	res->n_events = (uint32_t)n;
+	return PM_OK;
+}
+
 static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 {
 	struct commit_arg *a = arg;
@@ -124,6 +148,7 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	res->refused_coupon = -1;
 	if (s->ext_id[0]) {
 		k.mv_size = strlen(s->ext_id);
 		k.mv_data = s->ext_id;
@@ -149,6 +174,7 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		rc = mdb_put(txn, db->coupons, &k, &v, MDB_NOOVERWRITE);
 		if (rc == MDB_KEYEXIST) {
 			res->seq = 0;
+			res->refused_coupon = (int)i;
 			return PM_EEXIST;
 		}
 		if (rc)
@@ -177,6 +203,8 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		if ((rc = mdb_put(txn, db->ext_ids, &k, &v, MDB_NOOVERWRITE)))
 			return loyi_mdb_err(rc);
 	}
+	if ((rc = put_sale_events(db, txn, s, res)))
+		return rc;
 	res->seq = s->seq;
 	res->points_earned = s->points_earned;
 	return PM_OK;
@@ -208,6 +236,7 @@ int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale, struct loy_c
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	out->refused_coupon = -1;
 	if (!db || !sale_valid(sale))
 		return PM_EINVAL;
 	if (!a.sale.terminal[0])
@@ -262,6 +291,8 @@ static int commit_group(struct loy_db *db, const struct loy_sale *const *sales, 
 	if (!(g.each = calloc(n ? n : 1, sizeof(*g.each))))
 		return PM_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].refused_coupon = -1;
 		g.each[i].sale = *sales[i];
 		g.each[i].res = &out[i];
 		if (!g.each[i].sale.terminal[0])

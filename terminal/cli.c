@@ -1,5 +1,5 @@
 /* cli.c - option parsing and error reporting shared by the commands. */
-#include "terminal/term.h"
+#include "terminal/cli.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 

@@ -1,5 +1,5 @@
 /* cmd_card.c - posmark card show|consent|erase CARD: the card holder's data and consent. */
-#include "terminal/term.h"
+#include "terminal/cli.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
 

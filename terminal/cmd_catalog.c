@@ -4,7 +4,7 @@
  * any broken line is reported (file:line: what, and the way out) and
  * nothing is imported; --skip-bad imports the good lines.
  */
-#include "terminal/term.h"
+#include "terminal/cli.h"
 #include "common/pm_gs1.h"
 #include "terminal/csv.h"
 #include "common/pm_err.h"

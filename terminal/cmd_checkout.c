@@ -4,10 +4,10 @@
  * so rerunning the same script after a crash commits each sale once and
  * reports the ones already in the log (docs/till.md).
  */
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
+#include "common/pm_hash.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,17 +17,68 @@ static int script_hash(const char *path, uint64_t *out)
 	FILE *f = fopen(path, "rb");
 	unsigned char buf[65536];
 	size_t n;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = PM_FNV64_INIT;
 	if (!f)
 		return PM_ENOENT;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		for (size_t i = 0; i < n; i++) {
-			h ^= buf[i];
-			h *= 1099511628211ULL;
-		}
+		h = pm_fnv1a64_update(h, buf, n);
 	fclose(f);
 	*out = h;
 	return PM_OK;
+}
+
+/* The printer named on the command line, in the config, or DATA/receipts.txt. 0, or 1 after telling why. */
+static int open_printer(const struct term_config *cfg, const char *printer_spec, struct prn_dev **printer)
+{
+	char pspec[1100], err[600];
+	if (!printer_spec)
+		printer_spec = cfg->printer[0] ? cfg->printer : NULL;
+	if (!printer_spec) {
+		snprintf(pspec, sizeof(pspec), "text:%s/receipts.txt", cfg->data_dir);
+		printer_spec = pspec;
+	}
+	if (prn_open(printer_spec, printer, err, sizeof(err)))
+		return cli_fail("checkout", "check the printer device string", "%s", err);
+	if (cfg->printer_profile[0] && !strstr(printer_spec, ",profile=") &&
+	    prn_set_profile(*printer, cfg->printer_profile))
+		return cli_fail("checkout", "see docs/printers.md for the profile names",
+				"devices.printer_profile '%s' is not a known printer profile", cfg->printer_profile);
+	return 0;
+}
+
+/* Feed the scanner's scans to the till until the scans end. 0, or 1 after telling why. */
+static int run_scans(struct till *t, struct scan_dev *scanner, const char *scanner_spec)
+{
+	int rc;
+	for (;;) {
+		struct scan_raw raw;
+		/* Wake up every second so waiting receipts print when the printer is back. */
+		rc = scan_read(scanner, &raw, 1000);
+		if (rc == PM_ENOENT)
+			break;
+		if (rc == PM_ETIMEOUT) {
+			till_retry_receipt(t, false);
+			continue;
+		}
+		if (rc == PM_ENODEV) {
+			/* Unplugged: the backend picks the scanner up again when it is back. */
+			fprintf(stderr, "posmark checkout: scanner '%s' was disconnected; plug it back in "
+				"(scans resume by themselves)\n", scanner_spec);
+			continue;
+		}
+		if (rc) {
+			cli_fail("checkout", "check the scanner", "scanner '%s' failed: %s", scanner_spec,
+				 pm_strerror(rc));
+			return 1;
+		}
+		if ((rc = till_feed(t, &raw))) {
+			cli_fail("checkout", rc == PM_EFULL ? "free disk space (or raise loyalty.map_size_max_mb) "
+				 "and rerun the same command: committed sales are not repeated" : NULL,
+				 "sale not committed and kept open: %s", pm_strerror(rc));
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int cmd_checkout(int argc, char **argv)
@@ -84,58 +135,17 @@ int cmd_checkout(int argc, char **argv)
 		cli_fail("checkout", "check the scanner device string", "%s", err);
 		goto out;
 	}
-	char pspec[1100];
-	if (!printer_spec)
-		printer_spec = cfg.printer[0] ? cfg.printer : NULL;
-	if (!printer_spec) {
-		snprintf(pspec, sizeof(pspec), "text:%s/receipts.txt", cfg.data_dir);
-		printer_spec = pspec;
-	}
-	if ((rc = prn_open(printer_spec, &printer, err, sizeof(err)))) {
-		cli_fail("checkout", "check the printer device string", "%s", err);
+	if (open_printer(&cfg, printer_spec, &printer))
 		goto out;
-	}
-	if (cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
-	    prn_set_profile(printer, cfg.printer_profile)) {
-		cli_fail("checkout", "see docs/printers.md for the profile names",
-			 "devices.printer_profile '%s' is not a known printer profile", cfg.printer_profile);
-		goto out;
-	}
 	if (!(t = malloc(sizeof(*t)))) {
 		cli_fail("checkout", NULL, "out of memory");
 		goto out;
 	}
 	till_init(t, db, &cfg, printer, co.json ? stdout : NULL, ext);
-	for (;;) {
-		struct scan_raw raw;
-		/* Wake up every second so waiting receipts print when the printer is back. */
-		rc = scan_read(scanner, &raw, 1000);
-		if (rc == PM_ENOENT)
-			break;
-		if (rc == PM_ETIMEOUT) {
-			till_retry_receipt(t, false);
-			continue;
-		}
-		if (rc == PM_ENODEV) {
-			/* Unplugged: the backend picks the scanner up again when it is back. */
-			fprintf(stderr, "posmark checkout: scanner '%s' was disconnected; plug it back in "
-				"(scans resume by themselves)\n", scanner_spec);
-			continue;
-		}
-		if (rc) {
-			cli_fail("checkout", "check the scanner", "scanner '%s' failed: %s", scanner_spec,
-				 pm_strerror(rc));
-			goto out_release_till;
-		}
-		if ((rc = till_feed(t, &raw))) {
-			cli_fail("checkout", rc == PM_EFULL ? "free disk space (or raise loyalty.map_size_max_mb) "
-				 "and rerun the same command: committed sales are not repeated" : NULL,
-				 "sale not committed and kept open: %s", pm_strerror(rc));
-			goto out_release_till;
-		}
-	}
+	if (run_scans(t, scanner, scanner_spec))
+		goto out_release_till;
 	if (t->open)
-		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_left_open", "lines", (int)t->n_lines));
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_LEFT_OPEN, .count = t->n_lines });
 	if (till_retry_receipt(t, true) > 0) {
 		/* The sales are committed; their receipts can be printed from the log later. */
 		fprintf(stderr, "posmark checkout: %zu receipt%s not printed (first: sale %llu)\n"
@@ -143,14 +153,11 @@ int cmd_checkout(int argc, char **argv)
 			"the till running: they print when the printer is back\n", t->queue_n,
 			t->queue_n == 1 ? "" : "s", (unsigned long long)t->queue_seq[0]);
 	}
-	till_emit(t, json_pack("{s:s, s:I, s:I, s:I, s:I}", "event", "checkout_done", "committed",
-			       (json_int_t)t->committed, "already_committed", (json_int_t)t->skipped,
-			       "refused_scans", (json_int_t)t->refused_scans, "cancelled",
-			       (json_int_t)t->cancelled));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_CHECKOUT_DONE, .counts = &t->counts });
 	if (!co.json)
 		fprintf(stderr, "posmark checkout: %lu sales committed, %lu already in the log, "
-			"%lu scans refused, %lu cancelled\n", t->committed, t->skipped, t->refused_scans,
-			t->cancelled);
+			"%lu scans refused, %lu cancelled\n", t->counts.committed, t->counts.skipped,
+			t->counts.refused_scans, t->counts.cancelled);
 	status = 0;
 out_release_till:
 	till_release(t);

@@ -1,5 +1,5 @@
 /* cmd_decode.c - posmark decode BARCODE...: how each scan is understood, as JSON lines. */
-#include "terminal/term.h"
+#include "terminal/cli.h"
 
 #include <jansson.h>
 #include <stdlib.h>

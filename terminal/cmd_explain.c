@@ -5,7 +5,7 @@
  * installed rule set (or --rules FILE), the catalog, the card's history and
  * the issue ledger of the terminal; it records nothing.
  */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
 

@@ -1,5 +1,5 @@
 /* cmd_history.c - posmark history CARD: every sale of a card, oldest first. */
-#include "terminal/term.h"
+#include "terminal/cli.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
 

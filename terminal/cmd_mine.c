@@ -4,7 +4,7 @@
  * --data DIR). The mining itself is mining/mine_*.c; this file reads the
  * input, guards memory, reports progress and writes the chosen output.
  */
-#include "terminal/term.h"
+#include "terminal/cli.h"
 #include "common/pm_err.h"
 #include "mining/mining.h"
 #include "hq/hq.h" /* interim: mining at HQ moves to posmark-hq */

@@ -7,8 +7,9 @@
  * stdout and/or a PNG (barcodes and QR codes drawn with zint, text with
  * cairo), one pixel per printer dot. docs/printers.md, docs/till.md.
  */
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
+#include "common/pm_file.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,40 +52,6 @@ static int layout_sale(void *vctx, const struct loy_sale *s)
 	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items, NULL);
 	free(lines);
 	return 1;
-}
-
-static int read_file(const char *path, unsigned char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0, k;
-	*out = NULL;
-	*len = 0;
-	if (!f)
-		return PM_ENOENT;
-	do {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			unsigned char *nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return PM_ENOMEM;
-			}
-			buf = nb;
-		}
-		k = fread(buf + n, 1, cap - n, f);
-		n += k;
-	} while (k > 0);
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		free(buf);
-		return PM_EIO;
-	}
-	*out = buf;
-	*len = n;
-	return PM_OK;
 }
 
 int cmd_receipt(int argc, char **argv)
@@ -137,9 +104,9 @@ int cmd_receipt(int argc, char **argv)
 		text = true;
 	prn_doc_init(&doc, cfg.receipt_columns);
 	if (escpos) {
-		unsigned char *bytes;
+		char *bytes;
 		size_t len;
-		if ((rc = read_file(escpos, &bytes, &len))) {
+		if ((rc = pm_file_read(escpos, 0, &bytes, &len))) {
 			cli_fail("receipt", "check the --escpos path", "cannot read '%s': %s", escpos, pm_strerror(rc));
 			goto out;
 		}

@@ -5,37 +5,13 @@
  * load: the same checks against the terminal's catalog, then an atomic
  * install as DATA/rules.json (the path hostsync's signed downloads use too).
  */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "common/pm_err.h"
+#include "common/pm_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, got;
-	if (!f)
-		return NULL;
-	do {
-		if (n + 65536 > cap) {
-			char *v = realloc(buf, cap = (cap ? cap * 2 : 131072));
-			if (!v) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = v;
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-	} while (got > 0);
-	fclose(f);
-	*len = n;
-	return buf;
-}
 
 static void print_diags(const char *file, const struct ofr_diags *d, size_t max)
 {
@@ -80,9 +56,9 @@ int cmd_rules(int argc, char **argv)
 				"unknown subcommand '%s'", verb) + 1;
 	if (!file)
 		return cli_fail("rules", "name the rule-set file", "rules %s needs a FILE", verb) + 1;
-	char *text = slurp(file, &len);
-	if (!text)
-		return cli_fail("rules", "check the path", "cannot read rule set '%s'", file);
+	char *text = NULL;
+	if ((rc = pm_file_read(file, 0, &text, &len)))
+		return cli_fail("rules", "check the path", "cannot read rule set '%s': %s", file, pm_strerror(rc));
 	if ((load || co.data) && cli_open_log("rules", &cfg, &db))
 		goto out;
 	if (db)

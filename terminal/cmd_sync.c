@@ -1,10 +1,12 @@
 /* cmd_sync.c - posmark sync: upload what HQ has not acknowledged, apply
  * HQ's requests, fetch the signed rule set (docs/hostsync.md). */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "hostsync/hostsync.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,77 @@ static const char *hint_for(int rc)
 	}
 }
 
+int term_sync_result_format(const struct term_sync_result *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s %d rc=%d sales=%llu events=%llu batches=%llu rules=%d\n",
+			 TERM_SYNC_RESULT_TAG, TERM_SYNC_RESULT_VERSION, r->rc, r->sales, r->events, r->batches,
+			 r->rules);
+	return n > 0 && (size_t)n < len ? PM_OK : PM_EINVAL;
+}
+
+/* "NAME=" then a decimal number (a sign only where min < 0), up to a space or the end. */
+static int field(const char **p, const char *end, const char *name, long long min, long long max,
+		 long long *out)
+{
+	size_t nl = strlen(name);
+	char num[24];
+	size_t k = 0;
+	if ((size_t)(end - *p) <= nl || strncmp(*p, name, nl) || (*p)[nl] != '=')
+		return PM_EPROTO;
+	*p += nl + 1;
+	if (*p < end && **p == '-' && min < 0)
+		num[k++] = *(*p)++;
+	while (*p < end && **p >= '0' && **p <= '9' && k < sizeof(num) - 1)
+		num[k++] = *(*p)++;
+	num[k] = '\0';
+	if (k == 0 || (num[0] == '-' && k == 1) || (*p < end && **p != ' '))
+		return PM_EPROTO;
+	errno = 0;
+	long long v = strtoll(num, NULL, 10);
+	if (errno || v < min || v > max)
+		return PM_EPROTO;
+	*out = v;
+	return PM_OK;
+}
+
+int term_sync_result_parse(const char *line, size_t len, struct term_sync_result *out)
+{
+	const char *p = line, *end = line + len;
+	size_t tl = strlen(TERM_SYNC_RESULT_TAG);
+	long long v[6];
+	static const char *const names[6] = { "", "rc", "sales", "events", "batches", "rules" };
+	memset(out, 0, sizeof(*out));
+	if (end > p && end[-1] == '\n')
+		end--;
+	if ((size_t)(end - p) <= tl || strncmp(p, TERM_SYNC_RESULT_TAG, tl) || p[tl] != ' ')
+		return PM_EPROTO;
+	p += tl + 1;
+	/* The version first: a line of another version is not parsed further. */
+	char *vend;
+	errno = 0;
+	long ver = strtol(p, &vend, 10);
+	if (vend == p || vend >= end || *vend != ' ' || errno)
+		return PM_EPROTO;
+	if (ver != TERM_SYNC_RESULT_VERSION)
+		return PM_EVERSION;
+	p = vend + 1;
+	for (int i = 1; i < 6; i++) {
+		long long min = i == 1 ? INT_MIN : 0, max = i == 1 ? 0 : i == 5 ? INT_MAX : LLONG_MAX;
+		if (field(&p, end, names[i], min, max, &v[i]))
+			return PM_EPROTO;
+		if (i < 5 && (p >= end || *p++ != ' '))
+			return PM_EPROTO;   /* one space between fields */
+	}
+	if (p != end)
+		return PM_EPROTO;   /* trailing bytes: not a line this version wrote */
+	out->rc = (int)v[1];
+	out->sales = (unsigned long long)v[2];
+	out->events = (unsigned long long)v[3];
+	out->batches = (unsigned long long)v[4];
+	out->rules = (int)v[5];
+	return PM_OK;
+}
+
 int cmd_sync(int argc, char **argv)
 {
 	struct cli_common co;
@@ -39,7 +112,7 @@ int cmd_sync(int argc, char **argv)
 	struct hs_sync_stats st;
 	struct loy_db *db;
 	const char *hq = NULL, *v;
-	bool once = false;
+	bool once = false, result_line = false;
 	char err[600];
 	int rc = cli_setup(&argc, argv, &co, &cfg);
 
@@ -50,6 +123,8 @@ int cmd_sync(int argc, char **argv)
 			hq = v;
 		else if (!strcmp(argv[i], "--once"))
 			once = true;
+		else if (!strcmp(argv[i], "--result-line"))
+			result_line = true;
 		else {
 			fprintf(stderr, "posmark sync: unknown argument '%s'\n", argv[i]);
 			co.help = true;
@@ -57,9 +132,11 @@ int cmd_sync(int argc, char **argv)
 		}
 	}
 	if (co.help) {
-		fprintf(rc ? stderr : stdout, "usage: posmark sync --data DIR [--hq URL] [--once] [--json]\n"
+		fprintf(rc ? stderr : stdout, "usage: posmark sync --data DIR [--hq URL] [--once] [--json] [--result-line]\n"
 			"  uploads sales and events HQ has not acknowledged, applies HQ's requests,\n"
-			"  fetches the signed rule set; without --once it repeats every hq.interval_s.\n");
+			"  fetches the signed rule set; without --once it repeats every hq.interval_s.\n"
+			"  --result-line   after each round, one line 'posmark-sync-result 1 rc=...'\n"
+			"                  on stdout (docs/daemon.md; what the daemon reads)\n");
 		return rc;
 	}
 	if (hq)
@@ -86,6 +163,12 @@ int cmd_sync(int argc, char **argv)
 			       (unsigned long long)st.events_sent, (unsigned long long)st.batches,
 			       (unsigned long long)st.retries, (unsigned long long)st.bytes_raw,
 			       (unsigned long long)st.bytes_sent, (unsigned long long)st.requests_applied, st.rules);
+		if (result_line) {
+			struct term_sync_result r = { rc, st.sales_sent, st.events_sent, st.batches, st.rules };
+			char line[200];
+			if (term_sync_result_format(&r, line, sizeof(line)) == PM_OK)
+				fputs(line, stdout);
+		}
 		fflush(stdout);
 		if (rc)
 			pm_warn("sync failed: %s", err);

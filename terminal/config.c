@@ -2,7 +2,8 @@
  * config.c - posmark.conf: INI sections with "key = value" lines, '#' or ';'
  * comments. docs/config.md lists every option with its default.
  */
-#include "terminal/term.h"
+#include "terminal/cli.h"
+#include "offers/offers.h"
 #include "common/pm_err.h"
 
 #include <ctype.h>
@@ -160,6 +161,11 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 		want = "megabytes, 1 or more";
 		if (!(rc = parse_i64(v, 1, 1 << 24, &x)))
 			cfg->loy.map_size_initial = (uint64_t)x << 20;
+	} else if (KEY("loyalty", "map_size_kb")) {
+		/* The same in KiB: tests that must make the map grow many times. */
+		want = "kibibytes, 32 or more";
+		if (!(rc = parse_i64(v, 32, 1LL << 34, &x)))
+			cfg->loy.map_size_initial = (uint64_t)x << 10;
 	} else if (KEY("loyalty", "map_size_max_mb")) {
 		want = "megabytes, 0 for no limit";
 		if (!(rc = parse_i64(v, 0, 1 << 24, &x)))

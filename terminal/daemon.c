@@ -7,6 +7,7 @@
  */
 #include "terminal/daemon_int.h"
 #include "common/pm_err.h"
+#include "common/pm_file.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
 
@@ -39,26 +40,30 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static void lane_sink(void *ctx, void *event)
+/* The lane's till tells its events here: keep what the replies need, log the rest. */
+static void lane_sink(void *ctx, const struct till_event *ev)
 {
 	struct lane *l = ctx;
-	json_t *ev = event;
-	const char *name = json_string_value(json_object_get(ev, "event"));
-	if (name && (!strcmp(name, "sale_committed") || !strcmp(name, "sale_already_committed") ||
-		     !strcmp(name, "commit_failed") || !strcmp(name, "scan_refused") ||
-		     !strcmp(name, "receipt_pending") || !strncmp(name, "coupon_", 7))) {
-		if (!strcmp(name, "sale_committed"))
-			pm_info("lane %s: sale %lld committed, %lld cents", l->name,
-				(long long)json_integer_value(json_object_get(ev, "sale_id")),
-				(long long)json_integer_value(json_object_get(ev, "total_cents")));
-		else if (!strcmp(name, "scan_refused") && l->reply_client < 0)
-			pm_warn("lane %s: scan refused: %s", l->name,
-				json_string_value(json_object_get(ev, "reason")));
-		json_decref(l->last_event);
-		l->last_event = ev;
-		return;
+	switch (ev->kind) {
+	case TILL_EV_SALE_COMMITTED:
+		pm_info("lane %s: sale %llu committed, %lld cents", l->name, (unsigned long long)ev->sale->seq,
+			(long long)ev->sale->total_cents);
+		break;
+	case TILL_EV_SCAN_REFUSED:
+		if (l->reply_client < 0)
+			pm_warn("lane %s: scan refused: %s", l->name, ev->reason);
+		snprintf(l->refusal, sizeof(l->refusal), "%s", ev->reason);
+		break;
+	case TILL_EV_COUPON_REFUSED:
+		snprintf(l->refusal, sizeof(l->refusal), "%s", ev->reason);
+		break;
+	case TILL_EV_COUPON_ACCEPTED:
+		json_decref(l->coupon_accepted);
+		l->coupon_accepted = till_event_json(ev);
+		break;
+	default:
+		break;
 	}
-	json_decref(ev);
 }
 
 struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
@@ -86,8 +91,9 @@ struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
 static void lane_free(struct lane *l)
 {
 	till_release(&l->till);
+	till_pending_release(&l->pending);
 	json_decref(l->reply_id);
-	json_decref(l->last_event);
+	json_decref(l->coupon_accepted);
 	free(l);
 }
 
@@ -196,8 +202,10 @@ static void accept_clients(struct daemon *d)
 				break;
 			}
 		if (slot < 0) {
-			const char *msg = "{\"ok\":false,\"error\":\"PM_EBUSY\",\"message\":\"too many clients\"}\n";
-			if (write(fd, msg, strlen(msg)) < 0) { /* closing anyway */ }
+			char msg[200];
+			int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\",\"message\":\"too many clients "
+					 "(%d); close idle connections\"}\n", pm_errname(PM_EBUSY), DAEMON_MAX_CLIENTS);
+			if (n > 0 && write(fd, msg, (size_t)n) < 0) { /* closing anyway */ }
 			close(fd);
 			continue;
 		}
@@ -211,7 +219,7 @@ static void client_read(struct daemon *d, int slot)
 	struct client *c = &d->clients[slot];
 	for (;;) {
 		if (c->in_len == sizeof(c->in)) {
-			daemon_reply(d, slot, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "PM_EINVAL", "message",
+			daemon_reply(d, slot, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EINVAL), "message",
 							"request line longer than 64 KiB; one JSON object per line"));
 			c->in_len = 0;
 		}
@@ -269,7 +277,7 @@ static void open_sales_path(const struct daemon *d, char *buf, size_t len)
 /* SIGTERM keeps open sales: one JSON file, written atomically (docs/daemon.md). */
 static void save_open_sales(struct daemon *d)
 {
-	char path[1200], tmp[1300];
+	char path[1200];
 	json_t *lanes = json_array();
 	for (size_t i = 0; i < d->n_lanes; i++) {
 		struct till *t = &d->lanes[i]->till;
@@ -291,11 +299,15 @@ static void save_open_sales(struct daemon *d)
 		return;
 	}
 	json_t *doc = json_pack("{s:i, s:o}", "version", 1, "lanes", lanes);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_dump_file(doc, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	/* Durable (fsync, rename, fsync of the directory): the open sales survive a power cut. */
+	int rc = text ? pm_file_replace(path, text, strlen(text), 0640) : PM_ENOMEM;
+	if (rc == PM_OK)
 		pm_info("kept %zu open sale(s) in %s", json_array_size(lanes), path);
 	else
-		pm_err("cannot keep open sales in %s: %s", path, strerror(errno));
+		pm_err("cannot keep open sales in %s: %s (%s); hint: free disk space in the data directory, "
+		       "the POS app must ring those sales again", path, strerror(errno), pm_errname(rc));
+	free(text);
 	json_decref(doc);
 }
 
@@ -403,6 +415,95 @@ static void till_step(struct daemon *d)
 	}
 }
 
+/* The standalone till's scanner and printer (lane "till"). 0, or 1 after telling why. */
+static int open_standalone_till(struct daemon *d, const char *scanner_spec, const char *printer_spec)
+{
+	char err[700];
+	if (scan_open(scanner_spec, &d->cfg.scan, &d->scanner, err, sizeof(err)))
+		return cli_fail("daemon", "check devices.scanner", "%s", err);
+	if (printer_spec && *printer_spec && prn_open(printer_spec, &d->printer, err, sizeof(err)))
+		return cli_fail("daemon", "check devices.printer", "%s", err);
+	if (d->printer && d->cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
+	    prn_set_profile(d->printer, d->cfg.printer_profile))
+		return cli_fail("daemon", "see docs/printers.md for the profile names",
+				"devices.printer_profile '%s' is not a known printer profile", d->cfg.printer_profile);
+	d->till_lane = daemon_lane(d, "till", true);
+	d->till_lane->till.printer = d->printer;
+	return 0;
+}
+
+/* What the loop waits for: slot_of[i] is a client slot, or -1 signals, -2 commits,
+ * -3 the listening socket, -4 the scanner, -5 the sync child. */
+static nfds_t poll_set(struct daemon *d, int sig_fd, struct pollfd *pfd, int *slot_of)
+{
+	nfds_t n = 0;
+	pfd[n] = (struct pollfd){ sig_fd, POLLIN, 0 };
+	slot_of[n++] = -1;
+	pfd[n] = (struct pollfd){ d->commit_fd, POLLIN, 0 };
+	slot_of[n++] = -2;
+	if (!got_term) {
+		pfd[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
+		slot_of[n++] = -3;
+	}
+	if (d->sync_fd >= 0) {
+		pfd[n] = (struct pollfd){ d->sync_fd, POLLIN, 0 };
+		slot_of[n++] = -5;
+	}
+	int sfd = d->scanner ? scan_fd(d->scanner) : -1;
+	if (sfd >= 0) {
+		pfd[n] = (struct pollfd){ sfd, POLLIN, 0 };
+		slot_of[n++] = -4;
+	}
+	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++) {
+		struct client *c = &d->clients[i];
+		if (c->fd < 0)
+			continue;
+		if (c->eof && !c->out_len && !awaits_reply(d, i)) {
+			client_close(d, i);
+			continue;
+		}
+		short ev = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
+		if (!ev)
+			continue;
+		pfd[n] = (struct pollfd){ c->fd, ev, 0 };
+		slot_of[n++] = i;
+	}
+	return n;
+}
+
+static void dispatch(struct daemon *d, int sig_fd, const struct pollfd *pfd, const int *slot_of, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++) {
+		if (!pfd[i].revents)
+			continue;
+		if (slot_of[i] == -1) {
+			char buf[64];
+			while (read(sig_fd, buf, sizeof(buf)) > 0)
+				;
+		} else if (slot_of[i] == -2) {
+			struct commit_job *j = committer_take_done(d->committer);
+			while (j) {
+				struct commit_job *next = j->next;
+				daemon_commit_done(d, j);
+				j = next;
+			}
+			for (int k = 0; k < DAEMON_MAX_CLIENTS; k++)
+				if (d->clients[k].fd >= 0 && d->clients[k].out_len)
+					client_write(d, k);
+		} else if (slot_of[i] == -5) {
+			daemon_sync_read(d);
+		} else if (slot_of[i] == -3) {
+			accept_clients(d);
+		} else if (slot_of[i] >= 0) {
+			int s = slot_of[i];
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) && !d->clients[s].eof)
+				client_read(d, s);
+			if (d->clients[s].fd >= 0 && d->clients[s].out_len)
+				client_write(d, s);
+		}
+	}
+}
+
 int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
 	       const char *printer_spec)
 {
@@ -441,26 +542,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	if (term_offers_open(&d->cfg, d->db, &d->offers, oerr, sizeof(oerr)))
 		pm_warn("offers disabled: %s", oerr[0] ? oerr : "cannot open the offers engine");
 	till_offers_share(&d->offers);   /* term_offers_open loaded the installed rule set */
-	if (scanner_spec && *scanner_spec) {
-		if (scan_open(scanner_spec, &d->cfg.scan, &d->scanner, err, sizeof(err))) {
-			cli_fail("daemon", "check devices.scanner", "%s", err);
-			goto out_stop;
-		}
-		if (printer_spec && *printer_spec &&
-		    prn_open(printer_spec, &d->printer, err, sizeof(err))) {
-			cli_fail("daemon", "check devices.printer", "%s", err);
-			goto out_stop;
-		}
-		if (d->printer && d->cfg.printer_profile[0] && !strstr(printer_spec, ",profile=") &&
-		    prn_set_profile(d->printer, d->cfg.printer_profile)) {
-			cli_fail("daemon", "see docs/printers.md for the profile names",
-				 "devices.printer_profile '%s' is not a known printer profile",
-				 d->cfg.printer_profile);
-			goto out_stop;
-		}
-		d->till_lane = daemon_lane(d, "till", true);
-		d->till_lane->till.printer = d->printer;
-	}
+	if (scanner_spec && *scanner_spec && open_standalone_till(d, scanner_spec, printer_spec))
+		goto out_stop;
 	daemon_rules_name(d);
 	d->sync_fd = -1;
 	snprintf(d->hq_state, sizeof(d->hq_state), "%s", d->cfg.hq.url[0] ? "no sync yet" : "not configured (hq.url)");
@@ -471,76 +554,17 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	while (!got_term || any_committing(d)) {
 		struct pollfd pfd[DAEMON_MAX_CLIENTS + 4];
 		int slot_of[DAEMON_MAX_CLIENTS + 4];
-		nfds_t n = 0;
-		pfd[n] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
-		slot_of[n++] = -1;
-		pfd[n] = (struct pollfd){ d->commit_fd, POLLIN, 0 };
-		slot_of[n++] = -2;
-		if (!got_term) {
-			pfd[n] = (struct pollfd){ d->listen_fd, POLLIN, 0 };
-			slot_of[n++] = -3;
-		}
-		if (d->sync_fd >= 0) {
-			pfd[n] = (struct pollfd){ d->sync_fd, POLLIN, 0 };
-			slot_of[n++] = -5;
-		}
-		int sfd = d->scanner ? scan_fd(d->scanner) : -1;
-		if (sfd >= 0) {
-			pfd[n] = (struct pollfd){ sfd, POLLIN, 0 };
-			slot_of[n++] = -4;
-		}
-		for (int i = 0; i < DAEMON_MAX_CLIENTS; i++) {
-			struct client *c = &d->clients[i];
-			if (c->fd < 0)
-				continue;
-			if (c->eof && !c->out_len && !awaits_reply(d, i)) {
-				client_close(d, i);
-				continue;
-			}
-			short ev = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
-			if (!ev)
-				continue;
-			pfd[n] = (struct pollfd){ c->fd, ev, 0 };
-			slot_of[n++] = i;
-		}
+		nfds_t n = poll_set(d, sig_pipe[0], pfd, slot_of);
 		committer_expect(d->committer, hot_lanes(d));
 		/* A scanner without an fd (a script) is read between events. */
-		int timeout = (d->scanner && sfd < 0) ? 0 : 1000;
+		int timeout = (d->scanner && scan_fd(d->scanner) < 0) ? 0 : 1000;
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
 		if (got_hup) {
 			got_hup = 0;
 			reload(d);
 		}
-		for (nfds_t i = 0; i < n; i++) {
-			if (!pfd[i].revents)
-				continue;
-			if (slot_of[i] == -1) {
-				char buf[64];
-				while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
-					;
-			} else if (slot_of[i] == -2) {
-				struct commit_job *j = committer_take_done(d->committer);
-				while (j) {
-					struct commit_job *next = j->next;
-					daemon_commit_done(d, j);
-					j = next;
-				}
-				for (int k = 0; k < DAEMON_MAX_CLIENTS; k++)
-					if (d->clients[k].fd >= 0 && d->clients[k].out_len)
-						client_write(d, k);
-			} else if (slot_of[i] == -5) {
-				daemon_sync_read(d);
-			} else if (slot_of[i] == -3) {
-				accept_clients(d);
-			} else if (slot_of[i] >= 0) {
-				int s = slot_of[i];
-				if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) && !d->clients[s].eof)
-					client_read(d, s);
-				if (d->clients[s].fd >= 0 && d->clients[s].out_len)
-					client_write(d, s);
-			}
-		}
+		dispatch(d, sig_pipe[0], pfd, slot_of, n);
 		if (d->scanner && !got_term)
 			till_step(d);
 		if (!got_term)

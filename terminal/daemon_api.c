@@ -23,11 +23,7 @@ static json_t *ok_reply(json_t *req)
 
 static void fail(struct daemon *d, int slot, json_t *req, int code, const char *msg, const char *hint)
 {
-	char sym[32];
-	const char *s = pm_strerror(code);
-	size_t n = strcspn(s, ":");
-	snprintf(sym, sizeof(sym), "%.*s", (int)n, s);
-	json_t *r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", sym, "message", msg);
+	json_t *r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", pm_errname(code), "message", msg);
 	if (hint)
 		json_object_set_new(r, "hint", json_string(hint));
 	json_t *id = req ? json_object_get(req, "id") : NULL;
@@ -222,22 +218,22 @@ static void op_coupon(struct daemon *d, int slot, json_t *req)
 		fail(d, slot, req, PM_EINVAL, "coupon needs \"code\" (as scanned)", NULL);
 		return;
 	}
-	json_decref(l->last_event);
-	l->last_event = NULL;
 	scan_decode(&d->cfg.scan, code, strlen(code), NULL, &r);
 	if (r.kind != SCAN_COUPON) {
 		fail(d, slot, req, PM_EINVAL, r.kind == SCAN_UNKNOWN ? r.error : "not a coupon code", NULL);
 		return;
 	}
-	till_coupon_scan(&l->till, code, &r);
-	const char *ev = l->last_event ? json_string_value(json_object_get(l->last_event, "event")) : NULL;
-	if (!ev || strcmp(ev, "coupon_accepted")) {
-		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
-		fail(d, slot, req, PM_EREFUSED, why ? why : "coupon refused", "hand the coupon back; the sale goes on");
+	l->refusal[0] = '\0';
+	json_decref(l->coupon_accepted);
+	l->coupon_accepted = NULL;
+	if (till_coupon_scan(&l->till, code, &r) != PM_OK) {
+		fail(d, slot, req, PM_EREFUSED, l->refusal[0] ? l->refusal : "coupon refused",
+		     "hand the coupon back; the sale goes on");
 		return;
 	}
 	json_t *rep = sale_state(l, ok_reply(req));
-	json_object_update(rep, l->last_event);
+	if (l->coupon_accepted)
+		json_object_update(rep, l->coupon_accepted);
 	daemon_reply(d, slot, rep);
 }
 
@@ -253,11 +249,9 @@ static void op_tender(struct daemon *d, int slot, json_t *req)
 		fail(d, slot, req, PM_EINVAL, "tender needs \"kind\": cash, card or other", NULL);
 		return;
 	}
-	json_decref(l->last_event);
-	l->last_event = NULL;
+	l->refusal[0] = '\0';
 	if (till_sale_prepare(&l->till, tk, amount ? json_integer_value(amount) : -1, &l->pending)) {
-		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
-		fail(d, slot, req, PM_EINVAL, why ? why : "sale cannot be tendered", NULL);
+		fail(d, slot, req, PM_EINVAL, l->refusal[0] ? l->refusal : "sale cannot be tendered", NULL);
 		return;
 	}
 	l->committing = true;
@@ -299,9 +293,8 @@ static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
 void daemon_commit_done(struct daemon *d, struct commit_job *job)
 {
 	struct lane *l = job->owner;
-	json_decref(l->last_event);
-	l->last_event = NULL;
-	int rc = till_sale_finish(&l->till, &l->pending, job->rc, &job->res);
+	l->refusal[0] = '\0';
+	int rc = till_sale_finish(&l->till, &l->pending, job->rc, &job->res, &l->result);
 	if (rc == TILL_COMMIT_AGAIN) {
 		/* A coupon was used before: it was dropped from the sale, which goes again. */
 		memset(&job->res, 0, sizeof(job->res));
@@ -315,19 +308,19 @@ void daemon_commit_done(struct daemon *d, struct commit_job *job)
 		return; /* the client left; the sale is committed and sale_status tells it */
 	json_t *r;
 	if (rc == PM_EINVAL) {
-		const char *why = l->last_event ? json_string_value(json_object_get(l->last_event, "reason")) : NULL;
-		r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", "PM_EINVAL", "message",
-			      why ? why : "sale not tendered; it stays open");
+		r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EINVAL), "message",
+			      l->refusal[0] ? l->refusal : "sale not tendered; it stays open");
 	} else if (rc) {
-		r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", "PM_EFULL", "message",
+		r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EFULL), "message",
 			      "sale not committed and kept open: the log refused it", "hint",
 			      "free disk space on the terminal, then tender again");
 	} else {
 		r = json_pack("{s:b}", "ok", 1);
-		if (l->last_event)
-			json_object_update(r, l->last_event);
-		json_object_set_new(r, "receipt_lines",
-				    coupon_lines(d, l, (uint64_t)json_integer_value(json_object_get(r, "sale_id"))));
+		json_t *sale = till_sale_result_json(&l->result);
+		if (sale)
+			json_object_update(r, sale);
+		json_decref(sale);
+		json_object_set_new(r, "receipt_lines", coupon_lines(d, l, l->result.seq));
 	}
 	if (l->reply_id)
 		json_object_set(r, "id", l->reply_id);

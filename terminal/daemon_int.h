@@ -1,12 +1,18 @@
 /*
  * daemon_int.h - the daemon's parts. committer.c: the group-commit thread;
  * daemon.c: event loop, clients, signals, lanes; daemon_api.c: the JSON-lines
- * operations of the local API (docs/daemon.md).
+ * operations of the local API (docs/daemon.md); daemon_sync.c: the
+ * background `posmark sync` child and rule reloads.
+ *
+ * Threads: everything runs on the event loop except the commit thread,
+ * which commits lanes' pending sales (and runs their offer step inside the
+ * transaction, see till.h). A lane with `committing` set is not touched by
+ * the event loop until its job comes back from committer_take_done().
  */
 #ifndef DAEMON_INT_H
 #define DAEMON_INT_H
 
-#include "terminal/term.h"
+#include "terminal/till.h"
 
 #include <jansson.h>
 
@@ -54,7 +60,9 @@ struct lane {
 	int reply_client;                /* client slot waiting for the tender reply, -1 none */
 	unsigned reply_client_gen;
 	json_t *reply_id;                /* the request's id, echoed */
-	json_t *last_event;              /* the till's last sale_* event for the reply */
+	struct till_sale_result result;  /* the last finished sale, for the tender reply */
+	char refusal[256];               /* why the till last refused a scan, tender or coupon */
+	json_t *coupon_accepted;         /* the last coupon_accepted event, rendered, for its reply */
 };
 
 struct client {
@@ -87,14 +95,18 @@ struct daemon {
 	char rules_version[96];          /* name of the installed rule set, "" = none */
 	/* background upload: a `posmark sync --once` child every hq.interval_s */
 	pid_t sync_pid;
-	int sync_fd;                     /* its stdout (one JSON line), -1 when idle */
+	int sync_fd;                     /* its stdout (the result line, docs/daemon.md), -1 when idle */
 	char sync_out[4096];
 	size_t sync_out_len;
 	int64_t next_sync_us, last_sync_us;
 	char hq_state[200];
 };
 
-/* sync.c-less background sync (daemon_sync.c). */
+/* Serve the socket (and the standalone till when scanner_spec is set) until SIGTERM. Exit status. */
+int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
+	       const char *printer_spec);
+
+/* Background sync (daemon_sync.c). */
 void daemon_sync_tick(struct daemon *d);
 void daemon_sync_read(struct daemon *d);
 void daemon_sync_stop(struct daemon *d);

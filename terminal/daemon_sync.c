@@ -1,6 +1,7 @@
 /*
  * daemon_sync.c - the daemon's upload to HQ and rule-set refresh. Every
- * hq.interval_s it runs `posmark sync --once --json` as a child process:
+ * hq.interval_s it runs `posmark sync --once --result-line` as a child
+ * process and reads its versioned result line (docs/daemon.md):
  * the child has its own LMDB handle and its own network timeouts, so a slow
  * or dead HQ never stalls a lane. When the child installed a new signed
  * rule set, the lanes switch to it at once.
@@ -43,6 +44,8 @@ void daemon_reload_rules(struct daemon *d)
 		pm_err("rule set not reloaded, the old one stays: %s", err[0] ? err : pm_strerror(rc));
 		return;
 	}
+	/* Under the engine lock: a lane's decision may be running on the commit thread. */
+	term_offers_lock(&d->offers);
 	struct ofr_rules *old = d->offers.rules;
 	d->offers.rules = d->cfg.offers_enabled ? fresh : NULL;
 	if (!d->cfg.offers_enabled)
@@ -50,10 +53,19 @@ void daemon_reload_rules(struct daemon *d)
 	for (size_t i = 0; i < d->n_lanes; i++) {
 		struct till *t = &d->lanes[i]->till;
 		t->offers.rules = d->offers.rules;
-		if (t->card[0])
-			till_offers_card(t);   /* the open sale's profile against the new rules */
+		if (d->lanes[i]->committing) {
+			/* Its sale decides with the new rules and no history profile (built for the old). */
+			ofr_profile_free(t->profile);
+			t->profile = NULL;
+		}
 	}
 	ofr_rules_free(old);
+	term_offers_unlock(&d->offers);
+	for (size_t i = 0; i < d->n_lanes; i++) {
+		struct till *t = &d->lanes[i]->till;
+		if (t->card[0] && !d->lanes[i]->committing)
+			till_offers_card(t);   /* the open sale's profile against the new rules */
+	}
 	daemon_rules_name(d);
 	pm_info("rule set loaded: %s", d->rules_version[0] ? d->rules_version : "none installed");
 }
@@ -77,7 +89,7 @@ void daemon_sync_tick(struct daemon *d)
 		argv[n++] = (char *)"posmark";
 		argv[n++] = (char *)"sync";
 		argv[n++] = (char *)"--once";
-		argv[n++] = (char *)"--json";
+		argv[n++] = (char *)"--result-line";
 		argv[n++] = (char *)"--data";
 		argv[n++] = d->cfg.data_dir;
 		if (d->config_path) {
@@ -100,6 +112,21 @@ void daemon_sync_tick(struct daemon *d)
 	d->sync_out_len = 0;
 }
 
+/* The last result line of the child's output (it prints one per round). */
+static int last_result_line(const char *out, size_t len, struct term_sync_result *r)
+{
+	int rc = PM_EPROTO;
+	size_t tl = strlen(TERM_SYNC_RESULT_TAG);
+	for (size_t start = 0; start < len;) {
+		const char *nl = memchr(out + start, '\n', len - start);
+		size_t end = nl ? (size_t)(nl - out) : len;
+		if (end - start > tl && !strncmp(out + start, TERM_SYNC_RESULT_TAG, tl))
+			rc = term_sync_result_parse(out + start, end - start, r);
+		start = end + 1;
+	}
+	return rc;
+}
+
 void daemon_sync_read(struct daemon *d)
 {
 	ssize_t n;
@@ -118,24 +145,27 @@ void daemon_sync_read(struct daemon *d)
 	int64_t now = pm_now_us();
 	d->last_sync_us = now;
 	d->next_sync_us = now + (int64_t)d->cfg.hq.interval_s * 1000000;
-	char *last = strrchr(d->sync_out, '{');
-	json_t *o = last ? json_loads(last, 0, NULL) : NULL;
-	if (o && json_is_true(json_object_get(o, "ok"))) {
-		snprintf(d->hq_state, sizeof(d->hq_state), "reachable; last sync sent %lld sales, %lld events",
-			 (long long)json_integer_value(json_object_get(o, "sales_sent")),
-			 (long long)json_integer_value(json_object_get(o, "events_sent")));
-		pm_info("sync to HQ: %lld sales and %lld events in %lld batches",
-			(long long)json_integer_value(json_object_get(o, "sales_sent")),
-			(long long)json_integer_value(json_object_get(o, "events_sent")),
-			(long long)json_integer_value(json_object_get(o, "batches")));
-		if (json_integer_value(json_object_get(o, "rules")) > 0)
+	int exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	struct term_sync_result r;
+	int prc = last_result_line(d->sync_out, d->sync_out_len, &r);
+	if (prc) {
+		/* Nothing is lost: what HQ did not acknowledge goes at the next sync. */
+		snprintf(d->hq_state, sizeof(d->hq_state), "sync child gave %s (exit %d); sales stay queued "
+			 "and go at the next sync", prc == PM_EVERSION ? "a result line of another version"
+			 : "no readable result line", exit_status);
+		pm_err("sync to HQ: %s; hint: run 'posmark sync --once' by hand to see why, and check that "
+		       "the daemon and bin/posmark are the same version", d->hq_state);
+	} else if (r.rc == PM_OK) {
+		snprintf(d->hq_state, sizeof(d->hq_state), "reachable; last sync sent %llu sales, %llu events",
+			 r.sales, r.events);
+		pm_info("sync to HQ: %llu sales and %llu events in %llu batches", r.sales, r.events, r.batches);
+		if (r.rules > 0)
 			daemon_reload_rules(d);
 	} else {
-		snprintf(d->hq_state, sizeof(d->hq_state), "unreachable or refusing (sync exit %d); sales stay "
-			 "queued and go at the next sync", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		snprintf(d->hq_state, sizeof(d->hq_state), "unreachable or refusing (%s, sync exit %d); sales "
+			 "stay queued and go at the next sync", pm_errname(r.rc), exit_status);
 		pm_warn("sync to HQ failed; %s", d->hq_state);
 	}
-	json_decref(o);
 }
 
 void daemon_sync_stop(struct daemon *d)

@@ -1,23 +1,23 @@
 /*
  * offers_wiring.c - connects offers/ to loyalty/: the catalog and history
  * sources, the card snapshot, the coupon key, the installed rule set
- * (DATA/rules.json, written by 'posmark rules load' or hostsync), the issue
- * ledger replayed from the event outbox, and the event payloads (v1 JSON,
- * docs/rules.md "Events").
+ * (DATA/rules.json, written by 'posmark rules load' or hostsync), and the
+ * caps ledger: loaded from the log's caps state, then the events after it
+ * (wire's offer payload codec, docs/rules.md "Events").
  */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "common/pm_err.h"
+#include "common/pm_buf.h"
+#include "common/pm_file.h"
 #include "common/pm_log.h"
+#include "wire/wire.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- sources ---- */
 struct cat_ctx {
@@ -107,55 +107,136 @@ void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *ou
 static int load_key(const struct term_config *cfg, struct ofr_coupon_key *key, char *err, size_t errlen)
 {
 	char path[1100], hex[65];
+	char *text = NULL;
+	size_t len = 0;
 	if (cfg->offers_coupon_key[0]) {
 		ofr_coupon_key_from_text(cfg->offers_coupon_key, key);
 		return PM_OK;
 	}
 	snprintf(path, sizeof(path), "%s/coupon.key", cfg->data_dir);
-	FILE *f = fopen(path, "r");
-	if (f) {
-		size_t n = fread(hex, 1, 64, f);
-		fclose(f);
-		hex[n] = '\0';
-		if (n != 64) {
-			snprintf(err, errlen, "coupon key file '%s' is damaged (needs 64 hex digits)", path);
-			return PM_ECORRUPT;
+	int rc = pm_file_read(path, 4096, &text, &len);
+	if (rc == PM_ENOENT) {
+		if (sodium_init() < 0)
+			return PM_EIO;
+		randombytes_buf(key->k, sizeof(key->k));
+		sodium_bin2hex(hex, sizeof(hex), key->k, sizeof(key->k));
+		if ((rc = pm_file_replace(path, hex, 64, 0600))) {
+			snprintf(err, errlen, "cannot create coupon key '%s': %s; check that the data "
+				 "directory is writable", path, strerror(errno));
+			return rc;
 		}
-		ofr_coupon_key_from_text(hex, key);
-		return PM_OK;
+		/* Read back what is on disk: two first starts at once agree on one key. */
+		rc = pm_file_read(path, 4096, &text, &len);
 	}
-	if (sodium_init() < 0)
-		return PM_EIO;
-	randombytes_buf(key->k, sizeof(key->k));
-	sodium_bin2hex(hex, sizeof(hex), key->k, sizeof(key->k));
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || write(fd, hex, 64) != 64 || fsync(fd)) {
-		snprintf(err, errlen, "cannot create coupon key '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return PM_EIO;
+	if (rc) {
+		snprintf(err, errlen, "cannot read coupon key '%s': %s", path, pm_strerror(rc));
+		return rc;
 	}
-	close(fd);
+	if (len < 64) {
+		snprintf(err, errlen, "coupon key file '%s' is damaged (needs 64 hex digits); restore it "
+			 "from backup (coupons printed with the old key stop scanning without it)", path);
+		free(text);
+		return PM_ECORRUPT;
+	}
+	memcpy(hex, text, 64);
+	hex[64] = '\0';
+	free(text);
+	ofr_coupon_key_from_text(hex, key);
 	return PM_OK;
 }
 
-/* ---- the ledger, replayed from OFFER_ISSUED events ---- */
-static int replay_one(void *ctx, const struct loy_event *ev)
+/* ---- the caps ledger: the log's caps state, then the events after it ---- */
+static int load_cap(void *ctx, const struct loy_cap *cap)
 {
 	struct ofr_ledger *l = ctx;
-	json_t *o;
+	if (cap->rule)   /* (campaign, rule, card): its last issue, counting one */
+		return ofr_ledger_record(l, cap->campaign, cap->rule, cap->card, cap->last_us);
+	/* The campaign count, after its (campaign, rule, card) entries (the order
+	 * loy_caps_load promises): the issues those did not count yet. */
+	for (uint64_t n = ofr_ledger_issued(l, cap->campaign); n < cap->issued; n++) {
+		int rc = ofr_ledger_record(l, cap->campaign, "", "", 0);
+		if (rc)
+			return rc;
+	}
+	return PM_OK;
+}
+
+struct replayed_issue {
+	struct wire_offer_event e;
+	int64_t time_us;
+};
+
+struct replay {
+	struct ofr_ledger *ledger;
+	struct pm_buf issues;              /* decoded OFFER_ISSUED events (struct replayed_issue) */
+	uint64_t last_seq, read;
+};
+
+static int replay_one(void *ctx, const struct loy_event *ev)
+{
+	struct replay *r = ctx;
+	struct wire_offer_event e;
+	char err[160];
+	r->read++;
+	r->last_seq = ev->seq;
 	if (ev->type != LOY_EV_OFFER_ISSUED)
 		return 0;
-	o = json_loadb(ev->payload, ev->payload_len, 0, NULL);
-	if (o) {
-		const char *camp = json_string_value(json_object_get(o, "campaign"));
-		const char *rule = json_string_value(json_object_get(o, "rule"));
-		const char *card = json_string_value(json_object_get(o, "card"));
-		if (camp && rule)
-			ofr_ledger_record(l, camp, rule, card ? card : "", ev->time_us);
-		json_decref(o);
+	if (wire_offer_decode(ev->payload, ev->payload_len, &e, err, sizeof(err))) {
+		pm_warn("offer event %llu is not readable (%s): not counted in the caps",
+			(unsigned long long)ev->seq, err);
+		return 0;
 	}
-	return 0;
+	struct replayed_issue issue = { e, ev->time_us };
+	if (pm_buf_add(&r->issues, &issue, sizeof(issue)))
+		return PM_ENOMEM;
+	return ofr_ledger_record(r->ledger, e.campaign, e.rule, e.card, ev->time_us);
+}
+
+/* Store what the replay read, so the next start-up starts after it. */
+static int catch_up(struct loy_db *db, uint64_t from, const struct replay *r)
+{
+	const struct replayed_issue *issues = (const void *)r->issues.data;
+	size_t n = r->issues.len / sizeof(*issues);
+	struct loy_cap *caps = calloc(n ? n : 1, sizeof(*caps));
+	if (!caps)
+		return PM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		caps[i].campaign = issues[i].e.campaign;
+		caps[i].rule = issues[i].e.rule;
+		caps[i].card = issues[i].e.card;
+		caps[i].last_us = issues[i].time_us;
+	}
+	int rc = loy_caps_catch_up(db, from, r->last_seq, caps, n, NULL);
+	free(caps);
+	return rc;
+}
+
+static int load_ledger(struct loy_db *db, struct term_offers *to)
+{
+	uint64_t caps_seq = 0;
+	struct replay r = { .ledger = to->ledger };
+	int rc = loy_caps_load(db, load_cap, to->ledger, &caps_seq);
+	if (rc == PM_OK) {
+		r.last_seq = caps_seq;
+		rc = loy_events_after(db, caps_seq, 0, replay_one, &r);
+	}
+	to->replayed = r.read;
+	if (rc == PM_OK && r.last_seq > caps_seq && (rc = catch_up(db, caps_seq, &r)))
+		pm_warn("cannot store the offer caps state: %s (the next start replays again)", pm_strerror(rc));
+	pm_buf_free(&r.issues);
+	return rc;
+}
+
+void term_offers_lock(struct term_offers *to)
+{
+	if (to->lock)
+		pthread_mutex_lock(to->lock);
+}
+
+void term_offers_unlock(struct term_offers *to)
+{
+	if (to->lock)
+		pthread_mutex_unlock(to->lock);
 }
 
 int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct term_offers *to,
@@ -166,12 +247,17 @@ int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct te
 	memset(to, 0, sizeof(*to));
 	err[0] = '\0';
 	snprintf(to->prefix, sizeof(to->prefix), "%s", cfg->scan.coupon_prefix);
+	pthread_mutex_t *lock = malloc(sizeof(*lock));
+	if (!lock)
+		return PM_ENOMEM;
+	pthread_mutex_init(lock, NULL);
+	to->lock = lock;
 	if ((rc = load_key(cfg, &to->key, err, errlen)))
 		return rc;
 	if ((rc = ofr_ledger_new(&to->ledger)))
 		return rc;
-	if ((rc = loy_events_after(db, 0, 0, replay_one, to->ledger)))
-		pm_warn("cannot replay issued offers: %s (caps start from zero)", pm_strerror(rc));
+	if ((rc = load_ledger(db, to)))
+		pm_warn("cannot load the offer caps: %s (caps start from zero)", pm_strerror(rc));
 	if (!cfg->offers_enabled)
 		return PM_OK;
 	snprintf(path, sizeof(path), "%s/rules.json", cfg->data_dir);
@@ -185,19 +271,15 @@ int term_rules_read(const char *path, struct loy_db *db, const char *store_id, s
 	struct ofr_diags d = { 0 };
 	char *text = NULL;
 	size_t len = 0;
-	int rc;
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return errno == ENOENT ? PM_OK : PM_EIO;   /* no rule set installed: no offers */
-	if (fseek(f, 0, SEEK_END) == 0) {
-		long n = ftell(f);
-		if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)))
-			len = fread(text, 1, (size_t)n, f);
+	int rc = pm_file_read(path, 0, &text, &len);
+	if (rc == PM_ENOENT)
+		return PM_OK;   /* no rule set installed: no offers */
+	if (rc) {
+		snprintf(err, errlen, "cannot read installed rule set '%s': %s; no offers are printed", path,
+			 pm_strerror(rc));
+		return rc;
 	}
-	fclose(f);
-	if (!text)
-		return PM_ENOMEM;
 	if (db)
 		term_offers_catalog(db, &cat);
 	rc = ofr_rules_load(text, len, db ? &cat : NULL, store_id, out, &d);
@@ -214,68 +296,21 @@ void term_offers_close(struct term_offers *to)
 {
 	ofr_rules_free(to->rules);
 	ofr_ledger_free(to->ledger);
+	if (to->lock) {
+		pthread_mutex_destroy(to->lock);
+		free(to->lock);
+	}
 	memset(to, 0, sizeof(*to));
 }
 
-/* ---- events (payload v1, JSON) ---- */
-int term_offers_event(struct loy_db *db, int type, int64_t time_us, uint64_t sale_seq,
-		      const struct ofr_offer *o, const char *card, const char *coupon, int64_t discount)
-{
-	json_t *p = json_pack("{s:i, s:I, s:s, s:s, s:s}", "v", 1, "sale", (json_int_t)sale_seq,
-			      "campaign", o ? o->campaign : "", "rule", o ? o->rule_id : "",
-			      "card", card ? card : "");
-	if (!p)
-		return PM_ENOMEM;
-	if (o) {
-		json_object_set_new(p, "kind", json_string(ofr_kind_name(o->kind)));
-		json_object_set_new(p, "gtin", json_string(o->gtin));
-		json_object_set_new(p, "benefit", json_integer(o->benefit));
-		json_object_set_new(p, "value", json_integer(o->value));
-	}
-	if (coupon)
-		json_object_set_new(p, "coupon", json_string(coupon));
-	if (type == LOY_EV_OFFER_REDEEMED)
-		json_object_set_new(p, "discount_cents", json_integer(discount));
-	char *s = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	if (!s)
-		return PM_ENOMEM;
-	int rc = loy_event_append(db, type, time_us, s, strlen(s), NULL);
-	free(s);
-	return rc;
-}
-
-/* Install a rule file atomically: temp file in the same directory, fsync, rename, fsync dir. */
+/* Install a rule file atomically and durably (pm_file_replace). */
 int term_rules_install(const char *data_dir, const char *text, size_t len, char *err, size_t errlen)
 {
-	char path[1100], tmp[1120];
+	char path[1100];
 	snprintf(path, sizeof(path), "%s/rules.json", data_dir);
-	snprintf(tmp, sizeof(tmp), "%s/.rules.json.%ld.tmp", data_dir, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
-		return PM_EIO;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w <= 0) {
-			snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return PM_EIO;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) || close(fd) || rename(tmp, path)) {
-		snprintf(err, errlen, "cannot install '%s': %s", path, strerror(errno));
-		unlink(tmp);
-		return PM_EIO;
-	}
-	int dfd = open(data_dir, O_RDONLY | O_DIRECTORY);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return PM_OK;
+	int rc = pm_file_replace(path, text, len, 0644);
+	if (rc)
+		snprintf(err, errlen, "cannot install '%s': %s (%s); check free space and permissions of "
+			 "the data directory", path, strerror(errno), pm_errname(rc));
+	return rc;
 }

@@ -1,5 +1,5 @@
 /* posmark_main.c - bin/posmark: dispatch to one command per file. */
-#include "terminal/term.h"
+#include "terminal/cli.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * header, one line per item (with quantity line), totals, tender, card and
  * points, footer, cut. 42 or 48 columns; local time only here.
  */
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
 

@@ -3,7 +3,7 @@
  * filled with functions over loyalty's API, so hostsync never includes
  * loyalty's header (docs/hostsync.md).
  */
-#include "terminal/term.h"
+#include "terminal/wiring.h"
 #include "hostsync/hostsync.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"

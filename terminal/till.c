@@ -3,12 +3,11 @@
  * a durable commit on tender, then the receipt. Nothing after the commit
  * (printing, events) can lose the sale; a refused scan never ends the sale.
  */
-#include "terminal/term.h"
+#include "terminal/till_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,7 +19,10 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	t->db = db;
 	t->cfg = cfg;
 	t->printer = printer;
-	t->events = events;
+	if (events) {
+		t->sink = till_json_sink;
+		t->sink_ctx = events;
+	}
 	t->pending_qty = 1;
 	snprintf(t->ext_base, sizeof(t->ext_base), "%s", ext_base ? ext_base : "");
 	prn_doc_init(&t->last_receipt, cfg->receipt_columns);
@@ -44,32 +46,18 @@ void till_release(struct till *t)
 	till_offers_release(t);
 }
 
-void till_emit(struct till *t, void *obj)
+void till_emit(struct till *t, const struct till_event *ev)
 {
-	json_t *o = obj;
-	if (t->sink && o) {
-		t->sink(t->sink_ctx, o);
-		return;
-	}
-	if (t->events && o) {
-		char *s = json_dumps(o, JSON_COMPACT);
-		if (s) {
-			fputs(s, t->events);
-			fputc('\n', t->events);
-			fflush(t->events);
-			free(s);
-		}
-	}
-	json_decref(o);
+	if (t->sink)
+		t->sink(t->sink_ctx, ev);
 }
 
 static void refuse(struct till *t, const char *input, const char *reason)
 {
-	t->refused_scans++;
-	if (!t->events)
+	t->counts.refused_scans++;
+	if (!t->sink)
 		fprintf(stderr, "posmark checkout: scan refused: %s\n", reason);
-	till_emit(t, json_pack("{s:s, s:s, s:s}", "event", "scan_refused", "input", input,
-			       "reason", reason));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_SCAN_REFUSED, .input = input, .reason = reason });
 }
 
 static void reset_sale(struct till *t)
@@ -78,6 +66,7 @@ static void reset_sale(struct till *t)
 	t->n_lines = 0;
 	t->card[0] = '\0';
 	t->pending_qty = 1;
+	t->n_refused = 0;
 	till_offers_reset(t);
 }
 
@@ -104,9 +93,7 @@ static void add_line(struct till *t, const char *input, const struct loy_product
 	}
 	t->pending_qty = 1;
 	t->open = true;
-	till_emit(t, json_pack("{s:s, s:s, s:s, s:i, s:I}", "event", "item_added", "gtin", l->item.gtin,
-			       "name", l->name, "qty", (int)l->item.qty, "line_cents",
-			       (json_int_t)l->item.line_cents));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_ITEM_ADDED, .line = l });
 }
 
 static void scan_item(struct till *t, const char *input, const struct scan_result *r)
@@ -139,9 +126,8 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 	t->open = true;
 	till_offers_card(t);   /* reads the card's record into t->card_snap */
 	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
-	till_emit(t, json_pack("{s:s, s:s, s:b, s:I, s:s}", "event", "card_attached", "card", t->card,
-			       "known", t->card_snap.known, "points", (json_int_t)t->card_snap.points,
-			       "tier", loy_tier_name(t->db, t->card_snap.tier)));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_CARD_ATTACHED, .card = &t->card_snap,
+					  .tier = loy_tier_name(t->db, t->card_snap.tier) });
 }
 
 static int64_t sale_total(const struct till *t)
@@ -170,7 +156,8 @@ static int queue_receipt(struct till *t, const struct prn_doc *doc, uint64_t seq
 		return PM_ENOMEM;
 	t->queue_issue = qi;
 	memset(&qi[t->queue_n], 0, sizeof(*qi));
-	if (seq && seq == t->decision_sale) {
+	/* Coupons not recorded with the sale are recorded when this receipt prints. */
+	if (seq && seq == t->decision_sale && !t->decision_issued) {
 		qi[t->queue_n].decision = t->decision;
 		snprintf(qi[t->queue_n].card, sizeof(qi[t->queue_n].card), "%s", t->decision_card);
 		qi[t->queue_n].sale = seq;
@@ -205,10 +192,11 @@ size_t till_retry_receipt(struct till *t, bool force)
 			if (state != t->queue_told) {
 				/* Tell the cashier once per new reason, not on every retry. */
 				t->queue_told = state;
-				till_emit(t, json_pack("{s:s, s:I, s:s, s:I}", "event", "receipt_pending",
-						       "sale_id", (json_int_t)t->queue_seq[0], "reason",
-						       prn_state_words(state), "queued", (json_int_t)t->queue_n));
-				if (!t->events)
+				till_emit(t, &(struct till_event){ .kind = TILL_EV_RECEIPT_PENDING,
+								  .sale_id = t->queue_seq[0],
+								  .reason = prn_state_words(state),
+								  .count = t->queue_n });
+				if (!t->sink)
 					fprintf(stderr, "posmark checkout: %zu receipt%s waiting: %s%s\n",
 						t->queue_n, t->queue_n == 1 ? "" : "s", prn_state_words(state),
 						state == PRN_READY ? " (the printer did not take it; check it)" : "");
@@ -217,8 +205,8 @@ size_t till_retry_receipt(struct till *t, bool force)
 		}
 		bool retried = t->queue_told >= 0;
 		if (retried || t->queue_seq[0] == 0)
-			till_emit(t, json_pack("{s:s, s:I, s:b}", "event", "receipt_printed", "sale_id",
-					       (json_int_t)t->queue_seq[0], "reprint", t->queue_seq[0] == 0));
+			till_emit(t, &(struct till_event){ .kind = TILL_EV_RECEIPT_PRINTED, .sale_id = t->queue_seq[0],
+							  .reprint = t->queue_seq[0] == 0 });
 		/* Printed: only now its coupons count as issued (a paper-out spent no budget). */
 		till_offers_issue(t, &t->queue_issue[0]);
 		prn_doc_release(&t->queue[0]);
@@ -271,6 +259,7 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 	char msg[200];
 	struct loy_sale *s = &p->sale;
 
+	till_pending_release(p);
 	memset(p, 0, sizeof(*p));
 	if (t->n_lines == 0) {
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
@@ -307,63 +296,89 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 		snprintf(s->ext_id, sizeof(s->ext_id), "pos:%.58s", t->pos_sale_id);
 	else if (t->ext_base[0])
 		snprintf(s->ext_id, sizeof(s->ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
+	till_offers_bind(t, p);
 	return PM_OK;
 }
 
-int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res)
+/* The result of committed sale s (points from the commit, offers from the step inside it). */
+static void fill_result(struct till *t, const struct till_pending *p, const struct loy_sale *s,
+			const struct loy_commit_result *res, struct till_sale_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->committed = true;
+	out->seq = res->seq;
+	snprintf(out->terminal, sizeof(out->terminal), "%s", s->terminal);
+	snprintf(out->card, sizeof(out->card), "%s", s->card);
+	snprintf(out->currency, sizeof(out->currency), "%s", s->currency);
+	out->total_cents = s->total_cents;
+	out->discount_cents = s->discount_cents;
+	out->change_cents = s->tendered_cents - s->total_cents;
+	out->time_us = s->time_us;
+	out->items = s->n_items;
+	out->tender = s->tender;
+	if (s->card[0]) {
+		out->points_earned = res->points_earned;
+		out->points_balance = res->points_balance;
+		out->tier = res->tier;
+		snprintf(out->tier_name, sizeof(out->tier_name), "%s", loy_tier_name(t->db, res->tier));
+	}
+	out->n_refused = t->n_refused;
+	memcpy(out->refused, t->refused, t->n_refused * sizeof(t->refused[0]));
+	till_offers_after_commit(t, p, s, out);
+}
+
+int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res,
+		     struct till_sale_result *out)
 {
 	struct loy_sale *s = &p->sale;
+	struct till_sale_result *r = out ? out : malloc(sizeof(*r));
 	if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
-		/* A coupon was redeemed before (single use): refuse it, keep the sale going. */
-		till_coupon_used(t, s);
+		/* A coupon was redeemed before (single use): refuse that one, keep the sale going. */
+		till_coupon_used(t, s, res->refused_coupon);
 		if (!p->amount_given)
 			s->tendered_cents = s->total_cents;
+		rc = TILL_COMMIT_AGAIN;
 		if (s->tendered_cents < s->total_cents) {
 			refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
 			       "total; tender again");
-			return PM_EINVAL;
+			rc = PM_EINVAL;
 		}
-		return TILL_COMMIT_AGAIN;
-	}
-	if (rc == PM_EEXIST && res->seq) {
+	} else if (rc == PM_EEXIST && res->seq) {
 		/* Committed before a restart (same script sale or POS sale id): never twice. */
 		t->sale_ordinal++;
-		t->skipped++;
-		till_emit(t, json_pack("{s:s, s:I}", "event", "sale_already_committed", "sale_id",
-				       (json_int_t)res->seq));
+		t->counts.skipped++;
+		if (r) {
+			memset(r, 0, sizeof(*r));
+			r->committed = r->already_committed = true;
+			r->seq = res->seq;
+		}
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_ALREADY_COMMITTED, .sale_id = res->seq });
 		reset_sale(t);
-		return PM_OK;
-	}
-	if (rc) {
+		rc = PM_OK;
+	} else if (rc) {
 		/* The sale stays open in memory; the caller decides whether to retry. */
 		pm_err("cannot commit sale: %s", pm_strerror(rc));
-		till_emit(t, json_pack("{s:s, s:s}", "event", "commit_failed", "reason", pm_strerror(rc)));
-		return rc;
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_COMMIT_FAILED, .reason = pm_strerror(rc) });
+	} else if (!r) {
+		/* Out of memory for the result: the sale is committed; its receipt waits for a reprint. */
+		pm_err("sale %llu committed; out of memory for its receipt: reprint it with "
+		       "posmark receipt --sale %llu", (unsigned long long)res->seq, (unsigned long long)res->seq);
+		t->sale_ordinal++;
+		t->counts.committed++;
+		reset_sale(t);
+	} else {
+		t->sale_ordinal++;
+		t->counts.committed++;
+		s->seq = res->seq;
+		s->points_earned = res->points_earned;
+		fill_result(t, p, s, res, r);
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_COMMITTED, .sale = r });
+		print_receipt(t, s, res);
+		reset_sale(t);
 	}
-	t->sale_ordinal++;
-	t->committed++;
-	s->seq = res->seq;
-	s->points_earned = res->points_earned;
-	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:i, s:s, s:I, s:I}",
-			       "event", "sale_committed", "sale_id", (json_int_t)res->seq,
-			       "terminal", s->terminal, "seq", (json_int_t)res->seq,
-			       "card", s->card[0] ? json_string(s->card) : json_null(),
-			       "total_cents", (json_int_t)s->total_cents, "currency", s->currency,
-			       "items", (int)s->n_items, "tender", loy_tender_name(s->tender),
-			       "change_cents", (json_int_t)(s->tendered_cents - s->total_cents),
-			       "time_us", (json_int_t)s->time_us);
-	if (ev && s->card[0]) {
-		json_object_set_new(ev, "points_earned", json_integer(res->points_earned));
-		json_object_set_new(ev, "points_balance", json_integer(res->points_balance));
-		json_object_set_new(ev, "tier", json_string(loy_tier_name(t->db, res->tier)));
-	}
-	if (ev)
-		json_object_set_new(ev, "discount_cents", json_integer(s->discount_cents));
-	till_offers_after_commit(t, s, ev);
-	till_emit(t, ev);
-	print_receipt(t, s, res);
-	reset_sale(t);
-	return PM_OK;
+	if (r != out)
+		free(r);
+	return rc;
 }
 
 static int tender(struct till *t, const char *args)
@@ -379,19 +394,20 @@ static int tender(struct till *t, const char *args)
 		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
 		return PM_OK;
 	}
-	if (!(p = malloc(sizeof(*p))))
+	if (!(p = calloc(1, sizeof(*p))))
 		return PM_ENOMEM;
 	int rc = till_sale_prepare(t, tender_kind, amount, p);
 	if (rc == PM_OK) {
 		do {
 			rc = loy_sale_commit(t->db, &p->sale, &res);
-			rc = till_sale_finish(t, p, rc, &res);
+			rc = till_sale_finish(t, p, rc, &res, NULL);
 		} while (rc == TILL_COMMIT_AGAIN);
 		if (rc == PM_EINVAL)
 			rc = PM_OK; /* refused and reported; the sale stays open */
 	} else {
 		rc = PM_OK; /* refused and reported; the sale stays open */
 	}
+	till_pending_release(p);
 	free(p);
 	return rc;
 }
@@ -415,8 +431,8 @@ static int cashier_key(struct till *t, const char *line)
 			refuse(t, line, "nothing to void: the sale has no lines");
 		else {
 			t->n_lines--;
-			till_emit(t, json_pack("{s:s, s:s}", "event", "line_voided", "gtin",
-					       t->lines[t->n_lines].item.gtin));
+			till_emit(t, &(struct till_event){ .kind = TILL_EV_LINE_VOIDED,
+							  .line = &t->lines[t->n_lines] });
 		}
 	} else if (IS("#card")) {
 		scan_decode_keyed_card(&t->cfg->scan, arg ? arg : "", &r);
@@ -431,7 +447,7 @@ static int cashier_key(struct till *t, const char *line)
 		else if (!arg || (!yes && strcmp(arg, "no")))
 			refuse(t, line, "#consent needs yes or no");
 		else if (till_set_consent(t, yes) == PM_OK)
-			till_emit(t, json_pack("{s:s, s:s}", "event", "consent_recorded", "targeted", yes ? "yes" : "no"));
+			till_emit(t, &(struct till_event){ .kind = TILL_EV_CONSENT_RECORDED, .yes = yes });
 	} else if (IS("#clock")) {
 		/* Simulation only (demo, tests): stamp the following sales with this UTC time. */
 		struct tm tm = { 0 };
@@ -498,8 +514,8 @@ int till_void_line(struct till *t, size_t index)
 {
 	if (index >= t->n_lines)
 		return PM_ENOENT;
-	till_emit(t, json_pack("{s:s, s:s, s:i}", "event", "line_voided", "gtin", t->lines[index].item.gtin,
-			       "line", (int)index + 1));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_LINE_VOIDED, .line = &t->lines[index],
+					  .line_no = (int)index + 1 });
 	memmove(&t->lines[index], &t->lines[index + 1], (t->n_lines - index - 1) * sizeof(t->lines[0]));
 	t->n_lines--;
 	return PM_OK;
@@ -514,8 +530,8 @@ int till_set_card(struct till *t, const struct scan_result *r)
 void till_cancel(struct till *t)
 {
 	if (t->open) {
-		t->cancelled++;
-		till_emit(t, json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines", (int)t->n_lines));
+		t->counts.cancelled++;
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_CANCELLED, .count = t->n_lines });
 	}
 	reset_sale(t);
 }

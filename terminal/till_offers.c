@@ -3,16 +3,20 @@
  *  - at card attach: snapshot the card and build its history profile;
  *  - coupon scan: verify layout, MAC, expiry (and card if known) at once;
  *  - tender: apply the coupons; loyalty's commit refuses a used one;
- *  - after commit: choose offers, record held-back and redeemed events;
- *  - after the receipt printed: record the coupons as issued.
+ *  - inside the commit's transaction (till_offers_bind): choose the offers
+ *    for the sale's seq and give loyalty the redeemed, held-back and (when
+ *    the printer is ready) issued events, so they commit with the sale;
+ *  - a receipt that printed late: its coupons are recorded as issued then,
+ *    in one transaction (till_offers_issue).
  * Any failure here degrades to "no offers"; it never stops a sale.
  */
-#include "terminal/term.h"
+#include "terminal/till_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
+#include "wire/wire.h"
 
-#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The till's notion of now: the scan script's #clock if set (demo, tests). */
@@ -41,8 +45,8 @@ void till_offers_init(struct till *t)
 	t->offers_ready = t->offers.ledger != NULL;
 	if (rc) {
 		pm_warn("offers disabled: %s", err[0] ? err : pm_strerror(rc));
-		till_emit(t, json_pack("{s:s, s:s}", "event", "offers_disabled", "reason",
-				       err[0] ? err : pm_strerror(rc)));
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_OFFERS_DISABLED,
+						  .reason = err[0] ? err : pm_strerror(rc) });
 	}
 }
 
@@ -77,43 +81,39 @@ void till_offers_card(struct till *t)
 		pm_warn("cannot read the card's history for offers: %s", pm_strerror(rc));
 }
 
-static void coupon_refused(struct till *t, const char *code, const char *reason)
+static int coupon_refused(struct till *t, const char *code, const char *reason)
 {
-	t->refused_scans++;
-	if (!t->events)
+	t->counts.refused_scans++;
+	if (!t->sink)
 		fprintf(stderr, "posmark checkout: coupon refused: %s\n", reason);
-	till_emit(t, json_pack("{s:s, s:s, s:s}", "event", "coupon_refused", "coupon", code, "reason", reason));
+	if (t->n_refused < TILL_MAX_COUPONS) {
+		struct till_refusal *r = &t->refused[t->n_refused++];
+		snprintf(r->coupon, sizeof(r->coupon), "%s", code);
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	}
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_COUPON_REFUSED, .coupon = code, .reason = reason });
+	return PM_EREFUSED;
 }
 
-void till_coupon_scan(struct till *t, const char *input, const struct scan_result *r)
+int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r)
 {
 	char reason[200];
 	bool card_pending;
 	struct ofr_coupon c;
-	if (r->kind != SCAN_COUPON) {
-		coupon_refused(t, input, r->error[0] ? r->error : "not a coupon code");
-		return;
-	}
-	if (!t->offers_ready) {
-		coupon_refused(t, r->coupon, "coupons cannot be checked at this till now (no coupon key); "
-			       "take the coupon back");
-		return;
-	}
+	if (r->kind != SCAN_COUPON)
+		return coupon_refused(t, input, r->error[0] ? r->error : "not a coupon code");
+	if (!t->offers_ready)
+		return coupon_refused(t, r->coupon, "coupons cannot be checked at this till now (no coupon key); "
+				      "take the coupon back");
 	for (size_t i = 0; i < t->n_coupons; i++)
-		if (!strcmp(t->coupons[i].code, r->coupon)) {
-			coupon_refused(t, r->coupon, "coupon already scanned in this sale");
-			return;
-		}
-	if (t->n_coupons >= TILL_MAX_COUPONS) {
-		coupon_refused(t, r->coupon, "too many coupons on one sale");
-		return;
-	}
+		if (!strcmp(t->coupons[i].code, r->coupon))
+			return coupon_refused(t, r->coupon, "coupon already scanned in this sale");
+	if (t->n_coupons >= TILL_MAX_COUPONS)
+		return coupon_refused(t, r->coupon, "too many coupons on one sale");
 	int rc = ofr_coupon_verify(&t->offers.key, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
 				   &card_pending, reason, sizeof(reason));
-	if (rc) {
-		coupon_refused(t, r->coupon, reason);
-		return;
-	}
+	if (rc)
+		return coupon_refused(t, r->coupon, reason);
 	struct till_coupon *tc = &t->coupons[t->n_coupons++];
 	size_t cl = strnlen(r->coupon, OFR_CODE_MAX);   /* verified: the layout's length */
 	memcpy(tc->code, r->coupon, cl);
@@ -121,8 +121,9 @@ void till_coupon_scan(struct till *t, const char *input, const struct scan_resul
 	tc->c = c;
 	t->open = true;
 	const char *camp = ofr_rules_campaign_by_tag(t->offers.rules, c.campaign_tag);
-	till_emit(t, json_pack("{s:s, s:s, s:s, s:b}", "event", "coupon_accepted", "coupon", tc->code,
-			       "campaign", camp ? camp : "", "needs_card", card_pending));
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_COUPON_ACCEPTED, .coupon = tc->code,
+					  .campaign = camp ? camp : "", .needs_card = card_pending });
+	return PM_OK;
 }
 
 static void drop_coupon(struct till *t, size_t i)
@@ -177,120 +178,243 @@ uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t 
 	return n;
 }
 
-/* loyalty refused the commit because a coupon was used before: drop the last one. */
-void till_coupon_used(struct till *t, struct loy_sale *s)
+/* loyalty refused the commit because coupon `index` was used before: drop that one. */
+void till_coupon_used(struct till *t, struct loy_sale *s, int index)
 {
-	struct loy_redemption *r = &s->redeemed[s->n_redeemed - 1];
-	coupon_refused(t, r->coupon, "coupon was already used; it can be redeemed only once");
+	if (index < 0 || (uint32_t)index >= s->n_redeemed)
+		index = (int)s->n_redeemed - 1;   /* an older log that does not say which */
+	struct loy_redemption r = s->redeemed[index];
+	coupon_refused(t, r.coupon, "coupon was already used; it can be redeemed only once");
 	for (size_t i = 0; i < t->n_coupons; i++)
-		if (!strcmp(t->coupons[i].code, r->coupon)) {
+		if (!strcmp(t->coupons[i].code, r.coupon)) {
 			drop_coupon(t, i);
 			break;
 		}
-	s->total_cents += r->discount_cents;
-	s->discount_cents -= r->discount_cents;
+	memmove(&s->redeemed[index], &s->redeemed[index + 1],
+		(s->n_redeemed - (uint32_t)index - 1) * sizeof(s->redeemed[0]));
+	s->total_cents += r.discount_cents;
+	s->discount_cents -= r.discount_cents;
 	s->n_redeemed--;
 }
 
-static json_t *offer_json(const struct ofr_offer *o)
+/* What a redeemed coupon's code says (campaign, benefit, value), as an offer. */
+static void redeemed_offer(const struct till *t, const char *code, struct ofr_offer *o)
 {
-	char until[32];
-	pm_fmt_utc(o->expires_us, until, sizeof(until));
-	until[10] = '\0';
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s}", "campaign", o->campaign, "rule", o->rule_id,
-			 "kind", ofr_kind_name(o->kind), "gtin", o->gtin, "name", o->name, "coupon", o->coupon,
-			 "benefit", o->benefit, "value", (int)o->value, "valid_until", until);
+	memset(o, 0, sizeof(*o));
+	for (size_t j = 0; j < t->n_coupons; j++)
+		if (!strcmp(t->coupons[j].code, code)) {
+			const char *camp = ofr_rules_campaign_by_tag(t->offers.rules, t->coupons[j].c.campaign_tag);
+			snprintf(o->campaign, sizeof(o->campaign), "%s", camp ? camp : "");
+			o->benefit = t->coupons[j].c.benefit;
+			o->value = t->coupons[j].c.value;
+		}
 }
 
-void till_offers_after_commit(struct till *t, const struct loy_sale *s, void *json_ev)
+/* Append one offer event's payload (wire's codec) and describe it in *ev. */
+static int add_event(struct pm_buf *payloads, size_t *offset, struct loy_event_new *ev, int type,
+		     int64_t time_us, uint64_t sale, const struct ofr_offer *o, const char *card,
+		     const char *coupon, int64_t discount)
 {
-	json_t *ev = json_ev, *offers = json_array(), *held = json_array(), *redeemed = json_array();
+	struct wire_offer_event e;
+	memset(&e, 0, sizeof(e));
+	e.sale = sale;
+	snprintf(e.campaign, sizeof(e.campaign), "%s", o->campaign);
+	snprintf(e.rule, sizeof(e.rule), "%s", o->rule_id);
+	snprintf(e.card, sizeof(e.card), "%s", card);
+	e.has_offer = true;
+	snprintf(e.kind, sizeof(e.kind), "%s", ofr_kind_name(o->kind));
+	snprintf(e.gtin, sizeof(e.gtin), "%s", o->gtin);
+	e.benefit = o->benefit;
+	e.value = o->value;
+	snprintf(e.coupon, sizeof(e.coupon), "%s", coupon ? coupon : "");
+	e.discount_cents = discount;
+	*offset = payloads->len;
+	int rc = wire_offer_encode(type, &e, payloads);
+	if (rc)
+		return rc;
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->time_us = time_us;
+	ev->payload_len = payloads->len - *offset;
+	if (type == LOY_EV_OFFER_ISSUED) {
+		ev->cap_campaign = o->campaign;
+		ev->cap_rule = o->rule_id;
+		ev->cap_card = card;
+	}
+	return PM_OK;
+}
+
+/* The payload pointers, once the buffer stopped moving. */
+static void point_payloads(struct pm_buf *payloads, const size_t *offset, struct loy_event_new *evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		evs[i].payload = payloads->data + offset[i];
+}
+
+static void decide(struct till *t, struct till_pending *p, const struct loy_sale *s)
+{
 	struct ofr_line lines[TILL_MAX_LINES];
-	memset(&t->decision, 0, sizeof(t->decision));
-	t->decision_sale = s->seq;
-	snprintf(t->decision_card, sizeof(t->decision_card), "%s", s->card);
-	for (uint32_t i = 0; i < s->n_redeemed; i++) {
-		const char *code = s->redeemed[i].coupon;
+	memset(&p->decision, 0, sizeof(p->decision));
+	if (!t->offers.rules)
+		return;
+	for (uint32_t i = 0; i < s->n_items; i++) {
+		memcpy(lines[i].gtin, s->items[i].gtin, sizeof(lines[i].gtin));
+		lines[i].qty = s->items[i].qty;
+		lines[i].line_cents = s->items[i].line_cents;
+	}
+	struct ofr_request req = { .items = lines, .n_items = s->n_items, .card = &t->card_snap,
+				   .profile = t->profile, .ledger = t->offers.ledger, .key = &t->offers.key,
+				   .coupon_prefix = t->offers.prefix, .now_us = s->time_us,
+				   .sale_seq = s->seq, .max_offers = p->max_offers };
+	int64_t t0 = pm_mono_ns();
+	int rc = ofr_decide(t->offers.rules, &req, &p->decision, NULL);
+	pm_dbg("offer decision in %lld us", (long long)((pm_mono_ns() - t0) / 1000));
+	if (rc) {
+		pm_warn("no offers for sale %llu: %s", (unsigned long long)s->seq, pm_strerror(rc));
+		memset(&p->decision, 0, sizeof(p->decision));
+	}
+}
+
+/*
+ * loy_sale_events_cb: runs inside the commit's write transaction (on the
+ * daemon's commit thread), once seq is known. The engine's shared state
+ * (rules, caps ledger) is read under its lock; the lane's own state (card
+ * snapshot, profile, coupons) does not change while its sale commits.
+ */
+static int sale_events(void *ctx, const struct loy_sale *s, const struct loy_event_new **evs, size_t *n)
+{
+	struct till_pending *p = ctx;
+	struct till *t = p->till;
+	size_t offset[TILL_MAX_EVENTS], k = 0;
+	int rc = PM_OK;
+	pm_buf_reset(&p->payloads);
+	/* The whole step under the engine lock: campaign names and the decision read the shared rules. */
+	term_offers_lock(&t->offers);
+	for (uint32_t i = 0; i < s->n_redeemed && rc == PM_OK; i++) {
 		struct ofr_offer o;
-		memset(&o, 0, sizeof(o));
-		for (size_t j = 0; j < t->n_coupons; j++)
-			if (!strcmp(t->coupons[j].code, code)) {
-				const char *camp = ofr_rules_campaign_by_tag(t->offers.rules, t->coupons[j].c.campaign_tag);
-				snprintf(o.campaign, sizeof(o.campaign), "%s", camp ? camp : "");
-				o.benefit = t->coupons[j].c.benefit;
-				o.value = t->coupons[j].c.value;
-			}
-		json_array_append_new(redeemed, json_pack("{s:s, s:I, s:s}", "coupon", code, "discount_cents",
-							  (json_int_t)s->redeemed[i].discount_cents, "campaign", o.campaign));
-		if (term_offers_event(t->db, LOY_EV_OFFER_REDEEMED, s->time_us, s->seq, &o, s->card, code,
-				      s->redeemed[i].discount_cents))
-			pm_warn("cannot record the redemption of a coupon of sale %llu", (unsigned long long)s->seq);
+		redeemed_offer(t, s->redeemed[i].coupon, &o);
+		rc = add_event(&p->payloads, &offset[k], &p->events[k], LOY_EV_OFFER_REDEEMED, s->time_us, s->seq,
+			       &o, s->card, s->redeemed[i].coupon, s->redeemed[i].discount_cents);
+		k += rc == PM_OK;
 	}
-	if (t->offers.rules) {
-		for (uint32_t i = 0; i < s->n_items; i++) {
-			memcpy(lines[i].gtin, s->items[i].gtin, sizeof(lines[i].gtin));
-			lines[i].qty = s->items[i].qty;
-			lines[i].line_cents = s->items[i].line_cents;
-		}
-		struct ofr_request req = { .items = lines, .n_items = s->n_items, .card = &t->card_snap,
-					   .profile = t->profile, .ledger = t->offers.ledger, .key = &t->offers.key,
-					   .coupon_prefix = t->offers.prefix, .now_us = s->time_us,
-					   .sale_seq = s->seq, .max_offers = t->cfg->offers_max };
-		int64_t t0 = pm_mono_ns();
-		int rc = ofr_decide(t->offers.rules, &req, &t->decision, NULL);
-		pm_dbg("offer decision in %lld us", (long long)((pm_mono_ns() - t0) / 1000));
-		if (rc) {
-			pm_warn("no offers for sale %llu: %s", (unsigned long long)s->seq, pm_strerror(rc));
-			memset(&t->decision, 0, sizeof(t->decision));
-		}
+	decide(t, p, s);
+	term_offers_unlock(&t->offers);
+	for (size_t i = 0; i < p->decision.n && rc == PM_OK; i++) {
+		const struct ofr_offer *o = &p->decision.offers[i];
+		if (o->held_back)
+			rc = add_event(&p->payloads, &offset[k], &p->events[k], LOY_EV_OFFER_HELD_BACK, s->time_us,
+				       s->seq, o, s->card, NULL, 0);
+		else if (p->issue_at_commit && o->coupon[0])
+			rc = add_event(&p->payloads, &offset[k], &p->events[k], LOY_EV_OFFER_ISSUED, s->time_us,
+				       s->seq, o, s->card, o->coupon, 0);
+		else
+			continue;
+		k += rc == PM_OK;
 	}
-	for (size_t i = 0; i < t->decision.n; i++) {
-		const struct ofr_offer *o = &t->decision.offers[i];
-		json_t *oj = offer_json(o);
-		if (o->held_back) {
-			json_array_append_new(held, oj);
-			if (term_offers_event(t->db, LOY_EV_OFFER_HELD_BACK, s->time_us, s->seq, o, s->card, NULL, 0))
-				pm_warn("cannot record a held-back offer of sale %llu", (unsigned long long)s->seq);
-		} else {
-			json_array_append_new(offers, oj);
-		}
+	if (rc) {
+		/* Degrade, don't block the till: the sale commits without its offer events. */
+		pm_warn("cannot encode the offer events of sale %llu: %s", (unsigned long long)s->seq,
+			pm_strerror(rc));
+		memset(&p->decision, 0, sizeof(p->decision));
+		k = 0;
 	}
-	if (ev) {
-		json_object_set_new(ev, "offers", offers);
-		json_object_set_new(ev, "held_back", held);
-		json_object_set_new(ev, "redeemed", redeemed);
-	} else {
-		json_decref(offers);
-		json_decref(held);
-		json_decref(redeemed);
+	point_payloads(&p->payloads, offset, p->events, k);
+	*evs = p->events;
+	*n = k;
+	return PM_OK;
+}
+
+void till_offers_bind(struct till *t, struct till_pending *p)
+{
+	p->till = t;
+	p->max_offers = t->cfg->offers_max;
+	/* Issued with the sale when its receipt prints now: the printer took the
+	 * last one and says it is ready. Otherwise when it prints (docs/till.md). */
+	int state = PRN_OFFLINE;
+	p->issue_at_commit = t->printer && t->queue_n == 0 && prn_status(t->printer, &state) == PM_OK &&
+			     state == PRN_READY;
+	p->sale.events_cb = sale_events;
+	p->sale.events_ctx = p;
+}
+
+void till_pending_release(struct till_pending *p)
+{
+	pm_buf_free(&p->payloads);
+}
+
+/* Count printed coupons in the caps ledger (memory; the log has them already). */
+static void ledger_record(struct till *t, const struct ofr_decision *d, const char *card, int64_t time_us)
+{
+	if (!t->offers.ledger)
+		return;
+	term_offers_lock(&t->offers);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct ofr_offer *o = &d->offers[i];
+		if (!o->held_back && o->coupon[0])
+			ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, card, time_us);
+	}
+	term_offers_unlock(&t->offers);
+}
+
+void till_offers_after_commit(struct till *t, const struct till_pending *p, const struct loy_sale *s,
+			      struct till_sale_result *out)
+{
+	t->decision = p->decision;
+	t->decision_sale = s->seq;
+	t->decision_issued = p->issue_at_commit;
+	snprintf(t->decision_card, sizeof(t->decision_card), "%s", s->card);
+	if (p->issue_at_commit)
+		ledger_record(t, &t->decision, s->card, s->time_us);
+	out->offers = p->decision;
+	out->n_redeemed = s->n_redeemed;
+	for (uint32_t i = 0; i < s->n_redeemed && i < TILL_MAX_COUPONS; i++) {
+		struct ofr_offer o;
+		struct till_redeemed *r = &out->redeemed[i];
+		redeemed_offer(t, s->redeemed[i].coupon, &o);
+		snprintf(r->coupon, sizeof(r->coupon), "%s", s->redeemed[i].coupon);
+		r->discount_cents = s->redeemed[i].discount_cents;
+		snprintf(r->campaign, sizeof(r->campaign), "%s", o.campaign);
 	}
 }
 
 void till_offers_issue(struct till *t, struct till_issue *issue)
 {
-	for (size_t i = 0; issue->sale && i < issue->decision.n; i++) {
-		struct ofr_offer *o = &issue->decision.offers[i];
+	struct pm_buf payloads = { 0 };
+	struct loy_event_new evs[OFR_MAX_OFFERS];
+	size_t offset[OFR_MAX_OFFERS], n = 0;
+	int64_t now = till_now(t);
+	int rc = PM_OK;
+	for (size_t i = 0; issue->sale && i < issue->decision.n && rc == PM_OK; i++) {
+		const struct ofr_offer *o = &issue->decision.offers[i];
 		if (o->held_back || !o->coupon[0])
 			continue;
-		int64_t now = till_now(t);
-		if (term_offers_event(t->db, LOY_EV_OFFER_ISSUED, now, issue->sale, o, issue->card, o->coupon, 0))
-			pm_warn("cannot record an issued coupon of sale %llu", (unsigned long long)issue->sale);
-		if (t->offers.ledger)
-			ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, issue->card, now);
-		o->coupon[0] = '\0';   /* recorded once */
+		rc = add_event(&payloads, &offset[n], &evs[n], LOY_EV_OFFER_ISSUED, now, issue->sale, o,
+			       issue->card, o->coupon, 0);
+		n += rc == PM_OK;
 	}
+	if (rc == PM_OK && n) {
+		/* The receipt's coupons as one transaction: all recorded or none. */
+		point_payloads(&payloads, offset, evs, n);
+		rc = loy_events_append(t->db, evs, n, NULL);
+	}
+	if (rc)
+		pm_warn("cannot record the issued coupons of sale %llu: %s", (unsigned long long)issue->sale,
+			pm_strerror(rc));
+	else if (n)
+		ledger_record(t, &issue->decision, issue->card, now);
+	pm_buf_free(&payloads);
+	issue->sale = 0;   /* recorded once */
 }
 
 void till_offers_printed(struct till *t)
 {
-	struct till_issue *issue = malloc(sizeof(*issue));
-	if (!issue)
+	struct till_issue *issue;
+	if (!t->decision_sale || t->decision_issued || !(issue = malloc(sizeof(*issue))))
 		return;
 	issue->decision = t->decision;
 	snprintf(issue->card, sizeof(issue->card), "%s", t->decision_card);
 	issue->sale = t->decision_sale;
 	till_offers_issue(t, issue);
-	/* Recorded once: a second confirmation records nothing. */
-	t->decision_sale = 0;
+	t->decision_issued = true;   /* recorded once: a second confirmation records nothing */
 	free(issue);
 }

@@ -5,6 +5,10 @@
  * log, and check that every sale announced as committed is in the log
  * exactly once, that every sale of the script ends up committed once, and
  * that nothing half-written is visible (card aggregates match the sales).
+ * The sales carry offers (a rule that fires on every sale, with a holdout
+ * group; a cross-sell rule) and coupon redemptions (some coupons scanned a
+ * second time, refused): every committed sale has exactly its offer events,
+ * none missing, none twice, none for a sale that was not committed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +17,8 @@
 #include <cmocka.h>
 
 #include "loyalty/loyalty.h"
+#include "offers/offers.h"
+#include "wire/wire.h"
 #include "common/pm_err.h"
 #include "tests/unit/testutil.h"
 
@@ -26,6 +32,11 @@
 
 #define SALES 1500
 #define MAX_SEQ 100000
+#define COUPONS 100
+#define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+/* Product 1 in a sale without product 2: the cross-sell rule offers product 2. */
+#define CROSS_IF "05012340000010"
+#define CROSS_TO "05012340000027"
 
 static const char *posmark_bin(void)
 {
@@ -48,7 +59,38 @@ static void write_catalog(const char *path)
 	fclose(f);
 }
 
-static void write_script(const char *path, char cards[8][20])
+static void write_rules_and_key(const char *data)
+{
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/rules.json", data);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"rules\":["
+		"{\"id\":\"every\",\"campaign\":\"promo\",\"kind\":\"promotion\",\"holdout_pct\":30,"
+		"\"offer\":{\"category\":\"Test\",\"percent_off\":5}},"
+		"{\"id\":\"cross\",\"campaign\":\"cross\",\"kind\":\"cross_sell\","
+		"\"when\":{\"basket\":{\"all\":[{\"item\":\"%s\"}]}},"
+		"\"offer\":{\"item\":\"%s\",\"percent_off\":10}}]}\n", CROSS_IF, CROSS_TO);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/coupon.key", data);
+	f = fopen(path, "w");
+	fputs(KEY_HEX, f);
+	fclose(f);
+}
+
+/* Basket coupons (50 cents off, any card) as the engine prints them. */
+static void mint_coupons(char codes[COUPONS][64])
+{
+	struct ofr_coupon_key key;
+	ofr_coupon_key_from_text(KEY_HEX, &key);
+	for (int i = 0; i < COUPONS; i++) {
+		struct ofr_coupon c = { .version = 1, .benefit = OFR_AMOUNT_BASKET, .value = 50,
+					.campaign_tag = ofr_campaign_tag("promo"),
+					.expiry_day = (int32_t)(time(NULL) / 86400 + 365), .serial = (uint32_t)(900000 + i) };
+		assert_int_equal(ofr_coupon_encode(&key, "PM", &c, codes[i], 64), PM_OK);
+	}
+}
+
+static void write_script(const char *path, char cards[8][20], char codes[COUPONS][64])
 {
 	FILE *f = fopen(path, "w");
 	unsigned seed = 42;
@@ -56,6 +98,11 @@ static void write_script(const char *path, char cards[8][20])
 		int n = 1 + (int)(rand_r(&seed) % 8);
 		if (rand_r(&seed) % 3)
 			fprintf(f, "%s\n", cards[rand_r(&seed) % 8]);
+		/* A coupon on every 15th sale, scanned again (refused) 7 sales later. */
+		if (s % 15 == 0 && s / 15 < COUPONS)
+			fprintf(f, "%s\n", codes[s / 15]);
+		if (s % 15 == 7 && s / 15 < COUPONS)
+			fprintf(f, "%s\n", codes[s / 15]);
 		for (int i = 0; i < n; i++) {
 			int p = 1 + (int)(rand_r(&seed) % 50);
 			char g[32];
@@ -150,7 +197,55 @@ struct verify {
 	uint64_t per_card_visits[8];
 	char (*cards)[20];
 	char ext_seen[SALES + 1];
+	bool cross_expected[MAX_SEQ];
+	int n_redeemed[MAX_SEQ];
+	uint64_t total_redeemed;
 };
+
+/* Offer events per committed sale, from the outbox (wire's codec). */
+struct offer_counts {
+	uint64_t max_sale;
+	int every[MAX_SEQ], cross[MAX_SEQ], redeemed[MAX_SEQ];
+	int held, issued;
+};
+
+static int count_offer_event(void *ctx, const struct loy_event *ev)
+{
+	struct offer_counts *c = ctx;
+	struct wire_offer_event e;
+	char err[160];
+	if (ev->type < LOY_EV_OFFER_ISSUED)
+		return 0;
+	assert_int_equal(wire_offer_decode(ev->payload, ev->payload_len, &e, err, sizeof(err)), PM_OK);
+	assert_true(e.sale >= 1 && e.sale <= c->max_sale);   /* never for an uncommitted sale */
+	if (ev->type == LOY_EV_OFFER_REDEEMED) {
+		c->redeemed[e.sale]++;
+		return 0;
+	}
+	c->held += ev->type == LOY_EV_OFFER_HELD_BACK;
+	c->issued += ev->type == LOY_EV_OFFER_ISSUED;
+	if (!strcmp(e.rule, "every"))
+		c->every[e.sale]++;
+	else if (!strcmp(e.rule, "cross"))
+		c->cross[e.sale]++;
+	else
+		fail_msg("offer event of an unknown rule '%s'", e.rule);
+	return 0;
+}
+
+static void check_offer_events(struct loy_db *db, const struct verify *v)
+{
+	struct offer_counts *c = calloc(1, sizeof(*c));
+	c->max_sale = v->n;
+	assert_int_equal(loy_events_after(db, 0, 0, count_offer_event, c), PM_OK);
+	for (uint64_t s = 1; s <= v->n; s++) {
+		assert_int_equal(c->every[s], 1);                        /* fires on every sale, once */
+		assert_int_equal(c->cross[s], v->cross_expected[s] ? 1 : 0);
+		assert_int_equal(c->redeemed[s], v->n_redeemed[s]);     /* each redemption once */
+	}
+	assert_true(c->held > 0 && c->issued > 0);                   /* both kinds were exercised */
+	free(c);
+}
 
 static int verify_sale(void *ctx, const struct loy_sale *s)
 {
@@ -160,7 +255,16 @@ static int verify_sale(void *ctx, const struct loy_sale *s)
 	assert_int_equal(s->seq, v->n);                  /* dense, in order */
 	for (uint32_t i = 0; i < s->n_items; i++)
 		sum += s->items[i].line_cents;
-	assert_int_equal(sum, s->total_cents);           /* a whole sale, not a part */
+	assert_int_equal(sum - s->discount_cents, s->total_cents);   /* a whole sale, not a part */
+	bool has_if = false, has_to = false;
+	for (uint32_t i = 0; i < s->n_items; i++) {
+		has_if |= !strcmp(s->items[i].gtin, CROSS_IF);
+		has_to |= !strcmp(s->items[i].gtin, CROSS_TO);
+	}
+	assert_true(s->seq < MAX_SEQ);
+	v->cross_expected[s->seq] = has_if && !has_to;
+	v->n_redeemed[s->seq] = (int)s->n_redeemed;
+	v->total_redeemed += s->n_redeemed;
 	const char *colon = strrchr(s->ext_id, ':');
 	assert_non_null(colon);
 	long ord = strtol(colon + 1, NULL, 10);
@@ -182,6 +286,7 @@ static int crash_round(const char *bin, const char *dir, unsigned *seed, int *ru
 {
 	char data[4200], script[4200], catalog[4200], cmd[9000];
 	char cards[8][20];
+	char (*codes)[64] = calloc(COUPONS, 64);
 	struct announced *ann = calloc(1, sizeof(*ann));
 	int kills = 0, runs = 0, finished = 0;
 	for (int c = 0; c < 8; c++) {
@@ -192,9 +297,11 @@ static int crash_round(const char *bin, const char *dir, unsigned *seed, int *ru
 	snprintf(script, sizeof(script), "%s/long.scans", dir);
 	snprintf(catalog, sizeof(catalog), "%s/catalog.csv", dir);
 	write_catalog(catalog);
-	write_script(script, cards);
+	mint_coupons(codes);
+	write_script(script, cards, codes);
 	snprintf(cmd, sizeof(cmd), "'%s' catalog import '%s' --data '%s' 2>/dev/null", bin, catalog, data);
 	assert_int_equal(system(cmd), 0);
+	write_rules_and_key(data);
 	/* Kill moments spread from process start-up to deep into the run. */
 	while (!finished && kills < 400) {
 		long delay = (long)(rand_r(seed) % 40000u);
@@ -225,7 +332,10 @@ static int crash_round(const char *bin, const char *dir, unsigned *seed, int *ru
 		assert_int_equal(card.visits, v->per_card_visits[c]);
 		assert_int_equal(card.spend_cents, v->per_card_spend[c]);
 	}
+	assert_int_equal(v->total_redeemed, COUPONS);   /* each coupon once; its second scan refused */
+	check_offer_events(db, v);
 	loy_close(db);
+	free(codes);
 	free(v);
 	free(ann);
 	*runs_out += runs;
@@ -253,7 +363,7 @@ static void test_sigkill_at_random_moments(void **state)
 		tu_rmdir(dir);
 	}
 	print_message("crash test: %d SIGKILLs over %d runs in %d rounds of %d sales; "
-		      "every announced sale found once, none duplicated or torn\n", kills, runs, rounds, SALES);
+		      "every announced sale found once, none duplicated or torn, each with exactly its offer events\n", kills, runs, rounds, SALES);
 }
 
 int main(void)

@@ -160,19 +160,25 @@ static void *pos_client(void *p)
 	return NULL;
 }
 
-static void test_concurrent_lanes(void **state)
+/* Eight POS clients, one lane each, `sales` sales each; every tender acknowledged. */
+static void run_pos_lanes(const char *sock, int sales)
 {
-	struct fx *f = *state;
 	pthread_t th[8];
 	struct lane_arg a[8];
 	for (int i = 0; i < 8; i++) {
-		a[i] = (struct lane_arg){ f->sock, i, 25, 0 };
+		a[i] = (struct lane_arg){ sock, i, sales, 0 };
 		pthread_create(&th[i], NULL, pos_client, &a[i]);
 	}
 	for (int i = 0; i < 8; i++) {
 		pthread_join(th[i], NULL);
-		assert_int_equal(a[i].ok, 25);
+		assert_int_equal(a[i].ok, sales);
 	}
+}
+
+static void test_concurrent_lanes(void **state)
+{
+	struct fx *f = *state;
+	run_pos_lanes(f->sock, 25);
 	int fd = connect_sock(f->sock);
 	json_t *r = call(fd, "{\"op\":\"status\"}");
 	assert_true(is_ok(r));
@@ -281,6 +287,20 @@ static void test_kill_under_load(void **state)
 	close(fd);
 }
 
+/* A daemon with a config file and a standalone till (scanner, printer). */
+static void start_till_daemon(struct fx *f, const char *conf, const char *scanner, const char *printer)
+{
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		if (!getenv("TEST_DAEMON_STDERR"))
+			freopen("/dev/null", "w", stderr);
+		execl(bin(), bin(), "daemon", "--config", conf, "--socket", f->sock, "--scanner", scanner,
+		      "--printer", printer, (char *)NULL);
+		_exit(127);
+	}
+}
+
 static void write_text(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "w");
@@ -313,15 +333,7 @@ static void test_standalone_till_reload(void **state)
 	char scanner[4400], printer[4400];
 	snprintf(scanner, sizeof(scanner), "script:%s", scans);
 	snprintf(printer, sizeof(printer), "text:%s", receipts);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		if (!getenv("TEST_DAEMON_STDERR"))
-			freopen("/dev/null", "w", stderr);
-		execl(bin(), bin(), "daemon", "--config", conf, "--socket", f->sock, "--scanner", scanner,
-		      "--printer", printer, (char *)NULL);
-		_exit(127);
-	}
+	start_till_daemon(f, conf, scanner, printer);
 	int fd = connect_sock(f->sock);
 	assert_true(fd >= 0);
 	json_t *r = call(fd, "{\"op\":\"status\"}");
@@ -436,6 +448,71 @@ static void test_kill_and_restart(void **state)
 	loy_close(db);
 }
 
+/*
+ * Map growth under load: a 64 KiB first map, so it doubles many times while
+ * eight POS lanes (the commit thread) and the standalone till (the event
+ * loop) write at once. Every acknowledged sale is in the log exactly once.
+ */
+static void test_growth_under_busy_lanes(void **state)
+{
+	struct fx *f = *state;
+	char conf[4300], scans[4300], catalog[4300], cmd[9000], text[9000];
+	stop_daemon(f, SIGTERM);
+	snprintf(conf, sizeof(conf), "%s/posmark.conf", f->dir);
+	snprintf(scans, sizeof(scans), "%s/day.scans", f->dir);
+	snprintf(catalog, sizeof(catalog), "%s/catalog.csv", f->dir);
+	snprintf(text, sizeof(text), "[store]\ndata = %s\n[loyalty]\nmap_size_kb = 64\n", f->data);
+	write_text(conf, text);
+	write_text(catalog, "gtin,name,category,price_cents\n4006381333931,Pen,Office,150\n");
+	snprintf(cmd, sizeof(cmd), "'%s' catalog import '%s' --data '%s' >/dev/null 2>&1", bin(), catalog, f->data);
+	assert_int_equal(system(cmd), 0);
+	FILE *sf = fopen(scans, "w");
+	for (int s = 0; s < 600; s++) {
+		for (int i = 0; i < 20; i++)
+			fputs("4006381333931\n", sf);
+		fputs("#tender cash\n", sf);
+	}
+	fclose(sf);
+	char scanner[4400];
+	snprintf(scanner, sizeof(scanner), "script:%s", scans);
+	start_till_daemon(f, conf, scanner, "text:/dev/null");
+	run_pos_lanes(f->sock, 60);
+	/* Let the standalone till finish its script. */
+	int fd = connect_sock(f->sock);
+	int64_t map = 0;
+	for (int i = 0; i < 500; i++) {
+		json_t *r = call(fd, "{\"op\":\"status\"}");
+		assert_true(is_ok(r));
+		json_t *log = json_object_get(r, "log");
+		json_int_t sales = json_integer_value(json_object_get(log, "sales"));
+		map = json_integer_value(json_object_get(log, "map_bytes"));
+		json_decref(r);
+		if (sales == 8 * 60 + 600)
+			break;
+		usleep(20000);
+	}
+	close(fd);
+	stop_daemon(f, SIGTERM);
+	f->pid = 0;
+	print_message("1080 sales from 9 writers: the map grew from 64 KiB to %lld KiB\n", (long long)map / 1024);
+	assert_true(map >= 64 * 1024 * 8);    /* doubled three times or more */
+	struct loy_db *db;
+	struct loy_stats st;
+	assert_int_equal(loy_open(f->data, NULL, &db, NULL, 0), PM_OK);
+	assert_int_equal(loy_stats(db, &st), PM_OK);
+	assert_int_equal(st.sales, 8 * 60 + 600);
+	assert_int_equal(st.last_sale_seq, st.sales);   /* dense: nothing torn, nothing twice */
+	for (int i = 0; i < 8; i++)
+		for (int k = 0; k < 60; k++) {
+			char ext[32];
+			uint64_t seq = 0;
+			snprintf(ext, sizeof(ext), "pos:L%d-%d", i, k);
+			assert_int_equal(loy_sale_find_ext(db, ext, &seq), PM_OK);
+			assert_true(seq > 0);
+		}
+	loy_close(db);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -449,6 +526,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standalone_till_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_and_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_growth_under_busy_lanes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

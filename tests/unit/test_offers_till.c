@@ -1,8 +1,9 @@
 /*
  * test_offers_till.c - the till's offer step on a real purchase log: a
- * coupon is recorded as issued only once its receipt printed, control-group
- * decisions and redemptions are recorded in the event outbox, and the
- * ledger replayed at start enforces the caps.
+ * coupon is recorded as issued only once its receipt printed (with the sale
+ * when the printer is ready, else when it prints), control-group decisions
+ * and redemptions are recorded in the event outbox, and the caps state kept
+ * in the log enforces the caps after a restart without replaying events.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "common/pm_err.h"
+#include "wire/wire.h"
 #include "tests/unit/testutil.h"
 
 #include <jansson.h>
@@ -121,6 +123,8 @@ static void sale(struct fx *f, const char *printer, bool with_coupon, const char
 		feed(t, "4007598000012");
 	}
 	feed(t, "#tender card");
+	/* The log's caps state was current: start-up read no old event. */
+	assert_int_equal(t->offers.replayed, 0);
 	till_release(t);
 	free(t);
 	prn_close(p);
@@ -130,8 +134,8 @@ static void test_issued_only_when_printed(void **state)
 {
 	struct fx *f = *state;
 	char printer[4200];
-	/* paper out (a write that fails): decided, held back recorded, nothing issued */
-	sale(f, "text:/dev/full", false, NULL);
+	/* printer off (its status says so at tender): decided, held back recorded, nothing issued */
+	sale(f, "tcp:127.0.0.1:9,timeout=100", false, NULL);
 	struct counts c = events(f->db);
 	assert_int_equal(c.issued, 0);
 	assert_int_equal(c.held, 1);
@@ -154,10 +158,138 @@ static void test_issued_only_when_printed(void **state)
 	assert_int_equal(c.redeemed, 1);
 }
 
+/* A coupon for 20% off the sleeve, for CARD, as the engine prints them. */
+static void mint(struct fx *f, uint32_t serial, char *out, size_t len)
+{
+	struct ofr_coupon_key key;
+	ofr_coupon_key_from_text(f->cfg.offers_coupon_key, &key);
+	struct ofr_coupon c = { .version = 1, .benefit = OFR_PERCENT_ITEM, .value = 20,
+				.target_tag = ofr_target_tag_item(SLEEVE), .campaign_tag = ofr_campaign_tag("laptop"),
+				.card_tag = ofr_card_tag(&key, CARD), .expiry_day = 40000, .serial = serial };
+	assert_int_equal(ofr_coupon_encode(&key, "PM", &c, out, len), PM_OK);
+}
+
+struct sale_coupons {
+	uint64_t seq;
+	uint32_t n;
+	char codes[4][64];
+};
+
+static int last_sale_cb(void *ctx, const struct loy_sale *s)
+{
+	struct sale_coupons *c = ctx;
+	c->seq = s->seq;
+	c->n = s->n_redeemed;
+	for (uint32_t i = 0; i < s->n_redeemed && i < 4; i++)
+		snprintf(c->codes[i], sizeof(c->codes[i]), "%s", s->redeemed[i].coupon);
+	return 0;
+}
+
+struct redeemed_of {
+	uint64_t sale;
+	int n;
+};
+
+static int redeemed_of_cb(void *ctx, const struct loy_event *ev)
+{
+	struct redeemed_of *r = ctx;
+	struct wire_offer_event e;
+	char err[100];
+	if (ev->type != LOY_EV_OFFER_REDEEMED)
+		return 0;
+	assert_int_equal(wire_offer_decode(ev->payload, ev->payload_len, &e, err, sizeof(err)), PM_OK);
+	r->n += e.sale == r->sale;
+	return 0;
+}
+
+static void till_sale_with(struct fx *f, const char *const *lines, int n, struct sale_coupons *out, int *redeemed_events)
+{
+	struct till *t = calloc(1, sizeof(*t));
+	struct loy_stats st;
+	till_init(t, f->db, &f->cfg, NULL, NULL, "");
+	for (int i = 0; i < n; i++)
+		feed(t, lines[i]);
+	till_release(t);
+	free(t);
+	assert_int_equal(loy_stats(f->db, &st), PM_OK);
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(loy_sale_get(f->db, st.last_sale_seq, last_sale_cb, out), PM_OK);
+	struct redeemed_of r = { st.last_sale_seq, 0 };
+	assert_int_equal(loy_events_after(f->db, 0, 0, redeemed_of_cb, &r), PM_OK);
+	*redeemed_events = r.n;
+}
+
+/*
+ * Coupon A used before, then coupon B (valid) on one sale: A is refused and B
+ * kept (the commit names the used one); two valid coupons on one sale are
+ * both redeemed, each recorded once.
+ */
+static void test_two_coupons_one_used(void **state)
+{
+	struct fx *f = *state;
+	char a[64], b[64], c[64], d[64];
+	struct sale_coupons got;
+	int events;
+	mint(f, 101, a, sizeof(a));
+	mint(f, 102, b, sizeof(b));
+	mint(f, 103, c, sizeof(c));
+	mint(f, 104, d, sizeof(d));
+	const char *first[] = { CARD, a, "4007649000015", "#tender card" };
+	till_sale_with(f, first, 4, &got, &events);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.codes[0], a);
+	assert_int_equal(events, 1);
+	const char *second[] = { CARD, a, b, "#qty 2", "4007649000015", "#tender card" };
+	till_sale_with(f, second, 6, &got, &events);
+	assert_int_equal(got.seq, 2);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.codes[0], b);   /* A refused, B kept */
+	assert_int_equal(events, 1);
+	const char *third[] = { CARD, c, d, "#qty 2", "4007649000015", "#tender card" };
+	till_sale_with(f, third, 6, &got, &events);
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.codes[0], c);
+	assert_string_equal(got.codes[1], d);
+	assert_int_equal(events, 2);
+}
+
+/*
+ * A log written by a posmark before the caps state (OFFER_ISSUED events
+ * only): the first start replays them once and stores the state; the next
+ * start reads no event and has the same counts.
+ */
+static void test_caps_from_an_older_log(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 3; i++) {
+		struct wire_offer_event e = { .sale = (uint64_t)i + 1, .campaign = "laptop", .rule = "sleeve",
+					      .card = CARD, .has_offer = true, .kind = "cross_sell", .gtin = SLEEVE,
+					      .benefit = OFR_PERCENT_ITEM, .value = 20, .coupon = "PMK1" };
+		struct pm_buf b = { 0 };
+		assert_int_equal(wire_offer_encode(WIRE_EV_OFFER_ISSUED, &e, &b), PM_OK);
+		assert_int_equal(loy_event_append(f->db, LOY_EV_OFFER_ISSUED, 1790000000000000LL + i, b.data, b.len,
+						  NULL), PM_OK);
+		pm_buf_free(&b);
+	}
+	struct till *t = calloc(1, sizeof(*t));
+	till_init(t, f->db, &f->cfg, NULL, NULL, "");
+	assert_int_equal(t->offers.replayed, 3);
+	assert_int_equal(ofr_ledger_issued(t->offers.ledger, "laptop"), 3);
+	till_release(t);
+	memset(t, 0, sizeof(*t));
+	till_init(t, f->db, &f->cfg, NULL, NULL, "");
+	assert_int_equal(t->offers.replayed, 0);                         /* no old event read */
+	assert_int_equal(ofr_ledger_issued(t->offers.ledger, "laptop"), 3);   /* the caps still hold */
+	till_release(t);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_issued_only_when_printed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_coupons_one_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps_from_an_older_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

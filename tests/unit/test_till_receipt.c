@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "terminal/term.h"
+#include "terminal/till.h"
 #include "drivers/drv_backend.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
@@ -93,7 +93,7 @@ static void test_paper_out_queue_and_reprint(void **state)
 	struct fx f;
 	fx_open(&f, EMU_PAPER_OUT);
 	sale(&f);
-	assert_int_equal(f.t->committed, 1);
+	assert_int_equal(f.t->counts.committed, 1);
 	assert_int_equal(f.t->queue_n, 1);
 	assert_true(f.t->receipt_pending);
 	assert_int_equal(count_events(&f, "\"receipt_pending\""), 1);
@@ -162,7 +162,7 @@ static void test_reprint_without_receipt(void **state)
 	struct fx f;
 	fx_open(&f, EMU_READY);
 	feed(&f, "#reprint");
-	assert_int_equal(f.t->refused_scans, 1);
+	assert_int_equal(f.t->counts.refused_scans, 1);
 	sale(&f);
 	assert_int_equal(f.t->queue_n, 0);
 	assert_int_equal(emu_wait_cuts(&f.emu, 1), 1);

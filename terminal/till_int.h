@@ -1,0 +1,38 @@
+/*
+ * till_int.h - between till.c (the sale state machine, the receipt queue)
+ * and till_offers.c (the offer and coupon steps it calls). Nobody else
+ * includes it.
+ */
+#ifndef TERM_TILL_INT_H
+#define TERM_TILL_INT_H
+
+#include "terminal/till.h"
+
+/* The coupons of one printed receipt (kept with a receipt that had to wait). */
+struct till_issue {
+	struct ofr_decision decision;
+	char card[LOY_CARD_MAX + 1];
+	uint64_t sale;             /* 0 = nothing to record */
+};
+/* Record issue's coupons as issued, in one transaction, then in the caps ledger; once. */
+void till_offers_issue(struct till *t, struct till_issue *issue);
+/* The engine of a new till: the shared one (daemon), or its own (offers_disabled told on failure). */
+void till_offers_init(struct till *t);
+void till_offers_release(struct till *t);
+/* Forget the open sale's card snapshot, profile and coupons. */
+void till_offers_reset(struct till *t);
+/* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
+uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
+/* The commit said coupon `index` of s was used before: refuse it and drop it from s. */
+void till_coupon_used(struct till *t, struct loy_sale *s, int index);
+/*
+ * Hook the offer step into p's commit: loyalty calls it inside the write
+ * transaction with the assigned seq; it decides the offers and gives the
+ * redeemed, held-back and (printer ready) issued events (docs/till.md).
+ */
+void till_offers_bind(struct till *t, struct till_pending *p);
+/* After p committed as s: keep its decision for the receipt; fill out's offers and redeemed. */
+void till_offers_after_commit(struct till *t, const struct till_pending *p, const struct loy_sale *s,
+			      struct till_sale_result *out);
+
+#endif
