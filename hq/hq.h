@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define HQ_SCHEMA_VERSION 1
+#define HQ_SCHEMA_VERSION 2
 
 /* Connect and check; err gets the server's message. NULL on failure. */
 PGconn *hq_connect(const char *conninfo, char *err, size_t errlen);

@@ -83,8 +83,7 @@ int hq_report_sales_by_day(PGconn *c, FILE *out, char *err, size_t errlen)
 int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 {
 	return print_json_rows(PQexec(c,
-		"WITH ev AS (SELECT campaign, type, card, time_us,"
-		"   substring(payload from '\"gtin\":\"([0-9]+)\"') AS gtin FROM events"
+		"WITH ev AS (SELECT campaign, type, card, time_us, gtin FROM events"
 		"   WHERE campaign IS NOT NULL),"
 		" conv AS (SELECT e.campaign, e.type, EXISTS (SELECT 1 FROM sales s WHERE s.card = e.card"
 		"   AND s.time_us > e.time_us AND s.time_us <= e.time_us + 2592000000000"

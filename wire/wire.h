@@ -173,8 +173,11 @@ struct wire_offer_event {
 
 /*
  * Encoders append the payload (no NUL counted) to out: PM_OK, PM_EINVAL (a
- * field that does not fit the format, e.g. a card with non-digits),
- * PM_ENOMEM. type selects the offer variant (WIRE_EV_OFFER_*).
+ * field that does not fit the format: a card or GTIN with non-digits, a
+ * string that is not UTF-8, a sale seq over INT64_MAX), PM_ENOMEM. type
+ * selects the offer variant (WIRE_EV_OFFER_*). The bytes are those the
+ * terminal wrote before wire existed (terminal/offers_wiring.c,
+ * loyalty/card.c): same keys, same order, compact.
  */
 int wire_consent_encode(const struct wire_consent_event *e, struct pm_buf *out);
 int wire_erasure_encode(const struct wire_erasure_event *e, struct pm_buf *out);
@@ -182,7 +185,10 @@ int wire_offer_encode(int type, const struct wire_offer_event *e, struct pm_buf 
 /*
  * Decoders check every field (presence, type, range, length) and fill *out
  * completely: PM_OK, PM_EINVAL (err names the field), PM_EVERSION (an offer
- * payload of a newer "v"). The input need not be NUL-terminated.
+ * payload of a newer "v"). The input need not be NUL-terminated. Offer
+ * payloads: members this build does not know are ignored (a v1 producer
+ * may add one); duplicate members, a gtin with non-digits, a card with
+ * non-digits are refused. "coupon":"" reads as no coupon.
  */
 int wire_consent_decode(const char *p, size_t len, struct wire_consent_event *out, char *err,
 			size_t errlen);
@@ -190,5 +196,24 @@ int wire_erasure_decode(const char *p, size_t len, struct wire_erasure_event *ou
 			size_t errlen);
 int wire_offer_decode(const char *p, size_t len, struct wire_offer_event *out, char *err,
 		      size_t errlen);
+
+/* "unknown", "yes", "no" for enum wire_consent; NULL for another value. */
+const char *wire_consent_name(int consent);
+
+/* Any event's payload decoded by its type: what HQ stores in columns. */
+struct wire_event_payload {
+	int type;                     /* enum wire_event_type */
+	char card[WIRE_CARD_MAX + 1]; /* the card it is about, "" = none */
+	int consent;                  /* consent events: enum wire_consent; -1 otherwise */
+	struct wire_offer_event offer; /* offer_* events; zeroed otherwise */
+};
+/*
+ * Decode the payload (p, len) of an event of type (WIRE_EV_*) with the one
+ * decoder of that type. PM_OK; PM_EINVAL (unknown type, or a payload its
+ * decoder refuses: err says which field); PM_EVERSION (offer payload newer
+ * than v1). *out is zeroed first.
+ */
+int wire_event_payload_decode(int type, const char *p, size_t len, struct wire_event_payload *out,
+			      char *err, size_t errlen);
 
 #endif

@@ -12,7 +12,7 @@ T=$HQ_TMP
 cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
-check "schema migrated to version 1" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 1 ]'
+check "schema migrated to version 2" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 2 ]'
 
 "$GEN" gen "$T/d1" 3000 T1 40 1200 >/dev/null
 "$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
@@ -154,6 +154,43 @@ check "resent batch acknowledged, not stored twice" '[ "$(post S1 "$cred1" "$T/o
 { hdr 1 S1 3 3 1; printf '{"seq":3,"time_us":1763596800000000,"card":"4000001234567899","currency":"EUR","tender":"card","total_cents":95,"discount_cents":5,"tendered_cents":95,"points_earned":0,"items":[{"gtin":"04006381333931","qty":1,"price_cents":100,"line_cents":100}],"redeemed":[{"coupon":"PM\\"q\\\\b\\tc\\u00e9","discount_cents":5}]}\n'; } | gzip >"$T/red.gz"
 check "redeemed coupons with quotes, backslashes, tabs stored intact" '[ "$(post S1 "$cred1" "$T/red.gz")" = 200 ] && python3 -c "import sys; sys.exit(0 if sys.argv[1] == \"PM\\\"q\\\\b\\tc\u00e9|5\" else 1)" "$(psql_q "SELECT (redeemed->0->>'\''coupon'\'') || '\''|'\'' || (redeemed->0->>'\''discount_cents'\'') FROM sales WHERE terminal = '\''T9'\'' AND seq = 3")"'
 echo "# stored coupon: $(psql_q "SELECT redeemed::text FROM sales WHERE terminal = 'T9' AND seq = 3")"
+
+
+# events: every payload decoded by wire at ingest into columns; one that does not decode refuses the batch
+check "offer events stored with their decoded fields" '[ "$(psql_q "SELECT count(*) FROM events WHERE type LIKE '\''offer%'\'' AND card IS NOT NULL AND campaign ~ '\''^C[0-2]$'\'' AND rule ~ '\''^R[0-2]$'\'' AND gtin = '\''00000000000017'\'' AND offer_kind = '\''cross_sell'\'' AND sale_seq > 0")" = "$(psql_q "SELECT count(*) FROM events WHERE type LIKE '\''offer%'\'' AND card IS NOT NULL")" ] && [ "$(psql_q "SELECT count(*) FROM events WHERE type LIKE '\''offer%'\''")" -gt 10 ]'
+check "coupon and discount only where the payload has them" '[ "$(psql_q "SELECT count(*) FROM events WHERE (type = '\''offer_held_back'\'' AND coupon IS NOT NULL) OR (type = '\''offer_redeemed'\'' AND discount_cents IS DISTINCT FROM 25) OR (type <> '\''offer_redeemed'\'' AND discount_cents IS NOT NULL)")" = 0 ]'
+check "consent events stored with the answer" '[ "$(psql_q "SELECT count(*) FROM events WHERE type = '\''consent'\'' AND consent = '\''yes'\''")" -gt 0 ] && [ "$(psql_q "SELECT count(*) FROM events WHERE type = '\''consent'\'' AND consent IS NULL")" = 0 ]'
+evhdr() { printf '{"format":"posmark-batch","version":1,"kind":"events","store":"S1","terminal":"T8","first_seq":1,"last_seq":%s,"count":%s}\n' "$1" "$1"; }
+ev() { python3 -c 'import json,sys; print(json.dumps({"seq": int(sys.argv[1]), "time_us": 1763596800000000, "type": sys.argv[2], "payload": sys.argv[3]}, separators=(",", ":")))' "$@"; }
+good='{"v":1,"sale":7,"campaign":"CX","rule":"RX","card":"4000001234567899","kind":"cross_sell","gtin":"04006381333931","benefit":1,"value":10,"coupon":"PMX1"}'
+{ evhdr 3; ev 1 consent "4000001234567899 no"; ev 2 offer_issued "$good"; ev 3 offer_issued '{"v":1,"sale":7,"campaign":"CX","card":"4000001234567899"}'; } | gzip >"$T/ev_bad.gz"
+code=$(post S1 "$cred1" "$T/ev_bad.gz")
+check "an event whose payload does not decode: batch refused (400) naming the event seq and field" '[ "$code" = 400 ] && grep -q "event seq 3 (offer_issued)" "$T/resp" && grep -q "rule" "$T/resp"'
+check "and nothing of that batch stored" '[ "$(psql_q "SELECT count(*) FROM events WHERE terminal = '\''T8'\''")" = 0 ]'
+{ evhdr 2; ev 1 consent "4000001234567899 maybe"; ev 2 erasure "12ab"; } | gzip >"$T/ev_bad2.gz"
+check "a consent payload without yes/no/unknown refused with the seq" '[ "$(post S1 "$cred1" "$T/ev_bad2.gz")" = 400 ] && grep -q "event seq 1 (consent)" "$T/resp"'
+{ evhdr 2; ev 1 consent "4000001234567899 no"; ev 2 offer_issued "$good"; } | gzip >"$T/ev_ok.gz"
+check "good events stored with their columns" '[ "$(post S1 "$cred1" "$T/ev_ok.gz")" = 200 ] && [ "$(psql_q "SELECT string_agg(concat_ws(chr(47), type, card, consent, campaign, rule, gtin, coupon, sale_seq, benefit, value), '\'' '\'' ORDER BY seq) FROM events WHERE terminal = '\''T8'\''")" = "consent/4000001234567899/no offer_issued/4000001234567899/CX/RX/04006381333931/PMX1/7/1/10" ]'
+
+# migration 2 on a database of version 1: the stored events are decoded in C, in one transaction
+psql_q "CREATE DATABASE v1" >/dev/null
+V1_DB="host=127.0.0.1 port=$PG_PORT user=postgres dbname=v1"
+"$POSMARK_HQ" migrate --db "$V1_DB" 2>/dev/null
+psql -X -q -v ON_ERROR_STOP=1 "$V1_DB" -c "DELETE FROM schema_migrations WHERE version = 2;
+	ALTER TABLE events DROP COLUMN sale_seq, DROP COLUMN rule, DROP COLUMN offer_kind, DROP COLUMN gtin, DROP COLUMN benefit,
+	  DROP COLUMN value, DROP COLUMN coupon, DROP COLUMN discount_cents, DROP COLUMN consent;
+	INSERT INTO events (store_id, terminal, seq, time_us, type, card, campaign, payload) VALUES
+	 ('S1', 'T1', 1, 1, 'consent', '4000001234567899', NULL, '4000001234567899 yes'),
+	 ('S1', 'T1', 2, 2, 'offer_redeemed', '4000001234567899', 'C1', '{\"v\":1,\"sale\":3,\"campaign\":\"C1\",\"rule\":\"\",\"card\":\"4000001234567899\",\"kind\":\"cross_sell\",\"gtin\":\"\",\"benefit\":2,\"value\":50,\"coupon\":\"PMA\",\"discount_cents\":50}'),
+	 ('S1', 'T1', 3, 3, 'offer_issued', NULL, NULL, ''),
+	 ('S1', 'T1', 4, 4, 'offer_issued', '4000001234567899', 'C9', '{\"campaign\":\"C9\",\"card\":\"4000001234567899\"}'),
+	 ('S1', 'T1', 5, 5, 'erasure', '4000009999999999', NULL, '4000009999999999')" >/dev/null
+"$POSMARK_HQ" migrate --db "$V1_DB" 2>"$T/mig.err"; rc=$?
+q1() { psql -X -q -t -A "$V1_DB" -c "$1"; }
+check "migration 2 runs on a version 1 database" '[ $rc -eq 0 ] && [ "$(q1 "SELECT max(version) FROM schema_migrations")" = 2 ]'
+check "stored events backfilled from their payloads" '[ "$(q1 "SELECT string_agg(concat_ws(chr(47), seq, card, consent, campaign, rule, gtin, coupon, sale_seq, benefit, value, discount_cents), '\'' '\'' ORDER BY seq) FROM events")" = "1/4000001234567899/yes 2/4000001234567899/C1/PMA/3/2/50/50 3 4/4000001234567899/C9 5/4000009999999999" ]'
+check "a stored payload that does not decode is counted, keeps its card" 'grep -q "1 stored event(s) have a payload that does not decode" "$T/mig.err"'
+check "HQ parses no payload text in SQL or with strstr" '! grep -nE "strstr|split_part|substring\(|position\(" hq/*.c'
 
 
 # an HQ that answers garbage: the terminal fails clearly and keeps everything
