@@ -4,6 +4,7 @@
 #include "common/pm_log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -22,7 +23,10 @@ static const char *usage_text =
 	"  erase CARD --db CONNINFO                               erase a card at HQ and stores\n"
 	"  consent CARD --targeted yes|no --db CONNINFO           consent given to HQ, sent to stores\n"
 	"  rules keygen --key FILE                                new signing key; prints public key\n"
-	"  rules publish FILE --db CONNINFO --key FILE            sign and serve a rule set\n";
+	"  rules publish FILE --db CONNINFO --key FILE            check, sign and serve a rule set\n"
+	"  baskets --db CONNINFO [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]\n"
+	"                                                         HQ's sales as the miner's baskets\n"
+	"                                                         on stdout (posmark mine --hq-db)\n";
 
 static int fail(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(const char *hint, const char *fmt, ...)
@@ -61,8 +65,9 @@ static char *read_file(const char *path, size_t *len)
 
 struct opts {
 	const char *db, *listen, *key, *cred_file, *targeted;
+	const char *store, *terminal, *since_us, *until_us;
 	int workers;
-	int json;
+	int json, quiet;
 	int npos;
 	const char *pos[4];
 };
@@ -75,24 +80,25 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--json")) {
-			o->json = 1;
+		if (!strcmp(a, "--json") || !strcmp(a, "--quiet")) {
+			*(a[2] == 'j' ? &o->json : &o->quiet) = 1;
 			continue;
 		}
-		if (!strcmp(a, "--db") || !strcmp(a, "--listen") || !strcmp(a, "--key") ||
-		    !strcmp(a, "--workers") || !strcmp(a, "--credential-file") || !strcmp(a, "--targeted")) {
+		/* the options that take a value, and where it goes */
+		const struct { const char *name; const char **dst; } valued[] = {
+			{ "--db", &o->db }, { "--listen", &o->listen }, { "--key", &o->key },
+			{ "--credential-file", &o->cred_file }, { "--targeted", &o->targeted },
+			{ "--store", &o->store }, { "--terminal", &o->terminal }, { "--since-us", &o->since_us },
+			{ "--until-us", &o->until_us }, { "--workers", NULL },
+		};
+		size_t k = 0;
+		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
+			k++;
+		if (k < sizeof(valued) / sizeof(valued[0])) {
 			if (!v)
 				return fail("see posmark-hq --help", "option %s needs a value", a);
-			if (!strcmp(a, "--db"))
-				o->db = v;
-			else if (!strcmp(a, "--listen"))
-				o->listen = v;
-			else if (!strcmp(a, "--key"))
-				o->key = v;
-			else if (!strcmp(a, "--credential-file"))
-				o->cred_file = v;
-			else if (!strcmp(a, "--targeted"))
-				o->targeted = v;
+			if (valued[k].dst)
+				*valued[k].dst = v;
 			else
 				o->workers = atoi(v);
 			i++;
@@ -171,6 +177,85 @@ static int cmd_rules(const struct opts *o)
 	if (!rc)
 		fprintf(stderr, "posmark-hq: rule set '%s' (%zu bytes) signed and published\n", o->pos[2], blen);
 	return rc ? 1 : 0;
+}
+
+/* ---- posmark-hq baskets: the stream posmark mine --hq-db reads (wire.h) ---- */
+struct basket_out {
+	FILE *f;
+	int rc;
+};
+
+static int write_basket(void *ctx, const char *const *gtins, uint32_t n)
+{
+	struct basket_out *bo = ctx;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			putc_unlocked(',', bo->f);
+		fputs_unlocked(gtins[i], bo->f);
+	}
+	if (putc_unlocked('\n', bo->f) == EOF)
+		return bo->rc = PM_EIO;   /* the reader went away: stop */
+	return 0;
+}
+
+static int parse_us(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || !*s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int cmd_baskets(const struct opts *o)
+{
+	struct hq_basket_query q = { o->store, o->terminal, INT64_MIN, INT64_MAX };
+	struct hq_basket_stats st;
+	struct basket_out bo = { stdout, 0 };
+	static char obuf[1 << 20];
+	char err[600];
+
+	if (o->npos != 1)
+		return fail("see posmark-hq --help", "usage: baskets --db CONNINFO [--store S] [--terminal T] "
+			    "[--since-us US] [--until-us US]") ? WIRE_BASKETS_USAGE : 0;
+	if ((o->since_us && parse_us(o->since_us, &q.since_us)) || (o->until_us && parse_us(o->until_us, &q.until_us)))
+		return fail("give UTC microseconds since 1970, e.g. 1764547200000000", "--since-us/--until-us is not "
+			    "a number") ? WIRE_BASKETS_USAGE : 0;
+	if (!o->db)
+		return fail("give --db 'host=... dbname=...' (a libpq connection string)", "no database named")
+		       ? WIRE_BASKETS_USAGE : 0;
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	int rc = hq_baskets(o->db, &q, write_basket, &bo, &st, err, sizeof(err));
+	if (!rc && fflush(stdout))
+		rc = bo.rc = PM_EIO;
+	if (bo.rc)
+		return fail("the reader of the baskets stopped; see its own message", "cannot write the baskets: %s",
+			    strerror(errno)) ? WIRE_BASKETS_FAILED : 0;
+	switch (rc) {
+	case PM_OK:
+		break;
+	case PM_EOFFLINE:
+		fail("check --db and that PostgreSQL is running", "%s", err);
+		return WIRE_BASKETS_OFFLINE;
+	case PM_EVERSION:
+		fail("give the database posmark-hq serve stores into (its --db)", "%s", err);
+		return WIRE_BASKETS_NOT_HQ;
+	case PM_ECORRUPT:
+		fail("find the sale with 'posmark-hq report sales-by-day' and correct or remove it", "%s", err);
+		return WIRE_BASKETS_CORRUPT;
+	default:
+		fail("check the database", "cannot read the sales: %s", err[0] ? err : pm_strerror(rc));
+		return WIRE_BASKETS_FAILED;
+	}
+	if (st.sales == 0) {
+		fail("check --store, --terminal, --since-us and --until-us", "HQ has no sales in this selection");
+		return WIRE_BASKETS_NONE;
+	}
+	if (st.empty && !o->quiet)
+		fprintf(stderr, "posmark-hq: %" PRIu64 " sale(s) without items left out\n", st.empty);
+	return WIRE_BASKETS_OK;
 }
 
 int main(int argc, char **argv)
@@ -277,6 +362,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "rules"))
 		return cmd_rules(&o);
+	if (!strcmp(cmd, "baskets"))
+		return cmd_baskets(&o);
 	fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
 	return 2;
 }

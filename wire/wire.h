@@ -216,4 +216,28 @@ struct wire_event_payload {
 int wire_event_payload_decode(int type, const char *p, size_t len, struct wire_event_payload *out,
 			      char *err, size_t errlen);
 
+/* ---- posmark-hq baskets: HQ's sales for the miner at the store's CLI ------
+ * `posmark mine --hq-db CONNINFO` runs `posmark-hq baskets --db CONNINFO
+ * [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]`
+ * (bin/posmark does not link libpq) and reads, format version 1:
+ *   stdout  the miner's basket format (docs/mining.md): one line per
+ *           selected sale that has items, its GTINs (digits only, so never
+ *           quoted) separated by commas, in storage order; nothing else.
+ *   stderr  lines for people: on failure first "posmark-hq: REASON", then
+ *           "hint: ..."; on success (unless --quiet) at most a note that
+ *           sales without items were left out.
+ *   status  one of enum wire_baskets_exit; stdout is complete only on 0.
+ * since/until: UTC microseconds, since included, until excluded.
+ */
+#define WIRE_BASKETS_VERSION 1
+enum wire_baskets_exit {
+	WIRE_BASKETS_OK = 0,
+	WIRE_BASKETS_FAILED = 1,      /* the query or the output failed (REASON says) */
+	WIRE_BASKETS_USAGE = 2,       /* bad options */
+	WIRE_BASKETS_OFFLINE = 3,     /* cannot connect to PostgreSQL */
+	WIRE_BASKETS_NOT_HQ = 4,      /* not a posmark-hq database, or a newer schema */
+	WIRE_BASKETS_NONE = 5,        /* the selection has no sales */
+	WIRE_BASKETS_CORRUPT = 6,     /* a stored item is not a GTIN */
+};
+
 #endif
