@@ -1,5 +1,7 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
 #include "hq/hq.h"
+#include "common/pm_file.h"
+#include "offers/offers.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
@@ -42,25 +44,11 @@ static int fail(const char *hint, const char *fmt, ...)
 	return 1;
 }
 
+/* A whole small file (keys, credentials, rule sets) or NULL; errno says why. */
 static char *read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	struct pm_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (pm_buf_add(&b, chunk, n)) {
-			fclose(f);
-			pm_buf_free(&b);
-			return NULL;
-		}
-	fclose(f);
-	if (!b.data && pm_buf_add(&b, "", 0))
-		return NULL;
-	*len = b.len;
-	return b.data;
+	char *data = NULL;
+	return pm_file_read(path, 64u << 20, &data, len) ? NULL : data;
 }
 
 struct opts {
@@ -165,7 +153,29 @@ static int cmd_rules(const struct opts *o)
 	free(khex);
 	char *body = read_file(o->pos[2], &blen);
 	if (!body)
-		return fail("check the path", "cannot read rule set '%s'", o->pos[2]);
+		return fail("check the path", "cannot read rule set '%s': %s", o->pos[2], strerror(errno));
+	/* what the stores will run: the engine must load it before HQ signs it */
+	struct ofr_diags d = { 0 };
+	struct ofr_rules *rs = NULL;
+	int lrc = ofr_rules_load(body, blen, NULL, "", &rs, &d);
+	ofr_rules_free(rs);
+	if (lrc) {
+		size_t shown = 0;
+		for (size_t i = 0; i < d.n && shown < 10; i++)
+			if (!d.v[i].warning) {
+				fprintf(stderr, "posmark-hq: %s:%d: %s%s%s\n", o->pos[2], d.v[i].line, d.v[i].path,
+					d.v[i].path[0] ? ": " : "", d.v[i].msg);
+				shown++;
+			}
+		size_t errors = d.errors;
+		ofr_diags_release(&d);
+		free(body);
+		sodium_memzero(sk, sizeof(sk));
+		return fail("fix the set (docs/rules.md; 'posmark rules check FILE' shows every error), then publish again",
+			    "rule set '%s' does not load in the offers engine (%s, %zu error(s)): nothing signed "
+			    "or published", o->pos[2], pm_strerror(lrc), errors);
+	}
+	ofr_diags_release(&d);
 	crypto_sign_detached(sig, NULL, (unsigned char *)body, blen, sk);
 	sodium_memzero(sk, sizeof(sk));
 	PGconn *c = open_db(o, 1);

@@ -113,11 +113,23 @@ rule evil >"$T/rules2.json"
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad.err"; rc=$?
 check "rule set signed by another key refused, old kept" '[ $rc -ne 0 ] && grep -q "refused" "$T/bad.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json" && [ -n "$other" ]'
 printf '{"format":"posmark-rules","version":1,"rules":[{"id":"x"}]}\n' >"$T/rules3.json"
-"$POSMARK_HQ" rules publish "$T/rules3.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+n_sets=$(psql_q "SELECT count(*) FROM rule_sets")
+"$POSMARK_HQ" rules publish "$T/rules3.json" --db "$HQ_DB" --key "$T/sign.key" 2>"$T/pub3.err"; rc=$?
+check "rules publish: a set the engine cannot load is refused, with its errors, nothing stored" '[ $rc -eq 1 ] && grep -q "rules3.json:1: rules\[0\]" "$T/pub3.err" && grep -q "does not load in the offers engine.*nothing signed or published" "$T/pub3.err" && grep -q "^hint:" "$T/pub3.err" && [ "$(psql_q "SELECT count(*) FROM rule_sets")" = "$n_sets" ]'
+# a signed set that does not load can still reach a store (an HQ of an older build): the store refuses it
+sig3=$(python3 - "$T/sign.key" "$T/rules3.json" <<'PY'
+import sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+seed = bytes.fromhex(open(sys.argv[1]).read().strip())[:32]
+print(Ed25519PrivateKey.from_private_bytes(seed).sign(open(sys.argv[2], "rb").read()).hex())
+PY
+)
+psql_q "INSERT INTO rule_sets (body, signature, etag) VALUES (decode('$(xxd -p "$T/rules3.json" | tr -d '\n')', 'hex'), decode('$sig3', 'hex'), '\"bad3\"')" >/dev/null
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad3.err"; rc=$?
 check "signed rule set the engine cannot load refused, old kept" '[ $rc -ne 0 ] && grep -q "signed but not valid" "$T/bad3.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json"'
 rule second >"$T/rules4.json"
-"$POSMARK_HQ" rules publish "$T/rules4.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+"$POSMARK_HQ" rules publish "$T/rules4.json" --db "$HQ_DB" --key "$T/sign.key" 2>"$T/pub4.err"; rc=$?
+check "rules publish: a set that loads is signed and published" '[ $rc -eq 0 ] && grep -q "signed and published" "$T/pub4.err" && [ "$(psql_q "SELECT count(*) FROM rule_sets")" = "$((n_sets + 2))" ]'
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
 check "a newer good rule set replaces it" 'cmp -s "$T/rules4.json" "$T/d1/rules.json" && [ ! -e "$T/d1/.rules.json.tmp" ]'
 
