@@ -4,7 +4,9 @@
  * position row, and erasure. Queries live in hq_query.c.
  * docs/hq.md has the schema and why it looks like this.
  */
-#include "hq/hq.h"
+#include "hq/hq_int.h"
+#include "wire/wire.h"
+#include "common/pm_buf.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
@@ -257,6 +259,18 @@ static int note_row(struct ingest *in)
 	return PM_OK;
 }
 
+/* A row's first columns, sales' and events' alike: store, terminal, seq, time_us. */
+static int copy_row_key(struct ingest *in, uint64_t seq, int64_t time_us)
+{
+	struct pm_buf *b = &in->rows;
+	int rc = copy_str(b, in->store, strlen(in->store));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_i64(b, (int64_t)seq, '\t');
+	return rc ? rc : copy_i64(b, time_us, '\t');
+}
+
 static int on_header(void *ctx, const struct wire_batch_header *h)
 {
 	struct ingest *in = ctx;
@@ -290,12 +304,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	}
 	if (s->seq <= in->acked)
 		return PM_OK; /* stored by an earlier, overlapping batch */
-	rc = copy_str(b, in->store, strlen(in->store));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_i64(b, (int64_t)s->seq, '\t');
-	rc = rc ? rc : copy_i64(b, s->time_us, '\t');
+	rc = copy_row_key(in, s->seq, s->time_us);
 	rc = rc ? rc : (s->card[0] ? pm_buf_add(b, s->card, strlen(s->card)) : pm_buf_add(b, "\\N", 2));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : pm_buf_add(b, s->currency, strlen(s->currency));
@@ -385,12 +394,7 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 			 "the batch is refused, nothing stored", e->seq, e->type, in->h.terminal, why);
 		return rc == PM_EVERSION ? PM_EVERSION : PM_EINVAL;
 	}
-	rc = copy_str(b, in->store, strlen(in->store));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_i64(b, (int64_t)e->seq, '\t');
-	rc = rc ? rc : copy_i64(b, e->time_us, '\t');
+	rc = copy_row_key(in, e->seq, e->time_us);
 	rc = rc ? rc : pm_buf_add(b, e->type, strlen(e->type));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : copy_event_fields(b, &d);

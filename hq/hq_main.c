@@ -1,5 +1,6 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
 #include "hq/hq.h"
+#include "wire/wire.h"
 #include "common/pm_file.h"
 #include "offers/offers.h"
 #include "common/pm_err.h"
@@ -227,22 +228,28 @@ static int cmd_baskets(const struct opts *o)
 	static char obuf[1 << 20];
 	char err[600];
 
-	if (o->npos != 1)
-		return fail("see posmark-hq --help", "usage: baskets --db CONNINFO [--store S] [--terminal T] "
-			    "[--since-us US] [--until-us US]") ? WIRE_BASKETS_USAGE : 0;
-	if ((o->since_us && parse_us(o->since_us, &q.since_us)) || (o->until_us && parse_us(o->until_us, &q.until_us)))
-		return fail("give UTC microseconds since 1970, e.g. 1764547200000000", "--since-us/--until-us is not "
-			    "a number") ? WIRE_BASKETS_USAGE : 0;
-	if (!o->db)
-		return fail("give --db 'host=... dbname=...' (a libpq connection string)", "no database named")
-		       ? WIRE_BASKETS_USAGE : 0;
+	if (o->npos != 1) {
+		fail("see posmark-hq --help", "usage: baskets --db CONNINFO [--store S] [--terminal T] "
+		     "[--since-us US] [--until-us US]");
+		return WIRE_BASKETS_USAGE;
+	}
+	if ((o->since_us && parse_us(o->since_us, &q.since_us)) || (o->until_us && parse_us(o->until_us, &q.until_us))) {
+		fail("give UTC microseconds since 1970, e.g. 1764547200000000", "--since-us/--until-us is not a number");
+		return WIRE_BASKETS_USAGE;
+	}
+	if (!o->db) {
+		fail("give --db 'host=... dbname=...' (a libpq connection string)", "no database named");
+		return WIRE_BASKETS_USAGE;
+	}
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	int rc = hq_baskets(o->db, &q, write_basket, &bo, &st, err, sizeof(err));
 	if (!rc && fflush(stdout))
 		rc = bo.rc = PM_EIO;
-	if (bo.rc)
-		return fail("the reader of the baskets stopped; see its own message", "cannot write the baskets: %s",
-			    strerror(errno)) ? WIRE_BASKETS_FAILED : 0;
+	if (bo.rc) {
+		fail("the reader of the baskets stopped; see its own message", "cannot write the baskets: %s",
+		     strerror(errno));
+		return WIRE_BASKETS_FAILED;
+	}
 	switch (rc) {
 	case PM_OK:
 		break;

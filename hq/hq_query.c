@@ -4,7 +4,7 @@
  * counts with lift against the control group, requests for stores, and the
  * published rule sets.
  */
-#include "hq/hq.h"
+#include "hq/hq_int.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>

@@ -9,7 +9,9 @@
  * The receiver keeps no state of its own (all of it is in PostgreSQL), so
  * several run behind one load balancer.
  */
-#include "hq/hq.h"
+#include "hq/hq_int.h"
+#include "wire/wire.h"
+#include "common/pm_buf.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
