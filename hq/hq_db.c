@@ -390,7 +390,7 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 		return PM_OK;
 	if ((rc = wire_event_payload_decode(wire_event_type_parse(e->type), e->payload, e->payload_len, &d, why,
 					    sizeof(why)))) {
-		snprintf(in->reason, sizeof(in->reason), "event seq %" PRIu64 " (%s) of terminal '%s': %s; "
+		snprintf(in->reason, sizeof(in->reason), "event seq %" PRIu64 " (%.19s) of terminal '%.31s': %.150s; "
 			 "the batch is refused, nothing stored", e->seq, e->type, in->h.terminal, why);
 		return rc == PM_EVERSION ? PM_EVERSION : PM_EINVAL;
 	}

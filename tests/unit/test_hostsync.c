@@ -297,7 +297,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events, int
 		struct pm_buf payload = { 0 };
 		snprintf(o.campaign, sizeof(o.campaign), "C%ld", i % 3);
 		snprintf(o.rule, sizeof(o.rule), "R%ld", i % 3);
-		snprintf(o.card, sizeof(o.card), "%s", card);
+		memcpy(o.card, card, 17); /* 16 digits + NUL */
 		strcpy(o.kind, "cross_sell");
 		strcpy(o.gtin, "00000000000017");
 		if (type != LOY_EV_OFFER_HELD_BACK)
