@@ -11,12 +11,9 @@
 #include "common/pm_file.h"
 #include "common/pm_log.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* DIR/NAME replaced durably and atomically (common/pm_file.h, the project's one way). */
 static int replace_in(const char *dir, const char *name, const void *data, size_t len)
