@@ -184,6 +184,29 @@ check "a consent payload without yes/no/unknown refused with the seq" '[ "$(post
 { evhdr 2; ev 1 consent "4000001234567899 no"; ev 2 offer_issued "$good"; } | gzip >"$T/ev_ok.gz"
 check "good events stored with their columns" '[ "$(post S1 "$cred1" "$T/ev_ok.gz")" = 200 ] && [ "$(psql_q "SELECT string_agg(concat_ws(chr(47), type, card, consent, campaign, rule, gtin, coupon, sale_seq, benefit, value), '\'' '\'' ORDER BY seq) FROM events WHERE terminal = '\''T8'\''")" = "consent/4000001234567899/no offer_issued/4000001234567899/CX/RX/04006381333931/PMX1/7/1/10" ]'
 
+# the events a real till writes (issued, held back, redeemed) decode at HQ into their columns
+cred10=$("$POSMARK_HQ" store add S10 --db "$HQ_DB")
+terminal_config "$T/c10" "$T/d10" S10 "$cred10" "[offers]" "coupon_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+"$POSMARK" catalog import data/demo/catalog.csv --config "$T/c10" >/dev/null 2>&1
+"$POSMARK" rules load data/demo/campaigns.json --config "$T/c10" >/dev/null 2>&1
+printf '6036010000001000005\n4007598000012\n#tender cash\n' >"$T/o1"   # this card is in the control group
+printf '6036010000001000377\n4007598000012\n#tender cash\n' >"$T/o2"   # this one gets two coupons
+"$POSMARK" checkout --config "$T/c10" --scans "$T/o1" >/dev/null 2>&1
+coupon=$("$POSMARK" checkout --config "$T/c10" --scans "$T/o2" --json 2>/dev/null | python3 -c '
+import json, sys
+for l in sys.stdin:
+    d = json.loads(l)
+    if d.get("event") == "sale_committed":
+        print([o["coupon"] for o in d["offers"] if o["gtin"] == "04007649000015"][0])')
+printf '6036010000001000377\n4007649000015\n%s\n#tender cash\n' "$coupon" >"$T/o3"
+"$POSMARK" checkout --config "$T/c10" --scans "$T/o3" >/dev/null 2>&1
+"$POSMARK" sync --config "$T/c10" --once >/dev/null 2>"$T/sync10.err"; rc=$?
+ev10() { psql_q "SELECT string_agg(concat_ws(chr(47), type, card, campaign, rule, offer_kind, gtin, sale_seq, benefit, value, CASE WHEN coupon IS NULL THEN 'nocoupon' WHEN coupon = '$coupon' THEN 'thecoupon' ELSE 'coupon' END, discount_cents), ' ' ORDER BY seq) FROM events WHERE store_id = 'S10' AND type = '$1'"; }
+check "a till's held-back offers: campaign, rule, kind, item, sale, no coupon" '[ $rc -eq 0 ] && [ "$(ev10 offer_held_back)" = "offer_held_back/6036010000001000005/laptop-accessories/laptop-sleeve/cross_sell/04007649000015/1/1/20/nocoupon offer_held_back/6036010000001000005/laptop-accessories/laptop-mouse/cross_sell/04007666000012/1/2/500/nocoupon" ]'
+check "a till's issued offers: with their printed coupons" '[ -n "$coupon" ] && [ "$(ev10 offer_issued)" = "offer_issued/6036010000001000377/laptop-accessories/laptop-sleeve/cross_sell/04007649000015/2/1/20/thecoupon offer_issued/6036010000001000377/laptop-accessories/laptop-mouse/cross_sell/04007666000012/2/2/500/coupon" ]'
+check "a till's redemption: coupon and discount" '[ "$(ev10 offer_redeemed)" = "offer_redeemed/6036010000001000377/laptop-accessories/cross_sell/3/1/20/thecoupon/$(psql_q "SELECT discount_cents FROM sales WHERE store_id = '\''S10'\'' AND seq = 3")" ] && [ "$(psql_q "SELECT discount_cents FROM sales WHERE store_id = '\''S10'\'' AND seq = 3")" -gt 0 ]'
+check "the campaign report counts them from the columns" '"$POSMARK_HQ" report campaigns --db "$HQ_DB" | grep "laptop-accessories" | python3 -c "import json,sys; d=json.loads(sys.stdin.read()); sys.exit(0 if (d[\"issued\"], d[\"held_back\"], d[\"redeemed\"]) == (2, 2, 1) else 1)"'
+
 # migration 2 on a database of version 1: the stored events are decoded in C, in one transaction
 psql_q "CREATE DATABASE v1" >/dev/null
 V1_DB="host=127.0.0.1 port=$PG_PORT user=postgres dbname=v1"
