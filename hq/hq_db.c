@@ -43,11 +43,10 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 	return ok ? PM_OK : PM_EIO;
 }
 
-/* A statement with text parameters that returns no rows; on failure the
- * server's message goes to err (may be NULL). */
-static int exec_params_ok(PGconn *c, const char *sql, int n, const char *const *pv, char *err, size_t errlen)
+int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
+	     char *err, size_t errlen)
 {
-	PGresult *r = PQexecParams(c, sql, n, NULL, pv, NULL, NULL, 0);
+	PGresult *r = PQexecParams(c, sql, n, NULL, pv, lens, fmts, 0);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok && err)
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
@@ -533,7 +532,7 @@ static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 		 " WHERE cards.consent_changed_us <= EXCLUDED.consent_changed_us",
 		 (size_t)in->acked);
 	const char *pv[2] = { in->store, in->h.terminal };
-	if (exec_params_ok(c, sql, 2, pv, err, errlen))
+	if (hqi_exec(c, sql, 2, pv, NULL, NULL, err, errlen))
 		return PM_EIO;
 	snprintf(sql, sizeof(sql),
 		 "SELECT DISTINCT card FROM events WHERE store_id = $1 AND terminal = $2 AND seq > %zu"
@@ -723,8 +722,8 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 		char last[24];
 		snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);
 		const char *uv[4] = { in->store, in->h.terminal, kind, last };
-		if (exec_params_ok(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
-				   " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, err, sizeof(err)))
+		if (hqi_exec(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
+			     " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, NULL, NULL, err, sizeof(err)))
 			goto dberr_rb;
 	}
 	if (exec_ok(c, "COMMIT", err, sizeof(err)))
@@ -800,14 +799,9 @@ int hq_store_add(PGconn *c, const char *store, const char *credential, char *err
 	crypto_hash_sha256(h, (const unsigned char *)credential, strlen(credential));
 	const char *pv[2] = { store, (const char *)h };
 	int lens[2] = { (int)strlen(store), (int)sizeof(h) }, fmts[2] = { 0, 1 };
-	PGresult *r = PQexecParams(c, "INSERT INTO stores (store_id, credential_sha256) VALUES ($1, $2)"
-				   " ON CONFLICT (store_id) DO UPDATE SET credential_sha256 = EXCLUDED.credential_sha256",
-				   2, NULL, pv, lens, fmts, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
+	return hqi_exec(c, "INSERT INTO stores (store_id, credential_sha256) VALUES ($1, $2)"
+			" ON CONFLICT (store_id) DO UPDATE SET credential_sha256 = EXCLUDED.credential_sha256",
+			2, pv, lens, fmts, err, errlen);
 }
 
 int hq_store_auth(PGconn *c, const char *store, const char *credential)
@@ -840,7 +834,7 @@ static int run_steps(PGconn *c, const struct step *steps, size_t n, const char *
 		     size_t errlen)
 {
 	for (size_t i = 0; i < n; i++)
-		if (exec_params_ok(c, steps[i].sql, steps[i].n_params, pv, err, errlen))
+		if (hqi_exec(c, steps[i].sql, steps[i].n_params, pv, NULL, NULL, err, errlen))
 			return PM_EIO;
 	return PM_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * hq_int.h - hq internals: what hq_server.c (HTTP) needs from hq_db.c
  * (ingest, store authentication) and hq_query.c (requests for stores, the
- * newest rule set). Private to hq/.
+ * newest rule set), and hq_db.c's statement helper for hq_query.c.
+ * Private to hq/.
  */
 #ifndef HQ_INT_H
 #define HQ_INT_H
@@ -39,5 +40,11 @@ struct hq_rules {
 	char etag[72];
 };
 int hq_rules_latest(PGconn *c, struct hq_rules *out);
+
+/* Run a statement that returns no rows, with n parameters (lens and fmts
+ * NULL for text ones, as PQexecParams takes them). PM_OK or PM_EIO; err
+ * (may be NULL) gets the server's message. (hq_db.c) */
+int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
+	     char *err, size_t errlen);
 
 #endif

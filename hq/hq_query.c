@@ -125,11 +125,8 @@ int hq_requests_ack(PGconn *c, const char *store, int64_t up_to)
 	char n[24];
 	snprintf(n, sizeof(n), "%" PRId64, up_to);
 	const char *pv[2] = { store, n };
-	PGresult *r = PQexecParams(c, "DELETE FROM downlink WHERE store_id = $1 AND id <= $2::bigint", 2, NULL,
-				   pv, NULL, NULL, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
+	return hqi_exec(c, "DELETE FROM downlink WHERE store_id = $1 AND id <= $2::bigint", 2, pv, NULL, NULL,
+			NULL, 0);
 }
 
 int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char sig[64], char *err,
@@ -143,13 +140,8 @@ int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char 
 	strcat(etag, "\"");
 	const char *pv[3] = { body, (const char *)sig, etag };
 	int lens[3] = { (int)len, 64, (int)strlen(etag) }, fmts[3] = { 1, 1, 0 };
-	PGresult *r = PQexecParams(c, "INSERT INTO rule_sets (body, signature, etag) VALUES ($1, $2, $3)", 3,
-				   NULL, pv, lens, fmts, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
+	return hqi_exec(c, "INSERT INTO rule_sets (body, signature, etag) VALUES ($1, $2, $3)", 3, pv, lens, fmts,
+			err, errlen);
 }
 
 int hq_rules_latest(PGconn *c, struct hq_rules *out)
