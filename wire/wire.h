@@ -5,7 +5,10 @@
  *    sale (or event) per line; the terminal encodes (hostsync), HQ decodes
  *    (hq) with the same code.
  *  - event payloads v1 (consent, erasure, offer issued / held back /
- *    redeemed) and their type names: struct in, bytes out, and back.
+ *    redeemed) and their type names: struct in, bytes out, and back
+ *    (wire_event.c); HQ decodes every uploaded event with these.
+ *  - the contract of `posmark-hq baskets`, the stream `posmark mine
+ *    --hq-db` reads (exit statuses below; docs/hq.md).
  *
  * Depends on common/, zlib and jansson only. Plain data in, plain data out:
  * no I/O, no globals, so any thread may use its own encoder or decoder.
@@ -57,8 +60,8 @@ struct wire_sale {
 	struct wire_redemption *redeemed;
 };
 
-/* Non-sale events: type names "consent", "erasure", "offer_issued",
- * "offer_held_back", "offer_redeemed". payload: the producer's bytes. */
+/* Non-sale events: type a name of wire_event_type_name(); payload the
+ * bytes of that type's encoder below (not NUL-terminated, not retained). */
 struct wire_event {
 	uint64_t seq;
 	int64_t time_us;
