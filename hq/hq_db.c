@@ -226,7 +226,7 @@ struct ingest {
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
-	char reason[300];
+	char reason[400];
 };
 
 static int month_start(int64_t us, int64_t *start, int64_t *next)
@@ -390,7 +390,9 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 	if ((rc = wire_event_payload_decode(wire_event_type_parse(e->type), e->payload, e->payload_len, &d, why,
 					    sizeof(why)))) {
 		snprintf(in->reason, sizeof(in->reason), "event seq %" PRIu64 " (%.19s) of terminal '%.31s': %.150s; "
-			 "the batch is refused, nothing stored", e->seq, e->type, in->h.terminal, why);
+			 "the batch is refused, nothing stored (the terminal keeps it; bring that terminal's posmark "
+			 "and posmark-hq to one release: docs/hostsync.md, Event payloads)", e->seq, e->type,
+			 in->h.terminal, why);
 		return rc == PM_EVERSION ? PM_EVERSION : PM_EINVAL;
 	}
 	rc = copy_row_key(in, e->seq, e->time_us);

@@ -15,7 +15,7 @@ struct hq_ack {
 	uint64_t acked_seq;           /* HQ's position for (store, terminal, kind) */
 	uint64_t stored;              /* records newly stored */
 	int duplicate;                /* the whole batch was stored before */
-	char reason[300];             /* for the store's log: what was wrong, or "stored" */
+	char reason[400];             /* for the store's log: what was wrong, or "stored" */
 };
 /* Validate, decode (batch and every event payload, with wire's decoders)
  * and store one batch from an authenticated store, in one transaction. (hq_db.c) */

@@ -188,7 +188,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 	}
 	if (!strcmp(url, "/v1/batches") && !strcmp(method, "POST")) {
 		struct hq_ack ack;
-		char reason[400];
+		char reason[2 * sizeof(ack.reason)];
 		if (!(store = authenticate(con, db, &ret)))
 			return ret;
 		if (rq->too_big)
