@@ -29,7 +29,7 @@ MOD_USES_mining   := common
 MOD_USES_wire     := common
 MOD_USES_hostsync := wire common
 MOD_USES_hq       := wire mining offers common
-MOD_USES_terminal := drivers loyalty offers mining hostsync wire common hq
+MOD_USES_terminal := drivers loyalty offers mining hostsync wire common
 
 MOD_PKGS_common   :=
 MOD_PKGS_drivers  := libusb-1.0 libpng cairo

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/mine_hq.sh - posmark mine --hq-db (HQ's PostgreSQL, one COPY stream)
-# against the same baskets mined from a FIMI file (the same miner from its
-# fastest input): the cost of mining in place at HQ instead of exporting.
+# bench/mine_hq.sh - posmark mine --hq-db (HQ's PostgreSQL, one COPY stream
+# read by a posmark-hq baskets child and piped into the miner's basket
+# reader) against the same baskets mined from a FIMI file (the same miner
+# from its fastest input): the cost of mining in place at HQ instead of exporting.
 # The synthetic set of bench/mine.sh (bench_mine_gen, MINE_HQ_N baskets,
 # default 1,000,000) is loaded straight into a throwaway PostgreSQL's sales
 # table (psql \copy; one sale per basket, 2 s apart in January 2026, items
@@ -53,5 +54,5 @@ same=DIFFERENT; cmp -s "$T/hq.txt" "$T/file.txt" && same=identical
 printf '%-34s %8s %6s\n' "support 0.01, $(wc -l <"$T/hq.txt") rules" "wall s" "MB"
 printf '%-34s %8s %6s\n' "posmark mine --hq-db (PostgreSQL)" "$(median "${hq[@]}")" "$(median_mb "${hq_mb[@]}")"
 printf '%-34s %8s %6s\n' "posmark mine --input (FIMI file)" "$(median "${file[@]}")" "$(median_mb "${file_mb[@]}")"
-printf 'hq/file = %s; rules %s; posmark MB is the client only (PostgreSQL runs beside it)\n' \
+printf 'hq/file = %s; rules %s; MB is posmark or its posmark-hq child, the larger (PostgreSQL runs beside them)\n' \
 	"$(python3 -c "print('%.1f' % ($(median "${hq[@]}") / $(median "${file[@]}")))")" "$same"

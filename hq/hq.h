@@ -1,66 +1,80 @@
 /*
- * hq_int.h - HQ receiver internals (hq_db.c: schema, ingest, queries;
- * hq_server.c: HTTP; hq_main.c: the posmark-hq CLI).
+ * hq.h - HQ: bin/posmark-hq's library (hq/hq_*.c). It receives the stores'
+ * batches over HTTP (hq_serve), stores each exactly once in PostgreSQL,
+ * answers analysts (a card's history, reports), carries erasure and consent
+ * requests down to the stores, publishes signed rule sets, and streams its
+ * sales as baskets for the miner. docs/hq.md has the schema, the HTTP API
+ * and the migrations.
+ *
+ * What it is not: the terminal's client (hostsync/), nor the formats on the
+ * wire (wire/: hq decodes batches and event payloads with wire's decoders
+ * only; it never parses payload text itself). The till binary never links
+ * hq (it runs `posmark-hq baskets` to mine at HQ; wire.h has that contract).
+ *
+ * Guarantees:
+ *  - A batch is stored whole or not at all, once: a resent batch is
+ *    acknowledged without storing it again (a per-terminal position row).
+ *  - Every event is decoded into columns at ingest; a payload that does not
+ *    decode refuses its batch, with a reason naming the event's seq.
+ *  - The schema is versioned (HQ_SCHEMA_VERSION = number of migrations);
+ *    hq_migrate applies each missing step in one transaction and refuses a
+ *    database a newer build migrated.
+ *
+ * Errors: 0 or a negative pm_err; where a function takes err/errlen, err
+ * gets one line for a person (usually PostgreSQL's own message).
+ * Threads: a PGconn is used by one thread at a time (libpq's rule); every
+ * function here is safe to call from several threads on different
+ * connections. hq_serve runs its own worker threads with a connection pool.
+ * Lifetimes: what a function returns the caller frees as said beside it;
+ * nothing is retained after a call returns.
  */
 #ifndef HQ_H
 #define HQ_H
 
-#include "wire/wire.h"
-
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#define HQ_SCHEMA_VERSION 1
+/* Schema version this build writes and reads (docs/hq.md, "Migrations"). */
+#define HQ_SCHEMA_VERSION 2
 
-/* Connect and check; err gets the server's message. NULL on failure. */
+/* Connect (conninfo: a libpq connection string). NULL on failure, err then
+ * has libpq's reason. Free with PQfinish. */
 PGconn *hq_connect(const char *conninfo, char *err, size_t errlen);
-/* Create or migrate the schema (versioned, each step in one transaction). */
+/* Create or migrate the schema: PM_OK, PM_EIO (err: the failing step's
+ * error; nothing of that step stays), PM_EVERSION (the database is newer). */
 int hq_migrate(PGconn *c, char *err, size_t errlen);
 
-/* The outcome of one upload, for the HTTP answer. */
-struct hq_ack {
-	int http_status;              /* 200, 400, 401, 409, 503 */
-	uint64_t acked_seq;           /* HQ's position for (store, terminal, kind) */
-	uint64_t stored;              /* records newly stored */
-	int duplicate;                /* the whole batch was stored before */
-	char reason[300];
-};
-/* Validate, decode and store one batch from an authenticated store. */
-void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struct hq_ack *ack);
-
-/* Store authentication: the credential's SHA-256 is compared in constant time. */
-int hq_store_auth(PGconn *c, const char *store, const char *credential);
-/* Register (or re-key) a store; prints nothing. */
+/* Register (or re-key) a store: the credential's SHA-256 is stored, never
+ * the credential. Prints nothing. PM_OK or PM_EIO. */
 int hq_store_add(PGconn *c, const char *store, const char *credential, char *err, size_t errlen);
 
-/* A card's sales across stores, oldest first, one JSON object per line. */
+/* A card's sales across stores, oldest first, one JSON object per line on
+ * out, in the shape of `posmark history --json` plus "store". PM_OK, PM_EIO. */
 int hq_history(PGconn *c, const char *card, FILE *out, char *err, size_t errlen);
-/* Remove the card's personal data at HQ; queue the erasure for stores that know it. */
+/* Remove the card's personal data at HQ (sales keep no card, events lose
+ * card, payload and coupon) and queue the erasure for the stores that know
+ * it, except origin_store (may be NULL). Run inside the caller's
+ * transaction. PM_OK, PM_EIO. */
 int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, size_t errlen);
-/* The customer's consent given to HQ (call centre, web): recorded and sent to every store
- * that knows the card (a downlink request each). Run inside a transaction. */
+/* The customer's consent given to HQ (call centre, web): recorded and sent
+ * to every store that knows the card. Run inside a transaction. */
 int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t errlen);
-/* Reports (JSON lines): sales by store and day; campaigns with lift. */
+/* Reports as JSON lines on out: sales by store and day; campaigns with lift
+ * (from the events' decoded columns). PM_OK, PM_EIO. */
 int hq_report_sales_by_day(PGconn *c, FILE *out, char *err, size_t errlen);
 int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen);
 
-/* Pending requests for a store as a JSON document (caller frees). */
-char *hq_requests_json(PGconn *c, const char *store);
-int hq_requests_ack(PGconn *c, const char *store, int64_t up_to);
-
-/* Rule sets: the newest one (caller frees fields with PQfreemem/free). */
-struct hq_rules {
-	char *body;
-	size_t len;
-	char sig_hex[129];
-	char etag[72];
-};
-int hq_rules_latest(PGconn *c, struct hq_rules *out);
+/* Store a signed rule set (body as given, sig the Ed25519 signature over
+ * it). The caller has checked that the engine loads it (posmark-hq rules
+ * publish does). PM_OK, PM_EIO. */
 int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char sig[64],
 		   char *err, size_t errlen);
 
-/* The HTTP server; runs until SIGINT/SIGTERM. */
+/* The HTTP server (docs/hq.md, "HTTP API") on listen_addr "HOST:PORT" with
+ * workers threads; runs until SIGINT/SIGTERM. PM_OK after a clean stop,
+ * PM_EIO if it cannot listen or reach the database. */
 int hq_serve(const char *conninfo, const char *listen_addr, int workers);
 
 /* ---- HQ's sales as baskets, for mining at HQ (hq_baskets.c) ------------ */
@@ -84,8 +98,9 @@ typedef int (*hq_basket_cb)(void *ctx, const char *const *gtins, uint32_t n);
  * (cannot connect; err has libpq's reason), PM_EVERSION (not a posmark-hq
  * database, or a newer schema), PM_EIO (the query failed; err says why),
  * PM_ECORRUPT (a stored item is not a GTIN), PM_ENOMEM, or cb's non-zero return.
+ * `posmark-hq baskets` writes these as the miner's basket format.
  */
 int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_cb cb, void *ctx,
-		  struct hq_basket_stats *st, char *err, size_t errlen);
+	       struct hq_basket_stats *st, char *err, size_t errlen);
 
 #endif

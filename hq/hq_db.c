@@ -4,7 +4,9 @@
  * position row, and erasure. Queries live in hq_query.c.
  * docs/hq.md has the schema and why it looks like this.
  */
-#include "hq/hq.h"
+#include "hq/hq_int.h"
+#include "wire/wire.h"
+#include "common/pm_buf.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
@@ -41,9 +43,48 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 	return ok ? PM_OK : PM_EIO;
 }
 
-/* Migration n brings the schema from version n-1 to n. Append, never edit. */
-static const char *const migrations[] = {
+int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
+	     char *err, size_t errlen)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, pv, lens, fmts, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok && err)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+static int backfill_event_columns(PGconn *c, char *err, size_t errlen);
+
+/* COPY ... FROM STDIN of (rows, len), COPY text format. */
+static int copy_in(PGconn *c, const char *sql, const char *rows, size_t len, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_COPY_IN;
+	PQclear(r);
+	if (ok)
+		ok = PQputCopyData(c, rows, (int)len) == 1 && PQputCopyEnd(c, NULL) == 1;
+	r = PQgetResult(c);
+	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	PQclear(r);
+	while ((r = PQgetResult(c)))
+		PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+/*
+ * Migration n brings the schema from version n-1 to n: its SQL, then (if
+ * any) a step in C, in the same transaction. Append, never edit.
+ */
+struct migration {
+	const char *sql;
+	int (*step)(PGconn *c, char *err, size_t errlen);
+};
+static const struct migration migrations[] = {
 	/* 1: the first schema */
+	{ 
 	"CREATE TABLE stores (store_id text PRIMARY KEY, credential_sha256 bytea NOT NULL,"
 	"  created_at timestamptz NOT NULL DEFAULT now());"
 	"CREATE TABLE upload_progress (store_id text NOT NULL, terminal text NOT NULL,"
@@ -68,7 +109,12 @@ static const char *const migrations[] = {
 	"  card text NOT NULL, consent text, created_us bigint NOT NULL);"
 	"CREATE INDEX downlink_store ON downlink (store_id, id);"
 	"CREATE TABLE rule_sets (id bigserial PRIMARY KEY, body bytea NOT NULL, signature bytea NOT NULL,"
-	"  etag text NOT NULL, published_at timestamptz NOT NULL DEFAULT now());",
+	"  etag text NOT NULL, published_at timestamptz NOT NULL DEFAULT now());", NULL },
+	/* 2: each event's payload decoded into columns (wire's decoders, at ingest and, for the
+	 * rows already stored, by backfill_event_columns); queries never parse payloads */
+	{ "ALTER TABLE events ADD COLUMN sale_seq bigint, ADD COLUMN rule text, ADD COLUMN offer_kind text,"
+	  "  ADD COLUMN gtin text, ADD COLUMN benefit integer, ADD COLUMN value bigint, ADD COLUMN coupon text,"
+	  "  ADD COLUMN discount_cents bigint, ADD COLUMN consent text;", backfill_event_columns },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */
@@ -99,7 +145,9 @@ int hq_migrate(PGconn *c, char *err, size_t errlen)
 		if (!have) {
 			pm_info("applying schema migration %d", v);
 			snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version) VALUES (%d)", v);
-			if (exec_ok(c, migrations[v - 1], err, errlen) || exec_ok(c, sql, err, errlen)) {
+			const struct migration *m = &migrations[v - 1];
+			if (exec_ok(c, m->sql, err, errlen) || (m->step && m->step(c, err, errlen)) ||
+			    exec_ok(c, sql, err, errlen)) {
 				exec_ok(c, "ROLLBACK", NULL, 0);
 				return PM_EIO;
 			}
@@ -178,7 +226,7 @@ struct ingest {
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
-	char reason[200];
+	char reason[400];
 };
 
 static int month_start(int64_t us, int64_t *start, int64_t *next)
@@ -208,6 +256,18 @@ static int note_row(struct ingest *in)
 	}
 	in->rows.len = 0;
 	return PM_OK;
+}
+
+/* A row's first columns, sales' and events' alike: store, terminal, seq, time_us. */
+static int copy_row_key(struct ingest *in, uint64_t seq, int64_t time_us)
+{
+	struct pm_buf *b = &in->rows;
+	int rc = copy_str(b, in->store, strlen(in->store));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_i64(b, (int64_t)seq, '\t');
+	return rc ? rc : copy_i64(b, time_us, '\t');
 }
 
 static int on_header(void *ctx, const struct wire_batch_header *h)
@@ -243,12 +303,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	}
 	if (s->seq <= in->acked)
 		return PM_OK; /* stored by an earlier, overlapping batch */
-	rc = copy_str(b, in->store, strlen(in->store));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_i64(b, (int64_t)s->seq, '\t');
-	rc = rc ? rc : copy_i64(b, s->time_us, '\t');
+	rc = copy_row_key(in, s->seq, s->time_us);
 	rc = rc ? rc : (s->card[0] ? pm_buf_add(b, s->card, strlen(s->card)) : pm_buf_add(b, "\\N", 2));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : pm_buf_add(b, s->currency, strlen(s->currency));
@@ -283,57 +338,135 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	return rc ? rc : note_row(in);
 }
 
-/* The card an event is about: consent/erasure payloads start with it;
- * offer payloads are JSON with a "card" field (docs/hostsync.md). */
-static void event_card(const struct wire_decoded_event *e, char *card, size_t n, char *campaign,
-		       size_t cn)
+/* The columns of events after the key, in this order (COPY lists). */
+/* What an erasure leaves of an event: no card, no payload, no coupon code. */
+#define EVENT_FORGET "card = NULL, payload = '', coupon = NULL"
+
+#define EVENT_COLS "card, campaign, sale_seq, rule, offer_kind, gtin, benefit, value, coupon, discount_cents, consent"
+
+static int copy_opt_str(struct pm_buf *b, const char *s, char sep)
 {
-	card[0] = campaign[0] = '\0';
-	if (!strcmp(e->type, "consent") || !strcmp(e->type, "erasure")) {
-		size_t d = strspn(e->payload, "0123456789");
-		if (d > 0 && d < n && d <= WIRE_CARD_MAX)
-			snprintf(card, n, "%.*s", (int)d, e->payload);
-		return;
-	}
-	const char *p = strstr(e->payload, "\"campaign\":\"");
-	if (p) {
-		p += 12;
-		size_t l = strcspn(p, "\"\\");
-		if (l < cn)
-			snprintf(campaign, cn, "%.*s", (int)l, p);
-	}
-	if ((p = strstr(e->payload, "\"card\":\""))) {
-		p += 8;
-		size_t d = strspn(p, "0123456789");
-		if (d > 0 && d <= WIRE_CARD_MAX && p[d] == '"')
-			snprintf(card, n, "%.*s", (int)d, p);
-	}
+	int rc = s && s[0] ? copy_str(b, s, strlen(s)) : pm_buf_add(b, "\\N", 2);
+	return rc ? rc : pm_buf_add(b, &sep, 1);
 }
 
+static int copy_opt_i64(struct pm_buf *b, bool set, int64_t v, char sep)
+{
+	if (set)
+		return copy_i64(b, v, sep);
+	int rc = pm_buf_add(b, "\\N", 2);
+	return rc ? rc : pm_buf_add(b, &sep, 1);
+}
+
+/* An event's decoded fields as the EVENT_COLS of a COPY row, each followed by a tab. */
+static int copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d)
+{
+	const struct wire_offer_event *o = &d->offer;
+	bool offer = d->type >= WIRE_EV_OFFER_ISSUED;
+	int rc = copy_opt_str(b, d->card, '\t');
+	rc = rc ? rc : copy_opt_str(b, offer ? o->campaign : NULL, '\t');
+	rc = rc ? rc : copy_opt_i64(b, offer, (int64_t)o->sale, '\t');
+	rc = rc ? rc : copy_opt_str(b, offer ? o->rule : NULL, '\t');
+	rc = rc ? rc : copy_opt_str(b, o->has_offer ? o->kind : NULL, '\t');
+	rc = rc ? rc : copy_opt_str(b, o->has_offer ? o->gtin : NULL, '\t');
+	rc = rc ? rc : copy_opt_i64(b, o->has_offer, o->benefit, '\t');
+	rc = rc ? rc : copy_opt_i64(b, o->has_offer, o->value, '\t');
+	rc = rc ? rc : copy_opt_str(b, offer ? o->coupon : NULL, '\t');
+	rc = rc ? rc : copy_opt_i64(b, d->type == WIRE_EV_OFFER_REDEEMED, o->discount_cents, '\t');
+	return rc ? rc : copy_opt_str(b, wire_consent_name(d->consent), '\t');
+}
+
+/* Every payload is decoded with wire's decoder of its type before anything
+ * is stored: one that does not decode refuses the batch (docs/hq.md). */
 static int on_event(void *ctx, const struct wire_decoded_event *e)
 {
 	struct ingest *in = ctx;
 	struct pm_buf *b = &in->rows;
-	char card[WIRE_CARD_MAX + 1], campaign[64];
+	struct wire_event_payload d;
+	char why[200];
 	int rc;
 	if (e->seq <= in->acked)
 		return PM_OK;
-	event_card(e, card, sizeof(card), campaign, sizeof(campaign));
-	rc = copy_str(b, in->store, strlen(in->store));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_i64(b, (int64_t)e->seq, '\t');
-	rc = rc ? rc : copy_i64(b, e->time_us, '\t');
+	if ((rc = wire_event_payload_decode(wire_event_type_parse(e->type), e->payload, e->payload_len, &d, why,
+					    sizeof(why)))) {
+		snprintf(in->reason, sizeof(in->reason), "event seq %" PRIu64 " (%.19s) of terminal '%.31s': %.150s; "
+			 "the batch is refused, nothing stored (the terminal keeps it; bring that terminal's posmark "
+			 "and posmark-hq to one release: docs/hostsync.md, Event payloads)", e->seq, e->type,
+			 in->h.terminal, why);
+		return rc == PM_EVERSION ? PM_EVERSION : PM_EINVAL;
+	}
+	rc = copy_row_key(in, e->seq, e->time_us);
 	rc = rc ? rc : pm_buf_add(b, e->type, strlen(e->type));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : (card[0] ? pm_buf_add(b, card, strlen(card)) : pm_buf_add(b, "\\N", 2));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : (campaign[0] ? copy_str(b, campaign, strlen(campaign)) : pm_buf_add(b, "\\N", 2));
-	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : copy_event_fields(b, &d);
 	rc = rc ? rc : copy_str(b, e->payload, e->payload_len);
 	rc = rc ? rc : pm_buf_add(b, "\n", 1);
 	return rc ? rc : note_row(in);
+}
+
+/*
+ * Migration 2's step: the events stored before it get their columns from
+ * wire's decoders too (never SQL string functions). A cursor feeds
+ * BACKFILL_CHUNK rows at a time into a temporary table by COPY; one UPDATE
+ * joins it back. An erased row (empty payload) keeps its NULLs; a row whose
+ * payload does not decode (written before payloads were checked) keeps the
+ * card and campaign it had and is counted in the log.
+ */
+#define BACKFILL_CHUNK "20000"
+static int backfill_event_columns(PGconn *c, char *err, size_t errlen)
+{
+	struct pm_buf b = { 0 };
+	uint64_t done = 0, bad = 0;
+	int rc = exec_ok(c, "CREATE TEMP TABLE events_v2 ON COMMIT DROP AS SELECT store_id, terminal, seq, type, "
+			 EVENT_COLS " FROM events WITH NO DATA;"
+			 "DECLARE events_v1 NO SCROLL CURSOR FOR SELECT store_id, terminal, seq, type, payload"
+			 " FROM events WHERE payload <> ''", err, errlen);
+	while (!rc) {
+		PGresult *r = PQexec(c, "FETCH " BACKFILL_CHUNK " FROM events_v1");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+			PQclear(r);
+			rc = PM_EIO;
+			break;
+		}
+		int n = PQntuples(r);
+		b.len = 0;
+		for (int i = 0; !rc && i < n; i++) {
+			struct wire_event_payload d;
+			char why[200];
+			if (wire_event_payload_decode(wire_event_type_parse(PQgetvalue(r, i, 3)), PQgetvalue(r, i, 4),
+						      (size_t)PQgetlength(r, i, 4), &d, why, sizeof(why))) {
+				bad++;
+				continue;
+			}
+			for (int k = 0; !rc && k < 4; k++) {
+				rc = copy_str(&b, PQgetvalue(r, i, k), (size_t)PQgetlength(r, i, k));
+				rc = rc ? rc : pm_buf_add(&b, "\t", 1);
+			}
+			rc = rc ? rc : copy_event_fields(&b, &d);
+			if (!rc)
+				b.data[b.len - 1] = '\n';
+			done++;
+		}
+		PQclear(r);
+		if (rc || n == 0)
+			break;
+		if (b.len)
+			rc = copy_in(c, "COPY events_v2 FROM STDIN", b.data, b.len, err, errlen);
+	}
+	rc = rc ? rc : exec_ok(c, "CLOSE events_v1;"
+			       "UPDATE events e SET card = v.card, campaign = v.campaign, sale_seq = v.sale_seq,"
+			       " rule = v.rule, offer_kind = v.offer_kind, gtin = v.gtin, benefit = v.benefit,"
+			       " value = v.value, coupon = v.coupon, discount_cents = v.discount_cents,"
+			       " consent = v.consent FROM events_v2 v WHERE e.store_id = v.store_id"
+			       " AND e.terminal = v.terminal AND e.seq = v.seq", err, errlen);
+	pm_buf_free(&b);
+	if (!rc)
+		pm_info("schema migration 2: %" PRIu64 " stored event(s) decoded into columns", done);
+	if (!rc && bad)
+		pm_warn("schema migration 2: %" PRIu64 " stored event(s) have a payload that does not decode; "
+			"they keep only their card and campaign", bad);
+	return rc;
 }
 
 /* Months this process has seen created: only a shortcut (a receiver that
@@ -394,25 +527,20 @@ static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	char sql[600];
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO cards (card, consent, consent_changed_us, source_store)"
-		 " SELECT DISTINCT ON (card) card, split_part(payload, ' ', 2), time_us, store_id FROM events"
+		 " SELECT DISTINCT ON (card) card, consent, time_us, store_id FROM events"
 		 " WHERE store_id = $1 AND terminal = $2 AND seq > %zu AND type = 'consent' AND card IS NOT NULL"
 		 " ORDER BY card, time_us DESC ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
 		 " consent_changed_us = EXCLUDED.consent_changed_us, source_store = EXCLUDED.source_store"
 		 " WHERE cards.consent_changed_us <= EXCLUDED.consent_changed_us",
 		 (size_t)in->acked);
 	const char *pv[2] = { in->store, in->h.terminal };
-	PGresult *r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	if (!ok)
+	if (hqi_exec(c, sql, 2, pv, NULL, NULL, err, errlen))
 		return PM_EIO;
 	snprintf(sql, sizeof(sql),
 		 "SELECT DISTINCT card FROM events WHERE store_id = $1 AND terminal = $2 AND seq > %zu"
 		 " AND type = 'erasure' AND card IS NOT NULL",
 		 (size_t)in->acked);
-	r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
+	PGresult *r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -452,7 +580,7 @@ static int unlink_pending_erasures(PGconn *c, struct ingest *in, char *err, size
 	r = PQexecParams(c, in->h.kind == WIRE_BATCH_SALES
 			 ? "UPDATE sales SET card = NULL WHERE store_id = $1 AND terminal = $2 AND seq > $3::bigint"
 			   " AND card IN (SELECT card FROM downlink WHERE store_id = $1 AND type = 'erasure')"
-			 : "UPDATE events SET card = NULL, payload = '' WHERE store_id = $1 AND terminal = $2"
+			 : "UPDATE events SET " EVENT_FORGET " WHERE store_id = $1 AND terminal = $2"
 			   " AND seq > $3::bigint AND type <> 'erasure'"
 			   " AND card IN (SELECT card FROM downlink WHERE store_id = $1 AND type = 'erasure')",
 			 3, NULL, pv, NULL, NULL, 0);
@@ -543,7 +671,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
 		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
 		     " discount_cents, tendered_cents, points_earned, items, redeemed) FROM STDIN"
-		   : "COPY events (store_id, terminal, seq, time_us, type, card, campaign, payload) FROM STDIN");
+		   : "COPY events (store_id, terminal, seq, time_us, type, " EVENT_COLS ", payload) FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -596,13 +724,8 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 		char last[24];
 		snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);
 		const char *uv[4] = { in->store, in->h.terminal, kind, last };
-		r = PQexecParams(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
-				 " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, NULL, uv, NULL, NULL, 0);
-		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		if (!ok)
+		if (hqi_exec(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
+			     " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, NULL, NULL, err, sizeof(err)))
 			goto dberr_rb;
 	}
 	if (exec_ok(c, "COMMIT", err, sizeof(err)))
@@ -678,14 +801,9 @@ int hq_store_add(PGconn *c, const char *store, const char *credential, char *err
 	crypto_hash_sha256(h, (const unsigned char *)credential, strlen(credential));
 	const char *pv[2] = { store, (const char *)h };
 	int lens[2] = { (int)strlen(store), (int)sizeof(h) }, fmts[2] = { 0, 1 };
-	PGresult *r = PQexecParams(c, "INSERT INTO stores (store_id, credential_sha256) VALUES ($1, $2)"
-				   " ON CONFLICT (store_id) DO UPDATE SET credential_sha256 = EXCLUDED.credential_sha256",
-				   2, NULL, pv, lens, fmts, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
+	return hqi_exec(c, "INSERT INTO stores (store_id, credential_sha256) VALUES ($1, $2)"
+			" ON CONFLICT (store_id) DO UPDATE SET credential_sha256 = EXCLUDED.credential_sha256",
+			2, pv, lens, fmts, err, errlen);
 }
 
 int hq_store_auth(PGconn *c, const char *store, const char *credential)
@@ -717,15 +835,9 @@ struct step {
 static int run_steps(PGconn *c, const struct step *steps, size_t n, const char *const *pv, char *err,
 		     size_t errlen)
 {
-	for (size_t i = 0; i < n; i++) {
-		PGresult *r = PQexecParams(c, steps[i].sql, steps[i].n_params, NULL, pv, NULL, NULL, 0);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		if (!ok)
+	for (size_t i = 0; i < n; i++)
+		if (hqi_exec(c, steps[i].sql, steps[i].n_params, pv, NULL, NULL, err, errlen))
 			return PM_EIO;
-	}
 	return PM_OK;
 }
 
@@ -741,7 +853,7 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		  "  UNION SELECT store_id FROM events WHERE card = $1) k WHERE s <> $2", 3 },
 		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
 		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
-		{ "UPDATE events SET card = NULL, payload = '' WHERE card = $1", 1 },
+		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
 		{ "DELETE FROM cards WHERE card = $1", 1 },
 		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
 		  " VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))", 3 },

@@ -1,9 +1,13 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
 #include "hq/hq.h"
+#include "wire/wire.h"
+#include "common/pm_file.h"
+#include "offers/offers.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -22,7 +26,10 @@ static const char *usage_text =
 	"  erase CARD --db CONNINFO                               erase a card at HQ and stores\n"
 	"  consent CARD --targeted yes|no --db CONNINFO           consent given to HQ, sent to stores\n"
 	"  rules keygen --key FILE                                new signing key; prints public key\n"
-	"  rules publish FILE --db CONNINFO --key FILE            sign and serve a rule set\n";
+	"  rules publish FILE --db CONNINFO --key FILE            check, sign and serve a rule set\n"
+	"  baskets --db CONNINFO [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]\n"
+	"                                                         HQ's sales as the miner's baskets\n"
+	"                                                         on stdout (posmark mine --hq-db)\n";
 
 static int fail(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(const char *hint, const char *fmt, ...)
@@ -38,31 +45,18 @@ static int fail(const char *hint, const char *fmt, ...)
 	return 1;
 }
 
+/* A whole small file (keys, credentials, rule sets) or NULL; errno says why. */
 static char *read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	struct pm_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (pm_buf_add(&b, chunk, n)) {
-			fclose(f);
-			pm_buf_free(&b);
-			return NULL;
-		}
-	fclose(f);
-	if (!b.data && pm_buf_add(&b, "", 0))
-		return NULL;
-	*len = b.len;
-	return b.data;
+	char *data = NULL;
+	return pm_file_read(path, 64u << 20, &data, len) ? NULL : data;
 }
 
 struct opts {
 	const char *db, *listen, *key, *cred_file, *targeted;
+	const char *store, *terminal, *since_us, *until_us;
 	int workers;
-	int json;
+	int json, quiet;
 	int npos;
 	const char *pos[4];
 };
@@ -75,24 +69,25 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--json")) {
-			o->json = 1;
+		if (!strcmp(a, "--json") || !strcmp(a, "--quiet")) {
+			*(a[2] == 'j' ? &o->json : &o->quiet) = 1;
 			continue;
 		}
-		if (!strcmp(a, "--db") || !strcmp(a, "--listen") || !strcmp(a, "--key") ||
-		    !strcmp(a, "--workers") || !strcmp(a, "--credential-file") || !strcmp(a, "--targeted")) {
+		/* the options that take a value, and where it goes */
+		const struct { const char *name; const char **dst; } valued[] = {
+			{ "--db", &o->db }, { "--listen", &o->listen }, { "--key", &o->key },
+			{ "--credential-file", &o->cred_file }, { "--targeted", &o->targeted },
+			{ "--store", &o->store }, { "--terminal", &o->terminal }, { "--since-us", &o->since_us },
+			{ "--until-us", &o->until_us }, { "--workers", NULL },
+		};
+		size_t k = 0;
+		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
+			k++;
+		if (k < sizeof(valued) / sizeof(valued[0])) {
 			if (!v)
 				return fail("see posmark-hq --help", "option %s needs a value", a);
-			if (!strcmp(a, "--db"))
-				o->db = v;
-			else if (!strcmp(a, "--listen"))
-				o->listen = v;
-			else if (!strcmp(a, "--key"))
-				o->key = v;
-			else if (!strcmp(a, "--credential-file"))
-				o->cred_file = v;
-			else if (!strcmp(a, "--targeted"))
-				o->targeted = v;
+			if (valued[k].dst)
+				*valued[k].dst = v;
 			else
 				o->workers = atoi(v);
 			i++;
@@ -159,7 +154,29 @@ static int cmd_rules(const struct opts *o)
 	free(khex);
 	char *body = read_file(o->pos[2], &blen);
 	if (!body)
-		return fail("check the path", "cannot read rule set '%s'", o->pos[2]);
+		return fail("check the path", "cannot read rule set '%s': %s", o->pos[2], strerror(errno));
+	/* what the stores will run: the engine must load it before HQ signs it */
+	struct ofr_diags d = { 0 };
+	struct ofr_rules *rs = NULL;
+	int lrc = ofr_rules_load(body, blen, NULL, "", &rs, &d);
+	ofr_rules_free(rs);
+	if (lrc) {
+		size_t shown = 0;
+		for (size_t i = 0; i < d.n && shown < 10; i++)
+			if (!d.v[i].warning) {
+				fprintf(stderr, "posmark-hq: %s:%d: %s%s%s\n", o->pos[2], d.v[i].line, d.v[i].path,
+					d.v[i].path[0] ? ": " : "", d.v[i].msg);
+				shown++;
+			}
+		size_t errors = d.errors;
+		ofr_diags_release(&d);
+		free(body);
+		sodium_memzero(sk, sizeof(sk));
+		return fail("fix the set (docs/rules.md; 'posmark rules check FILE' shows every error), then publish again",
+			    "rule set '%s' does not load in the offers engine (%s, %zu error(s)): nothing signed "
+			    "or published", o->pos[2], pm_strerror(lrc), errors);
+	}
+	ofr_diags_release(&d);
 	crypto_sign_detached(sig, NULL, (unsigned char *)body, blen, sk);
 	sodium_memzero(sk, sizeof(sk));
 	PGconn *c = open_db(o, 1);
@@ -171,6 +188,91 @@ static int cmd_rules(const struct opts *o)
 	if (!rc)
 		fprintf(stderr, "posmark-hq: rule set '%s' (%zu bytes) signed and published\n", o->pos[2], blen);
 	return rc ? 1 : 0;
+}
+
+/* ---- posmark-hq baskets: the stream posmark mine --hq-db reads (wire.h) ---- */
+struct basket_out {
+	FILE *f;
+	int rc;
+};
+
+static int write_basket(void *ctx, const char *const *gtins, uint32_t n)
+{
+	struct basket_out *bo = ctx;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			putc_unlocked(',', bo->f);
+		fputs_unlocked(gtins[i], bo->f);
+	}
+	if (putc_unlocked('\n', bo->f) == EOF)
+		return bo->rc = PM_EIO;   /* the reader went away: stop */
+	return 0;
+}
+
+static int parse_us(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || !*s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int cmd_baskets(const struct opts *o)
+{
+	struct hq_basket_query q = { o->store, o->terminal, INT64_MIN, INT64_MAX };
+	struct hq_basket_stats st;
+	struct basket_out bo = { stdout, 0 };
+	static char obuf[1 << 20];
+	char err[600];
+
+	if (o->npos != 1) {
+		fail("see posmark-hq --help", "usage: baskets --db CONNINFO [--store S] [--terminal T] "
+		     "[--since-us US] [--until-us US]");
+		return WIRE_BASKETS_USAGE;
+	}
+	if ((o->since_us && parse_us(o->since_us, &q.since_us)) || (o->until_us && parse_us(o->until_us, &q.until_us))) {
+		fail("give UTC microseconds since 1970, e.g. 1764547200000000", "--since-us/--until-us is not a number");
+		return WIRE_BASKETS_USAGE;
+	}
+	if (!o->db) {
+		fail("give --db 'host=... dbname=...' (a libpq connection string)", "no database named");
+		return WIRE_BASKETS_USAGE;
+	}
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	int rc = hq_baskets(o->db, &q, write_basket, &bo, &st, err, sizeof(err));
+	if (!rc && fflush(stdout))
+		rc = bo.rc = PM_EIO;
+	if (bo.rc) {
+		fail("the reader of the baskets stopped; see its own message", "cannot write the baskets: %s",
+		     strerror(errno));
+		return WIRE_BASKETS_FAILED;
+	}
+	switch (rc) {
+	case PM_OK:
+		break;
+	case PM_EOFFLINE:
+		fail("check --db and that PostgreSQL is running", "%s", err);
+		return WIRE_BASKETS_OFFLINE;
+	case PM_EVERSION:
+		fail("give the database posmark-hq serve stores into (its --db)", "%s", err);
+		return WIRE_BASKETS_NOT_HQ;
+	case PM_ECORRUPT:
+		fail("find the sale with 'posmark-hq report sales-by-day' and correct or remove it", "%s", err);
+		return WIRE_BASKETS_CORRUPT;
+	default:
+		fail("check the database", "cannot read the sales: %s", err[0] ? err : pm_strerror(rc));
+		return WIRE_BASKETS_FAILED;
+	}
+	if (st.sales == 0) {
+		fail("check --store, --terminal, --since-us and --until-us", "HQ has no sales in this selection");
+		return WIRE_BASKETS_NONE;
+	}
+	if (st.empty && !o->quiet)
+		fprintf(stderr, "posmark-hq: %" PRIu64 " sale(s) without items left out\n", st.empty);
+	return WIRE_BASKETS_OK;
 }
 
 int main(int argc, char **argv)
@@ -277,6 +379,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "rules"))
 		return cmd_rules(&o);
+	if (!strcmp(cmd, "baskets"))
+		return cmd_baskets(&o);
 	fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
 	return 2;
 }

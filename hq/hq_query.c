@@ -4,7 +4,7 @@
  * counts with lift against the control group, requests for stores, and the
  * published rule sets.
  */
-#include "hq/hq.h"
+#include "hq/hq_int.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
@@ -83,8 +83,7 @@ int hq_report_sales_by_day(PGconn *c, FILE *out, char *err, size_t errlen)
 int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 {
 	return print_json_rows(PQexec(c,
-		"WITH ev AS (SELECT campaign, type, card, time_us,"
-		"   substring(payload from '\"gtin\":\"([0-9]+)\"') AS gtin FROM events"
+		"WITH ev AS (SELECT campaign, type, card, time_us, gtin FROM events"
 		"   WHERE campaign IS NOT NULL),"
 		" conv AS (SELECT e.campaign, e.type, EXISTS (SELECT 1 FROM sales s WHERE s.card = e.card"
 		"   AND s.time_us > e.time_us AND s.time_us <= e.time_us + 2592000000000"
@@ -126,11 +125,8 @@ int hq_requests_ack(PGconn *c, const char *store, int64_t up_to)
 	char n[24];
 	snprintf(n, sizeof(n), "%" PRId64, up_to);
 	const char *pv[2] = { store, n };
-	PGresult *r = PQexecParams(c, "DELETE FROM downlink WHERE store_id = $1 AND id <= $2::bigint", 2, NULL,
-				   pv, NULL, NULL, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
+	return hqi_exec(c, "DELETE FROM downlink WHERE store_id = $1 AND id <= $2::bigint", 2, pv, NULL, NULL,
+			NULL, 0);
 }
 
 int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char sig[64], char *err,
@@ -144,13 +140,8 @@ int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char 
 	strcat(etag, "\"");
 	const char *pv[3] = { body, (const char *)sig, etag };
 	int lens[3] = { (int)len, 64, (int)strlen(etag) }, fmts[3] = { 1, 1, 0 };
-	PGresult *r = PQexecParams(c, "INSERT INTO rule_sets (body, signature, etag) VALUES ($1, $2, $3)", 3,
-				   NULL, pv, lens, fmts, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
+	return hqi_exec(c, "INSERT INTO rule_sets (body, signature, etag) VALUES ($1, $2, $3)", 3, pv, lens, fmts,
+			err, errlen);
 }
 
 int hq_rules_latest(PGconn *c, struct hq_rules *out)

@@ -9,7 +9,9 @@
  * The receiver keeps no state of its own (all of it is in PostgreSQL), so
  * several run behind one load balancer.
  */
-#include "hq/hq.h"
+#include "hq/hq_int.h"
+#include "wire/wire.h"
+#include "common/pm_buf.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
@@ -186,7 +188,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 	}
 	if (!strcmp(url, "/v1/batches") && !strcmp(method, "POST")) {
 		struct hq_ack ack;
-		char reason[400];
+		char reason[2 * sizeof(ack.reason)];
 		if (!(store = authenticate(con, db, &ret)))
 			return ret;
 		if (rq->too_big)

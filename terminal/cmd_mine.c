@@ -3,11 +3,13 @@
  * baskets (basket CSV, FIMI, or the terminal's own purchase log with
  * --data DIR). The mining itself is mining/mine_*.c; this file reads the
  * input, guards memory, reports progress and writes the chosen output.
+ * With --hq-db it reads HQ's sales through `posmark-hq baskets` (a child
+ * process; wire.h has its contract): this program does not link libpq.
  */
 #include "terminal/cli.h"
 #include "common/pm_err.h"
 #include "mining/mining.h"
-#include "hq/hq.h" /* interim: mining at HQ moves to posmark-hq */
+#include "wire/wire.h" /* posmark-hq baskets' exit statuses */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,8 +17,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,33 +209,6 @@ static int read_log(const struct term_config *cfg, struct mine_db *db, struct pr
 	return 0;
 }
 
-struct hq_feed {
-	struct mine_db *db;
-	struct progress_state *ps;
-	uint64_t baskets;
-	int rc;               /* the miner's error, if it stopped the read */
-};
-
-static int feed_hq_basket(void *ctx, const char *const *gtins, uint32_t n)
-{
-	struct hq_feed *hf = ctx;
-	int rc;
-
-	if ((rc = mine_txn_begin(hf->db)))
-		return hf->rc = rc;
-	for (uint32_t i = 0; i < n; i++)
-		if ((rc = mine_txn_item(hf->db, gtins[i], strlen(gtins[i]))))
-			return hf->rc = rc;
-	if ((rc = mine_txn_end(hf->db)))
-		return hf->rc = rc;
-	if (++hf->baskets % 65536 == 0) {
-		struct mine_progress p = { .phase = "reading", .transactions = hf->baskets,
-					       .items = mine_db_items(hf->db) };
-		on_progress(hf->ps, &p);
-	}
-	return 0;
-}
-
 /* "YYYY-MM-DD" -> the start of that UTC day in microseconds; -1 if not a date. */
 static int parse_day(const char *s, int64_t *us)
 {
@@ -248,8 +226,16 @@ static int parse_day(const char *s, int64_t *us)
 	return 0;
 }
 
+/* The sales to mine at HQ (posmark-hq baskets' options). */
+struct hq_selection {
+	const char *store;            /* NULL: every store */
+	const char *terminal;         /* NULL: every terminal */
+	int64_t since_us;             /* INT64_MIN: no bound */
+	int64_t until_us;             /* excluded; INT64_MAX: no bound */
+};
+
 /* What the selection was, for messages: " of store S1, since 2026-01-01". */
-static void describe(char *buf, size_t len, const struct hq_basket_query *q, const char *since,
+static void describe(char *buf, size_t len, const struct hq_selection *q, const char *since,
 		     const char *until)
 {
 	size_t n = 0;
@@ -264,41 +250,188 @@ static void describe(char *buf, size_t len, const struct hq_basket_query *q, con
 		snprintf(buf + n, len - n, " until %s", until);
 }
 
-static int read_hq(const char *conninfo, const struct hq_basket_query *q, const char *since,
+/* posmark-hq beside this program (a build's bin/, an installation's bindir), else from $PATH. */
+static void hq_program(char *path, size_t len)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			snprintf(path, len, "%.*s/posmark-hq", (int)(slash - self), self);
+			if (access(path, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(path, len, "posmark-hq");
+}
+
+/* The child's stderr (at most errlen-1 bytes); *first gets its first line without "posmark-hq: ". */
+static void child_messages(FILE *f, char *buf, size_t len, char *first, size_t flen)
+{
+	size_t n;
+	char *p;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	p = buf;
+	if (!strncmp(p, "posmark-hq: ", 12))
+		p += 12;
+	snprintf(first, flen, "%.*s", (int)strcspn(p, "\n"), p);
+	if (!first[0])
+		snprintf(first, flen, "(no message)");
+}
+
+/*
+ * Stream `posmark-hq baskets` (wire.h: WIRE_BASKETS_*) into the miner's
+ * basket reader, whole lines at a time, while PostgreSQL and posmark-hq are
+ * still producing them. Returns the miner's error, if it stopped the read.
+ */
+static int read_baskets(int fd, struct mine_db *db, struct progress_state *ps, char *err, size_t errlen)
+{
+	size_t cap = 4u << 20, have = 0;
+	char *buf = malloc(cap), *nl;
+	int rc = PM_OK;
+	ssize_t n;
+
+	if (!buf)
+		return PM_ENOMEM;
+	for (;;) {
+		if (have == cap) {     /* one line longer than the buffer */
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				rc = PM_ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (have)        /* a last line without its newline */
+				rc = mine_read(db, buf, have, MINE_BASKET, on_progress, ps, err, errlen);
+			break;
+		}
+		have += (size_t)n;
+		if (!(nl = memrchr(buf, '\n', have)))
+			continue;
+		size_t upto = (size_t)(nl - buf) + 1;
+		if ((rc = mine_read(db, buf, upto, MINE_BASKET, on_progress, ps, err, errlen)))
+			break;
+		memmove(buf, buf + upto, have - upto);
+		have -= upto;
+	}
+	free(buf);
+	return rc;
+}
+
+static int read_hq(const char *conninfo, const struct hq_selection *q, const char *since,
 		   const char *until, struct mine_db *db, struct progress_state *ps)
 {
-	struct hq_feed hf = { .db = db, .ps = ps };
-	struct hq_basket_stats st;
-	char err[400], what[300];
-	int rc;
+	char prog[4200], sn[24], un[24], err[400], what[300], msgs[4096], first[1024];
+	const char *argv[16];
+	int argc = 0, fds[2], status = 0, rc, spawn_rc;
+	posix_spawn_file_actions_t fa;
+	FILE *errf;
+	pid_t pid;
 
 	describe(what, sizeof(what), q, since, until);
 	if (!ps->quiet)
 		fprintf(stderr, "posmark mine: reading the sales%s from HQ's database\n", what);
-	rc = hq_baskets(conninfo, q, feed_hq_basket, &hf, &st, err, sizeof(err));
-	if (hf.rc == PM_ENOMEM)
+	hq_program(prog, sizeof(prog));
+	argv[argc++] = prog;
+	argv[argc++] = "baskets";
+	argv[argc++] = "--db";
+	argv[argc++] = conninfo;
+	if (q->store && *q->store) {
+		argv[argc++] = "--store";
+		argv[argc++] = q->store;
+	}
+	if (q->terminal && *q->terminal) {
+		argv[argc++] = "--terminal";
+		argv[argc++] = q->terminal;
+	}
+	if (q->since_us != INT64_MIN) {
+		snprintf(sn, sizeof(sn), "%" PRId64, q->since_us);
+		argv[argc++] = "--since-us";
+		argv[argc++] = sn;
+	}
+	if (q->until_us != INT64_MAX) {
+		snprintf(un, sizeof(un), "%" PRId64, q->until_us);
+		argv[argc++] = "--until-us";
+		argv[argc++] = un;
+	}
+	if (ps->quiet)
+		argv[argc++] = "--quiet";
+	argv[argc] = NULL;
+
+	if (!(errf = tmpfile()) || pipe2(fds, O_CLOEXEC)) {
+		if (errf)
+			fclose(errf);
+		return cli_fail("mine", NULL, "cannot start posmark-hq: %s", strerror(errno));
+	}
+	fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);   /* fewer wake-ups; the default 64 KB also works */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fileno(errf), 2);
+	spawn_rc = posix_spawnp(&pid, prog, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (spawn_rc) {
+		close(fds[0]);
+		fclose(errf);
+		return cli_fail("mine", "install posmark-hq beside posmark (the same bin/ directory) or on $PATH: "
+				"posmark mine --hq-db reads HQ's sales through it",
+				"cannot run '%s': %s", prog, strerror(spawn_rc));
+	}
+	err[0] = '\0';
+	rc = read_baskets(fds[0], db, ps, err, sizeof(err));
+	close(fds[0]);
+	if (rc)
+		kill(pid, SIGTERM);  /* the miner stopped: so does the reader */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	child_messages(errf, msgs, sizeof(msgs), first, sizeof(first));
+	fclose(errf);
+	if (rc == PM_ENOMEM)
 		return cli_fail("mine", "select fewer sales (--store, --since, --until), or raise --max-memory",
 				"the sales%s do not fit in memory (needs more than %d MB)", what,
 				mb(mine_db_need(db)));
-	if (hf.rc)
-		return cli_fail("mine", NULL, "cannot mine the sales of HQ: %s", pm_strerror(hf.rc));
-	if (rc == PM_EOFFLINE)
+	if (rc)
+		return cli_fail("mine", NULL, "cannot mine the sales of HQ: %s", err[0] ? err : pm_strerror(rc));
+	if (WIFSIGNALED(status))
+		return cli_fail("mine", "run the same 'posmark-hq baskets' by hand to see more",
+				"'%s' was killed by signal %d: %s", prog, WTERMSIG(status), first);
+	switch (WEXITSTATUS(status)) {
+	case WIRE_BASKETS_OK:
+		fputs(msgs, stderr);   /* its notes, e.g. sales without items left out */
+		return 0;
+	case WIRE_BASKETS_OFFLINE:
 		return cli_fail("mine", "check --hq-db (host, port, dbname, user; the password belongs in ~/.pgpass "
 				"or PGPASSWORD) and that PostgreSQL is running and reachable from here",
-				"cannot connect to HQ's database: %s", err);
-	if (rc == PM_EVERSION)
+				"cannot connect to HQ's database: %s", first);
+	case WIRE_BASKETS_NOT_HQ:
 		return cli_fail("mine", "give the database posmark-hq serve stores into (its --db)",
-				"cannot mine this database: %s", err);
-	if (rc)
-		return cli_fail("mine", "check the database with 'posmark-hq report sales-by-day --db CONNINFO'",
-				"cannot read the sales from HQ's database: %s", err[0] ? err : pm_strerror(rc));
-	if (st.sales == 0)
+				"cannot mine this database: %s", first);
+	case WIRE_BASKETS_NONE:
 		return cli_fail("mine", "check --store, --terminal, --since and --until; "
 				"'posmark-hq report sales-by-day' lists the stores and days HQ has",
 				"HQ has no sales%s", what);
-	if (st.empty && !ps->quiet)
-		fprintf(stderr, "posmark mine: %" PRIu64 " sale(s) without items left out\n", st.empty);
-	return 0;
+	case WIRE_BASKETS_USAGE:
+		return cli_fail("mine", "install posmark and posmark-hq from the same build",
+				"'%s' refused the options posmark mine gave it: %s", prog, first);
+	case 127:
+		return cli_fail("mine", "install posmark-hq beside posmark (the same bin/ directory) or on $PATH",
+				"cannot run '%s': %s", prog, first);
+	default:
+		return cli_fail("mine", "check the database with 'posmark-hq report sales-by-day --db CONNINFO'",
+				"cannot read the sales from HQ's database: %s", first);
+	}
 }
 
 static int parse_fraction(const char *s, double *out)
@@ -325,7 +458,7 @@ int cmd_mine(int argc, char **argv)
 	const char *input = NULL, *in_fmt = "basket", *support = NULL, *conf = NULL, *lift = NULL;
 	const char *output = NULL, *out_fmt = "text", *maxlen = NULL, *maxmem = NULL, *v;
 	const char *hq_db = NULL, *since = NULL, *until = NULL;
-	struct hq_basket_query q = { .since_us = INT64_MIN, .until_us = INT64_MAX };
+	struct hq_selection q = { .since_us = INT64_MIN, .until_us = INT64_MAX };
 	enum mine_format fmt;
 	struct mine_db *db = NULL;
 	struct mine_result *res = NULL;

@@ -5,6 +5,7 @@
  */
 #include "terminal/wiring.h"
 #include "hostsync/hostsync.h"
+#include "wire/wire.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
 #include "offers/offers.h"
@@ -85,22 +86,16 @@ struct event_pass {
 	void *cb_ctx;
 };
 
-static const char *event_type_name(int t)
-{
-	switch (t) {
-	case LOY_EV_CONSENT: return "consent";
-	case LOY_EV_ERASURE: return "erasure";
-	case LOY_EV_OFFER_ISSUED: return "offer_issued";
-	case LOY_EV_OFFER_HELD_BACK: return "offer_held_back";
-	case LOY_EV_OFFER_REDEEMED: return "offer_redeemed";
-	default: return NULL;
-	}
-}
+/* The log's event numbers are wire's (wire.h: never renumbered); its names come from wire. */
+_Static_assert((int)LOY_EV_CONSENT == (int)WIRE_EV_CONSENT && (int)LOY_EV_ERASURE == (int)WIRE_EV_ERASURE &&
+	       (int)LOY_EV_OFFER_ISSUED == (int)WIRE_EV_OFFER_ISSUED &&
+	       (int)LOY_EV_OFFER_HELD_BACK == (int)WIRE_EV_OFFER_HELD_BACK &&
+	       (int)LOY_EV_OFFER_REDEEMED == (int)WIRE_EV_OFFER_REDEEMED, "loyalty's event types are wire's numbers");
 
 static int pass_event(void *ctx, const struct loy_event *e)
 {
 	struct event_pass *ep = ctx;
-	struct wire_event h = { e->seq, e->time_us, event_type_name(e->type), e->payload, e->payload_len };
+	struct wire_event h = { e->seq, e->time_us, wire_event_type_name(e->type), e->payload, e->payload_len };
 	if (!h.type)
 		return PM_ECORRUPT; /* a type this build does not know: stop, do not skip it */
 	return ep->cb(ep->cb_ctx, &h);

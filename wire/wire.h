@@ -5,7 +5,10 @@
  *    sale (or event) per line; the terminal encodes (hostsync), HQ decodes
  *    (hq) with the same code.
  *  - event payloads v1 (consent, erasure, offer issued / held back /
- *    redeemed) and their type names: struct in, bytes out, and back.
+ *    redeemed) and their type names: struct in, bytes out, and back
+ *    (wire_event.c); HQ decodes every uploaded event with these.
+ *  - the contract of `posmark-hq baskets`, the stream `posmark mine
+ *    --hq-db` reads (exit statuses below; docs/hq.md).
  *
  * Depends on common/, zlib and jansson only. Plain data in, plain data out:
  * no I/O, no globals, so any thread may use its own encoder or decoder.
@@ -57,8 +60,8 @@ struct wire_sale {
 	struct wire_redemption *redeemed;
 };
 
-/* Non-sale events: type names "consent", "erasure", "offer_issued",
- * "offer_held_back", "offer_redeemed". payload: the producer's bytes. */
+/* Non-sale events: type a name of wire_event_type_name(); payload the
+ * bytes of that type's encoder below (not NUL-terminated, not retained). */
 struct wire_event {
 	uint64_t seq;
 	int64_t time_us;
@@ -173,8 +176,11 @@ struct wire_offer_event {
 
 /*
  * Encoders append the payload (no NUL counted) to out: PM_OK, PM_EINVAL (a
- * field that does not fit the format, e.g. a card with non-digits),
- * PM_ENOMEM. type selects the offer variant (WIRE_EV_OFFER_*).
+ * field that does not fit the format: a card or GTIN with non-digits, a
+ * string that is not UTF-8, a sale seq over INT64_MAX), PM_ENOMEM. type
+ * selects the offer variant (WIRE_EV_OFFER_*). The bytes are those the
+ * terminal wrote before wire existed (terminal/offers_wiring.c,
+ * loyalty/card.c): same keys, same order, compact.
  */
 int wire_consent_encode(const struct wire_consent_event *e, struct pm_buf *out);
 int wire_erasure_encode(const struct wire_erasure_event *e, struct pm_buf *out);
@@ -182,7 +188,10 @@ int wire_offer_encode(int type, const struct wire_offer_event *e, struct pm_buf 
 /*
  * Decoders check every field (presence, type, range, length) and fill *out
  * completely: PM_OK, PM_EINVAL (err names the field), PM_EVERSION (an offer
- * payload of a newer "v"). The input need not be NUL-terminated.
+ * payload of a newer "v"). The input need not be NUL-terminated. Offer
+ * payloads: members this build does not know are ignored (a v1 producer
+ * may add one); duplicate members, a gtin with non-digits, a card with
+ * non-digits are refused. "coupon":"" reads as no coupon.
  */
 int wire_consent_decode(const char *p, size_t len, struct wire_consent_event *out, char *err,
 			size_t errlen);
@@ -190,5 +199,48 @@ int wire_erasure_decode(const char *p, size_t len, struct wire_erasure_event *ou
 			size_t errlen);
 int wire_offer_decode(const char *p, size_t len, struct wire_offer_event *out, char *err,
 		      size_t errlen);
+
+/* "unknown", "yes", "no" for enum wire_consent; NULL for another value. */
+const char *wire_consent_name(int consent);
+
+/* Any event's payload decoded by its type: what HQ stores in columns. */
+struct wire_event_payload {
+	int type;                     /* enum wire_event_type */
+	char card[WIRE_CARD_MAX + 1]; /* the card it is about, "" = none */
+	int consent;                  /* consent events: enum wire_consent; -1 otherwise */
+	struct wire_offer_event offer; /* offer_* events; zeroed otherwise */
+};
+/*
+ * Decode the payload (p, len) of an event of type (WIRE_EV_*) with the one
+ * decoder of that type. PM_OK; PM_EINVAL (unknown type, or a payload its
+ * decoder refuses: err says which field); PM_EVERSION (offer payload newer
+ * than v1). *out is zeroed first.
+ */
+int wire_event_payload_decode(int type, const char *p, size_t len, struct wire_event_payload *out,
+			      char *err, size_t errlen);
+
+/* ---- posmark-hq baskets: HQ's sales for the miner at the store's CLI ------
+ * `posmark mine --hq-db CONNINFO` runs `posmark-hq baskets --db CONNINFO
+ * [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]`
+ * (bin/posmark does not link libpq) and reads, format version 1:
+ *   stdout  the miner's basket format (docs/mining.md): one line per
+ *           selected sale that has items, its GTINs (digits only, so never
+ *           quoted) separated by commas, in storage order; nothing else.
+ *   stderr  lines for people: on failure first "posmark-hq: REASON", then
+ *           "hint: ..."; on success (unless --quiet) at most a note that
+ *           sales without items were left out.
+ *   status  one of enum wire_baskets_exit; stdout is complete only on 0.
+ * since/until: UTC microseconds, since included, until excluded.
+ */
+#define WIRE_BASKETS_VERSION 1
+enum wire_baskets_exit {
+	WIRE_BASKETS_OK = 0,
+	WIRE_BASKETS_FAILED = 1,      /* the query or the output failed (REASON says) */
+	WIRE_BASKETS_USAGE = 2,       /* bad options */
+	WIRE_BASKETS_OFFLINE = 3,     /* cannot connect to PostgreSQL */
+	WIRE_BASKETS_NOT_HQ = 4,      /* not a posmark-hq database, or a newer schema */
+	WIRE_BASKETS_NONE = 5,        /* the selection has no sales */
+	WIRE_BASKETS_CORRUPT = 6,     /* a stored item is not a GTIN */
+};
 
 #endif

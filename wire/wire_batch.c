@@ -305,9 +305,6 @@ static int decode_header(json_t *o, struct wire_batch_header *h, char *err, size
 	return PM_OK;
 }
 
-static const char *const event_types[] = { "consent", "erasure", "offer_issued", "offer_held_back",
-					    "offer_redeemed" };
-
 static int decode_event(json_t *o, struct wire_decoded_event *e, char *err, size_t errlen)
 {
 	json_t *t = json_object_get(o, "type"), *p = json_object_get(o, "payload");
@@ -315,9 +312,8 @@ static int decode_event(json_t *o, struct wire_decoded_event *e, char *err, size
 	if (rc)
 		return rc;
 	e->type[0] = '\0';
-	for (size_t i = 0; json_is_string(t) && i < sizeof(event_types) / sizeof(event_types[0]); i++)
-		if (!strcmp(json_string_value(t), event_types[i]))
-			snprintf(e->type, sizeof(e->type), "%s", event_types[i]);
+	if (json_is_string(t) && wire_event_type_parse(json_string_value(t)) > 0)
+		snprintf(e->type, sizeof(e->type), "%s", json_string_value(t));
 	if (!e->type[0]) {
 		snprintf(err, errlen, "field 'type' missing or not a known event type");
 		return PM_EINVAL;

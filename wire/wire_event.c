@@ -49,6 +49,11 @@ static bool card_ok(const char *card)
 
 static const char *const consent_words[] = { "unknown", "yes", "no" };
 
+const char *wire_consent_name(int consent)
+{
+	return consent >= WIRE_CONSENT_UNKNOWN && consent <= WIRE_CONSENT_NO ? consent_words[consent] : NULL;
+}
+
 int wire_consent_encode(const struct wire_consent_event *e, struct pm_buf *out)
 {
 	if (!card_ok(e->card) || e->consent < WIRE_CONSENT_UNKNOWN || e->consent > WIRE_CONSENT_NO)
@@ -102,12 +107,14 @@ int wire_erasure_decode(const char *p, size_t len, struct wire_erasure_event *ou
 
 int wire_offer_encode(int type, const struct wire_offer_event *e, struct pm_buf *out)
 {
-	if (type < WIRE_EV_OFFER_ISSUED || type > WIRE_EV_OFFER_REDEEMED || (e->card[0] && !card_ok(e->card)))
+	if (type < WIRE_EV_OFFER_ISSUED || type > WIRE_EV_OFFER_REDEEMED || (e->card[0] && !card_ok(e->card)) ||
+	    e->sale > INT64_MAX || (e->has_offer && !digits_only(e->gtin, strlen(e->gtin))))
 		return PM_EINVAL;
+	/* json_pack fails on a string that is not UTF-8 (or on no memory) */
 	json_t *p = json_pack("{s:i, s:I, s:s, s:s, s:s}", "v", 1, "sale", (json_int_t)e->sale,
 			      "campaign", e->campaign, "rule", e->rule, "card", e->card);
 	if (!p)
-		return PM_ENOMEM;
+		return PM_EINVAL;
 	int bad = 0;
 	if (e->has_offer) {
 		bad |= json_object_set_new(p, "kind", json_string(e->kind));
@@ -193,6 +200,10 @@ int wire_offer_decode(const char *p, size_t len, struct wire_offer_event *out, c
 		out->has_offer = true;
 		rc = get_str(o, "kind", out->kind, sizeof(out->kind), true, err, errlen);
 		rc = rc ? rc : get_str(o, "gtin", out->gtin, sizeof(out->gtin), true, err, errlen);
+		if (!rc && !digits_only(out->gtin, strlen(out->gtin))) {
+			snprintf(err, errlen, "offer payload: 'gtin' must be digits (or empty)");
+			rc = PM_EINVAL;
+		}
 		rc = rc ? rc : get_int(o, "benefit", 0, INT32_MAX, &x, err, errlen);
 		out->benefit = (int)x;
 		rc = rc ? rc : get_int(o, "value", INT64_MIN, INT64_MAX, &out->value, err, errlen);
@@ -203,4 +214,40 @@ int wire_offer_decode(const char *p, size_t len, struct wire_offer_event *out, c
 	out->sale = (uint64_t)sale;
 	json_decref(o);
 	return rc;
+}
+
+int wire_event_payload_decode(int type, const char *p, size_t len, struct wire_event_payload *out,
+			      char *err, size_t errlen)
+{
+	int rc;
+	memset(out, 0, sizeof(*out));
+	out->type = type;
+	out->consent = -1;
+	switch (type) {
+	case WIRE_EV_CONSENT: {
+		struct wire_consent_event c;
+		if ((rc = wire_consent_decode(p, len, &c, err, errlen)))
+			return rc;
+		memcpy(out->card, c.card, sizeof(out->card));
+		out->consent = c.consent;
+		return PM_OK;
+	}
+	case WIRE_EV_ERASURE: {
+		struct wire_erasure_event e;
+		if ((rc = wire_erasure_decode(p, len, &e, err, errlen)))
+			return rc;
+		memcpy(out->card, e.card, sizeof(out->card));
+		return PM_OK;
+	}
+	case WIRE_EV_OFFER_ISSUED:
+	case WIRE_EV_OFFER_HELD_BACK:
+	case WIRE_EV_OFFER_REDEEMED:
+		if ((rc = wire_offer_decode(p, len, &out->offer, err, errlen)))
+			return rc;
+		memcpy(out->card, out->offer.card, sizeof(out->card));
+		return PM_OK;
+	default:
+		snprintf(err, errlen, "event type %d is not one this build knows", type);
+		return PM_EINVAL;
+	}
 }

@@ -1,8 +1,8 @@
-/* hs_int.h - hostsync internals shared by batch.c and sale_parse.c. */
+/* wire_int.h - wire internals: wire_sale.c (the sale line parser) for wire_batch.c. */
 #ifndef WIRE_INT_H
 #define WIRE_INT_H
 
-#include "hostsync/hostsync.h"
+#include "wire/wire.h"
 
 /* Reusable arrays for a decoded sale's items and redemptions. */
 struct wire_sale_scratch {

@@ -1,6 +1,6 @@
 /* fuzz_batch.c - libFuzzer target: the HQ batch decoder on arbitrary bytes
  * (it runs on untrusted uploads). Seeds in tests/fuzz/corpus/batch/. */
-#include "hostsync/hostsync.h"
+#include "wire/wire.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -12,7 +12,7 @@ T=$HQ_TMP
 cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
-check "schema migrated to version 1" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 1 ]'
+check "schema migrated to version 2" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 2 ]'
 
 "$GEN" gen "$T/d1" 3000 T1 40 1200 >/dev/null
 "$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
@@ -113,11 +113,23 @@ rule evil >"$T/rules2.json"
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad.err"; rc=$?
 check "rule set signed by another key refused, old kept" '[ $rc -ne 0 ] && grep -q "refused" "$T/bad.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json" && [ -n "$other" ]'
 printf '{"format":"posmark-rules","version":1,"rules":[{"id":"x"}]}\n' >"$T/rules3.json"
-"$POSMARK_HQ" rules publish "$T/rules3.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+n_sets=$(psql_q "SELECT count(*) FROM rule_sets")
+"$POSMARK_HQ" rules publish "$T/rules3.json" --db "$HQ_DB" --key "$T/sign.key" 2>"$T/pub3.err"; rc=$?
+check "rules publish: a set the engine cannot load is refused, with its errors, nothing stored" '[ $rc -eq 1 ] && grep -q "rules3.json:1: rules\[0\]" "$T/pub3.err" && grep -q "does not load in the offers engine.*nothing signed or published" "$T/pub3.err" && grep -q "^hint:" "$T/pub3.err" && [ "$(psql_q "SELECT count(*) FROM rule_sets")" = "$n_sets" ]'
+# a signed set that does not load can still reach a store (an HQ of an older build): the store refuses it
+sig3=$(python3 - "$T/sign.key" "$T/rules3.json" <<'PY'
+import sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+seed = bytes.fromhex(open(sys.argv[1]).read().strip())[:32]
+print(Ed25519PrivateKey.from_private_bytes(seed).sign(open(sys.argv[2], "rb").read()).hex())
+PY
+)
+psql_q "INSERT INTO rule_sets (body, signature, etag) VALUES (decode('$(xxd -p "$T/rules3.json" | tr -d '\n')', 'hex'), decode('$sig3', 'hex'), '\"bad3\"')" >/dev/null
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/bad3.err"; rc=$?
 check "signed rule set the engine cannot load refused, old kept" '[ $rc -ne 0 ] && grep -q "signed but not valid" "$T/bad3.err" && cmp -s "$T/rules1.json" "$T/d1/rules.json"'
 rule second >"$T/rules4.json"
-"$POSMARK_HQ" rules publish "$T/rules4.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
+"$POSMARK_HQ" rules publish "$T/rules4.json" --db "$HQ_DB" --key "$T/sign.key" 2>"$T/pub4.err"; rc=$?
+check "rules publish: a set that loads is signed and published" '[ $rc -eq 0 ] && grep -q "signed and published" "$T/pub4.err" && [ "$(psql_q "SELECT count(*) FROM rule_sets")" = "$((n_sets + 2))" ]'
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
 check "a newer good rule set replaces it" 'cmp -s "$T/rules4.json" "$T/d1/rules.json" && [ ! -e "$T/d1/.rules.json.tmp" ]'
 
@@ -154,6 +166,72 @@ check "resent batch acknowledged, not stored twice" '[ "$(post S1 "$cred1" "$T/o
 { hdr 1 S1 3 3 1; printf '{"seq":3,"time_us":1763596800000000,"card":"4000001234567899","currency":"EUR","tender":"card","total_cents":95,"discount_cents":5,"tendered_cents":95,"points_earned":0,"items":[{"gtin":"04006381333931","qty":1,"price_cents":100,"line_cents":100}],"redeemed":[{"coupon":"PM\\"q\\\\b\\tc\\u00e9","discount_cents":5}]}\n'; } | gzip >"$T/red.gz"
 check "redeemed coupons with quotes, backslashes, tabs stored intact" '[ "$(post S1 "$cred1" "$T/red.gz")" = 200 ] && python3 -c "import sys; sys.exit(0 if sys.argv[1] == \"PM\\\"q\\\\b\\tc\u00e9|5\" else 1)" "$(psql_q "SELECT (redeemed->0->>'\''coupon'\'') || '\''|'\'' || (redeemed->0->>'\''discount_cents'\'') FROM sales WHERE terminal = '\''T9'\'' AND seq = 3")"'
 echo "# stored coupon: $(psql_q "SELECT redeemed::text FROM sales WHERE terminal = 'T9' AND seq = 3")"
+
+
+# events: every payload decoded by wire at ingest into columns; one that does not decode refuses the batch
+check "offer events stored with their decoded fields" '[ "$(psql_q "SELECT count(*) FROM events WHERE type LIKE '\''offer%'\'' AND card IS NOT NULL AND campaign ~ '\''^C[0-2]$'\'' AND rule ~ '\''^R[0-2]$'\'' AND gtin = '\''00000000000017'\'' AND offer_kind = '\''cross_sell'\'' AND sale_seq > 0")" = "$(psql_q "SELECT count(*) FROM events WHERE type LIKE '\''offer%'\'' AND card IS NOT NULL")" ] && [ "$(psql_q "SELECT count(*) FROM events WHERE type LIKE '\''offer%'\''")" -gt 10 ]'
+check "coupon and discount only where the payload has them" '[ "$(psql_q "SELECT count(*) FROM events WHERE (type = '\''offer_held_back'\'' AND coupon IS NOT NULL) OR (type = '\''offer_redeemed'\'' AND discount_cents IS DISTINCT FROM 25) OR (type <> '\''offer_redeemed'\'' AND discount_cents IS NOT NULL)")" = 0 ]'
+check "consent events stored with the answer" '[ "$(psql_q "SELECT count(*) FROM events WHERE type = '\''consent'\'' AND consent = '\''yes'\''")" -gt 0 ] && [ "$(psql_q "SELECT count(*) FROM events WHERE type = '\''consent'\'' AND consent IS NULL")" = 0 ]'
+evhdr() { printf '{"format":"posmark-batch","version":1,"kind":"events","store":"S1","terminal":"T8","first_seq":1,"last_seq":%s,"count":%s}\n' "$1" "$1"; }
+ev() { python3 -c 'import json,sys; print(json.dumps({"seq": int(sys.argv[1]), "time_us": 1763596800000000, "type": sys.argv[2], "payload": sys.argv[3]}, separators=(",", ":")))' "$@"; }
+good='{"v":1,"sale":7,"campaign":"CX","rule":"RX","card":"4000001234567899","kind":"cross_sell","gtin":"04006381333931","benefit":1,"value":10,"coupon":"PMX1"}'
+{ evhdr 3; ev 1 consent "4000001234567899 no"; ev 2 offer_issued "$good"; ev 3 offer_issued '{"v":1,"sale":7,"campaign":"CX","card":"4000001234567899"}'; } | gzip >"$T/ev_bad.gz"
+code=$(post S1 "$cred1" "$T/ev_bad.gz")
+check "an event whose payload does not decode: batch refused (400) naming the event seq and field" '[ "$code" = 400 ] && grep -q "event seq 3 (offer_issued)" "$T/resp" && grep -q "rule" "$T/resp"'
+check "and nothing of that batch stored" '[ "$(psql_q "SELECT count(*) FROM events WHERE terminal = '\''T8'\''")" = 0 ]'
+{ evhdr 2; ev 1 consent "4000001234567899 maybe"; ev 2 erasure "12ab"; } | gzip >"$T/ev_bad2.gz"
+check "a consent payload without yes/no/unknown refused with the seq" '[ "$(post S1 "$cred1" "$T/ev_bad2.gz")" = 400 ] && grep -q "event seq 1 (consent)" "$T/resp"'
+{ evhdr 2; ev 1 consent "4000001234567899 no"; ev 2 offer_issued "$good"; } | gzip >"$T/ev_ok.gz"
+check "good events stored with their columns" '[ "$(post S1 "$cred1" "$T/ev_ok.gz")" = 200 ] && [ "$(psql_q "SELECT string_agg(concat_ws(chr(47), type, card, consent, campaign, rule, gtin, coupon, sale_seq, benefit, value), '\'' '\'' ORDER BY seq) FROM events WHERE terminal = '\''T8'\''")" = "consent/4000001234567899/no offer_issued/4000001234567899/CX/RX/04006381333931/PMX1/7/1/10" ]'
+
+# the events a real till writes (issued, held back, redeemed) decode at HQ into their columns
+cred10=$("$POSMARK_HQ" store add S10 --db "$HQ_DB")
+terminal_config "$T/c10" "$T/d10" S10 "$cred10" "[offers]" "coupon_key = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+"$POSMARK" catalog import data/demo/catalog.csv --config "$T/c10" >/dev/null 2>&1
+"$POSMARK" rules load data/demo/campaigns.json --config "$T/c10" >/dev/null 2>&1
+printf '6036010000001000005\n4007598000012\n#tender cash\n' >"$T/o1"   # this card is in the control group
+printf '6036010000001000377\n4007598000012\n#tender cash\n' >"$T/o2"   # this one gets two coupons
+"$POSMARK" checkout --config "$T/c10" --scans "$T/o1" >/dev/null 2>&1
+coupon=$("$POSMARK" checkout --config "$T/c10" --scans "$T/o2" --json 2>/dev/null | python3 -c '
+import json, sys
+for l in sys.stdin:
+    d = json.loads(l)
+    if d.get("event") == "sale_committed":
+        print([o["coupon"] for o in d["offers"] if o["gtin"] == "04007649000015"][0])')
+printf '6036010000001000377\n4007649000015\n%s\n#tender cash\n' "$coupon" >"$T/o3"
+"$POSMARK" checkout --config "$T/c10" --scans "$T/o3" >/dev/null 2>&1
+"$POSMARK" sync --config "$T/c10" --once >/dev/null 2>"$T/sync10.err"; rc=$?
+ev10() { psql_q "SELECT string_agg(concat_ws(chr(47), type, card, campaign, rule, offer_kind, gtin, sale_seq, benefit, value, CASE WHEN coupon IS NULL THEN 'nocoupon' WHEN coupon = '$coupon' THEN 'thecoupon' ELSE 'coupon' END, discount_cents), ' ' ORDER BY seq) FROM events WHERE store_id = 'S10' AND type = '$1'"; }
+check "a till's held-back offers: campaign, rule, kind, item, sale, no coupon" '[ $rc -eq 0 ] && [ "$(ev10 offer_held_back)" = "offer_held_back/6036010000001000005/laptop-accessories/laptop-sleeve/cross_sell/04007649000015/1/1/20/nocoupon offer_held_back/6036010000001000005/laptop-accessories/laptop-mouse/cross_sell/04007666000012/1/2/500/nocoupon" ]'
+check "a till's issued offers: with their printed coupons" '[ -n "$coupon" ] && [ "$(ev10 offer_issued)" = "offer_issued/6036010000001000377/laptop-accessories/laptop-sleeve/cross_sell/04007649000015/2/1/20/thecoupon offer_issued/6036010000001000377/laptop-accessories/laptop-mouse/cross_sell/04007666000012/2/2/500/coupon" ]'
+check "a till's redemption: coupon and discount" '[ "$(ev10 offer_redeemed)" = "offer_redeemed/6036010000001000377/laptop-accessories/cross_sell/3/1/20/thecoupon/$(psql_q "SELECT discount_cents FROM sales WHERE store_id = '\''S10'\'' AND seq = 3")" ] && [ "$(psql_q "SELECT discount_cents FROM sales WHERE store_id = '\''S10'\'' AND seq = 3")" -gt 0 ]'
+check "the campaign report counts them from the columns" '"$POSMARK_HQ" report campaigns --db "$HQ_DB" | grep "laptop-accessories" | python3 -c "import json,sys; d=json.loads(sys.stdin.read()); sys.exit(0 if (d[\"issued\"], d[\"held_back\"], d[\"redeemed\"]) == (2, 2, 1) else 1)"'
+
+# migration 2 on a database of version 1: the stored events are decoded in C, in one transaction
+psql_q "CREATE DATABASE v1" >/dev/null
+V1_DB="host=127.0.0.1 port=$PG_PORT user=postgres dbname=v1"
+"$POSMARK_HQ" migrate --db "$V1_DB" 2>/dev/null
+psql -X -q -v ON_ERROR_STOP=1 "$V1_DB" -c "DELETE FROM schema_migrations WHERE version = 2;
+	ALTER TABLE events DROP COLUMN sale_seq, DROP COLUMN rule, DROP COLUMN offer_kind, DROP COLUMN gtin, DROP COLUMN benefit,
+	  DROP COLUMN value, DROP COLUMN coupon, DROP COLUMN discount_cents, DROP COLUMN consent;
+	INSERT INTO events (store_id, terminal, seq, time_us, type, card, campaign, payload) VALUES
+	 ('S1', 'T1', 1, 1, 'consent', '4000001234567899', NULL, '4000001234567899 yes'),
+	 ('S1', 'T1', 2, 2, 'offer_redeemed', '4000001234567899', 'C1', '{\"v\":1,\"sale\":3,\"campaign\":\"C1\",\"rule\":\"\",\"card\":\"4000001234567899\",\"kind\":\"cross_sell\",\"gtin\":\"\",\"benefit\":2,\"value\":50,\"coupon\":\"PMA\",\"discount_cents\":50}'),
+	 ('S1', 'T1', 3, 3, 'offer_issued', NULL, NULL, ''),
+	 ('S1', 'T1', 4, 4, 'offer_issued', '4000001234567899', 'C9', '{\"campaign\":\"C9\",\"card\":\"4000001234567899\"}'),
+	 ('S1', 'T1', 5, 5, 'erasure', '4000009999999999', NULL, '4000009999999999')" >/dev/null
+q1() { psql -X -q -t -A "$V1_DB" -c "$1"; }
+# a backfill that fails (here: a trigger refuses the UPDATE) leaves version 1 as it was
+q1 "CREATE FUNCTION refuse() RETURNS trigger AS \$\$ BEGIN RAISE EXCEPTION 'disk on fire'; END \$\$ LANGUAGE plpgsql;
+	CREATE TRIGGER refuse BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION refuse()" >/dev/null
+"$POSMARK_HQ" migrate --db "$V1_DB" 2>"$T/mig0.err"; rc=$?
+check "a migration step that fails: exit 1 with the reason and a hint, nothing of it left" '[ $rc -eq 1 ] && grep -q "schema migration failed: .*disk on fire" "$T/mig0.err" && grep -q "^hint:" "$T/mig0.err" && [ "$(q1 "SELECT max(version) FROM schema_migrations")" = 1 ] && [ "$(q1 "SELECT count(*) FROM information_schema.columns WHERE table_name = '\''events'\'' AND column_name = '\''sale_seq'\''")" = 0 ]'
+q1 "DROP TRIGGER refuse ON events" >/dev/null
+"$POSMARK_HQ" migrate --db "$V1_DB" 2>"$T/mig.err"; rc=$?
+check "migration 2 runs on a version 1 database" '[ $rc -eq 0 ] && [ "$(q1 "SELECT max(version) FROM schema_migrations")" = 2 ]'
+check "stored events backfilled from their payloads" '[ "$(q1 "SELECT string_agg(concat_ws(chr(47), seq, card, consent, campaign, rule, gtin, coupon, sale_seq, benefit, value, discount_cents), '\'' '\'' ORDER BY seq) FROM events")" = "1/4000001234567899/yes 2/4000001234567899/C1/PMA/3/2/50/50 3 4/4000001234567899/C9 5/4000009999999999" ]'
+check "a stored payload that does not decode is counted, keeps its card" 'grep -q "1 stored event(s) have a payload that does not decode" "$T/mig.err"'
+check "HQ parses no payload text in SQL or with strstr" '! grep -nE "strstr|split_part|substring\(|position\(" hq/*.c'
 
 
 # an HQ that answers garbage: the terminal fails clearly and keeps everything

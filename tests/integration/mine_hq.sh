@@ -92,3 +92,19 @@ check "a day that does not exist: usage error" '[ $rc -eq 2 ] && grep -q "is not
 check "--store without --hq-db: usage error" '[ $rc -eq 2 ] && grep -q "without --hq-db" "$T/e5"'
 "$POSMARK" mine --hq-db "$HQ_DB" --store "S1' OR 'x'='x" "${sets[@]}" >/dev/null 2>"$T/e6"; rc=$?
 check "a quote in --store is a value, not SQL" '[ $rc -eq 1 ] && grep -q "HQ has no sales" "$T/e6"'
+
+# the till binary does not link libpq: mining at HQ goes through posmark-hq baskets
+check "bin/posmark does not link libpq (posmark-hq does)" '! ldd "$POSMARK" | grep -q libpq && ldd "$POSMARK_HQ" | grep -q libpq'
+"$POSMARK_HQ" baskets --db "$HQ_DB" --store S3 >"$T/b3" 2>"$T/b3.err"; rc=$?
+check "posmark-hq baskets: one basket line per sale with items, the empty one noted" '[ $rc -eq 0 ] && [ "$(cat "$T/b3")" = 04000000000006 ] && grep -q "^posmark-hq: 1 sale(s) without items left out" "$T/b3.err"'
+"$POSMARK_HQ" baskets --db "$HQ_DB" --store NOPE >"$T/b4" 2>"$T/b4.err"; rc=$?
+check "posmark-hq baskets: an empty selection is exit status 5 with a reason" '[ $rc -eq 5 ] && [ ! -s "$T/b4" ] && grep -q "^posmark-hq: HQ has no sales" "$T/b4.err" && grep -q "^hint:" "$T/b4.err"'
+mkdir -p "$T/lonely"; cp "$POSMARK" "$T/lonely/posmark"
+PATH=/usr/bin:/bin "$T/lonely/posmark" mine --hq-db "$HQ_DB" --min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e7"; rc=$?
+check "no posmark-hq beside posmark nor on PATH: exit 1, says so" '[ $rc -eq 1 ] && grep -q "cannot run .posmark-hq" "$T/e7" && grep -q "^hint: install posmark-hq" "$T/e7"'
+printf '#!/bin/sh\necho "posmark-hq: boom in the database" >&2\nexit 1\n' >"$T/lonely/posmark-hq"; chmod +x "$T/lonely/posmark-hq"
+"$T/lonely/posmark" mine --hq-db "$HQ_DB" --min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e8"; rc=$?
+check "posmark-hq failing: its reason reported in one line with a hint" '[ $rc -eq 1 ] && grep -q "^posmark mine: cannot read the sales from HQ.s database: boom in the database" "$T/e8" && grep -q "^hint:" "$T/e8"'
+printf '#!/bin/sh\nprintf "0400000000000\\n" \nkill -9 $$\n' >"$T/lonely/posmark-hq"
+"$T/lonely/posmark" mine --hq-db "$HQ_DB" --min-support 0.1 --min-confidence 0.5 >/dev/null 2>"$T/e9"; rc=$?
+check "posmark-hq killed mid-stream: exit 1, nothing mined" '[ $rc -eq 1 ] && grep -q "killed by signal 9" "$T/e9"'

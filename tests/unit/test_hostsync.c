@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "hostsync/hostsync.h"
+#include "wire/wire.h"
 #include "loyalty/loyalty.h"
 #include "common/pm_err.h"
 #include "tests/unit/testutil.h"
@@ -283,7 +284,7 @@ static int gen(const char *dir, long n, const char *terminal, long n_events, int
 		done += (long)k;
 	}
 	for (long i = 0; i < n_events; i++) {
-		char card[24], payload[200];
+		char card[24];
 		snprintf(card, sizeof(card), "400000%09ld", i % 2000);
 		tu_luhn_complete(card);
 		if (i % 4 == 0) {
@@ -291,9 +292,24 @@ static int gen(const char *dir, long n, const char *terminal, long n_events, int
 			continue;
 		}
 		int type = i % 4 == 1 ? LOY_EV_OFFER_ISSUED : i % 4 == 2 ? LOY_EV_OFFER_HELD_BACK : LOY_EV_OFFER_REDEEMED;
-		int len = snprintf(payload, sizeof(payload), "{\"campaign\":\"C%ld\",\"card\":\"%s\",\"gtin\":\"00000000000017\"}",
-				   i % 3, card);
-		loy_event_append(db, type, t0 + i, payload, (size_t)len, NULL);
+		/* payload v1 from wire's encoder, as the till writes it */
+		struct wire_offer_event o = { .sale = (uint64_t)i + 1, .has_offer = true, .benefit = 1, .value = 10 };
+		struct pm_buf payload = { 0 };
+		snprintf(o.campaign, sizeof(o.campaign), "C%ld", i % 3);
+		snprintf(o.rule, sizeof(o.rule), "R%ld", i % 3);
+		memcpy(o.card, card, 17); /* 16 digits + NUL */
+		strcpy(o.kind, "cross_sell");
+		strcpy(o.gtin, "00000000000017");
+		if (type != LOY_EV_OFFER_HELD_BACK)
+			snprintf(o.coupon, sizeof(o.coupon), "PMC%06ld", i);
+		o.discount_cents = type == LOY_EV_OFFER_REDEEMED ? 25 : 0;
+		if (wire_offer_encode(type, &o, &payload)) {
+			fprintf(stderr, "gen: cannot encode an offer event\n");
+			loy_close(db);
+			return 1;
+		}
+		loy_event_append(db, type, t0 + i, payload.data, payload.len, NULL);
+		pm_buf_free(&payload);
 	}
 	loy_close(db);
 	return 0;

@@ -1,0 +1,50 @@
+/*
+ * hq_int.h - hq internals: what hq_server.c (HTTP) needs from hq_db.c
+ * (ingest, store authentication) and hq_query.c (requests for stores, the
+ * newest rule set), and hq_db.c's statement helper for hq_query.c.
+ * Private to hq/.
+ */
+#ifndef HQ_INT_H
+#define HQ_INT_H
+
+#include "hq/hq.h"
+
+/* The outcome of one upload, for the HTTP answer. */
+struct hq_ack {
+	int http_status;              /* 200, 400, 401, 403, 409, 503 */
+	uint64_t acked_seq;           /* HQ's position for (store, terminal, kind) */
+	uint64_t stored;              /* records newly stored */
+	int duplicate;                /* the whole batch was stored before */
+	char reason[400];             /* for the store's log: what was wrong, or "stored" */
+};
+/* Validate, decode (batch and every event payload, with wire's decoders)
+ * and store one batch from an authenticated store, in one transaction. (hq_db.c) */
+void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struct hq_ack *ack);
+
+/* Store authentication: the credential's SHA-256 compared in constant time.
+ * PM_OK, PM_EREFUSED (unknown store or wrong credential), PM_EIO. (hq_db.c) */
+int hq_store_auth(PGconn *c, const char *store, const char *credential);
+
+/* Pending requests for a store as a JSON document (caller frees), NULL on a
+ * database error; and their acknowledgement up to an id. (hq_query.c) */
+char *hq_requests_json(PGconn *c, const char *store);
+int hq_requests_ack(PGconn *c, const char *store, int64_t up_to);
+
+/* The newest rule set: body (malloc'd, NUL-terminated, caller frees),
+ * signature in hex, ETag. PM_OK, PM_ENOENT (none published), PM_EIO,
+ * PM_ENOMEM. (hq_query.c) */
+struct hq_rules {
+	char *body;
+	size_t len;
+	char sig_hex[129];
+	char etag[72];
+};
+int hq_rules_latest(PGconn *c, struct hq_rules *out);
+
+/* Run a statement that returns no rows, with n parameters (lens and fmts
+ * NULL for text ones, as PQexecParams takes them). PM_OK or PM_EIO; err
+ * (may be NULL) gets the server's message. (hq_db.c) */
+int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
+	     char *err, size_t errlen);
+
+#endif
