@@ -32,6 +32,9 @@ struct consent_arg {
 	int64_t now;
 };
 
+/* Consent record v1: "CARD yes|no|unknown"; erasure record v1: "CARD" (docs/storage.md). */
+static const char *const consent_words[] = { "unknown", "yes", "no" };
+
 static int consent_body(struct loy_db *db, MDB_txn *txn, void *arg)
 {
 	struct consent_arg *a = arg;
@@ -60,8 +63,7 @@ static int consent_body(struct loy_db *db, MDB_txn *txn, void *arg)
 	/* HQ learns consent set at the till; a change that came from HQ is not echoed. */
 	if (a->source == LOY_SRC_HQ)
 		return PM_OK;
-	int n = snprintf(payload, sizeof(payload), "%s %s", a->card,
-			 a->consent == LOY_CONSENT_YES ? "yes" : a->consent == LOY_CONSENT_NO ? "no" : "unknown");
+	int n = snprintf(payload, sizeof(payload), "%s %s", a->card, consent_words[a->consent]);
 	struct loy_event_new ev = { .type = LOY_EV_CONSENT, .time_us = a->now, .payload = payload,
 				     .payload_len = (size_t)n };
 	return loyi_event_put(db, txn, &ev, NULL);
@@ -161,4 +163,30 @@ int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_
 	if (sales_unlinked)
 		*sales_unlinked = rc ? 0 : a.unlinked;
 	return rc;
+}
+
+
+int loy_event_card_fields(const struct loy_event *ev, char card[LOY_CARD_MAX + 1], int *consent)
+{
+	const char *p = ev->payload;
+	size_t n = ev->payload_len, cl;
+	if (ev->type != LOY_EV_CONSENT && ev->type != LOY_EV_ERASURE)
+		return PM_EINVAL;
+	for (cl = 0; cl < n && p[cl] >= '0' && p[cl] <= '9'; cl++)
+		;
+	if (cl == 0 || cl > LOY_CARD_MAX)
+		return PM_ECORRUPT;
+	memcpy(card, p, cl);
+	card[cl] = '\0';
+	if (ev->type == LOY_EV_ERASURE)
+		return cl == n ? PM_OK : PM_ECORRUPT;
+	if (cl == n || p[cl] != ' ')
+		return PM_ECORRUPT;
+	for (int c = LOY_CONSENT_UNKNOWN; c <= LOY_CONSENT_NO; c++)
+		if (n - cl - 1 == strlen(consent_words[c]) && !memcmp(p + cl + 1, consent_words[c], n - cl - 1)) {
+			if (consent)
+				*consent = c;
+			return PM_OK;
+		}
+	return PM_ECORRUPT;
 }

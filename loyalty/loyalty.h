@@ -279,8 +279,12 @@ int loy_catalog_count(struct loy_db *db, uint64_t *out);
 
 /*
  * Outbox of non-sale events for HQ (consent changes, erasures, offers issued,
- * held back, redeemed). Each event has a seq of its own; payload is opaque
- * bytes (the producer's versioned encoding).
+ * held back, redeemed). Each event has a seq of its own. Offer payloads are
+ * opaque bytes (the producer's versioned encoding, wire's at the terminal);
+ * consent and erasure records are the log's own (written by
+ * loy_card_set_consent / loy_card_erase, docs/storage.md) and are read with
+ * loy_event_card_fields: what HQ receives is encoded from those fields by
+ * the terminal's sync wiring, never sent as the stored bytes.
  */
 enum loy_event_type {
 	LOY_EV_CONSENT = 1, LOY_EV_ERASURE = 2, LOY_EV_OFFER_ISSUED = 3,
@@ -304,6 +308,12 @@ int loy_event_append(struct loy_db *db, int type, int64_t time_us,
 int loy_events_append(struct loy_db *db, const struct loy_event_new *evs, size_t n,
 		      uint64_t *first_seq);
 typedef int (*loy_event_cb)(void *ctx, const struct loy_event *ev);
+/*
+ * The card (and, for LOY_EV_CONSENT, the enum loy_consent) of a consent or
+ * erasure event of this log. PM_OK; PM_EINVAL for another event type;
+ * PM_ECORRUPT for a damaged record. consent may be NULL. Any thread.
+ */
+int loy_event_card_fields(const struct loy_event *ev, char card[LOY_CARD_MAX + 1], int *consent);
 int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max,
 		     loy_event_cb cb, void *ctx);
 

@@ -7,6 +7,7 @@
 #include "hostsync/hostsync.h"
 #include "wire/wire.h"
 #include "common/pm_err.h"
+#include "common/pm_log.h"
 #include "common/pm_time.h"
 #include "offers/offers.h"
 
@@ -84,6 +85,7 @@ static int w_sales_after(void *ctx, uint64_t after, size_t max, hs_sale_cb cb, v
 struct event_pass {
 	hs_event_cb cb;
 	void *cb_ctx;
+	struct pm_buf payload;        /* a consent or erasure encoded for the wire */
 };
 
 /* The log's event numbers are wire's (wire.h: never renumbered); its names come from wire. */
@@ -92,19 +94,56 @@ _Static_assert((int)LOY_EV_CONSENT == (int)WIRE_EV_CONSENT && (int)LOY_EV_ERASUR
 	       (int)LOY_EV_OFFER_HELD_BACK == (int)WIRE_EV_OFFER_HELD_BACK &&
 	       (int)LOY_EV_OFFER_REDEEMED == (int)WIRE_EV_OFFER_REDEEMED, "loyalty's event types are wire's numbers");
 
+_Static_assert((int)LOY_CONSENT_UNKNOWN == (int)WIRE_CONSENT_UNKNOWN && (int)LOY_CONSENT_YES == (int)WIRE_CONSENT_YES &&
+	       (int)LOY_CONSENT_NO == (int)WIRE_CONSENT_NO, "loyalty's consent values are wire's");
+
+/*
+ * Consent and erasure records are the log's own: their wire payload is
+ * encoded here from the record's fields, so the bytes HQ decodes come from
+ * wire's one encoder. Offer payloads were written with wire's encoder at
+ * the till and pass as they are.
+ */
+static int wire_payload(const struct loy_event *e, struct pm_buf *out)
+{
+	struct wire_consent_event c = { 0 };
+	struct wire_erasure_event er = { 0 };
+	int rc;
+	if (e->type == LOY_EV_CONSENT) {
+		if ((rc = loy_event_card_fields(e, c.card, &c.consent)))
+			return rc;
+		return wire_consent_encode(&c, out);
+	}
+	if ((rc = loy_event_card_fields(e, er.card, NULL)))
+		return rc;
+	return wire_erasure_encode(&er, out);
+}
+
 static int pass_event(void *ctx, const struct loy_event *e)
 {
 	struct event_pass *ep = ctx;
 	struct wire_event h = { e->seq, e->time_us, wire_event_type_name(e->type), e->payload, e->payload_len };
 	if (!h.type)
 		return PM_ECORRUPT; /* a type this build does not know: stop, do not skip it */
+	if (e->type != LOY_EV_CONSENT && e->type != LOY_EV_ERASURE)
+		return ep->cb(ep->cb_ctx, &h);
+	pm_buf_reset(&ep->payload);
+	int rc = wire_payload(e, &ep->payload);
+	if (rc) {
+		pm_err("event %llu (%s) in the log is damaged: %s", (unsigned long long)e->seq, h.type,
+		       pm_strerror(rc));
+		return PM_ECORRUPT; /* stop: skipping it would lose it for HQ */
+	}
+	h.payload = ep->payload.data;
+	h.payload_len = ep->payload.len;
 	return ep->cb(ep->cb_ctx, &h);
 }
 
 static int w_events_after(void *ctx, uint64_t after, size_t max, hs_event_cb cb, void *cb_ctx)
 {
-	struct event_pass ep = { cb, cb_ctx };
-	return loy_events_after(((struct term_sync_ctx *)ctx)->db, after, max, pass_event, &ep);
+	struct event_pass ep = { cb, cb_ctx, { 0 } };
+	int rc = loy_events_after(((struct term_sync_ctx *)ctx)->db, after, max, pass_event, &ep);
+	pm_buf_free(&ep.payload);
+	return rc;
 }
 
 static int w_positions(void *ctx, struct hs_positions *out)

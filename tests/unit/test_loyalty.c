@@ -204,6 +204,20 @@ static void test_points_tiers_expiry(void **state)
 	assert_int_equal(r.points_earned, -1);
 }
 
+struct card_events {
+	int n;
+	char card[4][LOY_CARD_MAX + 1];
+	int consent[4];
+};
+
+static int card_fields_cb(void *ctx, const struct loy_event *ev)
+{
+	struct card_events *ce = ctx;
+	if (ce->n < 4 && loy_event_card_fields(ev, ce->card[ce->n], &ce->consent[ce->n]) == PM_OK)
+		ce->n++;
+	return 0;
+}
+
 static void test_consent_and_erase(void **state)
 {
 	struct fx *f = *state;
@@ -239,6 +253,26 @@ static void test_consent_and_erase(void **state)
 	assert_int_equal(loy_stats(f->db, &st), PM_OK);
 	/* consent from the till + erasure were queued; HQ's consent change was not echoed */
 	assert_int_equal(st.last_event_seq, 2);
+	struct card_events ce = { 0 };
+	assert_int_equal(loy_events_after(f->db, 0, 0, card_fields_cb, &ce), PM_OK);
+	assert_int_equal(ce.n, 2);
+	assert_string_equal(ce.card[0], CARD_B);
+	assert_int_equal(ce.consent[0], LOY_CONSENT_YES);
+	assert_string_equal(ce.card[1], CARD_B);
+	/* damaged records are refused, not misread */
+	struct loy_event bad = { 9, T0, LOY_EV_CONSENT, "123 maybe", 9 };
+	char num[LOY_CARD_MAX + 1];
+	int consent;
+	assert_int_equal(loy_event_card_fields(&bad, num, &consent), PM_ECORRUPT);
+	bad.payload = "12345678901234567890 yes";
+	bad.payload_len = strlen(bad.payload);
+	assert_int_equal(loy_event_card_fields(&bad, num, &consent), PM_ECORRUPT);
+	bad.type = LOY_EV_ERASURE;
+	bad.payload = "123 ";
+	bad.payload_len = 4;
+	assert_int_equal(loy_event_card_fields(&bad, num, &consent), PM_ECORRUPT);
+	bad.type = LOY_EV_OFFER_ISSUED;
+	assert_int_equal(loy_event_card_fields(&bad, num, &consent), PM_EINVAL);
 }
 
 static int count_events(void *ctx, const struct loy_event *ev)
