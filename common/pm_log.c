@@ -32,6 +32,16 @@ void pm_log_msg(int level, const char *func, const char *fmt, ...)
 	fprintf(stderr, "%s\n", line);
 }
 
+int pm_tell_failure(const char *prefix, const char *hint, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	if (hint)
+		fprintf(stderr, "hint: %s\n", hint);
+	return 1;
+}
+
 const char *pm_card_tail(const char *card, char *buf, size_t len)
 {
 	size_t n = card ? strlen(card) : 0;

@@ -7,6 +7,7 @@
 #ifndef PM_LOG_H
 #define PM_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum pm_log_level { PM_LOG_ERR = 0, PM_LOG_WARN = 1, PM_LOG_INFO = 2, PM_LOG_DBG = 3 };
@@ -22,6 +23,15 @@ void pm_log_msg(int level, const char *func, const char *fmt, ...)
 #define pm_warn(...) pm_log_at(PM_LOG_WARN, __VA_ARGS__)
 #define pm_info(...) pm_log_at(PM_LOG_INFO, __VA_ARGS__)
 #define pm_dbg(...)  pm_log_at(PM_LOG_DBG, __VA_ARGS__)
+
+/*
+ * An error for a person, on stderr, whatever the log level: "PREFIX: what
+ * was wrong" and, when hint is not NULL, "hint: what to do" on the next
+ * line. The CLIs of both programs report through it. Returns 1 (the exit
+ * status of a failed command).
+ */
+int pm_tell_failure(const char *prefix, const char *hint, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* "…1234" form of a card number for logs: writes into buf (>= 8 bytes). */
 const char *pm_card_tail(const char *card, char *buf, size_t len);

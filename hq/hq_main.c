@@ -35,14 +35,10 @@ static int fail(const char *hint, const char *fmt, ...) __attribute__((format(pr
 static int fail(const char *hint, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "posmark-hq: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = pm_tell_failure("posmark-hq", hint, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	if (hint)
-		fprintf(stderr, "hint: %s\n", hint);
-	return 1;
+	return rc;
 }
 
 /* A whole small file (keys, credentials, rule sets) or NULL; errno says why. */

@@ -1,5 +1,5 @@
 /*
- * coupon.c - printed coupon codes (layout v1, docs/coupons.md):
+ * coupon.c - printed coupon codes (layout v1, docs/rules.md "Coupons"):
  *
  *   PREFIX "K" v(1) benefit(1) value(4) target(7) campaign(6) card(6)
  *              expiry(5) serial(6) mac(12)          -> prefix + 49 chars

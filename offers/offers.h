@@ -24,7 +24,7 @@
  *    once (the sorts' qsort context is per thread); a ledger or profile is
  *    used by one thread at a time.
  *  - Rule-set GTINs are GTIN-14 digit strings; basket lines must be too.
- *  - docs/rules.md is the file format; docs/coupons.md the code layout.
+ *  - docs/rules.md is the file format; docs/rules.md ("Coupons") the code layout.
  *
  * Errors: functions return PM_OK or a negative pm_err (common/pm_err.h),
  * listed above each; out-parameters are cleared first. Lifetimes: the
@@ -160,7 +160,7 @@ uint64_t ofr_ledger_issued(const struct ofr_ledger *l, const char *campaign);
 /* ---- decisions ---------------------------------------------------------- */
 enum ofr_kind { OFR_CROSS_SELL = 0, OFR_UP_SELL = 1, OFR_PROMOTION = 2, OFR_POINTS_BONUS = 3 };
 const char *ofr_kind_name(int kind);
-/* What the coupon gives (the code carries it; docs/coupons.md). */
+/* What the coupon gives (the code carries it; docs/rules.md, "Coupons"). */
 enum ofr_benefit {
 	OFR_PERCENT_ITEM = 1,      /* value % off one unit of the item */
 	OFR_AMOUNT_ITEM = 2,       /* value cents off one unit of the item */
@@ -235,7 +235,7 @@ struct ofr_trace {
 int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_decision *out,
 	       const struct ofr_trace *trace);
 
-/* ---- coupons (coupon.c; docs/coupons.md) ---------------------------------- */
+/* ---- coupons (coupon.c; docs/rules.md, "Coupons") ---------------------------------- */
 /* A key from config text: 64 hex digits as is, anything else hashed into 32 bytes. */
 void ofr_coupon_key_from_text(const char *text, struct ofr_coupon_key *out);
 

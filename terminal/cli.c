@@ -22,15 +22,13 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name)
 
 int cli_fail(const char *cmd, const char *hint, const char *fmt, ...)
 {
+	char prefix[64];
 	va_list ap;
-	fprintf(stderr, "posmark %s: ", cmd);
+	snprintf(prefix, sizeof(prefix), "posmark %s", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int rc = pm_tell_failure(prefix, hint, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	if (hint)
-		fprintf(stderr, "hint: %s\n", hint);
-	return 1;
+	return rc;
 }
 
 int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config *cfg)

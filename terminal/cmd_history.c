@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The JSON shape of one sale, shared with HQ's history (docs/api.md). */
+/* The JSON shape of one sale, shared with HQ's history (docs/hq.md, "history CARD --json"). */
 json_t *term_sale_json(const struct loy_sale *s);
 json_t *term_sale_json(const struct loy_sale *s)
 {

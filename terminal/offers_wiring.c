@@ -267,8 +267,6 @@ int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct te
 int term_rules_read(const char *path, struct loy_db *db, const char *store_id, struct ofr_rules **out,
 		    char *err, size_t errlen)
 {
-	struct ofr_catalog_source cat;
-	struct ofr_diags d = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	*out = NULL;
@@ -280,15 +278,25 @@ int term_rules_read(const char *path, struct loy_db *db, const char *store_id, s
 			 pm_strerror(rc));
 		return rc;
 	}
+	rc = term_rules_compile(text, len, path, db, store_id, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+int term_rules_compile(const char *text, size_t len, const char *what, struct loy_db *db,
+		       const char *store_id, struct ofr_rules **out, char *err, size_t errlen)
+{
+	struct ofr_catalog_source cat;
+	struct ofr_diags d = { 0 };
+	*out = NULL;
 	if (db)
 		term_offers_catalog(db, &cat);
-	rc = ofr_rules_load(text, len, db ? &cat : NULL, store_id, out, &d);
+	int rc = ofr_rules_load(text, len, db ? &cat : NULL, store_id, out, &d);
 	if (rc) {
-		snprintf(err, errlen, "installed rule set '%s' is not valid (%zu errors%s%s): no offers "
-			 "are printed", path, d.errors, d.n ? "; first: " : "", d.n ? d.v[0].msg : "");
+		snprintf(err, errlen, "rule set '%s' is not valid (%zu errors%s%s): no offers "
+			 "are printed", what, d.errors, d.n ? "; first: " : "", d.n ? d.v[0].msg : "");
 	}
 	ofr_diags_release(&d);
-	free(text);
 	return rc;
 }
 

@@ -181,20 +181,8 @@ static int w_apply_consent(void *ctx, const char *card, bool targeted)
 static int w_rules_check(void *ctx, const char *text, size_t len, char *err, size_t errlen)
 {
 	struct term_sync_ctx *sc = ctx;
-	char path[1100];
 	struct ofr_rules *rules = NULL;
-	FILE *f;
-	int rc;
-	/* term_rules_read takes a file: check a private copy */
-	snprintf(path, sizeof(path), "%s/.rules.check.%ld", sc->data_dir, (long)getpid());
-	if (!(f = fopen(path, "wb")))
-		return PM_EIO;
-	rc = fwrite(text, 1, len, f) == len ? PM_OK : PM_EIO;
-	if (fclose(f))
-		rc = PM_EIO;
-	if (!rc)
-		rc = term_rules_read(path, sc->db, sc->store_id, &rules, err, errlen);
-	unlink(path);
+	int rc = term_rules_compile(text, len, "downloaded from HQ", sc->db, sc->store_id, &rules, err, errlen);
 	ofr_rules_free(rules);
 	return rc;
 }

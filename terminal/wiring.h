@@ -49,6 +49,10 @@ void term_offers_close(struct term_offers *to);
  */
 int term_rules_read(const char *path, struct loy_db *db, const char *store_id, struct ofr_rules **out,
 		    char *err, size_t errlen);
+/* The same for a rule set in memory (e.g. one downloaded, before it is
+ * installed); what names it in err. Never PM_OK with *out NULL. */
+int term_rules_compile(const char *text, size_t len, const char *what, struct loy_db *db,
+		       const char *store_id, struct ofr_rules **out, char *err, size_t errlen);
 /*
  * Install DATA_DIR/rules.json atomically and durably (pm_file_replace): a
  * reader or a power cut sees the old set or the new one, whole. PM_OK, or

@@ -371,7 +371,7 @@ int wire_batch_decode_raw(const char *text, size_t len, const struct wire_decode
 			FAIL(PM_EINVAL, "line %" PRIu64 ": not terminated by a newline (truncated?)", lines + 1);
 		lines++;
 		if (lines > 1 && h.kind == WIRE_BATCH_SALES) {
-			/* sale lines: the fast strict parser (sale_parse.c) */
+			/* sale lines: the fast strict parser (wire_sale.c) */
 			char why[200];
 			struct wire_sale s;
 			if (lines - 1 > h.count)

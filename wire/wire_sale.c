@@ -1,5 +1,5 @@
 /*
- * sale_parse.c - a strict parser for one sale line of batch format v1.
+ * wire_sale.c - a strict parser for one sale line of batch format v1.
  * Sale lines are most of what HQ reads, and a general JSON library spent
  * most of the receiver's time building and freeing trees for them; this
  * reads the known shape in one pass into struct wire_sale, with the same
