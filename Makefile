@@ -197,3 +197,107 @@ clean:
 	rm -rf build bin
 
 -include $(shell find $(B) build/fuzz -name "*.d" 2>/dev/null)
+
+# =============================================================================
+# Install, uninstall, man pages (issue 17; docs/packaging.md). Kept apart from
+# the build above: it only reads $(B)/bin/ and the files under dist/.
+#
+#   make install [PREFIX=/usr/local] [DESTDIR=]   programs, man pages, docs,
+#                    config examples, systemd units, sysusers.d, udev rule,
+#                    bash completion (debian/rules runs it with PREFIX=/usr)
+#   make uninstall [PREFIX=...] [DESTDIR=]        removes exactly those files
+#   make man                                      build/man/posmark.1, posmark-hq.8
+#
+# /etc/posmark/posmark.conf and hq.conf (and /etc/default/posmark-hq) are
+# installed only where absent, so a reinstall keeps the local edits; the same
+# files always go to share/doc/posmark{,-hq}/examples/. uninstall removes an
+# /etc file only if it is still the shipped one. With PREFIX=/usr the units and
+# the udev rule go under /lib (Debian 12's systemd and udev directories);
+# otherwise under $(PREFIX)/lib, which systemd and udev also read.
+# =============================================================================
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+SYSCONFDIR  ?= /etc
+VERSION_CL  := $(shell head -n1 debian/changelog 2>/dev/null | cut -d'(' -f2 | cut -d')' -f1 | cut -d- -f1)
+VERSION     ?= $(if $(VERSION_CL),$(VERSION_CL),0.0)
+BINDIR      := $(PREFIX)/bin
+MANDIR      := $(PREFIX)/share/man
+DOCDIR      := $(PREFIX)/share/doc/posmark
+HQDOCDIR    := $(PREFIX)/share/doc/posmark-hq
+SYSTEMLIB   := $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)
+UNITDIR     := $(SYSTEMLIB)/systemd/system
+UDEVDIR     := $(SYSTEMLIB)/udev/rules.d
+SYSUSERSDIR := $(PREFIX)/lib/sysusers.d
+COMPDIR     := $(PREFIX)/share/bash-completion/completions
+INSTALL     ?= install
+
+MAN_OUT := build/man
+# The docs of the terminal package; hq.md goes with posmark-hq.
+POSMARK_DOCS := README.md $(filter-out docs/hq.md,$(wildcard docs/*.md))
+POSMARK_EXAMPLES := $(wildcard docs/examples/*)
+
+.PHONY: man install uninstall
+
+man: $(MAN_OUT)/posmark.1 $(MAN_OUT)/posmark-hq.8
+
+$(MAN_OUT)/posmark.1: $(B)/bin/posmark dist/man/posmark.h2m scripts/gen-man.sh scripts/list-commands.sh
+	@echo '  MAN     $@'
+	@bash scripts/gen-man.sh $(B)/bin/posmark 1 "loyalty and offers for point-of-sale terminals" \
+		dist/man/posmark.h2m $@ $(VERSION)
+
+$(MAN_OUT)/posmark-hq.8: $(B)/bin/posmark-hq dist/man/posmark-hq.h2m scripts/gen-man.sh scripts/list-commands.sh
+	@echo '  MAN     $@'
+	@bash scripts/gen-man.sh $(B)/bin/posmark-hq 8 "posmark HQ receiver, reports and rule publishing" \
+		dist/man/posmark-hq.h2m $@ $(VERSION)
+
+# $(call install_once,SRC,DEST): install SRC unless DEST exists (a local config).
+install_once = if [ -e $(2) ]; then echo "  KEEP    $(2) (exists; the shipped one is in the examples)"; \
+	else $(INSTALL) -m 0644 $(1) $(2); fi
+# $(call remove_if_shipped,SRC,DEST): remove DEST if it is still SRC.
+remove_if_shipped = if [ -e $(2) ] && ! cmp -s $(1) $(2); then echo "  KEEP    $(2) (edited)"; else rm -f $(2); fi
+
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(HQDOCDIR)/examples \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(UDEVDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/posmark $(DESTDIR)$(SYSCONFDIR)/default
+	$(INSTALL) -m 0755 $(B)/bin/posmark $(B)/bin/posmark-hq $(DESTDIR)$(BINDIR)/
+	gzip -9n -c $(MAN_OUT)/posmark.1 >$(DESTDIR)$(MANDIR)/man1/posmark.1.gz
+	gzip -9n -c $(MAN_OUT)/posmark-hq.8 >$(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
+	chmod 0644 $(DESTDIR)$(MANDIR)/man1/posmark.1.gz $(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
+	$(INSTALL) -m 0644 $(POSMARK_DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(POSMARK_EXAMPLES) dist/posmark.conf $(DESTDIR)$(DOCDIR)/examples/
+	$(INSTALL) -m 0644 docs/hq.md $(DESTDIR)$(HQDOCDIR)/
+	$(INSTALL) -m 0644 dist/hq.conf $(DESTDIR)$(HQDOCDIR)/examples/
+	$(INSTALL) -m 0644 dist/posmark-hq.default $(DESTDIR)$(HQDOCDIR)/examples/
+	@$(call install_once,dist/posmark.conf,$(DESTDIR)$(SYSCONFDIR)/posmark/posmark.conf)
+	@$(call install_once,dist/hq.conf,$(DESTDIR)$(SYSCONFDIR)/posmark/hq.conf)
+	@$(call install_once,dist/posmark-hq.default,$(DESTDIR)$(SYSCONFDIR)/default/posmark-hq)
+	sed 's|/usr/bin/|$(BINDIR)/|' dist/posmark.service >$(DESTDIR)$(UNITDIR)/posmark.service
+	sed 's|/usr/bin/|$(BINDIR)/|' dist/posmark-hq.service >$(DESTDIR)$(UNITDIR)/posmark-hq.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/posmark.service $(DESTDIR)$(UNITDIR)/posmark-hq.service
+	$(INSTALL) -m 0644 dist/60-posmark.rules $(DESTDIR)$(UDEVDIR)/60-posmark.rules
+	$(INSTALL) -m 0644 dist/posmark.sysusers $(DESTDIR)$(SYSUSERSDIR)/posmark.conf
+	$(INSTALL) -m 0644 dist/posmark-hq.sysusers $(DESTDIR)$(SYSUSERSDIR)/posmark-hq.conf
+	$(INSTALL) -m 0644 dist/completion/posmark.bash $(DESTDIR)$(COMPDIR)/posmark
+	$(INSTALL) -m 0644 dist/completion/posmark.bash $(DESTDIR)$(COMPDIR)/posmark-hq
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "next: systemd-sysusers; udevadm control --reload; systemctl daemon-reload;" \
+		     "systemctl enable --now posmark (docs/packaging.md)"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/posmark $(DESTDIR)$(BINDIR)/posmark-hq
+	rm -f $(DESTDIR)$(MANDIR)/man1/posmark.1.gz $(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(POSMARK_DOCS)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(POSMARK_EXAMPLES)) posmark.conf)
+	rm -f $(DESTDIR)$(HQDOCDIR)/hq.md $(DESTDIR)$(HQDOCDIR)/examples/hq.conf \
+		$(DESTDIR)$(HQDOCDIR)/examples/posmark-hq.default
+	@$(call remove_if_shipped,dist/posmark.conf,$(DESTDIR)$(SYSCONFDIR)/posmark/posmark.conf)
+	@$(call remove_if_shipped,dist/hq.conf,$(DESTDIR)$(SYSCONFDIR)/posmark/hq.conf)
+	@$(call remove_if_shipped,dist/posmark-hq.default,$(DESTDIR)$(SYSCONFDIR)/default/posmark-hq)
+	rm -f $(DESTDIR)$(UNITDIR)/posmark.service $(DESTDIR)$(UNITDIR)/posmark-hq.service
+	rm -f $(DESTDIR)$(UDEVDIR)/60-posmark.rules
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/posmark.conf $(DESTDIR)$(SYSUSERSDIR)/posmark-hq.conf
+	rm -f $(DESTDIR)$(COMPDIR)/posmark $(DESTDIR)$(COMPDIR)/posmark-hq
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(HQDOCDIR)/examples \
+		$(DESTDIR)$(HQDOCDIR) $(DESTDIR)$(SYSCONFDIR)/posmark 2>/dev/null || true
