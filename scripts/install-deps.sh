@@ -9,7 +9,7 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libpng-dev libcairo2-dev libzint-dev
       libcmocka-dev umockdev libumockdev-dev
       libsqlite3-dev sqlite3 weka default-jre-headless python3 curl procps openssl
-      debhelper dpkg-dev fakeroot lintian help2man man-db systemd bash-completion)
+      debhelper dpkg-dev fakeroot lintian help2man man-db systemd udev bash-completion)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
