@@ -54,7 +54,16 @@ vopt=()
 if ! timeout 10 "$prog" --version </dev/null >/dev/null 2>&1; then
 	vopt=(--version-string="$version")
 fi
+# help2man takes a SYNOPSIS only from "Usage:" (capital U): run the program
+# through a wrapper of the same name that capitalises a leading "usage:".
+mkdir -p "$tmp/bin"
+real=$(cd "$(dirname "$prog")" && pwd)/$base
+cat >"$tmp/bin/$base" <<WRAP
+#!/bin/sh
+if [ "\$1" = --help ]; then "$real" --help 2>&1 | sed 's/^usage: /Usage: /'; else exec "$real" "\$@"; fi
+WRAP
+chmod +x "$tmp/bin/$base"
 mkdir -p "$(dirname "$out")"
 help2man --no-info --section="$section" --name="$name" "${vopt[@]}" \
 	"${inc[@]}" \
-	--output="$out" "$prog"
+	--output="$out" "$tmp/bin/$base"
