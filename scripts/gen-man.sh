@@ -8,8 +8,8 @@
 # Subcommands come from "PROG --list-commands" (one per line); a program
 # without that option is read from its top-level --help instead: lines of the
 # form "  word ..." (two spaces, a lower-case word). A subcommand whose --help
-# fails or says nothing is left out. A program without --version gets
-# VERSION (default 0.0) through help2man --version-string.
+# fails or says nothing is left out. The version is the first number of
+# "PROG --version", or VERSION (default 0.0) for a program without it.
 set -euo pipefail
 [ $# -ge 5 ] || { echo "usage: $0 PROG SECTION NAME INCLUDE OUT [VERSION]" >&2; exit 2; }
 prog=$1 section=$2 name=$3 include=$4 out=$5 version=${6:-0.0}
@@ -50,10 +50,13 @@ if [ -s "$tmp/sections" ]; then
 	} >"$tmp/commands.h2m"
 fi
 
-vopt=()
-if ! timeout 10 "$prog" --version </dev/null >/dev/null 2>&1; then
-	vopt=(--version-string="$version")
+# The version: the first number in "PROG --version" (its first line may say
+# more, e.g. "posmark 0.1.0 (purchase log format v1)"), else VERSION.
+if v=$(timeout 10 "$prog" --version </dev/null 2>/dev/null) &&
+   v=$(head -n1 <<<"$v" | grep -oE '[0-9]+(\.[0-9]+)+' | head -n1) && [ -n "$v" ]; then
+	version=$v
 fi
+vopt=(--version-string="$version")
 # help2man takes a SYNOPSIS only from "Usage:" (capital U): run the program
 # through a wrapper of the same name that capitalises a leading "usage:".
 mkdir -p "$tmp/bin"
