@@ -6,6 +6,7 @@
 #   make test               run the tests of one variant (VARIANT=normal|asan)
 #   make bench              benchmarks against the baselines named in docs/benchmarks.md
 #   make fuzz               libFuzzer targets from tests/fuzz/ (clang)
+#   make install|uninstall|man   PREFIX, DESTDIR: see the last section (docs/packaging.md)
 #
 # Layout (docs/layout.md): every module directory compiles into
 # build/<variant>/lib<module>.a, each object with the compile flags of its
