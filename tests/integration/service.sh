@@ -14,7 +14,10 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	type hq_cleanup >/dev/null 2>&1 && hq_cleanup
+	if type hq_cleanup >/dev/null 2>&1; then
+		hq_cleanup
+		sleep 0.2; rm -rf "$HQ_TMP"   # PostgreSQL may still have been removing its files
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
