@@ -62,8 +62,9 @@ int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config 
 	co->config = pm_conf_pick(given, "POSMARK_CONFIG", "posmark.conf", co->default_path,
 				  sizeof(co->default_path));
 	if (co->config && term_config_load(co->config, cfg, err, sizeof(err)))
-		return cli_fail(argv[0], "fix the line named, or run with POSMARK_CONFIG=none for the defaults",
-				"%s", err) + 1;
+		return cli_fail(argv[0], given ? "fix the file or the line named, or leave out --config for the "
+				"default file" : "fix the file or the line named, or set POSMARK_CONFIG=none for the "
+				"built-in defaults", "%s", err) + 1;
 	if (co->data)
 		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", co->data);
 	return 0;
