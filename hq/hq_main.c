@@ -49,7 +49,7 @@ static const struct cmd_help helps[] = {
 	{ "migrate", "migrate [--db CONNINFO]", "create or upgrade the schema (every command does it first)",
 	  DB_OPT },
 	{ "store", "store add STORE [--db CONNINFO] [--credential-file F]",
-	  "register a store; prints its credential (for hq.store_credential) unless read from F",
+	  "register a store; prints its credential (for hq.store_credential) unless --credential-file gives it",
 	  DB_OPT
 	  "  --credential-file F  take the credential from the first line of F (default: a new\n"
 	  "                       random one, printed once)\n" },
