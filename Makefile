@@ -20,6 +20,9 @@ PKG_CONFIG ?= pkg-config
 # Extra flags from the command line, e.g. make XCFLAGS=-O0
 XCFLAGS    ?=
 SANITIZER  ?=
+# Where the programs look for posmark/posmark.conf and posmark/hq.conf
+# (common/pm_version.h); only common/pm_conf.c uses it.
+SYSCONFDIR ?= /etc
 
 # ---- modules: what each may use, and its packages ---------------------------
 MOD_USES_common   :=
@@ -52,7 +55,8 @@ TEST_PKGS := cmocka
 UMOCK_PKG := umockdev-1.0 glib-2.0 gobject-2.0
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O2 -g $(WARN) -I. -MMD -MP $(XCFLAGS)
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O2 -g $(WARN) -I. -MMD -MP \
+	-DPM_SYSCONFDIR='"$(SYSCONFDIR)"' $(XCFLAGS)
 
 ifeq ($(SANITIZER),)
 VARIANT ?= normal

@@ -83,7 +83,13 @@ struct prn_dev {
 	void *priv;
 	const struct prn_profile *profile; /* never NULL */
 	int timeout_ms;            /* per I/O step: connect, write, status reply */
+	long long file_max_bytes;  /* text: rotate before a receipt would pass it; 0 = never */
+	int file_keep;             /* text: rotated files kept, FILE.1 (newest) .. FILE.N */
 };
+
+/* text: printers' bounds unless ,max_kb=N,keep=N say otherwise (docs/printers.md). */
+#define PRNI_TEXT_MAX_KB_DEFAULT 8192
+#define PRNI_TEXT_KEEP_DEFAULT 3
 
 /* ---- encoder output (escpos.c): a pm_buf whose first failure sticks ---- */
 struct prni_buf {

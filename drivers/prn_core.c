@@ -15,7 +15,7 @@ static const struct prn_ops *const prn_backends[] = {
 };
 
 /*
- * Split ",profile=NAME,timeout=MS" off the device argument (a file name
+ * Split ",profile=NAME,timeout=MS" (text: also ",max_kb=N,keep=N") off the device argument (a file name
  * with a comma cannot be used; docs/printers.md says so).
  */
 static int parse_options(struct prn_dev *p, char *arg, char *errbuf, size_t errlen)
@@ -42,8 +42,26 @@ static int parse_options(struct prn_dev *p, char *arg, char *errbuf, size_t errl
 				return PM_EINVAL;
 			}
 			p->timeout_ms = (int)ms;
+		} else if (!strncmp(opt, "max_kb=", 7) || !strncmp(opt, "keep=", 5)) {
+			bool kb = opt[0] == 'm';
+			char *end;
+			long n = strtol(opt + (kb ? 7 : 5), &end, 10);
+			if (p->ops != &prn_text_ops) {
+				snprintf(errbuf, errlen, "printer option '%s' applies to text: printers only", opt);
+				return PM_EINVAL;
+			}
+			if (*end || end == opt + (kb ? 7 : 5) || n < 0 || n > (kb ? 4194304 : 99)) {
+				snprintf(errbuf, errlen, "printer option '%s' is not valid: %s", opt,
+					 kb ? "max_kb is 0 (no limit)..4194304 KiB" : "keep is 0..99 old files");
+				return PM_EINVAL;
+			}
+			if (kb)
+				p->file_max_bytes = (long long)n << 10;
+			else
+				p->file_keep = (int)n;
 		} else {
-			snprintf(errbuf, errlen, "printer option '%s' is unknown; use profile=NAME or timeout=MS", opt);
+			snprintf(errbuf, errlen, "printer option '%s' is unknown; use profile=NAME, timeout=MS or, "
+				 "for text:, max_kb=N and keep=N", opt);
 			return PM_EINVAL;
 		}
 		opt = next;
@@ -90,6 +108,8 @@ int prn_open(const char *spec, struct prn_dev **out, char *errbuf, size_t errlen
 	p->ops = ops;
 	p->profile = prni_profile_find(NULL);
 	p->timeout_ms = 2000;
+	p->file_max_bytes = (long long)PRNI_TEXT_MAX_KB_DEFAULT << 10;
+	p->file_keep = PRNI_TEXT_KEEP_DEFAULT;
 	snprintf(p->name, sizeof(p->name), "%s", spec);
 	if (ops->priv_size && !(p->priv = calloc(1, ops->priv_size))) {
 		free(p);

@@ -1,21 +1,28 @@
 /*
  * prn_file.c - the two file printer backends; each appends every receipt to
  * a file ("-" = stdout):
- *  text:    the receipt as plain text (the default printer and the demo's)
+ *  text:    the receipt as plain text (the default printer and the demo's);
+ *           bounded: before a receipt that would take the file past max_kb
+ *           (default 8 MiB) it becomes FILE.1, FILE.1 becomes FILE.2, ...,
+ *           keeping `keep` old files (default 3; docs/printers.md)
  *  escpos:  the raw ESC/POS bytes, for inspection, for a printer device
  *           node the kernel already drives, and for `posmark receipt --escpos`
  */
 #include "drivers/drv_backend.h"
 #include "common/pm_err.h"
+#include "common/pm_log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct file_priv {
 	FILE *f;
 	bool is_stdout;
+	char path[1024];           /* the file, for rotation ("" = too long to rotate) */
 };
 
 /* Open arg for appending; what names the file in the error message. */
@@ -28,6 +35,8 @@ static int file_open(struct prn_dev *p, const char *arg, const char *what, char 
 		t->is_stdout = true;
 		return PM_OK;
 	}
+	if (strlen(arg) < sizeof(t->path) - 4)
+		snprintf(t->path, sizeof(t->path), "%s", arg);
 	t->f = fopen(arg, "ab");
 	if (!t->f) {
 		int e = errno;
@@ -60,6 +69,45 @@ static int text_open(struct prn_dev *p, const char *arg, char *errbuf, size_t er
 	return file_open(p, arg, "receipt file", errbuf, errlen);
 }
 
+/*
+ * Before appending len bytes: if they would take the file past its bound,
+ * FILE.(keep-1) -> FILE.keep, ..., FILE -> FILE.1, and a new FILE. A failed
+ * rename is logged and the receipt goes to the current file: a full receipt
+ * file never stops the till.
+ */
+static void text_rotate(struct prn_dev *p, size_t len)
+{
+	struct file_priv *t = p->priv;
+	char from[1100], to[1100];
+	struct stat st;
+	FILE *f;
+
+	if (t->is_stdout || !t->path[0] || p->file_max_bytes <= 0 || fstat(fileno(t->f), &st) ||
+	    !S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size + (long long)len <= p->file_max_bytes)
+		return;
+	for (int i = p->file_keep - 1; i >= 1; i--) {
+		snprintf(from, sizeof(from), "%s.%d", t->path, i);
+		snprintf(to, sizeof(to), "%s.%d", t->path, i + 1);
+		if (rename(from, to) && errno != ENOENT)
+			pm_warn("prn %s: cannot rename '%s' to '%s': %s", p->name, from, to, strerror(errno));
+	}
+	snprintf(to, sizeof(to), "%s.1", t->path);
+	if (p->file_keep > 0 ? rename(t->path, to) : unlink(t->path)) {
+		pm_warn("prn %s: cannot rotate the receipt file '%s': %s; it keeps growing", p->name, t->path,
+			strerror(errno));
+		return;
+	}
+	if (!(f = fopen(t->path, "ab"))) {
+		pm_warn("prn %s: cannot start a new receipt file '%s': %s; writing to '%s'", p->name, t->path,
+			strerror(errno), p->file_keep > 0 ? to : "(removed file)");
+		return;
+	}
+	fclose(t->f);
+	t->f = f;
+	pm_info("prn %s: receipt file reached %lld KiB, the old one is now '%s'", p->name,
+		(long long)st.st_size >> 10, p->file_keep > 0 ? to : "(removed)");
+}
+
 static int text_print(struct prn_dev *p, const struct prn_doc *doc)
 {
 	char *text;
@@ -67,6 +115,7 @@ static int text_print(struct prn_dev *p, const struct prn_doc *doc)
 	int rc = prn_doc_to_text(doc, &text, &len);
 	if (rc)
 		return rc;
+	text_rotate(p, len);
 	rc = file_append(p, text, len);
 	free(text);
 	return rc;

@@ -5,6 +5,8 @@
 #include "offers/offers.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
+#include "common/pm_conf.h"
+#include "common/pm_version.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,21 +17,114 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *usage_text =
-	"usage: posmark-hq COMMAND [options]   (--db CONNINFO or $POSMARK_HQ_DB)\n\n"
-	"  serve --db CONNINFO --listen HOST:PORT [--workers N]   receive uploads (docs/hq.md)\n"
-	"  migrate --db CONNINFO                                  create/upgrade the schema\n"
-	"  store add STORE --db CONNINFO [--credential-file F]    register a store; prints its\n"
-	"                                                         credential unless read from F\n"
-	"  history CARD --db CONNINFO --json                      a card's sales, all stores\n"
-	"  report sales-by-day|campaigns --db CONNINFO            JSON lines\n"
-	"  erase CARD --db CONNINFO                               erase a card at HQ and stores\n"
-	"  consent CARD --targeted yes|no --db CONNINFO           consent given to HQ, sent to stores\n"
-	"  rules keygen --key FILE                                new signing key; prints public key\n"
-	"  rules publish FILE --db CONNINFO --key FILE            check, sign and serve a rule set\n"
-	"  baskets --db CONNINFO [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]\n"
-	"                                                         HQ's sales as the miner's baskets\n"
-	"                                                         on stdout (posmark mine --hq-db)\n";
+/*
+ * Every help text of posmark-hq, in one table (the man page posmark-hq(8) is
+ * generated from it with help2man): `posmark-hq --help` lists the commands,
+ * `posmark-hq --list-commands` prints one name per line, and
+ * `posmark-hq COMMAND --help` prints "usage: posmark-hq ..." lines, a blank
+ * line, the one-line summary, a blank line, "options:" with each option and
+ * its default, then the common options.
+ */
+struct cmd_help {
+	const char *name;
+	const char *synopsis;   /* after "posmark-hq "; lines joined by "\n" */
+	const char *summary;
+	const char *options;    /* NULL = only the common ones */
+};
+
+#define HQ_CONF_DEFAULT PM_SYSCONFDIR "/posmark/hq.conf"
+#define DB_OPT "  --db CONNINFO        libpq connection string (default: $POSMARK_HQ_DB, else db in\n" \
+	       "                       hq.conf; required)\n"
+
+static const struct cmd_help helps[] = {
+	{ "serve", "serve [--db CONNINFO] [--listen HOST:PORT] [--workers N]",
+	  "receive uploads and serve the stores' HTTP API (docs/hq.md)",
+	  DB_OPT
+	  "  --listen HOST:PORT   IPv4 address and port to listen on (default: listen in\n"
+	  "                       hq.conf; required)\n"
+	  "  --workers N          PostgreSQL connections in the pool, 1..32 (default: workers in\n"
+	  "                       hq.conf, else 4)\n"
+	  "  Runs in the foreground until SIGTERM; under systemd (Type=notify) it sends\n"
+	  "  READY=1 to $NOTIFY_SOCKET once listening.\n" },
+	{ "migrate", "migrate [--db CONNINFO]", "create or upgrade the schema (every command does it first)",
+	  DB_OPT },
+	{ "store", "store add STORE [--db CONNINFO] [--credential-file F]",
+	  "register a store; prints its credential (for hq.store_credential) unless --credential-file gives it",
+	  DB_OPT
+	  "  --credential-file F  take the credential from the first line of F (default: a new\n"
+	  "                       random one, printed once)\n" },
+	{ "history", "history CARD [--db CONNINFO] --json", "a card's sales across all stores, as JSON lines",
+	  DB_OPT
+	  "  --json               JSON lines, the shape of 'posmark history --json' (the only format)\n" },
+	{ "report", "report sales-by-day|campaigns [--db CONNINFO]", "sales per store and day, or campaign results, as JSON lines",
+	  DB_OPT },
+	{ "erase", "erase CARD [--db CONNINFO]", "erase a card at HQ; the stores that know it erase it at their next sync",
+	  DB_OPT },
+	{ "consent", "consent CARD --targeted yes|no [--db CONNINFO]",
+	  "record a customer's consent given to HQ; the stores learn it at their next sync",
+	  DB_OPT
+	  "  --targeted yes|no    the customer's answer (required)\n" },
+	{ "rules", "rules keygen --key FILE\n"
+		   "rules publish FILE [--db CONNINFO] --key FILE",
+	  "make the rule-signing key (prints the public key), or check, sign and serve a rule set",
+	  DB_OPT
+	  "  --key FILE           the Ed25519 signing key; keygen creates it, mode 0600, never\n"
+	  "                       overwriting (default: rules_key in hq.conf; required)\n" },
+	{ "baskets", "baskets [--db CONNINFO] [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]",
+	  "HQ's sales as the miner's baskets on stdout (what 'posmark mine --hq-db' reads)",
+	  DB_OPT
+	  "  --store S            only this store's sales (default: all)\n"
+	  "  --terminal T         only this terminal's sales (default: all)\n"
+	  "  --since-us US        from this time, UTC microseconds since 1970 (default: the first)\n"
+	  "  --until-us US        until this time (default: the last)\n"
+	  "  --quiet              no note about sales without items (default: noted on stderr)\n" },
+};
+#define N_HELPS (sizeof(helps) / sizeof(helps[0]))
+
+static const char common_opts[] =
+	"common options:\n"
+	"  --config FILE        hq.conf to read (default: $POSMARK_HQ_CONFIG, else\n"
+	"                       " HQ_CONF_DEFAULT " if it exists; docs/hq.md)\n"
+	"  -h, --help           this text\n"
+	"  --version            print the version\n";
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: posmark-hq COMMAND [--config FILE] [--db CONNINFO] [options]\n"
+		   "       posmark-hq --version | --list-commands | --help\n\n"
+		   "posmark-hq %s: HQ's receiver, reports, erasure and rule sets (docs/hq.md)\n\ncommands:\n",
+		PM_VERSION);
+	for (size_t i = 0; i < N_HELPS; i++)
+		fprintf(f, "  %-8s %s\n", helps[i].name, helps[i].summary);
+	fprintf(f, "\n%s\n'posmark-hq COMMAND --help' lists the command's options.\n"
+		   "environment: POSMARK_HQ_DB (the --db default), POSMARK_HQ_CONFIG (hq.conf;\n"
+		   "'none' = no file), POSMARK_DEBUG=0..3 (log level), NOTIFY_SOCKET\n"
+		   "exit status: 0 done, 1 failed, 2 usage error (baskets: docs/mining.md)\n",
+		common_opts);
+	return f == stdout ? 0 : 2;
+}
+
+static int command_help(const char *name, FILE *f)
+{
+	for (size_t i = 0; i < N_HELPS; i++) {
+		const struct cmd_help *h = &helps[i];
+		if (strcmp(h->name, name))
+			continue;
+		const char *syn = h->synopsis, *lead = "usage: ";
+		while (*syn) {
+			size_t n = strcspn(syn, "\n");
+			fprintf(f, "%sposmark-hq %.*s\n", lead, (int)n, syn);
+			lead = "       ";
+			syn += n + (syn[n] == '\n');
+		}
+		fprintf(f, "\n%s\n\n", h->summary);
+		if (h->options)
+			fprintf(f, "options:\n%s\n", h->options);
+		fputs(common_opts, f);
+		return 0;
+	}
+	return usage(f);
+}
 
 static int fail(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(const char *hint, const char *fmt, ...)
@@ -49,9 +144,10 @@ static char *read_file(const char *path, size_t *len)
 }
 
 struct opts {
+	const char *config;     /* --config FILE */
 	const char *db, *listen, *key, *cred_file, *targeted;
 	const char *store, *terminal, *since_us, *until_us;
-	int workers;
+	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	int json, quiet;
 	int npos;
 	const char *pos[4];
@@ -61,7 +157,8 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->db = getenv("POSMARK_HQ_DB");
-	o->workers = 4;
+	if (o->db && !*o->db)
+		o->db = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -74,7 +171,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--db", &o->db }, { "--listen", &o->listen }, { "--key", &o->key },
 			{ "--credential-file", &o->cred_file }, { "--targeted", &o->targeted },
 			{ "--store", &o->store }, { "--terminal", &o->terminal }, { "--since-us", &o->since_us },
-			{ "--until-us", &o->until_us }, { "--workers", NULL },
+			{ "--until-us", &o->until_us }, { "--workers", NULL }, { "--config", &o->config },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -84,8 +181,8 @@ static int parse(int argc, char **argv, struct opts *o)
 				return fail("see posmark-hq --help", "option %s needs a value", a);
 			if (valued[k].dst)
 				*valued[k].dst = v;
-			else
-				o->workers = atoi(v);
+			else if ((o->workers = atoi(v)) < 1)
+				o->workers = 1;
 			i++;
 			continue;
 		}
@@ -98,12 +195,92 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/*
+ * hq.conf (docs/hq.md): "key = value" lines, '#' or ';' comments, an
+ * optional [hq] section header. Keys: db, listen, workers, rules_key. A value
+ * fills in only what the command line (and, for db, $POSMARK_HQ_DB) left
+ * unset. 0, or 2 after saying what is wrong.
+ */
+static int load_conf(struct opts *o)
+{
+	static char db[1024], listen_addr[128], key[1024];
+	char pathbuf[1024], line[1200];
+	unsigned lineno = 0;
+	const char *path = pm_conf_pick(o->config, "POSMARK_HQ_CONFIG", "hq.conf", pathbuf, sizeof(pathbuf));
+	FILE *f;
+	int workers = 0;
+
+	if (!path)
+		goto out_defaults;
+	if (!(f = fopen(path, "r")))
+		return fail("fix the path or its permissions, or set POSMARK_HQ_CONFIG=none for no file",
+			    "cannot read config file '%s': %s", path, strerror(errno)) + 1;
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *v, *e;
+		lineno++;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		e = k + strlen(k);
+		while (e > k && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (!*k || *k == '#' || *k == ';' || !strcmp(k, "[hq]"))
+			continue;
+		if (!(v = strchr(k, '=')) || *k == '[') {
+			fclose(f);
+			return fail("write 'key = value' lines (docs/hq.md)", "%s:%u: expected 'key = value' or [hq]",
+				    path, lineno) + 1;
+		}
+		for (e = v; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			;
+		*e = '\0';
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		char *dst = !strcmp(k, "db") ? db : !strcmp(k, "listen") ? listen_addr
+			    : !strcmp(k, "rules_key") ? key : NULL;
+		size_t cap = dst == db ? sizeof(db) : dst == listen_addr ? sizeof(listen_addr) : sizeof(key);
+		if (!strcmp(k, "workers")) {
+			char *end;
+			long w = strtol(v, &end, 10);
+			if (!*v || *end || w < 1 || w > 32) {
+				fclose(f);
+				return fail("give a number of PostgreSQL connections from 1 to 32", "%s:%u: option "
+					    "'workers' = '%s' is not valid: expected 1..32", path, lineno, v) + 1;
+			}
+			workers = (int)w;
+		} else if (!dst) {
+			fclose(f);
+			return fail("hq.conf takes db, listen, workers and rules_key (docs/hq.md)",
+				    "%s:%u: unknown option '%s'", path, lineno, k) + 1;
+		} else if (strlen(v) >= cap) {
+			fclose(f);
+			return fail("shorten the value", "%s:%u: option '%s' is too long (at most %zu characters)",
+				    path, lineno, k, cap - 1) + 1;   /* never echo db: it may hold a password */
+		} else {
+			strcpy(dst, v);
+		}
+	}
+	fclose(f);
+	if (!o->db && db[0])
+		o->db = db;
+	if (!o->listen && listen_addr[0])
+		o->listen = listen_addr;
+	if (!o->key && key[0])
+		o->key = key;
+	if (!o->workers)
+		o->workers = workers;
+out_defaults:
+	if (!o->workers)
+		o->workers = 4;
+	return 0;
+}
+
 static PGconn *open_db(const struct opts *o, int migrate)
 {
 	char err[600];
 	PGconn *c;
 	if (!o->db) {
-		fail("give --db 'host=... dbname=...' (a libpq connection string)", "no database named");
+		fail("give --db 'host=... dbname=...' (a libpq connection string), set POSMARK_HQ_DB or db in hq.conf",
+		     "no database named");
 		return NULL;
 	}
 	if (!(c = hq_connect(o->db, err, sizeof(err)))) {
@@ -279,15 +456,42 @@ int main(int argc, char **argv)
 	int rc;
 
 	pm_log_init_from_env(PM_LOG_WARN);
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2)
+		return usage(stderr);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return usage(stdout);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("posmark-hq %s\n", PM_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--list-commands")) {
+		for (size_t i = 0; i < N_HELPS; i++)
+			printf("%s\n", helps[i].name);
+		return 0;
+	}
+	const char *cmd = argv[1];
+	size_t known = 0;
+	while (known < N_HELPS && strcmp(helps[known].name, cmd))
+		known++;
+	if (known == N_HELPS) {
+		fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
+		return 2;
+	}
+	/* COMMAND --help / --version answer before any config or database */
+	for (int k = 2; k < argc; k++) {
+		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h"))
+			return command_help(cmd, stdout);
+		if (!strcmp(argv[k], "--version")) {
+			printf("posmark-hq %s\n", PM_VERSION);
+			return 0;
+		}
 	}
 	if (sodium_init() < 0)
 		return fail(NULL, "libsodium failed to start");
 	if (parse(argc - 1, argv + 1, &o))
 		return 2;
-	const char *cmd = argv[1];
+	if ((rc = load_conf(&o)))
+		return rc;
 	memmove(o.pos + 1, o.pos, sizeof(o.pos) - sizeof(o.pos[0]));
 	o.pos[0] = cmd;
 	o.npos++;
@@ -296,7 +500,7 @@ int main(int argc, char **argv)
 	/* pos[0] is the command, pos[1..] its words */
 	if (!strcmp(cmd, "serve")) {
 		if (!o.listen)
-			return fail("add --listen 127.0.0.1:8080", "serve needs --listen HOST:PORT");
+			return fail("add --listen 127.0.0.1:8080 or set listen in hq.conf", "serve needs --listen HOST:PORT");
 		if (!(c = open_db(&o, 1)))
 			return 1;
 		PQfinish(c);

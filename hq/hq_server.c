@@ -14,6 +14,7 @@
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
+#include "common/pm_notify.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -23,6 +24,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <errno.h>
 
 #define BODY_MAX (64u << 20)
 
@@ -298,7 +301,11 @@ int hq_serve(const char *conninfo, const char *listen_addr, int workers)
 		return PM_EIO;
 	}
 	fprintf(stderr, "posmark-hq: listening on %s\n", listen_addr);
+	if (pm_notifyf("READY=1\nSTATUS=listening on %s, %d database connection(s)\nMAINPID=%ld", listen_addr,
+		       workers, (long)getpid()))
+		pm_warn("cannot tell the service manager READY=1 through NOTIFY_SOCKET: %s", strerror(errno));
 	sigwait(&set, &sig);
+	pm_notify("STOPPING=1");
 	MHD_stop_daemon(d);
 	for (int i = 0; i < workers; i++)
 		PQfinish(g_pool.conns[i]);

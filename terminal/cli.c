@@ -1,5 +1,6 @@
 /* cli.c - option parsing and error reporting shared by the commands. */
 #include "terminal/cli.h"
+#include "common/pm_conf.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
@@ -40,10 +41,10 @@ int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config 
 	memset(co, 0, sizeof(*co));
 	term_config_default(cfg);
 	pm_log_init_from_env(PM_LOG_WARN);
-	co->config = getenv("POSMARK_CONFIG");
+	const char *given = NULL;
 	for (int i = 1; i < *argc; i++) {
 		if ((v = cli_opt_value(*argc, argv, &i, "--config")))
-			co->config = v;
+			given = v;
 		else if ((v = cli_opt_value(*argc, argv, &i, "--data")))
 			co->data = v;
 		else if (!strcmp(argv[i], "--json"))
@@ -57,9 +58,13 @@ int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config 
 	}
 	argv[out] = NULL;
 	*argc = out;
-	if (co->config && *co->config && term_config_load(co->config, cfg, err, sizeof(err)))
-		return cli_fail(argv[0], "fix the line named, or run without --config for the defaults",
-				"%s", err) + 1;
+	/* --config, else $POSMARK_CONFIG, else PM_SYSCONFDIR/posmark/posmark.conf if present */
+	co->config = pm_conf_pick(given, "POSMARK_CONFIG", "posmark.conf", co->default_path,
+				  sizeof(co->default_path));
+	if (co->config && term_config_load(co->config, cfg, err, sizeof(err)))
+		return cli_fail(argv[0], given ? "fix the file or the line named, or leave out --config for the "
+				"default file" : "fix the file or the line named, or set POSMARK_CONFIG=none for the "
+				"built-in defaults", "%s", err) + 1;
 	if (co->data)
 		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", co->data);
 	return 0;

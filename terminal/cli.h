@@ -62,7 +62,8 @@ int term_config_set(struct term_config *cfg, const char *section, const char *ke
 
 /* Common CLI options: --config, --data, --json, --help. */
 struct cli_common {
-	const char *config;
+	const char *config;        /* the file read (docs/config.md says which); NULL = defaults */
+	char default_path[1024];   /* holds PM_SYSCONFDIR/posmark/posmark.conf when that is read */
 	const char *data;
 	bool json;
 	bool help;
@@ -105,6 +106,19 @@ int term_sync_result_format(const struct term_sync_result *r, char *buf, size_t 
  * PM_EPROTO (not a result line, a field missing, out of order or malformed).
  */
 int term_sync_result_parse(const char *line, size_t len, struct term_sync_result *out);
+
+/*
+ * Help texts, all in help.c (the man page is generated from them):
+ * term_help_usage: the top-level usage with every command (0 on stdout, 2
+ * elsewhere); term_help_list: one command name per line; term_help_command:
+ * "usage: posmark ..." lines, the one-line summary, the options with their
+ * defaults, the common options (0 on stdout, 2 elsewhere); term_help_version:
+ * "posmark VERSION".
+ */
+int term_help_usage(FILE *f);
+void term_help_list(FILE *f);
+int term_help_command(const char *name, FILE *f);
+void term_help_version(FILE *f);
 
 /* Commands: argv[0] is the command name. Return the exit status. */
 int cmd_catalog(int argc, char **argv);

@@ -59,10 +59,7 @@ int cmd_card(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (co.help || argc < 3) {
-		fprintf(co.help ? stdout : stderr,
-			"usage: posmark card show CARD --data DIR [--json]\n"
-			"       posmark card consent CARD --targeted yes|no --data DIR\n"
-			"       posmark card erase CARD --data DIR\n");
+		term_help_command("card", co.help ? stdout : stderr);
 		return co.help ? 0 : 2;
 	}
 	verb = argv[1];

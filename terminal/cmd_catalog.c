@@ -162,9 +162,7 @@ int cmd_catalog(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (co.help || argc < 2 || strcmp(argv[1], "import")) {
-		fprintf(co.help ? stdout : stderr,
-			"usage: posmark catalog import FILE --data DIR [--skip-bad]\n"
-			"  FILE is CSV with the header gtin,name,category,price_cents[,brand]\n");
+		term_help_command("catalog", co.help ? stdout : stderr);
 		return co.help ? 0 : 2;
 	}
 	for (int i = 2; i < argc; i++) {

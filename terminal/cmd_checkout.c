@@ -107,13 +107,7 @@ int cmd_checkout(int argc, char **argv)
 					argv[i]) + 1;
 	}
 	if (co.help) {
-		printf("usage: posmark checkout --data DIR (--scans FILE | --scanner DEV) [--printer DEV] [--json]\n"
-		       "  --scans FILE    a scan script (docs/scanning.md); same as --scanner script:FILE\n"
-		       "  --printer DEV   text:FILE (default DATA/receipts.txt), escpos:FILE, usb:VID:PID,\n"
-		       "                  usblp:/dev/usb/lp0, tcp:HOST[:PORT]; append ,profile=NAME\n"
-		       "                  (docs/printers.md) and ,timeout=MS as needed\n"
-		       "  --scanner DEV   usb:VID:PID, evdev:/dev/input/eventN, serial:/dev/ttyACM0[,BAUD]\n"
-		       "  --json          one JSON event per line on stdout; sale_committed only once durable\n");
+		term_help_command("checkout", stdout);
 		return 0;
 	}
 	if (scans) {

@@ -38,9 +38,7 @@ int cmd_daemon(int argc, char **argv)
 		}
 	}
 	if (co.help) {
-		printf("usage: posmark daemon [--config FILE] [--data DIR] [--socket PATH] [--scanner DEV] [--printer DEV]\n"
-		       "  serves the local POS API on a Unix socket (docs/daemon.md); with a scanner it also\n"
-		       "  runs a standalone till. SIGTERM stops it keeping open sales, SIGHUP reloads the config.\n");
+		term_help_command("daemon", stdout);
 		free(d);
 		return 0;
 	}
@@ -93,7 +91,7 @@ int cmd_status(int argc, char **argv)
 		if ((v = cli_opt_value(argc, argv, &i, "--socket")))
 			socket_path = v;
 	if (co.help) {
-		printf("usage: posmark status [--socket PATH] [--data DIR] [--json]\n");
+		term_help_command("status", stdout);
 		return 0;
 	}
 	if (!socket_path)

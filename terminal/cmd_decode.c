@@ -14,8 +14,7 @@ int cmd_decode(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (co.help || argc < 2) {
-		fprintf(co.help ? stdout : stderr, "usage: posmark decode BARCODE...\n"
-			"  prints one JSON object per scan: kind item|card|coupon|variable_measure|unknown\n");
+		term_help_command("decode", co.help ? stdout : stderr);
 		return co.help ? 0 : 2;
 	}
 	for (int i = 1; i < argc; i++) {

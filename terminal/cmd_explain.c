@@ -86,9 +86,7 @@ int cmd_explain(int argc, char **argv)
 			return cli_fail("explain", "see posmark explain --help", "unexpected argument '%s'", argv[i]) + 1;
 	}
 	if (co.help) {
-		printf("usage: posmark explain [--card CARD] --basket GTIN[,GTIN...] --data DIR [--rules FILE] [--all] [--json]\n"
-		       "  every candidate rule, whether it fired or why not, and the final ranking\n"
-		       "  --all    also list rules the basket does not trigger\n");
+		term_help_command("explain", stdout);
 		return 0;
 	}
 	if (!basket)

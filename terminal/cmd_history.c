@@ -68,7 +68,7 @@ int cmd_history(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (co.help || argc != 2) {
-		fprintf(co.help ? stdout : stderr, "usage: posmark history CARD --data DIR [--json]\n");
+		term_help_command("history", co.help ? stdout : stderr);
 		return co.help ? 0 : 2;
 	}
 	scan_decode_keyed_card(&cfg.scan, argv[1], &r);

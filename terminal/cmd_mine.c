@@ -25,15 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MINE_USAGE \
-	"usage: posmark mine (--input FILE [--input-format basket|fimi] | --data DIR |\n" \
-	"                     --hq-db CONNINFO [--store S] [--terminal T] [--since DAY] [--until DAY])\n" \
-	"                    --min-support S --min-confidence C [--max-len N] [--min-lift L]\n" \
-	"                    [--output FILE] [--output-format text|rules|itemsets]\n" \
-	"                    [--max-memory MB] [--quiet]\n" \
-	"  S, C in (0,1]; N items per whole rule (default 10); DAY as YYYY-MM-DD (UTC, both\n" \
-	"  days included); docs/mining.md has the formats\n"
-
 struct progress_state {
 	double start, last;
 	bool quiet, shown, tty;
@@ -469,7 +460,7 @@ int cmd_mine(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (co.help) {
-		fputs(MINE_USAGE, stdout);
+		term_help_command("mine", stdout);
 		return 0;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -504,7 +495,8 @@ int cmd_mine(int argc, char **argv)
 		else if (!strcmp(argv[i], "--quiet"))
 			ps.quiet = true;
 		else {
-			fprintf(stderr, "posmark mine: unknown or incomplete option '%s'\n%s", argv[i], MINE_USAGE);
+			fprintf(stderr, "posmark mine: unknown or incomplete option '%s'\n", argv[i]);
+			term_help_command("mine", stderr);
 			return 2;
 		}
 	}

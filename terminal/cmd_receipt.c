@@ -84,15 +84,7 @@ int cmd_receipt(int argc, char **argv)
 					argv[i]) + 1;
 	}
 	if (co.help) {
-		printf("usage: posmark receipt (--sale SEQ --data DIR | --escpos FILE) [--png FILE] [--text]\n"
-		       "                       [--profile NAME]\n"
-		       "  --sale SEQ      a committed sale of the purchase log (seq as in sale_committed)\n"
-		       "  --escpos FILE   an ESC/POS capture (what the escpos: printer wrote) instead\n"
-		       "  --png FILE      draw the receipt as the printer would print it (one pixel per dot)\n"
-		       "  --text          print it as text on stdout (the default without --png)\n"
-		       "  --profile NAME  printer profile for the width and fonts (docs/printers.md;\n"
-		       "                  default devices.printer_profile, else generic)\n"
-		       "  --printer DEV   also print it there, marked COPY (a receipt the till could not print)\n");
+		term_help_command("receipt", stdout);
 		return 0;
 	}
 	if (!sale == !escpos)

@@ -45,9 +45,7 @@ int cmd_rules(int argc, char **argv)
 			return cli_fail("rules", "see posmark rules --help", "unexpected argument '%s'", argv[i]) + 1;
 	}
 	if (co.help || !verb) {
-		printf("usage: posmark rules check FILE [--data DIR]   validate a rule set (every error with its line)\n"
-		       "       posmark rules load FILE --data DIR      validate and install it on this terminal\n"
-		       "The format is in docs/rules.md.\n");
+		term_help_command("rules", stdout);
 		return co.help ? 0 : 2;
 	}
 	bool load = !strcmp(verb, "load");

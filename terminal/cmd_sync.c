@@ -132,11 +132,7 @@ int cmd_sync(int argc, char **argv)
 		}
 	}
 	if (co.help) {
-		fprintf(rc ? stderr : stdout, "usage: posmark sync --data DIR [--hq URL] [--once] [--json] [--result-line]\n"
-			"  uploads sales and events HQ has not acknowledged, applies HQ's requests,\n"
-			"  fetches the signed rule set; without --once it repeats every hq.interval_s.\n"
-			"  --result-line   after each round, one line 'posmark-sync-result 1 rc=...'\n"
-			"                  on stdout (docs/daemon.md; what the daemon reads)\n");
+		term_help_command("sync", rc ? stderr : stdout);
 		return rc;
 	}
 	if (hq)

@@ -9,6 +9,7 @@
 #include "common/pm_err.h"
 #include "common/pm_file.h"
 #include "common/pm_log.h"
+#include "common/pm_notify.h"
 #include "common/pm_time.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -345,16 +347,23 @@ static void restore_open_sales(struct daemon *d)
 	unlink(path);
 }
 
-static void reload(struct daemon *d)
+/* The service manager's readiness (pm_notify.h); a failure is only logged. */
+static void notify(const char *state)
+{
+	if (pm_notify(state))
+		pm_warn("cannot tell the service manager '%.*s' through NOTIFY_SOCKET: %s",
+			(int)strcspn(state, "\n"), state, strerror(errno));
+}
+
+static void reload_config(struct daemon *d, char *err, size_t errlen)
 {
 	struct term_config cfg;
-	char err[600];
 	if (!d->config_path) {
 		pm_info("SIGHUP: no config file to reload");
 		return;
 	}
 	term_config_default(&cfg);
-	if (term_config_load(d->config_path, &cfg, err, sizeof(err))) {
+	if (term_config_load(d->config_path, &cfg, err, errlen)) {
 		pm_err("SIGHUP: config not reloaded, the old one stays: %s", err);
 		return;
 	}
@@ -363,6 +372,19 @@ static void reload(struct daemon *d)
 	d->cfg = cfg;
 	pm_info("SIGHUP: configuration reloaded from %s", d->config_path);
 	daemon_reload_rules(d);
+}
+
+static void reload(struct daemon *d)
+{
+	char err[600], msg[200];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the configuration",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	notify(msg);
+	reload_config(d, err, sizeof(err));
+	notify("READY=1\nSTATUS=serving the POS API");
 }
 
 static bool awaits_reply(struct daemon *d, int slot)
@@ -550,6 +572,12 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	restore_open_sales(d);
 	pm_info("posmark daemon ready: log %s, socket %s%s%s", d->cfg.data_dir, socket_path,
 		d->scanner ? ", standalone till on " : "", d->scanner ? scan_dev_name(d->scanner) : "");
+	{
+		char msg[400];
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving the POS API on %s\nMAINPID=%ld", socket_path,
+			 (long)getpid());
+		notify(msg);
+	}
 
 	while (!got_term || any_committing(d)) {
 		struct pollfd pfd[DAEMON_MAX_CLIENTS + 4];
@@ -571,6 +599,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 			daemon_sync_tick(d);
 	}
 	pm_info("posmark daemon: shutting down");
+	notify("STOPPING=1\nSTATUS=stopping: finishing commits, keeping open sales");
 	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
 		if (d->clients[i].fd >= 0) {
 			client_write(d, i);

@@ -1,4 +1,5 @@
-/* posmark_main.c - bin/posmark: dispatch to one command per file. */
+/* posmark_main.c - bin/posmark: dispatch to one command per file; the help
+ * texts are help.c's. */
 #include "terminal/cli.h"
 
 #include <stdio.h>
@@ -7,46 +8,50 @@
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *summary;
 };
 
 static const struct command commands[] = {
-	{ "catalog", cmd_catalog, "catalog import FILE --data DIR   load products (CSV)" },
-	{ "checkout", cmd_checkout, "checkout --data DIR --scans FILE [--json]   run a till" },
-	{ "history", cmd_history, "history CARD --data DIR [--json]   a card's sales" },
-	{ "card", cmd_card, "card show|consent|erase CARD --data DIR   card data and consent" },
-	{ "sync", cmd_sync, "sync --data DIR [--hq URL] [--once]   upload to HQ, fetch rules" },
-	{ "decode", cmd_decode, "decode BARCODE...   how each scan is understood" },
-	{ "receipt", cmd_receipt, "receipt --sale SEQ --data DIR [--png FILE] [--text]   show a receipt" },
-	{ "daemon", cmd_daemon, "daemon [--socket PATH] [--scanner DEV]   the terminal service (POS API)" },
-	{ "status", cmd_status, "status [--socket PATH] [--json]   devices, log, unsent sales" },
-	{ "mine", cmd_mine, "mine --input FILE --min-support S --min-confidence C   cross-sell rules from baskets" },
-	{ "rules", cmd_rules, "rules check|load FILE [--data DIR]   validate / install a rule set" },
-	{ "explain", cmd_explain, "explain --card CARD --basket GTIN,... --data DIR   why these offers" },
+	{ "catalog", cmd_catalog },
+	{ "checkout", cmd_checkout },
+	{ "history", cmd_history },
+	{ "card", cmd_card },
+	{ "sync", cmd_sync },
+	{ "decode", cmd_decode },
+	{ "receipt", cmd_receipt },
+	{ "daemon", cmd_daemon },
+	{ "status", cmd_status },
+	{ "mine", cmd_mine },
+	{ "rules", cmd_rules },
+	{ "explain", cmd_explain },
 };
-
-static int usage(FILE *f)
-{
-	fprintf(f, "usage: posmark COMMAND [--config FILE] [--data DIR] [options]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %s\n", commands[i].summary);
-	fprintf(f, "\n'posmark COMMAND --help' tells more; docs/ has the contracts.\n");
-	return f == stdout ? 0 : 2;
-}
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage(stderr);
+		return term_help_usage(stderr);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
-		return usage(stdout);
+		return term_help_usage(stdout);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("posmark 0.1.0 (purchase log format v1)\n");
+		term_help_version(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--list-commands")) {
+		term_help_list(stdout);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name)) {
+			/* COMMAND --help / --version answer before any config is read */
+			for (int k = 2; k < argc; k++) {
+				if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h"))
+					return term_help_command(commands[i].name, stdout);
+				if (!strcmp(argv[k], "--version")) {
+					term_help_version(stdout);
+					return 0;
+				}
+			}
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "posmark: unknown command '%s'\nhint: run 'posmark --help' for the commands\n",
 		argv[1]);
 	return 2;

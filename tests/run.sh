@@ -3,11 +3,17 @@
 # $BUILD/tests/ and the integration scripts in tests/integration/.
 # Prints "<variant>: N passed, N failed" last; exits non-zero on any failure.
 # Environment: BUILD (build/normal), VARIANT (normal|asan), TEST_FILTER (substring).
+# POSMARK_CONFIG=none and POSMARK_HQ_CONFIG=none are exported (unless set) so that a
+# machine with /etc/posmark/posmark.conf or hq.conf installed gives the same results;
+# a test that wants a config passes --config or sets the variable itself.
+# NOTIFY_SOCKET and JOURNAL_STREAM are unset: tests set them where they test them.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/normal}
 VARIANT=${VARIANT:-normal}
 export POSMARK="$PWD/$BUILD/bin/posmark" POSMARK_HQ="$PWD/$BUILD/bin/posmark-hq"
+export POSMARK_CONFIG="${POSMARK_CONFIG-none}" POSMARK_HQ_CONFIG="${POSMARK_HQ_CONFIG-none}"
+unset NOTIFY_SOCKET JOURNAL_STREAM
 export POSMARK_BUILD="$PWD/$BUILD" POSMARK_VARIANT="$VARIANT"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

@@ -1,0 +1,183 @@
+/*
+ * help.c - every help text of bin/posmark, in one table: the top-level
+ * usage, `posmark --list-commands` and `posmark COMMAND --help`. The man
+ * page posmark(1) is generated from these texts (help2man), so each command
+ * has the same shape:
+ *   usage: posmark COMMAND ...          (one or more synopsis lines)
+ *   <blank>
+ *   one-line description
+ *   <blank>
+ *   options:
+ *     --opt ARG   meaning (default: ...)
+ *   <blank>
+ *   common options: ...                  (the options every command takes)
+ */
+#include "terminal/cli.h"
+#include "common/pm_version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct cmd_help {
+	const char *name;
+	const char *synopsis;    /* after "usage: posmark "; lines joined by "\n" */
+	const char *summary;     /* one line, for the list and the man page */
+	const char *options;     /* "  --opt ARG   text (default: ...)\n" lines; NULL = none */
+};
+
+#define CONF_DEFAULT PM_SYSCONFDIR "/posmark/posmark.conf"
+
+static const struct cmd_help helps[] = {
+	{ "catalog", "catalog import FILE [--data DIR] [--skip-bad]",
+	  "load products from CSV (header gtin,name,category,price_cents[,brand]) into the purchase log",
+	  "  --skip-bad        skip rows that do not parse instead of stopping (default: stop)\n" },
+	{ "checkout", "checkout [--data DIR] (--scans FILE | --scanner DEV) [--printer DEV] [--json]",
+	  "run a till from a scan script or a scanner, printing receipts",
+	  "  --scans FILE      a scan script (docs/scanning.md); same as --scanner script:FILE\n"
+	  "  --scanner DEV     usb:VID:PID, evdev:/dev/input/eventN, serial:/dev/ttyACM0[,BAUD]\n"
+	  "                    (default: devices.scanner)\n"
+	  "  --printer DEV     text:FILE, escpos:FILE, usb:VID:PID, usblp:/dev/usb/lp0,\n"
+	  "                    tcp:HOST[:PORT]; append ,profile=NAME (docs/printers.md),\n"
+	  "                    ,timeout=MS and, for text:, ,max_kb=N,keep=N as needed\n"
+	  "                    (default: devices.printer, else text:DATA/receipts.txt)\n"
+	  "  --json            one JSON event per line on stdout; sale_committed only once\n"
+	  "                    durable (default: text)\n" },
+	{ "history", "history CARD [--data DIR] [--json]",
+	  "a card's sales from the purchase log",
+	  "  --json            one JSON object per sale (default: text)\n" },
+	{ "card", "card show CARD [--data DIR] [--json]\n"
+		  "card consent CARD --targeted yes|no [--data DIR]\n"
+		  "card erase CARD [--data DIR]",
+	  "a card's points, tier and consent; record consent; erase a card",
+	  "  --targeted yes|no the customer's answer to targeted offers (consent; no default)\n"
+	  "  --json            JSON instead of text (show; default: text)\n" },
+	{ "sync", "sync [--data DIR] [--hq URL] [--once] [--json] [--result-line]",
+	  "upload sales and events to HQ, apply HQ's requests, fetch the signed rule set",
+	  "  --hq URL          HQ base URL (default: hq.url)\n"
+	  "  --once            one round, then exit (default: repeat every hq.interval_s)\n"
+	  "  --result-line     after each round, one line 'posmark-sync-result 1 rc=...' on\n"
+	  "                    stdout (docs/daemon.md; what the daemon reads; default: off)\n"
+	  "  --json            progress as JSON lines (default: text)\n" },
+	{ "decode", "decode BARCODE...",
+	  "how each scan is understood: one JSON object per scan (item, card, coupon, ...)",
+	  NULL },
+	{ "receipt", "receipt (--sale SEQ [--data DIR] | --escpos FILE) [--png FILE] [--text]\n"
+		     "        [--profile NAME] [--printer DEV]",
+	  "show (or print again) a committed sale's receipt, or an ESC/POS capture",
+	  "  --sale SEQ        a committed sale of the purchase log (seq as in sale_committed)\n"
+	  "  --escpos FILE     an ESC/POS capture (what the escpos: printer wrote) instead\n"
+	  "  --png FILE        draw the receipt as the printer would (one pixel per dot)\n"
+	  "  --text            print it as text on stdout (default without --png)\n"
+	  "  --profile NAME    printer profile for width and fonts (docs/printers.md;\n"
+	  "                    default: devices.printer_profile, else generic)\n"
+	  "  --printer DEV     also print it there, marked COPY (default: not printed)\n" },
+	{ "daemon", "daemon [--config FILE] [--data DIR] [--socket PATH] [--scanner DEV] [--printer DEV]",
+	  "the terminal service: the local POS API on a Unix socket (docs/daemon.md)",
+	  "  --socket PATH     the API socket (default: daemon.socket, /run/posmark/posmark.sock)\n"
+	  "  --scanner DEV     also run a standalone till from this scanner\n"
+	  "                    (default: devices.scanner, none)\n"
+	  "  --printer DEV     the standalone till's printer (default: devices.printer, else\n"
+	  "                    text:DATA/receipts.txt)\n"
+	  "  Runs in the foreground; SIGTERM stops it keeping open sales, SIGHUP reloads the\n"
+	  "  config. Under systemd (Type=notify) it sends READY=1 to $NOTIFY_SOCKET.\n" },
+	{ "status", "status [--socket PATH] [--data DIR] [--json]",
+	  "ask the daemon for its devices, log and unsent sales (exit 3: no daemon answers)",
+	  "  --socket PATH     the daemon's socket (default: daemon.socket, /run/posmark/posmark.sock)\n"
+	  "  --json            the daemon's reply as JSON (default: text)\n" },
+	{ "mine", "mine (--input FILE [--input-format basket|fimi] | --data DIR |\n"
+		  "      --hq-db CONNINFO [--store S] [--terminal T] [--since DAY] [--until DAY])\n"
+		  "     --min-support S --min-confidence C [--max-len N] [--min-lift L]\n"
+		  "     [--output FILE] [--output-format text|rules|itemsets] [--max-memory MB] [--quiet]",
+	  "cross-sell association rules from baskets (docs/mining.md)",
+	  "  --input FILE      baskets, one per line (default: the purchase log of --data)\n"
+	  "  --input-format F  basket or fimi (default: basket)\n"
+	  "  --hq-db CONNINFO  mine HQ's sales through posmark-hq baskets (default: none)\n"
+	  "  --store S, --terminal T   restrict --hq-db to a store or terminal (default: all)\n"
+	  "  --since DAY, --until DAY  YYYY-MM-DD, UTC, both days included (default: all)\n"
+	  "  --min-support S   in (0,1] (required)\n"
+	  "  --min-confidence C  in (0,1] (required)\n"
+	  "  --max-len N       items per whole rule (default: 10)\n"
+	  "  --min-lift L      drop rules below this lift (default: none)\n"
+	  "  --output FILE     write there (default: stdout)\n"
+	  "  --output-format F text, rules or itemsets (default: text)\n"
+	  "  --max-memory MB   memory limit (default: 90% of available memory)\n"
+	  "  --quiet           no progress lines (default: progress after 1 s on stderr)\n" },
+	{ "rules", "rules check FILE [--data DIR]\n"
+		   "rules load FILE [--data DIR]",
+	  "validate a rule set (every error with its line), or validate and install it (docs/rules.md)",
+	  NULL },
+	{ "explain", "explain [--card CARD] --basket GTIN[,GTIN...] [--data DIR] [--rules FILE] [--all] [--json]",
+	  "every candidate offer rule for a basket, whether it fired or why not, and the ranking",
+	  "  --card CARD       the customer's card (default: none, an anonymous basket)\n"
+	  "  --basket GTINS    the basket, comma-separated (required)\n"
+	  "  --rules FILE      a rule set to try (default: the installed DATA/rules.json)\n"
+	  "  --all             also list rules the basket does not trigger (default: off)\n"
+	  "  --json            JSON instead of text (default: text)\n" },
+};
+
+#define N_HELPS (sizeof(helps) / sizeof(helps[0]))
+
+static const char common_opts[] =
+	"common options:\n"
+	"  --config FILE     config file (default: $POSMARK_CONFIG, else " CONF_DEFAULT "\n"
+	"                    if it exists, else built-in defaults; docs/config.md)\n"
+	"  --data DIR        purchase log directory (default: store.data, /var/lib/posmark)\n"
+	"  -h, --help        this text\n";
+
+static const struct cmd_help *find(const char *name)
+{
+	for (size_t i = 0; i < N_HELPS; i++)
+		if (!strcmp(helps[i].name, name))
+			return &helps[i];
+	return NULL;
+}
+
+static void print_synopsis(FILE *f, const char *syn)
+{
+	const char *lead = "usage: ";
+	while (*syn) {
+		size_t n = strcspn(syn, "\n");
+		fprintf(f, "%sposmark %.*s\n", lead, (int)n, syn);
+		lead = "       ";
+		syn += n + (syn[n] == '\n');
+	}
+}
+
+int term_help_usage(FILE *f)
+{
+	fprintf(f, "usage: posmark COMMAND [--config FILE] [--data DIR] [options]\n"
+		   "       posmark --version | --list-commands | --help\n\n"
+		   "posmark %s: loyalty and targeted offers at the till (docs/)\n\ncommands:\n", PM_VERSION);
+	for (size_t i = 0; i < N_HELPS; i++)
+		fprintf(f, "  %-9s %s\n", helps[i].name, helps[i].summary);
+	fprintf(f, "\n%s\n'posmark COMMAND --help' lists the command's options.\n"
+		   "environment: POSMARK_CONFIG (config file; 'none' = built-in defaults),\n"
+		   "POSMARK_DEBUG=0..3 (log level), NOTIFY_SOCKET, JOURNAL_STREAM (set by systemd)\n"
+		   "exit status: 0 done, 1 failed, 2 usage error, 3 (status) no daemon\n",
+		common_opts);
+	return f == stdout ? 0 : 2;
+}
+
+void term_help_list(FILE *f)
+{
+	for (size_t i = 0; i < N_HELPS; i++)
+		fprintf(f, "%s\n", helps[i].name);
+}
+
+int term_help_command(const char *name, FILE *f)
+{
+	const struct cmd_help *h = find(name);
+	if (!h)
+		return term_help_usage(f);
+	print_synopsis(f, h->synopsis);
+	fprintf(f, "\n%s\n\n", h->summary);
+	if (h->options)
+		fprintf(f, "options:\n%s\n", h->options);
+	fputs(common_opts, f);
+	return f == stdout ? 0 : 2;
+}
+
+void term_help_version(FILE *f)
+{
+	fprintf(f, "posmark %s\n", PM_VERSION);
+}
