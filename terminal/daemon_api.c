@@ -8,6 +8,7 @@
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
+#include "common/pm_version.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -401,7 +402,7 @@ json_t *daemon_status(struct daemon *d)
 		prn_status(d->printer, &pstate);
 	return json_pack("{s:s, s:s, s:s, s:I, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:s},"
 			 " s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:s, s:s, s:I}, s:{s:s}}",
-			 "version", "0.1.0", "store", d->cfg.store_id, "terminal", d->cfg.loy.terminal_id,
+			 "version", PM_VERSION, "store", d->cfg.store_id, "terminal", d->cfg.loy.terminal_id,
 			 "uptime_s", (json_int_t)((pm_now_us() - d->started_us) / 1000000),
 			 "log", "path", d->cfg.data_dir, "sales", (json_int_t)st.sales, "cards", (json_int_t)st.cards,
 			 "last_sale_seq", (json_int_t)st.last_sale_seq,

@@ -85,6 +85,7 @@ for prog in "$P" "$PHQ"; do
 	done
 	check "$name: every COMMAND --help has synopsis, summary, options; exit 0 (bad:$bad)" '[ -z "$bad" ]'
 done
+check "one version: debian/changelog's is PM_VERSION" '[ "$(sed -n "1s/^posmark (\([^)]*\)).*/\1/p" debian/changelog)" = "$VERSION" ]'
 check "posmark daemon --help names its defaults" '"$P" daemon --help | grep -q "default: daemon.socket, /run/posmark/posmark.sock"'
 check "posmark-hq serve --help names its defaults" '"$PHQ" serve --help | grep -q "else 4)"'
 "$PHQ" nonsense --help >/dev/null 2>"$T/e"; rc=$?
@@ -125,6 +126,8 @@ check "daemon sends READY=1 to NOTIFY_SOCKET (config from POSMARK_CONFIG)" 'grep
 check "... with its socket listening when READY=1 arrives" 'grep -q "socket_exists=1" "$T/n1"'
 reply=$(python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"op\":\"echo\"}\n"); print(s.makefile().readline().strip())' "$T/pm.sock" 2>&1)
 check "... and it answers right after" 'echo "$reply" | grep -q "\"ok\":true"'
+reply=$(python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"{\"op\":\"status\"}\n"); print(s.makefile().readline().strip())' "$T/pm.sock" 2>&1)
+check "... its status names the version --version prints" 'echo "$reply" | grep -q "\"version\": *\"$VERSION\""'
 kill -HUP $dpid
 wait_for "$T/n1" "RELOADING=1"
 wait_for "$T/n1" "^READY=1|STATUS=serving the POS API socket_exists"
