@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# layout.sh - the module boundaries of ../shared/docs/ARCHITECTURE.md, checked
+# layout.sh - the module boundaries of docs/layout.md (ARCHITECTURE.md's table), checked
 # on the source tree and the two programs (TAP-style "ok" / "not ok" lines):
 #  - every #include "mod/..." in a module's .c/.h files names its own module
 #    or one the table lets it use (common: libc only; terminal: all but hq);
