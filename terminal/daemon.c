@@ -144,6 +144,7 @@ static void client_close(struct daemon *d, int slot)
 		close(c->fd);
 	c->fd = -1;
 	c->eof = false;
+	c->skipping = false;
 	c->gen++;
 	c->in_len = 0;
 	free(c->out);
@@ -216,14 +217,32 @@ static void accept_clients(struct daemon *d)
 	}
 }
 
+/*
+ * A line longer than DAEMON_LINE_MAX gets one error reply and none of it
+ * runs: the rest of it, up to its newline, is read and dropped.
+ */
+static void line_too_long(struct daemon *d, int slot)
+{
+	struct client *c = &d->clients[slot];
+	json_t *r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EINVAL), "message",
+			      "request line longer than 64 KiB: ignored, none of it was run", "hint",
+			      "send one JSON object per line, each shorter than 64 KiB, ended by a newline");
+	d->errors++;
+	daemon_reply(d, slot, r);
+	pm_warn("client %d: request line longer than %d bytes ignored", slot, DAEMON_LINE_MAX);
+	c->skipping = true;
+	c->in_len = 0;
+}
+
 static void client_read(struct daemon *d, int slot)
 {
 	struct client *c = &d->clients[slot];
 	for (;;) {
 		if (c->in_len == sizeof(c->in)) {
-			daemon_reply(d, slot, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EINVAL), "message",
-							"request line longer than 64 KiB; one JSON object per line"));
-			c->in_len = 0;
+			if (c->skipping)
+				c->in_len = 0;
+			else
+				line_too_long(d, slot);
 		}
 		ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
 		if (n == 0) {
@@ -237,13 +256,16 @@ static void client_read(struct daemon *d, int slot)
 		}
 		if (n < 0)
 			return;
+		c->last_ns = pm_mono_ns();
 		/* A short read drained the socket: skip the read that would say EAGAIN. */
 		bool drained = (size_t)n < sizeof(c->in) - c->in_len;
 		c->in_len += (size_t)n;
 		char *start = c->in, *nl;
 		while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
 			*nl = '\0';
-			if (nl > start)
+			if (c->skipping)
+				c->skipping = false;    /* the end of the long line: drop it */
+			else if (nl > start)
 				daemon_handle(d, slot, start, (size_t)(nl - start));
 			start = nl + 1;
 			if (c->fd < 0)

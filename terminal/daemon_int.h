@@ -73,6 +73,8 @@ struct client {
 	char *out;
 	size_t out_len, out_cap;
 	bool eof;                        /* the client half-closed: answer, then close */
+	bool skipping;                   /* inside a line over DAEMON_LINE_MAX: drop up to its newline */
+	int64_t last_ns;                 /* monotonic time of its last read or write (idle timeout) */
 };
 
 struct daemon {

@@ -513,6 +513,75 @@ static void test_growth_under_busy_lanes(void **state)
 	loy_close(db);
 }
 
+/* Read reply lines until EOF or `ms` of silence; returns how many, the first in *first. */
+static int read_lines(int fd, int ms, json_t **first)
+{
+	static char buf[1 << 20];
+	size_t have = 0;
+	int lines = 0;
+	*first = NULL;
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, ms) <= 0)
+			break;
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	for (char *s = buf, *nl; (nl = strchr(s, '\n')); s = nl + 1) {
+		if (lines++ == 0)
+			*first = json_loadb(s, (size_t)(nl - s), 0, NULL);
+	}
+	return lines;
+}
+
+/*
+ * Issue 15 item 6: a request line over 64 KiB gets one error reply and none
+ * of it runs (its tail was run as a request: a smuggled sale_cancel).
+ */
+static void test_long_line_runs_nothing(void **state)
+{
+	struct fx *f = *state;
+	int pos = connect_sock(f->sock);
+	json_t *r = call(pos, "{\"op\":\"sale_open\",\"lane\":\"P\",\"pos_sale_id\":\"P-1\"}");
+	assert_true(is_ok(r));
+	json_decref(r);
+	json_decref(call(pos, "{\"op\":\"line_add\",\"lane\":\"P\",\"gtin\":\"4006381333931\",\"price_cents\":5}"));
+	int evil = connect_sock(f->sock);
+	size_t pad = 70 * 1024;
+	const char *tail = "{\"op\":\"sale_cancel\",\"lane\":\"P\"}\n";
+	char *line = malloc(pad + strlen(tail) + 1);
+	memset(line, ' ', pad);
+	strcpy(line + pad, tail);
+	size_t off = 0, len = strlen(line);
+	while (off < len) {
+		ssize_t n = send(evil, line + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;   /* the daemon may close after its error reply */
+		off += (size_t)n;
+	}
+	free(line);
+	json_t *first;
+	int lines = read_lines(evil, 1000, &first);
+	assert_int_equal(lines, 1);
+	assert_non_null(first);
+	assert_false(is_ok(first));
+	assert_string_equal(json_string_value(json_object_get(first, "error")), "PM_EINVAL");
+	assert_non_null(json_string_value(json_object_get(first, "hint")));
+	json_decref(first);
+	close(evil);
+	r = call(pos, "{\"op\":\"status\"}");
+	assert_true(is_ok(r));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "lanes"), "open")), 1);
+	json_decref(r);
+	r = call(pos, "{\"op\":\"tender\",\"lane\":\"P\",\"kind\":\"cash\"}");
+	assert_true(is_ok(r));   /* the sale was still open */
+	json_decref(r);
+	close(pos);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -527,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_standalone_till_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_growth_under_busy_lanes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_line_runs_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
