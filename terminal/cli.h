@@ -31,6 +31,7 @@ struct term_config {
 	char printer_profile[48];  /* [devices] printer_profile: docs/printers.md; "" = generic */
 	char socket_path[108];     /* [daemon] socket */
 	char socket_group[32];     /* [daemon] socket_group: the POS user's group ("" = leave) */
+	int idle_timeout_s;        /* [daemon] idle_timeout_s: close a client idle this long (default 300) */
 	struct loy_config loy;     /* [store] terminal/currency, [loyalty] ... */
 	struct scan_config scan;   /* [cards] ... */
 	struct {                   /* [hq]: upload to HQ (docs/config.md, docs/hostsync.md) */

@@ -21,6 +21,7 @@ void term_config_default(struct term_config *cfg)
 	strcpy(cfg->footer, "Thank you for shopping with us!");
 	cfg->receipt_columns = 42;
 	strcpy(cfg->socket_path, "/run/posmark/posmark.sock");
+	cfg->idle_timeout_s = 300;
 	cfg->offers_enabled = true;
 	loy_config_default(&cfg->loy);
 	scan_config_default(&cfg->scan);
@@ -211,6 +212,10 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 	} else if (KEY("daemon", "socket")) {
 		want = "a path shorter than 108 bytes";
 		rc = copy_str(cfg->socket_path, sizeof(cfg->socket_path), v);
+	} else if (KEY("daemon", "idle_timeout_s")) {
+		want = "seconds 1..86400";
+		if (!(rc = parse_i64(v, 1, 86400, &x)))
+			cfg->idle_timeout_s = (int)x;
 	} else if (KEY("daemon", "socket_group")) {
 		rc = copy_str(cfg->socket_group, sizeof(cfg->socket_group), v);
 	} else if (KEY("cards", "coupon_prefix")) {

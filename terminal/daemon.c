@@ -107,6 +107,9 @@ void daemon_lanes_clear(struct daemon *d)
 	d->till_lane = NULL;
 }
 
+static void client_close(struct daemon *d, int slot);
+static bool awaits_reply(struct daemon *d, int slot);
+
 void daemon_reply(struct daemon *d, int slot, json_t *obj)
 {
 	struct client *c = &d->clients[slot];
@@ -192,6 +195,61 @@ static int listen_socket(struct daemon *d, const char *path, char *err, size_t e
 	return fd;
 }
 
+/* Tell a client why it is closed (best effort: it may not read), then close it. */
+static void client_goodbye(struct daemon *d, int slot, const char *message, const char *hint)
+{
+	struct client *c = &d->clients[slot];
+	json_t *r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EBUSY), "message", message,
+			      "hint", hint);
+	char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	if (text && !c->out_len) {
+		size_t len = strlen(text);
+		text[len] = '\n';   /* json_dumps leaves the NUL: send it as the newline */
+		if (write(c->fd, text, len + 1) < 0) { /* closing anyway */ }
+	}
+	free(text);
+	json_decref(r);
+	client_close(d, slot);
+}
+
+/*
+ * May be closed for idleness: any client but one whose tender is at the
+ * committer. Idle time counts from its last read or write, so a half request
+ * left hanging or replies left unread count as idle too.
+ */
+static bool client_idle(struct daemon *d, int slot)
+{
+	return d->clients[slot].fd >= 0 && !awaits_reply(d, slot);
+}
+
+/* Clients idle for longer than daemon.idle_timeout_s are closed. */
+static void close_idle_clients(struct daemon *d)
+{
+	int64_t now = pm_mono_ns(), limit = (int64_t)d->cfg.idle_timeout_s * 1000000000LL;
+	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
+		if (client_idle(d, i) && now - d->clients[i].last_ns >= limit) {
+			pm_info("client %d: closed after %d s idle (daemon.idle_timeout_s)", i, d->cfg.idle_timeout_s);
+			client_goodbye(d, i, "connection closed: idle for longer than daemon.idle_timeout_s",
+				       "reconnect when there is a request to send");
+		}
+}
+
+/* All slots taken: the client idle the longest makes room, or -1 when none is idle. */
+static int evict_idle_client(struct daemon *d)
+{
+	int victim = -1;
+	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
+		if (client_idle(d, i) && (victim < 0 || d->clients[i].last_ns < d->clients[victim].last_ns))
+			victim = i;
+	if (victim >= 0) {
+		pm_warn("all %d client slots taken: closing client %d, idle for %lld ms, to admit a new one",
+			DAEMON_MAX_CLIENTS, victim, (long long)((pm_mono_ns() - d->clients[victim].last_ns) / 1000000));
+		client_goodbye(d, victim, "connection closed: all client slots were taken and this one was the "
+				"longest idle", "reconnect when there is a request to send");
+	}
+	return victim;
+}
+
 static void accept_clients(struct daemon *d)
 {
 	for (;;) {
@@ -204,16 +262,20 @@ static void accept_clients(struct daemon *d)
 				slot = i;
 				break;
 			}
+		if (slot < 0)
+			slot = evict_idle_client(d);
 		if (slot < 0) {
-			char msg[200];
+			char msg[300];
 			int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\",\"message\":\"too many clients "
-					 "(%d); close idle connections\"}\n", pm_errname(PM_EBUSY), DAEMON_MAX_CLIENTS);
+					 "(%d), all busy\",\"hint\":\"retry in a moment; close connections that are not "
+					 "in use\"}\n", pm_errname(PM_EBUSY), DAEMON_MAX_CLIENTS);
 			if (n > 0 && write(fd, msg, (size_t)n) < 0) { /* closing anyway */ }
 			close(fd);
 			continue;
 		}
 		d->clients[slot].fd = fd;
 		d->clients[slot].in_len = 0;
+		d->clients[slot].last_ns = pm_mono_ns();
 	}
 }
 
@@ -290,6 +352,7 @@ static void client_write(struct daemon *d, int slot)
 		}
 		memmove(c->out, c->out + n, c->out_len - (size_t)n);
 		c->out_len -= (size_t)n;
+		c->last_ns = pm_mono_ns();
 	}
 }
 
@@ -619,6 +682,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 			till_step(d);
 		if (!got_term)
 			daemon_sync_tick(d);
+		close_idle_clients(d);
 	}
 	pm_info("posmark daemon: shutting down");
 	notify("STOPPING=1\nSTATUS=stopping: finishing commits, keeping open sales");

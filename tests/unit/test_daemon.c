@@ -582,6 +582,58 @@ static void test_long_line_runs_nothing(void **state)
 	close(pos);
 }
 
+/* A daemon on a config file (no devices). */
+static void start_conf_daemon(struct fx *f, const char *extra)
+{
+	char conf[4300], text[9000];
+	stop_daemon(f, SIGTERM);
+	snprintf(conf, sizeof(conf), "%s/posmark.conf", f->dir);
+	snprintf(text, sizeof(text), "[store]\ndata = %s\n%s", f->data, extra);
+	write_text(conf, text);
+	f->pid = fork();
+	assert_true(f->pid >= 0);
+	if (f->pid == 0) {
+		if (!getenv("TEST_DAEMON_STDERR"))
+			freopen("/dev/null", "w", stderr);
+		execl(bin(), bin(), "daemon", "--config", conf, "--socket", f->sock, (char *)NULL);
+		_exit(127);
+	}
+	int fd = connect_sock(f->sock);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/*
+ * Issue 15 item 6: idle connections time out, and with every slot taken by
+ * idle clients a new POS client is still served (the longest idle goes).
+ */
+static void test_idle_clients(void **state)
+{
+	struct fx *f = *state;
+	start_conf_daemon(f, "[daemon]\nidle_timeout_s = 2\n");
+	int idle[64];
+	for (int i = 0; i < 64; i++) {
+		idle[i] = connect_sock(f->sock);
+		assert_true(idle[i] >= 0);
+	}
+	usleep(200000);
+	int fd = connect_sock(f->sock);
+	json_t *r = call(fd, "{\"op\":\"echo\",\"id\":\"new\"}");
+	assert_true(is_ok(r));
+	json_decref(r);
+	/* Idle for longer than idle_timeout_s: closed (EOF, after at most a goodbye line). */
+	char buf[512];
+	struct pollfd p = { idle[63], POLLIN, 0 };
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	ssize_t n;
+	while ((n = read(idle[63], buf, sizeof(buf))) > 0)
+		;
+	assert_int_equal(n, 0);
+	for (int i = 0; i < 64; i++)
+		close(idle[i]);
+	close(fd);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -597,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_and_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_growth_under_busy_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line_runs_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_clients, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
