@@ -129,6 +129,14 @@ void daemon_reply(struct daemon *d, int slot, json_t *obj)
 			break;
 		}
 		size_t need = c->out_len + (n ? n : 4096) + 1, cap = c->out_cap ? c->out_cap : 4096;
+		if (n && need > DAEMON_OUT_MAX) {
+			/* It sends requests but does not read the replies: cut it off, memory stays bounded. */
+			pm_warn("client %d: closed, %zu bytes of replies unread (limit %d): it does not read its "
+				"replies; the POS app must read each reply line", slot, c->out_len, DAEMON_OUT_MAX);
+			json_decref(obj);
+			client_close(d, slot);
+			return;
+		}
 		while (cap < need)
 			cap *= 2;
 		char *nb = realloc(c->out, cap);

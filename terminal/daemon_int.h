@@ -49,6 +49,8 @@ void committer_stop(struct committer *c);
 #define DAEMON_MAX_LANES 64
 #define DAEMON_MAX_CLIENTS 64
 #define DAEMON_LINE_MAX 65536
+/* Replies a client has not read yet: past this it is cut off (it never reads). */
+#define DAEMON_OUT_MAX (1024 * 1024)
 
 struct lane {
 	char name[32];

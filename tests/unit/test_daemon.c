@@ -634,6 +634,59 @@ static void test_idle_clients(void **state)
 	close(fd);
 }
 
+static long vm_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (!strncmp(line, "VmRSS:", 6))
+			kb = atol(line + 6);
+	fclose(fp);
+	return kb;
+}
+
+/*
+ * Issue 15 item 6: a client that sends requests and never reads its replies
+ * is cut off at a bounded output buffer; the daemon's memory stays bounded
+ * and other clients are served.
+ */
+static void test_unread_replies_bounded(void **state)
+{
+	struct fx *f = *state;
+	int other = connect_sock(f->sock);
+	json_t *r = call(other, "{\"op\":\"echo\"}");
+	assert_true(is_ok(r));
+	json_decref(r);
+	long before = vm_rss_kb(f->pid);
+	int greedy = connect_sock(f->sock);
+	char req[1100];
+	int k = snprintf(req, sizeof(req), "{\"op\":\"echo\",\"id\":\"");
+	memset(req + k, 'x', 1000);
+	strcpy(req + k + 1000, "\"}\n");
+	size_t len = strlen(req);
+	size_t sent = 0;
+	for (int i = 0; i < 40000; i++) {   /* 40 MB of replies nobody reads */
+		ssize_t n = send(greedy, req, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		sent += (size_t)n;
+	}
+	usleep(300000);
+	r = call(other, "{\"op\":\"echo\",\"id\":\"other\"}");
+	assert_true(is_ok(r));
+	json_decref(r);
+	long after = vm_rss_kb(f->pid);
+	print_message("%zu KiB of requests never read: daemon VmRSS %ld KiB -> %ld KiB\n", sent / 1024, before, after);
+	assert_true(before > 0 && after > 0);
+	assert_true(after - before < 16 * 1024);
+	close(greedy);
+	close(other);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -650,6 +703,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_growth_under_busy_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_line_runs_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unread_replies_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
