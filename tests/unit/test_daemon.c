@@ -571,6 +571,11 @@ static void test_long_line_runs_nothing(void **state)
 	assert_string_equal(json_string_value(json_object_get(first, "error")), "PM_EINVAL");
 	assert_non_null(json_string_value(json_object_get(first, "hint")));
 	json_decref(first);
+	/* The connection stays usable from the next line on. */
+	r = call(evil, "{\"op\":\"echo\",\"id\":\"after\"}");
+	assert_true(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "after");
+	json_decref(r);
 	close(evil);
 	r = call(pos, "{\"op\":\"status\"}");
 	assert_true(is_ok(r));
