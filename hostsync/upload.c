@@ -394,31 +394,118 @@ static int upload_kind(struct client *cl, const struct hs_source *src, const cha
 
 /* ---- requests from HQ and rule sets ---------------------------------------- */
 
-/* GETs are idempotent: retried like batches on no answer or a 5xx (same backoff). */
-static int http_get_retry(struct client *cl, const char *path, struct curl_slist *extra, long *status)
+/*
+ * GETs are idempotent and follow the batches' retry rules (same backoff,
+ * same max_attempts): no answer, a 5xx, a reply shorter than its
+ * Content-Length, or a body that is not the posmark answer expected (cut
+ * JSON: reply_ok says) is retried; a well-formed refusal (4xx with a posmark
+ * JSON body) is not, and err carries HQ's reason. On PM_OK the caller may use
+ * cl->resp: it passed reply_ok, so nothing is ever applied from a partial reply.
+ */
+typedef bool (*reply_ok_fn)(const struct client *cl, long status);
+
+static bool body_is_json(const struct client *cl, json_t **out)
 {
-	int rc = PM_EOFFLINE;
-	for (int attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
+	json_t *j = json_loadb(cl->resp.data ? cl->resp.data : "", cl->resp.len, 0, NULL);
+	bool ok = json_is_object(j) || json_is_array(j);
+	if (out && ok)
+		*out = j;
+	else
+		json_decref(j);
+	return ok;
+}
+
+static int http_get_retry(struct client *cl, const char *what, const char *path, struct curl_slist *extra,
+			  reply_ok_fn reply_ok, long *status, char *err, size_t errlen)
+{
+	int rc = PM_EOFFLINE, attempt;
+	char why[400] = "no answer";
+	for (attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
+		curl_off_t clen = -1;
+		json_t *j = NULL;
 		if (attempt > 1) {
 			cl->st->retries++;
 			backoff_sleep(cl->cfg, attempt - 1);
 		}
 		*status = 0;
 		rc = http(cl, "GET", path, NULL, 0, extra, status);
-		if (rc == PM_OK && *status > 0 && *status < 500)
+		if (rc) {
+			snprintf(why, sizeof(why), "HQ at %s unreachable: %s", cl->cfg->url,
+				 cl->errbuf[0] ? cl->errbuf : "no answer");
+			continue;
+		}
+		rc = PM_EPROTO;
+		if (curl_easy_getinfo(cl->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) != CURLE_OK)
+			clen = -1;
+		if (clen >= 0 && (uint64_t)clen != (uint64_t)cl->resp.len) {
+			snprintf(why, sizeof(why), "HQ's reply to GET %s was cut (%zu of %" PRId64 " bytes)", path,
+				 cl->resp.len, (int64_t)clen);
+		} else if (*status >= 500 || *status < 100) {
+			snprintf(why, sizeof(why), "HQ answered %ld to GET %s", *status, path);
+		} else if (reply_ok(cl, *status)) {
 			return PM_OK;
+		} else if (*status >= 400 && *status < 500 && body_is_json(cl, &j) && json_is_object(j)) {
+			/* HQ refused (credential, no such endpoint): asking again cannot help */
+			json_t *reason = json_object_get(j, "reason");
+			snprintf(err, errlen, "cannot fetch %s: HQ refused GET %s (HTTP %ld): %s", what, path, *status,
+				 json_is_string(reason) ? json_string_value(reason) : "no reason given");
+			json_decref(j);
+			pm_err("%s", err);
+			return PM_EREFUSED;
+		} else {
+			json_decref(j);
+			snprintf(why, sizeof(why), "HQ's reply to GET %s (HTTP %ld) was cut or is not a posmark answer",
+				 path, *status);
+		}
+		if (attempt < cl->cfg->max_attempts)
+			pm_warn("%s; will retry", why);
 	}
-	return rc ? rc : PM_EPROTO;
+	snprintf(err, errlen, "cannot fetch %s after %d attempts: %s", what, attempt - 1, why);
+	return rc;
+}
+
+/* 200 with {"requests": [...]}: anything else is cut or not HQ's. */
+static bool requests_reply_ok(const struct client *cl, long status)
+{
+	json_t *j = NULL;
+	bool ok = status == 200 && body_is_json(cl, &j) && json_is_array(json_object_get(j, "requests"));
+	json_decref(j);
+	return ok;
+}
+
+/* 304 (unchanged), 404 {"status":"none"} (nothing published), or 200 with a
+ * body that is whole: JSON, or bytes whose signature verifies (a cut body
+ * neither parses nor verifies; a whole one signed by another key parses and
+ * is refused later, without a retry). */
+static bool rules_reply_ok(const struct client *cl, long status)
+{
+	json_t *j = NULL;
+	unsigned char sig[crypto_sign_BYTES];
+	size_t sig_len = 0;
+	if (status == 304)
+		return true;
+	if (status == 404) {
+		bool ok = body_is_json(cl, &j) && json_is_string(json_object_get(j, "status")) &&
+			  !strcmp(json_string_value(json_object_get(j, "status")), "none");
+		json_decref(j);
+		return ok;
+	}
+	if (status != 200)
+		return false;
+	if (body_is_json(cl, NULL))
+		return true;
+	if (sodium_hex2bin(sig, sizeof(sig), cl->sig_hex, strlen(cl->sig_hex), NULL, &sig_len, NULL))
+		sig_len = 0;
+	return hs_rules_verify(cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "", cl->resp.len,
+			       sig_len ? sig : NULL, sig_len) == PM_OK;
 }
 
 static int pull_requests(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
 {
 	long status = 0;
-	int rc = http_get_retry(cl, "/v1/requests", NULL, &status);
-	if (rc || status != 200) {
-		snprintf(err, errlen, "cannot fetch HQ's requests (HTTP %ld)", status);
-		return rc ? rc : PM_EPROTO;
-	}
+	int rc = http_get_retry(cl, "HQ's requests", "/v1/requests", NULL, requests_reply_ok, &status, err, errlen);
+	if (rc)
+		return rc;
 	json_t *j = json_loadb(cl->resp.data ? cl->resp.data : "", cl->resp.len, 0, NULL), *r;
 	json_t *arr = json_object_get(j, "requests");
 	size_t i;
@@ -479,12 +566,10 @@ static int pull_rules(struct client *cl, const struct hs_source *src, char *err,
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
 		extra = curl_slist_append(extra, hdr);
 	}
-	int rc = http_get_retry(cl, "/v1/rules", extra, &status);
+	int rc = http_get_retry(cl, "the rule set", "/v1/rules", extra, rules_reply_ok, &status, err, errlen);
 	curl_slist_free_all(extra);
-	if (rc) {
-		snprintf(err, errlen, "cannot fetch the rule set: HQ unreachable");
+	if (rc)
 		return rc;
-	}
 	if (status == 304 || status == 404)
 		return 0;
 	if (status != 200) {

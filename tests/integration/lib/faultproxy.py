@@ -4,7 +4,14 @@
 A fault-injecting HTTP proxy on loopback for the hostsync tests. For each
 request it picks (seeded) one of: pass, drop before forwarding, drop the
 reply after forwarding (HQ stored it, the terminal never hears), answer 500,
-truncate HQ's reply, answer garbage, delay. Counts go to STATSFILE on exit."""
+truncate HQ's reply, answer garbage, delay. Counts go to STATSFILE on exit.
+
+FAULT_GET_TRUNCATE=N (environment) replaces the random faults: the first N
+replies to GET /v1/requests and the first N to GET /v1/rules (N = "all":
+every one; "rules": every /v1/rules reply only) reach the terminal with the body cut in half and Content-Length
+rewritten to match, so the cut is only visible in the body (cut JSON, a
+signature that no longer verifies); everything else passes."""
+import os
 import random, signal, socket, sys, threading, time
 
 listen_port, seed, pct = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
@@ -14,6 +21,8 @@ stats_file = sys.argv[5]
 rng = random.Random(seed)
 lock = threading.Lock()
 counts = {}
+GET_TRUNC = os.environ.get("FAULT_GET_TRUNCATE", "")
+get_cut = {}
 FAULTS = ["drop_request", "drop_reply", "http500", "truncate", "garbage", "delay"]
 
 def read_request(c):
@@ -56,6 +65,30 @@ def handle(c):
     try:
         req = read_request(c)
         if req is None:
+            return
+        if GET_TRUNC:
+            line = req.split(b"\r\n", 1)[0].split(b" ")
+            path = line[1].split(b"?")[0] if len(line) > 1 else b""
+            cut = False
+            if line[0] == b"GET" and path in (b"/v1/requests", b"/v1/rules"):
+                with lock:
+                    k = path.decode()
+                    get_cut[k] = get_cut.get(k, 0) + 1
+                    if GET_TRUNC in ("all", "rules"):
+                        cut = GET_TRUNC == "all" or k == "/v1/rules"
+                    else:
+                        cut = get_cut[k] <= int(GET_TRUNC)
+                    counts["get_truncate" if cut else "pass"] = counts.get("get_truncate" if cut else "pass", 0) + 1
+            else:
+                with lock:
+                    counts["pass"] = counts.get("pass", 0) + 1
+            resp = forward(req)
+            if cut:
+                head, _, body = resp.partition(b"\r\n\r\n")
+                body = body[: len(body) // 2]
+                lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"content-length:")]
+                resp = b"\r\n".join(lines + [b"Content-Length: %d" % len(body)]) + b"\r\n\r\n" + body
+            c.sendall(resp)
             return
         with lock:
             # Every kind once, early and in turn (each faulted request is followed by a
