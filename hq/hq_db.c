@@ -1,7 +1,8 @@
 /*
- * hq_db.c - HQ's PostgreSQL side: versioned migrations, batch ingest with
- * COPY in one transaction per batch, exactly-once by a per-terminal
- * position row, and erasure. Queries live in hq_query.c.
+ * hq_db.c - HQ's PostgreSQL side: batch ingest with COPY in one
+ * transaction per batch, exactly-once by a per-terminal position row,
+ * stores, and erasure and consent. Schema and migrations live in
+ * hq_schema.c, COPY rows in hq_copy.c, queries in hq_query.c.
  * docs/hq.md has the schema and why it looks like this.
  */
 #include "hq/hq_int.h"
@@ -19,199 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-PGconn *hq_connect(const char *conninfo, char *err, size_t errlen)
-{
-	PGconn *c = PQconnectdb(conninfo);
-	if (PQstatus(c) != CONNECTION_OK) {
-		snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
-		PQfinish(c);
-		return NULL;
-	}
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
-	return c;
-}
-
-/* Run a command; on failure copy the message into err (may be NULL). */
-static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-	if (!ok && err)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
-}
-
-int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
-	     char *err, size_t errlen)
-{
-	PGresult *r = PQexecParams(c, sql, n, NULL, pv, lens, fmts, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok && err)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	return ok ? PM_OK : PM_EIO;
-}
-
-static int backfill_event_columns(PGconn *c, char *err, size_t errlen);
-
-/* COPY ... FROM STDIN of (rows, len), COPY text format. */
-static int copy_in(PGconn *c, const char *sql, const char *rows, size_t len, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(c, sql);
-	int ok = PQresultStatus(r) == PGRES_COPY_IN;
-	PQclear(r);
-	if (ok)
-		ok = PQputCopyData(c, rows, (int)len) == 1 && PQputCopyEnd(c, NULL) == 1;
-	r = PQgetResult(c);
-	ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-	PQclear(r);
-	while ((r = PQgetResult(c)))
-		PQclear(r);
-	return ok ? PM_OK : PM_EIO;
-}
-
-/*
- * Migration n brings the schema from version n-1 to n: its SQL, then (if
- * any) a step in C, in the same transaction. Append, never edit.
- */
-struct migration {
-	const char *sql;
-	int (*step)(PGconn *c, char *err, size_t errlen);
-};
-static const struct migration migrations[] = {
-	/* 1: the first schema */
-	{ 
-	"CREATE TABLE stores (store_id text PRIMARY KEY, credential_sha256 bytea NOT NULL,"
-	"  created_at timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE upload_progress (store_id text NOT NULL, terminal text NOT NULL,"
-	"  kind text NOT NULL, acked_seq bigint NOT NULL DEFAULT 0,"
-	"  updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (store_id, terminal, kind));"
-	"CREATE TABLE sales (store_id text NOT NULL, terminal text NOT NULL, seq bigint NOT NULL,"
-	"  time_us bigint NOT NULL, card text, currency char(3) NOT NULL, tender text NOT NULL,"
-	"  total_cents bigint NOT NULL, discount_cents bigint NOT NULL, tendered_cents bigint NOT NULL,"
-	"  points_earned bigint NOT NULL, items jsonb NOT NULL, redeemed jsonb NOT NULL,"
-	"  PRIMARY KEY (store_id, terminal, seq, time_us)) PARTITION BY RANGE (time_us);"
-	"CREATE INDEX sales_card ON sales (card, time_us) WHERE card IS NOT NULL;"
-	"CREATE TABLE events (store_id text NOT NULL, terminal text NOT NULL, seq bigint NOT NULL,"
-	"  time_us bigint NOT NULL, type text NOT NULL, card text, campaign text, payload text NOT NULL,"
-	"  PRIMARY KEY (store_id, terminal, seq));"
-	"CREATE INDEX events_card ON events (card) WHERE card IS NOT NULL;"
-	"CREATE INDEX events_campaign ON events (campaign, type) WHERE campaign IS NOT NULL;"
-	"CREATE TABLE cards (card text PRIMARY KEY, consent text NOT NULL,"
-	"  consent_changed_us bigint NOT NULL, source_store text);"
-	"CREATE TABLE erasures (id bigserial PRIMARY KEY, card_sha256 bytea NOT NULL,"
-	"  requested_us bigint NOT NULL, origin_store text);"
-	"CREATE TABLE downlink (id bigserial PRIMARY KEY, store_id text NOT NULL, type text NOT NULL,"
-	"  card text NOT NULL, consent text, created_us bigint NOT NULL);"
-	"CREATE INDEX downlink_store ON downlink (store_id, id);"
-	"CREATE TABLE rule_sets (id bigserial PRIMARY KEY, body bytea NOT NULL, signature bytea NOT NULL,"
-	"  etag text NOT NULL, published_at timestamptz NOT NULL DEFAULT now());", NULL },
-	/* 2: each event's payload decoded into columns (wire's decoders, at ingest and, for the
-	 * rows already stored, by backfill_event_columns); queries never parse payloads */
-	{ "ALTER TABLE events ADD COLUMN sale_seq bigint, ADD COLUMN rule text, ADD COLUMN offer_kind text,"
-	  "  ADD COLUMN gtin text, ADD COLUMN benefit integer, ADD COLUMN value bigint, ADD COLUMN coupon text,"
-	  "  ADD COLUMN discount_cents bigint, ADD COLUMN consent text;", backfill_event_columns },
-};
-
-/* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */
-_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HQ_SCHEMA_VERSION,
-	       "append a migration and raise HQ_SCHEMA_VERSION together");
-
-int hq_migrate(PGconn *c, char *err, size_t errlen)
-{
-	int n = HQ_SCHEMA_VERSION;
-	/* two receivers starting at once: the advisory lock lets one create it */
-	if (exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001);"
-		    " CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
-		    " applied_at timestamptz NOT NULL DEFAULT now()); COMMIT", err, errlen)) {
-		exec_ok(c, "ROLLBACK", NULL, 0);
-		return PM_EIO;
-	}
-	for (int v = 1; v <= n; v++) {
-		char sql[200];
-		PGresult *r;
-		int have;
-		/* One transaction per step; the advisory lock serialises receivers. */
-		if (exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001)", err, errlen))
-			return PM_EIO;
-		snprintf(sql, sizeof(sql), "SELECT 1 FROM schema_migrations WHERE version = %d", v);
-		r = PQexec(c, sql);
-		have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-		PQclear(r);
-		if (!have) {
-			pm_info("applying schema migration %d", v);
-			snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version) VALUES (%d)", v);
-			const struct migration *m = &migrations[v - 1];
-			if (exec_ok(c, m->sql, err, errlen) || (m->step && m->step(c, err, errlen)) ||
-			    exec_ok(c, sql, err, errlen)) {
-				exec_ok(c, "ROLLBACK", NULL, 0);
-				return PM_EIO;
-			}
-		}
-		if (exec_ok(c, "COMMIT", err, errlen))
-			return PM_EIO;
-	}
-	/* A database migrated by a newer build is refused rather than misread. */
-	PGresult *r = PQexec(c, "SELECT max(version) FROM schema_migrations");
-	int top = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
-	PQclear(r);
-	if (top > n) {
-		snprintf(err, errlen, "database schema is version %d, this posmark-hq knows up to %d", top, n);
-		return PM_EVERSION;
-	}
-	return PM_OK;
-}
-
 /* ---- ingest ----------------------------------------------------------- */
 
-/* COPY text format: escape backslash, tab, newline, carriage return. */
-static int copy_str(struct pm_buf *b, const char *s, size_t n)
-{
-	int rc = PM_OK;
-	size_t run = 0;
-	for (size_t i = 0; !rc && i < n; i++) {
-		char c = s[i], e = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : 0;
-		if (!e)
-			continue;
-		rc = pm_buf_add(b, s + run, i - run);
-		char esc[2] = { '\\', e };
-		rc = rc ? rc : pm_buf_add(b, esc, 2);
-		run = i + 1;
-	}
-	return rc ? rc : pm_buf_add(b, s + run, n - run);
-}
-
-static int copy_i64(struct pm_buf *b, int64_t v, char sep)
-{
-	char t[32];
-	int n = snprintf(t, sizeof(t), "%" PRId64 "%c", v, sep);
-	return pm_buf_add(b, t, (size_t)n);
-}
-
-/* JSON string with the characters JSON must escape, then COPY-escaped. */
-static int copy_json_str(struct pm_buf *b, const char *s)
-{
-	struct pm_buf j = { 0 };
-	int rc = pm_buf_add(&j, "\"", 1);
-	for (const char *p = s; !rc && *p; p++) {
-		char t[8];
-		unsigned char ch = (unsigned char)*p;
-		if (ch == '"' || ch == '\\')
-			rc = pm_buf_add(&j, (char[]){ '\\', (char)ch }, 2);
-		else if (ch < 0x20)
-			rc = pm_buf_add(&j, t, (size_t)snprintf(t, sizeof(t), "\\u%04x", ch));
-		else
-			rc = pm_buf_add(&j, p, 1);
-	}
-	rc = rc ? rc : pm_buf_add(&j, "\"", 1);
-	rc = rc ? rc : copy_str(b, j.data, j.len);
-	pm_buf_free(&j);
-	return rc;
-}
+/* What an erasure leaves of an event: no card, no payload, no coupon code. */
+#define EVENT_FORGET "card = NULL, payload = '', coupon = NULL"
 
 #define MAX_MONTHS 64
 #define COPY_CHUNK (512u << 10)
@@ -262,12 +74,12 @@ static int note_row(struct ingest *in)
 static int copy_row_key(struct ingest *in, uint64_t seq, int64_t time_us)
 {
 	struct pm_buf *b = &in->rows;
-	int rc = copy_str(b, in->store, strlen(in->store));
+	int rc = hqi_copy_str(b, in->store, strlen(in->store));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_str(b, in->h.terminal, strlen(in->h.terminal));
+	rc = rc ? rc : hqi_copy_str(b, in->h.terminal, strlen(in->h.terminal));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_i64(b, (int64_t)seq, '\t');
-	return rc ? rc : copy_i64(b, time_us, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, (int64_t)seq, '\t');
+	return rc ? rc : hqi_copy_i64(b, time_us, '\t');
 }
 
 static int on_header(void *ctx, const struct wire_batch_header *h)
@@ -310,10 +122,10 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : pm_buf_add(b, s->tender, strlen(s->tender));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_i64(b, s->total_cents, '\t');
-	rc = rc ? rc : copy_i64(b, s->discount_cents, '\t');
-	rc = rc ? rc : copy_i64(b, s->tendered_cents, '\t');
-	rc = rc ? rc : copy_i64(b, s->points_earned, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, s->total_cents, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, s->discount_cents, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, s->tendered_cents, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, s->points_earned, '\t');
 	rc = rc ? rc : pm_buf_add(b, "[", 1);
 	for (uint32_t k = 0; !rc && k < s->n_items; k++) {
 		char t[160];
@@ -326,7 +138,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	for (uint32_t k = 0; !rc && k < s->n_redeemed; k++) {
 		const char *open = k ? ",{\"coupon\":" : "{\"coupon\":";
 		rc = pm_buf_add(b, open, strlen(open));
-		rc = rc ? rc : copy_json_str(b, s->redeemed[k].coupon);
+		rc = rc ? rc : hqi_copy_json_str(b, s->redeemed[k].coupon);
 		if (!rc) {
 			char t[64];
 			int n = snprintf(t, sizeof(t), ",\"discount_cents\":%" PRId64 "}",
@@ -336,44 +148,6 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	}
 	rc = rc ? rc : pm_buf_add(b, "]\n", 2);
 	return rc ? rc : note_row(in);
-}
-
-/* The columns of events after the key, in this order (COPY lists). */
-/* What an erasure leaves of an event: no card, no payload, no coupon code. */
-#define EVENT_FORGET "card = NULL, payload = '', coupon = NULL"
-
-#define EVENT_COLS "card, campaign, sale_seq, rule, offer_kind, gtin, benefit, value, coupon, discount_cents, consent"
-
-static int copy_opt_str(struct pm_buf *b, const char *s, char sep)
-{
-	int rc = s && s[0] ? copy_str(b, s, strlen(s)) : pm_buf_add(b, "\\N", 2);
-	return rc ? rc : pm_buf_add(b, &sep, 1);
-}
-
-static int copy_opt_i64(struct pm_buf *b, bool set, int64_t v, char sep)
-{
-	if (set)
-		return copy_i64(b, v, sep);
-	int rc = pm_buf_add(b, "\\N", 2);
-	return rc ? rc : pm_buf_add(b, &sep, 1);
-}
-
-/* An event's decoded fields as the EVENT_COLS of a COPY row, each followed by a tab. */
-static int copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d)
-{
-	const struct wire_offer_event *o = &d->offer;
-	bool offer = d->type >= WIRE_EV_OFFER_ISSUED;
-	int rc = copy_opt_str(b, d->card, '\t');
-	rc = rc ? rc : copy_opt_str(b, offer ? o->campaign : NULL, '\t');
-	rc = rc ? rc : copy_opt_i64(b, offer, (int64_t)o->sale, '\t');
-	rc = rc ? rc : copy_opt_str(b, offer ? o->rule : NULL, '\t');
-	rc = rc ? rc : copy_opt_str(b, o->has_offer ? o->kind : NULL, '\t');
-	rc = rc ? rc : copy_opt_str(b, o->has_offer ? o->gtin : NULL, '\t');
-	rc = rc ? rc : copy_opt_i64(b, o->has_offer, o->benefit, '\t');
-	rc = rc ? rc : copy_opt_i64(b, o->has_offer, o->value, '\t');
-	rc = rc ? rc : copy_opt_str(b, offer ? o->coupon : NULL, '\t');
-	rc = rc ? rc : copy_opt_i64(b, d->type == WIRE_EV_OFFER_REDEEMED, o->discount_cents, '\t');
-	return rc ? rc : copy_opt_str(b, wire_consent_name(d->consent), '\t');
 }
 
 /* Every payload is decoded with wire's decoder of its type before anything
@@ -398,75 +172,10 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 	rc = copy_row_key(in, e->seq, e->time_us);
 	rc = rc ? rc : pm_buf_add(b, e->type, strlen(e->type));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : copy_event_fields(b, &d);
-	rc = rc ? rc : copy_str(b, e->payload, e->payload_len);
+	rc = rc ? rc : hqi_copy_event_fields(b, &d);
+	rc = rc ? rc : hqi_copy_str(b, e->payload, e->payload_len);
 	rc = rc ? rc : pm_buf_add(b, "\n", 1);
 	return rc ? rc : note_row(in);
-}
-
-/*
- * Migration 2's step: the events stored before it get their columns from
- * wire's decoders too (never SQL string functions). A cursor feeds
- * BACKFILL_CHUNK rows at a time into a temporary table by COPY; one UPDATE
- * joins it back. An erased row (empty payload) keeps its NULLs; a row whose
- * payload does not decode (written before payloads were checked) keeps the
- * card and campaign it had and is counted in the log.
- */
-#define BACKFILL_CHUNK "20000"
-static int backfill_event_columns(PGconn *c, char *err, size_t errlen)
-{
-	struct pm_buf b = { 0 };
-	uint64_t done = 0, bad = 0;
-	int rc = exec_ok(c, "CREATE TEMP TABLE events_v2 ON COMMIT DROP AS SELECT store_id, terminal, seq, type, "
-			 EVENT_COLS " FROM events WITH NO DATA;"
-			 "DECLARE events_v1 NO SCROLL CURSOR FOR SELECT store_id, terminal, seq, type, payload"
-			 " FROM events WHERE payload <> ''", err, errlen);
-	while (!rc) {
-		PGresult *r = PQexec(c, "FETCH " BACKFILL_CHUNK " FROM events_v1");
-		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-			PQclear(r);
-			rc = PM_EIO;
-			break;
-		}
-		int n = PQntuples(r);
-		b.len = 0;
-		for (int i = 0; !rc && i < n; i++) {
-			struct wire_event_payload d;
-			char why[200];
-			if (wire_event_payload_decode(wire_event_type_parse(PQgetvalue(r, i, 3)), PQgetvalue(r, i, 4),
-						      (size_t)PQgetlength(r, i, 4), &d, why, sizeof(why))) {
-				bad++;
-				continue;
-			}
-			for (int k = 0; !rc && k < 4; k++) {
-				rc = copy_str(&b, PQgetvalue(r, i, k), (size_t)PQgetlength(r, i, k));
-				rc = rc ? rc : pm_buf_add(&b, "\t", 1);
-			}
-			rc = rc ? rc : copy_event_fields(&b, &d);
-			if (!rc)
-				b.data[b.len - 1] = '\n';
-			done++;
-		}
-		PQclear(r);
-		if (rc || n == 0)
-			break;
-		if (b.len)
-			rc = copy_in(c, "COPY events_v2 FROM STDIN", b.data, b.len, err, errlen);
-	}
-	rc = rc ? rc : exec_ok(c, "CLOSE events_v1;"
-			       "UPDATE events e SET card = v.card, campaign = v.campaign, sale_seq = v.sale_seq,"
-			       " rule = v.rule, offer_kind = v.offer_kind, gtin = v.gtin, benefit = v.benefit,"
-			       " value = v.value, coupon = v.coupon, discount_cents = v.discount_cents,"
-			       " consent = v.consent FROM events_v2 v WHERE e.store_id = v.store_id"
-			       " AND e.terminal = v.terminal AND e.seq = v.seq", err, errlen);
-	pm_buf_free(&b);
-	if (!rc)
-		pm_info("schema migration 2: %" PRIu64 " stored event(s) decoded into columns", done);
-	if (!rc && bad)
-		pm_warn("schema migration 2: %" PRIu64 " stored event(s) have a payload that does not decode; "
-			"they keep only their card and campaign", bad);
-	return rc;
 }
 
 /* Months this process has seen created: only a shortcut (a receiver that
@@ -512,8 +221,8 @@ static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size
 			 "CREATE TABLE IF NOT EXISTS sales_y%04dm%02d PARTITION OF sales"
 			 " FOR VALUES FROM (%" PRId64 ") TO (%" PRId64 "); COMMIT",
 			 tm.tm_year + 1900, tm.tm_mon + 1, start, next);
-		if (exec_ok(c, sql, err, errlen)) {
-			exec_ok(c, "ROLLBACK", NULL, 0);
+		if (hqi_exec_ok(c, sql, err, errlen)) {
+			hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 			return PM_EIO;
 		}
 		month_remember(in->months[i]);
@@ -636,7 +345,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	PGresult *r;
 	int rc, ok;
 
-	if (exec_ok(c, "BEGIN", err, sizeof(err)))
+	if (hqi_exec_ok(c, "BEGIN", err, sizeof(err)))
 		goto dberr;
 	/* The position row is the unique key on (terminal, seq): locked for the
 	 * transaction, so two receivers given the same batch store it once. */
@@ -654,14 +363,14 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	PQclear(r);
 	ack->acked_seq = in->acked;
 	if (in->h.last_seq <= in->acked) {
-		exec_ok(c, "COMMIT", NULL, 0);
+		hqi_exec_ok(c, "COMMIT", NULL, 0);
 		ack->duplicate = 1;
 		ack->http_status = 200;
 		snprintf(ack->reason, sizeof(ack->reason), "already stored");
 		return ATTEMPT_DONE;
 	}
 	if (in->h.first_seq > in->acked + 1) {
-		exec_ok(c, "ROLLBACK", NULL, 0);
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		ack->http_status = 409;
 		snprintf(ack->reason, sizeof(ack->reason),
 			 "sequence gap: HQ holds %s up to seq %" PRIu64 " of terminal '%s', this batch starts at %"
@@ -671,7 +380,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
 		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
 		     " discount_cents, tendered_cents, points_earned, items, redeemed) FROM STDIN"
-		   : "COPY events (store_id, terminal, seq, time_us, type, " EVENT_COLS ", payload) FROM STDIN");
+		   : "COPY events (store_id, terminal, seq, time_us, type, " HQI_EVENT_COLS ", payload) FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -701,13 +410,13 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	while ((r = PQgetResult(c)))
 		PQclear(r);
 	if (rc && rc != PM_EIO) {
-		exec_ok(c, "ROLLBACK", NULL, 0);
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		ack->http_status = rc == PM_EREFUSED ? 403 : 400;
 		snprintf(ack->reason, sizeof(ack->reason), "%s", in->reason[0] ? in->reason : err);
 		return ATTEMPT_DONE;
 	}
 	if (rc || !ok) {
-		exec_ok(c, "ROLLBACK", NULL, 0);
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		if (!strcmp(sqlstate, "23514") && in->h.kind == WIRE_BATCH_SALES)
 			return ATTEMPT_NEED_PARTITIONS; /* a month the prescan missed */
 		if (!strncmp(sqlstate, "22", 2) || !strncmp(sqlstate, "23", 2)) {
@@ -728,7 +437,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 			     " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, NULL, NULL, err, sizeof(err)))
 			goto dberr_rb;
 	}
-	if (exec_ok(c, "COMMIT", err, sizeof(err)))
+	if (hqi_exec_ok(c, "COMMIT", err, sizeof(err)))
 		goto dberr;
 	ack->http_status = 200;
 	ack->acked_seq = in->h.last_seq;
@@ -736,7 +445,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	snprintf(ack->reason, sizeof(ack->reason), "stored");
 	return ATTEMPT_DONE;
 dberr_rb:
-	exec_ok(c, "ROLLBACK", NULL, 0);
+	hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 dberr:
 	pm_err("database error storing a batch of store '%s': %s", in->store, err);
 	ack->http_status = 503;

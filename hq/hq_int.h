@@ -47,4 +47,24 @@ int hq_rules_latest(PGconn *c, struct hq_rules *out);
 int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
 	     char *err, size_t errlen);
 
+/* Run a command (no parameters); on failure err (may be NULL) gets the
+ * server's message. PM_OK or PM_EIO. (hq_schema.c) */
+int hqi_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
+
+/* ---- COPY text rows (hq_copy.c) ---------------------------------------- */
+struct pm_buf;
+struct wire_event_payload;
+/* The columns of events after the key, in the order hqi_copy_event_fields writes. */
+#define HQI_EVENT_COLS "card, campaign, sale_seq, rule, offer_kind, gtin, benefit, value, coupon, discount_cents, consent"
+/* n bytes escaped for COPY text (backslash, tab, newline, carriage return). */
+int hqi_copy_str(struct pm_buf *b, const char *s, size_t n);
+/* An integer followed by sep. */
+int hqi_copy_i64(struct pm_buf *b, int64_t v, char sep);
+/* s as a JSON string, then COPY-escaped. */
+int hqi_copy_json_str(struct pm_buf *b, const char *s);
+/* An event's decoded fields as the HQI_EVENT_COLS of a row, each followed by a tab. */
+int hqi_copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d);
+/* COPY ... FROM STDIN of len bytes of rows; err gets the server's message. PM_OK or PM_EIO. */
+int hqi_copy_in(PGconn *c, const char *sql, const char *rows, size_t len, char *err, size_t errlen);
+
 #endif

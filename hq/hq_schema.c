@@ -1,0 +1,211 @@
+/*
+ * hq_schema.c - HQ's connection and schema: connect, the statement
+ * helpers, versioned migrations (each in one transaction, serialised by an
+ * advisory lock) and migration 2's backfill of the decoded event columns.
+ * docs/hq.md has the schema and why it looks like this.
+ */
+#include "hq/hq_int.h"
+#include "wire/wire.h"
+#include "common/pm_buf.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+PGconn *hq_connect(const char *conninfo, char *err, size_t errlen)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	return c;
+}
+
+/* Run a command; on failure copy the message into err (may be NULL). */
+int hqi_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok && err)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
+	     char *err, size_t errlen)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, pv, lens, fmts, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok && err)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+static int backfill_event_columns(PGconn *c, char *err, size_t errlen);
+
+/*
+ * Migration n brings the schema from version n-1 to n: its SQL, then (if
+ * any) a step in C, in the same transaction. Append, never edit.
+ */
+struct migration {
+	const char *sql;
+	int (*step)(PGconn *c, char *err, size_t errlen);
+};
+static const struct migration migrations[] = {
+	/* 1: the first schema */
+	{ 
+	"CREATE TABLE stores (store_id text PRIMARY KEY, credential_sha256 bytea NOT NULL,"
+	"  created_at timestamptz NOT NULL DEFAULT now());"
+	"CREATE TABLE upload_progress (store_id text NOT NULL, terminal text NOT NULL,"
+	"  kind text NOT NULL, acked_seq bigint NOT NULL DEFAULT 0,"
+	"  updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (store_id, terminal, kind));"
+	"CREATE TABLE sales (store_id text NOT NULL, terminal text NOT NULL, seq bigint NOT NULL,"
+	"  time_us bigint NOT NULL, card text, currency char(3) NOT NULL, tender text NOT NULL,"
+	"  total_cents bigint NOT NULL, discount_cents bigint NOT NULL, tendered_cents bigint NOT NULL,"
+	"  points_earned bigint NOT NULL, items jsonb NOT NULL, redeemed jsonb NOT NULL,"
+	"  PRIMARY KEY (store_id, terminal, seq, time_us)) PARTITION BY RANGE (time_us);"
+	"CREATE INDEX sales_card ON sales (card, time_us) WHERE card IS NOT NULL;"
+	"CREATE TABLE events (store_id text NOT NULL, terminal text NOT NULL, seq bigint NOT NULL,"
+	"  time_us bigint NOT NULL, type text NOT NULL, card text, campaign text, payload text NOT NULL,"
+	"  PRIMARY KEY (store_id, terminal, seq));"
+	"CREATE INDEX events_card ON events (card) WHERE card IS NOT NULL;"
+	"CREATE INDEX events_campaign ON events (campaign, type) WHERE campaign IS NOT NULL;"
+	"CREATE TABLE cards (card text PRIMARY KEY, consent text NOT NULL,"
+	"  consent_changed_us bigint NOT NULL, source_store text);"
+	"CREATE TABLE erasures (id bigserial PRIMARY KEY, card_sha256 bytea NOT NULL,"
+	"  requested_us bigint NOT NULL, origin_store text);"
+	"CREATE TABLE downlink (id bigserial PRIMARY KEY, store_id text NOT NULL, type text NOT NULL,"
+	"  card text NOT NULL, consent text, created_us bigint NOT NULL);"
+	"CREATE INDEX downlink_store ON downlink (store_id, id);"
+	"CREATE TABLE rule_sets (id bigserial PRIMARY KEY, body bytea NOT NULL, signature bytea NOT NULL,"
+	"  etag text NOT NULL, published_at timestamptz NOT NULL DEFAULT now());", NULL },
+	/* 2: each event's payload decoded into columns (wire's decoders, at ingest and, for the
+	 * rows already stored, by backfill_event_columns); queries never parse payloads */
+	{ "ALTER TABLE events ADD COLUMN sale_seq bigint, ADD COLUMN rule text, ADD COLUMN offer_kind text,"
+	  "  ADD COLUMN gtin text, ADD COLUMN benefit integer, ADD COLUMN value bigint, ADD COLUMN coupon text,"
+	  "  ADD COLUMN discount_cents bigint, ADD COLUMN consent text;", backfill_event_columns },
+};
+
+/* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HQ_SCHEMA_VERSION,
+	       "append a migration and raise HQ_SCHEMA_VERSION together");
+
+int hq_migrate(PGconn *c, char *err, size_t errlen)
+{
+	int n = HQ_SCHEMA_VERSION;
+	/* two receivers starting at once: the advisory lock lets one create it */
+	if (hqi_exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001);"
+		    " CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"
+		    " applied_at timestamptz NOT NULL DEFAULT now()); COMMIT", err, errlen)) {
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+		return PM_EIO;
+	}
+	for (int v = 1; v <= n; v++) {
+		char sql[200];
+		PGresult *r;
+		int have;
+		/* One transaction per step; the advisory lock serialises receivers. */
+		if (hqi_exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001)", err, errlen))
+			return PM_EIO;
+		snprintf(sql, sizeof(sql), "SELECT 1 FROM schema_migrations WHERE version = %d", v);
+		r = PQexec(c, sql);
+		have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+		PQclear(r);
+		if (!have) {
+			pm_info("applying schema migration %d", v);
+			snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version) VALUES (%d)", v);
+			const struct migration *m = &migrations[v - 1];
+			if (hqi_exec_ok(c, m->sql, err, errlen) || (m->step && m->step(c, err, errlen)) ||
+			    hqi_exec_ok(c, sql, err, errlen)) {
+				hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+				return PM_EIO;
+			}
+		}
+		if (hqi_exec_ok(c, "COMMIT", err, errlen))
+			return PM_EIO;
+	}
+	/* A database migrated by a newer build is refused rather than misread. */
+	PGresult *r = PQexec(c, "SELECT max(version) FROM schema_migrations");
+	int top = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+	PQclear(r);
+	if (top > n) {
+		snprintf(err, errlen, "database schema is version %d, this posmark-hq knows up to %d", top, n);
+		return PM_EVERSION;
+	}
+	return PM_OK;
+}
+
+/*
+ * Migration 2's step: the events stored before it get their columns from
+ * wire's decoders too (never SQL string functions). A cursor feeds
+ * BACKFILL_CHUNK rows at a time into a temporary table by COPY; one UPDATE
+ * joins it back. An erased row (empty payload) keeps its NULLs; a row whose
+ * payload does not decode (written before payloads were checked) keeps the
+ * card and campaign it had and is counted in the log.
+ */
+#define BACKFILL_CHUNK "20000"
+static int backfill_event_columns(PGconn *c, char *err, size_t errlen)
+{
+	struct pm_buf b = { 0 };
+	uint64_t done = 0, bad = 0;
+	int rc = hqi_exec_ok(c, "CREATE TEMP TABLE events_v2 ON COMMIT DROP AS SELECT store_id, terminal, seq, type, "
+			 HQI_EVENT_COLS " FROM events WITH NO DATA;"
+			 "DECLARE events_v1 NO SCROLL CURSOR FOR SELECT store_id, terminal, seq, type, payload"
+			 " FROM events WHERE payload <> ''", err, errlen);
+	while (!rc) {
+		PGresult *r = PQexec(c, "FETCH " BACKFILL_CHUNK " FROM events_v1");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+			PQclear(r);
+			rc = PM_EIO;
+			break;
+		}
+		int n = PQntuples(r);
+		b.len = 0;
+		for (int i = 0; !rc && i < n; i++) {
+			struct wire_event_payload d;
+			char why[200];
+			if (wire_event_payload_decode(wire_event_type_parse(PQgetvalue(r, i, 3)), PQgetvalue(r, i, 4),
+						      (size_t)PQgetlength(r, i, 4), &d, why, sizeof(why))) {
+				bad++;
+				continue;
+			}
+			for (int k = 0; !rc && k < 4; k++) {
+				rc = hqi_copy_str(&b, PQgetvalue(r, i, k), (size_t)PQgetlength(r, i, k));
+				rc = rc ? rc : pm_buf_add(&b, "\t", 1);
+			}
+			rc = rc ? rc : hqi_copy_event_fields(&b, &d);
+			if (!rc)
+				b.data[b.len - 1] = '\n';
+			done++;
+		}
+		PQclear(r);
+		if (rc || n == 0)
+			break;
+		if (b.len)
+			rc = hqi_copy_in(c, "COPY events_v2 FROM STDIN", b.data, b.len, err, errlen);
+	}
+	rc = rc ? rc : hqi_exec_ok(c, "CLOSE events_v1;"
+			       "UPDATE events e SET card = v.card, campaign = v.campaign, sale_seq = v.sale_seq,"
+			       " rule = v.rule, offer_kind = v.offer_kind, gtin = v.gtin, benefit = v.benefit,"
+			       " value = v.value, coupon = v.coupon, discount_cents = v.discount_cents,"
+			       " consent = v.consent FROM events_v2 v WHERE e.store_id = v.store_id"
+			       " AND e.terminal = v.terminal AND e.seq = v.seq", err, errlen);
+	pm_buf_free(&b);
+	if (!rc)
+		pm_info("schema migration 2: %" PRIu64 " stored event(s) decoded into columns", done);
+	if (!rc && bad)
+		pm_warn("schema migration 2: %" PRIu64 " stored event(s) have a payload that does not decode; "
+			"they keep only their card and campaign", bad);
+	return rc;
+}
