@@ -4,6 +4,7 @@
 #include "common/pm_file.h"
 #include "offers/offers.h"
 #include "common/pm_err.h"
+#include "common/pm_help.h"
 #include "common/pm_log.h"
 #include "common/pm_conf.h"
 #include "common/pm_version.h"
@@ -25,18 +26,12 @@
  * line, the one-line summary, a blank line, "options:" with each option and
  * its default, then the common options.
  */
-struct cmd_help {
-	const char *name;
-	const char *synopsis;   /* after "posmark-hq "; lines joined by "\n" */
-	const char *summary;
-	const char *options;    /* NULL = only the common ones */
-};
 
 #define HQ_CONF_DEFAULT PM_SYSCONFDIR "/posmark/hq.conf"
 #define DB_OPT "  --db CONNINFO        libpq connection string (default: $POSMARK_HQ_DB, else db in\n" \
 	       "                       hq.conf; required)\n"
 
-static const struct cmd_help helps[] = {
+static const struct pm_cmd_help helps[] = {
 	{ "serve", "serve [--db CONNINFO] [--listen HOST:PORT] [--workers N]",
 	  "receive uploads and serve the stores' HTTP API (docs/hq.md)",
 	  DB_OPT
@@ -88,42 +83,22 @@ static const char common_opts[] =
 	"  -h, --help           this text\n"
 	"  --version            print the version\n";
 
-static int usage(FILE *f)
-{
-	fprintf(f, "usage: posmark-hq COMMAND [--config FILE] [--db CONNINFO] [options]\n"
-		   "       posmark-hq --version | --list-commands | --help\n\n"
-		   "posmark-hq %s: HQ's receiver, reports, erasure and rule sets (docs/hq.md)\n\ncommands:\n",
-		PM_VERSION);
-	for (size_t i = 0; i < N_HELPS; i++)
-		fprintf(f, "  %-8s %s\n", helps[i].name, helps[i].summary);
-	fprintf(f, "\n%s\n'posmark-hq COMMAND --help' lists the command's options.\n"
-		   "environment: POSMARK_HQ_DB (the --db default), POSMARK_HQ_CONFIG (hq.conf;\n"
+static const struct pm_help help = {
+	.prog = "posmark-hq",
+	.usage = "COMMAND [--config FILE] [--db CONNINFO] [options]",
+	.tagline = "HQ's receiver, reports, erasure and rule sets (docs/hq.md)",
+	.name_width = 8,
+	.cmds = helps,
+	.n_cmds = N_HELPS,
+	.common_opts = common_opts,
+	.trailer = "environment: POSMARK_HQ_DB (the --db default), POSMARK_HQ_CONFIG (hq.conf;\n"
 		   "'none' = no file), POSMARK_DEBUG=0..3 (log level), NOTIFY_SOCKET\n"
 		   "exit status: 0 done, 1 failed, 2 usage error (baskets: docs/mining.md)\n",
-		common_opts);
-	return f == stdout ? 0 : 2;
-}
+};
 
-static int command_help(const char *name, FILE *f)
+static int usage(FILE *f)
 {
-	for (size_t i = 0; i < N_HELPS; i++) {
-		const struct cmd_help *h = &helps[i];
-		if (strcmp(h->name, name))
-			continue;
-		const char *syn = h->synopsis, *lead = "usage: ";
-		while (*syn) {
-			size_t n = strcspn(syn, "\n");
-			fprintf(f, "%sposmark-hq %.*s\n", lead, (int)n, syn);
-			lead = "       ";
-			syn += n + (syn[n] == '\n');
-		}
-		fprintf(f, "\n%s\n\n", h->summary);
-		if (h->options)
-			fprintf(f, "options:\n%s\n", h->options);
-		fputs(common_opts, f);
-		return 0;
-	}
-	return usage(f);
+	return pm_help_usage(&help, f);
 }
 
 static int fail(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -465,22 +440,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--list-commands")) {
-		for (size_t i = 0; i < N_HELPS; i++)
-			printf("%s\n", helps[i].name);
+		pm_help_list(&help, stdout);
 		return 0;
 	}
 	const char *cmd = argv[1];
-	size_t known = 0;
-	while (known < N_HELPS && strcmp(helps[known].name, cmd))
-		known++;
-	if (known == N_HELPS) {
+	if (!pm_help_find(&help, cmd)) {
 		fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
 		return 2;
 	}
 	/* COMMAND --help / --version answer before any config or database */
 	for (int k = 2; k < argc; k++) {
 		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h"))
-			return command_help(cmd, stdout);
+			return pm_help_command(&help, cmd, stdout);
 		if (!strcmp(argv[k], "--version")) {
 			printf("posmark-hq %s\n", PM_VERSION);
 			return 0;

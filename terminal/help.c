@@ -13,21 +13,14 @@
  *   common options: ...                  (the options every command takes)
  */
 #include "terminal/cli.h"
+#include "common/pm_help.h"
 #include "common/pm_version.h"
 
 #include <stdio.h>
-#include <string.h>
-
-struct cmd_help {
-	const char *name;
-	const char *synopsis;    /* after "usage: posmark "; lines joined by "\n" */
-	const char *summary;     /* one line, for the list and the man page */
-	const char *options;     /* "  --opt ARG   text (default: ...)\n" lines; NULL = none */
-};
 
 #define CONF_DEFAULT PM_SYSCONFDIR "/posmark/posmark.conf"
 
-static const struct cmd_help helps[] = {
+static const struct pm_cmd_help helps[] = {
 	{ "catalog", "catalog import FILE [--data DIR] [--skip-bad]",
 	  "load products from CSV (header gtin,name,category,price_cents[,brand]) into the purchase log",
 	  "  --skip-bad        skip rows that do not parse instead of stopping (default: stop)\n" },
@@ -124,57 +117,32 @@ static const char common_opts[] =
 	"  --data DIR        purchase log directory (default: store.data, /var/lib/posmark)\n"
 	"  -h, --help        this text\n";
 
-static const struct cmd_help *find(const char *name)
-{
-	for (size_t i = 0; i < N_HELPS; i++)
-		if (!strcmp(helps[i].name, name))
-			return &helps[i];
-	return NULL;
-}
-
-static void print_synopsis(FILE *f, const char *syn)
-{
-	const char *lead = "usage: ";
-	while (*syn) {
-		size_t n = strcspn(syn, "\n");
-		fprintf(f, "%sposmark %.*s\n", lead, (int)n, syn);
-		lead = "       ";
-		syn += n + (syn[n] == '\n');
-	}
-}
+static const struct pm_help help = {
+	.prog = "posmark",
+	.usage = "COMMAND [--config FILE] [--data DIR] [options]",
+	.tagline = "loyalty and targeted offers at the till (docs/)",
+	.name_width = 9,
+	.cmds = helps,
+	.n_cmds = N_HELPS,
+	.common_opts = common_opts,
+	.trailer = "environment: POSMARK_CONFIG (config file; 'none' = built-in defaults),\n"
+		   "POSMARK_DEBUG=0..3 (log level), NOTIFY_SOCKET, JOURNAL_STREAM (set by systemd)\n"
+		   "exit status: 0 done, 1 failed, 2 usage error, 3 (status) no daemon\n",
+};
 
 int term_help_usage(FILE *f)
 {
-	fprintf(f, "usage: posmark COMMAND [--config FILE] [--data DIR] [options]\n"
-		   "       posmark --version | --list-commands | --help\n\n"
-		   "posmark %s: loyalty and targeted offers at the till (docs/)\n\ncommands:\n", PM_VERSION);
-	for (size_t i = 0; i < N_HELPS; i++)
-		fprintf(f, "  %-9s %s\n", helps[i].name, helps[i].summary);
-	fprintf(f, "\n%s\n'posmark COMMAND --help' lists the command's options.\n"
-		   "environment: POSMARK_CONFIG (config file; 'none' = built-in defaults),\n"
-		   "POSMARK_DEBUG=0..3 (log level), NOTIFY_SOCKET, JOURNAL_STREAM (set by systemd)\n"
-		   "exit status: 0 done, 1 failed, 2 usage error, 3 (status) no daemon\n",
-		common_opts);
-	return f == stdout ? 0 : 2;
+	return pm_help_usage(&help, f);
 }
 
 void term_help_list(FILE *f)
 {
-	for (size_t i = 0; i < N_HELPS; i++)
-		fprintf(f, "%s\n", helps[i].name);
+	pm_help_list(&help, f);
 }
 
 int term_help_command(const char *name, FILE *f)
 {
-	const struct cmd_help *h = find(name);
-	if (!h)
-		return term_help_usage(f);
-	print_synopsis(f, h->synopsis);
-	fprintf(f, "\n%s\n\n", h->summary);
-	if (h->options)
-		fprintf(f, "options:\n%s\n", h->options);
-	fputs(common_opts, f);
-	return f == stdout ? 0 : 2;
+	return pm_help_command(&help, name, f);
 }
 
 void term_help_version(FILE *f)
