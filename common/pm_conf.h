@@ -24,4 +24,17 @@
 const char *pm_conf_pick(const char *cli, const char *env_var, const char *name, char *buf,
 			 size_t len);
 
+/*
+ * Read an INI file: "[section]" headers, "key = value" lines (spaces
+ * around both trimmed), "#" and ";" comment lines, blank lines. cb gets
+ * each setting with the section it is in ("" before any header); it returns
+ * 0, or a negative pm_err with a reason in msg. The first failure stops the
+ * read and err gets "PATH:LINE: reason" (or "cannot read config file
+ * 'PATH': ..."). Returns PM_OK, the open's pm_err, PM_EINVAL for a
+ * malformed line or section header, or cb's code.
+ */
+typedef int (*pm_conf_cb)(void *ctx, const char *section, const char *key, const char *value,
+			  char *msg, size_t msglen);
+int pm_conf_read(const char *path, pm_conf_cb cb, void *ctx, char *err, size_t errlen);
+
 #endif

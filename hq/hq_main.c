@@ -171,79 +171,77 @@ static int parse(int argc, char **argv, struct opts *o)
 }
 
 /*
- * hq.conf (docs/hq.md): "key = value" lines, '#' or ';' comments, an
- * optional [hq] section header. Keys: db, listen, workers, rules_key. A value
- * fills in only what the command line (and, for db, $POSMARK_HQ_DB) left
- * unset. 0, or 2 after saying what is wrong.
+ * hq.conf (docs/hq.md): the INI format of posmark.conf (pm_conf_read), with
+ * an optional [hq] section header and no other section. Keys: db, listen,
+ * workers, rules_key. A value fills in only what the command line (and, for
+ * db, $POSMARK_HQ_DB) left unset.
  */
+struct hq_conf {
+	char db[1024], listen_addr[128], key[1024];
+	int workers;
+	const char *hint;             /* what to do about the setting refused */
+};
+
+static int conf_set(void *ctx, const char *section, const char *k, const char *v, char *msg, size_t msglen)
+{
+	struct hq_conf *hc = ctx;
+	if (*section && strcmp(section, "hq")) {
+		hc->hint = "write 'key = value' lines (docs/hq.md)";
+		snprintf(msg, msglen, "expected 'key = value' or [hq]");
+		return PM_EINVAL;
+	}
+	if (!strcmp(k, "workers")) {
+		char *end;
+		long w = strtol(v, &end, 10);
+		if (!*v || *end || w < 1 || w > 32) {
+			hc->hint = "give a number of PostgreSQL connections from 1 to 32";
+			snprintf(msg, msglen, "option 'workers' = '%s' is not valid: expected 1..32", v);
+			return PM_EINVAL;
+		}
+		hc->workers = (int)w;
+		return PM_OK;
+	}
+	char *dst = !strcmp(k, "db") ? hc->db : !strcmp(k, "listen") ? hc->listen_addr
+		    : !strcmp(k, "rules_key") ? hc->key : NULL;
+	size_t cap = dst == hc->db ? sizeof(hc->db) : dst == hc->listen_addr ? sizeof(hc->listen_addr)
+									    : sizeof(hc->key);
+	if (!dst) {
+		hc->hint = "hq.conf takes db, listen, workers and rules_key (docs/hq.md)";
+		snprintf(msg, msglen, "unknown option '%s'", k);
+		return PM_EINVAL;
+	}
+	if (strlen(v) >= cap) {   /* never echo the value: db may hold a password */
+		hc->hint = "shorten the value";
+		snprintf(msg, msglen, "option '%s' is too long (at most %zu characters)", k, cap - 1);
+		return PM_EINVAL;
+	}
+	strcpy(dst, v);
+	return PM_OK;
+}
+
+/* 0, or 2 after saying what is wrong. */
 static int load_conf(struct opts *o)
 {
-	static char db[1024], listen_addr[128], key[1024];
-	char pathbuf[1024], line[1200];
-	unsigned lineno = 0;
+	static struct hq_conf hc;     /* o's strings point into it */
+	char pathbuf[1024], err[1500];
 	const char *path = pm_conf_pick(o->config, "POSMARK_HQ_CONFIG", "hq.conf", pathbuf, sizeof(pathbuf));
-	FILE *f;
-	int workers = 0;
 
-	if (!path)
-		goto out_defaults;
-	if (!(f = fopen(path, "r")))
-		return fail("fix the path or its permissions, or set POSMARK_HQ_CONFIG=none for no file",
-			    "cannot read config file '%s': %s", path, strerror(errno)) + 1;
-	while (fgets(line, sizeof(line), f)) {
-		char *k = line, *v, *e;
-		lineno++;
-		while (*k == ' ' || *k == '\t')
-			k++;
-		e = k + strlen(k);
-		while (e > k && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
-		if (!*k || *k == '#' || *k == ';' || !strcmp(k, "[hq]"))
-			continue;
-		if (!(v = strchr(k, '=')) || *k == '[') {
-			fclose(f);
-			return fail("write 'key = value' lines (docs/hq.md)", "%s:%u: expected 'key = value' or [hq]",
-				    path, lineno) + 1;
-		}
-		for (e = v; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			;
-		*e = '\0';
-		for (v++; *v == ' ' || *v == '\t'; v++)
-			;
-		char *dst = !strcmp(k, "db") ? db : !strcmp(k, "listen") ? listen_addr
-			    : !strcmp(k, "rules_key") ? key : NULL;
-		size_t cap = dst == db ? sizeof(db) : dst == listen_addr ? sizeof(listen_addr) : sizeof(key);
-		if (!strcmp(k, "workers")) {
-			char *end;
-			long w = strtol(v, &end, 10);
-			if (!*v || *end || w < 1 || w > 32) {
-				fclose(f);
-				return fail("give a number of PostgreSQL connections from 1 to 32", "%s:%u: option "
-					    "'workers' = '%s' is not valid: expected 1..32", path, lineno, v) + 1;
-			}
-			workers = (int)w;
-		} else if (!dst) {
-			fclose(f);
-			return fail("hq.conf takes db, listen, workers and rules_key (docs/hq.md)",
-				    "%s:%u: unknown option '%s'", path, lineno, k) + 1;
-		} else if (strlen(v) >= cap) {
-			fclose(f);
-			return fail("shorten the value", "%s:%u: option '%s' is too long (at most %zu characters)",
-				    path, lineno, k, cap - 1) + 1;   /* never echo db: it may hold a password */
-		} else {
-			strcpy(dst, v);
-		}
+	if (path) {
+		int rc = pm_conf_read(path, conf_set, &hc, err, sizeof(err));
+		if (rc)
+			return fail(hc.hint ? hc.hint
+				    : rc == PM_EINVAL ? "write 'key = value' lines (docs/hq.md)"
+						      : "fix the path or its permissions, or set POSMARK_HQ_CONFIG=none for no file",
+				    "%s", err) + 1;
+		if (!o->db && hc.db[0])
+			o->db = hc.db;
+		if (!o->listen && hc.listen_addr[0])
+			o->listen = hc.listen_addr;
+		if (!o->key && hc.key[0])
+			o->key = hc.key;
+		if (!o->workers)
+			o->workers = hc.workers;
 	}
-	fclose(f);
-	if (!o->db && db[0])
-		o->db = db;
-	if (!o->listen && listen_addr[0])
-		o->listen = listen_addr;
-	if (!o->key && key[0])
-		o->key = key;
-	if (!o->workers)
-		o->workers = workers;
-out_defaults:
 	if (!o->workers)
 		o->workers = 4;
 	return 0;

@@ -4,6 +4,7 @@
  */
 #include "terminal/cli.h"
 #include "offers/offers.h"
+#include "common/pm_conf.h"
 #include "common/pm_err.h"
 
 #include <ctype.h>
@@ -286,58 +287,18 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 	return rc;
 }
 
-static char *trim(char *s)
+static int set_one(void *ctx, const char *section, const char *key, const char *value, char *msg,
+		   size_t msglen)
 {
-	char *e;
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
+	return term_config_set(ctx, section, key, value, msg, msglen);
 }
 
 int term_config_load(const char *path, struct term_config *cfg, char *err, size_t errlen)
 {
-	char line[1024], section[32] = "";
-	unsigned lineno = 0;
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		int e = errno;
-		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(e));
-		return pm_from_errno(e);
-	}
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq, msg[400];
-		lineno++;
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *close = strchr(s, ']');
-			if (!close || close[1] || close - s - 1 >= (long)sizeof(section)) {
-				snprintf(err, errlen, "%s:%u: malformed section header; write [name]", path, lineno);
-				fclose(f);
-				return PM_EINVAL;
-			}
-			*close = '\0';
-			snprintf(section, sizeof(section), "%s", trim(s + 1));
-			continue;
-		}
-		if (!(eq = strchr(s, '='))) {
-			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
-			fclose(f);
-			return PM_EINVAL;
-		}
-		*eq = '\0';
-		int rc = term_config_set(cfg, section, trim(s), trim(eq + 1), msg, sizeof(msg));
-		if (rc) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
-			fclose(f);
-			return rc;
-		}
-	}
-	fclose(f);
+	int rc = pm_conf_read(path, set_one, cfg, err, errlen);
+	if (rc)
+		return rc;
 	if (cfg->scan.card_min_len > cfg->scan.card_max_len) {
 		snprintf(err, errlen, "%s: cards.min_length is above cards.max_length", path);
 		return PM_EINVAL;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "common/pm_buf.h"
+#include "common/pm_conf.h"
 #include "common/pm_err.h"
 #include "common/pm_file.h"
 #include "common/pm_gs1.h"
@@ -587,6 +588,64 @@ static void test_errname(void **state)
 	assert_int_equal(pm_from_errno(EACCES), PM_EIO);
 }
 
+/* ---- pm_conf_read ---- */
+struct conf_seen {
+	int n;
+	char got[8][96];
+};
+
+static int conf_collect(void *ctx, const char *section, const char *key, const char *value, char *msg,
+			size_t msglen)
+{
+	struct conf_seen *cs = ctx;
+	if (!strcmp(key, "bad")) {
+		snprintf(msg, msglen, "option 'bad' is refused");
+		return PM_EINVAL;
+	}
+	if (cs->n < 8)
+		snprintf(cs->got[cs->n++], sizeof(cs->got[0]), "%s|%s|%s", section, key, value);
+	return PM_OK;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_conf_read(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp(), path[4200], err[600];
+	struct conf_seen cs = { 0 };
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	write_text(path, "top = 1\n# comment\n; comment\n\n[ store ]\n  id =  S1 \nname=Corner Market\n[hq]\nurl = http://x/?a=b\n");
+	assert_int_equal(pm_conf_read(path, conf_collect, &cs, err, sizeof(err)), PM_OK);
+	assert_int_equal(cs.n, 4);
+	assert_string_equal(cs.got[0], "|top|1");
+	assert_string_equal(cs.got[1], "store|id|S1");
+	assert_string_equal(cs.got[2], "store|name|Corner Market");
+	assert_string_equal(cs.got[3], "hq|url|http://x/?a=b");   /* only the first '=' splits */
+
+	write_text(path, "a = 1\nno equals sign\n");
+	assert_int_equal(pm_conf_read(path, conf_collect, &cs, err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "a.conf:2: expected 'key = value'"));
+	write_text(path, "[store\n");
+	assert_int_equal(pm_conf_read(path, conf_collect, &cs, err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "a.conf:1: malformed section header"));
+	write_text(path, "\n\nbad = 1\nnever = read\n");
+	cs.n = 0;
+	assert_int_equal(pm_conf_read(path, conf_collect, &cs, err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "a.conf:3: option 'bad' is refused"));
+	assert_int_equal(cs.n, 0);                                  /* the read stops there */
+	snprintf(path, sizeof(path), "%s/absent.conf", dir);
+	assert_int_equal(pm_conf_read(path, conf_collect, &cs, err, sizeof(err)), PM_ENOENT);
+	assert_non_null(strstr(err, "cannot read config file"));
+	tu_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_gtin14),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_errname),
+		cmocka_unit_test(test_conf_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
