@@ -47,6 +47,13 @@ struct hs_source {
 	/* optional: check a downloaded rule set's content before it is installed
 	 * (0 = fine; otherwise a reason in err); NULL = signature check only */
 	int (*rules_check)(void *ctx, const char *text, size_t len, char *err, size_t errlen);
+	/* accounts pull (docs/accounts.md); both NULL = no pull. accounts_cursor:
+	 * the cursor stored with the last applied page (0 = none). apply_accounts:
+	 * one page and h->next_cursor in ONE transaction (lookup: cursor untouched
+	 * when called from hs_account_lookup, which passes next_cursor 0). */
+	int (*accounts_cursor)(void *ctx, uint64_t *cursor);
+	int (*apply_accounts)(void *ctx, const struct wire_accounts_header *h, const struct wire_account *a,
+			      size_t n);
 };
 
 /* ---- upload client ------------------------------------------------------ */
@@ -64,6 +71,7 @@ struct hs_client_config {
 	int backoff_max_ms;           /* default 30000 */
 	long timeout_s;               /* per request, default 60 */
 	const volatile int *cancel;   /* optional: non-zero stops waits and transfers soon */
+	int lookup_budget_ms;         /* hs_*_lookup: whole answer within this (default 300) */
 };
 void hs_client_config_default(struct hs_client_config *c);
 
@@ -72,6 +80,7 @@ struct hs_sync_stats {
 	uint64_t bytes_raw, bytes_sent;
 	uint64_t requests_applied;
 	int rules;                    /* 0 unchanged, 1 installed, <0 refused (pm_err) */
+	uint64_t accounts_applied;    /* account states pulled and applied */
 };
 
 /*
@@ -84,6 +93,21 @@ struct hs_sync_stats {
  */
 int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src,
 		 const char *terminal, struct hs_sync_stats *st, char *err, size_t errlen);
+
+/*
+ * Lookups the till makes while a customer waits, each answered within
+ * cfg->lookup_budget_ms or given up (one attempt, no retry): PM_OK,
+ * PM_ENOENT (HQ does not know it), PM_EOFFLINE (no answer in time, HQ
+ * down), PM_EREFUSED (credential), PM_EPROTO (not a posmark answer).
+ * hs_account_lookup applies what it got through src->apply_accounts.
+ */
+int hs_account_lookup(const struct hs_client_config *cfg, const struct hs_source *src,
+		      const char *terminal, const char *card, char *err, size_t errlen);
+/* out is filled on PM_OK: free with wire_sale_lookup_free. */
+int hs_sale_lookup(const struct hs_client_config *cfg, const char *terminal, const char *sale_terminal,
+		   uint64_t sale_seq, struct wire_sale_lookup *out, char *err, size_t errlen);
+int hs_coupon_lookup(const struct hs_client_config *cfg, const char *terminal, const char *coupon,
+		     struct wire_coupon_status *out, char *err, size_t errlen);
 
 /*
  * Verify a rule set (body + detached Ed25519 signature against the hex

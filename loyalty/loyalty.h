@@ -157,10 +157,41 @@ struct loy_sale {
 	struct loy_item *items;
 	uint32_t n_redeemed;
 	struct loy_redemption *redeemed;
+	/*
+	 * The chain account (docs/accounts.md). A record is a sale or a return;
+	 * both share the seq space. Ledger entries are derived from these fields
+	 * (loy_sale_ledger): earn = points_earned, spend = -points_spent,
+	 * bonus = points_bonus, expiry = -points_expired, clawback =
+	 * -points_clawed_back. Records written before v2 read with zeros.
+	 */
+	int type;                     /* enum loy_sale_type */
+	char return_of_terminal[LOY_TERMINAL_MAX + 1]; /* returns: the original sale */
+	uint64_t return_of_seq;
+	int64_t points_spent;         /* points tendered (#points N) */
+	int64_t point_value_cents;    /* the value of one point when spent */
+	int64_t points_bonus;         /* bonus credited with this sale (set by the caller) */
+	int64_t points_expired;       /* set by commit */
+	int64_t refund_cents;         /* returns: money given back */
+	int64_t points_clawed_back;   /* returns: set by commit (positive) */
 	/* Commit only (NULL in sales read back): the sale's events, see above. */
 	loy_sale_events_cb events_cb;
 	void *events_ctx;
 };
+
+enum loy_sale_type { LOY_SALE = 0, LOY_RETURN = 1 };
+
+/* Ledger entries of one record (docs/accounts.md); numbers = wire's WIRE_LEDGER_*. */
+enum loy_ledger_kind {
+	LOY_LEDGER_EARN = 1, LOY_LEDGER_SPEND = 2, LOY_LEDGER_CLAWBACK = 3, LOY_LEDGER_BONUS = 4,
+	LOY_LEDGER_EXPIRY = 5, LOY_LEDGER_ADJUST = 6, LOY_LEDGER_IMPORT = 7,
+};
+#define LOY_LEDGER_PER_SALE 5
+struct loy_ledger_entry {
+	int kind;                     /* enum loy_ledger_kind */
+	int64_t points;               /* signed: spend, clawback, expiry < 0 */
+};
+/* The non-zero entries a sale or return record carries, in kind order; returns how many. */
+size_t loy_sale_ledger(const struct loy_sale *s, struct loy_ledger_entry out[LOY_LEDGER_PER_SALE]);
 
 struct loy_commit_result {
 	uint64_t seq;
@@ -245,6 +276,10 @@ struct loy_card {
 	int consent;                  /* enum loy_consent */
 	int consent_source;           /* enum loy_source */
 	int64_t consent_changed_us;
+	/* The chain account (docs/accounts.md): points above is HQ's balance
+	 * plus pending_points. */
+	int64_t pending_points;       /* this terminal's entries HQ had not included */
+	int64_t chain_as_of_us;       /* HQ's time of the state held, 0 = never had one */
 };
 
 /* PM_OK with *out filled, or PM_ENOENT for a card never seen (or erased). */
@@ -258,6 +293,31 @@ int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int s
  */
 int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
 		   uint64_t *sales_unlinked);
+/*
+ * Account states from HQ (docs/accounts.md, "What the till shows"). Apply n
+ * states computed at HQ time as_of_us, which include this terminal's
+ * entries up to included_sale_seq, in ONE transaction together with the
+ * pull cursor (cursor 0: a single lookup, the stored cursor is kept). A
+ * state older than the one held (as_of_us < its chain_as_of) is skipped; an
+ * erased state erases the card here without queueing an erasure back to HQ.
+ * PM_OK, PM_EINVAL, PM_EFULL, PM_EIO.
+ */
+struct loy_account_state {
+	char card[LOY_CARD_MAX + 1];
+	bool erased;
+	int64_t points;               /* HQ's balance */
+	int tier;
+	int consent;                  /* enum loy_consent */
+	int64_t consent_changed_us;
+	int64_t last_visit_us;
+	int64_t window_spend_cents;
+	uint32_t n_bought;
+	char bought[32][LOY_GTIN_LEN + 1];
+};
+int loy_accounts_apply(struct loy_db *db, const struct loy_account_state *a, size_t n, int64_t as_of_us,
+		       uint64_t included_sale_seq, uint64_t cursor);
+/* The cursor stored with the last applied page (0 = none yet). */
+int loy_accounts_cursor(struct loy_db *db, uint64_t *cursor);
 /* The current tier name for a tier number. */
 const char *loy_tier_name(const struct loy_db *db, int tier);
 const struct loy_config *loy_db_config(const struct loy_db *db);

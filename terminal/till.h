@@ -132,8 +132,27 @@ json_t *till_sale_result_json(const struct till_sale_result *r);
 /* A sink writing one JSON line per event to ctx, a FILE * (flushed each line). */
 void till_json_sink(void *ctx, const struct till_event *ev);
 
+/*
+ * The till's questions to HQ while a customer waits (docs/accounts.md), each
+ * answered within hq.lookup_budget_ms or given up: PM_OK, PM_ENOENT (HQ does
+ * not know it), PM_EOFFLINE (no answer in time; go on offline). Filled by
+ * sync_wiring.c (term_till_hq); all NULL = no HQ configured.
+ */
+struct wire_sale_lookup;
+struct wire_coupon_status;
+struct till_hq {
+	void *ctx;
+	/* fetch a card's account and apply it to the log (loy_accounts_apply) */
+	int (*account_lookup)(void *ctx, const char *card);
+	/* another terminal's sale and what was returned of it (free with wire_sale_lookup_free) */
+	int (*sale_lookup)(void *ctx, const char *terminal, uint64_t seq, struct wire_sale_lookup *out);
+	/* whether HQ saw a coupon redeemed */
+	int (*coupon_lookup)(void *ctx, const char *coupon, struct wire_coupon_status *out);
+};
+
 struct till {
 	struct loy_db *db;
+	struct till_hq hq;         /* zero = no HQ: offline rules only */
 	const struct term_config *cfg;
 	struct prn_dev *printer;   /* may be NULL: no receipt */
 	/* Events go to sink (NULL: none; refusals are then told on stderr). */

@@ -75,6 +75,12 @@ struct term_sync_ctx {
 	const char *data_dir;
 };
 void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc);
+/* sync_wiring.c: the till's lookups at HQ (struct till_hq) over hostsync,
+ * with cfg's [hq] options; all NULL when no HQ URL is configured. ctx is
+ * made here and freed by term_till_hq_release. */
+struct till_hq;
+void term_till_hq(struct till_hq *out, const struct term_config *cfg, struct loy_db *db);
+void term_till_hq_release(struct till_hq *hq);
 /* sync_wiring.c: [hq] options as hostsync's client config (strings point into cfg). */
 struct hs_client_config;
 void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc);

@@ -43,6 +43,23 @@ struct wire_redemption {
 	char coupon[WIRE_COUPON_MAX + 1];
 	int64_t discount_cents;
 };
+/* Ledger entries (docs/accounts.md): numbers shared with loyalty's LOY_LEDGER_*. */
+enum wire_ledger_kind {
+	WIRE_LEDGER_EARN = 1, WIRE_LEDGER_SPEND = 2, WIRE_LEDGER_CLAWBACK = 3, WIRE_LEDGER_BONUS = 4,
+	WIRE_LEDGER_EXPIRY = 5, WIRE_LEDGER_ADJUST = 6, WIRE_LEDGER_IMPORT = 7,
+};
+#define WIRE_LEDGER_KIND_MAX 7
+/* "earn", "spend", "clawback", "bonus", "expiry", "adjust", "import"; NULL if unknown. */
+const char *wire_ledger_kind_name(int kind);
+/* The number for a kind name, or PM_EINVAL. */
+int wire_ledger_kind_parse(const char *name);
+struct wire_ledger_entry {
+	int kind;                     /* enum wire_ledger_kind */
+	int64_t points;               /* signed as docs/accounts.md fixes (spend < 0 ...) */
+};
+#define WIRE_LEDGER_PER_SALE 5        /* at most one entry per kind per record */
+enum wire_sale_type { WIRE_SALE_SALE = 0, WIRE_SALE_RETURN = 1 };
+
 struct wire_sale {
 	uint64_t seq;
 	int64_t time_us;
@@ -58,6 +75,15 @@ struct wire_sale {
 	struct wire_item *items;
 	uint32_t n_redeemed;
 	struct wire_redemption *redeemed;
+	/* batch v2 (a v1 line decodes with type sale, zeros, n_ledger 0) */
+	int type;                     /* enum wire_sale_type */
+	char return_of_terminal[WIRE_ID_MAX + 1]; /* returns: the original sale */
+	uint64_t return_of_seq;
+	int64_t points_spent;         /* points tendered on this sale */
+	int64_t point_value_cents;    /* value of one point when spent */
+	int64_t refund_cents;         /* returns: money given back */
+	uint32_t n_ledger;
+	struct wire_ledger_entry ledger[WIRE_LEDGER_PER_SALE];
 };
 
 /* Non-sale events: type a name of wire_event_type_name(); payload the
@@ -218,6 +244,75 @@ struct wire_event_payload {
  */
 int wire_event_payload_decode(int type, const char *p, size_t len, struct wire_event_payload *out,
 			      char *err, size_t errlen);
+
+/* ---- down to the store: account states (docs/accounts.md) ---------------
+ * GET /v1/accounts and GET /v1/accounts/CARD answer a gzip NDJSON body,
+ * format "posmark-accounts" v1: a header line, then one account per line.
+ */
+#define WIRE_ACCOUNTS_FORMAT "posmark-accounts"
+#define WIRE_ACCOUNTS_VERSION 1
+#define WIRE_ACCOUNTS_PAGE_MAX 5000
+#define WIRE_BOUGHT_MAX 32
+struct wire_accounts_header {
+	int version;
+	int64_t as_of_us;             /* HQ's time of the state (chain_as_of) */
+	char terminal[WIRE_ID_MAX + 1]; /* the terminal the state was computed for */
+	uint64_t included_sale_seq;   /* that terminal's highest seq HQ had ingested */
+	uint64_t next_cursor;         /* ask again with after=next_cursor */
+	bool more;                    /* another page is waiting */
+	uint64_t count;               /* account lines that follow */
+};
+struct wire_account {
+	char card[WIRE_CARD_MAX + 1];
+	bool erased;                  /* only card is set: the card was erased at HQ */
+	int64_t points;               /* HQ's balance: the sum of the card's ledger */
+	int tier;
+	int consent;                  /* enum wire_consent */
+	int64_t consent_changed_us;
+	int64_t last_visit_us;        /* chain-wide, 0 = never */
+	int64_t window_spend_cents;   /* chain spend in the tier window, net of returns */
+	uint32_t n_bought;
+	char bought[WIRE_BOUGHT_MAX][15]; /* GTIN-14s the card buys most, most first */
+};
+/* Encode a header and n accounts, gzip-compressed, into out. PM_OK, PM_EINVAL, PM_ENOMEM. */
+int wire_accounts_encode(const struct wire_accounts_header *h, const struct wire_account *a, size_t n,
+			 struct pm_buf *out);
+struct wire_accounts_cb {
+	void *ctx;
+	int (*header)(void *ctx, const struct wire_accounts_header *h);
+	int (*account)(void *ctx, const struct wire_account *a);
+};
+/* Strict decoder (gzip, header, each line, count matches). Same return codes
+ * as wire_batch_decode; a callback's non-zero return stops and is returned. */
+int wire_accounts_decode(const void *body, size_t len, const struct wire_accounts_cb *cb, char *err,
+			 size_t errlen);
+
+/* GET /v1/sales/TERMINAL/SEQ: a sale HQ knows and what was returned of it
+ * (plain JSON, format "posmark-sale" v1). */
+#define WIRE_SALE_LOOKUP_FORMAT "posmark-sale"
+struct wire_sale_lookup {
+	struct wire_sale sale;        /* items/redeemed owned by this struct */
+	uint32_t n_returned;
+	struct wire_item *returned;   /* gtin and qty: units already returned */
+	int64_t refund_cents;         /* refunded so far */
+	int64_t points_clawed_back;   /* clawed back so far (positive) */
+};
+int wire_sale_lookup_encode(const struct wire_sale_lookup *l, struct pm_buf *out);
+/* PM_OK (free with wire_sale_lookup_free), PM_EINVAL, PM_EVERSION, PM_ENOMEM. */
+int wire_sale_lookup_decode(const void *body, size_t len, struct wire_sale_lookup *out, char *err,
+			    size_t errlen);
+void wire_sale_lookup_free(struct wire_sale_lookup *l);   /* NULL-safe; zeroes */
+
+/* GET /v1/coupons/CODE: whether HQ saw the coupon redeemed (format "posmark-coupon" v1). */
+struct wire_coupon_status {
+	char coupon[WIRE_COUPON_MAX + 1];
+	bool redeemed;
+	char terminal[WIRE_ID_MAX + 1]; /* where it was first redeemed, "" = not */
+	uint64_t seq;
+};
+int wire_coupon_status_encode(const struct wire_coupon_status *c, struct pm_buf *out);
+int wire_coupon_status_decode(const void *body, size_t len, struct wire_coupon_status *out, char *err,
+			      size_t errlen);
 
 /* ---- posmark-hq baskets: HQ's sales for the miner at the store's CLI ------
  * `posmark mine --hq-db CONNINFO` runs `posmark-hq baskets --db CONNINFO
