@@ -34,6 +34,9 @@ void loy_config_default(struct loy_config *cfg)
 	strcpy(cfg->tier_name[1], "silver");
 	strcpy(cfg->tier_name[2], "gold");
 	cfg->points_expiry_days = 730;
+	cfg->point_value_cents = 1;
+	cfg->offline_window_s = 86400;
+	cfg->offline_spend_limit = 1000;
 }
 
 const struct loy_config *loy_db_config(const struct loy_db *db)

@@ -63,6 +63,10 @@ struct loy_config {
 	int tier_multiplier_pct[LOY_TIER_MAX];      /* points multiplier per tier, 100 = x1 */
 	char tier_name[LOY_TIER_MAX][16];
 	int points_expiry_days;      /* balance expires after this many days without a visit; 0 = never */
+	/* Spending points (docs/accounts.md, "Spending offline") */
+	int64_t point_value_cents;   /* value of one point spent (default 1) */
+	int64_t offline_window_s;    /* an HQ state older than this counts as offline (default 86400) */
+	int64_t offline_spend_limit; /* points a card may spend here beyond HQ's state while offline (default 1000) */
 	/*
 	 * Bulk loading only (imports, benchmarks' set-up): commits skip fsync and
 	 * loy_close() syncs once. A crash may lose the last commits (never

@@ -46,6 +46,7 @@ struct term_config {
 		int backoff_max_ms;        /* hq.backoff_max_ms (default 30000) */
 		int interval_s;            /* hq.interval_s (default 60) */
 		int timeout_s;             /* hq.timeout_s (default 60) */
+		int lookup_budget_ms;      /* hq.lookup_budget_ms (default 300; 0 = never ask HQ at the till) */
 	} hq;
 	bool offers_enabled;       /* [offers] enabled (default yes) */
 	int offers_max;            /* [offers] max_per_receipt, 0 = the rule set's limit */

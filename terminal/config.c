@@ -33,6 +33,7 @@ void term_config_default(struct term_config *cfg)
 	cfg->hq.backoff_max_ms = 30000;
 	cfg->hq.interval_s = 60;
 	cfg->hq.timeout_s = 60;
+	cfg->hq.lookup_budget_ms = 300;
 }
 
 static int parse_i64(const char *v, int64_t lo, int64_t hi, int64_t *out)
@@ -184,6 +185,18 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 		want = "days, 0 for never";
 		if (!(rc = parse_i64(v, 0, 36600, &x)))
 			cfg->loy.points_expiry_days = (int)x;
+	} else if (KEY("loyalty", "point_value_cents")) {
+		want = "cents, 1..100000";
+		if (!(rc = parse_i64(v, 1, 100000, &x)))
+			cfg->loy.point_value_cents = x;
+	} else if (KEY("loyalty", "offline_window_s")) {
+		want = "seconds, 60..31536000";
+		if (!(rc = parse_i64(v, 60, 31536000, &x)))
+			cfg->loy.offline_window_s = x;
+	} else if (KEY("loyalty", "offline_spend_limit")) {
+		want = "points, 0..1000000000";
+		if (!(rc = parse_i64(v, 0, 1000000000, &x)))
+			cfg->loy.offline_spend_limit = x;
 	} else if (KEY("loyalty", "tiers")) {
 		want = "name:threshold:multiplier_pct, ... with the first threshold 0 and rising";
 		rc = parse_tiers(&cfg->loy, v);
@@ -261,6 +274,10 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 		want = "seconds 1..86400";
 		if (!(rc = parse_i64(v, 1, 86400, &x)))
 			cfg->hq.interval_s = (int)x;
+	} else if (KEY("hq", "lookup_budget_ms")) {
+		want = "milliseconds, 0..10000";
+		if (!(rc = parse_i64(v, 0, 10000, &x)))
+			cfg->hq.lookup_budget_ms = (int)x;
 	} else if (KEY("hq", "timeout_s")) {
 		want = "seconds 1..3600";
 		if (!(rc = parse_i64(v, 1, 3600, &x)))
