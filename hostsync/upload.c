@@ -148,6 +148,13 @@ static int http(struct client *cl, const char *method, const char *path, const v
 	cl->errbuf[0] = '\0';
 	cc = curl_easy_perform(cl->h);
 	curl_slist_free_all(hdrs);
+	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
+		/* say what to do: this is HQ's certificate, not the network */
+		char why[CURL_ERROR_SIZE];
+		snprintf(why, sizeof(why), "%s", cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
+		snprintf(cl->errbuf, sizeof(cl->errbuf), "HQ's TLS certificate does not verify (%.120s); set"
+			 " hq.ca_file to the CA that signed it, and check that hq.url names the certificate's host", why);
+	}
 	if (cc != CURLE_OK) {
 		pm_info("HQ request %s %s failed: %s", method, path, cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
 		return PM_EOFFLINE;
