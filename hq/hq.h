@@ -86,7 +86,7 @@ int hq_rules_store(PGconn *c, const void *body, size_t len, uint64_t serial, con
 		   char *err, size_t errlen);
 
 /* The HTTP server's settings (docs/hq.md, "HTTP API" and "Connections and limits"). */
-#define HQ_IDLE_TIMEOUT_S 30          /* a connection with no traffic for this long is closed */
+#define HQ_IDLE_TIMEOUT_S 60          /* a connection with no traffic for this long is closed */
 struct hq_serve_config {
 	const char *conninfo;         /* libpq connection string */
 	const char *listen_addr;      /* "HOST:PORT", IPv4 */

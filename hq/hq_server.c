@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,22 @@ static struct MHD_Daemon *start_daemon(const struct hq_serve_config *cfg, struct
 				MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
+/* Each connection takes two descriptors (its socket and the guard's dup):
+ * raise the soft limit to the hard one (systemd's soft default is 1024). */
+static void raise_fd_limit(unsigned max_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 2 * (rlim_t)max_connections + 100)
+		pm_warn("open-file limit %llu is low for max_connections = %u; raise LimitNOFILE (systemd) or"
+			" lower max_connections in hq.conf", (unsigned long long)rl.rlim_cur, max_connections);
+}
+
 int hq_serve(const struct hq_serve_config *cfg)
 {
 	struct sockaddr_in sa;
@@ -412,6 +429,7 @@ int hq_serve(const struct hq_serve_config *cfg)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(cfg->max_connections);
 	if (hqi_guard_start(cfg->header_deadline_s, cfg->request_deadline_s)) {
 		pm_err("cannot start the connection watchdog thread");
 		return PM_ENOMEM;
