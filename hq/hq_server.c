@@ -81,8 +81,10 @@ struct req {
 	struct pm_buf body;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *con, unsigned code, const char *type,
-			     const void *data, size_t len, const char *etag, const char *sig, uint64_t serial)
+/* An answer; for a rule set also its ETag, signature and serial (0: none). */
+static enum MHD_Result reply_signed(struct MHD_Connection *con, unsigned code, const char *type,
+				    const void *data, size_t len, const char *etag, const char *sig,
+				    uint64_t serial)
 {
 	char serial_s[24];
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
@@ -101,6 +103,12 @@ static enum MHD_Result reply(struct MHD_Connection *con, unsigned code, const ch
 	return ret;
 }
 
+static enum MHD_Result reply(struct MHD_Connection *con, unsigned code, const char *type,
+			     const void *data, size_t len, const char *etag, const char *sig)
+{
+	return reply_signed(con, code, type, data, len, etag, sig, 0);
+}
+
 static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned code, const char *fmt, ...)
@@ -112,7 +120,7 @@ static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned code, con
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		n = (int)strlen(buf);
-	return reply(con, code, "application/json", buf, (size_t)n, NULL, NULL, 0);
+	return reply(con, code, "application/json", buf, (size_t)n, NULL, NULL);
 }
 
 /* A reason as a JSON string body (quotes and backslashes escaped). */
@@ -156,28 +164,19 @@ static const char *log_str(const char *in, char *out, size_t n)
 	return out;
 }
 
-/*
- * Authenticate on the headers alone, at the request's first call, before
- * any of its body is read: PM_OK with rq->store set, or an answer (401,
- * 503) queued in *ret and the body never read (libmicrohttpd closes the
- * connection after the answer instead of reading on).
- */
-static int authenticate(struct MHD_Connection *con, struct req *rq, enum MHD_Result *ret)
+/* The authenticated store, or NULL after queueing 401 (503 when the
+ * database fails). on_headers calls it at a request's first call, before
+ * any body is read; handle() then has the store in rq->store. */
+static const char *authenticate(struct MHD_Connection *con, PGconn *db, enum MHD_Result *ret)
 {
 	const char *store = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Posmark-Store");
 	const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	char shown[300];
-	int rc = PM_EREFUSED, slot;
-	if (store && auth && !strncmp(auth, "Bearer ", 7) && *store && strlen(store) <= WIRE_ID_MAX) {
-		PGconn *db = pool_get(&slot);
+	int rc = PM_EREFUSED;
+	if (store && auth && !strncmp(auth, "Bearer ", 7) && *store && strlen(store) <= WIRE_ID_MAX)
 		rc = db ? hq_store_auth(db, store, auth + 7) : PM_EIO;
-		pool_put(slot);
-	}
-	if (rc == PM_OK) {
-		snprintf(rq->store, sizeof(rq->store), "%s", store);
-		return PM_OK;
-	}
-	rq->answered = 1;
+	if (rc == PM_OK)
+		return store;
 	if (rc == PM_EIO)
 		*ret = reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable; retry later\"}");
 	else {
@@ -186,7 +185,7 @@ static int authenticate(struct MHD_Connection *con, struct req *rq, enum MHD_Res
 		*ret = reply_json(con, 401, "{\"status\":\"unauthorized\",\"reason\":\"unknown store or bad"
 				  " credential; check hq.store_credential in the terminal's config\"}");
 	}
-	return rc;
+	return NULL;
 }
 
 /*
@@ -208,9 +207,9 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 		if (rc)
 			return reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
 		if (inm && !strcmp(inm, rs.etag))
-			ret = reply(con, 304, "application/json", "", 0, rs.etag, NULL, 0);
+			ret = reply(con, 304, "application/json", "", 0, rs.etag, NULL);
 		else
-			ret = reply(con, 200, "application/json", rs.body, rs.len, rs.etag, rs.sig_hex, rs.serial);
+			ret = reply_signed(con, 200, "application/json", rs.body, rs.len, rs.etag, rs.sig_hex, rs.serial);
 		free(rs.body);
 		return ret;
 	}
@@ -218,7 +217,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 		char *j = hq_requests_json(db, store);
 		if (!j)
 			return reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
-		ret = reply(con, 200, "application/json", j, strlen(j), NULL, NULL, 0);
+		ret = reply(con, 200, "application/json", j, strlen(j), NULL, NULL);
 		free(j);
 		return ret;
 	}
@@ -253,15 +252,25 @@ static const char health_json[] = "{\"status\":\"ok\"}";
 
 /* The first call for a request: its headers are all here, none of its body.
  * /v1/health needs nothing; everything else authenticates now, and a batch
- * announcing more than BODY_MAX is refused before it is sent. */
+ * announcing more than BODY_MAX is refused before it is sent. A refusal is
+ * queued at once: libmicrohttpd then closes the connection after the
+ * answer instead of reading the body. */
 static enum MHD_Result on_headers(struct MHD_Connection *con, struct req *rq, const char *url)
 {
 	enum MHD_Result ret = MHD_YES;
-	const char *cl;
+	const char *cl, *store;
+	int slot;
 	if (!strcmp(url, "/v1/health"))
 		return MHD_YES;
-	if (authenticate(con, rq, &ret))
+	PGconn *db = pool_get(&slot);
+	store = authenticate(con, db, &ret);
+	if (store)
+		snprintf(rq->store, sizeof(rq->store), "%s", store);
+	pool_put(slot);
+	if (!store) {
+		rq->answered = 1;
 		return ret;
+	}
 	cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > BODY_MAX) {
 		rq->answered = 1;
@@ -306,7 +315,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 	hqi_guard_phase(guard_of(con), HQI_GUARD_BUSY);
 	/* health never waits on the database pool */
 	if (!strcmp(url, "/v1/health"))
-		return reply(con, 200, "application/json", health_json, strlen(health_json), NULL, NULL, 0);
+		return reply(con, 200, "application/json", health_json, strlen(health_json), NULL, NULL);
 	int slot;
 	PGconn *db = pool_get(&slot);
 	enum MHD_Result ret = db ? handle(con, rq, url, method, db)
