@@ -641,7 +641,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 
 	/* The committer pipelines groups: one sync each (committer.c). */
 	d->cfg.loy.defer_meta_sync = true;
-	if (cli_open_log("daemon", &d->cfg, &d->db))
+	if (cli_open_log_full("daemon", &d->cfg, &d->db))
 		goto out_close_pipe;
 	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
 		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);

@@ -106,6 +106,9 @@ static const struct pm_cmd_help helps[] = {
 	  "  --rules FILE      a rule set to try (default: the installed DATA/rules.json)\n"
 	  "  --all             also list rules the basket does not trigger (default: off)\n"
 	  "  --json            JSON instead of text (default: text)\n" },
+	{ "log", "log check [--data DIR] [--json]",
+	  "read every page and record of the purchase log and say whether it is damaged (docs/storage.md)",
+	  "  --json            one JSON object with the figures (default: text)\n" },
 };
 
 #define N_HELPS (sizeof(helps) / sizeof(helps[0]))
