@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -441,10 +442,42 @@ static struct {
 } g_maps[MAPS_MAX];
 static loy_damage_fn g_damage_fn;
 
+/*
+ * Where DIR/data.mdb is mapped in this process: /proc/self/maps, matched by
+ * device and inode (mdb_env_info's me_mapaddr is the meta's fixed-map
+ * address, NULL here, not the map). false if not found.
+ */
+static bool map_range(const struct loy_db *db, const char **addr, size_t *size)
+{
+	char path[4200], line[4600];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/data.mdb", db->dir);
+	if (stat(path, &st))
+		return false;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return false;
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, ino;
+		unsigned maj, mnr;
+		if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &off, &maj, &mnr, &ino) == 6 &&
+		    ino == (unsigned long long)st.st_ino && maj == major(st.st_dev) && mnr == minor(st.st_dev) &&
+		    off == 0) {
+			*addr = (const char *)(uintptr_t)start;
+			*size = (size_t)(end - start);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 void loyi_map_register(struct loy_db *db)
 {
-	MDB_envinfo info;
-	if (mdb_env_info(db->env, &info))
+	const char *base;
+	size_t size;
+	if (!map_range(db, &base, &size))
 		return;
 	int slot = -1;
 	for (int i = 0; i < MAPS_MAX && slot < 0; i++)
@@ -461,8 +494,8 @@ void loyi_map_register(struct loy_db *db)
 		 "damaged: a page read from it faulted (truncated, or a damaged page)\nhint: " LOY_DAMAGED_HINT "\n",
 		 db->dir);
 	g_maps[slot].msg_len = strlen(g_maps[slot].msg);
-	g_maps[slot].size = info.me_mapsize;
-	g_maps[slot].addr = info.me_mapaddr;
+	g_maps[slot].size = size;
+	g_maps[slot].addr = base;
 }
 
 void loyi_map_forget(struct loy_db *db)

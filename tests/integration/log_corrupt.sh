@@ -146,3 +146,20 @@ case "$state" in
 esac
 grep -q "hint: stop posmark" "$T/daemon.err" && ok "daemon: its log line carries the hint" || { cp "$T/daemon.err" "$T/err"; not_ok "daemon: its log line carries the hint"; }
 kill -TERM "$DPID"; wait "$DPID"; DPID=
+
+# --- truncated under a running daemon: the read faults inside the map; a message, exit 1 ---
+fresh; rm -f "$T/pm.sock"
+"$P" daemon --data "$T/log" --socket "$T/pm.sock" 2>"$T/err" & DPID=$!
+for _ in $(seq 1 100); do [ -S "$T/pm.sock" ] && break; sleep 0.1; done
+truncate -s 12288 "$T/log/data.mdb"
+python3 - "$T/pm.sock" "$CARD" <<'PY' >/dev/null 2>&1
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rwb')
+f.write(('{"op":"card_info","card":"%s"}\n' % sys.argv[2]).encode()); f.flush(); f.readline()
+PY
+wait "$DPID"; rc=$?; DPID=
+if [ "$rc" = 1 ] && grep -q "data.mdb' is damaged: a page read from it faulted" "$T/err" && grep -q "^hint: stop posmark" "$T/err"; then
+	ok "truncated under the running daemon: damaged-log message and exit 1, no SIGBUS"
+else
+	echo "#   exit $rc"; not_ok "truncated under the running daemon: damaged-log message and exit 1, no SIGBUS"
+fi
