@@ -347,6 +347,7 @@ static int check_once(const char *dir, int fd, bool full, struct loy_check_repor
 			 m[1].why);
 		return PM_ECORRUPT;
 	}
+	*txnid = use->txnid;
 	if (!m[0].ok || !m[1].ok) {
 		int bad = m[0].ok ? 1 : 0;
 		int rc = meta_repair(dir, fd, psize, bad, !bad);
@@ -408,19 +409,22 @@ int loyi_check_file(const char *dir, bool full, struct loy_check_report *rep, ch
 	}
 	int rc = PM_OK;
 	uint64_t txnid = 0, again = 0;
-	/* Another process may commit while we read (we hold no reader slot): a
-	 * failure counts only if the newest snapshot did not move meanwhile. */
+	/* Another process may commit while we read (we hold no reader slot, and
+	 * a meta page being written reads torn): a failure counts only if the
+	 * newest snapshot did not move in the walk and 20 ms after it. */
 	for (int attempt = 0; attempt < 5; attempt++) {
+		txnid = 0;
 		rc = check_once(dir, fd, full, rep, &txnid, why, sizeof(why));
 		if (rc != PM_ECORRUPT)
 			break;
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
 		struct meta m[2];
 		const struct meta *use;
-		metas_read(fd, find_psize(fd, (uint64_t)st.st_size), m, &use);
-		again = use ? use->txnid : txnid;
-		if (again == txnid)
+		struct stat now;
+		metas_read(fd, fstat(fd, &now) ? 4096 : find_psize(fd, (uint64_t)now.st_size), m, &use);
+		again = use ? use->txnid : 0;
+		if (again == txnid && (m[0].ok || m[1].ok) == (txnid != 0))
 			break;
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	}
 	close(fd);
 	if (rc == PM_ECORRUPT)
