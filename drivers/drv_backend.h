@@ -124,6 +124,9 @@ size_t prni_cp_to_utf8(int cp, unsigned char byte, char out[4]);
 
 /* ---- ESC/POS (escpos.c, escpos_parse.c) ---- */
 int prni_escpos_encode(const struct prn_doc *doc, const struct prn_profile *prof, struct prni_buf *out);
+/* prn_png.c: the preview interpreter (drivers.h, prn_escpos_render_png); path NULL = draw only. */
+int prni_escpos_render_png(const unsigned char *b, size_t n, const struct prn_profile *prof, const char *path,
+			   struct prn_render_stats *st);
 /*
  * Meaning of the reply byte to DLE EOT n (n = 1 printer, 2 offline cause,
  * 4 paper sensor): *state gets PRN_READY or what is wrong. PM_EPROTO when

@@ -230,7 +230,7 @@ static int encode_v2(const struct ofr_coupon_key *key, char letter, const struct
 	p = put_digits(p, offer_tag(c), 4);
 	p = put_digits(p, (uint32_t)c->expiry_day % 1000, 3);
 	p = put_digits(p, c->card_tag, 4);
-	p = put_digits(p, c->serial % 10, 1);
+	p = put_digits(p, c->serial / OFR_MAX_OFFERS % 10, 1);   /* the sale's number mod 10 */
 	p = put_digits(p, mac_v2(key, letter, printed, c), V2_MAC);
 	*p = '\0';
 	out[0] = letter;
@@ -303,7 +303,8 @@ static int verify_v2(const struct ofr_coupon_key *key, const struct ofr_rules *r
 		}
 	uint32_t offer = digits(code + 1, 4), exp3 = digits(code + 5, 3);
 	int64_t base = now_us / DAY_US - V2_PAST_DAYS;
-	struct ofr_coupon cand = { .version = 2, .card_tag = digits(code + 8, 4), .serial = digits(code + 12, 1) };
+	struct ofr_coupon cand = { .version = 2, .card_tag = digits(code + 8, 4),
+				   .serial = digits(code + 12, 1) * OFR_MAX_OFFERS };
 	cand.expiry_day = (int32_t)(base + ((int64_t)exp3 - base % 1000 + 1000) % 1000);
 	int tried = 0;
 	if (find_v2(key, rules, code, offer, &cand, out, &tried))
