@@ -489,7 +489,7 @@ static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, 
 	if (*card_tag == UINT32_MAX)   /* one keyed hash per decision, not per offer */
 		*card_tag = req->card ? ofr_card_tag(req->key, req->card->number) : 0;
 	struct ofr_coupon c = {
-		.version = 1, .benefit = rule->benefit, .value = rule->value,
+		.version = 2, .benefit = rule->benefit, .value = rule->value,
 		.target_tag = o->gtin[0] ? ofr_target_tag_item(o->gtin)
 			      : o->category[0] ? ofr_target_tag_category(o->category) : 0,
 		.campaign_tag = ofr_campaign_tag(rule->campaign),

@@ -247,26 +247,33 @@ struct ofr_coupon {
 	uint32_t campaign_tag;     /* 6 digits */
 	uint32_t card_tag;         /* 6 digits, 0 = any card or none */
 	int32_t expiry_day;        /* days since 1970-01-01 UTC, valid through that day */
-	uint32_t serial;
+	uint32_t serial;           /* v2 prints serial % 10 */
+	uint32_t v1_card_tag;      /* v1 codes only: the 6-digit card tag as printed (0 = card_tag) */
 };
 /* The 7-digit tags a coupon uses for an item GTIN or a category name. */
 uint32_t ofr_target_tag_item(const char *gtin14);
 uint32_t ofr_target_tag_category(const char *category);
 uint32_t ofr_campaign_tag(const char *campaign);
+/* The 4-digit card tag (1..9999; 0 for no card) a coupon is bound with. */
 uint32_t ofr_card_tag(const struct ofr_coupon_key *key, const char *card);
 
-/* Write the printed code ("PMK..."), prefix configured (default "PM"). */
+/* Write the printed code: version 2 (default; 21 characters, "P" + 20 digits with the prefix "PM"),
+ * or version 1 when c->version == 1 or the prefix does not start with a capital letter
+ * ("PMK" + 48 digits). PM_EINVAL for values out of range or too small a buffer. */
 int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix,
 		      const struct ofr_coupon *c, char *out, size_t outlen);
 /*
  * Check a scanned code: layout, MAC, expiry against now_us, and the card
  * (card "" = none on the sale yet: card not checked, *card_pending set).
+ * v2 codes name their offer by a tag: it is looked up in rules (NULL = no
+ * rule set: every v2 code is refused). v1 codes carry it whole.
  * Returns PM_OK with *out filled; PM_EINVAL (not a posmark coupon / damaged),
  * PM_ECHECK (MAC does not verify: forged or altered), PM_EEXPIRED,
- * PM_EREFUSED (issued to another card). reason gets words for the cashier.
+ * PM_EREFUSED (issued to another card, or its offer is not in rules).
+ * reason gets words for the cashier.
  */
-int ofr_coupon_verify(const struct ofr_coupon_key *key, const char *prefix, const char *code,
-		      const char *card, int64_t now_us, struct ofr_coupon *out,
+int ofr_coupon_verify(const struct ofr_coupon_key *key, const struct ofr_rules *rules, const char *prefix,
+		      const char *code, const char *card, int64_t now_us, struct ofr_coupon *out,
 		      bool *card_pending, char *reason, size_t reason_len);
 /* Discount for a verified coupon on a basket: cents, and the matched line (-1 = none). */
 int64_t ofr_coupon_discount(const struct ofr_coupon *c, const struct ofr_line *items, size_t n,

@@ -100,6 +100,8 @@ int till_coupon_scan(struct till *t, const char *input, const struct scan_result
 	char reason[200];
 	bool card_pending;
 	struct ofr_coupon c;
+	if (till_throttle_coupon(t, r, reason, sizeof(reason)))
+		return coupon_refused(t, r->kind == SCAN_COUPON ? r->coupon : input, reason);
 	if (r->kind != SCAN_COUPON)
 		return coupon_refused(t, input, r->error[0] ? r->error : "not a coupon code");
 	if (!t->offers_ready)
@@ -110,7 +112,7 @@ int till_coupon_scan(struct till *t, const char *input, const struct scan_result
 			return coupon_refused(t, r->coupon, "coupon already scanned in this sale");
 	if (t->n_coupons >= TILL_MAX_COUPONS)
 		return coupon_refused(t, r->coupon, "too many coupons on one sale");
-	int rc = ofr_coupon_verify(&t->offers.key, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
+	int rc = ofr_coupon_verify(&t->offers.key, t->offers.rules, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
 				   &card_pending, reason, sizeof(reason));
 	if (rc)
 		return coupon_refused(t, r->coupon, reason);
