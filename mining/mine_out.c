@@ -488,16 +488,16 @@ int mine_write_store_ruleset(const struct mine_result *res, const struct mine_se
 		   "\n \"campaigns\":{\"mined-cross-sell\":{\"holdout_pct\":%d},\"explore\":{\"holdout_pct\":%d},"
 		   "\"personal\":{\"holdout_pct\":%d}},\"rules\":[", sp->max_repeats, sp->holdout_pct,
 		sp->holdout_pct, sp->holdout_pct);
-	if (sp->personal_half_life_days > 0) {
-		fprintf(f, "\n {\"id\":\"personal\",\"campaign\":\"personal\",\"kind\":\"personal\","
-			   "\"personal\":{\"half_life_days\":%d},\"offer\":{\"percent_off\":%d}}",
-			sp->personal_half_life_days, sp->personal_percent);
-		n_ok++;
-	}
 	if (res && (rc = write_basket_rules(res, f, sp->cross_sell_percent, &n_ok, skipped)))
 		return rc;
 	if (seq && v)
 		write_explore_rules(seq, v, n, sp->explore_percent, f, &n_ok, skipped);
+	if (sp->personal_half_life_days > 0) {
+		fprintf(f, "%s\n {\"id\":\"personal\",\"campaign\":\"personal\",\"kind\":\"personal\","
+			   "\"personal\":{\"half_life_days\":%d},\"offer\":{\"percent_off\":%d}}",
+			n_ok ? "," : "", sp->personal_half_life_days, sp->personal_percent);
+		n_ok++;
+	}
 	fprintf(f, "%s]}\n", n_ok ? "\n" : "");
 	*written = n_ok;
 	if (fflush(f) || ferror(f))
