@@ -143,6 +143,8 @@ int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
 		      const struct ofr_history_source *hist, int64_t now_us,
 		      struct ofr_profile **out);
 void ofr_profile_free(struct ofr_profile *p);  /* NULL-safe */
+/* Items of the card's personal candidates (best first) and the history they rest on. */
+size_t ofr_profile_personal_count(const struct ofr_profile *p);
 /* RFM segment name: champions, loyal, new, promising, at_risk, lapsed, regular, none. */
 const char *ofr_profile_segment(const struct ofr_profile *p);
 uint64_t ofr_profile_sales(const struct ofr_profile *p);
@@ -158,7 +160,15 @@ int ofr_ledger_record(struct ofr_ledger *l, const char *campaign, const char *ru
 uint64_t ofr_ledger_issued(const struct ofr_ledger *l, const char *campaign);
 
 /* ---- decisions ---------------------------------------------------------- */
-enum ofr_kind { OFR_CROSS_SELL = 0, OFR_UP_SELL = 1, OFR_PROMOTION = 2, OFR_POINTS_BONUS = 3 };
+enum ofr_kind { OFR_CROSS_SELL = 0, OFR_UP_SELL = 1, OFR_PROMOTION = 2, OFR_POINTS_BONUS = 3,
+		OFR_PERSONAL = 4,     /* the card's own likely next items (history, time-decayed) */
+		OFR_EXPLORE = 5 };    /* items new to the card that buyers of the basket went on to buy */
+/* Which signal chose an offer (docs/rules.md, "One ranking"). */
+enum ofr_signal { OFR_SIG_RULE = 0,      /* a basket rule (cross_sell, up_sell, ...) */
+		  OFR_SIG_PERSONAL = 1,  /* the card's history */
+		  OFR_SIG_EXPLORE = 2,   /* an explore rule */
+		  OFR_SIG_BACKFILL = 3 };/* taken past the repeat limit so the receipt is not empty */
+const char *ofr_signal_name(int signal);
 const char *ofr_kind_name(int kind);
 /* What the coupon gives (the code carries it; docs/rules.md, "Coupons"). */
 enum ofr_benefit {
@@ -181,6 +191,9 @@ struct ofr_offer {
 	char name[64];             /* product name, or the rule's "text" */
 	int priority;              /* per-mille expected acceptance */
 	double confidence;         /* stats.confidence, or priority/1000 */
+	int signal;                /* enum ofr_signal */
+	double score;              /* the ranking's estimate that the card buys it next (0..1) */
+	bool repeat;               /* the card bought this item before */
 	bool held_back;            /* control group: recorded, not printed */
 	int64_t expires_us;        /* coupon valid until (inclusive, end of that UTC day) */
 	char coupon[OFR_CODE_MAX + 1]; /* "" until ofr_decide fills it (with a key) */
@@ -216,7 +229,7 @@ enum ofr_verdict {
 	OFR_V_CHOSEN = 0, OFR_V_HELD_BACK, OFR_V_RANKED_OUT, OFR_V_NOT_MATCHED,
 	OFR_V_NO_CONSENT, OFR_V_NO_CARD, OFR_V_OUT_OF_WINDOW, OFR_V_OTHER_STORE,
 	OFR_V_IN_BASKET, OFR_V_FREQUENCY, OFR_V_BUDGET, OFR_V_NO_TARGET, OFR_V_LIFT,
-	OFR_V_DUPLICATE,
+	OFR_V_DUPLICATE, OFR_V_REPEAT_LIMIT, OFR_V_BOUGHT_BEFORE,
 };
 const char *ofr_verdict_name(int v);
 struct ofr_trace {

@@ -117,6 +117,8 @@ struct ofri_rule {
 	bool target_unknown;       /* offer names an item not in the catalog */
 	bool lift_filtered;        /* stats.lift below the set's min_lift */
 	bool indexed;              /* reachable through the trigger index */
+	int half_life_days;        /* personal: weight of a sale halves every N days (default 90) */
+	int min_sales;             /* personal: the item is in at least N of the card's sales (default 1) */
 };
 
 struct ofri_product {
@@ -136,6 +138,9 @@ struct ofri_postings {        /* CSR: key -> rules[start .. start+count) */
 
 struct ofri_fired {
 	uint32_t rule;
+	int signal;                         /* enum ofr_signal */
+	double score;                       /* ranking key: higher first, then rank_pos */
+	const struct ofri_cand *cand;       /* personal: the profile's candidate */
 	const struct ofri_product *target;  /* item offers: the product (may be NULL for category/basket) */
 	uint32_t target_category;           /* category offers */
 };
@@ -143,6 +148,8 @@ struct ofri_fired {
 struct ofr_rules {
 	char name[128];
 	int max_offers;            /* limits.offers_per_receipt (default 3) */
+	int max_repeats;           /* limits.max_repeats: offers for items the card bought before (default 2) */
+	uint32_t personal;         /* index + 1 of the personal rule (the first), 0 = none */
 	double min_lift;           /* limits.min_lift (default 0: no filter) */
 	size_t n_rules;
 	struct ofri_rule *rules;
@@ -182,6 +189,19 @@ int ofri_line_of(const char *text, size_t len, const char *path);
 /* rules_index.c; postings and the always list are sorted by rank_pos */
 const struct ofri_product *ofri_product_find(const struct ofr_rules *r, uint64_t gtin_key);
 
+/* profile.c: personal candidates, best first (score = time-decayed share of the card's sales) */
+struct ofri_cand {
+	uint64_t key;                       /* gtin key */
+	const struct ofri_product *prod;    /* NULL if not in the catalog (never offered) */
+	double score;
+	uint32_t n_sales;                   /* sales holding it */
+	int64_t last_us;                    /* last bought */
+};
+#define OFRI_CANDS 24
+size_t ofri_profile_cands(const struct ofr_profile *p, const struct ofri_cand **v);
+int ofri_profile_half_life(const struct ofr_profile *p);
+/* The card bought this item before (any time in the history read). */
+bool ofri_profile_has(const struct ofr_profile *p, uint64_t gtin_key);
 /* profile.c */
 bool ofri_profile_bought(const struct ofr_profile *p, const struct ofri_bought *b, int64_t now_us);
 int ofri_profile_segment_bit(const struct ofr_profile *p);

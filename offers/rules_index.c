@@ -289,6 +289,8 @@ static int build_index(struct ofr_rules *r)
 		/* Rules that can never fire here are not indexed (explain --all shows why). */
 		if (rule->other_store || rule->target_unknown || rule->lift_filtered)
 			continue;
+		if (rule->kind == OFR_PERSONAL)
+			continue;   /* its candidates come from the card's profile (decide.c) */
 		if ((rc = index_rule(p, rule, (uint32_t)i, &uses, &rule->indexed)))
 			goto out;
 		if (!rule->indexed)

@@ -37,32 +37,6 @@ static void pj(char *dst, size_t cap, const char *fmt, ...)
 #define ERR(c, path, ...) ofri_diag((c)->d, (c)->text, (c)->len, false, path, __VA_ARGS__)
 #define WARN(c, path, ...) ofri_diag((c)->d, (c)->text, (c)->len, true, path, __VA_ARGS__)
 
-int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us)
-{
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-		return PM_EINVAL;
-	if (s[10]) {
-		int m = 0;
-		if (sscanf(s + 10, "T%2d:%2d:%2dZ%n", &h, &mi, &sec, &m) != 3 || s[10 + m])
-			return PM_EINVAL;
-	} else if (end_of_day) {
-		h = 23, mi = 59, sec = 59;
-	}
-	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return PM_EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out_us = (int64_t)timegm(&tm) * 1000000 + (end_of_day && !s[10] ? 999999 : 0);
-	return PM_OK;
-}
-
 /* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14 (the miner's check). */
 static bool gtin14(const char *s, char out[OFR_GTIN_LEN + 1])
 {
@@ -402,6 +376,17 @@ static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri
 		return false;
 	}
 	json_t *item = json_object_get(o, "item"), *cat = json_object_get(o, "category");
+	if (rule->kind == OFR_PERSONAL) {
+		if (item || cat || pts || json_object_get(o, "basket")) {
+			ERR(c, path, "a personal offer takes its item from the card's history: give only "
+			    "percent_off, amount_off_cents or points_multiplier");
+			return false;
+		}
+		rule->benefit = pct ? OFR_PERCENT_ITEM : amt ? OFR_AMOUNT_ITEM : OFR_POINTS_MULT;
+		if (rule->benefit != OFR_POINTS_MULT)
+			rule->value = (int32_t)(pct ? pct : amt);
+		return true;
+	}
 	if (item) {
 		pj(p, sizeof(p), "%s.item", path);
 		if (!json_is_string(item) || !gtin14(json_string_value(item), rule->target_gtin)) {
@@ -474,8 +459,8 @@ static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri
 		    "percent_off, or \"basket\":true with amount_off_cents");
 		return false;
 	}
-	if (rule->kind == OFR_CROSS_SELL && !item) {
-		ERR(c, path, "a cross_sell offer needs the 'item' it sells");
+	if ((rule->kind == OFR_CROSS_SELL || rule->kind == OFR_EXPLORE) && !item) {
+		ERR(c, path, "a %s offer needs the 'item' it sells", ofr_kind_name(rule->kind));
 		return false;
 	}
 	return true;
@@ -525,7 +510,37 @@ static bool parse_limits(struct pctx *c, json_t *o, const char *path, struct ofr
 	return ok;
 }
 
-static const char *const rule_keys[] = { "id", "campaign", "kind", "priority", "text", "when",
+/* A personal campaign's parameters ("personal": {...}); it is personal: it needs the holder's yes. */
+static bool parse_personal(struct pctx *c, json_t *jr, const char *path, struct ofri_rule *rule)
+{
+	static const char *const keys[] = { "half_life_days", "min_sales", NULL };
+	json_t *o = json_object_get(jr, "personal");
+	char p[160];
+	int64_t hl = 90, ms = 1;
+	bool ok = true;
+	pj(p, sizeof(p), "%s.personal", path);
+	if (o && rule->kind != OFR_PERSONAL) {
+		ERR(c, p, "'personal' parameters belong to a rule of kind personal");
+		return false;
+	}
+	if (rule->kind != OFR_PERSONAL)
+		return true;
+	if (o && !json_is_object(o)) {
+		ERR(c, p, "'personal' must be an object {half_life_days, min_sales}");
+		return false;
+	}
+	if (o) {
+		known_keys(c, o, p, keys);
+		ok &= get_int(c, o, "half_life_days", p, 1, 3650, &hl);
+		ok &= get_int(c, o, "min_sales", p, 1, 1000, &ms);
+	}
+	rule->half_life_days = (int)hl;
+	rule->min_sales = (int)ms;
+	rule->card.any = true;   /* it reads the card's history */
+	return ok;
+}
+
+static const char *const rule_keys[] = { "id", "campaign", "kind", "priority", "text", "when", "personal",
 					 "offer", "stats", "valid_from", "valid_until", "stores",
 					 "frequency_days", "budget", "holdout_pct", "coupon_days", NULL };
 
@@ -564,12 +579,16 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 	v = json_object_get(jr, "kind");
 	pj(p, sizeof(p), "%s.kind", path);
 	const char *k = json_is_string(v) ? json_string_value(v) : "";
-	rule->kind = !strcmp(k, "cross_sell") ? OFR_CROSS_SELL : !strcmp(k, "up_sell") ? OFR_UP_SELL
-		   : !strcmp(k, "promotion") ? OFR_PROMOTION : !strcmp(k, "points_bonus") ? OFR_POINTS_BONUS : -1;
+	rule->kind = -1;
+	for (int i = 0; i <= OFR_EXPLORE; i++)
+		if (!strcmp(k, ofr_kind_name(i)))
+			rule->kind = i;
 	if (rule->kind < 0) {
-		ERR(c, v ? p : path, "'kind' must be cross_sell, up_sell, promotion or points_bonus");
+		ERR(c, v ? p : path, "'kind' must be cross_sell, up_sell, promotion, points_bonus, personal or explore");
 		return false;
 	}
+	if (!parse_personal(c, jr, path, rule))
+		ok = false;
 	v = json_object_get(jr, "text");
 	if (json_is_string(v))
 		snprintf(rule->text, sizeof(rule->text), "%s", json_string_value(v));
@@ -692,10 +711,11 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 	v = json_object_get(root, "name");
 	snprintf(r->name, sizeof(r->name), "%s", json_is_string(v) ? json_string_value(v) : "unnamed");
 	r->max_offers = 3;
+	r->max_repeats = 2;
 	json_t *lim = json_object_get(root, "limits");
 	if (lim) {
-		int64_t m = r->max_offers;
-		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", NULL };
+		int64_t m = r->max_offers, mr = r->max_repeats;
+		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats", NULL };
 		if (!json_is_object(lim)) {
 			ERR(&c, "limits", "'limits' must be an object");
 			rc = PM_EINVAL;
@@ -704,6 +724,9 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 			if (!get_int(&c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
 				rc = PM_EINVAL;
 			r->max_offers = (int)m;
+			if (!get_int(&c, lim, "max_repeats", "limits", 0, OFR_MAX_OFFERS, &mr))
+				rc = PM_EINVAL;
+			r->max_repeats = (int)mr;
 			json_t *ml = json_object_get(lim, "min_lift");
 			if (ml && !json_is_number(ml)) {
 				ERR(&c, "limits.min_lift", "'min_lift' must be a number (e.g. 1.0)");
@@ -756,6 +779,11 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 			continue;
 		}
 		ofri_map_put(&ids, ofri_hash_str(rule->id), (uint32_t)r->n_rules);
+		if (rule->kind == OFR_PERSONAL && !r->personal)
+			r->personal = (uint32_t)r->n_rules + 1;
+		else if (rule->kind == OFR_PERSONAL)
+			WARN(&c, "rules", "rule '%s': only the first personal rule ('%s') is used", rule->id,
+			     r->rules[r->personal - 1].id);
 		r->n_rules++;
 	}
 	ofri_map_release(&ids);

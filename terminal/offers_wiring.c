@@ -103,6 +103,15 @@ void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *ou
 	out->last_visit_us = c.last_visit_us;
 }
 
+int term_offers_consent(struct loy_db *db, const char *number)
+{
+	struct loy_card c;
+	if (!number || !number[0] || loy_card_get(db, number, &c) != PM_OK)
+		return OFR_CONSENT_UNKNOWN;
+	return c.consent == LOY_CONSENT_YES ? OFR_CONSENT_YES
+	     : c.consent == LOY_CONSENT_NO ? OFR_CONSENT_NO : OFR_CONSENT_UNKNOWN;
+}
+
 /* ---- the coupon key: config, or DATA/coupon.key created on first use ---- */
 static int load_key(const struct term_config *cfg, struct ofr_coupon_key *key, char *err, size_t errlen)
 {

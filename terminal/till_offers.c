@@ -326,8 +326,33 @@ static int sale_events(void *ctx, const struct loy_sale *s, const struct loy_eve
 	return PM_OK;
 }
 
+/*
+ * Consent is read when deciding, not when the card was scanned: '#consent'
+ * keyed (or HQ's answer synced) after the card counts for this very receipt.
+ * Runs just before the commit (its transaction may call no loyalty function).
+ */
+static void consent_at_decision(struct till *t)
+{
+	if (!t->card[0])
+		return;
+	int now = term_offers_consent(t->db, t->card);
+	if (now == t->card_snap.consent)
+		return;
+	t->card_snap.consent = now;
+	if (now != OFR_CONSENT_YES) {
+		ofr_profile_free(t->profile);   /* the history is not used at all */
+		t->profile = NULL;
+	} else if (!t->profile && t->offers.rules) {
+		struct ofr_history_source hist;
+		term_offers_history(t->db, &hist);
+		if (ofr_profile_build(t->offers.rules, &t->card_snap, &hist, till_now(t), &t->profile))
+			pm_warn("cannot read the card's history for offers");
+	}
+}
+
 void till_offers_bind(struct till *t, struct till_pending *p)
 {
+	consent_at_decision(t);
 	p->till = t;
 	p->max_offers = t->cfg->offers_max;
 	/* Issued with the sale when its receipt prints now: the printer took the

@@ -63,6 +63,8 @@ void term_offers_catalog(struct loy_db *db, struct ofr_catalog_source *out);
 void term_offers_history(struct loy_db *db, struct ofr_history_source *out);
 /* Snapshot of a card for a decision (before this sale is committed); number "" or unknown: known false. */
 void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *out);
+/* The card's consent as the log says now (enum ofr_consent; UNKNOWN for no card or no record). */
+int term_offers_consent(struct loy_db *db, const char *number);
 /* Take and drop the engine lock (NULL-safe, not recursive). */
 void term_offers_lock(struct term_offers *to);
 void term_offers_unlock(struct term_offers *to);
