@@ -37,21 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LMDB_MAGIC 0xBEEFC0DEu
-#define LMDB_DATA_VERSION 1u
-#define PAGEHDR 16u                 /* pgno u64, pad u16, flags u16, lower u16, upper u16 */
-#define P_BRANCH 0x01u
-#define P_LEAF 0x02u
-#define P_OVERFLOW 0x04u
-#define P_META 0x08u
-#define P_LEAF2 0x20u
-#define F_BIGDATA 0x01u
-#define F_SUBDATA 0x02u
-#define F_DUPDATA 0x04u
-#define NODEHDR 8u                  /* lo u16, hi u16, flags u16, ksize u16 */
-#define DBREC 48u                   /* MDB_db */
-#define PGNO_NONE UINT64_MAX
-#define DEPTH_MAX 32u               /* LMDB's CURSOR_STACK */
 
 struct db_rec {
 	uint32_t pad;                   /* key size of LEAF2 pages (DUPFIXED) */
@@ -79,9 +64,9 @@ struct walk {
 	char why[200];
 };
 
-static uint16_t rd16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t rd32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+#define rd16 loyi_rd16
+#define rd32 loyi_rd32
+#define rd64 loyi_rd64
 
 static void db_rec_read(const unsigned char *p, struct db_rec *d)
 {
@@ -537,6 +522,25 @@ void loyi_assert_hook(MDB_env *env, const char *msg)
 	mdb_env_get_path(env, &dir);
 	if (g_damage_fn)
 		g_damage_fn(dir, msg);
+}
+
+int loyi_snapshot(int fd, struct loyi_snap *out)
+{
+	struct stat st;
+	struct meta m[2];
+	const struct meta *use;
+	if (fstat(fd, &st))
+		return PM_EIO;
+	uint32_t psize = find_psize(fd, (uint64_t)st.st_size);
+	metas_read(fd, psize, m, &use);
+	if (!use)
+		return PM_ECORRUPT;
+	out->psize = psize;
+	out->file_pages = (uint64_t)st.st_size / psize;
+	out->txnid = use->txnid;
+	out->main_root = use->main_db.root;
+	out->main_depth = use->main_db.depth;
+	return PM_OK;
 }
 
 int loy_check_pages(const char *dir, struct loy_check_report *rep, char *errbuf, size_t errlen)
