@@ -154,6 +154,58 @@ static uint32_t find_psize(int fd, uint64_t size)
 
 static int walk_tree(struct walk *w, const struct db_rec *d, const char *name, bool force, unsigned base);
 
+static int bad_node(struct walk *w, const char *name, uint64_t pgno)
+{
+	snprintf(w->why, sizeof(w->why), "%s: page %" PRIu64 " has an entry outside the page", name, pgno);
+	return PM_ECORRUPT;
+}
+
+/* One entry of a leaf page (already read into w->buf[base + lvl]) at offset off:
+ * its value within the page, its overflow pages, or its sub-tree. */
+static int walk_leaf_node(struct walk *w, uint64_t pgno, uint16_t off, const char *name, unsigned lvl,
+			  unsigned base)
+{
+	const unsigned char *nd = w->buf[base + lvl] + off;
+	uint16_t nflags = rd16(nd + 4), ksize = rd16(nd + 6);
+	uint32_t dsize = rd16(nd) | ((uint32_t)rd16(nd + 2) << 16);
+	uint32_t stored = (nflags & F_BIGDATA) ? 8u : dsize;
+	if ((uint64_t)off + NODEHDR + ksize + stored > w->psize)
+		return bad_node(w, name, pgno);
+	const unsigned char *data = nd + NODEHDR + ksize;
+	if (w->rep)
+		w->rep->entries++;
+	if (nflags & F_BIGDATA) {
+		uint64_t ov = rd64(data), npages = ((uint64_t)dsize + PAGEHDR + w->psize - 1) / w->psize;
+		unsigned char h[PAGEHDR];
+		if (ov < 2 || ov + npages > w->file_pages || read_at(w->fd, h, sizeof(h), ov * w->psize) ||
+		    rd64(h) != ov || !(rd16(h + 10) & P_OVERFLOW) || rd32(h + 12) < npages) {
+			snprintf(w->why, sizeof(w->why), "%s: the overflow pages at %" PRIu64 " (%" PRIu64
+				 " page(s)) are damaged or past the end of the file", name, ov, npages);
+			return PM_ECORRUPT;
+		}
+		if (w->rep)
+			w->rep->pages += npages;
+	} else if (nflags & F_SUBDATA) {
+		if (dsize != DBREC)
+			return bad_node(w, name, pgno);
+		struct db_rec sub;
+		db_rec_read(data, &sub);
+		char subname[64];
+		if (nflags & F_DUPDATA)
+			snprintf(subname, sizeof(subname), "%s (duplicates)", name);
+		else
+			snprintf(subname, sizeof(subname), "'%.*s'", ksize > 40 ? 40 : (int)ksize, nd + NODEHDR);
+		int rc = walk_tree(w, &sub, subname, false, base + lvl + 1);
+		if (rc)
+			return rc;
+	} else if (nflags & F_DUPDATA) {
+		/* An inline sub-page: its header must fit in the node. */
+		if (dsize < PAGEHDR || rd16(data + 12) > dsize || rd16(data + 14) > dsize)
+			return bad_node(w, name, pgno);
+	}
+	return PM_OK;
+}
+
 /*
  * One page of a tree at level `lvl` (0 = root) of `depth`; leaf2 for the
  * DUPFIXED sub-trees (P_LEAF2 leaves). Leaves are read when w->leaves or
@@ -213,42 +265,9 @@ static int walk_page(struct walk *w, uint64_t pgno, unsigned lvl, unsigned depth
 			/* The child clobbered nothing of ours: each level has its own buffer. */
 			continue;
 		}
-		uint32_t dsize = rd16(nd) | ((uint32_t)rd16(nd + 2) << 16);
-		uint32_t stored = (nflags & F_BIGDATA) ? 8u : dsize;
-		if ((uint64_t)off + NODEHDR + ksize + stored > w->psize)
-			goto bad_node;
-		const unsigned char *data = nd + NODEHDR + ksize;
-		if (w->rep)
-			w->rep->entries++;
-		if (nflags & F_BIGDATA) {
-			uint64_t ov = rd64(data), npages = ((uint64_t)dsize + PAGEHDR + w->psize - 1) / w->psize;
-			unsigned char h[PAGEHDR];
-			if (ov < 2 || ov + npages > w->file_pages || read_at(w->fd, h, sizeof(h), ov * w->psize) ||
-			    rd64(h) != ov || !(rd16(h + 10) & P_OVERFLOW) || rd32(h + 12) < npages) {
-				snprintf(w->why, sizeof(w->why), "%s: the overflow pages at %" PRIu64 " (%" PRIu64
-					 " page(s)) are damaged or past the end of the file", name, ov, npages);
-				return PM_ECORRUPT;
-			}
-			if (w->rep)
-				w->rep->pages += npages;
-		} else if (nflags & F_SUBDATA) {
-			if (dsize != DBREC)
-				goto bad_node;
-			struct db_rec sub;
-			db_rec_read(data, &sub);
-			char subname[64];
-			if (nflags & F_DUPDATA)
-				snprintf(subname, sizeof(subname), "%s (duplicates)", name);
-			else
-				snprintf(subname, sizeof(subname), "'%.*s'", ksize > 40 ? 40 : (int)ksize, nd + NODEHDR);
-			int rc = walk_tree(w, &sub, subname, false, base + lvl + 1);
-			if (rc)
-				return rc;
-		} else if (nflags & F_DUPDATA) {
-			/* An inline sub-page: its header must fit in the node. */
-			if (dsize < PAGEHDR || rd16(data + 12) > dsize || rd16(data + 14) > dsize)
-				goto bad_node;
-		}
+		int rc = walk_leaf_node(w, pgno, off, name, lvl, base);
+		if (rc)
+			return rc;
 	}
 	return PM_OK;
 bad_node:
