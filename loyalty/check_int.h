@@ -9,6 +9,39 @@
 
 #include <lmdb.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* liblmdb 0.9's on-disk layout (mdb.c; lmdb.h does not export it): 64-bit
+ * page numbers, little-endian, MDB_DATA_VERSION 1. */
+#define LMDB_MAGIC 0xBEEFC0DEu
+#define LMDB_DATA_VERSION 1u
+#define PAGEHDR 16u                 /* pgno u64, pad u16, flags u16, lower u16, upper u16 */
+#define P_BRANCH 0x01u
+#define P_LEAF 0x02u
+#define P_OVERFLOW 0x04u
+#define P_META 0x08u
+#define P_LEAF2 0x20u               /* DUPFIXED: keys only, mp_pad bytes each */
+#define F_BIGDATA 0x01u             /* node flags: value on overflow pages */
+#define F_SUBDATA 0x02u             /* value is an MDB_db (a named database, or a dup tree) */
+#define F_DUPDATA 0x04u             /* value holds duplicates (an inline sub-page, or a tree) */
+#define NODEHDR 8u                  /* lo u16, hi u16, flags u16, ksize u16 */
+#define DBREC 48u                   /* MDB_db */
+#define PGNO_NONE UINT64_MAX
+#define DEPTH_MAX 32u               /* LMDB's CURSOR_STACK */
+
+static inline uint16_t loyi_rd16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t loyi_rd32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t loyi_rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* The newest valid meta of an open data.mdb. PM_OK, PM_ECORRUPT (none), PM_EIO. */
+struct loyi_snap {
+	uint32_t psize;
+	uint64_t file_pages, txnid;
+	uint64_t main_root;             /* PGNO_NONE = empty */
+	uint16_t main_depth;
+};
+int loyi_snapshot(int fd, struct loyi_snap *out);
 
 /*
  * Check DIR/data.mdb against its meta pages before LMDB maps it: both metas

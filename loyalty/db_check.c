@@ -37,21 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LMDB_MAGIC 0xBEEFC0DEu
-#define LMDB_DATA_VERSION 1u
-#define PAGEHDR 16u                 /* pgno u64, pad u16, flags u16, lower u16, upper u16 */
-#define P_BRANCH 0x01u
-#define P_LEAF 0x02u
-#define P_OVERFLOW 0x04u
-#define P_META 0x08u
-#define P_LEAF2 0x20u
-#define F_BIGDATA 0x01u
-#define F_SUBDATA 0x02u
-#define F_DUPDATA 0x04u
-#define NODEHDR 8u                  /* lo u16, hi u16, flags u16, ksize u16 */
-#define DBREC 48u                   /* MDB_db */
-#define PGNO_NONE UINT64_MAX
-#define DEPTH_MAX 32u               /* LMDB's CURSOR_STACK */
 
 struct db_rec {
 	uint32_t pad;                   /* key size of LEAF2 pages (DUPFIXED) */
@@ -79,9 +64,9 @@ struct walk {
 	char why[200];
 };
 
-static uint16_t rd16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t rd32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+#define rd16 loyi_rd16
+#define rd32 loyi_rd32
+#define rd64 loyi_rd64
 
 static void db_rec_read(const unsigned char *p, struct db_rec *d)
 {
@@ -169,6 +154,58 @@ static uint32_t find_psize(int fd, uint64_t size)
 
 static int walk_tree(struct walk *w, const struct db_rec *d, const char *name, bool force, unsigned base);
 
+static int bad_node(struct walk *w, const char *name, uint64_t pgno)
+{
+	snprintf(w->why, sizeof(w->why), "%s: page %" PRIu64 " has an entry outside the page", name, pgno);
+	return PM_ECORRUPT;
+}
+
+/* One entry of a leaf page (already read into w->buf[base + lvl]) at offset off:
+ * its value within the page, its overflow pages, or its sub-tree. */
+static int walk_leaf_node(struct walk *w, uint64_t pgno, uint16_t off, const char *name, unsigned lvl,
+			  unsigned base)
+{
+	const unsigned char *nd = w->buf[base + lvl] + off;
+	uint16_t nflags = rd16(nd + 4), ksize = rd16(nd + 6);
+	uint32_t dsize = rd16(nd) | ((uint32_t)rd16(nd + 2) << 16);
+	uint32_t stored = (nflags & F_BIGDATA) ? 8u : dsize;
+	if ((uint64_t)off + NODEHDR + ksize + stored > w->psize)
+		return bad_node(w, name, pgno);
+	const unsigned char *data = nd + NODEHDR + ksize;
+	if (w->rep)
+		w->rep->entries++;
+	if (nflags & F_BIGDATA) {
+		uint64_t ov = rd64(data), npages = ((uint64_t)dsize + PAGEHDR + w->psize - 1) / w->psize;
+		unsigned char h[PAGEHDR];
+		if (ov < 2 || ov + npages > w->file_pages || read_at(w->fd, h, sizeof(h), ov * w->psize) ||
+		    rd64(h) != ov || !(rd16(h + 10) & P_OVERFLOW) || rd32(h + 12) < npages) {
+			snprintf(w->why, sizeof(w->why), "%s: the overflow pages at %" PRIu64 " (%" PRIu64
+				 " page(s)) are damaged or past the end of the file", name, ov, npages);
+			return PM_ECORRUPT;
+		}
+		if (w->rep)
+			w->rep->pages += npages;
+	} else if (nflags & F_SUBDATA) {
+		if (dsize != DBREC)
+			return bad_node(w, name, pgno);
+		struct db_rec sub;
+		db_rec_read(data, &sub);
+		char subname[64];
+		if (nflags & F_DUPDATA)
+			snprintf(subname, sizeof(subname), "%s (duplicates)", name);
+		else
+			snprintf(subname, sizeof(subname), "'%.*s'", ksize > 40 ? 40 : (int)ksize, nd + NODEHDR);
+		int rc = walk_tree(w, &sub, subname, false, base + lvl + 1);
+		if (rc)
+			return rc;
+	} else if (nflags & F_DUPDATA) {
+		/* An inline sub-page: its header must fit in the node. */
+		if (dsize < PAGEHDR || rd16(data + 12) > dsize || rd16(data + 14) > dsize)
+			return bad_node(w, name, pgno);
+	}
+	return PM_OK;
+}
+
 /*
  * One page of a tree at level `lvl` (0 = root) of `depth`; leaf2 for the
  * DUPFIXED sub-trees (P_LEAF2 leaves). Leaves are read when w->leaves or
@@ -228,42 +265,9 @@ static int walk_page(struct walk *w, uint64_t pgno, unsigned lvl, unsigned depth
 			/* The child clobbered nothing of ours: each level has its own buffer. */
 			continue;
 		}
-		uint32_t dsize = rd16(nd) | ((uint32_t)rd16(nd + 2) << 16);
-		uint32_t stored = (nflags & F_BIGDATA) ? 8u : dsize;
-		if ((uint64_t)off + NODEHDR + ksize + stored > w->psize)
-			goto bad_node;
-		const unsigned char *data = nd + NODEHDR + ksize;
-		if (w->rep)
-			w->rep->entries++;
-		if (nflags & F_BIGDATA) {
-			uint64_t ov = rd64(data), npages = ((uint64_t)dsize + PAGEHDR + w->psize - 1) / w->psize;
-			unsigned char h[PAGEHDR];
-			if (ov < 2 || ov + npages > w->file_pages || read_at(w->fd, h, sizeof(h), ov * w->psize) ||
-			    rd64(h) != ov || !(rd16(h + 10) & P_OVERFLOW) || rd32(h + 12) < npages) {
-				snprintf(w->why, sizeof(w->why), "%s: the overflow pages at %" PRIu64 " (%" PRIu64
-					 " page(s)) are damaged or past the end of the file", name, ov, npages);
-				return PM_ECORRUPT;
-			}
-			if (w->rep)
-				w->rep->pages += npages;
-		} else if (nflags & F_SUBDATA) {
-			if (dsize != DBREC)
-				goto bad_node;
-			struct db_rec sub;
-			db_rec_read(data, &sub);
-			char subname[64];
-			if (nflags & F_DUPDATA)
-				snprintf(subname, sizeof(subname), "%s (duplicates)", name);
-			else
-				snprintf(subname, sizeof(subname), "'%.*s'", ksize > 40 ? 40 : (int)ksize, nd + NODEHDR);
-			int rc = walk_tree(w, &sub, subname, false, base + lvl + 1);
-			if (rc)
-				return rc;
-		} else if (nflags & F_DUPDATA) {
-			/* An inline sub-page: its header must fit in the node. */
-			if (dsize < PAGEHDR || rd16(data + 12) > dsize || rd16(data + 14) > dsize)
-				goto bad_node;
-		}
+		int rc = walk_leaf_node(w, pgno, off, name, lvl, base);
+		if (rc)
+			return rc;
 	}
 	return PM_OK;
 bad_node:
@@ -537,6 +541,25 @@ void loyi_assert_hook(MDB_env *env, const char *msg)
 	mdb_env_get_path(env, &dir);
 	if (g_damage_fn)
 		g_damage_fn(dir, msg);
+}
+
+int loyi_snapshot(int fd, struct loyi_snap *out)
+{
+	struct stat st;
+	struct meta m[2];
+	const struct meta *use;
+	if (fstat(fd, &st))
+		return PM_EIO;
+	uint32_t psize = find_psize(fd, (uint64_t)st.st_size);
+	metas_read(fd, psize, m, &use);
+	if (!use)
+		return PM_ECORRUPT;
+	out->psize = psize;
+	out->file_pages = (uint64_t)st.st_size / psize;
+	out->txnid = use->txnid;
+	out->main_root = use->main_db.root;
+	out->main_depth = use->main_db.depth;
+	return PM_OK;
 }
 
 int loy_check_pages(const char *dir, struct loy_check_report *rep, char *errbuf, size_t errlen)

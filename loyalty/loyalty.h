@@ -438,7 +438,8 @@ int loy_watermark_set(struct loy_db *db, bool events, uint64_t acked_seq);
  */
 /* The way out, for the "hint:" line of any message about a damaged log. */
 #define LOY_DAMAGED_HINT "stop posmark, keep a copy of the data directory, and restore it from a " \
-	"backup; 'posmark log check' says what is damaged (docs/storage.md, \"Damaged logs\")"
+	"backup, or run 'posmark log salvage --output NEWDIR' to keep every readable record; " \
+	"'posmark log check' says what is damaged (docs/storage.md, \"Damaged logs\")"
 struct loy_check_report {
 	uint64_t txnid;            /* the snapshot checked */
 	uint32_t page_size;
@@ -467,6 +468,29 @@ int loy_check(const char *dir, const struct loy_config *cfg, struct loy_check_re
  * with what is damaged in errbuf, PM_ENOMEM. rep may be NULL.
  */
 int loy_check_pages(const char *dir, struct loy_check_report *rep, char *errbuf, size_t errlen);
+/*
+ * Copy every readable record of the log in dir into a new log in out_dir
+ * (created; must not hold a log). The damaged file is read with pread, never
+ * mapped: a page that is not what its parent says is skipped with all under
+ * it; each record found goes into the same database of the new log, and the
+ * per-card index loses the entries whose sale was lost. Other files of dir
+ * (coupon.key, rules.json) are not copied here. rep gets the counts.
+ * Returns PM_OK, PM_EEXIST (out_dir holds a log), PM_ECORRUPT (no meta page,
+ * or the list of databases, is readable: nothing to salvage), PM_EFULL,
+ * PM_EIO, PM_ENOMEM; errbuf says what.
+ */
+struct loy_salvage_report {
+	uint64_t txnid;            /* the snapshot read */
+	uint64_t entries;          /* records copied, every database */
+	uint64_t entries_skipped;  /* records on readable pages that could not be copied */
+	uint64_t pages_skipped;    /* damaged pages left out, with everything under them */
+	uint64_t index_pruned;     /* card_idx entries dropped: their sale was lost */
+	uint64_t last_sale_seq;    /* the newest sale in the new log */
+	uint64_t sales_acked;      /* its HQ watermark: if above last_sale_seq, the next sales
+	                            * would reuse acknowledged numbers and never be uploaded */
+};
+int loy_salvage(const char *dir, const char *out_dir, struct loy_salvage_report *rep, char *errbuf,
+		size_t errlen);
 /*
  * What to do when liblmdb meets a page so damaged it asserts (liblmdb then
  * aborts the process when fn returns): fn(dir, LMDB's text) may print a

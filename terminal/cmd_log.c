@@ -7,14 +7,18 @@
  */
 #include "terminal/cli.h"
 #include "common/pm_err.h"
+#include "common/pm_file.h"
 #include "common/pm_log.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *g_cmd = "log";
@@ -137,16 +141,85 @@ static int log_check(const struct cli_common *co, const struct term_config *cfg)
 	return 0;
 }
 
+/* The data directory's other files (coupon.key, rules.json, ...) go with the log. */
+static int copy_others(const char *from, const char *to)
+{
+	DIR *dir = opendir(from);
+	struct dirent *e;
+	int copied = 0;
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir))) {
+		char src[2200], dst[2200];
+		struct stat st;
+		char *buf;
+		size_t len;
+		if (!strcmp(e->d_name, "data.mdb") || !strcmp(e->d_name, "lock.mdb") || e->d_name[0] == '.')
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", from, e->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", to, e->d_name);
+		if (stat(src, &st) || !S_ISREG(st.st_mode) || access(dst, F_OK) == 0)
+			continue;
+		if (pm_file_read(src, 256u << 20, &buf, &len) == PM_OK) {
+			if (pm_file_replace(dst, buf, len, st.st_mode & 0777) == PM_OK)
+				copied++;
+			else
+				pm_warn("could not copy %s to %s: %s", src, dst, strerror(errno));
+			free(buf);
+		}
+	}
+	closedir(dir);
+	return copied;
+}
+
+static int log_salvage(const struct term_config *cfg, const char *out)
+{
+	struct loy_salvage_report rep;
+	char err[700];
+	int rc = loy_salvage(cfg->data_dir, out, &rep, err, sizeof(err));
+	if (rc == PM_EEXIST)
+		return cli_fail("log", "give --output a new or empty directory", "%s", err);
+	if (rc)
+		return cli_fail("log", rc == PM_EFULL ? "free disk space where --output points, then rerun"
+				: rc == PM_ECORRUPT ? "restore the data directory from a backup" : "check --output and "
+				"its permissions, then rerun", "salvage of '%s/data.mdb' failed: %s", cfg->data_dir, err);
+	int others = copy_others(cfg->data_dir, out);
+	printf("salvaged %llu records of '%s/data.mdb' (transaction %llu) into '%s/data.mdb'; %llu damaged "
+	       "page(s) and %llu record(s) left out, %llu index entries of lost sales dropped; %d other "
+	       "file(s) copied\n", (unsigned long long)rep.entries, cfg->data_dir, (unsigned long long)rep.txnid,
+	       out, (unsigned long long)rep.pages_skipped, (unsigned long long)rep.entries_skipped,
+	       (unsigned long long)rep.index_pruned, others);
+	if (rep.sales_acked > rep.last_sale_seq)
+		printf("warning: the newest sales were lost: the new log ends at sale %llu but HQ acknowledged up "
+		       "to %llu, so the next sales would reuse acknowledged numbers and never be uploaded; do not "
+		       "sell on it until HQ has been told (docs/storage.md, \"Damaged logs\")\n",
+		       (unsigned long long)rep.last_sale_seq, (unsigned long long)rep.sales_acked);
+	printf("next: 'posmark log check --data %s', then point store.data at it (or move it in place of "
+	       "'%s') and start posmark; sales not yet at HQ that were on damaged pages are lost\n", out,
+	       cfg->data_dir);
+	return 0;
+}
+
 int cmd_log(int argc, char **argv)
 {
 	struct cli_common co;
 	struct term_config cfg;
+	const char *out = NULL;
 	int rc = cli_setup(&argc, argv, &co, &cfg);
 	if (rc)
 		return rc;
-	if (co.help || argc != 2 || strcmp(argv[1], "check")) {
+	bool bad = argc < 2;
+	for (int i = 2; i < argc; i++) {
+		const char *v = cli_opt_value(argc, argv, &i, "--output");
+		if (v)
+			out = v;
+		else
+			bad = true;
+	}
+	if (co.help || bad || (strcmp(argv[1], "check") && strcmp(argv[1], "salvage")) ||
+	    (!strcmp(argv[1], "salvage")) != (out != NULL)) {
 		term_help_command("log", co.help ? stdout : stderr);
 		return co.help ? 0 : 2;
 	}
-	return log_check(&co, &cfg);
+	return out ? log_salvage(&cfg, out) : log_check(&co, &cfg);
 }

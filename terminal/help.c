@@ -106,9 +106,11 @@ static const struct pm_cmd_help helps[] = {
 	  "  --rules FILE      a rule set to try (default: the installed DATA/rules.json)\n"
 	  "  --all             also list rules the basket does not trigger (default: off)\n"
 	  "  --json            JSON instead of text (default: text)\n" },
-	{ "log", "log check [--data DIR] [--json]",
-	  "read every page and record of the purchase log and say whether it is damaged (docs/storage.md)",
-	  "  --json            one JSON object with the figures (default: text)\n" },
+	{ "log", "log check [--data DIR] [--json]\nlog salvage [--data DIR] --output NEWDIR",
+	  "check the purchase log for damage, or copy every readable record into a new log (docs/storage.md)",
+	  "  --json            check: one JSON object with the figures (default: text)\n"
+	  "  --output NEWDIR   salvage: the new log's directory (new or empty); the data\n"
+	  "                    directory's other files (coupon.key, rules.json) are copied\n" },
 };
 
 #define N_HELPS (sizeof(helps) / sizeof(helps[0]))
