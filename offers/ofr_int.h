@@ -119,6 +119,7 @@ struct ofri_rule {
 	bool indexed;              /* reachable through the trigger index */
 	int half_life_days;        /* personal: weight of a sale halves every N days (default 90) */
 	int min_sales;             /* personal: the item is in at least N of the card's sales (default 1) */
+	int prior_weight;          /* personal: imagined sales at the store's repeat rate (default 4) */
 };
 
 struct ofri_product {
@@ -150,6 +151,9 @@ struct ofr_rules {
 	int max_offers;            /* limits.offers_per_receipt (default 3) */
 	int max_repeats;           /* limits.max_repeats: offers for items the card bought before (default 2) */
 	uint32_t personal;         /* index + 1 of the personal rule (the first), 0 = none */
+	struct ofri_map prior_at;  /* personal repeat_rates: gtin key -> index into prior */
+	float *prior;              /* the store's repeat rate of the item (the personal score's prior) */
+	size_t n_prior;
 	double min_lift;           /* limits.min_lift (default 0: no filter) */
 	size_t n_rules;
 	struct ofri_rule *rules;
@@ -202,6 +206,8 @@ size_t ofri_profile_cands(const struct ofr_profile *p, const struct ofri_cand **
 int ofri_profile_half_life(const struct ofr_profile *p);
 /* The card bought this item before (any time in the history read). */
 bool ofri_profile_has(const struct ofr_profile *p, uint64_t gtin_key);
+/* rules_index.c: the store's repeat rate of an item (personal repeat_rates), 0 if not given. */
+double ofri_prior(const struct ofr_rules *r, uint64_t gtin_key);
 /* profile.c */
 bool ofri_profile_bought(const struct ofr_profile *p, const struct ofri_bought *b, int64_t now_us);
 int ofri_profile_segment_bit(const struct ofr_profile *p);

@@ -376,7 +376,15 @@ void ofr_rules_free(struct ofr_rules *r)
 	free(r->scratch_heap);
 	free(r->fired);
 	ofri_map_release(&r->campaign_tags);
+	ofri_map_release(&r->prior_at);
+	free(r->prior);
 	free(r);
+}
+
+double ofri_prior(const struct ofr_rules *r, uint64_t gtin_key)
+{
+	uint32_t i;
+	return r->n_prior && ofri_map_get(&r->prior_at, gtin_key, &i) ? r->prior[i] : 0;
 }
 
 size_t ofr_rules_count(const struct ofr_rules *r)

@@ -510,13 +510,40 @@ static bool parse_limits(struct pctx *c, json_t *o, const char *path, struct ofr
 	return ok;
 }
 
+/* repeat_rates {"GTIN": rate 0..1}: the store's repeat rate per item, the personal score's prior. */
+static bool parse_rates(struct pctx *c, json_t *o, const char *path)
+{
+	struct ofr_rules *r = c->r;
+	char p[200], g[OFR_GTIN_LEN + 1];
+	const char *k;
+	json_t *v;
+	pj(p, sizeof(p), "%s.repeat_rates", path);
+	if (!json_is_object(o)) {
+		ERR(c, p, "'repeat_rates' must be an object {\"GTIN\": rate from 0 to 1}");
+		return false;
+	}
+	if (!(r->prior = calloc(json_object_size(o) + 1, sizeof(*r->prior))) ||
+	    ofri_map_init(&r->prior_at, json_object_size(o) + 1))
+		return false;
+	json_object_foreach(o, k, v) {
+		if (!gtin14(k, g) || !json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
+			ERR(c, p, "'repeat_rates' entry '%s' must be a GTIN with a rate from 0 to 1", k);
+			return false;
+		}
+		if (ofri_map_put(&r->prior_at, ofri_gtin_key(g), (uint32_t)r->n_prior))
+			return false;
+		r->prior[r->n_prior++] = (float)json_number_value(v);
+	}
+	return true;
+}
+
 /* A personal campaign's parameters ("personal": {...}); it is personal: it needs the holder's yes. */
 static bool parse_personal(struct pctx *c, json_t *jr, const char *path, struct ofri_rule *rule)
 {
-	static const char *const keys[] = { "half_life_days", "min_sales", NULL };
+	static const char *const keys[] = { "half_life_days", "min_sales", "prior_weight", "repeat_rates", NULL };
 	json_t *o = json_object_get(jr, "personal");
 	char p[160];
-	int64_t hl = 90, ms = 1;
+	int64_t hl = 90, ms = 1, pw = 4;
 	bool ok = true;
 	pj(p, sizeof(p), "%s.personal", path);
 	if (o && rule->kind != OFR_PERSONAL) {
@@ -533,9 +560,13 @@ static bool parse_personal(struct pctx *c, json_t *jr, const char *path, struct 
 		known_keys(c, o, p, keys);
 		ok &= get_int(c, o, "half_life_days", p, 1, 3650, &hl);
 		ok &= get_int(c, o, "min_sales", p, 1, 1000, &ms);
+		ok &= get_int(c, o, "prior_weight", p, 1, 100, &pw);
 	}
+	rule->prior_weight = (int)pw;
 	rule->half_life_days = (int)hl;
 	rule->min_sales = (int)ms;
+	if (o && json_object_get(o, "repeat_rates") && !c->r->n_prior)
+		ok &= parse_rates(c, json_object_get(o, "repeat_rates"), p);
 	rule->card.any = true;   /* it reads the card's history */
 	return ok;
 }

@@ -474,7 +474,7 @@ static int store_opt(int argc, char **argv, int *i, struct store_opts *so)
 	static const struct { const char *name; long lo, hi; } opts[] = {
 		{ "--personal-half-life", 0, 3650 }, { "--explore-min-customers", 1, 1000000 },
 		{ "--explore-per-item", 0, 1000 }, { "--backfill", 0, 1000 }, { "--max-repeats", 0, 8 },
-		{ "--holdout", 0, 100 },
+		{ "--holdout", 0, 100 }, { "--cross-sell-weight", 0, 100 },
 	};
 	const char *v;
 	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
@@ -488,7 +488,7 @@ static int store_opt(int argc, char **argv, int *i, struct store_opts *so)
 			return -1;
 		}
 		int *dst[] = { &so->st.personal_half_life_days, NULL, NULL, NULL, &so->st.max_repeats,
-			       &so->st.holdout_pct };
+			       &so->st.holdout_pct, &so->st.cross_sell_weight_pct };
 		if (k == 1)
 			so->seq.min_customers = (uint32_t)n;
 		else if (k == 2)
@@ -548,9 +548,10 @@ int cmd_mine(int argc, char **argv)
 	struct mine_db *db = NULL;
 	struct mine_result *res = NULL;
 	struct mine_seq *seq = NULL;
-	struct store_opts so = { .seq = { .min_customers = 5, .min_lift = 1.5, .per_item = 10, .popular = 20 },
+	struct store_opts so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
 				 .st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
-					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 2 } };
+					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 2,
+					 .cross_sell_weight_pct = 25 } };
 	int sr;
 	FILE *out = stdout;
 	size_t need = 0, limit;
