@@ -40,6 +40,15 @@ uint64_t ofri_mix64(uint64_t x);
 /* GTIN-14 digit string as a number (+1 so it is never 0); 0 if not 14 digits. */
 uint64_t ofri_gtin_key(const char *gtin);
 
+/* Strings that never move once copied: chunks of 64 KiB, freed all at once. */
+struct ofri_arena {
+	char *chunk;               /* the current chunk; its first bytes link the previous one */
+	size_t used, cap;
+};
+/* A copy of s (NULL on ENOMEM); ofri_arena_release frees every copy. ofr_map.c. */
+const char *ofri_arena_strdup(struct ofri_arena *a, const char *s);
+void ofri_arena_release(struct ofri_arena *a);
+
 struct ofri_strtab {         /* interned strings: id 0 = "" */
 	struct ofri_map map;
 	size_t n, cap;
@@ -90,9 +99,9 @@ struct ofri_cardcond {
 };
 
 struct ofri_rule {
-	char id[OFR_ID_MAX + 1];
-	char campaign[OFR_ID_MAX + 1];
-	char text[64];             /* receipt wording; "" = from the product */
+	const char *id;            /* in the set's arena (unique per rule) */
+	const char *campaign;      /* interned (r->strs): shared by the campaign's rules */
+	const char *text;          /* receipt wording, interned; "" = from the product */
 	int kind;                  /* enum ofr_kind */
 	int priority;              /* per-mille */
 	double confidence, support, lift;  /* stats; < 0 = absent */
@@ -157,7 +166,8 @@ struct ofr_rules {
 	double min_lift;           /* limits.min_lift (default 0: no filter) */
 	size_t n_rules;
 	struct ofri_rule *rules;
-	struct ofri_strtab strs;   /* categories and brands */
+	struct ofri_strtab strs;   /* categories, brands, campaigns, receipt texts */
+	struct ofri_arena ids;     /* rule ids */
 	/* catalog snapshot */
 	size_t n_products;
 	struct ofri_product *products;

@@ -363,6 +363,7 @@ void ofr_rules_free(struct ofr_rules *r)
 		ofri_rule_release(&r->rules[i]);
 	free(r->rules);
 	ofri_strtab_release(&r->strs);
+	ofri_arena_release(&r->ids);
 	free(r->products);
 	ofri_map_release(&r->product_by_gtin);
 	postings_release(&r->by_item);

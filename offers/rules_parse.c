@@ -583,6 +583,7 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 	int64_t prio = -1;
 	pj(path, sizeof(path), "rules[%zu]", idx);
 	memset(rule, 0, sizeof(*rule));
+	rule->id = rule->campaign = rule->text = "";
 	rule->basket.type = OFRI_ALL;
 	rule->confidence = rule->support = rule->lift = -1;
 	rule->coupon_days = 14;
@@ -598,7 +599,8 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 		ERR(c, v ? p : path, "'id' is required: a string of 1 to %d characters", OFR_ID_MAX);
 		ok = false;
 	} else {
-		snprintf(rule->id, sizeof(rule->id), "%s", json_string_value(v));
+		if (!(rule->id = ofri_arena_strdup(&c->r->ids, json_string_value(v))))
+			return false;
 	}
 	v = json_object_get(jr, "campaign");
 	pj(p, sizeof(p), "%s.campaign", path);
@@ -606,7 +608,10 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 		ERR(c, p, "'campaign' must be a string of 1 to %d characters", OFR_ID_MAX);
 		ok = false;
 	}
-	snprintf(rule->campaign, sizeof(rule->campaign), "%s", json_is_string(v) ? json_string_value(v) : rule->id);
+	uint32_t sid;
+	if (intern(c, json_is_string(v) && json_string_value(v)[0] ? json_string_value(v) : rule->id, &sid))
+		return false;
+	rule->campaign = c->r->strs.s[sid];
 	v = json_object_get(jr, "kind");
 	pj(p, sizeof(p), "%s.kind", path);
 	const char *k = json_is_string(v) ? json_string_value(v) : "";
@@ -621,8 +626,8 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 	if (!parse_personal(c, jr, path, rule))
 		ok = false;
 	v = json_object_get(jr, "text");
-	if (json_is_string(v))
-		snprintf(rule->text, sizeof(rule->text), "%s", json_string_value(v));
+	if (json_is_string(v) && !intern(c, json_string_value(v), &sid))
+		rule->text = c->r->strs.s[sid];
 	/* stats (as the miner writes them) */
 	json_t *st = json_object_get(jr, "stats");
 	if (st) {
