@@ -158,6 +158,7 @@ struct ofri_fired {
 struct ofr_rules {
 	char name[128];
 	int max_offers;            /* limits.offers_per_receipt (default 3) */
+	size_t max_rules;          /* refuse sets with more rules (ofr_rules_load_max) */
 	int max_repeats;           /* limits.max_repeats: offers for items the card bought before (default 2) */
 	uint32_t personal;         /* index + 1 of the personal rule (the first), 0 = none */
 	struct ofri_map prior_at;  /* personal repeat_rates: gtin key -> index into prior */

@@ -328,11 +328,18 @@ static int index_products(struct ofr_rules *r)
 int ofr_rules_load(const char *text, size_t len, const struct ofr_catalog_source *catalog,
 		   const char *store_id, struct ofr_rules **out, struct ofr_diags *diags)
 {
+	return ofr_rules_load_max(text, len, catalog, store_id, 0, out, diags);
+}
+
+int ofr_rules_load_max(const char *text, size_t len, const struct ofr_catalog_source *catalog,
+		       const char *store_id, size_t max_rules, struct ofr_rules **out, struct ofr_diags *diags)
+{
 	struct ofr_rules *r;
 	int rc;
 	*out = NULL;
 	if (!(r = calloc(1, sizeof(*r))))
 		return PM_ENOMEM;
+	r->max_rules = max_rules ? max_rules : OFR_MAX_RULES_DEFAULT;
 	if ((rc = ofri_strtab_init(&r->strs)) || (rc = ofri_map_init(&r->product_by_gtin, 1024)))
 		goto fail;
 	if (catalog && catalog->each) {

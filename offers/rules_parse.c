@@ -783,6 +783,13 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 		rc = PM_EINVAL;
 		goto out;
 	}
+	if (json_array_size(rules) > r->max_rules) {
+		ERR(&c, "rules", "the rule set has %zu rules, more than this terminal takes (%zu, config "
+		    "offers.max_rules): mine with a higher --min-support or --min-confidence, or raise the limit "
+		    "if the memory is there (about 500 bytes a rule)", json_array_size(rules), r->max_rules);
+		rc = PM_EINVAL;
+		goto out;
+	}
 	r->rules = calloc(json_array_size(rules) + 1, sizeof(*r->rules));
 	if (!r->rules) {
 		rc = PM_ENOMEM;

@@ -83,3 +83,10 @@ $P explain --card $N --basket $PASTA --at 2026-10-20T08:00:00Z $X >"$T/ex0" 2>&1
 ok "explain --at before the card's first sale: no history, no personal offer" 'grep -q "0 past sales" "$T/ex0" && ! grep -qE "\[personal" "$T/ex0"'
 $P explain --card $N --basket $PASTA --at yesterday $X >"$T/exb" 2>&1; rc=$?
 ok "explain --at refuses a time it cannot read, with a hint" '[ $rc -ne 0 ] && grep -q "^hint: " "$T/exb"'
+
+# rule sets beyond the configured size are refused with a message, nothing installed
+printf '[store]\nid = s1\n[offers]\nmax_rules = 5\n' >"$T/small.conf"
+cp "$D/rules.json" "$T/installed.json"
+$P rules load "$T/rules.json" --config "$T/small.conf" --data "$D" 2>"$T/err"; rc=$?
+ok "a set over offers.max_rules is refused, saying why and what to do" '[ $rc -ne 0 ] && grep -q "more than this terminal takes (5, config offers.max_rules)" "$T/err" && grep -q "^hint: " "$T/err"'
+ok "and nothing is installed" 'cmp -s "$D/rules.json" "$T/installed.json"'
