@@ -3,6 +3,7 @@
  * Other modules use offers/offers.h only; offers' tests may include this.
  *  ofr_map.c:      growable arrays, u64 -> u32 open-addressing map, string interning
  *  rules_parse.c:  JSON rule file -> struct ofr_rule array (with diagnostics)
+ *  rules_personal.c: a personal campaign's parameters (split from rules_parse.c)
  *  rules_pos.c:    line numbers of JSON paths (for semantic errors)
  *  rules_index.c:  catalog snapshot, trigger index, ofr_rules_load()
  *  decide.c:       condition evaluation, caps, ranking, holdouts
@@ -197,6 +198,27 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 void ofri_rule_release(struct ofri_rule *rule);
 void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning,
 	       const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* rules_parse.c: the parse context and the helpers rules_personal.c shares */
+struct json_t;
+struct ofri_pctx {
+	struct ofr_rules *r;
+	const char *text;
+	size_t len;
+	const char *store;
+	struct ofr_diags *d;
+};
+/* snprintf for paths: a truncated path only shortens a message. */
+void ofri_pj(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Warn about keys a reader does not know (typos would otherwise go unseen). */
+void ofri_known_keys(struct ofri_pctx *c, struct json_t *obj, const char *path, const char *const *keys);
+/* Integer member in [lo, hi]; absent leaves *out. false on error (reported). */
+bool ofri_get_int(struct ofri_pctx *c, struct json_t *obj, const char *key, const char *path, int64_t lo,
+		  int64_t hi, int64_t *out);
+/* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14. */
+bool ofri_gtin14(const char *s, char out[OFR_GTIN_LEN + 1]);
+/* rules_personal.c: a personal rule's "personal" parameters (and refuses them on other kinds). */
+bool ofri_parse_personal(struct ofri_pctx *c, struct json_t *jr, const char *path, struct ofri_rule *rule);
 
 /* rules_pos.c: 1-based line of the value at path ("rules[3].offer.item"), 0 if not found. */
 int ofri_line_of(const char *text, size_t len, const char *path);

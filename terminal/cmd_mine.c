@@ -522,9 +522,15 @@ static int write_store(const struct mine_result *res, const struct mine_seq *seq
 	if (seq && (rc = mine_seq_run(seq, &so->seq, &v, &n, &steps)))
 		return rc;
 	rc = mine_write_store_ruleset(res, seq, v, n, &so->st, out, &written, &skipped);
+	size_t n_explore = 0, n_rates = 0;
+	for (size_t i = 0; i < n; i++) {
+		n_rates += v[i].from == v[i].to;
+		n_explore += v[i].from != v[i].to;
+	}
 	if (rc == PM_OK && !quiet)
-		fprintf(stderr, "posmark mine: store rule set: %zu basket rule(s), %zu explore rule(s) from %llu "
-			"visit-to-visit steps of %u card(s), personal campaign %s\n", res ? mine_n_rules(res) : 0, n,
+		fprintf(stderr, "posmark mine: store rule set: %zu basket rule(s), %zu explore rule(s) (back-fill "
+			"included) and %zu repeat rates from %llu visit-to-visit steps of %u card(s), personal "
+			"campaign %s\n", res ? mine_n_rules(res) : 0, n_explore, n_rates,
 			(unsigned long long)steps, seq ? mine_seq_customers(seq) : 0,
 			so->st.personal_half_life_days ? "on" : "off");
 	if (rc == PM_OK && skipped)
