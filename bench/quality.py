@@ -24,6 +24,8 @@ import csv, gzip, json, os, subprocess, sys, time
 from collections import Counter, defaultdict
 
 SPLIT = "2011-06-01"
+# receipt policies judged (limits.max_repeats of the same mined rule set)
+VARIANTS = [("posmark max_repeats=2", 2), ("posmark max_repeats=3", 3), ("posmark max_repeats=0", 0)]
 NON_PRODUCT = {"POST", "D", "M", "DOT", "BANK CHARGES", "C2", "AMAZONFEE", "CRUK", "PADS", "S", "B"}
 T0 = time.time()
 
@@ -131,23 +133,39 @@ def main():
     say("mining: posmark mine --data %s %s" % (D, " ".join(mine_args)))
     rules = os.path.join(work, "rules.json")
     subprocess.run([posmark, "mine"] + X + ["--output-format", "rules", "--output", rules] + mine_args, check=True)
-    subprocess.run([posmark, "rules", "load", rules] + X, check=True, stderr=subprocess.DEVNULL)
-    say("replaying %d invoices from %s through posmark checkout --json" % (len(test), SPLIT))
-    r = subprocess.run([posmark, "checkout", "--scans", os.path.join(work, "test.scans"), "--json"] + X,
-                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    offered = []
-    for line in r.stdout.splitlines():
-        if '"sale_committed"' not in line:
-            continue
-        e = json.loads(line)
-        offered.append([o["gtin"] for o in e.get("offers", []) + e.get("held_back", []) if o.get("gtin")])
-    if len(offered) != len(test):
-        sys.exit("quality: %d of %d test sales committed" % (len(offered), len(test)))
+    with open(rules) as f:
+        mined = json.load(f)
+    kinds = Counter(r["kind"] for r in mined["rules"])
+    say("rule set: %s" % ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())))
+    results = []
+    for label, repeats in VARIANTS:
+        # the same mined set, one receipt policy each, on a copy of the log as the history left it
+        Dv = D + "-" + str(repeats)
+        subprocess.run(["cp", "-r", D, Dv], check=True)
+        mined["limits"]["max_repeats"] = repeats
+        rv = os.path.join(work, "rules-%d.json" % repeats)
+        with open(rv, "w") as f:
+            json.dump(mined, f)
+        Xv = ["--config", conf, "--data", Dv]
+        subprocess.run([posmark, "rules", "load", rv] + Xv, check=True, stderr=subprocess.DEVNULL)
+        say("%s: replaying %d invoices from %s through posmark checkout --json" % (label, len(test), SPLIT))
+        r = subprocess.run([posmark, "checkout", "--scans", os.path.join(work, "test.scans"), "--json"] + Xv,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        offered = []
+        for line in r.stdout.splitlines():
+            if '"sale_committed"' not in line:
+                continue
+            e = json.loads(line)
+            offered.append([o["gtin"] for o in e.get("offers", []) + e.get("held_back", []) if o.get("gtin")])
+        if len(offered) != len(test):
+            sys.exit("quality: %d of %d test sales committed" % (len(offered), len(test)))
+        results.append((label, offered))
+        subprocess.run(["rm", "-rf", Dv], check=True)
     say("scoring")
-    score(inv, hist, test, gtin, offered)
+    score(inv, hist, test, gtin, results)
 
 
-def score(inv, hist, test, gtin, offered):
+def score(inv, hist, test, gtin, results):
     back = {"0" + g: c for c, g in gtin.items()}   # offers carry GTIN-14
     pop = Counter()
     for k in hist:
@@ -165,10 +183,10 @@ def score(inv, hist, test, gtin, offered):
     for ks in by_cust.values():
         for a, b in zip(ks, ks[1:]):
             nxt[a] = b
-    names = ["posmark", "popularity", "personal frequency", "explore baseline"]
+    names = [label for label, _ in results] + ["popularity", "personal frequency", "explore baseline"]
     m = {n: Counter() for n in names}
     n_scored = 0
-    for k, offers in zip(test, offered):
+    for i, k in enumerate(test):
         c, _, items, _ = inv[k]
         before = set(bought[c])            # bought before this invoice
         bought[c].update(items)
@@ -176,13 +194,13 @@ def score(inv, hist, test, gtin, offered):
             continue
         n_scored += 1
         basket, target = set(items), set(inv[nxt[k]][2])
-        lists = {
-            "posmark": [back.get(g, "?") for g in offers][:3],
+        lists = {label: [back.get(g, "?") for g in offered[i]][:3] for label, offered in results}
+        lists.update({
             "popularity": [x for x in popular if x not in basket][:3],
             "personal frequency": [x for x, _ in sorted(bought[c].items(), key=lambda x: (-x[1], rank.get(x[0], 1e9), x[0]))
                                    if x not in basket][:3],
             "explore baseline": [x for x in popular if x not in basket and x not in bought[c]][:3],
-        }
+        })
         for n, lst in lists.items():
             hits = [x for x in lst if x in target]
             new = [x for x in lst if x not in before and x not in basket]
@@ -194,11 +212,11 @@ def score(inv, hist, test, gtin, offered):
             m[n]["repeat"] += sum(1 for x in lst if x in before or x in basket)
     print("next-visit evaluation (bench/data/online-retail-train.csv.gz, split %s): %d scored receipts"
           % (SPLIT, n_scored))
-    print("%-20s %7s %12s %12s %9s %14s" % ("offers", "HR@3", "precision@3", "explore HR@3", "coverage",
+    print("%-22s %7s %12s %12s %9s %14s" % ("offers", "HR@3", "precision@3", "explore HR@3", "coverage",
                                           "already bought"))
     for n in names:
         x = m[n]
-        print("%-20s %7.3f %12.3f %12.3f %9.3f %14.3f" % (n, x["hit"] / n_scored, x["prec"] / n_scored,
+        print("%-22s %7.3f %12.3f %12.3f %9.3f %14.3f" % (n, x["hit"] / n_scored, x["prec"] / n_scored,
                                                          x["xhit"] / n_scored, x["covered"] / n_scored,
                                                          x["repeat"] / max(1, x["offers"])))
     print("known figures (data README): popularity HR@3 0.172, personal frequency 0.420, explore baseline 0.056")

@@ -352,8 +352,8 @@ static int cmp_gtin(const void *a, const void *b)
 }
 
 /* The basket rules as rule-set entries (each after a ",\n" once one was written); *n_ok counts them. */
-static int write_basket_rules(const struct mine_result *res, FILE *f, int percent, size_t *n_ok,
-			      size_t *skipped)
+static int write_basket_rules(const struct mine_result *res, FILE *f, int percent, int weight_pct,
+			      size_t *n_ok, size_t *skipped)
 {
 	struct lines l = { 0 };
 	struct ranked *rk;
@@ -405,7 +405,7 @@ static int write_basket_rules(const struct mine_result *res, FILE *f, int percen
 		fprintf(f, "%s\n {\"id\":\"mined-%zu\",\"campaign\":\"mined-cross-sell\","
 			   "\"kind\":\"cross_sell\",\"priority\":%llu,\"when\":{\"basket\":{\"all\":[",
 			*n_ok ? "," : "", *n_ok - n_start + 1,
-			(unsigned long long)(((uint64_t)r.count * 1000 + r.lhs_count / 2) / r.lhs_count));
+			(unsigned long long)(((uint64_t)r.count * 10 * weight_pct + r.lhs_count / 2) / r.lhs_count));
 		for (unsigned k = 0; k < nl; k++)
 			if (k == 0 || strcmp(lhs[k], lhs[k - 1]))
 				fprintf(f, "%s{\"item\":\"%s\"}", k ? "," : "", lhs[k]);
@@ -431,7 +431,7 @@ int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
 	*skipped = 0;
 	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"mined cross-sell\","
 		   "\"generated_by\":\"posmark mine\",\"rules\":[");
-	if ((rc = write_basket_rules(res, f, 10, &n_ok, skipped)))
+	if ((rc = write_basket_rules(res, f, 10, 100, &n_ok, skipped)))
 		return rc;
 	fprintf(f, "%s]}\n", n_ok ? "\n" : "");
 	*written = n_ok;
@@ -448,6 +448,8 @@ static void write_explore_rules(const struct mine_seq *seq, const struct mine_se
 	size_t id = 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
+		if (v[i].from == v[i].to)
+			continue;   /* a repeat rate: the personal campaign's */
 		const char *s = mine_seq_item(seq, v[i].to, &len);
 		bool ok = pm_gtin14(s, len, b);
 		if (ok && v[i].from != MINE_SEQ_NONE) {
@@ -474,6 +476,22 @@ static void write_explore_rules(const struct mine_seq *seq, const struct mine_se
 	}
 }
 
+/* The items' repeat rates (from == to) as "GTIN":rate pairs, for the personal campaign's prior. */
+static void write_repeat_rates(const struct mine_seq *seq, const struct mine_seq_rule *v, size_t n, FILE *f)
+{
+	char g[15];
+	size_t k = 0;
+	for (size_t i = 0; seq && v && i < n; i++) {
+		size_t len;
+		const char *s;
+		if (v[i].from != v[i].to)
+			continue;
+		s = mine_seq_item(seq, v[i].to, &len);
+		if (pm_gtin14(s, len, g))
+			fprintf(f, "%s\"%s\":%.4f", k++ ? (k % 6 ? "," : ",\n   ") : "", g, v[i].confidence);
+	}
+}
+
 int mine_write_store_ruleset(const struct mine_result *res, const struct mine_seq *seq,
 			     const struct mine_seq_rule *v, size_t n, const struct mine_store_params *sp,
 			     FILE *f, size_t *written, size_t *skipped)
@@ -488,14 +506,16 @@ int mine_write_store_ruleset(const struct mine_result *res, const struct mine_se
 		   "\n \"campaigns\":{\"mined-cross-sell\":{\"holdout_pct\":%d},\"explore\":{\"holdout_pct\":%d},"
 		   "\"personal\":{\"holdout_pct\":%d}},\"rules\":[", sp->max_repeats, sp->holdout_pct,
 		sp->holdout_pct, sp->holdout_pct);
-	if (res && (rc = write_basket_rules(res, f, sp->cross_sell_percent, &n_ok, skipped)))
+	if (res && (rc = write_basket_rules(res, f, sp->cross_sell_percent, sp->cross_sell_weight_pct, &n_ok, skipped)))
 		return rc;
 	if (seq && v)
 		write_explore_rules(seq, v, n, sp->explore_percent, f, &n_ok, skipped);
 	if (sp->personal_half_life_days > 0) {
 		fprintf(f, "%s\n {\"id\":\"personal\",\"campaign\":\"personal\",\"kind\":\"personal\","
-			   "\"personal\":{\"half_life_days\":%d},\"offer\":{\"percent_off\":%d}}",
-			n_ok ? "," : "", sp->personal_half_life_days, sp->personal_percent);
+			   "\"offer\":{\"percent_off\":%d},\n  \"personal\":{\"half_life_days\":%d,\"repeat_rates\":{",
+			n_ok ? "," : "", sp->personal_percent, sp->personal_half_life_days);
+		write_repeat_rates(seq, v, n, f);
+		fprintf(f, "}}}");
 		n_ok++;
 	}
 	fprintf(f, "%s]}\n", n_ok ? "\n" : "");

@@ -11,7 +11,9 @@
  * lift = confidence / (adoptions of B / all steps), when at least
  * min_customers customers made it (never one customer's habit) and lift is
  * at least min_lift; the best per_item by confidence are kept per A. The
- * items adopted most often (adoptions / steps) are the back-fill list.
+ * items adopted most often (adoptions / steps) are the back-fill list. Each
+ * item's repeat rate (steps from a visit holding it whose next visit holds
+ * it again / steps from it) is the personal campaign's prior.
  *
  * Memory: the sales as a mine_db (4 B per item occurrence) plus per sale a
  * customer id and a time (12 B), and per distinct pair 24 B. mine_db's limit
@@ -272,7 +274,8 @@ static int cmp_rule(const void *a, const void *b)
 
 /* Count the steps of every customer: from[], adopt[], the pairs; *steps. */
 static int count_steps(const struct mine_seq *s, const uint32_t *order, uint32_t n, uint32_t *from,
-		       uint32_t *adopt, uint32_t *seen, uint32_t *fresh, struct pairs *p, uint64_t *steps)
+		       uint32_t *adopt, uint32_t *seen, uint32_t *fresh, uint32_t *rep, struct pairs *p,
+		       uint64_t *steps)
 {
 	const struct mine_db *db = s->db;
 	for (uint32_t i = 0; i < n; i++) {
@@ -289,6 +292,9 @@ static int count_steps(const struct mine_seq *s, const uint32_t *order, uint32_t
 					adopt[*q]++;
 					fresh[nf++] = *q;
 				}
+			for (const uint32_t *q = pv; q < pe; q++)   /* bought again on the next visit */
+				for (const uint32_t *x = it; x < end; x++)
+					rep[*q] += *x == *q;
 			for (const uint32_t *q = pv; q < pe; q++)
 				for (uint32_t k = 0; k < nf; k++) {
 					int rc;
@@ -309,6 +315,7 @@ int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *prm, st
 	uint32_t *order = malloc(((size_t)n + 1) * sizeof(*order));
 	uint32_t *from = calloc((size_t)ni + 1, sizeof(*from)), *adopt = calloc((size_t)ni + 1, sizeof(*adopt));
 	uint32_t *seen = calloc((size_t)ni + 1, sizeof(*seen)), *fresh = malloc(((size_t)ni + 1) * sizeof(*fresh));
+	uint32_t *rep = calloc((size_t)ni + 1, sizeof(*rep));
 	struct pairs p = { 0 };
 	struct mine_seq_rule *v = NULL;
 	size_t nv = 0, cap = 0;
@@ -317,13 +324,13 @@ int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *prm, st
 	*out = NULL;
 	*n_out = 0;
 	*steps_out = 0;
-	if (!order || !from || !adopt || !seen || !fresh)
+	if (!order || !from || !adopt || !seen || !fresh || !rep)
 		goto out;
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	sort_seq = s;
 	qsort(order, n, sizeof(*order), cmp_sale);
-	if ((rc = count_steps(s, order, n, from, adopt, seen, fresh, &p, &steps)))
+	if ((rc = count_steps(s, order, n, from, adopt, seen, fresh, rep, &p, &steps)))
 		goto out;
 	rc = PM_ENOMEM;
 	for (size_t h = 0; steps && p.key && h <= p.mask; h++) {
@@ -348,6 +355,12 @@ int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *prm, st
 			v[k++] = v[i];
 	}
 	nv = k;
+	/* repeat rates (from == to): items seen in steps from at least min_customers visits */
+	for (uint32_t i = 0; i < ni && steps; i++)
+		if (from[i] >= prm->min_customers &&
+		    push_rule(&v, &nv, &cap, (struct mine_seq_rule){ i, i, 0, rep[i], from[i],
+								      (double)rep[i] / from[i], 0 }))
+			goto out;
 	/* the back-fill: items adopted most often, from = MINE_SEQ_NONE */
 	for (unsigned j = 0; j < prm->popular && steps; j++) {
 		uint32_t best = UINT32_MAX;
@@ -374,5 +387,6 @@ out:
 	free(adopt);
 	free(seen);
 	free(fresh);
+	free(rep);
 	return rc;
 }

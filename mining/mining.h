@@ -186,7 +186,8 @@ struct mine_seq_params {
 	unsigned popular;         /* back-fill: the N items adopted most often */
 };
 struct mine_seq_rule {
-	uint32_t from;            /* A's item id; MINE_SEQ_NONE for a back-fill (popular) rule */
+	uint32_t from;            /* A's item id; MINE_SEQ_NONE for a back-fill (popular) rule;
+				     from == to: A's repeat rate (confidence), lift 0 */
 	uint32_t to;              /* B's item id */
 	uint32_t customers;       /* distinct customers who made the step */
 	uint32_t count;           /* steps A -> B (back-fill: adoptions of B) */
@@ -195,7 +196,7 @@ struct mine_seq_rule {
 };
 /*
  * The explore rules, sorted by A then confidence (best first), then the
- * back-fill rules by adoptions; *out is malloc'd (caller frees), *steps the
+ * repeat rates (from == to), then the back-fill rules by adoptions; *out is malloc'd (caller frees), *steps the
  * number of steps counted. Returns PM_OK or PM_ENOMEM (limit: mine_db_need
  * is not available here; the caller reports the limit).
  */
@@ -213,6 +214,7 @@ struct mine_store_params {
 	int personal_percent, explore_percent, cross_sell_percent;
 	int holdout_pct;
 	int max_repeats;
+	int cross_sell_weight_pct;    /* basket rules' priority = confidence x 1000 x this / 100 */
 };
 int mine_write_store_ruleset(const struct mine_result *res, const struct mine_seq *seq,
 			     const struct mine_seq_rule *v, size_t n, const struct mine_store_params *sp,

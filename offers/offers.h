@@ -125,6 +125,11 @@ void ofr_diags_release(struct ofr_diags *d);
  */
 int ofr_rules_load(const char *text, size_t len, const struct ofr_catalog_source *catalog,
 		   const char *store_id, struct ofr_rules **out, struct ofr_diags *diags);
+/* The same, refusing (PM_EINVAL, a diag that says so) a set of more than max_rules
+ * rules (0 = OFR_MAX_RULES_DEFAULT) before building anything for them. */
+#define OFR_MAX_RULES_DEFAULT 1000000   /* about 500 MB at load (docs/rules.md, "Performance") */
+int ofr_rules_load_max(const char *text, size_t len, const struct ofr_catalog_source *catalog,
+		       const char *store_id, size_t max_rules, struct ofr_rules **out, struct ofr_diags *diags);
 void ofr_rules_free(struct ofr_rules *r);   /* NULL-safe */
 size_t ofr_rules_count(const struct ofr_rules *r);
 const char *ofr_rules_name(const struct ofr_rules *r);

@@ -171,8 +171,9 @@ static void personal_cands(struct ofr_profile *p)
 	for (size_t i = 0; i < p->n_last; i++) {
 		if (!p->slot_key[i] || p->nsales[i] < min_sales)
 			continue;
+		double prior = ofri_prior(p->rules, p->slot_key[i]), a = rule->prior_weight;
 		struct ofri_cand c = { p->slot_key[i], ofri_product_find(p->rules, p->slot_key[i]),
-				       p->wsum[i] / (p->wtotal + 1.0), p->nsales[i], p->last[i] };
+				       (p->wsum[i] + a * prior) / (p->wtotal + a), p->nsales[i], p->last[i] };
 		if (!c.prod)
 			continue;
 		size_t j = p->n_cands;

@@ -50,6 +50,7 @@ struct term_config {
 	} hq;
 	bool offers_enabled;       /* [offers] enabled (default yes) */
 	int offers_max;            /* [offers] max_per_receipt, 0 = the rule set's limit */
+	long offers_max_rules;     /* [offers] max_rules, 0 = the engine's default */
 	char offers_coupon_key[160]; /* [offers] coupon_key; "" = DATA/coupon.key (created) */
 };
 

@@ -474,7 +474,7 @@ static int store_opt(int argc, char **argv, int *i, struct store_opts *so)
 	static const struct { const char *name; long lo, hi; } opts[] = {
 		{ "--personal-half-life", 0, 3650 }, { "--explore-min-customers", 1, 1000000 },
 		{ "--explore-per-item", 0, 1000 }, { "--backfill", 0, 1000 }, { "--max-repeats", 0, 8 },
-		{ "--holdout", 0, 100 },
+		{ "--holdout", 0, 100 }, { "--cross-sell-weight", 0, 100 },
 	};
 	const char *v;
 	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
@@ -488,7 +488,7 @@ static int store_opt(int argc, char **argv, int *i, struct store_opts *so)
 			return -1;
 		}
 		int *dst[] = { &so->st.personal_half_life_days, NULL, NULL, NULL, &so->st.max_repeats,
-			       &so->st.holdout_pct };
+			       &so->st.holdout_pct, &so->st.cross_sell_weight_pct };
 		if (k == 1)
 			so->seq.min_customers = (uint32_t)n;
 		else if (k == 2)
@@ -522,9 +522,15 @@ static int write_store(const struct mine_result *res, const struct mine_seq *seq
 	if (seq && (rc = mine_seq_run(seq, &so->seq, &v, &n, &steps)))
 		return rc;
 	rc = mine_write_store_ruleset(res, seq, v, n, &so->st, out, &written, &skipped);
+	size_t n_explore = 0, n_rates = 0;
+	for (size_t i = 0; i < n; i++) {
+		n_rates += v[i].from == v[i].to;
+		n_explore += v[i].from != v[i].to;
+	}
 	if (rc == PM_OK && !quiet)
-		fprintf(stderr, "posmark mine: store rule set: %zu basket rule(s), %zu explore rule(s) from %llu "
-			"visit-to-visit steps of %u card(s), personal campaign %s\n", res ? mine_n_rules(res) : 0, n,
+		fprintf(stderr, "posmark mine: store rule set: %zu basket rule(s), %zu explore rule(s) (back-fill "
+			"included) and %zu repeat rates from %llu visit-to-visit steps of %u card(s), personal "
+			"campaign %s\n", res ? mine_n_rules(res) : 0, n_explore, n_rates,
 			(unsigned long long)steps, seq ? mine_seq_customers(seq) : 0,
 			so->st.personal_half_life_days ? "on" : "off");
 	if (rc == PM_OK && skipped)
@@ -548,9 +554,10 @@ int cmd_mine(int argc, char **argv)
 	struct mine_db *db = NULL;
 	struct mine_result *res = NULL;
 	struct mine_seq *seq = NULL;
-	struct store_opts so = { .seq = { .min_customers = 5, .min_lift = 1.5, .per_item = 10, .popular = 20 },
+	struct store_opts so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
 				 .st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
-					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 2 } };
+					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 2,
+					 .cross_sell_weight_pct = 25 } };
 	int sr;
 	FILE *out = stdout;
 	size_t need = 0, limit;

@@ -142,7 +142,7 @@ static double decayed(const char *gtin)
 		if (!strcmp(HIST[i].gtin, gtin))
 			mine += w;
 	}
-	return mine / (all + 1.0);
+	return mine / (all + 4.0);   /* prior_weight 4, no repeat rate given: prior 0 */
 }
 
 static void test_personal_scores(void **state)
@@ -171,6 +171,19 @@ static void test_personal_scores(void **state)
 	decide(r, MILK, &c, p, false, &d);
 	assert_string_equal(d.offers[0].gtin, ORGANIC);
 	assert_string_equal(d.offers[2].gtin, LAVAZZA);
+	ofr_profile_free(p);
+	ofr_rules_free(r);
+	/* the store's repeat rate is the prior: an item customers always buy again moves up */
+	r = load_ok(SET("\"max_repeats\":3", "{\"id\":\"me\",\"kind\":\"personal\",\"personal\":{\"half_life_days\":30,"
+			"\"prior_weight\":4,\"repeat_rates\":{\"" LAVAZZA "\":1.0,\"" MILK "\":0.1}},\"offer\":{\"percent_off\":5}}"));
+	p = profile_of(r, &c, HIST, NHIST);
+	decide(r, PASTA, &c, p, false, &d);
+	assert_string_equal(d.offers[0].gtin, LAVAZZA);
+	double all = 0;
+	for (size_t i = 0; i < NHIST; i++)
+		all += exp2(-HIST[i].days / 30.0);
+	assert_true(fabs(d.offers[0].score - (exp2(-300 / 30.0) + 4 * 1.0) / (all + 4)) < 1e-6);
+	assert_string_equal(d.offers[1].gtin, MILK);
 	ofr_profile_free(p);
 	ofr_rules_free(r);
 }
