@@ -146,8 +146,8 @@ static void test_rejects(void **state)
 	size_t raw;
 	(void)state;
 	assert_int_equal(decode_text(HDR(1, 1, 2, 2) SALE(1) SALE(2), err, sizeof(err)), 0);
-	assert_int_equal(decode_text(HDR(2, 1, 1, 1) SALE(1), err, sizeof(err)), PM_EVERSION);
-	assert_non_null(strstr(err, "version 2"));
+	assert_int_equal(decode_text(HDR(3, 1, 1, 1) SALE(1), err, sizeof(err)), PM_EVERSION);
+	assert_non_null(strstr(err, "version 3"));
 	assert_int_equal(decode_text(HDR(1, 1, 2, 2) SALE(1) SALE(3), err, sizeof(err)), PM_EINVAL);
 	assert_non_null(strstr(err, "gap"));
 	assert_int_equal(decode_text(HDR(1, 1, 2, 2) SALE(1), err, sizeof(err)), PM_EINVAL);
