@@ -154,8 +154,8 @@ check "bad credential refused (401)" '[ "$(post S1 wrong "$T/ok.gz")" = 401 ]'
 check "batch naming another store refused (403)" '[ "$(post S2 "$cred2" "$T/ok.gz")" = 403 ]'
 head -c 30 "$T/ok.gz" >"$T/trunc.gz"
 check "truncated gzip rejected with a reason" '[ "$(post S1 "$cred1" "$T/trunc.gz")" = 400 ] && grep -q "truncated" "$T/resp"'
-{ hdr 2 S1 1 1 1; sale 1; } | gzip >"$T/v2.gz"
-check "wrong version rejected" '[ "$(post S1 "$cred1" "$T/v2.gz")" = 400 ] && grep -q "version" "$T/resp"'
+{ hdr 3 S1 1 1 1; sale 1; } | gzip >"$T/v3.gz"
+check "wrong version rejected" '[ "$(post S1 "$cred1" "$T/v3.gz")" = 400 ] && grep -q "version" "$T/resp"'
 { hdr 1 S1 1 1 1; echo '{"seq":1,"time_us":1}'; } | gzip >"$T/miss.gz"
 check "missing fields rejected" '[ "$(post S1 "$cred1" "$T/miss.gz")" = 400 ] && grep -q "missing" "$T/resp"'
 { hdr 1 S1 5 6 2; sale 5; sale 6; } | gzip >"$T/gap.gz"
