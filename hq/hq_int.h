@@ -51,6 +51,41 @@ int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int
  * server's message. PM_OK or PM_EIO. (hq_schema.c) */
 int hqi_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
 
+/* ---- the chain account's writes in the ingest transaction (hq_ledger.c) ---- */
+struct pm_buf;
+struct wire_sale;
+/* The record's ledger entries as COPY rows of ledger (v1: an earn entry from
+ * points_earned); *n counts them. */
+int hqi_ledger_rows(struct pm_buf *b, const char *store, const char *terminal, int version,
+		    const struct wire_sale *s, uint64_t *n);
+/* After the batch's COPY: its ledger rows, the accounts they change (balance
+ * += new entries, change serial, last visit), store_cards, coupon
+ * redemptions. Records after < seq <= last of (store, terminal). */
+int hqi_accounts_after_batch(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
+			     uint64_t last, const struct pm_buf *ledger_rows, char *err, size_t errlen);
+
+/* Money a sales row paid (net of returns: a return counts minus its refund;
+ * points tendered are not money), the tier's measure. */
+#define HQI_MONEY_SQL "(CASE WHEN type = 'return' THEN -refund_cents ELSE total_cents - points_spent * point_value_cents END)"
+/* The tier for a window's spend, at least floor (an imported tier). (hq_card.c) */
+int hqi_tier_of(const struct hq_tiers *t, int64_t spend_cents, int floor);
+
+/* ---- the stores' account endpoints (hq_accounts.c) ----------------------
+ * GET /v1/accounts, /v1/accounts/CARD, /v1/sales/TERMINAL/SEQ,
+ * /v1/coupons/CODE for an authenticated store. The answer for hq_server.c
+ * to send: status, content type, body (caller frees with pm_buf_free). */
+struct hq_answer {
+	int status;
+	const char *type;             /* "application/gzip" or "application/json" */
+	struct pm_buf *body;
+};
+/* Whether url is one of these endpoints (then hq_accounts_handle answers it). */
+bool hq_accounts_route(const char *url);
+/* terminal: X-Posmark-Terminal (may be NULL); after, limit: the query
+ * arguments (may be NULL). out->body must point at an empty pm_buf. */
+void hq_accounts_handle(PGconn *db, const char *store, const char *terminal, const char *url, const char *method,
+			const char *after, const char *limit, struct hq_answer *out);
+
 /* ---- COPY text rows (hq_copy.c) ---------------------------------------- */
 struct pm_buf;
 struct wire_event_payload;
