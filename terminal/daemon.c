@@ -83,6 +83,7 @@ struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
 		return NULL;
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	till_init(&l->till, d->db, &d->cfg, NULL, NULL, NULL);
+	l->till.hq = d->hq;
 	l->till.sink = lane_sink;
 	l->till.sink_ctx = l;
 	l->reply_client = -1;
@@ -384,8 +385,9 @@ static void save_open_sales(struct daemon *d)
 							       "qty", (int)t->lines[k].item.qty, "unit_price_cents",
 							       (json_int_t)t->lines[k].item.unit_price_cents, "name",
 							       t->lines[k].name));
-		json_array_append_new(lanes, json_pack("{s:s, s:s, s:s, s:o}", "lane", d->lanes[i]->name,
-						       "pos_sale_id", t->pos_sale_id, "card", t->card, "lines", lines));
+		json_array_append_new(lanes, json_pack("{s:s, s:s, s:s, s:o, s:I, s:s}", "lane", d->lanes[i]->name,
+						       "pos_sale_id", t->pos_sale_id, "card", t->card, "lines", lines,
+						       "points", (json_int_t)t->points_spend, "return_of", t->return_of));
 	}
 	open_sales_path(d, path, sizeof(path));
 	if (json_array_size(lanes) == 0) {
@@ -422,6 +424,10 @@ static void restore_open_sales(struct daemon *d)
 			continue;
 		snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s",
 			 json_string_value(json_object_get(ln, "pos_sale_id")) ?: "");
+		/* A return resumes as a return (its sale read again; refused: the lines are refused too). */
+		const char *ret = json_string_value(json_object_get(ln, "return_of"));
+		if (ret && *ret && till_return_open(&l->till, ret, "return_open"))
+			pm_warn("lane %s: the open return of %s cannot resume: %s", l->name, ret, l->refusal);
 		json_array_foreach(json_object_get(ln, "lines"), k, item)
 			till_add_priced(&l->till, json_string_value(json_object_get(item, "gtin")) ?: "",
 					(int32_t)json_integer_value(json_object_get(item, "qty")),
@@ -433,6 +439,9 @@ static void restore_open_sales(struct daemon *d)
 			scan_decode_keyed_card(&d->cfg.scan, card, &r);
 			till_set_card(&l->till, &r);
 		}
+		json_int_t pts = json_integer_value(json_object_get(ln, "points"));
+		if (pts > 0)
+			till_points_spend(&l->till, pts, "points_spend");
 		l->till.open = true;
 	}
 	pm_info("resumed %zu open sale(s) from %s", json_array_size(json_object_get(doc, "lanes")), path);
@@ -643,6 +652,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	d->cfg.loy.defer_meta_sync = true;
 	if (cli_open_log("daemon", &d->cfg, &d->db))
 		goto out_close_pipe;
+	term_till_hq(&d->hq, &d->cfg, d->db);   /* before any lane: every lane gets the hooks */
 	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
 		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);
 		goto out_close_log;
@@ -713,6 +723,7 @@ out_close_log:
 	daemon_lanes_clear(d);
 	till_offers_share(NULL);
 	term_offers_close(&d->offers);
+	term_till_hq_release(&d->hq);
 	loy_close(d->db);
 out_close_pipe:
 	sig_pipe_w = -1;

@@ -21,8 +21,9 @@ void till_offers_init(struct till *t);
 void till_offers_release(struct till *t);
 /* Forget the open sale's card snapshot, profile and coupons. */
 void till_offers_reset(struct till *t);
-/* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
-uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
+/* Apply the scanned coupons to the open sale; refused ones are reported and dropped.
+ * *bonus: the points coupons' bonus points, credited with the sale (points_bonus). */
+uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount, int64_t *bonus);
 /* The commit said coupon `index` of s was used before: refuse it and drop it from s. */
 void till_coupon_used(struct till *t, struct loy_sale *s, int index);
 /*
