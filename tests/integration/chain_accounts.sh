@@ -26,13 +26,23 @@ BIG=4000000000013; MID=4000000000020; SMALL=4000000000037
 printf 'gtin,name,category,price_cents,brand\n%s,Coffee machine,Kitchen,2500,\n%s,Coffee beans,Pantry,900,\n%s,Milk,Dairy,109,\n' \
 	"$BIG" "$MID" "$SMALL" >"$T/cat.csv"
 
-# store_config STORE TERMINAL URL CRED: the store's own config (and data dir)
+# a points coupon: buying coffee beans earns a coupon worth 50 bonus points, signed at HQ;
+# both stores share the chain's coupon key, so one issued at A is redeemed at B
+printf '{"format":"posmark-rules","version":1,"rules":[{"id":"beans-bonus","kind":"points_bonus",%s}]}\n' \
+	"\"when\":{\"basket\":{\"all\":[{\"item\":\"$MID\"}]}},\"offer\":{\"points\":50}" >"$T/rules.json"
+PUB=$("$POSMARK_HQ" rules keygen --key "$T/rules.key")
+"$POSMARK_HQ" rules publish "$T/rules.json" --db "$HQ_DB" --key "$T/rules.key" 2>"$T/publish.err" ||
+	{ echo "not ok - rule set published"; cat "$T/publish.err"; }
+COUPON_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+# store_config STORE TERMINAL URL CRED SUFFIX: the store's own config (and data dir)
 store_config() {
 	{
 		printf '[store]\ndata = %s\nid = %s\nterminal = %s\ncurrency = EUR\n' "$T/d$1" "$1" "$2"
 		printf '[loyalty]\npoints_per_unit = 1\npoint_value_cents = 1\n'
+		printf '[offers]\ncoupon_key = %s\n' "$COUPON_KEY"
 		printf '[hq]\nurl = %s\nstore_credential = %s\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\n' "$3" "$4"
-		printf 'max_attempts = 60\nbatch_max_sales = 200\nlookup_budget_ms = %s\n' "$BUDGET"
+		printf 'max_attempts = 60\nbatch_max_sales = 200\nlookup_budget_ms = %s\nrules_public_key = %s\n' "$BUDGET" "$PUB"
 	} >"$T/c$1$5"
 }
 credA=$("$POSMARK_HQ" store add SA --db "$HQ_DB")
@@ -72,23 +82,30 @@ till_points() { # STORE CARD -> the till's points
 hq_card() { "$POSMARK_HQ" card "$1" --db "$HQ_DB" --json 2>>"$T/hqcard.err"; }
 hq_points() { hq_card "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["points"])'; }
 
-# --- 1: earn at A, sync; spend at B, which never saw the card --------------------
+# --- 1: earn at A, sync; spend at B, which never saw the card; A's coupon at B -------
+sync SA >/dev/null; sync SB >/dev/null    # the signed rule set
 till SA "#card $C1\n#qty 3\n$BIG\n$MID\n$SMALL\n#tender cash"
 sale1=$(ev "$RUN" sale_committed sale_id); earned1=$(ev "$RUN" sale_committed points_earned)
-check "store A: a sale with card earns points (sale $sale1, $earned1 points)" '[ "${earned1:-0}" -gt 0 ]'
+coupon=$(python3 -c 'import json,sys; print(([o["coupon"] for l in open(sys.argv[1]) for o in json.loads(l).get("offers", []) if o.get("coupon")] or [""])[0])' "$RUN")
+check "store A: a sale with card earns points (sale $sale1, $earned1 points) and prints a points coupon" \
+	'[ "${earned1:-0}" -gt 0 ] && [ -n "$coupon" ]'
 sync SA >/dev/null
 check "HQ has A's earning: its balance is A's" '[ "$(hq_points $C1)" = "$earned1" ]'
 check "store B never saw the card" '! "$POSMARK" card show $C1 --config "$T/cSB" >/dev/null 2>&1'
 spend=$((earned1 / 2))
-till SB "#card $C1\n$SMALL\n#points $spend\n#tender cash"
+till SB "#card $C1\n$SMALL\n$coupon\n#points $spend\n#tender cash"
 check "store B: the lookup brings the account, #points $spend is accepted" \
 	'[ "$(ev "$RUN" sale_committed points_spent)" = "$spend" ] && ! grep -q scan_refused "$RUN"'
+bonusB=$(ev "$RUN" sale_committed points_bonus)
+check "store B: A's points coupon is redeemed, its bonus credited (${bonusB:-none})" '[ "${bonusB:-0}" = 50 ]'
 earnedB=$(ev "$RUN" sale_committed points_earned)
-expectB=$((earned1 - spend + earnedB))
+expectB=$((earned1 - spend + earnedB + ${bonusB:-0}))
 check "store B shows A's points minus the spend plus its own ($expectB)" '[ "$(till_points SB $C1)" = "$expectB" ]'
 till SB "#card $C1\n$SMALL\n#points $((expectB + 5))\n#tender cash"
 check "store B: more points than the card has is refused with the reason" \
 	'grep -q "\"scan_refused\".*points" "$RUN"'
+till SB "#card $C1\n$SMALL\n$coupon\n#tender cash"
+check "the same coupon again at B: refused, used before" 'grep -q "\"coupon_refused\".*already used" "$RUN"'
 sync SB >/dev/null; outA=$(sync SA)
 check "A's sync pulls the card's changed account down" \
 	'[ "$(echo "$outA" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"accounts_pulled\"])")" -ge 1 ]'
