@@ -59,8 +59,15 @@ static void pass_account_fields(const struct loy_sale *s, struct wire_sale *h)
 	h->points_spent = s->points_spent;
 	h->point_value_cents = s->point_value_cents;
 	h->refund_cents = s->refund_cents;
-	size_t n = loy_sale_ledger(s, le);
 	h->n_ledger = 0;
+	if (!s->card[0]) {
+		/* The card was erased after this record (its sales are unlinked): its
+		 * account went with it at HQ too, so the record carries no entries (a
+		 * batch with entries but no card is refused, and would be forever). */
+		h->points_spent = 0;
+		return;
+	}
+	size_t n = loy_sale_ledger(s, le);
 	for (size_t i = 0; i < n && i < WIRE_LEDGER_PER_SALE; i++) {
 		h->ledger[h->n_ledger].kind = le[i].kind;
 		h->ledger[h->n_ledger].points = le[i].points;

@@ -177,6 +177,14 @@ for s in SA SB SA; do
 	out=$(sync $s); echo "# sync $s: $out"
 done
 
+# --- erasure: a card erased at the till before its sales went up; the sync goes on ----
+C3=6036010000004006
+till SA "#card $C3\n$MID\n#tender cash"
+"$POSMARK" card erase $C3 --config "$T/cSA" >/dev/null 2>&1
+out=$(sync SA)
+check "a sale whose card was erased before the sync uploads (no ledger without a card)" \
+	'echo "$out" | grep -q "\"ok\":true,\"sales_sent\":1,"'
+
 # --- 5: one account, exactly once ---------------------------------------------------
 hq_card $C1 >"$T/hq-c1.json"
 python3 - "$T/hq-c1.json" "$T"/run-*.jsonl >"$T/verdict" <<'PY'
