@@ -25,6 +25,7 @@ struct client {
 	long budget_ms;               /* > 0: the whole exchange (connect included) within this */
 	void *reply_ctx;              /* for a reply_ok function's result */
 	CURLcode last_cc;             /* libcurl's result of the last exchange */
+	const char *log_path;         /* the path as logs may show it (no full card number); NULL = path */
 };
 
 /* Set up cl (curl handle, auth headers incl. X-Posmark-Terminal). PM_OK or PM_ENOMEM. */

@@ -236,13 +236,14 @@ int hs_account_lookup(const struct hs_client_config *cfg, const struct hs_source
 	struct client cl;
 	struct hs_sync_stats st;
 	struct page p;
-	char path[96];
+	char path[96], log_path[64], tail[16];
 	long status = 0;
 	int rc;
 	if (!card || strlen(card) > WIRE_CARD_MAX || !*card || strspn(card, "0123456789") != strlen(card)) {
-		snprintf(err, errlen, "'%s' is not a card number", card ? card : "");
+		snprintf(err, errlen, "'%s' is not a card number", pm_card_tail(card ? card : "", tail, sizeof(tail)));
 		return PM_EINVAL;
 	}
+	pm_card_tail(card, tail, sizeof(tail)); /* logs and err never carry a full card number */
 	if (!src || !src->apply_accounts) {
 		snprintf(err, errlen, "no log to apply an account to");
 		return PM_EINVAL;
@@ -251,10 +252,12 @@ int hs_account_lookup(const struct hs_client_config *cfg, const struct hs_source
 	if ((rc = lookup_open(&cl, cfg, terminal, &st, err, errlen)))
 		goto out_close;
 	snprintf(path, sizeof(path), "/v1/accounts/%s", card);
+	snprintf(log_path, sizeof(log_path), "/v1/accounts/%s", tail);
+	cl.log_path = log_path;
 	if ((rc = lookup_get(&cl, "card account", path, &status, err, errlen)))
 		goto out_close;
 	if (status == 404) {
-		snprintf(err, errlen, "HQ does not know card %s", card);
+		snprintf(err, errlen, "HQ does not know card %s", tail);
 		rc = PM_ENOENT;
 		goto out_close;
 	}
@@ -264,16 +267,16 @@ int hs_account_lookup(const struct hs_client_config *cfg, const struct hs_source
 		rc = PM_EPROTO;
 	} else if (!(rc = page_check(&p, terminal, err, errlen))) {
 		if (p.n == 0) {
-			snprintf(err, errlen, "HQ does not know card %s", card);
+			snprintf(err, errlen, "HQ does not know card %s", tail);
 			rc = PM_ENOENT;
 		} else if (p.n != 1 || strcmp(p.a[0].card, card)) {
-			snprintf(err, errlen, "HQ answered the lookup of card %s with another card", card);
+			snprintf(err, errlen, "HQ answered the lookup of card %s with another card", tail);
 			rc = PM_EPROTO;
 		} else {
 			p.h.next_cursor = 0; /* a single lookup: the pull's cursor stays */
 			p.h.more = false;
 			if ((rc = src->apply_accounts(src->ctx, &p.h, p.a, p.n)))
-				snprintf(err, errlen, "cannot apply card %s's account to the log: %s", card, pm_strerror(rc));
+				snprintf(err, errlen, "cannot apply card %s's account to the log: %s", tail, pm_strerror(rc));
 		}
 	}
 	free(p.a);

@@ -144,7 +144,8 @@ int hsi_http(struct client *cl, const char *method, const char *path, const void
 	cl->last_cc = cc;
 	curl_slist_free_all(hdrs);
 	if (cc != CURLE_OK) {
-		pm_info("HQ request %s %s failed: %s", method, path, cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
+		pm_info("HQ request %s %s failed: %s", method, cl->log_path ? cl->log_path : path,
+			cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
 		return PM_EOFFLINE;
 	}
 	curl_easy_getinfo(cl->h, CURLINFO_RESPONSE_CODE, status);

@@ -542,6 +542,8 @@ static void test_account_lookup(void **state)
 	settle();
 	sv.lookup = R_404;
 	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_ENOENT);
+	assert_null(strstr(err, "4000000000000000"));   /* never a full card number in a message */
+	assert_non_null(strstr(err, "0000"));
 	sv.lookup = R_401;
 	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EREFUSED);
 	assert_non_null(strstr(err, "bad credential"));
