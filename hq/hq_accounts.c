@@ -131,14 +131,21 @@ static int by_card(const void *x, const void *y)
 static int page_history(PGconn *c, struct wire_account *acc, const int *floors, int n, const char *since)
 {
 	struct pm_buf arr = { 0 };
-	int rc = pm_buf_add(&arr, "{", 1);
+	int64_t from = strtoll(since, NULL, 10);
+	int rc = pm_buf_add(&arr, "{", 1), asked = 0;
 	for (int i = 0; !rc && i < n; i++) {
-		rc = i ? pm_buf_add(&arr, ",", 1) : PM_OK;
+		if (acc[i].erased || acc[i].last_visit_us < from)
+			continue; /* no sale or return in the window: spend 0, nothing bought */
+		rc = asked++ ? pm_buf_add(&arr, ",", 1) : PM_OK;
 		rc = rc ? rc : pm_buf_add(&arr, acc[i].card, strlen(acc[i].card)); /* digits: no quoting */
 	}
 	rc = rc ? rc : pm_buf_add(&arr, "}", 2); /* with the NUL */
-	if (rc) {
+	for (int i = 0; i < n; i++)
+		acc[i].tier = floors[i];
+	if (rc || !asked) {
 		pm_buf_free(&arr);
+		if (!rc)
+			qsort(acc, (size_t)n, sizeof(*acc), by_card);
 		return rc;
 	}
 	const char *pv[2] = { arr.data, since };
@@ -148,9 +155,7 @@ static int page_history(PGconn *c, struct wire_account *acc, const int *floors, 
 		PQclear(r);
 		return PM_EIO;
 	}
-	/* floors follow acc's order: keep each with its account through the sort */
-	for (int i = 0; i < n; i++)
-		acc[i].tier = floors[i];
+	/* the floors went into tier above, so they follow each account through the sort */
 	qsort(acc, (size_t)n, sizeof(*acc), by_card);
 	for (int i = 0; i < PQntuples(r); i++) {
 		struct wire_account key, *a;

@@ -188,19 +188,20 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		snprintf(err, errlen, "out of memory");
 		return PM_EIO;
 	}
-	/* the store knows the cards first, so the accounts' trigger gives these rows the new
-	 * serial too; then each card: its new entries added, a new serial, its last visit */
+	/* each card: its new entries added, a new serial (the accounts' trigger copies it to the
+	 * stores that knew the card), its last visit; then this store knows the cards it did
+	 * not, with that serial: every store_cards row is written once */
 	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint)"
 			" ON COMMIT DELETE ROWS", err, errlen) ||
 	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
-	    hqi_exec(c, "INSERT INTO store_cards (store_id, card) SELECT $1, card FROM batch_cards ON CONFLICT DO NOTHING",
-		     1, pv, NULL, NULL, err, errlen))
+	    hqi_exec_ok(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			" SELECT card, points, nextval('account_serial'), last_us FROM batch_cards"
+			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
+			" change_serial = EXCLUDED.change_serial, erased = false,"
+			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", err, errlen))
 		return PM_EIO;
-	return hqi_exec_ok(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			   " SELECT card, points, nextval('account_serial'), last_us FROM batch_cards"
-			   " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
-			   " change_serial = EXCLUDED.change_serial, erased = false,"
-			   " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", err, errlen);
+	return hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, a.change_serial FROM batch_cards b"
+			" JOIN accounts a ON a.card = b.card ON CONFLICT DO NOTHING", 1, pv, NULL, NULL, err, errlen);
 }
 
 /* ---- HQ's own entries ----------------------------------------------------- */

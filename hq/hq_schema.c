@@ -117,6 +117,7 @@ static const struct migration migrations[] = {
 	  "CREATE TABLE store_cards (store_id text NOT NULL, card text NOT NULL, change_serial bigint NOT NULL DEFAULT 0,"
 	  "  PRIMARY KEY (store_id, card));"
 	  "CREATE INDEX store_cards_serial ON store_cards (store_id, change_serial);"
+	  "CREATE INDEX store_cards_card ON store_cards (card);"
 	  "CREATE TABLE coupon_redemptions (coupon text NOT NULL, store_id text NOT NULL, terminal text NOT NULL,"
 	  "  seq bigint NOT NULL, time_us bigint NOT NULL, PRIMARY KEY (terminal, seq, coupon));"
 	  "CREATE INDEX coupon_redemptions_coupon ON coupon_redemptions (coupon, time_us);"
