@@ -79,32 +79,34 @@ static bool all_digits(const char *s, size_t max)
 
 /* ---- account pages ----------------------------------------------------------- */
 
-/* $1 store, $2 the cursor or the card, $3 rows wanted, $4 tier window start, $5 now. */
+/* The page: an index range of store_cards (store, change_serial) joined to the accounts.
+ * $1 store, $2 the cursor or the card, $3 rows wanted, $4 now (an imported tier's end). */
 #define PAGE_SQL(where) \
-	"WITH page AS (SELECT a.card, a.points, a.change_serial, a.erased, a.last_visit_us," \
-	"  CASE WHEN a.tier_floor_until_us > $5::bigint THEN a.tier_floor ELSE 0 END AS floor" \
-	"  FROM accounts a JOIN store_cards k ON k.card = a.card AND k.store_id = $1" \
-	"  WHERE " where " LIMIT $3::int)," \
-	" sp AS (SELECT s.card, sum(" HQI_MONEY_SQL ") AS spend FROM sales s JOIN page p ON p.card = s.card" \
-	"  WHERE s.time_us >= $4::bigint GROUP BY s.card)," \
+	"SELECT k.card, a.points, k.change_serial, a.erased, a.last_visit_us," \
+	" CASE WHEN a.tier_floor_until_us > $4::bigint THEN a.tier_floor ELSE 0 END," \
+	" coalesce(c.consent, 'unknown'), coalesce(c.consent_changed_us, 0)" \
+	" FROM store_cards k JOIN accounts a ON a.card = k.card LEFT JOIN cards c ON c.card = k.card" \
+	" WHERE k.store_id = $1 AND " where " LIMIT $3::int"
+/* The page's cards' sales in the tier window, read once (MATERIALIZED, by the card index):
+ * spend (money, net of returns) and the 32 GTINs bought most. $1 cards, $2 window start. */
+#define HISTORY_SQL \
+	"WITH s AS MATERIALIZED (SELECT card, type, refund_cents, total_cents, points_spent, point_value_cents," \
+	"  items FROM sales WHERE card = ANY ($1::text[]) AND time_us >= $2::bigint)," \
+	" sp AS (SELECT card, sum(" HQI_MONEY_SQL ") AS spend FROM s GROUP BY card)," \
 	" it AS (SELECT s.card, i.gtin, sum(CASE WHEN s.type = 'return' THEN -i.qty ELSE i.qty END) AS q" \
-	"  FROM sales s JOIN page p ON p.card = s.card CROSS JOIN jsonb_to_recordset(s.items) AS i(gtin text, qty int)" \
-	"  WHERE s.time_us >= $4::bigint GROUP BY s.card, i.gtin)," \
+	"  FROM s CROSS JOIN jsonb_to_recordset(s.items) AS i(gtin text, qty int) GROUP BY s.card, i.gtin)," \
 	" bo AS (SELECT card, string_agg(gtin, ',' ORDER BY q DESC, gtin) AS bought FROM (SELECT card, gtin, q," \
 	"  row_number() OVER (PARTITION BY card ORDER BY q DESC, gtin) AS rn FROM it WHERE q > 0) x" \
-	"  WHERE rn <= " "32" " GROUP BY card)" \
-	" SELECT p.card, p.points, p.change_serial, p.erased, p.last_visit_us, p.floor, coalesce(sp.spend, 0)," \
-	" coalesce(c.consent, 'unknown'), coalesce(c.consent_changed_us, 0), coalesce(bo.bought, '')" \
-	" FROM page p LEFT JOIN sp ON sp.card = p.card LEFT JOIN bo ON bo.card = p.card" \
-	" LEFT JOIN cards c ON c.card = p.card ORDER BY p.change_serial"
-_Static_assert(WIRE_BOUGHT_MAX == 32, "PAGE_SQL's bought limit");
+	"  WHERE rn <= 32 GROUP BY card)" \
+	" SELECT sp.card, sp.spend, coalesce(bo.bought, '') FROM sp LEFT JOIN bo ON bo.card = sp.card"
+_Static_assert(WIRE_BOUGHT_MAX == 32, "HISTORY_SQL's bought limit");
 
 static int consent_of(const char *w)
 {
 	return !strcmp(w, "yes") ? WIRE_CONSENT_YES : !strcmp(w, "no") ? WIRE_CONSENT_NO : WIRE_CONSENT_UNKNOWN;
 }
 
-static void row_to_account(PGresult *r, int i, struct wire_account *a)
+static void row_to_account(PGresult *r, int i, struct wire_account *a, int *floor)
 {
 	memset(a, 0, sizeof(*a));
 	snprintf(a->card, sizeof(a->card), "%s", PQgetvalue(r, i, 0));
@@ -114,17 +116,64 @@ static void row_to_account(PGresult *r, int i, struct wire_account *a)
 	}
 	a->points = strtoll(PQgetvalue(r, i, 1), NULL, 10);
 	a->last_visit_us = strtoll(PQgetvalue(r, i, 4), NULL, 10);
-	a->window_spend_cents = strtoll(PQgetvalue(r, i, 6), NULL, 10);
-	a->tier = hqi_tier_of(tiers(), a->window_spend_cents, atoi(PQgetvalue(r, i, 5)));
-	a->consent = consent_of(PQgetvalue(r, i, 7));
-	a->consent_changed_us = strtoll(PQgetvalue(r, i, 8), NULL, 10);
-	/* "g1,g2,...": GTINs (digits) joined by the query */
-	for (const char *p = PQgetvalue(r, i, 9); *p && a->n_bought < WIRE_BOUGHT_MAX;) {
-		size_t n = strcspn(p, ",");
-		if (n >= 1 && n <= 14)
-			snprintf(a->bought[a->n_bought++], sizeof(a->bought[0]), "%.*s", (int)n, p);
-		p += n + (p[n] == ',');
+	*floor = atoi(PQgetvalue(r, i, 5));
+	a->tier = hqi_tier_of(tiers(), 0, *floor);
+	a->consent = consent_of(PQgetvalue(r, i, 6));
+	a->consent_changed_us = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+}
+
+static int by_card(const void *x, const void *y)
+{
+	return strcmp(((const struct wire_account *)x)->card, ((const struct wire_account *)y)->card);
+}
+
+/* Spend, tier and bought of the page's accounts (acc sorted by card meanwhile). */
+static int page_history(PGconn *c, struct wire_account *acc, const int *floors, int n, const char *since)
+{
+	struct pm_buf arr = { 0 };
+	int64_t from = strtoll(since, NULL, 10);
+	int rc = pm_buf_add(&arr, "{", 1), asked = 0;
+	for (int i = 0; !rc && i < n; i++) {
+		if (acc[i].erased || acc[i].last_visit_us < from)
+			continue; /* no sale or return in the window: spend 0, nothing bought */
+		rc = asked++ ? pm_buf_add(&arr, ",", 1) : PM_OK;
+		rc = rc ? rc : pm_buf_add(&arr, acc[i].card, strlen(acc[i].card)); /* digits: no quoting */
 	}
+	rc = rc ? rc : pm_buf_add(&arr, "}", 2); /* with the NUL */
+	for (int i = 0; i < n; i++)
+		acc[i].tier = floors[i];
+	if (rc || !asked) {
+		pm_buf_free(&arr);
+		if (!rc)
+			qsort(acc, (size_t)n, sizeof(*acc), by_card);
+		return rc;
+	}
+	const char *pv[2] = { arr.data, since };
+	PGresult *r = PQexecParams(c, HISTORY_SQL, 2, NULL, pv, NULL, NULL, 0);
+	pm_buf_free(&arr);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return PM_EIO;
+	}
+	/* the floors went into tier above, so they follow each account through the sort */
+	qsort(acc, (size_t)n, sizeof(*acc), by_card);
+	for (int i = 0; i < PQntuples(r); i++) {
+		struct wire_account key, *a;
+		snprintf(key.card, sizeof(key.card), "%s", PQgetvalue(r, i, 0));
+		if (!(a = bsearch(&key, acc, (size_t)n, sizeof(*acc), by_card)) || a->erased)
+			continue;
+		a->window_spend_cents = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		a->tier = hqi_tier_of(tiers(), a->window_spend_cents, a->tier);
+		/* "g1,g2,...": GTINs (digits) joined by the query */
+		for (const char *p = PQgetvalue(r, i, 2); *p && a->n_bought < WIRE_BOUGHT_MAX;) {
+			size_t len = strcspn(p, ",");
+			if (len >= 1 && len <= 14)
+				snprintf(a->bought[a->n_bought++], sizeof(a->bought[0]), "%.*s", (int)len, p);
+			p += len + (p[len] == ',');
+		}
+	}
+	PQclear(r);
+	return PM_OK;
 }
 
 /*
@@ -145,14 +194,14 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	snprintf(l_s, sizeof(l_s), "%d", card ? 1 : limit + 1);
 	snprintf(since, sizeof(since), "%" PRId64, now - (int64_t)tiers()->window_days * 86400 * 1000000);
 	snprintf(now_s, sizeof(now_s), "%" PRId64, now);
-	const char *pv[5] = { store, card ? card : a_s, l_s, since, now_s };
+	const char *pv[4] = { store, card ? card : a_s, l_s, now_s };
 	const char *tv[2] = { store, terminal };
 
 	if (hqi_exec_ok(c, card ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
 				: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0))
 		return db_unavailable(out, c, "accounts");
-	if (card && hqi_exec(c, "INSERT INTO store_cards VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, pv, NULL, NULL,
-			     NULL, 0))
+	if (card && hqi_exec(c, "INSERT INTO store_cards SELECT $1, $2, coalesce((SELECT change_serial FROM accounts"
+			     " WHERE card = $2), 0) ON CONFLICT DO NOTHING", 2, pv, NULL, NULL, NULL, 0))
 		return db_unavailable(out, c, "accounts");
 	r = PQexecParams(c, "SELECT coalesce((SELECT acked_seq FROM upload_progress WHERE store_id = $1"
 			 " AND terminal = $2 AND kind = 'sales'), 0),"
@@ -164,15 +213,11 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	h.included_sale_seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	h.as_of_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	PQclear(r);
-	r = PQexecParams(c, card ? PAGE_SQL("a.card = $2") : PAGE_SQL("a.change_serial > $2::bigint ORDER BY a.change_serial"),
-			 5, NULL, pv, NULL, NULL, 0);
+	r = PQexecParams(c, card ? PAGE_SQL("k.card = $2") : PAGE_SQL("k.change_serial > $2::bigint ORDER BY k.change_serial"),
+			 4, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
 		return db_unavailable(out, c, "accounts page");
-	}
-	if (hqi_exec_ok(c, "COMMIT", NULL, 0)) {
-		PQclear(r);
-		return db_unavailable(out, c, "accounts");
 	}
 	int n = PQntuples(r);
 	h.version = WIRE_ACCOUNTS_VERSION;
@@ -182,15 +227,33 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 		n = limit;
 	h.count = (uint64_t)n;
 	h.next_cursor = card ? 0 : n ? strtoull(PQgetvalue(r, n - 1, 2), NULL, 10) : after;
-	if (n && !(acc = calloc((size_t)n, sizeof(*acc)))) {
+	int *floors = NULL;
+	if (n && (!(acc = calloc((size_t)n, sizeof(*acc))) || !(floors = calloc((size_t)n, sizeof(*floors))))) {
 		PQclear(r);
+		free(acc);
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		answer_json(out, 503, "error", "HQ is out of memory; retry later");
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		row_to_account(r, i, &acc[i]);
+		row_to_account(r, i, &acc[i], &floors[i]);
 	PQclear(r);
-	int rc = wire_accounts_encode(&h, acc, (size_t)n, out->body);
+	/* the lines go in cursor order; history needs them by card: a copy is sorted */
+	struct wire_account *sorted = n ? malloc((size_t)n * sizeof(*sorted)) : NULL;
+	int rc = n && !sorted ? PM_ENOMEM : PM_OK;
+	if (!rc && n) {
+		memcpy(sorted, acc, (size_t)n * sizeof(*sorted));
+		rc = page_history(c, sorted, floors, n, since);
+	}
+	for (int i = 0; !rc && i < n; i++)
+		acc[i] = *(struct wire_account *)bsearch(&acc[i], sorted, (size_t)n, sizeof(*sorted), by_card);
+	free(sorted);
+	free(floors);
+	if (rc || hqi_exec_ok(c, "COMMIT", NULL, 0)) {
+		free(acc);
+		return db_unavailable(out, c, "accounts history");
+	}
+	rc = wire_accounts_encode(&h, acc, (size_t)n, out->body);
 	free(acc);
 	if (rc) {
 		pm_err("cannot encode an accounts page for store '%s': %s", store, pm_strerror(rc));

@@ -117,34 +117,26 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 	char since[24];
 	snprintf(since, sizeof(since), "%" PRId64, window_start_us(tiers));
 	const char *pv[2] = { card, since };
-	/* one snapshot: the balance and the entries it sums agree */
-	if (hqi_exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen))
-		return PM_EIO;
+	/* One statement, so one snapshot (the balance and the entries it sums agree) and one
+	 * round trip: a row per entry, the account's columns repeated; no entry: one row of NULLs. */
 	PGresult *a = PQexecParams(c,
 		"SELECT a.points, a.erased, CASE WHEN a.tier_floor_until_us > $2::bigint THEN a.tier_floor ELSE 0 END,"
 		" coalesce(k.consent, 'unknown'), coalesce(k.consent_changed_us, 0), a.last_visit_us,"
-		" (SELECT coalesce(sum(" HQI_MONEY_SQL "), 0) FROM sales s WHERE s.card = $1 AND s.time_us >= $2::bigint)"
-		" FROM accounts a LEFT JOIN cards k ON k.card = a.card WHERE a.card = $1", 2, NULL, pv, NULL, NULL, 0);
-	if (PQresultStatus(a) != PGRES_TUPLES_OK) {
-		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+		" (SELECT coalesce(sum(" HQI_MONEY_SQL "), 0) FROM sales s WHERE s.card = $1 AND s.time_us >= $2::bigint),"
+		" l.time_us, coalesce(l.store_id, ''), l.terminal, l.seq, l.kind, l.points, coalesce(l.reason, '')"
+		" FROM accounts a LEFT JOIN cards k ON k.card = a.card LEFT JOIN ledger l ON l.card = a.card"
+		" WHERE a.card = $1 ORDER BY l.time_us, l.terminal_key, l.seq,"
+		" CASE l.kind WHEN 'expiry' THEN 0 WHEN 'spend' THEN 1 WHEN 'earn' THEN 2 WHEN 'bonus' THEN 3"
+		" WHEN 'clawback' THEN 4 WHEN 'adjust' THEN 5 ELSE 6 END", 2, NULL, pv, NULL, NULL, 0);
+	if (PQresultStatus(a) != PGRES_TUPLES_OK)
 		return q_fail(a, err, errlen);
-	}
 	if (PQntuples(a) == 0 || !strcmp(PQgetvalue(a, 0, 1), "t")) {
 		PQclear(a);
-		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		snprintf(err, errlen, "HQ has no account of card %s", card);
 		return PM_ENOENT;
 	}
-	PGresult *l = PQexecParams(c, "SELECT time_us, coalesce(store_id, ''), terminal, seq, kind, points,"
-				   " coalesce(reason, '') FROM ledger WHERE card = $1 ORDER BY time_us, terminal_key, seq,"
-				   " CASE kind WHEN 'expiry' THEN 0 WHEN 'spend' THEN 1 WHEN 'earn' THEN 2 WHEN 'bonus' THEN 3"
-				   " WHEN 'clawback' THEN 4 WHEN 'adjust' THEN 5 ELSE 6 END",
-				   1, NULL, pv, NULL, NULL, 0);
-	hqi_exec_ok(c, "COMMIT", NULL, 0);
-	if (PQresultStatus(l) != PGRES_TUPLES_OK) {
-		PQclear(a);
-		return q_fail(l, err, errlen);
-	}
+	PGresult *l = a;
+	int n_entries = PQgetisnull(a, 0, 7) ? 0 : PQntuples(a);
 	int64_t spend = strtoll(PQgetvalue(a, 0, 6), NULL, 10);
 	int tier = hqi_tier_of(tiers, spend, atoi(PQgetvalue(a, 0, 2)));
 	if (json) {
@@ -157,16 +149,16 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 		json_object_set_new(o, "consent", json_string(PQgetvalue(a, 0, 3)));
 		json_object_set_new(o, "consent_changed_us", json_integer(strtoll(PQgetvalue(a, 0, 4), NULL, 10)));
 		json_object_set_new(o, "last_visit_us", json_integer(strtoll(PQgetvalue(a, 0, 5), NULL, 10)));
-		for (int i = 0; i < PQntuples(l); i++) {
+		for (int i = 0; i < n_entries; i++) {
 			json_t *e = json_object();
-			json_object_set_new(e, "time_us", json_integer(strtoll(PQgetvalue(l, i, 0), NULL, 10)));
-			json_object_set_new(e, "store", PQgetlength(l, i, 1) ? json_string(PQgetvalue(l, i, 1)) : json_null());
-			json_object_set_new(e, "terminal", json_string(PQgetvalue(l, i, 2)));
-			json_object_set_new(e, "seq", json_integer(strtoll(PQgetvalue(l, i, 3), NULL, 10)));
-			json_object_set_new(e, "kind", json_string(PQgetvalue(l, i, 4)));
-			json_object_set_new(e, "points", json_integer(strtoll(PQgetvalue(l, i, 5), NULL, 10)));
-			if (PQgetlength(l, i, 6))
-				json_object_set_new(e, "reason", json_string(PQgetvalue(l, i, 6)));
+			json_object_set_new(e, "time_us", json_integer(strtoll(PQgetvalue(l, i, 7), NULL, 10)));
+			json_object_set_new(e, "store", PQgetlength(l, i, 8) ? json_string(PQgetvalue(l, i, 8)) : json_null());
+			json_object_set_new(e, "terminal", json_string(PQgetvalue(l, i, 9)));
+			json_object_set_new(e, "seq", json_integer(strtoll(PQgetvalue(l, i, 10), NULL, 10)));
+			json_object_set_new(e, "kind", json_string(PQgetvalue(l, i, 11)));
+			json_object_set_new(e, "points", json_integer(strtoll(PQgetvalue(l, i, 12), NULL, 10)));
+			if (PQgetlength(l, i, 13))
+				json_object_set_new(e, "reason", json_string(PQgetvalue(l, i, 13)));
 			json_array_append_new(arr, e);
 		}
 		json_object_set_new(o, "ledger", arr);
@@ -177,19 +169,18 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 		fprintf(out, "card %s: %s points, tier %s (%.2f spent in %d days), consent %s\n", card,
 			PQgetvalue(a, 0, 0), tiers->name[tier], (double)spend / 100, tiers->window_days,
 			PQgetvalue(a, 0, 3));
-		for (int i = 0; i < PQntuples(l); i++) {
-			time_t t = (time_t)(strtoll(PQgetvalue(l, i, 0), NULL, 10) / 1000000);
+		for (int i = 0; i < n_entries; i++) {
+			time_t t = (time_t)(strtoll(PQgetvalue(l, i, 7), NULL, 10) / 1000000);
 			struct tm tm;
 			char when[32] = "?";
 			if (gmtime_r(&t, &tm))
 				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-			fprintf(out, "  %s  %-8s %8s  %s %s:%s%s%s\n", when, PQgetvalue(l, i, 4), PQgetvalue(l, i, 5),
-				PQgetlength(l, i, 1) ? PQgetvalue(l, i, 1) : "HQ", PQgetvalue(l, i, 2), PQgetvalue(l, i, 3),
-				PQgetlength(l, i, 6) ? "  " : "", PQgetvalue(l, i, 6));
+			fprintf(out, "  %s  %-8s %8s  %s %s:%s%s%s\n", when, PQgetvalue(l, i, 11), PQgetvalue(l, i, 12),
+				PQgetlength(l, i, 8) ? PQgetvalue(l, i, 8) : "HQ", PQgetvalue(l, i, 9), PQgetvalue(l, i, 10),
+				PQgetlength(l, i, 13) ? "  " : "", PQgetvalue(l, i, 13));
 		}
 	}
 	PQclear(a);
-	PQclear(l);
 	return ferror(out) ? PM_EIO : PM_OK;
 }
 

@@ -35,8 +35,7 @@ struct ingest {
 	bool copying;                 /* COPY is open: rows stream as they are decoded */
 	struct pm_buf rows;           /* COPY text not yet sent */
 	uint64_t n_rows;              /* records sent to COPY */
-	struct pm_buf ledger;         /* the batch's ledger entries, COPY text (hq_ledger.c) */
-	uint64_t n_ledger;
+	struct hqi_batch_acct acct;   /* the batch's ledger entries, cards, coupons (hq_ledger.c) */
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
@@ -161,7 +160,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : hqi_copy_i64(b, s->points_spent, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
-	rc = rc ? rc : hqi_ledger_rows(&in->ledger, in->store, in->h.terminal, in->h.version, s, &in->n_ledger);
+	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s);
 	return rc ? rc : note_row(in);
 }
 
@@ -406,8 +405,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	in->copying = true;
 	in->rows.len = 0;
 	in->n_rows = 0;
-	in->ledger.len = 0;
-	in->n_ledger = 0;
+	hqi_acct_reset(&in->acct);
 	in->n_months = 0;
 	in->cur_ms = in->cur_next = 0;
 	in->reason[0] = '\0';
@@ -448,8 +446,8 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	    (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))))
 		goto dberr_rb;
 	/* the chain account, in the same transaction: exactly once with the batch */
-	if (hqi_accounts_after_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->ledger,
-				     err, sizeof(err)))
+	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
+			   sizeof(err)))
 		goto dberr_rb;
 	{
 		char last[24];
@@ -522,7 +520,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 out:
 	pm_buf_free(&raw);
 	pm_buf_free(&in.rows);
-	pm_buf_free(&in.ledger);
+	hqi_acct_free(&in.acct);
 }
 
 /* ---- stores --------------------------------------------------------------- */
@@ -588,6 +586,7 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
 		/* the chain account: its entries go, the stores that know it get an erased line */
 		{ "DELETE FROM ledger WHERE card = $1", 1 },
+		{ HQI_SERIAL_LOCK, 0 },
 		{ "UPDATE accounts SET erased = true, points = 0, tier_floor = 0, last_visit_us = 0,"
 		  " change_serial = nextval('account_serial') WHERE card = $1", 1 },
 		{ "DELETE FROM cards WHERE card = $1", 1 },
@@ -608,6 +607,7 @@ int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t err
 		  " ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
 		  " consent_changed_us = EXCLUDED.consent_changed_us, source_store = NULL", 3 },
 		/* the account pages carry consent too: the stores' cursor must see the change */
+		{ HQI_SERIAL_LOCK, 0 },
 		{ "INSERT INTO accounts (card, change_serial) VALUES ($1, nextval('account_serial'))"
 		  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial", 1 },
 		/* an earlier request not yet applied is superseded */

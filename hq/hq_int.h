@@ -8,6 +8,7 @@
 #define HQ_INT_H
 
 #include "hq/hq.h"
+#include "common/pm_buf.h"
 
 /* The outcome of one upload, for the HTTP answer. */
 struct hq_ack {
@@ -54,15 +55,38 @@ int hqi_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
 /* ---- the chain account's writes in the ingest transaction (hq_ledger.c) ---- */
 struct pm_buf;
 struct wire_sale;
-/* The record's ledger entries as COPY rows of ledger (v1: an earn entry from
- * points_earned); *n counts them. */
-int hqi_ledger_rows(struct pm_buf *b, const char *store, const char *terminal, int version,
-		    const struct wire_sale *s, uint64_t *n);
-/* After the batch's COPY: its ledger rows, the accounts they change (balance
- * += new entries, change serial, last visit), store_cards, coupon
- * redemptions. Records after < seq <= last of (store, terminal). */
-int hqi_accounts_after_batch(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
-			     uint64_t last, const struct pm_buf *ledger_rows, char *err, size_t errlen);
+/* What a sales batch changes in the accounts, gathered while it is decoded, so
+ * nothing is read back from the rows just stored. */
+struct hqi_card_delta {
+	char card[20];
+	int64_t points, last_us;
+};
+struct hqi_batch_acct {
+	struct pm_buf ledger;         /* COPY rows of ledger */
+	struct pm_buf coupons;        /* COPY rows of coupon_redemptions */
+	struct pm_buf cards;          /* COPY rows "card\tpoints\tlast_us", made by hqi_acct_apply */
+	struct hqi_card_delta *v;     /* one per carded record, summed by card at apply */
+	size_t n, cap;
+	uint64_t n_ledger;
+};
+/* A record's entries (v1: an earn entry from points_earned), its card and coupons. */
+int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
+		  const struct wire_sale *s);
+/* Empty for a new attempt (buffers kept). */
+void hqi_acct_reset(struct hqi_batch_acct *a);
+void hqi_acct_free(struct hqi_batch_acct *a);
+/* After the batch's COPY, same transaction: ledger rows, accounts (balance +=
+ * new entries, change serial, last visit), store_cards, coupon redemptions;
+ * an event batch (after < seq <= last of store/terminal): its cards known,
+ * their serial moved. PM_OK or PM_EIO (err). */
+int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
+		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen);
+
+/* Taken (transaction-scoped) by every transaction that gives accounts new change
+ * serials, just before it takes them: such transactions then commit in serial order,
+ * so a store's snapshot always sees a prefix of the serials and its cursor never
+ * steps over a change committed later with a smaller serial (docs/hq.md). */
+#define HQI_SERIAL_LOCK "SELECT pg_advisory_xact_lock(7007013)"
 
 /* Money a sales row paid (net of returns: a return counts minus its refund;
  * points tendered are not money), the tier's measure. */

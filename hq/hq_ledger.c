@@ -18,6 +18,7 @@
 #include "common/pm_log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -48,23 +49,103 @@ static int ledger_row(struct pm_buf *b, const char *store, const char *terminal,
 	return rc ? rc : hqi_copy_i64(b, points, '\n');
 }
 
-int hqi_ledger_rows(struct pm_buf *b, const char *store, const char *terminal, int version,
-		    const struct wire_sale *s, uint64_t *n)
+void hqi_acct_reset(struct hqi_batch_acct *a)
+{
+	a->ledger.len = a->coupons.len = a->cards.len = 0;
+	a->n = 0;
+	a->n_ledger = 0;
+}
+
+void hqi_acct_free(struct hqi_batch_acct *a)
+{
+	pm_buf_free(&a->ledger);
+	pm_buf_free(&a->coupons);
+	pm_buf_free(&a->cards);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static int coupon_rows(struct hqi_batch_acct *a, const char *store, const char *terminal, const struct wire_sale *s)
 {
 	int rc = PM_OK;
-	if (!s->card[0])
-		return PM_OK;
+	for (uint32_t i = 0; !rc && i < s->n_redeemed; i++) {
+		bool again = false; /* the same coupon twice on one sale is one redemption */
+		for (uint32_t j = 0; j < i && !again; j++)
+			again = !strcmp(s->redeemed[j].coupon, s->redeemed[i].coupon);
+		if (again)
+			continue;
+		struct pm_buf *b = &a->coupons;
+		rc = hqi_copy_str(b, s->redeemed[i].coupon, strlen(s->redeemed[i].coupon));
+		rc = rc ? rc : pm_buf_add(b, "\t", 1);
+		rc = rc ? rc : hqi_copy_str(b, store, strlen(store));
+		rc = rc ? rc : pm_buf_add(b, "\t", 1);
+		rc = rc ? rc : hqi_copy_str(b, terminal, strlen(terminal));
+		rc = rc ? rc : pm_buf_add(b, "\t", 1);
+		rc = rc ? rc : hqi_copy_i64(b, (int64_t)s->seq, '\t');
+		rc = rc ? rc : hqi_copy_i64(b, s->time_us, '\n');
+	}
+	return rc;
+}
+
+int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
+		  const struct wire_sale *s)
+{
+	int64_t sum = 0;
+	int rc = coupon_rows(a, store, terminal, s);
+	if (rc || !s->card[0])
+		return rc;
 	if (version < 2) {
 		/* a v1 till knew no ledger: its points_earned is the earn entry */
 		if (s->points_earned > 0 && s->points_earned <= WIRE_POINTS_MAX) {
-			(*n)++;
-			rc = ledger_row(b, store, terminal, s, WIRE_LEDGER_EARN, s->points_earned);
+			a->n_ledger++;
+			sum = s->points_earned;
+			rc = ledger_row(&a->ledger, store, terminal, s, WIRE_LEDGER_EARN, s->points_earned);
 		}
-		return rc;
 	}
-	for (uint32_t i = 0; !rc && i < s->n_ledger; i++) {
-		(*n)++;
-		rc = ledger_row(b, store, terminal, s, s->ledger[i].kind, s->ledger[i].points);
+	for (uint32_t i = 0; !rc && version >= 2 && i < s->n_ledger; i++) {
+		a->n_ledger++;
+		sum += s->ledger[i].points;
+		rc = ledger_row(&a->ledger, store, terminal, s, s->ledger[i].kind, s->ledger[i].points);
+	}
+	if (rc)
+		return rc;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 1024;
+		struct hqi_card_delta *v = realloc(a->v, cap * sizeof(*v));
+		if (!v)
+			return PM_ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	struct hqi_card_delta *d = &a->v[a->n++];
+	snprintf(d->card, sizeof(d->card), "%s", s->card);
+	d->points = sum;
+	d->last_us = s->time_us;
+	return PM_OK;
+}
+
+static int delta_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct hqi_card_delta *)x)->card, ((const struct hqi_card_delta *)y)->card);
+}
+
+/* One COPY row per card: its entries summed, its newest record's time. */
+static int card_rows(struct hqi_batch_acct *a)
+{
+	int rc = PM_OK;
+	qsort(a->v, a->n, sizeof(*a->v), delta_cmp);
+	for (size_t i = 0; !rc && i < a->n;) {
+		size_t j = i;
+		int64_t pts = 0, last = 0;
+		for (; j < a->n && !strcmp(a->v[j].card, a->v[i].card); j++) {
+			pts += a->v[j].points;
+			last = a->v[j].last_us > last ? a->v[j].last_us : last;
+		}
+		rc = pm_buf_add(&a->cards, a->v[i].card, strlen(a->v[i].card));
+		rc = rc ? rc : pm_buf_add(&a->cards, "\t", 1);
+		rc = rc ? rc : hqi_copy_i64(&a->cards, pts, '\t');
+		rc = rc ? rc : hqi_copy_i64(&a->cards, last, '\n');
+		i = j;
 	}
 	return rc;
 }
@@ -75,15 +156,14 @@ static int batch_exec(PGconn *c, const char *sql, const char *const pv[4], char 
 	return hqi_exec(c, sql, 4, pv, NULL, NULL, err, errlen);
 }
 
-int hqi_accounts_after_batch(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
-			     uint64_t last, const struct pm_buf *ledger_rows, char *err, size_t errlen)
+int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
+		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen)
 {
-	char a[24], l[24];
-	snprintf(a, sizeof(a), "%" PRIu64, after);
-	snprintf(l, sizeof(l), "%" PRIu64, last);
-	const char *pv[4] = { store, terminal, a, l };
-	if (ledger_rows->len &&
-	    hqi_copy_in(c, "COPY ledger (" LEDGER_COLS ") FROM STDIN", ledger_rows->data, ledger_rows->len, err, errlen))
+	char as[24], ls[24];
+	snprintf(as, sizeof(as), "%" PRIu64, after);
+	snprintf(ls, sizeof(ls), "%" PRIu64, last);
+	const char *pv[4] = { store, terminal, as, ls };
+	if (hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
 		return PM_EIO;
 	if (batch_kind == WIRE_BATCH_EVENTS) {
 		/* a consent or offer event of the card at the store: the store knows it, and the
@@ -95,24 +175,33 @@ int hqi_accounts_after_batch(PGconn *c, const char *store, const char *terminal,
 				  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial",
 				  pv, err, errlen);
 	}
-	/* Each card of the batch: its new entries added to the balance, a new change serial
-	 * (its spend and tier may have changed too), the last visit. */
-	if (batch_exec(c, "WITH l AS (SELECT card, sum(points) AS p FROM ledger WHERE terminal_key = $1 || '/' || $2"
-		       "  AND seq > $3::bigint AND seq <= $4::bigint GROUP BY card),"
-		       " s AS (SELECT card, max(time_us) AS t FROM sales WHERE store_id = $1 AND terminal = $2"
-		       "  AND seq > $3::bigint AND seq <= $4::bigint AND card IS NOT NULL GROUP BY card),"
-		       " k AS (INSERT INTO store_cards SELECT $1, card FROM s ON CONFLICT DO NOTHING)"
-		       " INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-		       " SELECT coalesce(l.card, s.card), coalesce(l.p, 0), nextval('account_serial'), coalesce(s.t, 0)"
-		       " FROM l FULL JOIN s ON l.card = s.card"
-		       " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
-		       " change_serial = EXCLUDED.change_serial, erased = false,"
-		       " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", pv, err, errlen))
+	if (a->ledger.len &&
+	    hqi_copy_in(c, "COPY ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err, errlen))
 		return PM_EIO;
-	return batch_exec(c, "INSERT INTO coupon_redemptions SELECT r->>'coupon', store_id, terminal, seq, time_us"
-			  " FROM sales, jsonb_array_elements(redeemed) r WHERE store_id = $1 AND terminal = $2"
-			  " AND seq > $3::bigint AND seq <= $4::bigint AND jsonb_array_length(redeemed) > 0"
-			  " ON CONFLICT DO NOTHING", pv, err, errlen);
+	if (a->coupons.len && hqi_copy_in(c, "COPY coupon_redemptions (coupon, store_id, terminal, seq, time_us) FROM STDIN",
+					  a->coupons.data, a->coupons.len, err, errlen))
+		return PM_EIO;
+	if (!a->n)
+		return PM_OK;
+	a->cards.len = 0;
+	if (card_rows(a)) {
+		snprintf(err, errlen, "out of memory");
+		return PM_EIO;
+	}
+	/* each card: its new entries added, a new serial (the accounts' trigger copies it to the
+	 * stores that knew the card), its last visit; then this store knows the cards it did
+	 * not, with that serial: every store_cards row is written once */
+	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint)"
+			" ON COMMIT DELETE ROWS", err, errlen) ||
+	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
+	    hqi_exec_ok(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			" SELECT card, points, nextval('account_serial'), last_us FROM batch_cards"
+			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
+			" change_serial = EXCLUDED.change_serial, erased = false,"
+			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", err, errlen))
+		return PM_EIO;
+	return hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, a.change_serial FROM batch_cards b"
+			" JOIN accounts a ON a.card = b.card ON CONFLICT DO NOTHING", 1, pv, NULL, NULL, err, errlen);
 }
 
 /* ---- HQ's own entries ----------------------------------------------------- */
@@ -133,6 +222,7 @@ static int insert_entries(PGconn *c, const struct pm_buf *rows, int64_t *added, 
 			     "TRUNCATE ledger_in", err, errlen);
 	rc = rc ? rc : hqi_copy_in(c, "COPY ledger_in (" LEDGER_COLS ", reason) FROM STDIN", rows->data, rows->len,
 				   err, errlen);
+	rc = rc ? rc : hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen);
 	if (rc)
 		return rc;
 	r = PQexec(c, "WITH n AS (INSERT INTO ledger SELECT * FROM ledger_in ON CONFLICT DO NOTHING"
@@ -312,7 +402,8 @@ int hq_cards_import(PGconn *c, const char *text, size_t len, const struct hq_tie
 	if (!rc && rows.len)
 		rc = insert_entries(c, &rows, &res->added, err, errlen);
 	if (!rc && tier_rows.len) {
-		rc = hqi_exec_ok(c, "CREATE TEMP TABLE tier_in (card text, tier int) ON COMMIT DROP", err, errlen);
+		rc = hqi_exec_ok(c, "CREATE TEMP TABLE tier_in (card text, tier int) ON COMMIT DROP; " HQI_SERIAL_LOCK,
+				 err, errlen);
 		rc = rc ? rc : hqi_copy_in(c, "COPY tier_in FROM STDIN", tier_rows.data, tier_rows.len, err, errlen);
 		rc = rc ? rc : hqi_exec(c, "INSERT INTO accounts (card, change_serial, tier_floor, tier_floor_until_us)"
 					" SELECT card, nextval('account_serial'), tier, $1::bigint FROM tier_in"

@@ -44,7 +44,7 @@ int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int
 	     char *err, size_t errlen)
 {
 	PGresult *r = PQexecParams(c, sql, n, NULL, pv, lens, fmts, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK; /* rows ignored */
 	if (!ok && err)
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 	PQclear(r);
@@ -114,7 +114,10 @@ static const struct migration migrations[] = {
 	  "  tier_floor integer NOT NULL DEFAULT 0, tier_floor_until_us bigint NOT NULL DEFAULT 0,"
 	  "  erased boolean NOT NULL DEFAULT false);"
 	  "CREATE INDEX accounts_serial ON accounts (change_serial);"
-	  "CREATE TABLE store_cards (store_id text NOT NULL, card text NOT NULL, PRIMARY KEY (store_id, card));"
+	  "CREATE TABLE store_cards (store_id text NOT NULL, card text NOT NULL, change_serial bigint NOT NULL DEFAULT 0,"
+	  "  PRIMARY KEY (store_id, card));"
+	  "CREATE INDEX store_cards_serial ON store_cards (store_id, change_serial);"
+	  "CREATE INDEX store_cards_card ON store_cards (card);"
 	  "CREATE TABLE coupon_redemptions (coupon text NOT NULL, store_id text NOT NULL, terminal text NOT NULL,"
 	  "  seq bigint NOT NULL, time_us bigint NOT NULL, PRIMARY KEY (terminal, seq, coupon));"
 	  "CREATE INDEX coupon_redemptions_coupon ON coupon_redemptions (coupon, time_us);"
@@ -127,7 +130,17 @@ static const struct migration migrations[] = {
 	  "INSERT INTO store_cards SELECT DISTINCT store_id, card FROM sales WHERE card IS NOT NULL"
 	  "  UNION SELECT DISTINCT store_id, card FROM events WHERE card IS NOT NULL;"
 	  "INSERT INTO coupon_redemptions SELECT r->>'coupon', store_id, terminal, seq, time_us"
-	  "  FROM sales, jsonb_array_elements(redeemed) r ON CONFLICT DO NOTHING;", NULL },
+	  "  FROM sales, jsonb_array_elements(redeemed) r ON CONFLICT DO NOTHING;"
+	  "UPDATE store_cards k SET change_serial = a.change_serial FROM accounts a WHERE a.card = k.card;"
+	  /* a store's page is an index range of store_cards: each account change is copied to
+	   * the rows of the stores that know the card, once per statement */
+	  "CREATE FUNCTION account_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	  "  UPDATE store_cards k SET change_serial = n.change_serial FROM changed n"
+	  "  WHERE k.card = n.card AND k.change_serial < n.change_serial; RETURN NULL; END $$;"
+	  "CREATE TRIGGER accounts_inserted AFTER INSERT ON accounts REFERENCING NEW TABLE AS changed"
+	  "  FOR EACH STATEMENT EXECUTE FUNCTION account_changed();"
+	  "CREATE TRIGGER accounts_updated AFTER UPDATE ON accounts REFERENCING NEW TABLE AS changed"
+	  "  FOR EACH STATEMENT EXECUTE FUNCTION account_changed();", NULL },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */
@@ -137,6 +150,14 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HQ_SCHEMA_VERSION,
 int hq_migrate(PGconn *c, char *err, size_t errlen)
 {
 	int n = HQ_SCHEMA_VERSION;
+	/* Every command migrates first: when every step is there (the usual case), one
+	 * query says so, instead of a transaction per step (`card` answers in ~10 ms). */
+	PGresult *q = PQexec(c, "SELECT count(*), max(version) FROM schema_migrations");
+	bool current = PQresultStatus(q) == PGRES_TUPLES_OK && atoi(PQgetvalue(q, 0, 0)) == n &&
+		       atoi(PQgetvalue(q, 0, 1)) == n;
+	PQclear(q);
+	if (current)
+		return PM_OK;
 	/* two receivers starting at once: the advisory lock lets one create it */
 	if (hqi_exec_ok(c, "BEGIN; SELECT pg_advisory_xact_lock(7007001);"
 		    " CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY,"

@@ -47,6 +47,7 @@ void till_release(struct till *t)
 	t->queue = NULL;
 	t->queue_seq = NULL;
 	t->queue_n = 0;
+	loy_return_basis_free(&t->ret);
 	till_offers_release(t);
 }
 
