@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# bench/downlink.sh - the accounts downlink (docs/accounts.md, issue 13):
-# N changed accounts (each with sales in the tier window, so a spend and a
-# bought list) pulled by one store's `posmark sync` into a fresh log
-# (GET /v1/accounts pages -> wire decode -> loy_accounts_apply, page and
-# cursor in one LMDB transaction), beside the floor: psql \copy of the
-# same rows (the page query without paging) to a file. Also HQ's pages
-# alone (curl, no till) and the bytes per account on the wire.
+# bench/downlink.sh - the accounts downlink end to end, into the till's log
+# (docs/accounts.md, issue 13): N changed accounts (each with sales in the
+# tier window, so a spend and a bought list) pulled by one store's
+# `posmark sync` into a fresh log (GET /v1/accounts pages -> wire decode ->
+# loy_accounts_apply, page and cursor in one LMDB transaction), beside the
+# floor: psql \copy of the same rows with the same content to a file.
+# HQ's side alone (pages over curl) is bench/hq_accounts.sh's.
 # Medians of REPS runs; PostgreSQL with its default durability settings.
 set -u
 cd "$(dirname "$0")/.."
@@ -36,12 +36,12 @@ psql_q "CREATE TABLE sales_bench PARTITION OF sales DEFAULT;
 	FROM generate_series(0, 2 * $N - 1) g;
 	INSERT INTO accounts (card, points, change_serial, last_visit_us)
 	SELECT '6036' || lpad(g::text, 12, '0'), 18, nextval('account_serial'), $day FROM generate_series(0, $N - 1) g;
-	INSERT INTO store_cards SELECT 'S1', card FROM accounts;
+	INSERT INTO store_cards (store_id, card, change_serial) SELECT 'S1', card, change_serial FROM accounts;
 	ANALYZE;" >/dev/null
 since=$(( ($(date +%s) - 365 * 86400) * 1000000 ))
 # the page query of hq/hq_accounts.c over every card, without paging
-floor_sql="WITH page AS (SELECT a.card, a.points, a.change_serial, a.erased, a.last_visit_us, a.tier_floor AS floor
-	FROM accounts a JOIN store_cards k ON k.card = a.card AND k.store_id = 'S1'),
+floor_sql="WITH page AS (SELECT a.card, a.points, k.change_serial, a.erased, a.last_visit_us, a.tier_floor AS floor
+	FROM store_cards k JOIN accounts a ON a.card = k.card WHERE k.store_id = 'S1'),
  sp AS (SELECT s.card, sum(total_cents) AS spend FROM sales s JOIN page p ON p.card = s.card WHERE s.time_us >= $since GROUP BY s.card),
  it AS (SELECT s.card, i.gtin, sum(i.qty) AS q FROM sales s JOIN page p ON p.card = s.card
 	CROSS JOIN jsonb_to_recordset(s.items) AS i(gtin text, qty int) WHERE s.time_us >= $since GROUP BY s.card, i.gtin),
@@ -52,7 +52,7 @@ floor_sql="WITH page AS (SELECT a.card, a.points, a.change_serial, a.erased, a.l
  FROM page p LEFT JOIN sp ON sp.card = p.card LEFT JOIN bo ON bo.card = p.card LEFT JOIN cards c ON c.card = p.card
  ORDER BY p.change_serial"
 
-pull=() hqonly=() copy=() wire_bytes=0 copy_bytes=0
+pull=() copy=() copy_bytes=0
 for r in $(seq 1 "$REPS"); do
 	# the store: a fresh log, one sync that pulls every account
 	rm -rf "$T/d"
@@ -61,28 +61,16 @@ for r in $(seq 1 "$REPS"); do
 	got=$(echo "$out" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["accounts_pulled"])' 2>/dev/null)
 	[ "$got" = "$N" ] || { echo "warning: the sync pulled ${got:-nothing} of $N accounts"; tail -3 "$T/sync.err"; }
 	pull+=("$(python3 -c "print($t1 - $t0)")")
-	# HQ alone: the same pages with curl, nothing applied (the sum of curl's own times)
-	cursor=0; wire_bytes=0; secs=0
-	while :; do
-		t=$(curl -s -w '%{time_total}' -o "$T/page.gz" -H "X-Posmark-Store: S1" -H "X-Posmark-Terminal: T1" \
-			-H "Authorization: Bearer $cred" "$HQ_URL/v1/accounts?after=$cursor")
-		secs=$(echo "$secs + $t" | bc -l 2>/dev/null || python3 -c "print($secs + $t)")
-		wire_bytes=$((wire_bytes + $(stat -c %s "$T/page.gz")))
-		hdr=$(zcat "$T/page.gz" | head -n 1)
-		case "$hdr" in *'"more":true'*) cursor=$(echo "$hdr" | sed -n 's/.*"next":\([0-9]*\).*/\1/p') ;; *) break ;; esac
-	done
-	hqonly+=("$secs")
 	# the floor: psql \copy of the same rows to a file
 	t0=$(now); psql_q "\\copy ($(echo "$floor_sql" | tr '\n\t' '  ')) TO '$T/rows.tsv'"; t1=$(now)
 	copy+=("$(python3 -c "print($t1 - $t0)")")
 	copy_bytes=$(stat -c %s "$T/rows.tsv")
 done
-P=$(median "${pull[@]}"); H=$(median "${hqonly[@]}"); C=$(median "${copy[@]}")
+P=$(median "${pull[@]}"); C=$(median "${copy[@]}")
 echo "accounts downlink, $N changed accounts to one store (2 sales each in the window), median of $REPS:"
 printf '  posmark sync: pull + apply to the log   %7.2f s   %8.0f accounts/s\n' "$P" "$(python3 -c "print($N / $P)")"
-printf '  HQ pages alone (curl, nothing applied)   %7.2f s\n' "$H"
 printf '  floor: psql \\copy of the same rows      %7.2f s   sync is %.2fx of the floor (target <= 2)\n' "$C" \
 	"$(python3 -c "print($P / $C)")"
-printf '  bytes per account: wire (gzip) %.1f, psql text %.1f\n' "$(python3 -c "print($wire_bytes / $N)")" \
+printf '  bytes per account: psql text %.1f (the wire'"'"'s gzip pages: bench/hq_accounts.sh)\n' \
 	"$(python3 -c "print($copy_bytes / $N)")"
-echo "  runs: sync ${pull[*]} | HQ ${hqonly[*]} | copy ${copy[*]}"
+echo "  runs: sync ${pull[*]} | copy ${copy[*]}"
