@@ -185,7 +185,9 @@ hq_pts=$(echo "$hq_json" | python3 -c 'import json,sys; d=json.load(sys.stdin); 
 echo
 echo "one account across the chain, card ...${reg: -4}:"
 printf '  %-26s %s\n' "points after store042" "$p42 (earned on day 1 and 2)" \
-	"spent at store043" "$(ev "$out/store043.jsonl" sale_committed points_spent) points (store043 never saw the card: HQ answered)" \
+	"spent at store043" "$(ev "$out/store043.jsonl" sale_committed points_spent) points (store043 never saw the card; $(
+		[ "$(ev "$out/store043.jsonl" card_attached points)" = "$p42" ] && echo "HQ's lookup brought its $p42 points" ||
+		echo "HQ did not answer within hq.lookup_budget_ms: it worked offline"))" \
 	"returned at store042" "refund $(ev "$out/return.jsonl" return_committed refund_cents) cents, $(ev "$out/return.jsonl" return_committed points_clawed_back) points clawed back" \
 	"balance at HQ" "$(echo "$hq_pts" | cut -d' ' -f1) (the sum of its $(echo "$hq_pts" | cut -d' ' -f3) ledger entries: $(echo "$hq_pts" | cut -d' ' -f2))" \
 	"balance at store042" "$(pm card show "$reg" --json | card_points)" \
