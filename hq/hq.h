@@ -123,6 +123,8 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
  * more than one sale (two terminals offline). PM_OK, PM_EIO. */
 int hq_report_negative_balances(PGconn *c, FILE *out, char *err, size_t errlen);
 int hq_report_coupons_twice(PGconn *c, FILE *out, char *err, size_t errlen);
+/* Points liability per store: the sum of the entries each store wrote (HQ's: store null). */
+int hq_report_points_liability(PGconn *c, FILE *out, char *err, size_t errlen);
 
 /* ---- HQ's sales as baskets, for mining at HQ (hq_baskets.c) ------------ */
 struct hq_basket_query {

@@ -211,3 +211,11 @@ int hq_report_coupons_twice(PGconn *c, FILE *out, char *err, size_t errlen)
 			  " 'time_us', time_us) ORDER BY time_us, terminal, seq))"
 			  " FROM coupon_redemptions GROUP BY coupon HAVING count(*) > 1 ORDER BY coupon", out, err, errlen);
 }
+
+int hq_report_points_liability(PGconn *c, FILE *out, char *err, size_t errlen)
+{
+	/* what each store's entries owe the customers (HQ's own: store null); the chain's total is their sum */
+	return json_lines(c, "SELECT json_build_object('report', 'points_liability', 'store', store_id, 'points',"
+			  " sum(points), 'entries', count(*)) FROM ledger GROUP BY store_id ORDER BY store_id NULLS LAST",
+			  out, err, errlen);
+}

@@ -163,9 +163,9 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	snprintf(as, sizeof(as), "%" PRIu64, after);
 	snprintf(ls, sizeof(ls), "%" PRIu64, last);
 	const char *pv[4] = { store, terminal, as, ls };
-	if (hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
-		return PM_EIO;
 	if (batch_kind == WIRE_BATCH_EVENTS) {
+		if (hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
+			return PM_EIO;
 		/* a consent or offer event of the card at the store: the store knows it, and the
 		 * account's consent may have changed (the stores' cursor must see it) */
 		return batch_exec(c, "WITH e AS (SELECT DISTINCT card FROM events WHERE store_id = $1 AND terminal = $2"
@@ -190,10 +190,12 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	}
 	/* each card: its new entries added, a new serial (the accounts' trigger copies it to the
 	 * stores that knew the card), its last visit; then this store knows the cards it did
-	 * not, with that serial: every store_cards row is written once */
+	 * not, with that serial: every store_cards row is written once. Only these two
+	 * statements and the commit run under the serial lock. */
 	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint)"
 			" ON COMMIT DELETE ROWS", err, errlen) ||
 	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
+	    hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen) ||
 	    hqi_exec_ok(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
 			" SELECT card, points, nextval('account_serial'), last_us FROM batch_cards"
 			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"

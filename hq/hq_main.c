@@ -51,8 +51,8 @@ static const struct pm_cmd_help helps[] = {
 	{ "history", "history CARD [--db CONNINFO] --json", "a card's sales across all stores, as JSON lines",
 	  DB_OPT
 	  "  --json               JSON lines, the shape of 'posmark history --json' (the only format)\n" },
-	{ "report", "report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice [--db CONNINFO]",
-	  "sales per store and day, campaign results, negative balances or coupons redeemed twice, as JSON lines",
+	{ "report", "report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|points-liability [--db CONNINFO]",
+	  "sales per store and day, campaigns, negative balances, coupons redeemed twice or points liability, as JSON lines",
 	  DB_OPT },
 	{ "card", "card CARD [--db CONNINFO] [--json]\n"
 		  "card adjust CARD POINTS --reason TEXT [--db CONNINFO]",
@@ -654,15 +654,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "report")) {
 		static const char *const names[] = { "sales-by-day", "campaigns", "negative-balances",
-						     "coupons-redeemed-twice" };
+						     "coupons-redeemed-twice", "points-liability" };
 		int (*const fns[])(PGconn *, FILE *, char *, size_t) = { hq_report_sales_by_day, hq_report_campaigns,
-			hq_report_negative_balances, hq_report_coupons_twice };
+			hq_report_negative_balances, hq_report_coupons_twice, hq_report_points_liability };
 		size_t k = 0;
-		while (o.npos == 2 && k < 4 && strcmp(o.pos[1], names[k]))
+		while (o.npos == 2 && k < 5 && strcmp(o.pos[1], names[k]))
 			k++;
-		if (o.npos != 2 || k == 4)
-			return fail("posmark-hq report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice"
-				    " --db CONNINFO", "unknown report");
+		if (o.npos != 2 || k == 5)
+			return fail("posmark-hq report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|"
+				    "points-liability --db CONNINFO", "unknown report");
 		if (!(c = open_db(&o, 1)))
 			return 1;
 		rc = fns[k](c, stdout, err, sizeof(err));

@@ -125,6 +125,8 @@ check "adjust -20 with a reason: one adjust entry, the balance goes negative" '"
 check "report negative-balances lists it" '"$POSMARK_HQ" report negative-balances --db "$HQ_DB" | grep -q "\"card\" : \"$A\", \"points\" : -9\|\"card\":\"$A\",\"points\":-9"'
 check "report coupons-redeemed-twice: C1 at T2 and T1" '"$POSMARK_HQ" report coupons-redeemed-twice --db "$HQ_DB" | python3 -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; sys.exit(0 if len(d) == 1 and d[0][\"coupon\"] == \"C1\" and [r[\"terminal\"] for r in d[0][\"redemptions\"]] == [\"T2\", \"T1\"] else 1)"'
 
+check "report points-liability: each store's entries summed, HQ's apart" '"$POSMARK_HQ" report points-liability --db "$HQ_DB" | python3 -c "import json,sys; d={r[\"store\"]: r[\"points\"] for r in map(json.loads, sys.stdin)}; sys.exit(0 if d == {\"S1\": 10, \"S2\": 4, None: -20} else 1)"'
+
 # ---- cards import ----
 printf 'card,points,tier\n5550001,500,2\n5550002,0\n 5550003 , 120 \n' >"$T/legacy.csv"
 "$POSMARK_HQ" cards import "$T/legacy.csv" --db "$HQ_DB" 2>"$T/imp1"; rc=$?
