@@ -16,6 +16,11 @@ mkdir -p "$scratch/daemon"
 "$BUILD/bench/bench_daemon" "$PWD/$BUILD/bin/posmark" "$scratch/daemon" "${d_args[@]}"
 # offer decisions: indexed vs naive at 1k/10k/100k rules (bench/bench_offers.c)
 if [ -n "${BENCH_QUICK:-}" ]; then "$BUILD/bench/bench_offers" 1 500; else "$BUILD/bench/bench_offers" 3 2000; fi
+# card lookup at the till with the chain's accounts known (bench/bench_accounts.c)
+if [ -n "${BENCH_QUICK:-}" ]; then a_args=(100000 20000 3); else a_args=(1000000 200000 5); fi
+mkdir -p "$scratch/accounts"
+"$BUILD/bench/bench_accounts" "$scratch/accounts" "${a_args[@]}"
+rm -rf "$scratch/accounts"
 for b in bench/*.sh; do
 	[ -f "$b" ] || continue
 	[ "$(basename "$b")" = run.sh ] && continue   # not itself

@@ -7,6 +7,7 @@
  * log keeps everything not acknowledged: store-and-forward).
  */
 #include "hostsync/hostsync.h"
+#include "hostsync/hs_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
@@ -38,19 +39,7 @@ void hs_client_config_default(struct hs_client_config *c)
 	c->timeout_s = 60;
 }
 
-struct client {
-	const struct hs_client_config *cfg;
-	CURL *h;
-	struct curl_slist *auth;      /* store + credential headers */
-	char errbuf[CURL_ERROR_SIZE];
-	struct pm_buf resp;
-	char etag[80];
-	char sig_hex[140];
-	char rules_serial[24];        /* X-Posmark-Rules-Serial of the last answer, "" if none */
-	struct hs_sync_stats *st;
-};
-
-static bool cancelled(const struct hs_client_config *cfg)
+bool hsi_cancelled(const struct hs_client_config *cfg)
 {
 	return cfg->cancel && *cfg->cancel;
 }
@@ -62,7 +51,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return cancelled(ctx) ? 1 : 0;
+	return hsi_cancelled(ctx) ? 1 : 0;
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
@@ -103,7 +92,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
  * One HTTP exchange. PM_OK with *status set when HQ answered anything;
  * PM_EOFFLINE when the transport failed (no answer, cut, timeout).
  */
-static int http(struct client *cl, const char *method, const char *path, const void *body, size_t len,
+int hsi_http(struct client *cl, const char *method, const char *path, const void *body, size_t len,
 		struct curl_slist *extra, long *status)
 {
 	char url[2048];
@@ -119,8 +108,14 @@ static int http(struct client *cl, const char *method, const char *path, const v
 	curl_easy_setopt(cl->h, CURLOPT_URL, url);
 	curl_easy_setopt(cl->h, CURLOPT_ERRORBUFFER, cl->errbuf);
 	curl_easy_setopt(cl->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(cl->h, CURLOPT_TIMEOUT, cl->cfg->timeout_s);
-	curl_easy_setopt(cl->h, CURLOPT_CONNECTTIMEOUT, 10L);
+	if (cl->budget_ms > 0) {
+		/* a lookup while a customer waits: the whole answer, connect included */
+		curl_easy_setopt(cl->h, CURLOPT_TIMEOUT_MS, cl->budget_ms);
+		curl_easy_setopt(cl->h, CURLOPT_CONNECTTIMEOUT_MS, cl->budget_ms);
+	} else {
+		curl_easy_setopt(cl->h, CURLOPT_TIMEOUT, cl->cfg->timeout_s);
+		curl_easy_setopt(cl->h, CURLOPT_CONNECTTIMEOUT, 10L);
+	}
 	curl_easy_setopt(cl->h, CURLOPT_SSL_VERIFYPEER, cl->cfg->tls_verify ? 1L : 0L);
 	curl_easy_setopt(cl->h, CURLOPT_SSL_VERIFYHOST, cl->cfg->tls_verify ? 2L : 0L);
 	if (cl->cfg->ca_file && *cl->cfg->ca_file)
@@ -147,6 +142,7 @@ static int http(struct client *cl, const char *method, const char *path, const v
 	}
 	cl->errbuf[0] = '\0';
 	cc = curl_easy_perform(cl->h);
+	cl->last_cc = cc;
 	curl_slist_free_all(hdrs);
 	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
 		/* say what to do: this is HQ's certificate, not the network */
@@ -156,14 +152,15 @@ static int http(struct client *cl, const char *method, const char *path, const v
 			 " hq.ca_file to the CA that signed it, and check that hq.url names the certificate's host", why);
 	}
 	if (cc != CURLE_OK) {
-		pm_info("HQ request %s %s failed: %s", method, path, cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
+		pm_info("HQ request %s %s failed: %s", method, cl->log_path ? cl->log_path : path,
+			cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
 		return PM_EOFFLINE;
 	}
 	curl_easy_getinfo(cl->h, CURLINFO_RESPONSE_CODE, status);
 	return PM_OK;
 }
 
-static void backoff_sleep(const struct hs_client_config *cfg, int attempt)
+void hsi_backoff_sleep(const struct hs_client_config *cfg, int attempt)
 {
 	/* Full jitter: uniform in [d/2, d], d doubling up to the cap, so many
 	 * stores coming back online at once do not hammer HQ in step. */
@@ -174,7 +171,7 @@ static void backoff_sleep(const struct hs_client_config *cfg, int attempt)
 		d = cfg->backoff_max_ms;
 	int64_t ms = d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
 	/* in steps, so a daemon shutting down is not held up */
-	while (ms > 0 && !cancelled(cfg)) {
+	while (ms > 0 && !hsi_cancelled(cfg)) {
 		int64_t step = ms > 100 ? 100 : ms;
 		struct timespec ts = { 0, (long)step * 1000000L };
 		nanosleep(&ts, NULL);
@@ -210,13 +207,13 @@ static int send_batch(struct client *cl, const struct wire_encoder *e, const str
 	extra = curl_slist_append(extra, key);
 	extra = curl_slist_append(extra, "Content-Type: application/x-ndjson");
 	extra = curl_slist_append(extra, "Content-Encoding: gzip");
-	for (int attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
+	for (int attempt = 1; attempt <= cl->cfg->max_attempts && !hsi_cancelled(cl->cfg); attempt++) {
 		long status = 0;
 		if (attempt > 1) {
 			cl->st->retries++;
-			backoff_sleep(cl->cfg, attempt - 1);
+			hsi_backoff_sleep(cl->cfg, attempt - 1);
 		}
-		rc = http(cl, "POST", "/v1/batches", gz->data, gz->len, extra, &status);
+		rc = hsi_http(cl, "POST", "/v1/batches", gz->data, gz->len, extra, &status);
 		if (rc) {
 			snprintf(err, errlen, "HQ at %s unreachable: %s", cl->cfg->url,
 				 cl->errbuf[0] ? cl->errbuf : "no answer");
@@ -410,10 +407,9 @@ static int upload_kind(struct client *cl, const struct hs_source *src, const cha
  * JSON: reply_ok says) is retried; a well-formed refusal (4xx with a posmark
  * JSON body) is not, and err carries HQ's reason. On PM_OK the caller may use
  * cl->resp: it passed reply_ok, so nothing is ever applied from a partial reply.
+ * (hsi_get_retry below; hs_int.h declares both.)
  */
-typedef bool (*reply_ok_fn)(const struct client *cl, long status);
-
-static bool body_is_json(const struct client *cl, json_t **out)
+bool hsi_body_is_json(const struct client *cl, json_t **out)
 {
 	json_t *j = json_loadb(cl->resp.data ? cl->resp.data : "", cl->resp.len, 0, NULL);
 	bool ok = json_is_object(j) || json_is_array(j);
@@ -424,20 +420,28 @@ static bool body_is_json(const struct client *cl, json_t **out)
 	return ok;
 }
 
-static int http_get_retry(struct client *cl, const char *what, const char *path, struct curl_slist *extra,
-			  reply_ok_fn reply_ok, long *status, char *err, size_t errlen)
+bool hsi_reply_whole(struct client *cl)
+{
+	curl_off_t clen = -1;
+	if (curl_easy_getinfo(cl->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) != CURLE_OK)
+		clen = -1;
+	return clen < 0 || (uint64_t)clen == (uint64_t)cl->resp.len;
+}
+
+int hsi_get_retry(struct client *cl, const char *what, const char *path, struct curl_slist *extra,
+			  hsi_reply_ok_fn reply_ok, long *status, char *err, size_t errlen)
 {
 	int rc = PM_EOFFLINE, attempt;
 	char why[400] = "no answer";
-	for (attempt = 1; attempt <= cl->cfg->max_attempts && !cancelled(cl->cfg); attempt++) {
+	for (attempt = 1; attempt <= cl->cfg->max_attempts && !hsi_cancelled(cl->cfg); attempt++) {
 		curl_off_t clen = -1;
 		json_t *j = NULL;
 		if (attempt > 1) {
 			cl->st->retries++;
-			backoff_sleep(cl->cfg, attempt - 1);
+			hsi_backoff_sleep(cl->cfg, attempt - 1);
 		}
 		*status = 0;
-		rc = http(cl, "GET", path, NULL, 0, extra, status);
+		rc = hsi_http(cl, "GET", path, NULL, 0, extra, status);
 		if (rc) {
 			snprintf(why, sizeof(why), "HQ at %s unreachable: %s", cl->cfg->url,
 				 cl->errbuf[0] ? cl->errbuf : "no answer");
@@ -446,14 +450,14 @@ static int http_get_retry(struct client *cl, const char *what, const char *path,
 		rc = PM_EPROTO;
 		if (curl_easy_getinfo(cl->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen) != CURLE_OK)
 			clen = -1;
-		if (clen >= 0 && (uint64_t)clen != (uint64_t)cl->resp.len) {
+		if (!hsi_reply_whole(cl)) {
 			snprintf(why, sizeof(why), "HQ's reply to GET %s was cut (%zu of %" PRId64 " bytes)", path,
 				 cl->resp.len, (int64_t)clen);
 		} else if (*status >= 500 || *status < 100) {
 			snprintf(why, sizeof(why), "HQ answered %ld to GET %s", *status, path);
 		} else if (reply_ok(cl, *status)) {
 			return PM_OK;
-		} else if (*status >= 400 && *status < 500 && body_is_json(cl, &j) && json_is_object(j)) {
+		} else if (*status >= 400 && *status < 500 && hsi_body_is_json(cl, &j) && json_is_object(j)) {
 			/* HQ refused (credential, no such endpoint): asking again cannot help */
 			json_t *reason = json_object_get(j, "reason");
 			snprintf(err, errlen, "cannot fetch %s: HQ refused GET %s (HTTP %ld): %s", what, path, *status,
@@ -474,10 +478,10 @@ static int http_get_retry(struct client *cl, const char *what, const char *path,
 }
 
 /* 200 with {"requests": [...]}: anything else is cut or not HQ's. */
-static bool requests_reply_ok(const struct client *cl, long status)
+static bool requests_reply_ok(struct client *cl, long status)
 {
 	json_t *j = NULL;
-	bool ok = status == 200 && body_is_json(cl, &j) && json_is_array(json_object_get(j, "requests"));
+	bool ok = status == 200 && hsi_body_is_json(cl, &j) && json_is_array(json_object_get(j, "requests"));
 	json_decref(j);
 	return ok;
 }
@@ -486,7 +490,7 @@ static bool requests_reply_ok(const struct client *cl, long status)
  * body that is whole: JSON, or bytes whose signature verifies (a cut body
  * neither parses nor verifies; a whole one signed by another key parses and
  * is refused later, without a retry). */
-static bool rules_reply_ok(const struct client *cl, long status)
+static bool rules_reply_ok(struct client *cl, long status)
 {
 	json_t *j = NULL;
 	unsigned char sig[crypto_sign_BYTES];
@@ -494,14 +498,14 @@ static bool rules_reply_ok(const struct client *cl, long status)
 	if (status == 304)
 		return true;
 	if (status == 404) {
-		bool ok = body_is_json(cl, &j) && json_is_string(json_object_get(j, "status")) &&
+		bool ok = hsi_body_is_json(cl, &j) && json_is_string(json_object_get(j, "status")) &&
 			  !strcmp(json_string_value(json_object_get(j, "status")), "none");
 		json_decref(j);
 		return ok;
 	}
 	if (status != 200)
 		return false;
-	if (body_is_json(cl, NULL))
+	if (hsi_body_is_json(cl, NULL))
 		return true;
 	if (sodium_hex2bin(sig, sizeof(sig), cl->sig_hex, strlen(cl->sig_hex), NULL, &sig_len, NULL))
 		sig_len = 0;
@@ -513,7 +517,7 @@ static bool rules_reply_ok(const struct client *cl, long status)
 static int pull_requests(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
 {
 	long status = 0;
-	int rc = http_get_retry(cl, "HQ's requests", "/v1/requests", NULL, requests_reply_ok, &status, err, errlen);
+	int rc = hsi_get_retry(cl, "HQ's requests", "/v1/requests", NULL, requests_reply_ok, &status, err, errlen);
 	if (rc)
 		return rc;
 	json_t *j = json_loadb(cl->resp.data ? cl->resp.data : "", cl->resp.len, 0, NULL), *r;
@@ -551,7 +555,7 @@ static int pull_requests(struct client *cl, const struct hs_source *src, char *e
 	if (up_to > 0) {
 		char path[64];
 		snprintf(path, sizeof(path), "/v1/requests/ack?up_to=%" PRId64, up_to);
-		if ((rc = http(cl, "POST", path, "", 0, NULL, &status)) || status != 200)
+		if ((rc = hsi_http(cl, "POST", path, "", 0, NULL, &status)) || status != 200)
 			return PM_OK; /* applied again next time: erasure is idempotent */
 	}
 	return PM_OK;
@@ -576,7 +580,7 @@ static int pull_rules(struct client *cl, const struct hs_source *src, char *err,
 		snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
 		extra = curl_slist_append(extra, hdr);
 	}
-	int rc = http_get_retry(cl, "the rule set", "/v1/rules", extra, rules_reply_ok, &status, err, errlen);
+	int rc = hsi_get_retry(cl, "the rule set", "/v1/rules", extra, rules_reply_ok, &status, err, errlen);
 	curl_slist_free_all(extra);
 	if (rc)
 		return rc;
@@ -623,11 +627,50 @@ static int pull_rules(struct client *cl, const struct hs_source *src, char *err,
 	return rc;
 }
 
+int hsi_client_open(struct client *cl, const struct hs_client_config *cfg, const char *terminal,
+		    struct hs_sync_stats *st)
+{
+	char hdr[200];
+	memset(cl, 0, sizeof(*cl));
+	if (sodium_init() < 0)
+		return PM_ENOMEM;
+	cl->cfg = cfg;
+	cl->st = st;
+	if (!(cl->h = curl_easy_init()))
+		return PM_ENOMEM;
+	snprintf(hdr, sizeof(hdr), "X-Posmark-Store: %s", cfg->store);
+	cl->auth = curl_slist_append(NULL, hdr);
+	snprintf(hdr, sizeof(hdr), "X-Posmark-Terminal: %s", terminal ? terminal : "");
+	cl->auth = curl_slist_append(cl->auth, hdr);
+	{
+		/* the credential lives only in this header list; never printed */
+		size_t n = strlen(cfg->credential) + 32;
+		char *a = malloc(n);
+		if (a) {
+			snprintf(a, n, "Authorization: Bearer %s", cfg->credential);
+			cl->auth = curl_slist_append(cl->auth, a);
+			sodium_memzero(a, n);
+			free(a);
+		}
+	}
+	return PM_OK;
+}
+
+void hsi_client_close(struct client *cl)
+{
+	for (struct curl_slist *s = cl->auth; s; s = s->next)
+		sodium_memzero(s->data, strlen(s->data));
+	curl_slist_free_all(cl->auth);
+	pm_buf_free(&cl->resp);
+	if (cl->h)
+		curl_easy_cleanup(cl->h);
+	memset(cl, 0, sizeof(*cl));
+}
+
 int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src, const char *terminal,
 		 struct hs_sync_stats *st, char *err, size_t errlen)
 {
 	struct client cl;
-	char hdr[200];
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -636,40 +679,23 @@ int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src
 		snprintf(err, errlen, "hq.url, store.id and hq.store_credential must be set to sync");
 		return PM_EINVAL;
 	}
-	if (sodium_init() < 0)
-		return PM_ENOMEM;
-	memset(&cl, 0, sizeof(cl));
-	cl.cfg = cfg;
-	cl.st = st;
-	if (!(cl.h = curl_easy_init()))
-		return PM_ENOMEM;
-	snprintf(hdr, sizeof(hdr), "X-Posmark-Store: %s", cfg->store);
-	cl.auth = curl_slist_append(NULL, hdr);
-	{
-		/* the credential lives only in this header list; never printed */
-		size_t n = strlen(cfg->credential) + 32;
-		char *a = malloc(n);
-		if (a) {
-			snprintf(a, n, "Authorization: Bearer %s", cfg->credential);
-			cl.auth = curl_slist_append(cl.auth, a);
-			sodium_memzero(a, n);
-			free(a);
-		}
+	if ((rc = hsi_client_open(&cl, cfg, terminal, st))) {
+		hsi_client_close(&cl);
+		return rc;
 	}
+	/* uploads first: a state pulled after them includes them (docs/accounts.md) */
 	rc = upload_kind(&cl, src, terminal, false, err, errlen);
 	if (!rc)
 		rc = upload_kind(&cl, src, terminal, true, err, errlen);
 	if (!rc)
 		rc = pull_requests(&cl, src, err, errlen);
+	if (!rc)
+		rc = hsi_pull_accounts(&cl, src, terminal, err, errlen);
 	if (!rc && cfg->rules_public_key && *cfg->rules_public_key) {
 		int r = pull_rules(&cl, src, err, errlen);
 		st->rules = r;
 		rc = r < 0 ? r : PM_OK;
 	}
-	for (struct curl_slist *s = cl.auth; s; s = s->next)
-		sodium_memzero(s->data, strlen(s->data));
-	curl_slist_free_all(cl.auth);
-	pm_buf_free(&cl.resp);
-	curl_easy_cleanup(cl.h);
+	hsi_client_close(&cl);
 	return rc;
 }

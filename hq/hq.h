@@ -37,7 +37,7 @@
 #include <stdio.h>
 
 /* Schema version this build writes and reads (docs/hq.md, "Migrations"). */
-#define HQ_SCHEMA_VERSION 3
+#define HQ_SCHEMA_VERSION 4
 
 /* Connect (conninfo: a libpq connection string). NULL on failure, err then
  * has libpq's reason. Free with PQfinish. */
@@ -102,6 +102,55 @@ struct hq_serve_config {
  * cannot listen (or the TLS certificate and key do not load), PM_EINVAL
  * (listen_addr), PM_ENOTSUP (TLS asked, libmicrohttpd without it). */
 int hq_serve(const struct hq_serve_config *cfg);
+
+/* ---- the chain account (docs/accounts.md; hq_ledger.c, hq_card.c, hq_accounts.c) ---- */
+
+/* The till's tier table (hq.conf [loyalty], the till's defaults: member 0,
+ * silver 500.00, gold 2000.00 over 365 days). Tier = the highest i whose
+ * threshold the card's chain spend in the window reaches. */
+#define HQ_TIERS_MAX 8
+struct hq_tiers {
+	int n;
+	int64_t threshold_cents[HQ_TIERS_MAX];
+	char name[HQ_TIERS_MAX][24];
+	int window_days;
+};
+void hq_tiers_default(struct hq_tiers *t);
+/* Parse a `tiers` value "name:threshold:multiplier%, ..." (thresholds in
+ * units with up to 2 decimals, rising, the first 0) into t. PM_OK or
+ * PM_EINVAL with the reason in err. */
+int hq_tiers_parse(const char *value, struct hq_tiers *t, char *err, size_t errlen);
+/* The tier table hq_serve's account pages use (call before hq_serve). */
+void hq_accounts_config(const struct hq_tiers *t);
+
+/* One `adjust` entry (HQ's serial, terminal "hq") with a reason, in its own
+ * transaction. PM_OK or PM_EIO. */
+int hq_card_adjust(PGconn *c, const char *card, int64_t points, const char *reason, char *err, size_t errlen);
+
+/* `cards import`: CSV card,points[,tier]. Every line is checked first; a bad
+ * one refuses the import (each named on diag as "line N: why"), nothing
+ * written: PM_EINVAL. Then one transaction: an `import` entry per card with
+ * points > 0, id from the row's SHA-256 (the same file twice adds nothing),
+ * a legacy tier held as a floor for one tier window. */
+struct hq_import_result {
+	uint64_t rows;                /* good data lines */
+	int64_t added;                /* entries newly added (0 for a file imported before) */
+	unsigned bad_lines;
+};
+int hq_cards_import(PGconn *c, const char *text, size_t len, const struct hq_tiers *tiers, FILE *diag,
+		    struct hq_import_result *res, char *err, size_t errlen);
+
+/* `posmark-hq card CARD`: the account and its ledger, oldest first, as one
+ * JSON object (json) or text for people. PM_OK, PM_ENOENT (HQ has no
+ * account or entry of the card), PM_EIO. */
+int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool json, FILE *out, char *err,
+		 size_t errlen);
+/* Reports as JSON lines: cards with a negative balance; coupons redeemed at
+ * more than one sale (two terminals offline). PM_OK, PM_EIO. */
+int hq_report_negative_balances(PGconn *c, FILE *out, char *err, size_t errlen);
+int hq_report_coupons_twice(PGconn *c, FILE *out, char *err, size_t errlen);
+/* Points liability per store: the sum of the entries each store wrote (HQ's: store null). */
+int hq_report_points_liability(PGconn *c, FILE *out, char *err, size_t errlen);
 
 /* ---- HQ's sales as baskets, for mining at HQ (hq_baskets.c) ------------ */
 struct hq_basket_query {

@@ -40,6 +40,7 @@ struct ingest {
 	bool copying;                 /* COPY is open: rows stream as they are decoded */
 	struct pm_buf rows;           /* COPY text not yet sent */
 	uint64_t n_rows;              /* records sent to COPY */
+	struct hqi_batch_acct acct;   /* the batch's ledger entries, cards, coupons (hq_ledger.c) */
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
@@ -166,7 +167,20 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 			rc = pm_buf_add(b, t, (size_t)n);
 		}
 	}
-	rc = rc ? rc : pm_buf_add(b, "]\n", 2);
+	rc = rc ? rc : pm_buf_add(b, "]\t", 2);
+	/* batch v2's columns (a v1 line: a sale, zeros) */
+	rc = rc ? rc : pm_buf_add(b, s->type == WIRE_SALE_RETURN ? "return\t" : "sale\t", s->type ? 7 : 5);
+	if (!rc && s->type == WIRE_SALE_RETURN) {
+		rc = hqi_copy_str(b, s->return_of_terminal, strlen(s->return_of_terminal));
+		rc = rc ? rc : pm_buf_add(b, "\t", 1);
+		rc = rc ? rc : hqi_copy_i64(b, (int64_t)s->return_of_seq, '\t');
+	} else if (!rc) {
+		rc = pm_buf_add(b, "\\N\t\\N\t", 6);
+	}
+	rc = rc ? rc : hqi_copy_i64(b, s->points_spent, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
+	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s);
 	return rc ? rc : note_row(in);
 }
 
@@ -431,7 +445,8 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	}
 	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
 		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
-		     " discount_cents, tendered_cents, points_earned, items, redeemed) FROM STDIN"
+		     " discount_cents, tendered_cents, points_earned, items, redeemed, type, return_of_terminal,"
+		     " return_of_seq, points_spent, point_value_cents, refund_cents) FROM STDIN"
 		   : "COPY events (store_id, terminal, seq, time_us, type, " HQI_EVENT_COLS ", payload) FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
@@ -442,6 +457,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	in->copying = true;
 	in->rows.len = 0;
 	in->n_rows = 0;
+	hqi_acct_reset(&in->acct);
 	in->n_months = 0;
 	in->cur_ms = in->cur_next = 0;
 	in->reason[0] = '\0';
@@ -480,6 +496,10 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	}
 	if (unlink_pending_erasures(c, in, err, sizeof(err)) ||
 	    (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))))
+		goto dberr_rb;
+	/* the chain account, in the same transaction: exactly once with the batch */
+	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
+			   sizeof(err)))
 		goto dberr_rb;
 	{
 		char last[24];
@@ -557,6 +577,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 out:
 	pm_buf_free(&raw);
 	pm_buf_free(&in.rows);
+	hqi_acct_free(&in.acct);
 }
 
 /* ---- stores --------------------------------------------------------------- */
@@ -620,6 +641,11 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
 		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
 		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
+		/* the chain account: its entries go, the stores that know it get an erased line */
+		{ "DELETE FROM ledger WHERE card = $1", 1 },
+		{ HQI_SERIAL_LOCK, 0 },
+		{ "UPDATE accounts SET erased = true, points = 0, tier_floor = 0, last_visit_us = 0,"
+		  " change_serial = nextval('account_serial') WHERE card = $1", 1 },
 		{ "DELETE FROM cards WHERE card = $1", 1 },
 		{ "DELETE FROM review_requests WHERE card = $1", 1 },
 		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
@@ -638,6 +664,10 @@ int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t err
 		{ "INSERT INTO cards (card, consent, consent_changed_us, source_store) VALUES ($1, $2, $3::bigint, NULL)"
 		  " ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
 		  " consent_changed_us = EXCLUDED.consent_changed_us, source_store = NULL", 3 },
+		/* the account pages carry consent too: the stores' cursor must see the change */
+		{ HQI_SERIAL_LOCK, 0 },
+		{ "INSERT INTO accounts (card, change_serial) VALUES ($1, nextval('account_serial'))"
+		  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial", 1 },
 		/* an earlier request not yet applied is superseded */
 		{ "DELETE FROM downlink WHERE card = $1 AND type = 'consent'", 1 },
 		{ "INSERT INTO downlink (store_id, type, card, consent, created_us)"

@@ -9,6 +9,7 @@
 #define HQ_INT_H
 
 #include "hq/hq.h"
+#include "common/pm_buf.h"
 
 /* The outcome of one upload, for the HTTP answer. */
 struct hq_ack {
@@ -56,6 +57,64 @@ int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int
 /* Run a command (no parameters); on failure err (may be NULL) gets the
  * server's message. PM_OK or PM_EIO. (hq_schema.c) */
 int hqi_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
+
+/* ---- the chain account's writes in the ingest transaction (hq_ledger.c) ---- */
+struct pm_buf;
+struct wire_sale;
+/* What a sales batch changes in the accounts, gathered while it is decoded, so
+ * nothing is read back from the rows just stored. */
+struct hqi_card_delta {
+	char card[20];
+	int64_t points, last_us;
+};
+struct hqi_batch_acct {
+	struct pm_buf ledger;         /* COPY rows of ledger */
+	struct pm_buf coupons;        /* COPY rows of coupon_redemptions */
+	struct pm_buf cards;          /* COPY rows "card\tpoints\tlast_us", made by hqi_acct_apply */
+	struct hqi_card_delta *v;     /* one per carded record, summed by card at apply */
+	size_t n, cap;
+	uint64_t n_ledger;
+};
+/* A record's entries (v1: an earn entry from points_earned), its card and coupons. */
+int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
+		  const struct wire_sale *s);
+/* Empty for a new attempt (buffers kept). */
+void hqi_acct_reset(struct hqi_batch_acct *a);
+void hqi_acct_free(struct hqi_batch_acct *a);
+/* After the batch's COPY, same transaction: ledger rows, accounts (balance +=
+ * new entries, change serial, last visit), store_cards, coupon redemptions;
+ * an event batch (after < seq <= last of store/terminal): its cards known,
+ * their serial moved. PM_OK or PM_EIO (err). */
+int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
+		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen);
+
+/* Taken (transaction-scoped) by every transaction that gives accounts new change
+ * serials, just before it takes them: such transactions then commit in serial order,
+ * so a store's snapshot always sees a prefix of the serials and its cursor never
+ * steps over a change committed later with a smaller serial (docs/hq.md). */
+#define HQI_SERIAL_LOCK "SELECT pg_advisory_xact_lock(7007013)"
+
+/* Money a sales row paid (net of returns: a return counts minus its refund;
+ * points tendered are not money), the tier's measure. */
+#define HQI_MONEY_SQL "(CASE WHEN type = 'return' THEN -refund_cents ELSE total_cents - points_spent * point_value_cents END)"
+/* The tier for a window's spend, at least floor (an imported tier). (hq_card.c) */
+int hqi_tier_of(const struct hq_tiers *t, int64_t spend_cents, int floor);
+
+/* ---- the stores' account endpoints (hq_accounts.c) ----------------------
+ * GET /v1/accounts, /v1/accounts/CARD, /v1/sales/TERMINAL/SEQ,
+ * /v1/coupons/CODE for an authenticated store. The answer for hq_server.c
+ * to send: status, content type, body (caller frees with pm_buf_free). */
+struct hq_answer {
+	int status;
+	const char *type;             /* "application/gzip" or "application/json" */
+	struct pm_buf *body;
+};
+/* Whether url is one of these endpoints (then hq_accounts_handle answers it). */
+bool hq_accounts_route(const char *url);
+/* terminal: X-Posmark-Terminal (may be NULL); after, limit: the query
+ * arguments (may be NULL). out->body must point at an empty pm_buf. */
+void hq_accounts_handle(PGconn *db, const char *store, const char *terminal, const char *url, const char *method,
+			const char *after, const char *limit, struct hq_answer *out);
 
 /* ---- COPY text rows (hq_copy.c) ---------------------------------------- */
 struct pm_buf;

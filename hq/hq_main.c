@@ -56,7 +56,17 @@ static const struct pm_cmd_help helps[] = {
 	{ "history", "history CARD [--db CONNINFO] --json", "a card's sales across all stores, as JSON lines",
 	  DB_OPT
 	  "  --json               JSON lines, the shape of 'posmark history --json' (the only format)\n" },
-	{ "report", "report sales-by-day|campaigns [--db CONNINFO]", "sales per store and day, or campaign results, as JSON lines",
+	{ "report", "report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|points-liability [--db CONNINFO]",
+	  "sales per store and day, campaigns, negative balances, coupons redeemed twice or points liability, as JSON lines",
+	  DB_OPT },
+	{ "card", "card CARD [--db CONNINFO] [--json]\n"
+		  "card adjust CARD POINTS --reason TEXT [--db CONNINFO]",
+	  "a card's chain account (points, tier, consent, ledger), or an adjustment with a reason",
+	  DB_OPT
+	  "  --json               one JSON object (default: text for people)\n"
+	  "  --reason TEXT        why the points change (required for adjust; kept in the ledger)\n" },
+	{ "cards", "cards import FILE [--db CONNINFO]",
+	  "import legacy balances from CSV card,points[,tier]; the same file twice imports once",
 	  DB_OPT },
 	{ "erase", "erase CARD [--db CONNINFO]", "erase a card at HQ; the stores that know it erase it at their next sync",
 	  DB_OPT },
@@ -132,11 +142,12 @@ static char *read_file(const char *path, size_t *len)
 struct opts {
 	const char *config;     /* --config FILE */
 	const char *db, *listen, *key, *cred_file, *targeted;
-	const char *store, *terminal, *since_us, *until_us;
+	const char *store, *terminal, *since_us, *until_us, *reason;
 	const char *tls_cert, *tls_key;   /* --tls-cert, --tls-key */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
 	int json, quiet;
+	const struct hq_tiers *tiers; /* from hq.conf [loyalty], else the till's defaults */
 	int npos;
 	const char *pos[4];
 };
@@ -161,6 +172,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--store", &o->store }, { "--terminal", &o->terminal }, { "--since-us", &o->since_us },
 			{ "--until-us", &o->until_us }, { "--workers", NULL }, { "--config", &o->config },
 			{ "--tls-cert", &o->tls_cert }, { "--tls-key", &o->tls_key },
+			{ "--reason", &o->reason },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -194,15 +206,41 @@ struct hq_conf {
 	char db[1024], listen_addr[128], key[1024], tls_cert[1024], tls_key[1024];
 	int workers;
 	unsigned max_connections, per_ip_connections;   /* 0: not set */
+	struct hq_tiers tiers;        /* [loyalty] tiers, tier_window_days (the till's defaults) */
 	const char *hint;             /* what to do about the setting refused */
 };
+
+/* [loyalty]: the till's tier table, so HQ's tier is the till's (docs/hq.md). */
+static int conf_loyalty(struct hq_conf *hc, const char *k, const char *v, char *msg, size_t msglen)
+{
+	if (!strcmp(k, "tiers")) {
+		hc->hint = "write tiers as in posmark.conf, e.g. member:0:100, silver:500.00:125, gold:2000.00:150";
+		return hq_tiers_parse(v, &hc->tiers, msg, msglen);
+	}
+	if (!strcmp(k, "tier_window_days")) {
+		char *end;
+		long d = strtol(v, &end, 10);
+		if (!*v || *end || d < 1 || d > 3650) {
+			hc->hint = "give the rolling window in days, 1 to 3650 (the till's loyalty.tier_window_days)";
+			snprintf(msg, msglen, "option 'tier_window_days' = '%s' is not valid", v);
+			return PM_EINVAL;
+		}
+		hc->tiers.window_days = (int)d;
+		return PM_OK;
+	}
+	hc->hint = "[loyalty] in hq.conf takes tiers and tier_window_days (docs/hq.md)";
+	snprintf(msg, msglen, "unknown option '%s' in [loyalty]", k);
+	return PM_EINVAL;
+}
 
 static int conf_set(void *ctx, const char *section, const char *k, const char *v, char *msg, size_t msglen)
 {
 	struct hq_conf *hc = ctx;
+	if (!strcmp(section, "loyalty"))
+		return conf_loyalty(hc, k, v, msg, msglen);
 	if (*section && strcmp(section, "hq")) {
 		hc->hint = "write 'key = value' lines (docs/hq.md)";
-		snprintf(msg, msglen, "expected 'key = value' or [hq]");
+		snprintf(msg, msglen, "expected 'key = value', [hq] or [loyalty]");
 		return PM_EINVAL;
 	}
 	if (!strcmp(k, "workers")) {
@@ -251,6 +289,8 @@ static int load_conf(struct opts *o)
 {
 	static struct hq_conf hc;     /* o's strings point into it */
 	char pathbuf[1024], err[1500];
+	hq_tiers_default(&hc.tiers);
+	o->tiers = &hc.tiers;
 	const char *path = pm_conf_pick(o->config, "POSMARK_HQ_CONFIG", "hq.conf", pathbuf, sizeof(pathbuf));
 
 	if (path) {
@@ -437,6 +477,7 @@ static int cmd_serve(const struct opts *o)
 		return 1;
 	}
 	PQfinish(c);
+	hq_accounts_config(o->tiers);
 	rc = hq_serve(&cfg);
 	free(cert);
 	if (key) {
@@ -567,6 +608,81 @@ static int cmd_baskets(const struct opts *o)
 	return WIRE_BASKETS_OK;
 }
 
+/* ---- the chain account: card, card adjust, cards import (docs/hq.md) ---- */
+static bool is_card(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= WIRE_CARD_MAX;
+}
+
+static int cmd_card(const struct opts *o)
+{
+	char err[600];
+	PGconn *c;
+	int rc;
+	if (o->npos == 2 && is_card(o->pos[1])) {
+		if (!(c = open_db(o, 1)))
+			return 1;
+		rc = hq_card_show(c, o->pos[1], o->tiers, o->json, stdout, err, sizeof(err));
+		PQfinish(c);
+		if (rc == PM_ENOENT)
+			return fail("check the number; a card gets an account with its first sale, import or adjustment",
+				    "%s", err);
+		return rc ? fail("check the database", "card failed: %s", err) : 0;
+	}
+	if (o->npos == 4 && !strcmp(o->pos[1], "adjust")) {
+		char *end;
+		errno = 0;
+		long long pts = strtoll(o->pos[3], &end, 10);
+		if (!is_card(o->pos[2]))
+			return fail("give the full card number (digits)", "'%s' is not a card number", o->pos[2]);
+		if (!*o->pos[3] || *end || errno || pts == 0 || pts > WIRE_POINTS_MAX || pts < -WIRE_POINTS_MAX)
+			return fail("give a whole number of points, e.g. 250 or -250, not 0, at most 10^12",
+				    "'%s' is not a number of points to adjust by", o->pos[3]);
+		if (!o->reason || !*o->reason || strlen(o->reason) > 500)
+			return fail("say why with --reason TEXT (up to 500 characters); it stays in the ledger",
+				    "an adjustment needs a reason");
+		if (!(c = open_db(o, 1)))
+			return 1;
+		rc = hq_card_adjust(c, o->pos[2], pts, o->reason, err, sizeof(err));
+		PQfinish(c);
+		if (rc)
+			return fail("check the database", "adjust failed: %s", err);
+		fprintf(stderr, "posmark-hq: card %s adjusted by %lld points; the stores that know it learn it at their "
+			"next sync\n", o->pos[2], pts);
+		return 0;
+	}
+	return fail("posmark-hq card CARD [--json] | card adjust CARD POINTS --reason TEXT",
+		    "usage: card CARD, or card adjust CARD POINTS --reason TEXT");
+}
+
+static int cmd_cards(const struct opts *o)
+{
+	struct hq_import_result res;
+	char err[600];
+	size_t len = 0;
+	if (o->npos != 3 || strcmp(o->pos[1], "import"))
+		return fail("posmark-hq cards import FILE --db CONNINFO", "usage: cards import FILE");
+	char *text = read_file(o->pos[2], &len);
+	if (!text)
+		return fail("check the path", "cannot read '%s': %s", o->pos[2], strerror(errno));
+	PGconn *c = open_db(o, 1);
+	if (!c) {
+		free(text);
+		return 1;
+	}
+	int rc = hq_cards_import(c, text, len, o->tiers, stderr, &res, err, sizeof(err));
+	PQfinish(c);
+	free(text);
+	if (rc == PM_EINVAL)
+		return fail("fix the lines above (CSV card,points[,tier]; docs/hq.md) and import again",
+			    "'%s': %u bad line(s): nothing imported", o->pos[2], res.bad_lines);
+	if (rc)
+		return fail("check the database; nothing was imported", "import failed: %s", err);
+	fprintf(stderr, "posmark-hq: %" PRIu64 " card(s) read, %" PRId64 " balance(s) imported%s\n", res.rows,
+		res.added, res.added == 0 && res.rows ? " (this file was imported before)" : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -678,15 +794,26 @@ int main(int argc, char **argv)
 		return rc ? fail("check the database", "%s failed: %s", cmd, err) : 0;
 	}
 	if (!strcmp(cmd, "report")) {
-		if (o.npos != 2 || (strcmp(o.pos[1], "sales-by-day") && strcmp(o.pos[1], "campaigns")))
-			return fail("posmark-hq report sales-by-day|campaigns --db CONNINFO", "unknown report");
+		static const char *const names[] = { "sales-by-day", "campaigns", "negative-balances",
+						     "coupons-redeemed-twice", "points-liability" };
+		int (*const fns[])(PGconn *, FILE *, char *, size_t) = { hq_report_sales_by_day, hq_report_campaigns,
+			hq_report_negative_balances, hq_report_coupons_twice, hq_report_points_liability };
+		size_t k = 0;
+		while (o.npos == 2 && k < 5 && strcmp(o.pos[1], names[k]))
+			k++;
+		if (o.npos != 2 || k == 5)
+			return fail("posmark-hq report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|"
+				    "points-liability --db CONNINFO", "unknown report");
 		if (!(c = open_db(&o, 1)))
 			return 1;
-		rc = !strcmp(o.pos[1], "campaigns") ? hq_report_campaigns(c, stdout, err, sizeof(err))
-						    : hq_report_sales_by_day(c, stdout, err, sizeof(err));
+		rc = fns[k](c, stdout, err, sizeof(err));
 		PQfinish(c);
 		return rc ? fail("check the database", "report failed: %s", err) : 0;
 	}
+	if (!strcmp(cmd, "card"))
+		return cmd_card(&o);
+	if (!strcmp(cmd, "cards"))
+		return cmd_cards(&o);
 	if (!strcmp(cmd, "rules"))
 		return cmd_rules(&o);
 	if (!strcmp(cmd, "baskets"))

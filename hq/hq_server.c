@@ -245,6 +245,18 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 				  ack.http_status == 200 ? "ok" : ack.http_status == 409 ? "gap" : "rejected",
 				  ack.acked_seq, ack.stored, ack.duplicate ? "true" : "false", reason);
 	}
+	if (hq_accounts_route(url)) { /* the chain account down to the stores: hq_accounts.c */
+		struct pm_buf body = { 0 };
+		struct hq_answer a = { 0, NULL, &body };
+		if (!(store = authenticate(con, db, &ret)))
+			return ret;
+		hq_accounts_handle(db, store, MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Posmark-Terminal"), url,
+				   method, MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "after"),
+				   MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "limit"), &a);
+		ret = reply(con, (unsigned)a.status, a.type, body.data ? body.data : "", body.len, NULL, NULL);
+		pm_buf_free(&body);
+		return ret;
+	}
 	return reply_json(con, 404, "{\"status\":\"not_found\",\"reason\":\"no such endpoint; see docs/hq.md\"}");
 }
 

@@ -1,6 +1,7 @@
 /*
  * card.c - card records: lookup, consent, erasure (each queues its event
- * for HQ through outbox.c).
+ * for HQ through outbox.c). A card's record holds HQ's account state and
+ * this terminal's part HQ has not included (account.c keeps them).
  */
 #include "loyalty/loy_int.h"
 #include "common/pm_err.h"
@@ -9,10 +10,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+int loyi_card_read(struct loy_db *db, MDB_txn *txn, const char *card, struct loyi_card *c)
+{
+	MDB_val k = { strlen(card), (void *)card }, v;
+	int rc = mdb_get(txn, db->cards, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		memset(c, 0, sizeof(*c));
+		snprintf(c->pub.number, sizeof(c->pub.number), "%s", card);
+		return PM_ENOENT;
+	}
+	if (rc)
+		return loyi_mdb_err(rc);
+	return loyi_card_decode(v.mv_data, v.mv_size, card, c);
+}
+
+int loyi_card_write(struct loy_db *db, MDB_txn *txn, const struct loyi_card *c)
+{
+	unsigned char rec[LOYI_CARD_LEN];
+	MDB_val k = { strlen(c->pub.number), (void *)c->pub.number }, v = { sizeof(rec), rec };
+	loyi_card_encode(c, rec);
+	return loyi_mdb_err(mdb_put(txn, db->cards, &k, &v, 0));
+}
+
+/* One read of one record: the lookup a till does per card scan (bench/bench_accounts.c). */
 int loy_card_get(struct loy_db *db, const char *card, struct loy_card *out)
 {
 	MDB_txn *txn;
 	MDB_val k = { strlen(card), (void *)card }, v;
+	struct loyi_card c;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -21,8 +46,10 @@ int loy_card_get(struct loy_db *db, const char *card, struct loy_card *out)
 	if ((rc = loyi_read_begin(db, &txn)))
 		return rc;
 	rc = mdb_get(txn, db->cards, &k, &v);
-	rc = rc ? loyi_mdb_err(rc) : loyi_card_decode(v.mv_data, v.mv_size, card, out);
+	rc = rc ? loyi_mdb_err(rc) : loyi_card_decode(v.mv_data, v.mv_size, card, &c);
 	loyi_read_end(db, txn);
+	if (rc == PM_OK)
+		loyi_card_public(&c, out);
 	return rc;
 }
 
@@ -38,28 +65,19 @@ static const char *const consent_words[] = { "unknown", "yes", "no" };
 static int consent_body(struct loy_db *db, MDB_txn *txn, void *arg)
 {
 	struct consent_arg *a = arg;
-	MDB_val k = { strlen(a->card), (void *)a->card }, v;
-	struct loy_card c;
-	unsigned char rec[LOYI_CARD_LEN];
+	struct loyi_card c;
 	char payload[64];
-	int rc = mdb_get(txn, db->cards, &k, &v);
+	int rc = loyi_card_read(db, txn, a->card, &c);
 
-	if (rc == MDB_NOTFOUND) {
-		memset(&c, 0, sizeof(c));
-		c.created_us = a->now;
-	} else if (rc) {
-		return loyi_mdb_err(rc);
-	} else if ((rc = loyi_card_decode(v.mv_data, v.mv_size, a->card, &c))) {
+	if (rc == PM_ENOENT)
+		c.pub.created_us = a->now;
+	else if (rc)
 		return rc;
-	}
-	c.consent = a->consent;
-	c.consent_source = a->source;
-	c.consent_changed_us = a->now;
-	loyi_card_encode(&c, rec);
-	v.mv_size = sizeof(rec);
-	v.mv_data = rec;
-	if ((rc = mdb_put(txn, db->cards, &k, &v, 0)))
-		return loyi_mdb_err(rc);
+	c.pub.consent = a->consent;
+	c.pub.consent_source = a->source;
+	c.pub.consent_changed_us = a->now;
+	if ((rc = loyi_card_write(db, txn, &c)))
+		return rc;
 	/* HQ learns consent set at the till; a change that came from HQ is not echoed. */
 	if (a->source == LOY_SRC_HQ)
 		return PM_OK;
@@ -82,24 +100,26 @@ struct erase_arg {
 	int source;
 	int64_t now;
 	uint64_t unlinked;
-	unsigned char *buf;
-	size_t cap;
 };
 
-static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
+int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, int source, int64_t now,
+			uint64_t *unlinked)
 {
-	struct erase_arg *a = arg;
-	MDB_val k = { strlen(a->card), (void *)a->card }, v;
+	MDB_val k = { strlen(card), (void *)card }, v;
 	MDB_cursor *cur;
+	struct loyi_scratch sc = { 0 };
+	unsigned char *buf = NULL;
+	size_t cap = 0;
 	int rc, had_card;
 
-	a->unlinked = 0;
+	*unlinked = 0;
 	rc = mdb_get(txn, db->cards, &k, &v);
 	if (rc && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
 	had_card = rc == 0;
 	if ((rc = mdb_cursor_open(txn, db->card_idx, &cur)))
 		return loyi_mdb_err(rc);
+	/* Its records (sales and returns) stay, with the card unlinked. */
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	while (rc == 0) {
 		uint64_t seq;
@@ -108,47 +128,57 @@ static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		struct loy_sale s;
 		loyi_idx_decode(v.mv_data, &seq, &t, &total);
 		if ((rc = mdb_get(txn, db->sales, &sk, &sv)) ||
-		    (rc = loyi_sale_decode(db, sv.mv_data, sv.mv_size, &s)))
+		    (rc = loyi_sale_decode_sc(&sc, sv.mv_data, sv.mv_size, &s)))
 			break;
 		s.card[0] = '\0';
 		s.card_erased = true;
 		size_t need = loyi_sale_size(&s);
-		if (need > a->cap) {
-			unsigned char *nb = realloc(a->buf, need);
+		if (need > cap) {
+			unsigned char *nb = realloc(buf, need);
 			if (!nb) {
 				rc = PM_ENOMEM;
 				break;
 			}
-			a->buf = nb;
-			a->cap = need;
+			buf = nb;
+			cap = need;
 		}
-		loyi_sale_encode(&s, a->buf);
+		loyi_sale_encode(&s, buf);
 		sv.mv_size = need;
-		sv.mv_data = a->buf;
+		sv.mv_data = buf;
 		if ((rc = mdb_put(txn, db->sales, &sk, &sv, 0)))
 			break;
-		a->unlinked++;
+		(*unlinked)++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
 	}
 	mdb_cursor_close(cur);
+	free(buf);
+	loyi_scratch_free(&sc);
 	if (rc != MDB_NOTFOUND)
 		return rc > 0 ? loyi_mdb_err(rc) : rc;
-	if (!had_card && a->unlinked == 0)
+	if (!had_card && *unlinked == 0)
 		return PM_ENOENT;
-	k.mv_size = strlen(a->card);
-	k.mv_data = (void *)a->card;
+	k.mv_size = strlen(card);
+	k.mv_data = (void *)card;
 	if ((rc = mdb_del(txn, db->card_idx, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
 	if ((rc = mdb_del(txn, db->cards, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
-	if ((rc = loyi_caps_forget_card(db, txn, a->card)))
+	if ((rc = mdb_del(txn, db->bought, &k, NULL)) && rc != MDB_NOTFOUND)
+		return loyi_mdb_err(rc);
+	if ((rc = loyi_caps_forget_card(db, txn, card)))
 		return rc;
 	/* Erasure travels to HQ unless HQ sent it. */
-	if (a->source == LOY_SRC_HQ)
+	if (source == LOY_SRC_HQ)
 		return PM_OK;
-	struct loy_event_new ev = { .type = LOY_EV_ERASURE, .time_us = a->now, .payload = a->card,
-				     .payload_len = strlen(a->card) };
+	struct loy_event_new ev = { .type = LOY_EV_ERASURE, .time_us = now, .payload = card,
+				     .payload_len = strlen(card) };
 	return loyi_event_put(db, txn, &ev, NULL);
+}
+
+static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct erase_arg *a = arg;
+	return loyi_card_erase_txn(db, txn, a->card, a->source, a->now, &a->unlinked);
 }
 
 int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
@@ -159,7 +189,6 @@ int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_
 	if (!card[0] || strlen(card) > LOY_CARD_MAX)
 		return PM_EINVAL;
 	rc = loyi_write(db, erase_body, &a);
-	free(a.buf);
 	if (sales_unlinked)
 		*sales_unlinked = rc ? 0 : a.unlinked;
 	return rc;

@@ -1,5 +1,6 @@
 /*
- * codec.c - byte layouts of the purchase log's records, format v1.
+ * codec.c - byte layouts of the purchase log's records, format v2 (sale and
+ * card records v2; v1 records still read).
  * docs/storage.md is the reference; integers are little-endian unless
  * said otherwise, and every record starts with its version byte.
  */
@@ -53,13 +54,16 @@ void loyi_idx_decode(const unsigned char in[LOYI_IDX_LEN], uint64_t *seq, int64_
 	*total = (int64_t)get_be(in + 16);
 }
 
+/* Sale record: the v1 header (64 bytes), in v2 followed by the chain account's
+ * fields (64 bytes), then the variable parts (docs/storage.md). */
 #define SALE_HDR 64
+#define SALE_HDR_V2 128
 #define SALE_ITEM 34
 
 size_t loyi_sale_size(const struct loy_sale *s)
 {
-	size_t n = SALE_HDR + strlen(s->card) + strlen(s->terminal) + strlen(s->ext_id) +
-		   (size_t)s->n_items * SALE_ITEM;
+	size_t n = SALE_HDR_V2 + strlen(s->card) + strlen(s->terminal) + strlen(s->return_of_terminal) +
+		   strlen(s->ext_id) + (size_t)s->n_items * SALE_ITEM;
 	for (uint32_t i = 0; i < s->n_redeemed; i++)
 		n += 1 + strlen(s->redeemed[i].coupon) + 8;
 	return n;
@@ -68,10 +72,11 @@ size_t loyi_sale_size(const struct loy_sale *s)
 void loyi_sale_encode(const struct loy_sale *s, unsigned char *b)
 {
 	size_t cl = strlen(s->card), tl = strlen(s->terminal), el = strlen(s->ext_id);
+	size_t rl = strlen(s->return_of_terminal);
 	unsigned char *p;
 
-	memset(b, 0, SALE_HDR);
-	b[0] = LOY_FORMAT_VERSION;
+	memset(b, 0, SALE_HDR_V2);
+	b[0] = LOYI_SALE_V2;
 	b[1] = (unsigned char)s->tender;
 	b[2] = s->card_erased ? 1 : 0;
 	b[3] = (unsigned char)cl;
@@ -86,11 +91,22 @@ void loyi_sale_encode(const struct loy_sale *s, unsigned char *b)
 	put_le(b + 40, (uint64_t)s->discount_cents, 8);
 	put_le(b + 48, (uint64_t)s->tendered_cents, 8);
 	put_le(b + 56, (uint64_t)s->points_earned, 8);
-	p = b + SALE_HDR;
+	b[64] = (unsigned char)s->type;
+	b[65] = (unsigned char)rl;
+	put_le(b + 72, s->return_of_seq, 8);
+	put_le(b + 80, (uint64_t)s->points_spent, 8);
+	put_le(b + 88, (uint64_t)s->point_value_cents, 8);
+	put_le(b + 96, (uint64_t)s->points_bonus, 8);
+	put_le(b + 104, (uint64_t)s->points_expired, 8);
+	put_le(b + 112, (uint64_t)s->refund_cents, 8);
+	put_le(b + 120, (uint64_t)s->points_clawed_back, 8);
+	p = b + SALE_HDR_V2;
 	memcpy(p, s->card, cl);
 	p += cl;
 	memcpy(p, s->terminal, tl);
 	p += tl;
+	memcpy(p, s->return_of_terminal, rl);
+	p += rl;
 	memcpy(p, s->ext_id, el);
 	p += el;
 	for (uint32_t i = 0; i < s->n_items; i++) {
@@ -126,6 +142,13 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return PM_OK;
 }
 
+void loyi_scratch_free(struct loyi_scratch *sc)
+{
+	free(sc->items);
+	free(sc->redeemed);
+	memset(sc, 0, sizeof(*sc));
+}
+
 /* Stored text fields hold printable ASCII (ids, codes) or digits only. */
 static bool printable(const unsigned char *p, size_t n)
 {
@@ -145,14 +168,19 @@ static bool digits(const unsigned char *p, size_t n)
 
 int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_sale *s)
 {
+	return loyi_sale_decode_sc(&db->scratch, buf, len, s);
+}
+
+int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, struct loy_sale *s)
+{
 	const unsigned char *b = buf, *p, *end = b + len;
-	size_t cl, tl, el;
+	size_t cl, tl, el, rl = 0, hdr = SALE_HDR;
 
 	memset(s, 0, sizeof(*s));
 	if (len < SALE_HDR)
 		return PM_ECORRUPT;
-	if (b[0] != LOY_FORMAT_VERSION)
-		return b[0] > LOY_FORMAT_VERSION ? PM_EVERSION : PM_ECORRUPT;
+	if (b[0] != LOYI_REC_V1 && b[0] != LOYI_SALE_V2)
+		return b[0] > LOYI_SALE_V2 ? PM_EVERSION : PM_ECORRUPT;
 	cl = b[3];
 	tl = b[4];
 	el = b[5];
@@ -169,21 +197,40 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 	s->discount_cents = (int64_t)get_le(b + 40, 8);
 	s->tendered_cents = (int64_t)get_le(b + 48, 8);
 	s->points_earned = (int64_t)get_le(b + 56, 8);
-	p = b + SALE_HDR;
-	if ((size_t)(end - p) < cl + tl + el + (size_t)s->n_items * SALE_ITEM)
+	if (b[0] == LOYI_SALE_V2) {
+		/* v1 records read with the chain account's fields zero: a sale, nothing spent. */
+		if (len < SALE_HDR_V2)
+			return PM_ECORRUPT;
+		hdr = SALE_HDR_V2;
+		s->type = b[64];
+		rl = b[65];
+		if ((s->type != LOY_SALE && s->type != LOY_RETURN) || rl > LOY_TERMINAL_MAX)
+			return PM_ECORRUPT;
+		s->return_of_seq = get_le(b + 72, 8);
+		s->points_spent = (int64_t)get_le(b + 80, 8);
+		s->point_value_cents = (int64_t)get_le(b + 88, 8);
+		s->points_bonus = (int64_t)get_le(b + 96, 8);
+		s->points_expired = (int64_t)get_le(b + 104, 8);
+		s->refund_cents = (int64_t)get_le(b + 112, 8);
+		s->points_clawed_back = (int64_t)get_le(b + 120, 8);
+	}
+	p = b + hdr;
+	if ((size_t)(end - p) < cl + tl + rl + el + (size_t)s->n_items * SALE_ITEM)
 		return PM_ECORRUPT;
-	if (!digits(p, cl) || !printable(p + cl, tl + el))
+	if (!digits(p, cl) || !printable(p + cl, tl + rl + el))
 		return PM_ECORRUPT;
 	memcpy(s->card, p, cl);
 	p += cl;
 	memcpy(s->terminal, p, tl);
 	p += tl;
+	memcpy(s->return_of_terminal, p, rl);
+	p += rl;
 	memcpy(s->ext_id, p, el);
 	p += el;
-	if (grow((void **)&db->items, &db->items_cap, s->n_items, sizeof(*db->items)) ||
-	    grow((void **)&db->redeemed, &db->redeemed_cap, s->n_redeemed, sizeof(*db->redeemed)))
+	if (grow((void **)&sc->items, &sc->items_cap, s->n_items, sizeof(*sc->items)) ||
+	    grow((void **)&sc->redeemed, &sc->redeemed_cap, s->n_redeemed, sizeof(*sc->redeemed)))
 		return PM_ENOMEM;
-	s->items = db->items;
+	s->items = sc->items;
 	for (uint32_t i = 0; i < s->n_items; i++) {
 		struct loy_item *it = &s->items[i];
 		if (!digits(p, 14))
@@ -195,7 +242,7 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 		it->line_cents = (int64_t)get_le(p + 26, 8);
 		p += SALE_ITEM;
 	}
-	s->redeemed = db->redeemed;
+	s->redeemed = sc->redeemed;
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {
 		size_t l;
 		if (p >= end || (l = *p++) > LOY_COUPON_MAX || l == 0 || (size_t)(end - p) < l + 8 ||
@@ -210,27 +257,39 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 	return p == end ? PM_OK : PM_ECORRUPT;
 }
 
-void loyi_card_encode(const struct loy_card *c, unsigned char b[LOYI_CARD_LEN])
+/* Card v2 (112 bytes): v1's 56 bytes (points at 40 now = the pending part), then the HQ state. */
+void loyi_card_encode(const struct loyi_card *ic, unsigned char b[LOYI_CARD_LEN])
 {
+	const struct loy_card *c = &ic->pub;
 	memset(b, 0, LOYI_CARD_LEN);
-	b[0] = LOY_FORMAT_VERSION;
+	b[0] = LOYI_CARD_V2;
 	b[1] = (unsigned char)c->consent;
 	b[2] = (unsigned char)c->consent_source;
 	b[3] = (unsigned char)c->tier;
+	b[4] = (unsigned char)ic->hq_tier;
 	put_le(b + 8, (uint64_t)c->created_us, 8);
 	put_le(b + 16, (uint64_t)c->last_visit_us, 8);
 	put_le(b + 24, c->visits, 8);
 	put_le(b + 32, (uint64_t)c->spend_cents, 8);
-	put_le(b + 40, (uint64_t)c->points, 8);
+	put_le(b + 40, (uint64_t)c->pending_points, 8);
 	put_le(b + 48, (uint64_t)c->consent_changed_us, 8);
+	put_le(b + 56, (uint64_t)ic->hq_points, 8);
+	put_le(b + 64, ic->included_sale_seq, 8);
+	put_le(b + 72, (uint64_t)c->chain_as_of_us, 8);
+	put_le(b + 80, (uint64_t)ic->hq_window_spend_cents, 8);
+	put_le(b + 88, (uint64_t)ic->hq_last_visit_us, 8);
+	put_le(b + 96, (uint64_t)c->pending_spent, 8);
 }
 
-int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy_card *c)
+int loyi_card_decode(const void *buf, size_t len, const char *number, struct loyi_card *ic)
 {
 	const unsigned char *b = buf;
-	memset(c, 0, sizeof(*c));
-	if (len != LOYI_CARD_LEN || b[0] != LOY_FORMAT_VERSION)
-		return (len >= 1 && b[0] > LOY_FORMAT_VERSION) ? PM_EVERSION : PM_ECORRUPT;
+	struct loy_card *c = &ic->pub;
+	memset(ic, 0, sizeof(*ic));
+	if (len < 1)
+		return PM_ECORRUPT;
+	if (!((b[0] == LOYI_REC_V1 && len == LOYI_CARD_V1_LEN) || (b[0] == LOYI_CARD_V2 && len == LOYI_CARD_LEN)))
+		return b[0] > LOYI_CARD_V2 ? PM_EVERSION : PM_ECORRUPT;
 	snprintf(c->number, sizeof(c->number), "%s", number);
 	c->consent = b[1];
 	c->consent_source = b[2];
@@ -239,9 +298,30 @@ int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy
 	c->last_visit_us = (int64_t)get_le(b + 16, 8);
 	c->visits = get_le(b + 24, 8);
 	c->spend_cents = (int64_t)get_le(b + 32, 8);
-	c->points = (int64_t)get_le(b + 40, 8);
+	/* v1: the whole local balance, which is the pending part of a card without HQ state. */
+	c->pending_points = (int64_t)get_le(b + 40, 8);
 	c->consent_changed_us = (int64_t)get_le(b + 48, 8);
+	if (b[0] == LOYI_CARD_V2) {
+		ic->hq_tier = b[4];
+		ic->hq_points = (int64_t)get_le(b + 56, 8);
+		ic->included_sale_seq = get_le(b + 64, 8);
+		c->chain_as_of_us = (int64_t)get_le(b + 72, 8);
+		ic->hq_window_spend_cents = (int64_t)get_le(b + 80, 8);
+		ic->hq_last_visit_us = (int64_t)get_le(b + 88, 8);
+		c->pending_spent = (int64_t)get_le(b + 96, 8);
+	}
+	if (c->consent > LOY_CONSENT_NO || c->tier >= LOY_TIER_MAX || ic->hq_tier >= LOY_TIER_MAX)
+		return PM_ECORRUPT;
+	c->points = ic->hq_points + c->pending_points;
 	return PM_OK;
+}
+
+void loyi_card_public(const struct loyi_card *ic, struct loy_card *out)
+{
+	*out = ic->pub;
+	out->points = ic->hq_points + ic->pub.pending_points;
+	if (ic->hq_last_visit_us > out->last_visit_us)
+		out->last_visit_us = ic->hq_last_visit_us;
 }
 
 size_t loyi_product_encode(const struct loy_product *p, unsigned char *b, size_t cap)
@@ -251,7 +331,7 @@ size_t loyi_product_encode(const struct loy_product *p, unsigned char *b, size_t
 	if (n > cap)
 		return 0;
 	memset(b, 0, 16);
-	b[0] = LOY_FORMAT_VERSION;
+	b[0] = LOYI_REC_V1;
 	b[1] = (unsigned char)nl;
 	b[2] = (unsigned char)cl;
 	b[3] = (unsigned char)bl;
@@ -266,7 +346,7 @@ int loyi_product_decode(const void *buf, size_t len, const char *gtin, struct lo
 {
 	const unsigned char *b = buf;
 	memset(p, 0, sizeof(*p));
-	if (len < 16 || b[0] != LOY_FORMAT_VERSION)
+	if (len < 16 || b[0] != LOYI_REC_V1)
 		return PM_ECORRUPT;
 	size_t nl = b[1], cl = b[2], bl = b[3];
 	if (16 + nl + cl + bl != len || nl >= sizeof(p->name) || cl >= sizeof(p->category) ||

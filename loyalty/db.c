@@ -333,6 +333,10 @@ static int open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errle
 				 "upgrade posmark", db->dir, (unsigned long long)fmt, LOY_FORMAT_VERSION);
 			return PM_EVERSION;
 		}
+		/* A v1 log is upgraded in place: its records stay v1 (they still read),
+		 * new ones are v2, so an older posmark must not open it any more. */
+		if (fmt < LOY_FORMAT_VERSION && (rc = loyi_meta_put_u64(db, txn, "format", LOY_FORMAT_VERSION)))
+			return rc;
 	}
 	if ((rc = mdb_dbi_open(txn, "sales", MDB_CREATE | MDB_INTEGERKEY, &db->sales)) ||
 	    (rc = mdb_dbi_open(txn, "card_idx", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &db->card_idx)) ||
@@ -341,7 +345,9 @@ static int open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errle
 	    (rc = mdb_dbi_open(txn, "coupons", MDB_CREATE, &db->coupons)) ||
 	    (rc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &db->catalog)) ||
 	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE | MDB_INTEGERKEY, &db->events)) ||
-	    (rc = mdb_dbi_open(txn, "offer_caps", MDB_CREATE, &db->offer_caps)))
+	    (rc = mdb_dbi_open(txn, "offer_caps", MDB_CREATE, &db->offer_caps)) ||
+	    (rc = mdb_dbi_open(txn, "returned", MDB_CREATE, &db->returned)) ||
+	    (rc = mdb_dbi_open(txn, "bought", MDB_CREATE, &db->bought)))
 		return loyi_mdb_err(rc);
 	return PM_OK;
 }
@@ -440,8 +446,7 @@ void loy_close(struct loy_db *db)
 	loyi_map_forget(db);
 	mdb_env_close(db->env);
 	pthread_rwlock_destroy(&db->resize_lock);
-	free(db->items);
-	free(db->redeemed);
+	loyi_scratch_free(&db->scratch);
 	free(db);
 }
 

@@ -585,7 +585,7 @@ static int scan_db(struct loy_db *db, MDB_txn *txn, MDB_dbi dbi, const char *nam
 			struct loy_sale s;
 			rc = loyi_sale_decode(db, v.mv_data, v.mv_size, &s);
 		} else if (dbi == db->cards) {
-			struct loy_card c;
+			struct loyi_card c;
 			rc = loyi_card_decode(v.mv_data, v.mv_size, key, &c);
 		} else if (dbi == db->catalog) {
 			struct loy_product p;

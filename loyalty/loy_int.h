@@ -1,8 +1,13 @@
 /*
  * loy_int.h - internals of loyalty/, shared by its files.
  * db.c: environment, write-transaction driver with map growth, meta keys.
- * codec.c: the v1 byte layouts of sale, card, product and event records.
+ * codec.c: the byte layouts of sale (v2), card (v2), product and event (v1)
+ *   records and of the `returned` bookkeeping.
  * sale.c, card.c, catalog.c: the public operations.
+ * account.c: the chain account: ledger entries of a record, HQ's account
+ *   states (loy_accounts_apply), the card's pending part, the spending policy.
+ * return.c: returns (the basis of a return, its refund and clawback, the
+ *   per-original-sale bookkeeping) and the reads net of returns.
  * outbox.c: events for HQ and the offer caps state beside them.
  */
 #ifndef LOY_INT_H
@@ -13,7 +18,14 @@
 #include <lmdb.h>
 #include <pthread.h>
 
-#define LOY_FORMAT_VERSION 1
+/* The log's format (meta "format"): 2 since the chain account (sale and card
+ * records v2, tables `returned` and `bought`). A v1 log is upgraded in place
+ * at open: its v1 records stay and read with zeros in the new fields. */
+#define LOY_FORMAT_VERSION 2
+/* Record versions (first byte of each record). */
+#define LOYI_REC_V1 1              /* product, event, returned, and sale/card v1 */
+#define LOYI_SALE_V2 2
+#define LOYI_CARD_V2 2
 #define LOY_MAGIC "posmark-purchase-log"
 /* Returned by a transaction body when LMDB said MDB_MAP_FULL: grow and redo. */
 #define LOYI_GROW 1000
@@ -29,11 +41,15 @@ struct loy_db {
 	 * (its event loop and its commit thread). */
 	pthread_rwlock_t resize_lock;
 	MDB_dbi meta, sales, card_idx, cards, ext_ids, coupons, catalog, events, offer_caps;
-	/* Scratch for decoded sales handed to callbacks. */
-	struct loy_item *items;
-	size_t items_cap;
-	struct loy_redemption *redeemed;
-	size_t redeemed_cap;
+	MDB_dbi returned, bought;
+	/* Scratch for decoded sales handed to readers' callbacks (one reading
+	 * thread at a time). Write transactions decode into scratch of their own. */
+	struct loyi_scratch {
+		struct loy_item *items;
+		size_t items_cap;
+		struct loy_redemption *redeemed;
+		size_t redeemed_cap;
+	} scratch;
 	/* A deferred group's commit record is not synced yet (committer thread only). */
 	bool deferred_unsynced;
 };
@@ -65,18 +81,62 @@ int loyi_meta_put_u64(struct loy_db *db, MDB_txn *txn, const char *key, uint64_t
 void loyi_idx_encode(unsigned char out[LOYI_IDX_LEN], uint64_t seq, int64_t time_us, int64_t total);
 void loyi_idx_decode(const unsigned char in[LOYI_IDX_LEN], uint64_t *seq, int64_t *time_us, int64_t *total);
 
-/* Sale record v1. Encoded size for a sale; encode into buf of that size. */
+/* Sale record (writes v2; reads v1 and v2). Encoded size; encode into buf of that size. */
 size_t loyi_sale_size(const struct loy_sale *s);
 void loyi_sale_encode(const struct loy_sale *s, unsigned char *buf);
-/* Decode into *s, items/redeemed in db scratch (valid until the next decode). */
+/* Decode into *s, items/redeemed in sc (valid until its next decode). */
+int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, struct loy_sale *s);
+/* The same in the handle's reader scratch. */
 int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_sale *s);
+void loyi_scratch_free(struct loyi_scratch *sc);
 
-#define LOYI_CARD_LEN 56
-void loyi_card_encode(const struct loy_card *c, unsigned char out[LOYI_CARD_LEN]);
-int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy_card *c);
+/*
+ * The card record as the log keeps it (v2; v1 reads with no HQ state and its
+ * points as pending). pub.points is derived: hq_points + pub.pending_points.
+ */
+struct loyi_card {
+	struct loy_card pub;          /* pub.last_visit_us: visits at this terminal only */
+	int64_t hq_points;            /* HQ's balance in the state held (0 without one) */
+	int hq_tier;
+	uint64_t included_sale_seq;   /* this terminal's entries HQ's state includes */
+	int64_t hq_window_spend_cents;
+	int64_t hq_last_visit_us;
+};
+#define LOYI_CARD_V1_LEN 56
+#define LOYI_CARD_LEN 112
+void loyi_card_encode(const struct loyi_card *c, unsigned char out[LOYI_CARD_LEN]);
+int loyi_card_decode(const void *buf, size_t len, const char *number, struct loyi_card *c);
+/* Read a card in txn: PM_OK, PM_ENOENT (c zeroed, number set), or an error. */
+int loyi_card_read(struct loy_db *db, MDB_txn *txn, const char *card, struct loyi_card *c);
+int loyi_card_write(struct loy_db *db, MDB_txn *txn, const struct loyi_card *c);
+/* The public view of a stored card (points, last visit, spending fields). */
+void loyi_card_public(const struct loyi_card *c, struct loy_card *out);
 
 size_t loyi_product_encode(const struct loy_product *p, unsigned char *buf, size_t cap);
 int loyi_product_decode(const void *buf, size_t len, const char *gtin, struct loy_product *p);
+
+/*
+ * Window spend of a card at now: HQ's window spend (with a state) plus the
+ * card's records here that HQ's state does not include (all of them without
+ * a state), newest backwards until the window's start. Returns net of returns.
+ */
+int loyi_window_spend(struct loy_db *db, MDB_txn *txn, const struct loyi_card *c, int64_t now,
+		      int64_t *out);
+/* Sum of the ledger entries and of the points spent of the card's records with seq > after. */
+int loyi_pending_since(struct loy_db *db, MDB_txn *txn, struct loyi_scratch *sc, const char *card,
+		       uint64_t after, int64_t *points, int64_t *spent);
+/* Sum of a record's ledger entries. */
+int64_t loyi_ledger_sum(const struct loy_sale *s);
+/* A return inside the commit's transaction (return.c): checks, amounts, bookkeeping.
+ * Called by sale.c's commit with s->seq assigned; fills s (card, amounts, items). */
+struct loyi_return_work;
+int loyi_return_prepare(struct loy_db *db, MDB_txn *txn, struct loy_sale *s, struct loyi_return_work **w,
+			struct loy_commit_result *res);
+int loyi_return_record(struct loy_db *db, MDB_txn *txn, const struct loy_sale *s, struct loyi_return_work *w);
+void loyi_return_work_free(struct loyi_return_work *w);
+/* Erase a card in txn (card.c): source HQ queues nothing. PM_ENOENT when nothing was known. */
+int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, int source, int64_t now,
+			uint64_t *unlinked);
 
 /* Tier for a window spend. */
 int loyi_tier_for(const struct loy_config *cfg, int64_t window_spend);

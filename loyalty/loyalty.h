@@ -1,10 +1,13 @@
 /*
  * loyalty.h - the durable purchase log of one terminal, in LMDB.
  *
- * What it is: the sale records, each card's record (points, tier, consent,
- * aggregates), a per-card index of its sales, redeemed coupons, the product
- * catalog, an outbox of non-sale events for HQ, and the HQ upload watermark,
- * all in one LMDB environment (docs/storage.md has the byte layouts, v1).
+ * What it is: the sale and return records (each carrying its ledger entries,
+ * docs/accounts.md), each card's record (HQ's account state, this terminal's
+ * entries HQ has not included, tier, consent, aggregates), a per-card index
+ * of its records, the units returned of each sale, redeemed coupons, the
+ * product catalog, an outbox of non-sale events for HQ, and the HQ upload
+ * watermark, all in one LMDB environment (docs/storage.md has the byte
+ * layouts, format v2).
  *
  * What it is not: it does not decode scans (it trusts card numbers and GTINs
  * the terminal got from drivers' decoder), choose offers, or talk to HQ.
@@ -14,7 +17,10 @@
  *    the card aggregates and points, the redeemed coupons, the events the
  *    sale carries (offers issued, held back, redeemed: loy_sale.events_cb),
  *    the offer caps state and the sequence counters commit together or not
- *    at all. When it returns PM_OK the sale is on stable storage (LMDB's
+ *    at all. The record's ledger entries (loy_sale_ledger) are part of the
+ *    record, so they commit with it too; a return (type LOY_RETURN) commits
+ *    with its clawback, refund and the returned-units bookkeeping the same
+ *    way. When it returns PM_OK the sale is on stable storage (LMDB's
  *    default fsync discipline is kept).
  *  - A sale carrying an ext_id (the till's or POS app's idempotency key) is
  *    committed at most once; a repeat returns PM_EEXIST with the first seq.
@@ -132,6 +138,7 @@ struct loy_event_new {
 };
 
 struct loy_sale;
+struct loy_return_basis;
 /*
  * Gives the events that commit with a sale. Called inside the commit's write
  * transaction once sale->seq is assigned (payloads may name it), on the
@@ -175,11 +182,18 @@ struct loy_sale {
 	int64_t point_value_cents;    /* the value of one point when spent */
 	int64_t points_bonus;         /* bonus credited with this sale (set by the caller) */
 	int64_t points_expired;       /* set by commit */
-	int64_t refund_cents;         /* returns: money given back */
+	int64_t refund_cents;         /* returns: money given back; set by commit */
 	int64_t points_clawed_back;   /* returns: set by commit (positive) */
 	/* Commit only (NULL in sales read back): the sale's events, see above. */
 	loy_sale_events_cb events_cb;
 	void *events_ctx;
+	/*
+	 * Commit of a return of ANOTHER terminal's sale only: that sale and what
+	 * was returned of it, as HQ told (loy_return_basis below). A return of
+	 * this log's own sale reads its basis from the log inside the commit and
+	 * folds this in when given (HQ may know returns made elsewhere).
+	 */
+	const struct loy_return_basis *return_basis;
 };
 
 enum loy_sale_type { LOY_SALE = 0, LOY_RETURN = 1 };
@@ -196,6 +210,22 @@ struct loy_ledger_entry {
 };
 /* The non-zero entries a sale or return record carries, in kind order; returns how many. */
 size_t loy_sale_ledger(const struct loy_sale *s, struct loy_ledger_entry out[LOY_LEDGER_PER_SALE]);
+/* "earn", "spend", "clawback", "bonus", "expiry", "adjust", "import"; "?" if unknown. */
+const char *loy_ledger_kind_name(int kind);
+
+/* Why a commit said PM_EREFUSED (loy_commit_result.refusal); nothing was written. */
+enum loy_refusal {
+	LOY_REFUSE_NONE = 0,
+	LOY_REFUSE_POINTS_NO_CARD = 1,    /* points spent on a sale without a card */
+	LOY_REFUSE_POINTS_BALANCE = 2,    /* more than the balance the log knows */
+	LOY_REFUSE_POINTS_OFFLINE = 3,    /* more than the offline allowance (docs/accounts.md) */
+	LOY_REFUSE_POINTS_TOTAL = 4,      /* their value is more than the sale's total */
+	LOY_REFUSE_RETURN_UNKNOWN = 5,    /* no such sale (or another terminal's without a basis) */
+	LOY_REFUSE_RETURN_OF_RETURN = 6,  /* the record named is itself a return */
+	LOY_REFUSE_RETURN_NOT_IN_SALE = 7,/* an item the sale does not have (refused_item) */
+	LOY_REFUSE_RETURN_TOO_MANY = 8,   /* more units than sold minus returned (refused_item) */
+	LOY_REFUSE_RETURN_EMPTY = 9,      /* a return without items */
+};
 
 struct loy_commit_result {
 	uint64_t seq;
@@ -209,6 +239,13 @@ struct loy_commit_result {
 	int64_t points_expired;       /* balance lost to expiry before this sale */
 	int tier;
 	int64_t window_spend_cents;
+	/* The chain account (docs/accounts.md) */
+	int64_t points_spent;         /* as committed */
+	int64_t points_bonus;         /* as committed (0 without a card) */
+	int64_t refund_cents;         /* returns: money given back */
+	int64_t points_clawed_back;   /* returns */
+	int refusal;                  /* PM_EREFUSED: enum loy_refusal */
+	int refused_item;             /* the item of a return refused (index in sale->items), else -1 */
 };
 
 /*
@@ -218,9 +255,22 @@ struct loy_commit_result {
  * sale->time_us (caller stamps it).
  * Returns PM_OK; PM_EEXIST if sale->ext_id was committed before (out->seq is
  * that sale's seq), or a redeemed coupon was already used (out->seq = 0,
- * out->refused_coupon its index: drop that one and commit again); PM_EFULL
- * (disk/map full: nothing written, retry later); PM_EINVAL; PM_EIO; or what
- * events_cb returned. On any error nothing of the sale is written.
+ * out->refused_coupon its index: drop that one and commit again); PM_EREFUSED
+ * (out->refusal says why: points the card cannot cover, a return the sale
+ * does not allow); PM_EFULL (disk/map full: nothing written, retry later);
+ * PM_EINVAL; PM_EIO; or what events_cb returned. On any error nothing of the
+ * sale is written.
+ *
+ * The chain account, inside the transaction (docs/accounts.md): expiry of
+ * a balance left unused (points_expired), the spending checks (points_spent
+ * at most the balance, the offline allowance, the total), points earned on
+ * the money paid (total - points_spent * point_value_cents, point_value_cents
+ * 0 = the config's), points_bonus credited (a card needed; else ignored).
+ * A return (type LOY_RETURN, return_of_*, items = the returned units with
+ * positive qty) is checked against its sale and what was returned of it;
+ * the commit sets its card (the sale's), prices, refund_cents and
+ * points_clawed_back, and records the units returned (docs/accounts.md,
+ * "Sale and return records"). card, coupons and points on a return are ignored.
  * Threads: any thread; writes are serialised by LMDB.
  */
 int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale,
@@ -257,11 +307,20 @@ int loy_sync(struct loy_db *db);
 /* Callback for reads: return 0 to go on, non-zero to stop (returned as is). */
 typedef int (*loy_sale_cb)(void *ctx, const struct loy_sale *sale);
 
-/* Every sale of a card, oldest first: one key range of the card index. */
+/* Every record (sales and returns) of a card, oldest first: one key range of the card index. */
 int loy_card_history(struct loy_db *db, const char *card, loy_sale_cb cb, void *ctx);
-/* Sales with seq > after_seq in order, at most max (0 = all). For upload. */
+/* Records with seq > after_seq in order, at most max (0 = all). For upload. */
 int loy_sales_after(struct loy_db *db, uint64_t after_seq, size_t max,
 		    loy_sale_cb cb, void *ctx);
+/*
+ * The same, net of returns (history, tiers, offers' history, the miner): a
+ * return record is not given; a sale comes with the units returned of it
+ * taken off (its lines' qty and line_cents reduced, lines returned whole
+ * left out, total_cents less the refunds, points_earned less the clawbacks);
+ * a sale returned whole is not given.
+ */
+int loy_card_history_net(struct loy_db *db, const char *card, loy_sale_cb cb, void *ctx);
+int loy_sales_after_net(struct loy_db *db, uint64_t after_seq, size_t max, loy_sale_cb cb, void *ctx);
 int loy_sale_get(struct loy_db *db, uint64_t seq, loy_sale_cb cb, void *ctx);
 /* Whether sale ext_id is committed; *seq_out = its seq (0 if not). */
 int loy_sale_find_ext(struct loy_db *db, const char *ext_id, uint64_t *seq_out);
@@ -281,9 +340,10 @@ struct loy_card {
 	int consent_source;           /* enum loy_source */
 	int64_t consent_changed_us;
 	/* The chain account (docs/accounts.md): points above is HQ's balance
-	 * plus pending_points. */
+	 * plus pending_points; last_visit_us the later of here and HQ's. */
 	int64_t pending_points;       /* this terminal's entries HQ had not included */
 	int64_t chain_as_of_us;       /* HQ's time of the state held, 0 = never had one */
+	int64_t pending_spent;        /* points spent here that HQ had not included (allowance) */
 };
 
 /* PM_OK with *out filled, or PM_ENOENT for a card never seen (or erased). */
@@ -322,6 +382,55 @@ int loy_accounts_apply(struct loy_db *db, const struct loy_account_state *a, siz
 		       uint64_t included_sale_seq, uint64_t cursor);
 /* The cursor stored with the last applied page (0 = none yet). */
 int loy_accounts_cursor(struct loy_db *db, uint64_t *cursor);
+/*
+ * The GTINs HQ says the card buys most across the chain (its last state),
+ * most first: PM_OK with *n (0..32) set; PM_OK with *n 0 when none.
+ */
+int loy_card_bought(struct loy_db *db, const char *card, char out[32][LOY_GTIN_LEN + 1], uint32_t *n);
+/*
+ * How many points card c may spend here at now_us (docs/accounts.md,
+ * "Spending offline"): its balance, and while its HQ state is absent or
+ * older than offline_window_s at most offline_spend_limit - pending_spent.
+ * *offline (may be NULL) says whether the allowance applied. Never < 0.
+ */
+int64_t loy_points_spendable(const struct loy_config *cfg, const struct loy_card *c, int64_t now_us,
+			     bool *offline);
+
+/*
+ * Returns (docs/accounts.md, "Sale and return records"). The basis of a
+ * return is the sale returned and what was returned of it so far.
+ */
+struct loy_return_basis {
+	struct loy_sale sale;         /* items and redeemed owned by the basis */
+	uint32_t n_returned;
+	struct loy_item *returned;    /* per GTIN: gtin and qty (units returned so far) */
+	int64_t refund_cents;         /* refunded so far */
+	int64_t points_clawed_back;   /* clawed back so far */
+};
+/* Sale seq of this log as a basis, with what was returned of it as this log
+ * knows. PM_OK, PM_ENOENT (no such record), or a read error. A return record
+ * is given too (sale.type says so; loy_return_check refuses it). */
+int loy_return_basis_get(struct loy_db *db, uint64_t seq, struct loy_return_basis *out);
+/* Fold into b what this log knows was returned of b's sale (per GTIN the larger). */
+int loy_return_basis_local(struct loy_db *db, struct loy_return_basis *b);
+/* Fold other's returned units and amounts into b (per GTIN the larger). PM_OK or PM_ENOMEM. */
+int loy_return_basis_merge(struct loy_return_basis *b, const struct loy_item *returned, uint32_t n,
+			   int64_t refund_cents, int64_t points_clawed_back);
+/* A deep copy (for a basis kept across calls). PM_OK or PM_ENOMEM. */
+int loy_return_basis_copy(const struct loy_return_basis *src, struct loy_return_basis *dst);
+void loy_return_basis_free(struct loy_return_basis *b);   /* NULL-safe; zeroes */
+/* Units of gtin sold in b's sale, and returned of it so far. */
+void loy_return_units(const struct loy_return_basis *b, const char *gtin, int32_t *sold, int32_t *returned);
+/* The unit price of gtin in b's sale (its first line), -1 if the sale has none. */
+int64_t loy_return_unit_price(const struct loy_return_basis *b, const char *gtin);
+/*
+ * Whether n returned items (several may name one GTIN) are allowed by b:
+ * LOY_REFUSE_NONE, or the refusal with *bad (may be NULL) the item's index.
+ */
+int loy_return_check(const struct loy_return_basis *b, const struct loy_item *items, size_t n, size_t *bad);
+/* What returning them gives back: refund (money) and points clawed back, as the commit computes. */
+void loy_return_amounts(const struct loy_return_basis *b, const struct loy_item *items, size_t n,
+			int64_t *refund_cents, int64_t *points_clawed_back);
 /* The current tier name for a tier number. */
 const char *loy_tier_name(const struct loy_db *db, int tier);
 const struct loy_config *loy_db_config(const struct loy_db *db);

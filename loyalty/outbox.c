@@ -89,7 +89,7 @@ int loyi_event_put(struct loy_db *db, MDB_txn *txn, const struct loy_event_new *
 		return PM_ENOMEM;
 	/* Event record v1: version, type, 2 reserved, u32 length, i64 time, payload. */
 	memset(buf, 0, 16);
-	buf[0] = LOY_FORMAT_VERSION;
+	buf[0] = LOYI_REC_V1;
 	buf[1] = (unsigned char)ev->type;
 	for (int i = 0; i < 4; i++)
 		buf[4 + i] = (unsigned char)(len >> (8 * i));
@@ -190,7 +190,7 @@ static int each_event(struct loy_db *db, uint64_t seq, const MDB_val *v, void *a
 	uint32_t len = 0;
 	uint64_t t = 0;
 	(void)db;
-	if (v->mv_size < 16 || b[0] != LOY_FORMAT_VERSION)
+	if (v->mv_size < 16 || b[0] != LOYI_REC_V1)
 		return PM_ECORRUPT;
 	for (int i = 0; i < 4; i++)
 		len |= (uint32_t)b[4 + i] << (8 * i);

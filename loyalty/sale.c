@@ -1,6 +1,7 @@
 /*
- * sale.c - committing a sale in one write transaction, and reading sales
- * back (by card through the card index, by seq for upload).
+ * sale.c - committing a sale (or a return, return.c) in one write
+ * transaction with its card's account, and reading records back (by card
+ * through the card index, by seq for upload).
  */
 #include "loyalty/loy_int.h"
 #include "common/pm_err.h"
@@ -33,84 +34,90 @@ struct commit_arg {
 	struct loy_commit_result *res;
 	unsigned char *buf;
 	size_t cap;
+	struct loyi_return_work *ret;  /* a return's basis and items (return.c) */
 };
 
-/* Sum of the card's sales in the tier window, newest backwards. */
-static int window_spend(struct loy_db *db, MDB_txn *txn, const char *card, int64_t now,
-			int64_t *out)
+static int refuse(struct loy_commit_result *res, int why)
 {
-	MDB_cursor *cur;
-	MDB_val k = { strlen(card), (void *)card }, v;
-	int64_t cutoff = now - (int64_t)db->cfg.tier_window_days * DAY_US;
-	int rc = mdb_cursor_open(txn, db->card_idx, &cur);
-
-	*out = 0;
-	if (rc)
-		return loyi_mdb_err(rc);
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-	if (rc == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
-	while (rc == 0) {
-		uint64_t seq;
-		int64_t t, total;
-		loyi_idx_decode(v.mv_data, &seq, &t, &total);
-		if (t < cutoff)
-			break;
-		*out += total;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV_DUP);
-	}
-	mdb_cursor_close(cur);
-	return (rc == 0 || rc == MDB_NOTFOUND) ? PM_OK : loyi_mdb_err(rc);
+	res->refusal = why;
+	return PM_EREFUSED;
 }
 
+/*
+ * The card's side of a record: expiry, the spending checks, points earned
+ * at the tier held before the sale, the pending part of the chain account,
+ * aggregates, and the record's card_idx entry (a return's is its refund,
+ * negative, so window spends are net of returns).
+ */
 static int update_card(struct loy_db *db, MDB_txn *txn, struct loy_sale *s,
 		       struct loy_commit_result *res)
 {
 	MDB_val k = { strlen(s->card), s->card }, v;
-	struct loy_card c;
-	unsigned char rec[LOYI_CARD_LEN], idx[LOYI_IDX_LEN];
-	int64_t window;
-	int rc = mdb_get(txn, db->cards, &k, &v);
+	struct loyi_card c;
+	unsigned char idx[LOYI_IDX_LEN];
+	int64_t window, idx_total;
+	int rc = loyi_card_read(db, txn, s->card, &c);
 
-	if (rc == MDB_NOTFOUND) {
-		memset(&c, 0, sizeof(c));
-		c.created_us = s->time_us;
-	} else if (rc) {
-		return loyi_mdb_err(rc);
-	} else if ((rc = loyi_card_decode(v.mv_data, v.mv_size, s->card, &c))) {
+	if (rc == PM_ENOENT)
+		c.pub.created_us = s->time_us;
+	else if (rc)
 		return rc;
-	}
-	if (db->cfg.points_expiry_days > 0 && c.last_visit_us > 0 &&
-	    s->time_us - c.last_visit_us > (int64_t)db->cfg.points_expiry_days * DAY_US &&
-	    c.points > 0) {
-		res->points_expired = c.points;
-		c.points = 0;
-	}
-	if ((rc = window_spend(db, txn, s->card, s->time_us, &window)))
+	int64_t balance = c.hq_points + c.pub.pending_points;
+	if ((rc = loyi_window_spend(db, txn, &c, s->time_us, &window)))
 		return rc;
-	/* Points are earned at the tier the customer holds when the sale starts. */
-	int tier_before = loyi_tier_for(&db->cfg, window);
-	s->points_earned = loyi_points_for(&db->cfg, tier_before, s->total_cents);
-	window += s->total_cents;
-	c.tier = loyi_tier_for(&db->cfg, window);
-	c.points += s->points_earned;
-	c.visits++;
-	c.spend_cents += s->total_cents;
-	if (s->time_us > c.last_visit_us)
-		c.last_visit_us = s->time_us;
-	loyi_card_encode(&c, rec);
-	v.mv_size = sizeof(rec);
-	v.mv_data = rec;
-	if ((rc = mdb_put(txn, db->cards, &k, &v, 0)))
-		return loyi_mdb_err(rc);
-	loyi_idx_encode(idx, s->seq, s->time_us, s->total_cents);
+	if (s->type == LOY_RETURN) {
+		/* Points the returned units earned go back, even below zero (docs/accounts.md). */
+		c.pub.pending_points -= s->points_clawed_back;
+		c.pub.spend_cents -= s->refund_cents;
+		idx_total = -s->refund_cents;
+	} else {
+		int64_t last = c.pub.last_visit_us > c.hq_last_visit_us ? c.pub.last_visit_us : c.hq_last_visit_us;
+		if (db->cfg.points_expiry_days > 0 && last > 0 &&
+		    s->time_us - last > (int64_t)db->cfg.points_expiry_days * DAY_US && balance > 0) {
+			/* The balance left unused too long is lost before this sale: an expiry entry. */
+			s->points_expired = balance;
+			c.pub.pending_points -= balance;
+			balance = 0;
+		}
+		if (s->points_spent > 0) {
+			struct loy_card pub;
+			bool offline;
+			loyi_card_public(&c, &pub);
+			if (s->points_spent > balance)
+				return refuse(res, LOY_REFUSE_POINTS_BALANCE);
+			if (s->points_spent > loy_points_spendable(&db->cfg, &pub, s->time_us, &offline) && offline)
+				return refuse(res, LOY_REFUSE_POINTS_OFFLINE);
+		}
+		/* Points are earned at the tier the customer holds when the sale starts,
+		 * on the money paid (points tendered earn nothing). */
+		int tier_before = loyi_tier_for(&db->cfg, window);
+		if (c.pub.chain_as_of_us && c.hq_tier > tier_before)
+			tier_before = c.hq_tier;
+		s->points_earned = loyi_points_for(&db->cfg, tier_before,
+						   s->total_cents - s->points_spent * s->point_value_cents);
+		c.pub.pending_points += s->points_earned - s->points_spent + s->points_bonus;
+		c.pub.pending_spent += s->points_spent;
+		c.pub.visits++;
+		c.pub.spend_cents += s->total_cents;
+		if (s->time_us > c.pub.last_visit_us)
+			c.pub.last_visit_us = s->time_us;
+		idx_total = s->total_cents;
+	}
+	window += idx_total;
+	c.pub.tier = loyi_tier_for(&db->cfg, window);
+	if (c.pub.chain_as_of_us && c.hq_tier > c.pub.tier)
+		c.pub.tier = c.hq_tier;
+	if ((rc = loyi_card_write(db, txn, &c)))
+		return rc;
+	loyi_idx_encode(idx, s->seq, s->time_us, idx_total);
 	v.mv_size = sizeof(idx);
 	v.mv_data = idx;
 	if ((rc = mdb_put(txn, db->card_idx, &k, &v, MDB_NODUPDATA)))
 		return loyi_mdb_err(rc);
-	res->points_balance = c.points;
-	res->tier = c.tier;
+	res->points_balance = c.hq_points + c.pub.pending_points;
+	res->tier = c.pub.tier;
 	res->window_spend_cents = window;
+	res->points_expired = s->points_expired;
 	return PM_OK;
 }
 
@@ -149,6 +156,7 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 
 	memset(res, 0, sizeof(*res));
 	res->refused_coupon = -1;
+	res->refused_item = -1;
 	if (s->ext_id[0]) {
 		k.mv_size = strlen(s->ext_id);
 		k.mv_data = s->ext_id;
@@ -163,7 +171,24 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 	if ((rc = loyi_last_sale_seq(db, txn, &last)))
 		return rc;
 	s->seq = last + 1;
-	s->points_earned = 0;
+	s->points_earned = s->points_expired = s->points_clawed_back = 0;
+	if (s->type == LOY_RETURN) {
+		/* Its card, prices, refund and clawback come from the sale returned. */
+		if ((rc = loyi_return_prepare(db, txn, s, &a->ret, res)))
+			return rc;
+	} else {
+		s->refund_cents = 0;
+		s->return_of_terminal[0] = '\0';
+		s->return_of_seq = 0;
+		if (!s->card[0])
+			s->points_bonus = 0;
+		if (s->points_spent > 0 && !s->point_value_cents)
+			s->point_value_cents = db->cfg.point_value_cents;
+		if (s->points_spent > 0 && !s->card[0])
+			return refuse(res, LOY_REFUSE_POINTS_NO_CARD);
+		if (s->points_spent > 0 && s->points_spent * s->point_value_cents > s->total_cents)
+			return refuse(res, LOY_REFUSE_POINTS_TOTAL);
+	}
 	if (s->card[0] && (rc = update_card(db, txn, s, res)))
 		return rc;
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {
@@ -203,10 +228,16 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		if ((rc = mdb_put(txn, db->ext_ids, &k, &v, MDB_NOOVERWRITE)))
 			return loyi_mdb_err(rc);
 	}
+	if (s->type == LOY_RETURN && (rc = loyi_return_record(db, txn, s, a->ret)))
+		return rc;
 	if ((rc = put_sale_events(db, txn, s, res)))
 		return rc;
 	res->seq = s->seq;
 	res->points_earned = s->points_earned;
+	res->points_spent = s->points_spent;
+	res->points_bonus = s->points_bonus;
+	res->refund_cents = s->refund_cents;
+	res->points_clawed_back = s->points_clawed_back;
 	return PM_OK;
 }
 
@@ -215,12 +246,27 @@ static bool fits(const char *s, size_t max)
 	return strnlen(s, max + 1) <= max;
 }
 
+/* Points beyond this are absurd (a mistyped number), refused before any arithmetic. */
+#define POINTS_MAX 1000000000LL
+
 static bool sale_valid(const struct loy_sale *sale)
 {
 	if ((sale->n_items && !sale->items) || (sale->n_redeemed && !sale->redeemed) ||
 	    sale->n_items > 65535 || sale->n_redeemed > 65535 || !fits(sale->card, LOY_CARD_MAX) ||
-	    !fits(sale->ext_id, LOY_EXTID_MAX) || !fits(sale->terminal, LOY_TERMINAL_MAX))
+	    !fits(sale->ext_id, LOY_EXTID_MAX) || !fits(sale->terminal, LOY_TERMINAL_MAX) ||
+	    !fits(sale->return_of_terminal, LOY_TERMINAL_MAX))
 		return false;
+	if ((sale->type != LOY_SALE && sale->type != LOY_RETURN) || sale->points_spent < 0 ||
+	    sale->points_spent > POINTS_MAX || sale->points_bonus < 0 || sale->points_bonus > POINTS_MAX ||
+	    sale->point_value_cents < 0 || sale->point_value_cents > 1000000)
+		return false;
+	if (sale->type == LOY_RETURN) {
+		if (!sale->return_of_terminal[0] || !sale->return_of_seq)
+			return false;
+		for (uint32_t i = 0; i < sale->n_items; i++)
+			if (sale->items[i].qty <= 0)
+				return false;
+	}
 	for (uint32_t i = 0; i < sale->n_items; i++)
 		if (strlen(sale->items[i].gtin) != LOY_GTIN_LEN)
 			return false;
@@ -237,6 +283,7 @@ int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale, struct loy_c
 
 	memset(out, 0, sizeof(*out));
 	out->refused_coupon = -1;
+	out->refused_item = -1;
 	if (!db || !sale_valid(sale))
 		return PM_EINVAL;
 	if (!a.sale.terminal[0])
@@ -245,6 +292,7 @@ int loy_sale_commit(struct loy_db *db, const struct loy_sale *sale, struct loy_c
 		memcpy(a.sale.currency, db->cfg.currency, sizeof(a.sale.currency));
 	rc = loyi_write(db, commit_body, &a);
 	free(a.buf);
+	loyi_return_work_free(a.ret);
 	return rc;
 }
 
@@ -293,6 +341,7 @@ static int commit_group(struct loy_db *db, const struct loy_sale *const *sales, 
 	for (size_t i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
 		out[i].refused_coupon = -1;
+		out[i].refused_item = -1;
 		g.each[i].sale = *sales[i];
 		g.each[i].res = &out[i];
 		if (!g.each[i].sale.terminal[0])
@@ -322,8 +371,10 @@ static int commit_group(struct loy_db *db, const struct loy_sale *const *sales, 
 	for (size_t i = 0, j = 0; i < n; i++)
 		if (rcs[i] == PM_OK)
 			rcs[i] = rc ? rc : sub[j++];
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(g.each[i].buf);
+		loyi_return_work_free(g.each[i].ret);
+	}
 	free(sub);
 	free(g.each);
 	return rc;

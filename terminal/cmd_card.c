@@ -22,14 +22,17 @@ static int show(struct loy_db *db, const char *card, bool json)
 				"no data for this card");
 	if (rc)
 		return cli_fail("card", NULL, "cannot read the card: %s", pm_strerror(rc));
+	const char *consent = c.consent == LOY_CONSENT_YES ? "yes" : c.consent == LOY_CONSENT_NO ? "no" : "unknown";
 	if (json) {
-		json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:I}", "card", c.number,
+		/* points: what the card may spend here now (HQ's balance + pending_points, docs/accounts.md). */
+		json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:s, s:o}", "card", c.number,
 				      "points", (json_int_t)c.points, "tier", loy_tier_name(db, c.tier),
 				      "visits", (json_int_t)c.visits, "spend_cents", (json_int_t)c.spend_cents,
 				      "last_visit_us", (json_int_t)c.last_visit_us, "created_us",
-				      (json_int_t)c.created_us, "consent_targeted",
-				      c.consent == LOY_CONSENT_YES ? "yes" : c.consent == LOY_CONSENT_NO ? "no" : "unknown",
-				      "consent_changed_us", (json_int_t)c.consent_changed_us);
+				      (json_int_t)c.created_us, "consent_targeted", consent,
+				      "consent_changed_us", (json_int_t)c.consent_changed_us,
+				      "pending_points", (json_int_t)c.pending_points, "consent", consent,
+				      "chain_as_of", c.chain_as_of_us ? json_integer(c.chain_as_of_us) : json_null());
 		char *s = json_dumps(o, JSON_COMPACT);
 		puts(s ? s : "{}");
 		free(s);
@@ -39,6 +42,11 @@ static int show(struct loy_db *db, const char *card, bool json)
 	printf("card            %s\n", c.number);
 	printf("tier            %s\n", loy_tier_name(db, c.tier));
 	printf("points          %lld\n", (long long)c.points);
+	if (c.chain_as_of_us)
+		printf("chain account   HQ's balance as of %s UTC, plus %lld from sales here HQ has not "
+		       "counted yet\n", pm_fmt_utc(c.chain_as_of_us, when, sizeof(when)), (long long)c.pending_points);
+	else
+		printf("chain account   none from HQ yet: the points are this terminal's own\n");
 	printf("visits          %llu\n", (unsigned long long)c.visits);
 	printf("lifetime spend  %s %s\n", term_money(c.spend_cents, m, sizeof(m)), loy_db_config(db)->currency);
 	printf("last visit      %s\n", c.last_visit_us ? pm_fmt_utc(c.last_visit_us, when, sizeof(when)) : "never");

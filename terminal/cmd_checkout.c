@@ -141,6 +141,8 @@ int cmd_checkout(int argc, char **argv)
 		goto out;
 	}
 	till_init(t, db, &cfg, printer, co.json ? stdout : NULL, ext);
+	/* HQ answers a card or a sale this terminal does not know, within hq.lookup_budget_ms. */
+	term_till_hq(&t->hq, &cfg, db);
 	if (run_scans(t, scanner, scanner_spec))
 		goto out_release_till;
 	if (t->open)
@@ -159,6 +161,7 @@ int cmd_checkout(int argc, char **argv)
 			t->counts.refused_scans, t->counts.cancelled);
 	status = 0;
 out_release_till:
+	term_till_hq_release(&t->hq);
 	till_release(t);
 out:
 	free(t);

@@ -1,4 +1,4 @@
-/* cmd_history.c - posmark history CARD: every sale of a card, oldest first. */
+/* cmd_history.c - posmark history CARD: every sale of a card, oldest first, net of returns. */
 #include "terminal/cli.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
@@ -79,7 +79,8 @@ int cmd_history(int argc, char **argv)
 		return 1;
 	h.json = co.json;
 	h.db = db;
-	rc = loy_card_history(db, r.card, print_sale, &h);
+	/* Net of returns (docs/accounts.md): returned units are off their sale, a sale returned whole is gone. */
+	rc = loy_card_history_net(db, r.card, print_sale, &h);
 	loy_close(db);
 	if (rc)
 		return cli_log_failed("history", &cfg, rc, "reading the card's history",

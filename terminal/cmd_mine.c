@@ -206,7 +206,7 @@ static int read_log(const struct term_config *cfg, struct mine_db *db, struct mi
 
 	if (cli_open_log("mine", cfg, &ldb))
 		return 1;
-	rc = loy_sales_after(ldb, 0, 0, feed_sale, &sf);
+	rc = loy_sales_after_net(ldb, 0, 0, feed_sale, &sf);   /* baskets net of returns */
 	loy_close(ldb);
 	free(sf.names);
 	if (sf.rc == PM_ENOMEM)

@@ -1,5 +1,6 @@
 /* cmd_sync.c - posmark sync: upload what HQ has not acknowledged, apply
- * HQ's requests, fetch the signed rule set (docs/hostsync.md). */
+ * HQ's requests, pull the card accounts, fetch the signed rule set
+ * (docs/hostsync.md, docs/accounts.md). */
 #include "terminal/wiring.h"
 #include "hostsync/hostsync.h"
 #include "common/pm_err.h"
@@ -165,10 +166,11 @@ int cmd_sync(int argc, char **argv)
 		if (co.json)
 			printf("{\"event\":\"sync\",\"ok\":%s,\"sales_sent\":%llu,\"events_sent\":%llu,\"batches\":%llu,"
 			       "\"retries\":%llu,\"bytes_raw\":%llu,\"bytes_sent\":%llu,\"requests_applied\":%llu,"
-			       "\"rules\":%d}\n", rc ? "false" : "true", (unsigned long long)st.sales_sent,
-			       (unsigned long long)st.events_sent, (unsigned long long)st.batches,
-			       (unsigned long long)st.retries, (unsigned long long)st.bytes_raw,
-			       (unsigned long long)st.bytes_sent, (unsigned long long)st.requests_applied, st.rules);
+			       "\"accounts_pulled\":%llu,\"rules\":%d}\n", rc ? "false" : "true",
+			       (unsigned long long)st.sales_sent, (unsigned long long)st.events_sent,
+			       (unsigned long long)st.batches, (unsigned long long)st.retries,
+			       (unsigned long long)st.bytes_raw, (unsigned long long)st.bytes_sent,
+			       (unsigned long long)st.requests_applied, (unsigned long long)st.accounts_applied, st.rules);
 		if (result_line) {
 			struct term_sync_result r = { rc, st.sales_sent, st.events_sent, st.batches, st.rules };
 			char line[200];

@@ -83,6 +83,7 @@ struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
 		return NULL;
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	till_init(&l->till, d->db, &d->cfg, NULL, NULL, NULL);
+	l->till.hq = d->hq;
 	l->till.sink = lane_sink;
 	l->till.sink_ctx = l;
 	l->reply_client = -1;
@@ -568,6 +569,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	d->cfg.loy.defer_meta_sync = true;
 	if (cli_open_log_full("daemon", &d->cfg, &d->db))
 		goto out_close_pipe;
+	term_till_hq(&d->hq, &d->cfg, d->db);   /* before any lane: every lane gets the hooks */
 	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
 		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);
 		goto out_close_log;
@@ -642,6 +644,7 @@ out_close_log:
 	daemon_lanes_clear(d);
 	till_offers_share(NULL);
 	term_offers_close(&d->offers);
+	term_till_hq_release(&d->hq);
 	loy_close(d->db);
 out_close_pipe:
 	sig_pipe_w = -1;

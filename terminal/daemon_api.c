@@ -67,6 +67,8 @@ static json_t *sale_state(struct lane *l, json_t *r)
 	json_object_set_new(r, "lane", json_string(l->name));
 	json_object_set_new(r, "lines", json_integer((json_int_t)l->till.n_lines));
 	json_object_set_new(r, "subtotal_cents", json_integer(till_subtotal(&l->till)));
+	if (l->till.returning)
+		json_object_set_new(r, "return_of", json_string(l->till.return_of));
 	return r;
 }
 
@@ -130,6 +132,8 @@ static void op_line_add(struct daemon *d, int slot, json_t *req)
 	bool known = loy_catalog_get(d->db, r.gtin, &p) == PM_OK;
 	int64_t unit = price ? json_integer_value(price)
 		: r.kind == SCAN_VARIABLE_MEASURE ? r.price_cents : known ? p.price_cents : -1;
+	if (l->till.returning)
+		unit = 0;   /* a returned unit is priced from its sale */
 	if (unit < 0) {
 		snprintf(msg, sizeof(msg), "product %s is not in the catalog and the request has no price_cents", r.gtin);
 		fail(d, slot, req, PM_ENOENT, msg, "send the app's price with the line");
@@ -137,8 +141,13 @@ static void op_line_add(struct daemon *d, int slot, json_t *req)
 	}
 	if (r.kind == SCAN_VARIABLE_MEASURE)
 		qty = 1;
+	l->refusal[0] = '\0';
 	int rc = till_add_priced(&l->till, r.gtin, (int32_t)qty, unit,
 				 str(req, "name") ? str(req, "name") : known ? p.name : NULL);
+	if (rc == PM_EREFUSED) {
+		fail(d, slot, req, rc, l->refusal[0] ? l->refusal : "line refused", "the sale goes on");
+		return;
+	}
 	if (rc) {
 		fail(d, slot, req, rc, "line not added (the sale has 500 lines at most)", NULL);
 		return;
@@ -266,6 +275,77 @@ static void op_tender(struct daemon *d, int slot, json_t *req)
 	committer_submit(d->committer, &l->job);
 }
 
+/* #points N on the lane's open sale (docs/accounts.md, "Spending offline"). */
+static void op_points_spend(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, false);
+	json_t *pts = json_object_get(req, "points");
+	if (!l)
+		return;
+	if (!l->till.open) {
+		fail(d, slot, req, PM_EBADSTATE, "no open sale on this lane", "send sale_open first");
+		return;
+	}
+	if (!json_is_integer(pts)) {
+		fail(d, slot, req, PM_EINVAL, "points_spend needs \"points\": a whole number, 1 or more", NULL);
+		return;
+	}
+	l->refusal[0] = '\0';
+	if (till_points_spend(&l->till, json_integer_value(pts), "points_spend")) {
+		fail(d, slot, req, PM_EREFUSED, l->refusal[0] ? l->refusal : "points refused",
+		     "the sale goes on without them");
+		return;
+	}
+	json_t *rep = sale_state(l, ok_reply(req));
+	json_object_set_new(rep, "points", json_integer(l->till.points_spend));
+	json_object_set_new(rep, "value_cents", json_integer(l->till.points_spend * d->cfg.loy.point_value_cents));
+	daemon_reply(d, slot, rep);
+}
+
+/* Open a return of "sale" (TERMINAL:SEQ) on the lane; line_add then gives returned units. */
+static void op_return_open(struct daemon *d, int slot, json_t *req)
+{
+	struct lane *l = lane_of(d, slot, req, true);
+	const char *ref = str(req, "sale"), *id = str(req, "pos_sale_id");
+	if (!l)
+		return;
+	if (!ref) {
+		fail(d, slot, req, PM_EINVAL, "return_open needs \"sale\": \"TERMINAL:SEQ\" as on the receipt", NULL);
+		return;
+	}
+	if (id && strlen(id) > 58) {
+		fail(d, slot, req, PM_EINVAL, "pos_sale_id is longer than 58 bytes", NULL);
+		return;
+	}
+	if (l->till.open && !l->till.n_lines && !l->till.card[0] && !l->till.returning)
+		till_cancel(&l->till);   /* an empty sale_open: the return replaces it */
+	l->refusal[0] = '\0';
+	/* The idempotency key first: a POS app retrying a committed return is told so at tender. */
+	if (!l->till.open)
+		snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s", id ? id : "");
+	if (till_return_open(&l->till, ref, "return_open")) {
+		fail(d, slot, req, PM_EREFUSED, l->refusal[0] ? l->refusal : "return refused", NULL);
+		return;
+	}
+	const struct loy_return_basis *b = &l->till.ret;
+	json_t *rep = sale_state(l, ok_reply(req)), *items = json_array();
+	for (uint32_t i = 0; i < b->sale.n_items; i++) {
+		bool seen = false;
+		for (uint32_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(b->sale.items[k].gtin, b->sale.items[i].gtin);
+		if (seen)
+			continue;
+		int32_t sold, returned;
+		loy_return_units(b, b->sale.items[i].gtin, &sold, &returned);
+		json_array_append_new(items, json_pack("{s:s, s:i, s:i}", "gtin", b->sale.items[i].gtin,
+						       "sold", (int)sold, "returned", (int)returned));
+	}
+	json_object_set_new(rep, "return_of", json_string(l->till.return_of));
+	json_object_set_new(rep, "card", b->sale.card[0] ? json_string(b->sale.card) : json_null());
+	json_object_set_new(rep, "items", items);
+	daemon_reply(d, slot, rep);
+}
+
 /* The coupon blocks of the lane's last sale as text lines for the POS app's receipt. */
 static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
 {
@@ -365,8 +445,10 @@ static void op_card_info(struct daemon *d, int slot, json_t *req)
 	json_t *rep = ok_reply(req);
 	json_object_set_new(rep, "card", json_string(r.card));
 	json_object_set_new(rep, "points", json_integer(c.points));
+	json_object_set_new(rep, "pending_points", json_integer(c.pending_points));
 	json_object_set_new(rep, "tier", json_string(loy_tier_name(d->db, c.tier)));
 	json_object_set_new(rep, "visits", json_integer((json_int_t)c.visits));
+	json_object_set_new(rep, "chain_as_of", c.chain_as_of_us ? json_integer(c.chain_as_of_us) : json_null());
 	daemon_reply(d, slot, rep);
 }
 
@@ -440,7 +522,7 @@ static const struct {
 	{ "sale_open", op_sale_open }, { "line_add", op_line_add }, { "line_void", op_line_void },
 	{ "card", op_card }, { "coupon", op_coupon }, { "consent", op_consent }, { "tender", op_tender }, { "sale_cancel", op_sale_cancel },
 	{ "receipt_printed", op_receipt_printed }, { "card_info", op_card_info }, { "sale_status", op_sale_status }, { "status", op_status },
-	{ "echo", op_echo },
+	{ "echo", op_echo }, { "points_spend", op_points_spend }, { "return_open", op_return_open },
 };
 
 void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
@@ -464,6 +546,7 @@ void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
 			return;
 		}
 	fail(d, slot, req, PM_EINVAL, op ? "unknown op" : "request has no \"op\"",
-	     "ops: sale_open line_add line_void card coupon consent tender receipt_printed sale_cancel card_info sale_status status echo");
+	     "ops: sale_open line_add line_void card coupon consent points_spend tender return_open receipt_printed "
+	     "sale_cancel card_info sale_status status echo");
 	json_decref(req);
 }

@@ -96,6 +96,7 @@ struct daemon {
 	int64_t started_us;
 	uint64_t requests, errors;
 	struct term_offers offers;       /* one engine for all lanes (shared caps) */
+	struct till_hq hq;               /* the lanes' lookups at HQ (term_till_hq; zero = none) */
 	char rules_version[96];          /* name of the installed rule set, "" = none */
 	/* background upload: a `posmark sync --once` child every hq.interval_s */
 	pid_t sync_pid;

@@ -70,10 +70,30 @@ static int hist_one(void *ctx, const struct loy_sale *s)
 	return h->cb(h->cb_ctx, &v);
 }
 
+/*
+ * The card's sales here, net of returns, and first what HQ says it buys most
+ * across the chain (its account's `bought`), as one sale at HQ's last visit:
+ * bought/not_bought conditions see the chain's purchases (docs/accounts.md).
+ */
 static int hist_each(void *ctx, const char *card, ofr_sale_cb cb, void *cb_ctx)
 {
 	struct hist_ctx h = { cb, cb_ctx, NULL, 0 };
-	int rc = loy_card_history(ctx, card, hist_one, &h);
+	char bought[32][LOY_GTIN_LEN + 1];
+	uint32_t nb = 0;
+	struct loy_card c;
+	int rc = PM_OK;
+	if (loy_card_bought(ctx, card, bought, &nb) == PM_OK && nb && loy_card_get(ctx, card, &c) == PM_OK) {
+		struct ofr_line lines[32];
+		for (uint32_t i = 0; i < nb; i++) {
+			memcpy(lines[i].gtin, bought[i], sizeof(lines[i].gtin));
+			lines[i].qty = 1;
+			lines[i].line_cents = 0;
+		}
+		struct ofr_sale_view v = { c.last_visit_us ? c.last_visit_us : c.chain_as_of_us, 0, nb, lines };
+		rc = cb(cb_ctx, &v);
+	}
+	if (rc == PM_OK)
+		rc = loy_card_history_net(ctx, card, hist_one, &h);
 	free(h.lines);
 	return rc;
 }

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define RESERVE_MIN (256u * 1024u)   /* bytes; about 500 lines at their largest */
-#define LANE_BOUND 400u              /* JSON of a lane without its lines, at most */
+#define LANE_BOUND 520u              /* JSON of a lane without its lines (points, return_of included), at most */
 #define LINE_BOUND 520u              /* JSON of one line, name escaped at its worst */
 
 static void path_of(const struct daemon *d, char *buf, size_t len)
@@ -137,8 +137,9 @@ static json_t *lanes_json(struct daemon *d)
 							       "qty", (int)t->lines[k].item.qty, "unit_price_cents",
 							       (json_int_t)t->lines[k].item.unit_price_cents, "name",
 							       t->lines[k].name));
-		json_array_append_new(lanes, json_pack("{s:s, s:s, s:s, s:o}", "lane", d->lanes[i]->name,
-						       "pos_sale_id", t->pos_sale_id, "card", t->card, "lines", lines));
+		json_array_append_new(lanes, json_pack("{s:s, s:s, s:s, s:o, s:I, s:s}", "lane", d->lanes[i]->name,
+						       "pos_sale_id", t->pos_sale_id, "card", t->card, "lines", lines,
+						       "points", (json_int_t)t->points_spend, "return_of", t->return_of));
 	}
 	return lanes;
 }
@@ -221,6 +222,10 @@ void open_sales_restore(struct daemon *d)
 			continue;
 		snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s",
 			 json_string_value(json_object_get(ln, "pos_sale_id")) ?: "");
+		/* A return resumes as a return (its sale read again; refused: the lines are refused too). */
+		const char *ret = json_string_value(json_object_get(ln, "return_of"));
+		if (ret && *ret && till_return_open(&l->till, ret, "return_open"))
+			pm_warn("lane %s: the open return of %s cannot resume: %s", l->name, ret, l->refusal);
 		json_array_foreach(json_object_get(ln, "lines"), j, item)
 			till_add_priced(&l->till, json_string_value(json_object_get(item, "gtin")) ?: "",
 					(int32_t)json_integer_value(json_object_get(item, "qty")),
@@ -232,6 +237,9 @@ void open_sales_restore(struct daemon *d)
 			scan_decode_keyed_card(&d->cfg.scan, card, &r);
 			till_set_card(&l->till, &r);
 		}
+		json_int_t pts = json_integer_value(json_object_get(ln, "points"));
+		if (pts > 0)
+			till_points_spend(&l->till, pts, "points_spend");
 		l->till.open = true;
 	}
 	pm_info("resumed %zu open sale(s) from %s", json_array_size(json_object_get(doc, "lanes")), path);

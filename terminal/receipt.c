@@ -85,6 +85,9 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 	int64_t subtotal = 0;
 	size_t cols = (size_t)d->columns;
 
+	if (s->type == LOY_RETURN)
+		return receipt_return_build(d, cfg, db, s, res, lines, n_lines);
+
 	prn_doc_text(d, PRN_CENTER, PRN_BOLD | PRN_DOUBLE, "%s", cfg->store_name);
 	if (cfg->store_address[0])
 		prn_doc_text(d, PRN_CENTER, 0, "%s", cfg->store_address);
@@ -118,16 +121,27 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 	prn_doc_pair(d, PRN_BOLD | PRN_DOUBLE, b, term_money(s->total_cents, a, sizeof(a)));
 	snprintf(b, sizeof(b), "Paid %s", loy_tender_name(s->tender));
 	prn_doc_pair(d, 0, b, term_money(s->tendered_cents, a, sizeof(a)));
-	if (s->tendered_cents > s->total_cents)
-		prn_doc_pair(d, 0, "Change", term_money(s->tendered_cents - s->total_cents, a, sizeof(a)));
+	if (s->tendered_cents > s->total_cents - s->points_spent * s->point_value_cents)
+		prn_doc_pair(d, 0, "Change", term_money(s->tendered_cents - (s->total_cents - s->points_spent *
+									    s->point_value_cents), a, sizeof(a)));
 	if (s->card[0]) {
 		size_t n = strlen(s->card);
 		prn_doc_rule(d, '-');
 		snprintf(b, sizeof(b), "Card ************%s", s->card + (n > 4 ? n - 4 : 0));
 		snprintf(a, sizeof(a), "Tier %s", loy_tier_name(db, res->tier));
 		prn_doc_pair(d, 0, b, a);
+		if (s->points_spent) {
+			/* Points paid part of the total (docs/accounts.md). */
+			snprintf(b, sizeof(b), "%lld (%s)", (long long)-s->points_spent,
+				 term_money(-s->points_spent * s->point_value_cents, a, sizeof(a)));
+			prn_doc_pair(d, 0, "Points spent", b);
+		}
 		snprintf(b, sizeof(b), "%lld", (long long)res->points_earned);
 		prn_doc_pair(d, 0, "Points earned", b);
+		if (s->points_bonus) {
+			snprintf(b, sizeof(b), "%lld", (long long)s->points_bonus);
+			prn_doc_pair(d, 0, "Bonus points", b);
+		}
 		if (res->points_expired) {
 			snprintf(b, sizeof(b), "%lld", (long long)-res->points_expired);
 			prn_doc_pair(d, 0, "Points expired", b);
@@ -139,6 +153,10 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 		receipt_coupons(d, offers, s->currency);
 	prn_doc_rule(d, '-');
 	prn_doc_text(d, PRN_CENTER, 0, "%s", cfg->footer);
+	/* The sale's reference: scanned (or keyed as #return TERMINAL:SEQ) to return items of it. */
+	snprintf(b, sizeof(b), "%s:%llu", s->terminal, (unsigned long long)s->seq);
+	prn_doc_barcode(d, PRN_CODE128, b);
+	prn_doc_text(d, PRN_CENTER, 0, "%s", b);
 	prn_doc_feed(d, 1);
 	prn_doc_cut(d);
 	return PM_OK;

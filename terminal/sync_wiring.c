@@ -10,6 +10,7 @@
 #include "common/pm_log.h"
 #include "common/pm_time.h"
 #include "offers/offers.h"
+#include "terminal/till.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -36,6 +37,42 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 	*p = n;
 	*cap = need;
 	return PM_OK;
+}
+
+/* The log's ledger kinds and record types are wire's numbers (docs/accounts.md). */
+_Static_assert((int)LOY_LEDGER_EARN == (int)WIRE_LEDGER_EARN && (int)LOY_LEDGER_SPEND == (int)WIRE_LEDGER_SPEND &&
+	       (int)LOY_LEDGER_CLAWBACK == (int)WIRE_LEDGER_CLAWBACK && (int)LOY_LEDGER_BONUS == (int)WIRE_LEDGER_BONUS &&
+	       (int)LOY_LEDGER_EXPIRY == (int)WIRE_LEDGER_EXPIRY && (int)LOY_LEDGER_ADJUST == (int)WIRE_LEDGER_ADJUST &&
+	       (int)LOY_LEDGER_IMPORT == (int)WIRE_LEDGER_IMPORT && LOY_LEDGER_PER_SALE == WIRE_LEDGER_PER_SALE,
+	       "loyalty's ledger kinds are wire's numbers");
+_Static_assert((int)LOY_SALE == (int)WIRE_SALE_SALE && (int)LOY_RETURN == (int)WIRE_SALE_RETURN,
+	       "loyalty's record types are wire's");
+
+/* Batch v2 fields: record type, the original sale of a return, points
+ * tendered, refund, and the record's ledger entries (loy_sale_ledger). */
+static void pass_account_fields(const struct loy_sale *s, struct wire_sale *h)
+{
+	struct loy_ledger_entry le[LOY_LEDGER_PER_SALE];
+	h->type = s->type;
+	snprintf(h->return_of_terminal, sizeof(h->return_of_terminal), "%s", s->return_of_terminal);
+	h->return_of_seq = s->return_of_seq;
+	h->points_spent = s->points_spent;
+	h->point_value_cents = s->point_value_cents;
+	h->refund_cents = s->refund_cents;
+	h->n_ledger = 0;
+	if (!s->card[0]) {
+		/* The card was erased after this record (its sales are unlinked): its
+		 * account went with it at HQ too, so the record carries no entries (a
+		 * batch with entries but no card is refused, and would be forever). */
+		h->points_spent = 0;
+		return;
+	}
+	size_t n = loy_sale_ledger(s, le);
+	for (size_t i = 0; i < n && i < WIRE_LEDGER_PER_SALE; i++) {
+		h->ledger[h->n_ledger].kind = le[i].kind;
+		h->ledger[h->n_ledger].points = le[i].points;
+		h->n_ledger++;
+	}
 }
 
 static int pass_sale(void *ctx, const struct loy_sale *s)
@@ -70,6 +107,7 @@ static int pass_sale(void *ctx, const struct loy_sale *s)
 		snprintf(h.redeemed[i].coupon, sizeof(h.redeemed[i].coupon), "%s", s->redeemed[i].coupon);
 		h.redeemed[i].discount_cents = s->redeemed[i].discount_cents;
 	}
+	pass_account_fields(s, &h);
 	return sp->cb(sp->cb_ctx, &h);
 }
 
@@ -187,8 +225,42 @@ static int w_rules_check(void *ctx, const char *text, size_t len, char *err, siz
 	return rc;
 }
 
+static int w_accounts_cursor(void *ctx, uint64_t *cursor)
+{
+	return loy_accounts_cursor(((struct term_sync_ctx *)ctx)->db, cursor);
+}
+
+_Static_assert(WIRE_BOUGHT_MAX <= 32 && WIRE_CARD_MAX == LOY_CARD_MAX, "an account from HQ fits the log's");
+
+/* One page of account states from HQ, with its cursor, in one transaction of the log. */
+static int w_apply_accounts(void *ctx, const struct wire_accounts_header *h, const struct wire_account *a, size_t n)
+{
+	struct loy_account_state *st = calloc(n ? n : 1, sizeof(*st));
+	if (!st)
+		return PM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(st[i].card, sizeof(st[i].card), "%s", a[i].card);
+		st[i].erased = a[i].erased;
+		st[i].points = a[i].points;
+		st[i].tier = a[i].tier;
+		st[i].consent = a[i].consent;
+		st[i].consent_changed_us = a[i].consent_changed_us;
+		st[i].last_visit_us = a[i].last_visit_us;
+		st[i].window_spend_cents = a[i].window_spend_cents;
+		st[i].n_bought = a[i].n_bought > WIRE_BOUGHT_MAX ? WIRE_BOUGHT_MAX : a[i].n_bought;
+		for (uint32_t k = 0; k < st[i].n_bought; k++)
+			snprintf(st[i].bought[k], sizeof(st[i].bought[k]), "%s", a[i].bought[k]);
+	}
+	int rc = loy_accounts_apply(((struct term_sync_ctx *)ctx)->db, st, n, h->as_of_us, h->included_sale_seq,
+				    h->next_cursor);
+	free(st);
+	return rc;
+}
+
 void term_sync_source(struct hs_source *src, struct term_sync_ctx *sc)
 {
+	src->accounts_cursor = w_accounts_cursor;
+	src->apply_accounts = w_apply_accounts;
 	src->ctx = sc;
 	src->rules_check = w_rules_check;
 	src->sales_after = w_sales_after;
@@ -215,4 +287,74 @@ void term_sync_client_config(const struct term_config *cfg, struct hs_client_con
 	hc->backoff_initial_ms = cfg->hq.backoff_initial_ms;
 	hc->backoff_max_ms = cfg->hq.backoff_max_ms;
 	hc->timeout_s = cfg->hq.timeout_s;
+	hc->lookup_budget_ms = cfg->hq.lookup_budget_ms;
+}
+
+/* ---- the till's lookups at HQ (struct till_hq) ------------------------------ */
+
+struct till_hq_ctx {
+	struct hs_client_config hc;
+	struct term_sync_ctx sc;
+	struct hs_source src;
+	char terminal[LOY_TERMINAL_MAX + 1];
+};
+
+static int hq_account_lookup(void *ctx, const char *card)
+{
+	struct till_hq_ctx *c = ctx;
+	char err[400];
+	int rc = hs_account_lookup(&c->hc, &c->src, c->terminal, card, err, sizeof(err));
+	if (rc && rc != PM_ENOENT)
+		pm_info("card account from HQ: %s; the till goes on with what it knows", err);
+	return rc;
+}
+
+static int hq_sale_lookup(void *ctx, const char *terminal, uint64_t seq, struct wire_sale_lookup *out)
+{
+	struct till_hq_ctx *c = ctx;
+	char err[400];
+	int rc = hs_sale_lookup(&c->hc, c->terminal, terminal, seq, out, err, sizeof(err));
+	if (rc)
+		pm_info("sale %s:%llu from HQ: %s", terminal, (unsigned long long)seq, err);
+	return rc;
+}
+
+static int hq_coupon_lookup(void *ctx, const char *coupon, struct wire_coupon_status *out)
+{
+	struct till_hq_ctx *c = ctx;
+	char err[400];
+	int rc = hs_coupon_lookup(&c->hc, c->terminal, coupon, out, err, sizeof(err));
+	if (rc && rc != PM_ENOENT)
+		pm_info("coupon status from HQ: %s; the till decides on what it knows", err);
+	return rc;
+}
+
+void term_till_hq(struct till_hq *out, const struct term_config *cfg, struct loy_db *db)
+{
+	memset(out, 0, sizeof(*out));
+	if (!cfg->hq.url[0] || !cfg->hq.store_credential[0] || cfg->hq.lookup_budget_ms <= 0)
+		return; /* no HQ to ask, or asked never to wait for it: offline rules only */
+	struct till_hq_ctx *c = calloc(1, sizeof(*c));
+	if (!c) {
+		pm_warn("no memory for HQ lookups at the till; it works offline");
+		return;
+	}
+	term_sync_client_config(cfg, &c->hc);
+	c->sc.db = db;
+	c->sc.store_id = cfg->store_id;
+	c->sc.data_dir = cfg->data_dir;
+	term_sync_source(&c->src, &c->sc);
+	snprintf(c->terminal, sizeof(c->terminal), "%s", cfg->loy.terminal_id);
+	out->ctx = c;
+	out->account_lookup = hq_account_lookup;
+	out->sale_lookup = hq_sale_lookup;
+	out->coupon_lookup = hq_coupon_lookup;
+}
+
+void term_till_hq_release(struct till_hq *hq)
+{
+	if (!hq)
+		return;
+	free(hq->ctx);
+	memset(hq, 0, sizeof(*hq));
 }

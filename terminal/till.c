@@ -2,12 +2,16 @@
  * till.c - the sale state machine of one lane: scans and cashier keys in,
  * a durable commit on tender, then the receipt. Nothing after the commit
  * (printing, events) can lose the sale; a refused scan never ends the sale.
+ * A lane may instead ring a return (#return TERMINAL:SEQ, till_return.c's
+ * rules in docs/accounts.md) and spend points on a sale (#points N).
  */
 #include "terminal/till_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
+#include "wire/wire.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +47,7 @@ void till_release(struct till *t)
 	t->queue = NULL;
 	t->queue_seq = NULL;
 	t->queue_n = 0;
+	loy_return_basis_free(&t->ret);
 	till_offers_release(t);
 }
 
@@ -60,6 +65,11 @@ static void refuse(struct till *t, const char *input, const char *reason)
 	till_emit(t, &(struct till_event){ .kind = TILL_EV_SCAN_REFUSED, .input = input, .reason = reason });
 }
 
+static int64_t now_us(const struct till *t)
+{
+	return t->clock_us ? t->clock_us : pm_now_us();
+}
+
 static void reset_sale(struct till *t)
 {
 	t->open = false;
@@ -67,16 +77,100 @@ static void reset_sale(struct till *t)
 	t->card[0] = '\0';
 	t->pending_qty = 1;
 	t->n_refused = 0;
+	t->points_spend = 0;
+	t->returning = false;
+	t->return_replay = false;
+	t->return_of[0] = '\0';
+	loy_return_basis_free(&t->ret);
 	till_offers_reset(t);
 }
 
-static void add_line(struct till *t, const char *input, const struct loy_product *p,
-		     int64_t embedded_price)
+/* The idempotency key the open sale will commit with ("" = none). */
+static void next_ext_id(const struct till *t, char *out, size_t len)
+{
+	if (t->pos_sale_id[0])
+		snprintf(out, len, "pos:%.58s", t->pos_sale_id);
+	else if (t->ext_base[0])
+		snprintf(out, len, "%s:%lu", t->ext_base, t->sale_ordinal + 1);
+	else
+		out[0] = '\0';
+}
+
+/*
+ * The open sale was committed before (a scan script rerun after a crash, a
+ * POS app's retry): its scans are not checked against the log again, which
+ * already holds its effect; the tender reports it as already committed.
+ */
+static bool replaying(const struct till *t)
+{
+	char ext[LOY_EXTID_MAX + 1];
+	uint64_t seq = 0;
+	next_ext_id(t, ext, sizeof(ext));
+	return ext[0] && loy_sale_find_ext(t->db, ext, &seq) == PM_OK && seq;
+}
+
+/* Units of gtin on the open return's lines. */
+static int64_t return_units(const struct till *t, const char *gtin)
+{
+	int64_t u = 0;
+	for (size_t i = 0; i < t->n_lines; i++)
+		if (!strcmp(t->lines[i].item.gtin, gtin))
+			u += t->lines[i].item.qty;
+	return u;
+}
+
+/* An item scanned on a return: it must be in the sale, with units left. PM_OK or PM_EREFUSED (told). */
+static int return_item_ok(struct till *t, const char *input, const char *gtin, int32_t qty, int64_t *unit)
+{
+	char msg[300];
+	int32_t sold, returned;
+	loy_return_units(&t->ret, gtin, &sold, &returned);
+	if (t->return_replay) {
+		*unit = loy_return_unit_price(&t->ret, gtin);
+		return PM_OK;
+	}
+	if (sold <= 0) {
+		snprintf(msg, sizeof(msg), "item %s is not in sale %s: set it aside; only items of that sale "
+			 "can be returned", gtin, t->return_of);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	int64_t here = return_units(t, gtin), left = (int64_t)sold - returned - here;
+	if (qty > left) {
+		snprintf(msg, sizeof(msg), "sale %s had %d of item %s, %d returned before%s: at most %lld more can "
+			 "be returned", t->return_of, (int)sold, gtin, (int)returned,
+			 here ? " and some on this return" : "", (long long)(left > 0 ? left : 0));
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	*unit = loy_return_unit_price(&t->ret, gtin);
+	return PM_OK;
+}
+
+static int add_line(struct till *t, const char *input, const struct loy_product *p,
+		    int64_t embedded_price)
 {
 	struct till_line *l;
 	if (t->n_lines >= TILL_MAX_LINES) {
 		refuse(t, input, "sale has too many lines; tender this sale and start another");
-		return;
+		return PM_EREFUSED;
+	}
+	if (t->returning) {
+		/* A returned unit: at the price it was sold for (the refund is computed at commit). */
+		int32_t qty = embedded_price >= 0 ? 1 : t->pending_qty;
+		int64_t unit;
+		t->pending_qty = 1;
+		if (return_item_ok(t, input, p->gtin, qty, &unit))
+			return PM_EREFUSED;
+		l = &t->lines[t->n_lines++];
+		memset(l, 0, sizeof(*l));
+		memcpy(l->item.gtin, p->gtin, sizeof(l->item.gtin));
+		snprintf(l->name, sizeof(l->name), "%s", p->name);
+		l->item.qty = qty;
+		l->item.unit_price_cents = unit;
+		l->item.line_cents = unit * qty;
+		till_emit(t, &(struct till_event){ .kind = TILL_EV_ITEM_ADDED, .line = l });
+		return PM_OK;
 	}
 	l = &t->lines[t->n_lines++];
 	memset(l, 0, sizeof(*l));
@@ -94,6 +188,7 @@ static void add_line(struct till *t, const char *input, const struct loy_product
 	t->pending_qty = 1;
 	t->open = true;
 	till_emit(t, &(struct till_event){ .kind = TILL_EV_ITEM_ADDED, .line = l });
+	return PM_OK;
 }
 
 static void scan_item(struct till *t, const char *input, const struct scan_result *r)
@@ -101,6 +196,13 @@ static void scan_item(struct till *t, const char *input, const struct scan_resul
 	struct loy_product p;
 	char msg[200];
 	int rc = loy_catalog_get(t->db, r->gtin, &p);
+	if (rc == PM_ENOENT && t->returning) {
+		/* A product gone from the catalog can still come back: the sale names it. */
+		memset(&p, 0, sizeof(p));
+		memcpy(p.gtin, r->gtin, sizeof(p.gtin));
+		snprintf(p.name, sizeof(p.name), "%s", r->gtin);
+		rc = PM_OK;
+	}
 	if (rc == PM_ENOENT) {
 		snprintf(msg, sizeof(msg), "unknown product %s: not in the catalog; set it aside "
 			 "and call a supervisor", r->gtin);
@@ -115,6 +217,24 @@ static void scan_item(struct till *t, const char *input, const struct scan_resul
 	add_line(t, input, &p, r->kind == SCAN_VARIABLE_MEASURE ? r->price_cents : -1);
 }
 
+/*
+ * A card this log has no HQ state of: ask HQ for its account within the
+ * lookup budget (the hook applies it to the log); no answer: go on offline.
+ */
+static void account_lookup(struct till *t, const char *card)
+{
+	struct loy_card c;
+	char tail[16];
+	if (!t->hq.account_lookup)
+		return;
+	int rc = loy_card_get(t->db, card, &c);
+	if ((rc != PM_OK && rc != PM_ENOENT) || (rc == PM_OK && c.chain_as_of_us))
+		return;
+	rc = t->hq.account_lookup(t->hq.ctx, card);
+	pm_dbg("card %s: HQ account lookup: %s", pm_card_tail(card, tail, sizeof(tail)),
+	       rc == PM_OK ? "applied" : pm_strerror(rc));
+}
+
 static void attach_card(struct till *t, const char *input, const struct scan_result *r)
 {
 	char tail[16];
@@ -122,8 +242,17 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 		refuse(t, input, r->error[0] ? r->error : "not a loyalty card number");
 		return;
 	}
+	if (t->returning) {
+		refuse(t, input, "a return credits the card of its sale: no card scan needed");
+		return;
+	}
+	account_lookup(t, r->card);
 	snprintf(t->card, sizeof(t->card), "%s", r->card);
 	t->open = true;
+	if (t->points_spend) {
+		t->points_spend = 0;   /* they were the other card's */
+		refuse(t, input, "points keyed for the card before were dropped: key #points again for this card");
+	}
 	till_offers_card(t);   /* reads the card's record into t->card_snap */
 	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
 	till_emit(t, &(struct till_event){ .kind = TILL_EV_CARD_ATTACHED, .card = &t->card_snap,
@@ -254,27 +383,72 @@ static void print_receipt(struct till *t, const struct loy_sale *s, const struct
 	till_retry_receipt(t, true);
 }
 
+/* The return's record: its lines are the returned units; loyalty prices and checks it. */
+static int return_prepare(struct till *t, int tender_kind, struct till_pending *p)
+{
+	struct loy_sale *s = &p->sale;
+	if (t->n_lines == 0) {
+		refuse(t, "#tender", "return without items: scan the returned items first, or #cancel");
+		return PM_EINVAL;
+	}
+	for (size_t i = 0; i < t->n_lines; i++)
+		p->items[i] = t->lines[i].item;
+	s->type = LOY_RETURN;
+	s->items = p->items;
+	s->n_items = (uint32_t)t->n_lines;
+	s->time_us = now_us(t);
+	s->tender = tender_kind;
+	snprintf(s->return_of_terminal, sizeof(s->return_of_terminal), "%s", t->ret.sale.terminal);
+	s->return_of_seq = t->ret.sale.seq;
+	s->return_basis = &t->ret;
+	snprintf(s->card, sizeof(s->card), "%s", t->ret.sale.card);
+	snprintf(s->terminal, sizeof(s->terminal), "%s", t->cfg->loy.terminal_id);
+	snprintf(s->currency, sizeof(s->currency), "%s", t->cfg->loy.currency);
+	p->is_return = true;
+	return PM_OK;
+}
+
 int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct till_pending *p)
 {
-	char msg[200];
+	char msg[300];
 	struct loy_sale *s = &p->sale;
+	int rc;
 
 	till_pending_release(p);
 	memset(p, 0, sizeof(*p));
+	if (t->returning) {
+		if ((rc = return_prepare(t, tender_kind, p)))
+			return rc;
+		goto ids;
+	}
 	if (t->n_lines == 0) {
 		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
 		return PM_EINVAL;
 	}
-	int64_t discount = 0;
-	uint32_t n_red = till_coupons_apply(t, p->redeemed, &discount);
+	int64_t discount = 0, bonus = 0;
+	uint32_t n_red = till_coupons_apply(t, p->redeemed, &discount, &bonus);
 	int64_t total = sale_total(t) - discount;
+	int64_t pv = t->cfg->loy.point_value_cents;
+	if (t->points_spend * pv > total) {
+		char a[32], b[32];
+		snprintf(msg, sizeof(msg), "%lld points are worth %s, more than the total %s after coupons: they "
+			 "were taken off the sale; key #points %lld or fewer, then tender again",
+			 (long long)t->points_spend, term_money(t->points_spend * pv, a, sizeof(a)),
+			 term_money(total, b, sizeof(b)), (long long)(total / pv));
+		t->points_spend = 0;
+		refuse(t, "#tender", msg);
+		return PM_EINVAL;
+	}
+	/* Points pay part of the total like a tender; the rest is paid in money. */
+	int64_t due = total - t->points_spend * pv;
 	p->amount_given = amount >= 0;
 	if (amount < 0)
-		amount = total;
-	if (amount < total) {
+		amount = due;
+	if (amount < due) {
 		char a[32], b[32];
-		snprintf(msg, sizeof(msg), "tendered %s is less than the total %s; tender the full amount",
-			 term_money(amount, a, sizeof(a)), term_money(total, b, sizeof(b)));
+		snprintf(msg, sizeof(msg), "tendered %s is less than the %s %s; tender the full amount",
+			 term_money(amount, a, sizeof(a)), t->points_spend ? "amount due after points" : "total",
+			 term_money(due, b, sizeof(b)));
 		refuse(t, "#tender", msg);
 		return PM_EINVAL;
 	}
@@ -282,21 +456,23 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 		p->items[i] = t->lines[i].item;
 	s->items = p->items;
 	s->n_items = (uint32_t)t->n_lines;
-	s->time_us = t->clock_us ? t->clock_us : pm_now_us();
+	s->time_us = now_us(t);
 	s->tender = tender_kind;
 	s->total_cents = total;
 	s->discount_cents = discount;
 	s->redeemed = p->redeemed;
 	s->n_redeemed = n_red;
 	s->tendered_cents = amount;
+	s->points_spent = t->points_spend;
+	s->point_value_cents = t->points_spend ? pv : 0;
+	s->points_bonus = t->card[0] ? bonus : 0;
 	snprintf(s->card, sizeof(s->card), "%s", t->card);
 	snprintf(s->terminal, sizeof(s->terminal), "%s", t->cfg->loy.terminal_id);
 	snprintf(s->currency, sizeof(s->currency), "%s", t->cfg->loy.currency);
-	if (t->pos_sale_id[0])
-		snprintf(s->ext_id, sizeof(s->ext_id), "pos:%.58s", t->pos_sale_id);
-	else if (t->ext_base[0])
-		snprintf(s->ext_id, sizeof(s->ext_id), "%s:%lu", t->ext_base, t->sale_ordinal + 1);
-	till_offers_bind(t, p);
+ids:
+	next_ext_id(t, s->ext_id, sizeof(s->ext_id));
+	if (!p->is_return)
+		till_offers_bind(t, p);
 	return PM_OK;
 }
 
@@ -308,23 +484,82 @@ static void fill_result(struct till *t, const struct till_pending *p, const stru
 	out->committed = true;
 	out->seq = res->seq;
 	snprintf(out->terminal, sizeof(out->terminal), "%s", s->terminal);
+	snprintf(out->ref, sizeof(out->ref), "%s:%llu", s->terminal, (unsigned long long)res->seq);
 	snprintf(out->card, sizeof(out->card), "%s", s->card);
 	snprintf(out->currency, sizeof(out->currency), "%s", s->currency);
 	out->total_cents = s->total_cents;
 	out->discount_cents = s->discount_cents;
-	out->change_cents = s->tendered_cents - s->total_cents;
+	out->change_cents = s->tendered_cents - (s->total_cents - s->points_spent * s->point_value_cents);
 	out->time_us = s->time_us;
 	out->items = s->n_items;
 	out->tender = s->tender;
+	out->points_spent = res->points_spent;
+	out->point_value_cents = s->point_value_cents;
 	if (s->card[0]) {
 		out->points_earned = res->points_earned;
+		out->points_bonus = res->points_bonus;
+		out->points_expired = res->points_expired;
 		out->points_balance = res->points_balance;
 		out->tier = res->tier;
 		snprintf(out->tier_name, sizeof(out->tier_name), "%s", loy_tier_name(t->db, res->tier));
 	}
+	if (p->is_return) {
+		out->is_return = true;
+		out->change_cents = 0;
+		snprintf(out->return_of, sizeof(out->return_of), "%s:%llu", s->return_of_terminal,
+			 (unsigned long long)s->return_of_seq);
+		out->refund_cents = res->refund_cents;
+		out->points_clawed_back = res->points_clawed_back;
+		return;
+	}
 	out->n_refused = t->n_refused;
 	memcpy(out->refused, t->refused, t->n_refused * sizeof(t->refused[0]));
 	till_offers_after_commit(t, p, s, out);
+}
+
+/* The log refused the commit (loy_commit_result.refusal): say why and what to do; the sale stays open. */
+static void commit_refused(struct till *t, struct till_pending *p, const struct loy_commit_result *res)
+{
+	char msg[300];
+	const struct loy_sale *s = &p->sale;
+	struct loy_card c;
+	switch (res->refusal) {
+	case LOY_REFUSE_POINTS_BALANCE:
+	case LOY_REFUSE_POINTS_OFFLINE:
+	case LOY_REFUSE_POINTS_NO_CARD:
+	case LOY_REFUSE_POINTS_TOTAL: {
+		/* Another lane spent from this card meanwhile (or a balance expired): drop them. */
+		int64_t left = 0;
+		if (s->card[0] && loy_card_get(t->db, s->card, &c) == PM_OK)
+			left = loy_points_spendable(&t->cfg->loy, &c, s->time_us, NULL);
+		snprintf(msg, sizeof(msg), "the card cannot spend %lld points now (%s): they were taken off the "
+			 "sale; key #points %lld or fewer, or tender without points", (long long)s->points_spent,
+			 res->refusal == LOY_REFUSE_POINTS_OFFLINE ? "past its offline allowance"
+			 : res->refusal == LOY_REFUSE_POINTS_TOTAL ? "worth more than the total"
+			 : "its balance changed", (long long)left);
+		t->points_spend = 0;
+		break;
+	}
+	case LOY_REFUSE_RETURN_NOT_IN_SALE:
+	case LOY_REFUSE_RETURN_TOO_MANY:
+		snprintf(msg, sizeof(msg), "item %s: more units than sale %s has left to return (returned "
+			 "meanwhile?); #void it, or #cancel the return",
+			 res->refused_item >= 0 && (uint32_t)res->refused_item < s->n_items
+				 ? s->items[res->refused_item].gtin : "?", t->return_of);
+		break;
+	case LOY_REFUSE_RETURN_OF_RETURN:
+		snprintf(msg, sizeof(msg), "%s is a return, not a sale: a return cannot be returned; #cancel",
+			 t->return_of);
+		break;
+	case LOY_REFUSE_RETURN_EMPTY:
+		snprintf(msg, sizeof(msg), "return without items: scan the returned items first, or #cancel");
+		break;
+	default:
+		snprintf(msg, sizeof(msg), "sale %s is not known to this terminal's log any more; #cancel the "
+			 "return", t->return_of);
+		break;
+	}
+	refuse(t, "#tender", msg);
 }
 
 int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res,
@@ -332,13 +567,16 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 {
 	struct loy_sale *s = &p->sale;
 	struct till_sale_result *r = out ? out : malloc(sizeof(*r));
-	if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
+	if (rc == PM_EREFUSED) {
+		commit_refused(t, p, res);
+		rc = PM_EINVAL;
+	} else if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
 		/* A coupon was redeemed before (single use): refuse that one, keep the sale going. */
 		till_coupon_used(t, s, res->refused_coupon);
 		if (!p->amount_given)
-			s->tendered_cents = s->total_cents;
+			s->tendered_cents = s->total_cents - s->points_spent * s->point_value_cents;
 		rc = TILL_COMMIT_AGAIN;
-		if (s->tendered_cents < s->total_cents) {
+		if (s->tendered_cents < s->total_cents - s->points_spent * s->point_value_cents) {
 			refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
 			       "total; tender again");
 			rc = PM_EINVAL;
@@ -371,8 +609,17 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 		t->counts.committed++;
 		s->seq = res->seq;
 		s->points_earned = res->points_earned;
+		s->points_expired = res->points_expired;
+		s->refund_cents = res->refund_cents;
+		s->points_clawed_back = res->points_clawed_back;
+		if (p->is_return) {
+			/* The log priced it from the sale: its card, the refund as its total. */
+			snprintf(s->card, sizeof(s->card), "%s", t->ret.sale.card);
+			s->total_cents = s->tendered_cents = res->refund_cents;
+		}
 		fill_result(t, p, s, res, r);
-		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_COMMITTED, .sale = r });
+		till_emit(t, &(struct till_event){ .kind = p->is_return ? TILL_EV_RETURN_COMMITTED
+							 : TILL_EV_SALE_COMMITTED, .sale = r });
 		print_receipt(t, s, res);
 		reset_sale(t);
 	}
@@ -412,6 +659,20 @@ static int tender(struct till *t, const char *args)
 	return rc;
 }
 
+/* "#points N": N a whole number 1..; anything else is refused with the way to key it. */
+static void points_key(struct till *t, const char *line, const char *arg)
+{
+	char *end = NULL;
+	long long n = arg && *arg >= '0' && *arg <= '9' ? strtoll(arg, &end, 10) : -1;
+	while (end && *end == ' ')
+		end++;
+	if (n < 0 || !end || *end) {
+		refuse(t, line, "#points needs a whole number of points, 1 or more (e.g. #points 500)");
+		return;
+	}
+	till_points_spend(t, n, line);
+}
+
 static int cashier_key(struct till *t, const char *line)
 {
 	const char *arg = strchr(line, ' ');
@@ -439,10 +700,16 @@ static int cashier_key(struct till *t, const char *line)
 		attach_card(t, line, &r);
 	} else if (IS("#tender")) {
 		return tender(t, arg ? arg : "");
+	} else if (IS("#points")) {
+		points_key(t, line, arg);
+	} else if (IS("#return")) {
+		till_return_open(t, arg ? arg : "", line);
 	} else if (IS("#consent")) {
 		/* The customer answers at the till: targeted offers yes or no, for the attached card. */
 		bool yes = arg && !strcmp(arg, "yes");
-		if (!t->card[0])
+		if (t->returning)
+			refuse(t, line, "#consent is for a sale's card; #tender or #cancel the return first");
+		else if (!t->card[0])
 			refuse(t, line, "no card attached: scan the customer's card before #consent");
 		else if (!arg || (!yes && strcmp(arg, "no")))
 			refuse(t, line, "#consent needs yes or no");
@@ -462,7 +729,7 @@ static int cashier_key(struct till *t, const char *line)
 	} else if (IS("#cancel")) {
 		till_cancel(t);
 	} else {
-		refuse(t, line, "unknown cashier key; use #qty, #void, #card, #tender or #cancel");
+		refuse(t, line, "unknown cashier key; use #qty, #void, #card, #points, #return, #tender or #cancel");
 	}
 #undef IS
 	return PM_OK;
@@ -484,11 +751,21 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 		attach_card(t, raw->data, &r);
 		break;
 	case SCAN_COUPON:
-		till_coupon_scan(t, raw->data, &r);
+		if (t->returning)
+			refuse(t, raw->data, "coupons do not apply to a return: hand the coupon back");
+		else
+			till_coupon_scan(t, raw->data, &r);
 		break;
-	default:
-		refuse(t, raw->data, r.error);
+	default: {
+		/* The receipt's sale barcode is the sale's TERMINAL:SEQ: the same as #return it. */
+		char term[LOY_TERMINAL_MAX + 1];
+		uint64_t seq;
+		if (till_ref_parse(raw->data, term, &seq) == PM_OK)
+			till_return_open(t, raw->data, raw->data);
+		else
+			refuse(t, raw->data, r.error);
 		break;
+	}
 	}
 	return PM_OK;
 }
@@ -506,8 +783,7 @@ int till_add_priced(struct till *t, const char *gtin14, int32_t qty, int64_t uni
 	snprintf(p.name, sizeof(p.name), "%s", name && *name ? name : gtin14);
 	p.price_cents = unit_price_cents;
 	t->pending_qty = qty;
-	add_line(t, gtin14, &p, -1);
-	return PM_OK;
+	return add_line(t, gtin14, &p, -1);
 }
 
 int till_void_line(struct till *t, size_t index)
@@ -548,4 +824,215 @@ int till_set_consent(struct till *t, bool yes)
 	if (rc)
 		refuse(t, "#consent", pm_strerror(rc));
 	return rc;
+}
+
+/* ---- points and returns ------------------------------------------------- */
+
+#define POINTS_ABSURD 1000000000LL   /* more than any card holds: a mistyped number */
+
+int till_points_spend(struct till *t, int64_t points, const char *input)
+{
+	char msg[300], a[32], b[32];
+	struct loy_card c;
+	bool offline;
+	int64_t pv = t->cfg->loy.point_value_cents;
+	if (t->returning) {
+		refuse(t, input, "#points is for sales: a return gives the points back by itself");
+		return PM_EREFUSED;
+	}
+	if (!t->card[0]) {
+		refuse(t, input, "#points needs a card on the sale: scan the customer's card first");
+		return PM_EREFUSED;
+	}
+	if (points < 1) {
+		refuse(t, input, "#points needs a whole number of points, 1 or more (e.g. #points 500)");
+		return PM_EREFUSED;
+	}
+	if (points > POINTS_ABSURD) {
+		snprintf(msg, sizeof(msg), "#points %lld is more points than any card holds; key the number "
+			 "again", (long long)points);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	if (replaying(t)) {
+		t->points_spend = points;   /* committed before: the log has them already */
+		return PM_OK;
+	}
+	/* The card as the log knows it now (another lane may have spent since it was scanned). */
+	int rc = loy_card_get(t->db, t->card, &c);
+	if (rc && rc != PM_ENOENT) {
+		snprintf(msg, sizeof(msg), "cannot read the card's balance: %s; tender without points",
+			 pm_strerror(rc));
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	int64_t spendable = loy_points_spendable(&t->cfg->loy, &c, now_us(t), &offline);
+	if (points > c.points) {
+		snprintf(msg, sizeof(msg), "the card has %lld points; it cannot spend %lld: key #points %lld or "
+			 "fewer", (long long)c.points, (long long)points, (long long)(c.points > 0 ? spendable : 0));
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	if (points > spendable) {
+		snprintf(msg, sizeof(msg), "the card's balance from HQ is %s: offline it may spend %lld more "
+			 "points here (of %lld); key #points %lld or fewer, or sync with HQ and try again",
+			 c.chain_as_of_us ? "older than loyalty.offline_window_s" : "not known here yet",
+			 (long long)spendable, (long long)t->cfg->loy.offline_spend_limit, (long long)spendable);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	int64_t subtotal = sale_total(t);
+	if (points * pv > subtotal) {
+		snprintf(msg, sizeof(msg), "%lld points are worth %s, more than the sale's %s: key #points %lld or "
+			 "fewer%s", (long long)points, term_money(points * pv, a, sizeof(a)),
+			 term_money(subtotal, b, sizeof(b)), (long long)(subtotal / pv),
+			 subtotal ? "" : " (scan the items first)");
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	t->points_spend = points;
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_POINTS_APPLIED, .points = points,
+					  .amount_cents = points * pv, .balance = c.points - points });
+	return PM_OK;
+}
+
+int till_ref_parse(const char *ref, char terminal[LOY_TERMINAL_MAX + 1], uint64_t *seq)
+{
+	const char *colon = strrchr(ref, ':');
+	size_t tl = colon ? (size_t)(colon - ref) : 0;
+	if (!colon || tl == 0 || tl > LOY_TERMINAL_MAX)
+		return PM_EINVAL;
+	for (size_t i = 0; i < tl; i++)
+		if (ref[i] <= ' ' || ref[i] > '~')
+			return PM_EINVAL;
+	const char *d = colon + 1;
+	if (*d < '1' || *d > '9' || strspn(d, "0123456789") != strlen(d) || strlen(d) > 19)
+		return PM_EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(d, NULL, 10);
+	if (errno || v > (unsigned long long)INT64_MAX)
+		return PM_EINVAL;
+	memcpy(terminal, ref, tl);
+	terminal[tl] = '\0';
+	*seq = v;
+	return PM_OK;
+}
+
+/* Another terminal's sale, as HQ knows it: PM_OK with t->ret filled, or PM_EREFUSED (told). */
+static int remote_basis(struct till *t, const char *input, const char *terminal, uint64_t seq)
+{
+	char msg[300];
+	struct wire_sale_lookup l;
+	memset(&l, 0, sizeof(l));
+	int rc = t->hq.sale_lookup ? t->hq.sale_lookup(t->hq.ctx, terminal, seq, &l) : PM_EOFFLINE;
+	if (rc == PM_ENOENT) {
+		snprintf(msg, sizeof(msg), "HQ does not know sale %s:%llu: it is not a sale of this chain (or its "
+			 "terminal has not synced it yet); check the receipt", terminal, (unsigned long long)seq);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	if (rc) {
+		snprintf(msg, sizeof(msg), "sale %s:%llu is not from this terminal and HQ cannot be reached: "
+			 "return it at the terminal that sold it, or retry when HQ is back", terminal,
+			 (unsigned long long)seq);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	rc = till_basis_from_wire(&l, &t->ret);
+	wire_sale_lookup_free(&l);
+	if (rc == PM_OK)
+		rc = loy_return_basis_local(t->db, &t->ret);   /* and what was returned of it here */
+	if (rc) {
+		snprintf(msg, sizeof(msg), "cannot read sale %s:%llu: %s", terminal, (unsigned long long)seq,
+			 pm_strerror(rc));
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	return PM_OK;
+}
+
+/* This log's sale; HQ, when it answers, may know returns of it made at other terminals. */
+static int local_basis(struct till *t, const char *input, const char *terminal, uint64_t seq)
+{
+	char msg[300];
+	int rc = loy_return_basis_get(t->db, seq, &t->ret);
+	if (rc == PM_OK && strcmp(t->ret.sale.terminal, terminal))
+		rc = PM_ENOENT;
+	if (rc) {
+		loy_return_basis_free(&t->ret);
+		if (rc == PM_ENOENT)
+			snprintf(msg, sizeof(msg), "no sale %s:%llu in this terminal's log: check the number "
+				 "under the receipt's sale barcode", terminal, (unsigned long long)seq);
+		else
+			snprintf(msg, sizeof(msg), "cannot read sale %s:%llu: %s", terminal,
+				 (unsigned long long)seq, pm_strerror(rc));
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	if (t->hq.sale_lookup && t->ret.sale.type == LOY_SALE) {
+		struct wire_sale_lookup l;
+		struct loy_return_basis hq;
+		memset(&l, 0, sizeof(l));
+		if (t->hq.sale_lookup(t->hq.ctx, terminal, seq, &l) == PM_OK &&
+		    till_basis_from_wire(&l, &hq) == PM_OK) {
+			loy_return_basis_merge(&t->ret, hq.returned, hq.n_returned, hq.refund_cents,
+					       hq.points_clawed_back);
+			loy_return_basis_free(&hq);
+		}
+		wire_sale_lookup_free(&l);
+	}
+	return PM_OK;
+}
+
+int till_return_open(struct till *t, const char *ref, const char *input)
+{
+	char msg[300], terminal[LOY_TERMINAL_MAX + 1];
+	uint64_t seq;
+	if (till_ref_parse(ref, terminal, &seq)) {
+		snprintf(msg, sizeof(msg), "'%.60s' is not a sale of this chain: a sale is TERMINAL:SEQ as printed "
+			 "under the receipt's sale barcode (e.g. store1-lane1:42); ask for the receipt", ref);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	if (t->returning) {
+		refuse(t, input, "a return is open: #tender or #cancel it before the next #return");
+		return PM_EREFUSED;
+	}
+	if (t->open && (t->n_lines || t->card[0] || t->n_coupons)) {
+		refuse(t, input, "a sale is open: tender or #cancel it before #return");
+		return PM_EREFUSED;
+	}
+	int rc = strcmp(terminal, t->cfg->loy.terminal_id) ? remote_basis(t, input, terminal, seq)
+							    : local_basis(t, input, terminal, seq);
+	if (rc)
+		return rc;
+	if (t->ret.sale.type == LOY_RETURN) {
+		snprintf(msg, sizeof(msg), "%s:%llu is a return, not a sale: a return cannot be returned; "
+			 "return the items from their sale (%s:%llu)", terminal, (unsigned long long)seq,
+			 t->ret.sale.return_of_terminal, (unsigned long long)t->ret.sale.return_of_seq);
+		loy_return_basis_free(&t->ret);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	bool left = false;
+	t->return_replay = replaying(t);
+	for (uint32_t i = 0; i < t->ret.sale.n_items && !left && !t->return_replay; i++) {
+		int32_t sold, returned;
+		loy_return_units(&t->ret, t->ret.sale.items[i].gtin, &sold, &returned);
+		left = returned < sold;
+	}
+	if (!left && !t->return_replay) {
+		snprintf(msg, sizeof(msg), "every unit of sale %s:%llu was returned already", terminal,
+			 (unsigned long long)seq);
+		loy_return_basis_free(&t->ret);
+		refuse(t, input, msg);
+		return PM_EREFUSED;
+	}
+	t->returning = true;
+	t->open = true;
+	t->n_lines = 0;
+	t->points_spend = 0;
+	snprintf(t->return_of, sizeof(t->return_of), "%s:%llu", terminal, (unsigned long long)seq);
+	till_emit(t, &(struct till_event){ .kind = TILL_EV_RETURN_OPENED, .ref = t->return_of, .basis = &t->ret });
+	return PM_OK;
 }

@@ -56,6 +56,9 @@ enum till_event_kind {
 	TILL_EV_RECEIPT_PRINTED,       /* sale_id (0 = a reprint), reprint */
 	TILL_EV_SALE_LEFT_OPEN,        /* count (lines): the scan script ended mid-sale */
 	TILL_EV_CHECKOUT_DONE,         /* counts */
+	TILL_EV_POINTS_APPLIED,        /* points, amount_cents (their value), balance (what is left) */
+	TILL_EV_RETURN_OPENED,         /* ref ("TERMINAL:SEQ"), basis (the sale and what was returned) */
+	TILL_EV_RETURN_COMMITTED,      /* sale (a result with is_return; durable when told) */
 };
 
 struct till_redeemed {
@@ -69,10 +72,13 @@ struct till_refusal {
 	char reason[200];                 /* in words for the cashier */
 };
 
+/* "TERMINAL:SEQ", the reference of a sale (the receipt's sale barcode, #return). */
+#define TILL_REF_MAX (LOY_TERMINAL_MAX + 22)
 /*
  * What finishing a sale did. committed: the sale is durable (seq); with
  * already_committed it was committed before (a rerun script, a POS app's
  * retry) and only seq is set. Points fields are set when the sale has a card.
+ * is_return: a return was committed (return_of, refund, clawback).
  */
 struct till_sale_result {
 	bool committed;
@@ -85,8 +91,13 @@ struct till_sale_result {
 	uint32_t items;
 	int tender;                       /* enum loy_tender */
 	int64_t points_earned, points_balance;
+	int64_t points_spent, point_value_cents, points_bonus, points_expired;
 	int tier;
 	char tier_name[16];
+	char ref[TILL_REF_MAX];           /* this record's TERMINAL:SEQ */
+	bool is_return;
+	char return_of[TILL_REF_MAX];     /* returns: the sale returned */
+	int64_t refund_cents, points_clawed_back;
 	struct ofr_decision offers;       /* printed (coupon set) and held back (held_back) */
 	uint32_t n_redeemed;
 	struct till_redeemed redeemed[TILL_MAX_COUPONS];
@@ -119,6 +130,9 @@ struct till_event {
 	bool reprint;
 	const struct till_sale_result *sale;
 	const struct till_counts *counts;
+	int64_t points, amount_cents, balance;
+	const char *ref;
+	const struct loy_return_basis *basis;
 };
 
 /* Where the till's events go (the daemon's lanes, checkout --json). Called
@@ -152,7 +166,7 @@ struct till_hq {
 
 struct till {
 	struct loy_db *db;
-	struct till_hq hq;         /* zero = no HQ: offline rules only */
+	struct till_hq hq;         /* zero = no HQ: offline rules only (set after till_init) */
 	const struct term_config *cfg;
 	struct prn_dev *printer;   /* may be NULL: no receipt */
 	/* Events go to sink (NULL: none; refusals are then told on stderr). */
@@ -166,6 +180,12 @@ struct till {
 	bool open;
 	int pending_qty;
 	char card[LOY_CARD_MAX + 1];
+	int64_t points_spend;      /* #points N on the open sale (0 = none) */
+	/* a return instead of a sale (#return): the sale returned and what was returned of it */
+	bool returning;
+	bool return_replay;        /* committed before (a rerun): its scans are not checked again */
+	char return_of[TILL_REF_MAX];
+	struct loy_return_basis ret;
 	size_t n_lines;
 	struct till_line lines[TILL_MAX_LINES];
 	/* offers: the engine, the card as it was before this sale, coupons scanned */
@@ -241,6 +261,7 @@ struct till_pending {
 	struct ofr_decision decision;  /* chosen for the assigned seq */
 	struct pm_buf payloads;    /* the events' payload bytes */
 	struct loy_event_new events[TILL_MAX_EVENTS];
+	bool is_return;            /* sale is a return (its basis: the till's ret) */
 };
 /* Free what a pending sale holds (its payload buffer); it may be prepared again. */
 void till_pending_release(struct till_pending *p);
@@ -264,6 +285,25 @@ int till_set_card(struct till *t, const struct scan_result *r);
 void till_cancel(struct till *t);
 /* Record the attached card's answer to targeted offers (set at the till). */
 int till_set_consent(struct till *t, bool yes);
+/*
+ * Spend points on the open sale (#points N, the API's points_spend): PM_OK
+ * (points_applied told), or PM_EREFUSED after a scan_refused saying why and
+ * what to do (no card, not a whole number 1.., more than the card has here or
+ * may spend offline, worth more than the sale). input names it in the event.
+ */
+int till_points_spend(struct till *t, int64_t points, const char *input);
+/*
+ * Open a return of sale ref ("TERMINAL:SEQ", #return, the API's return_open):
+ * this log's sale, or another terminal's through t->hq.sale_lookup. PM_OK
+ * (return_opened told; item scans are then returned units), or PM_EREFUSED
+ * after a scan_refused (docs/accounts.md has the reasons). Nothing is written
+ * until the tender commits the return.
+ */
+int till_return_open(struct till *t, const char *ref, const char *input);
+/* Parse "TERMINAL:SEQ" (terminal printable, no space, 1..31 bytes; seq 1..). PM_OK or PM_EINVAL. */
+int till_ref_parse(const char *ref, char terminal[LOY_TERMINAL_MAX + 1], uint64_t *seq);
+/* till_hq.c: HQ's answer about a sale as a return basis (a deep copy). PM_OK or PM_ENOMEM. */
+int till_basis_from_wire(const struct wire_sale_lookup *l, struct loy_return_basis *out);
 int64_t till_subtotal(const struct till *t);
 /* Give ev to the till's sink (nothing without one). */
 void till_emit(struct till *t, const struct till_event *ev);
@@ -292,9 +332,14 @@ int till_coupon_scan(struct till *t, const char *input, const struct scan_result
 
 /* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);
-/* Lay out a committed sale's receipt; offers (may be NULL) adds its coupons. */
+/* Lay out a committed sale's receipt; offers (may be NULL) adds its coupons. A
+ * return record gets the return's receipt (receipt_return_build). */
 int receipt_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
 		  const struct loy_sale *sale, const struct loy_commit_result *res,
 		  const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers);
+/* receipt_return.c: a committed return's receipt (refund, points taken back, balance). */
+int receipt_return_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
+			 const struct loy_sale *ret, const struct loy_commit_result *res,
+			 const struct till_line *lines, size_t n_lines);
 
 #endif

@@ -27,8 +27,9 @@ void till_offers_reset(struct till *t);
  * coupons; otherwise PM_OK, and a bad coupon (a guess) counts against the lane.
  */
 int till_throttle_coupon(struct till *t, const struct scan_result *r, char *reason, size_t reason_len);
-/* Apply the scanned coupons to the open sale; refused ones are reported and dropped. */
-uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount);
+/* Apply the scanned coupons to the open sale; refused ones are reported and dropped.
+ * *bonus: the points coupons' bonus points, credited with the sale (points_bonus). */
+uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount, int64_t *bonus);
 /* The commit said coupon `index` of s was used before: refuse it and drop it from s. */
 void till_coupon_used(struct till *t, struct loy_sale *s, int index);
 /*

@@ -8,6 +8,7 @@
 #include "common/pm_time.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static json_t *offer_json(const struct ofr_offer *o)
 {
@@ -19,10 +20,32 @@ static json_t *offer_json(const struct ofr_offer *o)
 			 "benefit", o->benefit, "value", (int)o->value, "valid_until", until);
 }
 
+/* A return's event (docs/till.md): the refund and the points taken back. */
+static json_t *return_result_json(const struct till_sale_result *r)
+{
+	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:s, s:s, s:o, s:I, s:s, s:i, s:s, s:I}",
+			       "event", "return_committed", "sale_id", (json_int_t)r->seq, "terminal", r->terminal,
+			       "seq", (json_int_t)r->seq, "sale_ref", r->ref, "return_of", r->return_of,
+			       "card", r->card[0] ? json_string(r->card) : json_null(),
+			       "refund_cents", (json_int_t)r->refund_cents, "currency", r->currency,
+			       "items", (int)r->items, "tender", loy_tender_name(r->tender),
+			       "time_us", (json_int_t)r->time_us);
+	if (ev && r->card[0]) {
+		json_object_set_new(ev, "points_clawed_back", json_integer(r->points_clawed_back));
+		json_object_set_new(ev, "points_balance", json_integer(r->points_balance));
+		json_object_set_new(ev, "tier", json_string(r->tier_name));
+	} else if (ev) {
+		json_object_set_new(ev, "points_clawed_back", json_integer(0));
+	}
+	return ev;
+}
+
 json_t *till_sale_result_json(const struct till_sale_result *r)
 {
 	if (r->already_committed)
 		return json_pack("{s:s, s:I}", "event", "sale_already_committed", "sale_id", (json_int_t)r->seq);
+	if (r->is_return)
+		return return_result_json(r);
 	json_t *ev = json_pack("{s:s, s:I, s:s, s:I, s:o, s:I, s:s, s:i, s:s, s:I, s:I}",
 			       "event", "sale_committed", "sale_id", (json_int_t)r->seq,
 			       "terminal", r->terminal, "seq", (json_int_t)r->seq,
@@ -33,10 +56,18 @@ json_t *till_sale_result_json(const struct till_sale_result *r)
 	if (!ev)
 		return NULL;
 	if (r->card[0]) {
+		json_object_set_new(ev, "points_spent", json_integer(r->points_spent));
 		json_object_set_new(ev, "points_earned", json_integer(r->points_earned));
+		if (r->points_bonus)
+			json_object_set_new(ev, "points_bonus", json_integer(r->points_bonus));
+		if (r->points_expired)
+			json_object_set_new(ev, "points_expired", json_integer(r->points_expired));
 		json_object_set_new(ev, "points_balance", json_integer(r->points_balance));
 		json_object_set_new(ev, "tier", json_string(r->tier_name));
 	}
+	if (r->points_spent)
+		json_object_set_new(ev, "points_value_cents", json_integer(r->points_spent * r->point_value_cents));
+	json_object_set_new(ev, "sale_ref", json_string(r->ref));
 	json_object_set_new(ev, "discount_cents", json_integer(r->discount_cents));
 	json_t *offers = json_array(), *held = json_array(), *redeemed = json_array();
 	for (size_t i = 0; i < r->offers.n; i++)
@@ -49,6 +80,28 @@ json_t *till_sale_result_json(const struct till_sale_result *r)
 	json_object_set_new(ev, "held_back", held);
 	json_object_set_new(ev, "redeemed", redeemed);
 	return ev;
+}
+
+/* What a return may take back: per GTIN of the sale, units sold and returned so far. */
+static json_t *return_opened_json(const struct till_event *ev)
+{
+	const struct loy_sale *s = &ev->basis->sale;
+	json_t *items = json_array();
+	for (uint32_t i = 0; i < s->n_items; i++) {
+		bool seen = false;
+		for (uint32_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(s->items[k].gtin, s->items[i].gtin);
+		if (seen)
+			continue;
+		int32_t sold, returned;
+		loy_return_units(ev->basis, s->items[i].gtin, &sold, &returned);
+		json_array_append_new(items, json_pack("{s:s, s:i, s:i}", "gtin", s->items[i].gtin, "sold", (int)sold,
+						       "returned", (int)returned));
+	}
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:o}", "event", "return_opened", "return_of", ev->ref,
+			 "card", s->card[0] ? json_string(s->card) : json_null(), "total_cents",
+			 (json_int_t)s->total_cents, "refunded_cents", (json_int_t)ev->basis->refund_cents,
+			 "items", items);
 }
 
 static json_t *line_voided_json(const struct till_event *ev)
@@ -86,7 +139,13 @@ json_t *till_event_json(const struct till_event *ev)
 	case TILL_EV_SALE_CANCELLED:
 		return json_pack("{s:s, s:i}", "event", "sale_cancelled", "lines", (int)ev->count);
 	case TILL_EV_SALE_COMMITTED:
+	case TILL_EV_RETURN_COMMITTED:
 		return till_sale_result_json(ev->sale);
+	case TILL_EV_POINTS_APPLIED:
+		return json_pack("{s:s, s:I, s:I, s:I}", "event", "points_applied", "points", (json_int_t)ev->points,
+				 "value_cents", (json_int_t)ev->amount_cents, "balance_after", (json_int_t)ev->balance);
+	case TILL_EV_RETURN_OPENED:
+		return return_opened_json(ev);
 	case TILL_EV_SALE_ALREADY_COMMITTED:
 		return json_pack("{s:s, s:I}", "event", "sale_already_committed", "sale_id", (json_int_t)ev->sale_id);
 	case TILL_EV_COMMIT_FAILED:

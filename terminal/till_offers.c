@@ -116,6 +116,21 @@ int till_coupon_scan(struct till *t, const char *input, const struct scan_result
 				   &card_pending, reason, sizeof(reason));
 	if (rc)
 		return coupon_refused(t, r->coupon, reason);
+	/*
+	 * Single use across the chain: a till cannot tell which terminal printed a
+	 * coupon (the key may be the chain's), so with HQ configured it asks HQ
+	 * within the lookup budget; no answer: accepted on this log's check alone.
+	 */
+	if (t->hq.coupon_lookup) {
+		struct wire_coupon_status st;
+		memset(&st, 0, sizeof(st));
+		if (t->hq.coupon_lookup(t->hq.ctx, r->coupon, &st) == PM_OK && st.redeemed) {
+			snprintf(reason, sizeof(reason), "coupon was already redeemed (at %s, sale %llu); it can be "
+				 "redeemed only once", st.terminal[0] ? st.terminal : "another terminal",
+				 (unsigned long long)st.seq);
+			return coupon_refused(t, r->coupon, reason);
+		}
+	}
 	struct till_coupon *tc = &t->coupons[t->n_coupons++];
 	size_t cl = strnlen(r->coupon, OFR_CODE_MAX);   /* verified: the layout's length */
 	memcpy(tc->code, r->coupon, cl);
@@ -134,12 +149,29 @@ static void drop_coupon(struct till *t, size_t i)
 	t->n_coupons--;
 }
 
-uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount)
+/*
+ * The bonus points a points coupon credits with the sale (a bonus entry,
+ * docs/accounts.md): a flat bonus its value; a multiplier (value x100) on
+ * one unit of its item, the extra points that unit earns at the base rate.
+ */
+static int64_t coupon_bonus(const struct till *t, const struct till_coupon *tc, int line)
+{
+	if (tc->c.benefit == OFR_POINTS_BONUS_FLAT)
+		return tc->c.value > 0 ? tc->c.value : 0;
+	if (tc->c.benefit != OFR_POINTS_MULT || line < 0 || tc->c.value <= 100)
+		return 0;
+	const struct loy_item *it = &t->lines[line].item;
+	int64_t unit = it->qty > 0 ? it->line_cents / it->qty : it->line_cents;
+	return unit * t->cfg->loy.points_per_unit * (tc->c.value - 100) / 10000;
+}
+
+uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount, int64_t *bonus)
 {
 	struct ofr_line lines[TILL_MAX_LINES];
 	uint32_t n = 0;
 	int64_t total = 0;
 	*discount = 0;
+	*bonus = 0;
 	for (size_t i = 0; i < t->n_lines; i++) {
 		memcpy(lines[i].gtin, t->lines[i].item.gtin, sizeof(lines[i].gtin));
 		lines[i].qty = t->lines[i].item.qty;
@@ -151,6 +183,13 @@ uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t 
 		int line;
 		if (tc->c.card_tag && !t->card[0]) {
 			coupon_refused(t, tc->code, "coupon was issued to a loyalty card: scan that card first");
+			drop_coupon(t, i);
+			continue;
+		}
+		bool points = tc->c.benefit == OFR_POINTS_BONUS_FLAT || tc->c.benefit == OFR_POINTS_MULT;
+		if (points && !t->card[0]) {
+			coupon_refused(t, tc->code, "a points coupon credits a loyalty card: scan the customer's card "
+				       "first, or keep the coupon for later");
 			drop_coupon(t, i);
 			continue;
 		}
@@ -171,6 +210,7 @@ uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t 
 		}
 		if (*discount + d > total)
 			d = total - *discount;
+		*bonus += coupon_bonus(t, tc, line);
 		snprintf(red[n].coupon, sizeof(red[n].coupon), "%s", tc->code);
 		red[n].discount_cents = d;
 		*discount += d;

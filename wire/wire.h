@@ -26,7 +26,7 @@
 #include "common/pm_buf.h"
 
 #define WIRE_BATCH_FORMAT "posmark-batch"
-#define WIRE_BATCH_VERSION 1
+#define WIRE_BATCH_VERSION 2     /* what the encoder writes; the decoder reads 1 and 2 */
 #define WIRE_ID_MAX 31          /* store and terminal ids */
 #define WIRE_CARD_MAX 19
 #define WIRE_COUPON_MAX 63
@@ -58,6 +58,10 @@ struct wire_ledger_entry {
 	int64_t points;               /* signed as docs/accounts.md fixes (spend < 0 ...) */
 };
 #define WIRE_LEDGER_PER_SALE 5        /* at most one entry per kind per record */
+#define WIRE_POINTS_MAX 1000000000000LL /* |points| of one entry, points_spent: at most 10^12 */
+/* "TERMINAL:SEQ" (a return's return_of, a receipt's sale reference) into
+ * terminal (cap bytes) and seq >= 1. PM_OK or PM_EINVAL. */
+int wire_parse_sale_ref(const char *ref, char *terminal, size_t cap, uint64_t *seq);
 enum wire_sale_type { WIRE_SALE_SALE = 0, WIRE_SALE_RETURN = 1 };
 
 struct wire_sale {
@@ -113,7 +117,7 @@ struct wire_batch_header {
  * into *out (raw_len: uncompressed size, for the ratio).
  */
 struct wire_encoder {
-	struct wire_batch_header h;
+	struct wire_batch_header h;   /* h.version: WIRE_BATCH_VERSION; set 1 after begin to write v1 */
 	struct pm_buf body;
 };
 void wire_enc_begin(struct wire_encoder *e, int kind, const char *store, const char *terminal);

@@ -1,5 +1,5 @@
 /*
- * batch.c - the upload batch, format v1 (docs/hostsync.md): gzip of NDJSON,
+ * batch.c - the upload batch, format v2 (v1 still read; docs/hostsync.md): gzip of NDJSON,
  * a header line then one record per line. The encoder writes JSON by hand
  * (it runs on the till, fast and allocation-light); the decoder uses jansson
  * and checks every field, because it runs at HQ on untrusted input.
@@ -19,8 +19,24 @@ static int add_str(struct pm_buf *b, const char *s)
 	return pm_buf_add(b, s, strlen(s));
 }
 
+static const char *const ledger_kinds[] = { NULL, "earn", "spend", "clawback", "bonus", "expiry", "adjust",
+					    "import" };
+
+const char *wire_ledger_kind_name(int kind)
+{
+	return kind >= 1 && kind <= WIRE_LEDGER_KIND_MAX ? ledger_kinds[kind] : NULL;
+}
+
+int wire_ledger_kind_parse(const char *name)
+{
+	for (int k = 1; name && k <= WIRE_LEDGER_KIND_MAX; k++)
+		if (!strcmp(name, ledger_kinds[k]))
+			return k;
+	return PM_EINVAL;
+}
+
 /* A JSON string literal; ids, GTINs and coupons are short printable text. */
-static int add_json_str(struct pm_buf *b, const char *s, size_t n)
+int wire_add_json_str(struct pm_buf *b, const char *s, size_t n)
 {
 	int rc = pm_buf_add(b, "\"", 1);
 	for (size_t i = 0; !rc && i < n; i++) {
@@ -67,16 +83,41 @@ static void note_seq(struct wire_encoder *e, uint64_t seq)
 	e->h.count++;
 }
 
-int wire_enc_sale(struct wire_encoder *e, const struct wire_sale *s)
+/* The v2 members after the v1 ones: type, return_of and refund_cents
+ * (returns), points_spent, point_value_cents, ledger. */
+static int sale_json_v2(struct pm_buf *b, const struct wire_sale *s)
 {
-	struct pm_buf *b = &e->body;
+	bool ret = s->type == WIRE_SALE_RETURN;
+	int rc = add_str(b, ret ? ",\"type\":\"return\"" : ",\"type\":\"sale\"");
+	if (!rc && ret) {
+		char ref[WIRE_ID_MAX + 24];
+		int n = snprintf(ref, sizeof(ref), "%s:%" PRIu64, s->return_of_terminal, s->return_of_seq);
+		rc = add_str(b, ",\"return_of\":");
+		rc = rc ? rc : wire_add_json_str(b, ref, (size_t)n);
+		rc = rc ? rc : add_num(b, ",\"refund_cents\":", "", s->refund_cents);
+	}
+	rc = rc ? rc : add_num(b, ",\"points_spent\":", "", s->points_spent);
+	rc = rc ? rc : add_num(b, ",\"point_value_cents\":", ",\"ledger\":[", s->point_value_cents);
+	for (uint32_t i = 0; !rc && i < s->n_ledger && i < WIRE_LEDGER_PER_SALE; i++) {
+		const char *name = wire_ledger_kind_name(s->ledger[i].kind);
+		if (!name)
+			return PM_EINVAL;
+		rc = add_str(b, i ? ",{\"kind\":\"" : "{\"kind\":\"");
+		rc = rc ? rc : add_str(b, name);
+		rc = rc ? rc : add_num(b, "\",\"points\":", "}", s->ledger[i].points);
+	}
+	return rc ? rc : add_str(b, "]");
+}
+
+int wire_sale_json(struct pm_buf *b, const struct wire_sale *s, int version)
+{
 	int rc = add_num(b, "{\"seq\":", "", (int64_t)s->seq);
 	rc = rc ? rc : add_num(b, ",\"time_us\":", ",\"card\":", s->time_us);
-	rc = rc ? rc : s->card[0] ? add_json_str(b, s->card, strlen(s->card)) : add_str(b, "null");
+	rc = rc ? rc : s->card[0] ? wire_add_json_str(b, s->card, strlen(s->card)) : add_str(b, "null");
 	rc = rc ? rc : add_str(b, ",\"currency\":");
-	rc = rc ? rc : add_json_str(b, s->currency, strlen(s->currency));
+	rc = rc ? rc : wire_add_json_str(b, s->currency, strlen(s->currency));
 	rc = rc ? rc : add_str(b, ",\"tender\":");
-	rc = rc ? rc : add_json_str(b, s->tender, strlen(s->tender));
+	rc = rc ? rc : wire_add_json_str(b, s->tender, strlen(s->tender));
 	rc = rc ? rc : add_num(b, ",\"total_cents\":", "", s->total_cents);
 	rc = rc ? rc : add_num(b, ",\"discount_cents\":", "", s->discount_cents);
 	rc = rc ? rc : add_num(b, ",\"tendered_cents\":", "", s->tendered_cents);
@@ -84,7 +125,7 @@ int wire_enc_sale(struct wire_encoder *e, const struct wire_sale *s)
 	for (uint32_t i = 0; !rc && i < s->n_items; i++) {
 		const struct wire_item *it = &s->items[i];
 		rc = add_str(b, i ? ",{\"gtin\":" : "{\"gtin\":");
-		rc = rc ? rc : add_json_str(b, it->gtin, strlen(it->gtin));
+		rc = rc ? rc : wire_add_json_str(b, it->gtin, strlen(it->gtin));
 		rc = rc ? rc : add_num(b, ",\"qty\":", "", it->qty);
 		rc = rc ? rc : add_num(b, ",\"price_cents\":", "", it->unit_price_cents);
 		rc = rc ? rc : add_num(b, ",\"line_cents\":", "}", it->line_cents);
@@ -92,13 +133,26 @@ int wire_enc_sale(struct wire_encoder *e, const struct wire_sale *s)
 	rc = rc ? rc : add_str(b, "],\"redeemed\":[");
 	for (uint32_t i = 0; !rc && i < s->n_redeemed; i++) {
 		rc = add_str(b, i ? ",{\"coupon\":" : "{\"coupon\":");
-		rc = rc ? rc : add_json_str(b, s->redeemed[i].coupon, strlen(s->redeemed[i].coupon));
+		rc = rc ? rc : wire_add_json_str(b, s->redeemed[i].coupon, strlen(s->redeemed[i].coupon));
 		rc = rc ? rc : add_num(b, ",\"discount_cents\":", "}", s->redeemed[i].discount_cents);
 	}
-	rc = rc ? rc : add_str(b, "]}\n");
-	if (!rc)
-		note_seq(e, s->seq);
-	return rc;
+	rc = rc ? rc : add_str(b, "]");
+	if (!rc && version >= 2)
+		rc = sale_json_v2(b, s);
+	return rc ? rc : add_str(b, "}");
+}
+
+int wire_enc_sale(struct wire_encoder *e, const struct wire_sale *s)
+{
+	size_t mark = e->body.len;
+	int rc = wire_sale_json(&e->body, s, e->h.version);
+	rc = rc ? rc : add_str(&e->body, "\n");
+	if (rc) {
+		e->body.len = mark; /* nothing of a refused sale stays in the batch */
+		return rc;
+	}
+	note_seq(e, s->seq);
+	return PM_OK;
 }
 
 int wire_enc_event(struct wire_encoder *e, const struct wire_event *ev)
@@ -106,9 +160,9 @@ int wire_enc_event(struct wire_encoder *e, const struct wire_event *ev)
 	struct pm_buf *b = &e->body;
 	int rc = add_num(b, "{\"seq\":", "", (int64_t)ev->seq);
 	rc = rc ? rc : add_num(b, ",\"time_us\":", ",\"type\":", ev->time_us);
-	rc = rc ? rc : add_json_str(b, ev->type, strlen(ev->type));
+	rc = rc ? rc : wire_add_json_str(b, ev->type, strlen(ev->type));
 	rc = rc ? rc : add_str(b, ",\"payload\":");
-	rc = rc ? rc : add_json_str(b, ev->payload, ev->payload_len);
+	rc = rc ? rc : wire_add_json_str(b, ev->payload, ev->payload_len);
 	rc = rc ? rc : add_str(b, "}\n");
 	if (!rc)
 		note_seq(e, ev->seq);
@@ -122,11 +176,11 @@ int wire_enc_finish(struct wire_encoder *e, struct pm_buf *out, size_t *raw_len)
 	z_stream z;
 	int n = snprintf(line, sizeof(line),
 			 "{\"format\":\"%s\",\"version\":%d,\"kind\":\"%s\",\"store\":", WIRE_BATCH_FORMAT,
-			 WIRE_BATCH_VERSION, e->h.kind == WIRE_BATCH_SALES ? "sales" : "events");
+			 e->h.version, e->h.kind == WIRE_BATCH_SALES ? "sales" : "events");
 	int rc = pm_buf_add(&head, line, (size_t)n);
-	rc = rc ? rc : add_json_str(&head, e->h.store, strlen(e->h.store));
+	rc = rc ? rc : wire_add_json_str(&head, e->h.store, strlen(e->h.store));
 	rc = rc ? rc : add_str(&head, ",\"terminal\":");
-	rc = rc ? rc : add_json_str(&head, e->h.terminal, strlen(e->h.terminal));
+	rc = rc ? rc : wire_add_json_str(&head, e->h.terminal, strlen(e->h.terminal));
 	n = snprintf(line, sizeof(line), ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
 		     ",\"count\":%" PRIu64 "}\n", e->h.first_seq, e->h.last_seq, e->h.count);
 	rc = rc ? rc : pm_buf_add(&head, line, (size_t)n);
@@ -271,8 +325,8 @@ static int decode_header(json_t *o, struct wire_batch_header *h, char *err, size
 	}
 	if ((rc = get_int(o, "version", 0, 1000000, &v, err, errlen)))
 		return rc;
-	if (v != WIRE_BATCH_VERSION) {
-		snprintf(err, errlen, "header: batch version %" PRId64 " is not supported (this HQ reads %d)",
+	if (v < 1 || v > WIRE_BATCH_VERSION) {
+		snprintf(err, errlen, "header: batch version %" PRId64 " is not supported (this HQ reads 1 to %d)",
 			 v, WIRE_BATCH_VERSION);
 		return PM_EVERSION;
 	}
@@ -376,7 +430,7 @@ int wire_batch_decode_raw(const char *text, size_t len, const struct wire_decode
 			struct wire_sale s;
 			if (lines - 1 > h.count)
 				FAIL(PM_EINVAL, "more records than the header's count %" PRIu64, h.count);
-			if ((rc = wire_parse_sale_line(p, (size_t)(nl - p), &s, &scratch, why, sizeof(why))))
+			if ((rc = wire_parse_sale_line(p, (size_t)(nl - p), h.version, &s, &scratch, why, sizeof(why))))
 				FAIL(rc, "line %" PRIu64 ": %s", lines, why);
 			if (s.seq != expect)
 				FAIL(PM_EINVAL, "line %" PRIu64 ": seq %" PRIu64 " where %" PRIu64

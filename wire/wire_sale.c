@@ -1,5 +1,7 @@
 /*
- * wire_sale.c - a strict parser for one sale line of batch format v1.
+ * wire_sale.c - a strict parser for one sale line of batch format v1 or v2
+ * (v2 adds type, return_of, points_spent, point_value_cents, refund_cents
+ * and the record's ledger entries; docs/hostsync.md, docs/accounts.md).
  * Sale lines are most of what HQ reads, and a general JSON library spent
  * most of the receiver's time building and freeing trees for them; this
  * reads the known shape in one pass into struct wire_sale, with the same
@@ -299,7 +301,9 @@ static int jobject(struct jp *j, field_fn fn, void *ctx)
 struct sale_ctx {
 	struct wire_sale *s;
 	struct wire_sale_scratch *scratch;
-	uint32_t seen;
+	int version;                    /* the batch's: v2 keys are unknown (skipped) in v1 */
+	uint32_t seen, seen2;
+	bool has_return_of, has_refund;
 	struct wire_item *it;           /* the item being read */
 	struct wire_redemption *rd;
 	uint32_t seen_sub;
@@ -315,6 +319,9 @@ enum {
 static const char *const field_names[] = { "seq", "time_us", "card", "currency", "tender", "total_cents",
 					    "discount_cents", "tendered_cents", "points_earned", "items",
 					    "redeemed" };
+
+struct sale_ctx;
+static int sale_field_v2(struct jp *j, struct sale_ctx *c, const char *key);
 
 static int seen_once(struct jp *j, uint32_t *seen, uint32_t bit, const char *key)
 {
@@ -481,7 +488,185 @@ static int sale_field(struct jp *j, void *vctx, const char *key)
 		case F_RED: return array_of(j, c, false);
 		}
 	}
+	return c->version >= 2 ? sale_field_v2(j, c, key) : 1;
+}
+
+/* ---- batch v2's fields ------------------------------------------------------ */
+
+enum {
+	G_TYPE = 1 << 0, G_RETURN_OF = 1 << 1, G_SPENT = 1 << 2, G_PVALUE = 1 << 3, G_REFUND = 1 << 4,
+	G_LEDGER = 1 << 5,
+	G_REQUIRED = G_TYPE | G_SPENT | G_PVALUE | G_LEDGER, /* return_of, refund_cents: returns only */
+};
+static const char *const field_names2[] = { "type", "return_of", "points_spent", "point_value_cents",
+					     "refund_cents", "ledger" };
+
+int wire_parse_sale_ref(const char *ref, char *terminal, size_t cap, uint64_t *seq)
+{
+	const char *colon = strrchr(ref, ':');
+	size_t tl = colon ? (size_t)(colon - ref) : 0;
+	char *end;
+	if (!colon || tl == 0 || tl >= cap || tl > WIRE_ID_MAX || !colon[1] || colon[1] == '0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 18)
+		return PM_EINVAL;
+	for (size_t i = 0; i < tl; i++)
+		if ((unsigned char)ref[i] < 0x21 || ref[i] == 0x7f)
+			return PM_EINVAL; /* ids are printable without spaces */
+	memcpy(terminal, ref, tl);
+	terminal[tl] = '\0';
+	*seq = strtoull(colon + 1, &end, 10);
+	return PM_OK;
+}
+
+static int ledger_entry_field(struct jp *j, void *vctx, const char *key)
+{
+	struct sale_ctx *c = vctx;
+	struct wire_ledger_entry *le = &c->s->ledger[c->s->n_ledger];
+	char name[16];
+	if (!strcmp(key, "kind")) {
+		if (seen_once(j, &c->seen_sub, 1, key))
+			return PM_EINVAL;
+		if (jstring(j, name, sizeof(name), NULL) || (le->kind = wire_ledger_kind_parse(name)) < 0)
+			return jfail(j, "ledger[].kind is not a known ledger kind");
+		return PM_OK;
+	}
+	if (!strcmp(key, "points"))
+		return seen_once(j, &c->seen_sub, 2, key) ? PM_EINVAL : jint(j, &le->points);
 	return 1;
+}
+
+static int ledger_array(struct jp *j, struct sale_ctx *c)
+{
+	uint32_t kinds = 0;
+	int rc;
+	if (expect(j, '['))
+		return PM_EINVAL;
+	ws(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return PM_OK;
+	}
+	for (;;) {
+		struct wire_ledger_entry *le;
+		if (c->s->n_ledger >= WIRE_LEDGER_PER_SALE)
+			return jfail(j, "ledger: more entries than kinds a record may carry");
+		le = &c->s->ledger[c->s->n_ledger];
+		memset(le, 0, sizeof(*le));
+		c->seen_sub = 0;
+		if ((rc = jobject(j, ledger_entry_field, c)))
+			return rc;
+		if (c->seen_sub != 3u)
+			return jfail(j, "a ledger entry lacks kind or points");
+		if (kinds & (1u << le->kind))
+			return jfail(j, "ledger: a kind given twice (one entry per kind per record)");
+		kinds |= 1u << le->kind;
+		c->s->n_ledger++;
+		ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		return expect(j, ']');
+	}
+}
+
+static int sale_field_v2(struct jp *j, struct sale_ctx *c, const char *key)
+{
+	struct wire_sale *s = c->s;
+	char word[WIRE_ID_MAX + 24];
+	for (unsigned i = 0; i < sizeof(field_names2) / sizeof(field_names2[0]); i++) {
+		if (strcmp(key, field_names2[i]))
+			continue;
+		if (seen_once(j, &c->seen2, 1u << i, key))
+			return PM_EINVAL;
+		switch (1u << i) {
+		case G_TYPE:
+			if (jstring(j, word, sizeof(word), NULL) || (strcmp(word, "sale") && strcmp(word, "return")))
+				return jfail(j, "field 'type' must be sale or return");
+			s->type = word[0] == 'r' ? WIRE_SALE_RETURN : WIRE_SALE_SALE;
+			return PM_OK;
+		case G_RETURN_OF:
+			if (jstring(j, word, sizeof(word), NULL) ||
+			    wire_parse_sale_ref(word, s->return_of_terminal, sizeof(s->return_of_terminal),
+						&s->return_of_seq))
+				return jfail(j, "field 'return_of' is not TERMINAL:SEQ");
+			return PM_OK;
+		case G_SPENT:
+			if (jint(j, &s->points_spent) || s->points_spent < 0 || s->points_spent > WIRE_POINTS_MAX)
+				return jfail(j, "field 'points_spent' is not a non-negative integer in range");
+			return PM_OK;
+		case G_PVALUE:
+			if (jint(j, &s->point_value_cents) || s->point_value_cents < 0 ||
+			    s->point_value_cents > 1000000)
+				return jfail(j, "field 'point_value_cents' is not 0..1000000");
+			return PM_OK;
+		case G_REFUND:
+			if (jint(j, &s->refund_cents) || s->refund_cents < 0)
+				return jfail(j, "field 'refund_cents' is not a non-negative integer");
+			return PM_OK;
+		case G_LEDGER:
+			return ledger_array(j, c);
+		}
+	}
+	return 1;
+}
+
+/* The rules docs/accounts.md fixes for a v2 record, once every field is read. */
+static int check_v2(struct sale_ctx *c, char *err, size_t errlen)
+{
+	const struct wire_sale *s = c->s;
+	bool ret = s->type == WIRE_SALE_RETURN;
+	int64_t spend = 0;
+	for (unsigned i = 0; i < sizeof(field_names2) / sizeof(field_names2[0]); i++)
+		if ((G_REQUIRED & (1u << i)) && !(c->seen2 & (1u << i))) {
+			snprintf(err, errlen, "field '%s' missing", field_names2[i]);
+			return PM_EINVAL;
+		}
+	if (ret != !!(c->seen2 & G_RETURN_OF) || ret != !!(c->seen2 & G_REFUND)) {
+		snprintf(err, errlen, "%s", ret ? "a return lacks return_of or refund_cents"
+			 : "a sale carries return_of or refund_cents (returns only)");
+		return PM_EINVAL;
+	}
+	if (s->n_ledger && !s->card[0]) {
+		snprintf(err, errlen, "ledger entries on a record without a card");
+		return PM_EINVAL;
+	}
+	for (uint32_t i = 0; i < s->n_ledger; i++) {
+		const struct wire_ledger_entry *le = &s->ledger[i];
+		const char *name = wire_ledger_kind_name(le->kind);
+		bool plus = le->kind == WIRE_LEDGER_EARN || le->kind == WIRE_LEDGER_BONUS;
+		if (le->kind == WIRE_LEDGER_ADJUST || le->kind == WIRE_LEDGER_IMPORT) {
+			snprintf(err, errlen, "ledger: '%s' entries are written at HQ only, not by a till", name);
+			return PM_EINVAL;
+		}
+		if ((le->kind == WIRE_LEDGER_CLAWBACK) != ret) {
+			snprintf(err, errlen, "ledger: '%s' entry on a %s (clawback belongs to returns only, "
+				 "every other kind to sales)", name, ret ? "return" : "sale");
+			return PM_EINVAL;
+		}
+		if (le->points == 0 || (plus ? le->points < 0 : le->points > 0) ||
+		    le->points > WIRE_POINTS_MAX || le->points < -WIRE_POINTS_MAX) {
+			snprintf(err, errlen, "ledger: '%s' entry of %" PRId64 " points (%s, not zero, at most %lld)",
+				 name, le->points, plus ? "positive" : "negative", (long long)WIRE_POINTS_MAX);
+			return PM_EINVAL;
+		}
+		if (le->kind == WIRE_LEDGER_SPEND)
+			spend = -le->points;
+	}
+	if (spend != s->points_spent) {
+		snprintf(err, errlen, "points_spent %" PRId64 " does not match the spend entry (%" PRId64 ")",
+			 s->points_spent, spend);
+		return PM_EINVAL;
+	}
+	if (s->points_spent && s->point_value_cents < 1) {
+		snprintf(err, errlen, "points spent with point_value_cents 0");
+		return PM_EINVAL;
+	}
+	if (ret && (s->points_spent || s->n_redeemed)) {
+		snprintf(err, errlen, "a return spends no points and redeems no coupons");
+		return PM_EINVAL;
+	}
+	return PM_OK;
 }
 
 void wire_sale_scratch_free(struct wire_sale_scratch *sc)
@@ -491,14 +676,15 @@ void wire_sale_scratch_free(struct wire_sale_scratch *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-int wire_parse_sale_line(const char *line, size_t len, struct wire_sale *s, struct wire_sale_scratch *scratch,
-		       char *err, size_t errlen)
+int wire_parse_sale_line(const char *line, size_t len, int version, struct wire_sale *s,
+			 struct wire_sale_scratch *scratch, char *err, size_t errlen)
 {
 	struct jp j = { line, line + len, err, errlen };
 	struct sale_ctx c = { 0 };
 	int rc;
 	memset(s, 0, sizeof(*s));
 	c.s = s;
+	c.version = version;
 	c.scratch = scratch;
 	c.err = err;
 	c.errlen = errlen;
@@ -516,5 +702,5 @@ int wire_parse_sale_line(const char *line, size_t len, struct wire_sale *s, stru
 				return PM_EINVAL;
 			}
 	}
-	return PM_OK;
+	return version >= 2 ? check_v2(&c, err, errlen) : PM_OK;
 }

@@ -2,7 +2,8 @@
  * test_daemon.c - the local API through the real socket of a real
  * `posmark daemon`: concurrent POS clients on 8 lanes (group commit), a
  * client sending garbage, one leaving mid-message, SIGKILL mid-sale and
- * SIGTERM with an open sale.
+ * SIGTERM with an open sale; two lanes spending one card's points, and a
+ * return kept open over a restart (docs/accounts.md).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -692,6 +693,87 @@ static void test_unread_replies_bounded(void **state)
 	close(other);
 }
 
+/*
+ * Two lanes, one card: each lane's points_spend passes against the balance it
+ * reads, but the commit checks again inside its transaction, so the second
+ * tender is refused (the sale stays open, without the points). Then a return
+ * opened on a lane survives SIGTERM and commits after the restart.
+ */
+static void test_points_two_lanes_and_return(void **state)
+{
+	struct fx *f = *state;
+	int fd = connect_sock(f->sock);
+	const char *card = "6036010000001000005";
+	json_t *r;
+	/* 90.00: 90 points. The offline allowance (1000) is not what limits here. */
+	json_decref(call(fd, "{\"op\":\"sale_open\",\"lane\":\"A\",\"pos_sale_id\":\"E1\"}"));
+	json_decref(call(fd, "{\"op\":\"card\",\"lane\":\"A\",\"card\":\"%s\"}", card));
+	json_decref(call(fd, "{\"op\":\"line_add\",\"lane\":\"A\",\"gtin\":\"4006381333931\",\"price_cents\":3000,\"qty\":3}"));
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"A\",\"kind\":\"card\"}");
+	assert_true(is_ok(r));
+	assert_int_equal(json_integer_value(json_object_get(r, "points_balance")), 90);
+	json_t *earn_ref = json_incref(json_object_get(r, "sale_ref"));
+	json_decref(r);
+	for (int l = 0; l < 2; l++) {
+		json_decref(call(fd, "{\"op\":\"sale_open\",\"lane\":\"%c\",\"pos_sale_id\":\"P%d\"}", 'A' + l, l));
+		json_decref(call(fd, "{\"op\":\"card\",\"lane\":\"%c\",\"card\":\"%s\"}", 'A' + l, card));
+		json_decref(call(fd, "{\"op\":\"line_add\",\"lane\":\"%c\",\"gtin\":\"4006381333931\",\"price_cents\":1000}", 'A' + l));
+		r = call(fd, "{\"op\":\"points_spend\",\"lane\":\"%c\",\"points\":60}", 'A' + l);
+		assert_true(is_ok(r));
+		json_decref(r);
+	}
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"A\",\"kind\":\"card\"}");
+	assert_true(is_ok(r));
+	assert_int_equal(json_integer_value(json_object_get(r, "points_spent")), 60);
+	json_decref(r);
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"B\",\"kind\":\"card\"}");
+	assert_false(is_ok(r));
+	assert_non_null(strstr(json_string_value(json_object_get(r, "message")), "cannot spend 60 points now"));
+	json_decref(r);
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"B\",\"kind\":\"card\"}");   /* the sale stayed open */
+	assert_true(is_ok(r));
+	assert_int_equal(json_integer_value(json_object_get(r, "points_spent")), 0);
+	json_decref(r);
+	/* A return of the first sale, one unit on it, kept over SIGTERM. */
+	r = call(fd, "{\"op\":\"return_open\",\"lane\":\"R\",\"sale\":\"%s\",\"pos_sale_id\":\"RET1\"}",
+		 json_string_value(earn_ref));
+	assert_true(is_ok(r));
+	json_decref(r);
+	r = call(fd, "{\"op\":\"line_add\",\"lane\":\"R\",\"gtin\":\"4006381333931\"}");
+	assert_true(is_ok(r));
+	assert_int_equal(json_integer_value(json_object_get(r, "line_cents")), 3000);
+	json_decref(r);
+	close(fd);
+	stop_daemon(f, SIGTERM);
+	start_daemon(f);
+	fd = connect_sock(f->sock);
+	r = call(fd, "{\"op\":\"line_add\",\"lane\":\"R\",\"gtin\":\"4006381333931\",\"qty\":3}");  /* 1 + 3 > 3 */
+	assert_false(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "error")), "PM_EREFUSED");
+	json_decref(r);
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"R\",\"kind\":\"cash\"}");
+	assert_true(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "event")), "return_committed");
+	assert_string_equal(json_string_value(json_object_get(r, "return_of")), json_string_value(earn_ref));
+	assert_int_equal(json_integer_value(json_object_get(r, "refund_cents")), 3000);
+	assert_int_equal(json_integer_value(json_object_get(r, "points_clawed_back")), 30);
+	json_decref(r);
+	/* The POS app retrying that return (lost reply): not committed twice. */
+	json_decref(call(fd, "{\"op\":\"return_open\",\"lane\":\"R\",\"sale\":\"%s\",\"pos_sale_id\":\"RET1\"}",
+			 json_string_value(earn_ref)));
+	json_decref(call(fd, "{\"op\":\"line_add\",\"lane\":\"R\",\"gtin\":\"4006381333931\"}"));
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"R\",\"kind\":\"cash\"}");
+	assert_true(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "event")), "sale_already_committed");
+	json_decref(r);
+	r = call(fd, "{\"op\":\"card_info\",\"card\":\"%s\"}", card);
+	/* 90 - 60 spent + 9 earned on the 9.40 paid + 10 earned by lane B - 30 taken back */
+	assert_int_equal(json_integer_value(json_object_get(r, "points")), 90 - 60 + 9 + 10 - 30);
+	json_decref(r);
+	json_decref(earn_ref);
+	close(fd);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -709,6 +791,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_line_runs_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_points_two_lanes_and_return, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

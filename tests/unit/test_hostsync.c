@@ -17,8 +17,14 @@
 #include "common/pm_err.h"
 #include "tests/unit/testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static struct wire_item items3[3] = { { "00000000000017", 2, 150, 300 }, { "04006381333931", 1, 999, 999 },
@@ -146,8 +152,8 @@ static void test_rejects(void **state)
 	size_t raw;
 	(void)state;
 	assert_int_equal(decode_text(HDR(1, 1, 2, 2) SALE(1) SALE(2), err, sizeof(err)), 0);
-	assert_int_equal(decode_text(HDR(2, 1, 1, 1) SALE(1), err, sizeof(err)), PM_EVERSION);
-	assert_non_null(strstr(err, "version 2"));
+	assert_int_equal(decode_text(HDR(3, 1, 1, 1) SALE(1), err, sizeof(err)), PM_EVERSION);
+	assert_non_null(strstr(err, "version 3"));
 	assert_int_equal(decode_text(HDR(1, 1, 2, 2) SALE(1) SALE(3), err, sizeof(err)), PM_EINVAL);
 	assert_non_null(strstr(err, "gap"));
 	assert_int_equal(decode_text(HDR(1, 1, 2, 2) SALE(1), err, sizeof(err)), PM_EINVAL);
@@ -268,6 +274,408 @@ static void test_rules_serial(void **state)
 	tu_rmdir(dir);
 }
 
+/* ---- a scripted HTTP server on loopback ------------------------------------- */
+
+enum reply { R_GOOD, R_CUT, R_GARBAGE, R_500, R_404, R_401, R_SLOW };
+
+struct srv {
+	int fd, port;
+	pthread_t th;
+	int n_req;
+	char paths[64][160];
+	bool saw_terminal;            /* every request carried X-Posmark-Terminal: T9 */
+	/* replies to GET /v1/accounts?after=..., in turn (R_GOOD: the next good page) */
+	enum reply script[16];
+	int n_script, at_script, page;
+	struct pm_buf pages[4];       /* good account pages, in turn */
+	enum reply lookup;            /* how every other lookup is answered */
+	struct pm_buf lookup_body;
+};
+
+static void srv_send(int c, int status, const char *ctype, const void *body, size_t len, size_t claimed)
+{
+	char head[300];
+	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n", status, ctype, claimed);
+	/* MSG_NOSIGNAL: a client that gave up (the lookup budget) must not kill the test */
+	if (send(c, head, (size_t)n, MSG_NOSIGNAL) < 0 || (len && send(c, body, len, MSG_NOSIGNAL) < 0))
+		return;
+}
+
+static void srv_reply(struct srv *sv, int c, enum reply r, const struct pm_buf *good, const char *ctype)
+{
+	static const char garbage[] = "<html>hi</h";
+	static const char refused[] = "{\"status\":\"refused\",\"reason\":\"bad credential\"}";
+	static const char none[] = "{\"status\":\"not_found\",\"reason\":\"unknown\"}";
+	(void)sv;
+	switch (r) {
+	case R_GOOD: srv_send(c, 200, ctype, good->data, good->len, good->len); break;
+	case R_SLOW: {
+		struct timespec ts = { 0, 600 * 1000000L };
+		nanosleep(&ts, NULL);
+		srv_send(c, 200, ctype, good->data, good->len, good->len);
+		break;
+	}
+	case R_CUT: srv_send(c, 200, ctype, good->data, good->len / 2, good->len); break;
+	case R_GARBAGE: srv_send(c, 200, ctype, garbage, strlen(garbage), strlen(garbage)); break;
+	case R_500: srv_send(c, 500, "text/plain", "oops\n", 5, 5); break;
+	case R_404: srv_send(c, 404, "application/json", none, strlen(none), strlen(none)); break;
+	case R_401: srv_send(c, 401, "application/json", refused, strlen(refused), strlen(refused)); break;
+	}
+}
+
+static void *srv_run(void *arg)
+{
+	struct srv *sv = arg;
+	for (;;) {
+		char req[4096];
+		size_t n = 0;
+		int c = accept(sv->fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		while (n < sizeof(req) - 1) {
+			ssize_t k = read(c, req + n, sizeof(req) - 1 - n);
+			if (k <= 0)
+				break;
+			n += (size_t)k;
+			req[n] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		req[n] = '\0';
+		char path[160] = "";
+		sscanf(req, "%*s %159s", path);
+		if (sv->n_req < 64)
+			snprintf(sv->paths[sv->n_req], sizeof(sv->paths[0]), "%s", path);
+		sv->n_req++;
+		if (!strstr(req, "X-Posmark-Terminal: T9\r\n"))
+			sv->saw_terminal = false;
+		if (!strcmp(path, "/v1/requests")) {
+			static const char body[] = "{\"requests\":[]}";
+			srv_send(c, 200, "application/json", body, strlen(body), strlen(body));
+		} else if (!strncmp(path, "/v1/accounts?after=", 19)) {
+			enum reply r = sv->at_script < sv->n_script ? sv->script[sv->at_script++] : R_GOOD;
+			srv_reply(sv, c, r, &sv->pages[sv->page], "application/x-ndjson");
+			if (r == R_GOOD)
+				sv->page++;
+		} else {
+			srv_reply(sv, c, sv->lookup, &sv->lookup_body, "application/json");
+		}
+		close(c);
+	}
+}
+
+static void srv_start(struct srv *sv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	sv->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(sv->fd >= 0);
+	assert_int_equal(bind(sv->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(sv->fd, 16), 0);
+	assert_int_equal(getsockname(sv->fd, (struct sockaddr *)&a, &al), 0);
+	sv->port = ntohs(a.sin_port);
+	sv->saw_terminal = true;
+	assert_int_equal(pthread_create(&sv->th, NULL, srv_run, sv), 0);
+}
+
+static void srv_stop(struct srv *sv)
+{
+	shutdown(sv->fd, SHUT_RDWR);
+	pthread_join(sv->th, NULL);
+	close(sv->fd);
+	for (int i = 0; i < 4; i++)
+		pm_buf_free(&sv->pages[i]);
+	pm_buf_free(&sv->lookup_body);
+}
+
+/* ---- a log stand-in for hostsync's source (what the pull applies) ------------- */
+
+struct fake_log {
+	uint64_t cursor;
+	int applies;
+	size_t accounts;
+	uint64_t cursors[8];          /* next_cursor of each apply */
+	int64_t points[8];            /* points of each apply's first account */
+	uint64_t included[8];
+};
+
+static int fl_positions(void *ctx, struct hs_positions *out)
+{
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	return 0;
+}
+
+static int fl_cursor(void *ctx, uint64_t *cursor)
+{
+	*cursor = ((struct fake_log *)ctx)->cursor;
+	return 0;
+}
+
+static int fl_apply(void *ctx, const struct wire_accounts_header *h, const struct wire_account *a, size_t n)
+{
+	struct fake_log *fl = ctx;
+	if (fl->applies < 8) {
+		fl->cursors[fl->applies] = h->next_cursor;
+		fl->points[fl->applies] = n ? a[0].points : -1;
+		fl->included[fl->applies] = h->included_sale_seq;
+	}
+	fl->applies++;
+	fl->accounts += n;
+	if (h->next_cursor)
+		fl->cursor = h->next_cursor;   /* page and cursor together, as the log does */
+	return 0;
+}
+
+static void fl_source(struct hs_source *src, struct fake_log *fl)
+{
+	memset(src, 0, sizeof(*src));
+	src->ctx = fl;
+	src->positions = fl_positions;
+	src->accounts_cursor = fl_cursor;
+	src->apply_accounts = fl_apply;
+}
+
+static void page_body(struct pm_buf *out, const char *terminal, uint64_t next, bool more, size_t n, int64_t points)
+{
+	struct wire_accounts_header h = { .version = 1, .as_of_us = 1764000000000000LL + (int64_t)next,
+					  .included_sale_seq = 41, .next_cursor = next, .more = more, .count = n };
+	struct wire_account a[3];
+	memset(a, 0, sizeof(a));
+	snprintf(h.terminal, sizeof(h.terminal), "%s", terminal);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(a[i].card, sizeof(a[i].card), "400000000000%04zu", i + next);
+		a[i].points = points + (int64_t)i;
+		a[i].tier = 1;
+		a[i].consent = WIRE_CONSENT_YES;
+		a[i].n_bought = 1;
+		strcpy(a[i].bought[0], "04006381333931");
+	}
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(wire_accounts_encode(&h, a, n, out), 0);
+}
+
+static void client_cfg(struct hs_client_config *hc, char *url, size_t urllen, int port)
+{
+	hs_client_config_default(hc);
+	snprintf(url, urllen, "http://127.0.0.1:%d/", port);
+	hc->url = url;
+	hc->store = "S1";
+	hc->credential = "secret";
+	hc->backoff_initial_ms = 5;
+	hc->backoff_max_ms = 20;
+	hc->max_attempts = 6;
+	hc->timeout_s = 5;
+	hc->lookup_budget_ms = 300;
+}
+
+/* Pages are pulled after the upload, each applied with its cursor, until
+ * `more` is false; a cut, garbage or 5xx reply is retried and never applied. */
+static void test_accounts_pull(void **state)
+{
+	struct srv sv;
+	struct fake_log fl = { .cursor = 3 };
+	struct hs_source src;
+	struct hs_client_config hc;
+	struct hs_sync_stats st;
+	char url[64], err[400];
+	(void)state;
+	memset(&sv, 0, sizeof(sv));
+	page_body(&sv.pages[0], "T9", 5, true, 2, 100);
+	page_body(&sv.pages[1], "T9", 7, false, 1, 200);
+	enum reply script[] = { R_CUT, R_GARBAGE, R_GOOD, R_500, R_CUT, R_GOOD };
+	memcpy(sv.script, script, sizeof(script));
+	sv.n_script = 6;
+	srv_start(&sv);
+	client_cfg(&hc, url, sizeof(url), sv.port);
+	fl_source(&src, &fl);
+	assert_int_equal(hs_sync_once(&hc, &src, "T9", &st, err, sizeof(err)), 0);
+	assert_int_equal(st.accounts_applied, 3);
+	assert_int_equal(st.retries, 4);
+	assert_int_equal(fl.applies, 2);        /* only whole pages, each once */
+	assert_int_equal(fl.cursors[0], 5);
+	assert_int_equal(fl.cursors[1], 7);
+	assert_int_equal(fl.points[0], 100);
+	assert_int_equal(fl.points[1], 200);
+	assert_int_equal(fl.included[0], 41);
+	assert_int_equal(fl.cursor, 7);
+	assert_string_equal(sv.paths[0], "/v1/requests");   /* nothing to upload: requests, then accounts */
+	assert_string_equal(sv.paths[1], "/v1/accounts?after=3");
+	assert_string_equal(sv.paths[3], "/v1/accounts?after=3");
+	assert_string_equal(sv.paths[4], "/v1/accounts?after=5");
+	assert_string_equal(sv.paths[6], "/v1/accounts?after=5");
+	assert_true(sv.saw_terminal);
+	srv_stop(&sv);
+
+	/* every reply cut: the sync fails after max_attempts, nothing applied */
+	memset(&sv, 0, sizeof(sv));
+	memset(&fl, 0, sizeof(fl));
+	page_body(&sv.pages[0], "T9", 5, false, 2, 100);
+	for (int i = 0; i < 16; i++)
+		sv.script[i] = R_CUT;
+	sv.n_script = 16;
+	srv_start(&sv);
+	client_cfg(&hc, url, sizeof(url), sv.port);
+	hc.max_attempts = 3;
+	assert_int_not_equal(hs_sync_once(&hc, &src, "T9", &st, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "after 3 attempts"));
+	assert_int_equal(fl.applies, 0);
+	assert_int_equal(fl.cursor, 0);
+	srv_stop(&sv);
+
+	/* a page computed for another terminal is refused, not applied */
+	memset(&sv, 0, sizeof(sv));
+	page_body(&sv.pages[0], "T1", 5, false, 2, 100);
+	srv_start(&sv);
+	client_cfg(&hc, url, sizeof(url), sv.port);
+	assert_int_equal(hs_sync_once(&hc, &src, "T9", &st, err, sizeof(err)), PM_EPROTO);
+	assert_non_null(strstr(err, "terminal 'T1'"));
+	assert_int_equal(fl.applies, 0);
+	srv_stop(&sv);
+
+	/* an older HQ without the endpoint: the sync goes on, nothing pulled */
+	memset(&sv, 0, sizeof(sv));
+	sv.script[0] = R_404;
+	sv.n_script = 1;
+	srv_start(&sv);
+	client_cfg(&hc, url, sizeof(url), sv.port);
+	assert_int_equal(hs_sync_once(&hc, &src, "T9", &st, err, sizeof(err)), 0);
+	assert_int_equal(st.accounts_applied, 0);
+	assert_int_equal(fl.applies, 0);
+	srv_stop(&sv);
+}
+
+/* Let the server finish a slow reply the client gave up on (it answers one at a time). */
+static void settle(void)
+{
+	struct timespec ts = { 0, 450 * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* A card lookup: applied with cursor 0 when HQ answers within the budget;
+ * slow, down, unknown, refused and garbage each give their code, nothing applied. */
+static void test_account_lookup(void **state)
+{
+	struct srv sv;
+	struct fake_log fl = { .cursor = 9 };
+	struct hs_source src;
+	struct hs_client_config hc;
+	struct timespec t0;
+	char url[64], err[400];
+	(void)state;
+	memset(&sv, 0, sizeof(sv));
+	page_body(&sv.lookup_body, "T9", 0, false, 1, 77);
+	srv_start(&sv);
+	client_cfg(&hc, url, sizeof(url), sv.port);
+	fl_source(&src, &fl);
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), 0);
+	assert_string_equal(sv.paths[0], "/v1/accounts/4000000000000000");
+	assert_int_equal(fl.applies, 1);
+	assert_int_equal(fl.cursors[0], 0);     /* the pull's cursor stays */
+	assert_int_equal(fl.cursor, 9);
+	assert_int_equal(fl.points[0], 77);
+	/* HQ answers for another card: not applied */
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000018", err, sizeof(err)), PM_EPROTO);
+	sv.lookup = R_SLOW;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EOFFLINE);
+	assert_true(ms_since(&t0) < 550);       /* the budget (300 ms), not HQ's 600 */
+	assert_non_null(strstr(err, "300 ms"));
+	settle();
+	sv.lookup = R_404;
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_ENOENT);
+	assert_null(strstr(err, "4000000000000000"));   /* never a full card number in a message */
+	assert_non_null(strstr(err, "0000"));
+	sv.lookup = R_401;
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EREFUSED);
+	assert_non_null(strstr(err, "bad credential"));
+	sv.lookup = R_GARBAGE;
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EPROTO);
+	sv.lookup = R_CUT;
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EPROTO);
+	sv.lookup = R_500;
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EOFFLINE);
+	assert_int_equal(fl.applies, 1);
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "40000x", err, sizeof(err)), PM_EINVAL);
+	hc.lookup_budget_ms = 0;                 /* never ask */
+	int before = sv.n_req;
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EOFFLINE);
+	assert_int_equal(sv.n_req, before);
+	assert_true(sv.saw_terminal);
+	srv_stop(&sv);
+	/* nothing listening any more: offline, at once */
+	hc.lookup_budget_ms = 300;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(hs_account_lookup(&hc, &src, "T9", "4000000000000000", err, sizeof(err)), PM_EOFFLINE);
+	assert_true(ms_since(&t0) < 400);
+}
+
+static void test_sale_coupon_lookup(void **state)
+{
+	struct srv sv;
+	struct hs_client_config hc;
+	struct wire_sale_lookup l;
+	struct wire_coupon_status cs;
+	struct wire_item ret[1] = { { "04006381333931", 1, 0, 0 } };
+	char url[64], err[400];
+	(void)state;
+	memset(&sv, 0, sizeof(sv));
+	memset(&l, 0, sizeof(l));
+	make_sale(&l.sale, 12);
+	l.sale.n_redeemed = 0;
+	l.n_returned = 1;
+	l.returned = ret;
+	l.refund_cents = 999;
+	l.points_clawed_back = 9;
+	assert_int_equal(wire_sale_lookup_encode(&l, &sv.lookup_body), 0);
+	srv_start(&sv);
+	client_cfg(&hc, url, sizeof(url), sv.port);
+	assert_int_equal(hs_sale_lookup(&hc, "T9", "T1", 12, &l, err, sizeof(err)), 0);
+	assert_string_equal(sv.paths[0], "/v1/sales/T1/12");
+	assert_int_equal(l.sale.seq, 12);
+	assert_int_equal(l.sale.n_items, 3);
+	assert_int_equal(l.n_returned, 1);
+	assert_string_equal(l.returned[0].gtin, "04006381333931");
+	assert_int_equal(l.refund_cents, 999);
+	assert_int_equal(l.points_clawed_back, 9);
+	wire_sale_lookup_free(&l);
+	/* asked for another sale than HQ answers about */
+	assert_int_equal(hs_sale_lookup(&hc, "T9", "T1", 13, &l, err, sizeof(err)), PM_EPROTO);
+	sv.lookup = R_404;
+	assert_int_equal(hs_sale_lookup(&hc, "T9", "T1", 12, &l, err, sizeof(err)), PM_ENOENT);
+	assert_non_null(strstr(err, "T1:12"));
+	sv.lookup = R_SLOW;
+	assert_int_equal(hs_sale_lookup(&hc, "T9", "T1", 12, &l, err, sizeof(err)), PM_EOFFLINE);
+	settle();
+	sv.lookup = R_CUT;
+	assert_int_equal(hs_sale_lookup(&hc, "T9", "T1", 12, &l, err, sizeof(err)), PM_EPROTO);
+	assert_int_equal(hs_sale_lookup(&hc, "T9", "", 12, &l, err, sizeof(err)), PM_EINVAL);
+
+	struct wire_coupon_status want = { .redeemed = true, .seq = 4 };
+	strcpy(want.coupon, "PMC-7 x");
+	strcpy(want.terminal, "T2");
+	pm_buf_free(&sv.lookup_body);
+	assert_int_equal(wire_coupon_status_encode(&want, &sv.lookup_body), 0);
+	sv.lookup = R_GOOD;
+	assert_int_equal(hs_coupon_lookup(&hc, "T9", "PMC-7 x", &cs, err, sizeof(err)), 0);
+	assert_string_equal(sv.paths[sv.n_req - 1], "/v1/coupons/PMC-7%20x");
+	assert_true(cs.redeemed);
+	assert_string_equal(cs.terminal, "T2");
+	assert_int_equal(cs.seq, 4);
+	assert_int_equal(hs_coupon_lookup(&hc, "T9", "PMC-8", &cs, err, sizeof(err)), PM_EPROTO);
+	sv.lookup = R_401;
+	assert_int_equal(hs_coupon_lookup(&hc, "T9", "PMC-7 x", &cs, err, sizeof(err)), PM_EREFUSED);
+	srv_stop(&sv);
+}
+
 /* ---- generator ------------------------------------------------------------ */
 
 static int gen(const char *dir, long n, const char *terminal, long n_events, int64_t spacing_s)
@@ -375,6 +783,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_rules_install),
 		cmocka_unit_test(test_rules_serial),
+		cmocka_unit_test(test_accounts_pull),
+		cmocka_unit_test(test_account_lookup),
+		cmocka_unit_test(test_sale_coupon_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# bench/hq_accounts.sh - the chain account at HQ (docs/accounts.md), each
+# figure beside its floor from the same run (docs/benchmarks.md):
+#  1. ingest of v2 batches with ledger entries (HTTP -> posmark-hq -> COPY of
+#     sales and ledger + the accounts update, one transaction per batch)
+#     beside psql \copy of the same sales and ledger rows (target >= 0.7x);
+#  2. `posmark-hq card CARD --json` p99 with CARDS accounts and ENTRIES ledger
+#     entries (target < 10 ms; the whole command: start, connect, query, print);
+#  3. the downlink: the N changed accounts (each with a sale: spend and
+#     bought are computed) of one store through GET /v1/accounts (pages of
+#     5000), seconds and bytes per account, beside psql \copy of the same
+#     rows with the same content (target within 2x).
+# Full size: 1,000,000 cards, 10,000,000 entries, 100,000 accounts down;
+# BENCH_QUICK=1 scales to 100,000 / 1,000,000 / 20,000 and says so.
+# PostgreSQL runs with its default durability settings (fsync on).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build/normal}
+export POSMARK_HQ="$PWD/$BUILD/bin/posmark-hq" POSMARK_BUILD="$PWD/$BUILD" POSMARK_HQ_CONFIG=none
+. tests/integration/lib/hq_env.bash
+trap hq_cleanup EXIT
+if [ -n "${BENCH_QUICK:-}" ]; then
+	N=20000 CARDS=100000 ENTRIES=1000000 LOOKUPS=200 SCALE="scaled down (BENCH_QUICK)"
+else
+	N=100000 CARDS=1000000 ENTRIES=10000000 LOOKUPS=1000 SCALE="full size"
+fi
+T=$HQ_TMP
+now() { date +%s.%N; }
+pg_start
+hq_start --workers 4
+cred=$("$POSMARK_HQ" store add B1 --db "$HQ_DB")
+NOWUS=$(($(date +%s) * 1000000))
+
+# ---- 1. ingest with ledger entries ----
+python3 - "$T" "$N" "$NOWUS" <<'PY'
+import gzip, json, sys
+d, n, now = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+per = 20000
+for b in range(0, n, per):
+    recs = []
+    for seq in range(b + 1, min(n, b + per) + 1):
+        card = "7%012d" % seq
+        spent = 100 if seq % 5 == 0 else 0
+        ledger = ([{"kind": "spend", "points": -spent}] if spent else []) + [{"kind": "earn", "points": 12}]
+        recs.append(json.dumps({"seq": seq, "time_us": now - (n - seq) * 1000000, "card": card, "currency": "EUR",
+            "tender": "card", "total_cents": 1204, "discount_cents": 0, "tendered_cents": 1204 - spent,
+            "points_earned": 12, "items": [{"gtin": "0400638133393%d" % (seq % 10), "qty": 1, "price_cents": 400,
+            "line_cents": 400}, {"gtin": "00000000000017", "qty": 2, "price_cents": 402, "line_cents": 804}],
+            "redeemed": [], "type": "sale", "points_spent": spent, "point_value_cents": 1, "ledger": ledger},
+            separators=(",", ":")))
+    first, last = b + 1, b + len(recs)
+    head = json.dumps({"format": "posmark-batch", "version": 2, "kind": "sales", "store": "B1", "terminal": "T1",
+                       "first_seq": first, "last_seq": last, "count": len(recs)})
+    open("%s/batch%06d.gz" % (d, first), "wb").write(gzip.compress((head + "\n" + "\n".join(recs) + "\n").encode(), 4))
+PY
+t0=$(now)
+for f in "$T"/batch*.gz; do
+	code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST -H "X-Posmark-Store: B1" -H "Authorization: Bearer $cred" \
+		-H 'Content-Type: application/octet-stream' --data-binary @"$f" "$HQ_URL/v1/batches")
+	[ "$code" = 200 ] || { echo "warning: batch $f answered $code: $(cat "$T/resp")"; }
+done
+t1=$(now)
+entries=$(psql_q "SELECT count(*) FROM ledger WHERE store_id = 'B1'")
+psql_q "\\copy (SELECT 'C1', terminal, seq, time_us, card, currency, tender, total_cents, discount_cents, tendered_cents, points_earned, items, redeemed, type, return_of_terminal, return_of_seq, points_spent, point_value_cents, refund_cents FROM sales WHERE store_id = 'B1') TO '$T/sales.tsv'"
+psql_q "\\copy (SELECT 'C1/T1', seq, kind, 'C1', terminal, card, time_us, points, reason FROM ledger WHERE store_id = 'B1') TO '$T/ledger.tsv'"
+t2=$(now)
+psql_q "\\copy sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents, discount_cents, tendered_cents, points_earned, items, redeemed, type, return_of_terminal, return_of_seq, points_spent, point_value_cents, refund_cents) FROM '$T/sales.tsv'"
+psql_q "\\copy ledger (terminal_key, seq, kind, store_id, terminal, card, time_us, points, reason) FROM '$T/ledger.tsv'"
+t3=$(now)
+ING=$(python3 -c "print(round($N / ($t1 - $t0)))")
+FLOOR=$(python3 -c "print(round($N / ($t3 - $t2)))")
+consistent=$(psql_q "SELECT count(*) FROM accounts a WHERE points <> (SELECT coalesce(sum(points), 0) FROM ledger l WHERE l.card = a.card AND l.store_id = 'B1')")
+
+# ---- 2. posmark-hq card p99 over CARDS accounts and ENTRIES entries ----
+t4=$(now)
+# generated in the server (INSERT ... SELECT generate_series: COPY's speed without a file)
+psql_q "INSERT INTO ledger (terminal_key, seq, kind, store_id, terminal, card, time_us, points)
+	SELECT 'G/T', g, 'earn', 'G', 'T', (8000000000000 + g % $CARDS)::text, $NOWUS - g * 1000, 1 + g % 7
+	FROM generate_series(1, $ENTRIES) g"
+psql_q "INSERT INTO accounts (card, points, change_serial, last_visit_us)
+	SELECT card, sum(points), nextval('account_serial'), 0 FROM ledger WHERE terminal_key = 'G/T' GROUP BY card;
+	ANALYZE ledger; ANALYZE accounts"
+t5=$(now)
+python3 - "$POSMARK_HQ" "$HQ_DB" "$CARDS" "$LOOKUPS" "$T/card_times" <<'PY'
+import random, subprocess, sys, time
+hq, db, cards, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+random.seed(7)
+ts = []
+for i in range(n):
+    card = str(8000000000000 + random.randrange(cards))
+    t0 = time.perf_counter()
+    r = subprocess.run([hq, "card", card, "--db", db, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ts.append((time.perf_counter() - t0) * 1000)
+    if r.returncode != 0 or b'"ledger"' not in r.stdout:
+        print("warning: card", card, r.returncode, r.stderr.decode()[:200])
+ts.sort()
+open(out, "w").write("%.2f %.2f %.2f" % (ts[len(ts) // 2], ts[int(len(ts) * 0.99) - 1], ts[-1]))
+PY
+read -r C50 C99 CMAX <"$T/card_times"
+# the same lookup's statement alone (what the command sends, one round trip on an open
+# connection), to tell the database's share from the process start and connection
+cat >"$T/card.sql" <<SQL
+\set c random(0, $((CARDS - 1)))
+SELECT a.points, l.time_us, l.store_id, l.terminal, l.seq, l.kind, l.points,
+  (SELECT coalesce(sum(total_cents), 0) FROM sales s WHERE s.card = (8000000000000 + :c)::text)
+  FROM accounts a LEFT JOIN ledger l ON l.card = a.card WHERE a.card = (8000000000000 + :c)::text
+  ORDER BY l.time_us, l.terminal_key, l.seq;
+SQL
+(cd "$T" && "$PGBIN/pgbench" -n -f card.sql -t "$LOOKUPS" -c 1 --log --log-prefix=card "$HQ_DB" >/dev/null 2>&1)
+S99=$(cat "$T"/card.* 2>/dev/null | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {if (NR) printf "%.2f", v[int(NR*0.99)]/1000; else print "n/a"}')
+S50=$(cat "$T"/card.* 2>/dev/null | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {if (NR) printf "%.2f", v[int(NR*0.5)]/1000; else print "n/a"}')
+START=$(python3 -c "
+import subprocess, time
+ts = []
+for i in range(50):
+    t0 = time.perf_counter(); subprocess.run(['$POSMARK_HQ', '--version'], stdout=subprocess.DEVNULL); ts.append((time.perf_counter() - t0) * 1000)
+ts.sort(); print('%.2f' % ts[len(ts) // 2])")
+
+# ---- 3. the downlink: the N accounts store B1 knows (one sale each in the window, so
+# every line carries spend and bought), all changed since cursor 0 ----
+DOWN=$N
+psql_q "ANALYZE store_cards; ANALYZE accounts; ANALYZE sales" >/dev/null
+cur=0
+t6=$(now)
+pages=0 bytes=0 got=0 more=true
+while [ "$more" = true ]; do
+	curl -s -o "$T/page.gz" -H "X-Posmark-Store: B1" -H "Authorization: Bearer $cred" -H "X-Posmark-Terminal: T1" \
+		"$HQ_URL/v1/accounts?after=$cur&limit=5000"
+	read -r cur more n < <(python3 -c '
+import gzip, json, sys
+h = json.loads(gzip.decompress(open(sys.argv[1], "rb").read()).split(b"\n", 1)[0])
+print(h["next"], str(h["more"]).lower(), h["count"])' "$T/page.gz")
+	bytes=$((bytes + $(stat -c %s "$T/page.gz"))); got=$((got + n)); pages=$((pages + 1))
+done
+t7=$(now)
+# the same rows with the same content (spend and bought of the tier window) in one \copy
+W=$((NOWUS - 365 * 86400 * 1000000))
+psql_q "\\copy (WITH p AS (SELECT k.card, a.points, k.change_serial, a.erased, a.last_visit_us, a.tier_floor, coalesce(c.consent, 'unknown') AS consent, coalesce(c.consent_changed_us, 0) AS cc FROM store_cards k JOIN accounts a ON a.card = k.card LEFT JOIN cards c ON c.card = k.card WHERE k.store_id = 'B1'), s AS MATERIALIZED (SELECT card, type, refund_cents, total_cents, points_spent, point_value_cents, items FROM sales WHERE card IN (SELECT card FROM p) AND time_us >= $W), sp AS (SELECT card, sum(CASE WHEN type = 'return' THEN -refund_cents ELSE total_cents - points_spent * point_value_cents END) AS spend FROM s GROUP BY card), it AS (SELECT s.card, i.gtin, sum(i.qty) AS q FROM s CROSS JOIN jsonb_to_recordset(s.items) AS i(gtin text, qty int) GROUP BY 1, 2), bo AS (SELECT card, string_agg(gtin, ',' ORDER BY q DESC) AS bought FROM it GROUP BY card) SELECT p.*, coalesce(sp.spend, 0), coalesce(bo.bought, '') FROM p LEFT JOIN sp ON sp.card = p.card LEFT JOIN bo ON bo.card = p.card ORDER BY p.change_serial) TO '$T/down.tsv'"
+t8=$(now)
+copybytes=$(stat -c %s "$T/down.tsv")
+[ "$got" = "$DOWN" ] || echo "warning: the pull gave $got of $DOWN accounts"
+
+echo "chain account at HQ, $SCALE (PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), loopback, fsync on):"
+printf '  ingest v2, %d sales + %d ledger entries  %9d sales/s\n' "$N" "$entries" "$ING"
+printf '  floor: psql \\copy of the same sales + ledger rows  %9d sales/s   ratio %.2fx (target >= 0.7)\n' "$FLOOR" "$(python3 -c "print($ING/$FLOOR)")"
+printf '  balances = sum of entries after ingest: %s\n' "$([ "$consistent" = 0 ] && echo yes || echo "NO ($consistent differ)")"
+printf '  posmark-hq card --json, %d accounts, %d entries: p50 %.2f ms  p99 %.2f ms  max %.2f ms (%d runs; target p99 < 10 ms; rows made in %.0f s)\n' \
+	"$CARDS" "$ENTRIES" "$C50" "$C99" "$CMAX" "$LOOKUPS" "$(python3 -c "print($t5-$t4)")"
+printf '    of which: the process start alone (posmark-hq --version) p50 %s ms; the statement on an open connection (pgbench) p50 %s ms p99 %s ms\n' \
+	"$START" "$S50" "$S99"
+printf '    load average while measuring: %s (the machine is shared; figures scale with it)\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  downlink, %d changed accounts to one store: %.2f s, %.1f bytes/account gzip, %d pages\n' "$got" \
+	"$(python3 -c "print($t7-$t6)")" "$(python3 -c "print($bytes/max($got,1))")" "$pages"
+printf '  floor: psql \\copy of the same rows  %.2f s, %.1f bytes/account (text)   ratio %.2fx of floor time (target <= 2)\n' \
+	"$(python3 -c "print($t8-$t7)")" "$(python3 -c "print($copybytes/max($got,1))")" "$(python3 -c "print(($t7-$t6)/($t8-$t7))")"

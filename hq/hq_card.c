@@ -1,0 +1,221 @@
+/*
+ * hq_card.c - reading the chain account at HQ (docs/accounts.md): the tier
+ * table (hq.conf [loyalty], the till's defaults), `posmark-hq card CARD`
+ * (balance, tier over the chain's spend in the window, consent, the ledger
+ * oldest first) and the account reports (negative balances, coupons
+ * redeemed twice).
+ */
+#include "hq/hq_int.h"
+#include "wire/wire.h"
+#include "common/pm_err.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void hq_tiers_default(struct hq_tiers *t)
+{
+	/* the till's (loyalty/db.c loy_config_default): one table for the whole chain */
+	memset(t, 0, sizeof(*t));
+	t->n = 3;
+	t->threshold_cents[1] = 50000;
+	t->threshold_cents[2] = 200000;
+	strcpy(t->name[0], "member");
+	strcpy(t->name[1], "silver");
+	strcpy(t->name[2], "gold");
+	t->window_days = 365;
+}
+
+/* "500.00" or "500" -> 50000 cents */
+static int money(const char *s, size_t n, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i = 0, dec = 0;
+	bool dot = false;
+	if (n == 0)
+		return PM_EINVAL;
+	for (; i < n; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || (dot && ++dec > 2) || v > INT64_MAX / 100)
+			return PM_EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	while (dec++ < 2)
+		v *= 10;
+	*out = v;
+	return PM_OK;
+}
+
+int hq_tiers_parse(const char *value, struct hq_tiers *t, char *err, size_t errlen)
+{
+	struct hq_tiers n = *t;
+	const char *p = value;
+	n.n = 0;
+	while (*p) {
+		const char *end = p + strcspn(p, ",");
+		while (*p == ' ')
+			p++;
+		const char *c1 = memchr(p, ':', (size_t)(end - p));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+		const char *tail = c2 ? c2 + 1 : NULL;
+		if (n.n == HQ_TIERS_MAX || !c1 || !c2 || c1 == p || (size_t)(c1 - p) >= sizeof(n.name[0]) ||
+		    money(c1 + 1, (size_t)(c2 - c1 - 1), &n.threshold_cents[n.n]) || !tail ||
+		    strspn(tail, "0123456789 ") != (size_t)(end - tail)) {
+			snprintf(err, errlen, "tiers: '%.*s' is not name:threshold:multiplier%% (at most %d tiers)",
+				 (int)(end - p), p, HQ_TIERS_MAX);
+			return PM_EINVAL;
+		}
+		snprintf(n.name[n.n], sizeof(n.name[0]), "%.*s", (int)(c1 - p), p);
+		if ((n.n == 0 && n.threshold_cents[0] != 0) ||
+		    (n.n > 0 && n.threshold_cents[n.n] <= n.threshold_cents[n.n - 1])) {
+			snprintf(err, errlen, "tiers: the first threshold must be 0 and each next one higher");
+			return PM_EINVAL;
+		}
+		n.n++;
+		p = *end ? end + 1 : end;
+	}
+	if (n.n == 0) {
+		snprintf(err, errlen, "tiers: no tier given");
+		return PM_EINVAL;
+	}
+	*t = n;
+	return PM_OK;
+}
+
+int hqi_tier_of(const struct hq_tiers *t, int64_t spend_cents, int floor)
+{
+	int tier = 0;
+	for (int i = 1; i < t->n; i++)
+		if (spend_cents >= t->threshold_cents[i])
+			tier = i;
+	if (floor >= t->n)
+		floor = t->n - 1;
+	return tier > floor ? tier : floor;
+}
+
+static int64_t window_start_us(const struct hq_tiers *t)
+{
+	return (int64_t)time(NULL) * 1000000 - (int64_t)t->window_days * 86400 * 1000000;
+}
+
+static int q_fail(PGresult *r, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return PM_EIO;
+}
+
+int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool json, FILE *out, char *err,
+		 size_t errlen)
+{
+	char since[24];
+	snprintf(since, sizeof(since), "%" PRId64, window_start_us(tiers));
+	const char *pv[2] = { card, since };
+	/* One statement, so one snapshot (the balance and the entries it sums agree) and one
+	 * round trip: a row per entry, the account's columns repeated; no entry: one row of NULLs. */
+	PGresult *a = PQexecParams(c,
+		"SELECT a.points, a.erased, CASE WHEN a.tier_floor_until_us > $2::bigint THEN a.tier_floor ELSE 0 END,"
+		" coalesce(k.consent, 'unknown'), coalesce(k.consent_changed_us, 0), a.last_visit_us,"
+		" (SELECT coalesce(sum(" HQI_MONEY_SQL "), 0) FROM sales s WHERE s.card = $1 AND s.time_us >= $2::bigint),"
+		" l.time_us, coalesce(l.store_id, ''), l.terminal, l.seq, l.kind, l.points, coalesce(l.reason, '')"
+		" FROM accounts a LEFT JOIN cards k ON k.card = a.card LEFT JOIN ledger l ON l.card = a.card"
+		" WHERE a.card = $1 ORDER BY l.time_us, l.terminal_key, l.seq,"
+		" CASE l.kind WHEN 'expiry' THEN 0 WHEN 'spend' THEN 1 WHEN 'earn' THEN 2 WHEN 'bonus' THEN 3"
+		" WHEN 'clawback' THEN 4 WHEN 'adjust' THEN 5 ELSE 6 END", 2, NULL, pv, NULL, NULL, 0);
+	if (PQresultStatus(a) != PGRES_TUPLES_OK)
+		return q_fail(a, err, errlen);
+	if (PQntuples(a) == 0 || !strcmp(PQgetvalue(a, 0, 1), "t")) {
+		PQclear(a);
+		snprintf(err, errlen, "HQ has no account of card %s", card);
+		return PM_ENOENT;
+	}
+	PGresult *l = a;
+	int n_entries = PQgetisnull(a, 0, 7) ? 0 : PQntuples(a);
+	int64_t spend = strtoll(PQgetvalue(a, 0, 6), NULL, 10);
+	int tier = hqi_tier_of(tiers, spend, atoi(PQgetvalue(a, 0, 2)));
+	if (json) {
+		json_t *o = json_object(), *arr = json_array();
+		json_object_set_new(o, "card", json_string(card));
+		json_object_set_new(o, "points", json_integer(strtoll(PQgetvalue(a, 0, 0), NULL, 10)));
+		json_object_set_new(o, "tier", json_integer(tier));
+		json_object_set_new(o, "tier_name", json_string(tiers->name[tier]));
+		json_object_set_new(o, "window_spend_cents", json_integer(spend));
+		json_object_set_new(o, "consent", json_string(PQgetvalue(a, 0, 3)));
+		json_object_set_new(o, "consent_changed_us", json_integer(strtoll(PQgetvalue(a, 0, 4), NULL, 10)));
+		json_object_set_new(o, "last_visit_us", json_integer(strtoll(PQgetvalue(a, 0, 5), NULL, 10)));
+		for (int i = 0; i < n_entries; i++) {
+			json_t *e = json_object();
+			json_object_set_new(e, "time_us", json_integer(strtoll(PQgetvalue(l, i, 7), NULL, 10)));
+			json_object_set_new(e, "store", PQgetlength(l, i, 8) ? json_string(PQgetvalue(l, i, 8)) : json_null());
+			json_object_set_new(e, "terminal", json_string(PQgetvalue(l, i, 9)));
+			json_object_set_new(e, "seq", json_integer(strtoll(PQgetvalue(l, i, 10), NULL, 10)));
+			json_object_set_new(e, "kind", json_string(PQgetvalue(l, i, 11)));
+			json_object_set_new(e, "points", json_integer(strtoll(PQgetvalue(l, i, 12), NULL, 10)));
+			if (PQgetlength(l, i, 13))
+				json_object_set_new(e, "reason", json_string(PQgetvalue(l, i, 13)));
+			json_array_append_new(arr, e);
+		}
+		json_object_set_new(o, "ledger", arr);
+		json_dumpf(o, out, JSON_COMPACT);
+		fputc('\n', out);
+		json_decref(o);
+	} else {
+		fprintf(out, "card %s: %s points, tier %s (%.2f spent in %d days), consent %s\n", card,
+			PQgetvalue(a, 0, 0), tiers->name[tier], (double)spend / 100, tiers->window_days,
+			PQgetvalue(a, 0, 3));
+		for (int i = 0; i < n_entries; i++) {
+			time_t t = (time_t)(strtoll(PQgetvalue(l, i, 7), NULL, 10) / 1000000);
+			struct tm tm;
+			char when[32] = "?";
+			if (gmtime_r(&t, &tm))
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+			fprintf(out, "  %s  %-8s %8s  %s %s:%s%s%s\n", when, PQgetvalue(l, i, 11), PQgetvalue(l, i, 12),
+				PQgetlength(l, i, 8) ? PQgetvalue(l, i, 8) : "HQ", PQgetvalue(l, i, 9), PQgetvalue(l, i, 10),
+				PQgetlength(l, i, 13) ? "  " : "", PQgetvalue(l, i, 13));
+		}
+	}
+	PQclear(a);
+	return ferror(out) ? PM_EIO : PM_OK;
+}
+
+/* Rows of a query, each already one JSON text in column 0, one per line. */
+static int json_lines(PGconn *c, const char *sql, FILE *out, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return q_fail(r, err, errlen);
+	for (int i = 0; i < PQntuples(r); i++)
+		fprintf(out, "%s\n", PQgetvalue(r, i, 0));
+	PQclear(r);
+	return PM_OK;
+}
+
+int hq_report_negative_balances(PGconn *c, FILE *out, char *err, size_t errlen)
+{
+	/* the offline allowance spent at two stores, or a clawback after spending (docs/accounts.md) */
+	return json_lines(c, "SELECT json_build_object('report', 'negative_balances', 'card', card, 'points', points,"
+			  " 'last_visit_us', last_visit_us) FROM accounts WHERE points < 0 AND NOT erased ORDER BY points, card",
+			  out, err, errlen);
+}
+
+int hq_report_coupons_twice(PGconn *c, FILE *out, char *err, size_t errlen)
+{
+	return json_lines(c, "SELECT json_build_object('report', 'coupons_redeemed_twice', 'coupon', coupon,"
+			  " 'redemptions', json_agg(json_build_object('store', store_id, 'terminal', terminal, 'seq', seq,"
+			  " 'time_us', time_us) ORDER BY time_us, terminal, seq))"
+			  " FROM coupon_redemptions GROUP BY coupon HAVING count(*) > 1 ORDER BY coupon", out, err, errlen);
+}
+
+int hq_report_points_liability(PGconn *c, FILE *out, char *err, size_t errlen)
+{
+	/* what each store's entries owe the customers (HQ's own: store null); the chain's total is their sum */
+	return json_lines(c, "SELECT json_build_object('report', 'points_liability', 'store', store_id, 'points',"
+			  " sum(points), 'entries', count(*)) FROM ledger GROUP BY store_id ORDER BY store_id NULLS LAST",
+			  out, err, errlen);
+}

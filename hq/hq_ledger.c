@@ -1,0 +1,424 @@
+/*
+ * hq_ledger.c - the chain account's writes at HQ (docs/accounts.md): a
+ * batch's ledger entries and what they change (accounts, which store knows
+ * which card, coupon redemptions), inside the batch's own transaction; HQ's
+ * own entries: `card adjust` and `cards import`.
+ *
+ * An entry's id is its primary key (terminal_key, seq, kind): a till's
+ * entries are keyed STORE/TERMINAL and the record's seq, so with the
+ * per-terminal position row a batch sent twice adds nothing, and even a
+ * replay past that row would fail on the key rather than count twice.
+ * accounts.points is kept equal to the sum of the card's entries by adding
+ * exactly the entries each transaction inserts.
+ */
+#include "hq/hq_int.h"
+#include "wire/wire.h"
+#include "common/pm_buf.h"
+#include "common/pm_err.h"
+#include "common/pm_log.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LEDGER_COLS "terminal_key, seq, kind, store_id, terminal, card, time_us, points"
+
+static int ledger_row(struct pm_buf *b, const char *store, const char *terminal, const struct wire_sale *s,
+		      int kind, int64_t points)
+{
+	const char *name = wire_ledger_kind_name(kind);
+	int rc = hqi_copy_str(b, store, strlen(store));
+	rc = rc ? rc : pm_buf_add(b, "/", 1);
+	rc = rc ? rc : hqi_copy_str(b, terminal, strlen(terminal));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : hqi_copy_i64(b, (int64_t)s->seq, '\t');
+	rc = rc ? rc : pm_buf_add(b, name, strlen(name));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : hqi_copy_str(b, store, strlen(store));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : hqi_copy_str(b, terminal, strlen(terminal));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, s->card, strlen(s->card));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : hqi_copy_i64(b, s->time_us, '\t');
+	return rc ? rc : hqi_copy_i64(b, points, '\n');
+}
+
+void hqi_acct_reset(struct hqi_batch_acct *a)
+{
+	a->ledger.len = a->coupons.len = a->cards.len = 0;
+	a->n = 0;
+	a->n_ledger = 0;
+}
+
+void hqi_acct_free(struct hqi_batch_acct *a)
+{
+	pm_buf_free(&a->ledger);
+	pm_buf_free(&a->coupons);
+	pm_buf_free(&a->cards);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static int coupon_rows(struct hqi_batch_acct *a, const char *store, const char *terminal, const struct wire_sale *s)
+{
+	int rc = PM_OK;
+	for (uint32_t i = 0; !rc && i < s->n_redeemed; i++) {
+		bool again = false; /* the same coupon twice on one sale is one redemption */
+		for (uint32_t j = 0; j < i && !again; j++)
+			again = !strcmp(s->redeemed[j].coupon, s->redeemed[i].coupon);
+		if (again)
+			continue;
+		struct pm_buf *b = &a->coupons;
+		rc = hqi_copy_str(b, s->redeemed[i].coupon, strlen(s->redeemed[i].coupon));
+		rc = rc ? rc : pm_buf_add(b, "\t", 1);
+		rc = rc ? rc : hqi_copy_str(b, store, strlen(store));
+		rc = rc ? rc : pm_buf_add(b, "\t", 1);
+		rc = rc ? rc : hqi_copy_str(b, terminal, strlen(terminal));
+		rc = rc ? rc : pm_buf_add(b, "\t", 1);
+		rc = rc ? rc : hqi_copy_i64(b, (int64_t)s->seq, '\t');
+		rc = rc ? rc : hqi_copy_i64(b, s->time_us, '\n');
+	}
+	return rc;
+}
+
+int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
+		  const struct wire_sale *s)
+{
+	int64_t sum = 0;
+	int rc = coupon_rows(a, store, terminal, s);
+	if (rc || !s->card[0])
+		return rc;
+	if (version < 2) {
+		/* a v1 till knew no ledger: its points_earned is the earn entry */
+		if (s->points_earned > 0 && s->points_earned <= WIRE_POINTS_MAX) {
+			a->n_ledger++;
+			sum = s->points_earned;
+			rc = ledger_row(&a->ledger, store, terminal, s, WIRE_LEDGER_EARN, s->points_earned);
+		}
+	}
+	for (uint32_t i = 0; !rc && version >= 2 && i < s->n_ledger; i++) {
+		a->n_ledger++;
+		sum += s->ledger[i].points;
+		rc = ledger_row(&a->ledger, store, terminal, s, s->ledger[i].kind, s->ledger[i].points);
+	}
+	if (rc)
+		return rc;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 1024;
+		struct hqi_card_delta *v = realloc(a->v, cap * sizeof(*v));
+		if (!v)
+			return PM_ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	struct hqi_card_delta *d = &a->v[a->n++];
+	snprintf(d->card, sizeof(d->card), "%s", s->card);
+	d->points = sum;
+	d->last_us = s->time_us;
+	return PM_OK;
+}
+
+static int delta_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct hqi_card_delta *)x)->card, ((const struct hqi_card_delta *)y)->card);
+}
+
+/* One COPY row per card: its entries summed, its newest record's time. */
+static int card_rows(struct hqi_batch_acct *a)
+{
+	int rc = PM_OK;
+	qsort(a->v, a->n, sizeof(*a->v), delta_cmp);
+	for (size_t i = 0; !rc && i < a->n;) {
+		size_t j = i;
+		int64_t pts = 0, last = 0;
+		for (; j < a->n && !strcmp(a->v[j].card, a->v[i].card); j++) {
+			pts += a->v[j].points;
+			last = a->v[j].last_us > last ? a->v[j].last_us : last;
+		}
+		rc = pm_buf_add(&a->cards, a->v[i].card, strlen(a->v[i].card));
+		rc = rc ? rc : pm_buf_add(&a->cards, "\t", 1);
+		rc = rc ? rc : hqi_copy_i64(&a->cards, pts, '\t');
+		rc = rc ? rc : hqi_copy_i64(&a->cards, last, '\n');
+		i = j;
+	}
+	return rc;
+}
+
+/* Run a statement with the batch's parameters: $1 store, $2 terminal, $3 after, $4 last. */
+static int batch_exec(PGconn *c, const char *sql, const char *const pv[4], char *err, size_t errlen)
+{
+	return hqi_exec(c, sql, 4, pv, NULL, NULL, err, errlen);
+}
+
+int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
+		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen)
+{
+	char as[24], ls[24];
+	snprintf(as, sizeof(as), "%" PRIu64, after);
+	snprintf(ls, sizeof(ls), "%" PRIu64, last);
+	const char *pv[4] = { store, terminal, as, ls };
+	if (batch_kind == WIRE_BATCH_EVENTS) {
+		if (hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
+			return PM_EIO;
+		/* a consent or offer event of the card at the store: the store knows it, and the
+		 * account's consent may have changed (the stores' cursor must see it) */
+		return batch_exec(c, "WITH e AS (SELECT DISTINCT card FROM events WHERE store_id = $1 AND terminal = $2"
+				  " AND seq > $3::bigint AND seq <= $4::bigint AND card IS NOT NULL AND type <> 'erasure'),"
+				  " k AS (INSERT INTO store_cards SELECT $1, card FROM e ON CONFLICT DO NOTHING)"
+				  " INSERT INTO accounts (card, change_serial) SELECT card, nextval('account_serial') FROM e"
+				  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial",
+				  pv, err, errlen);
+	}
+	if (a->ledger.len &&
+	    hqi_copy_in(c, "COPY ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err, errlen))
+		return PM_EIO;
+	if (a->coupons.len && hqi_copy_in(c, "COPY coupon_redemptions (coupon, store_id, terminal, seq, time_us) FROM STDIN",
+					  a->coupons.data, a->coupons.len, err, errlen))
+		return PM_EIO;
+	if (!a->n)
+		return PM_OK;
+	a->cards.len = 0;
+	if (card_rows(a)) {
+		snprintf(err, errlen, "out of memory");
+		return PM_EIO;
+	}
+	/* each card: its new entries added, a new serial (the accounts' trigger copies it to the
+	 * stores that knew the card), its last visit; then this store knows the cards it did
+	 * not, with that serial: every store_cards row is written once. Only these two
+	 * statements and the commit run under the serial lock. */
+	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint)"
+			" ON COMMIT DELETE ROWS", err, errlen) ||
+	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
+	    hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen) ||
+	    hqi_exec_ok(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			" SELECT card, points, nextval('account_serial'), last_us FROM batch_cards"
+			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
+			" change_serial = EXCLUDED.change_serial, erased = false,"
+			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", err, errlen))
+		return PM_EIO;
+	return hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, a.change_serial FROM batch_cards b"
+			" JOIN accounts a ON a.card = b.card ON CONFLICT DO NOTHING", 1, pv, NULL, NULL, err, errlen);
+}
+
+/* ---- HQ's own entries ----------------------------------------------------- */
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Entries in the running transaction: insert what is new, add exactly that to the
+ * balances. rows: COPY text of LEDGER_COLS + reason. Returns the entries added. */
+static int insert_entries(PGconn *c, const struct pm_buf *rows, int64_t *added, char *err, size_t errlen)
+{
+	PGresult *r;
+	int rc = hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS ledger_in (LIKE ledger) ON COMMIT DROP;"
+			     "TRUNCATE ledger_in", err, errlen);
+	rc = rc ? rc : hqi_copy_in(c, "COPY ledger_in (" LEDGER_COLS ", reason) FROM STDIN", rows->data, rows->len,
+				   err, errlen);
+	rc = rc ? rc : hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen);
+	if (rc)
+		return rc;
+	r = PQexec(c, "WITH n AS (INSERT INTO ledger SELECT * FROM ledger_in ON CONFLICT DO NOTHING"
+		      "  RETURNING card, points),"
+		      " g AS (SELECT card, sum(points) AS p, count(*) AS k FROM n GROUP BY card),"
+		      " u AS (INSERT INTO accounts (card, points, change_serial)"
+		      "  SELECT card, p, nextval('account_serial') FROM g ON CONFLICT (card) DO UPDATE"
+		      "  SET points = accounts.points + EXCLUDED.points, change_serial = EXCLUDED.change_serial,"
+		      "  erased = false)"
+		      " SELECT coalesce(sum(k), 0) FROM g");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	*added = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return PM_OK;
+}
+
+static int hq_row(struct pm_buf *b, const char *key, int64_t seq, const char *kind, const char *card,
+		  int64_t time_us, int64_t points, const char *reason)
+{
+	int rc = pm_buf_add(b, key, strlen(key));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : hqi_copy_i64(b, seq, '\t');
+	rc = rc ? rc : pm_buf_add(b, kind, strlen(kind));
+	rc = rc ? rc : pm_buf_add(b, "\t\\N\t", 4);
+	rc = rc ? rc : pm_buf_add(b, key, strlen(key));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : pm_buf_add(b, card, strlen(card));
+	rc = rc ? rc : pm_buf_add(b, "\t", 1);
+	rc = rc ? rc : hqi_copy_i64(b, time_us, '\t');
+	rc = rc ? rc : hqi_copy_i64(b, points, '\t');
+	rc = rc ? rc : (reason ? hqi_copy_str(b, reason, strlen(reason)) : pm_buf_add(b, "\\N", 2));
+	return rc ? rc : pm_buf_add(b, "\n", 1);
+}
+
+int hq_card_adjust(PGconn *c, const char *card, int64_t points, const char *reason, char *err, size_t errlen)
+{
+	struct pm_buf rows = { 0 };
+	int64_t added = 0;
+	PGresult *r;
+	int rc = hqi_exec_ok(c, "BEGIN", err, errlen);
+	if (rc)
+		return rc;
+	r = PQexec(c, "SELECT nextval('ledger_hq_serial')");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		rc = PM_EIO;
+	} else {
+		rc = hq_row(&rows, "hq", strtoll(PQgetvalue(r, 0, 0), NULL, 10), "adjust", card, now_us(), points, reason);
+	}
+	PQclear(r);
+	rc = rc ? rc : insert_entries(c, &rows, &added, err, errlen);
+	rc = rc ? rc : hqi_exec_ok(c, "COMMIT", err, errlen);
+	if (rc)
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+	pm_buf_free(&rows);
+	return rc;
+}
+
+/* ---- cards import ----------------------------------------------------------- */
+
+/* One CSV field (no quoting: cards and numbers never need it), spaces trimmed. */
+static const char *field(const char *p, const char *end, char *dst, size_t cap)
+{
+	const char *q = p;
+	while (q < end && *q != ',')
+		q++;
+	while (p < q && (*p == ' ' || *p == '\t'))
+		p++;
+	const char *e = q;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	snprintf(dst, cap, "%.*s", (int)(e - p < (long)cap ? e - p : (long)cap - 1), p);
+	if ((size_t)(e - p) >= cap)
+		dst[0] = '\x01'; /* too long: refused by the caller's check */
+	return q < end ? q + 1 : NULL;
+}
+
+static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *v)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(s, &end, 10);
+	if (!*s || *end || errno || x < lo || x > hi || (s[0] == '+'))
+		return PM_EINVAL;
+	*v = x;
+	return PM_OK;
+}
+
+/*
+ * Parse the whole file first: any bad line refuses the import (nothing is
+ * written), each named with its number. A header line "card,points[,tier]"
+ * is skipped; blank lines and lines starting with '#' too.
+ */
+static int import_parse(const char *text, size_t len, int n_tiers, struct pm_buf *rows, struct pm_buf *tiers,
+			int64_t now, FILE *diag, struct hq_import_result *res)
+{
+	const char *p = text, *end = text + len;
+	unsigned line = 0;
+	int bad = 0;
+	for (const char *nl; p < end; p = nl + 1) {
+		char card[32], pts[32], tier[32], extra[8], why[160] = "";
+		unsigned char h[crypto_hash_sha256_BYTES];
+		int64_t points = 0, t = -1;
+		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+			nl = end;
+		line++;
+		const char *q = p;
+		while (q < nl && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++;
+		if (q == nl || *q == '#')
+			continue;
+		const char *f = field(p, nl, card, sizeof(card));
+		f = f ? field(f, nl, pts, sizeof(pts)) : (pts[0] = '\0', NULL);
+		tier[0] = extra[0] = '\0';
+		if (f)
+			f = field(f, nl, tier, sizeof(tier));
+		if (f)
+			snprintf(why, sizeof(why), "more than 3 fields (card,points[,tier])");
+		if (line == 1 && !strcmp(card, "card") && !strcmp(pts, "points"))
+			continue;
+		if (!why[0] && (!card[0] || strspn(card, "0123456789") != strlen(card) || strlen(card) > WIRE_CARD_MAX))
+			snprintf(why, sizeof(why), "card '%.24s' is not 1 to %d digits", card, WIRE_CARD_MAX);
+		else if (!why[0] && parse_int(pts, 0, WIRE_POINTS_MAX, &points))
+			snprintf(why, sizeof(why), "points '%.24s' is not a whole number from 0 to 10^12", pts);
+		else if (!why[0] && tier[0] && parse_int(tier, 0, n_tiers - 1, &t))
+			snprintf(why, sizeof(why), "tier '%.24s' is not 0 to %d (the [loyalty] tiers of hq.conf)", tier,
+				 n_tiers - 1);
+		if (why[0]) {
+			if (bad++ < 20)
+				fprintf(diag, "posmark-hq: line %u: %s\n", line, why);
+			continue;
+		}
+		res->rows++;
+		/* the entry's id from the row's content: the same file again adds nothing */
+		char canon[80];
+		int cl = snprintf(canon, sizeof(canon), "%s,%" PRId64 ",%" PRId64, card, points, t);
+		crypto_hash_sha256(h, (const unsigned char *)canon, (unsigned long long)cl);
+		uint64_t h64 = 0;
+		for (int i = 0; i < 8; i++)
+			h64 = (h64 << 8) | h[i];
+		int64_t id = (int64_t)(h64 & (uint64_t)INT64_MAX);
+		if (points > 0 && hq_row(rows, "hq-import", id, "import", card, now, points, NULL))
+			return PM_ENOMEM;
+		if (t > 0) { /* the legacy tier, held for one tier window (docs/hq.md) */
+			char tl[64];
+			int n = snprintf(tl, sizeof(tl), "%s\t%" PRId64 "\n", card, t);
+			if (pm_buf_add(tiers, tl, (size_t)n))
+				return PM_ENOMEM;
+		}
+	}
+	if (bad) {
+		res->bad_lines = (unsigned)bad;
+		return PM_EINVAL;
+	}
+	return PM_OK;
+}
+
+int hq_cards_import(PGconn *c, const char *text, size_t len, const struct hq_tiers *tiers, FILE *diag,
+		    struct hq_import_result *res, char *err, size_t errlen)
+{
+	struct pm_buf rows = { 0 }, tier_rows = { 0 };
+	int64_t now = now_us();
+	char until[24];
+	memset(res, 0, sizeof(*res));
+	int rc = import_parse(text, len, tiers->n, &rows, &tier_rows, now, diag, res);
+	if (rc) {
+		snprintf(err, errlen, rc == PM_EINVAL ? "%u bad line(s)" : "out of memory", res->bad_lines);
+		goto out;
+	}
+	snprintf(until, sizeof(until), "%" PRId64, now + (int64_t)tiers->window_days * 86400 * 1000000);
+	const char *pv[1] = { until };
+	rc = hqi_exec_ok(c, "BEGIN", err, errlen);
+	if (!rc && rows.len)
+		rc = insert_entries(c, &rows, &res->added, err, errlen);
+	if (!rc && tier_rows.len) {
+		rc = hqi_exec_ok(c, "CREATE TEMP TABLE tier_in (card text, tier int) ON COMMIT DROP; " HQI_SERIAL_LOCK,
+				 err, errlen);
+		rc = rc ? rc : hqi_copy_in(c, "COPY tier_in FROM STDIN", tier_rows.data, tier_rows.len, err, errlen);
+		rc = rc ? rc : hqi_exec(c, "INSERT INTO accounts (card, change_serial, tier_floor, tier_floor_until_us)"
+					" SELECT card, nextval('account_serial'), tier, $1::bigint FROM tier_in"
+					" ON CONFLICT (card) DO UPDATE SET tier_floor = EXCLUDED.tier_floor,"
+					" tier_floor_until_us = EXCLUDED.tier_floor_until_us,"
+					" change_serial = EXCLUDED.change_serial"
+					" WHERE accounts.tier_floor <> EXCLUDED.tier_floor", 1, pv, NULL, NULL, err, errlen);
+	}
+	rc = rc ? rc : hqi_exec_ok(c, "COMMIT", err, errlen);
+	if (rc)
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+out:
+	pm_buf_free(&rows);
+	pm_buf_free(&tier_rows);
+	return rc;
+}
