@@ -76,7 +76,7 @@ t4=$(now)
 # generated in the server (INSERT ... SELECT generate_series: COPY's speed without a file)
 psql_q "INSERT INTO ledger (terminal_key, seq, kind, store_id, terminal, card, time_us, points)
 	SELECT 'G/T', g, 'earn', 'G', 'T', (8000000000000 + g % $CARDS)::text, $NOWUS - g * 1000, 1 + g % 7
-	FROM generate_series(1, $ENTRIES) g"
+	FROM generate_series(1::bigint, $ENTRIES) g" || { echo "not ok - could not generate the ledger rows"; exit 1; }
 psql_q "INSERT INTO accounts (card, points, change_serial, last_visit_us)
 	SELECT card, sum(points), nextval('account_serial'), 0 FROM ledger WHERE terminal_key = 'G/T' GROUP BY card;
 	ANALYZE ledger; ANALYZE accounts"
@@ -92,7 +92,7 @@ for i in range(n):
     r = subprocess.run([hq, "card", card, "--db", db, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ts.append((time.perf_counter() - t0) * 1000)
     if r.returncode != 0 or b'"ledger"' not in r.stdout:
-        print("warning: card", card, r.returncode, r.stderr.decode()[:200])
+        sys.exit("card %s: exit %d: %s" % (card, r.returncode, r.stderr.decode()[:200]))
 ts.sort()
 open(out, "w").write("%.2f %.2f %.2f" % (ts[len(ts) // 2], ts[int(len(ts) * 0.99) - 1], ts[-1]))
 PY

@@ -113,6 +113,11 @@ ok = d["points"] == 11 == sum(e["points"] for e in l) and d["tier"] == 1 and d["
 sys.exit(0 if ok else 1)
 PY'
 check "card, text form" '"$POSMARK_HQ" card "$A" --db "$HQ_DB" | grep -q "^card $A: 11 points, tier silver"'
+printf '[hq]\nworkers = 2\n[loyalty]\ntiers = member:0:100, silver:10.00:125, gold:100.00:150\ntier_window_days = 30\n' >"$T/hq.conf"
+check "hq.conf [loyalty] tiers: the same card is gold with lower thresholds" '"$POSMARK_HQ" card "$A" --config "$T/hq.conf" --db "$HQ_DB" --json | grep -q "\"tier\":2,\"tier_name\":\"gold\""'
+printf '[loyalty]\ntiers = member:5:100, gold:1:150\n' >"$T/bad.conf"
+"$POSMARK_HQ" card "$A" --config "$T/bad.conf" --db "$HQ_DB" 2>"$T/err"; rc=$?
+check "hq.conf [loyalty] tiers that do not rise from 0: exit 2, line and hint" '[ $rc -eq 2 ] && grep -q "bad.conf:2" "$T/err" && grep -q "first threshold must be 0" "$T/err" && grep -q "^hint:" "$T/err"'
 "$POSMARK_HQ" card 1111 --db "$HQ_DB" 2>"$T/err"; rc=$?
 check "card without an account: exit 1, the reason and a hint" '[ $rc -eq 1 ] && grep -q "no account" "$T/err" && grep -q "^hint:" "$T/err"'
 
