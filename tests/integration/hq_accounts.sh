@@ -200,6 +200,60 @@ for path in "/v1/accounts" "/v1/accounts/$A" "/v1/sales/T1/1" "/v1/coupons/C1"; 
 done
 check "POST to an account endpoint: 405" '[ "$(curl -s -o "$T/resp" -w "%{http_code}" -X POST -H "X-Posmark-Store: S1" -H "Authorization: Bearer $cred1" -H "X-Posmark-Terminal: T1" --data x "$HQ_URL/v1/accounts")" = 405 ]'
 
+# ---- the cursor under concurrent uploads: two stores upload while store 1 pulls; no change
+# is stepped over (serials commit in order), so the last pull agrees with HQ for every card ----
+python3 - "$HQ_URL" "$cred1" "$cred2" "$T/pulled" <<'PY'
+import gzip, json, random, sys, threading, urllib.request
+url, c1, c2, out = sys.argv[1:5]
+cards = ["90000000000%02d" % i for i in range(12)]
+def post(store, cred, term, seq):
+    card = random.choice(cards)
+    head = {"format": "posmark-batch", "version": 2, "kind": "sales", "store": store, "terminal": term,
+            "first_seq": seq, "last_seq": seq, "count": 1}
+    sale = {"seq": seq, "time_us": 1700000000000000 + seq, "card": card, "currency": "EUR", "tender": "card",
+            "total_cents": 100, "discount_cents": 0, "tendered_cents": 100, "points_earned": 1, "items": [],
+            "redeemed": [], "type": "sale", "points_spent": 0, "point_value_cents": 1,
+            "ledger": [{"kind": "earn", "points": random.randint(1, 9)}]}
+    body = gzip.compress((json.dumps(head) + "\n" + json.dumps(sale) + "\n").encode())
+    rq = urllib.request.Request(url + "/v1/batches", data=body, method="POST",
+                                headers={"X-Posmark-Store": store, "Authorization": "Bearer " + cred})
+    urllib.request.urlopen(rq).read()
+def uploads(store, cred, term, first):
+    for seq in range(first, first + 40):
+        post(store, cred, term, seq)
+state, cursor = {}, 0
+def pull():
+    global cursor
+    while True:
+        rq = urllib.request.Request("%s/v1/accounts?after=%d&limit=3" % (url, cursor), headers={
+            "X-Posmark-Store": "S1", "Authorization": "Bearer " + c1, "X-Posmark-Terminal": "T1"})
+        lines = gzip.decompress(urllib.request.urlopen(rq).read()).decode().splitlines()
+        h = json.loads(lines[0])
+        for l in lines[1:]:
+            a = json.loads(l)
+            state[a["card"]] = a.get("points", "erased")
+        cursor = h["next"]
+        if not h["more"]:
+            return
+# store 1 knows the cards first (one sale each), then the race
+for i, c in enumerate(cards):
+    cards_one = cards; cards = [c]; post("S1", c1, "T1", 6 + i); cards = cards_one
+ts = [threading.Thread(target=uploads, args=("S1", c1, "T1", 18)), threading.Thread(target=uploads, args=("S2", c2, "T2", 4))]
+for t in ts: t.start()
+while any(t.is_alive() for t in ts):
+    pull()
+pull()
+json.dump(state, open(out, "w"))
+PY
+check "concurrent uploads: the pulls end where HQ is, for every card" 'python3 -c "
+import json, subprocess, sys
+pulled = json.load(open(sys.argv[1]))
+rows = subprocess.run([\"psql\", \"-X\", \"-q\", \"-t\", \"-A\", \"-F\", \" \", sys.argv[2], \"-c\",
+    \"SELECT card, points FROM accounts a WHERE card LIKE '\''90000000000%'\''\"], capture_output=True, text=True).stdout.split()
+hq = dict(zip(rows[::2], map(int, rows[1::2])))
+pulled = {k: v for k, v in pulled.items() if k.startswith(\"90000000000\")}; sys.exit(0 if len(hq) == 12 and pulled == hq else 1)" "$T/pulled" "$HQ_DB"'
+check "every balance is the sum of its ledger after the race" 'consistent'
+
 # ---- erasure: the account goes, the stores that know it get an erased line ----
 get S1 "$cred1" T1 "/v1/accounts" >/dev/null; cur=$(page "$T/resp" | cut -d" " -f3)
 "$POSMARK_HQ" erase "$B" --db "$HQ_DB" 2>/dev/null
