@@ -173,6 +173,19 @@ get S1 "$cred1" T1 "/v1/accounts?after=$c2" >/dev/null
 check "consent given at HQ comes down with the account" 'page "$T/resp" | grep -q "$B:7:0:yes"'
 check "a card the store never saw (imported at HQ) is not sent to it" '[ "$(get S2 "$cred2" T2 "/v1/accounts")" = 200 ] && ! page "$T/resp" | grep -q 5550003 && page "$T/resp" | grep -q "$A"'
 
+# an event batch (a consent at store 2 of a card it never sold to): the store knows the card now
+get S2 "$cred2" T2 "/v1/accounts" >/dev/null; cur2=$(page "$T/resp" | cut -d" " -f3)
+python3 - "$T/ev.gz" <<'PY'
+import gzip, json, sys
+head = {"format": "posmark-batch", "version": 2, "kind": "events", "store": "S2", "terminal": "T2", "first_seq": 1,
+        "last_seq": 1, "count": 1}
+ev = {"seq": 1, "time_us": 1700000000000000, "type": "consent", "payload": "5551234 yes"}
+open(sys.argv[1], "wb").write(gzip.compress((json.dumps(head) + "\n" + json.dumps(ev) + "\n").encode()))
+PY
+check "an event batch v2 is stored" '[ "$(post S2 "$cred2" "$T/ev.gz")" = 200 ]'
+get S2 "$cred2" T2 "/v1/accounts?after=$cur2" >/dev/null
+check "a card seen only in an event comes down to that store, with its consent" '[ "$(page "$T/resp" | cut -d" " -f5-)" = "1 5551234:0:0:yes" ]'
+
 # ---- GET /v1/accounts/CARD: a card the store never saw ----
 check "lookup of an imported card: count 1, and store 2 knows it from now on" '[ "$(get S2 "$cred2" T2 "/v1/accounts/5550001")" = 200 ] && [ "$(page "$T/resp" | cut -d" " -f5-)" = "1 5550001:500:2:unknown" ] && get S2 "$cred2" T2 "/v1/accounts" >/dev/null && page "$T/resp" | grep -q 5550001'
 check "lookup of a card HQ has no account of: count 0" '[ "$(get S2 "$cred2" T2 "/v1/accounts/777")" = 200 ] && [ "$(page "$T/resp" | cut -d" " -f5)" = 0 ]'
