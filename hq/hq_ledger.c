@@ -177,11 +177,25 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 				  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial",
 				  pv, err, errlen);
 	}
-	if (a->ledger.len &&
-	    hqi_copy_in(c, "COPY ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err, errlen))
+	/* Entries and redemptions go through temporary tables and ON CONFLICT DO NOTHING: an
+	 * entry already stored (HQ restored from a backup older than its ledger, the till
+	 * resending) counts once, and only what this batch really added moves the balances. */
+	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_ledger (LIKE ledger) ON COMMIT DELETE ROWS;"
+			"CREATE TEMP TABLE IF NOT EXISTS batch_added (card text, points bigint) ON COMMIT DELETE ROWS;"
+			"CREATE TEMP TABLE IF NOT EXISTS batch_coupons (LIKE coupon_redemptions) ON COMMIT DELETE ROWS",
+			err, errlen))
 		return PM_EIO;
-	if (a->coupons.len && hqi_copy_in(c, "COPY coupon_redemptions (coupon, store_id, terminal, seq, time_us) FROM STDIN",
-					  a->coupons.data, a->coupons.len, err, errlen))
+	if (a->ledger.len &&
+	    (hqi_copy_in(c, "COPY batch_ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err, errlen) ||
+	     hqi_exec_ok(c, "WITH n AS (INSERT INTO ledger SELECT * FROM batch_ledger ON CONFLICT DO NOTHING"
+			 " RETURNING card, points) INSERT INTO batch_added SELECT card, sum(points) FROM n GROUP BY card",
+			 err, errlen)))
+		return PM_EIO;
+	if (a->coupons.len &&
+	    (hqi_copy_in(c, "COPY batch_coupons (coupon, store_id, terminal, seq, time_us) FROM STDIN", a->coupons.data,
+			 a->coupons.len, err, errlen) ||
+	     hqi_exec_ok(c, "INSERT INTO coupon_redemptions SELECT * FROM batch_coupons ON CONFLICT DO NOTHING", err,
+			 errlen)))
 		return PM_EIO;
 	if (!a->n)
 		return PM_OK;
@@ -191,7 +205,7 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		snprintf(err, errlen, "out of memory");
 		return PM_EIO;
 	}
-	/* each card: its new entries added, a new serial (the accounts' trigger copies it to the
+	/* each card: the entries it really gained added, a new serial (the accounts' trigger copies it to the
 	 * stores that knew the card), its last visit; then this store knows the cards it did
 	 * not, with that serial: every store_cards row is written once. Only these two
 	 * statements and the commit run under the serial lock. */
@@ -215,7 +229,8 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	PQclear(r);
 	const char *bv[1] = { base };
 	if (hqi_exec(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			" SELECT card, points, $1::bigint + idx, last_us FROM batch_cards"
+			" SELECT b.card, coalesce(n.points, 0), $1::bigint + b.idx, b.last_us FROM batch_cards b"
+			" LEFT JOIN batch_added n ON n.card = b.card"
 			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
 			" change_serial = EXCLUDED.change_serial, erased = false,"
 			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", 1, bv, NULL, NULL,

@@ -80,6 +80,12 @@ batch "$T/v2b.gz" 2 S2 T2 1 <<EOF
 EOF
 check "an overlapping batch stores only what is new" '[ "$(post S2 "$cred2" "$T/v2b.gz")" = 200 ] && [ "$(balance $A)" = 16 ] && [ "$(balance $B)" = 3 ]'
 
+# HQ restored from a backup that has the ledger but lost sales: the resend stores the sales, the
+# entries count once (their key), the balances do not move
+psql_q "DELETE FROM sales WHERE terminal = 'T2' AND seq > 1; DELETE FROM coupon_redemptions WHERE terminal = 'T2' AND seq > 1;
+	UPDATE upload_progress SET acked_seq = 1 WHERE terminal = 'T2'" >/dev/null
+check "a resend after HQ lost sales but not their entries: stored, entries once, balances unchanged" '[ "$(post S2 "$cred2" "$T/v2b.gz")" = 200 ] && [ "$(balance $A)" = 16 ] && [ "$(balance $B)" = 3 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal = '\''T2'\''")" = 3 ] && consistent'
+
 # ---- a return at store 1 of the v1 sale: clawback ----
 batch "$T/ret.gz" 2 S1 T1 4 <<EOF
 {"time_us": $((NOW - 1000000)), "card": "$A", "type": "return", "return_of": "T1:1", "refund_cents": 500, "total": 0, "items": [{"gtin": "04006381333931", "qty": 1, "price_cents": 500, "line_cents": 500}], "ledger": [{"kind": "clawback", "points": -5}]}
