@@ -296,10 +296,80 @@ static int sale_arrays(const char *items, const char *redeemed, struct wire_sale
 	return rc;
 }
 
+/* The stored row (columns of sale_lookup's query) as a v2 sale; items/redeemed malloc'd. */
+static int sale_from_row(PGresult *r, const char *terminal, const char *seq, struct wire_sale *s)
+{
+	s->seq = strtoull(seq, NULL, 10);
+	snprintf(s->terminal, sizeof(s->terminal), "%s", terminal);
+	s->time_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	snprintf(s->card, sizeof(s->card), "%s", PQgetvalue(r, 0, 2));
+	snprintf(s->currency, sizeof(s->currency), "%s", PQgetvalue(r, 0, 3));
+	snprintf(s->tender, sizeof(s->tender), "%s", PQgetvalue(r, 0, 4));
+	s->total_cents = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
+	s->discount_cents = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+	s->tendered_cents = strtoll(PQgetvalue(r, 0, 7), NULL, 10);
+	s->points_earned = strtoll(PQgetvalue(r, 0, 8), NULL, 10);
+	s->type = !strcmp(PQgetvalue(r, 0, 11), "return") ? WIRE_SALE_RETURN : WIRE_SALE_SALE;
+	snprintf(s->return_of_terminal, sizeof(s->return_of_terminal), "%s", PQgetvalue(r, 0, 12));
+	s->return_of_seq = strtoull(PQgetvalue(r, 0, 13), NULL, 10);
+	s->points_spent = strtoll(PQgetvalue(r, 0, 14), NULL, 10);
+	s->point_value_cents = strtoll(PQgetvalue(r, 0, 15), NULL, 10);
+	s->refund_cents = strtoll(PQgetvalue(r, 0, 16), NULL, 10);
+	return sale_arrays(PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 10), s);
+}
+
+/* The sale's ledger entries (key STORE/TERMINAL). */
+static int sale_entries(PGconn *c, const char *key, const char *seq, struct wire_sale *s)
+{
+	const char *kv[2] = { key, seq };
+	PGresult *r = PQexecParams(c, "SELECT kind, points FROM ledger WHERE terminal_key = $1 AND seq = $2::bigint"
+				   " ORDER BY kind", 2, NULL, kv, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PM_OK : PM_EIO;
+	for (int i = 0; !rc && i < PQntuples(r) && i < WIRE_LEDGER_PER_SALE; i++) {
+		s->ledger[s->n_ledger].kind = wire_ledger_kind_parse(PQgetvalue(r, i, 0));
+		s->ledger[s->n_ledger++].points = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* What returns of terminal:seq HQ has seen: units per GTIN, money, points. */
+static int returns_of(PGconn *c, const char *terminal, const char *seq, struct wire_sale_lookup *l)
+{
+	const char *rv[2] = { terminal, seq };
+	PGresult *r = PQexecParams(c, "SELECT i.gtin, sum(i.qty) FROM sales s CROSS JOIN jsonb_to_recordset(s.items)"
+				   " AS i(gtin text, qty int) WHERE s.type = 'return' AND s.return_of_terminal = $1"
+				   " AND s.return_of_seq = $2::bigint GROUP BY i.gtin ORDER BY i.gtin", 2, NULL, rv, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PM_OK : PM_EIO;
+	if (!rc && PQntuples(r) && !(l->returned = calloc((size_t)PQntuples(r), sizeof(*l->returned))))
+		rc = PM_ENOMEM;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		snprintf(l->returned[i].gtin, sizeof(l->returned[i].gtin), "%s", PQgetvalue(r, i, 0));
+		l->returned[i].qty = (int32_t)strtol(PQgetvalue(r, i, 1), NULL, 10);
+		l->n_returned++;
+	}
+	PQclear(r);
+	if (rc)
+		return rc;
+	r = PQexecParams(c, "SELECT coalesce(sum(s.refund_cents), 0), coalesce(-sum(l.points), 0) FROM sales s"
+			 " LEFT JOIN ledger l ON l.terminal_key = s.store_id || '/' || s.terminal AND l.seq = s.seq"
+			 " AND l.kind = 'clawback' WHERE s.type = 'return' AND s.return_of_terminal = $1"
+			 " AND s.return_of_seq = $2::bigint", 2, NULL, rv, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		l->refund_cents = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		l->points_clawed_back = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	} else {
+		rc = PM_EIO;
+	}
+	PQclear(r);
+	return rc;
+}
+
 static void sale_lookup(PGconn *c, const char *store, const char *terminal, const char *seq, struct hq_answer *out)
 {
 	struct wire_sale_lookup l;
 	const char *pv[3] = { terminal, seq, store };
+	char key[2 * WIRE_ID_MAX + 2];
 	PGresult *r;
 	int rc;
 	memset(&l, 0, sizeof(l));
@@ -321,69 +391,16 @@ static void sale_lookup(PGconn *c, const char *store, const char *terminal, cons
 		answer_json(out, 404, "not_found", "HQ has no such sale (not uploaded yet, or another chain's)");
 		return;
 	}
-	struct wire_sale *s = &l.sale;
-	char key[2 * WIRE_ID_MAX + 2];
 	snprintf(key, sizeof(key), "%s/%s", PQgetvalue(r, 0, 0), terminal);
-	s->seq = strtoull(seq, NULL, 10);
-	snprintf(s->terminal, sizeof(s->terminal), "%s", terminal);
-	s->time_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	snprintf(s->card, sizeof(s->card), "%s", PQgetvalue(r, 0, 2));
-	snprintf(s->currency, sizeof(s->currency), "%s", PQgetvalue(r, 0, 3));
-	snprintf(s->tender, sizeof(s->tender), "%s", PQgetvalue(r, 0, 4));
-	s->total_cents = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
-	s->discount_cents = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
-	s->tendered_cents = strtoll(PQgetvalue(r, 0, 7), NULL, 10);
-	s->points_earned = strtoll(PQgetvalue(r, 0, 8), NULL, 10);
-	rc = sale_arrays(PQgetvalue(r, 0, 9), PQgetvalue(r, 0, 10), s);
-	s->type = !strcmp(PQgetvalue(r, 0, 11), "return") ? WIRE_SALE_RETURN : WIRE_SALE_SALE;
-	snprintf(s->return_of_terminal, sizeof(s->return_of_terminal), "%s", PQgetvalue(r, 0, 12));
-	s->return_of_seq = strtoull(PQgetvalue(r, 0, 13), NULL, 10);
-	s->points_spent = strtoll(PQgetvalue(r, 0, 14), NULL, 10);
-	s->point_value_cents = strtoll(PQgetvalue(r, 0, 15), NULL, 10);
-	s->refund_cents = strtoll(PQgetvalue(r, 0, 16), NULL, 10);
+	rc = sale_from_row(r, terminal, seq, &l.sale);
 	PQclear(r);
-	const char *kv[2] = { key, seq };
-	r = PQexecParams(c, "SELECT kind, points FROM ledger WHERE terminal_key = $1 AND seq = $2::bigint ORDER BY kind",
-			 2, NULL, kv, NULL, NULL, 0);
-	for (int i = 0; !rc && PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r) && i < WIRE_LEDGER_PER_SALE; i++) {
-		s->ledger[s->n_ledger].kind = wire_ledger_kind_parse(PQgetvalue(r, i, 0));
-		s->ledger[s->n_ledger++].points = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-	}
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		rc = PM_EIO;
-	PQclear(r);
-	/* what returns of it HQ has seen: units per GTIN, money, points */
-	const char *rv[2] = { terminal, seq };
-	r = rc ? NULL : PQexecParams(c, "SELECT i.gtin, sum(i.qty) FROM sales s CROSS JOIN jsonb_to_recordset(s.items)"
-				     " AS i(gtin text, qty int) WHERE s.type = 'return' AND s.return_of_terminal = $1"
-				     " AND s.return_of_seq = $2::bigint GROUP BY i.gtin ORDER BY i.gtin", 2, NULL, rv, NULL, NULL, 0);
-	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) &&
-	    !(l.returned = calloc((size_t)PQntuples(r), sizeof(*l.returned))))
-		rc = PM_ENOMEM;
-	for (int i = 0; !rc && r && PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
-		snprintf(l.returned[i].gtin, sizeof(l.returned[i].gtin), "%s", PQgetvalue(r, i, 0));
-		l.returned[i].qty = (int32_t)strtol(PQgetvalue(r, i, 1), NULL, 10);
-		l.n_returned++;
-	}
-	if (r && PQresultStatus(r) != PGRES_TUPLES_OK)
-		rc = PM_EIO;
-	PQclear(r);
-	r = rc ? NULL : PQexecParams(c, "SELECT coalesce(sum(s.refund_cents), 0), coalesce(-sum(l.points), 0) FROM sales s"
-				     " LEFT JOIN ledger l ON l.terminal_key = s.store_id || '/' || s.terminal AND l.seq = s.seq"
-				     " AND l.kind = 'clawback' WHERE s.type = 'return' AND s.return_of_terminal = $1"
-				     " AND s.return_of_seq = $2::bigint", 2, NULL, rv, NULL, NULL, 0);
-	if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
-		l.refund_cents = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		l.points_clawed_back = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	} else if (!rc) {
-		rc = PM_EIO;
-	}
-	PQclear(r);
+	rc = rc ? rc : sale_entries(c, key, seq, &l.sale);
+	rc = rc ? rc : returns_of(c, terminal, seq, &l);
 	hqi_exec_ok(c, "COMMIT", NULL, 0);
 	rc = rc ? rc : wire_sale_lookup_encode(&l, out->body);
 	free(l.returned);
-	free(s->items);
-	free(s->redeemed);
+	free(l.sale.items);
+	free(l.sale.redeemed);
 	if (rc == PM_EIO)
 		return db_unavailable(out, c, "sale lookup");
 	if (rc) {

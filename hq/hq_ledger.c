@@ -130,9 +130,10 @@ static int delta_cmp(const void *x, const void *y)
 }
 
 /* One COPY row per card: its entries summed, its newest record's time. */
-static int card_rows(struct hqi_batch_acct *a)
+static int card_rows(struct hqi_batch_acct *a, int64_t *n_cards)
 {
 	int rc = PM_OK;
+	*n_cards = 0;
 	qsort(a->v, a->n, sizeof(*a->v), delta_cmp);
 	for (size_t i = 0; !rc && i < a->n;) {
 		size_t j = i;
@@ -144,7 +145,8 @@ static int card_rows(struct hqi_batch_acct *a)
 		rc = pm_buf_add(&a->cards, a->v[i].card, strlen(a->v[i].card));
 		rc = rc ? rc : pm_buf_add(&a->cards, "\t", 1);
 		rc = rc ? rc : hqi_copy_i64(&a->cards, pts, '\t');
-		rc = rc ? rc : hqi_copy_i64(&a->cards, last, '\n');
+		rc = rc ? rc : hqi_copy_i64(&a->cards, last, '\t');
+		rc = rc ? rc : hqi_copy_i64(&a->cards, (*n_cards)++, '\n'); /* its offset in the serial block */
 		i = j;
 	}
 	return rc;
@@ -175,32 +177,64 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 				  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial",
 				  pv, err, errlen);
 	}
-	if (a->ledger.len &&
-	    hqi_copy_in(c, "COPY ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err, errlen))
+	/* Entries and redemptions go through temporary tables and ON CONFLICT DO NOTHING: an
+	 * entry already stored (HQ restored from a backup older than its ledger, the till
+	 * resending) counts once, and only what this batch really added moves the balances. */
+	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_ledger (LIKE ledger) ON COMMIT DELETE ROWS;"
+			"CREATE TEMP TABLE IF NOT EXISTS batch_added (card text, points bigint) ON COMMIT DELETE ROWS;"
+			"CREATE TEMP TABLE IF NOT EXISTS batch_coupons (LIKE coupon_redemptions) ON COMMIT DELETE ROWS",
+			err, errlen))
 		return PM_EIO;
-	if (a->coupons.len && hqi_copy_in(c, "COPY coupon_redemptions (coupon, store_id, terminal, seq, time_us) FROM STDIN",
-					  a->coupons.data, a->coupons.len, err, errlen))
+	if (a->ledger.len &&
+	    (hqi_copy_in(c, "COPY batch_ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err, errlen) ||
+	     hqi_exec_ok(c, "WITH n AS (INSERT INTO ledger SELECT * FROM batch_ledger ON CONFLICT DO NOTHING"
+			 " RETURNING card, points) INSERT INTO batch_added SELECT card, sum(points) FROM n GROUP BY card",
+			 err, errlen)))
+		return PM_EIO;
+	if (a->coupons.len &&
+	    (hqi_copy_in(c, "COPY batch_coupons (coupon, store_id, terminal, seq, time_us) FROM STDIN", a->coupons.data,
+			 a->coupons.len, err, errlen) ||
+	     hqi_exec_ok(c, "INSERT INTO coupon_redemptions SELECT * FROM batch_coupons ON CONFLICT DO NOTHING", err,
+			 errlen)))
 		return PM_EIO;
 	if (!a->n)
 		return PM_OK;
+	int64_t k = 0;
 	a->cards.len = 0;
-	if (card_rows(a)) {
+	if (card_rows(a, &k)) {
 		snprintf(err, errlen, "out of memory");
 		return PM_EIO;
 	}
-	/* each card: its new entries added, a new serial (the accounts' trigger copies it to the
+	/* each card: the entries it really gained added, a new serial (the accounts' trigger copies it to the
 	 * stores that knew the card), its last visit; then this store knows the cards it did
 	 * not, with that serial: every store_cards row is written once. Only these two
 	 * statements and the commit run under the serial lock. */
-	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint)"
-			" ON COMMIT DELETE ROWS", err, errlen) ||
+	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint,"
+			" idx bigint) ON COMMIT DELETE ROWS", err, errlen) ||
 	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
-	    hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen) ||
-	    hqi_exec_ok(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			" SELECT card, points, nextval('account_serial'), last_us FROM batch_cards"
+	    hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
+		return PM_EIO;
+	/* the batch's serials as one block of the sequence (one call, not one per card) */
+	char ks[24], base[24];
+	snprintf(ks, sizeof(ks), "%" PRId64, k);
+	const char *kv[1] = { ks };
+	PGresult *r = PQexecParams(c, "SELECT setval('account_serial', nextval('account_serial') + $1::bigint - 1)"
+				   " - $1::bigint + 1", 1, NULL, kv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	const char *bv[1] = { base };
+	if (hqi_exec(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			" SELECT b.card, coalesce(n.points, 0), $1::bigint + b.idx, b.last_us FROM batch_cards b"
+			" LEFT JOIN batch_added n ON n.card = b.card"
 			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
 			" change_serial = EXCLUDED.change_serial, erased = false,"
-			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", err, errlen))
+			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", 1, bv, NULL, NULL,
+			err, errlen))
 		return PM_EIO;
 	return hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, a.change_serial FROM batch_cards b"
 			" JOIN accounts a ON a.card = b.card ON CONFLICT DO NOTHING", 1, pv, NULL, NULL, err, errlen);
