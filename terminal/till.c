@@ -648,11 +648,13 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 			till_coupon_scan(t, raw->data, &r);
 		break;
 	default: {
-		/* The receipt's sale barcode is the sale's TERMINAL:SEQ: the same as #return it. */
+		/* The receipt's sale barcode is the sale's TERMINAL:SEQ: the same as #return it
+		 * (a scanner may put the AIM id, "]C0" for Code 128, before the data). */
 		char term[LOY_TERMINAL_MAX + 1];
+		const char *ref = raw->data[0] == ']' && raw->len > 3 ? raw->data + 3 : raw->data;
 		uint64_t seq;
-		if (till_ref_parse(raw->data, term, &seq) == PM_OK)
-			till_return_open(t, raw->data, raw->data);
+		if (till_ref_parse(ref, term, &seq) == PM_OK)
+			till_return_open(t, ref, raw->data);
 		else
 			till_refuse(t, raw->data, r.error);
 		break;
