@@ -51,6 +51,10 @@ static void lane_sink(void *ctx, const struct till_event *ev)
 		pm_info("lane %s: sale %llu committed, %lld cents", l->name, (unsigned long long)ev->sale->seq,
 			(long long)ev->sale->total_cents);
 		break;
+	case TILL_EV_RETURN_COMMITTED:
+		pm_info("lane %s: return %llu of sale %s committed, %lld cents refunded", l->name,
+			(unsigned long long)ev->sale->seq, ev->sale->return_of, (long long)ev->sale->refund_cents);
+		break;
 	case TILL_EV_SCAN_REFUSED:
 		if (l->reply_client < 0)
 			pm_warn("lane %s: scan refused: %s", l->name, ev->reason);
@@ -424,10 +428,16 @@ static void restore_open_sales(struct daemon *d)
 			continue;
 		snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s",
 			 json_string_value(json_object_get(ln, "pos_sale_id")) ?: "");
-		/* A return resumes as a return (its sale read again; refused: the lines are refused too). */
+		/* A return resumes as a return (its sale read again); one that cannot (another
+		 * terminal's sale, HQ not answering now) is dropped, never rung as a sale. */
 		const char *ret = json_string_value(json_object_get(ln, "return_of"));
-		if (ret && *ret && till_return_open(&l->till, ret, "return_open"))
-			pm_warn("lane %s: the open return of %s cannot resume: %s", l->name, ret, l->refusal);
+		if (ret && *ret && till_return_open(&l->till, ret, "return_open")) {
+			pm_warn("lane %s: the open return of %s cannot resume (%s); the POS app opens it again",
+				l->name, ret, l->refusal);
+			till_cancel(&l->till);
+			l->till.pos_sale_id[0] = '\0';
+			continue;
+		}
 		json_array_foreach(json_object_get(ln, "lines"), k, item)
 			till_add_priced(&l->till, json_string_value(json_object_get(item, "gtin")) ?: "",
 					(int32_t)json_integer_value(json_object_get(item, "qty")),
