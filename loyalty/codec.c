@@ -171,6 +171,23 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 	return loyi_sale_decode_sc(&db->scratch, buf, len, s);
 }
 
+/* The v2 header's second half (bytes 64..127); *rl the return_of_terminal length. */
+static int decode_chain_fields(const unsigned char *b, struct loy_sale *s, size_t *rl)
+{
+	s->type = b[64];
+	*rl = b[65];
+	if ((s->type != LOY_SALE && s->type != LOY_RETURN) || *rl > LOY_TERMINAL_MAX)
+		return PM_ECORRUPT;
+	s->return_of_seq = get_le(b + 72, 8);
+	s->points_spent = (int64_t)get_le(b + 80, 8);
+	s->point_value_cents = (int64_t)get_le(b + 88, 8);
+	s->points_bonus = (int64_t)get_le(b + 96, 8);
+	s->points_expired = (int64_t)get_le(b + 104, 8);
+	s->refund_cents = (int64_t)get_le(b + 112, 8);
+	s->points_clawed_back = (int64_t)get_le(b + 120, 8);
+	return PM_OK;
+}
+
 int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, struct loy_sale *s)
 {
 	const unsigned char *b = buf, *p, *end = b + len;
@@ -197,22 +214,11 @@ int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, st
 	s->discount_cents = (int64_t)get_le(b + 40, 8);
 	s->tendered_cents = (int64_t)get_le(b + 48, 8);
 	s->points_earned = (int64_t)get_le(b + 56, 8);
+	/* v1 records read with the chain account's fields zero: a sale, nothing spent. */
 	if (b[0] == LOYI_SALE_V2) {
-		/* v1 records read with the chain account's fields zero: a sale, nothing spent. */
-		if (len < SALE_HDR_V2)
+		if (len < SALE_HDR_V2 || decode_chain_fields(b, s, &rl))
 			return PM_ECORRUPT;
 		hdr = SALE_HDR_V2;
-		s->type = b[64];
-		rl = b[65];
-		if ((s->type != LOY_SALE && s->type != LOY_RETURN) || rl > LOY_TERMINAL_MAX)
-			return PM_ECORRUPT;
-		s->return_of_seq = get_le(b + 72, 8);
-		s->points_spent = (int64_t)get_le(b + 80, 8);
-		s->point_value_cents = (int64_t)get_le(b + 88, 8);
-		s->points_bonus = (int64_t)get_le(b + 96, 8);
-		s->points_expired = (int64_t)get_le(b + 104, 8);
-		s->refund_cents = (int64_t)get_le(b + 112, 8);
-		s->points_clawed_back = (int64_t)get_le(b + 120, 8);
 	}
 	p = b + hdr;
 	if ((size_t)(end - p) < cl + tl + rl + el + (size_t)s->n_items * SALE_ITEM)
