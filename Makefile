@@ -104,7 +104,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test check bench fuzz clean demo tests
+.PHONY: all test check bench fuzz clean demo tests quality
 HQ_MAIN := $(firstword $(wildcard hq/hq_main.c hostsync/hq_main.c))
 HQ_MOD := $(patsubst %/,%,$(dir $(HQ_MAIN)))
 PROGS := posmark $(if $(HQ_MAIN),posmark-hq)
@@ -173,6 +173,10 @@ $(foreach t,$(BENCH_SRC),$(eval $(call bench_rule,$(basename $(notdir $(t))),$(c
 
 bench: all $(BENCH_BIN)
 	@BUILD=$(B) bash bench/run.sh
+
+# The next-visit evaluation of the offers (bench/quality.sh; bench/run.sh runs it too).
+quality: all
+	@BUILD=$(B) bash bench/quality.sh
 
 # libFuzzer targets: the library sources are compiled once with fuzzer
 # instrumentation; each target links the modules it includes.

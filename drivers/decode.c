@@ -467,8 +467,11 @@ int scan_decode(const struct scan_config *cfg, const char *data, size_t len, con
 		return PM_OK;
 	}
 	size_t plen = strnlen(cfg->coupon_prefix, sizeof(cfg->coupon_prefix));
-	if (plen > 0 && len > plen && !strncmp(data, cfg->coupon_prefix, plen) &&
-	    !isdigit((unsigned char)data[plen])) {
+	/* v1: the prefix then a letter; v2: the prefix's first (capital) letter then 20 digits. */
+	bool v2 = plen > 0 && isupper((unsigned char)cfg->coupon_prefix[0]) && len == 21 &&
+		  data[0] == cfg->coupon_prefix[0] && all_digits(data + 1, 20);
+	if (v2 || (plen > 0 && len > plen && !strncmp(data, cfg->coupon_prefix, plen) &&
+		   !isdigit((unsigned char)data[plen]))) {
 		strcpy(out->symbology, sym[0] ? aim_symbology(sym) : "code128");
 		if (len >= sizeof(out->coupon)) {
 			reject(out, "coupon code is too long%s; it was not printed by posmark", "");

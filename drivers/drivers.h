@@ -166,11 +166,25 @@ int prn_doc_append(struct prn_doc *dst, const struct prn_doc *src);
 int prn_doc_to_text(const struct prn_doc *doc, char **out, size_t *len);
 
 /*
- * Render a document as the printer would print it, to a PNG file: 1 dot =
- * 1 pixel (576 dots for 80 mm, 384 for 58 mm, from the profile), text in the
- * profile's font grid, barcodes and QR codes drawn with zint. profile NULL or
- * "" = the generic default. PM_OK, PM_EINVAL (unknown profile), PM_EIO.
+ * The receipt preview (docs/printers.md, "Receipt preview"): ESC/POS bytes
+ * drawn as a printer prints them, to a PNG file, 1 dot = 1 pixel (576 dots
+ * for 80 mm, 384 for 58 mm, from the profile). An interpreter of the
+ * commands posmark sends: text, styles, alignment, feeds, cuts, CODE128 and
+ * EAN-13 bars from the GS k data, QR from the GS ( k data, GS v 0 rasters.
+ * st (may be NULL) gets what was drawn and what a printer would not print.
+ * profile NULL or "" = the generic default. PM_OK, PM_EINVAL (unknown
+ * profile), PM_ENOMEM, PM_EIO (cannot write path).
  */
+struct prn_render_stats {
+	int barcodes, qr_codes;    /* symbols drawn */
+	int too_wide;              /* symbols wider than the paper: a printer prints nothing */
+	int refused;               /* symbol data a printer refuses (bad code set, not digits) */
+	int cuts, unknown;         /* cuts; commands this interpreter skipped */
+	bool truncated;            /* the stream ends inside a command */
+};
+int prn_escpos_render_png(const unsigned char *b, size_t n, const char *profile, const char *path,
+			  struct prn_render_stats *st);
+/* A document: encoded for the profile (exactly the bytes a printer gets), then drawn as above. */
 int prn_doc_render_png(const struct prn_doc *doc, const char *profile, const char *path);
 /*
  * Read an ESC/POS byte stream back into a document (text with style and

@@ -77,6 +77,22 @@ struct prn_profile {
 /* The profile named, or NULL. NULL/"" gives the generic default. */
 const struct prn_profile *prni_profile_find(const char *name);
 
+/* code128.c: CODE128 as GS k 73 data (docs/printers.md, "Barcodes that fit").
+ * The GS k 73 data for text: {B / {C selections, code C pairs where it saves width; -1 if text has a
+ * byte outside 0x20..0x7e or out is too small. */
+int prni_c128_escpos(const char *text, unsigned char *out, size_t cap);
+/* Read GS k 73 data as a printer does: the symbol values (start, data, check; the stop is implied)
+ * and the human-readable text. Number of values, or -1 where a printer would refuse the data. */
+int prni_c128_parse(const unsigned char *d, size_t n, int *vals, size_t cap, char *text, size_t tcap);
+/* Modules of a symbol of nvals values (with the stop, without quiet zones). */
+int prni_c128_width(int nvals);
+/* Its modules, 1 = bar, without quiet zones: the count, or -1 if cap is too small. */
+int prni_c128_modules(const int *vals, int nvals, unsigned char *mods, size_t cap);
+/* CODE128 module width (dots) and quiet zone (modules each side) posmark prints with. */
+#define PRN_C128_MODULE 2
+#define PRN_C128_QUIET 10
+#define PRN_C128_MAX_MODULES 3200   /* 255 data bytes: at most ~290 symbols */
+
 struct prn_dev {
 	const struct prn_ops *ops;
 	char name[128];
@@ -108,6 +124,9 @@ size_t prni_cp_to_utf8(int cp, unsigned char byte, char out[4]);
 
 /* ---- ESC/POS (escpos.c, escpos_parse.c) ---- */
 int prni_escpos_encode(const struct prn_doc *doc, const struct prn_profile *prof, struct prni_buf *out);
+/* prn_png.c: the preview interpreter (drivers.h, prn_escpos_render_png); path NULL = draw only. */
+int prni_escpos_render_png(const unsigned char *b, size_t n, const struct prn_profile *prof, const char *path,
+			   struct prn_render_stats *st);
 /*
  * Meaning of the reply byte to DLE EOT n (n = 1 printer, 2 offline cause,
  * 4 paper sensor): *state gets PRN_READY or what is wrong. PM_EPROTO when

@@ -78,15 +78,12 @@ static bool ean13_data(const char *s)
 	return (n == 12 || n == 13) && strspn(s, "0123456789") == n;
 }
 
-static bool code128_data(const char *s)
+/* The human-readable text of a symbol: once, whole, centred, below it (the printer's own HRI is off). */
+static void put_hri(struct prni_buf *b, const struct prn_profile *prof, const char *text)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return false;
-	return true;
+	put(b, 3, ESC, 'a', PRN_CENTER);
+	put_text(b, prof, text);
+	put(b, 1, '\n');
 }
 
 static void put_symbol_raster(struct prni_buf *b, const struct prn_profile *prof,
@@ -99,41 +96,116 @@ static void put_symbol_raster(struct prni_buf *b, const struct prn_profile *prof
 		/* Unprintable symbol: the data as text keeps the receipt usable. */
 		pm_warn("cannot draw %s '%s' as an image: %s", e->kind == PRN_QR ? "QR code" : "barcode",
 			e->text, pm_strerror(rc));
-		put(b, 3, ESC, 'a', PRN_CENTER);
-		put_text(b, prof, e->text);
-		put(b, 1, '\n');
+		put_hri(b, prof, e->text);
 		return;
 	}
 	put_raster(b, PRN_CENTER, prof->dots, w, h, bits);
 	free(bits);
-	if (e->kind == PRN_BARCODE) {
-		put(b, 3, ESC, 'a', PRN_CENTER);
-		put_text(b, prof, e->text);
-		put(b, 1, '\n');
+	if (e->kind == PRN_BARCODE)
+		put_hri(b, prof, e->text);
+}
+
+/* GS ( k: model 2, module 6 dots, error correction M, store, print. */
+static void put_qr_native(struct prni_buf *b, const char *text)
+{
+	size_t n = strlen(text);
+	put(b, 3, ESC, 'a', PRN_CENTER);
+	put(b, 9, GS, '(', 'k', 4, 0, '1', 'A', '2', 0);      /* model 2 */
+	put(b, 8, GS, '(', 'k', 3, 0, '1', 'C', 6);           /* module 6 dots */
+	put(b, 8, GS, '(', 'k', 3, 0, '1', 'E', '1');         /* error correction M */
+	put(b, 8, GS, '(', 'k', (int)((n + 3) & 0xff), (int)((n + 3) >> 8), '1', 'P', '0');
+	prni_buf_add(b, text, n);
+	put(b, 8, GS, '(', 'k', 3, 0, '1', 'Q', '0');         /* print */
+	put(b, 1, '\n');
+}
+
+/* CODE128 bars as a GS v 0 raster at the module width and quiet zones a native one gets. */
+static int put_c128_raster(struct prni_buf *b, const struct prn_profile *prof, const int *vals, int nv)
+{
+	unsigned char mods[PRN_C128_MAX_MODULES];
+	int nm = prni_c128_modules(vals, nv, mods, sizeof(mods));
+	if (nm < 0)
+		return PM_EINVAL;
+	int w = (nm + 2 * PRN_C128_QUIET) * PRN_C128_MODULE, h = 80, row = (w + 7) / 8;
+	unsigned char *bits = calloc((size_t)row * (size_t)h, 1);
+	if (!bits)
+		return PM_ENOMEM;
+	for (int m = 0; m < nm; m++)
+		for (int k = 0; mods[m] && k < PRN_C128_MODULE; k++) {
+			int x = (PRN_C128_QUIET + m) * PRN_C128_MODULE + k;
+			bits[x / 8] |= (unsigned char)(0x80 >> (x % 8));
+		}
+	for (int y = 1; y < h; y++)
+		memcpy(bits + (size_t)y * (size_t)row, bits, (size_t)row);
+	put_raster(b, PRN_CENTER, prof->dots, w, h, bits);
+	free(bits);
+	return PM_OK;
+}
+
+/*
+ * A CODE128 barcode that fits: the width at a 2-dot module with 10-module quiet zones must be
+ * within the profile's printable dots, else a printer prints nothing (Epson: a bar code wider than
+ * the print area only feeds paper). Where it cannot fit: a QR code where the printer has native QR,
+ * else the text alone, and a warning in the log. The text is printed once, below.
+ */
+static void put_code128(struct prni_buf *b, const struct prn_profile *prof, const struct prn_elem *e)
+{
+	unsigned char data[256];
+	int vals[PRN_C128_MAX_MODULES / 11];
+	char hri[300];
+	int dn = prni_c128_escpos(e->text, data, sizeof(data));
+	int nv = dn > 0 && dn <= 255 ? prni_c128_parse(data, (size_t)dn, vals, sizeof(vals) / sizeof(vals[0]), hri,
+						      sizeof(hri)) : -1;
+	int dots = nv > 0 ? (prni_c128_width(nv) + 2 * PRN_C128_QUIET) * PRN_C128_MODULE : 0;
+	if (nv < 0 || dots > prof->dots) {
+		bool qr = prof->native_qr && strlen(e->text) <= 700;
+		if (nv < 0)
+			pm_warn("barcode '%s' cannot be CODE128 (a character outside ASCII 32..126): printed as %s",
+				e->text, qr ? "a QR code" : "text only");
+		else
+			pm_warn("barcode '%s' needs %d dots at a %d-dot module with quiet zones, wider than the %d "
+				"of %s: printed as %s", e->text, dots, PRN_C128_MODULE, prof->dots, prof->name,
+				qr ? "a QR code" : "text only");
+		if (qr)
+			put_qr_native(b, e->text);
+		put_hri(b, prof, e->text);
+		return;
 	}
+	if (!prof->native_barcode) {
+		if (put_c128_raster(b, prof, vals, nv) == PM_OK)
+			put_hri(b, prof, e->text);
+		else
+			put_symbol_raster(b, prof, e);
+		return;
+	}
+	put(b, 3, ESC, 'a', PRN_CENTER);
+	put(b, 3, GS, 'H', 0);          /* no printer HRI: posmark prints the text once, below */
+	put(b, 3, GS, 'h', 80);         /* 10 mm tall */
+	put(b, 3, GS, 'w', PRN_C128_MODULE);
+	put(b, 4, GS, 'k', 73, dn);
+	prni_buf_add(b, data, (size_t)dn);
+	put(b, 1, '\n');
+	put_hri(b, prof, e->text);
 }
 
 static void put_barcode(struct prni_buf *b, const struct prn_profile *prof, const struct prn_elem *e)
 {
-	bool ok = e->barcode == PRN_EAN13 ? ean13_data(e->text) : code128_data(e->text);
-	if (!ok || !prof->native_barcode) {
+	if (e->barcode != PRN_EAN13) {
+		put_code128(b, prof, e);
+		return;
+	}
+	if (!ean13_data(e->text) || !prof->native_barcode) {
 		put_symbol_raster(b, prof, e);
 		return;
 	}
 	put(b, 3, ESC, 'a', PRN_CENTER);
-	put(b, 3, GS, 'H', 2);          /* human-readable text below */
-	put(b, 3, GS, 'h', 80);         /* 10 mm tall */
-	put(b, 3, GS, 'w', 2);          /* 0.25 mm module */
-	size_t n = strlen(e->text);
-	if (e->barcode == PRN_EAN13) {
-		put(b, 4, GS, 'k', 67, 12);
-		prni_buf_add(b, e->text, 12); /* the printer adds the check digit */
-	} else {
-		put(b, 5, GS, 'k', 73, (int)n + 2, '{');
-		put(b, 1, 'B');
-		prni_buf_add(b, e->text, n);
-	}
+	put(b, 3, GS, 'H', 0);          /* the digits as text below, like CODE128 */
+	put(b, 3, GS, 'h', 80);
+	put(b, 3, GS, 'w', 2);          /* 113 modules with guards and quiet zones: 226 dots */
+	put(b, 4, GS, 'k', 67, 12);
+	prni_buf_add(b, e->text, 12);   /* the printer adds the check digit */
 	put(b, 1, '\n');
+	put_hri(b, prof, e->text);
 }
 
 static void put_qr(struct prni_buf *b, const struct prn_profile *prof, const struct prn_elem *e)
@@ -143,14 +215,7 @@ static void put_qr(struct prni_buf *b, const struct prn_profile *prof, const str
 		put_symbol_raster(b, prof, e);
 		return;
 	}
-	put(b, 3, ESC, 'a', PRN_CENTER);
-	put(b, 9, GS, '(', 'k', 4, 0, '1', 'A', '2', 0);      /* model 2 */
-	put(b, 8, GS, '(', 'k', 3, 0, '1', 'C', 6);           /* module 6 dots */
-	put(b, 8, GS, '(', 'k', 3, 0, '1', 'E', '1');         /* error correction M */
-	put(b, 8, GS, '(', 'k', (int)((n + 3) & 0xff), (int)((n + 3) >> 8), '1', 'P', '0');
-	prni_buf_add(b, e->text, n);
-	put(b, 8, GS, '(', 'k', 3, 0, '1', 'Q', '0');         /* print */
-	put(b, 1, '\n');
+	put_qr_native(b, e->text);
 }
 
 int prni_escpos_encode(const struct prn_doc *doc, const struct prn_profile *prof, struct prni_buf *b)

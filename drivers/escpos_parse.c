@@ -184,14 +184,19 @@ long prni_escpos_parser_feed(struct prni_escpos_parser *ps, const unsigned char 
 					d = b + i + 4;
 					i += 4 + dn;
 				}
-				if (m == 73 && dn >= 2 && d[0] == '{') {   /* CODE128 code set prefix */
-					d += 2;
-					dn -= 2;
+				int vals[300];
+				if (m == 73 && prni_c128_parse(d, dn, vals, 300, data, sizeof(data)) > 0) {
+					dn = strlen(data);  /* CODE128 as the printer reads it: {A {B {C, pairs */
+				} else {
+					if (m == 73 && dn >= 2 && d[0] == '{') {   /* not valid: keep the bytes */
+						d += 2;
+						dn -= 2;
+					}
+					if (dn >= sizeof(data))
+						dn = sizeof(data) - 1;
+					memcpy(data, d, dn);
+					data[dn] = '\0';
 				}
-				if (dn >= sizeof(data))
-					dn = sizeof(data) - 1;
-				memcpy(data, d, dn);
-				data[dn] = '\0';
 				for (size_t k = 0; k < dn; k++)
 					if (data[k] < 0x20 || data[k] > 0x7e)
 						data[k] = '?';

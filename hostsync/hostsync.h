@@ -119,5 +119,22 @@ int hs_rules_install(const char *data_dir, const char *pubkey_hex, const void *b
 /* The signature check alone (PM_OK, PM_ECHECK, PM_EINVAL for a bad key). */
 int hs_rules_verify(const char *pubkey_hex, const void *body, size_t len, const unsigned char *sig,
 		    size_t sig_len);
+/* The same over wire_rules_signed_message(serial, body) (serial 0: body alone). */
+int hs_rules_verify_serial(const char *pubkey_hex, uint64_t serial, const void *body, size_t len,
+			   const unsigned char *sig, size_t sig_len);
+/* The serial of the installed set (DIR/rules.serial; 0 when there is none).
+ * PM_OK, PM_EIO, PM_ECORRUPT (the file is not a number). */
+int hs_rules_serial_read(const char *data_dir, uint64_t *serial);
+/*
+ * Verify (signature over serial and body), then install only a set newer
+ * than the installed one: returns 1 installed (DIR/rules.json.sig,
+ * rules.json, rules.serial, rules.etag), 0 the same serial is installed
+ * (only the etag is recorded), PM_EREFUSED older than the installed
+ * (*installed says which), PM_ECHECK bad signature, PM_EINVAL bad key,
+ * or the file error. Nothing is written before the checks pass.
+ */
+int hs_rules_install_serial(const char *data_dir, const char *pubkey_hex, uint64_t serial, const void *body,
+			    size_t len, const unsigned char *sig, size_t sig_len, const char *etag,
+			    uint64_t *installed);
 
 #endif

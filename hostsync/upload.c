@@ -46,6 +46,7 @@ struct client {
 	struct pm_buf resp;
 	char etag[80];
 	char sig_hex[140];
+	char rules_serial[24];        /* X-Posmark-Rules-Serial of the last answer, "" if none */
 	struct hs_sync_stats *st;
 };
 
@@ -67,7 +68,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
 {
 	struct client *cl = ctx;
-	if (cl->resp.len + sz * n > (8u << 20)) /* HQ never sends this much: garbage */
+	if (cl->resp.len + sz * n > WIRE_RULES_MAX) /* HQ never sends this much: garbage */
 		return 0;
 	return pm_buf_add(&cl->resp, p, sz * n) ? 0 : sz * n;
 }
@@ -94,6 +95,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
 	struct client *cl = ctx;
 	header_value(p, sz * n, "etag:", cl->etag, sizeof(cl->etag));
 	header_value(p, sz * n, "x-posmark-signature:", cl->sig_hex, sizeof(cl->sig_hex));
+	header_value(p, sz * n, WIRE_RULES_SERIAL_HEADER ":", cl->rules_serial, sizeof(cl->rules_serial));
 	return sz * n;
 }
 
@@ -112,7 +114,7 @@ static int http(struct client *cl, const char *method, const char *path, const v
 		ul--;
 	snprintf(url, sizeof(url), "%.*s%s", (int)ul, cl->cfg->url, path);
 	cl->resp.len = 0;
-	cl->etag[0] = cl->sig_hex[0] = '\0';
+	cl->etag[0] = cl->sig_hex[0] = cl->rules_serial[0] = '\0';
 	curl_easy_reset(cl->h);
 	curl_easy_setopt(cl->h, CURLOPT_URL, url);
 	curl_easy_setopt(cl->h, CURLOPT_ERRORBUFFER, cl->errbuf);
@@ -146,6 +148,13 @@ static int http(struct client *cl, const char *method, const char *path, const v
 	cl->errbuf[0] = '\0';
 	cc = curl_easy_perform(cl->h);
 	curl_slist_free_all(hdrs);
+	if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
+		/* say what to do: this is HQ's certificate, not the network */
+		char why[CURL_ERROR_SIZE];
+		snprintf(why, sizeof(why), "%s", cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
+		snprintf(cl->errbuf, sizeof(cl->errbuf), "HQ's TLS certificate does not verify (%.120s); set"
+			 " hq.ca_file to the CA that signed it, and check that hq.url names the certificate's host", why);
+	}
 	if (cc != CURLE_OK) {
 		pm_info("HQ request %s %s failed: %s", method, path, cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(cc));
 		return PM_EOFFLINE;
@@ -496,8 +505,9 @@ static bool rules_reply_ok(const struct client *cl, long status)
 		return true;
 	if (sodium_hex2bin(sig, sizeof(sig), cl->sig_hex, strlen(cl->sig_hex), NULL, &sig_len, NULL))
 		sig_len = 0;
-	return hs_rules_verify(cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "", cl->resp.len,
-			       sig_len ? sig : NULL, sig_len) == PM_OK;
+	return hs_rules_verify_serial(cl->cfg->rules_public_key, strtoull(cl->rules_serial, NULL, 10),
+				      cl->resp.data ? cl->resp.data : "", cl->resp.len, sig_len ? sig : NULL,
+				      sig_len) == PM_OK;
 }
 
 static int pull_requests(struct client *cl, const struct hs_source *src, char *err, size_t errlen)
@@ -579,8 +589,10 @@ static int pull_rules(struct client *cl, const struct hs_source *src, char *err,
 	if (sodium_hex2bin(sig, sizeof(sig), cl->sig_hex, strlen(cl->sig_hex), NULL, &sig_len, NULL))
 		sig_len = 0;
 	/* signed but unusable (the engine cannot load it): refused too, old set kept */
-	if (src->rules_check && !hs_rules_verify(cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "",
-						 cl->resp.len, sig_len ? sig : NULL, sig_len)) {
+	uint64_t serial = strtoull(cl->rules_serial, NULL, 10), installed = 0;
+	if (src->rules_check && !hs_rules_verify_serial(cl->cfg->rules_public_key, serial,
+							cl->resp.data ? cl->resp.data : "", cl->resp.len,
+							sig_len ? sig : NULL, sig_len)) {
 		char why[300];
 		if (src->rules_check(src->ctx, cl->resp.data ? cl->resp.data : "", cl->resp.len, why, sizeof(why))) {
 			snprintf(err, errlen, "rule set from HQ refused: signed but not valid (%s); the old rule set stays",
@@ -589,9 +601,18 @@ static int pull_rules(struct client *cl, const struct hs_source *src, char *err,
 			return PM_EINVAL;
 		}
 	}
-	rc = hs_rules_install(cl->cfg->data_dir, cl->cfg->rules_public_key, cl->resp.data ? cl->resp.data : "",
-			      cl->resp.len, sig_len ? sig : NULL, sig_len, cl->etag[0] ? cl->etag : NULL);
-	if (rc == PM_ECHECK) {
+	/* signature, then the engine, then the serial: only a newer publication is installed */
+	rc = hs_rules_install_serial(cl->cfg->data_dir, cl->cfg->rules_public_key, serial,
+				     cl->resp.data ? cl->resp.data : "", cl->resp.len, sig_len ? sig : NULL, sig_len,
+				     cl->etag[0] ? cl->etag : NULL, &installed);
+	if (rc >= 0)
+		return rc;
+	if (rc == PM_EREFUSED) {
+		snprintf(err, errlen, "rule set from HQ refused: its serial %" PRIu64 " is older than the installed "
+			 "set's %" PRIu64 " (an old set put back at HQ, or a replayed answer); the installed set stays",
+			 serial, installed);
+		pm_err("%s", err);
+	} else if (rc == PM_ECHECK) {
 		snprintf(err, errlen, "rule set from HQ refused: missing or bad signature; the old rule set stays");
 		pm_err("%s", err);
 	} else if (rc == PM_EINVAL) {
@@ -599,7 +620,7 @@ static int pull_rules(struct client *cl, const struct hs_source *src, char *err,
 	} else if (rc) {
 		snprintf(err, errlen, "cannot install the rule set in '%s': %s", cl->cfg->data_dir, pm_strerror(rc));
 	}
-	return rc ? rc : 1;
+	return rc;
 }
 
 int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src, const char *terminal,

@@ -37,7 +37,7 @@
 #include <stdio.h>
 
 /* Schema version this build writes and reads (docs/hq.md, "Migrations"). */
-#define HQ_SCHEMA_VERSION 2
+#define HQ_SCHEMA_VERSION 3
 
 /* Connect (conninfo: a libpq connection string). NULL on failure, err then
  * has libpq's reason. Free with PQfinish. */
@@ -61,21 +61,47 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 /* The customer's consent given to HQ (call centre, web): recorded and sent
  * to every store that knows the card. Run inside a transaction. */
 int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t errlen);
+/* The review queue (hq_requests.c; docs/hq.md, "Consent and erasure"): a
+ * store's erasure or consent event for a card that store never sold to or
+ * made an offer to, or a consent change dated in the future, is kept here
+ * instead of being applied. List the pending ones as JSON lines on out;
+ * approve (apply it as the store's own) or reject one, in one transaction:
+ * PM_OK with what (one line for a person) saying what happened, PM_ENOENT
+ * (no pending request with that id), PM_EIO. */
+int hq_review_list(PGconn *c, FILE *out, char *err, size_t errlen);
+int hq_review_decide(PGconn *c, int64_t id, bool approve, char *what, size_t whatlen, char *err, size_t errlen);
 /* Reports as JSON lines on out: sales by store and day; campaigns with lift
  * (from the events' decoded columns). PM_OK, PM_EIO. */
 int hq_report_sales_by_day(PGconn *c, FILE *out, char *err, size_t errlen);
 int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen);
 
+/* The serial the next published rule set gets: above every serial HQ has
+ * published and at least the current Unix time in seconds, so a database
+ * restored from an old backup still publishes forward. PM_OK, PM_EIO. */
+int hq_rules_next_serial(PGconn *c, uint64_t *serial, char *err, size_t errlen);
 /* Store a signed rule set (body as given, sig the Ed25519 signature over
- * it). The caller has checked that the engine loads it (posmark-hq rules
- * publish does). PM_OK, PM_EIO. */
-int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char sig[64],
+ * wire_rules_signed_message(serial, body)). The caller has checked that the
+ * engine loads it (posmark-hq rules publish does). PM_OK, PM_EIO. */
+int hq_rules_store(PGconn *c, const void *body, size_t len, uint64_t serial, const unsigned char sig[64],
 		   char *err, size_t errlen);
 
-/* The HTTP server (docs/hq.md, "HTTP API") on listen_addr "HOST:PORT" with
- * workers threads; runs until SIGINT/SIGTERM. PM_OK after a clean stop,
- * PM_EIO if it cannot listen or reach the database. */
-int hq_serve(const char *conninfo, const char *listen_addr, int workers);
+/* The HTTP server's settings (docs/hq.md, "HTTP API" and "Connections and limits"). */
+#define HQ_IDLE_TIMEOUT_S 60          /* a connection with no traffic for this long is closed */
+struct hq_serve_config {
+	const char *conninfo;         /* libpq connection string */
+	const char *listen_addr;      /* "HOST:PORT", IPv4 */
+	int workers;                  /* PostgreSQL connections in the pool, 1..32 */
+	unsigned max_connections;     /* all clients together (default 1000) */
+	unsigned per_ip_connections;  /* one client address (default 32) */
+	unsigned header_deadline_s;   /* a request's headers, however they trickle in (default 10) */
+	unsigned request_deadline_s;  /* headers and body of one request (default 300) */
+	const char *tls_cert_pem;     /* PEM certificate chain; NULL: plain HTTP */
+	const char *tls_key_pem;      /* PEM private key (with tls_cert_pem) */
+};
+/* Serve until SIGINT/SIGTERM. PM_OK after a clean stop, PM_EIO if it
+ * cannot listen (or the TLS certificate and key do not load), PM_EINVAL
+ * (listen_addr), PM_ENOTSUP (TLS asked, libmicrohttpd without it). */
+int hq_serve(const struct hq_serve_config *cfg);
 
 /* ---- HQ's sales as baskets, for mining at HQ (hq_baskets.c) ------------ */
 struct hq_basket_query {

@@ -25,7 +25,12 @@
 /* What an erasure leaves of an event: no card, no payload, no coupon code. */
 #define EVENT_FORGET "card = NULL, payload = '', coupon = NULL"
 
-#define MAX_MONTHS 64
+/* A batch may touch (and so create the partitions of) at most this many
+ * months; times must lie in [TIME_MIN_US, now + TIME_AHEAD_S]. Beyond
+ * either: 400, nothing created or stored (docs/hq.md, Ingest). */
+#define MAX_MONTHS 24
+#define TIME_MIN_US INT64_C(946684800000000)   /* 2000-01-01T00:00:00Z */
+#define TIME_AHEAD_S (31 * 86400)
 #define COPY_CHUNK (512u << 10)
 struct ingest {
 	const char *store;
@@ -38,8 +43,20 @@ struct ingest {
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
+	int64_t time_max;             /* latest time accepted: now + TIME_AHEAD_S */
 	char reason[400];
 };
+
+/* A record's time inside [TIME_MIN_US, time_max], or PM_EINVAL with the reason. */
+static int time_ok(struct ingest *in, const char *what, uint64_t seq, int64_t time_us)
+{
+	if (time_us >= TIME_MIN_US && time_us <= in->time_max)
+		return PM_OK;
+	snprintf(in->reason, sizeof(in->reason), "%s seq %" PRIu64 " of terminal '%.31s': time_us %" PRId64
+		 " is not between 2000-01-01 and 31 days after HQ's clock; the batch is refused, nothing stored"
+		 " (check the till's clock, then fix or remove that record)", what, seq, in->h.terminal, time_us);
+	return PM_EINVAL;
+}
 
 static int month_start(int64_t us, int64_t *start, int64_t *next)
 {
@@ -99,6 +116,8 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	struct ingest *in = ctx;
 	struct pm_buf *b = &in->rows;
 	int i, rc;
+	if ((rc = time_ok(in, "sale", s->seq, s->time_us)))
+		return rc;
 	/* A till's batch nearly always sits in one month: look it up only when it changes. */
 	if (!(s->time_us >= in->cur_ms && s->time_us < in->cur_next)) {
 		if ((rc = month_start(s->time_us, &in->cur_ms, &in->cur_next)))
@@ -107,7 +126,8 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 			;
 		if (i == in->n_months) {
 			if (in->n_months == MAX_MONTHS) {
-				snprintf(in->reason, sizeof(in->reason), "batch spans more than %d months", MAX_MONTHS);
+				snprintf(in->reason, sizeof(in->reason), "batch spans more than %d months; lower"
+					 " hq.batch_max_sales so that each batch covers fewer", MAX_MONTHS);
 				return PM_EINVAL;
 			}
 			in->months[in->n_months++] = in->cur_ms;
@@ -161,6 +181,8 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 	int rc;
 	if (e->seq <= in->acked)
 		return PM_OK;
+	if ((rc = time_ok(in, "event", e->seq, e->time_us)))
+		return rc;
 	if ((rc = wire_event_payload_decode(wire_event_type_parse(e->type), e->payload, e->payload_len, &d, why,
 					    sizeof(why)))) {
 		snprintf(in->reason, sizeof(in->reason), "event seq %" PRIu64 " (%.19s) of terminal '%.31s': %.150s; "
@@ -230,26 +252,46 @@ static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size
 	return PM_OK;
 }
 
+/*
+ * A store's erasure or consent event acts only on a card that store has
+ * seen: a sale of the card from that store, or an offer event of it (its
+ * own erasure and consent events do not count). Anything else, and a
+ * consent change dated more than HQ_CONSENT_SKEW_S ahead of HQ's clock,
+ * goes to the review queue (hq_requests.c) and is not applied; the batch
+ * is stored all the same. docs/hq.md, "Consent and erasure".
+ */
+#define SEEN_BY_STORE "(EXISTS (SELECT 1 FROM sales s WHERE s.card = e.card AND s.store_id = e.store_id)" \
+	" OR EXISTS (SELECT 1 FROM events o WHERE o.card = e.card AND o.store_id = e.store_id" \
+	"  AND o.type IN ('offer_issued', 'offer_held_back', 'offer_redeemed')))"
+#define BATCH_EVENTS "FROM events e WHERE e.store_id = $1 AND e.terminal = $2 AND e.seq > $3::bigint" \
+	" AND e.card IS NOT NULL"
+
 static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 {
 	/* Consent and erasure take effect at HQ inside the batch's transaction. */
-	char sql[600];
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO cards (card, consent, consent_changed_us, source_store)"
-		 " SELECT DISTINCT ON (card) card, consent, time_us, store_id FROM events"
-		 " WHERE store_id = $1 AND terminal = $2 AND seq > %zu AND type = 'consent' AND card IS NOT NULL"
-		 " ORDER BY card, time_us DESC ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
-		 " consent_changed_us = EXCLUDED.consent_changed_us, source_store = EXCLUDED.source_store"
-		 " WHERE cards.consent_changed_us <= EXCLUDED.consent_changed_us",
-		 (size_t)in->acked);
-	const char *pv[2] = { in->store, in->h.terminal };
-	if (hqi_exec(c, sql, 2, pv, NULL, NULL, err, errlen))
+	char acked[24], latest[24], now[24];
+	int64_t t = (int64_t)time(NULL);
+	snprintf(acked, sizeof(acked), "%" PRIu64, in->acked);
+	snprintf(latest, sizeof(latest), "%" PRId64, (t + HQ_CONSENT_SKEW_S) * 1000000);
+	snprintf(now, sizeof(now), "%" PRId64, t * 1000000);
+	const char *pv[5] = { in->store, in->h.terminal, acked, latest, now };
+	if (hqi_exec(c, "INSERT INTO review_requests (store_id, terminal, seq, type, card, consent, event_us,"
+		     " received_us, reason) SELECT e.store_id, e.terminal, e.seq, e.type, e.card, e.consent, e.time_us,"
+		     " $5::bigint, CASE WHEN NOT " SEEN_BY_STORE " THEN 'the store never sold to or made an offer to"
+		     " this card' ELSE 'consent change dated in the future' END " BATCH_EVENTS
+		     " AND e.type IN ('consent', 'erasure') AND (NOT " SEEN_BY_STORE
+		     " OR (e.type = 'consent' AND e.time_us > $4::bigint))", 5, pv, NULL, NULL, err, errlen))
 		return PM_EIO;
-	snprintf(sql, sizeof(sql),
-		 "SELECT DISTINCT card FROM events WHERE store_id = $1 AND terminal = $2 AND seq > %zu"
-		 " AND type = 'erasure' AND card IS NOT NULL",
-		 (size_t)in->acked);
-	PGresult *r = PQexecParams(c, sql, 2, NULL, pv, NULL, NULL, 0);
+	if (hqi_exec(c, "INSERT INTO cards (card, consent, consent_changed_us, source_store)"
+		     " SELECT DISTINCT ON (e.card) e.card, e.consent, e.time_us, e.store_id " BATCH_EVENTS
+		     " AND e.type = 'consent' AND e.consent IN ('yes', 'no', 'unknown') AND e.time_us <= $4::bigint"
+		     " AND " SEEN_BY_STORE " ORDER BY e.card, e.time_us DESC ON CONFLICT (card) DO UPDATE"
+		     " SET consent = EXCLUDED.consent, consent_changed_us = EXCLUDED.consent_changed_us,"
+		     " source_store = EXCLUDED.source_store WHERE cards.consent_changed_us <= EXCLUDED.consent_changed_us",
+		     4, pv, NULL, NULL, err, errlen))
+		return PM_EIO;
+	PGresult *r = PQexecParams(c, "SELECT DISTINCT e.card " BATCH_EVENTS " AND e.type = 'erasure' AND "
+				   SEEN_BY_STORE, 3, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -304,8 +346,10 @@ static int unlink_pending_erasures(PGconn *c, struct ingest *in, char *err, size
 }
 
 /* Months of a batch's sales from a quick scan of the text, so partitions
- * exist before COPY starts (the decoder checks every line afterwards). */
-static void prescan_months(struct ingest *in, const char *raw, size_t len)
+ * exist before COPY starts (the decoder checks every line afterwards).
+ * Times outside the accepted range are left to the decoder's refusal; more
+ * than MAX_MONTHS months: PM_EINVAL with the reason, nothing created. */
+static int prescan_months(struct ingest *in, const char *raw, size_t len)
 {
 	const char *end = raw + len, *p = memchr(raw, '\n', len), *nl;
 	in->n_months = 0;
@@ -315,13 +359,21 @@ static void prescan_months(struct ingest *in, const char *raw, size_t len)
 		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 			nl = end;
 		const char *k = memmem(p, (size_t)(nl - p), "\"time_us\":", 10);
-		if (!k || (us = strtoll(k + 10, NULL, 10)) <= 0 || month_start(us, &ms, &next))
+		if (!k || (us = strtoll(k + 10, NULL, 10)) < TIME_MIN_US || us > in->time_max ||
+		    month_start(us, &ms, &next))
 			continue;
 		for (i = 0; i < in->n_months && in->months[i] != ms; i++)
 			;
-		if (i == in->n_months && in->n_months < MAX_MONTHS)
-			in->months[in->n_months++] = ms;
+		if (i < in->n_months)
+			continue;
+		if (in->n_months == MAX_MONTHS) {
+			snprintf(in->reason, sizeof(in->reason), "batch spans more than %d months; lower"
+				 " hq.batch_max_sales so that each batch covers fewer (nothing stored)", MAX_MONTHS);
+			return PM_EINVAL;
+		}
+		in->months[in->n_months++] = ms;
 	}
+	return PM_OK;
 }
 
 static int on_header_only(void *ctx, const struct wire_batch_header *h)
@@ -465,6 +517,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 	memset(&in, 0, sizeof(in));
 	in.store = store;
 	in.c = c;
+	in.time_max = ((int64_t)time(NULL) + TIME_AHEAD_S) * 1000000;
 	int64_t t0 = pm_mono_ns();
 	if ((rc = wire_batch_decompress(body, len, &raw, err, sizeof(err)))) {
 		ack->http_status = 400;
@@ -478,7 +531,11 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 		goto out;
 	}
 	if (in.h.kind == WIRE_BATCH_SALES) {
-		prescan_months(&in, raw.data, raw.len);
+		if (prescan_months(&in, raw.data, raw.len)) {
+			ack->http_status = 400;
+			snprintf(ack->reason, sizeof(ack->reason), "%s", in.reason);
+			goto out;
+		}
 		if (ensure_partitions(c, &in, err, sizeof(err))) {
 			pm_err("cannot create partitions: %s", err);
 			ack->http_status = 503;
@@ -564,6 +621,7 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
 		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
 		{ "DELETE FROM cards WHERE card = $1", 1 },
+		{ "DELETE FROM review_requests WHERE card = $1", 1 },
 		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
 		  " VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))", 3 },
 	};

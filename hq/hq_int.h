@@ -1,7 +1,8 @@
 /*
  * hq_int.h - hq internals: what hq_server.c (HTTP) needs from hq_db.c
- * (ingest, store authentication) and hq_query.c (requests for stores, the
- * newest rule set), and hq_db.c's statement helper for hq_query.c.
+ * (ingest, store authentication), hq_query.c (requests for stores, the
+ * newest rule set) and hq_guard.c (connection deadlines), and hq_db.c's
+ * statement helper for hq_query.c.
  * Private to hq/.
  */
 #ifndef HQ_INT_H
@@ -21,6 +22,10 @@ struct hq_ack {
  * and store one batch from an authenticated store, in one transaction. (hq_db.c) */
 void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struct hq_ack *ack);
 
+/* How far a store's consent change may be dated ahead of HQ's clock before
+ * it goes to the review queue instead (hq_db.c, hq_requests.c). */
+#define HQ_CONSENT_SKEW_S 300
+
 /* Store authentication: the credential's SHA-256 compared in constant time.
  * PM_OK, PM_EREFUSED (unknown store or wrong credential), PM_EIO. (hq_db.c) */
 int hq_store_auth(PGconn *c, const char *store, const char *credential);
@@ -38,6 +43,7 @@ struct hq_rules {
 	size_t len;
 	char sig_hex[129];
 	char etag[72];
+	uint64_t serial;              /* publication serial; 0 for a set published before serials */
 };
 int hq_rules_latest(PGconn *c, struct hq_rules *out);
 
@@ -66,5 +72,23 @@ int hqi_copy_json_str(struct pm_buf *b, const char *s);
 int hqi_copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d);
 /* COPY ... FROM STDIN of len bytes of rows; err gets the server's message. PM_OK or PM_EIO. */
 int hqi_copy_in(PGconn *c, const char *sql, const char *rows, size_t len, char *err, size_t errlen);
+
+/* ---- connection deadlines (hq_guard.c) ---------------------------------- */
+/* What a connection is doing; each phase but BUSY has a hard deadline that
+ * bytes arriving do not extend. */
+enum hqi_guard_phase {
+	HQI_GUARD_HEADERS = 0,        /* waiting for a request's headers: header_s */
+	HQI_GUARD_BODY = 1,           /* headers read, receiving the body: request_s */
+	HQI_GUARD_BUSY = 2,           /* request whole, HQ is answering: no deadline */
+};
+struct hqi_guard;
+/* Start / stop the watchdog thread. PM_OK or PM_ENOMEM. */
+int hqi_guard_start(unsigned header_s, unsigned request_s);
+void hqi_guard_stop(void);
+/* Guard a new connection's socket (dup'ed; NULL if that fails: unguarded);
+ * each phase change restarts its clock; close when the connection closed. */
+struct hqi_guard *hqi_guard_open(int fd);
+void hqi_guard_phase(struct hqi_guard *g, enum hqi_guard_phase phase);
+void hqi_guard_close(struct hqi_guard *g);
 
 #endif

@@ -7,6 +7,7 @@
 #include "common/pm_help.h"
 #include "common/pm_log.h"
 #include "common/pm_conf.h"
+#include "common/pm_buf.h"
 #include "common/pm_version.h"
 
 #include <errno.h>
@@ -32,13 +33,17 @@
 	       "                       hq.conf; required)\n"
 
 static const struct pm_cmd_help helps[] = {
-	{ "serve", "serve [--db CONNINFO] [--listen HOST:PORT] [--workers N]",
+	{ "serve", "serve [--db CONNINFO] [--listen HOST:PORT] [--workers N] [--tls-cert FILE --tls-key FILE]",
 	  "receive uploads and serve the stores' HTTP API (docs/hq.md)",
 	  DB_OPT
 	  "  --listen HOST:PORT   IPv4 address and port to listen on (default: listen in\n"
 	  "                       hq.conf; required)\n"
 	  "  --workers N          PostgreSQL connections in the pool, 1..32 (default: workers in\n"
 	  "                       hq.conf, else 4)\n"
+	  "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain) (default: tls_cert\n"
+	  "                       in hq.conf, else plain HTTP; docs/security.md)\n"
+	  "  --tls-key FILE       the certificate's PEM private key (default: tls_key in hq.conf)\n"
+	  "  hq.conf also takes max_connections (default 1000) and per_ip_connections (32).\n"
 	  "  Runs in the foreground until SIGTERM; under systemd (Type=notify) it sends\n"
 	  "  READY=1 to $NOTIFY_SOCKET once listening.\n" },
 	{ "migrate", "migrate [--db CONNINFO]", "create or upgrade the schema (every command does it first)",
@@ -59,6 +64,12 @@ static const struct pm_cmd_help helps[] = {
 	  "record a customer's consent given to HQ; the stores learn it at their next sync",
 	  DB_OPT
 	  "  --targeted yes|no    the customer's answer (required)\n" },
+	{ "requests", "requests list|approve ID|reject ID [--db CONNINFO]",
+	  "the review queue: stores' erasure and consent events HQ did not apply by itself",
+	  DB_OPT
+	  "  list                 pending requests, one JSON object per line\n"
+	  "  approve ID           apply it as if the store had known the card\n"
+	  "  reject ID            drop it; nothing changes\n" },
 	{ "rules", "rules keygen --key FILE\n"
 		   "rules publish FILE [--db CONNINFO] --key FILE",
 	  "make the rule-signing key (prints the public key), or check, sign and serve a rule set",
@@ -122,7 +133,9 @@ struct opts {
 	const char *config;     /* --config FILE */
 	const char *db, *listen, *key, *cred_file, *targeted;
 	const char *store, *terminal, *since_us, *until_us;
+	const char *tls_cert, *tls_key;   /* --tls-cert, --tls-key */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
+	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
 	int json, quiet;
 	int npos;
 	const char *pos[4];
@@ -147,6 +160,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--credential-file", &o->cred_file }, { "--targeted", &o->targeted },
 			{ "--store", &o->store }, { "--terminal", &o->terminal }, { "--since-us", &o->since_us },
 			{ "--until-us", &o->until_us }, { "--workers", NULL }, { "--config", &o->config },
+			{ "--tls-cert", &o->tls_cert }, { "--tls-key", &o->tls_key },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -177,8 +191,9 @@ static int parse(int argc, char **argv, struct opts *o)
  * db, $POSMARK_HQ_DB) left unset.
  */
 struct hq_conf {
-	char db[1024], listen_addr[128], key[1024];
+	char db[1024], listen_addr[128], key[1024], tls_cert[1024], tls_key[1024];
 	int workers;
+	unsigned max_connections, per_ip_connections;   /* 0: not set */
 	const char *hint;             /* what to do about the setting refused */
 };
 
@@ -201,12 +216,24 @@ static int conf_set(void *ctx, const char *section, const char *k, const char *v
 		hc->workers = (int)w;
 		return PM_OK;
 	}
+	if (!strcmp(k, "max_connections") || !strcmp(k, "per_ip_connections")) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (!*v || *end || n < 1 || n > 10000) {
+			hc->hint = "give a number of connections from 1 to 10000 (docs/hq.md, Connections and limits)";
+			snprintf(msg, msglen, "option '%s' = '%.40s' is not valid: expected 1..10000", k, v);
+			return PM_EINVAL;
+		}
+		*(k[0] == 'm' ? &hc->max_connections : &hc->per_ip_connections) = (unsigned)n;
+		return PM_OK;
+	}
 	char *dst = !strcmp(k, "db") ? hc->db : !strcmp(k, "listen") ? hc->listen_addr
-		    : !strcmp(k, "rules_key") ? hc->key : NULL;
-	size_t cap = dst == hc->db ? sizeof(hc->db) : dst == hc->listen_addr ? sizeof(hc->listen_addr)
-									    : sizeof(hc->key);
+		    : !strcmp(k, "rules_key") ? hc->key : !strcmp(k, "tls_cert") ? hc->tls_cert
+		    : !strcmp(k, "tls_key") ? hc->tls_key : NULL;
+	size_t cap = dst == hc->listen_addr ? sizeof(hc->listen_addr) : sizeof(hc->db);
 	if (!dst) {
-		hc->hint = "hq.conf takes db, listen, workers and rules_key (docs/hq.md)";
+		hc->hint = "hq.conf takes db, listen, workers, rules_key, tls_cert, tls_key, max_connections and"
+			   " per_ip_connections (docs/hq.md)";
 		snprintf(msg, msglen, "unknown option '%s'", k);
 		return PM_EINVAL;
 	}
@@ -239,6 +266,12 @@ static int load_conf(struct opts *o)
 			o->listen = hc.listen_addr;
 		if (!o->key && hc.key[0])
 			o->key = hc.key;
+		if (!o->tls_cert && hc.tls_cert[0])
+			o->tls_cert = hc.tls_cert;
+		if (!o->tls_key && hc.tls_key[0])
+			o->tls_key = hc.tls_key;
+		o->max_connections = hc.max_connections;
+		o->per_ip_connections = hc.per_ip_connections;
 		if (!o->workers)
 			o->workers = hc.workers;
 	}
@@ -301,6 +334,13 @@ static int cmd_rules(const struct opts *o)
 	char *body = read_file(o->pos[2], &blen);
 	if (!body)
 		return fail("check the path", "cannot read rule set '%s': %s", o->pos[2], strerror(errno));
+	if (blen > WIRE_RULES_MAX) {
+		free(body);
+		sodium_memzero(sk, sizeof(sk));
+		return fail("split the set or drop rules; terminals download at most 8 MiB (docs/rules.md)",
+			    "rule set '%s' is %zu bytes, more than the %u terminals download: nothing signed or published",
+			    o->pos[2], blen, WIRE_RULES_MAX);
+	}
 	/* what the stores will run: the engine must load it before HQ signs it */
 	struct ofr_diags d = { 0 };
 	struct ofr_rules *rs = NULL;
@@ -323,17 +363,123 @@ static int cmd_rules(const struct opts *o)
 			    "or published", o->pos[2], pm_strerror(lrc), errors);
 	}
 	ofr_diags_release(&d);
-	crypto_sign_detached(sig, NULL, (unsigned char *)body, blen, sk);
-	sodium_memzero(sk, sizeof(sk));
+	/* the serial goes under the signature: terminals install only newer serials (wire.h) */
+	uint64_t serial = 0;
+	struct pm_buf signed_msg = { 0 };
+	const void *msg = NULL;
+	size_t msg_len = 0;
 	PGconn *c = open_db(o, 1);
-	int rc = c ? hq_rules_store(c, body, blen, sig, err, sizeof(err)) : PM_EIO;
+	int rc = c ? hq_rules_next_serial(c, &serial, err, sizeof(err)) : PM_EIO;
+	if (!rc && (rc = wire_rules_signed_message(serial, body, blen, &signed_msg, &msg, &msg_len)))
+		snprintf(err, sizeof(err), "%s", pm_strerror(rc));
+	if (!rc)
+		crypto_sign_detached(sig, NULL, msg, msg_len, sk);
+	sodium_memzero(sk, sizeof(sk));
+	pm_buf_free(&signed_msg);
+	if (!rc)
+		rc = hq_rules_store(c, body, blen, serial, sig, err, sizeof(err));
 	free(body);
 	if (c && rc)
 		fail("check the database", "cannot store the rule set: %s", err);
 	PQfinish(c);
 	if (!rc)
-		fprintf(stderr, "posmark-hq: rule set '%s' (%zu bytes) signed and published\n", o->pos[2], blen);
+		fprintf(stderr, "posmark-hq: rule set '%s' (%zu bytes, serial %" PRIu64 ") signed and published\n",
+			o->pos[2], blen, serial);
 	return rc ? 1 : 0;
+}
+
+/* A PEM file for TLS, or NULL after saying what is wrong with it. */
+static char *read_pem(const char *path, const char *what)
+{
+	size_t n = 0;
+	char *t = read_file(path, &n);
+	if (!t) {
+		fail("check the path and that posmark-hq may read it", "cannot read TLS %s '%s': %s", what, path,
+		     strerror(errno));
+		return NULL;
+	}
+	if (!memmem(t, n, "-----BEGIN ", 11)) {
+		free(t);
+		fail("give a PEM file (text starting with -----BEGIN); docs/security.md shows how to make one",
+		     "TLS %s '%s' is not PEM", what, path);
+		return NULL;
+	}
+	return t;
+}
+
+static int cmd_serve(const struct opts *o)
+{
+	struct hq_serve_config cfg = {
+		.conninfo = o->db, .listen_addr = o->listen, .workers = o->workers,
+		.max_connections = o->max_connections ? o->max_connections : 1000,
+		.per_ip_connections = o->per_ip_connections ? o->per_ip_connections : 32,
+		.header_deadline_s = 10, .request_deadline_s = 300,
+	};
+	char *cert = NULL, *key = NULL;
+	PGconn *c;
+	int rc;
+	if (!o->listen)
+		return fail("add --listen 127.0.0.1:8080 or set listen in hq.conf", "serve needs --listen HOST:PORT");
+	if (!o->tls_cert != !o->tls_key)
+		return fail("give both --tls-cert FILE and --tls-key FILE (or tls_cert and tls_key in hq.conf), or"
+			    " neither for plain HTTP", "TLS needs a certificate and its key");
+	if (o->tls_cert) {
+		if (!(cert = read_pem(o->tls_cert, "certificate")) || !(key = read_pem(o->tls_key, "key"))) {
+			free(cert);
+			return 1;
+		}
+		cfg.tls_cert_pem = cert;
+		cfg.tls_key_pem = key;
+	}
+	if (!(c = open_db(o, 1))) {
+		free(cert);
+		free(key);
+		return 1;
+	}
+	PQfinish(c);
+	rc = hq_serve(&cfg);
+	free(cert);
+	if (key) {
+		sodium_memzero(key, strlen(key));
+		free(key);
+	}
+	if (rc == PM_EIO)
+		return fail(cfg.tls_cert_pem ? "check that the key belongs to the certificate, and that no other"
+			    " program listens there" : "pick a free port or another local address",
+			    "cannot serve on %s", o->listen);
+	return rc ? 1 : 0;
+}
+
+/* posmark-hq requests list|approve ID|reject ID: the review queue (hq_requests.c). */
+static int cmd_requests(const struct opts *o)
+{
+	char err[600], what[300];
+	PGconn *c;
+	int rc;
+	bool list = o->npos == 2 && !strcmp(o->pos[1], "list");
+	bool decide = o->npos == 3 && (!strcmp(o->pos[1], "approve") || !strcmp(o->pos[1], "reject"));
+	if ((!list && !decide) || (decide && (strspn(o->pos[2], "0123456789") != strlen(o->pos[2]) ||
+					      !*o->pos[2] || strlen(o->pos[2]) > 18)))
+		return fail("posmark-hq requests list, then requests approve ID or requests reject ID",
+			    "usage: requests list|approve ID|reject ID");
+	if (!(c = open_db(o, 1)))
+		return 1;
+	if (list) {
+		rc = hq_review_list(c, stdout, err, sizeof(err));
+		PQfinish(c);
+		return rc ? fail("check the database", "cannot list the requests: %s", err) : 0;
+	}
+	rc = hq_review_decide(c, strtoll(o->pos[2], NULL, 10), !strcmp(o->pos[1], "approve"), what, sizeof(what),
+			      err, sizeof(err));
+	PQfinish(c);
+	if (rc == PM_ENOENT)
+		return fail("see the pending ones with 'posmark-hq requests list'", "no pending request %s", o->pos[2]);
+	if (rc)
+		return fail("check the database; nothing was changed", "cannot %s request %s: %s", o->pos[1],
+			    o->pos[2], err);
+	fprintf(stderr, "posmark-hq: request %s %s: %s\n", o->pos[2],
+		!strcmp(o->pos[1], "approve") ? "approved" : "rejected", what);
+	return 0;
 }
 
 /* ---- posmark-hq baskets: the stream posmark mine --hq-db reads (wire.h) ---- */
@@ -467,15 +613,10 @@ int main(int argc, char **argv)
 	if (o.npos > 4)
 		o.npos = 4;
 	/* pos[0] is the command, pos[1..] its words */
-	if (!strcmp(cmd, "serve")) {
-		if (!o.listen)
-			return fail("add --listen 127.0.0.1:8080 or set listen in hq.conf", "serve needs --listen HOST:PORT");
-		if (!(c = open_db(&o, 1)))
-			return 1;
-		PQfinish(c);
-		rc = hq_serve(o.db, o.listen, o.workers);
-		return rc ? 1 : 0;
-	}
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(&o);
+	if (!strcmp(cmd, "requests"))
+		return cmd_requests(&o);
 	if (!strcmp(cmd, "migrate")) {
 		if (!(c = open_db(&o, 1)))
 			return 1;

@@ -129,19 +129,33 @@ int hq_requests_ack(PGconn *c, const char *store, int64_t up_to)
 			NULL, 0);
 }
 
-int hq_rules_store(PGconn *c, const void *body, size_t len, const unsigned char sig[64], char *err,
-		   size_t errlen)
+int hq_rules_next_serial(PGconn *c, uint64_t *serial, char *err, size_t errlen)
 {
+	PGresult *r = PQexec(c, "SELECT greatest(coalesce(max(serial), 0) + 1,"
+			     " extract(epoch FROM now())::bigint) FROM rule_sets");
+	int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	*serial = ok ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	if (!ok)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? PM_OK : PM_EIO;
+}
+
+int hq_rules_store(PGconn *c, const void *body, size_t len, uint64_t serial, const unsigned char sig[64],
+		   char *err, size_t errlen)
+{
+	char serial_s[24];
 	unsigned char h[crypto_hash_sha256_BYTES];
 	char etag[72];
 	crypto_hash_sha256(h, body, len);
 	etag[0] = '"';
 	sodium_bin2hex(etag + 1, sizeof(etag) - 2, h, 16);
 	strcat(etag, "\"");
-	const char *pv[3] = { body, (const char *)sig, etag };
-	int lens[3] = { (int)len, 64, (int)strlen(etag) }, fmts[3] = { 1, 1, 0 };
-	return hqi_exec(c, "INSERT INTO rule_sets (body, signature, etag) VALUES ($1, $2, $3)", 3, pv, lens, fmts,
-			err, errlen);
+	snprintf(serial_s, sizeof(serial_s), "%" PRIu64, serial);
+	const char *pv[4] = { body, (const char *)sig, etag, serial_s };
+	int lens[4] = { (int)len, 64, (int)strlen(etag), (int)strlen(serial_s) }, fmts[4] = { 1, 1, 0, 0 };
+	return hqi_exec(c, "INSERT INTO rule_sets (body, signature, etag, serial) VALUES ($1, $2, $3, $4::bigint)",
+			4, pv, lens, fmts, err, errlen);
 }
 
 int hq_rules_latest(PGconn *c, struct hq_rules *out)
@@ -150,7 +164,8 @@ int hq_rules_latest(PGconn *c, struct hq_rules *out)
 	int rc = PM_ENOENT;
 	memset(out, 0, sizeof(*out));
 	/* binary results: body and signature as raw bytes */
-	r = PQexecParams(c, "SELECT body, signature, etag FROM rule_sets ORDER BY id DESC LIMIT 1", 0, NULL,
+	r = PQexecParams(c, "SELECT body, signature, etag, coalesce(serial, 0)::text FROM rule_sets"
+			 " ORDER BY id DESC LIMIT 1", 0, NULL,
 			 NULL, NULL, NULL, 1);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		rc = PM_EIO;
@@ -165,6 +180,10 @@ int hq_rules_latest(PGconn *c, struct hq_rules *out)
 			sodium_bin2hex(out->sig_hex, sizeof(out->sig_hex), (const unsigned char *)PQgetvalue(r, 0, 1),
 				       64);
 			snprintf(out->etag, sizeof(out->etag), "%.*s", PQgetlength(r, 0, 2), PQgetvalue(r, 0, 2));
+			/* binary format: the ::text column comes as its characters */
+			char serial_s[24];
+			snprintf(serial_s, sizeof(serial_s), "%.*s", PQgetlength(r, 0, 3), PQgetvalue(r, 0, 3));
+			out->serial = strtoull(serial_s, NULL, 10);
 			rc = PM_OK;
 		}
 	}

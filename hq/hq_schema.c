@@ -94,6 +94,15 @@ static const struct migration migrations[] = {
 	{ "ALTER TABLE events ADD COLUMN sale_seq bigint, ADD COLUMN rule text, ADD COLUMN offer_kind text,"
 	  "  ADD COLUMN gtin text, ADD COLUMN benefit integer, ADD COLUMN value bigint, ADD COLUMN coupon text,"
 	  "  ADD COLUMN discount_cents bigint, ADD COLUMN consent text;", backfill_event_columns },
+	/* 3: hardening (issue 15): the review queue for erasure and consent events a store may not
+	 * apply by itself (cards it never saw, consent times in the future), and rule-set serials */
+	{ "CREATE TABLE review_requests (id bigserial PRIMARY KEY, store_id text NOT NULL,"
+	  "  terminal text NOT NULL, seq bigint NOT NULL, type text NOT NULL, card text NOT NULL,"
+	  "  consent text, event_us bigint NOT NULL, received_us bigint NOT NULL, reason text NOT NULL,"
+	  "  status text NOT NULL DEFAULT 'pending', decided_us bigint);"
+	  "CREATE INDEX review_requests_card ON review_requests (card);"
+	  "ALTER TABLE rule_sets ADD COLUMN serial bigint;"
+	  "CREATE UNIQUE INDEX rule_sets_serial ON rule_sets (serial);", NULL },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

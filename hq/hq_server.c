@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,14 +73,20 @@ static void pool_put(int slot)
 	pthread_mutex_unlock(&g_pool.mu);
 }
 
+/* One request's state, from its first call of the access handler to its end. */
 struct req {
-	struct pm_buf body;
+	char store[WIRE_ID_MAX + 1];  /* the authenticated store ("" for /v1/health) */
+	int answered;                 /* a response was queued before the body was read */
 	int too_big;
+	struct pm_buf body;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *con, unsigned code, const char *type,
-			     const void *data, size_t len, const char *etag, const char *sig)
+/* An answer; for a rule set also its ETag, signature and serial (0: none). */
+static enum MHD_Result reply_signed(struct MHD_Connection *con, unsigned code, const char *type,
+				    const void *data, size_t len, const char *etag, const char *sig,
+				    uint64_t serial)
 {
+	char serial_s[24];
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -87,9 +94,19 @@ static enum MHD_Result reply(struct MHD_Connection *con, unsigned code, const ch
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
 	if (sig)
 		MHD_add_response_header(r, "X-Posmark-Signature", sig);
+	if (serial) {
+		snprintf(serial_s, sizeof(serial_s), "%" PRIu64, serial);
+		MHD_add_response_header(r, WIRE_RULES_SERIAL_HEADER, serial_s);
+	}
 	ret = MHD_queue_response(con, code, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *con, unsigned code, const char *type,
+			     const void *data, size_t len, const char *etag, const char *sig)
+{
+	return reply_signed(con, code, type, data, len, etag, sig, 0);
 }
 
 static enum MHD_Result reply_json(struct MHD_Connection *con, unsigned code, const char *fmt, ...)
@@ -124,39 +141,66 @@ static void json_escape(const char *in, char *out, size_t n)
 	out[o] = '\0';
 }
 
-/* The authenticated store, or NULL after queueing 401. */
+/*
+ * A header value as it may go into the log: printable ASCII only (anything
+ * else as \xNN, so no terminal escape sequence or forged line reaches the
+ * log), at most 64 bytes of it, "..." when cut.
+ */
+static const char *log_str(const char *in, char *out, size_t n)
+{
+	size_t o = 0, used = 0;
+	if (!in)
+		in = "-";
+	for (; *in && o + 8 < n && used < 64; in++, used++) {
+		unsigned char c = (unsigned char)*in;
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, n - o, "\\x%02x", c);
+	}
+	if (*in)
+		o += (size_t)snprintf(out + o, n - o, "...");
+	out[o] = '\0';
+	return out;
+}
+
+/* The authenticated store, or NULL after queueing 401 (503 when the
+ * database fails). on_headers calls it at a request's first call, before
+ * any body is read; handle() then has the store in rq->store. */
 static const char *authenticate(struct MHD_Connection *con, PGconn *db, enum MHD_Result *ret)
 {
 	const char *store = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Posmark-Store");
 	const char *auth = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	char shown[300];
 	int rc = PM_EREFUSED;
-	if (store && auth && !strncmp(auth, "Bearer ", 7) && strlen(store) <= WIRE_ID_MAX)
-		rc = hq_store_auth(db, store, auth + 7);
+	if (store && auth && !strncmp(auth, "Bearer ", 7) && *store && strlen(store) <= WIRE_ID_MAX)
+		rc = db ? hq_store_auth(db, store, auth + 7) : PM_EIO;
 	if (rc == PM_OK)
 		return store;
 	if (rc == PM_EIO)
 		*ret = reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable; retry later\"}");
 	else {
-		pm_warn("refused a request: unknown store or bad credential (store '%s')", store ? store : "-");
+		pm_warn("refused a request: unknown store or bad credential (store '%s')",
+			log_str(store, shown, sizeof(shown)));
 		*ret = reply_json(con, 401, "{\"status\":\"unauthorized\",\"reason\":\"unknown store or bad"
 				  " credential; check hq.store_credential in the terminal's config\"}");
 	}
 	return NULL;
 }
 
+/*
+ * The request is whole and its store authenticated (rq->store): dispatch by
+ * path. One line per endpoint; docs/hq.md has the table.
+ */
 static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const char *url,
 			      const char *method, PGconn *db)
 {
 	enum MHD_Result ret = MHD_NO;
-	const char *store;
+	const char *store = rq->store;
 
-	if (!strcmp(url, "/v1/health"))
-		return reply_json(con, 200, "{\"status\":\"ok\"}");
 	if (!strcmp(url, "/v1/rules") && !strcmp(method, "GET")) {
 		struct hq_rules rs;
 		const char *inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-		if (!(store = authenticate(con, db, &ret)))
-			return ret;
 		int rc = hq_rules_latest(db, &rs);
 		if (rc == PM_ENOENT)
 			return reply_json(con, 404, "{\"status\":\"none\",\"reason\":\"no rule set published\"}");
@@ -165,13 +209,11 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 		if (inm && !strcmp(inm, rs.etag))
 			ret = reply(con, 304, "application/json", "", 0, rs.etag, NULL);
 		else
-			ret = reply(con, 200, "application/json", rs.body, rs.len, rs.etag, rs.sig_hex);
+			ret = reply_signed(con, 200, "application/json", rs.body, rs.len, rs.etag, rs.sig_hex, rs.serial);
 		free(rs.body);
 		return ret;
 	}
 	if (!strcmp(url, "/v1/requests") && !strcmp(method, "GET")) {
-		if (!(store = authenticate(con, db, &ret)))
-			return ret;
 		char *j = hq_requests_json(db, store);
 		if (!j)
 			return reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
@@ -181,9 +223,7 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 	}
 	if (!strcmp(url, "/v1/requests/ack") && !strcmp(method, "POST")) {
 		const char *up = MHD_lookup_connection_value(con, MHD_GET_ARGUMENT_KIND, "up_to");
-		if (!(store = authenticate(con, db, &ret)))
-			return ret;
-		if (!up || !*up || strspn(up, "0123456789") != strlen(up))
+		if (!up || !*up || strlen(up) > 18 || strspn(up, "0123456789") != strlen(up))
 			return reply_json(con, 400, "{\"status\":\"rejected\",\"reason\":\"up_to=ID missing\"}");
 		if (hq_requests_ack(db, store, strtoll(up, NULL, 10)))
 			return reply_json(con, 503, "{\"status\":\"error\",\"reason\":\"HQ database unavailable\"}");
@@ -192,8 +232,6 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 	if (!strcmp(url, "/v1/batches") && !strcmp(method, "POST")) {
 		struct hq_ack ack;
 		char reason[2 * sizeof(ack.reason)];
-		if (!(store = authenticate(con, db, &ret)))
-			return ret;
 		if (rq->too_big)
 			return reply_json(con, 413, "{\"status\":\"rejected\",\"reason\":\"batch over %u bytes;"
 					  " lower hq.batch_max_sales\"}", BODY_MAX);
@@ -210,6 +248,44 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 	return reply_json(con, 404, "{\"status\":\"not_found\",\"reason\":\"no such endpoint; see docs/hq.md\"}");
 }
 
+static const char health_json[] = "{\"status\":\"ok\"}";
+
+/* The first call for a request: its headers are all here, none of its body.
+ * /v1/health needs nothing; everything else authenticates now, and a batch
+ * announcing more than BODY_MAX is refused before it is sent. A refusal is
+ * queued at once: libmicrohttpd then closes the connection after the
+ * answer instead of reading the body. */
+static enum MHD_Result on_headers(struct MHD_Connection *con, struct req *rq, const char *url)
+{
+	enum MHD_Result ret = MHD_YES;
+	const char *cl, *store;
+	int slot;
+	if (!strcmp(url, "/v1/health"))
+		return MHD_YES;
+	PGconn *db = pool_get(&slot);
+	store = authenticate(con, db, &ret);
+	if (store)
+		snprintf(rq->store, sizeof(rq->store), "%s", store);
+	pool_put(slot);
+	if (!store) {
+		rq->answered = 1;
+		return ret;
+	}
+	cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > BODY_MAX) {
+		rq->answered = 1;
+		return reply_json(con, 413, "{\"status\":\"rejected\",\"reason\":\"batch over %u bytes;"
+				  " lower hq.batch_max_sales\"}", BODY_MAX);
+	}
+	return MHD_YES;
+}
+
+static struct hqi_guard *guard_of(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_size, void **con_cls)
@@ -221,6 +297,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		*con_cls = rq;
+		hqi_guard_phase(guard_of(con), HQI_GUARD_BODY);
+		return on_headers(con, rq, url);
+	}
+	if (rq->answered) {           /* refused on the headers: the body is never kept */
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -231,6 +312,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	hqi_guard_phase(guard_of(con), HQI_GUARD_BUSY);
+	/* health never waits on the database pool */
+	if (!strcmp(url, "/v1/health"))
+		return reply(con, 200, "application/json", health_json, strlen(health_json), NULL, NULL);
 	int slot;
 	PGconn *db = pool_get(&slot);
 	enum MHD_Result ret = db ? handle(con, rq, url, method, db)
@@ -244,8 +329,8 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 {
 	struct req *rq = *con_cls;
 	(void)cls;
-	(void)con;
 	(void)toe;
+	hqi_guard_phase(guard_of(con), HQI_GUARD_HEADERS);   /* the next request's headers */
 	if (rq) {
 		pm_buf_free(&rq->body);
 		free(rq);
@@ -253,26 +338,89 @@ static void on_done(void *cls, struct MHD_Connection *con, void **con_cls,
 	}
 }
 
-int hq_serve(const char *conninfo, const char *listen_addr, int workers)
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
 {
-	struct sockaddr_in sa;
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? hqi_guard_open(ci->connect_fd) : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		hqi_guard_close(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static int parse_listen(const char *listen_addr, struct sockaddr_in *sa)
+{
 	char host[64];
 	const char *colon = strrchr(listen_addr, ':');
-	sigset_t set;
-	int sig;
-	struct MHD_Daemon *d;
-
 	if (!colon || colon == listen_addr || (size_t)(colon - listen_addr) >= sizeof(host)) {
 		pm_err("--listen wants HOST:PORT, e.g. 127.0.0.1:8080");
 		return PM_EINVAL;
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_addr), listen_addr);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
 		pm_err("--listen: '%s' is not an IPv4 address", host);
 		return PM_EINVAL;
+	}
+	return PM_OK;
+}
+
+/* The daemon with its limits (docs/hq.md, "Connections and limits"), TLS when configured. */
+static struct MHD_Daemon *start_daemon(const struct hq_serve_config *cfg, struct sockaddr_in *sa)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[3] = { { MHD_OPTION_END, 0, NULL }, { MHD_OPTION_END, 0, NULL },
+					 { MHD_OPTION_END, 0, NULL } };
+	if (cfg->tls_cert_pem) {
+		flags |= MHD_USE_TLS;
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem };
+	}
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+				MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HQ_IDLE_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512u << 10),
+				MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+}
+
+/* Each connection takes two descriptors (its socket and the guard's dup):
+ * raise the soft limit to the hard one (systemd's soft default is 1024). */
+static void raise_fd_limit(unsigned max_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 2 * (rlim_t)max_connections + 100)
+		pm_warn("open-file limit %llu is low for max_connections = %u; raise LimitNOFILE (systemd) or"
+			" lower max_connections in hq.conf", (unsigned long long)rl.rlim_cur, max_connections);
+}
+
+int hq_serve(const struct hq_serve_config *cfg)
+{
+	struct sockaddr_in sa;
+	sigset_t set;
+	int sig, workers = cfg->workers;
+	struct MHD_Daemon *d;
+
+	if (parse_listen(cfg->listen_addr, &sa))
+		return PM_EINVAL;
+	if (cfg->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		pm_err("this libmicrohttpd was built without TLS; hint: serve plain HTTP behind a TLS proxy"
+		       " (docs/hq.md, TLS)");
+		return PM_ENOTSUP;
 	}
 	if (workers < 1)
 		workers = 1;
@@ -280,7 +428,7 @@ int hq_serve(const char *conninfo, const char *listen_addr, int workers)
 		workers = 32;
 	pthread_mutex_init(&g_pool.mu, NULL);
 	pthread_cond_init(&g_pool.cv, NULL);
-	g_pool.conninfo = conninfo;
+	g_pool.conninfo = cfg->conninfo;
 	g_pool.n = workers;
 	for (int i = 0; i < workers; i++)
 		g_pool.free_idx[g_pool.n_free++] = i;
@@ -290,23 +438,28 @@ int hq_serve(const char *conninfo, const char *listen_addr, int workers)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
-	if (!d) {
-		pm_err("cannot listen on %s (port in use, or not a local address)", listen_addr);
+	raise_fd_limit(cfg->max_connections);
+	if (hqi_guard_start(cfg->header_deadline_s, cfg->request_deadline_s)) {
+		pm_err("cannot start the connection watchdog thread");
+		return PM_ENOMEM;
+	}
+	if (!(d = start_daemon(cfg, &sa))) {
+		hqi_guard_stop();
+		if (cfg->tls_cert_pem)
+			pm_err("cannot listen on %s with TLS (port in use, not a local address, or the certificate and"
+			       " key do not load or match: libmicrohttpd's reason is above)", cfg->listen_addr);
+		else
+			pm_err("cannot listen on %s (port in use, or not a local address)", cfg->listen_addr);
 		return PM_EIO;
 	}
-	fprintf(stderr, "posmark-hq: listening on %s\n", listen_addr);
-	if (pm_notifyf("READY=1\nSTATUS=listening on %s, %d database connection(s)\nMAINPID=%ld", listen_addr,
-		       workers, (long)getpid()))
+	fprintf(stderr, "posmark-hq: listening on %s%s\n", cfg->listen_addr, cfg->tls_cert_pem ? " (TLS)" : "");
+	if (pm_notifyf("READY=1\nSTATUS=listening on %s, %d database connection(s)\nMAINPID=%ld",
+		       cfg->listen_addr, workers, (long)getpid()))
 		pm_warn("cannot tell the service manager READY=1 through NOTIFY_SOCKET: %s", strerror(errno));
 	sigwait(&set, &sig);
 	pm_notify("STOPPING=1");
 	MHD_stop_daemon(d);
+	hqi_guard_stop();
 	for (int i = 0; i < workers; i++)
 		PQfinish(g_pool.conns[i]);
 	return PM_OK;

@@ -196,8 +196,9 @@ int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, st
 	memset(s, 0, sizeof(*s));
 	if (len < SALE_HDR)
 		return PM_ECORRUPT;
+	/* A newer log is refused at open (meta "format"), so an unknown version byte is damage. */
 	if (b[0] != LOYI_REC_V1 && b[0] != LOYI_SALE_V2)
-		return b[0] > LOYI_SALE_V2 ? PM_EVERSION : PM_ECORRUPT;
+		return PM_ECORRUPT;
 	cl = b[3];
 	tl = b[4];
 	el = b[5];
@@ -295,7 +296,7 @@ int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy
 	if (len < 1)
 		return PM_ECORRUPT;
 	if (!((b[0] == LOYI_REC_V1 && len == LOYI_CARD_V1_LEN) || (b[0] == LOYI_CARD_V2 && len == LOYI_CARD_LEN)))
-		return b[0] > LOYI_CARD_V2 ? PM_EVERSION : PM_ECORRUPT;
+		return PM_ECORRUPT;   /* an unknown version is damage: a newer log is refused at open */
 	snprintf(c->number, sizeof(c->number), "%s", number);
 	c->consent = b[1];
 	c->consent_source = b[2];
@@ -318,14 +319,15 @@ int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy
 	}
 	if (c->consent > LOY_CONSENT_NO || c->tier >= LOY_TIER_MAX || ic->hq_tier >= LOY_TIER_MAX)
 		return PM_ECORRUPT;
-	c->points = ic->hq_points + c->pending_points;
+	/* Wrapping sum: a damaged record must not be undefined behaviour. */
+	c->points = (int64_t)((uint64_t)ic->hq_points + (uint64_t)c->pending_points);
 	return PM_OK;
 }
 
 void loyi_card_public(const struct loyi_card *ic, struct loy_card *out)
 {
 	*out = ic->pub;
-	out->points = ic->hq_points + ic->pub.pending_points;
+	out->points = (int64_t)((uint64_t)ic->hq_points + (uint64_t)ic->pub.pending_points);
 	if (ic->hq_last_visit_us > out->last_visit_us)
 		out->last_visit_us = ic->hq_last_visit_us;
 }

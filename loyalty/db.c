@@ -3,6 +3,7 @@
  * transaction driver (map growth, retry), meta keys, stats, watermarks.
  */
 #include "loyalty/loy_int.h"
+#include "loyalty/check_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 
@@ -89,8 +90,10 @@ static int grow_map(struct loy_db *db, uint64_t seen_size)
 		return PM_EFULL;
 	}
 	int rc = mdb_env_set_mapsize(db->env, (size_t)want);
-	if (rc == 0)
+	if (rc == 0) {
 		db->map_size = want;
+		loyi_map_register(db);   /* the map may have moved */
+	}
 	pthread_rwlock_unlock(&db->resize_lock);
 	if (rc) {
 		pm_warn("cannot grow purchase log map to %llu KiB: %s",
@@ -109,6 +112,7 @@ static void adopt_map(struct loy_db *db)
 	mdb_env_set_mapsize(db->env, 0);
 	if (mdb_env_info(db->env, &info) == 0)
 		db->map_size = info.me_mapsize;
+	loyi_map_register(db);
 	pthread_rwlock_unlock(&db->resize_lock);
 }
 
@@ -378,10 +382,16 @@ int loy_open(const char *dir, const struct loy_config *cfg, struct loy_db **out,
 		free(db);
 		return pm_from_errno(-rc);
 	}
+	/* Damaged logs (db_check.c): refused here, before LMDB maps the file. */
+	if ((rc = loyi_check_file(dir, false, NULL, errbuf, errlen)) != PM_OK) {
+		free(db);
+		return rc;
+	}
 	if ((rc = mdb_env_create(&db->env)) != 0) {
 		free(db);
 		return loyi_mdb_err(rc);
 	}
+	mdb_env_set_assert(db->env, loyi_assert_hook);
 	mdb_env_set_maxdbs(db->env, 16);
 	mdb_env_set_maxreaders(db->env, 126);
 	mdb_env_set_mapsize(db->env, (size_t)db->cfg.map_size_initial);
@@ -422,6 +432,7 @@ int loy_open(const char *dir, const struct loy_config *cfg, struct loy_db **out,
 		free(db);
 		return rc == LOYI_GROW ? PM_EFULL : rc;
 	}
+	loyi_map_register(db);
 	*out = db;
 	return PM_OK;
 }
@@ -432,6 +443,7 @@ void loy_close(struct loy_db *db)
 		return;
 	if (db->cfg.bulk_nosync || db->cfg.defer_meta_sync)
 		mdb_env_sync(db->env, 1);
+	loyi_map_forget(db);
 	mdb_env_close(db->env);
 	pthread_rwlock_destroy(&db->resize_lock);
 	loyi_scratch_free(&db->scratch);

@@ -535,4 +535,85 @@ int loy_stats(struct loy_db *db, struct loy_stats *out);
 /* Advance a watermark (never backwards: a lower value is ignored). */
 int loy_watermark_set(struct loy_db *db, bool events, uint64_t acked_seq);
 
+/*
+ * Damaged logs (docs/storage.md, "Damaged logs"; loyalty/db_check.c).
+ * loy_open() checks data.mdb against its meta pages before LMDB maps it and
+ * refuses a damaged file with PM_ECORRUPT and "purchase log 'DIR/data.mdb' is
+ * damaged: WHAT" (a truncated file, both meta pages bad, a tree page past
+ * the end or not what its parent says). One damaged meta page with the other
+ * intact is rewritten from the intact one (a warning says so) when no other
+ * process has the log open. Damage met later (MDB_CORRUPTED,
+ * MDB_PAGE_NOTFOUND) returns PM_ECORRUPT from whatever read it.
+ */
+/* The way out, for the "hint:" line of any message about a damaged log. */
+#define LOY_DAMAGED_HINT "stop posmark, keep a copy of the data directory, and restore it from a " \
+	"backup, or run 'posmark log salvage --output NEWDIR' to keep every readable record; " \
+	"'posmark log check' says what is damaged (docs/storage.md, \"Damaged logs\")"
+struct loy_check_report {
+	uint64_t txnid;            /* the snapshot checked */
+	uint32_t page_size;
+	uint64_t last_page;        /* the newest meta's last used page */
+	uint64_t file_pages;       /* whole pages in data.mdb */
+	uint64_t pages;            /* tree pages read (including overflow pages) */
+	uint64_t entries;          /* leaf entries seen in the page walk */
+	uint64_t records;          /* records read back through LMDB and decoded */
+	bool meta_repaired;        /* a damaged meta page was rewritten */
+};
+/*
+ * Check a whole log: every page every tree reaches (read with pread, bounds
+ * checked, before LMDB maps it), then every record of every database read
+ * through LMDB, and the sale and card records decoded. rep gets the figures.
+ * Opens and closes the log itself (cfg as for loy_open; NULL = defaults).
+ * Returns PM_OK, PM_ENOENT (no log in dir), PM_ECORRUPT with what is damaged
+ * in errbuf, or loy_open's errors.
+ */
+int loy_check(const char *dir, const struct loy_config *cfg, struct loy_check_report *rep,
+	      char *errbuf, size_t errlen);
+/*
+ * The first half of loy_check, without opening the log: every page every
+ * tree reaches, read and bounds-checked (loy_open reads only branch pages).
+ * For programs that then write for hours (the daemon, the till) so that they
+ * refuse a damaged log at start. PM_OK (also for no log yet), PM_ECORRUPT
+ * with what is damaged in errbuf, PM_ENOMEM. rep may be NULL.
+ */
+int loy_check_pages(const char *dir, struct loy_check_report *rep, char *errbuf, size_t errlen);
+/*
+ * Copy every readable record of the log in dir into a new log in out_dir
+ * (created; must not hold a log). The damaged file is read with pread, never
+ * mapped: a page that is not what its parent says is skipped with all under
+ * it; each record found goes into the same database of the new log, and the
+ * per-card index loses the entries whose sale was lost. Other files of dir
+ * (coupon.key, rules.json) are not copied here. rep gets the counts.
+ * Returns PM_OK, PM_EEXIST (out_dir holds a log), PM_ECORRUPT (no meta page,
+ * or the list of databases, is readable: nothing to salvage), PM_EFULL,
+ * PM_EIO, PM_ENOMEM; errbuf says what.
+ */
+struct loy_salvage_report {
+	uint64_t txnid;            /* the snapshot read */
+	uint64_t entries;          /* records copied, every database */
+	uint64_t entries_skipped;  /* records on readable pages that could not be copied */
+	uint64_t pages_skipped;    /* damaged pages left out, with everything under them */
+	uint64_t index_pruned;     /* card_idx entries dropped: their sale was lost */
+	uint64_t last_sale_seq;    /* the newest sale in the new log */
+	uint64_t sales_acked;      /* its HQ watermark: if above last_sale_seq, the next sales
+	                            * would reuse acknowledged numbers and never be uploaded */
+};
+int loy_salvage(const char *dir, const char *out_dir, struct loy_salvage_report *rep, char *errbuf,
+		size_t errlen);
+/*
+ * What to do when liblmdb meets a page so damaged it asserts (liblmdb then
+ * aborts the process when fn returns): fn(dir, LMDB's text) may print a
+ * message and _exit. Process-wide; NULL (default) = LMDB's own abort.
+ */
+typedef void (*loy_damage_fn)(const char *dir, const char *what);
+void loy_set_damage_handler(loy_damage_fn fn);
+/*
+ * For a SIGSEGV/SIGBUS handler (async-signal-safe): if addr lies in the map
+ * of an open log (LMDB followed a damaged page there, or a file truncated
+ * after it was opened), the line to print ("posmark: purchase log ... is
+ * damaged ...\nhint: ...\n") and its length; else NULL (a real bug: let it
+ * crash).
+ */
+const char *loy_fault_in_log(const void *addr, size_t *len);
+
 #endif

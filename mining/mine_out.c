@@ -351,18 +351,17 @@ static int cmp_gtin(const void *a, const void *b)
 	return memcmp(a, b, 15);
 }
 
-int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
-			   size_t *skipped)
+/* The basket rules as rule-set entries (each after a ",\n" once one was written); *n_ok counts them. */
+static int write_basket_rules(const struct mine_result *res, FILE *f, int percent, int weight_pct,
+			      size_t *n_ok, size_t *skipped)
 {
 	struct lines l = { 0 };
 	struct ranked *rk;
 	char (*lhs)[15];
 	char rhs[15];
-	size_t n_ok = 0;
+	size_t n_start = *n_ok;
 	int rc = PM_OK;
 
-	*written = 0;
-	*skipped = 0;
 	rk = malloc((res->n_rules + 1) * sizeof(*rk));
 	lhs = malloc(MINE_MAX_LEN * sizeof(*lhs));
 	if (!rk || !lhs || name_order_init(res)) {
@@ -382,8 +381,6 @@ int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
 	}
 	rank_lines = &l;
 	qsort(rk, res->n_rules, sizeof(*rk), cmp_ranked);
-	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"mined cross-sell\","
-		   "\"generated_by\":\"posmark mine\",\"rules\":[");
 	for (size_t i = 0; i < res->n_rules; i++) {
 		struct mine_rule r;
 		const char *s;
@@ -407,23 +404,123 @@ int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
 		qsort(lhs, nl, sizeof(*lhs), cmp_gtin);
 		fprintf(f, "%s\n {\"id\":\"mined-%zu\",\"campaign\":\"mined-cross-sell\","
 			   "\"kind\":\"cross_sell\",\"priority\":%llu,\"when\":{\"basket\":{\"all\":[",
-			n_ok ? "," : "", n_ok + 1,
-			(unsigned long long)(((uint64_t)r.count * 1000 + r.lhs_count / 2) / r.lhs_count));
+			*n_ok ? "," : "", *n_ok - n_start + 1,
+			(unsigned long long)(((uint64_t)r.count * 10 * weight_pct + r.lhs_count / 2) / r.lhs_count));
 		for (unsigned k = 0; k < nl; k++)
 			if (k == 0 || strcmp(lhs[k], lhs[k - 1]))
 				fprintf(f, "%s{\"item\":\"%s\"}", k ? "," : "", lhs[k]);
-		fprintf(f, "]}},\"offer\":{\"item\":\"%s\",\"percent_off\":10},"
+		fprintf(f, "]}},\"offer\":{\"item\":\"%s\",\"percent_off\":%d},"
 			   "\"stats\":{\"support\":%.6f,\"confidence\":%.6f,\"lift\":%.6f,\"count\":%u}}",
-			rhs, r.support, r.confidence, r.lift, r.count);
-		n_ok++;
+			rhs, percent, r.support, r.confidence, r.lift, r.count);
+		(*n_ok)++;
 	}
-	fprintf(f, "%s]}\n", n_ok ? "\n" : "");
-	*written = n_ok;
-	if (fflush(f) || ferror(f))
-		rc = PM_EIO;
 out:
 	lines_release(&l);
 	free(rk);
 	free(lhs);
 	return rc;
+}
+
+int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
+			   size_t *skipped)
+{
+	size_t n_ok = 0;
+	int rc;
+
+	*written = 0;
+	*skipped = 0;
+	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"mined cross-sell\","
+		   "\"generated_by\":\"posmark mine\",\"rules\":[");
+	if ((rc = write_basket_rules(res, f, 10, 100, &n_ok, skipped)))
+		return rc;
+	fprintf(f, "%s]}\n", n_ok ? "\n" : "");
+	*written = n_ok;
+	if (fflush(f) || ferror(f))
+		return PM_EIO;
+	return PM_OK;
+}
+
+/* The explore rules (A -> B) and back-fill rules of a sequential run, as rule-set entries. */
+static void write_explore_rules(const struct mine_seq *seq, const struct mine_seq_rule *v, size_t n, int percent,
+				FILE *f, size_t *n_ok, size_t *skipped)
+{
+	char a[15], b[15];
+	size_t id = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		if (v[i].from == v[i].to)
+			continue;   /* a repeat rate: the personal campaign's */
+		const char *s = mine_seq_item(seq, v[i].to, &len);
+		bool ok = pm_gtin14(s, len, b);
+		if (ok && v[i].from != MINE_SEQ_NONE) {
+			s = mine_seq_item(seq, v[i].from, &len);
+			ok = pm_gtin14(s, len, a);
+		}
+		if (!ok) {
+			(*skipped)++;
+			continue;
+		}
+		unsigned prio = (unsigned)lround(v[i].confidence * 1000);
+		if (v[i].from != MINE_SEQ_NONE)
+			fprintf(f, "%s\n {\"id\":\"explore-%zu\",\"campaign\":\"explore\",\"kind\":\"explore\","
+				   "\"priority\":%u,\"when\":{\"basket\":{\"all\":[{\"item\":\"%s\"}]}},",
+				*n_ok ? "," : "", ++id, prio, a);
+		else
+			fprintf(f, "%s\n {\"id\":\"popular-%zu\",\"campaign\":\"explore\",\"kind\":\"explore\","
+				   "\"priority\":%u,", *n_ok ? "," : "", ++id, prio);
+		fprintf(f, "\"offer\":{\"item\":\"%s\",\"percent_off\":%d},\"stats\":{\"support\":%.6f,"
+			   "\"confidence\":%.6f,\"lift\":%.6f,\"count\":%u}}", b, percent,
+			(double)v[i].count / (v[i].from_count ? v[i].from_count : 1), v[i].confidence, v[i].lift,
+			v[i].from != MINE_SEQ_NONE ? v[i].customers : v[i].count);
+		(*n_ok)++;
+	}
+}
+
+/* The items' repeat rates (from == to) as "GTIN":rate pairs, for the personal campaign's prior. */
+static void write_repeat_rates(const struct mine_seq *seq, const struct mine_seq_rule *v, size_t n, FILE *f)
+{
+	char g[15];
+	size_t k = 0;
+	for (size_t i = 0; seq && v && i < n; i++) {
+		size_t len;
+		const char *s;
+		if (v[i].from != v[i].to)
+			continue;
+		s = mine_seq_item(seq, v[i].to, &len);
+		if (pm_gtin14(s, len, g))
+			fprintf(f, "%s\"%s\":%.4f", k++ ? (k % 6 ? "," : ",\n   ") : "", g, v[i].confidence);
+	}
+}
+
+int mine_write_store_ruleset(const struct mine_result *res, const struct mine_seq *seq,
+			     const struct mine_seq_rule *v, size_t n, const struct mine_store_params *sp,
+			     FILE *f, size_t *written, size_t *skipped)
+{
+	size_t n_ok = 0;
+	int rc;
+
+	*written = 0;
+	*skipped = 0;
+	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"mined store offers\","
+		   "\"generated_by\":\"posmark mine\",\"limits\":{\"offers_per_receipt\":3,\"max_repeats\":%d},"
+		   "\n \"campaigns\":{\"mined-cross-sell\":{\"holdout_pct\":%d},\"explore\":{\"holdout_pct\":%d},"
+		   "\"personal\":{\"holdout_pct\":%d}},\"rules\":[", sp->max_repeats, sp->holdout_pct,
+		sp->holdout_pct, sp->holdout_pct);
+	if (res && (rc = write_basket_rules(res, f, sp->cross_sell_percent, sp->cross_sell_weight_pct, &n_ok, skipped)))
+		return rc;
+	if (seq && v)
+		write_explore_rules(seq, v, n, sp->explore_percent, f, &n_ok, skipped);
+	if (sp->personal_half_life_days > 0) {
+		fprintf(f, "%s\n {\"id\":\"personal\",\"campaign\":\"personal\",\"kind\":\"personal\","
+			   "\"offer\":{\"percent_off\":%d},\n  \"personal\":{\"half_life_days\":%d,\"repeat_rates\":{",
+			n_ok ? "," : "", sp->personal_percent, sp->personal_half_life_days);
+		write_repeat_rates(seq, v, n, f);
+		fprintf(f, "}}}");
+		n_ok++;
+	}
+	fprintf(f, "%s]}\n", n_ok ? "\n" : "");
+	*written = n_ok;
+	if (fflush(f) || ferror(f))
+		return PM_EIO;
+	return PM_OK;
 }

@@ -160,4 +160,64 @@ int mine_write_itemsets(const struct mine_result *res, FILE *f);
 int mine_write_ruleset(const struct mine_result *res, FILE *f, size_t *written,
 			   size_t *skipped);
 
+/*
+ * Sequential co-occurrence for explore offers (mine_seq.c, docs/mining.md
+ * "Explore"): sales with a customer and a time; which items customers went
+ * on to buy for the first time on the visit after one holding item A.
+ * mine_seq_add ignores sales without a customer or items. Returns PM_OK,
+ * PM_ENOMEM (limit or malloc), PM_EINVAL as mine_txn_*.
+ */
+struct mine_seq;
+int mine_seq_new(struct mine_seq **out);
+void mine_seq_free(struct mine_seq *s);                    /* NULL-safe */
+void mine_seq_set_limit(struct mine_seq *s, size_t limit); /* bytes, 0 = none */
+int mine_seq_add(struct mine_seq *s, const char *customer, int64_t time_us, const char *const *items,
+		 size_t n);
+uint32_t mine_seq_sales(const struct mine_seq *s);
+uint32_t mine_seq_customers(const struct mine_seq *s);
+/* An item's name (as mine_item_name). */
+const char *mine_seq_item(const struct mine_seq *s, uint32_t id, size_t *len);
+
+#define MINE_SEQ_NONE UINT32_MAX
+struct mine_seq_params {
+	uint32_t min_customers;   /* a step A -> B made by at least this many customers */
+	double min_lift;          /* confidence / B's adoption rate, at least this */
+	unsigned per_item;        /* the best N rules per A (0 = all) */
+	unsigned popular;         /* back-fill: the N items adopted most often */
+};
+struct mine_seq_rule {
+	uint32_t from;            /* A's item id; MINE_SEQ_NONE for a back-fill (popular) rule;
+				     from == to: A's repeat rate (confidence), lift 0 */
+	uint32_t to;              /* B's item id */
+	uint32_t customers;       /* distinct customers who made the step */
+	uint32_t count;           /* steps A -> B (back-fill: adoptions of B) */
+	uint32_t from_count;      /* steps from a visit holding A (back-fill: all steps) */
+	double confidence, lift;
+};
+/*
+ * The explore rules, sorted by A then confidence (best first), then the
+ * repeat rates (from == to), then the back-fill rules by adoptions; *out is malloc'd (caller frees), *steps the
+ * number of steps counted. Returns PM_OK or PM_ENOMEM (limit: mine_db_need
+ * is not available here; the caller reports the limit).
+ */
+int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *p, struct mine_seq_rule **out,
+		 size_t *n, uint64_t *steps);
+
+/*
+ * The rule set for a store's whole flow (docs/mining.md, "Rule sets for a
+ * store"): the basket rules (res may be NULL), the explore rules and
+ * back-fill (seq/v may be NULL), and a personal campaign with
+ * half_life_days. *written counts every rule written.
+ */
+struct mine_store_params {
+	int personal_half_life_days;  /* 0 = no personal campaign */
+	int personal_percent, explore_percent, cross_sell_percent;
+	int holdout_pct;
+	int max_repeats;
+	int cross_sell_weight_pct;    /* basket rules' priority = confidence x 1000 x this / 100 */
+};
+int mine_write_store_ruleset(const struct mine_result *res, const struct mine_seq *seq,
+			     const struct mine_seq_rule *v, size_t n, const struct mine_store_params *sp,
+			     FILE *f, size_t *written, size_t *skipped);
+
 #endif

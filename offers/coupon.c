@@ -1,26 +1,35 @@
 /*
- * coupon.c - printed coupon codes (layout v1, docs/rules.md "Coupons"):
+ * coupon.c - printed coupon codes (docs/rules.md "Coupons").
  *
+ * v2 (printed now): LETTER offer(4) expiry(3) card(4) seq(1) mac(8)
+ *   = 21 characters; LETTER is the first letter of the configured prefix
+ *   ("P" for the default "PM"). CODE128 prints it as Start B, the letter,
+ *   Code C and ten digit pairs: 12 symbols, 2 x (35 + 11 x 12 + 20 quiet)
+ *   = 374 dots at a 2-dot module, which fits even a 58 mm (384-dot) head.
+ *   What the coupon gives is not on paper: offer is a 4-digit tag of its
+ *   content (campaign, benefit, value, target), found again in the rule set
+ *   at the till, and the MAC covers that content and the full expiry day,
+ *   so a rule that changed or a code from another era does not verify.
+ * v1 (still accepted until the last expire):
  *   PREFIX "K" v(1) benefit(1) value(4) target(7) campaign(6) card(6)
  *              expiry(5) serial(6) mac(12)          -> prefix + 49 chars
- *
- * Digits after one letter: CODE128 packs digit pairs into one symbol (code
- * set C), so the barcode stays short enough for a 58/80 mm receipt, and the
- * letter after the prefix is what drivers/decode.c needs to tell a coupon
- * from a GTIN. The MAC is keyed BLAKE2b (libsodium crypto_generichash) over
- * everything after the prefix, truncated to 12 decimal digits (~40 bits): a
- * forger gets one guess per scan at a till. Tags are short hashes, not the
- * data: the card number never appears on paper.
+ * MACs are keyed BLAKE2b (libsodium crypto_generichash) truncated to
+ * decimal digits. Tags are short hashes, not the data: the card number never
+ * appears on paper.
  */
 #include "offers/ofr_int.h"
 #include "common/pm_err.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #define BODY_DIGITS 36      /* v..serial */
 #define MAC_DIGITS 12
+#define V2_DIGITS 20        /* offer(4) expiry(3) card(4) seq(1) mac(8) */
+#define V2_MAC 8
+#define V2_PAST_DAYS 634    /* a 3-digit expiry is read in [today-634, today+365] */
 #define DAY_US (INT64_C(86400) * 1000000)
 
 void ofr_coupon_key_from_text(const char *text, struct ofr_coupon_key *out)
@@ -56,15 +65,26 @@ uint32_t ofr_campaign_tag(const char *campaign)
 	return tag_mod(ofri_hash_str(campaign), 1000000);
 }
 
-uint32_t ofr_card_tag(const struct ofr_coupon_key *key, const char *card)
+/* v1 printed a 6-digit card tag; the 4-digit one (v2, and what the till compares) is derived from it. */
+static uint32_t card_tag6(const struct ofr_coupon_key *key, const char *card)
 {
 	unsigned char h[16];
 	uint64_t v = 0;
-	if (!card || !card[0])
-		return 0;
 	crypto_generichash(h, sizeof(h), (const unsigned char *)card, strlen(card), key->k, sizeof(key->k));
 	memcpy(&v, h, sizeof(v));
 	return tag_mod(v, 1000000);
+}
+
+static uint32_t card_tag4_of6(uint32_t t6)
+{
+	return t6 ? tag_mod(t6, 10000) : 0;
+}
+
+uint32_t ofr_card_tag(const struct ofr_coupon_key *key, const char *card)
+{
+	if (!card || !card[0])
+		return 0;
+	return card_tag4_of6(card_tag6(key, card));
 }
 
 static void mac_digits(const struct ofr_coupon_key *key, const char *body, size_t len, char out[MAC_DIGITS + 1])
@@ -92,15 +112,12 @@ static char *put_digits(char *p, uint32_t v, int n)
 	return p + n;
 }
 
-int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix, const struct ofr_coupon *c,
-		      char *out, size_t outlen)
+static int encode_v1(const struct ofr_coupon_key *key, const char *prefix, const struct ofr_coupon *c,
+		     char *out, size_t outlen)
 {
 	char body[BODY_DIGITS + 2], mac[MAC_DIGITS + 1];
-	if (outlen)
-		out[0] = '\0';
-	if (c->benefit < OFR_PERCENT_ITEM || c->benefit > OFR_POINTS_BONUS_FLAT || c->value < 0 ||
-	    c->value > 9999 || c->target_tag > 9999999 || c->campaign_tag > 999999 || c->card_tag > 999999 ||
-	    c->expiry_day < 0 || c->expiry_day > 99999 || strlen(prefix) > 8)
+	uint32_t card = c->v1_card_tag ? c->v1_card_tag : c->card_tag;
+	if (card > 999999)
 		return PM_EINVAL;
 	char *p = body;
 	*p++ = 'K';
@@ -109,7 +126,7 @@ int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix, cons
 	p = put_digits(p, (uint32_t)c->value, 4);
 	p = put_digits(p, c->target_tag, 7);
 	p = put_digits(p, c->campaign_tag, 6);
-	p = put_digits(p, c->card_tag, 6);
+	p = put_digits(p, card, 6);
 	p = put_digits(p, (uint32_t)c->expiry_day, 5);
 	p = put_digits(p, c->serial % 1000000, 6);
 	*p = '\0';
@@ -134,21 +151,12 @@ static uint32_t digits(const char *s, int n)
 	return v;
 }
 
-int ofr_coupon_verify(const struct ofr_coupon_key *key, const char *prefix, const char *code,
-		      const char *card, int64_t now_us, struct ofr_coupon *out, bool *card_pending,
-		      char *reason, size_t reason_len)
+static int verify_v1(const struct ofr_coupon_key *key, const char *prefix, const char *code,
+		     struct ofr_coupon *out, char *reason, size_t reason_len)
 {
-	size_t plen = strlen(prefix), n = strlen(code);
+	size_t plen = strlen(prefix);
 	char mac[MAC_DIGITS + 1];
 	const char *b = code + plen;
-	memset(out, 0, sizeof(*out));
-	*card_pending = false;
-	snprintf(reason, reason_len, "%s", "");
-	if (n != plen + 1 + BODY_DIGITS + MAC_DIGITS || strncmp(code, prefix, plen) || b[0] != 'K') {
-		snprintf(reason, reason_len, "not a posmark coupon of this layout (damaged or from another "
-			 "system); rescan or take it back");
-		return PM_EINVAL;
-	}
 	for (size_t i = 1; i < 1 + BODY_DIGITS + MAC_DIGITS; i++)
 		if (b[i] < '0' || b[i] > '9') {
 			snprintf(reason, reason_len, "coupon code is damaged (a non-digit inside); rescan it");
@@ -169,13 +177,183 @@ int ofr_coupon_verify(const struct ofr_coupon_key *key, const char *prefix, cons
 	out->value = (int32_t)digits(b + 3, 4);
 	out->target_tag = digits(b + 7, 7);
 	out->campaign_tag = digits(b + 14, 6);
-	out->card_tag = digits(b + 20, 6);
+	out->v1_card_tag = digits(b + 20, 6);
+	out->card_tag = card_tag4_of6(out->v1_card_tag);
 	out->expiry_day = (int32_t)digits(b + 26, 5);
 	out->serial = digits(b + 31, 6);
 	if (out->benefit < OFR_PERCENT_ITEM || out->benefit > OFR_POINTS_BONUS_FLAT) {
 		snprintf(reason, reason_len, "coupon names an unknown benefit %d", out->benefit);
 		return PM_EINVAL;
 	}
+	return PM_OK;
+}
+
+/* ---- v2 ---------------------------------------------------------------- */
+
+/* The 4-digit offer tag: a hash of what the coupon gives, plus the target tag (so the till can find
+ * up-sell targets, chosen per basket, by looking for one product tag per rule). */
+static uint32_t offer_base(uint32_t campaign_tag, int benefit, int32_t value)
+{
+	char buf[48];
+	snprintf(buf, sizeof(buf), "v2:%u:%d:%d", (unsigned)campaign_tag, benefit, (int)value);
+	return (uint32_t)(ofri_hash_str(buf) % 10000);
+}
+
+static uint32_t offer_tag(const struct ofr_coupon *c)
+{
+	return (offer_base(c->campaign_tag, c->benefit, c->value) + c->target_tag) % 10000;
+}
+
+/* The v2 MAC: over the printed digits and the content they stand for (not on paper). */
+static uint32_t mac_v2(const struct ofr_coupon_key *key, char letter, const char *printed12,
+		       const struct ofr_coupon *c)
+{
+	char buf[96];
+	unsigned char h[16];
+	uint64_t v = 0;
+	int n = snprintf(buf, sizeof(buf), "posmark coupon v2|%c|%.12s|%d|%d|%u|%u|%d", letter, printed12,
+			 c->benefit, (int)c->value, (unsigned)c->target_tag, (unsigned)c->campaign_tag,
+			 (int)c->expiry_day);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)buf, (size_t)n, key->k, sizeof(key->k));
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | h[i];
+	return (uint32_t)(v % 100000000u);
+}
+
+static int encode_v2(const struct ofr_coupon_key *key, char letter, const struct ofr_coupon *c, char *out,
+		     size_t outlen)
+{
+	char printed[V2_DIGITS + 2];
+	if (outlen < 2 + V2_DIGITS)
+		return PM_EINVAL;
+	char *p = printed;
+	p = put_digits(p, offer_tag(c), 4);
+	p = put_digits(p, (uint32_t)c->expiry_day % 1000, 3);
+	p = put_digits(p, c->card_tag, 4);
+	p = put_digits(p, c->serial / OFR_MAX_OFFERS % 10, 1);   /* the sale's number mod 10 */
+	p = put_digits(p, mac_v2(key, letter, printed, c), V2_MAC);
+	*p = '\0';
+	out[0] = letter;
+	memcpy(out + 1, printed, V2_DIGITS + 1);
+	return PM_OK;
+}
+
+/* Try one content for the printed code: true (and *out filled) if its MAC verifies. */
+static bool try_v2(const struct ofr_coupon_key *key, const char *code, uint32_t offer, struct ofr_coupon *cand,
+		   struct ofr_coupon *out)
+{
+	if (offer_tag(cand) != offer)
+		return false;
+	char mac[V2_MAC + 1];
+	put_digits(mac, mac_v2(key, code[0], code + 1, cand), V2_MAC);
+	if (sodium_memcmp(mac, code + 1 + 12, V2_MAC) != 0)
+		return false;
+	*out = *cand;
+	return true;
+}
+
+/* The rule's offer as a coupon content; the target is the static one (item or category). */
+static struct ofr_coupon rule_content(const struct ofr_rules *r, const struct ofri_rule *rule)
+{
+	struct ofr_coupon c = { .version = 2, .benefit = rule->benefit, .value = rule->value,
+				.campaign_tag = ofr_campaign_tag(rule->campaign) };
+	if (rule->target_key)
+		c.target_tag = ofr_target_tag_item(rule->target_gtin);
+	else if (rule->target_category)
+		c.target_tag = ofr_target_tag_category(r->strs.s[rule->target_category]);
+	return c;
+}
+
+/* Find the content among the rule set's offers: each rule's static target, and for up-sell rules every
+ * catalog product (the decision picks one per basket). *tried counts contents whose tag matched. */
+static bool find_v2(const struct ofr_coupon_key *key, const struct ofr_rules *r, const char *code,
+		    uint32_t offer, struct ofr_coupon *cand, struct ofr_coupon *out, int *tried)
+{
+	for (size_t i = 0; r && i < r->n_rules; i++) {
+		const struct ofri_rule *rule = &r->rules[i];
+		struct ofr_coupon c = rule_content(r, rule);
+		c.card_tag = cand->card_tag;
+		c.expiry_day = cand->expiry_day;
+		c.serial = cand->serial;
+		*tried += offer_tag(&c) == offer;
+		if (try_v2(key, code, offer, &c, out))
+			return true;
+		if (!rule->upsell)
+			continue;
+		uint32_t base = offer_base(c.campaign_tag, c.benefit, c.value);
+		for (size_t j = 0; j < r->n_products; j++) {
+			c.target_tag = ofr_target_tag_item(r->products[j].gtin);
+			if ((base + c.target_tag) % 10000 != offer)
+				continue;
+			(*tried)++;
+			if (try_v2(key, code, offer, &c, out))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int verify_v2(const struct ofr_coupon_key *key, const struct ofr_rules *rules, const char *code,
+		     int64_t now_us, struct ofr_coupon *out, char *reason, size_t reason_len)
+{
+	for (size_t i = 1; i <= V2_DIGITS; i++)
+		if (!isdigit((unsigned char)code[i])) {
+			snprintf(reason, reason_len, "coupon code is damaged (a non-digit inside); rescan it");
+			return PM_EINVAL;
+		}
+	uint32_t offer = digits(code + 1, 4), exp3 = digits(code + 5, 3);
+	int64_t base = now_us / DAY_US - V2_PAST_DAYS;
+	struct ofr_coupon cand = { .version = 2, .card_tag = digits(code + 8, 4),
+				   .serial = digits(code + 12, 1) * OFR_MAX_OFFERS };
+	cand.expiry_day = (int32_t)(base + ((int64_t)exp3 - base % 1000 + 1000) % 1000);
+	int tried = 0;
+	if (find_v2(key, rules, code, offer, &cand, out, &tried))
+		return PM_OK;
+	if (!tried) {
+		snprintf(reason, reason_len, "the offer of this coupon is not in the rule set now (withdrawn or "
+			 "changed, or a forgery); it cannot be applied: take it back");
+		return PM_EREFUSED;
+	}
+	snprintf(reason, reason_len, "coupon does not verify (forged, altered, from another store, or "
+		 "its offer changed); take it back and do not apply it");
+	return PM_ECHECK;
+}
+
+int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix, const struct ofr_coupon *c,
+		      char *out, size_t outlen)
+{
+	if (outlen)
+		out[0] = '\0';
+	if (c->benefit < OFR_PERCENT_ITEM || c->benefit > OFR_POINTS_BONUS_FLAT || c->value < 0 ||
+	    c->value > 9999 || c->target_tag > 9999999 || c->campaign_tag > 999999 || c->card_tag > 9999 ||
+	    c->expiry_day < 0 || c->expiry_day > 99999 || strlen(prefix) > 8)
+		return PM_EINVAL;
+	if (c->version == 1 || !isupper((unsigned char)prefix[0]))
+		return encode_v1(key, prefix, c, out, outlen);
+	return encode_v2(key, prefix[0], c, out, outlen);
+}
+
+int ofr_coupon_verify(const struct ofr_coupon_key *key, const struct ofr_rules *rules, const char *prefix,
+		      const char *code, const char *card, int64_t now_us, struct ofr_coupon *out,
+		      bool *card_pending, char *reason, size_t reason_len)
+{
+	size_t plen = strlen(prefix), n = strlen(code);
+	int rc;
+	memset(out, 0, sizeof(*out));
+	*card_pending = false;
+	snprintf(reason, reason_len, "%s", "");
+	if (n == 1 + V2_DIGITS && isupper((unsigned char)prefix[0]) && code[0] == prefix[0] &&
+	    isdigit((unsigned char)code[1]))
+		rc = verify_v2(key, rules, code, now_us, out, reason, reason_len);
+	else if (n == plen + 1 + BODY_DIGITS + MAC_DIGITS && !strncmp(code, prefix, plen) && code[plen] == 'K')
+		rc = verify_v1(key, prefix, code, out, reason, reason_len);
+	else {
+		snprintf(reason, reason_len, "not a posmark coupon of this layout (damaged or from another "
+			 "system); rescan or take it back");
+		return PM_EINVAL;
+	}
+	if (rc)
+		return rc;
 	if (now_us / DAY_US > out->expiry_day) {
 		snprintf(reason, reason_len, "coupon expired on day %d (%d days ago); it cannot be applied",
 			 (int)out->expiry_day, (int)(now_us / DAY_US - out->expiry_day));

@@ -34,17 +34,24 @@ static const char *const verdict_names[] = {
 	[OFR_V_OUT_OF_WINDOW] = "out_of_window", [OFR_V_OTHER_STORE] = "other_store",
 	[OFR_V_IN_BASKET] = "in_basket", [OFR_V_FREQUENCY] = "frequency_cap", [OFR_V_BUDGET] = "budget_spent",
 	[OFR_V_NO_TARGET] = "no_target", [OFR_V_LIFT] = "lift_filter", [OFR_V_DUPLICATE] = "duplicate",
+	[OFR_V_REPEAT_LIMIT] = "repeat_limit", [OFR_V_BOUGHT_BEFORE] = "bought_before",
 };
 
 const char *ofr_verdict_name(int v)
 {
-	return v >= 0 && v <= OFR_V_DUPLICATE ? verdict_names[v] : "unknown";
+	return v >= 0 && v <= OFR_V_BOUGHT_BEFORE ? verdict_names[v] : "unknown";
 }
 
 const char *ofr_kind_name(int kind)
 {
-	static const char *const k[] = { "cross_sell", "up_sell", "promotion", "points_bonus" };
-	return kind >= 0 && kind <= OFR_POINTS_BONUS ? k[kind] : "unknown";
+	static const char *const k[] = { "cross_sell", "up_sell", "promotion", "points_bonus", "personal", "explore" };
+	return kind >= 0 && kind <= OFR_EXPLORE ? k[kind] : "unknown";
+}
+
+const char *ofr_signal_name(int signal)
+{
+	static const char *const k[] = { "basket_rule", "personal", "explore", "backfill" };
+	return signal >= 0 && signal <= OFR_SIG_BACKFILL ? k[signal] : "unknown";
 }
 
 static void add_qty(uint32_t *keys, int64_t *qty, size_t *n, uint32_t key, int64_t q)
@@ -343,16 +350,6 @@ static void heap_build(struct ofr_rules *r, const struct basket *b, struct heap 
 		sift_down(h, i);
 }
 
-/* qsort has no context argument in C11: per thread, so lanes deciding at once do not race */
-static _Thread_local const struct ofr_rules *sort_rules;
-
-static int cmp_fired(const void *a, const void *b)
-{
-	uint32_t x = sort_rules->rank_pos[((const struct ofri_fired *)a)->rule];
-	uint32_t y = sort_rules->rank_pos[((const struct ofri_fired *)b)->rule];
-	return x < y ? -1 : x > y;
-}
-
 static bool in_holdout(const struct ofri_rule *rule, const struct ofr_request *req)
 {
 	char buf[OFR_ID_MAX + 40];
@@ -371,9 +368,9 @@ static void note(const struct ofr_trace *t, const struct ofri_rule *rule, int ve
 		t->note(t->ctx, rule->id, rule->campaign, verdict, why ? why : "", rank);
 }
 
-/* Everything but ranking: does the rule fire on this sale? */
-static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofr_request *req,
-		      const struct basket *b, struct ofri_fired *f, char *why, size_t wl)
+/* The gate every candidate of a rule passes: scope, catalog, lift, window, card, consent, conditions. */
+static int check_gate(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofr_request *req,
+		      const struct basket *b, const struct ofr_profile *prof, char *why, size_t wl)
 {
 	const struct ofr_card *card = req->card && req->card->number[0] ? req->card : NULL;
 	bool needs_card = rule->card.any || rule->benefit == OFR_POINTS_MULT || rule->benefit == OFR_POINTS_BONUS_FLAT;
@@ -409,27 +406,15 @@ static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, c
 	}
 	if (!eval(r, &rule->basket, b, why, wl))
 		return OFR_V_NOT_MATCHED;
-	if (rule->card.any && !eval_card(r, &rule->card, card, req->profile, req->now_us, why, wl))
+	if (rule->card.any && !eval_card(r, &rule->card, card, prof, req->now_us, why, wl))
 		return OFR_V_NOT_MATCHED;
-	f->target = NULL;
-	f->target_category = 0;
-	if (rule->kind == OFR_UP_SELL) {
-		f->target = upsell_target(r, rule, b);
-		if (!f->target) {
-			if (why)
-				snprintf(why, wl, "no better product in the catalog for this basket");
-			return OFR_V_NO_TARGET;
-		}
-	} else if (rule->target_key) {
-		if (in_basket(b, rule->target_key)) {
-			if (why)
-				snprintf(why, wl, "offered item %s is already in the basket", rule->target_gtin);
-			return OFR_V_IN_BASKET;
-		}
-		f->target = ofri_product_find(r, rule->target_key);
-	} else {
-		f->target_category = rule->target_category;
-	}
+	return OFR_V_CHOSEN;
+}
+
+/* Frequency cap and budget (per rule and card, per campaign). */
+static int check_caps(const struct ofri_rule *rule, const struct ofr_request *req, char *why, size_t wl)
+{
+	const struct ofr_card *card = req->card && req->card->number[0] ? req->card : NULL;
 	if (rule->frequency_days && card) {
 		int64_t last = ofri_ledger_last(req->ledger, rule->id, card->number);
 		if (last && req->now_us - last < (int64_t)rule->frequency_days * DAY_US) {
@@ -445,6 +430,45 @@ static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, c
 		return OFR_V_BUDGET;
 	}
 	return OFR_V_CHOSEN;
+}
+
+/* Everything but ranking: does the rule fire on this sale? */
+static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofr_request *req,
+		      const struct basket *b, const struct ofr_profile *prof, struct ofri_fired *f,
+		      char *why, size_t wl)
+{
+	int v = check_gate(r, rule, req, b, prof, why, wl);
+	if (v != OFR_V_CHOSEN)
+		return v;
+	f->target = NULL;
+	f->target_category = 0;
+	f->signal = rule->kind == OFR_EXPLORE ? OFR_SIG_EXPLORE : OFR_SIG_RULE;
+	f->score = rule->priority / 1000.0;
+	f->cand = NULL;
+	if (rule->kind == OFR_UP_SELL) {
+		f->target = upsell_target(r, rule, b);
+		if (!f->target) {
+			if (why)
+				snprintf(why, wl, "no better product in the catalog for this basket");
+			return OFR_V_NO_TARGET;
+		}
+	} else if (rule->target_key) {
+		if (in_basket(b, rule->target_key)) {
+			if (why)
+				snprintf(why, wl, "offered item %s is already in the basket", rule->target_gtin);
+			return OFR_V_IN_BASKET;
+		}
+		if (rule->kind == OFR_EXPLORE && ofri_profile_has(prof, rule->target_key)) {
+			if (why)
+				snprintf(why, wl, "explore offers items new to the card; it bought %s before",
+					 rule->target_gtin);
+			return OFR_V_BOUGHT_BEFORE;
+		}
+		f->target = ofri_product_find(r, rule->target_key);
+	} else {
+		f->target_category = rule->target_category;
+	}
+	return check_caps(rule, req, why, wl);
 }
 
 /* strlcpy: snprintf("%s") costs more than the rest of a decision's bookkeeping */
@@ -468,6 +492,8 @@ static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, 
 	o->value = rule->value;
 	o->priority = rule->priority;
 	o->confidence = rule->confidence;
+	o->signal = f->signal;
+	o->score = f->score;
 	if (f->target) {
 		memcpy(o->gtin, f->target->gtin, OFR_GTIN_LEN + 1);
 		copy(o->name, sizeof(o->name), rule->text[0] ? rule->text : f->target->name);
@@ -489,7 +515,7 @@ static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, 
 	if (*card_tag == UINT32_MAX)   /* one keyed hash per decision, not per offer */
 		*card_tag = req->card ? ofr_card_tag(req->key, req->card->number) : 0;
 	struct ofr_coupon c = {
-		.version = 1, .benefit = rule->benefit, .value = rule->value,
+		.version = 2, .benefit = rule->benefit, .value = rule->value,
 		.target_tag = o->gtin[0] ? ofr_target_tag_item(o->gtin)
 			      : o->category[0] ? ofr_target_tag_category(o->category) : 0,
 		.campaign_tag = ofr_campaign_tag(rule->campaign),
@@ -500,12 +526,41 @@ static void fill_offer(const struct ofr_rules *r, const struct ofri_rule *rule, 
 	ofr_coupon_encode(req->key, req->coupon_prefix ? req->coupon_prefix : "PM", &c, o->coupon, sizeof(o->coupon));
 }
 
-/* Take fired rule f for the receipt unless it duplicates a chosen offer; true if taken. */
+/* One decision's ranking state: the repeat policy and what it put off for back-fill. */
+#define DEFER_MAX 32
+struct pick {
+	const struct ofr_profile *prof;   /* NULL unless the holder said yes */
+	const struct ofr_trace *trace;
+	int max, max_repeats, repeats;
+	uint32_t card_tag;
+	size_t n_deferred;
+	struct ofri_fired deferred[DEFER_MAX];
+};
+
+/* The explain line of a chosen candidate: the signal and the numbers behind it. */
+static void why_chosen(const struct ofri_rule *rule, const struct ofri_fired *f, const struct pick *pk,
+		       int64_t now_us, char *why, size_t wl)
+{
+	const struct ofri_cand *c = f->cand;
+	if (f->signal == OFR_SIG_PERSONAL && c)
+		snprintf(why, wl, "personal: %s bought in %u sale(s), last %lld days ago; decayed share %.3f "
+			 "(half-life %d days)", c->prod->gtin, c->n_sales, (long long)((now_us - c->last_us) / DAY_US),
+			 f->score, ofri_profile_half_life(pk->prof));
+	else if (f->signal == OFR_SIG_EXPLORE)
+		snprintf(why, wl, "explore: new to the card; buyers of the basket went on to buy it: "
+			 "confidence %.3f, lift %.2f", rule->confidence, rule->lift);
+	else
+		snprintf(why, wl, "basket rule: priority %d, confidence %.3f", rule->priority, rule->confidence);
+}
+
+/* Take fired candidate f for the receipt unless it duplicates a chosen offer or
+ * breaks the repeat limit (then it waits for back-fill); true if taken. */
 static bool take(const struct ofr_rules *r, const struct ofri_fired *f, const struct ofr_request *req,
-		 struct ofr_decision *out, int max, const struct ofr_trace *trace, int rank, uint32_t *card_tag)
+		 struct ofr_decision *out, struct pick *pk, int rank, bool backfill)
 {
 	const struct ofri_rule *rule = &r->rules[f->rule];
-	char why[120];
+	const struct ofr_trace *trace = pk->trace;
+	char why[200];
 	for (size_t j = 0; j < out->n; j++) {
 		const struct ofr_offer *o = &out->offers[j];
 		if ((f->target && !strcmp(o->gtin, f->target->gtin)) ||
@@ -515,21 +570,167 @@ static bool take(const struct ofr_rules *r, const struct ofri_fired *f, const st
 			return false;
 		}
 	}
-	if ((int)out->n >= max) {
+	if ((int)out->n >= pk->max) {
 		if (trace) {
-			snprintf(why, sizeof(why), "receipt already has %d offers", max);
+			snprintf(why, sizeof(why), "receipt already has %d offers", pk->max);
 			note(trace, rule, OFR_V_RANKED_OUT, why, rank);
 		}
 		return false;
 	}
-	fill_offer(r, rule, f, req, out->n, card_tag, &out->offers[out->n]);
+	uint64_t key = f->target ? ofri_gtin_key(f->target->gtin) : rule->target_key;
+	bool repeat = ofri_profile_has(pk->prof, key);
+	if (repeat && !backfill && pk->repeats >= pk->max_repeats) {
+		if (pk->n_deferred < DEFER_MAX)
+			pk->deferred[pk->n_deferred++] = *f;
+		if (trace) {
+			snprintf(why, sizeof(why), "%s: the receipt has %d offer(s) for items the card bought before "
+				 "(limit %d); kept for back-fill", f->target ? f->target->gtin : rule->target_gtin,
+				 pk->repeats, pk->max_repeats);
+			note(trace, rule, OFR_V_REPEAT_LIMIT, why, rank);
+		}
+		return false;
+	}
+	struct ofr_offer *o = &out->offers[out->n];
+	fill_offer(r, rule, f, req, out->n, &pk->card_tag, o);
+	o->repeat = repeat;
+	if (backfill)
+		o->signal = OFR_SIG_BACKFILL;
+	pk->repeats += repeat;
 	if (trace) {
-		snprintf(why, sizeof(why), "priority %d, confidence %.3f%s", rule->priority, rule->confidence,
-			 out->offers[out->n].held_back ? "; control group: recorded, not printed" : "");
-		note(trace, rule, out->offers[out->n].held_back ? OFR_V_HELD_BACK : OFR_V_CHOSEN, why, rank);
+		size_t n;
+		why_chosen(rule, f, pk, req->now_us, why, sizeof(why));
+		n = strlen(why);
+		snprintf(why + n, sizeof(why) - n, "%s%s%s", repeat ? "; bought before" : "",
+			 backfill ? "; back-fill past the repeat limit" : "",
+			 o->held_back ? "; control group: recorded, not printed" : "");
+		note(trace, rule, o->held_back ? OFR_V_HELD_BACK : OFR_V_CHOSEN, why, rank);
 	}
 	out->n++;
 	return true;
+}
+
+/* Slots still open after the walk: the candidates the repeat limit put off, best first. */
+static void backfill(const struct ofr_rules *r, const struct ofr_request *req, struct ofr_decision *out,
+		     struct pick *pk)
+{
+	for (size_t i = 0; i < pk->n_deferred && (int)out->n < pk->max; i++)
+		take(r, &pk->deferred[i], req, out, pk, (int)(out->fired + i + 1), true);
+}
+
+/*
+ * The personal campaign's gate (once per decision: the same rule for every
+ * item); true if its candidates may be offered. Traced when it fails.
+ */
+static bool personal_open(const struct ofr_rules *r, const struct ofr_request *req, const struct basket *b,
+			  const struct pick *pk, char *why, size_t wl)
+{
+	if (!r->personal)
+		return false;
+	const struct ofri_rule *rule = &r->rules[r->personal - 1];
+	int v = check_gate(r, rule, req, b, pk->prof, why, wl);
+	if (v == OFR_V_CHOSEN && !pk->prof) {
+		if (why)
+			snprintf(why, wl, "no history of this card was read");
+		v = OFR_V_NOT_MATCHED;
+	}
+	if (v == OFR_V_CHOSEN)
+		v = check_caps(rule, req, why, wl);
+	if (v != OFR_V_CHOSEN)
+		note(pk->trace, rule, v, why, 0);
+	return v == OFR_V_CHOSEN;
+}
+
+/* Personal candidate c as a fired candidate; false (traced) if its item is in the basket. */
+static bool personal_fired(const struct ofr_rules *r, const struct ofri_cand *c, const struct basket *b,
+			   const struct pick *pk, struct ofri_fired *f)
+{
+	if (in_basket(b, c->key)) {
+		if (pk->trace) {
+			char why[120];
+			snprintf(why, sizeof(why), "personal: %s is already in the basket", c->prod->gtin);
+			note(pk->trace, &r->rules[r->personal - 1], OFR_V_IN_BASKET, why, 0);
+		}
+		return false;
+	}
+	*f = (struct ofri_fired){ .rule = r->personal - 1, .signal = OFR_SIG_PERSONAL, .score = c->score,
+				  .cand = c, .target = c->prod };
+	return true;
+}
+
+/* The ranking's total order: score (higher first), the rule's rank, the item. */
+static bool ranks_before(const struct ofr_rules *r, const struct ofri_fired *a, const struct ofri_fired *b)
+{
+	if (a->score != b->score)
+		return a->score > b->score;
+	if (r->rank_pos[a->rule] != r->rank_pos[b->rule])
+		return r->rank_pos[a->rule] < r->rank_pos[b->rule];
+	uint64_t ka = a->target ? ofri_gtin_key(a->target->gtin) : 0, kb = b->target ? ofri_gtin_key(b->target->gtin) : 0;
+	return ka < kb;
+}
+
+/* qsort has no context argument in C11: per thread, so lanes deciding at once do not race */
+static _Thread_local const struct ofr_rules *sort_rules;
+
+static int cmp_fired(const void *a, const void *b)
+{
+	const struct ofri_fired *x = a, *y = b;
+	return ranks_before(sort_rules, x, y) ? -1 : ranks_before(sort_rules, y, x) ? 1 : 0;
+}
+
+/* Indexed: candidates best first (rules from the heap merged with the personal list); stop when full. */
+static void decide_indexed(struct ofr_rules *r, const struct ofr_request *req, const struct basket *b,
+			   struct heap *h, struct ofr_decision *out, struct pick *pk, char *w, size_t wl)
+{
+	const struct ofri_cand *cands = NULL;
+	size_t n_cands = ofri_profile_cands(pk->prof, &cands), pi = 0;
+	if (!personal_open(r, req, b, pk, w, wl))
+		n_cands = 0;
+	if (++r->epoch == 0) {
+		memset(r->seen, 0, r->n_rules * sizeof(*r->seen));
+		r->epoch = 1;
+	}
+	heap_build(r, b, h);
+	while ((int)out->n < pk->max) {
+		uint32_t ri = 0;
+		bool have_rule = h->n > 0;
+		if (have_rule) {
+			ri = *h->c[0].p;
+			if (r->seen[ri] == r->epoch) {
+				heap_next(h, &ri);
+				continue;
+			}
+		}
+		struct ofri_fired f;
+		if (pi < n_cands && !personal_fired(r, &cands[pi], b, pk, &f)) {
+			pi++;
+			continue;
+		}
+		if (pi < n_cands) {
+			struct ofri_fired head = { .rule = ri, .score = r->rules[ri].priority / 1000.0 };
+			if (!have_rule || ranks_before(r, &f, &head)) {
+				pi++;
+				out->fired++;
+				take(r, &f, req, out, pk, (int)out->fired, false);
+				continue;
+			}
+		} else if (!have_rule) {
+			break;
+		}
+		heap_next(h, &ri);
+		r->seen[ri] = r->epoch;
+		out->candidates++;
+		const struct ofri_rule *rule = &r->rules[ri];
+		f = (struct ofri_fired){ .rule = ri };
+		if (w)
+			w[0] = '\0';
+		int v = check_rule(r, rule, req, b, pk->prof, &f, w, wl);
+		if (v != OFR_V_CHOSEN) {
+			note(pk->trace, rule, v, w, 0);
+			continue;
+		}
+		out->fired++;
+		take(r, &f, req, out, pk, (int)out->fired, false);
+	}
 }
 
 int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_decision *out,
@@ -538,66 +739,61 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	struct basket *b;
 	struct heap *h;
 	size_t n_fired = 0;
-	uint32_t card_tag = UINT32_MAX;
 	char why[200], *w = trace ? why : NULL;
 	int rc = PM_OK;
-	int max = req->max_offers > 0 ? req->max_offers : r->max_offers;
+	const struct ofr_card *card = req->card && req->card->number[0] ? req->card : NULL;
+	struct pick *pk;
 	memset(out, 0, sizeof(*out));
-	if (max > OFR_MAX_OFFERS)
-		max = OFR_MAX_OFFERS;
 	if (!r->scratch_basket && !(r->scratch_basket = malloc(sizeof(*b))))
 		return PM_ENOMEM;
-	if (!r->scratch_heap && !(r->scratch_heap = malloc(sizeof(*h))))
+	if (!r->scratch_heap && !(r->scratch_heap = malloc(sizeof(*h) + sizeof(*pk))))
 		return PM_ENOMEM;
 	b = r->scratch_basket;
 	h = r->scratch_heap;
+	pk = (struct pick *)((char *)r->scratch_heap + sizeof(*h));
+	pk->max = req->max_offers > 0 ? req->max_offers : r->max_offers;
+	if (pk->max > OFR_MAX_OFFERS)
+		pk->max = OFR_MAX_OFFERS;
+	/* The card's history counts only with the holder's yes, as it stands when deciding. */
+	pk->prof = card && card->consent == OFR_CONSENT_YES ? req->profile : NULL;
+	pk->trace = trace;
+	pk->max_repeats = r->max_repeats;
+	pk->repeats = 0;
+	pk->card_tag = UINT32_MAX;
+	pk->n_deferred = 0;
 	basket_build(r, req, b);
 	if (!req->naive) {
-		/* Indexed: candidates best first, stop when the receipt is full. */
-		uint32_t ri;
-		if (++r->epoch == 0) {
-			memset(r->seen, 0, r->n_rules * sizeof(*r->seen));
-			r->epoch = 1;
-		}
-		heap_build(r, b, h);
-		while ((int)out->n < max && heap_next(h, &ri)) {
-			if (r->seen[ri] == r->epoch)
-				continue;
-			r->seen[ri] = r->epoch;
-			out->candidates++;
-			const struct ofri_rule *rule = &r->rules[ri];
-			struct ofri_fired f = { .rule = ri };
-			why[0] = '\0';
-			int v = check_rule(r, rule, req, b, &f, w, sizeof(why));
-			if (v != OFR_V_CHOSEN) {
-				note(trace, rule, v, w, 0);
-				continue;
-			}
-			out->fired++;
-			take(r, &f, req, out, max, trace, (int)out->fired, &card_tag);
-		}
-		goto out;
+		decide_indexed(r, req, b, h, out, pk, w, sizeof(why));
+		backfill(r, req, out, pk);
+		return PM_OK;
 	}
-	/* Naive (the baseline, and explain): every rule, then rank what fired. */
-	if ((rc = ofri_grow((void **)&r->fired, &r->fired_cap, r->n_rules + 1, sizeof(*r->fired))))
-		goto out;
+	/* Naive (the baseline, and explain): every rule and personal item, then rank what fired. */
+	if ((rc = ofri_grow((void **)&r->fired, &r->fired_cap, r->n_rules + OFRI_CANDS + 1, sizeof(*r->fired))))
+		return rc;
 	out->candidates = r->n_rules;
 	for (size_t i = 0; i < r->n_rules; i++) {
 		const struct ofri_rule *rule = &r->rules[i];
 		struct ofri_fired f = { .rule = (uint32_t)i };
+		if (rule->kind == OFR_PERSONAL)
+			continue;   /* its candidates are the card's items, below */
 		why[0] = '\0';
-		int v = check_rule(r, rule, req, b, &f, w, sizeof(why));
+		int v = check_rule(r, rule, req, b, pk->prof, &f, w, sizeof(why));
 		if (v == OFR_V_CHOSEN)
 			r->fired[n_fired++] = f;
 		else
 			note(trace, rule, v, w, 0);
 	}
+	const struct ofri_cand *cands = NULL;
+	size_t n_cands = ofri_profile_cands(pk->prof, &cands);
+	if (personal_open(r, req, b, pk, w, sizeof(why)))
+		for (size_t i = 0; i < n_cands; i++)
+			n_fired += personal_fired(r, &cands[i], b, pk, &r->fired[n_fired]);
 	out->fired = n_fired;
 	sort_rules = r;
 	if (n_fired)
 		qsort(r->fired, n_fired, sizeof(*r->fired), cmp_fired);
 	for (size_t i = 0; i < n_fired; i++)
-		take(r, &r->fired[i], req, out, max, trace, (int)i + 1, &card_tag);
-out:
+		take(r, &r->fired[i], req, out, pk, (int)i + 1, false);
+	backfill(r, req, out, pk);
 	return rc;
 }

@@ -125,6 +125,11 @@ void ofr_diags_release(struct ofr_diags *d);
  */
 int ofr_rules_load(const char *text, size_t len, const struct ofr_catalog_source *catalog,
 		   const char *store_id, struct ofr_rules **out, struct ofr_diags *diags);
+/* The same, refusing (PM_EINVAL, a diag that says so) a set of more than max_rules
+ * rules (0 = OFR_MAX_RULES_DEFAULT) before building anything for them. */
+#define OFR_MAX_RULES_DEFAULT 1000000   /* about 500 MB at load (docs/rules.md, "Performance") */
+int ofr_rules_load_max(const char *text, size_t len, const struct ofr_catalog_source *catalog,
+		       const char *store_id, size_t max_rules, struct ofr_rules **out, struct ofr_diags *diags);
 void ofr_rules_free(struct ofr_rules *r);   /* NULL-safe */
 size_t ofr_rules_count(const struct ofr_rules *r);
 const char *ofr_rules_name(const struct ofr_rules *r);
@@ -143,6 +148,8 @@ int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
 		      const struct ofr_history_source *hist, int64_t now_us,
 		      struct ofr_profile **out);
 void ofr_profile_free(struct ofr_profile *p);  /* NULL-safe */
+/* Items of the card's personal candidates (best first) and the history they rest on. */
+size_t ofr_profile_personal_count(const struct ofr_profile *p);
 /* RFM segment name: champions, loyal, new, promising, at_risk, lapsed, regular, none. */
 const char *ofr_profile_segment(const struct ofr_profile *p);
 uint64_t ofr_profile_sales(const struct ofr_profile *p);
@@ -158,7 +165,15 @@ int ofr_ledger_record(struct ofr_ledger *l, const char *campaign, const char *ru
 uint64_t ofr_ledger_issued(const struct ofr_ledger *l, const char *campaign);
 
 /* ---- decisions ---------------------------------------------------------- */
-enum ofr_kind { OFR_CROSS_SELL = 0, OFR_UP_SELL = 1, OFR_PROMOTION = 2, OFR_POINTS_BONUS = 3 };
+enum ofr_kind { OFR_CROSS_SELL = 0, OFR_UP_SELL = 1, OFR_PROMOTION = 2, OFR_POINTS_BONUS = 3,
+		OFR_PERSONAL = 4,     /* the card's own likely next items (history, time-decayed) */
+		OFR_EXPLORE = 5 };    /* items new to the card that buyers of the basket went on to buy */
+/* Which signal chose an offer (docs/rules.md, "One ranking"). */
+enum ofr_signal { OFR_SIG_RULE = 0,      /* a basket rule (cross_sell, up_sell, ...) */
+		  OFR_SIG_PERSONAL = 1,  /* the card's history */
+		  OFR_SIG_EXPLORE = 2,   /* an explore rule */
+		  OFR_SIG_BACKFILL = 3 };/* taken past the repeat limit so the receipt is not empty */
+const char *ofr_signal_name(int signal);
 const char *ofr_kind_name(int kind);
 /* What the coupon gives (the code carries it; docs/rules.md, "Coupons"). */
 enum ofr_benefit {
@@ -181,6 +196,9 @@ struct ofr_offer {
 	char name[64];             /* product name, or the rule's "text" */
 	int priority;              /* per-mille expected acceptance */
 	double confidence;         /* stats.confidence, or priority/1000 */
+	int signal;                /* enum ofr_signal */
+	double score;              /* the ranking's estimate that the card buys it next (0..1) */
+	bool repeat;               /* the card bought this item before */
 	bool held_back;            /* control group: recorded, not printed */
 	int64_t expires_us;        /* coupon valid until (inclusive, end of that UTC day) */
 	char coupon[OFR_CODE_MAX + 1]; /* "" until ofr_decide fills it (with a key) */
@@ -216,7 +234,7 @@ enum ofr_verdict {
 	OFR_V_CHOSEN = 0, OFR_V_HELD_BACK, OFR_V_RANKED_OUT, OFR_V_NOT_MATCHED,
 	OFR_V_NO_CONSENT, OFR_V_NO_CARD, OFR_V_OUT_OF_WINDOW, OFR_V_OTHER_STORE,
 	OFR_V_IN_BASKET, OFR_V_FREQUENCY, OFR_V_BUDGET, OFR_V_NO_TARGET, OFR_V_LIFT,
-	OFR_V_DUPLICATE,
+	OFR_V_DUPLICATE, OFR_V_REPEAT_LIMIT, OFR_V_BOUGHT_BEFORE,
 };
 const char *ofr_verdict_name(int v);
 struct ofr_trace {
@@ -247,26 +265,33 @@ struct ofr_coupon {
 	uint32_t campaign_tag;     /* 6 digits */
 	uint32_t card_tag;         /* 6 digits, 0 = any card or none */
 	int32_t expiry_day;        /* days since 1970-01-01 UTC, valid through that day */
-	uint32_t serial;
+	uint32_t serial;           /* v2 prints serial % 10 */
+	uint32_t v1_card_tag;      /* v1 codes only: the 6-digit card tag as printed (0 = card_tag) */
 };
 /* The 7-digit tags a coupon uses for an item GTIN or a category name. */
 uint32_t ofr_target_tag_item(const char *gtin14);
 uint32_t ofr_target_tag_category(const char *category);
 uint32_t ofr_campaign_tag(const char *campaign);
+/* The 4-digit card tag (1..9999; 0 for no card) a coupon is bound with. */
 uint32_t ofr_card_tag(const struct ofr_coupon_key *key, const char *card);
 
-/* Write the printed code ("PMK..."), prefix configured (default "PM"). */
+/* Write the printed code: version 2 (default; 21 characters, "P" + 20 digits with the prefix "PM"),
+ * or version 1 when c->version == 1 or the prefix does not start with a capital letter
+ * ("PMK" + 48 digits). PM_EINVAL for values out of range or too small a buffer. */
 int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix,
 		      const struct ofr_coupon *c, char *out, size_t outlen);
 /*
  * Check a scanned code: layout, MAC, expiry against now_us, and the card
  * (card "" = none on the sale yet: card not checked, *card_pending set).
+ * v2 codes name their offer by a tag: it is looked up in rules (NULL = no
+ * rule set: every v2 code is refused). v1 codes carry it whole.
  * Returns PM_OK with *out filled; PM_EINVAL (not a posmark coupon / damaged),
  * PM_ECHECK (MAC does not verify: forged or altered), PM_EEXPIRED,
- * PM_EREFUSED (issued to another card). reason gets words for the cashier.
+ * PM_EREFUSED (issued to another card, or its offer is not in rules).
+ * reason gets words for the cashier.
  */
-int ofr_coupon_verify(const struct ofr_coupon_key *key, const char *prefix, const char *code,
-		      const char *card, int64_t now_us, struct ofr_coupon *out,
+int ofr_coupon_verify(const struct ofr_coupon_key *key, const struct ofr_rules *rules, const char *prefix,
+		      const char *code, const char *card, int64_t now_us, struct ofr_coupon *out,
 		      bool *card_pending, char *reason, size_t reason_len);
 /* Discount for a verified coupon on a basket: cents, and the matched line (-1 = none). */
 int64_t ofr_coupon_discount(const struct ofr_coupon *c, const struct ofr_line *items, size_t n,

@@ -3,6 +3,7 @@
  * Other modules use offers/offers.h only; offers' tests may include this.
  *  ofr_map.c:      growable arrays, u64 -> u32 open-addressing map, string interning
  *  rules_parse.c:  JSON rule file -> struct ofr_rule array (with diagnostics)
+ *  rules_personal.c: a personal campaign's parameters (split from rules_parse.c)
  *  rules_pos.c:    line numbers of JSON paths (for semantic errors)
  *  rules_index.c:  catalog snapshot, trigger index, ofr_rules_load()
  *  decide.c:       condition evaluation, caps, ranking, holdouts
@@ -39,6 +40,15 @@ uint64_t ofri_hash_str(const char *s);
 uint64_t ofri_mix64(uint64_t x);
 /* GTIN-14 digit string as a number (+1 so it is never 0); 0 if not 14 digits. */
 uint64_t ofri_gtin_key(const char *gtin);
+
+/* Strings that never move once copied: chunks of 64 KiB, freed all at once. */
+struct ofri_arena {
+	char *chunk;               /* the current chunk; its first bytes link the previous one */
+	size_t used, cap;
+};
+/* A copy of s (NULL on ENOMEM); ofri_arena_release frees every copy. ofr_map.c. */
+const char *ofri_arena_strdup(struct ofri_arena *a, const char *s);
+void ofri_arena_release(struct ofri_arena *a);
 
 struct ofri_strtab {         /* interned strings: id 0 = "" */
 	struct ofri_map map;
@@ -90,9 +100,9 @@ struct ofri_cardcond {
 };
 
 struct ofri_rule {
-	char id[OFR_ID_MAX + 1];
-	char campaign[OFR_ID_MAX + 1];
-	char text[64];             /* receipt wording; "" = from the product */
+	const char *id;            /* in the set's arena (unique per rule) */
+	const char *campaign;      /* interned (r->strs): shared by the campaign's rules */
+	const char *text;          /* receipt wording, interned; "" = from the product */
 	int kind;                  /* enum ofr_kind */
 	int priority;              /* per-mille */
 	double confidence, support, lift;  /* stats; < 0 = absent */
@@ -117,6 +127,9 @@ struct ofri_rule {
 	bool target_unknown;       /* offer names an item not in the catalog */
 	bool lift_filtered;        /* stats.lift below the set's min_lift */
 	bool indexed;              /* reachable through the trigger index */
+	int half_life_days;        /* personal: weight of a sale halves every N days (default 90) */
+	int min_sales;             /* personal: the item is in at least N of the card's sales (default 1) */
+	int prior_weight;          /* personal: imagined sales at the store's repeat rate (default 4) */
 };
 
 struct ofri_product {
@@ -136,6 +149,9 @@ struct ofri_postings {        /* CSR: key -> rules[start .. start+count) */
 
 struct ofri_fired {
 	uint32_t rule;
+	int signal;                         /* enum ofr_signal */
+	double score;                       /* ranking key: higher first, then rank_pos */
+	const struct ofri_cand *cand;       /* personal: the profile's candidate */
 	const struct ofri_product *target;  /* item offers: the product (may be NULL for category/basket) */
 	uint32_t target_category;           /* category offers */
 };
@@ -143,10 +159,17 @@ struct ofri_fired {
 struct ofr_rules {
 	char name[128];
 	int max_offers;            /* limits.offers_per_receipt (default 3) */
+	size_t max_rules;          /* refuse sets with more rules (ofr_rules_load_max) */
+	int max_repeats;           /* limits.max_repeats: offers for items the card bought before (default 2) */
+	uint32_t personal;         /* index + 1 of the personal rule (the first), 0 = none */
+	struct ofri_map prior_at;  /* personal repeat_rates: gtin key -> index into prior */
+	float *prior;              /* the store's repeat rate of the item (the personal score's prior) */
+	size_t n_prior;
 	double min_lift;           /* limits.min_lift (default 0: no filter) */
 	size_t n_rules;
 	struct ofri_rule *rules;
-	struct ofri_strtab strs;   /* categories and brands */
+	struct ofri_strtab strs;   /* categories, brands, campaigns, receipt texts */
+	struct ofri_arena ids;     /* rule ids */
 	/* catalog snapshot */
 	size_t n_products;
 	struct ofri_product *products;
@@ -176,12 +199,48 @@ void ofri_rule_release(struct ofri_rule *rule);
 void ofri_diag(struct ofr_diags *d, const char *text, size_t len, bool warning,
 	       const char *path, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* rules_parse.c: the parse context and the helpers rules_personal.c shares */
+struct json_t;
+struct ofri_pctx {
+	struct ofr_rules *r;
+	const char *text;
+	size_t len;
+	const char *store;
+	struct ofr_diags *d;
+};
+/* snprintf for paths: a truncated path only shortens a message. */
+void ofri_pj(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Warn about keys a reader does not know (typos would otherwise go unseen). */
+void ofri_known_keys(struct ofri_pctx *c, struct json_t *obj, const char *path, const char *const *keys);
+/* Integer member in [lo, hi]; absent leaves *out. false on error (reported). */
+bool ofri_get_int(struct ofri_pctx *c, struct json_t *obj, const char *key, const char *path, int64_t lo,
+		  int64_t hi, int64_t *out);
+/* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14. */
+bool ofri_gtin14(const char *s, char out[OFR_GTIN_LEN + 1]);
+/* rules_personal.c: a personal rule's "personal" parameters (and refuses them on other kinds). */
+bool ofri_parse_personal(struct ofri_pctx *c, struct json_t *jr, const char *path, struct ofri_rule *rule);
+
 /* rules_pos.c: 1-based line of the value at path ("rules[3].offer.item"), 0 if not found. */
 int ofri_line_of(const char *text, size_t len, const char *path);
 
 /* rules_index.c; postings and the always list are sorted by rank_pos */
 const struct ofri_product *ofri_product_find(const struct ofr_rules *r, uint64_t gtin_key);
 
+/* profile.c: personal candidates, best first (score = time-decayed share of the card's sales) */
+struct ofri_cand {
+	uint64_t key;                       /* gtin key */
+	const struct ofri_product *prod;    /* NULL if not in the catalog (never offered) */
+	double score;
+	uint32_t n_sales;                   /* sales holding it */
+	int64_t last_us;                    /* last bought */
+};
+#define OFRI_CANDS 24
+size_t ofri_profile_cands(const struct ofr_profile *p, const struct ofri_cand **v);
+int ofri_profile_half_life(const struct ofr_profile *p);
+/* The card bought this item before (any time in the history read). */
+bool ofri_profile_has(const struct ofr_profile *p, uint64_t gtin_key);
+/* rules_index.c: the store's repeat rate of an item (personal repeat_rates), 0 if not given. */
+double ofri_prior(const struct ofr_rules *r, uint64_t gtin_key);
 /* profile.c */
 bool ofri_profile_bought(const struct ofr_profile *p, const struct ofri_bought *b, int64_t now_us);
 int ofri_profile_segment_bit(const struct ofr_profile *p);

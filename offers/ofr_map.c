@@ -184,3 +184,35 @@ int ofri_strtab_add(struct ofri_strtab *t, const char *s, uint32_t *id)
 	*id = (uint32_t)t->n++;
 	return PM_OK;
 }
+
+#define ARENA_CHUNK 65536
+
+const char *ofri_arena_strdup(struct ofri_arena *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (!a->chunk || a->used + n > a->cap) {
+		size_t cap = n + sizeof(char *) > ARENA_CHUNK ? n + sizeof(char *) : ARENA_CHUNK;
+		char *c = malloc(cap);
+		if (!c)
+			return NULL;
+		memcpy(c, &a->chunk, sizeof(char *));   /* link the previous chunk */
+		a->chunk = c;
+		a->used = sizeof(char *);
+		a->cap = cap;
+	}
+	char *d = a->chunk + a->used;
+	memcpy(d, s, n);
+	a->used += n;
+	return d;
+}
+
+void ofri_arena_release(struct ofri_arena *a)
+{
+	while (a->chunk) {
+		char *prev;
+		memcpy(&prev, a->chunk, sizeof(char *));
+		free(a->chunk);
+		a->chunk = prev;
+	}
+	a->used = a->cap = 0;
+}

@@ -7,10 +7,19 @@
  * RFM uses fixed thresholds (a till has no population to take quantiles
  * from; docs/rules.md lists them): R = days since the last sale,
  * F = sales in the last 365 days, M is reported but not used to segment.
+ *
+ * Personal candidates (when the rule set has a personal campaign): each item's
+ * time-decayed share of the card's sales, sum of 2^(-age/half_life) over the
+ * sales holding it divided by (the same sum over all sales + 1): the + 1 is
+ * one imagined sale without the item, so a card with a single sale does not
+ * score its items as certain. The best OFRI_CANDS items are kept, so the
+ * decision only walks that short list. Sales at or after now are not read
+ * (explain --at a past sale sees the history that sale's decision saw).
  */
 #include "offers/ofr_int.h"
 #include "common/pm_err.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +38,15 @@ struct ofr_profile {
 	struct ofri_map item_slot;   /* gtin key -> index into last[] */
 	struct ofri_map cat_slot;    /* category id + 1 -> index into last[] */
 	int64_t *last;
+	double *wsum;                /* per item slot: decayed weight of its sales */
+	uint32_t *nsales;            /* per item slot: sales holding it */
+	uint64_t *slot_key;          /* per slot: its gtin key (0 for category slots) */
+	uint64_t *stamp;             /* per slot: the sale (count) it was last counted in */
 	size_t n_last, cap_last;
+	double wtotal;               /* decayed weight of all sales */
+	double half_life_us;         /* 0 = no personal campaign: no candidates */
+	size_t n_cands;
+	struct ofri_cand cands[OFRI_CANDS];
 	int segment;
 	int64_t now_us;
 	int rc;
@@ -43,29 +60,59 @@ int ofri_segment_bit(const char *name)
 	return -1;
 }
 
-static int touch(struct ofr_profile *p, struct ofri_map *m, uint64_t key, int64_t t)
+static int grow_slots(struct ofr_profile *p)
+{
+	size_t cap = p->cap_last ? p->cap_last * 2 : 256;
+	int64_t *v = realloc(p->last, cap * sizeof(*v));
+	if (v)
+		p->last = v;
+	double *w = realloc(p->wsum, cap * sizeof(*w));
+	if (w)
+		p->wsum = w;
+	uint32_t *n = realloc(p->nsales, cap * sizeof(*n));
+	if (n)
+		p->nsales = n;
+	uint64_t *k = realloc(p->slot_key, cap * sizeof(*k));
+	if (k)
+		p->slot_key = k;
+	uint64_t *st = realloc(p->stamp, cap * sizeof(*st));
+	if (st)
+		p->stamp = st;
+	if (!v || !w || !n || !k || !st)
+		return PM_ENOMEM;
+	p->cap_last = cap;
+	return PM_OK;
+}
+
+/* The slot of key (new or found) with its last time raised to t; *slot_out. */
+static int touch(struct ofr_profile *p, struct ofri_map *m, uint64_t key, bool item, int64_t t, uint32_t *slot_out)
 {
 	uint32_t slot;
 	if (ofri_map_get(m, key, &slot)) {
 		if (t > p->last[slot])
 			p->last[slot] = t;
+		*slot_out = slot;
 		return PM_OK;
 	}
-	if (p->n_last == p->cap_last) {
-		size_t cap = p->cap_last ? p->cap_last * 2 : 256;
-		int64_t *v = realloc(p->last, cap * sizeof(*v));
-		if (!v)
-			return PM_ENOMEM;
-		p->last = v;
-		p->cap_last = cap;
-	}
+	if (p->n_last == p->cap_last && grow_slots(p))
+		return PM_ENOMEM;
 	p->last[p->n_last] = t;
+	p->wsum[p->n_last] = 0;
+	p->nsales[p->n_last] = 0;
+	p->slot_key[p->n_last] = item ? key : 0;
+	p->stamp[p->n_last] = 0;
+	*slot_out = (uint32_t)p->n_last;
 	return ofri_map_put(m, key, (uint32_t)p->n_last++);
 }
 
 static int on_sale(void *ctx, const struct ofr_sale_view *s)
 {
 	struct ofr_profile *p = ctx;
+	uint32_t slot;
+	if (s->time_us >= p->now_us)
+		return 0;   /* not yet at the time of the decision */
+	double w = p->half_life_us > 0 ? exp2(-(double)(p->now_us - s->time_us) / p->half_life_us) : 0;
+	p->wtotal += w;
 	if (!p->sales || s->time_us < p->first_us)
 		p->first_us = s->time_us;
 	if (s->time_us > p->last_us)
@@ -79,11 +126,16 @@ static int on_sale(void *ctx, const struct ofr_sale_view *s)
 		uint64_t key = ofri_gtin_key(s->items[i].gtin);
 		if (!key)
 			continue;
-		if ((p->rc = touch(p, &p->item_slot, key, s->time_us)))
+		if ((p->rc = touch(p, &p->item_slot, key, true, s->time_us, &slot)))
 			return p->rc;
+		if (p->stamp[slot] != p->sales) {   /* once per sale (it may be on several lines) */
+			p->stamp[slot] = p->sales;
+			p->wsum[slot] += w;
+			p->nsales[slot]++;
+		}
 		const struct ofri_product *prod = p->rules ? ofri_product_find(p->rules, key) : NULL;
-		if (prod && prod->category && (p->rc = touch(p, &p->cat_slot, (uint64_t)prod->category + 1,
-							     s->time_us)))
+		if (prod && prod->category && (p->rc = touch(p, &p->cat_slot, (uint64_t)prod->category + 1, false,
+							     s->time_us, &slot)))
 			return p->rc;
 	}
 	return 0;
@@ -110,6 +162,38 @@ static int segment_of(const struct ofr_profile *p)
 	return SEG_REGULAR;
 }
 
+/* Keep the OFRI_CANDS best items by score (then by key, for a total order). */
+static void personal_cands(struct ofr_profile *p)
+{
+	const struct ofri_rule *rule = &p->rules->rules[p->rules->personal - 1];
+	uint32_t min_sales = rule->min_sales > 0 ? (uint32_t)rule->min_sales : 1;
+	p->n_cands = 0;
+	for (size_t i = 0; i < p->n_last; i++) {
+		if (!p->slot_key[i] || p->nsales[i] < min_sales)
+			continue;
+		double prior = ofri_prior(p->rules, p->slot_key[i]), a = rule->prior_weight;
+		struct ofri_cand c = { p->slot_key[i], ofri_product_find(p->rules, p->slot_key[i]),
+				       (p->wsum[i] + a * prior) / (p->wtotal + a), p->nsales[i], p->last[i] };
+		if (!c.prod)
+			continue;
+		size_t j = p->n_cands;
+		if (j == OFRI_CANDS) {
+			const struct ofri_cand *w = &p->cands[j - 1];
+			if (c.score < w->score || (c.score == w->score && c.key > w->key))
+				continue;
+			j--;
+		}
+		while (j > 0 && (p->cands[j - 1].score < c.score ||
+				 (p->cands[j - 1].score == c.score && p->cands[j - 1].key > c.key))) {
+			p->cands[j] = p->cands[j - 1];
+			j--;
+		}
+		p->cands[j] = c;
+		if (p->n_cands < OFRI_CANDS)
+			p->n_cands++;
+	}
+}
+
 int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
 		      const struct ofr_history_source *hist, int64_t now_us, struct ofr_profile **out)
 {
@@ -120,6 +204,10 @@ int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
 		return PM_ENOMEM;
 	p->rules = r;
 	p->now_us = now_us;
+	if (r && r->personal) {
+		int hl = r->rules[r->personal - 1].half_life_days;
+		p->half_life_us = (double)(hl > 0 ? hl : 90) * (double)DAY_US;
+	}
 	if ((rc = ofri_map_init(&p->item_slot, 256)) || (rc = ofri_map_init(&p->cat_slot, 32)))
 		goto fail;
 	if (card && card->number[0] && hist && hist->each_sale) {
@@ -130,6 +218,8 @@ int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
 		}
 	}
 	p->segment = segment_of(p);
+	if (r && r->personal)
+		personal_cands(p);
 	*out = p;
 	return PM_OK;
 fail:
@@ -144,6 +234,10 @@ void ofr_profile_free(struct ofr_profile *p)
 	ofri_map_release(&p->item_slot);
 	ofri_map_release(&p->cat_slot);
 	free(p->last);
+	free(p->wsum);
+	free(p->nsales);
+	free(p->slot_key);
+	free(p->stamp);
 	free(p);
 }
 
@@ -173,4 +267,26 @@ bool ofri_profile_bought(const struct ofr_profile *p, const struct ofri_bought *
 			within = p->last[slot] >= now_us - (int64_t)b->days * DAY_US;
 	}
 	return b->negate ? !within : within;
+}
+
+size_t ofr_profile_personal_count(const struct ofr_profile *p)
+{
+	return p ? p->n_cands : 0;
+}
+
+size_t ofri_profile_cands(const struct ofr_profile *p, const struct ofri_cand **v)
+{
+	*v = p ? p->cands : NULL;
+	return p ? p->n_cands : 0;
+}
+
+int ofri_profile_half_life(const struct ofr_profile *p)
+{
+	return p ? (int)(p->half_life_us / (double)DAY_US + 0.5) : 0;
+}
+
+bool ofri_profile_has(const struct ofr_profile *p, uint64_t gtin_key)
+{
+	uint32_t slot;
+	return p && gtin_key && ofri_map_get(&p->item_slot, gtin_key, &slot);
 }

@@ -289,6 +289,8 @@ static int build_index(struct ofr_rules *r)
 		/* Rules that can never fire here are not indexed (explain --all shows why). */
 		if (rule->other_store || rule->target_unknown || rule->lift_filtered)
 			continue;
+		if (rule->kind == OFR_PERSONAL)
+			continue;   /* its candidates come from the card's profile (decide.c) */
 		if ((rc = index_rule(p, rule, (uint32_t)i, &uses, &rule->indexed)))
 			goto out;
 		if (!rule->indexed)
@@ -326,11 +328,18 @@ static int index_products(struct ofr_rules *r)
 int ofr_rules_load(const char *text, size_t len, const struct ofr_catalog_source *catalog,
 		   const char *store_id, struct ofr_rules **out, struct ofr_diags *diags)
 {
+	return ofr_rules_load_max(text, len, catalog, store_id, 0, out, diags);
+}
+
+int ofr_rules_load_max(const char *text, size_t len, const struct ofr_catalog_source *catalog,
+		       const char *store_id, size_t max_rules, struct ofr_rules **out, struct ofr_diags *diags)
+{
 	struct ofr_rules *r;
 	int rc;
 	*out = NULL;
 	if (!(r = calloc(1, sizeof(*r))))
 		return PM_ENOMEM;
+	r->max_rules = max_rules ? max_rules : OFR_MAX_RULES_DEFAULT;
 	if ((rc = ofri_strtab_init(&r->strs)) || (rc = ofri_map_init(&r->product_by_gtin, 1024)))
 		goto fail;
 	if (catalog && catalog->each) {
@@ -361,6 +370,7 @@ void ofr_rules_free(struct ofr_rules *r)
 		ofri_rule_release(&r->rules[i]);
 	free(r->rules);
 	ofri_strtab_release(&r->strs);
+	ofri_arena_release(&r->ids);
 	free(r->products);
 	ofri_map_release(&r->product_by_gtin);
 	postings_release(&r->by_item);
@@ -374,7 +384,15 @@ void ofr_rules_free(struct ofr_rules *r)
 	free(r->scratch_heap);
 	free(r->fired);
 	ofri_map_release(&r->campaign_tags);
+	ofri_map_release(&r->prior_at);
+	free(r->prior);
 	free(r);
+}
+
+double ofri_prior(const struct ofr_rules *r, uint64_t gtin_key)
+{
+	uint32_t i;
+	return r->n_prior && ofri_map_get(&r->prior_at, gtin_key, &i) ? r->prior[i] : 0;
 }
 
 size_t ofr_rules_count(const struct ofr_rules *r)

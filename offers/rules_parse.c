@@ -16,17 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-struct pctx {
-	struct ofr_rules *r;
-	const char *text;
-	size_t len;
-	const char *store;
-	struct ofr_diags *d;
-};
-
 /* snprintf for paths: a truncated path only shortens a message. */
 __attribute__((format(printf, 3, 4)))
-static void pj(char *dst, size_t cap, const char *fmt, ...)
+void ofri_pj(char *dst, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -37,40 +29,14 @@ static void pj(char *dst, size_t cap, const char *fmt, ...)
 #define ERR(c, path, ...) ofri_diag((c)->d, (c)->text, (c)->len, false, path, __VA_ARGS__)
 #define WARN(c, path, ...) ofri_diag((c)->d, (c)->text, (c)->len, true, path, __VA_ARGS__)
 
-int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us)
-{
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-		return PM_EINVAL;
-	if (s[10]) {
-		int m = 0;
-		if (sscanf(s + 10, "T%2d:%2d:%2dZ%n", &h, &mi, &sec, &m) != 3 || s[10 + m])
-			return PM_EINVAL;
-	} else if (end_of_day) {
-		h = 23, mi = 59, sec = 59;
-	}
-	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return PM_EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out_us = (int64_t)timegm(&tm) * 1000000 + (end_of_day && !s[10] ? 999999 : 0);
-	return PM_OK;
-}
-
 /* GTIN-8/12/13/14 with a valid check digit, normalised to GTIN-14 (the miner's check). */
-static bool gtin14(const char *s, char out[OFR_GTIN_LEN + 1])
+bool ofri_gtin14(const char *s, char out[OFR_GTIN_LEN + 1])
 {
 	return pm_gtin14(s, strlen(s), out);
 }
 
 /* Warn about keys a reader does not know (typos would otherwise go unseen). */
-static void known_keys(struct pctx *c, json_t *obj, const char *path, const char *const *keys)
+void ofri_known_keys(struct ofri_pctx *c, json_t *obj, const char *path, const char *const *keys)
 {
 	const char *k;
 	json_t *v;
@@ -80,21 +46,21 @@ static void known_keys(struct pctx *c, json_t *obj, const char *path, const char
 		for (const char *const *q = keys; *q; q++)
 			ok |= !strcmp(*q, k);
 		if (!ok) {
-			pj(p, sizeof(p), "%s.%s", path, k);
+			ofri_pj(p, sizeof(p), "%s.%s", path, k);
 			WARN(c, p, "unknown key '%s' ignored", k);
 		}
 	}
 }
 
 /* Integer member in [lo, hi]; absent leaves *out. Returns false on error (reported). */
-static bool get_int(struct pctx *c, json_t *obj, const char *key, const char *path, int64_t lo,
+bool ofri_get_int(struct ofri_pctx *c, json_t *obj, const char *key, const char *path, int64_t lo,
 		    int64_t hi, int64_t *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char p[160];
 	if (!v)
 		return true;
-	pj(p, sizeof(p), "%s.%s", path, key);
+	ofri_pj(p, sizeof(p), "%s.%s", path, key);
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
 		ERR(c, p, "'%s' must be a whole number from %lld to %lld", key, (long long)lo, (long long)hi);
 		return false;
@@ -103,14 +69,14 @@ static bool get_int(struct pctx *c, json_t *obj, const char *key, const char *pa
 	return true;
 }
 
-static bool get_date(struct pctx *c, json_t *obj, const char *key, const char *path, bool eod,
+static bool get_date(struct ofri_pctx *c, json_t *obj, const char *key, const char *path, bool eod,
 		     int64_t *out)
 {
 	json_t *v = json_object_get(obj, key);
 	char p[160];
 	if (!v)
 		return true;
-	pj(p, sizeof(p), "%s.%s", path, key);
+	ofri_pj(p, sizeof(p), "%s.%s", path, key);
 	if (!json_is_string(v) || ofri_parse_date(json_string_value(v), eod, out)) {
 		ERR(c, p, "'%s' must be a UTC date \"YYYY-MM-DD\" or \"YYYY-MM-DDTHH:MM:SSZ\"", key);
 		return false;
@@ -118,12 +84,12 @@ static bool get_date(struct pctx *c, json_t *obj, const char *key, const char *p
 	return true;
 }
 
-static int intern(struct pctx *c, const char *s, uint32_t *id)
+static int intern(struct ofri_pctx *c, const char *s, uint32_t *id)
 {
 	return ofri_strtab_add(&c->r->strs, s, id);
 }
 
-static bool parse_group(struct pctx *c, json_t *obj, const char *path, struct ofri_cond *out);
+static bool parse_group(struct ofri_pctx *c, json_t *obj, const char *path, struct ofri_cond *out);
 
 static bool add_kid(struct ofri_cond *g, struct ofri_cond *kid)
 {
@@ -147,7 +113,7 @@ static void cond_release(struct ofri_cond *c)
 static const char *const atom_keys[] = { "item", "category", "brand", "min_qty", "all", "any", "none",
 					 "min_spend_cents", NULL };
 
-static bool parse_atom(struct pctx *c, json_t *a, const char *path, struct ofri_cond *out)
+static bool parse_atom(struct ofri_pctx *c, json_t *a, const char *path, struct ofri_cond *out)
 {
 	json_t *v;
 	int64_t q = 1;
@@ -156,14 +122,14 @@ static bool parse_atom(struct pctx *c, json_t *a, const char *path, struct ofri_
 		ERR(c, path, "a condition must be an object such as {\"item\":\"GTIN\"}");
 		return false;
 	}
-	known_keys(c, a, path, atom_keys);
-	if (!get_int(c, a, "min_qty", path, 1, 9999, &q))
+	ofri_known_keys(c, a, path, atom_keys);
+	if (!ofri_get_int(c, a, "min_qty", path, 1, 9999, &q))
 		return false;
 	out->min = q;
 	if ((v = json_object_get(a, "item"))) {
 		char g[OFR_GTIN_LEN + 1], p[160];
-		pj(p, sizeof(p), "%s.item", path);
-		if (!json_is_string(v) || !gtin14(json_string_value(v), g)) {
+		ofri_pj(p, sizeof(p), "%s.item", path);
+		if (!json_is_string(v) || !ofri_gtin14(json_string_value(v), g)) {
 			ERR(c, p, "'item' must be a GTIN (8, 12, 13 or 14 digits with a valid check digit)");
 			return false;
 		}
@@ -176,7 +142,7 @@ static bool parse_atom(struct pctx *c, json_t *a, const char *path, struct ofri_
 	if ((v = json_object_get(a, "category")) || (v = json_object_get(a, "brand"))) {
 		bool cat = json_object_get(a, "category") != NULL;
 		char p[160];
-		pj(p, sizeof(p), "%s.%s", path, cat ? "category" : "brand");
+		ofri_pj(p, sizeof(p), "%s.%s", path, cat ? "category" : "brand");
 		if (!json_is_string(v) || !json_string_value(v)[0]) {
 			ERR(c, p, "'%s' must be a non-empty string", cat ? "category" : "brand");
 			return false;
@@ -194,7 +160,7 @@ static bool parse_atom(struct pctx *c, json_t *a, const char *path, struct ofri_
 	return false;
 }
 
-static bool parse_list(struct pctx *c, json_t *obj, const char *key, const char *path, int type,
+static bool parse_list(struct ofri_pctx *c, json_t *obj, const char *key, const char *path, int type,
 		       struct ofri_cond *group)
 {
 	json_t *arr = json_object_get(obj, key), *a;
@@ -204,7 +170,7 @@ static bool parse_list(struct pctx *c, json_t *obj, const char *key, const char 
 	struct ofri_cond sub = { .type = type };
 	if (!arr)
 		return true;
-	pj(p, sizeof(p), "%s.%s", path, key);
+	ofri_pj(p, sizeof(p), "%s.%s", path, key);
 	if (!json_is_array(arr) || json_array_size(arr) == 0) {
 		ERR(c, p, "'%s' must be a non-empty array of conditions", key);
 		return false;
@@ -212,7 +178,7 @@ static bool parse_list(struct pctx *c, json_t *obj, const char *key, const char 
 	json_array_foreach(arr, i, a) {
 		struct ofri_cond atom;
 		char ap[176];
-		pj(ap, sizeof(ap), "%s[%zu]", p, i);
+		ofri_pj(ap, sizeof(ap), "%s[%zu]", p, i);
 		if (!parse_atom(c, a, ap, &atom)) {
 			ok = false;
 			continue;
@@ -231,7 +197,7 @@ static bool parse_list(struct pctx *c, json_t *obj, const char *key, const char 
 	return ok;
 }
 
-static bool parse_group(struct pctx *c, json_t *obj, const char *path, struct ofri_cond *out)
+static bool parse_group(struct ofri_pctx *c, json_t *obj, const char *path, struct ofri_cond *out)
 {
 	int64_t spend = 0, qty = 0;
 	bool ok = true;
@@ -240,11 +206,11 @@ static bool parse_group(struct pctx *c, json_t *obj, const char *path, struct of
 	ok &= parse_list(c, obj, "all", path, OFRI_ALL, out);
 	ok &= parse_list(c, obj, "any", path, OFRI_ANY, out);
 	ok &= parse_list(c, obj, "none", path, OFRI_NONE, out);
-	ok &= get_int(c, obj, "min_spend_cents", path, 0, INT64_C(1) << 40, &spend);
+	ok &= ofri_get_int(c, obj, "min_spend_cents", path, 0, INT64_C(1) << 40, &spend);
 	if (spend > 0)
 		add_kid(out, &(struct ofri_cond){ .type = OFRI_BASKET_SPEND, .min = spend });
 	if (!json_object_get(obj, "item") && !json_object_get(obj, "category") && !json_object_get(obj, "brand"))
-		ok &= get_int(c, obj, "min_qty", path, 0, 1000000, &qty);
+		ok &= ofri_get_int(c, obj, "min_qty", path, 0, 1000000, &qty);
 	if (qty > 0)
 		add_kid(out, &(struct ofri_cond){ .type = OFRI_BASKET_QTY, .min = qty });
 	return ok;
@@ -252,7 +218,7 @@ static bool parse_group(struct pctx *c, json_t *obj, const char *path, struct of
 
 static const char *const bought_keys[] = { "item", "category", "within_days", NULL };
 
-static bool parse_bought(struct pctx *c, json_t *obj, const char *key, const char *path, bool negate,
+static bool parse_bought(struct ofri_pctx *c, json_t *obj, const char *key, const char *path, bool negate,
 			 struct ofri_cardcond *cc)
 {
 	json_t *arr = json_object_get(obj, key), *a;
@@ -261,7 +227,7 @@ static bool parse_bought(struct pctx *c, json_t *obj, const char *key, const cha
 	bool ok = true;
 	if (!arr)
 		return true;
-	pj(p, sizeof(p), "%s.%s", path, key);
+	ofri_pj(p, sizeof(p), "%s.%s", path, key);
 	if (!json_is_array(arr)) {
 		ERR(c, p, "'%s' must be an array of {\"item\"|\"category\", \"within_days\"}", key);
 		return false;
@@ -270,14 +236,14 @@ static bool parse_bought(struct pctx *c, json_t *obj, const char *key, const cha
 		char ap[176];
 		struct ofri_bought b = { .negate = negate };
 		int64_t days = 0;
-		pj(ap, sizeof(ap), "%s[%zu]", p, i);
+		ofri_pj(ap, sizeof(ap), "%s[%zu]", p, i);
 		if (!json_is_object(a)) {
 			ERR(c, ap, "must be an object {\"item\"|\"category\", \"within_days\"}");
 			ok = false;
 			continue;
 		}
-		known_keys(c, a, ap, bought_keys);
-		if (!get_int(c, a, "within_days", ap, 1, 3650, &days) || !days) {
+		ofri_known_keys(c, a, ap, bought_keys);
+		if (!ofri_get_int(c, a, "within_days", ap, 1, 3650, &days) || !days) {
 			if (!days)
 				ERR(c, ap, "'within_days' (1 to 3650) is required");
 			ok = false;
@@ -286,7 +252,7 @@ static bool parse_bought(struct pctx *c, json_t *obj, const char *key, const cha
 		b.days = (int)days;
 		json_t *it = json_object_get(a, "item"), *cat = json_object_get(a, "category");
 		char g[OFR_GTIN_LEN + 1];
-		if (it && json_is_string(it) && gtin14(json_string_value(it), g)) {
+		if (it && json_is_string(it) && ofri_gtin14(json_string_value(it), g)) {
 			b.key = ofri_gtin_key(g);
 		} else if (!it && cat && json_is_string(cat) && json_string_value(cat)[0]) {
 			b.is_category = true;
@@ -310,7 +276,7 @@ static const char *const card_keys[] = { "tier_min", "tier_max", "points_min", "
 					 "days_since_visit_min", "days_since_visit_max", "bought",
 					 "not_bought", "segment", NULL };
 
-static bool parse_card(struct pctx *c, json_t *obj, const char *path, struct ofri_cardcond *cc)
+static bool parse_card(struct ofri_pctx *c, json_t *obj, const char *path, struct ofri_cardcond *cc)
 {
 	int64_t v;
 	bool ok = true;
@@ -323,9 +289,9 @@ static bool parse_card(struct pctx *c, json_t *obj, const char *path, struct ofr
 		ERR(c, path, "'card' must be an object of card conditions");
 		return false;
 	}
-	known_keys(c, obj, path, card_keys);
+	ofri_known_keys(c, obj, path, card_keys);
 	cc->any = json_object_size(obj) > 0;
-#define INTF(key, field, lo, hi) do { v = -1; ok &= get_int(c, obj, key, path, lo, hi, &v); \
+#define INTF(key, field, lo, hi) do { v = -1; ok &= ofri_get_int(c, obj, key, path, lo, hi, &v); \
 	if (v >= 0) cc->field = (__typeof__(cc->field))v; } while (0)
 	INTF("tier_min", tier_min, 0, 15);
 	INTF("tier_max", tier_max, 0, 15);
@@ -342,7 +308,7 @@ static bool parse_card(struct pctx *c, json_t *obj, const char *path, struct ofr
 	json_t *seg = json_object_get(obj, "segment");
 	if (seg) {
 		char p[160];
-		pj(p, sizeof(p), "%s.segment", path);
+		ofri_pj(p, sizeof(p), "%s.segment", path);
 		json_t *one;
 		size_t i;
 		json_t *arr = json_is_string(seg) ? json_pack("[O]", seg) : json_incref(seg);
@@ -370,7 +336,7 @@ static const char *const offer_keys[] = { "item", "category", "basket", "upgrade
 					  "percent_off", "amount_off_cents", "points_multiplier",
 					  "points", NULL };
 
-static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
+static bool parse_offer(struct ofri_pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
 {
 	json_t *v;
 	char p[160];
@@ -380,14 +346,14 @@ static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri
 		ERR(c, path, "'offer' is required: an object such as {\"item\":\"GTIN\",\"percent_off\":10}");
 		return false;
 	}
-	known_keys(c, o, path, offer_keys);
-	if (!get_int(c, o, "percent_off", path, 1, 99, &pct) ||
-	    !get_int(c, o, "amount_off_cents", path, 1, 9999, &amt) ||
-	    !get_int(c, o, "points", path, 1, 9999, &pts))
+	ofri_known_keys(c, o, path, offer_keys);
+	if (!ofri_get_int(c, o, "percent_off", path, 1, 99, &pct) ||
+	    !ofri_get_int(c, o, "amount_off_cents", path, 1, 9999, &amt) ||
+	    !ofri_get_int(c, o, "points", path, 1, 9999, &pts))
 		return false;
 	given = (pct > 0) + (amt > 0) + (pts > 0);
 	if ((v = json_object_get(o, "points_multiplier"))) {
-		pj(p, sizeof(p), "%s.points_multiplier", path);
+		ofri_pj(p, sizeof(p), "%s.points_multiplier", path);
 		double m = json_number_value(v);
 		if (!json_is_number(v) || m <= 1.0 || m > 99.0) {
 			ERR(c, p, "'points_multiplier' must be a number above 1 and at most 99 (e.g. 2 for double points)");
@@ -402,9 +368,20 @@ static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri
 		return false;
 	}
 	json_t *item = json_object_get(o, "item"), *cat = json_object_get(o, "category");
+	if (rule->kind == OFR_PERSONAL) {
+		if (item || cat || pts || json_object_get(o, "basket")) {
+			ERR(c, path, "a personal offer takes its item from the card's history: give only "
+			    "percent_off, amount_off_cents or points_multiplier");
+			return false;
+		}
+		rule->benefit = pct ? OFR_PERCENT_ITEM : amt ? OFR_AMOUNT_ITEM : OFR_POINTS_MULT;
+		if (rule->benefit != OFR_POINTS_MULT)
+			rule->value = (int32_t)(pct ? pct : amt);
+		return true;
+	}
 	if (item) {
-		pj(p, sizeof(p), "%s.item", path);
-		if (!json_is_string(item) || !gtin14(json_string_value(item), rule->target_gtin)) {
+		ofri_pj(p, sizeof(p), "%s.item", path);
+		if (!json_is_string(item) || !ofri_gtin14(json_string_value(item), rule->target_gtin)) {
 			ERR(c, p, "'item' must be a GTIN (8, 12, 13 or 14 digits with a valid check digit)");
 			return false;
 		}
@@ -416,7 +393,7 @@ static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri
 		}
 	}
 	if (cat) {
-		pj(p, sizeof(p), "%s.category", path);
+		ofri_pj(p, sizeof(p), "%s.category", path);
 		if (!json_is_string(cat) || !json_string_value(cat)[0]) {
 			ERR(c, p, "'category' must be a non-empty string");
 			return false;
@@ -430,7 +407,7 @@ static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri
 			u = "";
 		rule->upsell = !strcmp(u, "price") ? 1 : !strcmp(u, "brand") ? 2 : 0;
 		if (!rule->upsell) {
-			pj(p, sizeof(p), "%s.upgrade", path);
+			ofri_pj(p, sizeof(p), "%s.upgrade", path);
 			ERR(c, p, "'upgrade' must be \"price\" or \"brand\"");
 			return false;
 		}
@@ -474,15 +451,15 @@ static bool parse_offer(struct pctx *c, json_t *o, const char *path, struct ofri
 		    "percent_off, or \"basket\":true with amount_off_cents");
 		return false;
 	}
-	if (rule->kind == OFR_CROSS_SELL && !item) {
-		ERR(c, path, "a cross_sell offer needs the 'item' it sells");
+	if ((rule->kind == OFR_CROSS_SELL || rule->kind == OFR_EXPLORE) && !item) {
+		ERR(c, path, "a %s offer needs the 'item' it sells", ofr_kind_name(rule->kind));
 		return false;
 	}
 	return true;
 }
 
 /* Campaign-level defaults (the "campaigns" object) and rule-level overrides. */
-static bool parse_limits(struct pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
+static bool parse_limits(struct ofri_pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
 {
 	int64_t v;
 	bool ok = true;
@@ -490,21 +467,21 @@ static bool parse_limits(struct pctx *c, json_t *o, const char *path, struct ofr
 	ok &= get_date(c, o, "valid_from", path, false, &rule->valid_from_us);
 	ok &= get_date(c, o, "valid_until", path, true, &rule->valid_until_us);
 	v = rule->frequency_days;
-	ok &= get_int(c, o, "frequency_days", path, 0, 3650, &v);
+	ok &= ofri_get_int(c, o, "frequency_days", path, 0, 3650, &v);
 	rule->frequency_days = (int)v;
-	ok &= get_int(c, o, "budget", path, 0, INT64_C(1) << 40, &rule->budget);
+	ok &= ofri_get_int(c, o, "budget", path, 0, INT64_C(1) << 40, &rule->budget);
 	v = rule->holdout_pct;
-	ok &= get_int(c, o, "holdout_pct", path, 0, 100, &v);
+	ok &= ofri_get_int(c, o, "holdout_pct", path, 0, 100, &v);
 	rule->holdout_pct = (int)v;
 	v = rule->coupon_days;
-	ok &= get_int(c, o, "coupon_days", path, 1, 365, &v);
+	ok &= ofri_get_int(c, o, "coupon_days", path, 1, 365, &v);
 	rule->coupon_days = (int)v;
 	if (stores) {
 		char p[160];
 		json_t *s;
 		size_t i;
 		bool here = false;
-		pj(p, sizeof(p), "%s.stores", path);
+		ofri_pj(p, sizeof(p), "%s.stores", path);
 		if (!json_is_array(stores)) {
 			ERR(c, p, "'stores' must be an array of store ids (omit it for every store)");
 			return false;
@@ -525,18 +502,19 @@ static bool parse_limits(struct pctx *c, json_t *o, const char *path, struct ofr
 	return ok;
 }
 
-static const char *const rule_keys[] = { "id", "campaign", "kind", "priority", "text", "when",
+static const char *const rule_keys[] = { "id", "campaign", "kind", "priority", "text", "when", "personal",
 					 "offer", "stats", "valid_from", "valid_until", "stores",
 					 "frequency_days", "budget", "holdout_pct", "coupon_days", NULL };
 
-static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns, struct ofri_rule *rule)
+static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *campaigns, struct ofri_rule *rule)
 {
 	char path[64], p[160];
 	json_t *v;
 	bool ok = true;
 	int64_t prio = -1;
-	pj(path, sizeof(path), "rules[%zu]", idx);
+	ofri_pj(path, sizeof(path), "rules[%zu]", idx);
 	memset(rule, 0, sizeof(*rule));
+	rule->id = rule->campaign = rule->text = "";
 	rule->basket.type = OFRI_ALL;
 	rule->confidence = rule->support = rule->lift = -1;
 	rule->coupon_days = 14;
@@ -545,38 +523,46 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 		ERR(c, path, "a rule must be an object with id, kind, when and offer");
 		return false;
 	}
-	known_keys(c, jr, path, rule_keys);
+	ofri_known_keys(c, jr, path, rule_keys);
 	v = json_object_get(jr, "id");
-	pj(p, sizeof(p), "%s.id", path);
+	ofri_pj(p, sizeof(p), "%s.id", path);
 	if (!json_is_string(v) || !json_string_value(v)[0] || strlen(json_string_value(v)) > OFR_ID_MAX) {
 		ERR(c, v ? p : path, "'id' is required: a string of 1 to %d characters", OFR_ID_MAX);
 		ok = false;
 	} else {
-		snprintf(rule->id, sizeof(rule->id), "%s", json_string_value(v));
+		if (!(rule->id = ofri_arena_strdup(&c->r->ids, json_string_value(v))))
+			return false;
 	}
 	v = json_object_get(jr, "campaign");
-	pj(p, sizeof(p), "%s.campaign", path);
+	ofri_pj(p, sizeof(p), "%s.campaign", path);
 	if (v && (!json_is_string(v) || !json_string_value(v)[0] || strlen(json_string_value(v)) > OFR_ID_MAX)) {
 		ERR(c, p, "'campaign' must be a string of 1 to %d characters", OFR_ID_MAX);
 		ok = false;
 	}
-	snprintf(rule->campaign, sizeof(rule->campaign), "%s", json_is_string(v) ? json_string_value(v) : rule->id);
+	uint32_t sid;
+	if (intern(c, json_is_string(v) && json_string_value(v)[0] ? json_string_value(v) : rule->id, &sid))
+		return false;
+	rule->campaign = c->r->strs.s[sid];
 	v = json_object_get(jr, "kind");
-	pj(p, sizeof(p), "%s.kind", path);
+	ofri_pj(p, sizeof(p), "%s.kind", path);
 	const char *k = json_is_string(v) ? json_string_value(v) : "";
-	rule->kind = !strcmp(k, "cross_sell") ? OFR_CROSS_SELL : !strcmp(k, "up_sell") ? OFR_UP_SELL
-		   : !strcmp(k, "promotion") ? OFR_PROMOTION : !strcmp(k, "points_bonus") ? OFR_POINTS_BONUS : -1;
+	rule->kind = -1;
+	for (int i = 0; i <= OFR_EXPLORE; i++)
+		if (!strcmp(k, ofr_kind_name(i)))
+			rule->kind = i;
 	if (rule->kind < 0) {
-		ERR(c, v ? p : path, "'kind' must be cross_sell, up_sell, promotion or points_bonus");
+		ERR(c, v ? p : path, "'kind' must be cross_sell, up_sell, promotion, points_bonus, personal or explore");
 		return false;
 	}
+	if (!ofri_parse_personal(c, jr, path, rule))
+		ok = false;
 	v = json_object_get(jr, "text");
-	if (json_is_string(v))
-		snprintf(rule->text, sizeof(rule->text), "%s", json_string_value(v));
+	if (json_is_string(v) && !intern(c, json_string_value(v), &sid))
+		rule->text = c->r->strs.s[sid];
 	/* stats (as the miner writes them) */
 	json_t *st = json_object_get(jr, "stats");
 	if (st) {
-		pj(p, sizeof(p), "%s.stats", path);
+		ofri_pj(p, sizeof(p), "%s.stats", path);
 		if (!json_is_object(st)) {
 			ERR(c, p, "'stats' must be an object {support, confidence, lift, count}");
 			ok = false;
@@ -584,12 +570,12 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 			json_t *cf = json_object_get(st, "confidence"), *su = json_object_get(st, "support"),
 			       *li = json_object_get(st, "lift");
 			if (cf && (!json_is_number(cf) || json_number_value(cf) < 0 || json_number_value(cf) > 1)) {
-				pj(p, sizeof(p), "%s.stats.confidence", path);
+				ofri_pj(p, sizeof(p), "%s.stats.confidence", path);
 				ERR(c, p, "'confidence' must be a number from 0 to 1");
 				ok = false;
 			}
 			if (li && (!json_is_number(li) || json_number_value(li) < 0)) {
-				pj(p, sizeof(p), "%s.stats.lift", path);
+				ofri_pj(p, sizeof(p), "%s.stats.lift", path);
 				ERR(c, p, "'lift' must be a number >= 0");
 				ok = false;
 			}
@@ -598,7 +584,7 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 			rule->lift = json_is_number(li) ? json_number_value(li) : -1;
 		}
 	}
-	ok &= get_int(c, jr, "priority", path, 0, 1000, &prio);
+	ok &= ofri_get_int(c, jr, "priority", path, 0, 1000, &prio);
 	if (prio < 0)
 		prio = rule->confidence >= 0 ? (int64_t)lround(rule->confidence * 1000) : 500;
 	rule->priority = (int)prio;
@@ -608,7 +594,7 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 		rule->lift_filtered = true;
 	/* conditions */
 	json_t *when = json_object_get(jr, "when");
-	pj(p, sizeof(p), "%s.when", path);
+	ofri_pj(p, sizeof(p), "%s.when", path);
 	if (when && !json_is_object(when)) {
 		ERR(c, p, "'when' must be an object with 'basket' and/or 'card'");
 		ok = false;
@@ -616,20 +602,20 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 	}
 	if (when) {
 		static const char *const when_keys[] = { "basket", "card", NULL };
-		known_keys(c, when, p, when_keys);
+		ofri_known_keys(c, when, p, when_keys);
 		json_t *b = json_object_get(when, "basket");
 		char bp[176];
-		pj(bp, sizeof(bp), "%s.basket", p);
+		ofri_pj(bp, sizeof(bp), "%s.basket", p);
 		if (b && !json_is_object(b)) {
 			ERR(c, bp, "'basket' must be an object with all/any/none lists");
 			ok = false;
 		} else if (b) {
 			static const char *const basket_keys[] = { "all", "any", "none", "min_spend_cents",
 								   "min_qty", NULL };
-			known_keys(c, b, bp, basket_keys);
+			ofri_known_keys(c, b, bp, basket_keys);
 			ok &= parse_group(c, b, bp, &rule->basket);
 		}
-		pj(bp, sizeof(bp), "%s.card", p);
+		ofri_pj(bp, sizeof(bp), "%s.card", p);
 		ok &= parse_card(c, json_object_get(when, "card"), bp, &rule->card);
 	} else {
 		parse_card(c, NULL, p, &rule->card);
@@ -637,14 +623,14 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 	if (rule->kind == OFR_CROSS_SELL && rule->basket.n_kids == 0 && !rule->card.any)
 		WARN(c, path, "cross_sell rule without conditions prints for every sale");
 	/* offer */
-	pj(p, sizeof(p), "%s.offer", path);
+	ofri_pj(p, sizeof(p), "%s.offer", path);
 	v = json_object_get(jr, "offer");
 	ok &= parse_offer(c, v, v ? p : path, rule);
 	/* limits: campaign defaults first, then the rule's own */
 	json_t *camp = campaigns ? json_object_get(campaigns, rule->campaign) : NULL;
 	if (camp && json_is_object(camp)) {
 		char cp[160];
-		pj(cp, sizeof(cp), "campaigns.%s", rule->campaign);
+		ofri_pj(cp, sizeof(cp), "campaigns.%s", rule->campaign);
 		ok &= parse_limits(c, camp, cp, rule);
 	}
 	ok &= parse_limits(c, jr, path, rule);
@@ -654,7 +640,7 @@ static bool parse_rule(struct pctx *c, json_t *jr, size_t idx, json_t *campaigns
 int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *store_id,
 	       struct ofr_diags *d)
 {
-	struct pctx c = { r, text, len, store_id ? store_id : "", d };
+	struct ofri_pctx c = { r, text, len, store_id ? store_id : "", d };
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *v;
 	int rc = PM_OK;
@@ -672,7 +658,7 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 	}
 	static const char *const top_keys[] = { "format", "version", "name", "generated_by", "description",
 						"limits", "campaigns", "rules", NULL };
-	known_keys(&c, root, "", top_keys);
+	ofri_known_keys(&c, root, "", top_keys);
 	v = json_object_get(root, "format");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "posmark-rules")) {
 		ERR(&c, v ? "format" : "", "'format' must be \"posmark-rules\"");
@@ -692,18 +678,22 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 	v = json_object_get(root, "name");
 	snprintf(r->name, sizeof(r->name), "%s", json_is_string(v) ? json_string_value(v) : "unnamed");
 	r->max_offers = 3;
+	r->max_repeats = 2;
 	json_t *lim = json_object_get(root, "limits");
 	if (lim) {
-		int64_t m = r->max_offers;
-		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", NULL };
+		int64_t m = r->max_offers, mr = r->max_repeats;
+		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats", NULL };
 		if (!json_is_object(lim)) {
 			ERR(&c, "limits", "'limits' must be an object");
 			rc = PM_EINVAL;
 		} else {
-			known_keys(&c, lim, "limits", lim_keys);
-			if (!get_int(&c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
+			ofri_known_keys(&c, lim, "limits", lim_keys);
+			if (!ofri_get_int(&c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
 				rc = PM_EINVAL;
 			r->max_offers = (int)m;
+			if (!ofri_get_int(&c, lim, "max_repeats", "limits", 0, OFR_MAX_OFFERS, &mr))
+				rc = PM_EINVAL;
+			r->max_repeats = (int)mr;
 			json_t *ml = json_object_get(lim, "min_lift");
 			if (ml && !json_is_number(ml)) {
 				ERR(&c, "limits.min_lift", "'min_lift' must be a number (e.g. 1.0)");
@@ -721,6 +711,13 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 	json_t *rules = json_object_get(root, "rules");
 	if (!json_is_array(rules)) {
 		ERR(&c, rules ? "rules" : "", "'rules' must be an array of rules");
+		rc = PM_EINVAL;
+		goto out;
+	}
+	if (json_array_size(rules) > r->max_rules) {
+		ERR(&c, "rules", "the rule set has %zu rules, more than this terminal takes (%zu, config "
+		    "offers.max_rules): mine with a higher --min-support or --min-confidence, or raise the limit "
+		    "if the memory is there (about 500 bytes a rule)", json_array_size(rules), r->max_rules);
 		rc = PM_EINVAL;
 		goto out;
 	}
@@ -746,7 +743,7 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 		}
 		if (ofri_map_get(&ids, ofri_hash_str(rule->id), &prev)) {
 			char p[64];
-			pj(p, sizeof(p), "rules[%zu].id", i);
+			ofri_pj(p, sizeof(p), "rules[%zu].id", i);
 			char first[64];
 			snprintf(first, sizeof(first), "rules[%zu]", r->rules[prev].json_index);
 			ERR(&c, p, "rule id '%s' is used twice (first on line %d)", rule->id,
@@ -756,6 +753,11 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 			continue;
 		}
 		ofri_map_put(&ids, ofri_hash_str(rule->id), (uint32_t)r->n_rules);
+		if (rule->kind == OFR_PERSONAL && !r->personal)
+			r->personal = (uint32_t)r->n_rules + 1;
+		else if (rule->kind == OFR_PERSONAL)
+			WARN(&c, "rules", "rule '%s': only the first personal rule ('%s') is used", rule->id,
+			     r->rules[r->personal - 1].id);
 		r->n_rules++;
 	}
 	ofri_map_release(&ids);

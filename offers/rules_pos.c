@@ -7,11 +7,13 @@
  * Also the list of findings itself (ofri_diag), each with its line.
  */
 #include "offers/ofr_int.h"
+#include "common/pm_err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct walker {
 	const char *s;
@@ -189,4 +191,31 @@ void ofr_diags_release(struct ofr_diags *d)
 {
 	free(d->v);
 	memset(d, 0, sizeof(*d));
+}
+
+/* A rule-set date or time (docs/rules.md, limits) in UTC microseconds. */
+int ofri_parse_date(const char *s, bool end_of_day, int64_t *out_us)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return PM_EINVAL;
+	if (s[10]) {
+		int m = 0;
+		if (sscanf(s + 10, "T%2d:%2d:%2dZ%n", &h, &mi, &sec, &m) != 3 || s[10 + m])
+			return PM_EINVAL;
+	} else if (end_of_day) {
+		h = 23, mi = 59, sec = 59;
+	}
+	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return PM_EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out_us = (int64_t)timegm(&tm) * 1000000 + (end_of_day && !s[10] ? 999999 : 0);
+	return PM_OK;
 }

@@ -76,11 +76,13 @@ int cli_open_log(const char *cmd, const struct term_config *cfg, struct loy_db *
 	int rc = loy_open(cfg->data_dir, &cfg->loy, db, err, sizeof(err));
 	if (rc == PM_OK)
 		return 0;
+	/* loy_open says "is damaged" for a damaged log, else (PM_ECORRUPT) a foreign LMDB */
 	cli_fail(cmd, rc == PM_EFULL ? "free disk space or raise loyalty.map_size_max_mb, then retry"
+		 : rc == PM_ECORRUPT && strstr(err, " is damaged") ? LOY_DAMAGED_HINT
 		 : rc == PM_ECORRUPT ? "use --data with the terminal's own log directory"
 		 : "check --data DIR (or store.data in the config) and its permissions",
 		 "%s (%s)", err, pm_strerror(rc));
-	return 1;
+	return rc;
 }
 
 const char *term_money(int64_t cents, char *buf, size_t len)

@@ -50,6 +50,7 @@ struct term_config {
 	} hq;
 	bool offers_enabled;       /* [offers] enabled (default yes) */
 	int offers_max;            /* [offers] max_per_receipt, 0 = the rule set's limit */
+	long offers_max_rules;     /* [offers] max_rules, 0 = the engine's default */
 	char offers_coupon_key[160]; /* [offers] coupon_key; "" = DATA/coupon.key (created) */
 };
 
@@ -79,8 +80,12 @@ int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config 
 /* Print "posmark CMD: WHAT" and an optional hint line; returns exit status 1. */
 int cli_fail(const char *cmd, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Open the purchase log named by cfg->data_dir with a person-readable error. */
+/* Open the purchase log named by cfg->data_dir with a person-readable error.
+ * Returns 0, or the pm_err code (negative) after printing it. */
 int cli_open_log(const char *cmd, const struct term_config *cfg, struct loy_db **db);
+/* The same after reading every page of the log (loy_check_pages): for the
+ * programs that write for hours (daemon, checkout). cmd_log.c. */
+int cli_open_log_full(const char *cmd, const struct term_config *cfg, struct loy_db **db);
 /* Value of an option "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. */
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
 /* "12.34" (negative "-12.34") into buf. */
@@ -135,5 +140,19 @@ int cmd_mine(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+
+/* Damaged logs (cmd_log.c, docs/storage.md): print a failed log read of
+ * `what` (PM_ECORRUPT: "purchase log DIR/data.mdb is damaged" with its hint;
+ * else pm_strerror and `hint`); returns 1. term_log_guard_install, once at
+ * start: an LMDB assertion or a fault inside the log's map prints that
+ * the log is damaged and exits 1 instead of crashing. */
+int cli_log_failed(const char *cmd, const struct term_config *cfg, int rc, const char *what,
+		   const char *hint);
+void term_log_guard_install(const char *cmd);
+/* posmark sync --result-line: a damaged log met by the guard also prints
+ * the result line with rc PM_ECORRUPT, so the daemon never reads it as HQ's
+ * fault. */
+void term_log_guard_result_line(void);
 
 #endif

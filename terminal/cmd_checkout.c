@@ -71,7 +71,12 @@ static int run_scans(struct till *t, struct scan_dev *scanner, const char *scann
 				 pm_strerror(rc));
 			return 1;
 		}
-		if ((rc = till_feed(t, &raw))) {
+		if ((rc = till_feed(t, &raw)) == PM_ECORRUPT) {
+			/* Stop: nothing more is committed onto a damaged log. */
+			cli_log_failed("checkout", t->cfg, rc, "committing the sale (kept open, not committed)", NULL);
+			return 1;
+		}
+		if (rc) {
 			cli_fail("checkout", rc == PM_EFULL ? "free disk space (or raise loyalty.map_size_max_mb) "
 				 "and rerun the same command: committed sales are not repeated" : NULL,
 				 "sale not committed and kept open: %s", pm_strerror(rc));
@@ -123,7 +128,7 @@ int cmd_checkout(int argc, char **argv)
 	if (!scanner_spec)
 		return cli_fail("checkout", "give --scans FILE, --scanner DEV or devices.scanner in the config",
 				"no scanner configured") + 1;
-	if (cli_open_log("checkout", &cfg, &db))
+	if (cli_open_log_full("checkout", &cfg, &db))
 		return 1;
 	if ((rc = scan_open(scanner_spec, &cfg.scan, &scanner, err, sizeof(err)))) {
 		cli_fail("checkout", "check the scanner device string", "%s", err);

@@ -3,7 +3,11 @@
  * what the offers engine would choose for this basket and card, with every
  * candidate rule, whether it fired, why not, and the final ranking. Uses the
  * installed rule set (or --rules FILE), the catalog, the card's history and
- * the issue ledger of the terminal; it records nothing.
+ * the issue ledger of the terminal; it records nothing. --at TIME decides as
+ * at that UTC time (the card's history then, the caps, validity windows), so
+ * a replayed or past sale's decision can be explained; each chosen offer
+ * names the signal that chose it (basket rule, personal, explore, back-fill)
+ * and the numbers behind it.
  */
 #include "terminal/wiring.h"
 #include "common/pm_err.h"
@@ -11,6 +15,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +57,21 @@ static int cmp_row(const void *a, const void *b)
 	return strcmp(x->rule, y->rule);
 }
 
+/* --at: "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD" (00:00 UTC) in microseconds; -1 if neither. */
+static int parse_at(const char *s, int64_t *us)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (!end || *end)
+		return -1;
+	*us = (int64_t)timegm(&tm) * 1000000;
+	return 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	struct cli_common co;
@@ -65,7 +85,7 @@ int cmd_explain(int argc, char **argv)
 	struct ofr_history_source hist;
 	struct ofr_decision dec;
 	struct rows rs = { 0 };
-	const char *card_no = NULL, *basket = NULL, *rules_file = NULL, *v;
+	const char *card_no = NULL, *basket = NULL, *rules_file = NULL, *at = NULL, *v;
 	bool all = false;
 	char err[600];
 	size_t n = 0;
@@ -80,6 +100,8 @@ int cmd_explain(int argc, char **argv)
 			basket = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--rules")))
 			rules_file = v;
+		else if ((v = cli_opt_value(argc, argv, &i, "--at")))
+			at = v;
 		else if (!strcmp(argv[i], "--all"))
 			all = true;
 		else
@@ -91,6 +113,10 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (!basket)
 		return cli_fail("explain", "give --basket GTIN,GTIN,...", "no basket given") + 1;
+	int64_t now = pm_now_us();
+	if (at && parse_at(at, &now))
+		return cli_fail("explain", "give a UTC time like 2026-11-24T08:00:00Z (the sale's time) or a day "
+				"like 2026-11-24", "--at '%s' is not a time", at) + 1;
 	if (cli_open_log("explain", &cfg, &db))
 		return 1;
 	if ((rc = term_offers_open(&cfg, db, &to, err, sizeof(err))) && !to.ledger) {
@@ -127,7 +153,6 @@ int cmd_explain(int argc, char **argv)
 		n++;
 	}
 	free(copy);
-	int64_t now = pm_now_us();
 	term_offers_card(db, card_no, &card);
 	term_offers_history(db, &hist);
 	if (card_no && card.consent == OFR_CONSENT_YES &&
@@ -160,18 +185,25 @@ int cmd_explain(int argc, char **argv)
 							       "rank", rs.v[i].rank));
 		}
 		for (size_t i = 0; i < dec.n; i++)
-			json_array_append_new(chosen, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:i}", "rank", (int)i + 1,
-								"rule", dec.offers[i].rule_id, "campaign", dec.offers[i].campaign,
+			json_array_append_new(chosen, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:f, s:b}",
+								"rank", (int)i + 1, "rule", dec.offers[i].rule_id,
+								"campaign", dec.offers[i].campaign,
 								"kind", ofr_kind_name(dec.offers[i].kind), "gtin", dec.offers[i].gtin,
 								"name", dec.offers[i].name, "held_back", dec.offers[i].held_back,
-								"priority", dec.offers[i].priority));
+								"priority", dec.offers[i].priority,
+								"signal", ofr_signal_name(dec.offers[i].signal),
+								"score", dec.offers[i].score, "repeat", dec.offers[i].repeat));
 		json_object_set_new(o, "ranking", chosen);
+		json_object_set_new(o, "at", json_integer((json_int_t)now));
 		char *s = json_dumps(o, JSON_COMPACT);
 		puts(s ? s : "{}");
 		free(s);
 		json_decref(o);
 	} else {
-		printf("rule set '%s' (%zu rules); card %s, consent %s, segment %s, %llu past sales\n",
+		char when[32];
+		time_t ts = (time_t)(now / 1000000);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ts));
+		printf("at %s: rule set '%s' (%zu rules); card %s, consent %s, segment %s, %llu past sales\n", when,
 		       ofr_rules_name(rules), ofr_rules_count(rules), card_no ? "given" : "none",
 		       card.consent == OFR_CONSENT_YES ? "yes" : card.consent == OFR_CONSENT_NO ? "no" : "not asked",
 		       ofr_profile_segment(prof), (unsigned long long)ofr_profile_sales(prof));
@@ -192,8 +224,10 @@ int cmd_explain(int argc, char **argv)
 			printf("(%zu rules not triggered by this basket; --all lists them)\n", hidden);
 		printf("final ranking:\n");
 		for (size_t i = 0; i < dec.n; i++)
-			printf("  %zu. %s (%s, %s) %s%s\n", i + 1, dec.offers[i].name, dec.offers[i].campaign,
-			       ofr_kind_name(dec.offers[i].kind), dec.offers[i].gtin,
+			printf("  %zu. %s (%s, %s) %s  [%s, score %.3f%s]%s\n", i + 1, dec.offers[i].name,
+			       dec.offers[i].campaign, ofr_kind_name(dec.offers[i].kind), dec.offers[i].gtin,
+			       ofr_signal_name(dec.offers[i].signal), dec.offers[i].score,
+			       dec.offers[i].repeat ? ", bought before" : "",
 			       dec.offers[i].held_back ? "  [control group: not printed]" : "");
 		if (!dec.n)
 			printf("  (no offer)\n");

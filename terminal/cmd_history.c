@@ -83,8 +83,8 @@ int cmd_history(int argc, char **argv)
 	rc = loy_card_history_net(db, r.card, print_sale, &h);
 	loy_close(db);
 	if (rc)
-		return cli_fail("history", "check the log with 'posmark card show'", "cannot read history: %s",
-				pm_strerror(rc));
+		return cli_log_failed("history", &cfg, rc, "reading the card's history",
+				      "check the log with 'posmark log check'");
 	if (!co.json && h.n == 0)
 		fprintf(stderr, "posmark history: no sales for this card in '%s'\n", cfg.data_dir);
 	return 0;

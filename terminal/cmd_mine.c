@@ -101,7 +101,27 @@ struct sales_feed {
 	size_t sales, empty;
 	int rc;
 	struct progress_state *ps;
+	struct mine_seq *seq;         /* the store's rule set: card histories for explore rules */
+	const char **names;           /* scratch: one sale's item names */
+	size_t cap_names;
 };
+
+/* A sale with a card also goes to the sequential miner (explore offers, docs/mining.md). */
+static int feed_seq(struct sales_feed *sf, const struct loy_sale *s)
+{
+	if (!sf->seq || !s->card[0])
+		return PM_OK;
+	if (s->n_items > sf->cap_names) {
+		const char **v = realloc(sf->names, s->n_items * sizeof(*v));
+		if (!v)
+			return PM_ENOMEM;
+		sf->names = v;
+		sf->cap_names = s->n_items;
+	}
+	for (uint32_t i = 0; i < s->n_items; i++)
+		sf->names[i] = s->items[i].gtin;
+	return mine_seq_add(sf->seq, s->card, s->time_us, sf->names, s->n_items);
+}
 
 static int feed_sale(void *ctx, const struct loy_sale *s)
 {
@@ -117,7 +137,7 @@ static int feed_sale(void *ctx, const struct loy_sale *s)
 	for (uint32_t i = 0; i < s->n_items; i++)
 		if ((rc = mine_txn_item(sf->db, s->items[i].gtin, strlen(s->items[i].gtin))))
 			return sf->rc = rc;
-	if ((rc = mine_txn_end(sf->db)))
+	if ((rc = mine_txn_end(sf->db)) || (rc = feed_seq(sf, s)))
 		return sf->rc = rc;
 	if (++sf->sales % 65536 == 0) {
 		struct mine_progress p = { .phase = "reading", .transactions = sf->sales,
@@ -177,16 +197,18 @@ static int read_file(const char *path, enum mine_format fmt, struct mine_db *db,
 	return 0;
 }
 
-static int read_log(const struct term_config *cfg, struct mine_db *db, struct progress_state *ps)
+static int read_log(const struct term_config *cfg, struct mine_db *db, struct mine_seq *seq,
+		    struct progress_state *ps)
 {
 	struct loy_db *ldb;
-	struct sales_feed sf = { .db = db, .ps = ps };
+	struct sales_feed sf = { .db = db, .ps = ps, .seq = seq };
 	int rc;
 
 	if (cli_open_log("mine", cfg, &ldb))
 		return 1;
 	rc = loy_sales_after_net(ldb, 0, 0, feed_sale, &sf);   /* baskets net of returns */
 	loy_close(ldb);
+	free(sf.names);
 	if (sf.rc == PM_ENOMEM)
 		return cli_fail("mine", "mine at HQ over an export, or raise --max-memory",
 				"the purchase log in '%s' does not fit in memory (needs more than %d MB)",
@@ -440,6 +462,84 @@ static int parse_fraction(const char *s, double *out)
 	return 0;
 }
 
+/* The store's rule set (--output-format rules from --data or --hq-db): explore and personal parameters. */
+struct store_opts {
+	struct mine_seq_params seq;
+	struct mine_store_params st;
+};
+
+/* One of the store rule set's options at argv[*i]: 1 taken, 0 not one of them, -1 bad value (said). */
+static int store_opt(int argc, char **argv, int *i, struct store_opts *so)
+{
+	static const struct { const char *name; long lo, hi; } opts[] = {
+		{ "--personal-half-life", 0, 3650 }, { "--explore-min-customers", 1, 1000000 },
+		{ "--explore-per-item", 0, 1000 }, { "--backfill", 0, 1000 }, { "--max-repeats", 0, 8 },
+		{ "--holdout", 0, 100 }, { "--cross-sell-weight", 0, 100 },
+	};
+	const char *v;
+	for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+		if (!(v = cli_opt_value(argc, argv, i, opts[k].name)))
+			continue;
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (*end || n < opts[k].lo || n > opts[k].hi) {
+			cli_fail("mine", "see posmark mine --help", "%s '%s' is not a whole number in %ld..%ld",
+				 opts[k].name, v, opts[k].lo, opts[k].hi);
+			return -1;
+		}
+		int *dst[] = { &so->st.personal_half_life_days, NULL, NULL, NULL, &so->st.max_repeats,
+			       &so->st.holdout_pct, &so->st.cross_sell_weight_pct };
+		if (k == 1)
+			so->seq.min_customers = (uint32_t)n;
+		else if (k == 2)
+			so->seq.per_item = (unsigned)n;
+		else if (k == 3)
+			so->seq.popular = (unsigned)n;
+		else
+			*dst[k] = (int)n;
+		return 1;
+	}
+	if ((v = cli_opt_value(argc, argv, i, "--explore-min-lift"))) {
+		char *end;
+		so->seq.min_lift = strtod(v, &end);
+		if (*end || !(so->seq.min_lift >= 0) || isinf(so->seq.min_lift)) {
+			cli_fail("mine", "lift is a ratio, e.g. 1.5", "--explore-min-lift '%s' is not a number", v);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Mine the explore rules and write the store's whole rule set (docs/mining.md, "Rule sets for a store"). */
+static int write_store(const struct mine_result *res, const struct mine_seq *seq, const struct store_opts *so,
+		       FILE *out, bool quiet)
+{
+	struct mine_seq_rule *v = NULL;
+	size_t n = 0, written, skipped;
+	uint64_t steps = 0;
+	int rc;
+	if (seq && (rc = mine_seq_run(seq, &so->seq, &v, &n, &steps)))
+		return rc;
+	rc = mine_write_store_ruleset(res, seq, v, n, &so->st, out, &written, &skipped);
+	size_t n_explore = 0, n_rates = 0;
+	for (size_t i = 0; i < n; i++) {
+		n_rates += v[i].from == v[i].to;
+		n_explore += v[i].from != v[i].to;
+	}
+	if (rc == PM_OK && !quiet)
+		fprintf(stderr, "posmark mine: store rule set: %zu basket rule(s), %zu explore rule(s) (back-fill "
+			"included) and %zu repeat rates from %llu visit-to-visit steps of %u card(s), personal "
+			"campaign %s\n", res ? mine_n_rules(res) : 0, n_explore, n_rates,
+			(unsigned long long)steps, seq ? mine_seq_customers(seq) : 0,
+			so->st.personal_half_life_days ? "on" : "off");
+	if (rc == PM_OK && skipped)
+		fprintf(stderr, "posmark mine: %zu rule(s) left out of the rule set: an item is not a valid GTIN\n",
+			skipped);
+	free(v);
+	return rc;
+}
+
 int cmd_mine(int argc, char **argv)
 {
 	struct cli_common co;
@@ -453,6 +553,12 @@ int cmd_mine(int argc, char **argv)
 	enum mine_format fmt;
 	struct mine_db *db = NULL;
 	struct mine_result *res = NULL;
+	struct mine_seq *seq = NULL;
+	struct store_opts so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
+				 .st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
+					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 2,
+					 .cross_sell_weight_pct = 25 } };
+	int sr;
 	FILE *out = stdout;
 	size_t need = 0, limit;
 	int rc = cli_setup(&argc, argv, &co, &cfg), status = 1;
@@ -494,7 +600,10 @@ int cmd_mine(int argc, char **argv)
 			until = v;
 		else if (!strcmp(argv[i], "--quiet"))
 			ps.quiet = true;
-		else {
+		else if ((sr = store_opt(argc, argv, &i, &so)) != 0) {
+			if (sr < 0)
+				return 2;
+		} else {
 			fprintf(stderr, "posmark mine: unknown or incomplete option '%s'\n", argv[i]);
 			term_help_command("mine", stderr);
 			return 2;
@@ -571,8 +680,16 @@ int cmd_mine(int argc, char **argv)
 	if (mine_db_new(&db))
 		return cli_fail("mine", NULL, "out of memory");
 	mine_db_set_limit(db, limit);
+	/* From the log, the rule set carries explore rules mined from the cards' histories too. */
+	if (!input && !hq_db && !strcmp(out_fmt, "rules")) {
+		if (mine_seq_new(&seq)) {
+			cli_fail("mine", NULL, "out of memory");
+			goto out;
+		}
+		mine_seq_set_limit(seq, limit);
+	}
 	if (input ? read_file(input, fmt, db, limit, &ps)
-		  : hq_db ? read_hq(hq_db, &q, since, until, db, &ps) : read_log(&cfg, db, &ps))
+		  : hq_db ? read_hq(hq_db, &q, since, until, db, &ps) : read_log(&cfg, db, seq, &ps))
 		goto out;
 	if (mine_db_txns(db) == 0) {
 		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");
@@ -602,7 +719,9 @@ int cmd_mine(int argc, char **argv)
 		out = stdout;
 		goto out;
 	}
-	if (!strcmp(out_fmt, "rules")) {
+	if (!strcmp(out_fmt, "rules") && !input) {
+		rc = write_store(res, seq, &so, out, ps.quiet);
+	} else if (!strcmp(out_fmt, "rules")) {
 		size_t written, skipped;
 		rc = mine_write_ruleset(res, out, &written, &skipped);
 		if (skipped && rc == PM_OK)
@@ -631,5 +750,6 @@ out:
 		fclose(out);
 	mine_result_free(res);
 	mine_db_free(db);
+	mine_seq_free(seq);
 	return status;
 }

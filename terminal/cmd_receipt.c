@@ -103,7 +103,16 @@ int cmd_receipt(int argc, char **argv)
 			goto out;
 		}
 		rc = prn_escpos_to_doc(bytes, len, &doc);
+		/* the preview of a capture is drawn from its bytes, not from what the reader understood */
+		int prc = png ? prn_escpos_render_png((const unsigned char *)bytes, len, profile, png, NULL) : PM_OK;
 		free(bytes);
+		if (prc) {
+			cli_fail("receipt", prc == PM_EINVAL ? "see docs/printers.md for the profile names"
+				 : "check that the directory of --png exists and is writable",
+				 "cannot draw the receipt into '%s': %s", png, pm_strerror(prc));
+			goto out;
+		}
+		png = NULL;   /* drawn */
 		if (rc == PM_EPROTO)
 			fprintf(stderr, "posmark receipt: '%s' ends inside a command; showing what came before\n",
 				escpos);

@@ -61,7 +61,8 @@ int cmd_rules(int argc, char **argv)
 		goto out;
 	if (db)
 		term_offers_catalog(db, &cat);
-	rc = ofr_rules_load(text, len, db ? &cat : NULL, cfg.store_id, &rules, &d);
+	term_rules_set_max((size_t)cfg.offers_max_rules);
+	rc = ofr_rules_load_max(text, len, db ? &cat : NULL, cfg.store_id, term_rules_max(), &rules, &d);
 	print_diags(file, &d, 200);
 	if (rc) {
 		cli_fail("rules", rc == PM_EVERSION ? "this build reads version 1; update posmark or ask HQ for a v1 file"

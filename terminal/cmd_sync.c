@@ -28,6 +28,7 @@ static const char *hint_for(int rc)
 	case PM_EPROTO: return "HQ answered garbage; check hq.url points at posmark-hq";
 	case PM_ECHECK: return "the rule set's signature does not match hq.rules_public_key; ask HQ to republish";
 	case PM_EINVAL: return "set hq.url, store.id and hq.store_credential in the config file";
+	case PM_ECORRUPT: return LOY_DAMAGED_HINT;
 	default: return "see the log lines above; nothing was lost";
 	}
 }
@@ -143,8 +144,17 @@ int cmd_sync(int argc, char **argv)
 	if (!hc.credential[0])
 		return cli_fail("sync", "set hq.store_credential in the config file (from 'posmark-hq store add')",
 				"no store credential");
-	if (cli_open_log("sync", &cfg, &db))
+	if (result_line)   /* a damaged log ends this child with a result line too */
+		term_log_guard_result_line();
+	if ((rc = cli_open_log("sync", &cfg, &db))) {
+		if (result_line) {
+			struct term_sync_result r = { rc, 0, 0, 0, 0 };
+			char line[200];
+			if (term_sync_result_format(&r, line, sizeof(line)) == PM_OK)
+				fputs(line, stdout);
+		}
 		return 1;
+	}
 	struct term_sync_ctx sc = { db, cfg.store_id, cfg.data_dir };
 	memset(&src, 0, sizeof(src));
 	term_sync_source(&src, &sc);
@@ -176,6 +186,8 @@ int cmd_sync(int argc, char **argv)
 			break;
 	}
 	loy_close(db);
+	if (rc == PM_ECORRUPT)   /* the log's damage, never a network fault */
+		return cli_fail("sync", hint_for(rc), "purchase log '%s/data.mdb' is damaged: %s", cfg.data_dir, err);
 	if (rc)
 		return cli_fail("sync", hint_for(rc), "%s (%s)", err, pm_strerror(rc));
 	return 0;

@@ -290,6 +290,11 @@ int term_config_set(struct term_config *cfg, const char *sec, const char *key, c
 		want = "a whole number 0..8 (0 = the rule set's limit)";
 		rc = parse_i64(v, 0, OFR_MAX_OFFERS, &most);
 		cfg->offers_max = (int)most;
+	} else if (KEY("offers", "max_rules")) {
+		int64_t most = 0;
+		want = "a whole number 1..100000000 (rules a rule set may hold here)";
+		rc = parse_i64(v, 1, 100000000, &most);
+		cfg->offers_max_rules = (long)most;
 	} else if (KEY("offers", "coupon_key")) {
 		want = "64 hex digits (or a passphrase of 16+ characters)";
 		rc = strlen(v) < 16 ? PM_EINVAL : copy_str(cfg->offers_coupon_key, sizeof(cfg->offers_coupon_key), v);

@@ -2,7 +2,7 @@
  * daemon.c - `posmark daemon`: one process owns the log, the devices and
  * the local API socket, in one poll() loop. Sales of all lanes are
  * committed by the group-commit thread (committer.c). SIGTERM: finish the
- * commits in flight, keep open sales in DATA/open-sales.json, exit.
+ * commits in flight, keep open sales in DATA/open-sales.json (open_sales.c), exit.
  * SIGHUP: reload the config (docs/daemon.md).
  */
 #include "terminal/daemon_int.h"
@@ -369,96 +369,6 @@ static void client_write(struct daemon *d, int slot)
 	}
 }
 
-static void open_sales_path(const struct daemon *d, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/open-sales.json", d->cfg.data_dir);
-}
-
-/* SIGTERM keeps open sales: one JSON file, written atomically (docs/daemon.md). */
-static void save_open_sales(struct daemon *d)
-{
-	char path[1200];
-	json_t *lanes = json_array();
-	for (size_t i = 0; i < d->n_lanes; i++) {
-		struct till *t = &d->lanes[i]->till;
-		if (!t->open || d->lanes[i] == d->till_lane)
-			continue;
-		json_t *lines = json_array();
-		for (size_t k = 0; k < t->n_lines; k++)
-			json_array_append_new(lines, json_pack("{s:s, s:i, s:I, s:s}", "gtin", t->lines[k].item.gtin,
-							       "qty", (int)t->lines[k].item.qty, "unit_price_cents",
-							       (json_int_t)t->lines[k].item.unit_price_cents, "name",
-							       t->lines[k].name));
-		json_array_append_new(lanes, json_pack("{s:s, s:s, s:s, s:o, s:I, s:s}", "lane", d->lanes[i]->name,
-						       "pos_sale_id", t->pos_sale_id, "card", t->card, "lines", lines,
-						       "points", (json_int_t)t->points_spend, "return_of", t->return_of));
-	}
-	open_sales_path(d, path, sizeof(path));
-	if (json_array_size(lanes) == 0) {
-		json_decref(lanes);
-		unlink(path);
-		return;
-	}
-	json_t *doc = json_pack("{s:i, s:o}", "version", 1, "lanes", lanes);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	/* Durable (fsync, rename, fsync of the directory): the open sales survive a power cut. */
-	int rc = text ? pm_file_replace(path, text, strlen(text), 0640) : PM_ENOMEM;
-	if (rc == PM_OK)
-		pm_info("kept %zu open sale(s) in %s", json_array_size(lanes), path);
-	else
-		pm_err("cannot keep open sales in %s: %s (%s); hint: free disk space in the data directory, "
-		       "the POS app must ring those sales again", path, strerror(errno), pm_errname(rc));
-	free(text);
-	json_decref(doc);
-}
-
-static void restore_open_sales(struct daemon *d)
-{
-	char path[1200];
-	json_error_t jerr;
-	open_sales_path(d, path, sizeof(path));
-	json_t *doc = json_load_file(path, 0, &jerr);
-	if (!doc)
-		return;
-	size_t i, k;
-	json_t *ln, *item;
-	json_array_foreach(json_object_get(doc, "lanes"), i, ln) {
-		struct lane *l = daemon_lane(d, json_string_value(json_object_get(ln, "lane")) ?: "", true);
-		if (!l)
-			continue;
-		snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s",
-			 json_string_value(json_object_get(ln, "pos_sale_id")) ?: "");
-		/* A return resumes as a return (its sale read again); one that cannot (another
-		 * terminal's sale, HQ not answering now) is dropped, never rung as a sale. */
-		const char *ret = json_string_value(json_object_get(ln, "return_of"));
-		if (ret && *ret && till_return_open(&l->till, ret, "return_open")) {
-			pm_warn("lane %s: the open return of %s cannot resume (%s); the POS app opens it again",
-				l->name, ret, l->refusal);
-			till_cancel(&l->till);
-			l->till.pos_sale_id[0] = '\0';
-			continue;
-		}
-		json_array_foreach(json_object_get(ln, "lines"), k, item)
-			till_add_priced(&l->till, json_string_value(json_object_get(item, "gtin")) ?: "",
-					(int32_t)json_integer_value(json_object_get(item, "qty")),
-					json_integer_value(json_object_get(item, "unit_price_cents")),
-					json_string_value(json_object_get(item, "name")));
-		const char *card = json_string_value(json_object_get(ln, "card"));
-		if (card && *card) {
-			struct scan_result r;
-			scan_decode_keyed_card(&d->cfg.scan, card, &r);
-			till_set_card(&l->till, &r);
-		}
-		json_int_t pts = json_integer_value(json_object_get(ln, "points"));
-		if (pts > 0)
-			till_points_spend(&l->till, pts, "points_spend");
-		l->till.open = true;
-	}
-	pm_info("resumed %zu open sale(s) from %s", json_array_size(json_object_get(doc, "lanes")), path);
-	json_decref(doc);
-	unlink(path);
-}
-
 /* The service manager's readiness (pm_notify.h); a failure is only logged. */
 static void notify(const char *state)
 {
@@ -648,6 +558,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	d->started_us = pm_now_us();
 	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
 		d->clients[i].fd = -1;
+	d->open_sales_fd = -1;
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return cli_fail("daemon", NULL, "cannot create a pipe: %s", strerror(errno));
 	sig_pipe_w = sig_pipe[1];
@@ -660,7 +571,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 
 	/* The committer pipelines groups: one sync each (committer.c). */
 	d->cfg.loy.defer_meta_sync = true;
-	if (cli_open_log("daemon", &d->cfg, &d->db))
+	if (cli_open_log_full("daemon", &d->cfg, &d->db))
 		goto out_close_pipe;
 	term_till_hq(&d->hq, &d->cfg, d->db);   /* before any lane: every lane gets the hooks */
 	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
@@ -682,7 +593,8 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	daemon_rules_name(d);
 	d->sync_fd = -1;
 	snprintf(d->hq_state, sizeof(d->hq_state), "%s", d->cfg.hq.url[0] ? "no sync yet" : "not configured (hq.url)");
-	restore_open_sales(d);
+	open_sales_restore(d);
+	open_sales_reserve(d);   /* the space to keep them at a stop, even on a full disk */
 	pm_info("posmark daemon ready: log %s, socket %s%s%s", d->cfg.data_dir, socket_path,
 		d->scanner ? ", standalone till on " : "", d->scanner ? scan_dev_name(d->scanner) : "");
 	{
@@ -708,8 +620,10 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		dispatch(d, sig_pipe[0], pfd, slot_of, n);
 		if (d->scanner && !got_term)
 			till_step(d);
-		if (!got_term)
+		if (!got_term) {
 			daemon_sync_tick(d);
+			open_sales_reserve_tick(d);
+		}
 		close_idle_clients(d);
 	}
 	pm_info("posmark daemon: shutting down");
@@ -719,7 +633,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 			client_write(d, i);
 			client_close(d, i);
 		}
-	save_open_sales(d);
+	open_sales_save(d);
 	daemon_sync_stop(d);
 	rc = 0;
 out_stop:
@@ -730,6 +644,7 @@ out_close_socket:
 	close(d->listen_fd);
 	unlink(d->socket_path);
 out_close_log:
+	open_sales_close(d);
 	daemon_lanes_clear(d);
 	till_offers_share(NULL);
 	term_offers_close(&d->offers);

@@ -105,11 +105,24 @@ struct daemon {
 	size_t sync_out_len;
 	int64_t next_sync_us, last_sync_us;
 	char hq_state[200];
+	/* open sales kept at a stop (open_sales.c): the reserved file, its size */
+	int open_sales_fd;               /* -1 = no reserve */
+	size_t open_sales_reserved;
+	bool open_sales_warned;          /* "cannot reserve" said once until it works again */
 };
 
 /* Serve the socket (and the standalone till when scanner_spec is set) until SIGTERM. Exit status. */
 int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
 	       const char *printer_spec);
+
+/* Open sales over a stop (open_sales.c, docs/daemon.md "Signals"): restore
+ * at start, then reserve the file's space (spaces, durably); grow it as lanes
+ * fill (every loop turn, O(lanes)); save in place at SIGTERM. */
+void open_sales_restore(struct daemon *d);
+void open_sales_reserve(struct daemon *d);
+void open_sales_reserve_tick(struct daemon *d);
+void open_sales_save(struct daemon *d);
+void open_sales_close(struct daemon *d);
 
 /* Background sync (daemon_sync.c). */
 void daemon_sync_tick(struct daemon *d);

@@ -161,6 +161,11 @@ void daemon_sync_read(struct daemon *d)
 		pm_info("sync to HQ: %llu sales and %llu events in %llu batches", r.sales, r.events, r.batches);
 		if (r.rules > 0)
 			daemon_reload_rules(d);
+	} else if (r.rc == PM_ECORRUPT) {
+		/* The log is damaged: not HQ's fault, and retrying will not help. */
+		snprintf(d->hq_state, sizeof(d->hq_state), "not synced: purchase log '%.120s/data.mdb' is "
+			 "damaged (sync exit %d)", d->cfg.data_dir, exit_status);
+		pm_err("sync to HQ stopped: %s; hint: %s", d->hq_state, LOY_DAMAGED_HINT);
 	} else {
 		snprintf(d->hq_state, sizeof(d->hq_state), "unreachable or refusing (%s, sync exit %d); sales "
 			 "stay queued and go at the next sync", pm_errname(r.rc), exit_status);

@@ -94,18 +94,33 @@ static const struct pm_cmd_help helps[] = {
 	  "  --output FILE     write there (default: stdout)\n"
 	  "  --output-format F text, rules or itemsets (default: text)\n"
 	  "  --max-memory MB   memory limit (default: 90% of available memory)\n"
-	  "  --quiet           no progress lines (default: progress after 1 s on stderr)\n" },
+	  "  --quiet           no progress lines (default: progress after 1 s on stderr)\n"
+	  "rules from --data or --hq-db are the store's whole rule set (docs/mining.md):\n"
+	  "  --personal-half-life DAYS  the personal campaign's decay, 0 = none (default: 90)\n"
+	  "  --explore-min-customers N  customers behind an explore rule (default: 10)\n"
+	  "  --explore-min-lift L       lift of an explore rule (default: 2)\n"
+	  "  --explore-per-item N       explore rules per basket item (default: 10)\n"
+	  "  --backfill N               store bestsellers for back-fill (default: 20)\n"
+	  "  --max-repeats N            offers per receipt for items bought before (default: 2)\n"
+	  "  --cross-sell-weight PCT    basket rules' priority, % of confidence (default: 25)\n"
+	  "  --holdout PCT              each campaign's control group (default: 10)\n" },
 	{ "rules", "rules check FILE [--data DIR]\n"
 		   "rules load FILE [--data DIR]",
 	  "validate a rule set (every error with its line), or validate and install it (docs/rules.md)",
 	  NULL },
-	{ "explain", "explain [--card CARD] --basket GTIN[,GTIN...] [--data DIR] [--rules FILE] [--all] [--json]",
+	{ "explain", "explain [--card CARD] --basket GTIN[,GTIN...] [--data DIR] [--rules FILE] [--at TIME] [--all] [--json]",
 	  "every candidate offer rule for a basket, whether it fired or why not, and the ranking",
 	  "  --card CARD       the customer's card (default: none, an anonymous basket)\n"
 	  "  --basket GTINS    the basket, comma-separated (required)\n"
 	  "  --rules FILE      a rule set to try (default: the installed DATA/rules.json)\n"
+	  "  --at TIME         decide as at this UTC time, e.g. a past sale's 2026-11-24T08:00:00Z (default: now)\n"
 	  "  --all             also list rules the basket does not trigger (default: off)\n"
 	  "  --json            JSON instead of text (default: text)\n" },
+	{ "log", "log check [--data DIR] [--json]\nlog salvage [--data DIR] --output NEWDIR",
+	  "check the purchase log for damage, or copy every readable record into a new log (docs/storage.md)",
+	  "  --json            check: one JSON object with the figures (default: text)\n"
+	  "  --output NEWDIR   salvage: the new log's directory (new or empty); the data\n"
+	  "                    directory's other files (coupon.key, rules.json) are copied\n" },
 };
 
 #define N_HELPS (sizeof(helps) / sizeof(helps[0]))

@@ -123,6 +123,15 @@ void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *ou
 	out->last_visit_us = c.last_visit_us;
 }
 
+int term_offers_consent(struct loy_db *db, const char *number)
+{
+	struct loy_card c;
+	if (!number || !number[0] || loy_card_get(db, number, &c) != PM_OK)
+		return OFR_CONSENT_UNKNOWN;
+	return c.consent == LOY_CONSENT_YES ? OFR_CONSENT_YES
+	     : c.consent == LOY_CONSENT_NO ? OFR_CONSENT_NO : OFR_CONSENT_UNKNOWN;
+}
+
 /* ---- the coupon key: config, or DATA/coupon.key created on first use ---- */
 static int load_key(const struct term_config *cfg, struct ofr_coupon_key *key, char *err, size_t errlen)
 {
@@ -266,6 +275,7 @@ int term_offers_open(const struct term_config *cfg, struct loy_db *db, struct te
 	int rc;
 	memset(to, 0, sizeof(*to));
 	err[0] = '\0';
+	term_rules_set_max((size_t)cfg->offers_max_rules);
 	snprintf(to->prefix, sizeof(to->prefix), "%s", cfg->scan.coupon_prefix);
 	pthread_mutex_t *lock = malloc(sizeof(*lock));
 	if (!lock)
@@ -303,6 +313,18 @@ int term_rules_read(const char *path, struct loy_db *db, const char *store_id, s
 	return rc;
 }
 
+static size_t max_rules;   /* config offers.max_rules (term_rules_set_max); 0 = the engine's default */
+
+void term_rules_set_max(size_t n)
+{
+	max_rules = n;
+}
+
+size_t term_rules_max(void)
+{
+	return max_rules;
+}
+
 int term_rules_compile(const char *text, size_t len, const char *what, struct loy_db *db,
 		       const char *store_id, struct ofr_rules **out, char *err, size_t errlen)
 {
@@ -311,7 +333,7 @@ int term_rules_compile(const char *text, size_t len, const char *what, struct lo
 	*out = NULL;
 	if (db)
 		term_offers_catalog(db, &cat);
-	int rc = ofr_rules_load(text, len, db ? &cat : NULL, store_id, out, &d);
+	int rc = ofr_rules_load_max(text, len, db ? &cat : NULL, store_id, max_rules, out, &d);
 	if (rc) {
 		snprintf(err, errlen, "rule set '%s' is not valid (%zu errors%s%s): no offers "
 			 "are printed", what, d.errors, d.n ? "; first: " : "", d.n ? d.v[0].msg : "");

@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "mine", cmd_mine },
 	{ "rules", cmd_rules },
 	{ "explain", cmd_explain },
+	{ "log", cmd_log },
 };
 
 int main(int argc, char **argv)
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name)) {
+			term_log_guard_install(commands[i].name);   /* a damaged log: a message, not a crash */
 			/* COMMAND --help / --version answer before any config is read */
 			for (int k = 2; k < argc; k++) {
 				if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h"))

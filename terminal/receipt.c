@@ -56,7 +56,7 @@ static void benefit_words(const struct ofr_offer *o, const char *currency, char 
 	}
 }
 
-/* One block per printed coupon: what, for what, until when, the barcode and its text. */
+/* One block per printed coupon: what, for what, until when, the barcode (with its text). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency)
 {
 	char what[64], until[32];
@@ -73,8 +73,7 @@ void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const
 		until[10] = '\0';
 		prn_doc_text(d, PRN_CENTER, 0, "Valid until %s, once%s", until,
 			     o->kind == OFR_POINTS_BONUS || o->benefit == OFR_POINTS_MULT ? ", with your card" : "");
-		prn_doc_barcode(d, PRN_CODE128, o->coupon);
-		prn_doc_text(d, PRN_CENTER, 0, "%s", o->coupon);
+		prn_doc_barcode(d, PRN_CODE128, o->coupon);   /* the printer driver prints its text once, below */
 	}
 }
 

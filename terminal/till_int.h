@@ -36,6 +36,12 @@ void till_offers_init(struct till *t);
 void till_offers_release(struct till *t);
 /* Forget the open sale's card snapshot, profile and coupons. */
 void till_offers_reset(struct till *t);
+/*
+ * Coupon throttle (till_throttle.c; docs/till.md): called first for every
+ * coupon scan. PM_EREFUSED with reason while the lane is locked after bad
+ * coupons; otherwise PM_OK, and a bad coupon (a guess) counts against the lane.
+ */
+int till_throttle_coupon(struct till *t, const struct scan_result *r, char *reason, size_t reason_len);
 /* Apply the scanned coupons to the open sale; refused ones are reported and dropped.
  * *bonus: the points coupons' bonus points, credited with the sale (points_bonus). */
 uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t *discount, int64_t *bonus);

@@ -100,6 +100,8 @@ int till_coupon_scan(struct till *t, const char *input, const struct scan_result
 	char reason[200];
 	bool card_pending;
 	struct ofr_coupon c;
+	if (till_throttle_coupon(t, r, reason, sizeof(reason)))
+		return coupon_refused(t, r->kind == SCAN_COUPON ? r->coupon : input, reason);
 	if (r->kind != SCAN_COUPON)
 		return coupon_refused(t, input, r->error[0] ? r->error : "not a coupon code");
 	if (!t->offers_ready)
@@ -110,7 +112,7 @@ int till_coupon_scan(struct till *t, const char *input, const struct scan_result
 			return coupon_refused(t, r->coupon, "coupon already scanned in this sale");
 	if (t->n_coupons >= TILL_MAX_COUPONS)
 		return coupon_refused(t, r->coupon, "too many coupons on one sale");
-	int rc = ofr_coupon_verify(&t->offers.key, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
+	int rc = ofr_coupon_verify(&t->offers.key, t->offers.rules, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
 				   &card_pending, reason, sizeof(reason));
 	if (rc)
 		return coupon_refused(t, r->coupon, reason);
@@ -364,8 +366,33 @@ static int sale_events(void *ctx, const struct loy_sale *s, const struct loy_eve
 	return PM_OK;
 }
 
+/*
+ * Consent is read when deciding, not when the card was scanned: '#consent'
+ * keyed (or HQ's answer synced) after the card counts for this very receipt.
+ * Runs just before the commit (its transaction may call no loyalty function).
+ */
+static void consent_at_decision(struct till *t)
+{
+	if (!t->card[0])
+		return;
+	int now = term_offers_consent(t->db, t->card);
+	if (now == t->card_snap.consent)
+		return;
+	t->card_snap.consent = now;
+	if (now != OFR_CONSENT_YES) {
+		ofr_profile_free(t->profile);   /* the history is not used at all */
+		t->profile = NULL;
+	} else if (!t->profile && t->offers.rules) {
+		struct ofr_history_source hist;
+		term_offers_history(t->db, &hist);
+		if (ofr_profile_build(t->offers.rules, &t->card_snap, &hist, till_now(t), &t->profile))
+			pm_warn("cannot read the card's history for offers");
+	}
+}
+
 void till_offers_bind(struct till *t, struct till_pending *p)
 {
+	consent_at_decision(t);
 	p->till = t;
 	p->max_offers = t->cfg->offers_max;
 	/* Issued with the sale when its receipt prints now: the printer took the

@@ -63,6 +63,12 @@ void term_offers_catalog(struct loy_db *db, struct ofr_catalog_source *out);
 void term_offers_history(struct loy_db *db, struct ofr_history_source *out);
 /* Snapshot of a card for a decision (before this sale is committed); number "" or unknown: known false. */
 void term_offers_card(struct loy_db *db, const char *number, struct ofr_card *out);
+/* The most rules a rule set may hold on this terminal (config offers.max_rules; 0 = the
+ * engine's default). Process-wide, like the config it comes from; term_rules_compile uses it. */
+void term_rules_set_max(size_t max_rules);
+size_t term_rules_max(void);
+/* The card's consent as the log says now (enum ofr_consent; UNKNOWN for no card or no record). */
+int term_offers_consent(struct loy_db *db, const char *number);
 /* Take and drop the engine lock (NULL-safe, not recursive). */
 void term_offers_lock(struct term_offers *to);
 void term_offers_unlock(struct term_offers *to);

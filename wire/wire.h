@@ -338,4 +338,22 @@ enum wire_baskets_exit {
 	WIRE_BASKETS_CORRUPT = 6,     /* a stored item is not a GTIN */
 };
 
+/* ---- signed rule sets: the publication serial (wire_rules.c) ----------
+ * HQ answers GET /v1/rules with the set's bytes, X-Posmark-Signature (hex
+ * Ed25519) and, for a set published with a serial, X-Posmark-Rules-Serial:
+ * N (decimal, > 0). The signature is over wire_rules_signed_message(N,
+ * body) = "posmark-rules serial N\n" followed by the body, so the serial
+ * cannot be changed without the key; a set published before serials has
+ * no header and a signature over the body alone (serial 0). Terminals
+ * install only a serial above the one they have (docs/hostsync.md).
+ * WIRE_RULES_MAX: the largest body a terminal downloads (posmark-hq rules
+ * publish refuses a larger set). */
+#define WIRE_RULES_SERIAL_HEADER "X-Posmark-Rules-Serial"
+#define WIRE_RULES_MAX (8u << 20)
+/* The bytes the signature covers: for serial 0, body itself (*msg = body,
+ * nothing allocated); else the prefix and body in out (appended; caller
+ * frees out). PM_OK or PM_ENOMEM. */
+int wire_rules_signed_message(uint64_t serial, const void *body, size_t len, struct pm_buf *out,
+			      const void **msg, size_t *msg_len);
+
 #endif

@@ -16,19 +16,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ofr_coupon_key key;
+	static struct ofr_rules *rules;
 	static int ready;
 	char code[128], again[128], reason[200];
 	struct ofr_coupon c;
 	bool pending;
 	if (!ready) {
+		/* v2 codes name their offer in a rule set: this one (seed v2_item.txt is issued from it) */
+		static const char set[] =
+			"{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"fuzz\",\"rules\":["
+			"{\"id\":\"x\",\"campaign\":\"pasta-night\",\"kind\":\"cross_sell\","
+			"\"when\":{\"basket\":{\"all\":[{\"item\":\"05012340000010\"}]}},"
+			"\"offer\":{\"item\":\"04007649000015\",\"percent_off\":15}},"
+			"{\"id\":\"b\",\"kind\":\"promotion\",\"offer\":{\"basket\":true,\"amount_off_cents\":300}}]}";
+		struct ofr_diags d = { 0 };
 		ofr_coupon_key_from_text("fuzzing key, the seeds are made with it", &key);
+		if (ofr_rules_load(set, sizeof(set) - 1, NULL, "", &rules, &d) != PM_OK)
+			abort();
+		ofr_diags_release(&d);
 		ready = 1;
 	}
 	if (size >= sizeof(code))
 		return 0;
 	memcpy(code, data, size);
 	code[size] = '\0';
-	int rc = ofr_coupon_verify(&key, "PM", code, "6036010000001000005", INT64_C(20000) * 86400 * 1000000, &c,
+	int rc = ofr_coupon_verify(&key, rules, "PM", code, "6036010000001000005", INT64_C(20000) * 86400 * 1000000, &c,
 				   &pending, reason, sizeof(reason));
 	if (rc != PM_OK)
 		return reason[0] ? 0 : (abort(), 0);

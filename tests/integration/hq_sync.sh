@@ -12,7 +12,7 @@ T=$HQ_TMP
 cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
-check "schema migrated to version 2" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 2 ]'
+check "schema migrated to version 3" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 3 ]'
 
 "$GEN" gen "$T/d1" 3000 T1 40 1200 >/dev/null
 "$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
@@ -211,7 +211,8 @@ check "the campaign report counts them from the columns" '"$POSMARK_HQ" report c
 psql_q "CREATE DATABASE v1" >/dev/null
 V1_DB="host=127.0.0.1 port=$PG_PORT user=postgres dbname=v1"
 "$POSMARK_HQ" migrate --db "$V1_DB" 2>/dev/null
-psql -X -q -v ON_ERROR_STOP=1 "$V1_DB" -c "DELETE FROM schema_migrations WHERE version = 2;
+psql -X -q -v ON_ERROR_STOP=1 "$V1_DB" -c "DELETE FROM schema_migrations WHERE version >= 2;
+	DROP TABLE review_requests; ALTER TABLE rule_sets DROP COLUMN serial;
 	ALTER TABLE events DROP COLUMN sale_seq, DROP COLUMN rule, DROP COLUMN offer_kind, DROP COLUMN gtin, DROP COLUMN benefit,
 	  DROP COLUMN value, DROP COLUMN coupon, DROP COLUMN discount_cents, DROP COLUMN consent;
 	INSERT INTO events (store_id, terminal, seq, time_us, type, card, campaign, payload) VALUES
@@ -228,7 +229,7 @@ q1 "CREATE FUNCTION refuse() RETURNS trigger AS \$\$ BEGIN RAISE EXCEPTION 'disk
 check "a migration step that fails: exit 1 with the reason and a hint, nothing of it left" '[ $rc -eq 1 ] && grep -q "schema migration failed: .*disk on fire" "$T/mig0.err" && grep -q "^hint:" "$T/mig0.err" && [ "$(q1 "SELECT max(version) FROM schema_migrations")" = 1 ] && [ "$(q1 "SELECT count(*) FROM information_schema.columns WHERE table_name = '\''events'\'' AND column_name = '\''sale_seq'\''")" = 0 ]'
 q1 "DROP TRIGGER refuse ON events" >/dev/null
 "$POSMARK_HQ" migrate --db "$V1_DB" 2>"$T/mig.err"; rc=$?
-check "migration 2 runs on a version 1 database" '[ $rc -eq 0 ] && [ "$(q1 "SELECT max(version) FROM schema_migrations")" = 2 ]'
+check "migrations 2 and 3 run on a version 1 database" '[ $rc -eq 0 ] && [ "$(q1 "SELECT max(version) FROM schema_migrations")" = 3 ]'
 check "stored events backfilled from their payloads" '[ "$(q1 "SELECT string_agg(concat_ws(chr(47), seq, card, consent, campaign, rule, gtin, coupon, sale_seq, benefit, value, discount_cents), '\'' '\'' ORDER BY seq) FROM events")" = "1/4000001234567899/yes 2/4000001234567899/C1/PMA/3/2/50/50 3 4/4000001234567899/C9 5/4000009999999999" ]'
 check "a stored payload that does not decode is counted, keeps its card" 'grep -q "1 stored event(s) have a payload that does not decode" "$T/mig.err"'
 check "HQ parses no payload text in SQL or with strstr" '! grep -nE "strstr|split_part|substring\(|position\(" hq/*.c'

@@ -50,7 +50,7 @@ check "--data mines the purchase log (GTIN-14 items)" \
 	'grep -qxF "$(printf "04006381333931 => 05901234123457\t0.500000\t0.666667\t0.888889")" "$T/log.txt"'
 "$P" mine --data "$T/db" --min-support 0.5 --min-confidence 0.6 --output-format rules --output "$T/rules.json" --quiet
 check "the rule set is JSON of the documented shape" \
-	'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=d[\"rules\"][0]; assert d[\"format\"]==\"posmark-rules\" and d[\"version\"]==1 and r[\"kind\"]==\"cross_sell\" and r[\"priority\"]==667 and r[\"offer\"][\"item\"]==\"05901234123457\" and r[\"when\"][\"basket\"][\"all\"]==[{\"item\":\"04006381333931\"}] and r[\"stats\"][\"count\"]==2" "$T/rules.json"'
+	'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=d[\"rules\"][0]; assert d[\"format\"]==\"posmark-rules\" and d[\"version\"]==1 and r[\"kind\"]==\"cross_sell\" and r[\"priority\"]==167 and r[\"stats\"][\"confidence\"]==0.666667 and r[\"offer\"][\"item\"]==\"05901234123457\" and r[\"when\"][\"basket\"][\"all\"]==[{\"item\":\"04006381333931\"}] and r[\"stats\"][\"count\"]==2" "$T/rules.json"'
 check "the offers engine accepts the mined rule set" '"$P" rules check "$T/rules.json" >/dev/null 2>&1'
 "$P" rules load "$T/rules.json" --data "$T/db" >/dev/null 2>&1
 printf '4006381333931\n#tender cash\n' > "$T/s2"

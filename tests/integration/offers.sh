@@ -115,11 +115,11 @@ ok "sale_committed carries printed offers" 'echo "$S" | grep -q "\"offers\":\[{\
 ok "the second offer is the pasta sauce" 'echo "$S" | grep -q "\"rule\":\"sauce\""'
 ok "holdout recorded as would-have-offered, no code" 'echo "$S" | grep -q "\"held_back\":\[{\"campaign\":\"control\".*\"coupon\":\"\""'
 ok "no history yet: the history rule does not fire" '! echo "$S" | grep -q coffee-up'
-CODE=$(echo "$S" | grep -o '"rule":"sauce"[^}]*' | grep -o 'PMK[0-9]*')
-ok "coupon code has the PM prefix and a letter" '[ ${#CODE} -eq 51 ]'
+CODE=$(echo "$S" | grep -o '"rule":"sauce"[^}]*' | grep -o 'P[0-9]\{20\}')
+ok "coupon code v2: the prefix's letter and 20 digits" '[ ${#CODE} -eq 21 ]'
 ok "receipt prints the coupon with a CODE128 barcode" 'grep -q "CODE128 $CODE" "$D/receipts.txt"'
 ok "held-back coupon is not on the receipt" '! grep -q "Lavazza Super Crema" "$D/receipts.txt"'
-FORGED=${CODE:0:10}$(( (${CODE:10:1} + 1) % 10 ))${CODE:11}
+FORGED=${CODE:0:15}$(( (${CODE:15:1} + 1) % 10 ))${CODE:16}
 cat >"$T/s2" <<EOF2
 #clock 2026-11-03T10:00:00Z
 $C1
@@ -154,11 +154,11 @@ ok "three sales committed" 'grep -q "\"committed\":3" "$T/o2"'
 cat >"$T/s3" <<EOF2
 #clock 2027-02-01T10:00:00Z
 $C1
-$(echo "$S" | grep -o 'PMK[0-9]*' | head -1)
+$(echo "$S" | grep -o 'P[0-9]\{20\}' | head -1)
 $LAVAZZA
 #tender cash
 EOF2
-UP=$(ev "$T/o2" 1 | grep -o '"rule":"coffee-up"[^}]*' | grep -o 'PMK[0-9]*')
+UP=$(ev "$T/o2" 1 | grep -o '"rule":"coffee-up"[^}]*' | grep -o 'P[0-9]\{20\}')
 sed -i "3s/.*/$UP/" "$T/s3"
 $P checkout $X --scans "$T/s3" --json >"$T/o3"
 ok "an expired coupon is refused" 'grep -q "\"coupon_refused\",\"coupon\":\"$UP\",\"reason\":\"coupon expired" "$T/o3"'

@@ -195,6 +195,90 @@ static void test_png_preview(void **state)
 	tu_rmdir(dir);
 }
 
+static size_t count(const unsigned char *p, size_t n, const char *needle)
+{
+	size_t k = strlen(needle), c = 0;
+	for (const unsigned char *q = p; (q = memmem(q, n - (size_t)(q - p), needle, k)) != NULL; q += k)
+		c++;
+	return c;
+}
+
+/* Coupon v2 codes pack in code set C and fit every profile; a code too wide never goes out as GS k. */
+static void test_code128_fit(void **state)
+{
+	(void)state;
+	static const char *v2 = "P12345678901234567890";
+	static const char *v1 = "PMK110015872099796993746978020795000010496306836922";
+	static const char *profiles[] = { "generic", "generic-58", "raster", "epson-tm-t88v", "epson-tm-t20ii",
+					  "bixolon-srp-350iii", "pos-5890" };
+	struct prn_doc d;
+	unsigned char *out;
+	size_t n;
+	struct prn_render_stats st;
+	char *dir = tu_mkdtemp(), path[4200];
+	snprintf(path, sizeof(path), "%s/r.png", dir);
+	prn_doc_init(&d, 42);
+	prn_doc_barcode(&d, PRN_CODE128, v2);
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		assert_int_equal(prn_escpos_encode(&d, profiles[i], &out, &n), PM_OK);
+		bool native = strcmp(profiles[i], "raster") != 0;
+		/* Start B, P, Code C, 10 pairs: 15 data bytes; no printer HRI, module 2 */
+		assert_int_equal(has(out, n, "\x1dk\x49\x0f{BP{C\x0c\x22\x38\x4e\x5a\x0c\x22\x38\x4e\x5a", 19), native);
+		assert_int_equal(has(out, n, "\x1dH\x00\x1dh\x50\x1dw\x02", 9), native);
+		assert_int_equal(has(out, n, "\x1dv0", 3), !native);
+		assert_int_equal(count(out, n, v2), 1);         /* the text printed once, whole */
+		/* the preview interpreter draws it from these bytes */
+		assert_int_equal(prn_escpos_render_png(out, n, profiles[i], path, &st), PM_OK);
+		assert_int_equal(st.barcodes, native);
+		assert_int_equal(st.too_wide, 0);
+		free(out);
+	}
+	prn_doc_release(&d);
+	/* a 51-character v1 code: 1,000+ dots at a 2-dot module; QR where native, else text only */
+	prn_doc_init(&d, 42);
+	prn_doc_barcode(&d, PRN_CODE128, v1);
+	assert_int_equal(prn_escpos_encode(&d, "epson-tm-t88v", &out, &n), PM_OK);
+	assert_false(has(out, n, "\x1dk", 2));
+	assert_true(has(out, n, "1P0PMK11001587", 14));       /* GS ( k store */
+	assert_int_equal(count(out, n, v1), 2);               /* QR data and the text line */
+	assert_int_equal(prn_escpos_render_png(out, n, "epson-tm-t88v", path, &st), PM_OK);
+	assert_int_equal(st.qr_codes, 1);
+	free(out);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(prn_escpos_encode(&d, k ? "raster" : "generic", &out, &n), PM_OK);
+		assert_false(has(out, n, "\x1dk", 2));
+		assert_false(has(out, n, "\x1d(k", 3));
+		assert_false(has(out, n, "\x1dv0", 3));
+		assert_int_equal(count(out, n, v1), 1);
+		free(out);
+	}
+	prn_doc_release(&d);
+	/* what a printer does with a too-wide symbol (the old encoder's bytes): prints nothing */
+	unsigned char old[80] = "\x1dw\x02\x1dk\x49\x35{B";
+	memcpy(old + 9, v1, 51);
+	assert_int_equal(prn_escpos_render_png(old, 60, "generic", path, &st), PM_OK);
+	assert_int_equal(st.too_wide, 1);
+	assert_int_equal(st.barcodes, 0);
+	/* the reader of GS k 73 data: code sets, pairs, what a printer refuses */
+	int vals[64];
+	char text[64];
+	assert_int_equal(prni_c128_parse((const unsigned char *)"{BP{C\x0c\x22", 7, vals, 64, text, 64), 6);
+	assert_string_equal(text, "P1234");
+	assert_int_equal(vals[0], 104);                       /* Start B */
+	assert_int_equal(vals[2], 99);                        /* Code C */
+	assert_int_equal(vals[5], (104 + 1 * 48 + 2 * 99 + 3 * 12 + 4 * 34) % 103);   /* check symbol */
+	assert_int_equal(prni_c128_parse((const unsigned char *)"PM", 2, vals, 64, text, 64), -1);       /* no set */
+	assert_int_equal(prni_c128_parse((const unsigned char *)"{C\x64", 3, vals, 64, text, 64), -1);  /* 100 */
+	assert_int_equal(prni_c128_parse((const unsigned char *)"{Aab", 4, vals, 64, text, 64), -1);     /* a in A */
+	assert_int_equal(prni_c128_parse((const unsigned char *)"{B{{x", 5, vals, 64, text, 64), 4);
+	assert_string_equal(text, "{x");
+	unsigned char data[64];
+	assert_int_equal(prni_c128_escpos("1234567", data, sizeof(data)), 2 + 3 + 2 + 1);   /* {C 3 pairs {B 7 */
+	assert_memory_equal(data, "{C\x0c\x22\x38{B7", 8);
+	assert_int_equal(prni_c128_escpos("A\x01", data, sizeof(data)), -1);
+	tu_rmdir(dir);
+}
+
 static struct prn_dev *open_tcp(int port, const char *profile)
 {
 	char spec[128], err[256];
@@ -333,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_encode_raster_fallback),
 		cmocka_unit_test(test_status_replies),
 		cmocka_unit_test(test_png_preview),
+		cmocka_unit_test(test_code128_fit),
 		cmocka_unit_test(test_tcp_print_and_status),
 		cmocka_unit_test(test_tcp_silent_and_absent),
 		cmocka_unit_test(test_open_strings),

@@ -217,6 +217,57 @@ static void test_rules_install(void **state)
 	tu_rmdir(dir);
 }
 
+/* Sign body under serial as HQ publishes it (wire_rules_signed_message). */
+static void sign_serial(unsigned char sig[crypto_sign_BYTES], const unsigned char *sk, uint64_t serial,
+			const char *body)
+{
+	struct pm_buf b = { 0 };
+	const void *msg;
+	size_t len;
+	assert_int_equal(wire_rules_signed_message(serial, body, strlen(body), &b, &msg, &len), 0);
+	crypto_sign_detached(sig, NULL, msg, len, sk);
+	pm_buf_free(&b);
+}
+
+/* Rule sets only move forward: the serial is under the signature, and
+ * only a higher one than DIR/rules.serial installs (issue 15). */
+static void test_rules_serial(void **state)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	unsigned char s0[crypto_sign_BYTES], s5[crypto_sign_BYTES], s7[crypto_sign_BYTES];
+	char pkhex[65];
+	const char *a = "{\"rules\":[\"a\"]}\n", *b = "{\"rules\":[\"b\"]}\n";
+	char *dir = tu_mkdtemp();
+	uint64_t have = 99;
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	crypto_sign_keypair(pk, sk);
+	sodium_bin2hex(pkhex, sizeof(pkhex), pk, sizeof(pk));
+	sign_serial(s0, sk, 0, a);
+	sign_serial(s5, sk, 5, a);
+	sign_serial(s7, sk, 7, b);
+	assert_int_equal(hs_rules_serial_read(dir, &have), 0);
+	assert_int_equal(have, 0);
+	/* a set without a serial installs where none was ever installed (older HQs) */
+	assert_int_equal(hs_rules_install_serial(dir, pkhex, 0, a, strlen(a), s0, sizeof(s0), NULL, &have), 1);
+	assert_int_equal(hs_rules_install_serial(dir, pkhex, 5, a, strlen(a), s5, sizeof(s5), NULL, &have), 1);
+	assert_int_equal(hs_rules_serial_read(dir, &have), 0);
+	assert_int_equal(have, 5);
+	/* the serial is signed: another serial on the same bytes does not verify */
+	assert_int_equal(hs_rules_install_serial(dir, pkhex, 6, a, strlen(a), s5, sizeof(s5), NULL, &have), PM_ECHECK);
+	assert_int_equal(hs_rules_install_serial(dir, pkhex, 5, a, strlen(a), s5, sizeof(s5), "\"e\"", &have), 0);
+	assert_int_equal(hs_rules_install_serial(dir, pkhex, 7, b, strlen(b), s7, sizeof(s7), NULL, &have), 1);
+	/* older ones, and the serial-less one, are refused once 7 is installed */
+	assert_int_equal(hs_rules_install_serial(dir, pkhex, 5, a, strlen(a), s5, sizeof(s5), NULL, &have),
+			 PM_EREFUSED);
+	assert_int_equal(have, 7);
+	assert_int_equal(hs_rules_install_serial(dir, pkhex, 0, a, strlen(a), s0, sizeof(s0), NULL, &have),
+			 PM_EREFUSED);
+	assert_int_equal(hs_rules_serial_read(dir, &have), 0);
+	assert_int_equal(have, 7);
+	tu_rmdir(dir);
+}
+
 /* ---- generator ------------------------------------------------------------ */
 
 static int gen(const char *dir, long n, const char *terminal, long n_events, int64_t spacing_s)
@@ -323,6 +374,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_rules_install),
+		cmocka_unit_test(test_rules_serial),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
