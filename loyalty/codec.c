@@ -171,6 +171,23 @@ int loyi_sale_decode(struct loy_db *db, const void *buf, size_t len, struct loy_
 	return loyi_sale_decode_sc(&db->scratch, buf, len, s);
 }
 
+/* The v2 header's second half (bytes 64..127); *rl the return_of_terminal length. */
+static int decode_chain_fields(const unsigned char *b, struct loy_sale *s, size_t *rl)
+{
+	s->type = b[64];
+	*rl = b[65];
+	if ((s->type != LOY_SALE && s->type != LOY_RETURN) || *rl > LOY_TERMINAL_MAX)
+		return PM_ECORRUPT;
+	s->return_of_seq = get_le(b + 72, 8);
+	s->points_spent = (int64_t)get_le(b + 80, 8);
+	s->point_value_cents = (int64_t)get_le(b + 88, 8);
+	s->points_bonus = (int64_t)get_le(b + 96, 8);
+	s->points_expired = (int64_t)get_le(b + 104, 8);
+	s->refund_cents = (int64_t)get_le(b + 112, 8);
+	s->points_clawed_back = (int64_t)get_le(b + 120, 8);
+	return PM_OK;
+}
+
 int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, struct loy_sale *s)
 {
 	const unsigned char *b = buf, *p, *end = b + len;
@@ -179,8 +196,9 @@ int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, st
 	memset(s, 0, sizeof(*s));
 	if (len < SALE_HDR)
 		return PM_ECORRUPT;
+	/* A newer log is refused at open (meta "format"), so an unknown version byte is damage. */
 	if (b[0] != LOYI_REC_V1 && b[0] != LOYI_SALE_V2)
-		return b[0] > LOYI_SALE_V2 ? PM_EVERSION : PM_ECORRUPT;
+		return PM_ECORRUPT;
 	cl = b[3];
 	tl = b[4];
 	el = b[5];
@@ -197,22 +215,11 @@ int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, st
 	s->discount_cents = (int64_t)get_le(b + 40, 8);
 	s->tendered_cents = (int64_t)get_le(b + 48, 8);
 	s->points_earned = (int64_t)get_le(b + 56, 8);
+	/* v1 records read with the chain account's fields zero: a sale, nothing spent. */
 	if (b[0] == LOYI_SALE_V2) {
-		/* v1 records read with the chain account's fields zero: a sale, nothing spent. */
-		if (len < SALE_HDR_V2)
+		if (len < SALE_HDR_V2 || decode_chain_fields(b, s, &rl))
 			return PM_ECORRUPT;
 		hdr = SALE_HDR_V2;
-		s->type = b[64];
-		rl = b[65];
-		if ((s->type != LOY_SALE && s->type != LOY_RETURN) || rl > LOY_TERMINAL_MAX)
-			return PM_ECORRUPT;
-		s->return_of_seq = get_le(b + 72, 8);
-		s->points_spent = (int64_t)get_le(b + 80, 8);
-		s->point_value_cents = (int64_t)get_le(b + 88, 8);
-		s->points_bonus = (int64_t)get_le(b + 96, 8);
-		s->points_expired = (int64_t)get_le(b + 104, 8);
-		s->refund_cents = (int64_t)get_le(b + 112, 8);
-		s->points_clawed_back = (int64_t)get_le(b + 120, 8);
 	}
 	p = b + hdr;
 	if ((size_t)(end - p) < cl + tl + rl + el + (size_t)s->n_items * SALE_ITEM)
@@ -289,7 +296,7 @@ int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy
 	if (len < 1)
 		return PM_ECORRUPT;
 	if (!((b[0] == LOYI_REC_V1 && len == LOYI_CARD_V1_LEN) || (b[0] == LOYI_CARD_V2 && len == LOYI_CARD_LEN)))
-		return b[0] > LOYI_CARD_V2 ? PM_EVERSION : PM_ECORRUPT;
+		return PM_ECORRUPT;   /* an unknown version is damage: a newer log is refused at open */
 	snprintf(c->number, sizeof(c->number), "%s", number);
 	c->consent = b[1];
 	c->consent_source = b[2];
@@ -312,14 +319,15 @@ int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy
 	}
 	if (c->consent > LOY_CONSENT_NO || c->tier >= LOY_TIER_MAX || ic->hq_tier >= LOY_TIER_MAX)
 		return PM_ECORRUPT;
-	c->points = ic->hq_points + c->pending_points;
+	/* Wrapping sum: a damaged record must not be undefined behaviour. */
+	c->points = (int64_t)((uint64_t)ic->hq_points + (uint64_t)c->pending_points);
 	return PM_OK;
 }
 
 void loyi_card_public(const struct loyi_card *ic, struct loy_card *out)
 {
 	*out = ic->pub;
-	out->points = ic->hq_points + ic->pub.pending_points;
+	out->points = (int64_t)((uint64_t)ic->hq_points + (uint64_t)ic->pub.pending_points);
 	if (ic->hq_last_visit_us > out->last_visit_us)
 		out->last_visit_us = ic->hq_last_visit_us;
 }

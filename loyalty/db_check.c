@@ -637,6 +637,7 @@ int loy_check(const char *dir, const struct loy_config *cfg, struct loy_check_re
 		{ db->meta, "meta" }, { db->sales, "sales" }, { db->card_idx, "card_idx" },
 		{ db->cards, "cards" }, { db->ext_ids, "ext_ids" }, { db->coupons, "coupons" },
 		{ db->catalog, "catalog" }, { db->events, "events" }, { db->offer_caps, "offer_caps" },
+		{ db->returned, "returned" }, { db->bought, "bought" },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == PM_OK; i++)
 		rc = scan_db(db, txn, dbs[i].dbi, dbs[i].name, rep, errbuf, errlen);

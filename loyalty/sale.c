@@ -145,6 +145,27 @@ static int put_sale_events(struct loy_db *db, MDB_txn *txn, const struct loy_sal
 	return PM_OK;
 }
 
+/* The record's own checks before the card's: a return's basis, a sale's points. */
+static int prepare_record(struct loy_db *db, MDB_txn *txn, struct commit_arg *a)
+{
+	struct loy_sale *s = &a->sale;
+	s->points_earned = s->points_expired = s->points_clawed_back = 0;
+	if (s->type == LOY_RETURN)   /* its card, prices, refund and clawback come from the sale returned */
+		return loyi_return_prepare(db, txn, s, &a->ret, a->res);
+	s->refund_cents = 0;
+	s->return_of_terminal[0] = '\0';
+	s->return_of_seq = 0;
+	if (!s->card[0])
+		s->points_bonus = 0;
+	if (s->points_spent > 0 && !s->point_value_cents)
+		s->point_value_cents = db->cfg.point_value_cents;
+	if (s->points_spent > 0 && !s->card[0])
+		return refuse(a->res, LOY_REFUSE_POINTS_NO_CARD);
+	if (s->points_spent > 0 && s->points_spent * s->point_value_cents > s->total_cents)
+		return refuse(a->res, LOY_REFUSE_POINTS_TOTAL);
+	return PM_OK;
+}
+
 static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 {
 	struct commit_arg *a = arg;
@@ -171,24 +192,8 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 	if ((rc = loyi_last_sale_seq(db, txn, &last)))
 		return rc;
 	s->seq = last + 1;
-	s->points_earned = s->points_expired = s->points_clawed_back = 0;
-	if (s->type == LOY_RETURN) {
-		/* Its card, prices, refund and clawback come from the sale returned. */
-		if ((rc = loyi_return_prepare(db, txn, s, &a->ret, res)))
-			return rc;
-	} else {
-		s->refund_cents = 0;
-		s->return_of_terminal[0] = '\0';
-		s->return_of_seq = 0;
-		if (!s->card[0])
-			s->points_bonus = 0;
-		if (s->points_spent > 0 && !s->point_value_cents)
-			s->point_value_cents = db->cfg.point_value_cents;
-		if (s->points_spent > 0 && !s->card[0])
-			return refuse(res, LOY_REFUSE_POINTS_NO_CARD);
-		if (s->points_spent > 0 && s->points_spent * s->point_value_cents > s->total_cents)
-			return refuse(res, LOY_REFUSE_POINTS_TOTAL);
-	}
+	if ((rc = prepare_record(db, txn, a)))
+		return rc;
 	if (s->card[0] && (rc = update_card(db, txn, s, res)))
 		return rc;
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {

@@ -51,6 +51,10 @@ static void lane_sink(void *ctx, const struct till_event *ev)
 		pm_info("lane %s: sale %llu committed, %lld cents", l->name, (unsigned long long)ev->sale->seq,
 			(long long)ev->sale->total_cents);
 		break;
+	case TILL_EV_RETURN_COMMITTED:
+		pm_info("lane %s: return %llu of sale %s committed, %lld cents refunded", l->name,
+			(unsigned long long)ev->sale->seq, ev->sale->return_of, (long long)ev->sale->refund_cents);
+		break;
 	case TILL_EV_SCAN_REFUSED:
 		if (l->reply_client < 0)
 			pm_warn("lane %s: scan refused: %s", l->name, ev->reason);

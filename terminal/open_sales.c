@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define RESERVE_MIN (256u * 1024u)   /* bytes; about 500 lines at their largest */
-#define LANE_BOUND 520u              /* JSON of a lane without its lines (points, return_of included), at most */
+#define LANE_BOUND 500u              /* JSON of a lane without its lines (points, return_of too), at most */
 #define LINE_BOUND 520u              /* JSON of one line, name escaped at its worst */
 
 static void path_of(const struct daemon *d, char *buf, size_t len)
@@ -222,10 +222,16 @@ void open_sales_restore(struct daemon *d)
 			continue;
 		snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s",
 			 json_string_value(json_object_get(ln, "pos_sale_id")) ?: "");
-		/* A return resumes as a return (its sale read again; refused: the lines are refused too). */
+		/* A return resumes as a return (its sale read again); one that cannot (another
+		 * terminal's sale, HQ not answering now) is dropped, never rung as a sale. */
 		const char *ret = json_string_value(json_object_get(ln, "return_of"));
-		if (ret && *ret && till_return_open(&l->till, ret, "return_open"))
-			pm_warn("lane %s: the open return of %s cannot resume: %s", l->name, ret, l->refusal);
+		if (ret && *ret && till_return_open(&l->till, ret, "return_open")) {
+			pm_warn("lane %s: the open return of %s cannot resume (%s); the POS app opens it again",
+				l->name, ret, l->refusal);
+			till_cancel(&l->till);
+			l->till.pos_sale_id[0] = '\0';
+			continue;
+		}
 		json_array_foreach(json_object_get(ln, "lines"), j, item)
 			till_add_priced(&l->till, json_string_value(json_object_get(item, "gtin")) ?: "",
 					(int32_t)json_integer_value(json_object_get(item, "qty")),

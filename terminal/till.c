@@ -2,16 +2,14 @@
  * till.c - the sale state machine of one lane: scans and cashier keys in,
  * a durable commit on tender, then the receipt. Nothing after the commit
  * (printing, events) can lose the sale; a refused scan never ends the sale.
- * A lane may instead ring a return (#return TERMINAL:SEQ, till_return.c's
- * rules in docs/accounts.md) and spend points on a sale (#points N).
+ * A lane may instead ring a return (#return TERMINAL:SEQ) and spend points
+ * on a sale (#points N): till_return.c has their rules (docs/accounts.md).
  */
 #include "terminal/till_int.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
-#include "wire/wire.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,7 +55,7 @@ void till_emit(struct till *t, const struct till_event *ev)
 		t->sink(t->sink_ctx, ev);
 }
 
-static void refuse(struct till *t, const char *input, const char *reason)
+void till_refuse(struct till *t, const char *input, const char *reason)
 {
 	t->counts.refused_scans++;
 	if (!t->sink)
@@ -65,7 +63,7 @@ static void refuse(struct till *t, const char *input, const char *reason)
 	till_emit(t, &(struct till_event){ .kind = TILL_EV_SCAN_REFUSED, .input = input, .reason = reason });
 }
 
-static int64_t now_us(const struct till *t)
+int64_t till_now_us(const struct till *t)
 {
 	return t->clock_us ? t->clock_us : pm_now_us();
 }
@@ -85,74 +83,12 @@ static void reset_sale(struct till *t)
 	till_offers_reset(t);
 }
 
-/* The idempotency key the open sale will commit with ("" = none). */
-static void next_ext_id(const struct till *t, char *out, size_t len)
-{
-	if (t->pos_sale_id[0])
-		snprintf(out, len, "pos:%.58s", t->pos_sale_id);
-	else if (t->ext_base[0])
-		snprintf(out, len, "%s:%lu", t->ext_base, t->sale_ordinal + 1);
-	else
-		out[0] = '\0';
-}
-
-/*
- * The open sale was committed before (a scan script rerun after a crash, a
- * POS app's retry): its scans are not checked against the log again, which
- * already holds its effect; the tender reports it as already committed.
- */
-static bool replaying(const struct till *t)
-{
-	char ext[LOY_EXTID_MAX + 1];
-	uint64_t seq = 0;
-	next_ext_id(t, ext, sizeof(ext));
-	return ext[0] && loy_sale_find_ext(t->db, ext, &seq) == PM_OK && seq;
-}
-
-/* Units of gtin on the open return's lines. */
-static int64_t return_units(const struct till *t, const char *gtin)
-{
-	int64_t u = 0;
-	for (size_t i = 0; i < t->n_lines; i++)
-		if (!strcmp(t->lines[i].item.gtin, gtin))
-			u += t->lines[i].item.qty;
-	return u;
-}
-
-/* An item scanned on a return: it must be in the sale, with units left. PM_OK or PM_EREFUSED (told). */
-static int return_item_ok(struct till *t, const char *input, const char *gtin, int32_t qty, int64_t *unit)
-{
-	char msg[300];
-	int32_t sold, returned;
-	loy_return_units(&t->ret, gtin, &sold, &returned);
-	if (t->return_replay) {
-		*unit = loy_return_unit_price(&t->ret, gtin);
-		return PM_OK;
-	}
-	if (sold <= 0) {
-		snprintf(msg, sizeof(msg), "item %s is not in sale %s: set it aside; only items of that sale "
-			 "can be returned", gtin, t->return_of);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	int64_t here = return_units(t, gtin), left = (int64_t)sold - returned - here;
-	if (qty > left) {
-		snprintf(msg, sizeof(msg), "sale %s had %d of item %s, %d returned before%s: at most %lld more can "
-			 "be returned", t->return_of, (int)sold, gtin, (int)returned,
-			 here ? " and some on this return" : "", (long long)(left > 0 ? left : 0));
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	*unit = loy_return_unit_price(&t->ret, gtin);
-	return PM_OK;
-}
-
 static int add_line(struct till *t, const char *input, const struct loy_product *p,
 		    int64_t embedded_price)
 {
 	struct till_line *l;
 	if (t->n_lines >= TILL_MAX_LINES) {
-		refuse(t, input, "sale has too many lines; tender this sale and start another");
+		till_refuse(t, input, "sale has too many lines; tender this sale and start another");
 		return PM_EREFUSED;
 	}
 	if (t->returning) {
@@ -160,7 +96,7 @@ static int add_line(struct till *t, const char *input, const struct loy_product 
 		int32_t qty = embedded_price >= 0 ? 1 : t->pending_qty;
 		int64_t unit;
 		t->pending_qty = 1;
-		if (return_item_ok(t, input, p->gtin, qty, &unit))
+		if (till_return_item_ok(t, input, p->gtin, qty, &unit))
 			return PM_EREFUSED;
 		l = &t->lines[t->n_lines++];
 		memset(l, 0, sizeof(*l));
@@ -206,12 +142,12 @@ static void scan_item(struct till *t, const char *input, const struct scan_resul
 	if (rc == PM_ENOENT) {
 		snprintf(msg, sizeof(msg), "unknown product %s: not in the catalog; set it aside "
 			 "and call a supervisor", r->gtin);
-		refuse(t, input, msg);
+		till_refuse(t, input, msg);
 		return;
 	}
 	if (rc) {
 		snprintf(msg, sizeof(msg), "cannot read the catalog: %s", pm_strerror(rc));
-		refuse(t, input, msg);
+		till_refuse(t, input, msg);
 		return;
 	}
 	add_line(t, input, &p, r->kind == SCAN_VARIABLE_MEASURE ? r->price_cents : -1);
@@ -239,11 +175,11 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 {
 	char tail[16];
 	if (r->kind != SCAN_CARD) {
-		refuse(t, input, r->error[0] ? r->error : "not a loyalty card number");
+		till_refuse(t, input, r->error[0] ? r->error : "not a loyalty card number");
 		return;
 	}
 	if (t->returning) {
-		refuse(t, input, "a return credits the card of its sale: no card scan needed");
+		till_refuse(t, input, "a return credits the card of its sale: no card scan needed");
 		return;
 	}
 	account_lookup(t, r->card);
@@ -251,7 +187,7 @@ static void attach_card(struct till *t, const char *input, const struct scan_res
 	t->open = true;
 	if (t->points_spend) {
 		t->points_spend = 0;   /* they were the other card's */
-		refuse(t, input, "points keyed for the card before were dropped: key #points again for this card");
+		till_refuse(t, input, "points keyed for the card before were dropped: key #points again for this card");
 	}
 	till_offers_card(t);   /* reads the card's record into t->card_snap */
 	pm_dbg("card %s attached", pm_card_tail(t->card, tail, sizeof(tail)));
@@ -388,7 +324,7 @@ static int return_prepare(struct till *t, int tender_kind, struct till_pending *
 {
 	struct loy_sale *s = &p->sale;
 	if (t->n_lines == 0) {
-		refuse(t, "#tender", "return without items: scan the returned items first, or #cancel");
+		till_refuse(t, "#tender", "return without items: scan the returned items first, or #cancel");
 		return PM_EINVAL;
 	}
 	for (size_t i = 0; i < t->n_lines; i++)
@@ -396,7 +332,7 @@ static int return_prepare(struct till *t, int tender_kind, struct till_pending *
 	s->type = LOY_RETURN;
 	s->items = p->items;
 	s->n_items = (uint32_t)t->n_lines;
-	s->time_us = now_us(t);
+	s->time_us = till_now_us(t);
 	s->tender = tender_kind;
 	snprintf(s->return_of_terminal, sizeof(s->return_of_terminal), "%s", t->ret.sale.terminal);
 	s->return_of_seq = t->ret.sale.seq;
@@ -422,7 +358,7 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 		goto ids;
 	}
 	if (t->n_lines == 0) {
-		refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
+		till_refuse(t, "#tender", "tender without items: scan at least one item first, or #cancel");
 		return PM_EINVAL;
 	}
 	int64_t discount = 0, bonus = 0;
@@ -436,7 +372,7 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 			 (long long)t->points_spend, term_money(t->points_spend * pv, a, sizeof(a)),
 			 term_money(total, b, sizeof(b)), (long long)(total / pv));
 		t->points_spend = 0;
-		refuse(t, "#tender", msg);
+		till_refuse(t, "#tender", msg);
 		return PM_EINVAL;
 	}
 	/* Points pay part of the total like a tender; the rest is paid in money. */
@@ -449,14 +385,14 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 		snprintf(msg, sizeof(msg), "tendered %s is less than the %s %s; tender the full amount",
 			 term_money(amount, a, sizeof(a)), t->points_spend ? "amount due after points" : "total",
 			 term_money(due, b, sizeof(b)));
-		refuse(t, "#tender", msg);
+		till_refuse(t, "#tender", msg);
 		return PM_EINVAL;
 	}
 	for (size_t i = 0; i < t->n_lines; i++)
 		p->items[i] = t->lines[i].item;
 	s->items = p->items;
 	s->n_items = (uint32_t)t->n_lines;
-	s->time_us = now_us(t);
+	s->time_us = till_now_us(t);
 	s->tender = tender_kind;
 	s->total_cents = total;
 	s->discount_cents = discount;
@@ -470,7 +406,7 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 	snprintf(s->terminal, sizeof(s->terminal), "%s", t->cfg->loy.terminal_id);
 	snprintf(s->currency, sizeof(s->currency), "%s", t->cfg->loy.currency);
 ids:
-	next_ext_id(t, s->ext_id, sizeof(s->ext_id));
+	till_next_ext_id(t, s->ext_id, sizeof(s->ext_id));
 	if (!p->is_return)
 		till_offers_bind(t, p);
 	return PM_OK;
@@ -517,58 +453,13 @@ static void fill_result(struct till *t, const struct till_pending *p, const stru
 	till_offers_after_commit(t, p, s, out);
 }
 
-/* The log refused the commit (loy_commit_result.refusal): say why and what to do; the sale stays open. */
-static void commit_refused(struct till *t, struct till_pending *p, const struct loy_commit_result *res)
-{
-	char msg[300];
-	const struct loy_sale *s = &p->sale;
-	struct loy_card c;
-	switch (res->refusal) {
-	case LOY_REFUSE_POINTS_BALANCE:
-	case LOY_REFUSE_POINTS_OFFLINE:
-	case LOY_REFUSE_POINTS_NO_CARD:
-	case LOY_REFUSE_POINTS_TOTAL: {
-		/* Another lane spent from this card meanwhile (or a balance expired): drop them. */
-		int64_t left = 0;
-		if (s->card[0] && loy_card_get(t->db, s->card, &c) == PM_OK)
-			left = loy_points_spendable(&t->cfg->loy, &c, s->time_us, NULL);
-		snprintf(msg, sizeof(msg), "the card cannot spend %lld points now (%s): they were taken off the "
-			 "sale; key #points %lld or fewer, or tender without points", (long long)s->points_spent,
-			 res->refusal == LOY_REFUSE_POINTS_OFFLINE ? "past its offline allowance"
-			 : res->refusal == LOY_REFUSE_POINTS_TOTAL ? "worth more than the total"
-			 : "its balance changed", (long long)left);
-		t->points_spend = 0;
-		break;
-	}
-	case LOY_REFUSE_RETURN_NOT_IN_SALE:
-	case LOY_REFUSE_RETURN_TOO_MANY:
-		snprintf(msg, sizeof(msg), "item %s: more units than sale %s has left to return (returned "
-			 "meanwhile?); #void it, or #cancel the return",
-			 res->refused_item >= 0 && (uint32_t)res->refused_item < s->n_items
-				 ? s->items[res->refused_item].gtin : "?", t->return_of);
-		break;
-	case LOY_REFUSE_RETURN_OF_RETURN:
-		snprintf(msg, sizeof(msg), "%s is a return, not a sale: a return cannot be returned; #cancel",
-			 t->return_of);
-		break;
-	case LOY_REFUSE_RETURN_EMPTY:
-		snprintf(msg, sizeof(msg), "return without items: scan the returned items first, or #cancel");
-		break;
-	default:
-		snprintf(msg, sizeof(msg), "sale %s is not known to this terminal's log any more; #cancel the "
-			 "return", t->return_of);
-		break;
-	}
-	refuse(t, "#tender", msg);
-}
-
 int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struct loy_commit_result *res,
 		     struct till_sale_result *out)
 {
 	struct loy_sale *s = &p->sale;
 	struct till_sale_result *r = out ? out : malloc(sizeof(*r));
 	if (rc == PM_EREFUSED) {
-		commit_refused(t, p, res);
+		till_commit_refused(t, p, res);
 		rc = PM_EINVAL;
 	} else if (rc == PM_EEXIST && !res->seq && s->n_redeemed) {
 		/* A coupon was redeemed before (single use): refuse that one, keep the sale going. */
@@ -577,7 +468,7 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 			s->tendered_cents = s->total_cents - s->points_spent * s->point_value_cents;
 		rc = TILL_COMMIT_AGAIN;
 		if (s->tendered_cents < s->total_cents - s->points_spent * s->point_value_cents) {
-			refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
+			till_refuse(t, "#tender", "a coupon was refused and the tendered amount no longer covers the "
 			       "total; tender again");
 			rc = PM_EINVAL;
 		}
@@ -638,7 +529,7 @@ static int tender(struct till *t, const char *args)
 	int tender_kind = loy_tender_parse(kind);
 
 	if (n < 1 || tender_kind < 0) {
-		refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
+		till_refuse(t, "#tender", "tender must be '#tender cash|card|other [AMOUNT_CENTS]'");
 		return PM_OK;
 	}
 	if (!(p = calloc(1, sizeof(*p))))
@@ -667,7 +558,7 @@ static void points_key(struct till *t, const char *line, const char *arg)
 	while (end && *end == ' ')
 		end++;
 	if (n < 0 || !end || *end) {
-		refuse(t, line, "#points needs a whole number of points, 1 or more (e.g. #points 500)");
+		till_refuse(t, line, "#points needs a whole number of points, 1 or more (e.g. #points 500)");
 		return;
 	}
 	till_points_spend(t, n, line);
@@ -684,12 +575,12 @@ static int cashier_key(struct till *t, const char *line)
 	if (IS("#qty")) {
 		long q = arg ? strtol(arg, NULL, 10) : 0;
 		if (q < 1 || q > 9999)
-			refuse(t, line, "#qty needs a whole number 1..9999");
+			till_refuse(t, line, "#qty needs a whole number 1..9999");
 		else
 			t->pending_qty = (int)q;
 	} else if (IS("#void")) {
 		if (t->n_lines == 0)
-			refuse(t, line, "nothing to void: the sale has no lines");
+			till_refuse(t, line, "nothing to void: the sale has no lines");
 		else {
 			t->n_lines--;
 			till_emit(t, &(struct till_event){ .kind = TILL_EV_LINE_VOIDED,
@@ -708,11 +599,11 @@ static int cashier_key(struct till *t, const char *line)
 		/* The customer answers at the till: targeted offers yes or no, for the attached card. */
 		bool yes = arg && !strcmp(arg, "yes");
 		if (t->returning)
-			refuse(t, line, "#consent is for a sale's card; #tender or #cancel the return first");
+			till_refuse(t, line, "#consent is for a sale's card; #tender or #cancel the return first");
 		else if (!t->card[0])
-			refuse(t, line, "no card attached: scan the customer's card before #consent");
+			till_refuse(t, line, "no card attached: scan the customer's card before #consent");
 		else if (!arg || (!yes && strcmp(arg, "no")))
-			refuse(t, line, "#consent needs yes or no");
+			till_refuse(t, line, "#consent needs yes or no");
 		else if (till_set_consent(t, yes) == PM_OK)
 			till_emit(t, &(struct till_event){ .kind = TILL_EV_CONSENT_RECORDED, .yes = yes });
 	} else if (IS("#clock")) {
@@ -720,16 +611,16 @@ static int cashier_key(struct till *t, const char *line)
 		struct tm tm = { 0 };
 		const char *end = arg ? strptime(arg, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
 		if (!end || *end)
-			refuse(t, line, "#clock needs a UTC time like 2026-11-24T08:00:00Z");
+			till_refuse(t, line, "#clock needs a UTC time like 2026-11-24T08:00:00Z");
 		else
 			t->clock_us = (int64_t)timegm(&tm) * 1000000;
 	} else if (IS("#reprint")) {
 		if (till_reprint_receipt(t) == PM_ENOENT)
-			refuse(t, line, "no receipt to reprint yet: this till has not printed one");
+			till_refuse(t, line, "no receipt to reprint yet: this till has not printed one");
 	} else if (IS("#cancel")) {
 		till_cancel(t);
 	} else {
-		refuse(t, line, "unknown cashier key; use #qty, #void, #card, #points, #return, #tender or #cancel");
+		till_refuse(t, line, "unknown cashier key; use #qty, #void, #card, #points, #return, #tender or #cancel");
 	}
 #undef IS
 	return PM_OK;
@@ -752,18 +643,20 @@ int till_feed(struct till *t, const struct scan_raw *raw)
 		break;
 	case SCAN_COUPON:
 		if (t->returning)
-			refuse(t, raw->data, "coupons do not apply to a return: hand the coupon back");
+			till_refuse(t, raw->data, "coupons do not apply to a return: hand the coupon back");
 		else
 			till_coupon_scan(t, raw->data, &r);
 		break;
 	default: {
-		/* The receipt's sale barcode is the sale's TERMINAL:SEQ: the same as #return it. */
+		/* The receipt's sale barcode is the sale's TERMINAL:SEQ: the same as #return it
+		 * (a scanner may put the AIM id, "]C0" for Code 128, before the data). */
 		char term[LOY_TERMINAL_MAX + 1];
+		const char *ref = raw->data[0] == ']' && raw->len > 3 ? raw->data + 3 : raw->data;
 		uint64_t seq;
-		if (till_ref_parse(raw->data, term, &seq) == PM_OK)
-			till_return_open(t, raw->data, raw->data);
+		if (till_ref_parse(ref, term, &seq) == PM_OK)
+			till_return_open(t, ref, raw->data);
 		else
-			refuse(t, raw->data, r.error);
+			till_refuse(t, raw->data, r.error);
 		break;
 	}
 	}
@@ -822,217 +715,6 @@ int till_set_consent(struct till *t, bool yes)
 	int rc = loy_card_set_consent(t->db, t->card, yes ? LOY_CONSENT_YES : LOY_CONSENT_NO, LOY_SRC_TILL,
 				      t->clock_us ? t->clock_us : pm_now_us());
 	if (rc)
-		refuse(t, "#consent", pm_strerror(rc));
+		till_refuse(t, "#consent", pm_strerror(rc));
 	return rc;
-}
-
-/* ---- points and returns ------------------------------------------------- */
-
-#define POINTS_ABSURD 1000000000LL   /* more than any card holds: a mistyped number */
-
-int till_points_spend(struct till *t, int64_t points, const char *input)
-{
-	char msg[300], a[32], b[32];
-	struct loy_card c;
-	bool offline;
-	int64_t pv = t->cfg->loy.point_value_cents;
-	if (t->returning) {
-		refuse(t, input, "#points is for sales: a return gives the points back by itself");
-		return PM_EREFUSED;
-	}
-	if (!t->card[0]) {
-		refuse(t, input, "#points needs a card on the sale: scan the customer's card first");
-		return PM_EREFUSED;
-	}
-	if (points < 1) {
-		refuse(t, input, "#points needs a whole number of points, 1 or more (e.g. #points 500)");
-		return PM_EREFUSED;
-	}
-	if (points > POINTS_ABSURD) {
-		snprintf(msg, sizeof(msg), "#points %lld is more points than any card holds; key the number "
-			 "again", (long long)points);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	if (replaying(t)) {
-		t->points_spend = points;   /* committed before: the log has them already */
-		return PM_OK;
-	}
-	/* The card as the log knows it now (another lane may have spent since it was scanned). */
-	int rc = loy_card_get(t->db, t->card, &c);
-	if (rc && rc != PM_ENOENT) {
-		snprintf(msg, sizeof(msg), "cannot read the card's balance: %s; tender without points",
-			 pm_strerror(rc));
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	int64_t spendable = loy_points_spendable(&t->cfg->loy, &c, now_us(t), &offline);
-	if (points > c.points) {
-		snprintf(msg, sizeof(msg), "the card has %lld points; it cannot spend %lld: key #points %lld or "
-			 "fewer", (long long)c.points, (long long)points, (long long)(c.points > 0 ? spendable : 0));
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	if (points > spendable) {
-		snprintf(msg, sizeof(msg), "the card's balance from HQ is %s: offline it may spend %lld more "
-			 "points here (of %lld); key #points %lld or fewer, or sync with HQ and try again",
-			 c.chain_as_of_us ? "older than loyalty.offline_window_s" : "not known here yet",
-			 (long long)spendable, (long long)t->cfg->loy.offline_spend_limit, (long long)spendable);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	int64_t subtotal = sale_total(t);
-	if (points * pv > subtotal) {
-		snprintf(msg, sizeof(msg), "%lld points are worth %s, more than the sale's %s: key #points %lld or "
-			 "fewer%s", (long long)points, term_money(points * pv, a, sizeof(a)),
-			 term_money(subtotal, b, sizeof(b)), (long long)(subtotal / pv),
-			 subtotal ? "" : " (scan the items first)");
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	t->points_spend = points;
-	till_emit(t, &(struct till_event){ .kind = TILL_EV_POINTS_APPLIED, .points = points,
-					  .amount_cents = points * pv, .balance = c.points - points });
-	return PM_OK;
-}
-
-int till_ref_parse(const char *ref, char terminal[LOY_TERMINAL_MAX + 1], uint64_t *seq)
-{
-	const char *colon = strrchr(ref, ':');
-	size_t tl = colon ? (size_t)(colon - ref) : 0;
-	if (!colon || tl == 0 || tl > LOY_TERMINAL_MAX)
-		return PM_EINVAL;
-	for (size_t i = 0; i < tl; i++)
-		if (ref[i] <= ' ' || ref[i] > '~')
-			return PM_EINVAL;
-	const char *d = colon + 1;
-	if (*d < '1' || *d > '9' || strspn(d, "0123456789") != strlen(d) || strlen(d) > 19)
-		return PM_EINVAL;
-	errno = 0;
-	unsigned long long v = strtoull(d, NULL, 10);
-	if (errno || v > (unsigned long long)INT64_MAX)
-		return PM_EINVAL;
-	memcpy(terminal, ref, tl);
-	terminal[tl] = '\0';
-	*seq = v;
-	return PM_OK;
-}
-
-/* Another terminal's sale, as HQ knows it: PM_OK with t->ret filled, or PM_EREFUSED (told). */
-static int remote_basis(struct till *t, const char *input, const char *terminal, uint64_t seq)
-{
-	char msg[300];
-	struct wire_sale_lookup l;
-	memset(&l, 0, sizeof(l));
-	int rc = t->hq.sale_lookup ? t->hq.sale_lookup(t->hq.ctx, terminal, seq, &l) : PM_EOFFLINE;
-	if (rc == PM_ENOENT) {
-		snprintf(msg, sizeof(msg), "HQ does not know sale %s:%llu: it is not a sale of this chain (or its "
-			 "terminal has not synced it yet); check the receipt", terminal, (unsigned long long)seq);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	if (rc) {
-		snprintf(msg, sizeof(msg), "sale %s:%llu is not from this terminal and HQ cannot be reached: "
-			 "return it at the terminal that sold it, or retry when HQ is back", terminal,
-			 (unsigned long long)seq);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	rc = till_basis_from_wire(&l, &t->ret);
-	wire_sale_lookup_free(&l);
-	if (rc == PM_OK)
-		rc = loy_return_basis_local(t->db, &t->ret);   /* and what was returned of it here */
-	if (rc) {
-		snprintf(msg, sizeof(msg), "cannot read sale %s:%llu: %s", terminal, (unsigned long long)seq,
-			 pm_strerror(rc));
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	return PM_OK;
-}
-
-/* This log's sale; HQ, when it answers, may know returns of it made at other terminals. */
-static int local_basis(struct till *t, const char *input, const char *terminal, uint64_t seq)
-{
-	char msg[300];
-	int rc = loy_return_basis_get(t->db, seq, &t->ret);
-	if (rc == PM_OK && strcmp(t->ret.sale.terminal, terminal))
-		rc = PM_ENOENT;
-	if (rc) {
-		loy_return_basis_free(&t->ret);
-		if (rc == PM_ENOENT)
-			snprintf(msg, sizeof(msg), "no sale %s:%llu in this terminal's log: check the number "
-				 "under the receipt's sale barcode", terminal, (unsigned long long)seq);
-		else
-			snprintf(msg, sizeof(msg), "cannot read sale %s:%llu: %s", terminal,
-				 (unsigned long long)seq, pm_strerror(rc));
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	if (t->hq.sale_lookup && t->ret.sale.type == LOY_SALE) {
-		struct wire_sale_lookup l;
-		struct loy_return_basis hq;
-		memset(&l, 0, sizeof(l));
-		if (t->hq.sale_lookup(t->hq.ctx, terminal, seq, &l) == PM_OK &&
-		    till_basis_from_wire(&l, &hq) == PM_OK) {
-			loy_return_basis_merge(&t->ret, hq.returned, hq.n_returned, hq.refund_cents,
-					       hq.points_clawed_back);
-			loy_return_basis_free(&hq);
-		}
-		wire_sale_lookup_free(&l);
-	}
-	return PM_OK;
-}
-
-int till_return_open(struct till *t, const char *ref, const char *input)
-{
-	char msg[300], terminal[LOY_TERMINAL_MAX + 1];
-	uint64_t seq;
-	if (till_ref_parse(ref, terminal, &seq)) {
-		snprintf(msg, sizeof(msg), "'%.60s' is not a sale of this chain: a sale is TERMINAL:SEQ as printed "
-			 "under the receipt's sale barcode (e.g. store1-lane1:42); ask for the receipt", ref);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	if (t->returning) {
-		refuse(t, input, "a return is open: #tender or #cancel it before the next #return");
-		return PM_EREFUSED;
-	}
-	if (t->open && (t->n_lines || t->card[0] || t->n_coupons)) {
-		refuse(t, input, "a sale is open: tender or #cancel it before #return");
-		return PM_EREFUSED;
-	}
-	int rc = strcmp(terminal, t->cfg->loy.terminal_id) ? remote_basis(t, input, terminal, seq)
-							    : local_basis(t, input, terminal, seq);
-	if (rc)
-		return rc;
-	if (t->ret.sale.type == LOY_RETURN) {
-		snprintf(msg, sizeof(msg), "%s:%llu is a return, not a sale: a return cannot be returned; "
-			 "return the items from their sale (%s:%llu)", terminal, (unsigned long long)seq,
-			 t->ret.sale.return_of_terminal, (unsigned long long)t->ret.sale.return_of_seq);
-		loy_return_basis_free(&t->ret);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	bool left = false;
-	t->return_replay = replaying(t);
-	for (uint32_t i = 0; i < t->ret.sale.n_items && !left && !t->return_replay; i++) {
-		int32_t sold, returned;
-		loy_return_units(&t->ret, t->ret.sale.items[i].gtin, &sold, &returned);
-		left = returned < sold;
-	}
-	if (!left && !t->return_replay) {
-		snprintf(msg, sizeof(msg), "every unit of sale %s:%llu was returned already", terminal,
-			 (unsigned long long)seq);
-		loy_return_basis_free(&t->ret);
-		refuse(t, input, msg);
-		return PM_EREFUSED;
-	}
-	t->returning = true;
-	t->open = true;
-	t->n_lines = 0;
-	t->points_spend = 0;
-	snprintf(t->return_of, sizeof(t->return_of), "%s:%llu", terminal, (unsigned long long)seq);
-	till_emit(t, &(struct till_event){ .kind = TILL_EV_RETURN_OPENED, .ref = t->return_of, .basis = &t->ret });
-	return PM_OK;
 }

@@ -1,12 +1,27 @@
 /*
- * till_int.h - between till.c (the sale state machine, the receipt queue)
- * and till_offers.c (the offer and coupon steps it calls). Nobody else
- * includes it.
+ * till_int.h - between till.c (the sale state machine, the receipt queue),
+ * till_offers.c (the offer and coupon steps it calls) and till_return.c
+ * (points and returns). Nobody else includes it.
  */
 #ifndef TERM_TILL_INT_H
 #define TERM_TILL_INT_H
 
 #include "terminal/till.h"
+
+/* till.c: a refused scan, key or tender, told (scan_refused) and counted. */
+void till_refuse(struct till *t, const char *input, const char *reason);
+/* The till's notion of now: the scan script's #clock if set (demo, tests). */
+int64_t till_now_us(const struct till *t);
+
+/* till_return.c: points and returns (docs/accounts.md). */
+/* The idempotency key the open sale will commit with ("" = none). */
+void till_next_ext_id(const struct till *t, char *out, size_t len);
+/* The open sale's record is in the log already (a rerun, a POS app's retry). */
+bool till_replaying(const struct till *t);
+/* An item scanned on the open return: PM_OK with *unit its sale price, or PM_EREFUSED (told). */
+int till_return_item_ok(struct till *t, const char *input, const char *gtin, int32_t qty, int64_t *unit);
+/* The log refused p's commit (res->refusal): tell why and what to do; points refused are dropped. */
+void till_commit_refused(struct till *t, struct till_pending *p, const struct loy_commit_result *res);
 
 /* The coupons of one printed receipt (kept with a receipt that had to wait). */
 struct till_issue {

@@ -68,13 +68,13 @@ $COFFEE
 $PASTA
 #tender cash
 EOF2
-n_codes=$(grep -c "CODE128" "$D/receipts.txt")
+n_codes=$(grep "CODE128" "$D/receipts.txt" | grep -vc ":")   # coupons; a sale barcode has TERMINAL:SEQ
 $P checkout $X --scans "$T/s3" --json >"$T/o3" 2>/dev/null
 ok "the consent change is recorded" 'grep -q "consent_recorded" "$T/o3"'
 ok "#consent no after the card: no history offer on that receipt" '! ev "$T/o3" | grep -q "beans-hist"'
 ok "#consent no after the card: no targeted offer at all on that receipt" \
 	'ev "$T/o3" | grep -q "\"offers\":\[\],\"held_back\":\[\]"'
-ok "and no coupon on the printed receipt" '[ "$(grep -c "CODE128" "$D/receipts.txt")" = "$n_codes" ] && [ "$n_codes" -gt 0 ]'
+ok "and no coupon on the printed receipt" '[ "$(grep "CODE128" "$D/receipts.txt" | grep -vc ":")" = "$n_codes" ] && [ "$n_codes" -gt 0 ]'
 
 # the card's consent no, then yes keyed on a sale: the history offer may print on it
 cat >"$T/s4" <<EOF2

@@ -51,8 +51,13 @@ for prof in $PROFILES; do
 	$P receipt --escpos "$T/$prof.bin" --png "$T/$prof.png" --profile "$prof" >/dev/null 2>>"$T/err.$prof"
 	$P receipt --escpos "$T/$prof.bin" --text --profile "$prof" 2>/dev/null | grep -oE '^ *P[0-9]{20} *$' | tr -d ' ' \
 		| sort >"$T/printed.$prof"
-	zbarimg --quiet --raw "$T/$prof.png" 2>/dev/null | sort >"$T/decoded.$prof"
+	zbarimg --quiet --raw "$T/$prof.png" 2>/dev/null | sort >"$T/all.$prof"
+	# the receipts' sale barcodes (lane1:SEQ, docs/till.md "Returns") apart from the coupons
+	grep -v ':' "$T/all.$prof" >"$T/decoded.$prof"
+	grep -cE '^lane1:[0-9]+$' "$T/all.$prof" >"$T/refs.$prof"
 	np=$(wc -l <"$T/printed.$prof") nd=$(wc -l <"$T/decoded.$prof")
+	ok "$prof: both receipts' sale barcodes decode to their TERMINAL:SEQ" '[ "$(cat "$T/refs.$prof")" = 2 ]'
+
 	ok "$prof: 6 coupons printed as text" '[ "$np" -eq 6 ]'
 	ok "$prof: every barcode decodes to the code printed under it ($nd of $np)" \
 		'[ "$np" -gt 0 ] && cmp -s "$T/printed.$prof" "$T/decoded.$prof"'

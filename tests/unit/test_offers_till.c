@@ -2,8 +2,9 @@
  * test_offers_till.c - the till's offer step on a real purchase log: a
  * coupon is recorded as issued only once its receipt printed (with the sale
  * when the printer is ready, else when it prints), control-group decisions
- * and redemptions are recorded in the event outbox, and the caps state kept
- * in the log enforces the caps after a restart without replaying events.
+ * and redemptions are recorded in the event outbox, the caps state kept
+ * in the log enforces the caps after a restart without replaying events, and
+ * points coupons credit their bonus with the sale (a bonus ledger entry).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,12 +285,84 @@ static void test_caps_from_an_older_log(void **state)
 	free(t);
 }
 
+/* A points coupon (any card): a flat bonus, or a multiplier x100 on one unit of the sleeve. */
+static void mint_points(struct fx *f, int benefit, int value, uint32_t serial, char *out, size_t len)
+{
+	struct ofr_coupon_key key;
+	ofr_coupon_key_from_text(f->cfg.offers_coupon_key, &key);
+	struct ofr_coupon c = { .version = 1, .benefit = benefit, .value = value,
+				.target_tag = benefit == OFR_POINTS_MULT ? ofr_target_tag_item(SLEEVE) : 0,
+				.campaign_tag = ofr_campaign_tag("laptop"), .expiry_day = 40000, .serial = serial };
+	assert_int_equal(ofr_coupon_encode(&key, "PM", &c, out, len), PM_OK);
+}
+
+struct bonus_of {
+	int64_t bonus, earned;
+	int entries;
+};
+
+static int bonus_cb(void *ctx, const struct loy_sale *s)
+{
+	struct bonus_of *b = ctx;
+	struct loy_ledger_entry e[LOY_LEDGER_PER_SALE];
+	size_t n = loy_sale_ledger(s, e);
+	b->bonus = s->points_bonus;
+	b->earned = s->points_earned;
+	b->entries = (int)n;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].kind == LOY_LEDGER_BONUS)
+			assert_int_equal(e[i].points, s->points_bonus);
+	return 0;
+}
+
+/*
+ * Points coupons: the bonus reaches the balance with the sale, as the sale's
+ * bonus entry (flat: its value; 3x points on the sleeve: the 2 extra points
+ * per euro of one unit). Without a card the coupon is refused at tender.
+ */
+static void test_points_coupons_credit_the_balance(void **state)
+{
+	struct fx *f = *state;
+	char flat[64], mult[64], nocard[64];
+	struct sale_coupons got;
+	struct bonus_of b;
+	struct loy_card c;
+	int events;
+	mint_points(f, OFR_POINTS_BONUS_FLAT, 250, 301, flat, sizeof(flat));
+	mint_points(f, OFR_POINTS_MULT, 300, 302, mult, sizeof(mult));
+	mint_points(f, OFR_POINTS_BONUS_FLAT, 100, 303, nocard, sizeof(nocard));
+	const char *one[] = { CARD, flat, "4007649000015", "#tender card" };
+	till_sale_with(f, one, 4, &got, &events);
+	assert_int_equal(got.n, 1);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(loy_sale_get(f->db, got.seq, bonus_cb, &b), PM_OK);
+	assert_int_equal(b.bonus, 250);
+	assert_int_equal(b.entries, 2);                     /* earn and bonus */
+	assert_int_equal(loy_card_get(f->db, CARD, &c), PM_OK);
+	assert_int_equal(c.points, b.earned + 250);
+	int64_t before = c.points;
+	const char *two[] = { CARD, mult, "#qty 2", "4007649000015", "#tender card" };
+	till_sale_with(f, two, 5, &got, &events);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(loy_sale_get(f->db, got.seq, bonus_cb, &b), PM_OK);
+	assert_int_equal(b.bonus, 2999 * (300 - 100) / 10000);
+	assert_int_equal(loy_card_get(f->db, CARD, &c), PM_OK);
+	assert_int_equal(c.points, before + b.earned + b.bonus);
+	const char *three[] = { nocard, "4007649000015", "#tender card" };
+	till_sale_with(f, three, 3, &got, &events);
+	assert_int_equal(got.n, 0);                         /* refused: no card to credit */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(loy_sale_get(f->db, got.seq, bonus_cb, &b), PM_OK);
+	assert_int_equal(b.bonus, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_issued_only_when_printed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_coupons_one_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps_from_an_older_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_points_coupons_credit_the_balance, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
