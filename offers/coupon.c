@@ -371,6 +371,25 @@ int ofr_coupon_verify(const struct ofr_coupon_key *key, const struct ofr_rules *
 	return PM_OK;
 }
 
+int64_t ofr_coupon_expires_us(const char *prefix, const char *code, int64_t issued_us)
+{
+	size_t plen = strlen(prefix), n = strlen(code);
+	int64_t day;
+	bool v2 = n == 1 + V2_DIGITS && code[0] == prefix[0];
+	for (size_t i = v2 ? 1 : plen + 1; i < n; i++)
+		if (!isdigit((unsigned char)code[i]))
+			return 0;
+	if (v2) {
+		int64_t issued = issued_us / DAY_US;   /* the expiry is within 365 days after the issue */
+		day = issued + (((int64_t)digits(code + 5, 3) - issued % 1000) % 1000 + 1000) % 1000;
+	} else if (n == plen + 1 + BODY_DIGITS + MAC_DIGITS && !strncmp(code, prefix, plen) && code[plen] == 'K') {
+		day = digits(code + plen + 26, 5);
+	} else {
+		return 0;
+	}
+	return (day + 1) * DAY_US - 1;
+}
+
 int64_t ofr_coupon_discount(const struct ofr_coupon *c, const struct ofr_line *items, size_t n,
 			    const struct ofr_rules *r, int *line_out)
 {

@@ -3,9 +3,10 @@
  * print it, without a printer. Either a committed sale from the purchase
  * log (laid out by receipt.c, the same layout the till prints) or an
  * ESC/POS capture (what escpos:FILE wrote, or bytes captured from a real
- * printer's port) read back by the drivers' ESC/POS reader. Output: text on
- * stdout and/or a PNG (barcodes and QR codes drawn with zint, text with
- * cairo), one pixel per printer dot. docs/printers.md, docs/till.md.
+ * printer's port) read back by the drivers' ESC/POS reader. A reprint has
+ * the store header and the coupons as printed (from the sale's offer events).
+ * Output: text on stdout and/or a PNG drawn from the ESC/POS bytes (the
+ * drivers' interpreter), one pixel per printer dot. docs/printers.md, docs/till.md.
  */
 #include "terminal/till.h"
 #include "common/pm_err.h"
@@ -48,8 +49,16 @@ static int layout_sale(void *vctx, const struct loy_sale *s)
 		res.points_balance = card.points;
 		res.tier = card.tier;
 	}
-	/* Offers printed with the sale are not kept in the log: a reprint from the log has none. */
-	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items, NULL);
+	/* The coupons as printed: from the sale's OFFER_ISSUED events in the log. */
+	struct ofr_decision *issued = calloc(1, sizeof(*issued));
+	if (!issued || receipt_sale_offers(ctx->db, ctx->cfg, s, issued)) {
+		free(issued);
+		free(lines);
+		ctx->rc = PM_ENOMEM;
+		return 1;
+	}
+	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items, issued);
+	free(issued);
 	free(lines);
 	return 1;
 }

@@ -60,8 +60,22 @@ for prof in $PROFILES; do
 	total=$((total + nd)) summary="$summary $prof=$nd/$np"
 done
 echo "# decoded per profile:$summary (total $total)"
-# a decoded coupon is taken back at the till
-C=$(head -1 "$T/decoded.generic-58")
-printf '#clock 2026-12-07T09:00:00Z\n#card %s\n%s\n4007649000015\n5012340000010\n#tender cash\n' "$CARD" "$C" >"$T/redeem"
-$P checkout --config "$T/conf" --data "$D" --scans "$T/redeem" --json >"$T/r.json" 2>/dev/null
-ok "a coupon read from the preview is accepted at the till" 'grep -q "\"coupon_accepted\",\"coupon\":\"$C\"" "$T/r.json" || grep -q "\"redeemed\":\[{\"coupon\":\"$C\"" "$T/r.json"'
+# the reprint from the log: store header and the coupons as printed, which decode the same
+$P receipt --config "$T/conf" --data "$D" --sale 1 --text >"$T/re1.txt" 2>/dev/null
+$P receipt --config "$T/conf" --data "$D" --sale 1 --png "$T/sale1.png" --profile generic-58 2>/dev/null
+zbarimg --quiet --raw "$T/sale1.png" 2>/dev/null | sort >"$T/dec1"
+ok "posmark receipt --sale 1: store header and its 3 coupons" 'grep -q "Café Zürich" "$T/re1.txt" && [ "$(grep -c "YOUR NEXT VISIT" "$T/re1.txt")" -eq 3 ]'
+ok "posmark receipt --sale 1 --png: the reprinted coupons decode to the codes first printed" \
+	'[ "$(wc -l <"$T/dec1")" -eq 3 ] && [ -z "$(comm -23 "$T/dec1" "$T/printed.generic")" ]'
+ok "the reprint says until when, as printed" 'grep -q "Valid until 2026-12-20, once" "$T/re1.txt"'
+# coupons read from the preview are taken back at the till; the receipt says what each was for
+cat "$T/decoded.generic-58" | head -3 >"$T/three"
+{ printf '#clock 2026-12-07T09:00:00Z\n#card %s\n' "$CARD"; cat "$T/three"
+  printf '4007649000015\n4006306000016\n5012340000010\n#tender cash\n'; } >"$T/redeem"
+$P checkout --config "$T/conf" --data "$D" --scans "$T/redeem" --json --printer "text:$T/r.txt" >"$T/r.json" 2>/dev/null
+ok "three coupons read from the preview are redeemed at the till" \
+	'[ "$(grep -o "\"redeemed\":\[[^]]*\]" "$T/r.json" | grep -o "\"coupon\"" | wc -l)" -eq 3 ]'
+ok "a redeemed coupon's line says what it was for (wrapped, the discount on its last line)" \
+	'grep -qx "Coupon 15% off Dolmio Pasta" "$T/r.txt" && grep -qE "^  sauce tomato basil 400g +-0\.33$" "$T/r.txt" && grep -qE "^Coupon 3\.00 EUR off basket +-3\.00$" "$T/r.txt"'
+ok "a long product name wraps at a word boundary, indented" 'grep -qE "^  basil 400g$" "$T/r.txt"'
+ok "no receipt line is wider than 42 columns" '! awk "length(\$0) > 42" "$T/r.txt" "$T/re1.txt" | grep -q .'
