@@ -63,6 +63,16 @@ static int layout_sale(void *vctx, const struct loy_sale *s)
 	return 1;
 }
 
+static bool profile_known(const char *name)
+{
+	const char *names[96];
+	size_t n = prn_profile_names(names, sizeof(names) / sizeof(names[0]));
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
 int cmd_receipt(int argc, char **argv)
 {
 	struct cli_common co;
@@ -101,6 +111,13 @@ int cmd_receipt(int argc, char **argv)
 				"%s", sale ? "--sale and --escpos exclude each other" : "nothing to show") + 1;
 	if (!profile)
 		profile = cfg.printer_profile;
+	if (profile && *profile && !profile_known(profile)) {
+		char names[600];
+		prn_profile_list(names, sizeof(names));
+		return cli_fail("receipt", "use one of the known profiles, or add the model to the printer "
+				"capabilities file (docs/printers.md)", "printer profile '%s' is unknown; the known "
+				"ones: %s", profile, names) + 1;
+	}
 	if (!png && !printer)
 		text = true;
 	prn_doc_init(&doc, cfg.receipt_columns);
@@ -168,8 +185,11 @@ int cmd_receipt(int argc, char **argv)
 		}
 		if (profile && *profile && !strstr(printer, ",profile=") && prn_set_profile(dev, profile)) {
 			prn_close(dev);
-			cli_fail("receipt", "see docs/printers.md for the profile names",
-				 "printer profile '%s' is unknown", profile);
+			char names[600];
+			prn_profile_list(names, sizeof(names));
+			cli_fail("receipt", "use one of the known profiles, or add the model to the printer capabilities "
+				 "file (docs/printers.md)", "printer profile '%s' is unknown; the known ones: %s", profile,
+				 names);
 			goto out;
 		}
 		prn_doc_init(&copy, doc.columns);
