@@ -69,14 +69,13 @@ ok "posmark receipt --sale 1 --png: the reprinted coupons decode to the codes fi
 	'[ "$(wc -l <"$T/dec1")" -eq 3 ] && [ -z "$(comm -23 "$T/dec1" "$T/printed.generic")" ]'
 ok "the reprint says until when, as printed" 'grep -q "Valid until 2026-12-20, once" "$T/re1.txt"'
 # coupons read from the preview are taken back at the till; the receipt says what each was for
-cat "$T/decoded.generic-58" | head -3 >"$T/three"
-{ printf '#clock 2026-12-07T09:00:00Z\n#card %s\n' "$CARD"; cat "$T/three"
+{ printf '#clock 2026-12-07T09:00:00Z\n#card %s\n' "$CARD"; cat "$T/decoded.generic-58"
   printf '4007649000015\n4006306000016\n5012340000010\n#tender cash\n'; } >"$T/redeem"
 $P checkout --config "$T/conf" --data "$D" --scans "$T/redeem" --json --printer "text:$T/r.txt" >"$T/r.json" 2>/dev/null
-ok "three coupons read from the preview are redeemed at the till" \
-	'[ "$(grep -o "\"redeemed\":\[[^]]*\]" "$T/r.json" | grep -o "\"coupon\"" | wc -l)" -eq 3 ]'
+ok "coupons read from the preview are redeemed at the till" \
+	'[ "$(grep -o "\"redeemed\":\[[^]]*\]" "$T/r.json" | grep -o "\"coupon\"" | wc -l)" -ge 3 ]'
 ok "a redeemed coupon's line says what it was for (wrapped, the discount on its last line)" \
-	'grep -qx "Coupon 15% off Dolmio Pasta" "$T/r.txt" && grep -qE "^  sauce tomato basil 400g +-0\.33$" "$T/r.txt" && grep -qE "^Coupon 3\.00 EUR off basket +-3\.00$" "$T/r.txt"'
+	'grep -qx "Coupon 15% off Dolmio Pasta" "$T/r.txt" && grep -qE "^  sauce tomato basil 400g +-0\.33$" "$T/r.txt" && grep -qE "^Coupon 3\.00 EUR off basket +-3\.00$" "$T/r.txt" && grep -qE "^Coupon 20% off Targus Laptop" "$T/r.txt"'
 ok "a long product name wraps at a word boundary, indented" 'grep -qE "^  basil 400g$" "$T/r.txt"'
 ok "no receipt line is wider than 42 columns" '! awk "length(\$0) > 42" "$T/r.txt" "$T/re1.txt" | grep -q .'
 # a model from a printer capabilities file: 48 mm (288 dots) with native QR. A coupon needs 374
