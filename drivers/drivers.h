@@ -186,6 +186,23 @@ int prn_escpos_render_png(const unsigned char *b, size_t n, const char *profile,
 			  struct prn_render_stats *st);
 /* A document: encoded for the profile (exactly the bytes a printer gets), then drawn as above. */
 int prn_doc_render_png(const struct prn_doc *doc, const char *profile, const char *path);
+
+/*
+ * Printer profiles (docs/printers.md): the built-in table, plus the models
+ * of a capabilities file ([profile NAME] sections: model, dots,
+ * columns_font_a/b, codepage, codepage_select, native_barcode, native_qr,
+ * cutter, drawer, realtime_status). The file is $POSMARK_PRINTERS (a path;
+ * "" or "none" = no file), else PM_SYSCONFDIR/posmark/printers.conf if it
+ * exists, read at the first profile lookup; a broken file is a warning in
+ * the log and only the built-in profiles are known. prn_profiles_load()
+ * replaces the file's models now: PM_OK, or PM_EINVAL / the read's error
+ * with "PATH:LINE: reason" in err (nothing changed then). Any thread.
+ */
+int prn_profiles_load(const char *path, char *err, size_t errlen);
+/* The known profile names (built-in first): how many written to names. */
+size_t prn_profile_names(const char **names, size_t cap);
+/* The same as "generic, generic-58, ..." for messages. */
+void prn_profile_list(char *buf, size_t len);
 /*
  * Read an ESC/POS byte stream back into a document (text with style and
  * alignment, barcodes, QR codes, raster images, cuts, drawer kicks): what a

@@ -30,8 +30,10 @@ static int parse_options(struct prn_dev *p, char *arg, char *errbuf, size_t errl
 			*next++ = '\0';
 		if (!strncmp(opt, "profile=", 8)) {
 			if (!(p->profile = prni_profile_find(opt + 8))) {
-				snprintf(errbuf, errlen, "printer profile '%s' is unknown; see docs/printers.md "
-					 "for the profiles (generic is the default)", opt + 8);
+				char names[600];
+				prn_profile_list(names, sizeof(names));
+				snprintf(errbuf, errlen, "printer profile '%s' is unknown; the known ones: %s (add a "
+					 "model in a capabilities file: docs/printers.md)", opt + 8, names);
 				return PM_EINVAL;
 			}
 		} else if (!strncmp(opt, "timeout=", 8)) {

@@ -341,9 +341,7 @@ static void gs_paren_k(struct rstate *R, const unsigned char *p, size_t len)
 	}
 }
 
-#define NEED(k) do { if (n - i < (size_t)(k)) { R->st->truncated = true; return; } } while (0)
-
-/* One ESC command at b[i] (b[i] == ESC); *adv = its length. */
+/* One ESC command at b[i]: its length, 0 if the stream ends inside it. */
 static size_t esc_cmd(struct rstate *R, const unsigned char *b, size_t n, size_t i)
 {
 	if (n - i < 2)
@@ -371,101 +369,121 @@ static size_t esc_cmd(struct rstate *R, const unsigned char *b, size_t n, size_t
 	}
 }
 
+/* GS k at b[i]: a barcode (function A: NUL-terminated data; B: a length byte). Its length or 0. */
+static size_t gs_k(struct rstate *R, const unsigned char *b, size_t n, size_t i)
+{
+	if (n - i < 3)
+		return 0;
+	unsigned char m = b[i + 2];
+	if (m <= 6) {
+		const unsigned char *z = memchr(b + i + 3, 0, n - i - 3);
+		if (!z)
+			return 0;
+		barcode(R, m, b + i + 3, (size_t)(z - (b + i + 3)));
+		return (size_t)(z - (b + i)) + 1;
+	}
+	if (n - i < 4 || n - i < 4 + (size_t)b[i + 3])
+		return 0;
+	barcode(R, m, b + i + 4, b[i + 3]);
+	return 4 + (size_t)b[i + 3];
+}
+
+/* GS v 0 and GS V at b[i]: their length, 0 if the stream ends inside. */
+static size_t gs_raster_cut(struct rstate *R, const unsigned char *b, size_t left)
+{
+	if (left < 3)
+		return 0;
+	if (b[1] == 'V') {
+		size_t k = (b[2] == 65 || b[2] == 66) ? 4 : 3;
+		if (left < k)
+			return 0;
+		if (k == 4)
+			R->y += b[3];   /* n dots of feed before the cut */
+		cut(R);
+		return k;
+	}
+	if (b[2] != '0') {
+		R->st->unknown++;
+		return 3;
+	}
+	if (left < 8)
+		return 0;
+	size_t xb = (size_t)b[4] | (size_t)b[5] << 8, h = (size_t)b[6] | (size_t)b[7] << 8;
+	if (left - 8 < xb * h)
+		return 0;
+	raster(R, b + 8, xb, h, b[3]);
+	return 8 + xb * h;
+}
+
+/* One GS command at b[i]: its length, 0 if the stream ends inside it. */
+static size_t gs_cmd(struct rstate *R, const unsigned char *b, size_t n, size_t i)
+{
+	size_t left = n - i;
+	if (left < 2)
+		return 0;
+	unsigned char f = b[i + 1];
+	switch (f) {
+	case '!': case 'H': case 'h': case 'w': case 'f': {
+		if (left < 3)
+			return 0;
+		unsigned char a = b[i + 2];
+		if (f == '!')
+			R->size = a & 0x77;
+		else if (f == 'H')
+			R->hri = a % 48 & 3;
+		else if (f == 'h')
+			R->bar_h = a ? a : 1;
+		else if (f == 'w')
+			R->bar_w = a >= 1 && a <= 6 ? a : R->bar_w;
+		return 3;
+	}
+	case 'k':
+		return gs_k(R, b, n, i);
+	case '(': {
+		if (left < 5)
+			return 0;
+		size_t len = (size_t)b[i + 3] | (size_t)b[i + 4] << 8;
+		if (left < 5 + len)
+			return 0;
+		if (b[i + 2] == 'k')
+			gs_paren_k(R, b + i + 5, len);
+		return 5 + len;
+	}
+	case 'v': case 'V':
+		return gs_raster_cut(R, b + i, left);
+	default:
+		R->st->unknown++;
+		return 2;
+	}
+}
+
 static void interpret(struct rstate *R, const unsigned char *b, size_t n)
 {
 	size_t i = 0;
 	reset(R);
 	R->y = MARGIN;
-	while (i < n) {
+	while (i < n && R->y <= MAX_HEIGHT) {
 		unsigned char c = b[i];
-		if (c == '\n') {
+		size_t k = 1;
+		if (c == '\n')
 			print_line(R, true);
-			i++;
-		} else if (c == ESC) {
-			size_t k = esc_cmd(R, b, n, i);
-			if (!k) {
-				R->st->truncated = true;
-				break;
-			}
-			i += k;
-		} else if (c == DLE) {
-			NEED(3);
-			i += 3;   /* DLE EOT n: a status question, nothing printed */
-		} else if (c == GS) {
-			NEED(2);
-			unsigned char f = b[i + 1];
-			if (f == '!' || f == 'H' || f == 'h' || f == 'w' || f == 'f') {
-				NEED(3);
-				unsigned char a = b[i + 2];
-				if (f == '!')
-					R->size = a & 0x77;
-				else if (f == 'H')
-					R->hri = a % 48 & 3;
-				else if (f == 'h')
-					R->bar_h = a ? a : 1;
-				else if (f == 'w')
-					R->bar_w = a >= 1 && a <= 6 ? a : R->bar_w;
-				i += 3;
-			} else if (f == 'k') {
-				NEED(3);
-				unsigned char m = b[i + 2];
-				if (m <= 6) {
-					const unsigned char *z = memchr(b + i + 3, 0, n - i - 3);
-					if (!z) {
-						R->st->truncated = true;
-						return;
-					}
-					barcode(R, m, b + i + 3, (size_t)(z - (b + i + 3)));
-					i = (size_t)(z - b) + 1;
-				} else {
-					NEED(4);
-					size_t dn = b[i + 3];
-					NEED(4 + dn);
-					barcode(R, m, b + i + 4, dn);
-					i += 4 + dn;
-				}
-			} else if (f == '(') {
-				NEED(5);
-				size_t len = (size_t)b[i + 3] | (size_t)b[i + 4] << 8;
-				NEED(5 + len);
-				if (b[i + 2] == 'k')
-					gs_paren_k(R, b + i + 5, len);
-				i += 5 + len;
-			} else if (f == 'v') {
-				NEED(8);
-				if (b[i + 2] != '0') {
-					R->st->unknown++;
-					i += 3;
-					continue;
-				}
-				size_t xb = (size_t)b[i + 4] | (size_t)b[i + 5] << 8, h = (size_t)b[i + 6] | (size_t)b[i + 7] << 8;
-				NEED(8 + xb * h);
-				raster(R, b + i + 8, xb, h, b[i + 3]);
-				i += 8 + xb * h;
-			} else if (f == 'V') {
-				NEED(3);
-				size_t k = (b[i + 2] == 65 || b[i + 2] == 66) ? 4 : 3;
-				NEED(k);
-				if (k == 4)
-					for (int l = 0; l < b[i + 3] && l < 255; l++)
-						R->y += 1;   /* n dots of feed before the cut */
-				cut(R);
-				i += k;
-			} else {
-				R->st->unknown++;
-				i += 2;
-			}
-		} else {
+		else if (c == ESC)
+			k = esc_cmd(R, b, n, i);
+		else if (c == DLE)
+			k = n - i >= 3 ? 3 : 0;   /* DLE EOT n: a status question, nothing printed */
+		else if (c == GS)
+			k = gs_cmd(R, b, n, i);
+		else
 			add_char(R, c);
-			i++;
-		}
-		if (R->y > MAX_HEIGHT)
+		if (!k) {
+			R->st->truncated = true;
 			break;
+		}
+		i += k;
 	}
 	print_line(R, false);
 	R->y += MARGIN;
 }
-#undef NEED
 
 int prni_escpos_render_png(const unsigned char *b, size_t n, const struct prn_profile *prof, const char *path,
 			   struct prn_render_stats *st)
@@ -482,6 +500,8 @@ int prni_escpos_render_png(const unsigned char *b, size_t n, const struct prn_pr
 	int width = prof->dots + 2 * MARGIN, height = (int)R->y + 1;
 	if (height > MAX_HEIGHT)
 		height = MAX_HEIGHT;
+	if (!path && height > 2048)
+		height = 2048;      /* draw only (fuzzing): cairo clips what falls below */
 	cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
 	if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
 		cairo_surface_destroy(surf);

@@ -23,6 +23,7 @@
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BODY_DIGITS 36      /* v..serial */
@@ -194,9 +195,15 @@ static int verify_v1(const struct ofr_coupon_key *key, const char *prefix, const
  * up-sell targets, chosen per basket, by looking for one product tag per rule). */
 static uint32_t offer_base(uint32_t campaign_tag, int benefit, int32_t value)
 {
-	char buf[48];
-	snprintf(buf, sizeof(buf), "v2:%u:%d:%d", (unsigned)campaign_tag, benefit, (int)value);
-	return (uint32_t)(ofri_hash_str(buf) % 10000);
+	/* integer mixing (splitmix64's finaliser): a verify walks every rule, so no strings here */
+	uint64_t h = (uint64_t)campaign_tag * 1000003u ^ (uint64_t)(uint32_t)benefit;
+	h = h * 1000003u ^ (uint64_t)(uint32_t)value;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return (uint32_t)(h % 10000);
 }
 
 static uint32_t offer_tag(const struct ofr_coupon *c)
@@ -269,28 +276,31 @@ static struct ofr_coupon rule_content(const struct ofr_rules *r, const struct of
 static bool find_v2(const struct ofr_coupon_key *key, const struct ofr_rules *r, const char *code,
 		    uint32_t offer, struct ofr_coupon *cand, struct ofr_coupon *out, int *tried)
 {
-	for (size_t i = 0; r && i < r->n_rules; i++) {
+	uint32_t *ptag = NULL;     /* the catalog's item tags, computed once when an up-sell rule needs them */
+	bool found = false;
+	for (size_t i = 0; r && i < r->n_rules && !found; i++) {
 		const struct ofri_rule *rule = &r->rules[i];
 		struct ofr_coupon c = rule_content(r, rule);
 		c.card_tag = cand->card_tag;
 		c.expiry_day = cand->expiry_day;
 		c.serial = cand->serial;
 		*tried += offer_tag(&c) == offer;
-		if (try_v2(key, code, offer, &c, out))
-			return true;
-		if (!rule->upsell)
+		if ((found = try_v2(key, code, offer, &c, out)) || !rule->upsell || !r->n_products)
 			continue;
+		if (!ptag && (ptag = malloc(r->n_products * sizeof(*ptag))) != NULL)
+			for (size_t j = 0; j < r->n_products; j++)
+				ptag[j] = ofr_target_tag_item(r->products[j].gtin);
 		uint32_t base = offer_base(c.campaign_tag, c.benefit, c.value);
-		for (size_t j = 0; j < r->n_products; j++) {
-			c.target_tag = ofr_target_tag_item(r->products[j].gtin);
+		for (size_t j = 0; j < r->n_products && !found; j++) {
+			c.target_tag = ptag ? ptag[j] : ofr_target_tag_item(r->products[j].gtin);
 			if ((base + c.target_tag) % 10000 != offer)
 				continue;
 			(*tried)++;
-			if (try_v2(key, code, offer, &c, out))
-				return true;
+			found = try_v2(key, code, offer, &c, out);
 		}
 	}
-	return false;
+	free(ptag);
+	return found;
 }
 
 static int verify_v2(const struct ofr_coupon_key *key, const struct ofr_rules *rules, const char *code,
@@ -369,6 +379,25 @@ int ofr_coupon_verify(const struct ofr_coupon_key *key, const struct ofr_rules *
 		}
 	}
 	return PM_OK;
+}
+
+int64_t ofr_coupon_expires_us(const char *prefix, const char *code, int64_t issued_us)
+{
+	size_t plen = strlen(prefix), n = strlen(code);
+	int64_t day;
+	bool v2 = n == 1 + V2_DIGITS && code[0] == prefix[0];
+	for (size_t i = v2 ? 1 : plen + 1; i < n; i++)
+		if (!isdigit((unsigned char)code[i]))
+			return 0;
+	if (v2) {
+		int64_t issued = issued_us / DAY_US;   /* the expiry is within 365 days after the issue */
+		day = issued + (((int64_t)digits(code + 5, 3) - issued % 1000) % 1000 + 1000) % 1000;
+	} else if (n == plen + 1 + BODY_DIGITS + MAC_DIGITS && !strncmp(code, prefix, plen) && code[plen] == 'K') {
+		day = digits(code + plen + 26, 5);
+	} else {
+		return 0;
+	}
+	return (day + 1) * DAY_US - 1;
 }
 
 int64_t ofr_coupon_discount(const struct ofr_coupon *c, const struct ofr_line *items, size_t n,

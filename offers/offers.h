@@ -293,6 +293,9 @@ int ofr_coupon_encode(const struct ofr_coupon_key *key, const char *prefix,
 int ofr_coupon_verify(const struct ofr_coupon_key *key, const struct ofr_rules *rules, const char *prefix,
 		      const char *code, const char *card, int64_t now_us, struct ofr_coupon *out,
 		      bool *card_pending, char *reason, size_t reason_len);
+/* When a code printed at issued_us expires (end of that UTC day), read from the code alone (a
+ * reprint); 0 if it is not a posmark coupon layout. Nothing is verified. */
+int64_t ofr_coupon_expires_us(const char *prefix, const char *code, int64_t issued_us);
 /* Discount for a verified coupon on a basket: cents, and the matched line (-1 = none). */
 int64_t ofr_coupon_discount(const struct ofr_coupon *c, const struct ofr_line *items, size_t n,
 			    const struct ofr_rules *r, int *line_out);

@@ -3,9 +3,10 @@
  * print it, without a printer. Either a committed sale from the purchase
  * log (laid out by receipt.c, the same layout the till prints) or an
  * ESC/POS capture (what escpos:FILE wrote, or bytes captured from a real
- * printer's port) read back by the drivers' ESC/POS reader. Output: text on
- * stdout and/or a PNG (barcodes and QR codes drawn with zint, text with
- * cairo), one pixel per printer dot. docs/printers.md, docs/till.md.
+ * printer's port) read back by the drivers' ESC/POS reader. A reprint has
+ * the store header and the coupons as printed (from the sale's offer events).
+ * Output: text on stdout and/or a PNG drawn from the ESC/POS bytes (the
+ * drivers' interpreter), one pixel per printer dot. docs/printers.md, docs/till.md.
  */
 #include "terminal/till.h"
 #include "common/pm_err.h"
@@ -48,10 +49,103 @@ static int layout_sale(void *vctx, const struct loy_sale *s)
 		res.points_balance = card.points;
 		res.tier = card.tier;
 	}
-	/* Offers printed with the sale are not kept in the log: a reprint from the log has none. */
-	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items, NULL);
+	/* The coupons as printed: from the sale's OFFER_ISSUED events in the log. */
+	struct ofr_decision *issued = calloc(1, sizeof(*issued));
+	if (!issued || receipt_sale_offers(ctx->db, ctx->cfg, s, issued)) {
+		free(issued);
+		free(lines);
+		ctx->rc = PM_ENOMEM;
+		return 1;
+	}
+	ctx->rc = receipt_build(ctx->doc, ctx->cfg, ctx->db, s, &res, lines, s->n_items, issued);
+	free(issued);
 	free(lines);
 	return 1;
+}
+
+static bool profile_known(const char *name)
+{
+	const char *names[96];
+	size_t n = prn_profile_names(names, sizeof(names) / sizeof(names[0]));
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* --escpos FILE: the capture read into doc; with png, drawn from its own bytes. 0 or 1 (told). */
+static int from_capture(const char *escpos, const char *profile, const char *png, struct prn_doc *doc)
+{
+	char *bytes;
+	size_t len;
+	int rc = pm_file_read(escpos, 0, &bytes, &len);
+	if (rc)
+		return cli_fail("receipt", "check the --escpos path", "cannot read '%s': %s", escpos, pm_strerror(rc));
+	rc = prn_escpos_to_doc(bytes, len, doc);
+	/* the preview of a capture is drawn from its bytes, not from what the reader understood */
+	int prc = png ? prn_escpos_render_png((const unsigned char *)bytes, len, profile, png, NULL) : PM_OK;
+	free(bytes);
+	if (prc)
+		return cli_fail("receipt", prc == PM_EINVAL ? "see docs/printers.md for the profile names"
+				: "check that the directory of --png exists and is writable",
+				"cannot draw the receipt into '%s': %s", png, pm_strerror(prc));
+	if (rc == PM_EPROTO)
+		fprintf(stderr, "posmark receipt: '%s' ends inside a command; showing what came before\n", escpos);
+	else if (rc)
+		return cli_fail("receipt", NULL, "cannot read '%s' as ESC/POS: %s", escpos, pm_strerror(rc));
+	return 0;
+}
+
+/* --sale SEQ: the sale laid out from the log into doc. 0 or 1 (told). */
+static int from_sale(const char *sale, const struct term_config *cfg, struct loy_db **db, struct prn_doc *doc)
+{
+	char *end;
+	unsigned long long seq = strtoull(sale, &end, 10);
+	if (*end || seq == 0)
+		return cli_fail("receipt", "sale numbers are the seq of sale_committed, 1 and up",
+				"--sale '%s' is not a sale number", sale);
+	if (cli_open_log("receipt", cfg, db))
+		return 1;
+	struct receipt_ctx ctx = { .cfg = cfg, .db = *db, .doc = doc, .rc = PM_ENOENT };
+	int rc = loy_sale_get(*db, seq, layout_sale, &ctx);
+	if (rc == PM_ENOENT || (rc >= 0 && ctx.rc == PM_ENOENT))
+		return cli_fail("receipt", "list the sales with posmark history CARD, or check --data",
+				"no sale %llu in '%s'", seq, cfg->data_dir);
+	if (rc < 0 || ctx.rc)
+		return cli_fail("receipt", NULL, "cannot lay out sale %llu: %s", seq, pm_strerror(rc < 0 ? rc : ctx.rc));
+	return 0;
+}
+
+/* --printer DEV: a copy marked as such. 0 or 1 (told). */
+static int reprint(const char *printer, const char *profile, const struct prn_doc *doc)
+{
+	struct prn_dev *dev;
+	struct prn_doc copy;
+	char err[600];
+	int rc = prn_open(printer, &dev, err, sizeof(err));
+	if (rc)
+		return cli_fail("receipt", "check the printer device string", "%s", err);
+	if (profile && *profile && !strstr(printer, ",profile=") && prn_set_profile(dev, profile)) {
+		prn_close(dev);
+		return cli_fail("receipt", "see docs/printers.md for the profile names", "printer profile '%s' is unknown",
+				profile);
+	}
+	prn_doc_init(&copy, doc->columns);
+	rc = prn_doc_text(&copy, PRN_CENTER, PRN_BOLD, "*** COPY ***");
+	if (rc == PM_OK)
+		rc = prn_doc_append(&copy, doc);
+	if (rc == PM_OK)
+		rc = prn_print(dev, &copy);
+	int state = PRN_READY;
+	if (rc)
+		prn_status(dev, &state);
+	prn_doc_release(&copy);
+	prn_close(dev);
+	if (rc)
+		return cli_fail("receipt", rc == PM_EPAPER || rc == PM_EOFFLINE || rc == PM_ETIMEOUT
+				? prn_state_words(state) : NULL, "receipt not printed on '%s': %s", printer,
+				pm_strerror(rc));
+	return 0;
 }
 
 int cmd_receipt(int argc, char **argv)
@@ -92,95 +186,26 @@ int cmd_receipt(int argc, char **argv)
 				"%s", sale ? "--sale and --escpos exclude each other" : "nothing to show") + 1;
 	if (!profile)
 		profile = cfg.printer_profile;
+	if (profile && *profile && !profile_known(profile)) {
+		char names[600];
+		prn_profile_list(names, sizeof(names));
+		return cli_fail("receipt", "use one of the known profiles, or add the model to the printer "
+				"capabilities file (docs/printers.md)", "printer profile '%s' is unknown; the known "
+				"ones: %s", profile, names) + 1;
+	}
 	if (!png && !printer)
 		text = true;
 	prn_doc_init(&doc, cfg.receipt_columns);
-	if (escpos) {
-		char *bytes;
-		size_t len;
-		if ((rc = pm_file_read(escpos, 0, &bytes, &len))) {
-			cli_fail("receipt", "check the --escpos path", "cannot read '%s': %s", escpos, pm_strerror(rc));
-			goto out;
-		}
-		rc = prn_escpos_to_doc(bytes, len, &doc);
-		/* the preview of a capture is drawn from its bytes, not from what the reader understood */
-		int prc = png ? prn_escpos_render_png((const unsigned char *)bytes, len, profile, png, NULL) : PM_OK;
-		free(bytes);
-		if (prc) {
-			cli_fail("receipt", prc == PM_EINVAL ? "see docs/printers.md for the profile names"
-				 : "check that the directory of --png exists and is writable",
-				 "cannot draw the receipt into '%s': %s", png, pm_strerror(prc));
-			goto out;
-		}
-		png = NULL;   /* drawn */
-		if (rc == PM_EPROTO)
-			fprintf(stderr, "posmark receipt: '%s' ends inside a command; showing what came before\n",
-				escpos);
-		else if (rc) {
-			cli_fail("receipt", NULL, "cannot read '%s' as ESC/POS: %s", escpos, pm_strerror(rc));
-			goto out;
-		}
-	} else {
-		char *end;
-		unsigned long long seq = strtoull(sale, &end, 10);
-		if (*end || seq == 0) {
-			cli_fail("receipt", "sale numbers are the seq of sale_committed, 1 and up",
-				 "--sale '%s' is not a sale number", sale);
-			goto out;
-		}
-		if (cli_open_log("receipt", &cfg, &db))
-			goto out;
-		struct receipt_ctx ctx = { .cfg = &cfg, .db = db, .doc = &doc, .rc = PM_ENOENT };
-		rc = loy_sale_get(db, seq, layout_sale, &ctx);
-		if (rc == PM_ENOENT || (rc >= 0 && ctx.rc == PM_ENOENT)) {
-			cli_fail("receipt", "list the sales with posmark history CARD, or check --data",
-				 "no sale %llu in '%s'", seq, cfg.data_dir);
-			goto out;
-		}
-		if (rc < 0 || ctx.rc) {
-			cli_fail("receipt", NULL, "cannot lay out sale %llu: %s", seq,
-				 pm_strerror(rc < 0 ? rc : ctx.rc));
-			goto out;
-		}
-	}
-	if (png && (rc = prn_doc_render_png(&doc, profile, png))) {
+	if (escpos ? from_capture(escpos, profile, png, &doc) : from_sale(sale, &cfg, &db, &doc))
+		goto out;
+	if (png && !escpos && (rc = prn_doc_render_png(&doc, profile, png))) {
 		cli_fail("receipt", rc == PM_EINVAL ? "see docs/printers.md for the profile names"
 			 : "check that the directory of --png exists and is writable",
 			 "cannot draw the receipt into '%s': %s", png, pm_strerror(rc));
 		goto out;
 	}
-	if (printer) {
-		struct prn_dev *dev;
-		struct prn_doc copy;
-		char err[600];
-		if ((rc = prn_open(printer, &dev, err, sizeof(err)))) {
-			cli_fail("receipt", "check the printer device string", "%s", err);
-			goto out;
-		}
-		if (profile && *profile && !strstr(printer, ",profile=") && prn_set_profile(dev, profile)) {
-			prn_close(dev);
-			cli_fail("receipt", "see docs/printers.md for the profile names",
-				 "printer profile '%s' is unknown", profile);
-			goto out;
-		}
-		prn_doc_init(&copy, doc.columns);
-		rc = prn_doc_text(&copy, PRN_CENTER, PRN_BOLD, "*** COPY ***");
-		if (rc == PM_OK)
-			rc = prn_doc_append(&copy, &doc);
-		if (rc == PM_OK)
-			rc = prn_print(dev, &copy);
-		int state = PRN_READY;
-		if (rc)
-			prn_status(dev, &state);
-		prn_doc_release(&copy);
-		prn_close(dev);
-		if (rc) {
-			cli_fail("receipt", rc == PM_EPAPER || rc == PM_EOFFLINE || rc == PM_ETIMEOUT
-				 ? prn_state_words(state) : NULL, "receipt not printed on '%s': %s", printer,
-				 pm_strerror(rc));
-			goto out;
-		}
-	}
+	if (printer && reprint(printer, profile, &doc))
+		goto out;
 	if (text) {
 		char *t;
 		size_t len;

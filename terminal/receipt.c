@@ -6,7 +6,9 @@
 #include "terminal/till.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
+#include "wire/wire.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,6 +36,50 @@ static void fit(char *dst, size_t cap, const char *src, size_t width)
 	dst[i] = '\0';
 }
 
+/*
+ * The next line of text at most width columns wide, broken after a word (a word longer than the
+ * line is cut on a code point): its byte length; *next = where the line after it starts.
+ */
+static size_t wrap_next(const char *s, size_t width, const char **next)
+{
+	size_t w = 0, i = 0, brk = 0;
+	while (s[i]) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80) {
+			if (w == width)
+				break;
+			if (s[i] == ' ')
+				brk = i;
+			w++;
+		}
+		i++;
+	}
+	if (s[i] && brk > 0 && s[i] != ' ')
+		i = brk;           /* the line would end inside a word: end it at the last space */
+	size_t len = i;
+	while (len > 0 && s[len - 1] == ' ')
+		len--;
+	while (s[i] == ' ')
+		i++;
+	*next = s + i;
+	return len;
+}
+
+/* text in lines of at most width columns, broken between words; the first line indented by ind1
+ * columns, the others by ind2 (continued item names). */
+static void wrap_text(struct prn_doc *d, int align, int style, const char *text, size_t width, size_t ind1,
+		      size_t ind2)
+{
+	const char *p = text, *next;
+	bool first = true;
+	do {
+		size_t ind = first ? ind1 : ind2;
+		size_t len = wrap_next(p, width > ind ? width - ind : 1, &next);
+		prn_doc_text(d, align, style, "%*s%.*s", (int)ind, "", (int)len, p);
+		p = next;
+		first = false;
+	} while (*p);
+}
+
 /* What a coupon gives, in words for the customer. */
 static void benefit_words(const struct ofr_offer *o, const char *currency, char *buf, size_t len)
 {
@@ -56,23 +102,142 @@ static void benefit_words(const struct ofr_offer *o, const char *currency, char 
 	}
 }
 
+/* ---- the offer events of one sale, read back from the log (reprints, redeemed lines) ---- */
+struct offer_scan {
+	struct loy_db *db;
+	uint64_t sale, last;
+	int64_t sale_us;
+	const char *prefix;
+	struct ofr_decision *issued;               /* NULL = not wanted */
+	struct wire_offer_event red[TILL_MAX_COUPONS];
+	size_t n_red;
+	size_t visited;
+};
+
+static int kind_of(const char *name)
+{
+	for (int k = OFR_CROSS_SELL; k <= OFR_POINTS_BONUS; k++)
+		if (!strcmp(ofr_kind_name(k), name))
+			return k;
+	return OFR_PROMOTION;
+}
+
+static int scan_event(void *vctx, const struct loy_event *ev)
+{
+	struct offer_scan *x = vctx;
+	struct wire_offer_event e;
+	char err[160];
+	x->last = ev->seq;
+	x->visited++;
+	if ((ev->type != LOY_EV_OFFER_ISSUED && ev->type != LOY_EV_OFFER_REDEEMED) ||
+	    wire_offer_decode(ev->payload, ev->payload_len, &e, err, sizeof(err)) || e.sale != x->sale || !e.coupon[0])
+		return 0;
+	if (ev->type == LOY_EV_OFFER_REDEEMED) {
+		if (x->n_red < TILL_MAX_COUPONS)
+			x->red[x->n_red++] = e;
+		return 0;
+	}
+	if (!x->issued || x->issued->n >= OFR_MAX_OFFERS)
+		return 0;
+	struct ofr_offer *o = &x->issued->offers[x->issued->n++];
+	struct loy_product p;
+	memset(o, 0, sizeof(*o));
+	snprintf(o->rule_id, sizeof(o->rule_id), "%s", e.rule);
+	snprintf(o->campaign, sizeof(o->campaign), "%s", e.campaign);
+	o->kind = kind_of(e.kind);
+	o->benefit = e.benefit;
+	o->value = (int32_t)e.value;
+	snprintf(o->gtin, sizeof(o->gtin), "%s", e.gtin);
+	snprintf(o->coupon, sizeof(o->coupon), "%s", e.coupon);
+	o->expires_us = ofr_coupon_expires_us(x->prefix, e.coupon, x->sale_us);
+	if (e.gtin[0] && loy_catalog_get(x->db, e.gtin, &p) == PM_OK)
+		snprintf(o->name, sizeof(o->name), "%s", p.name);
+	else
+		snprintf(o->name, sizeof(o->name), "%s", e.gtin[0] ? e.gtin : "your next visit");
+	return 0;
+}
+
+/* Walk the log's events after `after` for sale s's offer events. */
+static void scan_offers(struct offer_scan *x, uint64_t after)
+{
+	x->last = after;
+	do {
+		x->visited = 0;
+		if (loy_events_after(x->db, x->last, 4096, scan_event, x) < 0)
+			return;
+	} while (x->visited == 4096);
+}
+
+int receipt_sale_offers(struct loy_db *db, const struct term_config *cfg, const struct loy_sale *s,
+			struct ofr_decision *issued)
+{
+	struct offer_scan *x = calloc(1, sizeof(*x));
+	if (!x)
+		return PM_ENOMEM;
+	memset(issued, 0, sizeof(*issued));
+	*x = (struct offer_scan){ .db = db, .sale = s->seq, .sale_us = s->time_us, .prefix = cfg->scan.coupon_prefix,
+				  .issued = issued };
+	scan_offers(x, 0);
+	free(x);
+	return PM_OK;
+}
+
+/* What a redeemed coupon was for: its benefit and the item it went to, from its OFFER_REDEEMED event
+ * (the latest sale: the last events; an older one: the whole log). */
+static void redeemed_words(struct loy_db *db, const struct loy_sale *s, const struct till_line *lines, size_t n_lines,
+			   const char *code, int64_t discount, char *out, size_t len)
+{
+	struct offer_scan x = { .db = db, .sale = s->seq };
+	struct loy_stats st;
+	bool latest = loy_stats(db, &st) == PM_OK && st.last_sale_seq == s->seq;
+	scan_offers(&x, latest && st.last_event_seq > 4096 ? st.last_event_seq - 4096 : 0);
+	snprintf(out, len, "Coupon");
+	for (size_t i = 0; i < x.n_red; i++) {
+		const struct wire_offer_event *e = &x.red[i];
+		if (strcmp(e->coupon, code))
+			continue;
+		struct ofr_offer o = { .benefit = e->benefit, .value = (int32_t)e->value };
+		char what[64];
+		const char *item = "";
+		benefit_words(&o, s->currency, what, sizeof(what));
+		/* the line it went to: the first whose one-unit discount is this one */
+		for (uint32_t k = 0; k < s->n_items && e->benefit != OFR_AMOUNT_BASKET; k++) {
+			const struct loy_item *it = &s->items[k];
+			int64_t unit = it->qty > 0 ? it->line_cents / it->qty : 0;
+			int64_t d = e->benefit == OFR_AMOUNT_ITEM ? (e->value < unit ? e->value : unit)
+				    : (unit * e->value + 50) / 100;
+			if (d == discount && unit > 0) {
+				item = lines && k < n_lines ? lines[k].name : it->gtin;
+				break;
+			}
+		}
+		snprintf(out, len, "Coupon %s%s%s", what, item[0] || e->benefit == OFR_AMOUNT_BASKET ? " " : "",
+			 e->benefit == OFR_AMOUNT_BASKET ? "basket" : item);
+		return;
+	}
+}
+
 /* One block per printed coupon: what, for what, until when, the barcode (with its text). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency)
 {
 	char what[64], until[32];
-	for (size_t i = 0; i < offers->n; i++) {
+	for (size_t i = 0; offers && i < offers->n; i++) {
 		const struct ofr_offer *o = &offers->offers[i];
 		if (o->held_back || !o->coupon[0])
 			continue;
+		char line[160];
+		size_t cols = (size_t)d->columns;
 		prn_doc_rule(d, '=');
 		benefit_words(o, currency, what, sizeof(what));
-		prn_doc_text(d, PRN_CENTER, PRN_BOLD, "YOUR NEXT VISIT: %s", what);
-		prn_doc_text(d, PRN_CENTER, 0, "%s%s", o->benefit == OFR_PERCENT_CATEGORY ? "any " : "",
-			     o->name);
+		snprintf(line, sizeof(line), "YOUR NEXT VISIT: %s", what);
+		wrap_text(d, PRN_CENTER, PRN_BOLD, line, cols, 0, 0);
+		snprintf(line, sizeof(line), "%s%s", o->benefit == OFR_PERCENT_CATEGORY ? "any " : "", o->name);
+		wrap_text(d, PRN_CENTER, 0, line, cols, 0, 0);
 		pm_fmt_utc(o->expires_us, until, sizeof(until));
 		until[10] = '\0';
-		prn_doc_text(d, PRN_CENTER, 0, "Valid until %s, once%s", until,
-			     o->kind == OFR_POINTS_BONUS || o->benefit == OFR_POINTS_MULT ? ", with your card" : "");
+		snprintf(line, sizeof(line), "Valid until %s, once%s", until,
+			 o->kind == OFR_POINTS_BONUS || o->benefit == OFR_POINTS_MULT ? ", with your card" : "");
+		wrap_text(d, PRN_CENTER, 0, line, cols, 0, 0);
 		prn_doc_barcode(d, PRN_CODE128, o->coupon);   /* the printer driver prints its text once, below */
 	}
 }
@@ -100,12 +265,17 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 		const struct loy_item *it = &s->items[i];
 		const char *nm = (lines && i < n_lines) ? lines[i].name : it->gtin;
 		subtotal += it->line_cents;
-		fit(name, sizeof(name), nm, cols - 12);
 		if (it->qty == 1) {
+			/* the first line of the name with the price; the rest below it, indented */
+			const char *rest;
+			size_t len = wrap_next(nm, cols - 12, &rest);
+			snprintf(name, sizeof(name), "%.*s", (int)len, nm);
 			prn_doc_pair(d, 0, name, term_money(it->line_cents, a, sizeof(a)));
+			if (*rest)
+				wrap_text(d, PRN_LEFT, 0, rest, cols, 2, 2);
 		} else {
 			char q[64];
-			prn_doc_text(d, PRN_LEFT, 0, "%s", name);
+			wrap_text(d, PRN_LEFT, 0, nm, cols, 0, 2);
 			snprintf(q, sizeof(q), "  %d x %s", (int)it->qty,
 				 term_money(it->unit_price_cents, b, sizeof(b)));
 			prn_doc_pair(d, 0, q, term_money(it->line_cents, a, sizeof(a)));
@@ -114,8 +284,18 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 	prn_doc_rule(d, '-');
 	prn_doc_pair(d, 0, "Subtotal", term_money(subtotal, a, sizeof(a)));
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {
-		snprintf(b, sizeof(b), "Coupon %.20s", s->redeemed[i].coupon);
-		prn_doc_pair(d, 0, b, term_money(-s->redeemed[i].discount_cents, a, sizeof(a)));
+		/* what it was for, on as many lines as it takes; the discount on the last */
+		char words[160];
+		const char *p = words, *next;
+		redeemed_words(db, s, lines, n_lines, s->redeemed[i].coupon, s->redeemed[i].discount_cents, words,
+			       sizeof(words));
+		size_t ind = 0;
+		for (size_t len; (len = wrap_next(p, cols - 12 - ind, &next)), *next; p = next, ind = 2)
+			prn_doc_text(d, PRN_LEFT, 0, "%*s%.*s", (int)ind, "", (int)len, p);
+		char last[176];
+		snprintf(last, sizeof(last), "%*s%s", (int)ind, "", p);
+		fit(name, sizeof(name), last, cols - 12);
+		prn_doc_pair(d, 0, name, term_money(-s->redeemed[i].discount_cents, a, sizeof(a)));
 	}
 	snprintf(b, sizeof(b), "TOTAL %s", s->currency);
 	prn_doc_pair(d, PRN_BOLD | PRN_DOUBLE, b, term_money(s->total_cents, a, sizeof(a)));

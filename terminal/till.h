@@ -332,6 +332,9 @@ int till_coupon_scan(struct till *t, const char *input, const struct scan_result
 
 /* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);
+/* The coupons printed with sale s, as they were printed, from its OFFER_ISSUED events (reprints). */
+int receipt_sale_offers(struct loy_db *db, const struct term_config *cfg, const struct loy_sale *s,
+			struct ofr_decision *issued);
 /* Lay out a committed sale's receipt; offers (may be NULL) adds its coupons. A
  * return record gets the return's receipt (receipt_return_build). */
 int receipt_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,

@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(code, data, size);
 	code[size] = '\0';
+	(void)ofr_coupon_expires_us("PM", code, INT64_C(20000) * 86400 * 1000000);   /* reprints read any code */
 	int rc = ofr_coupon_verify(&key, rules, "PM", code, "6036010000001000005", INT64_C(20000) * 86400 * 1000000, &c,
 				   &pending, reason, sizeof(reason));
 	if (rc != PM_OK)

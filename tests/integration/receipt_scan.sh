@@ -65,8 +65,50 @@ for prof in $PROFILES; do
 	total=$((total + nd)) summary="$summary $prof=$nd/$np"
 done
 echo "# decoded per profile:$summary (total $total)"
-# a decoded coupon is taken back at the till
-C=$(head -1 "$T/decoded.generic-58")
-printf '#clock 2026-12-07T09:00:00Z\n#card %s\n%s\n4007649000015\n5012340000010\n#tender cash\n' "$CARD" "$C" >"$T/redeem"
-$P checkout --config "$T/conf" --data "$D" --scans "$T/redeem" --json >"$T/r.json" 2>/dev/null
-ok "a coupon read from the preview is accepted at the till" 'grep -q "\"coupon_accepted\",\"coupon\":\"$C\"" "$T/r.json" || grep -q "\"redeemed\":\[{\"coupon\":\"$C\"" "$T/r.json"'
+# the reprint from the log: store header and the coupons as printed, which decode the same
+$P receipt --config "$T/conf" --data "$D" --sale 1 --text >"$T/re1.txt" 2>/dev/null
+$P receipt --config "$T/conf" --data "$D" --sale 1 --png "$T/sale1.png" --profile generic-58 2>/dev/null
+zbarimg --quiet --raw "$T/sale1.png" 2>/dev/null | sort >"$T/dec1"
+ok "posmark receipt --sale 1: store header and its 3 coupons" 'grep -q "Café Zürich" "$T/re1.txt" && [ "$(grep -c "YOUR NEXT VISIT" "$T/re1.txt")" -eq 3 ]'
+ok "posmark receipt --sale 1 --png: the reprinted coupons decode to the codes first printed" \
+	'[ "$(wc -l <"$T/dec1")" -eq 3 ] && [ -z "$(comm -23 "$T/dec1" "$T/printed.generic")" ]'
+ok "the reprint says until when, as printed" 'grep -q "Valid until 2026-12-20, once" "$T/re1.txt"'
+# coupons read from the preview are taken back at the till; the receipt says what each was for
+{ printf '#clock 2026-12-07T09:00:00Z\n#card %s\n' "$CARD"; cat "$T/decoded.generic-58"
+  printf '4007649000015\n4006306000016\n5012340000010\n#tender cash\n'; } >"$T/redeem"
+$P checkout --config "$T/conf" --data "$D" --scans "$T/redeem" --json --printer "text:$T/r.txt" >"$T/r.json" 2>/dev/null
+ok "coupons read from the preview are redeemed at the till" \
+	'[ "$(grep -o "\"redeemed\":\[[^]]*\]" "$T/r.json" | grep -o "\"coupon\"" | wc -l)" -ge 3 ]'
+ok "a redeemed coupon's line says what it was for (wrapped, the discount on its last line)" \
+	'grep -qx "Coupon 15% off Dolmio Pasta" "$T/r.txt" && grep -qE "^  sauce tomato basil 400g +-0\.33$" "$T/r.txt" && grep -qE "^Coupon 3\.00 EUR off basket +-3\.00$" "$T/r.txt" && grep -qE "^Coupon 20% off Targus Laptop" "$T/r.txt"'
+ok "a long product name wraps at a word boundary, indented" 'grep -qE "^  basil 400g$" "$T/r.txt"'
+ok "no receipt line is wider than 42 columns" '! awk "length(\$0) > 42" "$T/r.txt" "$T/re1.txt" | grep -q .'
+# a model from a printer capabilities file: 48 mm (288 dots) with native QR. A coupon needs 374
+# dots as CODE128: it prints as a QR code (and says so in the log), which decodes to the same code.
+cat >"$T/printers.conf" <<'EOF2'
+[profile narrow-48]
+model = a 48 mm printer with native QR
+dots = 288
+columns_font_a = 24
+columns_font_b = 32
+native_qr = yes
+cutter = no
+EOF2
+export POSMARK_PRINTERS=$T/printers.conf
+printf '#clock 2026-12-08T11:00:00Z\n4007598000012\n#tender cash\n' >"$T/s.narrow"
+$P checkout --config "$T/conf" --data "$D" --scans "$T/s.narrow" --printer "escpos:$T/narrow.bin,profile=narrow-48" \
+	>/dev/null 2>"$T/err.narrow"
+$P receipt --escpos "$T/narrow.bin" --png "$T/narrow.png" --profile narrow-48 2>/dev/null
+$P receipt --escpos "$T/narrow.bin" --text --profile narrow-48 2>/dev/null | grep -oE '^ *P[0-9]{20} *$' | tr -d ' ' | sort >"$T/printed.narrow"
+zbarimg --quiet --raw "$T/narrow.png" 2>/dev/null | sort >"$T/decoded.narrow"
+ok "capabilities file: a 48 mm model prints the coupons that do not fit as QR codes (log says so)" \
+	'grep -q "wider than the 288 of narrow-48: printed as a QR code" "$T/err.narrow"'
+ok "capabilities file: the QR codes decode to the codes printed ($(wc -l <"$T/decoded.narrow") of $(wc -l <"$T/printed.narrow"))" \
+	'[ -s "$T/printed.narrow" ] && cmp -s "$T/printed.narrow" "$T/decoded.narrow"'
+$P receipt --escpos "$T/narrow.bin" --png "$T/x.png" --profile nosuch 2>"$T/err.nosuch"; rc=$?
+ok "an unknown --profile is an error that lists the known ones, with a hint" \
+	'[ $rc -ne 0 ] && grep -q "the known ones: generic.*narrow-48" "$T/err.nosuch" && grep -q "^hint:" "$T/err.nosuch"'
+printf '[profile narrow-48]\ndots = 300\n' >"$T/bad.conf"
+POSMARK_PRINTERS=$T/bad.conf $P receipt --escpos "$T/narrow.bin" --text --profile generic >/dev/null 2>"$T/err.bad"
+ok "a broken capabilities file is a warning naming the line, the built-in profiles still work" \
+	'grep -q "bad.conf:2: dots = .300.: expected" "$T/err.bad" && grep -q "hint:" "$T/err.bad"'

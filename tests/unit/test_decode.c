@@ -308,6 +308,18 @@ static void test_coupons_and_keyed(void **state)
 	/* "PM" followed by a digit is not a posmark coupon. */
 	r = decode("PM1234");
 	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	/* coupon v2: the prefix's first letter and exactly 20 digits (CODE128, also with an AIM id) */
+	r = decode("P85448077734684395835");
+	assert_int_equal(r.kind, SCAN_COUPON);
+	assert_string_equal(r.coupon, "P85448077734684395835");
+	assert_string_equal(r.symbology, "code128");
+	r = decode("]C0P85448077734684395835");
+	assert_int_equal(r.kind, SCAN_COUPON);
+	assert_string_equal(r.coupon, "P85448077734684395835");
+	r = decode("P8544807773468439583");      /* 19 digits: not a coupon */
+	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	r = decode("Q85448077734684395835");     /* another letter */
+	assert_int_equal(r.kind, SCAN_UNKNOWN);
 	char big[200];
 	memset(big, 'Q', sizeof(big));
 	memcpy(big, "PM-", 3);

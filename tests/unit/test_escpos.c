@@ -279,6 +279,88 @@ static void test_code128_fit(void **state)
 	tu_rmdir(dir);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Models from a capabilities file: added, replacing a built-in, and every error with its line. */
+static void test_profiles_file(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp(), path[4200], err[600];
+	const struct prn_profile *p;
+	struct prn_dev *dev;
+	snprintf(path, sizeof(path), "%s/printers.conf", dir);
+	write_text(path, "# two models\n[profile narrow-48]\nmodel = a 48 mm printer\ndots = 288\n"
+		   "columns_font_a = 24\ncolumns_font_b = 32\nnative_qr = yes\ncutter = no\n\n"
+		   "[profile pos-5890]\nrealtime_status = yes\ncodepage = cp1252\n");
+	assert_int_equal(prn_profiles_load(path, err, sizeof(err)), PM_OK);
+	assert_non_null(p = prni_profile_find("narrow-48"));
+	assert_int_equal(p->dots, 288);
+	assert_int_equal(p->cols_font_a, 24);
+	assert_true(p->native_qr && !p->cutter && p->native_barcode);   /* unset: generic's */
+	assert_string_equal(p->model, "a 48 mm printer");
+	assert_non_null(p = prni_profile_find("pos-5890"));             /* replaced built-in */
+	assert_int_equal(p->dots, 576);
+	assert_int_equal(p->codepage_select, 16);
+	assert_non_null(prni_profile_find("epson-tm-t88v"));            /* the others stay */
+	char names[600];
+	prn_profile_list(names, sizeof(names));
+	assert_non_null(strstr(names, "generic, generic-58"));
+	assert_non_null(strstr(names, "narrow-48"));
+	char spec[4300];
+	snprintf(spec, sizeof(spec), "escpos:%s/cap.bin,profile=narrow-48", dir);
+	assert_int_equal(prn_open(spec, &dev, err, sizeof(err)), PM_OK);
+	prn_close(dev);
+	snprintf(spec, sizeof(spec), "escpos:%s/cap.bin,profile=nope", dir);
+	assert_int_equal(prn_open(spec, &dev, err, sizeof(err)), PM_EINVAL);
+	assert_non_null(strstr(err, "the known ones: generic"));
+	assert_non_null(strstr(err, "narrow-48"));
+	/* a coupon does not fit 288 dots: a native QR code instead of a barcode */
+	struct prn_doc d;
+	unsigned char *out;
+	size_t n;
+	prn_doc_init(&d, 24);
+	prn_doc_barcode(&d, PRN_CODE128, "P12345678901234567890");
+	assert_int_equal(prn_escpos_encode(&d, "narrow-48", &out, &n), PM_OK);
+	assert_false(has(out, n, "\x1dk", 2));
+	assert_true(has(out, n, "1P0P12345678901234567890", 24));
+	free(out);
+	prn_doc_release(&d);
+	/* errors: the line and what is expected; nothing changes */
+	static const struct { const char *text, *want; } bad[] = {
+		{ "[profile x]\ndots = 300\n", "printers.conf:2: dots = '300': expected" },
+		{ "[profile x]\ncolour = red\n", "printers.conf:2: unknown key 'colour'" },
+		{ "[printer x]\ndots = 384\n", "printers.conf:2: section [printer x] is not a printer" },
+		{ "[profile Bad_Name]\ndots = 384\n", "profile name 'Bad_Name'" },
+		{ "[profile x]\ncutter = maybe\n", "cutter = 'maybe': expected yes or no" },
+		{ "[profile x]\ncodepage = cp437\n", "expected cp858 or cp1252" },
+		{ "[profile x]\ncolumns_font_a = 48\ncolumns_font_b = 32\n", "font B is the narrower" },
+		{ "[profile x]\ndots = 384\n[profile y]\ndots = 384\n[profile x]\ncutter = no\n", "defined twice" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "%s/printers.conf", dir);
+		write_text(path, bad[i].text);
+		err[0] = '\0';
+		assert_int_equal(prn_profiles_load(path, err, sizeof(err)), PM_EINVAL);
+		if (!strstr(err, bad[i].want))
+			fail_msg("file %zu: '%s' lacks '%s'", i, err, bad[i].want);
+		assert_non_null(prni_profile_find("narrow-48"));        /* the last good file still holds */
+	}
+	snprintf(path, sizeof(path), "%s/absent.conf", dir);
+	assert_int_not_equal(prn_profiles_load(path, err, sizeof(err)), PM_OK);
+	assert_non_null(strstr(err, "absent.conf"));
+	/* no file: the built-in table only */
+	assert_int_equal(prn_profiles_load(NULL, err, sizeof(err)), PM_OK);
+	assert_null(prni_profile_find("narrow-48"));
+	assert_int_equal(prni_profile_find("pos-5890")->dots, 384);
+	tu_rmdir(dir);
+}
+
 static struct prn_dev *open_tcp(int port, const char *profile)
 {
 	char spec[128], err[256];
@@ -418,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_status_replies),
 		cmocka_unit_test(test_png_preview),
 		cmocka_unit_test(test_code128_fit),
+		cmocka_unit_test(test_profiles_file),
 		cmocka_unit_test(test_tcp_print_and_status),
 		cmocka_unit_test(test_tcp_silent_and_absent),
 		cmocka_unit_test(test_open_strings),

@@ -226,6 +226,9 @@ static void test_v2_expiry_and_changed_offer(void **state)
 	assert_non_null(o);
 	int64_t last = o->expires_us;   /* 23:59:59.999999 of day 20430 (30 coupon days) */
 	assert_int_equal(last / DAY, 20430);
+	/* a reprint reads the expiry from the code and the sale's time alone */
+	assert_int_equal(ofr_coupon_expires_us("PM", o->coupon, now), last);
+	assert_int_equal(ofr_coupon_expires_us("PM", "P123", now), 0);
 	assert_int_equal(ofr_coupon_verify(&key, r, "PM", o->coupon, "", last, &out, &pending, reason,
 					   sizeof(reason)), PM_OK);
 	assert_true(pending);   /* no card yet: checked at tender */
@@ -266,6 +269,7 @@ static void test_expiry_boundary(void **state)
 	assert_int_equal(ofr_coupon_encode(&key, "PM", &c, code, sizeof(code)), PM_OK);
 	int64_t last_us = INT64_C(20401) * DAY - 1;   /* 23:59:59.999999 of the expiry day */
 	assert_int_equal(ofr_coupon_verify(&key, NULL, "PM", code, CARD, last_us, &out, &pending, reason, sizeof(reason)), PM_OK);
+	assert_int_equal(ofr_coupon_expires_us("PM", code, now), last_us);   /* v1: the 5-digit day */
 	assert_int_equal(ofr_coupon_verify(&key, NULL, "PM", code, CARD, last_us + 1, &out, &pending, reason, sizeof(reason)),
 			 PM_EEXPIRED);
 	assert_non_null(strstr(reason, "expired"));
