@@ -124,7 +124,8 @@ int64_t loy_points_spendable(const struct loy_config *cfg, const struct loy_card
 {
 	int64_t max = c->points;
 	bool off = !c->chain_as_of_us || now_us - c->chain_as_of_us > cfg->offline_window_s * 1000000LL;
-	if (off) {
+	/* a standalone till is the only keeper of its cards' points: no allowance to bound */
+	if (off && cfg->chain_linked) {
 		int64_t allowance = cfg->offline_spend_limit - c->pending_spent;
 		if (allowance < max)
 			max = allowance;

@@ -73,6 +73,8 @@ struct loy_config {
 	int64_t point_value_cents;   /* value of one point spent (default 1) */
 	int64_t offline_window_s;    /* an HQ state older than this counts as offline (default 86400) */
 	int64_t offline_spend_limit; /* points a card may spend here beyond HQ's state while offline (default 1000) */
+	bool chain_linked;           /* the terminal answers to HQ (hq.url set): the offline allowance
+				      * applies; false (standalone shop): a card spends its whole balance */
 	/*
 	 * Bulk loading only (imports, benchmarks' set-up): commits skip fsync and
 	 * loy_close() syncs once. A crash may lose the last commits (never

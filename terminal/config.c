@@ -325,5 +325,7 @@ int term_config_load(const char *path, struct term_config *cfg, char *err, size_
 		snprintf(err, errlen, "%s: cards.min_length is above cards.max_length", path);
 		return PM_EINVAL;
 	}
+	/* the offline allowance bounds spending only where HQ keeps the balance (docs/accounts.md) */
+	cfg->loy.chain_linked = cfg->hq.url[0] != '\0';
 	return PM_OK;
 }

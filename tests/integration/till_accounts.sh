@@ -27,6 +27,10 @@ data = $T/d
 [loyalty]
 offline_spend_limit = 150
 point_value_cents = 10
+[hq]
+# a till of a chain (the allowance applies) that never reaches HQ: no lookups
+url = http://127.0.0.1:9/
+lookup_budget_ms = 0
 EOF2
 X="--config $T/conf"
 $P catalog import "$T/cat.csv" $X 2>/dev/null
@@ -202,3 +206,12 @@ ok "daemon: tender commits the return" \
 	'[ "$(api ret | jq -r "[.ok,.event,.return_of,.refund_cents,.points_clawed_back,.points_balance]|@tsv")" = "true	return_committed	lane1:7	50000	500	-44" ]' "$T/api"
 ok "daemon: card_info has the chain fields" \
 	'[ "$(api info | jq -r "[.points,.pending_points,(.chain_as_of|tostring)]|@tsv")" = "-44	-44	null" ]' "$T/api"
+
+# ---- a standalone shop (no hq.url) keeps its cards' points itself: no offline allowance
+mkdir -p "$T/sa"
+sed -e '/^\[hq\]/,$d' -e "s|^data = .*|data = $T/sa|" "$T/conf" >"$T/conf.sa"
+$P catalog import "$T/cat.csv" --config "$T/conf.sa" 2>/dev/null
+printf '%s\n%s\n#tender cash\n%s\n%s\n#points 300\n#tender cash\n' "$C2" "$PEN" "$C2" "$PEN" >"$T/s.sa"
+$P checkout --config "$T/conf.sa" --scans "$T/s.sa" --json >"$T/o.sa" 2>"$T/e.sa"
+ok "standalone till: a card spends past loyalty.offline_spend_limit, up to its balance" \
+	'ev "$T/o.sa" sale_committed | sed -n 2p | jq -e ".points_spent == 300" >/dev/null' "$T/o.sa"

@@ -37,6 +37,7 @@ static int setup(void **state)
 	f->dir = tu_mkdtemp();
 	loy_config_default(&f->cfg);
 	f->cfg.points_expiry_days = 0;
+	f->cfg.chain_linked = true;   /* the allowance applies: these tills answer to HQ */
 	assert_int_equal(loy_open(f->dir, &f->cfg, &f->db, NULL, 0), PM_OK);
 	*state = f;
 	return 0;
