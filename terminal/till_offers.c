@@ -220,23 +220,29 @@ uint32_t till_coupons_apply(struct till *t, struct loy_redemption *red, int64_t 
 	return n;
 }
 
-/* loyalty refused the commit because coupon `index` was used before: drop that one. */
+/*
+ * loyalty refused the commit because coupon `index` was used before: drop
+ * that one, then apply the coupons left again, so the sale's redeemed list,
+ * discount and bonus points are exactly theirs (a points coupon's bonus, a
+ * discount another coupon's had clamped). The lane's lines and card do not
+ * change while its sale commits, so the others apply as they did at tender.
+ */
 void till_coupon_used(struct till *t, struct loy_sale *s, int index)
 {
+	int64_t discount, bonus;
 	if (index < 0 || (uint32_t)index >= s->n_redeemed)
 		index = (int)s->n_redeemed - 1;   /* an older log that does not say which */
-	struct loy_redemption r = s->redeemed[index];
-	coupon_refused(t, r.coupon, "coupon was already used; it can be redeemed only once");
+	const char *code = s->redeemed[index].coupon;
+	coupon_refused(t, code, "coupon was already used; it can be redeemed only once");
 	for (size_t i = 0; i < t->n_coupons; i++)
-		if (!strcmp(t->coupons[i].code, r.coupon)) {
+		if (!strcmp(t->coupons[i].code, code)) {
 			drop_coupon(t, i);
 			break;
 		}
-	memmove(&s->redeemed[index], &s->redeemed[index + 1],
-		(s->n_redeemed - (uint32_t)index - 1) * sizeof(s->redeemed[0]));
-	s->total_cents += r.discount_cents;
-	s->discount_cents -= r.discount_cents;
-	s->n_redeemed--;
+	s->n_redeemed = till_coupons_apply(t, s->redeemed, &discount, &bonus);
+	s->total_cents += s->discount_cents - discount;
+	s->discount_cents = discount;
+	s->points_bonus = s->card[0] ? bonus : 0;
 }
 
 /* What a redeemed coupon's code says (campaign, benefit, value), as an offer. */

@@ -356,6 +356,75 @@ static void test_points_coupons_credit_the_balance(void **state)
 	assert_int_equal(b.bonus, 0);
 }
 
+/*
+ * A points coupon redeemed once, then scanned again on a later sale (with a
+ * valid discount coupon): the commit refuses it as already used, and the
+ * sale that goes again carries neither its bonus nor its discount; the
+ * card gains only what that sale earned.
+ */
+static void test_used_points_coupon_credits_no_bonus(void **state)
+{
+	struct fx *f = *state;
+	char flat[64], disc[64], line[4096];
+	struct sale_coupons got;
+	struct bonus_of b;
+	struct loy_card c;
+	int events;
+	mint_points(f, OFR_POINTS_BONUS_FLAT, 50, 311, flat, sizeof(flat));
+	mint(f, 312, disc, sizeof(disc));
+	const char *one[] = { CARD, flat, "4007649000015", "#tender card" };
+	till_sale_with(f, one, 4, &got, &events);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(loy_sale_get(f->db, got.seq, bonus_cb, &b), PM_OK);
+	assert_int_equal(b.bonus, 50);
+	assert_int_equal(loy_card_get(f->db, CARD, &c), PM_OK);
+	int64_t before = c.points;
+
+	FILE *ev = tmpfile();
+	assert_non_null(ev);
+	struct till *t = calloc(1, sizeof(*t));
+	till_init(t, f->db, &f->cfg, NULL, ev, "");
+	const char *two[] = { CARD, flat, disc, "4007649000015", "#tender card" };
+	for (int i = 0; i < 5; i++)
+		feed(t, two[i]);
+	till_release(t);
+	free(t);
+	rewind(ev);
+	int refused = 0, committed = 0;
+	while (fgets(line, sizeof(line), ev)) {
+		json_t *o = json_loads(line, 0, NULL);
+		assert_non_null(o);
+		const char *kind = json_string_value(json_object_get(o, "event"));
+		if (!strcmp(kind, "coupon_refused")) {
+			assert_string_equal(json_string_value(json_object_get(o, "coupon")), flat);
+			assert_non_null(strstr(json_string_value(json_object_get(o, "reason")), "already used"));
+			refused++;
+		} else if (!strcmp(kind, "sale_committed")) {
+			assert_null(json_object_get(o, "points_bonus"));   /* only when not 0 */
+			json_t *red = json_object_get(o, "redeemed");
+			assert_int_equal(json_array_size(red), 1);
+			assert_string_equal(json_string_value(json_object_get(json_array_get(red, 0), "coupon")), disc);
+			assert_int_equal(json_integer_value(json_object_get(o, "discount_cents")),
+					 json_integer_value(json_object_get(json_array_get(red, 0), "discount_cents")));
+			assert_int_equal(json_integer_value(json_object_get(o, "total_cents")),
+					 2999 - json_integer_value(json_object_get(o, "discount_cents")));
+			committed++;
+		}
+		json_decref(o);
+	}
+	fclose(ev);
+	assert_int_equal(refused, 1);
+	assert_int_equal(committed, 1);
+	struct loy_stats st;
+	assert_int_equal(loy_stats(f->db, &st), PM_OK);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(loy_sale_get(f->db, st.last_sale_seq, bonus_cb, &b), PM_OK);
+	assert_int_equal(b.bonus, 0);
+	assert_int_equal(b.entries, 1);                     /* earn only, no bonus entry */
+	assert_int_equal(loy_card_get(f->db, CARD, &c), PM_OK);
+	assert_int_equal(c.points, before + b.earned);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +432,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_coupons_one_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps_from_an_older_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_points_coupons_credit_the_balance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_used_points_coupon_credits_no_bonus, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
