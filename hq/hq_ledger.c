@@ -177,20 +177,38 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 				  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial",
 				  pv, err, errlen);
 	}
-	/* Entries and redemptions go through temporary tables and ON CONFLICT DO NOTHING: an
-	 * entry already stored (HQ restored from a backup older than its ledger, the till
-	 * resending) counts once, and only what this batch really added moves the balances. */
-	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_ledger (LIKE ledger) ON COMMIT DELETE ROWS;"
-			"CREATE TEMP TABLE IF NOT EXISTS batch_added (card text, points bigint) ON COMMIT DELETE ROWS;"
+	/* Entries: straight into ledger by COPY under a savepoint (the usual case: nothing of the
+	 * batch is stored yet, and the batch's own sums per card are what it adds). If any entry
+	 * is already there (HQ restored from a backup older than its ledger, the till resending)
+	 * the COPY fails on the key as a whole and is rolled back; then the entries go through a
+	 * temporary table and ON CONFLICT DO NOTHING, and only what was really added moves the
+	 * balances (batch_added). Either way an entry counts once. */
+	bool exact = true; /* every entry of the batch was inserted: the card sums are exact */
+	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_added (card text, points bigint) ON COMMIT DELETE ROWS;"
 			"CREATE TEMP TABLE IF NOT EXISTS batch_coupons (LIKE coupon_redemptions) ON COMMIT DELETE ROWS",
 			err, errlen))
 		return PM_EIO;
-	if (a->ledger.len &&
-	    (hqi_copy_in(c, "COPY batch_ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err, errlen) ||
-	     hqi_exec_ok(c, "WITH n AS (INSERT INTO ledger SELECT * FROM batch_ledger ON CONFLICT DO NOTHING"
-			 " RETURNING card, points) INSERT INTO batch_added SELECT card, sum(points) FROM n GROUP BY card",
-			 err, errlen)))
-		return PM_EIO;
+	if (a->ledger.len) {
+		if (hqi_exec_ok(c, "SAVEPOINT batch_ledger_direct", err, errlen))
+			return PM_EIO;
+		if (!hqi_copy_in(c, "COPY ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len, err,
+				 errlen)) {
+			if (hqi_exec_ok(c, "RELEASE SAVEPOINT batch_ledger_direct", err, errlen))
+				return PM_EIO;
+		} else {
+			exact = false;
+			if (hqi_exec_ok(c, "ROLLBACK TO SAVEPOINT batch_ledger_direct;"
+					"RELEASE SAVEPOINT batch_ledger_direct;"
+					"CREATE TEMP TABLE IF NOT EXISTS batch_ledger (LIKE ledger) ON COMMIT DELETE ROWS",
+					err, errlen) ||
+			    hqi_copy_in(c, "COPY batch_ledger (" LEDGER_COLS ") FROM STDIN", a->ledger.data, a->ledger.len,
+					err, errlen) ||
+			    hqi_exec_ok(c, "WITH n AS (INSERT INTO ledger SELECT * FROM batch_ledger ON CONFLICT DO NOTHING"
+					" RETURNING card, points) INSERT INTO batch_added SELECT card, sum(points) FROM n"
+					" GROUP BY card", err, errlen))
+				return PM_EIO;
+		}
+	}
 	if (a->coupons.len &&
 	    (hqi_copy_in(c, "COPY batch_coupons (coupon, store_id, terminal, seq, time_us) FROM STDIN", a->coupons.data,
 			 a->coupons.len, err, errlen) ||
@@ -228,7 +246,12 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	const char *bv[1] = { base };
-	if (hqi_exec(c, "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+	if (hqi_exec(c, exact ? "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			" SELECT b.card, b.points, $1::bigint + b.idx, b.last_us FROM batch_cards b"
+			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
+			" change_serial = EXCLUDED.change_serial, erased = false,"
+			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)"
+			: "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
 			" SELECT b.card, coalesce(n.points, 0), $1::bigint + b.idx, b.last_us FROM batch_cards b"
 			" LEFT JOIN batch_added n ON n.card = b.card"
 			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"

@@ -16,15 +16,83 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every host of the connection is this machine: a Unix socket (no host, or a path) or loopback. */
+static bool local_only(const char *hosts)
+{
+	if (!hosts || !*hosts)
+		return true; /* libpq's default: the Unix socket */
+	for (const char *p = hosts; *p;) {
+		size_t n = strcspn(p, ",");
+		if (!(p[0] == '/' || p[0] == '@' || (n == 9 && !strncmp(p, "localhost", 9)) ||
+		      (n >= 4 && !strncmp(p, "127.", 4)) || (n == 3 && !strncmp(p, "::1", 3))))
+			return false;
+		p += n + (p[n] == ',');
+	}
+	return true;
+}
+
+/*
+ * Connect with what each command needs before its first statement and no more (a
+ * `posmark-hq card` is mostly connection set-up, docs/benchmarks.md):
+ * - client_min_messages=warning goes in the startup packet (options) instead of a SET
+ *   round trip, unless the connection string or PGOPTIONS sets options itself;
+ * - to a server on this machine (Unix socket or loopback, every host and hostaddr),
+ *   sslmode and gssencmode default to disable: libpq's "prefer" would first ask for TLS
+ *   (a round trip, and a whole TLS handshake if the server has ssl on) and look for
+ *   Kerberos credentials, to protect traffic that never leaves the machine. A connection
+ *   string or PGSSLMODE/PGGSSENCMODE that says otherwise wins; remote servers keep
+ *   libpq's defaults.
+ */
 PGconn *hq_connect(const char *conninfo, char *err, size_t errlen)
 {
-	PGconn *c = PQconnectdb(conninfo);
+	const char *keys[5], *vals[5]; /* three defaults, dbname, NULL */
+	int n = 0;
+	bool set_msgs = true;
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+	PQfreemem(perr);
+	if (opts) {
+		const char *host = NULL, *hostaddr = NULL, *options = NULL, *ssl = NULL, *gss = NULL;
+		for (PQconninfoOption *o = opts; o->keyword; o++) {
+			const char **dst = !strcmp(o->keyword, "host")	       ? &host
+					   : !strcmp(o->keyword, "hostaddr")   ? &hostaddr
+					   : !strcmp(o->keyword, "options")    ? &options
+					   : !strcmp(o->keyword, "sslmode")    ? &ssl
+					   : !strcmp(o->keyword, "gssencmode") ? &gss
+									       : NULL;
+			if (dst && o->val && *o->val)
+				*dst = o->val;
+		}
+		host = host ? host : getenv("PGHOST");
+		hostaddr = hostaddr ? hostaddr : getenv("PGHOSTADDR");
+		bool local = local_only(hostaddr ? hostaddr : host) && (!hostaddr || local_only(host));
+		if (local && !ssl && !getenv("PGSSLMODE")) {
+			keys[n] = "sslmode";
+			vals[n++] = "disable";
+		}
+		if (local && !gss && !getenv("PGGSSENCMODE")) {
+			keys[n] = "gssencmode";
+			vals[n++] = "disable";
+		}
+		if (!options && !getenv("PGOPTIONS")) {
+			keys[n] = "options";
+			vals[n++] = "-c client_min_messages=warning";
+			set_msgs = false;
+		}
+	}
+	keys[n] = "dbname"; /* last, expanded: what the connection string says wins */
+	vals[n++] = conninfo;
+	keys[n] = NULL;
+	vals[n] = NULL;
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	PQconninfoFree(opts);
 	if (PQstatus(c) != CONNECTION_OK) {
 		snprintf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
 		PQfinish(c);
 		return NULL;
 	}
-	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	if (set_msgs)
+		PQclear(PQexec(c, "SET client_min_messages = warning"));
 	return c;
 }
 
