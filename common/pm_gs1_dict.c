@@ -632,6 +632,12 @@ static const struct ai_def *lookup(const char *ai, size_t al)
 	return NULL;
 }
 
+/* The dictionary's title, or "value" for the few AIs without one (8110, ...). */
+static const char *title(const struct ai_def *a)
+{
+	return a->title[0] ? a->title : "value";
+}
+
 static bool isdig(char c) { return c >= '0' && c <= '9'; }
 
 static bool in_cset(char type, char c)
@@ -782,26 +788,26 @@ static bool check_value(const struct ai_def *a, const char *v, size_t vlen, char
 		if (k->min == k->max) {
 			if (left < k->max) {
 				say(err, errlen, "GS1 AI (%s) %s is too short (%zu characters, needs %u%s); rescan",
-				    a->ai, a->title, vlen, (unsigned)(pos + k->max), a->ncomp > 1 ? " or more" : "");
+				    a->ai, title(a), vlen, (unsigned)(pos + k->max), a->ncomp > 1 ? " or more" : "");
 				return false;
 			}
 			take = k->max;
 		} else {
 			take = left < k->max ? left : k->max; /* the last component: pos != vlen below */
 			if (take < k->min) {
-				say(err, errlen, "GS1 AI (%s) %s is empty; rescan", a->ai, a->title);
+				say(err, errlen, "GS1 AI (%s) %s is empty; rescan", a->ai, title(a));
 				return false;
 			}
 		}
 		for (size_t i = 0; i < take; i++)
 			if (!in_cset(k->type, v[pos + i])) {
 				say(err, errlen, "GS1 AI (%s) %s has a character outside %s at %zu; rescan",
-				    a->ai, a->title, cset_name(k->type), pos + i + 1);
+				    a->ai, title(a), cset_name(k->type), pos + i + 1);
 				return false;
 			}
 		const char *bad = lint(k->lint, v + pos, take, why, sizeof(why));
 		if (bad) {
-			say(err, errlen, "GS1 AI (%s) %s: '%.*s' %s; rescan", a->ai, a->title,
+			say(err, errlen, "GS1 AI (%s) %s: '%.*s' %s; rescan", a->ai, title(a),
 			    (int)(take > 20 ? 20 : take), v + pos, bad);
 			return false;
 		}
@@ -812,7 +818,7 @@ static bool check_value(const struct ai_def *a, const char *v, size_t vlen, char
 		for (unsigned c = 0; c < a->ncomp; c++)
 			maxl += a->comp[c].max;
 		say(err, errlen, "GS1 AI (%s) %s is too long (%zu characters, at most %zu); rescan",
-		    a->ai, a->title, vlen, maxl);
+		    a->ai, title(a), vlen, maxl);
 		return false;
 	}
 	return true;
@@ -914,7 +920,7 @@ bool pm_gs1_parse(const char *d, size_t n, struct pm_gs1_elem el[PM_GS1_MAX_ELEM
 				fixed += a->comp[c].max;
 			if (n - i < fixed) {
 				say(err, errlen, "GS1 element string is cut short after AI (%s) %s "
-				    "(%zu of %zu characters); rescan", a->ai, a->title, n - i, fixed);
+				    "(%zu of %zu characters); rescan", a->ai, title(a), n - i, fixed);
 				return false;
 			}
 			vlen = fixed;
@@ -923,7 +929,7 @@ bool pm_gs1_parse(const char *d, size_t n, struct pm_gs1_elem el[PM_GS1_MAX_ELEM
 			vlen = gs ? (size_t)(gs - (d + i)) : n - i;
 		}
 		if (vlen == 0) {
-			say(err, errlen, "GS1 element string has an empty AI (%s) %s; rescan", a->ai, a->title);
+			say(err, errlen, "GS1 element string has an empty AI (%s) %s; rescan", a->ai, title(a));
 			return false;
 		}
 		memcpy(el[k].ai, a->ai, al + 1);
@@ -945,7 +951,7 @@ bool pm_gs1_parse(const char *d, size_t n, struct pm_gs1_elem el[PM_GS1_MAX_ELEM
 			if (!strcmp(el[x].ai, el[y].ai) &&
 			    (el[x].vlen != el[y].vlen || memcmp(el[x].v, el[y].v, el[x].vlen))) {
 				say(err, errlen, "GS1 AI (%s) %s appears twice with different values; rescan",
-				    el[x].ai, defs[x]->title);
+				    el[x].ai, title(defs[x]));
 				return false;
 			}
 		const char *ex = defs[x]->ex;
@@ -954,7 +960,7 @@ bool pm_gs1_parse(const char *d, size_t n, struct pm_gs1_elem el[PM_GS1_MAX_ELEM
 			for (size_t y = 0; y < k; y++)
 				if (strcmp(el[y].ai, el[x].ai) && ai_matches(el[y].ai, ex, pl)) {
 					say(err, errlen, "GS1 AI (%s) %s cannot be used with AI (%s) %s; rescan",
-					    el[x].ai, defs[x]->title, el[y].ai, defs[y]->title);
+					    el[x].ai, title(defs[x]), el[y].ai, title(defs[y]));
 					return false;
 				}
 			ex += pl + (ex[pl] == ',');
@@ -962,7 +968,7 @@ bool pm_gs1_parse(const char *d, size_t n, struct pm_gs1_elem el[PM_GS1_MAX_ELEM
 		for (size_t r = 0; r < 2; r++)
 			if (defs[x]->req[r] && !req_met(el, k, defs[x]->req[r])) {
 				say(err, errlen, "GS1 AI (%s) %s needs AI %s in the same scan; rescan",
-				    el[x].ai, defs[x]->title, readable_list(defs[x]->req[r], list, sizeof(list)));
+				    el[x].ai, title(defs[x]), readable_list(defs[x]->req[r], list, sizeof(list)));
 				return false;
 			}
 	}
