@@ -5,8 +5,9 @@
  *   1. AIM symbology identifier (given, or a "]Xn" prefix of the data).
  *   2. Magstripe tracks (";PAN=...?" track 2, "%B PAN^...?" track 1): card.
  *   3. posmark coupon codes (configured prefix, default "PM"): coupon.
- *   4. GS1 element strings (AIM ]C1/]e0/]d2/]Q3, or containing GS): AIs 01,
- *      10, 17, 310n, 392n, 8110.
+ *   4. GS1 element strings (AIM ]C1/]e0/]d2/]Q3, or containing GS, or the
+ *      bracketed form): validated against the GS1 Syntax Dictionary
+ *      (common/pm_gs1_dict.c), then AIs 01/02, 10, 17, 310n, 392n, 8110 used.
  *   5. All digits: 8/12/13/14 digits are GTINs (13 digits with prefix 20-29
  *      are in-store variable-measure codes); 16-19 digits are cards
  *      (Luhn), except a 16-digit "01"+GTIN-14 with a valid GTIN check digit
@@ -196,52 +197,6 @@ static void decode_digits(const struct scan_config *cfg, const char *d, size_t n
 		 n, cfg->card_min_len, cfg->card_max_len);
 }
 
-/*
- * GS1 application identifiers: how many digits the AI has, from its first two
- * digits, and the data length of the predefined-length AIs (GS1 General
- * Specifications, "AIs with predefined length"). Every other AI is variable
- * length, ended by GS (FNC1) or the end of the scan.
- */
-static size_t ai_length(const char *p, size_t n)
-{
-	if (n < 2 || !isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
-		return 0;
-	int two = (p[0] - '0') * 10 + (p[1] - '0');
-	size_t al;
-	if (two <= 22 || two == 30 || two == 37 || two >= 90)
-		al = 2;
-	else if ((two >= 23 && two <= 25) || (two >= 40 && two <= 42) || two == 71)
-		al = 3;
-	else if ((two >= 31 && two <= 36) || two == 39 || two == 43 || two == 70 ||
-		 two == 72 || two == 73 || (two >= 80 && two <= 82))
-		al = 4;
-	else
-		return 0;
-	if (n < al || !all_digits(p, al))
-		return 0;
-	return al;
-}
-
-static int ai_fixed_len(const char *ai)
-{
-	int two = (ai[0] - '0') * 10 + (ai[1] - '0');
-	if (two == 0)
-		return 18;
-	if (two >= 1 && two <= 3)
-		return 14;
-	if (two == 4)
-		return 16;
-	if (two >= 11 && two <= 19)
-		return 6;
-	if (two == 20)
-		return 2;
-	if (two >= 31 && two <= 36)
-		return 6;
-	if (two == 41)
-		return 13;
-	return -1;
-}
-
 /* 10^k for k in 0..18, or -1: the decimal point position of AIs 310n/392n. */
 static long long pow10_ll(int k)
 {
@@ -255,61 +210,28 @@ static long long pow10_ll(int k)
 
 static void decode_gs1(const char *d, size_t n, struct scan_result *out)
 {
-	size_t i = 0;
+	struct pm_gs1_elem el[PM_GS1_MAX_ELEMS];
+	size_t count = 0;
 	bool have_gtin = false, have_coupon = false;
 
 	strcpy(out->symbology, "gs1-128");
-	while (i < n) {
-		if (d[i] == GS) {
-			i++;
-			continue;
-		}
-		size_t al = ai_length(d + i, n - i);
-		if (al == 0) {
-			reject(out, "GS1 element string has an unknown application identifier near '%.*s'; "
-			       "rescan or key the product number", (int)(n - i < 8 ? n - i : 8), d + i);
-			return;
-		}
-		const char *ai = d + i;
-		i += al;
-		int fixed = ai_fixed_len(ai);
-		size_t vstart = i, vlen;
-		if (fixed > 0) {
-			if (n - i < (size_t)fixed) {
-				reject(out, "GS1 element string is cut short after AI %.*s; rescan", (int)al, ai);
-				return;
-			}
-			vlen = (size_t)fixed;
-		} else {
-			const char *gs = memchr(d + i, GS, n - i);
-			vlen = gs ? (size_t)(gs - (d + i)) : n - i;
-		}
-		i += vlen;
-		const char *v = d + vstart;
-		if (vlen == 0) {
-			reject(out, "GS1 element string has an empty AI %.*s; rescan", (int)al, ai);
-			return;
-		}
-		/* Predefined-length AIs are all numeric. */
-		if (fixed > 0 && !all_digits(v, vlen)) {
-			reject(out, "GS1 AI %.*s must be digits; rescan", (int)al, ai);
-			return;
-		}
-		if (al == 2 && (!strncmp(ai, "01", 2) || !strncmp(ai, "02", 2))) {
-			if (!gtin_check_ok(v, 14, "GTIN-14 in AI 01", out))
-				return;
+	/* Every AI known to GS1, its format, check digits, dates, pairs: the Syntax Dictionary. */
+	if (!pm_gs1_parse(d, n, el, &count, out->error, sizeof(out->error))) {
+		out->kind = SCAN_UNKNOWN;
+		return;
+	}
+	for (size_t e = 0; e < count; e++) {
+		const char *ai = el[e].ai, *v = el[e].v;
+		size_t vlen = el[e].vlen;
+		if (!strcmp(ai, "01") || !strcmp(ai, "02")) {
 			set_gtin14(out, v, 14);
 			have_gtin = true;
-		} else if (al == 2 && !strncmp(ai, "10", 2)) {
-			if (vlen > 20) {
-				reject(out, "GS1 batch (AI 10) is longer than 20 characters%s; rescan", "");
-				return;
-			}
+		} else if (!strcmp(ai, "10")) {
 			snprintf(out->batch, sizeof(out->batch), "%.*s", (int)vlen, v);
-		} else if (al == 2 && !strncmp(ai, "17", 2)) {
+		} else if (!strcmp(ai, "17")) {
 			memcpy(out->expiry, v, 6);
 			out->expiry[6] = '\0';
-		} else if (al == 4 && !strncmp(ai, "310", 3)) {
+		} else if (!strncmp(ai, "310", 3)) {
 			/* Net weight in kg with ai[3] decimals: keep grams. */
 			long long w = strtoll((char[7]){ v[0], v[1], v[2], v[3], v[4], v[5], 0 }, NULL, 10);
 			int dec = ai[3] - '0';
@@ -319,13 +241,9 @@ static void decode_gs1(const char *d, size_t n, struct scan_result *out)
 				return;
 			}
 			out->weight_g = (int32_t)w;
-		} else if (al == 4 && !strncmp(ai, "392", 3)) {
-			/* Amount payable with ai[3] decimals: keep cents. */
+		} else if (!strncmp(ai, "392", 3)) {
+			/* Amount payable with ai[3] decimals (the dictionary: N..15): keep cents. */
 			char buf[16];
-			if (vlen > 15 || !all_digits(v, vlen)) {
-				reject(out, "GS1 amount (AI %.4s) must be 1 to 15 digits; rescan", ai);
-				return;
-			}
 			memcpy(buf, v, vlen);
 			buf[vlen] = '\0';
 			long long c = strtoll(buf, NULL, 10);
@@ -339,7 +257,7 @@ static void decode_gs1(const char *d, size_t n, struct scan_result *out)
 				c *= pow10_ll(2 - dec);
 			}
 			out->price_cents = c;
-		} else if (al == 4 && !strncmp(ai, "8110", 4)) {
+		} else if (!strcmp(ai, "8110")) {
 			if (vlen >= sizeof(out->coupon)) {
 				reject(out, "GS1 coupon (AI 8110) is too long%s; rescan", "");
 				return;
@@ -354,7 +272,7 @@ static void decode_gs1(const char *d, size_t n, struct scan_result *out)
 	else if (have_gtin)
 		out->kind = out->price_cents >= 0 ? SCAN_VARIABLE_MEASURE : SCAN_ITEM;
 	else
-		reject(out, "GS1 element string has no product (AI 01) or coupon (AI 8110)%s", "");
+		reject(out, "GS1 element string has no product (AI 01/02) or coupon (AI 8110)%s", "");
 }
 
 /*

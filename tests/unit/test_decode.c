@@ -192,17 +192,28 @@ static void test_gs1_weight_price_coupon(void **state)
 	struct scan_result r = decode("]C101095011015300033103001250");
 	assert_int_equal(r.kind, SCAN_ITEM);
 	assert_int_equal(r.weight_g, 1250);
-	/* (3922)1234: 12.34 payable -> variable measure. */
-	r = decode("]C1010950110153000339221234");
+	/*
+	 * (3922)1234: 12.34 payable -> variable measure. The Syntax Dictionary
+	 * wants a measure (30, 31nn, 32nn, 35nn, 36nn) beside 392n: (3103) here.
+	 */
+	r = decode("]C101095011015300033103001250" "39221234");
 	assert_int_equal(r.kind, SCAN_VARIABLE_MEASURE);
 	assert_int_equal(r.price_cents, 1234);
-	r = decode("]C1010950110153000339205");
+	assert_int_equal(r.weight_g, 1250);
+	r = decode("]C101095011015300033103001250" "39205");
+	assert_int_equal(r.kind, SCAN_VARIABLE_MEASURE);
 	assert_int_equal(r.price_cents, 500);
-	r = decode("]C101095011015300033923123456");
+	r = decode("]C101095011015300033103001250" "3923123456");
+	assert_int_equal(r.kind, SCAN_VARIABLE_MEASURE);
 	assert_int_equal(r.price_cents, 12345);
-	/* Price too long. */
-	r = decode("]C10109501101530003392212345678901234567");
+	/* Price too long (N..15). */
+	r = decode("]C101095011015300033103001250" "392212345678901234567");
 	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	assert_non_null(strstr(r.error, "too long"));
+	/* A price without a measure is refused, saying what is missing. */
+	r = decode("]C1010950110153000339221234");
+	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	assert_non_null(strstr(r.error, "needs AI"));
 	/* (8110) North American coupon. */
 	r = decode("]C18110106141416543213500110000310123196000");
 	assert_int_equal(r.kind, SCAN_COUPON);
@@ -210,6 +221,110 @@ static void test_gs1_weight_price_coupon(void **state)
 	/* Empty variable AI. */
 	r = decode("]C18110");
 	assert_int_equal(r.kind, SCAN_UNKNOWN);
+}
+
+/* pm_gs1_parse: one valid and one invalid case per Syntax Dictionary rule kind. */
+static bool gs1_ok(const char *s, const char *why)
+{
+	struct pm_gs1_elem el[PM_GS1_MAX_ELEMS];
+	size_t n = 0;
+	char err[160] = "";
+	bool ok = pm_gs1_parse(s, strlen(s), el, &n, err, sizeof(err));
+	if (!ok && why && !strstr(err, why)) {
+		fprintf(stderr, "'%s': error '%s' does not say '%s'\n", s, err, why);
+		return true; /* reported as a failure by the caller's assert_false */
+	}
+	if (ok && why)
+		fprintf(stderr, "'%s' accepted, expected refused (%s)\n", s, why);
+	if (!ok && !why)
+		fprintf(stderr, "'%s' refused: %s\n", s, err);
+	return ok;
+}
+
+static void test_gs1_syntax_dictionary(void **state)
+{
+	(void)state;
+	/* AIs known to GS1: (21) yes, (26) is not assigned. */
+	assert_true(gs1_ok("0109501101530003" "21ABC123", NULL));
+	assert_false(gs1_ok("0109501101530003" "2612345", "unknown to GS1"));
+	/* Fixed length: (20) N2 cut short; variable: (10) X..20, 20 fits, 21 is too long. */
+	assert_true(gs1_ok("0109501101530003" "2001", NULL));
+	assert_false(gs1_ok("0109501101530003" "201", "cut short"));
+	assert_true(gs1_ok("0109501101530003" "1012345678901234567890", NULL));
+	assert_false(gs1_ok("0109501101530003" "10123456789012345678901", "too long"));
+	/* A fixed-length AI that still needs FNC1 (7006 N6): too short, too long. */
+	assert_true(gs1_ok("0109501101530003" "7006140704", NULL));
+	assert_false(gs1_ok("0109501101530003" "700614070", "too short"));
+	assert_false(gs1_ok("0109501101530003" "70061407041", "too long"));
+	/* Optional components: (7007) N6 [N6], both dates checked. */
+	assert_true(gs1_ok("0109501101530003" "7007140701140704", NULL));
+	assert_false(gs1_ok("0109501101530003" "7007140701141304", "not a date"));
+	/* Numeric AIs take digits only. */
+	assert_false(gs1_ok("0109501101530003" "30" "12A", "digits only"));
+	/* Character sets: CSET 82 (10), CSET 39 (8010). */
+	assert_true(gs1_ok("0109501101530003" "10AB-1/2%x", NULL));
+	assert_false(gs1_ok("0109501101530003" "10AB 12", "character set 82"));
+	assert_false(gs1_ok("0109501101530003" "10AB#12", "character set 82"));
+	assert_true(gs1_ok("8010" "950110153#A-1/", NULL));
+	assert_false(gs1_ok("8010" "950110153a", "character set 39"));
+	/* Check digits: GTIN (01), SSCC (00), GLN (414), GMN check character pair (8013). */
+	assert_false(gs1_ok("0109501101530004", "expected 3"));
+	assert_true(gs1_ok("00106141411234567897", NULL));
+	assert_false(gs1_ok("00106141411234567898", "check digit"));
+	assert_true(gs1_ok("4149501101530003" "2541", NULL));
+	assert_false(gs1_ok("4149501101530004", "check digit"));
+	assert_true(pm_gs1_csumalpha_ok("1987654Ad4X4bL5ttr2310c2K", 25));
+	assert_true(gs1_ok("8013" "1987654Ad4X4bL5ttr2310c2K", NULL));
+	assert_false(gs1_ok("8013" "1987654Ad4X4bL5ttr2310c2L", "check character pair"));
+	assert_false(gs1_ok("8013" "1987654Ad4X4bL5ttr2311c2K", "check character pair"));
+	/* Dates: (17) YYMMDD with day 00 allowed; (7006) YYMMDD without; leap years. */
+	assert_true(gs1_ok("0109501101530003" "17140700", NULL));
+	assert_false(gs1_ok("0109501101530003" "7006140700", "no such day"));
+	assert_false(gs1_ok("0109501101530003" "17141304", "month"));
+	assert_true(gs1_ok("0109501101530003" "17160229", NULL));
+	assert_false(gs1_ok("0109501101530003" "17150229", "no such day"));
+	assert_false(gs1_ok("0109501101530003" "17140431", "no such day"));
+	/* Times: (7003) YYMMDD HHMM. */
+	assert_true(gs1_ok("0109501101530003" "70031407042359", NULL));
+	assert_false(gs1_ok("0109501101530003" "70031407042460", "time"));
+	/* Other checks: (8006) piece of total, (4321) yes/no, (8011) no leading zero. */
+	assert_true(gs1_ok("8006" "09501101530003" "0102", NULL));
+	assert_false(gs1_ok("8006" "09501101530003" "0302", "piece"));
+	assert_true(gs1_ok("00106141411234567897" "43211", NULL));
+	assert_false(gs1_ok("00106141411234567897" "43212", "0 or 1"));
+	assert_false(gs1_ok("8010" "ABC\x1d" "8011" "012", "start with 0"));
+	/* Mandatory pairs (req): (10) needs a GTIN; (250) needs (01) and (21). */
+	assert_false(gs1_ok("10ABC", "needs AI 01 or 02"));
+	assert_true(gs1_ok("0109501101530003" "21S1\x1d" "250X", NULL));
+	assert_false(gs1_ok("0109501101530003" "250X", "needs AI 21"));
+	/* Invalid pairs (ex): (01) with (02); two net weights (3103, 3102). */
+	assert_false(gs1_ok("0109501101530003" "0209501101530003" "371", "cannot be used with"));
+	assert_false(gs1_ok("0109501101530003" "3103001250" "3102000125", "cannot be used with"));
+	/* (02) content needs (37) count, and (37) needs the SSCC (00) beside it. */
+	assert_true(gs1_ok("00106141411234567897" "0209501101530003" "371", NULL));
+	/* Repeated AIs: the same value is fine, another value is not. */
+	assert_true(gs1_ok("0109501101530003" "0109501101530003", NULL));
+	assert_false(gs1_ok("0109501101530003" "10A\x1d" "10B", "twice"));
+	/* Empty values and empty strings. */
+	assert_false(gs1_ok("0109501101530003" "10\x1d" "17140704", "empty"));
+	assert_false(gs1_ok("\x1d", "no data"));
+
+	/* Through scan_decode: every form, refused with the reason. */
+	struct scan_result r = decode("(01)09501101530003(17)141304");
+	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	assert_non_null(strstr(r.error, "(17)"));
+	r = decode("]C10109501101530003" "10A\x1d" "10B");
+	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	assert_non_null(strstr(r.error, "twice"));
+	r = decode("]d2" "0109501101530003" "2612345");
+	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	assert_non_null(strstr(r.error, "unknown to GS1"));
+	r = decode("]C1" "00106141411234567897" "0209501101530003" "3712");
+	assert_int_equal(r.kind, SCAN_ITEM);
+	assert_string_equal(r.gtin, "09501101530003");
+	r = decode("]C1" "0209501101530003");
+	assert_int_equal(r.kind, SCAN_UNKNOWN);
+	assert_non_null(strstr(r.error, "needs AI 37"));
 }
 
 static void test_cards(void **state)
@@ -386,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_aim_identifiers),
 		cmocka_unit_test(test_gs1_element_strings),
 		cmocka_unit_test(test_gs1_weight_price_coupon),
+		cmocka_unit_test(test_gs1_syntax_dictionary),
 		cmocka_unit_test(test_cards),
 		cmocka_unit_test(test_card_or_gs1),
 		cmocka_unit_test(test_magstripe),

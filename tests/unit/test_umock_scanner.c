@@ -319,7 +319,8 @@ static void test_hid_pos_scanner(void **state)
 	assert_string_equal(raw.data, "4006381333931");
 	assert_string_equal(raw.aim, "]E0");
 	/* A GS1-128 scan longer than one report: two reports, continuation flag. */
-	const char *gs1 = "0109501101530003172512311" "0BATCH-0123456789\x1d" "3922" "1299\x1d" "8110ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	const char *gs1 = "0109501101530003172512311" "0BATCH-0123456789\x1d" "3103001250" "3922" "1299\x1d"
+			  "8110106141416543213500110000310123196000";
 	size_t n = strlen(gs1);
 	pos_report(&f->pos, gs1, 56, "C1", true);
 	pos_report(&f->pos, gs1 + 56, n - 56, "C1", false);
