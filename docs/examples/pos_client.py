@@ -3,7 +3,10 @@
 
 Usage: python3 pos_client.py /run/posmark/posmark.sock
 Opens a sale on lane 3, adds two lines with the app's own prices, attaches
-a loyalty card, tenders, and prints what posmark returns for the receipt.
+a loyalty card, tenders, prints what posmark returns for the receipt, and
+then tells posmark the receipt is printed (receipt_printed): only then do its
+coupons count as issued; without it the same coupon is offered to the same
+customer again and again.
 """
 import json, socket, sys, uuid
 
@@ -35,5 +38,8 @@ done = pm.call("tender", lane="3", kind="card")        # replies once the sale i
 print("sale %d committed: %d cents, %d points earned" % (done["sale_id"], done["total_cents"], done.get("points_earned", 0)))
 for offer in done.get("offers", []):
     print("offer:", offer)
+print("---- receipt ----")
 for line in done.get("receipt_lines", []):
     print(line)
+print("-----------------")
+pm.call("receipt_printed", lane="3")   # after the printer took it: the coupons are issued
