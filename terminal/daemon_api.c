@@ -69,7 +69,7 @@ static struct lane *lane_of(struct daemon *d, int slot, json_t *req, bool create
 	return l;
 }
 
-static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq);
+static void add_coupon_block(struct daemon *d, struct lane *l, uint64_t seq, json_t *r);
 
 static json_t *sale_state(struct lane *l, json_t *r)
 {
@@ -294,7 +294,7 @@ static void op_tender(struct daemon *d, int slot, json_t *req)
 		json_object_set_new(r, "event", json_string("sale_already_committed"));
 		json_object_set_new(r, "sale_id", json_integer((json_int_t)l->result.seq));
 		json_object_set_new(r, "sale_ref", json_string(l->result.ref));
-		json_object_set_new(r, "receipt_lines", coupon_lines(d, l, l->result.seq));
+		add_coupon_block(d, l, l->result.seq, r);
 		daemon_reply(d, slot, r);
 		return;
 	}
@@ -386,21 +386,58 @@ static void op_return_open(struct daemon *d, int slot, json_t *req)
 	daemon_reply(d, slot, rep);
 }
 
-/* The coupon blocks of the lane's last sale as text lines for the POS app's receipt. */
-static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
+/* One receipt element for the POS app (docs/daemon.md "Receipt elements"). NULL: not for the app. */
+static json_t *elem_json(const struct prn_elem *e)
 {
-	json_t *lines = json_array();
+	static const char *const align[] = { "left", "center", "right" };
+	const char *al = align[e->align >= 0 && e->align <= 2 ? e->align : 0];
+	switch (e->kind) {
+	case PRN_TEXT:
+		return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "type", "text", "text", e->text ? e->text : "",
+				 "align", al, "bold", !!(e->style & PRN_BOLD), "double_height", !!(e->style & PRN_DOUBLE),
+				 "underline", !!(e->style & PRN_UNDERLINE));
+	case PRN_BARCODE:
+		/* human_readable: print data once as text under the bars (the receipt has no other copy) */
+		return json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "barcode", "symbology",
+				 e->barcode == PRN_EAN13 ? "EAN13" : "CODE128", "data", e->text ? e->text : "", "align", al,
+				 "human_readable", 1);
+	case PRN_QR:
+		return json_pack("{s:s, s:s, s:s}", "type", "qr", "data", e->text ? e->text : "", "align", al);
+	case PRN_FEED:
+		return json_pack("{s:s, s:i}", "type", "feed", "lines", e->lines);
+	case PRN_CUT:
+		return json_pack("{s:s}", "type", "cut");
+	default:
+		return NULL;   /* drawer, raster images: not part of the coupon block */
+	}
+}
+
+/*
+ * The coupon blocks of the lane's last sale for the POS app's receipt, as
+ * "receipt" (structured elements: text with style, barcode with symbology
+ * and data, QR) and as "receipt_lines" (plain text, the older form).
+ */
+static void add_coupon_block(struct daemon *d, struct lane *l, uint64_t seq, json_t *r)
+{
+	json_t *lines = json_array(), *elems = json_array();
 	struct prn_doc doc;
 	char *text = NULL;
 	size_t printed = 0;
+	json_object_set_new(r, "receipt_lines", lines);
+	json_object_set_new(r, "receipt", elems);
 	if (l->till.decision_sale != seq)
-		return lines;
+		return;
 	for (size_t i = 0; i < l->till.decision.n; i++)
 		printed += !l->till.decision.offers[i].held_back && l->till.decision.offers[i].coupon[0];
 	if (!printed)
-		return lines;   /* most sales: no coupon block to lay out */
+		return;   /* most sales: no coupon block to lay out */
 	prn_doc_init(&doc, d->cfg.receipt_columns);
 	receipt_coupons(&doc, &l->till.decision, d->cfg.loy.currency);
+	for (size_t i = 0; i < doc.n; i++) {
+		json_t *e = elem_json(&doc.elems[i]);
+		if (e)
+			json_array_append_new(elems, e);
+	}
 	if (prn_doc_to_text(&doc, &text, NULL) == PM_OK && text) {
 		char *save = NULL;
 		for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save))
@@ -408,7 +445,6 @@ static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
 	}
 	free(text);
 	prn_doc_release(&doc);
-	return lines;
 }
 
 void daemon_commit_done(struct daemon *d, struct commit_job *job)
@@ -442,7 +478,7 @@ void daemon_commit_done(struct daemon *d, struct commit_job *job)
 		if (sale)
 			json_object_update(r, sale);
 		json_decref(sale);
-		json_object_set_new(r, "receipt_lines", coupon_lines(d, l, l->result.seq));
+		add_coupon_block(d, l, l->result.seq, r);
 	}
 	if (l->reply_id)
 		json_object_set(r, "id", l->reply_id);

@@ -38,8 +38,15 @@ done = pm.call("tender", lane="3", kind="card")        # replies once the sale i
 print("sale %d committed: %d cents, %d points earned" % (done["sale_id"], done["total_cents"], done.get("points_earned", 0)))
 for offer in done.get("offers", []):
     print("offer:", offer)
+# posmark's coupon block as structured elements (docs/daemon.md "Receipt elements"):
+# a real app sends each to its printer driver; this one shows them as text.
 print("---- receipt ----")
-for line in done.get("receipt_lines", []):
-    print(line)
+for el in done.get("receipt", []):
+    if el["type"] == "text":
+        print(("**%s**" if el["bold"] else "%s") % el["text"])
+    elif el["type"] in ("barcode", "qr"):
+        print("[%s %s]" % (el.get("symbology", "QR"), el["data"]))
+        if el.get("human_readable"):
+            print(el["data"])
 print("-----------------")
 pm.call("receipt_printed", lane="3")   # after the printer took it: the coupons are issued
