@@ -67,7 +67,7 @@ int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config 
 		return cli_fail(argv[0], given ? "check the path given to --config (create the file, see docs/config.md), "
 				"or leave out --config for the default file" : "check the path in POSMARK_CONFIG (create the "
 				"file, see docs/config.md), or set POSMARK_CONFIG=none for the built-in defaults",
-				"config file '%s' does not exist", co->config) + 1;
+				"cannot read config file '%s': it does not exist", co->config) + 1;
 	if (co->config && term_config_load(co->config, cfg, err, sizeof(err)))
 		return cli_fail(argv[0], given ? "fix the file or the line named, or leave out --config for the "
 				"default file" : "fix the file or the line named, or set POSMARK_CONFIG=none for the "

@@ -49,13 +49,13 @@ done
 	|| not_ok "files were created in the empty directory: $(ls -A "$T/empty" | tr '\n' ' ')"
 
 "$P" history "$CARD" --config "$T/nope.conf" --data "$T/missing" >/dev/null 2>"$T/err"
-if grep -qF "config file '$T/nope.conf' does not exist" "$T/err" && grep -q '^hint: .*--config' "$T/err"; then
+if grep -qF "cannot read config file '$T/nope.conf': it does not exist" "$T/err" && grep -q '^hint: .*--config' "$T/err"; then
 	ok "a missing --config file is said as missing, the hint about --config"
 else
 	not_ok "missing --config: $(tr '\n' ' ' <"$T/err")"
 fi
 POSMARK_CONFIG="$T/nope2.conf" "$P" history "$CARD" --data "$T/missing" >/dev/null 2>"$T/err"
-if grep -qF "config file '$T/nope2.conf' does not exist" "$T/err" && grep -q '^hint: .*POSMARK_CONFIG' "$T/err"; then
+if grep -qF "cannot read config file '$T/nope2.conf': it does not exist" "$T/err" && grep -q '^hint: .*POSMARK_CONFIG' "$T/err"; then
 	ok "a missing POSMARK_CONFIG file is said as missing, the hint about POSMARK_CONFIG"
 else
 	not_ok "missing POSMARK_CONFIG file: $(tr '\n' ' ' <"$T/err")"
