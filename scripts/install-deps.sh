@@ -7,7 +7,7 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       liblmdb-dev lmdb-utils libusb-1.0-0-dev libcurl4-openssl-dev zlib1g-dev
       libjansson-dev libsodium-dev libmicrohttpd-dev libpq-dev postgresql
       libpng-dev libcairo2-dev libzint-dev
-      libcmocka-dev umockdev libumockdev-dev zbar-tools
+      libcmocka-dev umockdev libumockdev-dev zbar-tools socat
       libsqlite3-dev sqlite3 weka default-jre-headless python3 curl procps openssl
       debhelper dpkg-dev fakeroot lintian help2man man-db systemd udev bash-completion)
 missing=()

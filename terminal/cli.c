@@ -6,7 +6,9 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name)
@@ -61,6 +63,11 @@ int cli_setup(int *argc, char **argv, struct cli_common *co, struct term_config 
 	/* --config, else $POSMARK_CONFIG, else PM_SYSCONFDIR/posmark/posmark.conf if present */
 	co->config = pm_conf_pick(given, "POSMARK_CONFIG", "posmark.conf", co->default_path,
 				  sizeof(co->default_path));
+	if (co->config && access(co->config, R_OK) && errno == ENOENT)
+		return cli_fail(argv[0], given ? "check the path given to --config (create the file, see docs/config.md), "
+				"or leave out --config for the default file" : "check the path in POSMARK_CONFIG (create the "
+				"file, see docs/config.md), or set POSMARK_CONFIG=none for the built-in defaults",
+				"cannot read config file '%s': it does not exist", co->config) + 1;
 	if (co->config && term_config_load(co->config, cfg, err, sizeof(err)))
 		return cli_fail(argv[0], given ? "fix the file or the line named, or leave out --config for the "
 				"default file" : "fix the file or the line named, or set POSMARK_CONFIG=none for the "
@@ -83,6 +90,25 @@ int cli_open_log(const char *cmd, const struct term_config *cfg, struct loy_db *
 		 : "check --data DIR (or store.data in the config) and its permissions",
 		 "%s (%s)", err, pm_strerror(rc));
 	return rc;
+}
+
+int cli_open_log_ro(const char *cmd, const struct term_config *cfg, struct loy_db **db)
+{
+	char path[4200];
+	struct stat st;
+	/* Read-only commands never create a log: a wrong --data is said, not filled with an empty one. */
+	if (stat(cfg->data_dir, &st) || !S_ISDIR(st.st_mode)) {
+		cli_fail(cmd, "check --data DIR (or store.data in the config): it must name the terminal's existing "
+			 "log directory", "purchase log directory '%s' does not exist", cfg->data_dir);
+		return PM_ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", cfg->data_dir);
+	if (stat(path, &st)) {
+		cli_fail(cmd, "check --data DIR (or store.data in the config): a log is created by `posmark daemon` "
+			 "or `posmark checkout`", "'%s' holds no purchase log (no data.mdb)", cfg->data_dir);
+		return PM_ENOENT;
+	}
+	return cli_open_log(cmd, cfg, db);
 }
 
 const char *term_money(int64_t cents, char *buf, size_t len)

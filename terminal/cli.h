@@ -83,6 +83,8 @@ int cli_fail(const char *cmd, const char *hint, const char *fmt, ...)
 /* Open the purchase log named by cfg->data_dir with a person-readable error.
  * Returns 0, or the pm_err code (negative) after printing it. */
 int cli_open_log(const char *cmd, const struct term_config *cfg, struct loy_db **db);
+/* The same for read-only commands: a missing directory or log is an error (exit 1), never created. */
+int cli_open_log_ro(const char *cmd, const struct term_config *cfg, struct loy_db **db);
 /* The same after reading every page of the log (loy_check_pages): for the
  * programs that write for hours (daemon, checkout). cmd_log.c. */
 int cli_open_log_full(const char *cmd, const struct term_config *cfg, struct loy_db **db);

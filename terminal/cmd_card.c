@@ -87,7 +87,7 @@ int cmd_card(int argc, char **argv)
 	if (!strcmp(verb, "consent") && (!targeted || (strcmp(targeted, "yes") && strcmp(targeted, "no"))))
 		return cli_fail("card", "posmark card consent CARD --targeted yes|no",
 				"consent needs --targeted yes or --targeted no") + 1;
-	if (cli_open_log("card", &cfg, &db))
+	if ((strcmp(verb, "show") ? cli_open_log : cli_open_log_ro)("card", &cfg, &db))
 		return 1;
 	if (!strcmp(verb, "show")) {
 		status = show(db, r.card, co.json);

@@ -132,7 +132,7 @@ int cmd_status(int argc, char **argv)
 	struct loy_db *db;
 	struct loy_stats st;
 	printf("daemon          not running (no answer on %s)\n", socket_path);
-	if (cli_open_log("status", &cfg, &db))
+	if (cli_open_log_ro("status", &cfg, &db))
 		return 1;
 	loy_stats(db, &st);
 	printf("log             %s: %llu sales, %llu cards\n", cfg.data_dir, (unsigned long long)st.sales,

@@ -117,7 +117,7 @@ int cmd_explain(int argc, char **argv)
 	if (at && parse_at(at, &now))
 		return cli_fail("explain", "give a UTC time like 2026-11-24T08:00:00Z (the sale's time) or a day "
 				"like 2026-11-24", "--at '%s' is not a time", at) + 1;
-	if (cli_open_log("explain", &cfg, &db))
+	if (cli_open_log_ro("explain", &cfg, &db))
 		return 1;
 	if ((rc = term_offers_open(&cfg, db, &to, err, sizeof(err))) && !to.ledger) {
 		cli_fail("explain", NULL, "%s", err[0] ? err : pm_strerror(rc));

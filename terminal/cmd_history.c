@@ -75,7 +75,7 @@ int cmd_history(int argc, char **argv)
 	if (r.kind != SCAN_CARD)
 		return cli_fail("history", "give the full card number as printed", "card '%s' refused: %s",
 				argv[1], r.error) + 1;
-	if (cli_open_log("history", &cfg, &db))
+	if (cli_open_log_ro("history", &cfg, &db))
 		return 1;
 	h.json = co.json;
 	h.db = db;

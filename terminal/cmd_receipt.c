@@ -104,7 +104,7 @@ static int from_sale(const char *sale, const struct term_config *cfg, struct loy
 	if (*end || seq == 0)
 		return cli_fail("receipt", "sale numbers are the seq of sale_committed, 1 and up",
 				"--sale '%s' is not a sale number", sale);
-	if (cli_open_log("receipt", cfg, db))
+	if (cli_open_log_ro("receipt", cfg, db))
 		return 1;
 	struct receipt_ctx ctx = { .cfg = cfg, .db = *db, .doc = doc, .rc = PM_ENOENT };
 	int rc = loy_sale_get(*db, seq, layout_sale, &ctx);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -205,6 +206,41 @@ static int listen_socket(struct daemon *d, const char *path, char *err, size_t e
 			pm_warn("cannot give socket '%s' to group '%s'; POS users may not reach it", path,
 				d->cfg.socket_group);
 	}
+	return fd;
+}
+
+/*
+ * One daemon per log: DATA/daemon.lock, held with flock() for the daemon's
+ * life (the kernel drops it when the process dies) and holding its pid, so a
+ * second daemon on the same --data says who has it. -1 after telling why.
+ */
+static int lock_data_dir(const char *dir)
+{
+	char path[4200], pid[32] = "";
+	snprintf(path, sizeof(path), "%s/daemon.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		cli_fail("daemon", "check the permissions of the log directory", "cannot open '%s': %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (e == EWOULDBLOCK)
+			cli_fail("daemon", "stop that daemon first (or give this one its own --data DIR); only one "
+				 "daemon may own a purchase log", "purchase log '%s' is in use by another posmark daemon "
+				 "(pid %s, lock %s)", dir, pid[0] ? pid : "unknown", path);
+		else
+			cli_fail("daemon", NULL, "cannot lock '%s': %s", path, strerror(e));
+		close(fd);
+		return -1;
+	}
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len)
+		pm_warn("cannot write the pid into '%s': %s", path, strerror(errno));
 	return fd;
 }
 
@@ -559,6 +595,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
 		d->clients[i].fd = -1;
 	d->open_sales_fd = -1;
+	d->lock_fd = -1;
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return cli_fail("daemon", NULL, "cannot create a pipe: %s", strerror(errno));
 	sig_pipe_w = sig_pipe[1];
@@ -573,6 +610,10 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	d->cfg.loy.defer_meta_sync = true;
 	if (cli_open_log_full("daemon", &d->cfg, &d->db))
 		goto out_close_pipe;
+	if ((d->lock_fd = lock_data_dir(d->cfg.data_dir)) < 0) {
+		loy_close(d->db);
+		goto out_close_pipe;
+	}
 	term_till_hq(&d->hq, &d->cfg, d->db);   /* before any lane: every lane gets the hooks */
 	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
 		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);
@@ -650,6 +691,8 @@ out_close_log:
 	term_offers_close(&d->offers);
 	term_till_hq_release(&d->hq);
 	loy_close(d->db);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);   /* the file stays: unlinking it would race a starting daemon */
 out_close_pipe:
 	sig_pipe_w = -1;
 	close(sig_pipe[0]);

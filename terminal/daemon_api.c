@@ -24,9 +24,8 @@ static json_t *ok_reply(json_t *req)
 
 static void fail(struct daemon *d, int slot, json_t *req, int code, const char *msg, const char *hint)
 {
-	json_t *r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", pm_errname(code), "message", msg);
-	if (hint)
-		json_object_set_new(r, "hint", json_string(hint));
+	json_t *r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", pm_errname(code), "message", msg, "hint",
+			      hint ? hint : "see docs/daemon.md for this op's fields and their values");
 	json_t *id = req ? json_object_get(req, "id") : NULL;
 	if (id)
 		json_object_set(r, "id", id);
@@ -47,12 +46,20 @@ static struct lane *lane_of(struct daemon *d, int slot, json_t *req, bool create
 		fail(d, slot, req, PM_EINVAL, "request has no \"lane\"", "name the lane, e.g. \"lane\":\"3\"");
 		return NULL;
 	}
+	if (!*name || strlen(name) >= sizeof(l->name)) {
+		char msg[120];
+		snprintf(msg, sizeof(msg), "lane name %s (%zu bytes; 1 to %zu allowed)", *name ? "is too long" : "is empty",
+			 strlen(name), sizeof(l->name) - 1);
+		fail(d, slot, req, PM_EINVAL, msg, "use a short lane name, e.g. the till number \"3\"");
+		return NULL;
+	}
 	l = daemon_lane(d, name, create);
 	if (!l) {
 		fail(d, slot, req, create ? PM_EBUSY : PM_ENOENT,
-		     create ? "cannot open another lane (64 at most, names up to 31 bytes)"
+		     create ? "cannot open another lane: the daemon serves 64 lanes at most"
 			    : "this lane has no open sale",
-		     create ? NULL : "open one with {\"op\":\"sale_open\",...}");
+		     create ? "reuse the lanes already known (see status: lanes.known), or restart the daemon to forget them"
+			    : "open one with {\"op\":\"sale_open\",...}");
 		return NULL;
 	}
 	if (l->committing) {
@@ -61,6 +68,8 @@ static struct lane *lane_of(struct daemon *d, int slot, json_t *req, bool create
 	}
 	return l;
 }
+
+static void add_coupon_block(struct daemon *d, struct lane *l, uint64_t seq, json_t *r);
 
 static json_t *sale_state(struct lane *l, json_t *r)
 {
@@ -94,6 +103,7 @@ static void op_sale_open(struct daemon *d, int slot, json_t *req)
 		return;
 	}
 	till_cancel(&l->till);
+	l->result.committed = false;   /* a tender now is this sale's, not a retry of the last one */
 	snprintf(l->till.pos_sale_id, sizeof(l->till.pos_sale_id), "%s", id ? id : "");
 	l->till.open = true;
 	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
@@ -141,9 +151,26 @@ static void op_line_add(struct daemon *d, int slot, json_t *req)
 	}
 	if (r.kind == SCAN_VARIABLE_MEASURE)
 		qty = 1;
+	const char *name = str(req, "name");
+	if (name && strlen(name) >= sizeof(p.name)) {
+		snprintf(msg, sizeof(msg), "\"name\" is %zu bytes, %zu at most", strlen(name), sizeof(p.name) - 1);
+		fail(d, slot, req, PM_EINVAL, msg, "shorten the product name");
+		return;
+	}
 	l->refusal[0] = '\0';
-	int rc = till_add_priced(&l->till, r.gtin, (int32_t)qty, unit,
-				 str(req, "name") ? str(req, "name") : known ? p.name : NULL);
+	int rc = till_add_priced(&l->till, r.gtin, (int32_t)qty, unit, name ? name : known ? p.name : NULL);
+	if (rc == PM_OK && name && *name && !l->till.returning && (!known || strcmp(p.name, name))) {
+		/* The app's name is kept in the terminal's catalog: receipts reprinted from the log show it. */
+		if (!known) {
+			memset(&p, 0, sizeof(p));
+			snprintf(p.gtin, sizeof(p.gtin), "%s", r.gtin);
+			p.price_cents = unit;
+		}
+		snprintf(p.name, sizeof(p.name), "%s", name);
+		int prc = loy_catalog_put(d->db, &p, 1);
+		if (prc)
+			pm_warn("lane %s: product name for %s not kept: %s", l->name, r.gtin, pm_strerror(prc));
+	}
 	if (rc == PM_EREFUSED) {
 		fail(d, slot, req, rc, l->refusal[0] ? l->refusal : "line refused", "the sale goes on");
 		return;
@@ -155,6 +182,7 @@ static void op_line_add(struct daemon *d, int slot, json_t *req)
 	json_t *rep = sale_state(l, ok_reply(req));
 	json_object_set_new(rep, "line", json_integer((json_int_t)l->till.n_lines));
 	json_object_set_new(rep, "gtin", json_string(r.gtin));
+	json_object_set_new(rep, "name", json_string(l->till.lines[l->till.n_lines - 1].name));
 	json_object_set_new(rep, "line_cents", json_integer(l->till.lines[l->till.n_lines - 1].item.line_cents));
 	daemon_reply(d, slot, rep);
 }
@@ -256,12 +284,24 @@ static void op_tender(struct daemon *d, int slot, json_t *req)
 	if (!l)
 		return;
 	if (tk < 0) {
-		fail(d, slot, req, PM_EINVAL, "tender needs \"kind\": cash, card or other", NULL);
+		fail(d, slot, req, PM_EINVAL, "tender needs \"kind\": cash, card or other",
+		     "e.g. {\"op\":\"tender\",\"lane\":\"3\",\"kind\":\"cash\"}");
+		return;
+	}
+	if (!l->till.open && l->result.committed && l->result.seq) {
+		/* The POS app repeating the tender of the sale just committed (a lost reply): not a new sale. */
+		json_t *r = ok_reply(req);
+		json_object_set_new(r, "event", json_string("sale_already_committed"));
+		json_object_set_new(r, "sale_id", json_integer((json_int_t)l->result.seq));
+		json_object_set_new(r, "sale_ref", json_string(l->result.ref));
+		add_coupon_block(d, l, l->result.seq, r);
+		daemon_reply(d, slot, r);
 		return;
 	}
 	l->refusal[0] = '\0';
 	if (till_sale_prepare(&l->till, tk, amount ? json_integer_value(amount) : -1, &l->pending)) {
-		fail(d, slot, req, PM_EINVAL, l->refusal[0] ? l->refusal : "sale cannot be tendered", NULL);
+		fail(d, slot, req, PM_EINVAL, l->refusal[0] ? l->refusal : "sale cannot be tendered",
+		     "the sale stays as it is: fix what the message says, then tender again");
 		return;
 	}
 	l->committing = true;
@@ -346,21 +386,58 @@ static void op_return_open(struct daemon *d, int slot, json_t *req)
 	daemon_reply(d, slot, rep);
 }
 
-/* The coupon blocks of the lane's last sale as text lines for the POS app's receipt. */
-static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
+/* One receipt element for the POS app (docs/daemon.md "Receipt elements"). NULL: not for the app. */
+static json_t *elem_json(const struct prn_elem *e)
 {
-	json_t *lines = json_array();
+	static const char *const align[] = { "left", "center", "right" };
+	const char *al = align[e->align >= 0 && e->align <= 2 ? e->align : 0];
+	switch (e->kind) {
+	case PRN_TEXT:
+		return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "type", "text", "text", e->text ? e->text : "",
+				 "align", al, "bold", !!(e->style & PRN_BOLD), "double_height", !!(e->style & PRN_DOUBLE),
+				 "underline", !!(e->style & PRN_UNDERLINE));
+	case PRN_BARCODE:
+		/* human_readable: print data once as text under the bars (the receipt has no other copy) */
+		return json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "barcode", "symbology",
+				 e->barcode == PRN_EAN13 ? "EAN13" : "CODE128", "data", e->text ? e->text : "", "align", al,
+				 "human_readable", 1);
+	case PRN_QR:
+		return json_pack("{s:s, s:s, s:s}", "type", "qr", "data", e->text ? e->text : "", "align", al);
+	case PRN_FEED:
+		return json_pack("{s:s, s:i}", "type", "feed", "lines", e->lines);
+	case PRN_CUT:
+		return json_pack("{s:s}", "type", "cut");
+	default:
+		return NULL;   /* drawer, raster images: not part of the coupon block */
+	}
+}
+
+/*
+ * The coupon blocks of the lane's last sale for the POS app's receipt, as
+ * "receipt" (structured elements: text with style, barcode with symbology
+ * and data, QR) and as "receipt_lines" (plain text, the older form).
+ */
+static void add_coupon_block(struct daemon *d, struct lane *l, uint64_t seq, json_t *r)
+{
+	json_t *lines = json_array(), *elems = json_array();
 	struct prn_doc doc;
 	char *text = NULL;
 	size_t printed = 0;
+	json_object_set_new(r, "receipt_lines", lines);
+	json_object_set_new(r, "receipt", elems);
 	if (l->till.decision_sale != seq)
-		return lines;
+		return;
 	for (size_t i = 0; i < l->till.decision.n; i++)
 		printed += !l->till.decision.offers[i].held_back && l->till.decision.offers[i].coupon[0];
 	if (!printed)
-		return lines;   /* most sales: no coupon block to lay out */
+		return;   /* most sales: no coupon block to lay out */
 	prn_doc_init(&doc, d->cfg.receipt_columns);
 	receipt_coupons(&doc, &l->till.decision, d->cfg.loy.currency);
+	for (size_t i = 0; i < doc.n; i++) {
+		json_t *e = elem_json(&doc.elems[i]);
+		if (e)
+			json_array_append_new(elems, e);
+	}
 	if (prn_doc_to_text(&doc, &text, NULL) == PM_OK && text) {
 		char *save = NULL;
 		for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save))
@@ -368,7 +445,6 @@ static json_t *coupon_lines(struct daemon *d, struct lane *l, uint64_t seq)
 	}
 	free(text);
 	prn_doc_release(&doc);
-	return lines;
 }
 
 void daemon_commit_done(struct daemon *d, struct commit_job *job)
@@ -389,8 +465,9 @@ void daemon_commit_done(struct daemon *d, struct commit_job *job)
 		return; /* the client left; the sale is committed and sale_status tells it */
 	json_t *r;
 	if (rc == PM_EINVAL) {
-		r = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EINVAL), "message",
-			      l->refusal[0] ? l->refusal : "sale not tendered; it stays open");
+		r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EINVAL), "message",
+			      l->refusal[0] ? l->refusal : "sale not tendered; it stays open", "hint",
+			      "the sale stays open: fix what the message says, then tender again");
 	} else if (rc) {
 		r = json_pack("{s:b, s:s, s:s, s:s}", "ok", 0, "error", pm_errname(PM_EFULL), "message",
 			      "sale not committed and kept open: the log refused it", "hint",
@@ -401,7 +478,7 @@ void daemon_commit_done(struct daemon *d, struct commit_job *job)
 		if (sale)
 			json_object_update(r, sale);
 		json_decref(sale);
-		json_object_set_new(r, "receipt_lines", coupon_lines(d, l, l->result.seq));
+		add_coupon_block(d, l, l->result.seq, r);
 	}
 	if (l->reply_id)
 		json_object_set(r, "id", l->reply_id);
@@ -424,6 +501,7 @@ static void op_sale_cancel(struct daemon *d, int slot, json_t *req)
 	if (!l)
 		return;
 	till_cancel(&l->till);
+	l->result.committed = false;
 	l->till.pos_sale_id[0] = '\0';
 	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
 }
@@ -525,6 +603,44 @@ static const struct {
 	{ "echo", op_echo }, { "points_spend", op_points_spend }, { "return_open", op_return_open },
 };
 
+/*
+ * A field of the wrong JSON type is said as such (a lane given as a number is
+ * not "no lane"), before any op runs. True after replying.
+ */
+static bool bad_field_type(struct daemon *d, int slot, json_t *req)
+{
+	static const char *const strings[] = { "op", "lane", "gtin", "name", "card", "scan", "code", "kind",
+					       "pos_sale_id", "sale" };
+	static const char *const ints[] = { "price_cents", "qty", "amount_cents", "line", "points" };
+	char msg[200], hint[200];
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		json_t *v = json_object_get(req, strings[i]);
+		if (v && !json_is_string(v)) {
+			snprintf(msg, sizeof(msg), "\"%s\" must be a JSON string, not %s", strings[i],
+				 json_is_number(v) ? "a number" : json_is_null(v) ? "null" : json_is_boolean(v) ? "a boolean"
+				 : "an array or object");
+			snprintf(hint, sizeof(hint), "quote the value, e.g. \"%s\":\"%s\"", strings[i],
+				 json_is_integer(v) ? "3" : "...");
+			if (json_is_integer(v))
+				snprintf(hint, sizeof(hint), "quote the value, e.g. \"%s\":\"%lld\"", strings[i],
+					 (long long)json_integer_value(v));
+			fail(d, slot, req, PM_EINVAL, msg, hint);
+			return true;
+		}
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		json_t *v = json_object_get(req, ints[i]);
+		if (v && !json_is_integer(v)) {
+			snprintf(msg, sizeof(msg), "\"%s\" must be a whole number (JSON integer)", ints[i]);
+			snprintf(hint, sizeof(hint), "send it unquoted without a decimal point, e.g. \"%s\":%s", ints[i],
+				 strstr(ints[i], "cents") ? "250 for 2.50" : "1");
+			fail(d, slot, req, PM_EINVAL, msg, hint);
+			return true;
+		}
+	}
+	return false;
+}
+
 void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
 {
 	json_error_t jerr;
@@ -539,6 +655,10 @@ void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
 		return;
 	}
 	const char *op = str(req, "op");
+	if (bad_field_type(d, slot, req)) {
+		json_decref(req);
+		return;
+	}
 	for (size_t i = 0; op && i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (!strcmp(op, ops[i].name)) {
 			ops[i].run(d, slot, req);

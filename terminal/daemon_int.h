@@ -86,6 +86,7 @@ struct daemon {
 	struct committer *committer;
 	int commit_fd;
 	int listen_fd;
+	int lock_fd;                     /* DATA/daemon.lock, flock()ed: one daemon per log */
 	char socket_path[108];
 	struct lane *lanes[DAEMON_MAX_LANES];
 	size_t n_lanes;

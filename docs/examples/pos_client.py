@@ -3,7 +3,10 @@
 
 Usage: python3 pos_client.py /run/posmark/posmark.sock
 Opens a sale on lane 3, adds two lines with the app's own prices, attaches
-a loyalty card, tenders, and prints what posmark returns for the receipt.
+a loyalty card, tenders, prints what posmark returns for the receipt, and
+then tells posmark the receipt is printed (receipt_printed): only then do its
+coupons count as issued; without it the same coupon is offered to the same
+customer again and again.
 """
 import json, socket, sys, uuid
 
@@ -35,5 +38,15 @@ done = pm.call("tender", lane="3", kind="card")        # replies once the sale i
 print("sale %d committed: %d cents, %d points earned" % (done["sale_id"], done["total_cents"], done.get("points_earned", 0)))
 for offer in done.get("offers", []):
     print("offer:", offer)
-for line in done.get("receipt_lines", []):
-    print(line)
+# posmark's coupon block as structured elements (docs/daemon.md "Receipt elements"):
+# a real app sends each to its printer driver; this one shows them as text.
+print("---- receipt ----")
+for el in done.get("receipt", []):
+    if el["type"] == "text":
+        print(("**%s**" if el["bold"] else "%s") % el["text"])
+    elif el["type"] in ("barcode", "qr"):
+        print("[%s %s]" % (el.get("symbology", "QR"), el["data"]))
+        if el.get("human_readable"):
+            print(el["data"])
+print("-----------------")
+pm.call("receipt_printed", lane="3")   # after the printer took it: the coupons are issued

@@ -225,10 +225,20 @@ for n, gtin in enumerate(sys.argv[2:]):
     call(op="line_add", lane="1", gtin=gtin, price_cents=1000)
     r = call(op="tender", lane="1", kind="card")
     print(gtin, r["ok"], json.dumps(r["receipt_lines"]), len(r["offers"]))
+    # The same block as structured elements: no text markup standing in for a barcode.
+    el = r["receipt"]
+    codes = [o["coupon"] for o in r["offers"] if o.get("coupon")]
+    bars = [e for e in el if e["type"] in ("barcode", "qr")]
+    print("elements", gtin, len(el), all(e["data"] in codes for e in bars) and
+          all(any(e.get("data") == c or c in e.get("text", "") for e in el) for c in codes),
+          any(e["type"] == "text" and e["bold"] for e in el) or not codes,
+          not any("|||" in e.get("text", "") for e in el), [e.get("symbology", e["type"]) for e in bars])
 PY
 kill $dpid; wait $dpid 2>/dev/null
 ok "daemon API: a sale with an offer gets its coupon block as receipt_lines" 'grep -q "^$LAPTOP True .*YOUR NEXT VISIT" "$T/api"'
 ok "daemon API: a sale without a printed coupon gets none" 'grep -q "^$MOUSE True \[\] 0$" "$T/api"'
+ok "daemon API: the coupon block also comes as structured elements (styled text, a barcode with symbology and the coupon as data, no markup)" \
+	'grep -qE "^elements $LAPTOP [1-9][0-9]* True True True \[.(CODE128|EAN13|qr)" "$T/api" && grep -q "^elements $MOUSE 0 True True True \[\]" "$T/api"'
 
 # ---- a broken installed rule set: the till keeps working without offers
 echo '{"format":"posmark-rules",' >"$D/rules.json"

@@ -774,6 +774,80 @@ static void test_points_two_lanes_and_return(void **state)
 	close(fd);
 }
 
+/* The error reply of one request: not ok, with error, message containing want, and a hint. */
+static void assert_error(int fd, const char *want, const char *req)
+{
+	json_t *r = call(fd, "%s", req);
+	assert_non_null(r);
+	assert_false(is_ok(r));
+	const char *msg = json_string_value(json_object_get(r, "message"));
+	const char *hint = json_string_value(json_object_get(r, "hint"));
+	if (!msg || !strstr(msg, want) || !hint || !*hint)
+		fail_msg("%s -> %s / %s (wanted '%s' and a hint)", req, msg ? msg : "(none)", hint ? hint : "(no hint)",
+			 want);
+	json_decref(r);
+}
+
+/*
+ * The POS app's contract (issue 14): errors name the real cause and carry a
+ * hint; a repeated tender of the committed sale is not a new sale; the app's
+ * product name is kept; a second daemon on the same log is refused naming
+ * the pid of the first.
+ */
+static void test_pos_contract(void **state)
+{
+	struct fx *f = *state;
+	int fd = connect_sock(f->sock);
+	json_t *r;
+	assert_error(fd, "\"lane\" must be a JSON string, not a number", "{\"op\":\"sale_open\",\"lane\":5}");
+	assert_error(fd, "lane name is too long", "{\"op\":\"sale_open\",\"lane\":\"0123456789012345678901234567890123456789\"}");
+	assert_error(fd, "\"price_cents\" must be a whole number", "{\"op\":\"line_add\",\"lane\":\"1\",\"gtin\":\"4006381333931\",\"price_cents\":2.5}");
+	assert_error(fd, "unknown op", "{\"op\":\"nope\"}");
+	assert_error(fd, "no open sale", "{\"op\":\"line_add\",\"lane\":\"zz\",\"gtin\":\"4006381333931\"}");
+	r = call(fd, "{\"op\":\"sale_open\",\"lane\":\"1\",\"pos_sale_id\":\"C1\"}");
+	assert_true(is_ok(r));
+	json_decref(r);
+	assert_error(fd, "line_add needs \"gtin\"", "{\"op\":\"line_add\",\"lane\":\"1\"}");
+	assert_error(fd, "tender needs \"kind\"", "{\"op\":\"tender\",\"lane\":\"1\",\"kind\":\"barter\"}");
+	assert_error(fd, "tender without items", "{\"op\":\"tender\",\"lane\":\"1\",\"kind\":\"cash\"}");
+	r = call(fd, "{\"op\":\"line_add\",\"lane\":\"1\",\"gtin\":\"4006381333931\",\"price_cents\":250,\"name\":\"Apple Juice 1L\"}");
+	assert_true(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "name")), "Apple Juice 1L");
+	json_decref(r);
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"1\",\"kind\":\"cash\"}");
+	assert_true(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "event")), "sale_committed");
+	json_int_t seq = json_integer_value(json_object_get(r, "sale_id"));
+	json_decref(r);
+	/* The reply was lost, the app tenders again: told, nothing stored twice. */
+	r = call(fd, "{\"op\":\"tender\",\"lane\":\"1\",\"kind\":\"cash\"}");
+	assert_true(is_ok(r));
+	assert_string_equal(json_string_value(json_object_get(r, "event")), "sale_already_committed");
+	assert_int_equal(json_integer_value(json_object_get(r, "sale_id")), seq);
+	json_decref(r);
+	r = call(fd, "{\"op\":\"status\"}");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "log"), "sales")), 1);
+	json_decref(r);
+	/* A new sale on the lane is not mistaken for that retry. */
+	json_decref(call(fd, "{\"op\":\"sale_open\",\"lane\":\"1\",\"pos_sale_id\":\"C2\"}"));
+	assert_error(fd, "tender without items", "{\"op\":\"tender\",\"lane\":\"1\",\"kind\":\"cash\"}");
+	close(fd);
+
+	/* A second daemon on the same log, another socket: refused, naming the first one's pid. */
+	char cmd[9000], out[2000] = "", pid[32];
+	snprintf(cmd, sizeof(cmd), "'%s' daemon --data '%s' --socket '%s/other.sock' 2>&1; echo rc=$?", bin(), f->data,
+		 f->dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	snprintf(pid, sizeof(pid), "pid %ld", (long)f->pid);
+	if (!strstr(out, "is in use by another posmark daemon") || !strstr(out, pid) || !strstr(out, "hint:") ||
+	    !strstr(out, "rc=1"))
+		fail_msg("second daemon: %s", out);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -792,6 +866,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_replies_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_points_two_lanes_and_return, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pos_contract, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
