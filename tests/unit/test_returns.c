@@ -24,85 +24,10 @@
 static const char *CARD = "6036010000001000005";
 static const char *CARD2 = "6036010000001000377";
 
-struct fx {
-	char *dir;
-	struct loy_db *db;
-	struct loy_config cfg;
-};
+#include "tests/unit/loy_fixture.h"
 
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	f->dir = tu_mkdtemp();
-	loy_config_default(&f->cfg);
-	f->cfg.points_expiry_days = 0;
-	assert_int_equal(loy_open(f->dir, &f->cfg, &f->db, NULL, 0), PM_OK);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	loy_close(f->db);
-	tu_rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
-struct sale_buf {
-	struct loy_sale s;
-	struct loy_item items[8];
-	struct loy_redemption red[2];
-};
-
-/* A sale of n lines: line i is GTIN 0501234000000(i+1) x qty[i] at price[i]. */
-static void sale_of(struct sale_buf *b, const char *card, int64_t t, int n, const int *qty, const int64_t *price,
-		    int64_t discount)
-{
-	memset(b, 0, sizeof(*b));
-	int64_t sum = 0;
-	for (int i = 0; i < n; i++) {
-		snprintf(b->items[i].gtin, sizeof(b->items[i].gtin), "0501234000000%u", (unsigned)(i + 1) % 10u);
-		b->items[i].qty = qty[i];
-		b->items[i].unit_price_cents = price[i];
-		b->items[i].line_cents = price[i] * qty[i];
-		sum += b->items[i].line_cents;
-	}
-	b->s.items = b->items;
-	b->s.n_items = (uint32_t)n;
-	b->s.time_us = t;
-	b->s.discount_cents = discount;
-	if (discount) {
-		snprintf(b->red[0].coupon, sizeof(b->red[0].coupon), "PMK%lld", (long long)t);
-		b->red[0].discount_cents = discount;
-		b->s.redeemed = b->red;
-		b->s.n_redeemed = 1;
-	}
-	b->s.total_cents = sum - discount;
-	b->s.tendered_cents = b->s.total_cents;
-	snprintf(b->s.card, sizeof(b->s.card), "%s", card ? card : "");
-}
-
-static void simple_sale(struct sale_buf *b, const char *card, int64_t t, int64_t cents)
-{
-	int q = 1;
-	sale_of(b, card, t, 1, &q, &cents, 0);
-}
-
-static int64_t points_of(struct loy_db *db, const char *card)
-{
-	struct loy_card c;
-	assert_int_equal(loy_card_get(db, card, &c), PM_OK);
-	return c.points;
-}
-
-static uint64_t last_seq(struct loy_db *db)
-{
-	struct loy_stats st;
-	assert_int_equal(loy_stats(db, &st), PM_OK);
-	return st.last_sale_seq;
-}
+static int setup(void **state) { return loyfx_setup(state, false); }
+static int teardown(void **state) { return loyfx_teardown(state); }
 
 struct got {
 	int n;
