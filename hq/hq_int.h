@@ -150,4 +150,8 @@ struct hqi_guard *hqi_guard_open(int fd);
 void hqi_guard_phase(struct hqi_guard *g, enum hqi_guard_phase phase);
 void hqi_guard_close(struct hqi_guard *g);
 
+/* hq_help.c: every help text of posmark-hq (usage, --list-commands, COMMAND --help). */
+struct pm_help;
+extern const struct pm_help hq_help;
+
 #endif

@@ -1,5 +1,6 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
 #include "hq/hq.h"
+#include "hq/hq_int.h"
 #include "wire/wire.h"
 #include "common/pm_file.h"
 #include "offers/offers.h"
@@ -19,107 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/*
- * Every help text of posmark-hq, in one table (the man page posmark-hq(8) is
- * generated from it with help2man): `posmark-hq --help` lists the commands,
- * `posmark-hq --list-commands` prints one name per line, and
- * `posmark-hq COMMAND --help` prints "usage: posmark-hq ..." lines, a blank
- * line, the one-line summary, a blank line, "options:" with each option and
- * its default, then the common options.
- */
-
-#define HQ_CONF_DEFAULT PM_SYSCONFDIR "/posmark/hq.conf"
-#define DB_OPT "  --db CONNINFO        libpq connection string (default: $POSMARK_HQ_DB, else db in\n" \
-	       "                       hq.conf; required)\n"
-
-static const struct pm_cmd_help helps[] = {
-	{ "serve", "serve [--db CONNINFO] [--listen HOST:PORT] [--workers N] [--tls-cert FILE --tls-key FILE]",
-	  "receive uploads and serve the stores' HTTP API (docs/hq.md)",
-	  DB_OPT
-	  "  --listen HOST:PORT   IPv4 address and port to listen on (default: listen in\n"
-	  "                       hq.conf; required)\n"
-	  "  --workers N          PostgreSQL connections in the pool, 1..32 (default: workers in\n"
-	  "                       hq.conf, else 4)\n"
-	  "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain) (default: tls_cert\n"
-	  "                       in hq.conf, else plain HTTP; docs/security.md)\n"
-	  "  --tls-key FILE       the certificate's PEM private key (default: tls_key in hq.conf)\n"
-	  "  hq.conf also takes max_connections (default 1000) and per_ip_connections (32).\n"
-	  "  Runs in the foreground until SIGTERM; under systemd (Type=notify) it sends\n"
-	  "  READY=1 to $NOTIFY_SOCKET once listening.\n" },
-	{ "migrate", "migrate [--db CONNINFO]", "create or upgrade the schema (every command does it first)",
-	  DB_OPT },
-	{ "store", "store add STORE [--db CONNINFO] [--credential-file F]",
-	  "register a store; prints its credential (for hq.store_credential) unless --credential-file gives it",
-	  DB_OPT
-	  "  --credential-file F  take the credential from the first line of F (default: a new\n"
-	  "                       random one, printed once)\n" },
-	{ "history", "history CARD [--db CONNINFO] --json", "a card's sales across all stores, as JSON lines",
-	  DB_OPT
-	  "  --json               JSON lines, the shape of 'posmark history --json' (the only format)\n" },
-	{ "report", "report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|points-liability [--db CONNINFO]",
-	  "sales per store and day, campaigns, negative balances, coupons redeemed twice or points liability, as JSON lines",
-	  DB_OPT },
-	{ "card", "card CARD [--db CONNINFO] [--json]\n"
-		  "card adjust CARD POINTS --reason TEXT [--db CONNINFO]",
-	  "a card's chain account (points, tier, consent, ledger), or an adjustment with a reason",
-	  DB_OPT
-	  "  --json               one JSON object (default: text for people)\n"
-	  "  --reason TEXT        why the points change (required for adjust; kept in the ledger)\n" },
-	{ "cards", "cards import FILE [--db CONNINFO]",
-	  "import legacy balances from CSV card,points[,tier]; the same file twice imports once",
-	  DB_OPT },
-	{ "erase", "erase CARD [--db CONNINFO]", "erase a card at HQ; the stores that know it erase it at their next sync",
-	  DB_OPT },
-	{ "consent", "consent CARD --targeted yes|no [--db CONNINFO]",
-	  "record a customer's consent given to HQ; the stores learn it at their next sync",
-	  DB_OPT
-	  "  --targeted yes|no    the customer's answer (required)\n" },
-	{ "requests", "requests list|approve ID|reject ID [--db CONNINFO]",
-	  "the review queue: stores' erasure and consent events HQ did not apply by itself",
-	  DB_OPT
-	  "  list                 pending requests, one JSON object per line\n"
-	  "  approve ID           apply it as if the store had known the card\n"
-	  "  reject ID            drop it; nothing changes\n" },
-	{ "rules", "rules keygen --key FILE\n"
-		   "rules publish FILE [--db CONNINFO] --key FILE",
-	  "make the rule-signing key (prints the public key), or check, sign and serve a rule set",
-	  DB_OPT
-	  "  --key FILE           the Ed25519 signing key; keygen creates it, mode 0600, never\n"
-	  "                       overwriting (default: rules_key in hq.conf; required)\n" },
-	{ "baskets", "baskets [--db CONNINFO] [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]",
-	  "HQ's sales as the miner's baskets on stdout (what 'posmark mine --hq-db' reads)",
-	  DB_OPT
-	  "  --store S            only this store's sales (default: all)\n"
-	  "  --terminal T         only this terminal's sales (default: all)\n"
-	  "  --since-us US        from this time, UTC microseconds since 1970 (default: the first)\n"
-	  "  --until-us US        until this time (default: the last)\n"
-	  "  --quiet              no note about sales without items (default: noted on stderr)\n" },
-};
-#define N_HELPS (sizeof(helps) / sizeof(helps[0]))
-
-static const char common_opts[] =
-	"common options:\n"
-	"  --config FILE        hq.conf to read (default: $POSMARK_HQ_CONFIG, else\n"
-	"                       " HQ_CONF_DEFAULT " if it exists; docs/hq.md)\n"
-	"  -h, --help           this text\n"
-	"  --version            print the version\n";
-
-static const struct pm_help help = {
-	.prog = "posmark-hq",
-	.usage = "COMMAND [--config FILE] [--db CONNINFO] [options]",
-	.tagline = "HQ's receiver, reports, erasure and rule sets (docs/hq.md)",
-	.name_width = 8,
-	.cmds = helps,
-	.n_cmds = N_HELPS,
-	.common_opts = common_opts,
-	.trailer = "environment: POSMARK_HQ_DB (the --db default), POSMARK_HQ_CONFIG (hq.conf;\n"
-		   "'none' = no file), POSMARK_DEBUG=0..3 (log level), NOTIFY_SOCKET\n"
-		   "exit status: 0 done, 1 failed, 2 usage error (baskets: docs/mining.md)\n",
-};
 
 static int usage(FILE *f)
 {
-	return pm_help_usage(&help, f);
+	return pm_help_usage(&hq_help, f);
 }
 
 static int fail(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -719,18 +623,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--list-commands")) {
-		pm_help_list(&help, stdout);
+		pm_help_list(&hq_help, stdout);
 		return 0;
 	}
 	const char *cmd = argv[1];
-	if (!pm_help_find(&help, cmd)) {
+	if (!pm_help_find(&hq_help, cmd)) {
 		fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
 		return 2;
 	}
 	/* COMMAND --help / --version answer before any config or database */
 	for (int k = 2; k < argc; k++) {
 		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h"))
-			return pm_help_command(&help, cmd, stdout);
+			return pm_help_command(&hq_help, cmd, stdout);
 		if (!strcmp(argv[k], "--version")) {
 			printf("posmark-hq %s\n", PM_VERSION);
 			return 0;
