@@ -24,8 +24,14 @@ import csv, gzip, json, os, subprocess, sys, time
 from collections import Counter, defaultdict
 
 SPLIT = "2011-06-01"
-# receipt policies judged (limits.max_repeats of the same mined rule set)
-VARIANTS = [("posmark max_repeats=2", 2), ("posmark max_repeats=3", 3), ("posmark max_repeats=0", 0)]
+# receipt policies judged: the mined set as `mine` writes it (the default), then the same set with
+# other limits (QUALITY_VARIANTS='label:key=value,key=value;...' replaces the alternatives)
+VARIANTS = [("posmark (default)", {}), ("explore_weight=0", {"explore_weight": 0, "max_repeats": 2}),
+            ("max_repeats=0", {"max_repeats": 0})]
+if os.environ.get("QUALITY_VARIANTS"):
+    VARIANTS = [("posmark (default)", {})] + [
+        (v.split(":")[0], {kv.split("=")[0]: float(kv.split("=")[1]) for kv in v.split(":")[1].split(",")})
+        for v in os.environ["QUALITY_VARIANTS"].split(";") if v]
 NON_PRODUCT = {"POST", "D", "M", "DOT", "BANK CHARGES", "C2", "AMAZONFEE", "CRUK", "PADS", "S", "B"}
 T0 = time.time()
 
@@ -136,16 +142,19 @@ def main():
     with open(rules) as f:
         mined = json.load(f)
     kinds = Counter(r["kind"] for r in mined["rules"])
-    say("rule set: %s" % ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())))
+    say("rule set: %s; limits %s" % (", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())),
+                                     json.dumps(mined["limits"])))
     results = []
-    for label, repeats in VARIANTS:
+    for vi, (label, limits) in enumerate(VARIANTS):
         # the same mined set, one receipt policy each, on a copy of the log as the history left it
-        Dv = D + "-" + str(repeats)
+        Dv = D + "-" + str(vi)
         subprocess.run(["cp", "-r", D, Dv], check=True)
-        mined["limits"]["max_repeats"] = repeats
-        rv = os.path.join(work, "rules-%d.json" % repeats)
+        mv = json.loads(json.dumps(mined))
+        for k, x in limits.items():
+            mv["limits"][k] = int(x) if k == "max_repeats" else x
+        rv = os.path.join(work, "rules-%d.json" % vi)
         with open(rv, "w") as f:
-            json.dump(mined, f)
+            json.dump(mv, f)
         Xv = ["--config", conf, "--data", Dv]
         subprocess.run([posmark, "rules", "load", rv] + Xv, check=True, stderr=subprocess.DEVNULL)
         say("%s: replaying %d invoices from %s through posmark checkout --json" % (label, len(test), SPLIT))

@@ -335,17 +335,20 @@ static bool heap_next(struct heap *h, uint32_t *rule)
 	return true;
 }
 
-static void heap_build(struct ofr_rules *r, const struct basket *b, struct heap *h)
+/* The lists one set of postings has for the basket, plus an always list, as a heap. */
+static void heap_build(struct ofr_rules *r, const struct basket *b, struct heap *h, const struct ofri_postings *items,
+		       const struct ofri_postings *cats, const struct ofri_postings *brands, const uint32_t *always,
+		       size_t n_always)
 {
 	h->n = 0;
 	h->rank = r->rank_pos;
 	for (size_t i = 0; i < b->n_items; i++)
-		heap_add_postings(h, &r->by_item, b->item[i]);
+		heap_add_postings(h, items, b->item[i]);
 	for (size_t i = 0; i < b->n_cats; i++)
-		heap_add_postings(h, &r->by_category, (uint64_t)b->cat[i] + 1);
+		heap_add_postings(h, cats, (uint64_t)b->cat[i] + 1);
 	for (size_t i = 0; i < b->n_brands; i++)
-		heap_add_postings(h, &r->by_brand, (uint64_t)b->brand[i] + 1);
-	heap_add(h, r->always, r->n_always);
+		heap_add_postings(h, brands, (uint64_t)b->brand[i] + 1);
+	heap_add(h, always, n_always);
 	for (size_t i = h->n / 2 + 1; i-- > 0;)
 		sift_down(h, i);
 }
@@ -370,10 +373,11 @@ static void note(const struct ofr_trace *t, const struct ofri_rule *rule, int ve
 
 /* The gate every candidate of a rule passes: scope, catalog, lift, window, card, consent, conditions. */
 static int check_gate(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofr_request *req,
-		      const struct basket *b, const struct ofr_profile *prof, char *why, size_t wl)
+		      const struct basket *b, const struct ofr_profile *prof, bool from_history, char *why, size_t wl)
 {
 	const struct ofr_card *card = req->card && req->card->number[0] ? req->card : NULL;
-	bool needs_card = rule->card.any || rule->benefit == OFR_POINTS_MULT || rule->benefit == OFR_POINTS_BONUS_FLAT;
+	bool personal = rule->card.any || from_history;   /* reads the card's history: the holder's yes */
+	bool needs_card = personal || rule->benefit == OFR_POINTS_MULT || rule->benefit == OFR_POINTS_BONUS_FLAT;
 	if (rule->other_store)
 		return OFR_V_OTHER_STORE;
 	if (rule->target_unknown) {
@@ -399,12 +403,12 @@ static int check_gate(const struct ofr_rules *r, const struct ofri_rule *rule, c
 			snprintf(why, wl, "card holder said no to targeted offers");
 		return OFR_V_NO_CONSENT;
 	}
-	if (card && rule->card.any && card->consent != OFR_CONSENT_YES) {
+	if (card && personal && card->consent != OFR_CONSENT_YES) {
 		if (why)
 			snprintf(why, wl, "uses the card's data and the holder has not said yes");
 		return OFR_V_NO_CONSENT;
 	}
-	if (!eval(r, &rule->basket, b, why, wl))
+	if (!from_history && !eval(r, &rule->basket, b, why, wl))
 		return OFR_V_NOT_MATCHED;
 	if (rule->card.any && !eval_card(r, &rule->card, card, prof, req->now_us, why, wl))
 		return OFR_V_NOT_MATCHED;
@@ -437,7 +441,7 @@ static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, c
 		      const struct basket *b, const struct ofr_profile *prof, struct ofri_fired *f,
 		      char *why, size_t wl)
 {
-	int v = check_gate(r, rule, req, b, prof, why, wl);
+	int v = check_gate(r, rule, req, b, prof, false, why, wl);
 	if (v != OFR_V_CHOSEN)
 		return v;
 	f->target = NULL;
@@ -532,20 +536,32 @@ struct pick {
 	const struct ofr_profile *prof;   /* NULL unless the holder said yes */
 	const struct ofr_trace *trace;
 	int max, max_repeats, repeats;
+	double xmult;                     /* scored explore: a basket explore rule's score multiplier */
 	uint32_t card_tag;
 	size_t n_deferred;
 	struct ofri_fired deferred[DEFER_MAX];
 };
 
 /* The explain line of a chosen candidate: the signal and the numbers behind it. */
-static void why_chosen(const struct ofri_rule *rule, const struct ofri_fired *f, const struct pick *pk,
-		       int64_t now_us, char *why, size_t wl)
+static void why_chosen(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofri_fired *f,
+		       const struct pick *pk, int64_t now_us, char *why, size_t wl)
 {
 	const struct ofri_cand *c = f->cand;
 	if (f->signal == OFR_SIG_PERSONAL && c)
 		snprintf(why, wl, "personal: %s bought in %u sale(s), last %lld days ago; decayed share %.3f "
 			 "(half-life %d days)", c->prod->gtin, c->n_sales, (long long)((now_us - c->last_us) / DAY_US),
 			 f->score, ofri_profile_half_life(pk->prof));
+	else if (f->signal == OFR_SIG_EXPLORE && c) {
+		char a[OFR_GTIN_LEN + 1];
+		gtin_of_key(c->from_key, a);
+		snprintf(why, wl, "explore: new to the card; buyers of its item %s (decayed share %.3f) went on "
+			 "to buy it: confidence %.3f, lift %.2f; %u of its items lead to it; score %.4f (weight %.2f x "
+			 "novelty %.2f)", a, c->from_share, rule->confidence, rule->lift, c->n_sales, f->score,
+			 r->explore_weight, ofri_profile_novelty(pk->prof));
+	} else if (f->signal == OFR_SIG_EXPLORE && r->explore_weight > 0)
+		snprintf(why, wl, "explore: new to the card; buyers of the basket went on to buy it: "
+			 "confidence %.3f, lift %.2f; score %.4f (priority x %.4f for this card)", rule->confidence,
+			 rule->lift, f->score, pk->xmult);
 	else if (f->signal == OFR_SIG_EXPLORE)
 		snprintf(why, wl, "explore: new to the card; buyers of the basket went on to buy it: "
 			 "confidence %.3f, lift %.2f", rule->confidence, rule->lift);
@@ -598,7 +614,7 @@ static bool take(const struct ofr_rules *r, const struct ofri_fired *f, const st
 	pk->repeats += repeat;
 	if (trace) {
 		size_t n;
-		why_chosen(rule, f, pk, req->now_us, why, sizeof(why));
+		why_chosen(r, rule, f, pk, req->now_us, why, sizeof(why));
 		n = strlen(why);
 		snprintf(why + n, sizeof(why) - n, "%s%s%s", repeat ? "; bought before" : "",
 			 backfill ? "; back-fill past the repeat limit" : "",
@@ -627,7 +643,7 @@ static bool personal_open(const struct ofr_rules *r, const struct ofr_request *r
 	if (!r->personal)
 		return false;
 	const struct ofri_rule *rule = &r->rules[r->personal - 1];
-	int v = check_gate(r, rule, req, b, pk->prof, why, wl);
+	int v = check_gate(r, rule, req, b, pk->prof, false, why, wl);
 	if (v == OFR_V_CHOSEN && !pk->prof) {
 		if (why)
 			snprintf(why, wl, "no history of this card was read");
@@ -657,6 +673,39 @@ static bool personal_fired(const struct ofr_rules *r, const struct ofri_cand *c,
 	return true;
 }
 
+/*
+ * A history explore candidate (scored explore) as a fired candidate: the gate of
+ * its rule without the basket condition (it comes from the card's history, so
+ * it needs the holder's yes), its caps, and its item not in the basket.
+ */
+static bool xcand_fired(const struct ofr_rules *r, const struct ofri_cand *c, const struct ofr_request *req,
+			const struct basket *b, const struct pick *pk, struct ofri_fired *f, char *why, size_t wl)
+{
+	const struct ofri_rule *rule = &r->rules[c->rule];
+	int v = check_gate(r, rule, req, b, pk->prof, true, why, wl);
+	if (v == OFR_V_CHOSEN && in_basket(b, c->key)) {
+		if (why)
+			snprintf(why, wl, "explore: %s is already in the basket", c->prod->gtin);
+		v = OFR_V_IN_BASKET;
+	}
+	if (v == OFR_V_CHOSEN)
+		v = check_caps(rule, req, why, wl);
+	if (v != OFR_V_CHOSEN) {
+		note(pk->trace, rule, v, why, 0);
+		return false;
+	}
+	*f = (struct ofri_fired){ .rule = c->rule, .signal = OFR_SIG_EXPLORE, .score = c->score, .cand = c,
+				  .target = c->prod };
+	return true;
+}
+
+/* Scored explore: an explore rule's score is its priority scaled for this card. */
+static void rescore(const struct ofr_rules *r, struct ofri_fired *f, const struct pick *pk)
+{
+	if (r->explore_weight > 0 && r->rules[f->rule].kind == OFR_EXPLORE)
+		f->score *= pk->xmult;
+}
+
 /* The ranking's total order: score (higher first), the rule's rank, the item. */
 static bool ranks_before(const struct ofr_rules *r, const struct ofri_fired *a, const struct ofri_fired *b)
 {
@@ -677,59 +726,88 @@ static int cmp_fired(const void *a, const void *b)
 	return ranks_before(sort_rules, x, y) ? -1 : ranks_before(sort_rules, y, x) ? 1 : 0;
 }
 
-/* Indexed: candidates best first (rules from the heap merged with the personal list); stop when full. */
-static void decide_indexed(struct ofr_rules *r, const struct ofr_request *req, const struct basket *b,
-			   struct heap *h, struct ofr_decision *out, struct pick *pk, char *w, size_t wl)
+/* The best unseen rule of heap h as a candidate head (its score unscaled unless xmult), or false. */
+static bool rule_head(struct ofr_rules *r, struct heap *h, double mult, struct ofri_fired *head)
 {
-	const struct ofri_cand *cands = NULL;
+	while (h->n) {
+		uint32_t ri = *h->c[0].p;
+		if (r->seen[ri] != r->epoch) {
+			*head = (struct ofri_fired){ .rule = ri, .score = r->rules[ri].priority / 1000.0 * mult };
+			return true;
+		}
+		heap_next(h, &ri);
+	}
+	return false;
+}
+
+/* Take the next rule of heap h: checked, rescored, offered if it passes. */
+static void walk_rule(struct ofr_rules *r, const struct ofr_request *req, const struct basket *b, struct heap *h,
+		      struct ofr_decision *out, struct pick *pk, char *w, size_t wl)
+{
+	uint32_t ri = 0;
+	heap_next(h, &ri);
+	r->seen[ri] = r->epoch;
+	out->candidates++;
+	const struct ofri_rule *rule = &r->rules[ri];
+	struct ofri_fired f = { .rule = ri };
+	if (w)
+		w[0] = '\0';
+	int v = check_rule(r, rule, req, b, pk->prof, &f, w, wl);
+	if (v != OFR_V_CHOSEN) {
+		note(pk->trace, rule, v, w, 0);
+		return;
+	}
+	rescore(r, &f, pk);
+	out->fired++;
+	take(r, &f, req, out, pk, (int)out->fired, false);
+}
+
+/*
+ * Indexed: candidates best first, merged from four streams each in ranking
+ * order: the basket rules' heap, the explore rules' heap (scored explore: all
+ * their scores scaled by one factor per card, so the order holds), the
+ * personal list and the history explore list. Stop when the receipt is full.
+ */
+enum { S_RULE, S_XRULE, S_PERS, S_XHIST, S_N };
+static void decide_indexed(struct ofr_rules *r, const struct ofr_request *req, const struct basket *b,
+			   struct heap *h, struct heap *hx, struct ofr_decision *out, struct pick *pk, char *w,
+			   size_t wl)
+{
+	const struct ofri_cand *cands = NULL, *xc = NULL;
 	size_t n_cands = ofri_profile_cands(pk->prof, &cands), pi = 0;
+	size_t n_xc = r->explore_weight > 0 ? ofri_profile_xcands(pk->prof, &xc) : 0, xi = 0;
 	if (!personal_open(r, req, b, pk, w, wl))
 		n_cands = 0;
 	if (++r->epoch == 0) {
 		memset(r->seen, 0, r->n_rules * sizeof(*r->seen));
 		r->epoch = 1;
 	}
-	heap_build(r, b, h);
+	heap_build(r, b, h, &r->by_item, &r->by_category, &r->by_brand, r->always, r->n_always);
+	heap_build(r, b, hx, &r->x_item, &r->x_category, &r->x_brand, r->always_x, r->n_always_x);
 	while ((int)out->n < pk->max) {
-		uint32_t ri = 0;
-		bool have_rule = h->n > 0;
-		if (have_rule) {
-			ri = *h->c[0].p;
-			if (r->seen[ri] == r->epoch) {
-				heap_next(h, &ri);
-				continue;
-			}
-		}
-		struct ofri_fired f;
-		if (pi < n_cands && !personal_fired(r, &cands[pi], b, pk, &f)) {
+		struct ofri_fired head[S_N];
+		bool have[S_N];
+		int best = -1;
+		have[S_RULE] = rule_head(r, h, 1, &head[S_RULE]);
+		have[S_XRULE] = rule_head(r, hx, pk->xmult, &head[S_XRULE]);
+		while (pi < n_cands && !personal_fired(r, &cands[pi], b, pk, &head[S_PERS]))
 			pi++;
-			continue;
-		}
-		if (pi < n_cands) {
-			struct ofri_fired head = { .rule = ri, .score = r->rules[ri].priority / 1000.0 };
-			if (!have_rule || ranks_before(r, &f, &head)) {
-				pi++;
-				out->fired++;
-				take(r, &f, req, out, pk, (int)out->fired, false);
-				continue;
-			}
-		} else if (!have_rule) {
+		have[S_PERS] = pi < n_cands;
+		while (xi < n_xc && !xcand_fired(r, &xc[xi], req, b, pk, &head[S_XHIST], w, wl))
+			xi++;
+		have[S_XHIST] = xi < n_xc;
+		for (int i = 0; i < S_N; i++)
+			if (have[i] && (best < 0 || ranks_before(r, &head[i], &head[best])))
+				best = i;
+		if (best < 0)
 			break;
-		}
-		heap_next(h, &ri);
-		r->seen[ri] = r->epoch;
-		out->candidates++;
-		const struct ofri_rule *rule = &r->rules[ri];
-		f = (struct ofri_fired){ .rule = ri };
-		if (w)
-			w[0] = '\0';
-		int v = check_rule(r, rule, req, b, pk->prof, &f, w, wl);
-		if (v != OFR_V_CHOSEN) {
-			note(pk->trace, rule, v, w, 0);
+		if (best == S_RULE || best == S_XRULE) {
+			walk_rule(r, req, b, best == S_RULE ? h : hx, out, pk, w, wl);
 			continue;
 		}
+		best == S_PERS ? pi++ : xi++;
 		out->fired++;
-		take(r, &f, req, out, pk, (int)out->fired, false);
+		take(r, &head[best], req, out, pk, (int)out->fired, false);
 	}
 }
 
@@ -746,11 +824,11 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	memset(out, 0, sizeof(*out));
 	if (!r->scratch_basket && !(r->scratch_basket = malloc(sizeof(*b))))
 		return PM_ENOMEM;
-	if (!r->scratch_heap && !(r->scratch_heap = malloc(sizeof(*h) + sizeof(*pk))))
+	if (!r->scratch_heap && !(r->scratch_heap = malloc(2 * sizeof(*h) + sizeof(*pk))))
 		return PM_ENOMEM;
 	b = r->scratch_basket;
 	h = r->scratch_heap;
-	pk = (struct pick *)((char *)r->scratch_heap + sizeof(*h));
+	pk = (struct pick *)((char *)r->scratch_heap + 2 * sizeof(*h));
 	pk->max = req->max_offers > 0 ? req->max_offers : r->max_offers;
 	if (pk->max > OFR_MAX_OFFERS)
 		pk->max = OFR_MAX_OFFERS;
@@ -761,14 +839,15 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	pk->repeats = 0;
 	pk->card_tag = UINT32_MAX;
 	pk->n_deferred = 0;
+	pk->xmult = r->explore_weight > 0 ? ofri_profile_explore_mult(r, pk->prof) : 1;
 	basket_build(r, req, b);
 	if (!req->naive) {
-		decide_indexed(r, req, b, h, out, pk, w, sizeof(why));
+		decide_indexed(r, req, b, h, h + 1, out, pk, w, sizeof(why));
 		backfill(r, req, out, pk);
 		return PM_OK;
 	}
 	/* Naive (the baseline, and explain): every rule and personal item, then rank what fired. */
-	if ((rc = ofri_grow((void **)&r->fired, &r->fired_cap, r->n_rules + OFRI_CANDS + 1, sizeof(*r->fired))))
+	if ((rc = ofri_grow((void **)&r->fired, &r->fired_cap, r->n_rules + 2 * OFRI_CANDS + 1, sizeof(*r->fired))))
 		return rc;
 	out->candidates = r->n_rules;
 	for (size_t i = 0; i < r->n_rules; i++) {
@@ -778,9 +857,10 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 			continue;   /* its candidates are the card's items, below */
 		why[0] = '\0';
 		int v = check_rule(r, rule, req, b, pk->prof, &f, w, sizeof(why));
-		if (v == OFR_V_CHOSEN)
+		if (v == OFR_V_CHOSEN) {
+			rescore(r, &f, pk);
 			r->fired[n_fired++] = f;
-		else
+		} else
 			note(trace, rule, v, w, 0);
 	}
 	const struct ofri_cand *cands = NULL;
@@ -788,6 +868,10 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	if (personal_open(r, req, b, pk, w, sizeof(why)))
 		for (size_t i = 0; i < n_cands; i++)
 			n_fired += personal_fired(r, &cands[i], b, pk, &r->fired[n_fired]);
+	const struct ofri_cand *xc = NULL;
+	size_t n_xc = r->explore_weight > 0 ? ofri_profile_xcands(pk->prof, &xc) : 0;
+	for (size_t i = 0; i < n_xc; i++)
+		n_fired += xcand_fired(r, &xc[i], req, b, pk, &r->fired[n_fired], w, sizeof(why));
 	out->fired = n_fired;
 	sort_rules = r;
 	if (n_fired)

@@ -499,6 +499,16 @@ static int store_opt(int argc, char **argv, int *i, struct store_opts *so)
 			*dst[k] = (int)n;
 		return 1;
 	}
+	if ((v = cli_opt_value(argc, argv, i, "--explore-weight"))) {
+		char *end;
+		so->st.explore_weight = strtod(v, &end);
+		if (*end || !(so->st.explore_weight >= 0 && so->st.explore_weight <= 100)) {
+			cli_fail("mine", "a weight from 0 (explore ranks by confidence) to 100, e.g. 1.2",
+				 "--explore-weight '%s' is not a number from 0 to 100", v);
+			return -1;
+		}
+		return 1;
+	}
 	if ((v = cli_opt_value(argc, argv, i, "--explore-min-lift"))) {
 		char *end;
 		so->seq.min_lift = strtod(v, &end);
@@ -518,10 +528,11 @@ static int write_store(const struct mine_result *res, const struct mine_seq *seq
 	struct mine_seq_rule *v = NULL;
 	size_t n = 0, written, skipped;
 	uint64_t steps = 0;
+	struct mine_store_params st = so->st;
 	int rc;
-	if (seq && (rc = mine_seq_run(seq, &so->seq, &v, &n, &steps)))
+	if (seq && (rc = mine_seq_run(seq, &so->seq, &v, &n, &steps, &st.explore_novelty)))
 		return rc;
-	rc = mine_write_store_ruleset(res, seq, v, n, &so->st, out, &written, &skipped);
+	rc = mine_write_store_ruleset(res, seq, v, n, &st, out, &written, &skipped);
 	size_t n_explore = 0, n_rates = 0;
 	for (size_t i = 0; i < n; i++) {
 		n_rates += v[i].from == v[i].to;
@@ -556,7 +567,7 @@ int cmd_mine(int argc, char **argv)
 	struct mine_seq *seq = NULL;
 	struct store_opts so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
 				 .st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
-					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 2,
+					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 3, .explore_weight = 1.0,
 					 .cross_sell_weight_pct = 25 } };
 	int sr;
 	FILE *out = stdout;
