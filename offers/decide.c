@@ -558,7 +558,10 @@ static void why_chosen(const struct ofr_rules *r, const struct ofri_rule *rule, 
 			 "to buy it: confidence %.3f, lift %.2f; %u of its items lead to it; score %.4f (weight %.2f x "
 			 "novelty %.2f)", a, c->from_share, rule->confidence, rule->lift, c->n_sales, f->score,
 			 r->explore_weight, ofri_profile_novelty(pk->prof));
-	} else if (f->signal == OFR_SIG_EXPLORE && r->explore_weight > 0)
+	} else if (f->signal == OFR_SIG_EXPLORE && !rule->basket.n_kids)
+		snprintf(why, wl, "explore: a store bestseller new to the card: first bought on %.3f of visits; "
+			 "score %.4f", rule->confidence, f->score);
+	else if (f->signal == OFR_SIG_EXPLORE && r->explore_weight > 0)
 		snprintf(why, wl, "explore: new to the card; buyers of the basket went on to buy it: "
 			 "confidence %.3f, lift %.2f; score %.4f (priority x %.4f for this card)", rule->confidence,
 			 rule->lift, f->score, pk->xmult);

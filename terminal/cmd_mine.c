@@ -567,7 +567,7 @@ int cmd_mine(int argc, char **argv)
 	struct mine_seq *seq = NULL;
 	struct store_opts so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
 				 .st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
-					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 3, .explore_weight = 1.0,
+					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 3, .explore_weight = 1.6,
 					 .cross_sell_weight_pct = 25 } };
 	int sr;
 	FILE *out = stdout;
