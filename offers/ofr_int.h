@@ -6,7 +6,8 @@
  *  rules_personal.c: a personal campaign's parameters (split from rules_parse.c)
  *  rules_pos.c:    line numbers of JSON paths (for semantic errors)
  *  rules_index.c:  catalog snapshot, trigger index, ofr_rules_load()
- *  decide.c:       condition evaluation, caps, ranking, holdouts
+ *  match.c:        the basket summary, basket/card/history conditions, up-sell targets
+ *  decide.c:       caps, ranking (one merge of rules, personal and explore), holdouts
  *  profile.c:      per-card history summary and RFM segment
  *  ledger.c:       issued coupons per campaign and per card
  *  coupon.c:       coupon codes
@@ -265,6 +266,29 @@ double ofri_prior(const struct ofr_rules *r, uint64_t gtin_key);
 bool ofri_profile_bought(const struct ofr_profile *p, const struct ofri_bought *b, int64_t now_us);
 int ofri_profile_segment_bit(const struct ofr_profile *p);
 int ofri_segment_bit(const char *name);    /* -1 if unknown */
+
+/* match.c: a sale's basket summary and the conditions of a rule against it */
+#define BASKET_MAX 512
+struct ofri_basket {
+	size_t n_items, n_cats, n_brands;
+	uint64_t item[BASKET_MAX];
+	int64_t item_qty[BASKET_MAX];
+	const struct ofri_product *prod[BASKET_MAX];
+	uint32_t cat[BASKET_MAX], brand[BASKET_MAX];
+	int64_t cat_qty[BASKET_MAX], brand_qty[BASKET_MAX];
+	int64_t spend, units;
+};
+void ofri_basket_build(const struct ofr_rules *r, const struct ofr_request *req, struct ofri_basket *b);
+bool ofri_in_basket(const struct ofri_basket *b, uint64_t key);
+void ofri_gtin_of_key(uint64_t key, char out[OFR_GTIN_LEN + 1]);
+/* A basket condition; on false, why (if given) says what failed. */
+bool ofri_eval(const struct ofr_rules *r, const struct ofri_cond *c, const struct ofri_basket *b, char *why, size_t wl);
+/* Card and history conditions. */
+bool ofri_eval_card(const struct ofr_rules *r, const struct ofri_cardcond *cc, const struct ofr_card *card,
+		    const struct ofr_profile *prof, int64_t now, char *why, size_t wl);
+/* The better product for an up-sell, or NULL. */
+const struct ofri_product *ofri_upsell_target(const struct ofr_rules *r, const struct ofri_rule *rule,
+					      const struct ofri_basket *b);
 
 /* ledger.c */
 int64_t ofri_ledger_last(const struct ofr_ledger *l, const char *rule_id, const char *card);
