@@ -26,7 +26,8 @@ from collections import Counter, defaultdict
 SPLIT = "2011-06-01"
 # receipt policies judged: the mined set as `mine` writes it (the default), then the same set with
 # other limits (QUALITY_VARIANTS='label:key=value,key=value;...' replaces the alternatives)
-VARIANTS = [("posmark (default)", {}), ("explore_weight=0", {"explore_weight": 0, "max_repeats": 2}),
+VARIANTS = [("posmark (default)", {}), ("before (w=0, rep<=2)", {"explore_weight": 0, "max_repeats": 2}),
+            ("explore_weight=2", {"explore_weight": 2}), ("explore_weight=3", {"explore_weight": 3}),
             ("max_repeats=0", {"max_repeats": 0})]
 if os.environ.get("QUALITY_VARIANTS"):
     VARIANTS = [("posmark (default)", {})] + [
@@ -228,6 +229,10 @@ def score(inv, hist, test, gtin, results):
         print("%-22s %7.3f %12.3f %12.3f %9.3f %14.3f" % (n, x["hit"] / n_scored, x["prec"] / n_scored,
                                                          x["xhit"] / n_scored, x["covered"] / n_scored,
                                                          x["repeat"] / max(1, x["offers"])))
+    d, pf, xb = m[names[0]], m["personal frequency"], m["explore baseline"]
+    print("%s: HR@3 %.2fx personal frequency (target >= 1), explore HR@3 %.2fx the explore baseline "
+          "(target >= 1.5), coverage %.3f (target >= 0.99)" % (names[0], d["hit"] / max(1, pf["hit"]),
+                                                               d["xhit"] / max(1, xb["xhit"]), d["covered"] / n_scored))
     print("known figures (data README): popularity HR@3 0.172, personal frequency 0.420, explore baseline 0.056")
     print("targets (issue 16): HR@3 >= personal frequency; explore HR@3 >= 1.5 x explore baseline; coverage >= 0.99")
 
