@@ -303,8 +303,59 @@ static void child_messages(FILE *f, char *buf, size_t len, char *first, size_t f
  * basket reader, whole lines at a time, while PostgreSQL and posmark-hq are
  * still producing them. Returns the miner's error, if it stopped the read.
  */
-static int read_baskets(int fd, struct mine_db *db, struct progress_state *ps, char *err, size_t errlen)
+/*
+ * Whole lines of `posmark-hq baskets --with-cards` (wire.h): "TIME_US<tab>CARD<tab>GTIN,GTIN,...":
+ * each sale to the basket miner, and with a card to the sequential one (explore rules).
+ */
+static int feed_card_lines(struct mine_db *db, struct mine_seq *seq, char *buf, size_t len, const char ***names,
+			   size_t *cap, char *err, size_t errlen)
 {
+	for (char *line = buf, *end = buf + len, *nl; line < end; line = nl + 1) {
+		char *t1, *t2, *p, *num_end;
+		size_t n = 0;
+		int rc;
+		if (!(nl = memchr(line, '\n', (size_t)(end - line))))
+			nl = end;
+		*nl = '\0';
+		int64_t time_us = strtoll(line, &num_end, 10);
+		if (num_end == line || *num_end != '\t' || !(t2 = strchr(t1 = num_end + 1, '\t'))) {
+			snprintf(err, errlen, "a line of posmark-hq baskets --with-cards is not TIME<tab>CARD<tab>ITEMS");
+			return PM_ECORRUPT;
+		}
+		*t2 = '\0';
+		for (p = t2 + 1; *p;) {
+			char *comma = strchr(p, ',');
+			if (n == *cap) {
+				const char **v = realloc(*names, (*cap ? *cap * 2 : 64) * sizeof(*v));
+				if (!v)
+					return PM_ENOMEM;
+				*names = v;
+				*cap = *cap ? *cap * 2 : 64;
+			}
+			(*names)[n++] = p;
+			if (!comma)
+				break;
+			*comma = '\0';
+			p = comma + 1;
+		}
+		if (!n)
+			continue;
+		if ((rc = mine_txn_begin(db)))
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			if ((rc = mine_txn_item(db, (*names)[i], strlen((*names)[i]))))
+				return rc;
+		if ((rc = mine_txn_end(db)) || (rc = mine_seq_add(seq, t1, time_us, *names, n)))
+			return rc;
+	}
+	return PM_OK;
+}
+
+static int read_baskets(int fd, struct mine_db *db, struct mine_seq *seq, struct progress_state *ps, char *err,
+			size_t errlen)
+{
+	const char **names = NULL;
+	size_t cap_names = 0;
 	size_t cap = 4u << 20, have = 0;
 	char *buf = malloc(cap), *nl;
 	int rc = PM_OK;
@@ -327,24 +378,27 @@ static int read_baskets(int fd, struct mine_db *db, struct progress_state *ps, c
 			continue;
 		if (n <= 0) {
 			if (have)        /* a last line without its newline */
-				rc = mine_read(db, buf, have, MINE_BASKET, on_progress, ps, err, errlen);
+				rc = seq ? feed_card_lines(db, seq, buf, have, &names, &cap_names, err, errlen)
+					 : mine_read(db, buf, have, MINE_BASKET, on_progress, ps, err, errlen);
 			break;
 		}
 		have += (size_t)n;
 		if (!(nl = memrchr(buf, '\n', have)))
 			continue;
 		size_t upto = (size_t)(nl - buf) + 1;
-		if ((rc = mine_read(db, buf, upto, MINE_BASKET, on_progress, ps, err, errlen)))
+		if ((rc = seq ? feed_card_lines(db, seq, buf, upto, &names, &cap_names, err, errlen)
+			      : mine_read(db, buf, upto, MINE_BASKET, on_progress, ps, err, errlen)))
 			break;
 		memmove(buf, buf + upto, have - upto);
 		have -= upto;
 	}
+	free(names);
 	free(buf);
 	return rc;
 }
 
 static int read_hq(const char *conninfo, const struct hq_selection *q, const char *since,
-		   const char *until, struct mine_db *db, struct progress_state *ps)
+		   const char *until, struct mine_db *db, struct mine_seq *seq, struct progress_state *ps)
 {
 	char prog[4200], sn[24], un[24], err[400], what[300], msgs[4096], first[1024];
 	const char *argv[16];
@@ -381,6 +435,8 @@ static int read_hq(const char *conninfo, const struct hq_selection *q, const cha
 	}
 	if (ps->quiet)
 		argv[argc++] = "--quiet";
+	if (seq)
+		argv[argc++] = "--with-cards";   /* the store's rule set: explore rules need cards and times */
 	argv[argc] = NULL;
 
 	if (!(errf = tmpfile()) || pipe2(fds, O_CLOEXEC)) {
@@ -403,7 +459,7 @@ static int read_hq(const char *conninfo, const struct hq_selection *q, const cha
 				"cannot run '%s': %s", prog, strerror(spawn_rc));
 	}
 	err[0] = '\0';
-	rc = read_baskets(fds[0], db, ps, err, sizeof(err));
+	rc = read_baskets(fds[0], db, seq, ps, err, sizeof(err));
 	close(fds[0]);
 	if (rc)
 		kill(pid, SIGTERM);  /* the miner stopped: so does the reader */
@@ -691,8 +747,8 @@ int cmd_mine(int argc, char **argv)
 	if (mine_db_new(&db))
 		return cli_fail("mine", NULL, "out of memory");
 	mine_db_set_limit(db, limit);
-	/* From the log, the rule set carries explore rules mined from the cards' histories too. */
-	if (!input && !hq_db && !strcmp(out_fmt, "rules")) {
+	/* From the log or HQ, the rule set carries explore rules mined from the cards' histories too. */
+	if (!input && !strcmp(out_fmt, "rules")) {
 		if (mine_seq_new(&seq)) {
 			cli_fail("mine", NULL, "out of memory");
 			goto out;
@@ -700,7 +756,7 @@ int cmd_mine(int argc, char **argv)
 		mine_seq_set_limit(seq, limit);
 	}
 	if (input ? read_file(input, fmt, db, limit, &ps)
-		  : hq_db ? read_hq(hq_db, &q, since, until, db, &ps) : read_log(&cfg, db, seq, &ps))
+		  : hq_db ? read_hq(hq_db, &q, since, until, db, seq, &ps) : read_log(&cfg, db, seq, &ps))
 		goto out;
 	if (mine_db_txns(db) == 0) {
 		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");
