@@ -9,7 +9,9 @@
  * days, segment, tier) in the always list; a fifth of the mined rules are
  * explore rules, 20 unconditioned explore rules are the back-fill, and a
  * personal campaign (with repeat rates for 2,000 items) ranks the card's own
- * items in with them (issue 16). Baskets: 5-30 lines, items by
+ * items in with them (issue 16), with the limits `mine` writes (scored
+ * explore: weight 1.6, so the profile also lists explore candidates from the
+ * card's history and the decision merges four streams). Baskets: 5-30 lines, items by
  * the same Zipf law. The card's profile (1,000 sales) is built once, as the
  * till does when the card is scanned; its build time is reported apart.
  * The naive baseline evaluates every rule in the same run (req.naive).
@@ -131,7 +133,8 @@ static char *make_rules(int n)
 {
 	size_t cap = (size_t)n * 400 + 100000, o = 0;
 	char *s = malloc(cap);
-	o += (size_t)snprintf(s + o, cap - o, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"bench %d\",\"rules\":[", n);
+	o += (size_t)snprintf(s + o, cap - o, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"bench %d\","
+			      "\"limits\":{\"max_repeats\":3,\"explore_weight\":1.6,\"explore_novelty\":0.6},\"rules\":[", n);
 	o += (size_t)snprintf(s + o, cap - o, "{\"id\":\"personal\",\"kind\":\"personal\",\"offer\":{\"percent_off\":5},"
 			      "\"personal\":{\"half_life_days\":90,\"repeat_rates\":{");
 	for (int i = 0; i < 2000; i++)

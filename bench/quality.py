@@ -24,8 +24,15 @@ import csv, gzip, json, os, subprocess, sys, time
 from collections import Counter, defaultdict
 
 SPLIT = "2011-06-01"
-# receipt policies judged (limits.max_repeats of the same mined rule set)
-VARIANTS = [("posmark max_repeats=2", 2), ("posmark max_repeats=3", 3), ("posmark max_repeats=0", 0)]
+# receipt policies judged: the mined set as `mine` writes it (the default), then the same set with
+# other limits (QUALITY_VARIANTS='label:key=value,key=value;...' replaces the alternatives)
+VARIANTS = [("posmark (default)", {}), ("before (w=0, rep<=2)", {"explore_weight": 0, "max_repeats": 2}),
+            ("explore_weight=2", {"explore_weight": 2}), ("explore_weight=3", {"explore_weight": 3}),
+            ("max_repeats=0", {"max_repeats": 0})]
+if os.environ.get("QUALITY_VARIANTS"):
+    VARIANTS = [("posmark (default)", {})] + [
+        (v.split(":")[0], {kv.split("=")[0]: float(kv.split("=")[1]) for kv in v.split(":")[1].split(",")})
+        for v in os.environ["QUALITY_VARIANTS"].split(";") if v]
 NON_PRODUCT = {"POST", "D", "M", "DOT", "BANK CHARGES", "C2", "AMAZONFEE", "CRUK", "PADS", "S", "B"}
 T0 = time.time()
 
@@ -136,16 +143,19 @@ def main():
     with open(rules) as f:
         mined = json.load(f)
     kinds = Counter(r["kind"] for r in mined["rules"])
-    say("rule set: %s" % ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())))
+    say("rule set: %s; limits %s" % (", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())),
+                                     json.dumps(mined["limits"])))
     results = []
-    for label, repeats in VARIANTS:
+    for vi, (label, limits) in enumerate(VARIANTS):
         # the same mined set, one receipt policy each, on a copy of the log as the history left it
-        Dv = D + "-" + str(repeats)
+        Dv = D + "-" + str(vi)
         subprocess.run(["cp", "-r", D, Dv], check=True)
-        mined["limits"]["max_repeats"] = repeats
-        rv = os.path.join(work, "rules-%d.json" % repeats)
+        mv = json.loads(json.dumps(mined))
+        for k, x in limits.items():
+            mv["limits"][k] = int(x) if k == "max_repeats" else x
+        rv = os.path.join(work, "rules-%d.json" % vi)
         with open(rv, "w") as f:
-            json.dump(mined, f)
+            json.dump(mv, f)
         Xv = ["--config", conf, "--data", Dv]
         subprocess.run([posmark, "rules", "load", rv] + Xv, check=True, stderr=subprocess.DEVNULL)
         say("%s: replaying %d invoices from %s through posmark checkout --json" % (label, len(test), SPLIT))
@@ -219,6 +229,10 @@ def score(inv, hist, test, gtin, results):
         print("%-22s %7.3f %12.3f %12.3f %9.3f %14.3f" % (n, x["hit"] / n_scored, x["prec"] / n_scored,
                                                          x["xhit"] / n_scored, x["covered"] / n_scored,
                                                          x["repeat"] / max(1, x["offers"])))
+    d, pf, xb = m[names[0]], m["personal frequency"], m["explore baseline"]
+    print("%s: HR@3 %.2fx personal frequency (target >= 1), explore HR@3 %.2fx the explore baseline "
+          "(target >= 1.5), coverage %.3f (target >= 0.99)" % (names[0], d["hit"] / max(1, pf["hit"]),
+                                                               d["xhit"] / max(1, xb["xhit"]), d["covered"] / n_scored))
     print("known figures (data README): popularity HR@3 0.172, personal frequency 0.420, explore baseline 0.056")
     print("targets (issue 16): HR@3 >= personal frequency; explore HR@3 >= 1.5 x explore baseline; coverage >= 0.99")
 

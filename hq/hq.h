@@ -177,5 +177,11 @@ typedef int (*hq_basket_cb)(void *ctx, const char *const *gtins, uint32_t n);
  */
 int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_cb cb, void *ctx,
 	       struct hq_basket_stats *st, char *err, size_t errlen);
+/* The same with each sale's card ("" for an anonymous sale; an opaque id: only which sales share
+ * it matters) and time, for the explore rules' visit-to-visit steps (`baskets --with-cards`). */
+typedef int (*hq_basket_sale_cb)(void *ctx, const char *card, int64_t time_us, const char *const *gtins,
+				 uint32_t n);
+int hq_baskets_sales(const char *conninfo, const struct hq_basket_query *q, hq_basket_sale_cb cb, void *ctx,
+		     struct hq_basket_stats *st, char *err, size_t errlen);
 
 #endif

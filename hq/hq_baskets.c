@@ -13,6 +13,8 @@
  * The filters (store, terminal, time range) are literals in the statement
  * (COPY takes no parameters): strings through PQescapeLiteral, times as
  * integers; the time range lets PostgreSQL skip whole month partitions.
+ * With cards (hq_baskets_sales), each row also carries the sale's time and
+ * card (COPY's text columns, tab-separated), so HQ mines explore rules too.
  */
 #include "hq/hq.h"
 #include "common/pm_err.h"
@@ -104,17 +106,35 @@ static int check_schema(PGconn *c, char *err, size_t errlen)
 	return PM_OK;
 }
 
+/* Who gets each row: the plain callback, or the one with card and time. */
+struct sink {
+	hq_basket_cb cb;
+	hq_basket_sale_cb sale_cb;
+	void *ctx;
+};
+
 /* One COPY line: the sale's GTINs as a JSON array of strings, ["0400...", "0400..."]
- * (digits only: the receiver stores nothing else, so there is nothing to unescape). */
-static int one_row(char *row, int len, hq_basket_cb cb, void *ctx, struct hq_basket_stats *st,
+ * (digits only: the receiver stores nothing else, so there is nothing to unescape);
+ * with cards, "TIME_US<tab>CARD<tab>" before it (an anonymous sale's card is empty). */
+static int one_row(char *row, int len, const struct sink *k, struct hq_basket_stats *st,
 		   const char **gtins, char *err, size_t errlen)
 {
 	uint32_t n = 0;
-	char *p = row, *end = row + len;
+	char *p = row, *end = row + len, *card = NULL, *tab;
+	int64_t time_us = 0;
 
 	if (len > 0 && end[-1] == '\n')
 		*--end = '\0';
 	st->sales++;
+	if (k->sale_cb) {
+		char *num_end;
+		time_us = strtoll(p, &num_end, 10);
+		if (num_end == p || *num_end != '\t' || !(tab = memchr(num_end + 1, '\t', (size_t)(end - num_end - 1))))
+			goto bad;
+		card = num_end + 1;
+		*tab = '\0';
+		p = tab + 1;
+	}
 	if (end - p < 2 || p[0] != '[' || end[-1] != ']')
 		goto bad;
 	p++;
@@ -136,14 +156,14 @@ static int one_row(char *row, int len, hq_basket_cb cb, void *ctx, struct hq_bas
 		st->empty++;
 		return PM_OK;
 	}
-	return cb(ctx, gtins, n);
+	return k->sale_cb ? k->sale_cb(k->ctx, card, time_us, gtins, n) : k->cb(k->ctx, gtins, n);
 bad:
 	snprintf(err, errlen, "sale %" PRIu64 " of the selection has an item that is not a GTIN "
 		 "(or more than %d items)", st->sales, MAX_ITEMS_PER_SALE);
 	return PM_ECORRUPT;
 }
 
-int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_cb cb, void *ctx,
+static int stream(const char *conninfo, const struct hq_basket_query *q, const struct sink *k,
 		  struct hq_basket_stats *st, char *err, size_t errlen)
 {
 	struct sql s = { 0 };
@@ -173,7 +193,9 @@ int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_
 		goto out;
 	}
 	PQclear(r);
-	sql_add(&s, "COPY (SELECT jsonb_path_query_array(s.items, '$[*].gtin') FROM sales s WHERE true");
+	sql_add(&s, k->sale_cb ? "COPY (SELECT s.time_us, coalesce(s.card, ''), "
+				 "jsonb_path_query_array(s.items, '$[*].gtin') FROM sales s WHERE true"
+			       : "COPY (SELECT jsonb_path_query_array(s.items, '$[*].gtin') FROM sales s WHERE true");
 	if (q->store && *q->store)
 		sql_eq(&s, c, "s.store_id", q->store);
 	if (q->terminal && *q->terminal)
@@ -201,7 +223,7 @@ int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_
 	PQclear(r);
 	rc = PM_OK;
 	while ((len = PQgetCopyData(c, &row, 0)) > 0) {
-		rc = one_row(row, len, cb, ctx, st, gtins, err, errlen);
+		rc = one_row(row, len, k, st, gtins, err, errlen);
 		PQfreemem(row);
 		if (rc)
 			goto out;    /* closing the connection ends the COPY */
@@ -223,4 +245,18 @@ out:
 	PQfinish(c);
 	one_line(err);
 	return rc;
+}
+
+int hq_baskets(const char *conninfo, const struct hq_basket_query *q, hq_basket_cb cb, void *ctx,
+	       struct hq_basket_stats *st, char *err, size_t errlen)
+{
+	struct sink k = { cb, NULL, ctx };
+	return stream(conninfo, q, &k, st, err, errlen);
+}
+
+int hq_baskets_sales(const char *conninfo, const struct hq_basket_query *q, hq_basket_sale_cb cb, void *ctx,
+		     struct hq_basket_stats *st, char *err, size_t errlen)
+{
+	struct sink k = { NULL, cb, ctx };
+	return stream(conninfo, q, &k, st, err, errlen);
 }

@@ -75,7 +75,7 @@ static const struct pm_cmd_help helps[] = {
 	  DB_OPT
 	  "  --key FILE           the Ed25519 signing key; keygen creates it, mode 0600, never\n"
 	  "                       overwriting (default: rules_key in hq.conf; required)\n" },
-	{ "baskets", "baskets [--db CONNINFO] [--store S] [--terminal T] [--since-us US] [--until-us US] [--quiet]",
+	{ "baskets", "baskets [--db CONNINFO] [--store S] [--terminal T] [--since-us US] [--until-us US] [--with-cards] [--quiet]",
 	  "HQ's sales as the miner's baskets on stdout (what 'posmark mine --hq-db' reads)",
 	  DB_OPT
 	  "  --store S            only this store's sales (default: all)\n"

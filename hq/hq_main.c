@@ -50,7 +50,7 @@ struct opts {
 	const char *tls_cert, *tls_key;   /* --tls-cert, --tls-key */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
-	int json, quiet;
+	int json, quiet, with_cards;   /* with_cards: baskets --with-cards */
 	const struct hq_tiers *tiers; /* from hq.conf [loyalty], else the till's defaults */
 	int npos;
 	const char *pos[4];
@@ -65,8 +65,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--json") || !strcmp(a, "--quiet")) {
-			*(a[2] == 'j' ? &o->json : &o->quiet) = 1;
+		if (!strcmp(a, "--json") || !strcmp(a, "--quiet") || !strcmp(a, "--with-cards")) {
+			*(a[2] == 'j' ? &o->json : a[2] == 'q' ? &o->quiet : &o->with_cards) = 1;
 			continue;
 		}
 		/* the options that take a value, and where it goes */
@@ -446,6 +446,13 @@ static int write_basket(void *ctx, const char *const *gtins, uint32_t n)
 	return 0;
 }
 
+/* --with-cards (wire.h): TIME_US, tab, card ("" anonymous), tab, then the GTINs. */
+static int write_sale(void *ctx, const char *card, int64_t time_us, const char *const *gtins, uint32_t n)
+{
+	fprintf(((struct basket_out *)ctx)->f, "%" PRId64 "\t%s\t", time_us, card);
+	return write_basket(ctx, gtins, n);
+}
+
 static int parse_us(const char *s, int64_t *out)
 {
 	char *end;
@@ -467,7 +474,7 @@ static int cmd_baskets(const struct opts *o)
 
 	if (o->npos != 1) {
 		fail("see posmark-hq --help", "usage: baskets --db CONNINFO [--store S] [--terminal T] "
-		     "[--since-us US] [--until-us US]");
+		     "[--since-us US] [--until-us US] [--with-cards]");
 		return WIRE_BASKETS_USAGE;
 	}
 	if ((o->since_us && parse_us(o->since_us, &q.since_us)) || (o->until_us && parse_us(o->until_us, &q.until_us))) {
@@ -479,7 +486,8 @@ static int cmd_baskets(const struct opts *o)
 		return WIRE_BASKETS_USAGE;
 	}
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-	int rc = hq_baskets(o->db, &q, write_basket, &bo, &st, err, sizeof(err));
+	int rc = o->with_cards ? hq_baskets_sales(o->db, &q, write_sale, &bo, &st, err, sizeof(err))
+			       : hq_baskets(o->db, &q, write_basket, &bo, &st, err, sizeof(err));
 	if (!rc && fflush(stdout))
 		rc = bo.rc = PM_EIO;
 	if (bo.rc) {

@@ -502,10 +502,12 @@ int mine_write_store_ruleset(const struct mine_result *res, const struct mine_se
 	*written = 0;
 	*skipped = 0;
 	fprintf(f, "{\"format\":\"posmark-rules\",\"version\":1,\"name\":\"mined store offers\","
-		   "\"generated_by\":\"posmark mine\",\"limits\":{\"offers_per_receipt\":3,\"max_repeats\":%d},"
-		   "\n \"campaigns\":{\"mined-cross-sell\":{\"holdout_pct\":%d},\"explore\":{\"holdout_pct\":%d},"
-		   "\"personal\":{\"holdout_pct\":%d}},\"rules\":[", sp->max_repeats, sp->holdout_pct,
-		sp->holdout_pct, sp->holdout_pct);
+		   "\"generated_by\":\"posmark mine\",\"limits\":{\"offers_per_receipt\":3,\"max_repeats\":%d",
+		sp->max_repeats);
+	if (sp->explore_weight > 0 && seq && v)
+		fprintf(f, ",\"explore_weight\":%.3f,\"explore_novelty\":%.4f", sp->explore_weight, sp->explore_novelty);
+	fprintf(f, "},\n \"campaigns\":{\"mined-cross-sell\":{\"holdout_pct\":%d},\"explore\":{\"holdout_pct\":%d},"
+		   "\"personal\":{\"holdout_pct\":%d}},\"rules\":[", sp->holdout_pct, sp->holdout_pct, sp->holdout_pct);
 	if (res && (rc = write_basket_rules(res, f, sp->cross_sell_percent, sp->cross_sell_weight_pct, &n_ok, skipped)))
 		return rc;
 	if (seq && v)

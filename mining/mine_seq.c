@@ -275,7 +275,7 @@ static int cmp_rule(const void *a, const void *b)
 /* Count the steps of every customer: from[], adopt[], the pairs; *steps. */
 static int count_steps(const struct mine_seq *s, const uint32_t *order, uint32_t n, uint32_t *from,
 		       uint32_t *adopt, uint32_t *seen, uint32_t *fresh, uint32_t *rep, struct pairs *p,
-		       uint64_t *steps)
+		       uint64_t *steps, uint64_t *adoptions, uint64_t *next_items)
 {
 	const struct mine_db *db = s->db;
 	for (uint32_t i = 0; i < n; i++) {
@@ -292,6 +292,8 @@ static int count_steps(const struct mine_seq *s, const uint32_t *order, uint32_t
 					adopt[*q]++;
 					fresh[nf++] = *q;
 				}
+			*adoptions += nf;
+			*next_items += (uint64_t)(end - it);
 			for (const uint32_t *q = pv; q < pe; q++)   /* bought again on the next visit */
 				for (const uint32_t *x = it; x < end; x++)
 					rep[*q] += *x == *q;
@@ -309,7 +311,7 @@ static int count_steps(const struct mine_seq *s, const uint32_t *order, uint32_t
 }
 
 int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *prm, struct mine_seq_rule **out,
-		 size_t *n_out, uint64_t *steps_out)
+		 size_t *n_out, uint64_t *steps_out, double *novelty)
 {
 	uint32_t n = mine_db_txns(s->db), ni = mine_db_items(s->db);
 	uint32_t *order = malloc(((size_t)n + 1) * sizeof(*order));
@@ -319,8 +321,9 @@ int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *prm, st
 	struct pairs p = { 0 };
 	struct mine_seq_rule *v = NULL;
 	size_t nv = 0, cap = 0;
-	uint64_t steps = 0;
+	uint64_t steps = 0, adoptions = 0, next_items = 0;
 	int rc = PM_ENOMEM;
+	*novelty = 0;
 	*out = NULL;
 	*n_out = 0;
 	*steps_out = 0;
@@ -330,8 +333,9 @@ int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *prm, st
 		order[i] = i;
 	sort_seq = s;
 	qsort(order, n, sizeof(*order), cmp_sale);
-	if ((rc = count_steps(s, order, n, from, adopt, seen, fresh, rep, &p, &steps)))
+	if ((rc = count_steps(s, order, n, from, adopt, seen, fresh, rep, &p, &steps, &adoptions, &next_items)))
 		goto out;
+	*novelty = next_items ? (double)adoptions / (double)next_items : 0;
 	rc = PM_ENOMEM;
 	for (size_t h = 0; steps && p.key && h <= p.mask; h++) {
 		if (!p.key[h] || p.customers[h] < prm->min_customers)

@@ -197,11 +197,11 @@ struct mine_seq_rule {
 /*
  * The explore rules, sorted by A then confidence (best first), then the
  * repeat rates (from == to), then the back-fill rules by adoptions; *out is malloc'd (caller frees), *steps the
- * number of steps counted. Returns PM_OK or PM_ENOMEM (limit: mine_db_need
+ * number of steps counted, *novelty the share of the later visits' items new to their customer. Returns PM_OK or PM_ENOMEM (limit: mine_db_need
  * is not available here; the caller reports the limit).
  */
 int mine_seq_run(const struct mine_seq *s, const struct mine_seq_params *p, struct mine_seq_rule **out,
-		 size_t *n, uint64_t *steps);
+		 size_t *n, uint64_t *steps, double *novelty);
 
 /*
  * The rule set for a store's whole flow (docs/mining.md, "Rule sets for a
@@ -214,6 +214,8 @@ struct mine_store_params {
 	int personal_percent, explore_percent, cross_sell_percent;
 	int holdout_pct;
 	int max_repeats;
+	double explore_weight;        /* limits.explore_weight (0 = explore ranks by priority) */
+	double explore_novelty;       /* limits.explore_novelty: the store's share of new items per visit */
 	int cross_sell_weight_pct;    /* basket rules' priority = confidence x 1000 x this / 100 */
 };
 int mine_write_store_ruleset(const struct mine_result *res, const struct mine_seq *seq,

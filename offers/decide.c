@@ -1,6 +1,8 @@
 /*
- * decide.c - one offer decision: candidates from the trigger index, every
- * condition, consent, caps, ranking, holdout, and coupon codes.
+ * decide.c - one offer decision: candidates from the trigger index, the
+ * personal and explore lists of the card's profile, consent, caps, one
+ * ranking (docs/rules.md, "A decision"), holdout, and coupon codes. The
+ * conditions themselves are match.c's.
  *
  * Ranking (PRODUCT.md, "What we know about offer quality"): by priority,
  * the per-mille expected acceptance (the miner writes confidence x 1000),
@@ -16,23 +18,12 @@
 #include <string.h>
 
 #define DAY_US (INT64_C(86400) * 1000000)
-#define BASKET_MAX 512
-
-struct basket {
-	size_t n_items, n_cats, n_brands;
-	uint64_t item[BASKET_MAX];
-	int64_t item_qty[BASKET_MAX];
-	const struct ofri_product *prod[BASKET_MAX];
-	uint32_t cat[BASKET_MAX], brand[BASKET_MAX];
-	int64_t cat_qty[BASKET_MAX], brand_qty[BASKET_MAX];
-	int64_t spend, units;
-};
 
 static const char *const verdict_names[] = {
 	[OFR_V_CHOSEN] = "chosen", [OFR_V_HELD_BACK] = "held_back", [OFR_V_RANKED_OUT] = "ranked_out",
 	[OFR_V_NOT_MATCHED] = "not_matched", [OFR_V_NO_CONSENT] = "no_consent", [OFR_V_NO_CARD] = "no_card",
 	[OFR_V_OUT_OF_WINDOW] = "out_of_window", [OFR_V_OTHER_STORE] = "other_store",
-	[OFR_V_IN_BASKET] = "in_basket", [OFR_V_FREQUENCY] = "frequency_cap", [OFR_V_BUDGET] = "budget_spent",
+	[OFR_V_IN_BASKET] = "ofri_in_basket", [OFR_V_FREQUENCY] = "frequency_cap", [OFR_V_BUDGET] = "budget_spent",
 	[OFR_V_NO_TARGET] = "no_target", [OFR_V_LIFT] = "lift_filter", [OFR_V_DUPLICATE] = "duplicate",
 	[OFR_V_REPEAT_LIMIT] = "repeat_limit", [OFR_V_BOUGHT_BEFORE] = "bought_before",
 };
@@ -54,221 +45,6 @@ const char *ofr_signal_name(int signal)
 	return signal >= 0 && signal <= OFR_SIG_BACKFILL ? k[signal] : "unknown";
 }
 
-static void add_qty(uint32_t *keys, int64_t *qty, size_t *n, uint32_t key, int64_t q)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (keys[i] == key) {
-			qty[i] += q;
-			return;
-		}
-	keys[*n] = key;
-	qty[(*n)++] = q;
-}
-
-static void basket_build(const struct ofr_rules *r, const struct ofr_request *req, struct basket *b)
-{
-	b->n_items = b->n_cats = b->n_brands = 0;
-	b->spend = b->units = 0;
-	for (size_t i = 0; i < req->n_items; i++) {
-		const struct ofr_line *l = &req->items[i];
-		uint64_t key = ofri_gtin_key(l->gtin);
-		size_t j;
-		b->spend += l->line_cents;
-		b->units += l->qty;
-		if (!key)
-			continue;
-		for (j = 0; j < b->n_items && b->item[j] != key; j++)
-			;
-		if (j < b->n_items) {
-			b->item_qty[j] += l->qty;
-		} else if (b->n_items < BASKET_MAX) {
-			b->item[j] = key;
-			b->item_qty[j] = l->qty;
-			b->prod[j] = ofri_product_find(r, key);
-			b->n_items++;
-		} else {
-			continue;
-		}
-		if (b->prod[j] && b->prod[j]->category)
-			add_qty(b->cat, b->cat_qty, &b->n_cats, b->prod[j]->category, l->qty);
-		if (b->prod[j] && b->prod[j]->brand)
-			add_qty(b->brand, b->brand_qty, &b->n_brands, b->prod[j]->brand, l->qty);
-	}
-}
-
-static int64_t qty_of(const uint64_t *keys, const int64_t *qty, size_t n, uint64_t key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (keys[i] == key)
-			return qty[i];
-	return 0;
-}
-
-static int64_t qty_of32(const uint32_t *keys, const int64_t *qty, size_t n, uint32_t key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (keys[i] == key)
-			return qty[i];
-	return 0;
-}
-
-static bool in_basket(const struct basket *b, uint64_t key)
-{
-	return qty_of(b->item, b->item_qty, b->n_items, key) > 0;
-}
-
-static void gtin_of_key(uint64_t key, char out[OFR_GTIN_LEN + 1])
-{
-	snprintf(out, OFR_GTIN_LEN + 1, "%014llu", (unsigned long long)(key - 1));
-}
-
-/* Evaluate a basket condition; on false, why (if given) says what failed. */
-static bool eval(const struct ofr_rules *r, const struct ofri_cond *c, const struct basket *b,
-		 char *why, size_t wl)
-{
-	int64_t have;
-	char g[OFR_GTIN_LEN + 1];
-	switch (c->type) {
-	case OFRI_ALL:
-		for (size_t i = 0; i < c->n_kids; i++)
-			if (!eval(r, &c->kids[i], b, why, wl))
-				return false;
-		return true;
-	case OFRI_ANY:
-		for (size_t i = 0; i < c->n_kids; i++)
-			if (eval(r, &c->kids[i], b, NULL, 0))
-				return true;
-		if (why)
-			snprintf(why, wl, "basket has none of the %zu 'any' conditions", c->n_kids);
-		return false;
-	case OFRI_NONE:
-		for (size_t i = 0; i < c->n_kids; i++)
-			if (eval(r, &c->kids[i], b, NULL, 0)) {
-				if (why)
-					snprintf(why, wl, "basket holds an excluded ('none') condition #%zu", i + 1);
-				return false;
-			}
-		return true;
-	case OFRI_ITEM:
-		have = qty_of(b->item, b->item_qty, b->n_items, c->key);
-		if (have >= c->min)
-			return true;
-		if (why) {
-			gtin_of_key(c->key, g);
-			snprintf(why, wl, "basket has %lld of item %s, needs %lld", (long long)have, g,
-				 (long long)c->min);
-		}
-		return false;
-	case OFRI_CATEGORY:
-	case OFRI_BRAND:
-		have = c->type == OFRI_CATEGORY ? qty_of32(b->cat, b->cat_qty, b->n_cats, c->id)
-						: qty_of32(b->brand, b->brand_qty, b->n_brands, c->id);
-		if (have >= c->min)
-			return true;
-		if (why)
-			snprintf(why, wl, "basket has %lld of %s '%s', needs %lld", (long long)have,
-				 c->type == OFRI_CATEGORY ? "category" : "brand", r->strs.s[c->id], (long long)c->min);
-		return false;
-	case OFRI_BASKET_SPEND:
-		if (b->spend >= c->min)
-			return true;
-		if (why)
-			snprintf(why, wl, "basket spend %lld cents is under %lld", (long long)b->spend, (long long)c->min);
-		return false;
-	case OFRI_BASKET_QTY:
-		if (b->units >= c->min)
-			return true;
-		if (why)
-			snprintf(why, wl, "basket has %lld units, needs %lld", (long long)b->units, (long long)c->min);
-		return false;
-	}
-	return false;
-}
-
-static bool eval_card(const struct ofr_rules *r, const struct ofri_cardcond *cc, const struct ofr_card *card,
-		      const struct ofr_profile *prof, int64_t now, char *why, size_t wl)
-{
-#define FAIL(...) do { if (why) snprintf(why, wl, __VA_ARGS__); return false; } while (0)
-	if (cc->tier_min >= 0 && card->tier < cc->tier_min)
-		FAIL("tier %d is below %d", card->tier, cc->tier_min);
-	if (cc->tier_max >= 0 && card->tier > cc->tier_max)
-		FAIL("tier %d is above %d", card->tier, cc->tier_max);
-	if (cc->points_min >= 0 && card->points < cc->points_min)
-		FAIL("points %lld below %lld", (long long)card->points, (long long)cc->points_min);
-	if (cc->points_max >= 0 && card->points > cc->points_max)
-		FAIL("points %lld above %lld", (long long)card->points, (long long)cc->points_max);
-	if (cc->visits_min >= 0 && (int64_t)card->visits < cc->visits_min)
-		FAIL("visits %llu below %lld", (unsigned long long)card->visits, (long long)cc->visits_min);
-	if (cc->visits_max >= 0 && (int64_t)card->visits > cc->visits_max)
-		FAIL("visits %llu above %lld", (unsigned long long)card->visits, (long long)cc->visits_max);
-	if (cc->spend_min >= 0 && card->spend_cents < cc->spend_min)
-		FAIL("lifetime spend %lld cents below %lld", (long long)card->spend_cents, (long long)cc->spend_min);
-	if (cc->days_since_min >= 0 || cc->days_since_max >= 0) {
-		if (!card->last_visit_us)
-			FAIL("card has no earlier visit");
-		int64_t days = (now - card->last_visit_us) / DAY_US;
-		if (cc->days_since_min >= 0 && days < cc->days_since_min)
-			FAIL("last visit %lld days ago, needs at least %d", (long long)days, cc->days_since_min);
-		if (cc->days_since_max >= 0 && days > cc->days_since_max)
-			FAIL("last visit %lld days ago, needs at most %d", (long long)days, cc->days_since_max);
-	}
-	for (size_t i = 0; i < cc->n_bought; i++) {
-		const struct ofri_bought *b = &cc->bought[i];
-		if (!ofri_profile_bought(prof, b, now)) {
-			char what[80], g[OFR_GTIN_LEN + 1];
-			if (why) {
-				if (b->is_category)
-					snprintf(what, sizeof(what), "category '%s'", r->strs.s[b->id]);
-				else {
-					gtin_of_key(b->key, g);
-					snprintf(what, sizeof(what), "item %s", g);
-				}
-			}
-			FAIL("%s %s within %d days", b->negate ? "bought" : "did not buy", what, b->days);
-		}
-	}
-	if (cc->segments && !(cc->segments & (1u << ofri_profile_segment_bit(prof))))
-		FAIL("RFM segment '%s' is not targeted", ofr_profile_segment(prof));
-	return true;
-#undef FAIL
-}
-
-/* The better product for an up-sell, or NULL. */
-static const struct ofri_product *upsell_target(const struct ofr_rules *r, const struct ofri_rule *rule,
-						const struct basket *b)
-{
-	const struct ofri_product *best = NULL;
-	bool best_same_line = false;
-	for (size_t i = 0; i < b->n_items; i++) {
-		const struct ofri_product *p = b->prod[i];
-		uint32_t slot;
-		if (!p || !p->category || (rule->target_category && p->category != rule->target_category))
-			continue;
-		if (!ofri_map_get(&r->products_by_cat.map, (uint64_t)p->category + 1, &slot))
-			continue;
-		const uint32_t *v = r->products_by_cat.rules + r->products_by_cat.start[slot];
-		for (uint32_t j = 0; j < r->products_by_cat.count[slot]; j++) {
-			const struct ofri_product *q = &r->products[v[j]];
-			if (q == p || in_basket(b, ofri_gtin_key(q->gtin)))
-				continue;
-			if (rule->upsell == 1 && (q->price_cents <= p->price_cents || q->price_cents > 3 * p->price_cents))
-				continue;
-			if (rule->upsell == 2 && (q->brand == p->brand || q->price_cents < p->price_cents ||
-						  (rule->upsell_brand && q->brand != rule->upsell_brand)))
-				continue;
-			bool same_line = !strcmp(q->base_name, p->base_name);
-			/* the same product line of a better brand first, then the nearest price step */
-			if (!best || (same_line && !best_same_line) ||
-			    (same_line == best_same_line && q->price_cents < best->price_cents)) {
-				best = q;
-				best_same_line = same_line;
-			}
-		}
-		if (best)
-			return best;
-	}
-	return NULL;
-}
 
 /*
  * Candidates in ranking order: every posting list the basket touches (its
@@ -335,17 +111,20 @@ static bool heap_next(struct heap *h, uint32_t *rule)
 	return true;
 }
 
-static void heap_build(struct ofr_rules *r, const struct basket *b, struct heap *h)
+/* The lists one set of postings has for the basket, plus an always list, as a heap. */
+static void heap_build(struct ofr_rules *r, const struct ofri_basket *b, struct heap *h, const struct ofri_postings *items,
+		       const struct ofri_postings *cats, const struct ofri_postings *brands, const uint32_t *always,
+		       size_t n_always)
 {
 	h->n = 0;
 	h->rank = r->rank_pos;
 	for (size_t i = 0; i < b->n_items; i++)
-		heap_add_postings(h, &r->by_item, b->item[i]);
+		heap_add_postings(h, items, b->item[i]);
 	for (size_t i = 0; i < b->n_cats; i++)
-		heap_add_postings(h, &r->by_category, (uint64_t)b->cat[i] + 1);
+		heap_add_postings(h, cats, (uint64_t)b->cat[i] + 1);
 	for (size_t i = 0; i < b->n_brands; i++)
-		heap_add_postings(h, &r->by_brand, (uint64_t)b->brand[i] + 1);
-	heap_add(h, r->always, r->n_always);
+		heap_add_postings(h, brands, (uint64_t)b->brand[i] + 1);
+	heap_add(h, always, n_always);
 	for (size_t i = h->n / 2 + 1; i-- > 0;)
 		sift_down(h, i);
 }
@@ -370,10 +149,11 @@ static void note(const struct ofr_trace *t, const struct ofri_rule *rule, int ve
 
 /* The gate every candidate of a rule passes: scope, catalog, lift, window, card, consent, conditions. */
 static int check_gate(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofr_request *req,
-		      const struct basket *b, const struct ofr_profile *prof, char *why, size_t wl)
+		      const struct ofri_basket *b, const struct ofr_profile *prof, bool from_history, char *why, size_t wl)
 {
 	const struct ofr_card *card = req->card && req->card->number[0] ? req->card : NULL;
-	bool needs_card = rule->card.any || rule->benefit == OFR_POINTS_MULT || rule->benefit == OFR_POINTS_BONUS_FLAT;
+	bool personal = rule->card.any || from_history;   /* reads the card's history: the holder's yes */
+	bool needs_card = personal || rule->benefit == OFR_POINTS_MULT || rule->benefit == OFR_POINTS_BONUS_FLAT;
 	if (rule->other_store)
 		return OFR_V_OTHER_STORE;
 	if (rule->target_unknown) {
@@ -399,14 +179,14 @@ static int check_gate(const struct ofr_rules *r, const struct ofri_rule *rule, c
 			snprintf(why, wl, "card holder said no to targeted offers");
 		return OFR_V_NO_CONSENT;
 	}
-	if (card && rule->card.any && card->consent != OFR_CONSENT_YES) {
+	if (card && personal && card->consent != OFR_CONSENT_YES) {
 		if (why)
 			snprintf(why, wl, "uses the card's data and the holder has not said yes");
 		return OFR_V_NO_CONSENT;
 	}
-	if (!eval(r, &rule->basket, b, why, wl))
+	if (!from_history && !ofri_eval(r, &rule->basket, b, why, wl))
 		return OFR_V_NOT_MATCHED;
-	if (rule->card.any && !eval_card(r, &rule->card, card, prof, req->now_us, why, wl))
+	if (rule->card.any && !ofri_eval_card(r, &rule->card, card, prof, req->now_us, why, wl))
 		return OFR_V_NOT_MATCHED;
 	return OFR_V_CHOSEN;
 }
@@ -434,10 +214,10 @@ static int check_caps(const struct ofri_rule *rule, const struct ofr_request *re
 
 /* Everything but ranking: does the rule fire on this sale? */
 static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofr_request *req,
-		      const struct basket *b, const struct ofr_profile *prof, struct ofri_fired *f,
+		      const struct ofri_basket *b, const struct ofr_profile *prof, struct ofri_fired *f,
 		      char *why, size_t wl)
 {
-	int v = check_gate(r, rule, req, b, prof, why, wl);
+	int v = check_gate(r, rule, req, b, prof, false, why, wl);
 	if (v != OFR_V_CHOSEN)
 		return v;
 	f->target = NULL;
@@ -446,14 +226,14 @@ static int check_rule(const struct ofr_rules *r, const struct ofri_rule *rule, c
 	f->score = rule->priority / 1000.0;
 	f->cand = NULL;
 	if (rule->kind == OFR_UP_SELL) {
-		f->target = upsell_target(r, rule, b);
+		f->target = ofri_upsell_target(r, rule, b);
 		if (!f->target) {
 			if (why)
 				snprintf(why, wl, "no better product in the catalog for this basket");
 			return OFR_V_NO_TARGET;
 		}
 	} else if (rule->target_key) {
-		if (in_basket(b, rule->target_key)) {
+		if (ofri_in_basket(b, rule->target_key)) {
 			if (why)
 				snprintf(why, wl, "offered item %s is already in the basket", rule->target_gtin);
 			return OFR_V_IN_BASKET;
@@ -532,20 +312,35 @@ struct pick {
 	const struct ofr_profile *prof;   /* NULL unless the holder said yes */
 	const struct ofr_trace *trace;
 	int max, max_repeats, repeats;
+	double xmult;                     /* scored explore: a basket explore rule's score multiplier */
 	uint32_t card_tag;
 	size_t n_deferred;
 	struct ofri_fired deferred[DEFER_MAX];
 };
 
 /* The explain line of a chosen candidate: the signal and the numbers behind it. */
-static void why_chosen(const struct ofri_rule *rule, const struct ofri_fired *f, const struct pick *pk,
-		       int64_t now_us, char *why, size_t wl)
+static void why_chosen(const struct ofr_rules *r, const struct ofri_rule *rule, const struct ofri_fired *f,
+		       const struct pick *pk, int64_t now_us, char *why, size_t wl)
 {
 	const struct ofri_cand *c = f->cand;
 	if (f->signal == OFR_SIG_PERSONAL && c)
 		snprintf(why, wl, "personal: %s bought in %u sale(s), last %lld days ago; decayed share %.3f "
 			 "(half-life %d days)", c->prod->gtin, c->n_sales, (long long)((now_us - c->last_us) / DAY_US),
 			 f->score, ofri_profile_half_life(pk->prof));
+	else if (f->signal == OFR_SIG_EXPLORE && c) {
+		char a[OFR_GTIN_LEN + 1];
+		ofri_gtin_of_key(c->from_key, a);
+		snprintf(why, wl, "explore: new to the card; buyers of its item %s (decayed share %.3f) went on "
+			 "to buy it: confidence %.3f, lift %.2f; %u of its items lead to it; score %.4f (weight %.2f x "
+			 "novelty %.2f)", a, c->from_share, rule->confidence, rule->lift, c->n_sales, f->score,
+			 r->explore_weight, ofri_profile_novelty(pk->prof));
+	} else if (f->signal == OFR_SIG_EXPLORE && !rule->basket.n_kids)
+		snprintf(why, wl, "explore: a store bestseller new to the card: first bought on %.3f of visits; "
+			 "score %.4f", rule->confidence, f->score);
+	else if (f->signal == OFR_SIG_EXPLORE && r->explore_weight > 0)
+		snprintf(why, wl, "explore: new to the card; buyers of the basket went on to buy it: "
+			 "confidence %.3f, lift %.2f; score %.4f (priority x %.4f for this card)", rule->confidence,
+			 rule->lift, f->score, pk->xmult);
 	else if (f->signal == OFR_SIG_EXPLORE)
 		snprintf(why, wl, "explore: new to the card; buyers of the basket went on to buy it: "
 			 "confidence %.3f, lift %.2f", rule->confidence, rule->lift);
@@ -598,7 +393,7 @@ static bool take(const struct ofr_rules *r, const struct ofri_fired *f, const st
 	pk->repeats += repeat;
 	if (trace) {
 		size_t n;
-		why_chosen(rule, f, pk, req->now_us, why, sizeof(why));
+		why_chosen(r, rule, f, pk, req->now_us, why, sizeof(why));
 		n = strlen(why);
 		snprintf(why + n, sizeof(why) - n, "%s%s%s", repeat ? "; bought before" : "",
 			 backfill ? "; back-fill past the repeat limit" : "",
@@ -621,13 +416,13 @@ static void backfill(const struct ofr_rules *r, const struct ofr_request *req, s
  * The personal campaign's gate (once per decision: the same rule for every
  * item); true if its candidates may be offered. Traced when it fails.
  */
-static bool personal_open(const struct ofr_rules *r, const struct ofr_request *req, const struct basket *b,
+static bool personal_open(const struct ofr_rules *r, const struct ofr_request *req, const struct ofri_basket *b,
 			  const struct pick *pk, char *why, size_t wl)
 {
 	if (!r->personal)
 		return false;
 	const struct ofri_rule *rule = &r->rules[r->personal - 1];
-	int v = check_gate(r, rule, req, b, pk->prof, why, wl);
+	int v = check_gate(r, rule, req, b, pk->prof, false, why, wl);
 	if (v == OFR_V_CHOSEN && !pk->prof) {
 		if (why)
 			snprintf(why, wl, "no history of this card was read");
@@ -641,10 +436,10 @@ static bool personal_open(const struct ofr_rules *r, const struct ofr_request *r
 }
 
 /* Personal candidate c as a fired candidate; false (traced) if its item is in the basket. */
-static bool personal_fired(const struct ofr_rules *r, const struct ofri_cand *c, const struct basket *b,
+static bool personal_fired(const struct ofr_rules *r, const struct ofri_cand *c, const struct ofri_basket *b,
 			   const struct pick *pk, struct ofri_fired *f)
 {
-	if (in_basket(b, c->key)) {
+	if (ofri_in_basket(b, c->key)) {
 		if (pk->trace) {
 			char why[120];
 			snprintf(why, sizeof(why), "personal: %s is already in the basket", c->prod->gtin);
@@ -655,6 +450,39 @@ static bool personal_fired(const struct ofr_rules *r, const struct ofri_cand *c,
 	*f = (struct ofri_fired){ .rule = r->personal - 1, .signal = OFR_SIG_PERSONAL, .score = c->score,
 				  .cand = c, .target = c->prod };
 	return true;
+}
+
+/*
+ * A history explore candidate (scored explore) as a fired candidate: the gate of
+ * its rule without the basket condition (it comes from the card's history, so
+ * it needs the holder's yes), its caps, and its item not in the basket.
+ */
+static bool xcand_fired(const struct ofr_rules *r, const struct ofri_cand *c, const struct ofr_request *req,
+			const struct ofri_basket *b, const struct pick *pk, struct ofri_fired *f, char *why, size_t wl)
+{
+	const struct ofri_rule *rule = &r->rules[c->rule];
+	int v = check_gate(r, rule, req, b, pk->prof, true, why, wl);
+	if (v == OFR_V_CHOSEN && ofri_in_basket(b, c->key)) {
+		if (why)
+			snprintf(why, wl, "explore: %s is already in the basket", c->prod->gtin);
+		v = OFR_V_IN_BASKET;
+	}
+	if (v == OFR_V_CHOSEN)
+		v = check_caps(rule, req, why, wl);
+	if (v != OFR_V_CHOSEN) {
+		note(pk->trace, rule, v, why, 0);
+		return false;
+	}
+	*f = (struct ofri_fired){ .rule = c->rule, .signal = OFR_SIG_EXPLORE, .score = c->score, .cand = c,
+				  .target = c->prod };
+	return true;
+}
+
+/* Scored explore: an explore rule's score is its priority scaled for this card. */
+static void rescore(const struct ofr_rules *r, struct ofri_fired *f, const struct pick *pk)
+{
+	if (r->explore_weight > 0 && r->rules[f->rule].kind == OFR_EXPLORE)
+		f->score *= pk->xmult;
 }
 
 /* The ranking's total order: score (higher first), the rule's rank, the item. */
@@ -677,66 +505,95 @@ static int cmp_fired(const void *a, const void *b)
 	return ranks_before(sort_rules, x, y) ? -1 : ranks_before(sort_rules, y, x) ? 1 : 0;
 }
 
-/* Indexed: candidates best first (rules from the heap merged with the personal list); stop when full. */
-static void decide_indexed(struct ofr_rules *r, const struct ofr_request *req, const struct basket *b,
-			   struct heap *h, struct ofr_decision *out, struct pick *pk, char *w, size_t wl)
+/* The best unseen rule of heap h as a candidate head (its score unscaled unless xmult), or false. */
+static bool rule_head(struct ofr_rules *r, struct heap *h, double mult, struct ofri_fired *head)
 {
-	const struct ofri_cand *cands = NULL;
+	while (h->n) {
+		uint32_t ri = *h->c[0].p;
+		if (r->seen[ri] != r->epoch) {
+			*head = (struct ofri_fired){ .rule = ri, .score = r->rules[ri].priority / 1000.0 * mult };
+			return true;
+		}
+		heap_next(h, &ri);
+	}
+	return false;
+}
+
+/* Take the next rule of heap h: checked, rescored, offered if it passes. */
+static void walk_rule(struct ofr_rules *r, const struct ofr_request *req, const struct ofri_basket *b, struct heap *h,
+		      struct ofr_decision *out, struct pick *pk, char *w, size_t wl)
+{
+	uint32_t ri = 0;
+	heap_next(h, &ri);
+	r->seen[ri] = r->epoch;
+	out->candidates++;
+	const struct ofri_rule *rule = &r->rules[ri];
+	struct ofri_fired f = { .rule = ri };
+	if (w)
+		w[0] = '\0';
+	int v = check_rule(r, rule, req, b, pk->prof, &f, w, wl);
+	if (v != OFR_V_CHOSEN) {
+		note(pk->trace, rule, v, w, 0);
+		return;
+	}
+	rescore(r, &f, pk);
+	out->fired++;
+	take(r, &f, req, out, pk, (int)out->fired, false);
+}
+
+/*
+ * Indexed: candidates best first, merged from four streams each in ranking
+ * order: the basket rules' heap, the explore rules' heap (scored explore: all
+ * their scores scaled by one factor per card, so the order holds), the
+ * personal list and the history explore list. Stop when the receipt is full.
+ */
+enum { S_RULE, S_XRULE, S_PERS, S_XHIST, S_N };
+static void decide_indexed(struct ofr_rules *r, const struct ofr_request *req, const struct ofri_basket *b,
+			   struct heap *h, struct heap *hx, struct ofr_decision *out, struct pick *pk, char *w,
+			   size_t wl)
+{
+	const struct ofri_cand *cands = NULL, *xc = NULL;
 	size_t n_cands = ofri_profile_cands(pk->prof, &cands), pi = 0;
+	size_t n_xc = r->explore_weight > 0 ? ofri_profile_xcands(pk->prof, &xc) : 0, xi = 0;
 	if (!personal_open(r, req, b, pk, w, wl))
 		n_cands = 0;
 	if (++r->epoch == 0) {
 		memset(r->seen, 0, r->n_rules * sizeof(*r->seen));
 		r->epoch = 1;
 	}
-	heap_build(r, b, h);
+	heap_build(r, b, h, &r->by_item, &r->by_category, &r->by_brand, r->always, r->n_always);
+	heap_build(r, b, hx, &r->x_item, &r->x_category, &r->x_brand, r->always_x, r->n_always_x);
 	while ((int)out->n < pk->max) {
-		uint32_t ri = 0;
-		bool have_rule = h->n > 0;
-		if (have_rule) {
-			ri = *h->c[0].p;
-			if (r->seen[ri] == r->epoch) {
-				heap_next(h, &ri);
-				continue;
-			}
-		}
-		struct ofri_fired f;
-		if (pi < n_cands && !personal_fired(r, &cands[pi], b, pk, &f)) {
+		struct ofri_fired head[S_N];
+		bool have[S_N];
+		int best = -1;
+		have[S_RULE] = rule_head(r, h, 1, &head[S_RULE]);
+		have[S_XRULE] = rule_head(r, hx, pk->xmult, &head[S_XRULE]);
+		while (pi < n_cands && !personal_fired(r, &cands[pi], b, pk, &head[S_PERS]))
 			pi++;
-			continue;
-		}
-		if (pi < n_cands) {
-			struct ofri_fired head = { .rule = ri, .score = r->rules[ri].priority / 1000.0 };
-			if (!have_rule || ranks_before(r, &f, &head)) {
-				pi++;
-				out->fired++;
-				take(r, &f, req, out, pk, (int)out->fired, false);
-				continue;
-			}
-		} else if (!have_rule) {
+		have[S_PERS] = pi < n_cands;
+		while (xi < n_xc && !xcand_fired(r, &xc[xi], req, b, pk, &head[S_XHIST], w, wl))
+			xi++;
+		have[S_XHIST] = xi < n_xc;
+		for (int i = 0; i < S_N; i++)
+			if (have[i] && (best < 0 || ranks_before(r, &head[i], &head[best])))
+				best = i;
+		if (best < 0)
 			break;
-		}
-		heap_next(h, &ri);
-		r->seen[ri] = r->epoch;
-		out->candidates++;
-		const struct ofri_rule *rule = &r->rules[ri];
-		f = (struct ofri_fired){ .rule = ri };
-		if (w)
-			w[0] = '\0';
-		int v = check_rule(r, rule, req, b, pk->prof, &f, w, wl);
-		if (v != OFR_V_CHOSEN) {
-			note(pk->trace, rule, v, w, 0);
+		if (best == S_RULE || best == S_XRULE) {
+			walk_rule(r, req, b, best == S_RULE ? h : hx, out, pk, w, wl);
 			continue;
 		}
+		best == S_PERS ? pi++ : xi++;
 		out->fired++;
-		take(r, &f, req, out, pk, (int)out->fired, false);
+		take(r, &head[best], req, out, pk, (int)out->fired, false);
 	}
 }
 
 int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_decision *out,
 	       const struct ofr_trace *trace)
 {
-	struct basket *b;
+	struct ofri_basket *b;
 	struct heap *h;
 	size_t n_fired = 0;
 	char why[200], *w = trace ? why : NULL;
@@ -746,11 +603,11 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	memset(out, 0, sizeof(*out));
 	if (!r->scratch_basket && !(r->scratch_basket = malloc(sizeof(*b))))
 		return PM_ENOMEM;
-	if (!r->scratch_heap && !(r->scratch_heap = malloc(sizeof(*h) + sizeof(*pk))))
+	if (!r->scratch_heap && !(r->scratch_heap = malloc(2 * sizeof(*h) + sizeof(*pk))))
 		return PM_ENOMEM;
 	b = r->scratch_basket;
 	h = r->scratch_heap;
-	pk = (struct pick *)((char *)r->scratch_heap + sizeof(*h));
+	pk = (struct pick *)((char *)r->scratch_heap + 2 * sizeof(*h));
 	pk->max = req->max_offers > 0 ? req->max_offers : r->max_offers;
 	if (pk->max > OFR_MAX_OFFERS)
 		pk->max = OFR_MAX_OFFERS;
@@ -761,14 +618,15 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	pk->repeats = 0;
 	pk->card_tag = UINT32_MAX;
 	pk->n_deferred = 0;
-	basket_build(r, req, b);
+	pk->xmult = r->explore_weight > 0 ? ofri_profile_explore_mult(r, pk->prof) : 1;
+	ofri_basket_build(r, req, b);
 	if (!req->naive) {
-		decide_indexed(r, req, b, h, out, pk, w, sizeof(why));
+		decide_indexed(r, req, b, h, h + 1, out, pk, w, sizeof(why));
 		backfill(r, req, out, pk);
 		return PM_OK;
 	}
 	/* Naive (the baseline, and explain): every rule and personal item, then rank what fired. */
-	if ((rc = ofri_grow((void **)&r->fired, &r->fired_cap, r->n_rules + OFRI_CANDS + 1, sizeof(*r->fired))))
+	if ((rc = ofri_grow((void **)&r->fired, &r->fired_cap, r->n_rules + 2 * OFRI_CANDS + 1, sizeof(*r->fired))))
 		return rc;
 	out->candidates = r->n_rules;
 	for (size_t i = 0; i < r->n_rules; i++) {
@@ -778,9 +636,10 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 			continue;   /* its candidates are the card's items, below */
 		why[0] = '\0';
 		int v = check_rule(r, rule, req, b, pk->prof, &f, w, sizeof(why));
-		if (v == OFR_V_CHOSEN)
+		if (v == OFR_V_CHOSEN) {
+			rescore(r, &f, pk);
 			r->fired[n_fired++] = f;
-		else
+		} else
 			note(trace, rule, v, w, 0);
 	}
 	const struct ofri_cand *cands = NULL;
@@ -788,6 +647,10 @@ int ofr_decide(struct ofr_rules *r, const struct ofr_request *req, struct ofr_de
 	if (personal_open(r, req, b, pk, w, sizeof(why)))
 		for (size_t i = 0; i < n_cands; i++)
 			n_fired += personal_fired(r, &cands[i], b, pk, &r->fired[n_fired]);
+	const struct ofri_cand *xc = NULL;
+	size_t n_xc = r->explore_weight > 0 ? ofri_profile_xcands(pk->prof, &xc) : 0;
+	for (size_t i = 0; i < n_xc; i++)
+		n_fired += xcand_fired(r, &xc[i], req, b, pk, &r->fired[n_fired], w, sizeof(why));
 	out->fired = n_fired;
 	sort_rules = r;
 	if (n_fired)

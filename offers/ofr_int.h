@@ -6,7 +6,8 @@
  *  rules_personal.c: a personal campaign's parameters (split from rules_parse.c)
  *  rules_pos.c:    line numbers of JSON paths (for semantic errors)
  *  rules_index.c:  catalog snapshot, trigger index, ofr_rules_load()
- *  decide.c:       condition evaluation, caps, ranking, holdouts
+ *  match.c:        the basket summary, basket/card/history conditions, up-sell targets
+ *  decide.c:       caps, ranking (one merge of rules, personal and explore), holdouts
  *  profile.c:      per-card history summary and RFM segment
  *  ledger.c:       issued coupons per campaign and per card
  *  coupon.c:       coupon codes
@@ -179,6 +180,12 @@ struct ofr_rules {
 	struct ofri_postings by_item, by_category, by_brand;
 	size_t n_always;
 	uint32_t *always;          /* rules with no basket trigger */
+	/* scored explore (limits.explore_weight > 0): explore rules filed apart, their score scaled per card */
+	double explore_weight;     /* limits.explore_weight; 0 = explore rules rank by priority like the rest */
+	double explore_novelty;    /* limits.explore_novelty: the store's share of new items per visit (0 = none) */
+	struct ofri_postings x_item, x_category, x_brand;
+	size_t n_always_x;
+	uint32_t *always_x;        /* explore rules with no basket trigger (back-fill) */
 	struct ofri_postings products_by_cat;  /* category id + 1 -> product indices (up-sell) */
 	/* decision scratch */
 	void *scratch_basket;      /* decide.c's basket summary, allocated once */
@@ -219,6 +226,8 @@ bool ofri_get_int(struct ofri_pctx *c, struct json_t *obj, const char *key, cons
 bool ofri_gtin14(const char *s, char out[OFR_GTIN_LEN + 1]);
 /* rules_personal.c: a personal rule's "personal" parameters (and refuses them on other kinds). */
 bool ofri_parse_personal(struct ofri_pctx *c, struct json_t *jr, const char *path, struct ofri_rule *rule);
+/* rules_personal.c: limits.explore_weight and limits.explore_novelty; false on error (reported). */
+bool ofri_parse_explore_limits(struct ofri_pctx *c, struct json_t *lim);
 
 /* rules_pos.c: 1-based line of the value at path ("rules[3].offer.item"), 0 if not found. */
 int ofri_line_of(const char *text, size_t len, const char *path);
@@ -231,11 +240,23 @@ struct ofri_cand {
 	uint64_t key;                       /* gtin key */
 	const struct ofri_product *prod;    /* NULL if not in the catalog (never offered) */
 	double score;
-	uint32_t n_sales;                   /* sales holding it */
-	int64_t last_us;                    /* last bought */
+	uint32_t n_sales;                   /* sales holding it (explore: history items that led to it) */
+	int64_t last_us;                    /* last bought (explore: unused) */
+	uint32_t rule;                      /* explore: the rule A -> B adding most to the score */
+	uint64_t from_key;                  /* explore: that rule's A (gtin key) */
+	double from_share;                  /* explore: A's decayed share of the card's sales */
 };
 #define OFRI_CANDS 24
 size_t ofri_profile_cands(const struct ofr_profile *p, const struct ofri_cand **v);
+/* Explore candidates from the card's history (scored explore only): items new to the card that
+ * buyers of its items went on to buy, best first; score = explore_weight x novelty x
+ * sum over its items A of A's share x confidence(A -> B) (docs/rules.md, "Explore scores"). */
+size_t ofri_profile_xcands(const struct ofr_profile *p, const struct ofri_cand **v);
+/* A basket-triggered or back-fill explore rule's score multiplier for this card (scored explore):
+ * explore_weight x novelty / (decayed weight of its sales + 1); explore_weight without a profile. */
+double ofri_profile_explore_mult(const struct ofr_rules *r, const struct ofr_profile *p);
+/* The card's novelty: its share of new items per visit over the store's (1 without two visits). */
+double ofri_profile_novelty(const struct ofr_profile *p);
 int ofri_profile_half_life(const struct ofr_profile *p);
 /* The card bought this item before (any time in the history read). */
 bool ofri_profile_has(const struct ofr_profile *p, uint64_t gtin_key);
@@ -245,6 +266,29 @@ double ofri_prior(const struct ofr_rules *r, uint64_t gtin_key);
 bool ofri_profile_bought(const struct ofr_profile *p, const struct ofri_bought *b, int64_t now_us);
 int ofri_profile_segment_bit(const struct ofr_profile *p);
 int ofri_segment_bit(const char *name);    /* -1 if unknown */
+
+/* match.c: a sale's basket summary and the conditions of a rule against it */
+#define BASKET_MAX 512
+struct ofri_basket {
+	size_t n_items, n_cats, n_brands;
+	uint64_t item[BASKET_MAX];
+	int64_t item_qty[BASKET_MAX];
+	const struct ofri_product *prod[BASKET_MAX];
+	uint32_t cat[BASKET_MAX], brand[BASKET_MAX];
+	int64_t cat_qty[BASKET_MAX], brand_qty[BASKET_MAX];
+	int64_t spend, units;
+};
+void ofri_basket_build(const struct ofr_rules *r, const struct ofr_request *req, struct ofri_basket *b);
+bool ofri_in_basket(const struct ofri_basket *b, uint64_t key);
+void ofri_gtin_of_key(uint64_t key, char out[OFR_GTIN_LEN + 1]);
+/* A basket condition; on false, why (if given) says what failed. */
+bool ofri_eval(const struct ofr_rules *r, const struct ofri_cond *c, const struct ofri_basket *b, char *why, size_t wl);
+/* Card and history conditions. */
+bool ofri_eval_card(const struct ofr_rules *r, const struct ofri_cardcond *cc, const struct ofr_card *card,
+		    const struct ofr_profile *prof, int64_t now, char *why, size_t wl);
+/* The better product for an up-sell, or NULL. */
+const struct ofri_product *ofri_upsell_target(const struct ofr_rules *r, const struct ofri_rule *rule,
+					      const struct ofri_basket *b);
 
 /* ledger.c */
 int64_t ofri_ledger_last(const struct ofr_ledger *l, const char *rule_id, const char *card);

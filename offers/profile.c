@@ -15,6 +15,12 @@
  * score its items as certain. The best OFRI_CANDS items are kept, so the
  * decision only walks that short list. Sales at or after now are not read
  * (explain --at a past sale sees the history that sale's decision saw).
+ *
+ * Explore candidates (scored explore, limits.explore_weight): items new to
+ * the card that buyers of its items went on to buy, scored by the sum over
+ * its items A of A's decayed share x confidence(A -> B), times the weight and
+ * the card's novelty (its share of new items per visit over the store's).
+ * Built here, with the card's history, so the decision only merges lists.
  */
 #include "offers/ofr_int.h"
 #include "common/pm_err.h"
@@ -47,6 +53,11 @@ struct ofr_profile {
 	double half_life_us;         /* 0 = no personal campaign: no candidates */
 	size_t n_cands;
 	struct ofri_cand cands[OFRI_CANDS];
+	size_t n_xcands;
+	struct ofri_cand xcands[OFRI_CANDS];
+	uint64_t occ;                /* item occurrences (distinct per sale) */
+	uint32_t first_items;        /* distinct items of the earliest sale */
+	double novelty;              /* card's novelty over the store's (scored explore), 1 if unknown */
 	int segment;
 	int64_t now_us;
 	int rc;
@@ -122,6 +133,8 @@ static int on_sale(void *ctx, const struct ofr_sale_view *s)
 		p->sales_365++;
 		p->spend_365 += s->total_cents;
 	}
+	uint32_t distinct = 0;
+	bool earliest = p->sales == 1 || s->time_us <= p->first_us;
 	for (size_t i = 0; i < s->n_items; i++) {
 		uint64_t key = ofri_gtin_key(s->items[i].gtin);
 		if (!key)
@@ -132,12 +145,16 @@ static int on_sale(void *ctx, const struct ofr_sale_view *s)
 			p->stamp[slot] = p->sales;
 			p->wsum[slot] += w;
 			p->nsales[slot]++;
+			distinct++;
 		}
 		const struct ofri_product *prod = p->rules ? ofri_product_find(p->rules, key) : NULL;
 		if (prod && prod->category && (p->rc = touch(p, &p->cat_slot, (uint64_t)prod->category + 1, false,
 							     s->time_us, &slot)))
 			return p->rc;
 	}
+	p->occ += distinct;
+	if (earliest)
+		p->first_items = distinct;
 	return 0;
 }
 
@@ -162,6 +179,25 @@ static int segment_of(const struct ofr_profile *p)
 	return SEG_REGULAR;
 }
 
+/* Insert c into the best-first list v (n of at most OFRI_CANDS), by score then key. */
+static void keep_best(struct ofri_cand *v, size_t *n, const struct ofri_cand *c)
+{
+	size_t j = *n;
+	if (j == OFRI_CANDS) {
+		const struct ofri_cand *w = &v[j - 1];
+		if (c->score < w->score || (c->score == w->score && c->key > w->key))
+			return;
+		j--;
+	}
+	while (j > 0 && (v[j - 1].score < c->score || (v[j - 1].score == c->score && v[j - 1].key > c->key))) {
+		v[j] = v[j - 1];
+		j--;
+	}
+	v[j] = *c;
+	if (*n < OFRI_CANDS)
+		(*n)++;
+}
+
 /* Keep the OFRI_CANDS best items by score (then by key, for a total order). */
 static void personal_cands(struct ofr_profile *p)
 {
@@ -172,26 +208,88 @@ static void personal_cands(struct ofr_profile *p)
 		if (!p->slot_key[i] || p->nsales[i] < min_sales)
 			continue;
 		double prior = ofri_prior(p->rules, p->slot_key[i]), a = rule->prior_weight;
-		struct ofri_cand c = { p->slot_key[i], ofri_product_find(p->rules, p->slot_key[i]),
-				       (p->wsum[i] + a * prior) / (p->wtotal + a), p->nsales[i], p->last[i] };
-		if (!c.prod)
-			continue;
-		size_t j = p->n_cands;
-		if (j == OFRI_CANDS) {
-			const struct ofri_cand *w = &p->cands[j - 1];
-			if (c.score < w->score || (c.score == w->score && c.key > w->key))
-				continue;
-			j--;
-		}
-		while (j > 0 && (p->cands[j - 1].score < c.score ||
-				 (p->cands[j - 1].score == c.score && p->cands[j - 1].key > c.key))) {
-			p->cands[j] = p->cands[j - 1];
-			j--;
-		}
-		p->cands[j] = c;
-		if (p->n_cands < OFRI_CANDS)
-			p->n_cands++;
+		struct ofri_cand c = { .key = p->slot_key[i], .prod = ofri_product_find(p->rules, p->slot_key[i]),
+				       .score = (p->wsum[i] + a * prior) / (p->wtotal + a), .n_sales = p->nsales[i],
+				       .last_us = p->last[i] };
+		if (c.prod)
+			keep_best(p->cands, &p->n_cands, &c);
 	}
+}
+
+/* The card's novelty over the store's: (items first bought after its first sale) / (items of its
+ * later sales), over limits.explore_novelty; 1 / the store's when it has fewer than two sales. */
+static double novelty_of(const struct ofr_profile *p)
+{
+	double store = p->rules->explore_novelty, own = 1;
+	size_t distinct = 0;
+	if (store <= 0)
+		return 1;
+	for (size_t i = 0; i < p->n_last; i++)
+		distinct += p->slot_key[i] != 0;
+	if (p->sales >= 2 && p->occ > p->first_items)
+		own = (double)(distinct - p->first_items) / (double)(p->occ - p->first_items);
+	return own / store;
+}
+
+/* A pure step rule A -> B (explore, one item condition, no card conditions) filed under A. */
+static bool step_rule(const struct ofri_rule *rule, uint64_t a)
+{
+	return rule->kind == OFR_EXPLORE && rule->basket.n_kids == 1 && rule->basket.kids[0].type == OFRI_ITEM &&
+	       rule->basket.kids[0].key == a && rule->basket.kids[0].min <= 1 && !rule->card.any &&
+	       rule->target_key && !rule->target_unknown && !rule->other_store && !rule->lift_filtered;
+}
+
+/* Explore candidates from the history: sum over the card's items A of share(A) x confidence(A -> B). */
+static int explore_cands(struct ofr_profile *p)
+{
+	const struct ofr_rules *r = p->rules;
+	struct ofri_map at;
+	struct xacc {
+		struct ofri_cand c;
+		double sum;
+	} *acc = NULL;
+	size_t n = 0, cap = 0;
+	double mult = r->explore_weight * p->novelty;
+	int rc = ofri_map_init(&at, 64);
+	for (size_t i = 0; i < p->n_last && !rc; i++) {
+		uint32_t slot, idx;
+		if (!p->slot_key[i] || p->wsum[i] <= 0 || !ofri_map_get(&r->x_item.map, p->slot_key[i], &slot))
+			continue;
+		double share = p->wsum[i] / (p->wtotal + 1);
+		const uint32_t *v = r->x_item.rules + r->x_item.start[slot];
+		for (uint32_t j = 0; j < r->x_item.count[slot] && !rc; j++) {
+			const struct ofri_rule *rule = &r->rules[v[j]];
+			if (!step_rule(rule, p->slot_key[i]) || ofri_profile_has(p, rule->target_key))
+				continue;
+			double add = share * (rule->confidence >= 0 ? rule->confidence : rule->priority / 1000.0);
+			if (!ofri_map_get(&at, rule->target_key, &idx)) {
+				const struct ofri_product *prod = ofri_product_find(r, rule->target_key);
+				if (!prod || (rc = ofri_grow((void **)&acc, &cap, n + 1, sizeof(*acc))) ||
+				    (rc = ofri_map_put(&at, rule->target_key, (uint32_t)n)))
+					continue;
+				acc[n] = (struct xacc){ { .key = rule->target_key, .prod = prod, .score = -1 }, 0 };
+				idx = (uint32_t)n++;
+			}
+			struct ofri_cand *c = &acc[idx].c;
+			if (add > c->score) {   /* score holds the best single step until the sum below */
+				c->score = add;
+				c->rule = v[j];
+				c->from_key = p->slot_key[i];
+				c->from_share = share;
+			}
+			acc[idx].sum += add;
+			c->n_sales++;
+		}
+	}
+	p->n_xcands = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct ofri_cand c = acc[i].c;
+		c.score = mult * acc[i].sum;
+		keep_best(p->xcands, &p->n_xcands, &c);
+	}
+	free(acc);
+	ofri_map_release(&at);
+	return rc;
 }
 
 int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
@@ -204,8 +302,8 @@ int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
 		return PM_ENOMEM;
 	p->rules = r;
 	p->now_us = now_us;
-	if (r && r->personal) {
-		int hl = r->rules[r->personal - 1].half_life_days;
+	if (r && (r->personal || r->explore_weight > 0)) {
+		int hl = r->personal ? r->rules[r->personal - 1].half_life_days : 90;
 		p->half_life_us = (double)(hl > 0 ? hl : 90) * (double)DAY_US;
 	}
 	if ((rc = ofri_map_init(&p->item_slot, 256)) || (rc = ofri_map_init(&p->cat_slot, 32)))
@@ -220,6 +318,9 @@ int ofr_profile_build(const struct ofr_rules *r, const struct ofr_card *card,
 	p->segment = segment_of(p);
 	if (r && r->personal)
 		personal_cands(p);
+	p->novelty = r ? novelty_of(p) : 1;
+	if (r && r->explore_weight > 0 && (rc = explore_cands(p)))
+		goto fail;
 	*out = p;
 	return PM_OK;
 fail:
@@ -289,4 +390,22 @@ bool ofri_profile_has(const struct ofr_profile *p, uint64_t gtin_key)
 {
 	uint32_t slot;
 	return p && gtin_key && ofri_map_get(&p->item_slot, gtin_key, &slot);
+}
+
+size_t ofri_profile_xcands(const struct ofr_profile *p, const struct ofri_cand **v)
+{
+	*v = p ? p->xcands : NULL;
+	return p ? p->n_xcands : 0;
+}
+
+double ofri_profile_novelty(const struct ofr_profile *p)
+{
+	return p ? p->novelty : 1;
+}
+
+double ofri_profile_explore_mult(const struct ofr_rules *r, const struct ofr_profile *p)
+{
+	if (!p)
+		return r->explore_weight;
+	return r->explore_weight * p->novelty / (p->wtotal + 1);
 }

@@ -267,14 +267,17 @@ static int index_rule(struct pairs p[3], const struct ofri_rule *rule, uint32_t 
 
 static int build_index(struct ofr_rules *r)
 {
-	struct pairs p[3];
+	struct pairs p[3], px[3];   /* px: explore rules, filed apart when their score is scaled per card */
 	struct ofri_map uses;
 	int rc = PM_OK;
 	memset(p, 0, sizeof(p));
+	memset(px, 0, sizeof(px));
 	memset(&uses, 0, sizeof(uses));
 	r->always = calloc(r->n_rules + 1, sizeof(*r->always));
 	r->seen = calloc(r->n_rules + 1, sizeof(*r->seen));
 	if (!r->always || !r->seen)
+		return PM_ENOMEM;
+	if (r->explore_weight > 0 && !(r->always_x = calloc(r->n_rules + 1, sizeof(*r->always_x))))
 		return PM_ENOMEM;
 	if ((rc = ofri_map_init(&r->campaign_tags, 64)) || (rc = count_triggers(r, &uses)) ||
 	    (rc = rank_all(r)))
@@ -291,22 +294,32 @@ static int build_index(struct ofr_rules *r)
 			continue;
 		if (rule->kind == OFR_PERSONAL)
 			continue;   /* its candidates come from the card's profile (decide.c) */
-		if ((rc = index_rule(p, rule, (uint32_t)i, &uses, &rule->indexed)))
+		bool apart = r->explore_weight > 0 && rule->kind == OFR_EXPLORE;
+		if ((rc = index_rule(apart ? px : p, rule, (uint32_t)i, &uses, &rule->indexed)))
 			goto out;
-		if (!rule->indexed)
+		if (!rule->indexed && apart)
+			r->always_x[r->n_always_x++] = (uint32_t)i;
+		else if (!rule->indexed)
 			r->always[r->n_always++] = (uint32_t)i;
 	}
 	rank_rules = r;
 	if (r->n_always)
 		qsort(r->always, r->n_always, sizeof(*r->always), cmp_by_rank_pos);
+	if (r->n_always_x)
+		qsort(r->always_x, r->n_always_x, sizeof(*r->always_x), cmp_by_rank_pos);
 	if ((rc = postings_build(&r->by_item, p[0].v, p[0].n)) ||
 	    (rc = postings_build(&r->by_category, p[1].v, p[1].n)) ||
-	    (rc = postings_build(&r->by_brand, p[2].v, p[2].n)))
+	    (rc = postings_build(&r->by_brand, p[2].v, p[2].n)) ||
+	    (rc = postings_build(&r->x_item, px[0].v, px[0].n)) ||
+	    (rc = postings_build(&r->x_category, px[1].v, px[1].n)) ||
+	    (rc = postings_build(&r->x_brand, px[2].v, px[2].n)))
 		goto out;
 out:
 	push_rank = NULL;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		free(p[i].v);
+		free(px[i].v);
+	}
 	ofri_map_release(&uses);
 	return rc;
 }
@@ -377,6 +390,10 @@ void ofr_rules_free(struct ofr_rules *r)
 	postings_release(&r->by_category);
 	postings_release(&r->by_brand);
 	postings_release(&r->products_by_cat);
+	postings_release(&r->x_item);
+	postings_release(&r->x_category);
+	postings_release(&r->x_brand);
+	free(r->always_x);
 	free(r->always);
 	free(r->seen);
 	free(r->rank_pos);

@@ -682,7 +682,8 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 	json_t *lim = json_object_get(root, "limits");
 	if (lim) {
 		int64_t m = r->max_offers, mr = r->max_repeats;
-		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats", NULL };
+		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats",
+							"explore_weight", "explore_novelty", NULL };
 		if (!json_is_object(lim)) {
 			ERR(&c, "limits", "'limits' must be an object");
 			rc = PM_EINVAL;
@@ -700,6 +701,8 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 				rc = PM_EINVAL;
 			}
 			r->min_lift = json_is_number(ml) ? json_number_value(ml) : 0;
+			if (!ofri_parse_explore_limits(&c, lim))
+				rc = PM_EINVAL;
 		}
 	}
 	json_t *campaigns = json_object_get(root, "campaigns");

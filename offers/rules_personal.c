@@ -1,7 +1,8 @@
 /*
  * rules_personal.c - the parameters of a personal campaign in a rule set
  * (docs/rules.md, "Personal offers"): half_life_days, min_sales,
- * prior_weight and the store's repeat_rates (the personal score's prior).
+ * prior_weight and the store's repeat_rates (the personal score's prior),
+ * and the set's explore scoring (limits.explore_weight, explore_novelty).
  * Split from rules_parse.c, whose parse context and helpers it uses.
  */
 #include "offers/ofr_int.h"
@@ -71,5 +72,31 @@ bool ofri_parse_personal(struct ofri_pctx *c, json_t *jr, const char *path, stru
 	if (o && json_object_get(o, "repeat_rates") && !c->r->n_prior)
 		ok &= parse_rates(c, json_object_get(o, "repeat_rates"), p);
 	rule->card.any = true;   /* it reads the card's history */
+	return ok;
+}
+
+/* A number member of limits in [lo, hi]; absent leaves *out. */
+static bool limit_number(struct ofri_pctx *c, json_t *lim, const char *key, double lo, double hi, const char *eg,
+			 double *out)
+{
+	json_t *v = json_object_get(lim, key);
+	char p[64];
+	if (!v)
+		return true;
+	ofri_pj(p, sizeof(p), "limits.%s", key);
+	if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
+		ERR(c, p, "'%s' must be a number from %g to %g (e.g. %s)", key, lo, hi, eg);
+		return false;
+	}
+	*out = json_number_value(v);
+	return true;
+}
+
+/* Scored explore (docs/rules.md, "Explore scores"): the weight of a new item's estimated
+ * chance against a repeat's, and the store's share of new items per visit. */
+bool ofri_parse_explore_limits(struct ofri_pctx *c, json_t *lim)
+{
+	bool ok = limit_number(c, lim, "explore_weight", 0, 100, "1.0", &c->r->explore_weight);
+	ok &= limit_number(c, lim, "explore_novelty", 0, 1, "0.6", &c->r->explore_novelty);
 	return ok;
 }

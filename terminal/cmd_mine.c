@@ -3,13 +3,13 @@
  * baskets (basket CSV, FIMI, or the terminal's own purchase log with
  * --data DIR). The mining itself is mining/mine_*.c; this file reads the
  * input, guards memory, reports progress and writes the chosen output.
- * With --hq-db it reads HQ's sales through `posmark-hq baskets` (a child
- * process; wire.h has its contract): this program does not link libpq.
+ * With --hq-db it reads HQ's sales through `posmark-hq baskets`
+ * (cmd_mine_hq.c): this program does not link libpq.
  */
 #include "terminal/cli.h"
+#include "terminal/cmd_mine_int.h"
 #include "common/pm_err.h"
 #include "mining/mining.h"
-#include "wire/wire.h" /* posmark-hq baskets' exit statuses */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,30 +17,23 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-struct progress_state {
-	double start, last;
-	bool quiet, shown, tty;
-};
 
-static double now_s(void)
+double mine_cli_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void on_progress(void *ctx, const struct mine_progress *p)
+void mine_cli_progress(void *ctx, const struct mine_progress *p)
 {
 	struct progress_state *ps = ctx;
-	double t = now_s();
+	double t = mine_cli_now();
 
 	if (ps->quiet || t - ps->start < 1.0 || t - ps->last < 1.0)
 		return;
@@ -142,12 +135,12 @@ static int feed_sale(void *ctx, const struct loy_sale *s)
 	if (++sf->sales % 65536 == 0) {
 		struct mine_progress p = { .phase = "reading", .transactions = sf->sales,
 					       .items = mine_db_items(sf->db) };
-		on_progress(sf->ps, &p);
+		mine_cli_progress(sf->ps, &p);
 	}
 	return 0;
 }
 
-static int mb(size_t bytes)
+int mine_cli_mb(size_t bytes)
 {
 	return (int)((bytes + (1u << 20) - 1) >> 20);
 }
@@ -182,13 +175,13 @@ static int read_file(const char *path, enum mine_format fmt, struct mine_db *db,
 		munmap((void *)buf, (size_t)st.st_size);
 		return cli_fail("mine", "mine a sample or a shorter period, or raise --max-memory if the machine has the memory",
 				"'%s' is too large: mining it needs about %d MB, the limit is %d MB",
-				path, mb(est), mb(limit));
+				path, mine_cli_mb(est), mine_cli_mb(limit));
 	}
-	rc = mine_read(db, buf, (size_t)st.st_size, fmt, on_progress, ps, err, sizeof(err));
+	rc = mine_read(db, buf, (size_t)st.st_size, fmt, mine_cli_progress, ps, err, sizeof(err));
 	munmap((void *)buf, (size_t)st.st_size);
 	if (rc == PM_ENOMEM)
 		return cli_fail("mine", "mine a sample or a shorter period, or raise --max-memory",
-				"'%s' does not fit in memory: %s (limit %d MB)", path, err, mb(limit));
+				"'%s' does not fit in memory: %s (limit %d MB)", path, err, mine_cli_mb(limit));
 	if (rc)
 		return cli_fail("mine", fmt == MINE_FIMI
 				? "FIMI input is one transaction per line of integer items separated by spaces"
@@ -212,7 +205,7 @@ static int read_log(const struct term_config *cfg, struct mine_db *db, struct mi
 	if (sf.rc == PM_ENOMEM)
 		return cli_fail("mine", "mine at HQ over an export, or raise --max-memory",
 				"the purchase log in '%s' does not fit in memory (needs more than %d MB)",
-				cfg->data_dir, mb(mine_db_need(db)));
+				cfg->data_dir, mine_cli_mb(mine_db_need(db)));
 	if (rc || sf.rc)
 		return cli_fail("mine", "check the log with 'posmark history' or 'posmark card show'",
 				"cannot read the sales of '%s': %s", cfg->data_dir,
@@ -237,214 +230,6 @@ static int parse_day(const char *s, int64_t *us)
 		return -1;   /* 2026-02-30 */
 	*us = (int64_t)t * 1000000;
 	return 0;
-}
-
-/* The sales to mine at HQ (posmark-hq baskets' options). */
-struct hq_selection {
-	const char *store;            /* NULL: every store */
-	const char *terminal;         /* NULL: every terminal */
-	int64_t since_us;             /* INT64_MIN: no bound */
-	int64_t until_us;             /* excluded; INT64_MAX: no bound */
-};
-
-/* What the selection was, for messages: " of store S1, since 2026-01-01". */
-static void describe(char *buf, size_t len, const struct hq_selection *q, const char *since,
-		     const char *until)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	if (q->store && *q->store)
-		n += (size_t)snprintf(buf + n, len - n, " of store '%s'", q->store);
-	if (n < len && q->terminal && *q->terminal)
-		n += (size_t)snprintf(buf + n, len - n, " of terminal '%s'", q->terminal);
-	if (n < len && since)
-		n += (size_t)snprintf(buf + n, len - n, " since %s", since);
-	if (n < len && until)
-		snprintf(buf + n, len - n, " until %s", until);
-}
-
-/* posmark-hq beside this program (a build's bin/, an installation's bindir), else from $PATH. */
-static void hq_program(char *path, size_t len)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/'))) {
-			snprintf(path, len, "%.*s/posmark-hq", (int)(slash - self), self);
-			if (access(path, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(path, len, "posmark-hq");
-}
-
-/* The child's stderr (at most errlen-1 bytes); *first gets its first line without "posmark-hq: ". */
-static void child_messages(FILE *f, char *buf, size_t len, char *first, size_t flen)
-{
-	size_t n;
-	char *p;
-
-	rewind(f);
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = '\0';
-	p = buf;
-	if (!strncmp(p, "posmark-hq: ", 12))
-		p += 12;
-	snprintf(first, flen, "%.*s", (int)strcspn(p, "\n"), p);
-	if (!first[0])
-		snprintf(first, flen, "(no message)");
-}
-
-/*
- * Stream `posmark-hq baskets` (wire.h: WIRE_BASKETS_*) into the miner's
- * basket reader, whole lines at a time, while PostgreSQL and posmark-hq are
- * still producing them. Returns the miner's error, if it stopped the read.
- */
-static int read_baskets(int fd, struct mine_db *db, struct progress_state *ps, char *err, size_t errlen)
-{
-	size_t cap = 4u << 20, have = 0;
-	char *buf = malloc(cap), *nl;
-	int rc = PM_OK;
-	ssize_t n;
-
-	if (!buf)
-		return PM_ENOMEM;
-	for (;;) {
-		if (have == cap) {     /* one line longer than the buffer */
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				rc = PM_ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + have, cap - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (have)        /* a last line without its newline */
-				rc = mine_read(db, buf, have, MINE_BASKET, on_progress, ps, err, errlen);
-			break;
-		}
-		have += (size_t)n;
-		if (!(nl = memrchr(buf, '\n', have)))
-			continue;
-		size_t upto = (size_t)(nl - buf) + 1;
-		if ((rc = mine_read(db, buf, upto, MINE_BASKET, on_progress, ps, err, errlen)))
-			break;
-		memmove(buf, buf + upto, have - upto);
-		have -= upto;
-	}
-	free(buf);
-	return rc;
-}
-
-static int read_hq(const char *conninfo, const struct hq_selection *q, const char *since,
-		   const char *until, struct mine_db *db, struct progress_state *ps)
-{
-	char prog[4200], sn[24], un[24], err[400], what[300], msgs[4096], first[1024];
-	const char *argv[16];
-	int argc = 0, fds[2], status = 0, rc, spawn_rc;
-	posix_spawn_file_actions_t fa;
-	FILE *errf;
-	pid_t pid;
-
-	describe(what, sizeof(what), q, since, until);
-	if (!ps->quiet)
-		fprintf(stderr, "posmark mine: reading the sales%s from HQ's database\n", what);
-	hq_program(prog, sizeof(prog));
-	argv[argc++] = prog;
-	argv[argc++] = "baskets";
-	argv[argc++] = "--db";
-	argv[argc++] = conninfo;
-	if (q->store && *q->store) {
-		argv[argc++] = "--store";
-		argv[argc++] = q->store;
-	}
-	if (q->terminal && *q->terminal) {
-		argv[argc++] = "--terminal";
-		argv[argc++] = q->terminal;
-	}
-	if (q->since_us != INT64_MIN) {
-		snprintf(sn, sizeof(sn), "%" PRId64, q->since_us);
-		argv[argc++] = "--since-us";
-		argv[argc++] = sn;
-	}
-	if (q->until_us != INT64_MAX) {
-		snprintf(un, sizeof(un), "%" PRId64, q->until_us);
-		argv[argc++] = "--until-us";
-		argv[argc++] = un;
-	}
-	if (ps->quiet)
-		argv[argc++] = "--quiet";
-	argv[argc] = NULL;
-
-	if (!(errf = tmpfile()) || pipe2(fds, O_CLOEXEC)) {
-		if (errf)
-			fclose(errf);
-		return cli_fail("mine", NULL, "cannot start posmark-hq: %s", strerror(errno));
-	}
-	fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);   /* fewer wake-ups; the default 64 KB also works */
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fileno(errf), 2);
-	spawn_rc = posix_spawnp(&pid, prog, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (spawn_rc) {
-		close(fds[0]);
-		fclose(errf);
-		return cli_fail("mine", "install posmark-hq beside posmark (the same bin/ directory) or on $PATH: "
-				"posmark mine --hq-db reads HQ's sales through it",
-				"cannot run '%s': %s", prog, strerror(spawn_rc));
-	}
-	err[0] = '\0';
-	rc = read_baskets(fds[0], db, ps, err, sizeof(err));
-	close(fds[0]);
-	if (rc)
-		kill(pid, SIGTERM);  /* the miner stopped: so does the reader */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	child_messages(errf, msgs, sizeof(msgs), first, sizeof(first));
-	fclose(errf);
-	if (rc == PM_ENOMEM)
-		return cli_fail("mine", "select fewer sales (--store, --since, --until), or raise --max-memory",
-				"the sales%s do not fit in memory (needs more than %d MB)", what,
-				mb(mine_db_need(db)));
-	if (rc)
-		return cli_fail("mine", NULL, "cannot mine the sales of HQ: %s", err[0] ? err : pm_strerror(rc));
-	if (WIFSIGNALED(status))
-		return cli_fail("mine", "run the same 'posmark-hq baskets' by hand to see more",
-				"'%s' was killed by signal %d: %s", prog, WTERMSIG(status), first);
-	switch (WEXITSTATUS(status)) {
-	case WIRE_BASKETS_OK:
-		fputs(msgs, stderr);   /* its notes, e.g. sales without items left out */
-		return 0;
-	case WIRE_BASKETS_OFFLINE:
-		return cli_fail("mine", "check --hq-db (host, port, dbname, user; the password belongs in ~/.pgpass "
-				"or PGPASSWORD) and that PostgreSQL is running and reachable from here",
-				"cannot connect to HQ's database: %s", first);
-	case WIRE_BASKETS_NOT_HQ:
-		return cli_fail("mine", "give the database posmark-hq serve stores into (its --db)",
-				"cannot mine this database: %s", first);
-	case WIRE_BASKETS_NONE:
-		return cli_fail("mine", "check --store, --terminal, --since and --until; "
-				"'posmark-hq report sales-by-day' lists the stores and days HQ has",
-				"HQ has no sales%s", what);
-	case WIRE_BASKETS_USAGE:
-		return cli_fail("mine", "install posmark and posmark-hq from the same build",
-				"'%s' refused the options posmark mine gave it: %s", prog, first);
-	case 127:
-		return cli_fail("mine", "install posmark-hq beside posmark (the same bin/ directory) or on $PATH",
-				"cannot run '%s': %s", prog, first);
-	default:
-		return cli_fail("mine", "check the database with 'posmark-hq report sales-by-day --db CONNINFO'",
-				"cannot read the sales from HQ's database: %s", first);
-	}
 }
 
 static int parse_fraction(const char *s, double *out)
@@ -499,6 +284,16 @@ static int store_opt(int argc, char **argv, int *i, struct store_opts *so)
 			*dst[k] = (int)n;
 		return 1;
 	}
+	if ((v = cli_opt_value(argc, argv, i, "--explore-weight"))) {
+		char *end;
+		so->st.explore_weight = strtod(v, &end);
+		if (*end || !(so->st.explore_weight >= 0 && so->st.explore_weight <= 100)) {
+			cli_fail("mine", "a weight from 0 (explore ranks by confidence) to 100, e.g. 1.2",
+				 "--explore-weight '%s' is not a number from 0 to 100", v);
+			return -1;
+		}
+		return 1;
+	}
 	if ((v = cli_opt_value(argc, argv, i, "--explore-min-lift"))) {
 		char *end;
 		so->seq.min_lift = strtod(v, &end);
@@ -518,10 +313,11 @@ static int write_store(const struct mine_result *res, const struct mine_seq *seq
 	struct mine_seq_rule *v = NULL;
 	size_t n = 0, written, skipped;
 	uint64_t steps = 0;
+	struct mine_store_params st = so->st;
 	int rc;
-	if (seq && (rc = mine_seq_run(seq, &so->seq, &v, &n, &steps)))
+	if (seq && (rc = mine_seq_run(seq, &so->seq, &v, &n, &steps, &st.explore_novelty)))
 		return rc;
-	rc = mine_write_store_ruleset(res, seq, v, n, &so->st, out, &written, &skipped);
+	rc = mine_write_store_ruleset(res, seq, v, n, &st, out, &written, &skipped);
 	size_t n_explore = 0, n_rates = 0;
 	for (size_t i = 0; i < n; i++) {
 		n_rates += v[i].from == v[i].to;
@@ -545,7 +341,7 @@ int cmd_mine(int argc, char **argv)
 	struct cli_common co;
 	struct term_config cfg;
 	struct mine_params p = { .max_len = 10 };
-	struct progress_state ps = { .start = now_s() };
+	struct progress_state ps = { .start = mine_cli_now() };
 	const char *input = NULL, *in_fmt = "basket", *support = NULL, *conf = NULL, *lift = NULL;
 	const char *output = NULL, *out_fmt = "text", *maxlen = NULL, *maxmem = NULL, *v;
 	const char *hq_db = NULL, *since = NULL, *until = NULL;
@@ -556,7 +352,7 @@ int cmd_mine(int argc, char **argv)
 	struct mine_seq *seq = NULL;
 	struct store_opts so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
 				 .st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
-					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 2,
+					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 3, .explore_weight = 1.6,
 					 .cross_sell_weight_pct = 25 } };
 	int sr;
 	FILE *out = stdout;
@@ -680,8 +476,8 @@ int cmd_mine(int argc, char **argv)
 	if (mine_db_new(&db))
 		return cli_fail("mine", NULL, "out of memory");
 	mine_db_set_limit(db, limit);
-	/* From the log, the rule set carries explore rules mined from the cards' histories too. */
-	if (!input && !hq_db && !strcmp(out_fmt, "rules")) {
+	/* From the log or HQ, the rule set carries explore rules mined from the cards' histories too. */
+	if (!input && !strcmp(out_fmt, "rules")) {
 		if (mine_seq_new(&seq)) {
 			cli_fail("mine", NULL, "out of memory");
 			goto out;
@@ -689,7 +485,7 @@ int cmd_mine(int argc, char **argv)
 		mine_seq_set_limit(seq, limit);
 	}
 	if (input ? read_file(input, fmt, db, limit, &ps)
-		  : hq_db ? read_hq(hq_db, &q, since, until, db, &ps) : read_log(&cfg, db, seq, &ps))
+		  : hq_db ? mine_cli_read_hq(hq_db, &q, since, until, db, seq, &ps) : read_log(&cfg, db, seq, &ps))
 		goto out;
 	if (mine_db_txns(db) == 0) {
 		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");
@@ -700,12 +496,12 @@ int cmd_mine(int argc, char **argv)
 		goto out;
 	}
 	p.mem_limit = limit;
-	p.progress = on_progress;
+	p.progress = mine_cli_progress;
 	p.progress_ctx = &ps;
 	rc = mine_run(db, &p, &res, &need);
 	if (rc == PM_ENOMEM) {
 		cli_fail("mine", "raise --min-support or lower --max-len (fewer itemsets), or raise --max-memory",
-			 "mining needs about %d MB, more than the %d MB limit", mb(need), mb(limit));
+			 "mining needs about %d MB, more than the %d MB limit", mine_cli_mb(need), mine_cli_mb(limit));
 		goto out;
 	}
 	if (rc) {
@@ -743,7 +539,7 @@ int cmd_mine(int argc, char **argv)
 	if (!ps.quiet)
 		fprintf(stderr, "posmark mine: %u transactions, %u items, min count %u, %zu frequent itemsets, %zu rules (%.2f s)\n",
 			mine_db_txns(db), mine_db_items(db), p.min_count, mine_n_itemsets(res),
-			mine_n_rules(res), now_s() - ps.start);
+			mine_n_rules(res), mine_cli_now() - ps.start);
 	status = 0;
 out:
 	if (out != stdout)

@@ -101,7 +101,8 @@ static const struct pm_cmd_help helps[] = {
 	  "  --explore-min-lift L       lift of an explore rule (default: 2)\n"
 	  "  --explore-per-item N       explore rules per basket item (default: 10)\n"
 	  "  --backfill N               store bestsellers for back-fill (default: 20)\n"
-	  "  --max-repeats N            offers per receipt for items bought before (default: 2)\n"
+	  "  --explore-weight W         a new item's estimate against a repeat's (default: 1.6; 0: by confidence)\n"
+	  "  --max-repeats N            offers per receipt for items bought before (default: 3)\n"
 	  "  --cross-sell-weight PCT    basket rules' priority, % of confidence (default: 25)\n"
 	  "  --holdout PCT              each campaign's control group (default: 10)\n" },
 	{ "rules", "rules check FILE [--data DIR]\n"

@@ -325,6 +325,9 @@ int wire_coupon_status_decode(const void *body, size_t len, struct wire_coupon_s
  *   stdout  the miner's basket format (docs/mining.md): one line per
  *           selected sale that has items, its GTINs (digits only, so never
  *           quoted) separated by commas, in storage order; nothing else.
+ *           With --with-cards each line starts "TIME_US<tab>CARD<tab>"
+ *           (decimal UTC us; the stored card, an opaque id, "" when
+ *           anonymous): the explore rules' visit-to-visit steps.
  *   stderr  lines for people: on failure first "posmark-hq: REASON", then
  *           "hint: ..."; on success (unless --quiet) at most a note that
  *           sales without items were left out.

@@ -93,6 +93,47 @@ check "--store without --hq-db: usage error" '[ $rc -eq 2 ] && grep -q "without 
 "$POSMARK" mine --hq-db "$HQ_DB" --store "S1' OR 'x'='x" "${sets[@]}" >/dev/null 2>"$T/e6"; rc=$?
 check "a quote in --store is a value, not SQL" '[ $rc -eq 1 ] && grep -q "HQ has no sales" "$T/e6"'
 
+# explore at HQ: the cards and times reach HQ, so `mine --hq-db --output-format rules` writes the
+# same explore rules, repeat rates and store novelty as mining the store's own log (--data)
+cred5=$("$POSMARK_HQ" store add S5 --db "$HQ_DB")
+terminal_config "$T/c4" "$T/d4" S5 "$cred5"
+"$POSMARK" catalog import data/demo/catalog.csv --config "$T/c4" >/dev/null 2>&1
+PASTA=5012340000010 SAUCE=4006306000016 MILK=5012342000018 BREAD=5012343000017 CHEESE=5012342000056
+card() { local b="603601$(printf %012d "$1")" s=0 i n; for ((i=${#b}-1, k=0; i>=0; i--, k++)); do n=${b:i:1}; ((k%2==0)) && { n=$((n*2)); ((n>9)) && n=$((n-9)); }; s=$((s+n)); done; echo "$b$(( (10 - s%10) % 10 ))"; }
+{
+	for v in 1 2 3; do
+		for c in $(seq 1 12); do
+			printf '#clock 2026-10-%02dT10:%02d:00Z\n%s\n' $((v * 7)) "$c" "$(card "$c")"
+			case $v in 1) echo $PASTA; echo $MILK;; 2) echo $SAUCE; echo $MILK; echo $CHEESE;; 3) echo $MILK; echo $BREAD;; esac
+			echo "#tender cash"
+		done
+	done
+	printf '#clock 2026-10-22T12:00:00Z\n%s\n#tender cash\n' $BREAD   # anonymous
+} >"$T/h4"
+"$POSMARK" checkout --config "$T/c4" --scans "$T/h4" >/dev/null 2>"$T/co4.err"
+"$POSMARK" sync --config "$T/c4" --once >/dev/null 2>"$T/sync4.err"
+check "HQ holds S5's 37 sales, 36 with a card" '[ "$(psql_q "SELECT count(*), count(card) FROM sales WHERE store_id = '"'"'S5'"'"'")" = "37|36" ]'
+"$POSMARK_HQ" baskets --db "$HQ_DB" --store S5 --with-cards >"$T/b4c" 2>/dev/null
+check "posmark-hq baskets --with-cards: TIME<tab>CARD<tab>GTINs, an anonymous sale's card empty" '[ "$(wc -l <"$T/b4c")" = 37 ] && grep -qP "^[0-9]{16}\t[^\t]+\t0$PASTA,0$MILK$" "$T/b4c" && grep -qP "^[0-9]{16}\t\t0$BREAD$" "$T/b4c"'
+"$POSMARK" mine --quiet --config "$T/c4" --min-support 0.3 --min-confidence 0.9 --explore-min-customers 5 \
+	--output-format rules --output "$T/r4_log.json" 2>"$T/r4_log.err"
+"$POSMARK" mine --quiet --hq-db "$HQ_DB" --store S5 --min-support 0.3 --min-confidence 0.9 --explore-min-customers 5 \
+	--output-format rules --output "$T/r4_hq.json" 2>"$T/r4_hq.err"
+check "mine --hq-db: explore rules (pasta -> sauce), repeat rates and novelty as from the store's log" 'python3 - "$T/r4_log.json" "$T/r4_hq.json" <<PY
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+def explore(d):
+    return sorted((json.dumps(r.get("when")), r["offer"]["item"], r["stats"]["confidence"], r["stats"]["lift"])
+                  for r in d["rules"] if r["kind"] == "explore")
+def rates(d):
+    return [r["personal"]["repeat_rates"] for r in d["rules"] if r["kind"] == "personal"]
+ea, eb = explore(a), explore(b)
+assert ea and ea == eb, (ea, eb)
+assert any(w == json.dumps({"basket": {"all": [{"item": "0$PASTA"}]}}) and t == "0$SAUCE" for w, t, c, l in eb), eb
+assert rates(a) == rates(b) and rates(b)[0], (rates(a), rates(b))
+assert a["limits"] == b["limits"] and 0 < b["limits"]["explore_novelty"] <= 1, (a["limits"], b["limits"])
+PY'
+
 # the till binary does not link libpq: mining at HQ goes through posmark-hq baskets
 check "bin/posmark does not link libpq (posmark-hq does)" '! ldd "$POSMARK" | grep -q libpq && ldd "$POSMARK_HQ" | grep -q libpq'
 "$POSMARK_HQ" baskets --db "$HQ_DB" --store S3 >"$T/b3" 2>"$T/b3.err"; rc=$?

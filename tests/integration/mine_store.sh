@@ -8,7 +8,7 @@
 set -u
 P=${POSMARK:-bin/posmark}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 ok() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fi; }
 D=$T/d
 cat >"$T/conf" <<EOF2
@@ -47,7 +47,8 @@ ex=[r for r in d[\"rules\"] if r[\"id\"].startswith(\"explore-\")]
 assert any(r[\"when\"][\"basket\"][\"all\"]==[{\"item\":\"0$PASTA\"}] and r[\"offer\"][\"item\"]==\"0$SAUCE\" for r in ex), ex
 pe=[r for r in d[\"rules\"] if r[\"kind\"]==\"personal\"][0]
 assert pe[\"personal\"][\"repeat_rates\"][\"0$MILK\"]==1.0, pe
-assert d[\"limits\"][\"max_repeats\"]==2
+assert d[\"limits\"][\"max_repeats\"]==3 and d[\"limits\"][\"explore_weight\"]==1.6, d[\"limits\"]
+assert 0 < d[\"limits\"][\"explore_novelty\"] <= 1, d[\"limits\"]
 assert any(r[\"id\"].startswith(\"popular-\") and \"when\" not in r for r in d[\"rules\"])
 " "$T/rules.json"'
 $P rules load "$T/rules.json" $X 2>"$T/err"
@@ -79,6 +80,20 @@ $P explain --card $N --basket $PASTA,$EGGS --at 2026-10-21T09:00:00Z $X >"$T/ex"
 ok "explain --at: the personal offer with its numbers" 'grep -qE "personal +personal +(chosen|held_back) +personal: 0$MILK bought in 1 sale\(s\), last 1 days ago; decayed share" "$T/ex"'
 ok "explain --at: the explore offer with confidence and lift" 'grep -qE "explore-[0-9]+ +explore +(chosen|held_back) +explore: new to the card.*confidence 1.000" "$T/ex"'
 ok "explain's final ranking names each signal and score" 'grep -qE "^  [123]\. .*\[personal, score 1.000, bought before\]" "$T/ex" && grep -qE "^  [123]\. .*\[explore, score" "$T/ex"'
+# explore from the card's history: pasta bought a visit ago, today only eggs: buyers of pasta
+# went on to buy sauce, so sauce is offered though the basket has no pasta (signal explore)
+M=$(card 98)
+printf '#clock 2026-10-20T10:00:00Z\n%s\n#consent yes\n%s\n#tender cash\n#clock 2026-10-22T10:00:00Z\n%s\n%s\n#tender cash\n' \
+	"$M" $PASTA "$M" $EGGS >"$T/s2"
+$P checkout $X --scans "$T/s2" --json >"$T/o2" 2>/dev/null
+S=$(grep sale_committed "$T/o2" | sed -n 2p)
+ok "explore from the history: sauce offered on a basket without pasta" 'echo "$S" | grep -q "\"gtin\":\"0$SAUCE\""'
+$P explain --card $M --basket $EGGS --at 2026-10-22T10:00:00Z $X >"$T/ex2" 2>&1
+ok "explain names the history item that led to it, with the weight and novelty" 'grep -qE "explore: new to the card; buyers of its item 0$PASTA \(decayed share [0-9.]+\) went on to buy it: confidence 1.000.*weight 1.60 x novelty" "$T/ex2"'
+# the same without the holder's yes: no history is read, no history explore
+printf '#clock 2026-10-22T11:00:00Z\n%s\n#consent no\n%s\n#tender cash\n' "$M" $EGGS >"$T/s3"
+$P checkout $X --scans "$T/s3" --json >"$T/o3" 2>/dev/null
+ok "consent no keyed after the card: no history explore on that receipt" '! grep sale_committed "$T/o3" | grep -q "\"gtin\":\"0$SAUCE\""'
 $P explain --card $N --basket $PASTA --at 2026-10-20T08:00:00Z $X >"$T/ex0" 2>&1
 ok "explain --at before the card's first sale: no history, no personal offer" 'grep -q "0 past sales" "$T/ex0" && ! grep -qE "\[personal" "$T/ex0"'
 $P explain --card $N --basket $PASTA --at yesterday $X >"$T/exb" 2>&1; rc=$?

@@ -272,6 +272,126 @@ static void test_explore_new_items_only(void **state)
 	ofr_rules_free(r);
 }
 
+/* Scored explore: one ranking where a new item's estimate (weight x novelty x the history's and the
+ * basket's steps to it) competes with the card's repeats for every slot. */
+#define SCORED(w) SET("\"max_repeats\":3,\"explore_weight\":" w ",\"explore_novelty\":0.5", \
+		      PERSONAL "," EXPLORE("x1", COFFEE, SAUCE, "0.5") "," EXPLORE("x2", PASTA, LAPTOP, "0.4") "," \
+		      POPULAR("pop", SLEEVE, "0.05"))
+
+static double hist_weight(const char *gtin)
+{
+	double w = 0;
+	for (size_t i = 0; i < NHIST; i++)
+		if (!gtin || !strcmp(HIST[i].gtin, gtin))
+			w += exp2(-HIST[i].days / 30.0);
+	return w;
+}
+
+struct notes {
+	char why[8][300];
+	char rule[8][64];
+	int n;
+};
+
+static void keep_note(void *ctx, const char *rule_id, const char *campaign, int verdict, const char *why, int rank)
+{
+	struct notes *t = ctx;
+	(void)campaign;
+	(void)rank;
+	if ((verdict == OFR_V_CHOSEN || verdict == OFR_V_HELD_BACK) && t->n < 8) {
+		snprintf(t->why[t->n], sizeof(t->why[0]), "%s", why);
+		snprintf(t->rule[t->n++], sizeof(t->rule[0]), "%s", rule_id);
+	}
+}
+
+static void test_scored_explore_slots(void **state)
+{
+	(void)state;
+	struct ofr_card c = card_with(OFR_CONSENT_YES);
+	struct ofr_decision d;
+	double all1 = hist_weight(NULL) + 1;   /* the card's decayed sales + the basket */
+	/* seven one-item sales, four items: novelty (4 - 1) / (7 - 1) = 0.5, the store's 0.5: x1 */
+	/* weight 1: milk and organic (repeats) beat every new item, the third slot goes to the laptop
+	 * (basket pasta -> laptop 0.4 / all1 = 0.081) over coffee (0.075): the slot adapts */
+	struct ofr_rules *r = load_ok(SCORED("1"));
+	struct ofr_profile *p = profile_of(r, &c, HIST, NHIST);
+	decide(r, PASTA, &c, p, false, &d);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.offers[0].gtin, MILK);
+	assert_string_equal(d.offers[1].gtin, ORGANIC);
+	assert_string_equal(d.offers[2].gtin, LAPTOP);
+	assert_int_equal(d.offers[2].signal, OFR_SIG_EXPLORE);
+	assert_true(fabs(d.offers[2].score - 0.4 / all1) < 1e-9);
+	/* a basket of milk (no pasta, milk not offered): organic, coffee, then sauce from the history
+	 * (coffee -> sauce: share(coffee) x 0.5 = 0.060) before lavazza (a repeat scoring 0.0001) */
+	decide(r, MILK, &c, p, false, &d);
+	assert_string_equal(d.offers[0].gtin, ORGANIC);
+	assert_string_equal(d.offers[1].gtin, COFFEE);
+	assert_string_equal(d.offers[2].gtin, SAUCE);
+	assert_int_equal(d.offers[2].signal, OFR_SIG_EXPLORE);
+	assert_true(fabs(d.offers[2].score - hist_weight(COFFEE) / all1 * 0.5) < 1e-9);
+	ofr_profile_free(p);
+	ofr_rules_free(r);
+	/* weight 100: new items first; sauce comes from the history (coffee -> sauce), not the basket */
+	r = load_ok(SCORED("100"));
+	p = profile_of(r, &c, HIST, NHIST);
+	struct notes t = { .n = 0 };
+	struct ofr_trace tr = { &t, keep_note };
+	struct ofr_line l = { .qty = 1, .line_cents = 100 };
+	strcpy(l.gtin, PASTA);
+	struct ofr_request req = { .items = &l, .n_items = 1, .card = &c, .profile = p, .now_us = NOW, .sale_seq = 3 };
+	assert_int_equal(ofr_decide(r, &req, &d, &tr), PM_OK);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.offers[0].gtin, LAPTOP);   /* 100 x 0.4 / all1 */
+	assert_string_equal(d.offers[1].gtin, SAUCE);    /* 100 x share(coffee) x 0.5 */
+	assert_true(fabs(d.offers[1].score - 100 * hist_weight(COFFEE) / all1 * 0.5) < 1e-9);
+	assert_string_equal(d.offers[2].gtin, SLEEVE);   /* the back-fill bestseller: 100 x 0.05 / all1 */
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(d.offers[i].signal, OFR_SIG_EXPLORE);
+		assert_false(d.offers[i].repeat);
+	}
+	assert_int_equal(t.n, 3);
+	assert_non_null(strstr(t.why[1], "buyers of its item " COFFEE));
+	assert_non_null(strstr(t.why[1], "weight 100.00 x novelty 1.00"));
+	assert_non_null(strstr(t.why[2], "store bestseller new to the card"));
+	/* the holder has not said yes: no history explore, no personal; the basket's rules still run */
+	struct ofr_card u = card_with(OFR_CONSENT_UNKNOWN);
+	decide(r, PASTA, &u, p, false, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.offers[0].gtin, LAPTOP);
+	assert_string_equal(d.offers[1].gtin, SLEEVE);
+	ofr_profile_free(p);
+	ofr_rules_free(r);
+}
+
+static void test_scored_explore_novelty(void **state)
+{
+	(void)state;
+	struct ofr_card c = card_with(OFR_CONSENT_YES);
+	struct ofr_decision d;
+	struct ofr_rules *r = load_ok(SCORED("100"));
+	/* a card that only ever buys coffee: novelty 0, new items score 0, its repeats and then the
+	 * zero-scored new items in rank order */
+	static const struct hsale same[] = { { COFFEE, 3 }, { COFFEE, 10 }, { COFFEE, 17 } };
+	struct ofr_profile *p = profile_of(r, &c, same, 3);
+	decide(r, PASTA, &c, p, false, &d);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.offers[0].gtin, COFFEE);
+	assert_true(d.offers[1].score == 0 && d.offers[2].score == 0);
+	ofr_profile_free(p);
+	/* a card whose every item was new: novelty 1 over the store's 0.5 doubles the new items' scores */
+	static const struct hsale fresh[] = { { COFFEE, 3 }, { MILK, 10 }, { ORGANIC, 17 } };
+	p = profile_of(r, &c, fresh, 3);
+	decide(r, PASTA, &c, p, false, &d);
+	double all1 = exp2(-3 / 30.0) + exp2(-10 / 30.0) + exp2(-17 / 30.0) + 1;
+	assert_string_equal(d.offers[0].gtin, SAUCE);    /* 100 x 2 x share(coffee) x 0.5 */
+	assert_true(fabs(d.offers[0].score - 100 * 2 * exp2(-3 / 30.0) / all1 * 0.5) < 1e-9);
+	assert_string_equal(d.offers[1].gtin, LAPTOP);   /* 100 x 2 x 0.4 / all1 */
+	assert_true(fabs(d.offers[1].score - 100 * 2 * 0.4 / all1) < 1e-9);
+	ofr_profile_free(p);
+	ofr_rules_free(r);
+}
+
 static void test_format_errors(void **state)
 {
 	(void)state;
@@ -281,6 +401,9 @@ static void test_format_errors(void **state)
 		SET("", "{\"id\":\"p\",\"kind\":\"cross_sell\",\"personal\":{},\"offer\":{\"item\":\"" MILK "\",\"percent_off\":5}}"),
 		SET("", "{\"id\":\"x\",\"kind\":\"explore\",\"offer\":{\"category\":\"Dairy\",\"percent_off\":5}}"),
 		SET("\"max_repeats\":9", PERSONAL),
+		SET("\"explore_weight\":-1", PERSONAL),
+		SET("\"explore_novelty\":1.5", PERSONAL),
+		SET("\"explore_weight\":\"high\"", PERSONAL),
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct ofr_rules *r = NULL;
@@ -307,8 +430,10 @@ static void test_index_equals_naive_mixed(void **state)
 #define RND(n) rnd(&seed, n)
 	for (int set = 0; set < 20; set++) {
 		char *json = malloc(1 << 16);
-		size_t o = (size_t)sprintf(json, "{\"format\":\"posmark-rules\",\"version\":1,\"limits\":{\"max_repeats\":%u},"
-					   "\"rules\":[" PERSONAL, RND(4));
+		static const char *const weights[] = { "0", "0.5", "2", "50" };
+		size_t o = (size_t)sprintf(json, "{\"format\":\"posmark-rules\",\"version\":1,\"limits\":{\"max_repeats\":%u,"
+					   "\"explore_weight\":%s,\"explore_novelty\":0.5},\"rules\":[" PERSONAL, RND(4),
+					   weights[RND(4)]);
 		for (int i = 0; i < 60; i++) {
 			const char *a = items[RND(8)], *t = items[RND(8)];
 			int kind = (int)RND(3), prio = (int)RND(1000);
@@ -357,6 +482,8 @@ int main(void)
 		cmocka_unit_test(test_consent_gates_personal),
 		cmocka_unit_test(test_repeat_limit_and_backfill),
 		cmocka_unit_test(test_explore_new_items_only),
+		cmocka_unit_test(test_scored_explore_slots),
+		cmocka_unit_test(test_scored_explore_novelty),
 		cmocka_unit_test(test_format_errors),
 		cmocka_unit_test(test_index_equals_naive_mixed),
 	};
