@@ -3,9 +3,10 @@
  * receipt record"), little-endian:
  *   u8 version=1, u8 flags (bit0: a return), u8 n_offers (<= 8), u8 0,
  *   u16 columns, u16 0, u32 n_elems;
- *   n_elems elements: u8 kind (enum prn_elem_kind), u8 align, u8 style,
- *     u8 barcode, u16 lines, u16 text_len (0xffff: no text, as a feed or a
- *     cut has), text (UTF-8, no NUL); an image
+ *   n_elems elements: u8 kind (enum prn_elem_kind), u8 align (0..2), u8
+ *     style, u8 barcode (0..1), u16 lines (0..255), u16 text_len (0xffff: no
+ *     text: every kind but text, barcode and QR, which must have one), text
+ *     (UTF-8, no NUL); an image
  *     (kind 6) then u16 width, u16 height, (width+7)/8*height bytes of bits;
  *   n_offers coupons: u8 kind, u8 benefit, u16 0, i32 value, i64 expires_us,
  *     then campaign, rule, gtin, coupon each as u8 len + bytes (no NUL).
@@ -38,13 +39,19 @@ static int add_str(struct pm_buf *out, const char *s, size_t max)
 	return rc ? rc : pm_buf_add(out, s, n);
 }
 
+/* Text, barcode data and QR payload are the elements that carry text; the others never do. */
+static bool has_text(int kind)
+{
+	return kind == PRN_TEXT || kind == PRN_BARCODE || kind == PRN_QR;
+}
+
 static int add_elem(struct pm_buf *out, const struct prn_elem *e)
 {
 	unsigned char h[ELEM_HDR + 4];
 	size_t tl = e->text ? strlen(e->text) : 0;
-	if (e->kind < PRN_TEXT || e->kind > PRN_IMAGE || e->align < 0 || e->align > 255 || e->style < 0 ||
-	    e->style > 255 || e->barcode < 0 || e->barcode > 255 || e->lines < 0 || e->lines > 65535 ||
-	    tl >= NO_TEXT)
+	if (e->kind < PRN_TEXT || e->kind > PRN_IMAGE || e->align < PRN_LEFT || e->align > PRN_RIGHT ||
+	    e->style < 0 || e->style > 255 || e->barcode < 0 || e->barcode > PRN_CODE128 || e->lines < 0 ||
+	    e->lines > 255 || tl >= NO_TEXT || has_text(e->kind) != (e->text != NULL))
 		return PM_EINVAL;
 	h[0] = (unsigned char)e->kind;
 	h[1] = (unsigned char)e->align;
@@ -148,7 +155,7 @@ static void get_str(struct rd *r, char *dst, size_t cap)
 {
 	size_t n = (size_t)get(r, 1);
 	const unsigned char *p = take(r, n);
-	if (!p || n >= cap) {
+	if (!p || n >= cap || memchr(p, 0, n)) {
 		r->bad = true;
 		dst[0] = '\0';
 		return;
@@ -162,11 +169,12 @@ static int get_elem(struct rd *r, struct prn_doc *doc)
 	int kind = (int)get(r, 1), align = (int)get(r, 1), style = (int)get(r, 1), barcode = (int)get(r, 1);
 	int lines = (int)get(r, 2);
 	size_t tl = (size_t)get(r, 2);
-	bool has_text = tl != NO_TEXT;
-	if (!has_text)
+	bool with_text = tl != NO_TEXT;
+	if (!with_text)
 		tl = 0;
 	const unsigned char *text = take(r, tl);
-	if (r->bad || kind > PRN_IMAGE || align > PRN_RIGHT || (tl && memchr(text, 0, tl)))
+	if (r->bad || kind > PRN_IMAGE || align > PRN_RIGHT || barcode > PRN_CODE128 || lines > 255 ||
+	    with_text != has_text(kind) || (tl && memchr(text, 0, tl)))
 		return PM_ECORRUPT;
 	if (doc->n == doc->cap) {
 		size_t cap = doc->cap ? doc->cap * 2 : 32;
@@ -195,11 +203,11 @@ static int get_elem(struct rd *r, struct prn_doc *doc)
 		e->width = w;
 		e->height = h;
 	}
-	if (has_text && !(e->text = malloc(tl + 1))) {
+	if (with_text && !(e->text = malloc(tl + 1))) {
 		free(e->bits);
 		return PM_ENOMEM;
 	}
-	if (has_text) {
+	if (with_text) {
 		if (tl)
 			memcpy(e->text, text, tl);
 		e->text[tl] = '\0';
@@ -216,13 +224,14 @@ int receipt_rec_decode(const void *buf, size_t len, struct receipt_rec *out)
 	if (len < REC_HDR)
 		return PM_ECORRUPT;
 	int version = (int)get(&r, 1), flags = (int)get(&r, 1), n_off = (int)get(&r, 1);
-	get(&r, 1);
+	uint64_t reserved = get(&r, 1);
 	int columns = (int)get(&r, 2);
-	get(&r, 2);
+	reserved |= get(&r, 2);
 	uint64_t n_elems = get(&r, 4);
 	if (version > RECEIPT_REC_V1)
 		return PM_EVERSION;
-	if (version != RECEIPT_REC_V1 || flags > 1 || n_off > OFR_MAX_OFFERS || columns < 1 ||
+	/* Reserved bytes are zero: a record has one encoding (the fuzzer checks it re-encodes the same). */
+	if (version != RECEIPT_REC_V1 || flags > 1 || reserved || n_off > OFR_MAX_OFFERS || columns < 1 ||
 	    n_elems > len / ELEM_HDR)
 		return PM_ECORRUPT;
 	out->is_return = flags & 1;
@@ -236,7 +245,8 @@ int receipt_rec_decode(const void *buf, size_t len, struct receipt_rec *out)
 		struct ofr_offer *o = &out->offers[i];
 		o->kind = (int)get(&r, 1);
 		o->benefit = (int)get(&r, 1);
-		get(&r, 2);
+		if (get(&r, 2))
+			r.bad = true;
 		o->value = (int32_t)(uint32_t)get(&r, 4);
 		o->expires_us = (int64_t)get(&r, 8);
 		get_str(&r, o->campaign, sizeof(o->campaign));
