@@ -663,7 +663,7 @@ struct loy_salvage_report {
 	uint64_t entries;          /* records copied, every database */
 	uint64_t entries_skipped;  /* records on readable pages that could not be copied */
 	uint64_t pages_skipped;    /* damaged pages left out, with everything under them */
-	uint64_t index_pruned;     /* card_idx entries dropped: their sale was lost */
+	uint64_t index_pruned;     /* card_idx and print_queue entries dropped: their sale was lost */
 	uint64_t last_sale_seq;    /* the newest sale in the new log */
 	uint64_t sales_acked;      /* its HQ watermark: if above last_sale_seq, the next sales
 	                            * would reuse acknowledged numbers and never be uploaded */

@@ -108,8 +108,9 @@ int cmd_status(int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(o, "uptime_s")),
 		       json_string_value(json_object_get(o, "terminal")), json_string_value(json_object_get(o, "store")));
 		printf("scanner         %s\n", json_string_value(json_object_get(dev, "scanner")));
-		printf("printer         %s (%s)\n", json_string_value(json_object_get(dev, "printer")),
-		       json_string_value(json_object_get(dev, "printer_state")));
+		printf("printer         %s (%s), %lld receipt(s) waiting\n", json_string_value(json_object_get(dev, "printer")),
+		       json_string_value(json_object_get(dev, "printer_state")),
+		       (long long)json_integer_value(json_object_get(dev, "receipts_waiting")));
 		printf("log             %s: %lld sales, %lld cards, %.1f MiB used of %.1f MiB mapped\n",
 		       json_string_value(json_object_get(log, "path")),
 		       (long long)json_integer_value(json_object_get(log, "sales")),
