@@ -1,6 +1,7 @@
 /*
  * till.h - the till: the sale state machine of one lane (till.c), its offer
- * and coupon steps (till_offers.c), receipts (receipt.c) and the JSON its
+ * and coupon steps (till_offers.c), receipts (receipt.c, laid out; their
+ * queue in the log until printed, receipt_queue.c) and the JSON its
  * events render to (till_json.c). Readers: `posmark checkout` (a scanner
  * and a printer), the daemon's lanes (the POS app's API), tests.
  *
