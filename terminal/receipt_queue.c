@@ -16,6 +16,8 @@
 #include <string.h>
 
 #define TILL_RECEIPT_RETRY_US 3000000  /* retry a waiting receipt at most every 3 s */
+#define TILL_RECORD_RETRY_US 60000000  /* after the log could not record a print: once a minute */
+#define TILL_RECORD_FAILED 1           /* print_log_queue: printed, not recorded (not the printer's fault) */
 
 /* How many receipts wait (the log's print queue and the copies), and the oldest. */
 void till_queue_count(struct till *t)
@@ -48,9 +50,12 @@ static void tell_waiting(struct till *t)
 
 /*
  * Print the log's waiting receipts, oldest first. PM_OK when none is left
- * that can print, or the printer's error (the rest wait). A receipt that
- * printed leaves the queue with its coupons counted (till_receipt_printed);
- * one whose record cannot be read is skipped and named (it stays).
+ * that can print, the printer's error (the rest wait), or
+ * TILL_RECORD_FAILED when one printed but the log could not record it (then
+ * no retry for a minute, so it is not printed again and again). A receipt
+ * that printed leaves the queue with its coupons counted
+ * (till_receipt_printed); one whose record cannot be read is skipped and
+ * named (it stays).
  */
 static int print_log_queue(struct till *t)
 {
@@ -87,9 +92,16 @@ static int print_log_queue(struct till *t)
 		bool removed = false;
 		int drc = till_receipt_printed(t->db, t->offers_ready ? &t->offers : NULL, e.seq, r, till_now_us(t),
 					       &removed);
-		if (drc)
-			pm_err("receipt of sale %llu printed, but the log could not record it (%s): it may print "
-			       "again", (unsigned long long)e.seq, pm_strerror(drc));
+		if (drc) {
+			/* Stop here: going on would print it again at every retry. */
+			pm_err("receipt of sale %llu printed, but the log could not record it (%s): it prints again "
+			       "once the log can take it; free disk space (or see posmark log check)",
+			       (unsigned long long)e.seq, pm_strerror(drc));
+			receipt_rec_release(r);
+			free(r);
+			t->queue_next_try_us = pm_now_us() + TILL_RECORD_RETRY_US;
+			return TILL_RECORD_FAILED;
+		}
 		/* A receipt printed later than its sale is news for the cashier; at once it is not. */
 		if (removed && (t->queue_told >= 0 || e.seq != t->fresh_seq))
 			till_emit(t, &(struct till_event){ .kind = TILL_EV_RECEIPT_PRINTED, .sale_id = e.seq });
@@ -102,9 +114,14 @@ size_t till_retry_receipt(struct till *t, bool force)
 {
 	if (!t->printer)
 		return 0;
-	if (!force && pm_now_us() < t->queue_next_try_us)
+	/* Only this till's commits add to the queue (they force): nothing waits, nothing to read. */
+	if (!force && (t->queue_n == 0 || pm_now_us() < t->queue_next_try_us))
 		return t->queue_n;
 	int rc = print_log_queue(t);
+	if (rc == TILL_RECORD_FAILED) {
+		till_queue_count(t);
+		return t->queue_n;
+	}
 	while (rc == PM_OK && t->copies_n > 0) {
 		if ((rc = prn_print(t->printer, &t->copies[0])))
 			break;
