@@ -56,9 +56,8 @@ static const struct pm_cmd_help helps[] = {
 	  NULL },
 	{ "receipt", "receipt (--sale SEQ [--data DIR] | --escpos FILE) [--png FILE] [--text]\n"
 		     "        [--profile NAME] [--printer DEV]\n"
-		     "       posmark receipt --pending [--data DIR] [--printer DEV] [--profile NAME] [--list] [--json]",
-	  "show (or print again) a committed sale's receipt, or an ESC/POS capture;\n"
-	  "print the receipts waiting in the log for the printer",
+		     "receipt --pending [--data DIR] [--printer DEV] [--profile NAME] [--list] [--json]",
+	  "show (or print again) a sale's receipt or an ESC/POS capture; print receipts left waiting",
 	  "  --pending         print every receipt waiting in the log (paper out, printer off),\n"
 	  "                    oldest first, each leaving the queue once printed (its coupons\n"
 	  "                    count as issued then); on --printer, else devices.printer, else\n"
