@@ -7,7 +7,7 @@
  *  - loyalty: a receipt queued by the sale's own commit (nothing queued when
  *    the commit is refused), listed oldest first, removed once with its
  *    coupons' events and caps in one transaction; a second removal counts
- *    nothing;
+ *    nothing; a log written before the table existed gets it at open;
  *  - the one-transaction property under SIGKILL: a child commits sales
  *    with their receipts and prints (removes) them while it is killed at
  *    random moments; after each kill every committed sale has either its
@@ -25,6 +25,7 @@
 #include "common/pm_err.h"
 #include "tests/unit/testutil.h"
 
+#include <lmdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,50 @@ static void test_queue_in_commit(void **state)
 	tu_rmdir(dir);
 }
 
+/* A log written before the table existed (print_queue dropped with LMDB's own API) gets it at open. */
+static void test_older_log_upgrades_at_open(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp(), err[300];
+	struct loy_db *db;
+	struct loy_item it = { .gtin = "05012342000018", .qty = 1, .unit_price_cents = 100, .line_cents = 100 };
+	struct loy_sale s = { .items = &it, .n_items = 1, .total_cents = 100, .tendered_cents = 100, .time_us = 1 };
+	struct loy_commit_result res;
+	struct rcpt rc = { .len = 0 };
+	uint64_t n;
+	assert_int_equal(loy_open(dir, NULL, &db, err, sizeof(err)), PM_OK);
+	assert_int_equal(loy_sale_commit(db, &s, &res), PM_OK);   /* a sale from before */
+	loy_close(db);
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "print_queue", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "print_queue", 0, &dbi), MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	/* Opened by this posmark: the table is there, the old sale reads, a receipt queues. */
+	assert_int_equal(loy_open(dir, NULL, &db, err, sizeof(err)), PM_OK);
+	assert_int_equal(loy_printq_count(db, &n, NULL), PM_OK);
+	assert_int_equal(n, 0);
+	s.receipt_cb = give_receipt;
+	s.receipt_ctx = &rc;
+	assert_int_equal(loy_sale_commit(db, &s, &res), PM_OK);
+	assert_int_equal(res.seq, 2);
+	assert_int_equal(loy_printq_count(db, &n, NULL), PM_OK);
+	assert_int_equal(n, 1);
+	loy_close(db);
+	struct loy_check_report rep;
+	assert_int_equal(loy_check(dir, NULL, &rep, err, sizeof(err)), PM_OK);
+	tu_rmdir(dir);
+}
+
 /* ---- SIGKILL during commits and prints ---- */
 
 #define CRASH_ROUNDS 25
@@ -414,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_codec_roundtrip),
 		cmocka_unit_test(test_codec_refuses_damage),
 		cmocka_unit_test(test_queue_in_commit),
+		cmocka_unit_test(test_older_log_upgrades_at_open),
 		cmocka_unit_test(test_sigkill_one_transaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
