@@ -140,6 +140,10 @@ int cmd_status(int argc, char **argv)
 	       (unsigned long long)st.cards);
 	printf("unsent to HQ    %llu sales, %llu events\n", (unsigned long long)(st.last_sale_seq - st.sales_acked),
 	       (unsigned long long)(st.last_event_seq - st.events_acked));
+	uint64_t waiting = 0;
+	if (loy_printq_count(db, &waiting, NULL) == PM_OK && waiting)
+		printf("receipts        %llu waiting for the printer (posmark receipt --pending)\n",
+		       (unsigned long long)waiting);
 	loy_close(db);
 	return 3;
 }
