@@ -21,6 +21,10 @@ if [ -n "${BENCH_QUICK:-}" ]; then a_args=(100000 20000 3); else a_args=(1000000
 mkdir -p "$scratch/accounts"
 "$BUILD/bench/bench_accounts" "$scratch/accounts" "${a_args[@]}"
 rm -rf "$scratch/accounts"
+# the durable print queue's cost per sale (bench/bench_printq.c)
+mkdir -p "$scratch/printq"
+if [ -n "${BENCH_QUICK:-}" ]; then "$BUILD/bench/bench_printq" "$scratch/printq" 50 1; else "$BUILD/bench/bench_printq" "$scratch/printq" 300 3; fi
+rm -rf "$scratch/printq"
 for b in bench/*.sh; do
 	[ -f "$b" ] || continue
 	[ "$(basename "$b")" = run.sh ] && continue   # not itself

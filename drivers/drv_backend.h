@@ -101,6 +101,7 @@ struct prn_dev {
 	int timeout_ms;            /* per I/O step: connect, write, status reply */
 	long long file_max_bytes;  /* text: rotate before a receipt would pass it; 0 = never */
 	int file_keep;             /* text: rotated files kept, FILE.1 (newest) .. FILE.N */
+	char status_file[512];     /* text:/escpos: simulated state (",status=FILE"); "" = always ready */
 };
 
 /* text: printers' bounds unless ,max_kb=N,keep=N say otherwise (docs/printers.md). */

@@ -15,7 +15,8 @@ static const struct prn_ops *const prn_backends[] = {
 };
 
 /*
- * Split ",profile=NAME,timeout=MS" (text: also ",max_kb=N,keep=N") off the device argument (a file name
+ * Split ",profile=NAME,timeout=MS" (text: also ",max_kb=N,keep=N"; text: and escpos: ",status=FILE")
+ * off the device argument (a file name
  * with a comma cannot be used; docs/printers.md says so).
  */
 static int parse_options(struct prn_dev *p, char *arg, char *errbuf, size_t errlen)
@@ -44,6 +45,18 @@ static int parse_options(struct prn_dev *p, char *arg, char *errbuf, size_t errl
 				return PM_EINVAL;
 			}
 			p->timeout_ms = (int)ms;
+		} else if (!strncmp(opt, "status=", 7)) {
+			/* A simulated printer's state, read from a file at every status query (tests, demos). */
+			if (p->ops != &prn_text_ops && p->ops != &prn_escpos_file_ops) {
+				snprintf(errbuf, errlen, "printer option '%s' applies to text: and escpos: printers only", opt);
+				return PM_EINVAL;
+			}
+			if (!opt[7] || strlen(opt + 7) >= sizeof(p->status_file)) {
+				snprintf(errbuf, errlen, "printer option '%s' needs a file path (at most %zu bytes)", opt,
+					 sizeof(p->status_file) - 1);
+				return PM_EINVAL;
+			}
+			snprintf(p->status_file, sizeof(p->status_file), "%s", opt + 7);
 		} else if (!strncmp(opt, "max_kb=", 7) || !strncmp(opt, "keep=", 5)) {
 			bool kb = opt[0] == 'm';
 			char *end;
@@ -63,7 +76,7 @@ static int parse_options(struct prn_dev *p, char *arg, char *errbuf, size_t errl
 				p->file_keep = (int)n;
 		} else {
 			snprintf(errbuf, errlen, "printer option '%s' is unknown; use profile=NAME, timeout=MS or, "
-				 "for text:, max_kb=N and keep=N", opt);
+				 "for text:, max_kb=N and keep=N (text: and escpos: also status=FILE)", opt);
 			return PM_EINVAL;
 		}
 		opt = next;

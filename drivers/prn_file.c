@@ -7,6 +7,10 @@
  *           keeping `keep` old files (default 3; docs/printers.md)
  *  escpos:  the raw ESC/POS bytes, for inspection, for a printer device
  *           node the kernel already drives, and for `posmark receipt --escpos`
+ * Both may simulate a printer's state (",status=FILE", docs/printers.md): the
+ * first word of FILE, read at every status query, is ready, paper_out,
+ * cover_open or offline (no file: ready); a state other than ready refuses
+ * the receipt as a real printer would (PM_EPAPER, PM_EOFFLINE).
  */
 #include "drivers/drv_backend.h"
 #include "common/pm_err.h"
@@ -108,10 +112,39 @@ static void text_rotate(struct prn_dev *p, size_t len)
 		(long long)st.st_size >> 10, p->file_keep > 0 ? to : "(removed)");
 }
 
+/* The simulated state: ",status=FILE"'s first word (docs/printers.md). */
+static int op_status(struct prn_dev *p, int *state)
+{
+	char word[32] = "";
+	*state = PRN_READY;
+	if (!p->status_file[0])
+		return PM_OK;
+	FILE *f = fopen(p->status_file, "r");
+	if (!f)
+		return PM_OK;   /* no file: ready */
+	if (fscanf(f, "%31s", word) != 1)
+		word[0] = '\0';
+	fclose(f);
+	if (!strcmp(word, "paper_out"))
+		*state = PRN_PAPER_OUT;
+	else if (!strcmp(word, "cover_open"))
+		*state = PRN_COVER_OPEN;
+	else if (!strcmp(word, "offline"))
+		*state = PRN_OFFLINE;
+	else if (strcmp(word, "ready") && word[0])
+		pm_warn("prn %s: status file '%s' says '%s'; expected ready, paper_out, cover_open or offline",
+			p->name, p->status_file, word);
+	return PM_OK;
+}
+
 static int text_print(struct prn_dev *p, const struct prn_doc *doc)
 {
 	char *text;
 	size_t len;
+	int state;
+	op_status(p, &state);
+	if (state != PRN_READY)
+		return state == PRN_OFFLINE ? PM_EOFFLINE : PM_EPAPER;
 	int rc = prn_doc_to_text(doc, &text, &len);
 	if (rc)
 		return rc;
@@ -127,6 +160,7 @@ const struct prn_ops prn_text_ops = {
 	.priv_size = sizeof(struct file_priv),
 	.open = text_open,
 	.print = text_print,
+	.status = op_status,
 	.close = op_close,
 };
 
@@ -146,5 +180,6 @@ const struct prn_ops prn_escpos_file_ops = {
 	.priv_size = sizeof(struct file_priv),
 	.open = escpos_open,
 	.write = escpos_write,
+	.status = op_status,
 	.close = op_close,
 };

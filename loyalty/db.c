@@ -347,7 +347,9 @@ static int open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errle
 	    (rc = mdb_dbi_open(txn, "events", MDB_CREATE | MDB_INTEGERKEY, &db->events)) ||
 	    (rc = mdb_dbi_open(txn, "offer_caps", MDB_CREATE, &db->offer_caps)) ||
 	    (rc = mdb_dbi_open(txn, "returned", MDB_CREATE, &db->returned)) ||
-	    (rc = mdb_dbi_open(txn, "bought", MDB_CREATE, &db->bought)))
+	    (rc = mdb_dbi_open(txn, "bought", MDB_CREATE, &db->bought)) ||
+	    /* Added within format v2: created here on a log that lacks it (docs/storage.md). */
+	    (rc = mdb_dbi_open(txn, "print_queue", MDB_CREATE | MDB_INTEGERKEY, &db->print_queue)))
 		return loyi_mdb_err(rc);
 	return PM_OK;
 }

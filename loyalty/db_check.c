@@ -590,6 +590,21 @@ static int scan_db(struct loy_db *db, MDB_txn *txn, MDB_dbi dbi, const char *nam
 		} else if (dbi == db->catalog) {
 			struct loy_product p;
 			rc = loyi_product_decode(v.mv_data, v.mv_size, key, &p);
+		} else if (dbi == db->print_queue) {
+			/* A waiting receipt: a readable entry of a record the log has. */
+			struct loy_printq_entry e;
+			uint64_t seq = 0;
+			MDB_val sv;
+			if (k.mv_size == sizeof(seq))
+				memcpy(&seq, k.mv_data, sizeof(seq));
+			rc = k.mv_size != sizeof(seq) ? PM_ECORRUPT : loyi_printq_decode(seq, v.mv_data, v.mv_size, &e);
+			if (rc == PM_OK && mdb_get(txn, db->sales, &(MDB_val){ sizeof(seq), &seq }, &sv)) {
+				snprintf(errbuf, errlen, "purchase log '%s/data.mdb' is damaged: a receipt waits in "
+					 "'print_queue' for sale %llu, which the log does not have", db->dir,
+					 (unsigned long long)seq);
+				rc = PM_ECORRUPT;
+				break;
+			}
 		}
 		if (rc == PM_EVERSION)
 			rc = PM_OK;   /* a newer record: loy_open has refused a newer format already */
@@ -637,7 +652,7 @@ int loy_check(const char *dir, const struct loy_config *cfg, struct loy_check_re
 		{ db->meta, "meta" }, { db->sales, "sales" }, { db->card_idx, "card_idx" },
 		{ db->cards, "cards" }, { db->ext_ids, "ext_ids" }, { db->coupons, "coupons" },
 		{ db->catalog, "catalog" }, { db->events, "events" }, { db->offer_caps, "offer_caps" },
-		{ db->returned, "returned" }, { db->bought, "bought" },
+		{ db->returned, "returned" }, { db->bought, "bought" }, { db->print_queue, "print_queue" },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]) && rc == PM_OK; i++)
 		rc = scan_db(db, txn, dbs[i].dbi, dbs[i].name, rep, errbuf, errlen);

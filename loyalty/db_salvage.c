@@ -229,6 +229,26 @@ static int sv_prune_index(MDB_txn *txn, MDB_dbi idx, MDB_dbi sales, uint64_t *pr
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* Drop print_queue entries whose sale did not survive (a waiting receipt needs its record). */
+static int sv_prune_queue(MDB_txn *txn, MDB_dbi queue, MDB_dbi sales, uint64_t *pruned)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, queue, &cur);
+	if (rc)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		MDB_val sv;
+		if (k.mv_size == sizeof(uint64_t) && mdb_get(txn, sales, &k, &sv) != MDB_NOTFOUND)
+			continue;
+		if ((rc = mdb_cursor_del(cur, 0)))
+			break;
+		(*pruned)++;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* The new log's newest sale and HQ watermark (a salvage that lost the newest sales). */
 static void sv_positions(struct sv *s)
 {
@@ -259,7 +279,7 @@ static int sv_all(struct sv *s, const struct loyi_snap *snap, char *errbuf, size
 		return PM_ECORRUPT;
 	}
 	unsigned n = (loyi_rd16(main + 12) - PAGEHDR) / 2u;
-	MDB_dbi sales = 0, idx = 0;
+	MDB_dbi sales = 0, idx = 0, queue = 0;
 	for (unsigned i = 0; i < n && rc == PM_OK; i++) {
 		uint16_t off = loyi_rd16(main + PAGEHDR + 2 * i);
 		const unsigned char *nd = main + off;
@@ -284,6 +304,8 @@ static int sv_all(struct sv *s, const struct loyi_snap *snap, char *errbuf, size
 			sales = s->dbi;
 		if (!strcmp(name, "card_idx"))
 			idx = s->dbi;
+		if (!strcmp(name, "print_queue"))
+			queue = s->dbi;
 		sv_tree(s, loyi_rd64(rec + 40), loyi_rd16(rec + 6), false, NULL, 0, 1);
 		if (s->err) {
 			snprintf(errbuf, errlen, "writing the new log failed: %s", mdb_strerror(s->err));
@@ -291,6 +313,10 @@ static int sv_all(struct sv *s, const struct loyi_snap *snap, char *errbuf, size
 		}
 	}
 	if (rc == PM_OK && sales && idx && (s->err = sv_prune_index(s->txn, idx, sales, &s->rep->index_pruned))) {
+		snprintf(errbuf, errlen, "writing the new log failed: %s", mdb_strerror(s->err));
+		rc = PM_EIO;
+	}
+	if (rc == PM_OK && sales && queue && (s->err = sv_prune_queue(s->txn, queue, sales, &s->rep->index_pruned))) {
 		snprintf(errbuf, errlen, "writing the new log failed: %s", mdb_strerror(s->err));
 		rc = PM_EIO;
 	}

@@ -9,6 +9,7 @@
  * return.c: returns (the basis of a return, its refund and clawback, the
  *   per-original-sale bookkeeping) and the reads net of returns.
  * outbox.c: events for HQ and the offer caps state beside them.
+ * printq.c: the print queue (receipts waiting for the printer).
  */
 #ifndef LOY_INT_H
 #define LOY_INT_H
@@ -42,6 +43,7 @@ struct loy_db {
 	pthread_rwlock_t resize_lock;
 	MDB_dbi meta, sales, card_idx, cards, ext_ids, coupons, catalog, events, offer_caps;
 	MDB_dbi returned, bought;
+	MDB_dbi print_queue;          /* receipts waiting to print (printq.c) */
 	/* Scratch for decoded sales handed to readers' callbacks (one reading
 	 * thread at a time). Write transactions decode into scratch of their own. */
 	struct loyi_scratch {
@@ -143,6 +145,10 @@ int loyi_tier_for(const struct loy_config *cfg, int64_t window_spend);
 int64_t loyi_points_for(const struct loy_config *cfg, int tier, int64_t total_cents);
 /* Append one event (outbox.c); keeps the offer caps state current (docs/storage.md). */
 int loyi_event_put(struct loy_db *db, MDB_txn *txn, const struct loy_event_new *ev, uint64_t *seq_out);
+/* Queue the receipt of s (its receipt_cb) in txn (printq.c): the commit's last step. */
+int loyi_printq_put(struct loy_db *db, MDB_txn *txn, const struct loy_sale *s, const struct loy_commit_result *res);
+/* A print_queue entry record v1 of key seq as a view into buf. PM_OK or PM_ECORRUPT. */
+int loyi_printq_decode(uint64_t seq, const void *buf, size_t len, struct loy_printq_entry *e);
 /* Drop the card's (campaign, rule, card) caps entries (an erasure); counts stay. */
 int loyi_caps_forget_card(struct loy_db *db, MDB_txn *txn, const char *card);
 

@@ -141,6 +141,7 @@ struct loy_event_new {
 
 struct loy_sale;
 struct loy_return_basis;
+struct loy_commit_result;
 /*
  * Gives the events that commit with a sale. Called inside the commit's write
  * transaction once sale->seq is assigned (payloads may name it), on the
@@ -152,6 +153,20 @@ struct loy_return_basis;
  */
 typedef int (*loy_sale_events_cb)(void *ctx, const struct loy_sale *sale,
 				  const struct loy_event_new **events, size_t *n);
+
+/*
+ * Gives the receipt of a record, to be queued in the record's own commit
+ * (the print_queue table) until loy_printq_done says it printed. Called
+ * inside the commit's write transaction after the record, its card and its
+ * events are written (res carries seq, points, balance, tier), under the
+ * same rules as loy_sale_events_cb: nothing slow, no loyalty call, may run
+ * more than once. *receipt / *len: the producer's versioned bytes (loyalty
+ * never reads them; the terminal's receipt record, docs/till.md), valid
+ * until the next call or the end of the commit; *len 0 = queue nothing. A
+ * non-zero return refuses the record with that code.
+ */
+typedef int (*loy_receipt_cb)(void *ctx, const struct loy_sale *sale, const struct loy_commit_result *res,
+			      const void **receipt, size_t *len);
 
 struct loy_sale {
 	uint64_t seq;                 /* per-terminal sequence number; set by commit */
@@ -196,6 +211,14 @@ struct loy_sale {
 	 * folds this in when given (HQ may know returns made elsewhere).
 	 */
 	const struct loy_return_basis *return_basis;
+	/*
+	 * Commit only (NULL in sales read back): the receipt to keep in the print
+	 * queue with the record (docs/storage.md, "print_queue"); see
+	 * loy_receipt_cb below. NULL = no receipt waits (a lane whose POS app
+	 * prints its own).
+	 */
+	loy_receipt_cb receipt_cb;
+	void *receipt_ctx;
 };
 
 enum loy_sale_type { LOY_SALE = 0, LOY_RETURN = 1 };
@@ -538,6 +561,51 @@ int loy_stats(struct loy_db *db, struct loy_stats *out);
 int loy_watermark_set(struct loy_db *db, bool events, uint64_t acked_seq);
 
 /*
+ * The print queue (docs/storage.md, "print_queue"; loyalty/printq.c):
+ * receipts committed with their record (loy_sale.receipt_cb) that have not
+ * printed yet, keyed by the record's seq, so oldest first. An entry leaves
+ * only through loy_printq_done, which in the same transaction appends the
+ * events that count the receipt's coupons as issued.
+ */
+struct loy_printq_entry {
+	uint64_t seq;                 /* the sale or return the receipt is of */
+	int64_t time_us;              /* the record's time */
+	const void *receipt;          /* the producer's bytes, as given to receipt_cb */
+	size_t receipt_len;
+};
+typedef int (*loy_printq_cb)(void *ctx, const struct loy_printq_entry *e);
+/*
+ * Every waiting receipt, oldest first, in one read transaction; views valid
+ * only during the callback (print nothing from inside it: copy, or use
+ * loy_printq_next). PM_OK, PM_ECORRUPT (a damaged entry), or cb's return.
+ */
+int loy_printq_each(struct loy_db *db, loy_printq_cb cb, void *ctx);
+/*
+ * The oldest waiting receipt with seq > after_seq, copied: *out's receipt is
+ * malloc'd (free it with free()). PM_OK, PM_ENOENT (none), PM_ECORRUPT, PM_ENOMEM.
+ */
+int loy_printq_next(struct loy_db *db, uint64_t after_seq, struct loy_printq_entry *out);
+/* How many receipts wait (*n) and the oldest's seq (*oldest, 0 = none; may be NULL). */
+int loy_printq_count(struct loy_db *db, uint64_t *n, uint64_t *oldest);
+/*
+ * Gives the events of a receipt that printed (its coupons, as
+ * LOY_EV_OFFER_ISSUED with their caps entries). Called inside
+ * loy_printq_done's write transaction with the entry and its record as the
+ * log has it now (sale NULL if the record is gone; an erased card reads "");
+ * rules as loy_sale_events_cb. A non-zero return aborts: nothing written.
+ */
+typedef int (*loy_printed_cb)(void *ctx, const struct loy_printq_entry *e, const struct loy_sale *sale,
+			      const struct loy_event_new **events, size_t *n);
+/*
+ * Receipt seq printed: in ONE durable write transaction, remove its queue
+ * entry and append the events cb gives (cb may be NULL: none). If the entry
+ * is gone already (another process printed it), nothing is written and
+ * *removed (may be NULL) is false, so coupons are counted once. PM_OK,
+ * PM_EFULL, PM_EIO, PM_ECORRUPT, or cb's return.
+ */
+int loy_printq_done(struct loy_db *db, uint64_t seq, loy_printed_cb cb, void *ctx, bool *removed);
+
+/*
  * Damaged logs (docs/storage.md, "Damaged logs"; loyalty/db_check.c).
  * loy_open() checks data.mdb against its meta pages before LMDB maps it and
  * refuses a damaged file with PM_ECORRUPT and "purchase log 'DIR/data.mdb' is
@@ -595,7 +663,7 @@ struct loy_salvage_report {
 	uint64_t entries;          /* records copied, every database */
 	uint64_t entries_skipped;  /* records on readable pages that could not be copied */
 	uint64_t pages_skipped;    /* damaged pages left out, with everything under them */
-	uint64_t index_pruned;     /* card_idx entries dropped: their sale was lost */
+	uint64_t index_pruned;     /* card_idx and print_queue entries dropped: their sale was lost */
 	uint64_t last_sale_seq;    /* the newest sale in the new log */
 	uint64_t sales_acked;      /* its HQ watermark: if above last_sale_seq, the next sales
 	                            * would reuse acknowledged numbers and never be uploaded */

@@ -243,7 +243,8 @@ static int commit_body(struct loy_db *db, MDB_txn *txn, void *arg)
 	res->points_bonus = s->points_bonus;
 	res->refund_cents = s->refund_cents;
 	res->points_clawed_back = s->points_clawed_back;
-	return PM_OK;
+	/* Last: the receipt lays out the record's seq, points and balance (docs/storage.md, "print_queue"). */
+	return s->receipt_cb ? loyi_printq_put(db, txn, s, res) : PM_OK;
 }
 
 static bool fits(const char *s, size_t max)

@@ -143,16 +143,19 @@ int cmd_checkout(int argc, char **argv)
 	till_init(t, db, &cfg, printer, co.json ? stdout : NULL, ext);
 	/* HQ answers a card or a sale this terminal does not know, within hq.lookup_budget_ms. */
 	term_till_hq(&t->hq, &cfg, db);
+	/* Receipts a previous run left waiting print first, before any new sale's. */
+	till_retry_receipt(t, true);
 	if (run_scans(t, scanner, scanner_spec))
 		goto out_release_till;
 	if (t->open)
 		till_emit(t, &(struct till_event){ .kind = TILL_EV_SALE_LEFT_OPEN, .count = t->n_lines });
 	if (till_retry_receipt(t, true) > 0) {
-		/* The sales are committed; their receipts can be printed from the log later. */
-		fprintf(stderr, "posmark checkout: %zu receipt%s not printed (first: sale %llu)\n"
-			"hint: fix the printer, then print them with posmark receipt --sale SEQ --printer DEV, or keep "
-			"the till running: they print when the printer is back\n", t->queue_n,
-			t->queue_n == 1 ? "" : "s", (unsigned long long)t->queue_seq[0]);
+		/* The sales are committed; their receipts wait in the log (print_queue) until they print. */
+		fprintf(stderr, "posmark checkout: %zu receipt%s not printed yet (first: sale %llu); %s in the log\n"
+			"hint: fix the printer, then print them with posmark receipt --pending --data %s [--printer DEV], "
+			"or start the till again: it prints them first\n", t->queue_n,
+			t->queue_n == 1 ? "" : "s", (unsigned long long)t->queue_first, t->queue_n == 1 ? "it waits" :
+			"they wait", cfg.data_dir);
 	}
 	till_emit(t, &(struct till_event){ .kind = TILL_EV_CHECKOUT_DONE, .counts = &t->counts });
 	if (!co.json)

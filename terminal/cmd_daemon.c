@@ -108,8 +108,9 @@ int cmd_status(int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(o, "uptime_s")),
 		       json_string_value(json_object_get(o, "terminal")), json_string_value(json_object_get(o, "store")));
 		printf("scanner         %s\n", json_string_value(json_object_get(dev, "scanner")));
-		printf("printer         %s (%s)\n", json_string_value(json_object_get(dev, "printer")),
-		       json_string_value(json_object_get(dev, "printer_state")));
+		printf("printer         %s (%s), %lld receipt(s) waiting\n", json_string_value(json_object_get(dev, "printer")),
+		       json_string_value(json_object_get(dev, "printer_state")),
+		       (long long)json_integer_value(json_object_get(dev, "receipts_waiting")));
 		printf("log             %s: %lld sales, %lld cards, %.1f MiB used of %.1f MiB mapped\n",
 		       json_string_value(json_object_get(log, "path")),
 		       (long long)json_integer_value(json_object_get(log, "sales")),
@@ -139,6 +140,10 @@ int cmd_status(int argc, char **argv)
 	       (unsigned long long)st.cards);
 	printf("unsent to HQ    %llu sales, %llu events\n", (unsigned long long)(st.last_sale_seq - st.sales_acked),
 	       (unsigned long long)(st.last_event_seq - st.events_acked));
+	uint64_t waiting = 0;
+	if (loy_printq_count(db, &waiting, NULL) == PM_OK && waiting)
+		printf("receipts        %llu waiting for the printer (posmark receipt --pending)\n",
+		       (unsigned long long)waiting);
 	loy_close(db);
 	return 3;
 }

@@ -478,9 +478,10 @@ static bool any_committing(struct daemon *d)
 static void till_step(struct daemon *d)
 {
 	struct scan_raw raw;
-	/* Receipts waiting for the printer print when it is back (at most every 3 s). */
+	/* Receipts waiting for the printer print when it is back (at most every 3 s),
+	 * also after the scanner is gone (a script that ended). */
 	till_retry_receipt(&d->till_lane->till, false);
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; d->scanner && i < 64; i++) {
 		int rc = scan_read(d->scanner, &raw, 0);
 		if (rc == PM_ENOENT) {
 			pm_info("scanner '%s': end of input", scan_dev_name(d->scanner));
@@ -509,6 +510,10 @@ static int open_standalone_till(struct daemon *d, const char *scanner_spec, cons
 				"devices.printer_profile '%s' is not a known printer profile", d->cfg.printer_profile);
 	d->till_lane = daemon_lane(d, "till", true);
 	d->till_lane->till.printer = d->printer;
+	/* Receipts left waiting in the log (paper out, a crash) print now, before any new sale's. */
+	if (d->printer && till_retry_receipt(&d->till_lane->till, true))
+		pm_warn("%zu receipt%s waiting for the printer (first: sale %llu)", d->till_lane->till.queue_n,
+			d->till_lane->till.queue_n == 1 ? "" : "s", (unsigned long long)d->till_lane->till.queue_first);
 	return 0;
 }
 
@@ -659,7 +664,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 			reload(d);
 		}
 		dispatch(d, sig_pipe[0], pfd, slot_of, n);
-		if (d->scanner && !got_term)
+		if (d->till_lane && !got_term)
 			till_step(d);
 		if (!got_term) {
 			daemon_sync_tick(d);

@@ -558,9 +558,11 @@ json_t *daemon_status(struct daemon *d)
 	for (size_t i = 0; i < d->n_lanes; i++)
 		open += d->lanes[i]->till.open;
 	int pstate = PRN_READY;
+	uint64_t waiting = 0;
 	if (d->printer)
 		prn_status(d->printer, &pstate);
-	return json_pack("{s:s, s:s, s:s, s:I, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:s},"
+	loy_printq_count(d->db, &waiting, NULL);   /* receipts in the log's print queue */
+	return json_pack("{s:s, s:s, s:s, s:I, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:s, s:I},"
 			 " s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:s, s:s, s:I}, s:{s:s}}",
 			 "version", PM_VERSION, "store", d->cfg.store_id, "terminal", d->cfg.loy.terminal_id,
 			 "uptime_s", (json_int_t)((pm_now_us() - d->started_us) / 1000000),
@@ -571,7 +573,7 @@ json_t *daemon_status(struct daemon *d)
 			 "map_bytes", (json_int_t)st.map_size, "used_bytes", (json_int_t)st.used_bytes,
 			 "devices", "scanner", d->scanner ? scan_dev_name(d->scanner) : "none",
 			 "printer", d->printer ? prn_dev_name(d->printer) : "none",
-			 "printer_state", prn_state_words(pstate),
+			 "printer_state", prn_state_words(pstate), "receipts_waiting", (json_int_t)waiting,
 			 "lanes", "known", (int)d->n_lanes, "open", open,
 			 "commits", "groups", (json_int_t)groups, "sales", (json_int_t)sales,
 			 "api", "requests", (json_int_t)d->requests, "errors", (json_int_t)d->errors,

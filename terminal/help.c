@@ -55,8 +55,15 @@ static const struct pm_cmd_help helps[] = {
 	  "how each scan is understood: one JSON object per scan (item, card, coupon, ...)",
 	  NULL },
 	{ "receipt", "receipt (--sale SEQ [--data DIR] | --escpos FILE) [--png FILE] [--text]\n"
-		     "        [--profile NAME] [--printer DEV]",
-	  "show (or print again) a committed sale's receipt, or an ESC/POS capture",
+		     "        [--profile NAME] [--printer DEV]\n"
+		     "receipt --pending [--data DIR] [--printer DEV] [--profile NAME] [--list] [--json]",
+	  "show (or print again) a sale's receipt or an ESC/POS capture; print receipts left waiting",
+	  "  --pending         print every receipt waiting in the log (paper out, printer off),\n"
+	  "                    oldest first, each leaving the queue once printed (its coupons\n"
+	  "                    count as issued then); on --printer, else devices.printer, else\n"
+	  "                    text:DATA/receipts.txt. Exit 0 also with nothing waiting; a\n"
+	  "                    printer still failing: exit 1, nothing lost\n"
+	  "  --list            with --pending: list them, print nothing (--json: as JSON)\n"
 	  "  --sale SEQ        a committed sale of the purchase log (seq as in sale_committed)\n"
 	  "  --escpos FILE     an ESC/POS capture (what the escpos: printer wrote) instead\n"
 	  "  --png FILE        draw the receipt as the printer would (one pixel per dot)\n"

@@ -182,15 +182,24 @@ int receipt_sale_offers(struct loy_db *db, const struct term_config *cfg, const 
 	return PM_OK;
 }
 
-/* What a redeemed coupon was for: its benefit and the item it went to, from its OFFER_REDEEMED event
- * (the latest sale: the last events; an older one: the whole log). */
+/* What redeemed coupon i was for: its benefit and the item it went to, from redeemed[i] (inside a
+ * commit) or its OFFER_REDEEMED event (the latest sale: the last events; an older one: the whole log). */
 static void redeemed_words(struct loy_db *db, const struct loy_sale *s, const struct till_line *lines, size_t n_lines,
-			   const char *code, int64_t discount, char *out, size_t len)
+			   uint32_t i_red, const struct ofr_offer *redeemed, char *out, size_t len)
 {
+	const char *code = s->redeemed[i_red].coupon;
+	int64_t discount = s->redeemed[i_red].discount_cents;
 	struct offer_scan x = { .db = db, .sale = s->seq };
-	struct loy_stats st;
-	bool latest = loy_stats(db, &st) == PM_OK && st.last_sale_seq == s->seq;
-	scan_offers(&x, latest && st.last_event_seq > 4096 ? st.last_event_seq - 4096 : 0);
+	if (redeemed) {
+		x.n_red = 1;
+		snprintf(x.red[0].coupon, sizeof(x.red[0].coupon), "%s", code);
+		x.red[0].benefit = redeemed[i_red].benefit;
+		x.red[0].value = redeemed[i_red].value;
+	} else {
+		struct loy_stats st;
+		bool latest = loy_stats(db, &st) == PM_OK && st.last_sale_seq == s->seq;
+		scan_offers(&x, latest && st.last_event_seq > 4096 ? st.last_event_seq - 4096 : 0);
+	}
 	snprintf(out, len, "Coupon");
 	for (size_t i = 0; i < x.n_red; i++) {
 		const struct wire_offer_event *e = &x.red[i];
@@ -246,6 +255,14 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 		  const struct loy_sale *s, const struct loy_commit_result *res,
 		  const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers)
 {
+	return receipt_build_in_commit(d, cfg, db, s, res, lines, n_lines, offers, NULL);
+}
+
+int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, struct loy_db *db,
+			    const struct loy_sale *s, const struct loy_commit_result *res,
+			    const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers,
+			    const struct ofr_offer *redeemed)
+{
 	char a[64], b[64], when[32], name[128];
 	int64_t subtotal = 0;
 	size_t cols = (size_t)d->columns;
@@ -287,8 +304,7 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 		/* what it was for, on as many lines as it takes; the discount on the last */
 		char words[160];
 		const char *p = words, *next;
-		redeemed_words(db, s, lines, n_lines, s->redeemed[i].coupon, s->redeemed[i].discount_cents, words,
-			       sizeof(words));
+		redeemed_words(db, s, lines, n_lines, i, redeemed, words, sizeof(words));
 		size_t ind = 0;
 		for (size_t len; (len = wrap_next(p, cols - 12 - ind, &next)), *next; p = next, ind = 2)
 			prn_doc_text(d, PRN_LEFT, 0, "%*s%.*s", (int)ind, "", (int)len, p);

@@ -30,21 +30,19 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	prn_doc_init(&t->last_receipt, cfg->receipt_columns);
 	t->queue_told = -1;
 	till_offers_init(t);
+	if (printer)
+		till_queue_count(t);   /* receipts a previous run left waiting */
 	return PM_OK;
 }
 
 void till_release(struct till *t)
 {
 	prn_doc_release(&t->last_receipt);
-	for (size_t i = 0; i < t->queue_n; i++)
-		prn_doc_release(&t->queue[i]);
-	free(t->queue);
-	free(t->queue_seq);
-	free(t->queue_issue);
-	t->queue_issue = NULL;
-	t->queue = NULL;
-	t->queue_seq = NULL;
-	t->queue_n = 0;
+	for (size_t i = 0; i < t->copies_n; i++)
+		prn_doc_release(&t->copies[i]);
+	free(t->copies);
+	t->copies = NULL;
+	t->copies_n = t->queue_n = 0;
 	loy_return_basis_free(&t->ret);
 	till_offers_release(t);
 }
@@ -203,122 +201,6 @@ static int64_t sale_total(const struct till *t)
 	return total;
 }
 
-#define TILL_RECEIPT_RETRY_US 3000000  /* retry a waiting receipt at most every 3 s */
-
-/* Add a copy of doc (with an optional first line) to the receipt queue. */
-static int queue_receipt(struct till *t, const struct prn_doc *doc, uint64_t seq, const char *first)
-{
-	struct prn_doc *q = realloc(t->queue, (t->queue_n + 1) * sizeof(*q));
-	if (!q)
-		return PM_ENOMEM;
-	t->queue = q;
-	uint64_t *qs = realloc(t->queue_seq, (t->queue_n + 1) * sizeof(*qs));
-	if (!qs)
-		return PM_ENOMEM;
-	t->queue_seq = qs;
-	struct till_issue *qi = realloc(t->queue_issue, (t->queue_n + 1) * sizeof(*qi));
-	if (!qi)
-		return PM_ENOMEM;
-	t->queue_issue = qi;
-	memset(&qi[t->queue_n], 0, sizeof(*qi));
-	/* Coupons not recorded with the sale are recorded when this receipt prints. */
-	if (seq && seq == t->decision_sale && !t->decision_issued) {
-		qi[t->queue_n].decision = t->decision;
-		snprintf(qi[t->queue_n].card, sizeof(qi[t->queue_n].card), "%s", t->decision_card);
-		qi[t->queue_n].sale = seq;
-	}
-	struct prn_doc *d = &t->queue[t->queue_n];
-	prn_doc_init(d, doc->columns);
-	int rc = first ? prn_doc_text(d, PRN_CENTER, PRN_BOLD, "%s", first) : PM_OK;
-	if (rc == PM_OK)
-		rc = prn_doc_append(d, doc);
-	if (rc) {
-		prn_doc_release(d);
-		return rc;
-	}
-	t->queue_seq[t->queue_n++] = seq;
-	t->receipt_pending = true;
-	return PM_OK;
-}
-
-size_t till_retry_receipt(struct till *t, bool force)
-{
-	if (!t->printer || t->queue_n == 0)
-		return t->queue_n;
-	int64_t now = pm_now_us();
-	if (!force && now < t->queue_next_try_us)
-		return t->queue_n;
-	while (t->queue_n > 0) {
-		int rc = prn_print(t->printer, &t->queue[0]);
-		if (rc) {
-			int state = PRN_OFFLINE;
-			prn_status(t->printer, &state);
-			t->queue_next_try_us = pm_now_us() + TILL_RECEIPT_RETRY_US;
-			if (state != t->queue_told) {
-				/* Tell the cashier once per new reason, not on every retry. */
-				t->queue_told = state;
-				till_emit(t, &(struct till_event){ .kind = TILL_EV_RECEIPT_PENDING,
-								  .sale_id = t->queue_seq[0],
-								  .reason = prn_state_words(state),
-								  .count = t->queue_n });
-				if (!t->sink)
-					fprintf(stderr, "posmark checkout: %zu receipt%s waiting: %s%s\n",
-						t->queue_n, t->queue_n == 1 ? "" : "s", prn_state_words(state),
-						state == PRN_READY ? " (the printer did not take it; check it)" : "");
-			}
-			break;
-		}
-		bool retried = t->queue_told >= 0;
-		if (retried || t->queue_seq[0] == 0)
-			till_emit(t, &(struct till_event){ .kind = TILL_EV_RECEIPT_PRINTED, .sale_id = t->queue_seq[0],
-							  .reprint = t->queue_seq[0] == 0 });
-		/* Printed: only now its coupons count as issued (a paper-out spent no budget). */
-		till_offers_issue(t, &t->queue_issue[0]);
-		prn_doc_release(&t->queue[0]);
-		memmove(t->queue, t->queue + 1, (t->queue_n - 1) * sizeof(*t->queue));
-		memmove(t->queue_issue, t->queue_issue + 1, (t->queue_n - 1) * sizeof(*t->queue_issue));
-		memmove(t->queue_seq, t->queue_seq + 1, (t->queue_n - 1) * sizeof(*t->queue_seq));
-		t->queue_n--;
-	}
-	if (t->queue_n == 0) {
-		t->queue_told = -1;
-		t->receipt_pending = false;
-	}
-	return t->queue_n;
-}
-
-int till_reprint_receipt(struct till *t)
-{
-	if (t->last_receipt.n == 0)
-		return PM_ENOENT;
-	int rc = queue_receipt(t, &t->last_receipt, 0, "*** COPY ***");
-	if (rc == PM_OK)
-		till_retry_receipt(t, true);
-	return rc;
-}
-
-static void print_receipt(struct till *t, const struct loy_sale *s, const struct loy_commit_result *res)
-{
-	prn_doc_release(&t->last_receipt);
-	prn_doc_init(&t->last_receipt, t->cfg->receipt_columns);
-	/* A lane without a printer (a POS app prints its own receipt, with the
-	 * coupon lines of the tender reply) has nothing to lay out or reprint. */
-	if (!t->printer)
-		return;
-	if (receipt_build(&t->last_receipt, t->cfg, t->db, s, res, t->lines, t->n_lines,
-			  t->decision_sale == s->seq ? &t->decision : NULL)) {
-		pm_warn("cannot lay out the receipt of sale %llu", (unsigned long long)s->seq);
-		return;
-	}
-	/* Queued first, so a receipt the printer refuses is never lost. */
-	if (queue_receipt(t, &t->last_receipt, s->seq, NULL)) {
-		pm_err("out of memory queueing the receipt of sale %llu; reprint it with "
-		       "posmark receipt --sale %llu", (unsigned long long)s->seq, (unsigned long long)s->seq);
-		return;
-	}
-	till_retry_receipt(t, true);
-}
-
 /* The return's record: its lines are the returned units; loyalty prices and checks it. */
 static int return_prepare(struct till *t, int tender_kind, struct till_pending *p)
 {
@@ -407,8 +289,11 @@ int till_sale_prepare(struct till *t, int tender_kind, int64_t amount, struct ti
 	snprintf(s->currency, sizeof(s->currency), "%s", t->cfg->loy.currency);
 ids:
 	till_next_ext_id(t, s->ext_id, sizeof(s->ext_id));
+	p->till = t;
 	if (!p->is_return)
 		till_offers_bind(t, p);
+	if (t->printer)
+		till_receipt_bind(p);   /* the receipt waits in the log from the sale's own commit */
 	return PM_OK;
 }
 
@@ -511,7 +396,7 @@ int till_sale_finish(struct till *t, struct till_pending *p, int rc, const struc
 		fill_result(t, p, s, res, r);
 		till_emit(t, &(struct till_event){ .kind = p->is_return ? TILL_EV_RETURN_COMMITTED
 							 : TILL_EV_SALE_COMMITTED, .sale = r });
-		print_receipt(t, s, res);
+		till_print_committed(t, p, s);
 		reset_sale(t);
 	}
 	if (r != out)

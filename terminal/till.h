@@ -1,6 +1,7 @@
 /*
  * till.h - the till: the sale state machine of one lane (till.c), its offer
- * and coupon steps (till_offers.c), receipts (receipt.c) and the JSON its
+ * and coupon steps (till_offers.c), receipts (receipt.c, laid out; their
+ * queue in the log until printed, receipt_queue.c) and the JSON its
  * events render to (till_json.c). Readers: `posmark checkout` (a scanner
  * and a printer), the daemon's lanes (the POS app's API), tests.
  *
@@ -205,14 +206,19 @@ struct till {
 	struct till_refusal refused[TILL_MAX_COUPONS];
 	/* counters for the summary */
 	struct till_counts counts;
-	/* the last receipt, kept for reprint and for a printer that was not ready */
+	/* the last receipt laid out, kept for #reprint */
 	struct prn_doc last_receipt;
-	bool receipt_pending;      /* receipts wait in the queue below */
-	/* receipts not printed yet (printer not ready), oldest first (docs/till.md) */
-	struct prn_doc *queue;
-	uint64_t *queue_seq;       /* the sale of each queued receipt (0 = a reprint) */
-	struct till_issue *queue_issue; /* its coupons, recorded as issued once it prints (till_int.h) */
-	size_t queue_n;
+	/*
+	 * Receipts not printed yet (printer not ready), oldest first (docs/till.md,
+	 * "Receipt queue and reprint"): a sale's receipt waits in the log's print
+	 * queue (durable, committed with the sale); a #reprint copy in memory.
+	 */
+	bool receipt_pending;      /* receipts wait */
+	size_t queue_n;            /* how many: the log's print queue, then the copies */
+	uint64_t queue_first;      /* the sale of the oldest (0 = a copy) */
+	struct prn_doc *copies;    /* #reprint copies waiting, printed after the log's queue */
+	size_t copies_n;
+	uint64_t fresh_seq;        /* the sale committed last: its receipt printing at once is no news */
 	int64_t queue_next_try_us; /* no retry before this (a dead printer must not slow the lane) */
 	int queue_told;            /* printer state last told to the cashier, -1 = none */
 };
@@ -227,10 +233,11 @@ int till_init(struct till *t, struct loy_db *db, const struct term_config *cfg,
 	      struct prn_dev *printer, FILE *events, const char *ext_base);
 void till_release(struct till *t);
 /*
- * Print the queued receipts, oldest first, if the printer is ready now
- * (force) or the retry interval has passed. A receipt leaves the queue only
- * once printed; the cashier is told in words why they wait. Returns how many
- * remain queued.
+ * Print the waiting receipts, oldest first (the log's print queue, then
+ * #reprint copies), now (force) or once the retry interval has passed. A
+ * receipt leaves the queue only once printed, in the transaction that
+ * counts its coupons as issued (till_receipt_printed); the cashier is told
+ * in words why they wait. Returns how many still wait (also t->queue_n).
  */
 size_t till_retry_receipt(struct till *t, bool force);
 /* Queue a copy of the last receipt marked COPY and print it (cashier key #reprint). */
@@ -256,12 +263,14 @@ struct till_pending {
 	bool amount_given;         /* the cashier named the tendered amount */
 	/* The offer step inside the commit (till_offers_bind): */
 	struct till *till;
-	bool issue_at_commit;      /* the receipt prints now: coupons issued with the sale */
 	int max_offers;
 	struct ofr_decision decision;  /* chosen for the assigned seq */
 	struct pm_buf payloads;    /* the events' payload bytes */
 	struct loy_event_new events[TILL_MAX_EVENTS];
 	bool is_return;            /* sale is a return (its basis: the till's ret) */
+	/* The receipt, laid out inside the commit (till.c, a loy_receipt_cb): */
+	struct prn_doc doc;        /* as it prints */
+	struct pm_buf receipt;     /* its receipt record (receipt_rec.h), queued with the sale */
 };
 /* Free what a pending sale holds (its payload buffer); it may be prepared again. */
 void till_pending_release(struct till_pending *p);
@@ -310,13 +319,14 @@ void till_emit(struct till *t, const struct till_event *ev);
 
 /*
  * When coupons count as issued (OFFER_ISSUED events and the caps ledger):
- *  - the till's printer is ready when the sale is tendered (its queue is
- *    empty and prn_status says ready): with the sale, in its transaction;
- *  - otherwise (paper out, printer off; a lane without a printer, whose POS
- *    app prints the receipt): when the receipt prints, all its coupons in
- *    one transaction. A paper-out must not spend a budget or a frequency cap.
- * till_offers_printed records the last sale's coupons (the POS app said it
- * printed them); idempotent per sale, nothing when they were issued already.
+ * when the receipt carrying them printed, never at the commit. A lane with a
+ * printer queues the receipt in the sale's transaction (the log's
+ * print_queue) and, once the printer took it, removes it in one transaction
+ * with the coupons' events (till_receipt_printed). A lane without a printer
+ * (its POS app prints the receipt) records them when the app says so:
+ * till_offers_printed records the last sale's coupons; idempotent per sale,
+ * nothing when they were recorded already. A paper-out must not spend a
+ * budget or a frequency cap; a receipt that never prints never counts.
  */
 void till_offers_printed(struct till *t);
 /*
@@ -330,6 +340,18 @@ void till_offers_card(struct till *t);
 /* A scanned coupon: PM_OK accepted (coupon_accepted told), PM_EREFUSED (coupon_refused told). */
 int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
 
+/*
+ * A receipt of the log's print queue printed (r: its decoded record; seq its
+ * sale): remove it and count r's coupons as issued (OFFER_ISSUED with the
+ * sale's card as the log has it now, at now_us) in ONE transaction
+ * (loy_printq_done); then in offers' ledger (may be NULL). *removed (may be
+ * NULL) is false when the entry was gone already (printed elsewhere: nothing
+ * counted twice). PM_OK or loy_printq_done's error (the entry stays).
+ */
+struct receipt_rec;
+int till_receipt_printed(struct loy_db *db, const struct term_offers *offers, uint64_t seq,
+			 const struct receipt_rec *r, int64_t now_us, bool *removed);
+
 /* The coupon blocks of a receipt (what a POS app prints in its own receipt). */
 void receipt_coupons(struct prn_doc *d, const struct ofr_decision *offers, const char *currency);
 /* The coupons printed with sale s, as they were printed, from its OFFER_ISSUED events (reprints). */
@@ -340,6 +362,15 @@ int receipt_sale_offers(struct loy_db *db, const struct term_config *cfg, const 
 int receipt_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
 		  const struct loy_sale *sale, const struct loy_commit_result *res,
 		  const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers);
+/*
+ * The same without reading the log, for a commit's own transaction:
+ * redeemed[i] gives what sale->redeemed[i] was for (benefit, value), as its
+ * OFFER_REDEEMED event says; db is used only for tier names (no transaction).
+ */
+int receipt_build_in_commit(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
+			    const struct loy_sale *sale, const struct loy_commit_result *res,
+			    const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers,
+			    const struct ofr_offer *redeemed);
 /* receipt_return.c: a committed return's receipt (refund, points taken back, balance). */
 int receipt_return_build(struct prn_doc *doc, const struct term_config *cfg, struct loy_db *db,
 			 const struct loy_sale *ret, const struct loy_commit_result *res,

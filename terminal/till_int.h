@@ -1,7 +1,7 @@
 /*
- * till_int.h - between till.c (the sale state machine, the receipt queue),
- * till_offers.c (the offer and coupon steps it calls) and till_return.c
- * (points and returns). Nobody else includes it.
+ * till_int.h - between till.c (the sale state machine), receipt_queue.c (the
+ * receipt queue), till_offers.c (the offer and coupon steps it calls) and
+ * till_return.c (points and returns). Nobody else includes it.
  */
 #ifndef TERM_TILL_INT_H
 #define TERM_TILL_INT_H
@@ -23,14 +23,16 @@ int till_return_item_ok(struct till *t, const char *input, const char *gtin, int
 /* The log refused p's commit (res->refusal): tell why and what to do; points refused are dropped. */
 void till_commit_refused(struct till *t, struct till_pending *p, const struct loy_commit_result *res);
 
-/* The coupons of one printed receipt (kept with a receipt that had to wait). */
-struct till_issue {
-	struct ofr_decision decision;
-	char card[LOY_CARD_MAX + 1];
-	uint64_t sale;             /* 0 = nothing to record */
-};
-/* Record issue's coupons as issued, in one transaction, then in the caps ledger; once. */
-void till_offers_issue(struct till *t, struct till_issue *issue);
+/* receipt_queue.c: the receipt queue (docs/till.md, "Receipt queue and reprint"). */
+/* Count what waits (the log's print queue and the copies) into t->queue_n, queue_first, receipt_pending. */
+void till_queue_count(struct till *t);
+/* Lay the receipt out inside p's commit and queue it in the log with the sale (p->till set). */
+void till_receipt_bind(struct till_pending *p);
+/* p committed as s: keep its receipt for #reprint and print what waits, oldest first. */
+void till_print_committed(struct till *t, struct till_pending *p, const struct loy_sale *s);
+
+/* What a redeemed coupon's code says (campaign, benefit, value), as an offer (the coupons scanned). */
+void till_redeemed_offer(const struct till *t, const char *code, struct ofr_offer *o);
 /* The engine of a new till: the shared one (daemon), or its own (offers_disabled told on failure). */
 void till_offers_init(struct till *t);
 void till_offers_release(struct till *t);

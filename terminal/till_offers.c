@@ -4,13 +4,16 @@
  *  - coupon scan: verify layout, MAC, expiry (and card if known) at once;
  *  - tender: apply the coupons; loyalty's commit refuses a used one;
  *  - inside the commit's transaction (till_offers_bind): choose the offers
- *    for the sale's seq and give loyalty the redeemed, held-back and (when
- *    the printer is ready) issued events, so they commit with the sale;
- *  - a receipt that printed late: its coupons are recorded as issued then,
- *    in one transaction (till_offers_issue).
+ *    for the sale's seq and give loyalty the redeemed and held-back events,
+ *    so they commit with the sale (the receipt with its coupons is queued
+ *    in the same transaction, till.c);
+ *  - a receipt that printed: its coupons are recorded as issued then, in the
+ *    transaction that takes it off the print queue (till_receipt_printed),
+ *    or when a POS app says it printed them (till_offers_printed).
  * Any failure here degrades to "no offers"; it never stops a sale.
  */
 #include "terminal/till_int.h"
+#include "terminal/receipt_rec.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
 #include "common/pm_time.h"
@@ -245,8 +248,7 @@ void till_coupon_used(struct till *t, struct loy_sale *s, int index)
 	s->points_bonus = s->card[0] ? bonus : 0;
 }
 
-/* What a redeemed coupon's code says (campaign, benefit, value), as an offer. */
-static void redeemed_offer(const struct till *t, const char *code, struct ofr_offer *o)
+void till_redeemed_offer(const struct till *t, const char *code, struct ofr_offer *o)
 {
 	memset(o, 0, sizeof(*o));
 	for (size_t j = 0; j < t->n_coupons; j++)
@@ -340,7 +342,7 @@ static int sale_events(void *ctx, const struct loy_sale *s, const struct loy_eve
 	term_offers_lock(&t->offers);
 	for (uint32_t i = 0; i < s->n_redeemed && rc == PM_OK; i++) {
 		struct ofr_offer o;
-		redeemed_offer(t, s->redeemed[i].coupon, &o);
+		till_redeemed_offer(t, s->redeemed[i].coupon, &o);
 		rc = add_event(&p->payloads, &offset[k], &p->events[k], LOY_EV_OFFER_REDEEMED, s->time_us, s->seq,
 			       &o, s->card, s->redeemed[i].coupon, s->redeemed[i].discount_cents);
 		k += rc == PM_OK;
@@ -349,14 +351,11 @@ static int sale_events(void *ctx, const struct loy_sale *s, const struct loy_eve
 	term_offers_unlock(&t->offers);
 	for (size_t i = 0; i < p->decision.n && rc == PM_OK; i++) {
 		const struct ofr_offer *o = &p->decision.offers[i];
-		if (o->held_back)
-			rc = add_event(&p->payloads, &offset[k], &p->events[k], LOY_EV_OFFER_HELD_BACK, s->time_us,
-				       s->seq, o, s->card, NULL, 0);
-		else if (p->issue_at_commit && o->coupon[0])
-			rc = add_event(&p->payloads, &offset[k], &p->events[k], LOY_EV_OFFER_ISSUED, s->time_us,
-				       s->seq, o, s->card, o->coupon, 0);
-		else
+		/* Held back: recorded at the decision. Printed: issued once the receipt prints. */
+		if (!o->held_back)
 			continue;
+		rc = add_event(&p->payloads, &offset[k], &p->events[k], LOY_EV_OFFER_HELD_BACK, s->time_us,
+			       s->seq, o, s->card, NULL, 0);
 		k += rc == PM_OK;
 	}
 	if (rc) {
@@ -401,11 +400,6 @@ void till_offers_bind(struct till *t, struct till_pending *p)
 	consent_at_decision(t);
 	p->till = t;
 	p->max_offers = t->cfg->offers_max;
-	/* Issued with the sale when its receipt prints now: the printer took the
-	 * last one and says it is ready. Otherwise when it prints (docs/till.md). */
-	int state = PRN_OFFLINE;
-	p->issue_at_commit = t->printer && t->queue_n == 0 && prn_status(t->printer, &state) == PM_OK &&
-			     state == PRN_READY;
 	p->sale.events_cb = sale_events;
 	p->sale.events_ctx = p;
 }
@@ -413,20 +407,23 @@ void till_offers_bind(struct till *t, struct till_pending *p)
 void till_pending_release(struct till_pending *p)
 {
 	pm_buf_free(&p->payloads);
+	pm_buf_free(&p->receipt);
+	prn_doc_release(&p->doc);
 }
 
 /* Count printed coupons in the caps ledger (memory; the log has them already). */
-static void ledger_record(struct till *t, const struct ofr_decision *d, const char *card, int64_t time_us)
+static void ledger_record(const struct term_offers *to, const struct ofr_offer *offers, size_t n, const char *card,
+			  int64_t time_us)
 {
-	if (!t->offers.ledger)
+	if (!to || !to->ledger)
 		return;
-	term_offers_lock(&t->offers);
-	for (size_t i = 0; i < d->n; i++) {
-		const struct ofr_offer *o = &d->offers[i];
+	term_offers_lock((struct term_offers *)to);
+	for (size_t i = 0; i < n; i++) {
+		const struct ofr_offer *o = &offers[i];
 		if (!o->held_back && o->coupon[0])
-			ofr_ledger_record(t->offers.ledger, o->campaign, o->rule_id, card, time_us);
+			ofr_ledger_record(to->ledger, o->campaign, o->rule_id, card, time_us);
 	}
-	term_offers_unlock(&t->offers);
+	term_offers_unlock((struct term_offers *)to);
 }
 
 void till_offers_after_commit(struct till *t, const struct till_pending *p, const struct loy_sale *s,
@@ -434,60 +431,101 @@ void till_offers_after_commit(struct till *t, const struct till_pending *p, cons
 {
 	t->decision = p->decision;
 	t->decision_sale = s->seq;
-	t->decision_issued = p->issue_at_commit;
+	/* With a printer its coupons are counted when the queued receipt prints (till_receipt_printed). */
+	t->decision_issued = t->printer != NULL;
 	snprintf(t->decision_card, sizeof(t->decision_card), "%s", s->card);
-	if (p->issue_at_commit)
-		ledger_record(t, &t->decision, s->card, s->time_us);
 	out->offers = p->decision;
 	out->n_redeemed = s->n_redeemed;
 	for (uint32_t i = 0; i < s->n_redeemed && i < TILL_MAX_COUPONS; i++) {
 		struct ofr_offer o;
 		struct till_redeemed *r = &out->redeemed[i];
-		redeemed_offer(t, s->redeemed[i].coupon, &o);
+		till_redeemed_offer(t, s->redeemed[i].coupon, &o);
 		snprintf(r->coupon, sizeof(r->coupon), "%s", s->redeemed[i].coupon);
 		r->discount_cents = s->redeemed[i].discount_cents;
 		snprintf(r->campaign, sizeof(r->campaign), "%s", o.campaign);
 	}
 }
 
-void till_offers_issue(struct till *t, struct till_issue *issue)
+/* The coupons of one printed receipt as OFFER_ISSUED events (payloads in *payloads): how many. */
+static int issue_events(struct pm_buf *payloads, struct loy_event_new *evs, const struct ofr_offer *offers, size_t n_off,
+			uint64_t sale, const char *card, int64_t now, size_t *n)
 {
-	struct pm_buf payloads = { 0 };
-	struct loy_event_new evs[OFR_MAX_OFFERS];
-	size_t offset[OFR_MAX_OFFERS], n = 0;
-	int64_t now = till_now(t);
+	size_t offset[OFR_MAX_OFFERS];
 	int rc = PM_OK;
-	for (size_t i = 0; issue->sale && i < issue->decision.n && rc == PM_OK; i++) {
-		const struct ofr_offer *o = &issue->decision.offers[i];
+	*n = 0;
+	pm_buf_reset(payloads);
+	for (size_t i = 0; i < n_off && *n < OFR_MAX_OFFERS && rc == PM_OK; i++) {
+		const struct ofr_offer *o = &offers[i];
 		if (o->held_back || !o->coupon[0])
 			continue;
-		rc = add_event(&payloads, &offset[n], &evs[n], LOY_EV_OFFER_ISSUED, now, issue->sale, o,
-			       issue->card, o->coupon, 0);
-		n += rc == PM_OK;
+		rc = add_event(payloads, &offset[*n], &evs[*n], LOY_EV_OFFER_ISSUED, now, sale, o, card, o->coupon, 0);
+		*n += rc == PM_OK;
 	}
-	if (rc == PM_OK && n) {
-		/* The receipt's coupons as one transaction: all recorded or none. */
-		point_payloads(&payloads, offset, evs, n);
-		rc = loy_events_append(t->db, evs, n, NULL);
-	}
-	if (rc)
-		pm_warn("cannot record the issued coupons of sale %llu: %s", (unsigned long long)issue->sale,
-			pm_strerror(rc));
-	else if (n)
-		ledger_record(t, &issue->decision, issue->card, now);
-	pm_buf_free(&payloads);
-	issue->sale = 0;   /* recorded once */
+	if (rc == PM_OK)
+		point_payloads(payloads, offset, evs, *n);
+	return rc;
+}
+
+struct printed_ctx {
+	const struct receipt_rec *r;
+	int64_t now;
+	struct pm_buf payloads;
+	struct loy_event_new evs[OFR_MAX_OFFERS];
+	char card[LOY_CARD_MAX + 1];  /* the sale's card as the log had it (memory only) */
+};
+
+/* loy_printed_cb: inside loy_printq_done's transaction, with the sale as the log has it now. */
+static int printed_events(void *ctx, const struct loy_printq_entry *e, const struct loy_sale *sale,
+			  const struct loy_event_new **evs, size_t *n)
+{
+	struct printed_ctx *x = ctx;
+	/* The card now: one erased since the sale reads "" and is not named again. */
+	snprintf(x->card, sizeof(x->card), "%s", sale ? sale->card : "");
+	int rc = issue_events(&x->payloads, x->evs, x->r->offers, x->r->n_offers, e->seq, x->card, x->now, n);
+	*evs = x->evs;
+	return rc;
+}
+
+int till_receipt_printed(struct loy_db *db, const struct term_offers *offers, uint64_t seq,
+			 const struct receipt_rec *r, int64_t now_us, bool *removed)
+{
+	struct printed_ctx *x = calloc(1, sizeof(*x));
+	bool done = false;
+	if (removed)
+		*removed = false;
+	if (!x)
+		return PM_ENOMEM;
+	x->r = r;
+	x->now = now_us;
+	int rc = loy_printq_done(db, seq, printed_events, x, &done);
+	if (rc == PM_OK && done)
+		ledger_record(offers, r->offers, r->n_offers, x->card, now_us);
+	if (removed)
+		*removed = done;
+	pm_buf_free(&x->payloads);
+	free(x);
+	return rc;
 }
 
 void till_offers_printed(struct till *t)
 {
-	struct till_issue *issue;
-	if (!t->decision_sale || t->decision_issued || !(issue = malloc(sizeof(*issue))))
+	struct pm_buf payloads = { 0 };
+	struct loy_event_new evs[OFR_MAX_OFFERS];
+	size_t n = 0;
+	int64_t now = till_now(t);
+	if (!t->decision_sale || t->decision_issued)
 		return;
-	issue->decision = t->decision;
-	snprintf(issue->card, sizeof(issue->card), "%s", t->decision_card);
-	issue->sale = t->decision_sale;
-	till_offers_issue(t, issue);
+	int rc = issue_events(&payloads, evs, t->decision.offers, t->decision.n, t->decision_sale, t->decision_card,
+			      now, &n);
+	/* The receipt's coupons as one transaction: all recorded or none. */
+	if (rc == PM_OK && n)
+		rc = loy_events_append(t->db, evs, n, NULL);
+	if (rc)
+		pm_warn("cannot record the issued coupons of sale %llu: %s", (unsigned long long)t->decision_sale,
+			pm_strerror(rc));
+	else if (n)
+		ledger_record(t->offers_ready ? &t->offers : NULL, t->decision.offers, t->decision.n, t->decision_card,
+			      now);
+	pm_buf_free(&payloads);
 	t->decision_issued = true;   /* recorded once: a second confirmation records nothing */
-	free(issue);
 }

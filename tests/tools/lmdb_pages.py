@@ -2,6 +2,7 @@
 """lmdb_pages.py - find pages in an LMDB 0.9 data.mdb, to damage them on purpose in tests.
 
 usage: lmdb_pages.py DATA.MDB meta                 page size, newest meta's txnid, last page
+       lmdb_pages.py DATA.MDB mainroot             the page listing the named databases
        lmdb_pages.py DATA.MDB root DB              the root page of named database DB
        lmdb_pages.py DATA.MDB branch DB            one branch page of DB (the root if it has
                                                    depth > 1), exit 1 if DB is a single leaf
@@ -67,6 +68,9 @@ def main():
     ps, what = m['psize'], sys.argv[2]
     if what == 'meta':
         print(ps, m['txnid'], m['last_pg'])
+        return
+    if what == 'mainroot':
+        print(m['main']['root'])
         return
     db = named(d, m, sys.argv[3])
     if what == 'root':

@@ -3,8 +3,10 @@
  * and a real tcp: printer (the emulator of escpos_emu.h on 127.0.0.1): a
  * receipt refused for paper out stays queued and the cashier is told why,
  * more sales queue behind it, all print in order when the paper is back,
- * #reprint prints a copy of the last receipt, and a printer that never
- * answers does not slow the lane (one timeout per retry interval).
+ * #reprint prints a copy of the last receipt, a receipt left waiting is in
+ * the log (with the card masked) and a till started again prints it first,
+ * and a printer that never answers does not slow the lane (one timeout per
+ * retry interval).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,6 +158,40 @@ static void test_silent_printer_does_not_slow_the_lane(void **state)
 	fx_close(&f);
 }
 
+/* A receipt that waits is in the log (masked card only): a till started again prints it first. */
+static void test_restart_prints_the_waiting_receipt(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct loy_printq_entry e;
+	uint64_t n;
+	fx_open(&f, EMU_PAPER_OUT);
+	feed(&f, "#card 6036000000000013");
+	sale(&f);
+	assert_int_equal(loy_printq_count(f.db, &n, NULL), PM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(loy_printq_next(f.db, 0, &e), PM_OK);
+	assert_int_equal(e.seq, 1);
+	assert_null(memmem(e.receipt, e.receipt_len, "6036000000000013", 16));
+	assert_non_null(memmem(e.receipt, e.receipt_len, "************0013", 16));
+	free((void *)e.receipt);
+	/* The till goes away (its memory with it); a new one on the same log, paper back. */
+	till_release(f.t);
+	emu_set_mode(&f.emu, EMU_READY);
+	till_init(f.t, f.db, &f.cfg, f.printer, f.events, "test2");
+	assert_int_equal(f.t->queue_n, 1);
+	assert_int_equal(till_retry_receipt(f.t, true), 0);
+	assert_int_equal(emu_wait_cuts(&f.emu, 1), 1);
+	assert_int_equal(count_events(&f, "\"receipt_printed\",\"sale_id\":1"), 1);
+	assert_int_equal(loy_printq_count(f.db, &n, NULL), PM_OK);
+	assert_int_equal(n, 0);
+	/* The next sale's receipt prints at once, quietly. */
+	sale(&f);
+	assert_int_equal(emu_wait_cuts(&f.emu, 2), 2);
+	assert_int_equal(count_events(&f, "\"receipt_printed\""), 1);
+	fx_close(&f);
+}
+
 static void test_reprint_without_receipt(void **state)
 {
 	(void)state;
@@ -174,6 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_paper_out_queue_and_reprint),
+		cmocka_unit_test(test_restart_prints_the_waiting_receipt),
 		cmocka_unit_test(test_silent_printer_does_not_slow_the_lane),
 		cmocka_unit_test(test_reprint_without_receipt),
 	};
