@@ -52,6 +52,9 @@ struct loy_db {
 	} scratch;
 	/* A deferred group's commit record is not synced yet (committer thread only). */
 	bool deferred_unsynced;
+	/* lock.mdb opened by a compaction (compact.c); its fcntl lock is the
+	 * process's, so it stays open until loy_close. 0 = none (fd + 1). */
+	int compact_lfd_plus1;
 };
 
 /* Translate an LMDB/errno code to pm_err (MDB_MAP_FULL -> LOYI_GROW). */
@@ -134,9 +137,25 @@ int loyi_return_prepare(struct loy_db *db, MDB_txn *txn, struct loy_sale *s, str
 			struct loy_commit_result *res);
 int loyi_return_record(struct loy_db *db, MDB_txn *txn, const struct loy_sale *s, struct loyi_return_work *w);
 void loyi_return_work_free(struct loyi_return_work *w);
-/* Erase a card in txn (card.c): source HQ queues nothing. PM_ENOENT when nothing was known. */
-int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, int source, int64_t now,
-			uint64_t *unlinked);
+/*
+ * Erase a card in txn (card.c, docs/privacy.md "At the store"): every live
+ * record that holds the number is deleted or rewritten without it, and the
+ * log is marked for compaction. ev_payload (NULL = none) is queued as the
+ * erasure event for HQ. PM_ENOENT when nothing was known.
+ */
+int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const void *ev_payload, size_t ev_len,
+			int64_t now, uint64_t *unlinked);
+/* Meta key (u64 1): an erasure left the card's old bytes in free pages; compact.c clears it
+ * by rewriting the log. Never copied into the rewritten log. */
+#define LOYI_COMPACT_PENDING "compact_pending"
+/* Scrub the outbox of a card (outbox.c): its consent and clear erasure events are deleted,
+ * every JSON string equal to the number in an offer payload becomes "". */
+/* Meta key (u64): the newest erasure event queued with the clear number (no HQ key); its
+ * acknowledgement lets loy_events_forget_clear_erasures delete them all. 0 = none. */
+#define LOYI_CLEAR_ERASURE_SEQ "clear_erasure_seq"
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, uint64_t *scrubbed);
+/* compact.c needs to reopen the environment in the same handle (db.c). */
+int loyi_open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errlen);
 
 /* Tier for a window spend. */
 int loyi_tier_for(const struct loy_config *cfg, int64_t window_spend);

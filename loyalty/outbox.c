@@ -314,3 +314,131 @@ int loy_caps_catch_up(struct loy_db *db, uint64_t from_seq, uint64_t to_seq,
 		*applied = rc == PM_OK && a.applied;
 	return rc;
 }
+
+/* ---- erasure: the outbox without the card (docs/privacy.md, "At the store") ---- */
+
+static bool all_digits(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return n > 0;
+}
+
+/* Payload p of n bytes with every "CARD" (a JSON string equal to the number) made "". */
+static size_t drop_quoted(const unsigned char *p, size_t n, const char *card, unsigned char *out)
+{
+	size_t cl = strlen(card), o = 0;
+	for (size_t i = 0; i < n;) {
+		if (p[i] == '"' && i + cl + 2 <= n && p[i + cl + 1] == '"' && !memcmp(p + i + 1, card, cl)) {
+			out[o++] = '"';
+			out[o++] = '"';
+			i += cl + 2;
+		} else {
+			out[o++] = p[i++];
+		}
+	}
+	return o;
+}
+
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, uint64_t *scrubbed)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cl = strlen(card);
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	int rc = mdb_cursor_open(txn, db->events, &cur);
+	*scrubbed = 0;
+	if (rc)
+		return loyi_mdb_err(rc);
+	/* Every event: an erasure is rare, the outbox is read once per erasure. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *b = v.mv_data;
+		if (v.mv_size < 16 || b[0] != LOYI_REC_V1)
+			continue;   /* not ours to judge here; loy_events_after reports it */
+		const unsigned char *p = b + 16;
+		size_t n = v.mv_size - 16;
+		bool about_card = n >= cl && !memcmp(p, card, cl);
+		if ((b[1] == LOY_EV_CONSENT && about_card && n > cl && p[cl] == ' ') ||
+		    (b[1] == LOY_EV_ERASURE && about_card && n == cl)) {
+			/* Consent, and an earlier clear erasure, of this card: HQ needs neither
+			 * any more (the erasure supersedes them), and they hold the number. */
+			if ((rc = mdb_cursor_del(cur, 0)))
+				break;
+			(*scrubbed)++;
+			continue;
+		}
+		if (b[1] < LOY_EV_OFFER_ISSUED || b[1] > LOY_EV_OFFER_REDEEMED || !memmem(p, n, card, cl))
+			continue;
+		if (v.mv_size > cap) {
+			unsigned char *nb = realloc(buf, v.mv_size);
+			if (!nb) {
+				rc = PM_ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap = v.mv_size;
+		}
+		memcpy(buf, b, 16);
+		size_t nn = drop_quoted(p, n, card, buf + 16);
+		if (nn == n)
+			continue;   /* the digits inside another value (a longer number): not the card */
+		for (int i = 0; i < 4; i++)
+			buf[4 + i] = (unsigned char)(nn >> (8 * i));
+		MDB_val nv = { 16 + nn, buf };
+		if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)))
+			break;
+		(*scrubbed)++;
+	}
+	free(buf);
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? PM_OK : rc > 0 ? loyi_mdb_err(rc) : rc;
+}
+
+struct forget_arg {
+	uint64_t forgotten;
+};
+
+static int forget_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct forget_arg *a = arg;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t acked, seq, newest;
+	int rc = loyi_meta_get_u64(db, txn, "events_acked", &acked);
+	a->forgotten = 0;
+	if (rc || (rc = loyi_meta_get_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, &newest)))
+		return rc;
+	if (newest == 0 || newest > acked)
+		return PM_OK;   /* none, or HQ has not acknowledged the newest yet */
+	if ((rc = loyi_mdb_err(mdb_cursor_open(txn, db->events, &cur))))
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *b = v.mv_data;
+		memcpy(&seq, k.mv_data, 8);
+		if (seq > acked)
+			break;
+		if (v.mv_size > 16 && b[0] == LOYI_REC_V1 && b[1] == LOY_EV_ERASURE &&
+		    all_digits(b + 16, v.mv_size - 16)) {
+			if ((rc = mdb_cursor_del(cur, 0)))
+				break;
+			a->forgotten++;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND && rc != 0)
+		return loyi_mdb_err(rc);
+	if ((rc = loyi_meta_put_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, 0)))
+		return rc;
+	return a->forgotten ? loyi_meta_put_u64(db, txn, LOYI_COMPACT_PENDING, 1) : PM_OK;
+}
+
+int loy_events_forget_clear_erasures(struct loy_db *db, uint64_t *forgotten)
+{
+	struct forget_arg a = { 0 };
+	int rc = loyi_write(db, forget_body, &a);
+	if (forgotten)
+		*forgotten = rc ? 0 : a.forgotten;
+	return rc;
+}
