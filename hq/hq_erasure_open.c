@@ -7,6 +7,7 @@
  * store side's format, one call at ingest.
  */
 #include "hq/hq_int.h"
+#include "wire/wire.h"
 #include "common/pm_err.h"
 
 #include <sodium.h>
