@@ -169,8 +169,11 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const
 	had_card = rc == 0;
 	if ((rc = unlink_sales(db, txn, card, unlinked)))
 		return rc;
-	if (!had_card && *unlinked == 0)
-		return PM_ENOENT;
+	/* The outbox: the card's consent events go, its offer events lose the card. */
+	if ((rc = loyi_events_scrub_card(db, txn, card, &scrubbed)))
+		return rc;
+	if (!had_card && *unlinked == 0 && scrubbed == 0)
+		return PM_ENOENT;   /* nothing written: the transaction is aborted */
 	if ((rc = mdb_del(txn, db->card_idx, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
 	if ((rc = mdb_del(txn, db->cards, &k, NULL)) && rc != MDB_NOTFOUND)
@@ -178,9 +181,6 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const
 	if ((rc = mdb_del(txn, db->bought, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
 	if ((rc = loyi_caps_forget_card(db, txn, card)))
-		return rc;
-	/* The outbox: the card's consent events go, its offer events lose the card. */
-	if ((rc = loyi_events_scrub_card(db, txn, card, &scrubbed)))
 		return rc;
 	/* Its old bytes now sit in free pages: the log is to be compacted (compact.c). */
 	if ((rc = loyi_meta_put_u64(db, txn, LOYI_COMPACT_PENDING, 1)))

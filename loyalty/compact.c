@@ -74,6 +74,7 @@ static void remove_tmp(const char *tmp)
 struct copy_arg {
 	MDB_txn *src;                 /* read transaction of the old log */
 	uint64_t records;
+	char failed[64];              /* the database that could not be copied */
 };
 
 /* One named database of the old log into the new, in key order (MDB_APPEND). */
@@ -127,8 +128,10 @@ static int copy_body(struct loy_db *dst, MDB_txn *txn, void *arg)
 		}
 		memcpy(name, k.mv_data, k.mv_size);
 		name[k.mv_size] = '\0';
-		if ((rc = copy_db(a->src, txn, name, &a->records)))
+		if ((rc = copy_db(a->src, txn, name, &a->records))) {
+			snprintf(a->failed, sizeof(a->failed), "%s", name);
 			break;
+		}
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? PM_OK : rc;
@@ -166,13 +169,13 @@ static int rebuild(struct loy_db *db, struct loy_compact_report *rep, char *errb
 	cfg.defer_meta_sync = false;
 	if ((rc = loy_open(tmp, &cfg, &dst, errbuf, errlen)))
 		goto out_close_src;
-	struct copy_arg a = { stxn, 0 };
+	struct copy_arg a = { stxn, 0, "" };
 	rc = loyi_write(dst, copy_body, &a);
 	rep->records = a.records;
 	loy_close(dst);   /* syncs (bulk_nosync) */
 	if (rc) {
-		snprintf(errbuf, errlen, "cannot write the compacted copy of purchase log '%s' in '%s': %s", db->dir, tmp,
-			 pm_strerror(rc));
+		snprintf(errbuf, errlen, "cannot write the compacted copy of purchase log '%s' in '%s'%s%s: %s", db->dir,
+			 tmp, a.failed[0] ? ", database " : "", a.failed, pm_strerror(rc));
 		goto out_close_src;
 	}
 	if (fsync_path(tmp_data, false) || rename(tmp_data, data) || fsync_path(db->dir, true)) {

@@ -387,7 +387,11 @@ int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, ui
 		for (int i = 0; i < 4; i++)
 			buf[4 + i] = (unsigned char)(nn >> (8 * i));
 		MDB_val nv = { 16 + nn, buf };
-		if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)))
+		/* A copy of the key: a shorter value moves the node, and k points into its page. */
+		uint64_t seq;
+		memcpy(&seq, k.mv_data, sizeof(seq));
+		MDB_val nk = { sizeof(seq), &seq };
+		if ((rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT)))
 			break;
 		(*scrubbed)++;
 	}
