@@ -357,7 +357,7 @@ int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int s
  * Erase a card (docs/privacy.md, "At the store"), in ONE transaction: its
  * record, index entries, `bought` list and caps entries go; its sales and
  * returns stay with the card unlinked (card_erased); its consent events
- * (and an earlier clear erasure event) are deleted from the outbox and every
+ * are deleted from the outbox and every
  * offer event's JSON string equal to the number becomes ""; the log is
  * marked for compaction (loy_compact: until then the old bytes sit in free
  * pages). hq_payload (NULL = none: a standalone shop, or HQ's own erasure)

@@ -360,10 +360,11 @@ int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, ui
 		const unsigned char *p = b + 16;
 		size_t n = v.mv_size - 16;
 		bool about_card = n >= cl && !memcmp(p, card, cl);
-		if ((b[1] == LOY_EV_CONSENT && about_card && n > cl && p[cl] == ' ') ||
-		    (b[1] == LOY_EV_ERASURE && about_card && n == cl)) {
-			/* Consent, and an earlier clear erasure, of this card: HQ needs neither
-			 * any more (the erasure supersedes them), and they hold the number. */
+		/* (An earlier clear erasure of the card stays until HQ acknowledged it:
+		 * loy_events_forget_clear_erasures.) */
+		if (b[1] == LOY_EV_CONSENT && about_card && n > cl && p[cl] == ' ') {
+			/* Consent of this card: HQ needs it no more (the erasure supersedes
+			 * it), and it holds the number. */
 			if ((rc = mdb_cursor_del(cur, 0)))
 				break;
 			(*scrubbed)++;
