@@ -170,7 +170,7 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const
 	if ((rc = unlink_sales(db, txn, card, unlinked)))
 		return rc;
 	/* The outbox: the card's consent events go, its offer events lose the card. */
-	if ((rc = loyi_events_scrub_card(db, txn, card, &scrubbed)))
+	if ((rc = loyi_events_scrub_card(db, txn, card, ev_payload, ev_len, &scrubbed)))
 		return rc;
 	if (!had_card && *unlinked == 0 && scrubbed == 0)
 		return PM_ENOENT;   /* nothing written: the transaction is aborted */

@@ -148,12 +148,14 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const
 /* Meta key (u64 1): an erasure left the card's old bytes in free pages; compact.c clears it
  * by rewriting the log. Never copied into the rewritten log. */
 #define LOYI_COMPACT_PENDING "compact_pending"
-/* Scrub the outbox of a card (outbox.c): its consent events are deleted, every JSON string
- * equal to the number in an offer payload becomes "". *scrubbed counts the events changed. */
 /* Meta key (u64): the newest erasure event queued with the clear number (no HQ key); its
  * acknowledgement lets loy_events_forget_clear_erasures delete them all. 0 = none. */
 #define LOYI_CLEAR_ERASURE_SEQ "clear_erasure_seq"
-int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, uint64_t *scrubbed);
+/* Scrub the outbox of a card (outbox.c): its consent events HQ acknowledged are deleted, the
+ * others become erasure events with hq_payload (deleted too without one); every JSON string
+ * equal to the number in an offer payload becomes "". *scrubbed counts the events changed. */
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const void *hq_payload,
+			   size_t hq_len, uint64_t *scrubbed);
 /* compact.c needs to reopen the environment in the same handle (db.c). */
 int loyi_open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errlen);
 

@@ -341,31 +341,60 @@ static size_t drop_quoted(const unsigned char *p, size_t n, const char *card, un
 	return o;
 }
 
-int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, uint64_t *scrubbed)
+/*
+ * A consent event of the erased card. HQ no longer needs it (the erasure
+ * supersedes it), but an upload batch is a contiguous run of seqs after
+ * events_acked (docs/hostsync.md), so only an acknowledged one may go; one
+ * HQ has not seen keeps its seq as an erasure event with the erasure's HQ
+ * payload. Without one (no HQ: nothing is ever uploaded) it goes too.
+ */
+static int scrub_consent(MDB_cursor *cur, MDB_val *k, const unsigned char *b, uint64_t acked,
+			 const void *hq_payload, size_t hq_len, unsigned char **buf, size_t *cap)
+{
+	uint64_t seq;
+	memcpy(&seq, k->mv_data, sizeof(seq));
+	if (seq <= acked || !hq_payload)
+		return mdb_cursor_del(cur, 0);
+	if (16 + hq_len > *cap) {
+		unsigned char *nb = realloc(*buf, 16 + hq_len);
+		if (!nb)
+			return PM_ENOMEM;
+		*buf = nb;
+		*cap = 16 + hq_len;
+	}
+	memcpy(*buf, b, 16);
+	(*buf)[1] = LOY_EV_ERASURE;
+	for (int i = 0; i < 4; i++)
+		(*buf)[4 + i] = (unsigned char)(hq_len >> (8 * i));
+	memcpy(*buf + 16, hq_payload, hq_len);
+	MDB_val nk = { sizeof(seq), &seq }, nv = { 16 + hq_len, *buf };
+	return mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
+}
+
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const void *hq_payload,
+			   size_t hq_len, uint64_t *scrubbed)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t cl = strlen(card);
 	unsigned char *buf = NULL;
 	size_t cap = 0;
-	int rc = mdb_cursor_open(txn, db->events, &cur);
+	uint64_t acked;
+	int rc = loyi_meta_get_u64(db, txn, "events_acked", &acked);
 	*scrubbed = 0;
-	if (rc)
-		return loyi_mdb_err(rc);
-	/* Every event: an erasure is rare, the outbox is read once per erasure. */
+	if (rc || (rc = loyi_mdb_err(mdb_cursor_open(txn, db->events, &cur))))
+		return rc;
+	/* Every event: an erasure is rare, the outbox is read once per erasure. (An
+	 * earlier clear erasure of the card stays until HQ acknowledged it:
+	 * loy_events_forget_clear_erasures.) */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const unsigned char *b = v.mv_data;
 		if (v.mv_size < 16 || b[0] != LOYI_REC_V1)
 			continue;   /* not ours to judge here; loy_events_after reports it */
 		const unsigned char *p = b + 16;
 		size_t n = v.mv_size - 16;
-		bool about_card = n >= cl && !memcmp(p, card, cl);
-		/* (An earlier clear erasure of the card stays until HQ acknowledged it:
-		 * loy_events_forget_clear_erasures.) */
-		if (b[1] == LOY_EV_CONSENT && about_card && n > cl && p[cl] == ' ') {
-			/* Consent of this card: HQ needs it no more (the erasure supersedes
-			 * it), and it holds the number. */
-			if ((rc = mdb_cursor_del(cur, 0)))
+		if (b[1] == LOY_EV_CONSENT && n > cl && p[cl] == ' ' && !memcmp(p, card, cl)) {
+			if ((rc = scrub_consent(cur, &k, b, acked, hq_payload, hq_len, &buf, &cap)))
 				break;
 			(*scrubbed)++;
 			continue;

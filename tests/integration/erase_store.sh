@@ -182,6 +182,8 @@ day "$D" "$T/c3" "$E" "$K1" "$K2"
 sum_hq() { psql_q "SELECT coalesce(sum(total_cents),0) || ' ' || count(*) FROM sales WHERE store_id = 'S3'"; }
 check "the day is at HQ" '[ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = '\''S3'\'' AND card = '\''$E'\''")" -gt 0 ]'
 before_hq=$(sum_hq)
+# a consent change HQ has not received yet: it travels as a second (sealed) erasure
+"$P" card consent "$E" --targeted yes --config "$T/c3" >/dev/null 2>&1
 "$P" card erase "$E" --config "$T/c3" >"$T/e3.out" 2>&1; rc=$?
 check "till erase with HQ: sealed to HQ's key, compacted" '[ $rc -eq 0 ] && grep -q "sealed" "$T/e3.out" && grep -q "compacted" "$T/e3.out"'
 left=$(found "$D" "$E")
@@ -189,6 +191,8 @@ check "till erase, before the sync: the number is nowhere in the data directory$
 "$P" sync --once --config "$T/c3" >/dev/null 2>"$T/s1.err"; rc=$?
 check "the sealed erasure goes up and HQ opens it: the card is erased at HQ" \
 	'[ $rc -eq 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$E'\''")" = 0 ]'
+check "... and HQ acknowledged every event (none left to send)" \
+	'"$P" status --config "$T/c3" --socket "$T/none.sock" 2>/dev/null | grep -q "unsent to HQ *0 sales, 0 events"'
 check "the erased card's sales still count at HQ (same total, same count)" '[ "$(sum_hq)" = "$before_hq" ]'
 "$POSMARK_HQ" erase "$H" --db "$HQ_DB" >/dev/null 2>&1
 check "before HQ's erasure reaches the store, its number is in the log" '[ -n "$(found "$D" "$H")" ]'
@@ -198,6 +202,7 @@ check "an erasure pulled from HQ: scrubbed and compacted by the sync${left:+ (fo
 check "... the other cards are still there" '"$P" card show "$K1" --config "$T/c3" >/dev/null 2>&1 && [ -n "$(found "$D" "$K1")" ]'
 # no key: the clear number is kept only until HQ acknowledged it
 grep -v rules_public_key "$T/c3" >"$T/c3n"
+"$P" card consent "$K2" --targeted yes --config "$T/c3n" >/dev/null 2>&1
 "$P" card erase "$K2" --config "$T/c3n" >"$T/e4.out" 2>&1
 check "with hq.url but no key: the clear number waits for HQ (said so)" \
 	'grep -q "in the clear until HQ acknowledges" "$T/e4.out" && [ -n "$(found "$D" "$K2")" ]'

@@ -95,7 +95,9 @@ static void test_scrub_and_compact(void **state)
 	sell(f, CARD_B, T0 + 1);
 	sell(f, CARD_A, T0 + 2);
 	assert_int_equal(loy_card_set_consent(f->db, CARD_A, LOY_CONSENT_YES, LOY_SRC_TILL, T0 + 3), PM_OK);
+	assert_int_equal(loy_watermark_set(f->db, true, 1), PM_OK);   /* HQ has A's first consent */
 	assert_int_equal(loy_card_set_consent(f->db, CARD_B, LOY_CONSENT_NO, LOY_SRC_TILL, T0 + 3), PM_OK);
+	assert_int_equal(loy_card_set_consent(f->db, CARD_A, LOY_CONSENT_NO, LOY_SRC_TILL, T0 + 4), PM_OK);
 	offer_event(f, LOY_EV_OFFER_ISSUED, CARD_A, 1);
 	offer_event(f, LOY_EV_OFFER_REDEEMED, CARD_B, 2);
 	assert_true(in_file(f->dir, CARD_A) > 0);
@@ -106,17 +108,23 @@ static void test_scrub_and_compact(void **state)
 	assert_int_equal(n, 2);
 	struct seen s = { 0 };
 	assert_int_equal(loy_events_after(f->db, 0, 0, collect, &s), PM_OK);
-	/* B's consent, A's offer without the card, B's offer as it was, the erasure as given */
-	assert_int_equal(s.n, 4);
+	/* A's acknowledged consent gone; B's consent; A's unacknowledged consent now an erasure (an
+	 * upload is a contiguous run of seqs); A's offer without the card; B's offer; the erasure */
+	assert_int_equal(s.n, 5);
 	assert_int_equal(s.type[0], LOY_EV_CONSENT);
 	assert_string_equal(s.payload[0], CARD_B " no");
-	assert_int_equal(s.type[1], LOY_EV_OFFER_ISSUED);
-	assert_string_equal(s.payload[1], "{\"v\":1,\"sale\":1,\"campaign\":\"c\",\"rule\":\"r\",\"card\":\"\","
+	assert_int_equal(s.type[1], LOY_EV_ERASURE);
+	assert_string_equal(s.payload[1], "sealed1:opaque");
+	assert_int_equal(s.type[2], LOY_EV_OFFER_ISSUED);
+	assert_string_equal(s.payload[2], "{\"v\":1,\"sale\":1,\"campaign\":\"c\",\"rule\":\"r\",\"card\":\"\","
 			    "\"coupon\":\"PM" CARD_A "9\"}");
-	assert_non_null(strstr(s.payload[2], "\"card\":\"" CARD_B "\""));
-	assert_int_equal(s.type[3], LOY_EV_ERASURE);
-	assert_string_equal(s.payload[3], "sealed1:opaque");
-	struct loy_event ev = { .type = LOY_EV_ERASURE, .payload = s.payload[3], .payload_len = 14 };
+	assert_non_null(strstr(s.payload[3], "\"card\":\"" CARD_B "\""));
+	assert_int_equal(s.type[4], LOY_EV_ERASURE);
+	assert_string_equal(s.payload[4], "sealed1:opaque");
+	struct loy_stats st0;
+	assert_int_equal(loy_stats(f->db, &st0), PM_OK);
+	assert_int_equal(st0.last_event_seq, 6);
+	struct loy_event ev = { .type = LOY_EV_ERASURE, .payload = s.payload[4], .payload_len = 14 };
 	char card[LOY_CARD_MAX + 1];
 	assert_int_equal(loy_event_card_fields(&ev, card, NULL), PM_ENOENT);   /* sealed: pass it on */
 
