@@ -71,6 +71,9 @@ static int erase(const struct term_config *cfg, struct loy_db *db, const char *c
 	int rc = term_card_erase(cfg, db, card, &n, &queued);
 	if (rc == PM_ENOENT)
 		return cli_fail("card", "nothing to erase", "this card has no data at this terminal");
+	if (rc == PM_EBUSY)
+		return cli_fail("card", "start the posmark daemon, finish or cancel that sale, then erase again "
+				"(or send card_erase to the daemon)", "card not erased: %s", queued);
 	if (rc)
 		return cli_fail("card", "free disk space or check the data directory, then rerun 'posmark card erase'",
 				"cannot erase the card: %s", pm_strerror(rc));

@@ -104,7 +104,7 @@ void daemon_op_card_erase(struct daemon *d, int slot, json_t *req)
 	int rc = term_card_erase(&d->cfg, d->db, r.card, &n, &queued);
 	if (rc) {
 		snprintf(msg, sizeof(msg), "%s", rc == PM_ENOENT ? "this card has no data at this terminal"
-			 : "the card could not be erased");
+			 : rc == PM_EBUSY ? queued : "the card could not be erased");
 		reply_error(d, slot, req, rc, msg, rc == PM_ENOENT ? "nothing to erase"
 			    : "free disk space or check the data directory, then send card_erase again");
 		return;

@@ -14,9 +14,37 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A sale kept over a daemon's stop (DATA/open-sales.json, open_sales.c) with this card: the
+ * daemon would restore and commit it, writing the number again. */
+static bool kept_sale_has(const struct term_config *cfg, const char *card)
+{
+	char path[1100], quoted[LOY_CARD_MAX + 3], buf[65536];
+	size_t n, ql = (size_t)snprintf(quoted, sizeof(quoted), "\"%s\"", card), keep = 0;
+	bool hit = false;
+	snprintf(path, sizeof(path), "%s/open-sales.json", cfg->data_dir);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	/* Read in pieces; the last ql-1 bytes of a piece start the next, so no match is split. */
+	while (!hit && (n = fread(buf + keep, 1, sizeof(buf) - keep, f)) > 0) {
+		n += keep;
+		hit = memmem(buf, n, quoted, ql) != NULL;
+		keep = n >= ql ? ql - 1 : n;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(f);
+	return hit;
+}
+
 int term_card_erase(const struct term_config *cfg, struct loy_db *db, const char *card, uint64_t *unlinked,
 		    const char **queued)
 {
+	*queued = "";
+	if (kept_sale_has(cfg, card)) {
+		*queued = "a sale kept over the daemon's stop holds this card (open-sales.json)";
+		*unlinked = 0;
+		return PM_EBUSY;
+	}
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	size_t pk_len = 0;
 	struct pm_buf sealed = { 0 };

@@ -97,6 +97,8 @@ void term_sync_client_config(const struct term_config *cfg, struct hs_client_con
  * for HQ: nothing without hq.url (a standalone shop), the number sealed to
  * hq.rules_public_key with one, the clear number (deleted once HQ
  * acknowledged it) with hq.url but no key. *queued says which, for people.
+ * PM_EBUSY (*queued says why) while DATA/open-sales.json keeps a sale with
+ * the card (the daemon would restore it and write the number again).
  */
 int term_card_erase(const struct term_config *cfg, struct loy_db *db, const char *card, uint64_t *unlinked,
 		    const char **queued);
