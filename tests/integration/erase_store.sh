@@ -76,9 +76,7 @@ EOF
 # and redeemed, consent yes then no, a return, for CARD and two kept cards
 day() {
 	local d=$1 conf=$2 e=$3 k1=$4 k2=$5
-	"$POSMARK_BUILD/tests/test_hostsync" gen "$d" 1500 T1 400 >/dev/null 2>&1 ||
-		{ [ -x "$POSMARK_BUILD/../normal/tests/test_hostsync" ] &&
-			"$POSMARK_BUILD/../normal/tests/test_hostsync" gen "$d" 1500 T1 400 >/dev/null; }
+	"$GEN" gen "$d" 1500 T1 400 >/dev/null   # the fixture generator (hq_env.bash: the normal build's)
 	"$P" catalog import data/demo/catalog.csv --config "$conf" >/dev/null 2>&1
 	"$P" rules load "$T/rules.json" --config "$conf" >/dev/null 2>&1
 	"$P" card consent "$e" --targeted yes --config "$conf" >/dev/null 2>&1
@@ -212,8 +210,7 @@ check "... once HQ acknowledged it, it is deleted and compacted away${left:+ (fo
 
 # ---- 4: kill -9 during the compaction: a working log, no sale lost ------------------------
 D=$T/d4
-"$POSMARK_BUILD/tests/test_hostsync" gen "$D" 20000 T1 2000 >/dev/null 2>&1 ||
-	"$POSMARK_BUILD/../normal/tests/test_hostsync" gen "$D" 20000 T1 2000 >/dev/null
+"$GEN" gen "$D" 20000 T1 2000 >/dev/null
 n4=$(nsales "$D"); s4=$(show "$K1" "$D")
 "$P" card erase "$E" --data "$D" >"$T/e5.out" 2>&1
 check "a big log: erased and compacted" 'grep -q "purchase log compacted" "$T/e5.out"'
