@@ -97,8 +97,7 @@ int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int s
 
 struct erase_arg {
 	const char *card;
-	const void *ev_payload;
-	size_t ev_len;
+	struct loyi_erasure how;
 	int64_t now;
 	uint64_t unlinked;
 };
@@ -155,11 +154,19 @@ static int unlink_sales(struct loy_db *db, MDB_txn *txn, const char *card, uint6
 	return PM_OK;
 }
 
-int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const void *ev_payload, size_t ev_len,
+/* The newest event that keeps the number until HQ's acknowledgement (never backwards). */
+static int wait_for_ack(struct loy_db *db, MDB_txn *txn, uint64_t seq)
+{
+	uint64_t cur;
+	int rc = loyi_meta_get_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, &cur);
+	return rc ? rc : seq > cur ? loyi_meta_put_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, seq) : PM_OK;
+}
+
+int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
 			int64_t now, uint64_t *unlinked)
 {
 	MDB_val k = { strlen(card), (void *)card }, v;
-	uint64_t scrubbed = 0;
+	uint64_t scrubbed = 0, wait_seq = 0;
 	int rc, had_card;
 
 	*unlinked = 0;
@@ -170,7 +177,7 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const
 	if ((rc = unlink_sales(db, txn, card, unlinked)))
 		return rc;
 	/* The outbox: the card's consent events go, its offer events lose the card. */
-	if ((rc = loyi_events_scrub_card(db, txn, card, ev_payload, ev_len, &scrubbed)))
+	if ((rc = loyi_events_scrub_card(db, txn, card, how, &scrubbed, &wait_seq)))
 		return rc;
 	if (!had_card && *unlinked == 0 && scrubbed == 0)
 		return PM_ENOENT;   /* nothing written: the transaction is aborted */
@@ -180,35 +187,37 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const
 		return loyi_mdb_err(rc);
 	if ((rc = mdb_del(txn, db->bought, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
-	if ((rc = loyi_caps_forget_card(db, txn, card)))
+	if ((rc = loyi_caps_forget_card(db, txn, card)) || (wait_seq && (rc = wait_for_ack(db, txn, wait_seq))))
 		return rc;
 	/* Its old bytes now sit in free pages: the log is to be compacted (compact.c). */
 	if ((rc = loyi_meta_put_u64(db, txn, LOYI_COMPACT_PENDING, 1)))
 		return rc;
 	/* The erasure travels to HQ only as the caller's payload (sealed to HQ), never as given. */
-	if (!ev_payload)
+	if (!how->payload || how->from_hq)
 		return PM_OK;
-	struct loy_event_new ev = { .type = LOY_EV_ERASURE, .time_us = now, .payload = ev_payload,
-				     .payload_len = ev_len };
+	struct loy_event_new ev = { .type = LOY_EV_ERASURE, .time_us = now, .payload = how->payload,
+				     .payload_len = how->len };
 	uint64_t seq;
 	if ((rc = loyi_event_put(db, txn, &ev, &seq)))
 		return rc;
 	/* A clear number (no HQ key): kept only until HQ acknowledged it. */
-	if (ev_len == strlen(card) && !memcmp(ev_payload, card, ev_len))
-		return loyi_meta_put_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, seq);
+	if (how->len == strlen(card) && !memcmp(how->payload, card, how->len))
+		return wait_for_ack(db, txn, seq);
 	return PM_OK;
 }
 
 static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
 {
 	struct erase_arg *a = arg;
-	return loyi_card_erase_txn(db, txn, a->card, a->ev_payload, a->ev_len, a->now, &a->unlinked);
+	return loyi_card_erase_txn(db, txn, a->card, &a->how, a->now, &a->unlinked);
 }
 
-int loy_card_erase_queue(struct loy_db *db, const char *card, int64_t now_us, const void *hq_payload,
-			 size_t hq_len, uint64_t *sales_unlinked)
+static int erase(struct loy_db *db, const char *card, int64_t now_us, const struct loyi_erasure *how,
+		 uint64_t *sales_unlinked)
 {
-	struct erase_arg a = { .card = card, .ev_payload = hq_payload, .ev_len = hq_len, .now = now_us };
+	struct erase_arg a = { .card = card, .how = *how, .now = now_us };
+	const void *hq_payload = how->payload;
+	size_t hq_len = how->len;
 	int rc;
 	if (sales_unlinked)
 		*sales_unlinked = 0;
@@ -221,13 +230,20 @@ int loy_card_erase_queue(struct loy_db *db, const char *card, int64_t now_us, co
 	return rc;
 }
 
+int loy_card_erase_queue(struct loy_db *db, const char *card, int64_t now_us, const void *hq_payload,
+			 size_t hq_len, uint64_t *sales_unlinked)
+{
+	struct loyi_erasure how = { hq_payload, hq_len, false };
+	return erase(db, card, now_us, &how, sales_unlinked);
+}
+
 int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
 		   uint64_t *sales_unlinked)
 {
 	/* Erasure record v1 (the clear number): only where no HQ key is known; the
 	 * sync wiring deletes it once HQ acknowledged it (loy_events_forget_clear_erasures). */
-	return loy_card_erase_queue(db, card, now_us, source == LOY_SRC_HQ ? NULL : card, strlen(card),
-				    sales_unlinked);
+	struct loyi_erasure how = { card, strlen(card), source == LOY_SRC_HQ };
+	return erase(db, card, now_us, &how, sales_unlinked);
 }
 
 

@@ -137,25 +137,36 @@ int loyi_return_prepare(struct loy_db *db, MDB_txn *txn, struct loy_sale *s, str
 			struct loy_commit_result *res);
 int loyi_return_record(struct loy_db *db, MDB_txn *txn, const struct loy_sale *s, struct loyi_return_work *w);
 void loyi_return_work_free(struct loyi_return_work *w);
+/* What an erasure queues for HQ, and what becomes of the card's consent events HQ has not
+ * acknowledged (an upload is a contiguous run of seqs, so those cannot just go). */
+struct loyi_erasure {
+	const void *payload;          /* the erasure event for HQ (NULL = none) */
+	size_t len;
+	bool from_hq;                 /* HQ's own: nothing queued; unacknowledged consent events wait
+	                               * for HQ's ack (clear_erasure_seq). Else with a payload they
+	                               * become erasure events with it; without (no HQ) they go. */
+};
 /*
  * Erase a card in txn (card.c, docs/privacy.md "At the store"): every live
- * record that holds the number is deleted or rewritten without it, and the
- * log is marked for compaction. ev_payload (NULL = none) is queued as the
- * erasure event for HQ. PM_ENOENT when nothing was known.
+ * record that holds the number is deleted or rewritten without it (or waits
+ * for HQ's acknowledgement, above), and the log is marked for compaction.
+ * PM_ENOENT when nothing was known.
  */
-int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const void *ev_payload, size_t ev_len,
+int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
 			int64_t now, uint64_t *unlinked);
 /* Meta key (u64 1): an erasure left the card's old bytes in free pages; compact.c clears it
  * by rewriting the log. Never copied into the rewritten log. */
 #define LOYI_COMPACT_PENDING "compact_pending"
-/* Meta key (u64): the newest erasure event queued with the clear number (no HQ key); its
- * acknowledgement lets loy_events_forget_clear_erasures delete them all. 0 = none. */
+/* Meta key (u64): the newest event that keeps an erased card's number in the clear until HQ
+ * acknowledges it (an erasure queued without a key, a consent event of a card HQ erased); then
+ * loy_events_forget_clear_erasures deletes them all. 0 = none. */
 #define LOYI_CLEAR_ERASURE_SEQ "clear_erasure_seq"
 /* Scrub the outbox of a card (outbox.c): its consent events HQ acknowledged are deleted, the
- * others become erasure events with hq_payload (deleted too without one); every JSON string
- * equal to the number in an offer payload becomes "". *scrubbed counts the events changed. */
-int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const void *hq_payload,
-			   size_t hq_len, uint64_t *scrubbed);
+ * others treated as `how` says (*wait_seq: the newest left to wait for HQ's ack, 0 = none);
+ * every JSON string equal to the number in an offer payload becomes "". *scrubbed counts the
+ * events changed. */
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
+			   uint64_t *scrubbed, uint64_t *wait_seq);
 /* compact.c needs to reopen the environment in the same handle (db.c). */
 int loyi_open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errlen);
 

@@ -357,7 +357,9 @@ int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int s
  * Erase a card (docs/privacy.md, "At the store"), in ONE transaction: its
  * record, index entries, `bought` list and caps entries go; its sales and
  * returns stay with the card unlinked (card_erased); its consent events
- * are deleted from the outbox and every
+ * HQ acknowledged are deleted, the others become erasure events with
+ * hq_payload (an upload is a contiguous run of seqs; without a payload they
+ * are deleted: no HQ), and every
  * offer event's JSON string equal to the number becomes ""; the log is
  * marked for compaction (loy_compact: until then the old bytes sit in free
  * pages). hq_payload (NULL = none: a standalone shop, or HQ's own erasure)
@@ -368,7 +370,9 @@ int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int s
 int loy_card_erase_queue(struct loy_db *db, const char *card, int64_t now_us, const void *hq_payload,
 			 size_t hq_len, uint64_t *sales_unlinked);
 /*
- * The same; source LOY_SRC_HQ queues nothing, LOY_SRC_TILL queues the clear
+ * The same; source LOY_SRC_HQ queues nothing (the card's consent events HQ
+ * has not received wait for its acknowledgement, then
+ * loy_events_forget_clear_erasures deletes them), LOY_SRC_TILL queues the clear
  * number (erasure record v1) for a terminal that knows no HQ key: HQ must
  * get the number, so it is kept until HQ acknowledged it, then deleted by
  * loy_events_forget_clear_erasures (and compacted away).
@@ -376,9 +380,12 @@ int loy_card_erase_queue(struct loy_db *db, const char *card, int64_t now_us, co
 int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
 		   uint64_t *sales_unlinked);
 /*
- * Delete the erasure events that carry a clear number once HQ acknowledged
- * the newest of them (events_acked), and mark the log for compaction.
- * Cheap when there are none (one meta read). *forgotten may be NULL.
+ * Once HQ acknowledged the newest event that keeps an erased card's number
+ * in the clear (events_acked >= meta clear_erasure_seq): delete them, the
+ * erasure events with a clear number and the consent events of cards that
+ * have no record any more (HQ's erasure leaves those it has not received
+ * until then), and mark the log for compaction. Cheap when there are none
+ * (one meta read). *forgotten may be NULL.
  */
 int loy_events_forget_clear_erasures(struct loy_db *db, uint64_t *forgotten);
 

@@ -344,35 +344,40 @@ static size_t drop_quoted(const unsigned char *p, size_t n, const char *card, un
 /*
  * A consent event of the erased card. HQ no longer needs it (the erasure
  * supersedes it), but an upload batch is a contiguous run of seqs after
- * events_acked (docs/hostsync.md), so only an acknowledged one may go; one
- * HQ has not seen keeps its seq as an erasure event with the erasure's HQ
- * payload. Without one (no HQ: nothing is ever uploaded) it goes too.
+ * events_acked (docs/hostsync.md), so only an acknowledged one may go. One
+ * HQ has not seen keeps its seq: as an erasure event with the erasure's HQ
+ * payload; for HQ's own erasure, as it is until HQ acknowledged it (*wait).
+ * Without HQ at all (no payload, not from HQ) nothing is uploaded: it goes.
  */
 static int scrub_consent(MDB_cursor *cur, MDB_val *k, const unsigned char *b, uint64_t acked,
-			 const void *hq_payload, size_t hq_len, unsigned char **buf, size_t *cap)
+			 const struct loyi_erasure *how, unsigned char **buf, size_t *cap, uint64_t *wait)
 {
 	uint64_t seq;
 	memcpy(&seq, k->mv_data, sizeof(seq));
-	if (seq <= acked || !hq_payload)
+	if (seq <= acked || (!how->payload && !how->from_hq))
 		return mdb_cursor_del(cur, 0);
-	if (16 + hq_len > *cap) {
-		unsigned char *nb = realloc(*buf, 16 + hq_len);
+	if (how->from_hq) {
+		*wait = seq;
+		return PM_OK;
+	}
+	if (16 + how->len > *cap) {
+		unsigned char *nb = realloc(*buf, 16 + how->len);
 		if (!nb)
 			return PM_ENOMEM;
 		*buf = nb;
-		*cap = 16 + hq_len;
+		*cap = 16 + how->len;
 	}
 	memcpy(*buf, b, 16);
 	(*buf)[1] = LOY_EV_ERASURE;
 	for (int i = 0; i < 4; i++)
-		(*buf)[4 + i] = (unsigned char)(hq_len >> (8 * i));
-	memcpy(*buf + 16, hq_payload, hq_len);
-	MDB_val nk = { sizeof(seq), &seq }, nv = { 16 + hq_len, *buf };
+		(*buf)[4 + i] = (unsigned char)(how->len >> (8 * i));
+	memcpy(*buf + 16, how->payload, how->len);
+	MDB_val nk = { sizeof(seq), &seq }, nv = { 16 + how->len, *buf };
 	return mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
 }
 
-int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const void *hq_payload,
-			   size_t hq_len, uint64_t *scrubbed)
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
+			   uint64_t *scrubbed, uint64_t *wait_seq)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -382,6 +387,7 @@ int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, co
 	uint64_t acked;
 	int rc = loyi_meta_get_u64(db, txn, "events_acked", &acked);
 	*scrubbed = 0;
+	*wait_seq = 0;
 	if (rc || (rc = loyi_mdb_err(mdb_cursor_open(txn, db->events, &cur))))
 		return rc;
 	/* Every event: an erasure is rare, the outbox is read once per erasure. (An
@@ -394,7 +400,7 @@ int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, co
 		const unsigned char *p = b + 16;
 		size_t n = v.mv_size - 16;
 		if (b[1] == LOY_EV_CONSENT && n > cl && p[cl] == ' ' && !memcmp(p, card, cl)) {
-			if ((rc = scrub_consent(cur, &k, b, acked, hq_payload, hq_len, &buf, &cap)))
+			if ((rc = scrub_consent(cur, &k, b, acked, how, &buf, &cap, wait_seq)))
 				break;
 			(*scrubbed)++;
 			continue;
@@ -430,6 +436,17 @@ int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, co
 	return rc == MDB_NOTFOUND ? PM_OK : rc > 0 ? loyi_mdb_err(rc) : rc;
 }
 
+/* A consent event whose card has no record: erased (consent always writes the record). */
+static bool consent_of_erased(struct loy_db *db, MDB_txn *txn, const unsigned char *p, size_t n)
+{
+	size_t cl = 0;
+	MDB_val v;
+	while (cl < n && p[cl] >= '0' && p[cl] <= '9')
+		cl++;
+	MDB_val k = { cl, (void *)p };
+	return cl > 0 && cl < n && p[cl] == ' ' && mdb_get(txn, db->cards, &k, &v) == MDB_NOTFOUND;
+}
+
 struct forget_arg {
 	uint64_t forgotten;
 };
@@ -453,8 +470,9 @@ static int forget_body(struct loy_db *db, MDB_txn *txn, void *arg)
 		memcpy(&seq, k.mv_data, 8);
 		if (seq > acked)
 			break;
-		if (v.mv_size > 16 && b[0] == LOYI_REC_V1 && b[1] == LOY_EV_ERASURE &&
-		    all_digits(b + 16, v.mv_size - 16)) {
+		if (v.mv_size > 16 && b[0] == LOYI_REC_V1 &&
+		    ((b[1] == LOY_EV_ERASURE && all_digits(b + 16, v.mv_size - 16)) ||
+		     (b[1] == LOY_EV_CONSENT && consent_of_erased(db, txn, b + 16, v.mv_size - 16)))) {
 			if ((rc = mdb_cursor_del(cur, 0)))
 				break;
 			a->forgotten++;

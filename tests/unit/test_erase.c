@@ -241,6 +241,37 @@ static void test_clear_erasure_until_ack(void **state)
 	assert_int_equal(st.last_event_seq, before);
 }
 
+/* HQ's erasure: nothing queued; a consent HQ has not received keeps its seq until HQ's ack. */
+static void test_hq_erasure_waits_for_ack(void **state)
+{
+	struct fx *f = *state;
+	uint64_t n, forgotten = 9;
+	struct loy_stats st;
+	struct seen s = { 0 };
+	sell(f, CARD_A, T0);
+	sell(f, CARD_B, T0 + 1);
+	assert_int_equal(loy_card_set_consent(f->db, CARD_A, LOY_CONSENT_YES, LOY_SRC_TILL, T0 + 2), PM_OK);
+	assert_int_equal(loy_card_set_consent(f->db, CARD_B, LOY_CONSENT_YES, LOY_SRC_TILL, T0 + 3), PM_OK);
+	assert_int_equal(loy_card_erase(f->db, CARD_A, LOY_SRC_HQ, T0 + 4, &n), PM_OK);
+	assert_int_equal(loy_events_after(f->db, 0, 0, collect, &s), PM_OK);
+	assert_int_equal(s.n, 2);   /* no hole in what HQ has yet to receive, nothing queued */
+	assert_string_equal(s.payload[0], CARD_A " yes");
+	assert_int_equal(loy_compact(f->db, NULL, NULL, 0), PM_OK);
+	assert_int_equal(in_file(f->dir, CARD_A), 1);
+	assert_int_equal(loy_events_forget_clear_erasures(f->db, &forgotten), PM_OK);
+	assert_int_equal(forgotten, 0);   /* not acknowledged yet */
+	assert_int_equal(loy_stats(f->db, &st), PM_OK);
+	assert_int_equal(loy_watermark_set(f->db, true, st.last_event_seq), PM_OK);
+	assert_int_equal(loy_events_forget_clear_erasures(f->db, &forgotten), PM_OK);
+	assert_int_equal(forgotten, 1);   /* A's consent; B's (a card still known) stays */
+	assert_int_equal(loy_compact(f->db, NULL, NULL, 0), PM_OK);
+	assert_int_equal(in_file(f->dir, CARD_A), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(loy_events_after(f->db, 0, 0, collect, &s), PM_OK);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.payload[0], CARD_B " yes");
+}
+
 /* wire's erasure v2: only the rule-signing secret key opens it; one length for every number. */
 static void test_wire_sealed_erasure(void **state)
 {
@@ -285,6 +316,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_byte_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_erasure_until_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hq_erasure_waits_for_ack, setup, teardown),
 		cmocka_unit_test(test_wire_sealed_erasure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
