@@ -198,7 +198,7 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 	if ((rc = time_ok(in, "event", e->seq, e->time_us)))
 		return rc;
 	if ((rc = wire_event_payload_decode(wire_event_type_parse(e->type), e->payload, e->payload_len, &d, why,
-					    sizeof(why)))) {
+					    sizeof(why))) || (rc = hqi_erasure_open(&d, e->payload, e->payload_len, why, sizeof(why)))) {
 		snprintf(in->reason, sizeof(in->reason), "event seq %" PRIu64 " (%.19s) of terminal '%.31s': %.150s; "
 			 "the batch is refused, nothing stored (the terminal keeps it; bring that terminal's posmark "
 			 "and posmark-hq to one release: docs/hostsync.md, Event payloads)", e->seq, e->type,

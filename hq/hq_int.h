@@ -154,4 +154,11 @@ void hqi_guard_close(struct hqi_guard *g);
 struct pm_help;
 extern const struct pm_help hq_help;
 
+/* Sealed erasures (hq_erasure_open.c, docs/privacy.md): load the rule-signing secret key once at
+ * serve's start; at ingest fill d->card of a sealed erasure (others untouched). PM_OK, PM_EINVAL
+ * (no key loaded, or not sealed to it: why says), PM_EIO. */
+struct wire_event_payload;
+int hqi_erasure_key_load(const char *path, char *err, size_t errlen);
+int hqi_erasure_open(struct wire_event_payload *d, const char *payload, size_t len, char *why, size_t whylen);
+
 #endif

@@ -382,6 +382,12 @@ static int cmd_serve(const struct opts *o)
 	}
 	PQfinish(c);
 	hq_accounts_config(o->tiers);
+	char kerr[300];   /* stores seal erasures to this key (docs/privacy.md) */
+	if (o->key && hqi_erasure_key_load(o->key, kerr, sizeof(kerr))) {
+		free(cert);
+		free(key);
+		return fail("give the key 'rules keygen' made (--key or rules_key in hq.conf)", "%s", kerr);
+	}
 	rc = hq_serve(&cfg);
 	free(cert);
 	if (key) {

@@ -192,7 +192,8 @@ static int apply_one(struct loy_db *db, MDB_txn *txn, struct apply_arg *g, const
 	if (a->erased) {
 		uint64_t unlinked;
 		/* Erased at HQ: erase here without queueing an erasure back. */
-		rc = loyi_card_erase_txn(db, txn, a->card, LOY_SRC_HQ, g->as_of, &unlinked);
+		struct loyi_erasure how = { NULL, 0, true };
+		rc = loyi_card_erase_txn(db, txn, a->card, &how, g->as_of, &unlinked);
 		return rc == PM_ENOENT ? PM_OK : rc;
 	}
 	if (!known)

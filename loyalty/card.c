@@ -97,29 +97,23 @@ int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int s
 
 struct erase_arg {
 	const char *card;
-	int source;
+	struct loyi_erasure how;
 	int64_t now;
 	uint64_t unlinked;
 };
 
-int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, int source, int64_t now,
-			uint64_t *unlinked)
+/* Unlink the card from each of its records (sales and returns stay, flagged erased). */
+static int unlink_sales(struct loy_db *db, MDB_txn *txn, const char *card, uint64_t *unlinked)
 {
 	MDB_val k = { strlen(card), (void *)card }, v;
 	MDB_cursor *cur;
 	struct loyi_scratch sc = { 0 };
 	unsigned char *buf = NULL;
 	size_t cap = 0;
-	int rc, had_card;
+	int rc;
 
-	*unlinked = 0;
-	rc = mdb_get(txn, db->cards, &k, &v);
-	if (rc && rc != MDB_NOTFOUND)
-		return loyi_mdb_err(rc);
-	had_card = rc == 0;
 	if ((rc = mdb_cursor_open(txn, db->card_idx, &cur)))
 		return loyi_mdb_err(rc);
-	/* Its records (sales and returns) stay, with the card unlinked. */
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	while (rc == 0) {
 		uint64_t seq;
@@ -142,6 +136,8 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, int s
 			buf = nb;
 			cap = need;
 		}
+		/* Zeroed first: the record is shorter now, and no byte of the old one may stay. */
+		memset(buf, 0, need);
 		loyi_sale_encode(&s, buf);
 		sv.mv_size = need;
 		sv.mv_data = buf;
@@ -155,43 +151,99 @@ int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, int s
 	loyi_scratch_free(&sc);
 	if (rc != MDB_NOTFOUND)
 		return rc > 0 ? loyi_mdb_err(rc) : rc;
-	if (!had_card && *unlinked == 0)
-		return PM_ENOENT;
-	k.mv_size = strlen(card);
-	k.mv_data = (void *)card;
+	return PM_OK;
+}
+
+/* The newest event that keeps the number until HQ's acknowledgement (never backwards). */
+static int wait_for_ack(struct loy_db *db, MDB_txn *txn, uint64_t seq)
+{
+	uint64_t cur;
+	int rc = loyi_meta_get_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, &cur);
+	return rc ? rc : seq > cur ? loyi_meta_put_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, seq) : PM_OK;
+}
+
+int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
+			int64_t now, uint64_t *unlinked)
+{
+	MDB_val k = { strlen(card), (void *)card }, v;
+	uint64_t scrubbed = 0, wait_seq = 0;
+	int rc, had_card;
+
+	*unlinked = 0;
+	rc = mdb_get(txn, db->cards, &k, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return loyi_mdb_err(rc);
+	had_card = rc == 0;
+	if ((rc = unlink_sales(db, txn, card, unlinked)))
+		return rc;
+	/* The outbox: the card's consent events go, its offer events lose the card. */
+	if ((rc = loyi_events_scrub_card(db, txn, card, how, &scrubbed, &wait_seq)))
+		return rc;
+	if (!had_card && *unlinked == 0 && scrubbed == 0)
+		return PM_ENOENT;   /* nothing written: the transaction is aborted */
 	if ((rc = mdb_del(txn, db->card_idx, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
 	if ((rc = mdb_del(txn, db->cards, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
 	if ((rc = mdb_del(txn, db->bought, &k, NULL)) && rc != MDB_NOTFOUND)
 		return loyi_mdb_err(rc);
-	if ((rc = loyi_caps_forget_card(db, txn, card)))
+	if ((rc = loyi_caps_forget_card(db, txn, card)) || (wait_seq && (rc = wait_for_ack(db, txn, wait_seq))))
 		return rc;
-	/* Erasure travels to HQ unless HQ sent it. */
-	if (source == LOY_SRC_HQ)
+	/* Its old bytes now sit in free pages: the log is to be compacted (compact.c). */
+	if ((rc = loyi_meta_put_u64(db, txn, LOYI_COMPACT_PENDING, 1)))
+		return rc;
+	/* The erasure travels to HQ only as the caller's payload (sealed to HQ), never as given. */
+	if (!how->payload || how->from_hq)
 		return PM_OK;
-	struct loy_event_new ev = { .type = LOY_EV_ERASURE, .time_us = now, .payload = card,
-				     .payload_len = strlen(card) };
-	return loyi_event_put(db, txn, &ev, NULL);
+	struct loy_event_new ev = { .type = LOY_EV_ERASURE, .time_us = now, .payload = how->payload,
+				     .payload_len = how->len };
+	uint64_t seq;
+	if ((rc = loyi_event_put(db, txn, &ev, &seq)))
+		return rc;
+	/* A clear number (no HQ key): kept only until HQ acknowledged it. */
+	if (how->len == strlen(card) && !memcmp(how->payload, card, how->len))
+		return wait_for_ack(db, txn, seq);
+	return PM_OK;
 }
 
 static int erase_body(struct loy_db *db, MDB_txn *txn, void *arg)
 {
 	struct erase_arg *a = arg;
-	return loyi_card_erase_txn(db, txn, a->card, a->source, a->now, &a->unlinked);
+	return loyi_card_erase_txn(db, txn, a->card, &a->how, a->now, &a->unlinked);
 }
 
-int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
-		   uint64_t *sales_unlinked)
+static int erase(struct loy_db *db, const char *card, int64_t now_us, const struct loyi_erasure *how,
+		 uint64_t *sales_unlinked)
 {
-	struct erase_arg a = { .card = card, .source = source, .now = now_us };
+	struct erase_arg a = { .card = card, .how = *how, .now = now_us };
+	const void *hq_payload = how->payload;
+	size_t hq_len = how->len;
 	int rc;
-	if (!card[0] || strlen(card) > LOY_CARD_MAX)
+	if (sales_unlinked)
+		*sales_unlinked = 0;
+	if (!card[0] || strlen(card) > LOY_CARD_MAX || strspn(card, "0123456789") != strlen(card) ||
+	    (hq_payload && !hq_len))
 		return PM_EINVAL;
 	rc = loyi_write(db, erase_body, &a);
 	if (sales_unlinked)
 		*sales_unlinked = rc ? 0 : a.unlinked;
 	return rc;
+}
+
+int loy_card_erase_queue(struct loy_db *db, const char *card, int64_t now_us, const void *hq_payload,
+			 size_t hq_len, uint64_t *sales_unlinked)
+{
+	struct loyi_erasure how = { hq_payload, hq_len, false };
+	return erase(db, card, now_us, &how, sales_unlinked);
+}
+
+int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
+		   uint64_t *sales_unlinked)
+{
+	/* Erasure record v1 (the clear number): only where no HQ key is known; the
+	 * sync wiring deletes it once HQ acknowledged it (loy_events_forget_clear_erasures). */
+	struct loyi_erasure how = { card, strlen(card), source == LOY_SRC_HQ };
+	return erase(db, card, now_us, &how, sales_unlinked);
 }
 
 
@@ -203,6 +255,8 @@ int loy_event_card_fields(const struct loy_event *ev, char card[LOY_CARD_MAX + 1
 		return PM_EINVAL;
 	for (cl = 0; cl < n && p[cl] >= '0' && p[cl] <= '9'; cl++)
 		;
+	if (ev->type == LOY_EV_ERASURE && cl == 0 && n > 0)
+		return PM_ENOENT;   /* not a number: the sealed payload of loy_card_erase_queue */
 	if (cl == 0 || cl > LOY_CARD_MAX)
 		return PM_ECORRUPT;
 	memcpy(card, p, cl);

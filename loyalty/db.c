@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MIB (1024ull * 1024ull)
 
@@ -292,7 +293,7 @@ static int mkdir_p(const char *dir)
 }
 
 /* Open every named database; on a new log, stamp magic and format. */
-static int open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errlen)
+int loyi_open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errlen)
 {
 	MDB_val k = { sizeof(LOY_MAGIC) - 1, LOY_MAGIC }, v;
 	MDB_dbi main_dbi;
@@ -419,7 +420,7 @@ int loy_open(const char *dir, const struct loy_config *cfg, struct loy_db **out,
 		db->map_size = info.me_mapsize;
 	rc = mdb_txn_begin(db->env, NULL, 0, &txn);
 	if (rc == 0) {
-		rc = open_dbis(db, txn, errbuf, errlen);
+		rc = loyi_open_dbis(db, txn, errbuf, errlen);
 		if (rc == PM_OK)
 			rc = loyi_mdb_err(mdb_txn_commit(txn));
 		else
@@ -447,6 +448,8 @@ void loy_close(struct loy_db *db)
 		mdb_env_sync(db->env, 1);
 	loyi_map_forget(db);
 	mdb_env_close(db->env);
+	if (db->compact_lfd_plus1)
+		close(db->compact_lfd_plus1 - 1);   /* after the env: see compact.c */
 	pthread_rwlock_destroy(&db->resize_lock);
 	loyi_scratch_free(&db->scratch);
 	free(db);

@@ -54,6 +54,9 @@ struct loy_db {
 	} scratch;
 	/* A deferred group's commit record is not synced yet (committer thread only). */
 	bool deferred_unsynced;
+	/* lock.mdb opened by a compaction (compact.c); its fcntl lock is the
+	 * process's, so it stays open until loy_close. 0 = none (fd + 1). */
+	int compact_lfd_plus1;
 };
 
 /* Translate an LMDB/errno code to pm_err (MDB_MAP_FULL -> LOYI_GROW). */
@@ -136,9 +139,38 @@ int loyi_return_prepare(struct loy_db *db, MDB_txn *txn, struct loy_sale *s, str
 			struct loy_commit_result *res);
 int loyi_return_record(struct loy_db *db, MDB_txn *txn, const struct loy_sale *s, struct loyi_return_work *w);
 void loyi_return_work_free(struct loyi_return_work *w);
-/* Erase a card in txn (card.c): source HQ queues nothing. PM_ENOENT when nothing was known. */
-int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, int source, int64_t now,
-			uint64_t *unlinked);
+/* What an erasure queues for HQ, and what becomes of the card's consent events HQ has not
+ * acknowledged (an upload is a contiguous run of seqs, so those cannot just go). */
+struct loyi_erasure {
+	const void *payload;          /* the erasure event for HQ (NULL = none) */
+	size_t len;
+	bool from_hq;                 /* HQ's own: nothing queued; unacknowledged consent events wait
+	                               * for HQ's ack (clear_erasure_seq). Else with a payload they
+	                               * become erasure events with it; without (no HQ) they go. */
+};
+/*
+ * Erase a card in txn (card.c, docs/privacy.md "At the store"): every live
+ * record that holds the number is deleted or rewritten without it (or waits
+ * for HQ's acknowledgement, above), and the log is marked for compaction.
+ * PM_ENOENT when nothing was known.
+ */
+int loyi_card_erase_txn(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
+			int64_t now, uint64_t *unlinked);
+/* Meta key (u64 1): an erasure left the card's old bytes in free pages; compact.c clears it
+ * by rewriting the log. Never copied into the rewritten log. */
+#define LOYI_COMPACT_PENDING "compact_pending"
+/* Meta key (u64): the newest event that keeps an erased card's number in the clear until HQ
+ * acknowledges it (an erasure queued without a key, a consent event of a card HQ erased); then
+ * loy_events_forget_clear_erasures deletes them all. 0 = none. */
+#define LOYI_CLEAR_ERASURE_SEQ "clear_erasure_seq"
+/* Scrub the outbox of a card (outbox.c): its consent events HQ acknowledged are deleted, the
+ * others treated as `how` says (*wait_seq: the newest left to wait for HQ's ack, 0 = none);
+ * every JSON string equal to the number in an offer payload becomes "". *scrubbed counts the
+ * events changed. */
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
+			   uint64_t *scrubbed, uint64_t *wait_seq);
+/* compact.c needs to reopen the environment in the same handle (db.c). */
+int loyi_open_dbis(struct loy_db *db, MDB_txn *txn, char *errbuf, size_t errlen);
 
 /* Tier for a window spend. */
 int loyi_tier_for(const struct loy_config *cfg, int64_t window_spend);

@@ -377,11 +377,67 @@ int loy_card_get(struct loy_db *db, const char *card, struct loy_card *out);
 int loy_card_set_consent(struct loy_db *db, const char *card, int consent, int source,
 			 int64_t now_us);
 /*
- * Erase a card: its record and index go, its sales stay with the card
- * unlinked, and an erasure event is queued for HQ. *sales_unlinked counts them.
+ * Erase a card (docs/privacy.md, "At the store"), in ONE transaction: its
+ * record, index entries, `bought` list and caps entries go; its sales and
+ * returns stay with the card unlinked (card_erased); its consent events
+ * HQ acknowledged are deleted, the others become erasure events with
+ * hq_payload (an upload is a contiguous run of seqs; without a payload they
+ * are deleted: no HQ), and every
+ * offer event's JSON string equal to the number becomes ""; the log is
+ * marked for compaction (loy_compact: until then the old bytes sit in free
+ * pages). hq_payload (NULL = none: a standalone shop, or HQ's own erasure)
+ * is queued as the erasure event for HQ: the terminal gives wire's sealed
+ * erasure, never the number. *sales_unlinked counts the records unlinked.
+ * PM_OK; PM_ENOENT (nothing known of the card); PM_EINVAL; PM_EFULL; PM_EIO.
+ */
+int loy_card_erase_queue(struct loy_db *db, const char *card, int64_t now_us, const void *hq_payload,
+			 size_t hq_len, uint64_t *sales_unlinked);
+/*
+ * The same; source LOY_SRC_HQ queues nothing (the card's consent events HQ
+ * has not received wait for its acknowledgement, then
+ * loy_events_forget_clear_erasures deletes them), LOY_SRC_TILL queues the clear
+ * number (erasure record v1) for a terminal that knows no HQ key: HQ must
+ * get the number, so it is kept until HQ acknowledged it, then deleted by
+ * loy_events_forget_clear_erasures (and compacted away).
  */
 int loy_card_erase(struct loy_db *db, const char *card, int source, int64_t now_us,
 		   uint64_t *sales_unlinked);
+/*
+ * Once HQ acknowledged the newest event that keeps an erased card's number
+ * in the clear (events_acked >= meta clear_erasure_seq): delete them, the
+ * erasure events with a clear number and the consent events of cards that
+ * have no record any more (HQ's erasure leaves those it has not received
+ * until then), and mark the log for compaction. Cheap when there are none
+ * (one meta read). *forgotten may be NULL.
+ */
+int loy_events_forget_clear_erasures(struct loy_db *db, uint64_t *forgotten);
+
+/*
+ * Compaction after an erasure (loyalty/compact.c, docs/privacy.md): LMDB
+ * keeps a deleted record's bytes in free pages and in the unused middle of
+ * live pages, so the log is rewritten record by record into a new file
+ * (DIR/.compact/data.mdb) that never held the erased bytes, which is then
+ * renamed over data.mdb (fsync'd file and directory): a crash before the
+ * rename leaves the old log (still marked), after it the new one.
+ *
+ * Only with exclusive access: no other process may have the log open (its
+ * commits would go to the old file). The call closes this handle's
+ * environment (it waits for every transaction of the process: the caller
+ * must not hold one, and no thread may be inside loy_sync), takes lock.mdb's
+ * first byte exclusively without waiting (LMDB's processes hold it shared),
+ * rewrites, and reopens the same handle. Another process's loy_open waits
+ * meanwhile. PM_OK (rep filled); PM_EBUSY (another process has the log
+ * open: nothing changed, still marked); PM_EFULL, PM_EIO (the old log
+ * stays); errbuf says what. If the reopen itself fails the handle is dead
+ * (PM_EBADSTATE from then on): close it.
+ */
+struct loy_compact_report {
+	uint64_t bytes_before, bytes_after;   /* data.mdb's size */
+	uint64_t records;                     /* records copied, every database */
+};
+/* Whether an erasure (or forgotten clear erasures) left the log to compact. */
+int loy_compact_pending(struct loy_db *db, bool *pending);
+int loy_compact(struct loy_db *db, struct loy_compact_report *rep, char *errbuf, size_t errlen);
 /*
  * Account states from HQ (docs/accounts.md, "What the till shows"). Apply n
  * states computed at HQ time as_of_us, which include this terminal's
@@ -509,7 +565,9 @@ typedef int (*loy_event_cb)(void *ctx, const struct loy_event *ev);
 /*
  * The card (and, for LOY_EV_CONSENT, the enum loy_consent) of a consent or
  * erasure event of this log. PM_OK; PM_EINVAL for another event type;
- * PM_ECORRUPT for a damaged record. consent may be NULL. Any thread.
+ * PM_ENOENT for an erasure whose payload is the producer's (sealed to HQ:
+ * pass it on as stored); PM_ECORRUPT for a damaged record. consent may be
+ * NULL. Any thread.
  */
 int loy_event_card_fields(const struct loy_event *ev, char card[LOY_CARD_MAX + 1], int *consent);
 int loy_events_after(struct loy_db *db, uint64_t after_seq, size_t max,

@@ -314,3 +314,183 @@ int loy_caps_catch_up(struct loy_db *db, uint64_t from_seq, uint64_t to_seq,
 		*applied = rc == PM_OK && a.applied;
 	return rc;
 }
+
+/* ---- erasure: the outbox without the card (docs/privacy.md, "At the store") ---- */
+
+static bool all_digits(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return n > 0;
+}
+
+/* Payload p of n bytes with every "CARD" (a JSON string equal to the number) made "". */
+static size_t drop_quoted(const unsigned char *p, size_t n, const char *card, unsigned char *out)
+{
+	size_t cl = strlen(card), o = 0;
+	for (size_t i = 0; i < n;) {
+		if (p[i] == '"' && i + cl + 2 <= n && p[i + cl + 1] == '"' && !memcmp(p + i + 1, card, cl)) {
+			out[o++] = '"';
+			out[o++] = '"';
+			i += cl + 2;
+		} else {
+			out[o++] = p[i++];
+		}
+	}
+	return o;
+}
+
+/*
+ * A consent event of the erased card. HQ no longer needs it (the erasure
+ * supersedes it), but an upload batch is a contiguous run of seqs after
+ * events_acked (docs/hostsync.md), so only an acknowledged one may go. One
+ * HQ has not seen keeps its seq: as an erasure event with the erasure's HQ
+ * payload; for HQ's own erasure, as it is until HQ acknowledged it (*wait).
+ * Without HQ at all (no payload, not from HQ) nothing is uploaded: it goes.
+ */
+static int scrub_consent(MDB_cursor *cur, MDB_val *k, const unsigned char *b, uint64_t acked,
+			 const struct loyi_erasure *how, unsigned char **buf, size_t *cap, uint64_t *wait)
+{
+	uint64_t seq;
+	memcpy(&seq, k->mv_data, sizeof(seq));
+	if (seq <= acked || (!how->payload && !how->from_hq))
+		return mdb_cursor_del(cur, 0);
+	if (how->from_hq) {
+		*wait = seq;
+		return PM_OK;
+	}
+	if (16 + how->len > *cap) {
+		unsigned char *nb = realloc(*buf, 16 + how->len);
+		if (!nb)
+			return PM_ENOMEM;
+		*buf = nb;
+		*cap = 16 + how->len;
+	}
+	memcpy(*buf, b, 16);
+	(*buf)[1] = LOY_EV_ERASURE;
+	for (int i = 0; i < 4; i++)
+		(*buf)[4 + i] = (unsigned char)(how->len >> (8 * i));
+	memcpy(*buf + 16, how->payload, how->len);
+	MDB_val nk = { sizeof(seq), &seq }, nv = { 16 + how->len, *buf };
+	return mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
+}
+
+int loyi_events_scrub_card(struct loy_db *db, MDB_txn *txn, const char *card, const struct loyi_erasure *how,
+			   uint64_t *scrubbed, uint64_t *wait_seq)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cl = strlen(card);
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	uint64_t acked;
+	int rc = loyi_meta_get_u64(db, txn, "events_acked", &acked);
+	*scrubbed = 0;
+	*wait_seq = 0;
+	if (rc || (rc = loyi_mdb_err(mdb_cursor_open(txn, db->events, &cur))))
+		return rc;
+	/* Every event: an erasure is rare, the outbox is read once per erasure. (An
+	 * earlier clear erasure of the card stays until HQ acknowledged it:
+	 * loy_events_forget_clear_erasures.) */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *b = v.mv_data;
+		if (v.mv_size < 16 || b[0] != LOYI_REC_V1)
+			continue;   /* not ours to judge here; loy_events_after reports it */
+		const unsigned char *p = b + 16;
+		size_t n = v.mv_size - 16;
+		if (b[1] == LOY_EV_CONSENT && n > cl && p[cl] == ' ' && !memcmp(p, card, cl)) {
+			if ((rc = scrub_consent(cur, &k, b, acked, how, &buf, &cap, wait_seq)))
+				break;
+			(*scrubbed)++;
+			continue;
+		}
+		if (b[1] < LOY_EV_OFFER_ISSUED || b[1] > LOY_EV_OFFER_REDEEMED || !memmem(p, n, card, cl))
+			continue;
+		if (v.mv_size > cap) {
+			unsigned char *nb = realloc(buf, v.mv_size);
+			if (!nb) {
+				rc = PM_ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap = v.mv_size;
+		}
+		memcpy(buf, b, 16);
+		size_t nn = drop_quoted(p, n, card, buf + 16);
+		if (nn == n)
+			continue;   /* the digits inside another value (a longer number): not the card */
+		for (int i = 0; i < 4; i++)
+			buf[4 + i] = (unsigned char)(nn >> (8 * i));
+		MDB_val nv = { 16 + nn, buf };
+		/* A copy of the key: a shorter value moves the node, and k points into its page. */
+		uint64_t seq;
+		memcpy(&seq, k.mv_data, sizeof(seq));
+		MDB_val nk = { sizeof(seq), &seq };
+		if ((rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT)))
+			break;
+		(*scrubbed)++;
+	}
+	free(buf);
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? PM_OK : rc > 0 ? loyi_mdb_err(rc) : rc;
+}
+
+/* A consent event whose card has no record: erased (consent always writes the record). */
+static bool consent_of_erased(struct loy_db *db, MDB_txn *txn, const unsigned char *p, size_t n)
+{
+	size_t cl = 0;
+	MDB_val v;
+	while (cl < n && p[cl] >= '0' && p[cl] <= '9')
+		cl++;
+	MDB_val k = { cl, (void *)p };
+	return cl > 0 && cl < n && p[cl] == ' ' && mdb_get(txn, db->cards, &k, &v) == MDB_NOTFOUND;
+}
+
+struct forget_arg {
+	uint64_t forgotten;
+};
+
+static int forget_body(struct loy_db *db, MDB_txn *txn, void *arg)
+{
+	struct forget_arg *a = arg;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t acked, seq, newest;
+	int rc = loyi_meta_get_u64(db, txn, "events_acked", &acked);
+	a->forgotten = 0;
+	if (rc || (rc = loyi_meta_get_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, &newest)))
+		return rc;
+	if (newest == 0 || newest > acked)
+		return PM_OK;   /* none, or HQ has not acknowledged the newest yet */
+	if ((rc = loyi_mdb_err(mdb_cursor_open(txn, db->events, &cur))))
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *b = v.mv_data;
+		memcpy(&seq, k.mv_data, 8);
+		if (seq > acked)
+			break;
+		if (v.mv_size > 16 && b[0] == LOYI_REC_V1 &&
+		    ((b[1] == LOY_EV_ERASURE && all_digits(b + 16, v.mv_size - 16)) ||
+		     (b[1] == LOY_EV_CONSENT && consent_of_erased(db, txn, b + 16, v.mv_size - 16)))) {
+			if ((rc = mdb_cursor_del(cur, 0)))
+				break;
+			a->forgotten++;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND && rc != 0)
+		return loyi_mdb_err(rc);
+	if ((rc = loyi_meta_put_u64(db, txn, LOYI_CLEAR_ERASURE_SEQ, 0)))
+		return rc;
+	return a->forgotten ? loyi_meta_put_u64(db, txn, LOYI_COMPACT_PENDING, 1) : PM_OK;
+}
+
+int loy_events_forget_clear_erasures(struct loy_db *db, uint64_t *forgotten)
+{
+	struct forget_arg a = { 0 };
+	int rc = loyi_write(db, forget_body, &a);
+	if (forgotten)
+		*forgotten = rc ? 0 : a.forgotten;
+	return rc;
+}

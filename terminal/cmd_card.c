@@ -1,5 +1,6 @@
 /* cmd_card.c - posmark card show|consent|erase CARD: the card holder's data and consent. */
 #include "terminal/cli.h"
+#include "terminal/wiring.h"
 #include "common/pm_err.h"
 #include "common/pm_time.h"
 
@@ -55,6 +56,42 @@ static int show(struct loy_db *db, const char *card, bool json)
 	return 0;
 }
 
+/*
+ * Erase, then compact the log so the number's old bytes leave data.mdb too
+ * (docs/privacy.md, "At the store"). If another process has the log open,
+ * the erasure stands and the compaction waits: a running daemon does it at
+ * its next quiet moment (it checks the log's mark every second).
+ */
+static int erase(const struct term_config *cfg, struct loy_db *db, const char *card)
+{
+	uint64_t n;
+	const char *queued = "";
+	char err[600];
+	bool compacted;
+	int rc = term_card_erase(cfg, db, card, &n, &queued);
+	if (rc == PM_ENOENT)
+		return cli_fail("card", "nothing to erase", "this card has no data at this terminal");
+	if (rc == PM_EBUSY)
+		return cli_fail("card", "start the posmark daemon, finish or cancel that sale, then erase again "
+				"(or send card_erase to the daemon)", "card not erased: %s", queued);
+	if (rc)
+		return cli_fail("card", "free disk space or check the data directory, then rerun 'posmark card erase'",
+				"cannot erase the card: %s", pm_strerror(rc));
+	printf("card erased: record and history removed, %llu sale(s) kept without the card; %s\n",
+	       (unsigned long long)n, queued);
+	rc = term_compact_if_pending(db, &compacted, err, sizeof(err));
+	if (rc == PM_EBUSY) {
+		printf("purchase log not compacted yet: %s; a running posmark daemon compacts it within seconds, "
+		       "otherwise run 'posmark log compact' once nothing else uses the log\n", err);
+		return 0;
+	}
+	if (rc)
+		return cli_fail("card", "stop posmark and run 'posmark log compact'",
+				"the card is erased, but the purchase log is not compacted: %s", err[0] ? err : pm_strerror(rc));
+	printf("purchase log compacted: the card's old bytes are gone from '%s'\n", cfg->data_dir);
+	return 0;
+}
+
 int cmd_card(int argc, char **argv)
 {
 	struct cli_common co;
@@ -98,17 +135,7 @@ int cmd_card(int argc, char **argv)
 		if (!rc)
 			printf("targeted offers for this card: %s (HQ will be told at the next sync)\n", targeted);
 	} else {
-		uint64_t n;
-		rc = loy_card_erase(db, r.card, LOY_SRC_TILL, pm_now_us(), &n);
-		if (rc == PM_ENOENT)
-			status = cli_fail("card", "nothing to erase", "this card has no data at this terminal");
-		else if (rc)
-			status = cli_fail("card", NULL, "cannot erase the card: %s", pm_strerror(rc));
-		else {
-			printf("card erased: record and history removed, %llu sale(s) kept without the card; "
-			       "erasure queued for HQ\n", (unsigned long long)n);
-			status = 0;
-		}
+		status = erase(&cfg, db, r.card);
 	}
 	loy_close(db);
 	return status;

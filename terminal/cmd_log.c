@@ -200,6 +200,26 @@ static int log_salvage(const struct term_config *cfg, const char *out)
 	return 0;
 }
 
+/* posmark log compact: the log rewritten without its free pages (docs/privacy.md, "At the store"). */
+static int log_compact(const struct term_config *cfg)
+{
+	struct loy_db *db;
+	struct loy_compact_report rep;
+	char err[600];
+	if (cli_open_log("log", cfg, &db))
+		return 1;
+	int rc = loy_compact(db, &rep, err, sizeof(err));
+	loy_close(db);
+	if (rc)
+		return cli_fail("log", rc == PM_EBUSY ? "stop the posmark daemon (and any posmark command on this "
+				"log), then rerun" : "free disk space in the data directory, then rerun",
+				"purchase log '%s' not compacted: %s", cfg->data_dir, err[0] ? err : pm_strerror(rc));
+	printf("purchase log '%s/data.mdb' compacted: %llu records rewritten into a new file, %llu KiB -> %llu KiB; "
+	       "no erased card's bytes are left in it\n", cfg->data_dir, (unsigned long long)rep.records,
+	       (unsigned long long)(rep.bytes_before / 1024), (unsigned long long)(rep.bytes_after / 1024));
+	return 0;
+}
+
 int cmd_log(int argc, char **argv)
 {
 	struct cli_common co;
@@ -216,10 +236,12 @@ int cmd_log(int argc, char **argv)
 		else
 			bad = true;
 	}
-	if (co.help || bad || (strcmp(argv[1], "check") && strcmp(argv[1], "salvage")) ||
+	if (co.help || bad || (strcmp(argv[1], "check") && strcmp(argv[1], "salvage") && strcmp(argv[1], "compact")) ||
 	    (!strcmp(argv[1], "salvage")) != (out != NULL)) {
 		term_help_command("log", co.help ? stdout : stderr);
 		return co.help ? 0 : 2;
 	}
+	if (!strcmp(argv[1], "compact"))
+		return log_compact(&cfg);
 	return out ? log_salvage(&cfg, out) : log_check(&co, &cfg);
 }

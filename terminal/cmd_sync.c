@@ -105,6 +105,23 @@ int term_sync_result_parse(const char *line, size_t len, struct term_sync_result
 	return PM_OK;
 }
 
+/*
+ * An erasure from HQ (or HQ's acknowledgement of a clear one) marked the log
+ * for compaction: do it now unless another process has the log open (the
+ * daemon that started this sync compacts when this child has ended).
+ */
+static void compact_after_erasures(struct loy_db *db)
+{
+	char err[600];
+	bool done;
+	int rc = term_compact_if_pending(db, &done, err, sizeof(err));
+	if (rc == PM_EBUSY)
+		pm_info("erasure: %s", err);
+	else if (rc)
+		pm_warn("erasure: the purchase log is not compacted yet: %s; hint: stop posmark and run "
+			"'posmark log compact'", err[0] ? err : pm_strerror(rc));
+}
+
 int cmd_sync(int argc, char **argv)
 {
 	struct cli_common co;
@@ -180,6 +197,7 @@ int cmd_sync(int argc, char **argv)
 		fflush(stdout);
 		if (rc)
 			pm_warn("sync failed: %s", err);
+		compact_after_erasures(db);
 		if (once || g_stop)
 			break;
 		for (int s = 0; s < cfg.hq.interval_s && !g_stop; s++)

@@ -603,6 +603,7 @@ static const struct {
 	{ "card", op_card }, { "coupon", op_coupon }, { "consent", op_consent }, { "tender", op_tender }, { "sale_cancel", op_sale_cancel },
 	{ "receipt_printed", op_receipt_printed }, { "card_info", op_card_info }, { "sale_status", op_sale_status }, { "status", op_status },
 	{ "echo", op_echo }, { "points_spend", op_points_spend }, { "return_open", op_return_open },
+	{ "card_erase", daemon_op_card_erase },
 };
 
 /*
@@ -669,6 +670,6 @@ void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
 		}
 	fail(d, slot, req, PM_EINVAL, op ? "unknown op" : "request has no \"op\"",
 	     "ops: sale_open line_add line_void card coupon consent points_spend tender return_open receipt_printed "
-	     "sale_cancel card_info sale_status status echo");
+	     "sale_cancel card_info sale_status status echo card_erase");
 	json_decref(req);
 }

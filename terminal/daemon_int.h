@@ -129,6 +129,9 @@ void open_sales_close(struct daemon *d);
 void daemon_sync_tick(struct daemon *d);
 void daemon_sync_read(struct daemon *d);
 void daemon_sync_stop(struct daemon *d);
+/* Erasure (daemon_erase.c): the card_erase op; the compaction an erasure left, at a quiet moment. */
+void daemon_op_card_erase(struct daemon *d, int slot, json_t *req);
+void daemon_compact_tick(struct daemon *d);
 /* rules_version from the installed DATA/rules.json. */
 void daemon_rules_name(struct daemon *d);
 /* Reload DATA/rules.json into the shared engine; lanes see it at once. */

@@ -74,6 +74,7 @@ void daemon_sync_tick(struct daemon *d)
 {
 	int64_t now = pm_now_us();
 	int fds[2];
+	daemon_compact_tick(d);   /* an erasure's compaction, between requests */
 	if (!d->cfg.hq.url[0] || d->sync_pid > 0 || now < d->next_sync_us)
 		return;
 	if (pipe2(fds, O_CLOEXEC)) {

@@ -124,8 +124,9 @@ static const struct pm_cmd_help helps[] = {
 	  "  --at TIME         decide as at this UTC time, e.g. a past sale's 2026-11-24T08:00:00Z (default: now)\n"
 	  "  --all             also list rules the basket does not trigger (default: off)\n"
 	  "  --json            JSON instead of text (default: text)\n" },
-	{ "log", "log check [--data DIR] [--json]\nlog salvage [--data DIR] --output NEWDIR",
-	  "check the purchase log for damage, or copy every readable record into a new log (docs/storage.md)",
+	{ "log", "log check [--data DIR] [--json]\nlog salvage [--data DIR] --output NEWDIR\nlog compact [--data DIR]",
+	  "check the purchase log for damage, copy every readable record into a new log (docs/storage.md), "
+	  "or rewrite it without its free pages, as an erasure does (docs/privacy.md)",
 	  "  --json            check: one JSON object with the figures (default: text)\n"
 	  "  --output NEWDIR   salvage: the new log's directory (new or empty); the data\n"
 	  "                    directory's other files (coupon.key, rules.json) are copied\n" },

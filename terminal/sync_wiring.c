@@ -164,6 +164,9 @@ static int pass_event(void *ctx, const struct loy_event *e)
 		return PM_ECORRUPT; /* a type this build does not know: stop, do not skip it */
 	if (e->type != LOY_EV_CONSENT && e->type != LOY_EV_ERASURE)
 		return ep->cb(ep->cb_ctx, &h);
+	char card[LOY_CARD_MAX + 1];
+	if (e->type == LOY_EV_ERASURE && loy_event_card_fields(e, card, NULL) == PM_ENOENT)
+		return ep->cb(ep->cb_ctx, &h);   /* sealed with wire's encoder at the erasure: as stored */
 	pm_buf_reset(&ep->payload);
 	int rc = wire_payload(e, &ep->payload);
 	if (rc) {
@@ -200,7 +203,15 @@ static int w_positions(void *ctx, struct hs_positions *out)
 
 static int w_watermark_set(void *ctx, bool events, uint64_t acked)
 {
-	return loy_watermark_set(((struct term_sync_ctx *)ctx)->db, events, acked);
+	struct loy_db *db = ((struct term_sync_ctx *)ctx)->db;
+	int rc = loy_watermark_set(db, events, acked);
+	if (rc || !events)
+		return rc;
+	/* HQ has the erasures queued with the clear number (no key): they go now. */
+	if ((rc = loy_events_forget_clear_erasures(db, NULL)))
+		pm_warn("erasure events HQ acknowledged not deleted yet (%s); the next sync retries",
+			pm_strerror(rc));
+	return PM_OK;
 }
 
 static int w_apply_erasure(void *ctx, const char *card)

@@ -91,4 +91,22 @@ void term_till_hq_release(struct till_hq *hq);
 struct hs_client_config;
 void term_sync_client_config(const struct term_config *cfg, struct hs_client_config *hc);
 
+/*
+ * erase_wiring.c: erasing a card at this terminal (docs/privacy.md, "At the
+ * store"). term_card_erase scrubs the log (loy_card_erase_queue) and queues
+ * for HQ: nothing without hq.url (a standalone shop), the number sealed to
+ * hq.rules_public_key with one, the clear number (deleted once HQ
+ * acknowledged it) with hq.url but no key. *queued says which, for people.
+ * PM_EBUSY (*queued says why) while DATA/open-sales.json keeps a sale with
+ * the card (the daemon would restore it and write the number again).
+ */
+int term_card_erase(const struct term_config *cfg, struct loy_db *db, const char *card, uint64_t *unlinked,
+		    const char **queued);
+/*
+ * Compact the log if an erasure marked it (loy_compact): PM_OK (*compacted
+ * says whether it ran), PM_EBUSY (another process has the log open; err
+ * says so), or loy_compact's error. db must not be in a transaction.
+ */
+int term_compact_if_pending(struct loy_db *db, bool *compacted, char *err, size_t errlen);
+
 #endif

@@ -164,7 +164,8 @@ int wire_batch_decode_raw(const char *text, size_t len, const struct wire_decode
  * and at HQ (ingest). Payload v1 formats, kept byte-compatible with what
  * terminals already in the field send:
  *   consent   "CARD yes|no|unknown"          (text)
- *   erasure   "CARD"                         (text)
+ *   erasure   "CARD"                         (text, v1)
+ *             "sealed1:BASE64"               (v2: the number sealed to HQ, below)
  *   offer_*   {"v":1,"sale":N,"campaign":..,"rule":..,"card":..,
  *              "kind":..,"gtin":..,"benefit":N,"value":N,
  *              "coupon":..,"discount_cents":N}   (compact JSON; kind, gtin,
@@ -187,8 +188,26 @@ struct wire_consent_event {
 	int consent;                  /* enum wire_consent */
 };
 struct wire_erasure_event {
-	char card[WIRE_CARD_MAX + 1];
+	char card[WIRE_CARD_MAX + 1]; /* "" when sealed (until wire_erasure_open) */
+	bool sealed;                  /* payload v2: the number sealed to HQ */
 };
+/*
+ * Erasure payload v2, sealed (docs/hostsync.md, "Events"; docs/privacy.md):
+ * "sealed1:" then URL-safe base64 without padding of libsodium's
+ * crypto_box_seal of the number right-padded with spaces to 19 bytes (so
+ * every payload has one length), to the X25519 key converted from HQ's
+ * rule-signing Ed25519 key (hq.rules_public_key). Only HQ, holding the
+ * signing secret key, can open it; the terminal that wrote it cannot.
+ */
+#define WIRE_ERASURE_SEALED_PREFIX "sealed1:"
+/* Seal card to hq_sign_pk (the Ed25519 public key, 32 bytes). PM_OK, PM_EINVAL (a card that is
+ * not 1-19 digits, or a key that is not a valid Ed25519 point), PM_ENOMEM. */
+int wire_erasure_seal(const char *card, const unsigned char hq_sign_pk[32], struct pm_buf *out);
+/* Open a sealed erasure (e from wire_erasure_decode, the payload p, len) with HQ's Ed25519
+ * secret key (64 bytes, as `posmark-hq rules keygen` writes it): e->card filled. PM_OK;
+ * PM_EINVAL (not sealed to that key, or damaged: err says). */
+int wire_erasure_open(const char *p, size_t len, const unsigned char hq_sign_sk[64],
+		      struct wire_erasure_event *e, char *err, size_t errlen);
 #define WIRE_OFFER_ID_MAX 63
 struct wire_offer_event {
 	uint64_t sale;                /* the sale it belongs to (seq on its terminal) */
@@ -236,7 +255,8 @@ const char *wire_consent_name(int consent);
 /* Any event's payload decoded by its type: what HQ stores in columns. */
 struct wire_event_payload {
 	int type;                     /* enum wire_event_type */
-	char card[WIRE_CARD_MAX + 1]; /* the card it is about, "" = none */
+	char card[WIRE_CARD_MAX + 1]; /* the card it is about, "" = none (or sealed) */
+	bool sealed;                  /* an erasure v2: card is "" until wire_erasure_open */
 	int consent;                  /* consent events: enum wire_consent; -1 otherwise */
 	struct wire_offer_event offer; /* offer_* events; zeroed otherwise */
 };

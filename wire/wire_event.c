@@ -7,6 +7,7 @@
 #include "common/pm_err.h"
 
 #include <jansson.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,10 +92,49 @@ int wire_erasure_encode(const struct wire_erasure_event *e, struct pm_buf *out)
 	return pm_buf_adds(out, e->card);
 }
 
+#define SEAL_PLAIN WIRE_CARD_MAX          /* the number, space-padded */
+#define SEAL_LEN (SEAL_PLAIN + crypto_box_SEALBYTES)
+
+int wire_erasure_seal(const char *card, const unsigned char hq_sign_pk[32], struct pm_buf *out)
+{
+	unsigned char xpk[crypto_box_PUBLICKEYBYTES], plain[SEAL_PLAIN], sealed[SEAL_LEN];
+	char b64[sodium_base64_ENCODED_LEN(SEAL_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	if (!card_ok(card) || sodium_init() < 0 || crypto_sign_ed25519_pk_to_curve25519(xpk, hq_sign_pk))
+		return PM_EINVAL;
+	memset(plain, ' ', sizeof(plain));
+	memcpy(plain, card, strlen(card));
+	if (crypto_box_seal(sealed, plain, sizeof(plain), xpk))
+		return PM_EINVAL;
+	sodium_memzero(plain, sizeof(plain));
+	sodium_bin2base64(b64, sizeof(b64), sealed, sizeof(sealed), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int rc = pm_buf_adds(out, WIRE_ERASURE_SEALED_PREFIX);
+	return rc ? rc : pm_buf_adds(out, b64);
+}
+
+static bool sealed_bytes(const char *p, size_t len, unsigned char sealed[SEAL_LEN])
+{
+	size_t pl = strlen(WIRE_ERASURE_SEALED_PREFIX), bin_len = 0;
+	const char *end = NULL;
+	return len > pl && !memcmp(p, WIRE_ERASURE_SEALED_PREFIX, pl) &&
+	       sodium_base642bin(sealed, SEAL_LEN, p + pl, len - pl, NULL, &bin_len, &end,
+				 sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+	       bin_len == SEAL_LEN && end == p + len;
+}
+
 int wire_erasure_decode(const char *p, size_t len, struct wire_erasure_event *out, char *err,
 			size_t errlen)
 {
+	unsigned char sealed[SEAL_LEN];
 	memset(out, 0, sizeof(*out));
+	if (len > 0 && (p[0] < '0' || p[0] > '9')) {
+		if (!sealed_bytes(p, len, sealed)) {
+			snprintf(err, errlen, "erasure payload: expected a card number or '%s' and %d bytes in "
+				 "URL-safe base64", WIRE_ERASURE_SEALED_PREFIX, SEAL_LEN);
+			return PM_EINVAL;
+		}
+		out->sealed = true;
+		return PM_OK;
+	}
 	if (len < 1 || len > WIRE_CARD_MAX || !digits_only(p, len)) {
 		snprintf(err, errlen, "erasure payload: expected a card number (1-%d digits)",
 			 WIRE_CARD_MAX);
@@ -103,6 +143,45 @@ int wire_erasure_decode(const char *p, size_t len, struct wire_erasure_event *ou
 	memcpy(out->card, p, len);
 	out->card[len] = '\0';
 	return PM_OK;
+}
+
+int wire_erasure_open(const char *p, size_t len, const unsigned char hq_sign_sk[64],
+		      struct wire_erasure_event *e, char *err, size_t errlen)
+{
+	unsigned char sealed[SEAL_LEN], plain[SEAL_PLAIN], xpk[crypto_box_PUBLICKEYBYTES],
+		xsk[crypto_box_SECRETKEYBYTES];
+	size_t n = 0;
+	int rc = PM_EINVAL;
+	e->card[0] = '\0';
+	if (!sealed_bytes(p, len, sealed) || sodium_init() < 0) {
+		snprintf(err, errlen, "erasure payload: not a sealed erasure");
+		return PM_EINVAL;
+	}
+	/* The Ed25519 secret key holds its public key in its second half. */
+	if (crypto_sign_ed25519_sk_to_curve25519(xsk, hq_sign_sk) ||
+	    crypto_sign_ed25519_pk_to_curve25519(xpk, hq_sign_sk + 32) ||
+	    crypto_box_seal_open(plain, sealed, sizeof(sealed), xpk, xsk)) {
+		snprintf(err, errlen, "erasure payload: sealed to another key than HQ's rule-signing key, or "
+			 "damaged");
+		goto out_wipe;
+	}
+	while (n < SEAL_PLAIN && plain[n] >= '0' && plain[n] <= '9')
+		n++;
+	for (size_t i = n; i < SEAL_PLAIN; i++)
+		if (plain[i] != ' ')
+			n = 0;
+	if (n == 0) {
+		snprintf(err, errlen, "erasure payload: the sealed number is not 1-%d digits", WIRE_CARD_MAX);
+		goto out_wipe;
+	}
+	memcpy(e->card, plain, n);
+	e->card[n] = '\0';
+	e->sealed = true;
+	rc = PM_OK;
+out_wipe:
+	sodium_memzero(plain, sizeof(plain));
+	sodium_memzero(xsk, sizeof(xsk));
+	return rc;
 }
 
 int wire_offer_encode(int type, const struct wire_offer_event *e, struct pm_buf *out)
@@ -237,6 +316,7 @@ int wire_event_payload_decode(int type, const char *p, size_t len, struct wire_e
 		if ((rc = wire_erasure_decode(p, len, &e, err, errlen)))
 			return rc;
 		memcpy(out->card, e.card, sizeof(out->card));
+		out->sealed = e.sealed;
 		return PM_OK;
 	}
 	case WIRE_EV_OFFER_ISSUED:

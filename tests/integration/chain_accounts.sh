@@ -16,7 +16,9 @@ PROXY_PID=
 # CHAIN_KEEP=DIR keeps the tills' events, scans and logs there (for a failure's post-mortem)
 trap 'kill $PROXY_PID 2>/dev/null; [ -n "${CHAIN_KEEP:-}" ] && cp -r "$HQ_TMP"/run-* "$HQ_TMP"/*.err "$HQ_TMP"/hq.log "$CHAIN_KEEP"/ 2>/dev/null; hq_cleanup' EXIT
 pg_start fsync=off synchronous_commit=off
-hq_start
+# stores seal their erasures to the rule-signing key; HQ opens them with it (docs/privacy.md)
+PUB=$("$POSMARK_HQ" rules keygen --key "$HQ_TMP/rules.key")
+hq_start --key "$HQ_TMP/rules.key"
 T=$HQ_TMP
 HQ_DIRECT=$HQ_URL
 if [ "$POSMARK_VARIANT" = asan ]; then BULK=600; BUDGET=3000; else BULK=3000; BUDGET=1000; fi
@@ -30,7 +32,6 @@ printf 'gtin,name,category,price_cents,brand\n%s,Coffee machine,Kitchen,2500,\n%
 # both stores share the chain's coupon key, so one issued at A is redeemed at B
 printf '{"format":"posmark-rules","version":1,"rules":[{"id":"beans-bonus","kind":"points_bonus",%s}]}\n' \
 	"\"when\":{\"basket\":{\"all\":[{\"item\":\"$MID\"}]}},\"offer\":{\"points\":50}" >"$T/rules.json"
-PUB=$("$POSMARK_HQ" rules keygen --key "$T/rules.key")
 "$POSMARK_HQ" rules publish "$T/rules.json" --db "$HQ_DB" --key "$T/rules.key" 2>"$T/publish.err" ||
 	{ echo "not ok - rule set published"; cat "$T/publish.err"; }
 COUPON_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -142,7 +143,7 @@ check "offline: both stores sold and spent points ($spent_off )" '[ "$spent_off"
 "$GEN" gen "$T/dSB" "$BULK" TB >/dev/null
 
 # --- 4: syncs in every order through the fault proxy, kill -9 of sync and HQ ---------
-HQ_PORT=$(free_port); hq_start
+HQ_PORT=$(free_port); hq_start --key "$T/rules.key"
 PPORT=$(free_port)
 python3 tests/integration/lib/faultproxy.py "$PPORT" "$HQ_PORT" 13 30 "$T/faults" & PROXY_PID=$!
 sleep 0.3
@@ -160,12 +161,12 @@ hq_kills=0
 "$POSMARK" sync --config "$T/cSA.proxy" --once >/dev/null 2>>"$T/sync-SA.err" & spid=$!
 sleep 0.4
 kill -9 "$HQ_PID" && hq_kills=$((hq_kills + 1)); wait "$HQ_PID" 2>/dev/null
-sleep 0.2; hq_start
+sleep 0.2; hq_start --key "$T/rules.key"
 wait "$spid"; rcA=$?
 "$POSMARK" sync --config "$T/cSB.proxy" --once >/dev/null 2>>"$T/sync-SB.err" & spid=$!
 sleep 0.4
 kill -9 "$HQ_PID" && hq_kills=$((hq_kills + 1)); wait "$HQ_PID" 2>/dev/null
-sleep 0.2; hq_start
+sleep 0.2; hq_start --key "$T/rules.key"
 wait "$spid"; rcB=$?
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null; PROXY_PID=
 echo "# $kills kill -9 of a sync, $hq_kills of posmark-hq; syncs after HQ kills exit $rcA, $rcB"

@@ -59,7 +59,7 @@ check "an erasure from HQ is not echoed back" 'echo "$out" | grep -q "\"events_s
 # erasure at a store goes up, and down to the other stores that know the card
 check "consent changes from the till reach HQ's cards" '[ "$(psql_q "SELECT count(*) FROM cards WHERE consent = '\''yes'\''")" -gt 0 ]'
 card2=$(psql_q "SELECT card FROM sales WHERE card IS NOT NULL GROUP BY card HAVING count(DISTINCT store_id) = 2 LIMIT 1")
-"$POSMARK" card erase "$card2" --data "$T/d2" >/dev/null 2>&1
+"$POSMARK" card erase "$card2" --config "$T/c2" >/dev/null 2>&1   # with hq.url: queued for HQ
 "$POSMARK" sync --config "$T/c2" --once >/dev/null 2>&1
 check "store erasure removes the card at HQ" '[ -n "$card2" ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$card2'\''")" = 0 ]'
 down=$(psql_q "SELECT string_agg(store_id, ',') FROM downlink WHERE card = '$card2'")

@@ -118,7 +118,7 @@ static void test_erasure(void **state)
 {
 	(void)state;
 	char err[200];
-	struct wire_erasure_event e = { CARD };
+	struct wire_erasure_event e = { .card = CARD };
 	struct pm_buf b = { 0 };
 	struct wire_event_payload d;
 	assert_int_equal(wire_erasure_encode(&e, &b), PM_OK);
@@ -131,7 +131,7 @@ static void test_erasure(void **state)
 	static const char *const bad[] = { "", " " CARD, CARD " ", CARD "\n", "12345678901234567890", "4000a" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(decode_str(WIRE_EV_ERASURE, bad[i], &d, err, sizeof(err)), PM_EINVAL);
-	struct wire_erasure_event empty = { "" };
+	struct wire_erasure_event empty = { .card = "" };
 	assert_int_equal(wire_erasure_encode(&empty, &b), PM_EINVAL);
 	pm_buf_free(&b);
 }
