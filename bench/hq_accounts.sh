@@ -163,8 +163,11 @@ printf '  posmark-hq card --json, %d accounts, %d entries: p50 %.2f ms  p99 %.2f
 	"$CARDS" "$ENTRIES" "$C50" "$C99" "$CMAX" "$LOOKUPS" "$(python3 -c "print($t5-$t4)")"
 printf '  floor: a libpq-only process, new connection + SELECT 1 (bench_pq_floor, paired runs)  p50 %.2f ms  p99 %.2f ms   ratio p50 %.2fx  p99 %.2fx\n' \
 	"$F50" "$F99" "$R50" "$R99"
-printf '    the statement alone on an open connection (pgbench) p50 %s ms  p99 %s ms; process start (posmark-hq --version) p50 %s ms; the harness (/bin/true) p50 %s ms\n' \
-	"$S50" "$S99" "$START" "$TRUE50"
+printf '  the statement alone on an open connection (pgbench)  p50 %s ms  p99 %s ms   ratio p50 %sx  p99 %sx\n' \
+	"$S50" "$S99" "$(python3 -c "print('%.1f' % ($C50/$S50))" 2>/dev/null || echo n/a)" \
+	"$(python3 -c "print('%.1f' % ($C99/$S99))" 2>/dev/null || echo n/a)"
+printf '    process start alone (posmark-hq --version) p50 %s ms; the harness itself (/bin/true) p50 %s ms, in every figure\n' \
+	"$START" "$TRUE50"
 printf '    load average after the card runs: %s, at the end: %s (the machine is shared; figures scale with it)\n' "$LOAD_CARD" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  downlink, %d changed accounts to one store: %.2f s, %.1f bytes/account gzip, %d pages\n' "$got" \
