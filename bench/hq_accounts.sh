@@ -5,7 +5,9 @@
 #     sales and ledger + the accounts update, one transaction per batch)
 #     beside psql \copy of the same sales and ledger rows (target >= 0.7x);
 #  2. `posmark-hq card CARD --json` p99 with CARDS accounts and ENTRIES ledger
-#     entries (target < 10 ms; the whole command: start, connect, query, print);
+#     entries (target < 10 ms; the whole command: start, connect, query, print)
+#     beside its floor (bench_pq_floor: libpq alone, a new connection, SELECT 1)
+#     and the statement on an open connection; through pgbouncer if installed;
 #  3. the downlink: the N changed accounts (each with a sale: spend and
 #     bought are computed) of one store through GET /v1/accounts (pages of
 #     5000), seconds and bytes per account, beside psql \copy of the same
@@ -81,22 +83,64 @@ psql_q "INSERT INTO accounts (card, points, change_serial, last_visit_us)
 	SELECT card, sum(points), nextval('account_serial'), 0 FROM ledger WHERE terminal_key = 'G/T' GROUP BY card;
 	ANALYZE ledger; ANALYZE accounts"
 t5=$(now)
-python3 - "$POSMARK_HQ" "$HQ_DB" "$CARDS" "$LOOKUPS" "$T/card_times" <<'PY'
+# The floor: a process with libpq alone (bench/bench_pq_floor.c) opening a new connection,
+# as posmark-hq does to a server on this machine (no TLS or GSS request), and running SELECT 1.
+FLOORBIN="$POSMARK_BUILD/bench/bench_pq_floor"
+[ -x "$FLOORBIN" ] || make -s "$BUILD/bench/bench_pq_floor" >/dev/null ||
+	{ echo "not ok - bench_pq_floor (make bench builds it)"; exit 1; }
+# Where pgbouncer is installed (optional; docs/benchmarks.md), `card` also runs through one in
+# transaction mode in front of the same PostgreSQL: no backend start per call, warm catalogs.
+POOL_DB=
+PGB=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null)
+if [ -n "$PGB" ]; then
+	PGB_PORT=$(free_port)
+	mkdir -p "$T/pgb"
+	printf '[databases]\npostgres = host=127.0.0.1 port=%s dbname=postgres user=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %s\nunix_socket_dir =\nauth_type = trust\nauth_file = %s\npool_mode = transaction\ndefault_pool_size = 4\nignore_startup_parameters = options\nlogfile = %s\npidfile = %s\n' \
+		"$PG_PORT" "$PGB_PORT" "$T/pgb/users" "$T/pgb/log" "$T/pgb/pid" >"$T/pgb/pgbouncer.ini"
+	echo '"postgres" ""' >"$T/pgb/users"
+	[ "$(id -u)" -eq 0 ] && chown -R postgres "$T/pgb"
+	trap '[ -s "$T/pgb/pid" ] && kill "$(cat "$T/pgb/pid")" 2>/dev/null; hq_cleanup' EXIT
+	as_pg "$PGB" -d "$T/pgb/pgbouncer.ini" >/dev/null 2>&1 && sleep 0.5 &&
+		POOL_DB="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=postgres"
+fi
+# A fresh process per call, exec to exit, as a user's shell runs it. Each `card` call is paired
+# with a floor call right after or before it (the order alternates), so both see the same load;
+# /bin/true is the harness's own cost, in every figure.
+python3 - "$POSMARK_HQ" "$HQ_DB" "$CARDS" "$LOOKUPS" "$T/card_times" "$FLOORBIN" "$POOL_DB" <<'PY'
 import random, subprocess, sys, time
-hq, db, cards, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+hq, db, cards, n, out, floor = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+pool = sys.argv[7]
 random.seed(7)
-ts = []
-for i in range(n):
-    card = str(8000000000000 + random.randrange(cards))
+def run(argv, check):
     t0 = time.perf_counter()
-    r = subprocess.run([hq, "card", card, "--db", db, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    ts.append((time.perf_counter() - t0) * 1000)
-    if r.returncode != 0 or b'"ledger"' not in r.stdout:
-        sys.exit("card %s: exit %d: %s" % (card, r.returncode, r.stderr.decode()[:200]))
-ts.sort()
-open(out, "w").write("%.2f %.2f %.2f" % (ts[len(ts) // 2], ts[int(len(ts) * 0.99) - 1], ts[-1]))
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = (time.perf_counter() - t0) * 1000
+    if r.returncode != 0 or check not in r.stdout:
+        sys.exit("%s: exit %d: %s" % (" ".join(argv[:2]), r.returncode, r.stderr.decode()[:200]))
+    return t
+card_t, floor_t, pool_t = [], [], []
+for i in range(n):
+    card = [hq, "card", str(8000000000000 + random.randrange(cards)), "--db", db, "--json"]
+    fl = [floor, db + " sslmode=disable gssencmode=disable"]
+    if i % 2:
+        floor_t.append(run(fl, b"1")); card_t.append(run(card, b'"ledger"'))
+    else:
+        card_t.append(run(card, b'"ledger"')); floor_t.append(run(fl, b"1"))
+    if pool:
+        pool_t.append(run(card[:4] + [pool, "--json"], b'"ledger"'))
+start_t = [run([hq, "--version"], b"posmark-hq") for _ in range(100)]
+true_t = [run(["/bin/true"], b"") for _ in range(100)]
+p50 = lambda v: sorted(v)[len(v) // 2]
+p99 = lambda v: sorted(v)[int(len(v) * 0.99) - 1]
+c50, c99, f50, f99 = p50(card_t), p99(card_t), p50(floor_t), p99(floor_t)
+open(out, "w").write("%.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f" % (c50, c99, max(card_t), f50, f99,
+    c50 / f50, c99 / f99, p50(start_t), p50(true_t)))
+open(out + ".pool", "w").write("%.2f %.2f %.2f %.2f" % (p50(pool_t), p99(pool_t), p50(pool_t) / c50, p99(pool_t) / c99)
+                               if pool_t else "")
 PY
-read -r C50 C99 CMAX <"$T/card_times"
+read -r C50 C99 CMAX F50 F99 R50 R99 START TRUE50 <"$T/card_times"
+read -r P50 P99 PR50 PR99 <"$T/card_times.pool"
+LOAD_CARD=$(cut -d' ' -f1-3 /proc/loadavg)
 # the same lookup's statement alone (what the command sends, one round trip on an open
 # connection), to tell the database's share from the process start and connection
 cat >"$T/card.sql" <<SQL
@@ -109,12 +153,6 @@ SQL
 (cd "$T" && "$PGBIN/pgbench" -n -f card.sql -t "$LOOKUPS" -c 1 --log --log-prefix=card "$HQ_DB" >/dev/null 2>&1)
 S99=$(cat "$T"/card.* 2>/dev/null | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {if (NR) printf "%.2f", v[int(NR*0.99)]/1000; else print "n/a"}')
 S50=$(cat "$T"/card.* 2>/dev/null | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {if (NR) printf "%.2f", v[int(NR*0.5)]/1000; else print "n/a"}')
-START=$(python3 -c "
-import subprocess, time
-ts = []
-for i in range(50):
-    t0 = time.perf_counter(); subprocess.run(['$POSMARK_HQ', '--version'], stdout=subprocess.DEVNULL); ts.append((time.perf_counter() - t0) * 1000)
-ts.sort(); print('%.2f' % ts[len(ts) // 2])")
 
 # ---- 3. the downlink: the N accounts store B1 knows (one sale each in the window, so
 # every line carries spend and bought), all changed since cursor 0 ----
@@ -146,9 +184,21 @@ printf '  floor: psql \\copy of the same sales + ledger rows  %9d sales/s   rati
 printf '  balances = sum of entries after ingest: %s\n' "$([ "$consistent" = 0 ] && echo yes || echo "NO ($consistent differ)")"
 printf '  posmark-hq card --json, %d accounts, %d entries: p50 %.2f ms  p99 %.2f ms  max %.2f ms (%d runs; target p99 < 10 ms; rows made in %.0f s)\n' \
 	"$CARDS" "$ENTRIES" "$C50" "$C99" "$CMAX" "$LOOKUPS" "$(python3 -c "print($t5-$t4)")"
-printf '    of which: the process start alone (posmark-hq --version) p50 %s ms; the statement on an open connection (pgbench) p50 %s ms p99 %s ms\n' \
-	"$START" "$S50" "$S99"
-printf '    load average while measuring: %s (the machine is shared; figures scale with it)\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  floor: a libpq-only process, new connection + SELECT 1 (bench_pq_floor, paired runs)  p50 %.2f ms  p99 %.2f ms   ratio p50 %.2fx  p99 %.2fx\n' \
+	"$F50" "$F99" "$R50" "$R99"
+printf '  the statement alone on an open connection (pgbench)  p50 %s ms  p99 %s ms   ratio p50 %sx  p99 %sx\n' \
+	"$S50" "$S99" "$(python3 -c "print('%.1f' % ($C50/$S50))" 2>/dev/null || echo n/a)" \
+	"$(python3 -c "print('%.1f' % ($C99/$S99))" 2>/dev/null || echo n/a)"
+if [ -n "${P50:-}" ]; then
+	printf '  posmark-hq card --json through pgbouncer (transaction mode, same runs)  p50 %.2f ms  p99 %.2f ms   ratio to direct p50 %.2fx  p99 %.2fx\n' \
+		"$P50" "$P99" "$PR50" "$PR99"
+else
+	echo "  posmark-hq card --json through pgbouncer: not measured (pgbouncer not installed, or it did not start; optional)"
+fi
+printf '    process start alone (posmark-hq --version) p50 %s ms; the harness itself (/bin/true) p50 %s ms, in every figure\n' \
+	"$START" "$TRUE50"
+printf '    load average after the card runs: %s, at the end: %s (the machine is shared; figures scale with it)\n' "$LOAD_CARD" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  downlink, %d changed accounts to one store: %.2f s, %.1f bytes/account gzip, %d pages\n' "$got" \
 	"$(python3 -c "print($t7-$t6)")" "$(python3 -c "print($bytes/max($got,1))")" "$pages"
 printf '  floor: psql \\copy of the same rows  %.2f s, %.1f bytes/account (text)   ratio %.2fx of floor time (target <= 2)\n' \

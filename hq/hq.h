@@ -142,7 +142,9 @@ int hq_cards_import(PGconn *c, const char *text, size_t len, const struct hq_tie
 
 /* `posmark-hq card CARD`: the account and its ledger, oldest first, as one
  * JSON object (json) or text for people. PM_OK, PM_ENOENT (HQ has no
- * account or entry of the card), PM_EIO. */
+ * account or entry of the card), PM_EIO, PM_EVERSION (the schema is not this
+ * build's: nothing read; hq_migrate, then call again). One round trip: it
+ * makes the schema check itself (the caller need not migrate first). */
 int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool json, FILE *out, char *err,
 		 size_t errlen);
 /* Reports as JSON lines: cards with a negative balance; coupons redeemed at

@@ -117,9 +117,11 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 	char since[24];
 	snprintf(since, sizeof(since), "%" PRId64, window_start_us(tiers));
 	const char *pv[2] = { card, since };
-	/* One statement, so one snapshot (the balance and the entries it sums agree) and one
-	 * round trip: a row per entry, the account's columns repeated; no entry: one row of NULLs. */
-	PGresult *a = PQexecParams(c,
+	/* One statement, so one snapshot (the balance and the entries it sums agree), sent with
+	 * the schema check in one round trip: a row per entry, the account's columns repeated;
+	 * no entry: one row of NULLs. */
+	bool current;
+	PGresult *a = hqi_exec_if_current(c,
 		"SELECT a.points, a.erased, CASE WHEN a.tier_floor_until_us > $2::bigint THEN a.tier_floor ELSE 0 END,"
 		" coalesce(k.consent, 'unknown'), coalesce(k.consent_changed_us, 0), a.last_visit_us,"
 		" (SELECT coalesce(sum(" HQI_MONEY_SQL "), 0) FROM sales s WHERE s.card = $1 AND s.time_us >= $2::bigint),"
@@ -127,7 +129,12 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 		" FROM accounts a LEFT JOIN cards k ON k.card = a.card LEFT JOIN ledger l ON l.card = a.card"
 		" WHERE a.card = $1 ORDER BY l.time_us, l.terminal_key, l.seq,"
 		" CASE l.kind WHEN 'expiry' THEN 0 WHEN 'spend' THEN 1 WHEN 'earn' THEN 2 WHEN 'bonus' THEN 3"
-		" WHEN 'clawback' THEN 4 WHEN 'adjust' THEN 5 ELSE 6 END", 2, NULL, pv, NULL, NULL, 0);
+		" WHEN 'clawback' THEN 4 WHEN 'adjust' THEN 5 ELSE 6 END", 2, pv, &current);
+	if (!current) {
+		PQclear(a);
+		snprintf(err, errlen, "the database's schema is not this build's (migrate, then ask again)");
+		return PM_EVERSION;
+	}
 	if (PQresultStatus(a) != PGRES_TUPLES_OK)
 		return q_fail(a, err, errlen);
 	if (PQntuples(a) == 0 || !strcmp(PQgetvalue(a, 0, 1), "t")) {

@@ -58,6 +58,12 @@ int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int
  * server's message. PM_OK or PM_EIO. (hq_schema.c) */
 int hqi_exec_ok(PGconn *c, const char *sql, char *err, size_t errlen);
 
+/* A read statement (with text parameters) and hq_migrate's schema check in one
+ * round trip (libpq pipeline mode). Returns the statement's result, never NULL
+ * (caller PQclears); *current says whether the schema is this build's: if not,
+ * ignore the result, hq_migrate and ask again. (hq_pipe.c) */
+PGresult *hqi_exec_if_current(PGconn *c, const char *sql, int nparams, const char *const *params, bool *current);
+
 /* ---- the chain account's writes in the ingest transaction (hq_ledger.c) ---- */
 struct pm_buf;
 struct wire_sale;

@@ -133,6 +133,15 @@ printf '[loyalty]\ntiers = member:5:100, gold:1:150\n' >"$T/bad.conf"
 check "hq.conf [loyalty] tiers that do not rise from 0: exit 2, line and hint" '[ $rc -eq 2 ] && grep -q "bad.conf:2" "$T/err" && grep -q "first threshold must be 0" "$T/err" && grep -q "^hint:" "$T/err"'
 "$POSMARK_HQ" card 1111 --db "$HQ_DB" 2>"$T/err"; rc=$?
 check "card without an account: exit 1, the reason and a hint" '[ $rc -eq 1 ] && grep -q "no account" "$T/err" && grep -q "^hint:" "$T/err"'
+# `card` sends the schema check with its lookup (one round trip); a schema that is not this
+# build's still gets the migration step first: created on an empty database, refused if newer
+psql_q "CREATE DATABASE card_fresh" >/dev/null
+FRESH_DB="host=127.0.0.1 port=$PG_PORT user=postgres dbname=card_fresh"
+"$POSMARK_HQ" card 1111 --db "$FRESH_DB" 2>"$T/err"; rc=$?
+check "card on an empty database: the schema is made, then no account (exit 1)" '[ $rc -eq 1 ] && grep -q "no account" "$T/err" && [ "$(psql -X -At "$FRESH_DB" -c "SELECT count(*) = max(version) AND count(*) > 0 FROM schema_migrations")" = t ]'
+psql -X -q "$FRESH_DB" -c "INSERT INTO schema_migrations (version) VALUES (999)"
+"$POSMARK_HQ" card 1111 --db "$FRESH_DB" 2>"$T/err"; rc=$?
+check "card on a database a newer build migrated: refused with the versions, nothing read" '[ $rc -eq 1 ] && grep -q "version 999" "$T/err" && ! grep -q "no account" "$T/err" && grep -q "^hint:" "$T/err"'
 
 # ---- adjust ----
 "$POSMARK_HQ" card adjust "$A" -20 --db "$HQ_DB" 2>"$T/err"; rc=$?
