@@ -4,6 +4,8 @@
 # posmark-hq in front of it. Everything is stopped by hq_cleanup (trap it).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 HQ_TMP=$(mktemp -d /tmp/posmark-hq-XXXXXX)
+# the card key file (docs/privacy.md): one per throwaway database, made at first use
+export POSMARK_HQ_CARD_KEY="$HQ_TMP/hq-card.key"
 chmod 755 "$HQ_TMP"
 HQ_PIDS=()
 
