@@ -283,7 +283,8 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : hqi_copy_event_fields(b, &d, ref);
 	/* the payload text names the card by its number: HQ keeps the decoded columns only */
-	rc = rc ? rc : pm_buf_add(b, "\n", 1);
+	if (!rc)
+		b->data[b->len - 1] = '\n'; /* the last column's tab */
 	return rc ? rc : note_row(in);
 }
 

@@ -494,7 +494,7 @@ static int import_parse(const char *text, size_t len, int n_tiers, struct hqv_ca
 			*rowv = nr;
 		}
 		memset(&(*cards)[*n_rows], 0, sizeof(**cards));
-		snprintf((*cards)[*n_rows].number, sizeof((*cards)[0].number), "%s", card);
+		snprintf((*cards)[*n_rows].number, sizeof((*cards)[0].number), "%.19s", card);
 		(*rowv)[*n_rows].points = points;
 		(*rowv)[(*n_rows)++].tier = t;
 	}

@@ -489,7 +489,7 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 {
 	struct pm_buf a[4] = { { 0 } };
 	unsigned char w[HQV_WRAPPED_LEN], s[HQV_NUMBER_MAX + HQV_SEAL_OVERHEAD];
-	char h[2 * (HQV_NUMBER_MAX + HQV_SEAL_OVERHEAD) + 1], ep[16];
+	char h[2 * HQV_WRAPPED_LEN + 1], ep[16]; /* the longest of lookup, wrapped and sealed */
 	char (*fresh)[HQV_REF_LEN + 1] = calloc(n ? n : 1, sizeof(*fresh));
 	size_t sl = 0;
 	int rc = fresh ? PM_OK : PM_ENOMEM, first = 1;
