@@ -225,9 +225,9 @@ int hq_report_negative_balances(PGconn *c, FILE *out, char *err, size_t errlen)
 		char number[HQV_NUMBER_MAX + 1] = "";
 		if (!PQgetisnull(r, i, 3))
 			hqv_open_row(PQgetvalue(r, i, 0), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), number);
-		json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "report", "negative_balances", "card", number, "ref",
-				      PQgetvalue(r, i, 0), "points", (json_int_t)strtoll(PQgetvalue(r, i, 1), NULL, 10),
-				      "last_visit_us", (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10));
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "report", "negative_balances", "card", number, "points",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 1), NULL, 10), "last_visit_us",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10), "ref", PQgetvalue(r, i, 0));
 		json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fputc('\n', out);
 		json_decref(o);
