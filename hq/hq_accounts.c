@@ -191,8 +191,25 @@ static int page_history(PGconn *c, struct wire_account *acc, struct ref_idx *ref
  * One snapshot: included_sale_seq of the terminal, then the page. card set:
  * the one-card lookup (marks the card known to the store first).
  */
+#define PM_EAGAIN_STALE 1 /* a row did not open: reload the key and answer again */
+static int accounts_page_once(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
+			      int limit, struct hq_answer *out);
+
+/* The page; once more with the key reloaded if a row did not open (a rotation since it was loaded). */
 static void accounts_page(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
 			  int limit, struct hq_answer *out)
+{
+	char err[300];
+	if (accounts_page_once(c, store, terminal, card, after, limit, out) == PM_EAGAIN_STALE) {
+		if (hqv_reload(c, err, sizeof(err)))
+			pm_err("accounts: %s", err);
+		out->body->len = 0;
+		accounts_page_once(c, store, terminal, card, after, limit, out);
+	}
+}
+
+static int accounts_page_once(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
+			      int limit, struct hq_answer *out)
 {
 	struct wire_accounts_header h;
 	struct wire_account *acc = NULL;
@@ -211,28 +228,28 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	if (card && hqv_ref_for(c, card, true, ref, err, sizeof(err))) {
 		pm_err("accounts: card lookup: %s", err);
 		answer_json(out, 503, "error", "HQ database unavailable; retry later");
-		return;
+		return PM_EIO;
 	}
 	if (!card && hqv_load(c, err, sizeof(err))) {
 		pm_err("accounts: %s", err);
 		answer_json(out, 503, "error", "HQ cannot read its card key; retry later (HQ's log says why)");
-		return;
+		return PM_EIO;
 	}
 	const char *pv[4] = { store, card ? ref : a_s, l_s, now_s };
 	const char *tv[2] = { store, terminal };
 
 	if (hqi_exec_ok(c, card ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
 				: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0))
-		return db_unavailable(out, c, "accounts");
+		return db_unavailable(out, c, "accounts"), PM_EIO;
 	if (card && hqi_exec(c, "INSERT INTO store_cards SELECT $1, $2, coalesce((SELECT change_serial FROM accounts"
 			     " WHERE card = $2), 0) ON CONFLICT DO NOTHING", 2, pv, NULL, NULL, NULL, 0))
-		return db_unavailable(out, c, "accounts");
+		return db_unavailable(out, c, "accounts"), PM_EIO;
 	r = PQexecParams(c, "SELECT coalesce((SELECT acked_seq FROM upload_progress WHERE store_id = $1"
 			 " AND terminal = $2 AND kind = 'sales'), 0),"
 			 " (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint", 2, NULL, tv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
-		return db_unavailable(out, c, "accounts");
+		return db_unavailable(out, c, "accounts"), PM_EIO;
 	}
 	h.included_sale_seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	h.as_of_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
@@ -241,7 +258,7 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 			 4, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
-		return db_unavailable(out, c, "accounts page");
+		return db_unavailable(out, c, "accounts page"), PM_EIO;
 	}
 	int n = PQntuples(r);
 	h.version = WIRE_ACCOUNTS_VERSION;
@@ -260,18 +277,27 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 		free(floors);
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		answer_json(out, 503, "error", "HQ is out of memory; retry later");
-		return;
+		return PM_EIO;
 	}
 	/* lines in cursor order; a card without a vault row (erased) has no number to send */
-	int kept = 0;
+	int kept = 0, stale = 0;
 	for (int i = 0; i < n; i++) {
-		if (row_to_account(r, i, &acc[kept], &floors[kept]))
+		if (row_to_account(r, i, &acc[kept], &floors[kept])) {
+			stale += !PQgetisnull(r, i, 8); /* a vault row that does not open */
 			continue;
+		}
 		snprintf(refs[kept].ref, sizeof(refs[kept].ref), "%s", PQgetvalue(r, i, 0));
 		refs[kept].i = kept;
 		kept++;
 	}
 	PQclear(r);
+	if (stale) {
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+		free(acc);
+		free(floors);
+		free(refs);
+		return PM_EAGAIN_STALE;
+	}
 	n = kept;
 	h.count = (uint64_t)n;
 	int rc = n ? page_history(c, acc, refs, floors, n, since) : PM_OK;
@@ -279,7 +305,7 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	free(floors);
 	if (rc || hqi_exec_ok(c, "COMMIT", NULL, 0)) {
 		free(acc);
-		return db_unavailable(out, c, "accounts history");
+		return db_unavailable(out, c, "accounts history"), PM_EIO;
 	}
 	rc = wire_accounts_encode(&h, acc, (size_t)n, out->body);
 	if (acc)
@@ -288,10 +314,11 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	if (rc) {
 		pm_err("cannot encode an accounts page for store '%s': %s", store, pm_strerror(rc));
 		answer_json(out, 500, "error", "HQ could not encode the accounts; see HQ's log");
-		return;
+		return PM_EIO;
 	}
 	out->status = 200;
 	out->type = "application/gzip";
+	return PM_OK;
 }
 
 /* ---- one sale and its returns -------------------------------------------------- */

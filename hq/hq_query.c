@@ -114,7 +114,7 @@ int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 
 /* The stores need the number to act on: a pending erasure keeps it sealed
  * in its row (the vault row is gone), a consent change takes it from the vault. */
-char *hq_requests_json(PGconn *c, const char *store)
+static char *requests_json_once(PGconn *c, const char *store, bool *stale)
 {
 	const char *pv[1] = { store };
 	char err[300];
@@ -128,9 +128,12 @@ char *hq_requests_json(PGconn *c, const char *store)
 	json_t *arr = json_array();
 	for (int i = 0; i < PQntuples(r); i++) {
 		char number[HQV_NUMBER_MAX + 1] = "";
-		int rc = !PQgetisnull(r, i, 4) ? hqv_open_downlink(PQgetvalue(r, i, 4), number)
-			 : !PQgetisnull(r, i, 5) ? hqv_open_row(PQgetvalue(r, i, 2), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6), number)
-						 : PM_ENOENT;
+		bool sealed = !PQgetisnull(r, i, 4), vault = !PQgetisnull(r, i, 5);
+		int rc = sealed ? hqv_open_downlink(PQgetvalue(r, i, 4), number)
+			 : vault ? hqv_open_row(PQgetvalue(r, i, 2), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6), number)
+				 : PM_ENOENT;
+		if (rc && (sealed || vault))
+			*stale = true; /* sealed under a key this process does not hold: a rotation since */
 		if (rc) /* erased since: nothing for the store to apply (its ack removes the row) */
 			continue;
 		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)strtoll(PQgetvalue(r, i, 0), NULL, 10),
@@ -142,6 +145,20 @@ char *hq_requests_json(PGconn *c, const char *store)
 	json_t *o = json_pack("{s:i, s:o}", "version", 1, "requests", arr);
 	char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
+	return out;
+}
+
+/* The stores need the number to act on: a pending erasure keeps it sealed
+ * in its row (the vault row is gone), a consent change takes it from the vault. */
+char *hq_requests_json(PGconn *c, const char *store)
+{
+	bool stale = false;
+	char err[300], *out = requests_json_once(c, store, &stale);
+	if (out && stale && !hqv_reload(c, err, sizeof(err))) {
+		free(out);
+		stale = false;
+		out = requests_json_once(c, store, &stale);
+	}
 	return out;
 }
 

@@ -347,6 +347,15 @@ static int load_locked(PGconn *c, char *err, size_t errlen)
 	return PM_OK;
 }
 
+int hqv_reload(PGconn *c, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&g_mu);
+	g_loaded = false;
+	int rc = load_locked(c, err, errlen);
+	pthread_mutex_unlock(&g_mu);
+	return rc;
+}
+
 int hqv_load(PGconn *c, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&g_mu);

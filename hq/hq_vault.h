@@ -59,6 +59,9 @@ const char *hqv_key_file(void);
 int hqv_load(PGconn *c, char *err, size_t errlen);
 /* Forget the loaded key (tests; `keys rotate` after it replaced the file). */
 void hqv_unload(void);
+/* Load the key again: a row that does not open under the loaded one may be
+ * of a rotation that happened while this process ran. As hqv_load. */
+int hqv_reload(PGconn *c, char *err, size_t errlen);
 
 /* ---- one card ------------------------------------------------------------- */
 /* Whether s looks like a ref (so a command can take a number or a ref). */

@@ -87,7 +87,9 @@ static int rotate_vault(PGconn *c, const struct hqv_keys *old, const struct hqv_
 	char e[16];
 	snprintf(e, sizeof(e), "%d", nk->epoch);
 	const char *pv[1] = { e };
-	return hqi_exec(c, "CLOSE vault_rows; UPDATE card_vault v SET lookup = n.lookup, wrapped_key = n.wrapped,"
+	if (hqi_exec_ok(c, "CLOSE vault_rows", err, errlen))
+		return PM_EIO;
+	return hqi_exec(c, "UPDATE card_vault v SET lookup = n.lookup, wrapped_key = n.wrapped,"
 			" key_epoch = $1::int FROM vault_rekey n WHERE v.ref = n.ref", 1, pv, NULL, NULL, err, errlen);
 }
 
