@@ -363,6 +363,9 @@ int hqv_migrate_numbers(PGconn *c, char *err, size_t errlen)
 			 card_tables[t]);
 		rc = hqi_exec_ok(c, sql, err, errlen);
 	}
+	/* the consent requests (the erasures are refs already, map_downlink) */
+	rc = rc ? rc : hqi_exec_ok(c, "UPDATE downlink t SET card = m.ref FROM card_map m WHERE t.card = m.number"
+				   " AND t.type <> 'erasure'", err, errlen);
 	rc = rc ? rc : rekey_imports(c, err, errlen);
 	/* payload text carried the number (consent "CARD yes", offers' "card"): the columns stay */
 	rc = rc ? rc : hqi_exec_ok(c, "UPDATE events SET payload = '' WHERE payload <> ''", err, errlen);
