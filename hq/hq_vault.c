@@ -555,7 +555,19 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 	return rc;
 }
 
+static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen);
+
+/* In chunks, so a big import's statements stay a few MB. */
+#define REFS_CHUNK 20000
 int hqv_refs_for(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen)
+{
+	int rc = PM_OK;
+	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
+		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, create, err, errlen);
+	return rc;
+}
+
+static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen)
 {
 	struct hqv_keys k;
 	int rc = keys(c, &k, err, errlen);
