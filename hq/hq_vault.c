@@ -96,13 +96,23 @@ static int unseal(const unsigned char *key, const char *ad, const unsigned char 
 	return PM_OK;
 }
 
+/* A number padded with NULs to HQV_NUMBER_MAX bytes before it is sealed: every
+ * sealed number is as long as any other, so its length tells nothing. */
+static void seal_number(const unsigned char *key, const char *ad, const char *number, unsigned char *out)
+{
+	unsigned char pad[HQV_NUMBER_MAX] = { 0 };
+	memcpy(pad, number, strnlen(number, HQV_NUMBER_MAX));
+	seal(key, ad, pad, sizeof(pad), out);
+	sodium_memzero(pad, sizeof(pad));
+}
+
 void hqv_seal_with(const struct hqv_keys *k, const char *ref, const char *number, unsigned char *wrapped,
 		   unsigned char *sealed, size_t *sealed_len)
 {
 	unsigned char card_key[HQV_KEY_LEN];
 	crypto_aead_xchacha20poly1305_ietf_keygen(card_key);
-	seal(card_key, ref, (const unsigned char *)number, strlen(number), sealed);
-	*sealed_len = strlen(number) + HQV_SEAL_OVERHEAD;
+	seal_number(card_key, ref, number, sealed);
+	*sealed_len = HQV_SEALED_LEN;
 	seal(k->wrap, ref, card_key, sizeof(card_key), wrapped);
 	sodium_memzero(card_key, sizeof(card_key));
 }
@@ -118,7 +128,7 @@ int hqv_open_with(const struct hqv_keys *k, const char *ref, const unsigned char
 	if (!rc)
 		rc = unseal(card_key, ref, sealed, sealed_len, (unsigned char *)number, HQV_NUMBER_MAX, &n);
 	sodium_memzero(card_key, sizeof(card_key));
-	number[rc ? 0 : n] = '\0';
+	number[rc ? 0 : n] = '\0'; /* the padding ends the string */
 	if (!rc && !is_number(number)) {
 		number[0] = '\0';
 		rc = PM_ECORRUPT;
@@ -532,6 +542,7 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 		PGresult *r = PQexecParams(c, "INSERT INTO card_vault (ref, lookup, wrapped_key, sealed, key_epoch)"
 					   " SELECT r, decode(l, 'hex'), decode(w, 'hex'), decode(s, 'hex'), $5::int"
 					   " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(l, r, w, s)"
+					   " WHERE (SELECT epoch FROM vault_meta) = $5::int" /* a rotation since: none */
 					   " ON CONFLICT (lookup) DO NOTHING RETURNING lookup",
 					   5, NULL, pv, NULL, NULL, 1);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -735,14 +746,14 @@ int hqv_erase(PGconn *c, const char *ref, unsigned char lookup[HQV_LOOKUP_LEN], 
 
 int hqv_seal_downlink(const char *number, char *out, size_t cap)
 {
-	unsigned char s[HQV_NUMBER_MAX + HQV_SEAL_OVERHEAD];
-	size_t n = strlen(number) + HQV_SEAL_OVERHEAD;
+	unsigned char s[HQV_SEALED_LEN];
+	size_t n = HQV_SEALED_LEN;
 	if (!is_number(number) || cap < 2 * n + 3)
 		return PM_EINVAL;
 	pthread_mutex_lock(&g_mu);
 	bool ok = g_loaded;
 	if (ok)
-		seal(g_keys.wrap, DOWNLINK_AD, (const unsigned char *)number, strlen(number), s);
+		seal_number(g_keys.wrap, DOWNLINK_AD, number, s);
 	pthread_mutex_unlock(&g_mu);
 	if (!ok)
 		return PM_EINVAL;
@@ -769,8 +780,8 @@ int hqv_open_downlink(const char *sealed_hex, char number[HQV_NUMBER_MAX + 1])
 
 void hqv_downlink_seal_with(const struct hqv_keys *k, const char *number, unsigned char *out, size_t *len)
 {
-	seal(k->wrap, DOWNLINK_AD, (const unsigned char *)number, strlen(number), out);
-	*len = strlen(number) + HQV_SEAL_OVERHEAD;
+	seal_number(k->wrap, DOWNLINK_AD, number, out);
+	*len = HQV_SEALED_LEN;
 }
 
 int hqv_downlink_open_with(const struct hqv_keys *k, const unsigned char *in, size_t len,

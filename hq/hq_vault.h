@@ -44,6 +44,7 @@
 #define HQV_NUMBER_MAX 19             /* WIRE_CARD_MAX: 1 to 19 digits */
 #define HQV_SEAL_OVERHEAD 40          /* 24-byte nonce + 16-byte tag */
 #define HQV_WRAPPED_LEN (HQV_KEY_LEN + HQV_SEAL_OVERHEAD)
+#define HQV_SEALED_LEN (HQV_NUMBER_MAX + HQV_SEAL_OVERHEAD) /* every number padded to 19 bytes */
 #define HQV_KEY_FILE_NAME "hq-card.key"
 
 /* ---- the key file ----------------------------------------------------------
@@ -127,8 +128,9 @@ struct hqv_keys {
 void hqv_keys_derive(const unsigned char master[HQV_KEY_LEN], int epoch, struct hqv_keys *k);
 void hqv_lookup_with(const struct hqv_keys *k, const char *number, unsigned char lookup[HQV_LOOKUP_LEN]);
 void hqv_new_ref(char ref[HQV_REF_LEN + 1]);
-/* A new per-card key: wrapped (HQV_WRAPPED_LEN bytes) and the number sealed
- * (strlen(number) + HQV_SEAL_OVERHEAD bytes into sealed, *sealed_len). */
+/* A new per-card key: wrapped (HQV_WRAPPED_LEN bytes) and the number sealed,
+ * padded to 19 bytes so its length tells nothing (HQV_SEALED_LEN bytes into
+ * sealed, *sealed_len). */
 void hqv_seal_with(const struct hqv_keys *k, const char *ref, const char *number, unsigned char *wrapped,
 		   unsigned char *sealed, size_t *sealed_len);
 /* Open a row: PM_OK with the number, PM_ECORRUPT (wrong key, ref, or bytes). */
@@ -137,7 +139,7 @@ int hqv_open_with(const struct hqv_keys *k, const char *ref, const unsigned char
 /* The per-card key re-wrapped under another key set (rotation). */
 int hqv_rewrap_with(const struct hqv_keys *from, const struct hqv_keys *to, const char *ref,
 		    const unsigned char *wrapped, size_t wrapped_len, unsigned char *out);
-/* A number sealed for the downlink (strlen + HQV_SEAL_OVERHEAD bytes), and opened. */
+/* A number sealed for the downlink (HQV_SEALED_LEN bytes, padded), and opened. */
 void hqv_downlink_seal_with(const struct hqv_keys *k, const char *number, unsigned char *out, size_t *len);
 int hqv_downlink_open_with(const struct hqv_keys *k, const unsigned char *in, size_t len,
 			   char number[HQV_NUMBER_MAX + 1]);
