@@ -84,7 +84,8 @@ static int card_add(struct ingest *in, const char *number, size_t len)
 static void cards_unique(struct ingest *in)
 {
 	size_t d = 0;
-	qsort(in->cards, in->n_cards, sizeof(*in->cards), by_number);
+	if (in->n_cards) /* qsort and bsearch want an array, even of none */
+		qsort(in->cards, in->n_cards, sizeof(*in->cards), by_number);
 	for (size_t i = 0; i < in->n_cards; i++)
 		if (!d || strcmp(in->cards[d - 1].number, in->cards[i].number))
 			in->cards[d++] = in->cards[i];
@@ -100,7 +101,7 @@ static int card_ref(struct ingest *in, const char *number, const char **ref)
 	if (!number[0])
 		return PM_OK;
 	snprintf(key.number, sizeof(key.number), "%s", number);
-	hit = bsearch(&key, in->cards, in->n_cards, sizeof(*in->cards), by_number);
+	hit = in->n_cards ? bsearch(&key, in->cards, in->n_cards, sizeof(*in->cards), by_number) : NULL;
 	if (!hit || !hit->ref[0]) {
 		in->missed = true;
 		int rc = hit ? PM_OK : card_add(in, number, strlen(number));
@@ -437,7 +438,8 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	rc = hqv_refs_for(c, todo, n, true, err, errlen);
 	if (!rc) {
 		/* todo came back in lookup order: by number again, merged into the batch's list */
-		qsort(todo, n, sizeof(*todo), by_number);
+		if (n)
+			qsort(todo, n, sizeof(*todo), by_number);
 		for (size_t i = 0, j = 0; i < in->n_cards && j < n; i++)
 			if (!strcmp(in->cards[i].number, todo[j].number))
 				memcpy(in->cards[i].ref, todo[j++].ref, sizeof(todo[0].ref));

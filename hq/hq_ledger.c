@@ -418,15 +418,16 @@ static int import_rows(PGconn *c, const struct hqv_card *cards, const struct imp
 	if (n)
 		memcpy(u, cards, n * sizeof(*u));
 	/* distinct numbers resolved in one go (refs_for reorders them), then sorted to be found */
-	qsort(u, n, sizeof(*u), by_number);
+	if (n)
+		qsort(u, n, sizeof(*u), by_number);
 	for (size_t i = 0; i < n; i++)
 		if (!d || strcmp(u[d - 1].number, u[i].number))
 			u[d++] = u[i];
 	int rc = hqv_refs_for(c, u, d, true, err, errlen);
-	if (!rc)
+	if (!rc && d)
 		qsort(u, d, sizeof(*u), by_number);
 	for (size_t i = 0; !rc && i < n; i++) {
-		const struct hqv_card *hit = bsearch(&cards[i], u, d, sizeof(*u), by_number);
+		const struct hqv_card *hit = d ? bsearch(&cards[i], u, d, sizeof(*u), by_number) : NULL;
 		const char *ref = hit ? hit->ref : "";
 		if (v[i].points > 0 &&
 		    hq_row(rows, "hq-import", hqi_import_seq(ref, v[i].points, v[i].tier), "import", ref, now, v[i].points, NULL))

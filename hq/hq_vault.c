@@ -495,7 +495,7 @@ static int find_refs(PGconn *c, struct hqv_card *v, size_t n, int *db_epoch, cha
 		if (PQgetlength(r, i, 0) != HQV_LOOKUP_LEN || PQgetlength(r, i, 1) != HQV_REF_LEN)
 			continue;
 		memcpy(key.lookup, PQgetvalue(r, i, 0), HQV_LOOKUP_LEN);
-		if ((hit = bsearch(&key, v, n, sizeof(*v), by_lookup)))
+		if (n && (hit = bsearch(&key, v, n, sizeof(*v), by_lookup)))
 			snprintf(hit->ref, sizeof(hit->ref), "%.*s", HQV_REF_LEN, PQgetvalue(r, i, 1));
 	}
 	PQclear(r);
@@ -552,7 +552,7 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 		for (int i = 0; !rc && i < PQntuples(r); i++) {
 			struct hqv_card key, *hit;
 			memcpy(key.lookup, PQgetvalue(r, i, 0), HQV_LOOKUP_LEN);
-			if ((hit = bsearch(&key, v, n, sizeof(*v), by_lookup)))
+			if (n && (hit = bsearch(&key, v, n, sizeof(*v), by_lookup)))
 				memcpy(hit->ref, fresh[hit - v], HQV_REF_LEN + 1);
 		}
 		PQclear(r);
@@ -561,6 +561,65 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 	}
 	for (int j = 0; j < 4; j++)
 		pm_buf_free(&a[j]);
+	free(fresh);
+	sodium_memzero(s, sizeof(s));
+	return rc;
+}
+
+/*
+ * Inside a transaction the new rows go by COPY under a savepoint: no plan, no
+ * arrays to decode. If another transaction inserted one of the numbers
+ * meanwhile (unique violation), or a rotation moved the epoch (card_vault's
+ * statement trigger), the savepoint is rolled back and insert_refs sorts it
+ * out. PM_OK: every card without a ref has one now; PM_EAGAIN-like PM_EBUSY:
+ * nothing written, use insert_refs.
+ */
+static int copy_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, size_t n, char *err, size_t errlen)
+{
+	struct pm_buf b = { 0 };
+	unsigned char w[HQV_WRAPPED_LEN], s[HQV_SEALED_LEN];
+	char h[2 * HQV_WRAPPED_LEN + 1], tail[24];
+	char (*fresh)[HQV_REF_LEN + 1] = calloc(n ? n : 1, sizeof(*fresh));
+	size_t sl = 0;
+	int rc = fresh ? PM_OK : PM_ENOMEM;
+	int tl = snprintf(tail, sizeof(tail), "\t%d\n", k->epoch);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (v[i].ref[0])
+			continue;
+		hqv_new_ref(fresh[i]);
+		hqv_seal_with(k, fresh[i], v[i].number, w, s, &sl);
+		rc = pm_buf_add(&b, fresh[i], HQV_REF_LEN);
+		to_hex(h, v[i].lookup, HQV_LOOKUP_LEN);
+		rc = rc ? rc : pm_buf_add(&b, "\t\\\\x", 4);
+		rc = rc ? rc : pm_buf_add(&b, h, 2 * HQV_LOOKUP_LEN);
+		to_hex(h, w, sizeof(w));
+		rc = rc ? rc : pm_buf_add(&b, "\t\\\\x", 4);
+		rc = rc ? rc : pm_buf_add(&b, h, 2 * sizeof(w));
+		to_hex(h, s, sl);
+		rc = rc ? rc : pm_buf_add(&b, "\t\\\\x", 4);
+		rc = rc ? rc : pm_buf_add(&b, h, 2 * sl);
+		rc = rc ? rc : pm_buf_add(&b, tail, (size_t)tl);
+	}
+	if (!rc && b.len) {
+		char e2[300];
+		if (hqi_exec_ok(c, "SAVEPOINT vault_copy", err, errlen)) {
+			rc = PM_EIO;
+		} else if (hqi_copy_in(c, "COPY card_vault (ref, lookup, wrapped_key, sealed, key_epoch) FROM STDIN", b.data,
+				       b.len, e2, sizeof(e2))) {
+			rc = hqi_exec_ok(c, "ROLLBACK TO SAVEPOINT vault_copy; RELEASE SAVEPOINT vault_copy", err, errlen)
+				     ? PM_EIO : PM_EBUSY;
+		} else {
+			rc = hqi_exec_ok(c, "RELEASE SAVEPOINT vault_copy", err, errlen) ? PM_EIO : PM_OK;
+			for (size_t i = 0; !rc && i < n; i++)
+				if (!v[i].ref[0])
+					memcpy(v[i].ref, fresh[i], HQV_REF_LEN + 1);
+		}
+	} else if (rc == PM_ENOMEM) {
+		snprintf(err, errlen, "out of memory");
+	}
+	if (b.len)
+		sodium_memzero(b.data, b.len);
+	pm_buf_free(&b);
 	free(fresh);
 	sodium_memzero(s, sizeof(s));
 	return rc;
@@ -589,7 +648,8 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 			v[i].ref[0] = '\0';
 			hqv_lookup_with(&k, v[i].number, v[i].lookup);
 		}
-		qsort(v, n, sizeof(*v), by_lookup);
+		if (n)
+			qsort(v, n, sizeof(*v), by_lookup);
 		if ((rc = find_refs(c, v, n, &db_epoch, err, errlen)))
 			break;
 		if (db_epoch != k.epoch) { /* rotated while this process ran */
@@ -600,6 +660,14 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 			missing += !v[i].ref[0];
 		if (!missing || !create)
 			break;
+		if (PQtransactionStatus(c) == PQTRANS_INTRANS && missing > 1) {
+			rc = copy_refs(c, &k, v, n, err, errlen);
+			if (rc == PM_OK)
+				break;
+			if (rc != PM_EBUSY)
+				break;
+			rc = PM_OK;
+		}
 		if ((rc = insert_refs(c, &k, v, n, err, errlen)))
 			break;
 		missing = 0;
@@ -673,7 +741,8 @@ int hqv_numbers_of(PGconn *c, struct hqv_card *v, size_t n, char *err, size_t er
 		pm_buf_free(&arr);
 		return rc;
 	}
-	qsort(v, n, sizeof(*v), by_ref);
+	if (n)
+		qsort(v, n, sizeof(*v), by_ref);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const char *pv[1] = { arr.data };
 		bool stale = false;
@@ -686,7 +755,7 @@ int hqv_numbers_of(PGconn *c, struct hqv_card *v, size_t n, char *err, size_t er
 		for (int i = 0; !rc && i < PQntuples(r); i++) {
 			struct hqv_card key, *hit;
 			snprintf(key.ref, sizeof(key.ref), "%.*s", PQgetlength(r, i, 0), PQgetvalue(r, i, 0));
-			if (!(hit = bsearch(&key, v, n, sizeof(*v), by_ref)))
+			if (!n || !(hit = bsearch(&key, v, n, sizeof(*v), by_ref)))
 				continue;
 			if (hqv_open_with(&k, hit->ref, (const unsigned char *)PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1),
 					  (const unsigned char *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2),
