@@ -48,7 +48,9 @@ struct ingest {
 	int64_t time_max;             /* latest time accepted: now + TIME_AHEAD_S */
 	struct hqv_card *cards;       /* the batch's card numbers, sorted, and their refs (REF_ERASED: none) */
 	size_t n_cards, cap_cards;
-	bool missed;                  /* a card the prescan missed was added: attempt again */
+	bool missed;                  /* cards the prescan missed (in extra): attempt again */
+	struct hqv_card *extra;       /* those cards, unsorted */
+	size_t n_extra, cap_extra;
 	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
 	char reason[400];
 };
@@ -62,38 +64,49 @@ static int by_number(const void *a, const void *b)
 	return strcmp(((const struct hqv_card *)a)->number, ((const struct hqv_card *)b)->number);
 }
 
-static int card_add(struct ingest *in, const char *number, size_t len)
+static int card_push(struct hqv_card **v, size_t *n, size_t *cap, const char *number, size_t len)
 {
 	if (len < 1 || len > HQV_NUMBER_MAX)
 		return PM_OK; /* not a card: the decoder refuses the line */
-	if (in->n_cards == in->cap_cards) {
-		size_t cap = in->cap_cards ? 2 * in->cap_cards : 256;
-		struct hqv_card *v = realloc(in->cards, cap * sizeof(*v));
-		if (!v)
+	if (*n == *cap) {
+		size_t c2 = *cap ? 2 * *cap : 256;
+		struct hqv_card *nv = realloc(*v, c2 * sizeof(*nv));
+		if (!nv)
 			return PM_ENOMEM;
-		in->cards = v;
-		in->cap_cards = cap;
+		*v = nv;
+		*cap = c2;
 	}
-	struct hqv_card *k = &in->cards[in->n_cards++];
+	struct hqv_card *k = &(*v)[(*n)++];
 	memset(k, 0, sizeof(*k));
 	memcpy(k->number, number, len);
 	return PM_OK;
 }
 
-/* Sort the numbers and drop repeats. */
-static void cards_unique(struct ingest *in)
+static int card_add(struct ingest *in, const char *number, size_t len)
+{
+	return card_push(&in->cards, &in->n_cards, &in->cap_cards, number, len);
+}
+
+/* Sort the numbers (with the ones the prescan missed) and drop repeats. */
+static int cards_unique(struct ingest *in)
 {
 	size_t d = 0;
+	for (size_t i = 0; i < in->n_extra; i++)
+		if (card_add(in, in->extra[i].number, strlen(in->extra[i].number)))
+			return PM_ENOMEM;
+	in->n_extra = 0;
 	if (in->n_cards) /* qsort and bsearch want an array, even of none */
 		qsort(in->cards, in->n_cards, sizeof(*in->cards), by_number);
 	for (size_t i = 0; i < in->n_cards; i++)
 		if (!d || strcmp(in->cards[d - 1].number, in->cards[i].number))
 			in->cards[d++] = in->cards[i];
 	in->n_cards = d;
+	return PM_OK;
 }
 
 /* The card column of a record: its ref, or NULL (no card, or erased at HQ).
- * A number the prescan missed is added and the attempt redone (PM_EBADSTATE). */
+ * A number the prescan missed is noted (the decode goes on, to find them all)
+ * and the attempt is redone. */
 static int card_ref(struct ingest *in, const char *number, const char **ref)
 {
 	struct hqv_card key, *hit;
@@ -104,8 +117,7 @@ static int card_ref(struct ingest *in, const char *number, const char **ref)
 	hit = in->n_cards ? bsearch(&key, in->cards, in->n_cards, sizeof(*in->cards), by_number) : NULL;
 	if (!hit || !hit->ref[0]) {
 		in->missed = true;
-		int rc = hit ? PM_OK : card_add(in, number, strlen(number));
-		return rc ? rc : PM_EBADSTATE;
+		return hit ? PM_OK : card_push(&in->extra, &in->n_extra, &in->cap_extra, number, strlen(number));
 	}
 	if (strcmp(hit->ref, REF_ERASED))
 		*ref = hit->ref;
@@ -453,10 +465,14 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
  * more attempt (card_ref). */
 static int prescan_cards(struct ingest *in, const char *raw, size_t len)
 {
-	static const char key[] = "\"card\":\"";
+	static const char key[] = "\"card\"";
 	const char *p = raw, *end = raw + len;
 	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1))) {
 		p += sizeof(key) - 1;
+		while (p < end && (*p == ' ' || *p == ':')) /* "card": "..." too */
+			p++;
+		if (p == end || *p++ != '"')
+			continue;
 		size_t n = 0;
 		while (p + n < end && p[n] >= '0' && p[n] <= '9')
 			n++;
@@ -467,8 +483,7 @@ static int prescan_cards(struct ingest *in, const char *raw, size_t len)
 		}
 		p += n;
 	}
-	cards_unique(in);
-	return PM_OK;
+	return cards_unique(in);
 }
 
 /* An events batch's cards: every payload decoded once before the attempt. */
@@ -605,9 +620,11 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	PQclear(r);
 	while ((r = PQgetResult(c)))
 		PQclear(r);
-	if (rc && in->missed) {
+	if (in->missed && (!rc || rc == PM_EIO || rc == PM_ENOMEM || ok)) {
+		/* the rows were written without those cards: never committed, attempted again */
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
-		cards_unique(in);
+		if (cards_unique(in))
+			goto dberr;
 		return ATTEMPT_NEED_REFS;
 	}
 	if (rc && rc != PM_EIO) {
@@ -710,7 +727,11 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
 			goto out;
 		}
-		cards_unique(&in);
+		if (cards_unique(&in)) {
+			ack->http_status = 503;
+			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
+			goto out;
+		}
 	}
 	int64_t t1 = pm_mono_ns();
 	int at = ingest_attempt(c, &in, &raw, ack);
@@ -736,6 +757,7 @@ out:
 	if (in.cards)
 		sodium_memzero(in.cards, in.cap_cards * sizeof(*in.cards));
 	free(in.cards);
+	free(in.extra);
 }
 
 /* ---- stores --------------------------------------------------------------- */
