@@ -1,7 +1,8 @@
 /*
  * hq_vault.c - the card vault (hq_vault.h; docs/privacy.md, "At HQ"): the
- * crypto, the key file, the process's loaded key, and the lookups between
- * numbers and refs. Rotation and migration 5 are in hq_vault_admin.c.
+ * process's loaded key, checked against the database, and the lookups
+ * between numbers and refs. The crypto and the key file are in
+ * hq_vault_crypto.c, rotation and migration 5 in hq_vault_admin.c.
  */
 #include "hq/hq_vault.h"
 #include "hq/hq_int.h"
@@ -20,211 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KDF_CONTEXT "pmcard01"
-enum { SUBKEY_LOOKUP = 1, SUBKEY_WRAP = 2, SUBKEY_CHECK = 3 };
-#define CHECK_TEXT "posmark-hq card key check"
-#define DOWNLINK_AD "posmark-hq downlink erasure"
-#define KEY_FILE_TAG "posmark-hq-card-key 1"
-
-/* ---- the crypto ------------------------------------------------------------- */
-
-void hqv_keys_derive(const unsigned char master[HQV_KEY_LEN], int epoch, struct hqv_keys *k)
-{
-	unsigned char check_key[32];
-	k->epoch = epoch;
-	crypto_kdf_derive_from_key(k->lookup, sizeof(k->lookup), SUBKEY_LOOKUP, KDF_CONTEXT, master);
-	crypto_kdf_derive_from_key(k->wrap, sizeof(k->wrap), SUBKEY_WRAP, KDF_CONTEXT, master);
-	crypto_kdf_derive_from_key(check_key, sizeof(check_key), SUBKEY_CHECK, KDF_CONTEXT, master);
-	crypto_generichash(k->check, sizeof(k->check), (const unsigned char *)CHECK_TEXT, strlen(CHECK_TEXT), check_key,
-			   sizeof(check_key));
-	sodium_memzero(check_key, sizeof(check_key));
-}
-
-void hqv_lookup_with(const struct hqv_keys *k, const char *number, unsigned char lookup[HQV_LOOKUP_LEN])
-{
-	crypto_generichash(lookup, HQV_LOOKUP_LEN, (const unsigned char *)number, strlen(number), k->lookup,
-			   sizeof(k->lookup));
-}
-
-void hqv_new_ref(char ref[HQV_REF_LEN + 1])
-{
-	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
-	unsigned char r[16];
-	randombytes_buf(r, sizeof(r));
-	ref[0] = 'k';
-	for (int i = 0; i < HQV_REF_LEN - 1; i++) {
-		int bit = i * 5, v = 0;
-		for (int b = 0; b < 5; b++, bit++)
-			v = (v << 1) | (bit < 128 ? (r[bit / 8] >> (7 - bit % 8)) & 1 : 0);
-		ref[1 + i] = b32[v];
-	}
-	ref[HQV_REF_LEN] = '\0';
-	sodium_memzero(r, sizeof(r));
-}
-
-bool hqv_is_ref(const char *s)
-{
-	return s[0] == 'k' && strlen(s) == HQV_REF_LEN && strspn(s + 1, "abcdefghijklmnopqrstuvwxyz234567") == HQV_REF_LEN - 1;
-}
-
-static bool is_number(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 1 && n <= HQV_NUMBER_MAX && strspn(s, "0123456789") == n;
-}
-
-/* nonce || AEAD(m) under key, ad as associated data */
-static void seal(const unsigned char *key, const char *ad, const unsigned char *m, size_t mlen, unsigned char *out)
-{
-	unsigned char *nonce = out;
-	randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, m, mlen,
-						   (const unsigned char *)ad, strlen(ad), NULL, nonce, key);
-}
-
-static int unseal(const unsigned char *key, const char *ad, const unsigned char *in, size_t len, unsigned char *m,
-		  size_t cap, size_t *mlen)
-{
-	unsigned long long n = 0;
-	if (len < HQV_SEAL_OVERHEAD || len - HQV_SEAL_OVERHEAD > cap)
-		return PM_ECORRUPT;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &n, NULL, in + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-						       len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-						       (const unsigned char *)ad, strlen(ad), in, key))
-		return PM_ECORRUPT;
-	*mlen = (size_t)n;
-	return PM_OK;
-}
-
-/* A number padded with NULs to HQV_NUMBER_MAX bytes before it is sealed: every
- * sealed number is as long as any other, so its length tells nothing. */
-static void seal_number(const unsigned char *key, const char *ad, const char *number, unsigned char *out)
-{
-	unsigned char pad[HQV_NUMBER_MAX] = { 0 };
-	memcpy(pad, number, strnlen(number, HQV_NUMBER_MAX));
-	seal(key, ad, pad, sizeof(pad), out);
-	sodium_memzero(pad, sizeof(pad));
-}
-
-void hqv_seal_with(const struct hqv_keys *k, const char *ref, const char *number, unsigned char *wrapped,
-		   unsigned char *sealed, size_t *sealed_len)
-{
-	unsigned char card_key[HQV_KEY_LEN];
-	crypto_aead_xchacha20poly1305_ietf_keygen(card_key);
-	seal_number(card_key, ref, number, sealed);
-	*sealed_len = HQV_SEALED_LEN;
-	seal(k->wrap, ref, card_key, sizeof(card_key), wrapped);
-	sodium_memzero(card_key, sizeof(card_key));
-}
-
-int hqv_open_with(const struct hqv_keys *k, const char *ref, const unsigned char *wrapped, size_t wrapped_len,
-		  const unsigned char *sealed, size_t sealed_len, char number[HQV_NUMBER_MAX + 1])
-{
-	unsigned char card_key[HQV_KEY_LEN];
-	size_t n = 0, klen = 0;
-	int rc = unseal(k->wrap, ref, wrapped, wrapped_len, card_key, sizeof(card_key), &klen);
-	if (!rc && klen != sizeof(card_key))
-		rc = PM_ECORRUPT;
-	if (!rc)
-		rc = unseal(card_key, ref, sealed, sealed_len, (unsigned char *)number, HQV_NUMBER_MAX, &n);
-	sodium_memzero(card_key, sizeof(card_key));
-	number[rc ? 0 : n] = '\0'; /* the padding ends the string */
-	if (!rc && !is_number(number)) {
-		number[0] = '\0';
-		rc = PM_ECORRUPT;
-	}
-	return rc;
-}
-
-int hqv_rewrap_with(const struct hqv_keys *from, const struct hqv_keys *to, const char *ref,
-		    const unsigned char *wrapped, size_t wrapped_len, unsigned char *out)
-{
-	unsigned char card_key[HQV_KEY_LEN];
-	size_t klen = 0;
-	int rc = unseal(from->wrap, ref, wrapped, wrapped_len, card_key, sizeof(card_key), &klen);
-	if (!rc && klen == sizeof(card_key))
-		seal(to->wrap, ref, card_key, sizeof(card_key), out);
-	sodium_memzero(card_key, sizeof(card_key));
-	return rc ? rc : klen == sizeof(card_key) ? PM_OK : PM_ECORRUPT;
-}
-
-/* ---- the key file -------------------------------------------------------------- */
-
-static int fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return PM_EIO;
-	int rc = fsync(fd) ? PM_EIO : PM_OK;
-	close(fd);
-	return rc;
-}
-
-int hqv_key_file_write(const char *path, const unsigned char master[HQV_KEY_LEN], int epoch, bool excl,
-		       char *err, size_t errlen)
-{
-	char tmp[PATH_MAX], text[160], hex[2 * HQV_KEY_LEN + 1];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "card key file path '%s' is too long", path);
-		return PM_EINVAL;
-	}
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create the card key file beside '%s': %s", path, strerror(errno));
-		return PM_EIO;
-	}
-	sodium_bin2hex(hex, sizeof(hex), master, HQV_KEY_LEN);
-	int n = snprintf(text, sizeof(text), KEY_FILE_TAG " %d %s\n", epoch, hex);
-	int rc = fchmod(fd, 0600) || write(fd, text, (size_t)n) != n || fsync(fd) ? PM_EIO : PM_OK;
-	sodium_memzero(text, sizeof(text));
-	sodium_memzero(hex, sizeof(hex));
-	if (close(fd))
-		rc = PM_EIO;
-	if (!rc && excl) {
-		/* link fails if the name exists: two processes creating it at once agree on one key */
-		if (link(tmp, path))
-			rc = errno == EEXIST ? PM_EEXIST : PM_EIO;
-		unlink(tmp);
-	} else if (!rc && rename(tmp, path)) {
-		rc = PM_EIO;
-	}
-	if (rc)
-		unlink(tmp);
-	if (rc == PM_EIO)
-		snprintf(err, errlen, "cannot write the card key file '%s': %s", path, strerror(errno));
-	return rc ? rc : fsync_dir_of(path);
-}
-
-int hqv_key_file_read(const char *path, unsigned char master[HQV_KEY_LEN], int *epoch, char *err, size_t errlen)
-{
-	char text[200], hex[2 * HQV_KEY_LEN + 2];
-	size_t bin = 0;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		snprintf(err, errlen, "cannot read the card key file '%s': %s", path, strerror(errno));
-		return errno == ENOENT ? PM_ENOENT : PM_EIO;
-	}
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	int rc = sscanf(text, KEY_FILE_TAG " %d %65s", epoch, hex) == 2 && *epoch > 0 &&
-			 !sodium_hex2bin(master, HQV_KEY_LEN, hex, strlen(hex), NULL, &bin, NULL) && bin == HQV_KEY_LEN
-		 ? PM_OK : PM_ECORRUPT;
-	sodium_memzero(text, sizeof(text));
-	sodium_memzero(hex, sizeof(hex));
-	if (rc)
-		snprintf(err, errlen, "'%s' is not a posmark-hq card key file", path);
-	return rc;
-}
 
 /* ---- the process's key -------------------------------------------------------------- */
 
@@ -337,7 +133,7 @@ static int load_locked(PGconn *c, char *err, size_t errlen)
 		snprintf(next, sizeof(next), "%s.new", g_path);
 		if (!try_file(next, epoch, check, &g_keys)) {
 			if (!rename(next, g_path))
-				fsync_dir_of(g_path);
+				hqv_fsync_dir(g_path);
 			rc = PM_OK;
 		}
 	}
@@ -690,7 +486,7 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 int hqv_ref_for(PGconn *c, const char *number, bool create, char ref[HQV_REF_LEN + 1], char *err, size_t errlen)
 {
 	struct hqv_card one;
-	if (!is_number(number)) {
+	if (!hqv_is_number(number)) {
 		snprintf(err, errlen, "'%.24s' is not a card number (1 to 19 digits)", number);
 		return PM_EINVAL;
 	}
@@ -816,14 +612,17 @@ int hqv_erase(PGconn *c, const char *ref, unsigned char lookup[HQV_LOOKUP_LEN], 
 int hqv_seal_downlink(const char *number, char *out, size_t cap)
 {
 	unsigned char s[HQV_SEALED_LEN];
-	size_t n = HQV_SEALED_LEN;
-	if (!is_number(number) || cap < 2 * n + 3)
+	size_t n = 0;
+	struct hqv_keys k;
+	if (!hqv_is_number(number) || cap < 2 * HQV_SEALED_LEN + 3)
 		return PM_EINVAL;
 	pthread_mutex_lock(&g_mu);
 	bool ok = g_loaded;
-	if (ok)
-		seal_number(g_keys.wrap, DOWNLINK_AD, number, s);
+	k = g_keys;
 	pthread_mutex_unlock(&g_mu);
+	if (ok)
+		hqv_downlink_seal_with(&k, number, s, &n);
+	sodium_memzero(&k, sizeof(k));
 	if (!ok)
 		return PM_EINVAL;
 	strcpy(out, "\\x");
@@ -833,32 +632,18 @@ int hqv_seal_downlink(const char *number, char *out, size_t cap)
 
 int hqv_open_downlink(const char *sealed_hex, char number[HQV_NUMBER_MAX + 1])
 {
-	unsigned char s[HQV_NUMBER_MAX + HQV_SEAL_OVERHEAD + 8];
+	unsigned char s[HQV_SEALED_LEN + 8];
 	long sl = from_bytea_text(sealed_hex, s, sizeof(s));
-	size_t n = 0;
+	struct hqv_keys k;
 	number[0] = '\0';
 	if (sl < 0)
 		return PM_ECORRUPT;
 	pthread_mutex_lock(&g_mu);
-	int rc = g_loaded ? unseal(g_keys.wrap, DOWNLINK_AD, s, (size_t)sl, (unsigned char *)number, HQV_NUMBER_MAX, &n)
-			  : PM_EINVAL;
+	bool ok = g_loaded;
+	k = g_keys;
 	pthread_mutex_unlock(&g_mu);
-	number[rc ? 0 : n] = '\0';
-	return rc;
-}
-
-void hqv_downlink_seal_with(const struct hqv_keys *k, const char *number, unsigned char *out, size_t *len)
-{
-	seal_number(k->wrap, DOWNLINK_AD, number, out);
-	*len = HQV_SEALED_LEN;
-}
-
-int hqv_downlink_open_with(const struct hqv_keys *k, const unsigned char *in, size_t len,
-			   char number[HQV_NUMBER_MAX + 1])
-{
-	size_t n = 0;
-	int rc = unseal(k->wrap, DOWNLINK_AD, in, len, (unsigned char *)number, HQV_NUMBER_MAX, &n);
-	number[rc ? 0 : n] = '\0';
+	int rc = ok ? hqv_downlink_open_with(&k, s, (size_t)sl, number) : PM_EINVAL;
+	sodium_memzero(&k, sizeof(k));
 	return rc;
 }
 

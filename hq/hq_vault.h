@@ -145,6 +145,10 @@ int hqv_downlink_open_with(const struct hqv_keys *k, const unsigned char *in, si
 			   char number[HQV_NUMBER_MAX + 1]);
 /* The loaded keys (loading them first), for rotation. */
 int hqv_keys_loaded(PGconn *c, struct hqv_keys *k, char *err, size_t errlen);
+/* 1 to 19 digits. */
+bool hqv_is_number(const char *s);
+/* fsync the directory holding path (after a rename). PM_OK or PM_EIO. */
+int hqv_fsync_dir(const char *path);
 /* Key file text "posmark-hq-card-key 1 EPOCH HEX\n": write (0600, temp +
  * fsync + rename or link; excl: fail if path exists) and read. */
 int hqv_key_file_write(const char *path, const unsigned char master[HQV_KEY_LEN], int epoch, bool excl,
