@@ -14,6 +14,7 @@
  * included_sale_seq is in the balances sent and none after it is.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -21,6 +22,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +86,9 @@ static bool all_digits(const char *s, size_t max)
 #define PAGE_SQL(where) \
 	"SELECT k.card, a.points, k.change_serial, a.erased, a.last_visit_us," \
 	" CASE WHEN a.tier_floor_until_us > $4::bigint THEN a.tier_floor ELSE 0 END," \
-	" coalesce(c.consent, 'unknown'), coalesce(c.consent_changed_us, 0)" \
+	" coalesce(c.consent, 'unknown'), coalesce(c.consent_changed_us, 0), v.wrapped_key, v.sealed" \
 	" FROM store_cards k JOIN accounts a ON a.card = k.card LEFT JOIN cards c ON c.card = k.card" \
+	" LEFT JOIN card_vault v ON v.ref = k.card" \
 	" WHERE k.store_id = $1 AND " where " LIMIT $3::int"
 /* The page's cards' sales in the tier window, read once (MATERIALIZED, by the card index):
  * spend (money, net of returns) and the 32 GTINs bought most. $1 cards, $2 window start. */
@@ -106,13 +109,18 @@ static int consent_of(const char *w)
 	return !strcmp(w, "yes") ? WIRE_CONSENT_YES : !strcmp(w, "no") ? WIRE_CONSENT_NO : WIRE_CONSENT_UNKNOWN;
 }
 
-static void row_to_account(PGresult *r, int i, struct wire_account *a, int *floor)
+/* A page row as an account line: the number opened from the vault (the row's
+ * card is its ref). PM_ENOENT: no vault row (erased: the stores learn that from
+ * their erasure request, which carries the number) or one that does not open. */
+static int row_to_account(PGresult *r, int i, struct wire_account *a, int *floor)
 {
 	memset(a, 0, sizeof(*a));
-	snprintf(a->card, sizeof(a->card), "%s", PQgetvalue(r, i, 0));
+	if (PQgetisnull(r, i, 8) ||
+	    hqv_open_row(PQgetvalue(r, i, 0), PQgetvalue(r, i, 8), PQgetvalue(r, i, 9), a->card))
+		return PM_ENOENT;
 	if (!strcmp(PQgetvalue(r, i, 3), "t")) {
 		a->erased = true;
-		return;
+		return PM_OK;
 	}
 	a->points = strtoll(PQgetvalue(r, i, 1), NULL, 10);
 	a->last_visit_us = strtoll(PQgetvalue(r, i, 4), NULL, 10);
@@ -120,15 +128,22 @@ static void row_to_account(PGresult *r, int i, struct wire_account *a, int *floo
 	a->tier = hqi_tier_of(tiers(), 0, *floor);
 	a->consent = consent_of(PQgetvalue(r, i, 6));
 	a->consent_changed_us = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+	return PM_OK;
 }
 
-static int by_card(const void *x, const void *y)
+struct ref_idx {
+	char ref[HQV_REF_LEN + 1];
+	int i;
+};
+
+static int by_ref(const void *x, const void *y)
 {
-	return strcmp(((const struct wire_account *)x)->card, ((const struct wire_account *)y)->card);
+	return strcmp(((const struct ref_idx *)x)->ref, ((const struct ref_idx *)y)->ref);
 }
 
-/* Spend, tier and bought of the page's accounts (acc sorted by card meanwhile). */
-static int page_history(PGconn *c, struct wire_account *acc, const int *floors, int n, const char *since)
+/* Spend, tier and bought of the page's accounts (refs[i] is acc[i]'s ref). */
+static int page_history(PGconn *c, struct wire_account *acc, struct ref_idx *refs, const int *floors, int n,
+			const char *since)
 {
 	struct pm_buf arr = { 0 };
 	int64_t from = strtoll(since, NULL, 10);
@@ -137,15 +152,11 @@ static int page_history(PGconn *c, struct wire_account *acc, const int *floors, 
 		if (acc[i].erased || acc[i].last_visit_us < from)
 			continue; /* no sale or return in the window: spend 0, nothing bought */
 		rc = asked++ ? pm_buf_add(&arr, ",", 1) : PM_OK;
-		rc = rc ? rc : pm_buf_add(&arr, acc[i].card, strlen(acc[i].card)); /* digits: no quoting */
+		rc = rc ? rc : pm_buf_add(&arr, refs[i].ref, strlen(refs[i].ref)); /* base32: no quoting */
 	}
 	rc = rc ? rc : pm_buf_add(&arr, "}", 2); /* with the NUL */
-	for (int i = 0; i < n; i++)
-		acc[i].tier = floors[i];
 	if (rc || !asked) {
 		pm_buf_free(&arr);
-		if (!rc)
-			qsort(acc, (size_t)n, sizeof(*acc), by_card);
 		return rc;
 	}
 	const char *pv[2] = { arr.data, since };
@@ -155,15 +166,15 @@ static int page_history(PGconn *c, struct wire_account *acc, const int *floors, 
 		PQclear(r);
 		return PM_EIO;
 	}
-	/* the floors went into tier above, so they follow each account through the sort */
-	qsort(acc, (size_t)n, sizeof(*acc), by_card);
+	qsort(refs, (size_t)n, sizeof(*refs), by_ref);
 	for (int i = 0; i < PQntuples(r); i++) {
-		struct wire_account key, *a;
-		snprintf(key.card, sizeof(key.card), "%s", PQgetvalue(r, i, 0));
-		if (!(a = bsearch(&key, acc, (size_t)n, sizeof(*acc), by_card)) || a->erased)
+		struct ref_idx key, *hit;
+		snprintf(key.ref, sizeof(key.ref), "%s", PQgetvalue(r, i, 0));
+		if (!(hit = bsearch(&key, refs, (size_t)n, sizeof(*refs), by_ref)) || acc[hit->i].erased)
 			continue;
+		struct wire_account *a = &acc[hit->i];
 		a->window_spend_cents = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-		a->tier = hqi_tier_of(tiers(), a->window_spend_cents, a->tier);
+		a->tier = hqi_tier_of(tiers(), a->window_spend_cents, floors[hit->i]);
 		/* "g1,g2,...": GTINs (digits) joined by the query */
 		for (const char *p = PQgetvalue(r, i, 2); *p && a->n_bought < WIRE_BOUGHT_MAX;) {
 			size_t len = strcspn(p, ",");
@@ -180,8 +191,25 @@ static int page_history(PGconn *c, struct wire_account *acc, const int *floors, 
  * One snapshot: included_sale_seq of the terminal, then the page. card set:
  * the one-card lookup (marks the card known to the store first).
  */
+#define PM_EAGAIN_STALE 1 /* a row did not open: reload the key and answer again */
+static int accounts_page_once(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
+			      int limit, struct hq_answer *out);
+
+/* The page; once more with the key reloaded if a row did not open (a rotation since it was loaded). */
 static void accounts_page(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
 			  int limit, struct hq_answer *out)
+{
+	char err[300];
+	if (accounts_page_once(c, store, terminal, card, after, limit, out) == PM_EAGAIN_STALE) {
+		if (hqv_reload(c, err, sizeof(err)))
+			pm_err("accounts: %s", err);
+		out->body->len = 0;
+		accounts_page_once(c, store, terminal, card, after, limit, out);
+	}
+}
+
+static int accounts_page_once(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
+			      int limit, struct hq_answer *out)
 {
 	struct wire_accounts_header h;
 	struct wire_account *acc = NULL;
@@ -194,21 +222,34 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	snprintf(l_s, sizeof(l_s), "%d", card ? 1 : limit + 1);
 	snprintf(since, sizeof(since), "%" PRId64, now - (int64_t)tiers()->window_days * 86400 * 1000000);
 	snprintf(now_s, sizeof(now_s), "%" PRId64, now);
-	const char *pv[4] = { store, card ? card : a_s, l_s, now_s };
+	char ref[HQV_REF_LEN + 1], err[300];
+	/* the card's ref first, in its own statement: a new card gets its vault row even if
+	 * the page's snapshot below must not see other transactions' rows */
+	if (card && hqv_ref_for(c, card, true, ref, err, sizeof(err))) {
+		pm_err("accounts: card lookup: %s", err);
+		answer_json(out, 503, "error", "HQ database unavailable; retry later");
+		return PM_EIO;
+	}
+	if (!card && hqv_load(c, err, sizeof(err))) {
+		pm_err("accounts: %s", err);
+		answer_json(out, 503, "error", "HQ cannot read its card key; retry later (HQ's log says why)");
+		return PM_EIO;
+	}
+	const char *pv[4] = { store, card ? ref : a_s, l_s, now_s };
 	const char *tv[2] = { store, terminal };
 
 	if (hqi_exec_ok(c, card ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
 				: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0))
-		return db_unavailable(out, c, "accounts");
+		return db_unavailable(out, c, "accounts"), PM_EIO;
 	if (card && hqi_exec(c, "INSERT INTO store_cards SELECT $1, $2, coalesce((SELECT change_serial FROM accounts"
 			     " WHERE card = $2), 0) ON CONFLICT DO NOTHING", 2, pv, NULL, NULL, NULL, 0))
-		return db_unavailable(out, c, "accounts");
+		return db_unavailable(out, c, "accounts"), PM_EIO;
 	r = PQexecParams(c, "SELECT coalesce((SELECT acked_seq FROM upload_progress WHERE store_id = $1"
 			 " AND terminal = $2 AND kind = 'sales'), 0),"
 			 " (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint", 2, NULL, tv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
-		return db_unavailable(out, c, "accounts");
+		return db_unavailable(out, c, "accounts"), PM_EIO;
 	}
 	h.included_sale_seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	h.as_of_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
@@ -217,7 +258,7 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 			 4, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
-		return db_unavailable(out, c, "accounts page");
+		return db_unavailable(out, c, "accounts page"), PM_EIO;
 	}
 	int n = PQntuples(r);
 	h.version = WIRE_ACCOUNTS_VERSION;
@@ -228,40 +269,56 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	h.count = (uint64_t)n;
 	h.next_cursor = card ? 0 : n ? strtoull(PQgetvalue(r, n - 1, 2), NULL, 10) : after;
 	int *floors = NULL;
-	if (n && (!(acc = calloc((size_t)n, sizeof(*acc))) || !(floors = calloc((size_t)n, sizeof(*floors))))) {
+	struct ref_idx *refs = NULL;
+	if (n && (!(acc = calloc((size_t)n, sizeof(*acc))) || !(floors = calloc((size_t)n, sizeof(*floors))) ||
+		  !(refs = calloc((size_t)n, sizeof(*refs))))) {
 		PQclear(r);
 		free(acc);
+		free(floors);
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		answer_json(out, 503, "error", "HQ is out of memory; retry later");
-		return;
+		return PM_EIO;
 	}
-	for (int i = 0; i < n; i++)
-		row_to_account(r, i, &acc[i], &floors[i]);
+	/* lines in cursor order; a card without a vault row (erased) has no number to send */
+	int kept = 0, stale = 0;
+	for (int i = 0; i < n; i++) {
+		if (row_to_account(r, i, &acc[kept], &floors[kept])) {
+			stale += !PQgetisnull(r, i, 8); /* a vault row that does not open */
+			continue;
+		}
+		snprintf(refs[kept].ref, sizeof(refs[kept].ref), "%s", PQgetvalue(r, i, 0));
+		refs[kept].i = kept;
+		kept++;
+	}
 	PQclear(r);
-	/* the lines go in cursor order; history needs them by card: a copy is sorted */
-	struct wire_account *sorted = n ? malloc((size_t)n * sizeof(*sorted)) : NULL;
-	int rc = n && !sorted ? PM_ENOMEM : PM_OK;
-	if (!rc && n) {
-		memcpy(sorted, acc, (size_t)n * sizeof(*sorted));
-		rc = page_history(c, sorted, floors, n, since);
+	if (stale) {
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+		free(acc);
+		free(floors);
+		free(refs);
+		return PM_EAGAIN_STALE;
 	}
-	for (int i = 0; !rc && i < n; i++)
-		acc[i] = *(struct wire_account *)bsearch(&acc[i], sorted, (size_t)n, sizeof(*sorted), by_card);
-	free(sorted);
+	n = kept;
+	h.count = (uint64_t)n;
+	int rc = n ? page_history(c, acc, refs, floors, n, since) : PM_OK;
+	free(refs);
 	free(floors);
 	if (rc || hqi_exec_ok(c, "COMMIT", NULL, 0)) {
 		free(acc);
-		return db_unavailable(out, c, "accounts history");
+		return db_unavailable(out, c, "accounts history"), PM_EIO;
 	}
 	rc = wire_accounts_encode(&h, acc, (size_t)n, out->body);
+	if (acc)
+		sodium_memzero(acc, (size_t)n * sizeof(*acc));
 	free(acc);
 	if (rc) {
 		pm_err("cannot encode an accounts page for store '%s': %s", store, pm_strerror(rc));
 		answer_json(out, 500, "error", "HQ could not encode the accounts; see HQ's log");
-		return;
+		return PM_EIO;
 	}
 	out->status = 200;
 	out->type = "application/gzip";
+	return PM_OK;
 }
 
 /* ---- one sale and its returns -------------------------------------------------- */
@@ -302,7 +359,6 @@ static int sale_from_row(PGresult *r, const char *terminal, const char *seq, str
 	s->seq = strtoull(seq, NULL, 10);
 	snprintf(s->terminal, sizeof(s->terminal), "%s", terminal);
 	s->time_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	snprintf(s->card, sizeof(s->card), "%s", PQgetvalue(r, 0, 2));
 	snprintf(s->currency, sizeof(s->currency), "%s", PQgetvalue(r, 0, 3));
 	snprintf(s->tender, sizeof(s->tender), "%s", PQgetvalue(r, 0, 4));
 	s->total_cents = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
@@ -392,8 +448,15 @@ static void sale_lookup(PGconn *c, const char *store, const char *terminal, cons
 		return;
 	}
 	snprintf(key, sizeof(key), "%s/%s", PQgetvalue(r, 0, 0), terminal);
+	char ref[HQV_REF_LEN + 1], err[300];
+	snprintf(ref, sizeof(ref), "%s", PQgetvalue(r, 0, 2));
 	rc = sale_from_row(r, terminal, seq, &l.sale);
 	PQclear(r);
+	/* the card's number from the vault; an erased card's sale goes without one */
+	if (!rc && ref[0] && (rc = hqv_number_of(c, ref, l.sale.card, err, sizeof(err))) == PM_ENOENT)
+		rc = PM_OK;
+	if (rc && rc != PM_ENOMEM && rc != PM_ECORRUPT)
+		rc = PM_EIO;
 	rc = rc ? rc : sale_entries(c, key, seq, &l.sale);
 	rc = rc ? rc : returns_of(c, terminal, seq, &l);
 	hqi_exec_ok(c, "COMMIT", NULL, 0);

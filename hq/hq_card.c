@@ -6,11 +6,13 @@
  * redeemed twice).
  */
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +116,20 @@ static int q_fail(PGresult *r, char *err, size_t errlen)
 int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool json, FILE *out, char *err,
 		 size_t errlen)
 {
-	char since[24];
+	char since[24], ref[HQV_REF_LEN + 1], number[HQV_NUMBER_MAX + 1];
+	/* a number finds its ref through the vault; a ref (from SQL) shows its number */
+	int rc = hqv_card_ref(c, card, false, ref, err, errlen);
+	if (!rc && hqv_is_ref(card))
+		rc = hqv_number_of(c, ref, number, err, errlen);
+	else
+		snprintf(number, sizeof(number), "%s", card);
+	if (rc == PM_ENOENT)
+		snprintf(err, errlen, "HQ has no account of card %s", card);
+	if (rc)
+		return rc;
+	card = number;
 	snprintf(since, sizeof(since), "%" PRId64, window_start_us(tiers));
-	const char *pv[2] = { card, since };
+	const char *pv[2] = { ref, since };
 	/* One statement, so one snapshot (the balance and the entries it sums agree), sent with
 	 * the schema check in one round trip: a row per entry, the account's columns repeated;
 	 * no entry: one row of NULLs. */
@@ -149,6 +162,7 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 	if (json) {
 		json_t *o = json_object(), *arr = json_array();
 		json_object_set_new(o, "card", json_string(card));
+		json_object_set_new(o, "ref", json_string(ref));
 		json_object_set_new(o, "points", json_integer(strtoll(PQgetvalue(a, 0, 0), NULL, 10)));
 		json_object_set_new(o, "tier", json_integer(tier));
 		json_object_set_new(o, "tier_name", json_string(tiers->name[tier]));
@@ -188,6 +202,7 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 		}
 	}
 	PQclear(a);
+	sodium_memzero(number, sizeof(number));
 	return ferror(out) ? PM_EIO : PM_OK;
 }
 
@@ -205,10 +220,27 @@ static int json_lines(PGconn *c, const char *sql, FILE *out, char *err, size_t e
 
 int hq_report_negative_balances(PGconn *c, FILE *out, char *err, size_t errlen)
 {
-	/* the offline allowance spent at two stores, or a clawback after spending (docs/accounts.md) */
-	return json_lines(c, "SELECT json_build_object('report', 'negative_balances', 'card', card, 'points', points,"
-			  " 'last_visit_us', last_visit_us) FROM accounts WHERE points < 0 AND NOT erased ORDER BY points, card",
-			  out, err, errlen);
+	/* the offline allowance spent at two stores, or a clawback after spending (docs/accounts.md);
+	 * the numbers opened from the vault */
+	PGresult *r = PQexec(c, "SELECT a.card, a.points, a.last_visit_us, v.wrapped_key, v.sealed FROM accounts a"
+			     " LEFT JOIN card_vault v ON v.ref = a.card WHERE a.points < 0 AND NOT a.erased"
+			     " ORDER BY a.points, a.card");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return q_fail(r, err, errlen);
+	int rc = PQntuples(r) ? hqv_load(c, err, errlen) : PM_OK;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		char number[HQV_NUMBER_MAX + 1] = "";
+		if (!PQgetisnull(r, i, 3))
+			hqv_open_row(PQgetvalue(r, i, 0), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), number);
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "report", "negative_balances", "card", number, "points",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 1), NULL, 10), "last_visit_us",
+				      (json_int_t)strtoll(PQgetvalue(r, i, 2), NULL, 10), "ref", PQgetvalue(r, i, 0));
+		json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', out);
+		json_decref(o);
+	}
+	PQclear(r);
+	return rc;
 }
 
 int hq_report_coupons_twice(PGconn *c, FILE *out, char *err, size_t errlen)

@@ -77,11 +77,11 @@ static int copy_opt_i64(struct pm_buf *b, bool set, int64_t v, char sep)
 }
 
 /* An event's decoded fields as the HQI_EVENT_COLS of a COPY row, each followed by a tab. */
-int hqi_copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d)
+int hqi_copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d, const char *card)
 {
 	const struct wire_offer_event *o = &d->offer;
 	bool offer = d->type >= WIRE_EV_OFFER_ISSUED;
-	int rc = copy_opt_str(b, d->card, '\t');
+	int rc = copy_opt_str(b, card, '\t');
 	rc = rc ? rc : copy_opt_str(b, offer ? o->campaign : NULL, '\t');
 	rc = rc ? rc : copy_opt_i64(b, offer, (int64_t)o->sale, '\t');
 	rc = rc ? rc : copy_opt_str(b, offer ? o->rule : NULL, '\t');

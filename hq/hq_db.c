@@ -1,11 +1,13 @@
 /*
  * hq_db.c - HQ's PostgreSQL side: batch ingest with COPY in one
  * transaction per batch, exactly-once by a per-terminal position row,
- * stores, and erasure and consent. Schema and migrations live in
- * hq_schema.c, COPY rows in hq_copy.c, queries in hq_query.c.
+ * every card number turned into its ref before a row is written (hq_vault.h),
+ * and stores. Erasure and consent live in hq_erase.c, schema and migrations
+ * in hq_schema.c, COPY rows in hq_copy.c, queries in hq_query.c.
  * docs/hq.md has the schema and why it looks like this.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -21,9 +23,6 @@
 #include <time.h>
 
 /* ---- ingest ----------------------------------------------------------- */
-
-/* What an erasure leaves of an event: no card, no payload, no coupon code. */
-#define EVENT_FORGET "card = NULL, payload = '', coupon = NULL"
 
 /* A batch may touch (and so create the partitions of) at most this many
  * months; times must lie in [TIME_MIN_US, now + TIME_AHEAD_S]. Beyond
@@ -45,8 +44,85 @@ struct ingest {
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
 	int64_t time_max;             /* latest time accepted: now + TIME_AHEAD_S */
+	struct hqv_card *cards;       /* the batch's card numbers, sorted, and their refs (REF_ERASED: none) */
+	size_t n_cards, cap_cards;
+	bool missed;                  /* cards the prescan missed (in extra): attempt again */
+	struct hqv_card *extra;       /* those cards, unsorted */
+	size_t n_extra, cap_extra;
+	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
 	char reason[400];
 };
+
+/* The ref of a card erased at HQ whose erasure the till has not applied yet:
+ * its records are stored without the card, as if the erasure had come first. */
+#define REF_ERASED "-"
+
+static int by_number(const void *a, const void *b)
+{
+	return strcmp(((const struct hqv_card *)a)->number, ((const struct hqv_card *)b)->number);
+}
+
+static int card_push(struct hqv_card **v, size_t *n, size_t *cap, const char *number, size_t len)
+{
+	if (len < 1 || len > HQV_NUMBER_MAX)
+		return PM_OK; /* not a card: the decoder refuses the line */
+	if (*n == *cap) {
+		size_t c2 = *cap ? 2 * *cap : 256;
+		struct hqv_card *nv = realloc(*v, c2 * sizeof(*nv));
+		if (!nv)
+			return PM_ENOMEM;
+		*v = nv;
+		*cap = c2;
+	}
+	struct hqv_card *k = &(*v)[(*n)++];
+	memset(k, 0, sizeof(*k));
+	memcpy(k->number, number, len);
+	return PM_OK;
+}
+
+static int card_add(struct ingest *in, const char *number, size_t len)
+{
+	return card_push(&in->cards, &in->n_cards, &in->cap_cards, number, len);
+}
+
+/* Sort the numbers (with the ones the prescan missed) and drop repeats. */
+static int cards_unique(struct ingest *in)
+{
+	size_t d = 0;
+	for (size_t i = 0; i < in->n_extra; i++)
+		if (card_add(in, in->extra[i].number, strlen(in->extra[i].number)))
+			return PM_ENOMEM;
+	in->n_extra = 0;
+	if (in->n_cards) /* qsort and bsearch want an array, even of none */
+		qsort(in->cards, in->n_cards, sizeof(*in->cards), by_number);
+	for (size_t i = 0; i < in->n_cards; i++)
+		if (!d || strcmp(in->cards[d - 1].number, in->cards[i].number))
+			in->cards[d++] = in->cards[i];
+	in->n_cards = d;
+	return PM_OK;
+}
+
+/* The card column of a record: its ref, or NULL (no card, or erased at HQ).
+ * A number the prescan missed is noted (the decode goes on, to find them all)
+ * and the attempt is redone. */
+static int card_ref(struct ingest *in, const char *number, const char **ref)
+{
+	struct hqv_card key, *hit;
+	*ref = NULL;
+	if (!number[0])
+		return PM_OK;
+	snprintf(key.number, sizeof(key.number), "%s", number);
+	hit = in->n_cards ? bsearch(&key, in->cards, in->n_cards, sizeof(*in->cards), by_number) : NULL;
+	if (!hit || !hit->ref[0]) {
+		in->missed = true;
+		return hit ? PM_OK : card_push(&in->extra, &in->n_extra, &in->cap_extra, number, strlen(number));
+	}
+	if (strcmp(hit->ref, REF_ERASED))
+		*ref = hit->ref;
+	else
+		in->n_unlinked++;
+	return PM_OK;
+}
 
 /* A record's time inside [TIME_MIN_US, time_max], or PM_EINVAL with the reason. */
 static int time_ok(struct ingest *in, const char *what, uint64_t seq, int64_t time_us)
@@ -136,8 +212,11 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	}
 	if (s->seq <= in->acked)
 		return PM_OK; /* stored by an earlier, overlapping batch */
+	const char *ref;
+	if ((rc = card_ref(in, s->card, &ref)))
+		return rc;
 	rc = copy_row_key(in, s->seq, s->time_us);
-	rc = rc ? rc : (s->card[0] ? pm_buf_add(b, s->card, strlen(s->card)) : pm_buf_add(b, "\\N", 2));
+	rc = rc ? rc : (ref ? pm_buf_add(b, ref, strlen(ref)) : pm_buf_add(b, "\\N", 2));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : pm_buf_add(b, s->currency, strlen(s->currency));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
@@ -180,7 +259,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : hqi_copy_i64(b, s->points_spent, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
-	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s);
+	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref);
 	return rc ? rc : note_row(in);
 }
 
@@ -205,12 +284,18 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 			 in->h.terminal, why);
 		return rc == PM_EVERSION ? PM_EVERSION : PM_EINVAL;
 	}
+	const char *ref;
+	if ((rc = card_ref(in, d.card, &ref)))
+		return rc;
+	if (d.card[0] && !ref)
+		d.offer.coupon[0] = '\0'; /* erased at HQ: no card, no coupon code */
 	rc = copy_row_key(in, e->seq, e->time_us);
 	rc = rc ? rc : pm_buf_add(b, e->type, strlen(e->type));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : hqi_copy_event_fields(b, &d);
-	rc = rc ? rc : hqi_copy_str(b, e->payload, e->payload_len);
-	rc = rc ? rc : pm_buf_add(b, "\n", 1);
+	rc = rc ? rc : hqi_copy_event_fields(b, &d, ref);
+	/* the payload text names the card by its number: HQ keeps the decoded columns only */
+	if (!rc)
+		b->data[b->len - 1] = '\n'; /* the last column's tab */
 	return rc ? rc : note_row(in);
 }
 
@@ -319,44 +404,96 @@ static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 }
 
 /*
- * A till may sell to a card after HQ erased it and before the till's next
- * sync applies the erasure (its erasure request is still pending then).
- * Such rows are stored without the card, as if the erasure had come first.
- * Once the till has applied and acknowledged it, a sale with that number is
- * a new sign-up and keeps its card. The till's own erasure events are left
- * as they are (apply_events handles them).
+ * The batch's card numbers to refs, in the batch's transaction, before its
+ * COPY: one round trip for the store's pending erasures, one or two for the
+ * vault (hq_vault.h). A till may sell to a card after HQ erased it and
+ * before its next sync applies the erasure (the request is still pending
+ * in downlink, with the number's lookup): such records are stored without
+ * the card, as if the erasure had come first. Once the till has applied and
+ * acknowledged it, a sale with that number is a new sign-up: a new ref.
  */
-static int unlink_pending_erasures(PGconn *c, struct ingest *in, char *err, size_t errlen)
+static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 {
-	const char *pv[3] = { in->store, in->h.terminal, NULL };
-	char acked[24];
-	PGresult *r = PQexecParams(c, "SELECT 1 FROM downlink WHERE store_id = $1 AND type = 'erasure' LIMIT 1",
-				   1, NULL, pv, NULL, NULL, 0);
-	int st = PQresultStatus(r), pending = st == PGRES_TUPLES_OK && PQntuples(r) > 0;
-	if (st != PGRES_TUPLES_OK)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	PQclear(r);
-	if (st != PGRES_TUPLES_OK)
-		return PM_EIO;
-	if (!pending)
+	const char *pv[1] = { in->store };
+	struct hqv_card *todo = NULL;
+	size_t n = 0;
+	int rc;
+	if (!in->n_cards)
 		return PM_OK;
-	snprintf(acked, sizeof(acked), "%" PRIu64, in->acked);
-	pv[2] = acked;
-	r = PQexecParams(c, in->h.kind == WIRE_BATCH_SALES
-			 ? "UPDATE sales SET card = NULL WHERE store_id = $1 AND terminal = $2 AND seq > $3::bigint"
-			   " AND card IN (SELECT card FROM downlink WHERE store_id = $1 AND type = 'erasure')"
-			 : "UPDATE events SET " EVENT_FORGET " WHERE store_id = $1 AND terminal = $2"
-			   " AND seq > $3::bigint AND type <> 'erasure'"
-			   " AND card IN (SELECT card FROM downlink WHERE store_id = $1 AND type = 'erasure')",
-			 3, NULL, pv, NULL, NULL, 0);
-	st = PQresultStatus(r);
-	if (st != PGRES_COMMAND_OK)
+	if ((rc = hqv_load(c, err, errlen)))
+		return rc;
+	PGresult *r = PQexecParams(c, "SELECT lookup FROM downlink WHERE store_id = $1 AND type = 'erasure'"
+				   " AND lookup IS NOT NULL", 1, NULL, pv, NULL, NULL, 1);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	else if (atoi(PQcmdTuples(r)) > 0)
-		pm_info("store %s: %s row(s) with a card HQ erased stored without the card (erasure not yet "
-			"applied at the till)", in->store, PQcmdTuples(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	for (size_t i = 0; i < in->n_cards; i++) {
+		struct hqv_card *k = &in->cards[i];
+		k->ref[0] = '\0';
+		if (PQntuples(r) && !hqv_lookup_of(k->number, k->lookup))
+			for (int j = 0; j < PQntuples(r) && !k->ref[0]; j++)
+				if (PQgetlength(r, j, 0) == HQV_LOOKUP_LEN && !memcmp(PQgetvalue(r, j, 0), k->lookup, HQV_LOOKUP_LEN))
+					snprintf(k->ref, sizeof(k->ref), REF_ERASED);
+	}
 	PQclear(r);
-	return st == PGRES_COMMAND_OK ? PM_OK : PM_EIO;
+	if (!(todo = malloc(in->n_cards * sizeof(*todo)))) {
+		snprintf(err, errlen, "out of memory");
+		return PM_ENOMEM;
+	}
+	for (size_t i = 0; i < in->n_cards; i++)
+		if (!in->cards[i].ref[0])
+			todo[n++] = in->cards[i];
+	rc = hqv_refs_for(c, todo, n, true, err, errlen);
+	if (!rc) {
+		/* todo came back in lookup order: by number again, merged into the batch's list */
+		if (n)
+			qsort(todo, n, sizeof(*todo), by_number);
+		for (size_t i = 0, j = 0; i < in->n_cards && j < n; i++)
+			if (!strcmp(in->cards[i].number, todo[j].number))
+				memcpy(in->cards[i].ref, todo[j++].ref, sizeof(todo[0].ref));
+	}
+	free(todo);
+	return rc;
+}
+
+/* A sales batch's card numbers from a quick scan of the text ("card":"DIGITS"),
+ * so their refs are known before COPY starts; one the scan misses costs one
+ * more attempt (card_ref). */
+static int prescan_cards(struct ingest *in, const char *raw, size_t len)
+{
+	static const char key[] = "\"card\"";
+	const char *p = raw, *end = raw + len;
+	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1))) {
+		p += sizeof(key) - 1;
+		while (p < end && (*p == ' ' || *p == ':')) /* "card": "..." too */
+			p++;
+		if (p == end || *p++ != '"')
+			continue;
+		size_t n = 0;
+		while (p + n < end && p[n] >= '0' && p[n] <= '9')
+			n++;
+		if (p + n < end && p[n] == '"') {
+			int rc = card_add(in, p, n);
+			if (rc)
+				return rc;
+		}
+		p += n;
+	}
+	return cards_unique(in);
+}
+
+/* An events batch's cards: every payload decoded once before the attempt. */
+static int collect_event_card(void *ctx, const struct wire_decoded_event *e)
+{
+	struct ingest *in = ctx;
+	struct wire_event_payload d;
+	char why[200];
+	if (wire_event_payload_decode(wire_event_type_parse(e->type), e->payload, e->payload_len, &d, why, sizeof(why)) ||
+	    !d.card[0])
+		return PM_OK; /* the attempt's decode refuses it with the reason */
+	return card_add(in, d.card, strlen(d.card));
 }
 
 /* Months of a batch's sales from a quick scan of the text, so partitions
@@ -396,7 +533,7 @@ static int on_header_only(void *ctx, const struct wire_batch_header *h)
 	return rc ? rc : 1; /* stop after the header: 1 = header fine */
 }
 
-enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1 };
+enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
 
 /*
  * One transaction: lock the terminal's position row, skip what is stored,
@@ -443,11 +580,15 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 			 PRIu64, kind, in->acked, in->h.terminal, in->h.first_seq);
 		return ATTEMPT_DONE;
 	}
+	if (resolve_cards(c, in, err, sizeof(err)))
+		goto dberr_rb;
+	in->missed = false;
+	in->n_unlinked = 0;
 	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
 		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
 		     " discount_cents, tendered_cents, points_earned, items, redeemed, type, return_of_terminal,"
 		     " return_of_seq, points_spent, point_value_cents, refund_cents) FROM STDIN"
-		   : "COPY events (store_id, terminal, seq, time_us, type, " HQI_EVENT_COLS ", payload) FROM STDIN");
+		   : "COPY events (store_id, terminal, seq, time_us, type, " HQI_EVENT_COLS ") FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -477,6 +618,13 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	PQclear(r);
 	while ((r = PQgetResult(c)))
 		PQclear(r);
+	if (in->missed && (!rc || rc == PM_EIO || rc == PM_ENOMEM || ok)) {
+		/* the rows were written without those cards: never committed, attempted again */
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+		if (cards_unique(in))
+			goto dberr;
+		return ATTEMPT_NEED_REFS;
+	}
 	if (rc && rc != PM_EIO) {
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		ack->http_status = rc == PM_EREFUSED ? 403 : 400;
@@ -494,8 +642,10 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 		}
 		goto dberr;
 	}
-	if (unlink_pending_erasures(c, in, err, sizeof(err)) ||
-	    (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))))
+	if (in->n_unlinked)
+		pm_info("store %s: %" PRIu64 " record(s) with a card HQ erased stored without the card (erasure not yet "
+			"applied at the till)", in->store, in->n_unlinked);
+	if (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
 		goto dberr_rb;
 	/* the chain account, in the same transaction: exactly once with the batch */
 	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
@@ -556,6 +706,11 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			snprintf(ack->reason, sizeof(ack->reason), "%s", in.reason);
 			goto out;
 		}
+		if ((rc = prescan_cards(&in, raw.data, raw.len))) {
+			ack->http_status = 503;
+			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
+			goto out;
+		}
 		if (ensure_partitions(c, &in, err, sizeof(err))) {
 			pm_err("cannot create partitions: %s", err);
 			ack->http_status = 503;
@@ -563,13 +718,32 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			goto out;
 		}
 	}
-	int64_t t1 = pm_mono_ns();
-	if (ingest_attempt(c, &in, &raw, ack) == ATTEMPT_NEED_PARTITIONS) {
-		if (ensure_partitions(c, &in, err, sizeof(err)) ||
-		    ingest_attempt(c, &in, &raw, ack) == ATTEMPT_NEED_PARTITIONS) {
+	if (in.h.kind == WIRE_BATCH_EVENTS) {
+		struct wire_decode_cb ev_cb = { &in, on_header, NULL, collect_event_card };
+		if (wire_batch_decode_raw(raw.data, raw.len, &ev_cb, err, sizeof(err)) == PM_ENOMEM) {
 			ack->http_status = 503;
-			snprintf(ack->reason, sizeof(ack->reason), "HQ cannot create the month partitions; retry later");
+			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
+			goto out;
 		}
+		if (cards_unique(&in)) {
+			ack->http_status = 503;
+			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
+			goto out;
+		}
+	}
+	int64_t t1 = pm_mono_ns();
+	int at = ingest_attempt(c, &in, &raw, ack);
+	for (int k = 0; k < 3 && at != ATTEMPT_DONE; k++) {
+		if (at == ATTEMPT_NEED_PARTITIONS && ensure_partitions(c, &in, err, sizeof(err)))
+			break;
+		at = ingest_attempt(c, &in, &raw, ack);
+	}
+	if (at == ATTEMPT_NEED_PARTITIONS) {
+		ack->http_status = 503;
+		snprintf(ack->reason, sizeof(ack->reason), "HQ cannot create the month partitions; retry later");
+	} else if (at == ATTEMPT_NEED_REFS) {
+		ack->http_status = 503;
+		snprintf(ack->reason, sizeof(ack->reason), "HQ could not resolve the batch's cards; retry later");
 	}
 	pm_info("batch %s/%s %" PRIu64 "..%" PRIu64 ": %d, decompress+partitions %.0f ms, store %.0f ms",
 		store, in.h.terminal, in.h.first_seq, in.h.last_seq, ack->http_status, (double)(t1 - t0) / 1e6,
@@ -578,6 +752,10 @@ out:
 	pm_buf_free(&raw);
 	pm_buf_free(&in.rows);
 	hqi_acct_free(&in.acct);
+	if (in.cards)
+		sodium_memzero(in.cards, in.cap_cards * sizeof(*in.cards));
+	free(in.cards);
+	free(in.extra);
 }
 
 /* ---- stores --------------------------------------------------------------- */
@@ -609,70 +787,4 @@ int hq_store_auth(PGconn *c, const char *store, const char *credential)
 	}
 	PQclear(r);
 	return rc;
-}
-
-/* ---- erasure and consent given to HQ -------------------------------------- */
-
-struct step {
-	const char *sql;
-	int n_params;
-};
-
-/* Statements of one request, in the caller's transaction; the first error stops them. */
-static int run_steps(PGconn *c, const struct step *steps, size_t n, const char *const *pv, char *err,
-		     size_t errlen)
-{
-	for (size_t i = 0; i < n; i++)
-		if (hqi_exec(c, steps[i].sql, steps[i].n_params, pv, NULL, NULL, err, errlen))
-			return PM_EIO;
-	return PM_OK;
-}
-
-int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, size_t errlen)
-{
-	char now[24];
-	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL) * 1000000);
-	const char *pv[3] = { card, origin_store ? origin_store : "", now };
-	static const struct step steps[] = {
-		/* every store that knows the card gets the request, except the one it came from */
-		{ "INSERT INTO downlink (store_id, type, card, created_us)"
-		  " SELECT s, 'erasure', $1, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
-		  "  UNION SELECT store_id FROM events WHERE card = $1) k WHERE s <> $2", 3 },
-		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
-		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
-		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
-		/* the chain account: its entries go, the stores that know it get an erased line */
-		{ "DELETE FROM ledger WHERE card = $1", 1 },
-		{ HQI_SERIAL_LOCK, 0 },
-		{ "UPDATE accounts SET erased = true, points = 0, tier_floor = 0, last_visit_us = 0,"
-		  " change_serial = nextval('account_serial') WHERE card = $1", 1 },
-		{ "DELETE FROM cards WHERE card = $1", 1 },
-		{ "DELETE FROM review_requests WHERE card = $1", 1 },
-		{ "INSERT INTO erasures (card_sha256, requested_us, origin_store)"
-		  " VALUES (sha256(convert_to($1, 'UTF8')), $3::bigint, NULLIF($2, ''))", 3 },
-	};
-	return run_steps(c, steps, sizeof(steps) / sizeof(steps[0]), pv, err, errlen);
-}
-
-int hq_consent(PGconn *c, const char *card, bool targeted, char *err, size_t errlen)
-{
-	char now[24];
-	snprintf(now, sizeof(now), "%" PRId64, (int64_t)time(NULL) * 1000000);
-	const char *pv[3] = { card, targeted ? "yes" : "no", now };
-	static const struct step steps[] = {
-		/* newest change wins, as for the tills' own consent events */
-		{ "INSERT INTO cards (card, consent, consent_changed_us, source_store) VALUES ($1, $2, $3::bigint, NULL)"
-		  " ON CONFLICT (card) DO UPDATE SET consent = EXCLUDED.consent,"
-		  " consent_changed_us = EXCLUDED.consent_changed_us, source_store = NULL", 3 },
-		/* the account pages carry consent too: the stores' cursor must see the change */
-		{ HQI_SERIAL_LOCK, 0 },
-		{ "INSERT INTO accounts (card, change_serial) VALUES ($1, nextval('account_serial'))"
-		  " ON CONFLICT (card) DO UPDATE SET change_serial = EXCLUDED.change_serial", 1 },
-		/* an earlier request not yet applied is superseded */
-		{ "DELETE FROM downlink WHERE card = $1 AND type = 'consent'", 1 },
-		{ "INSERT INTO downlink (store_id, type, card, consent, created_us)"
-		  " SELECT s, 'consent', $1, $2, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
-		  "  UNION SELECT store_id FROM events WHERE card = $1) k", 3 },
-	};
-	return run_steps(c, steps, sizeof(steps) / sizeof(steps[0]), pv, err, errlen);
 }

@@ -49,8 +49,10 @@ static const struct pm_cmd_help helps[] = {
 	  "sales per store and day, campaigns, negative balances, coupons redeemed twice or points liability, as JSON lines",
 	  DB_OPT },
 	{ "card", "card CARD [--db CONNINFO] [--json]\n"
+		  "card ref CARD [--db CONNINFO]\n"
 		  "card adjust CARD POINTS --reason TEXT [--db CONNINFO]",
-	  "a card's chain account (points, tier, consent, ledger), or an adjustment with a reason",
+	  "a card's chain account (points, tier, consent, ledger), its ref (the pseudonym the tables use), or an"
+	  " adjustment with a reason; CARD is the number or the ref",
 	  DB_OPT
 	  "  --json               one JSON object (default: text for people)\n"
 	  "  --reason TEXT        why the points change (required for adjust; kept in the ledger)\n" },
@@ -63,6 +65,10 @@ static const struct pm_cmd_help helps[] = {
 	  "record a customer's consent given to HQ; the stores learn it at their next sync",
 	  DB_OPT
 	  "  --targeted yes|no    the customer's answer (required)\n" },
+	{ "keys", "keys rotate [--db CONNINFO] [--card-key FILE]",
+	  "a new card key: every card re-keyed in one transaction, the key file replaced; old WAL and dead rows"
+	  " can no longer be read (docs/privacy.md)",
+	  DB_OPT },
 	{ "requests", "requests list|approve ID|reject ID [--db CONNINFO]",
 	  "the review queue: stores' erasure and consent events HQ did not apply by itself",
 	  DB_OPT
@@ -90,6 +96,9 @@ static const char common_opts[] =
 	"common options:\n"
 	"  --config FILE        hq.conf to read (default: $POSMARK_HQ_CONFIG, else\n"
 	"                       " HQ_CONF_DEFAULT " if it exists; docs/hq.md)\n"
+	"  --card-key FILE      the card key file (default: $POSMARK_HQ_CARD_KEY, else\n"
+	"                       card_key_file in hq.conf, else hq-card.key beside hq.conf,\n"
+	"                       else " PM_SYSCONFDIR "/posmark/hq-card.key; made 0600 at first use)\n"
 	"  -h, --help           this text\n"
 	"  --version            print the version\n";
 
@@ -102,6 +111,7 @@ const struct pm_help hq_help = {
 	.n_cmds = N_HELPS,
 	.common_opts = common_opts,
 	.trailer = "environment: POSMARK_HQ_DB (the --db default), POSMARK_HQ_CONFIG (hq.conf;\n"
-		   "'none' = no file), POSMARK_DEBUG=0..3 (log level), NOTIFY_SOCKET\n"
+		   "'none' = no file), POSMARK_HQ_CARD_KEY (--card-key), POSMARK_DEBUG=0..3 (log level),\n"
+		   "NOTIFY_SOCKET\n"
 		   "exit status: 0 done, 1 failed, 2 usage error (baskets: docs/mining.md)\n",
 };

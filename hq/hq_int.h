@@ -70,7 +70,7 @@ struct wire_sale;
 /* What a sales batch changes in the accounts, gathered while it is decoded, so
  * nothing is read back from the rows just stored. */
 struct hqi_card_delta {
-	char card[20];
+	char card[28];                /* the card's ref (hq_vault.h, HQV_REF_LEN) */
 	int64_t points, last_us;
 };
 struct hqi_batch_acct {
@@ -81,9 +81,13 @@ struct hqi_batch_acct {
 	size_t n, cap;
 	uint64_t n_ledger;
 };
-/* A record's entries (v1: an earn entry from points_earned), its card and coupons. */
+/* A record's entries (v1: an earn entry from points_earned), its card (ref:
+ * the card's ref, NULL: no card, or one erased at HQ) and coupons. */
 int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
-		  const struct wire_sale *s);
+		  const struct wire_sale *s, const char *ref);
+/* The seq of a `cards import` entry: the first 63 bits of BLAKE2b of "ref,points,tier"
+ * (the same row imported twice is one entry). (hq_ledger.c) */
+int64_t hqi_import_seq(const char *ref, int64_t points, int64_t tier);
 /* Empty for a new attempt (buffers kept). */
 void hqi_acct_reset(struct hqi_batch_acct *a);
 void hqi_acct_free(struct hqi_batch_acct *a);
@@ -133,8 +137,9 @@ int hqi_copy_str(struct pm_buf *b, const char *s, size_t n);
 int hqi_copy_i64(struct pm_buf *b, int64_t v, char sep);
 /* s as a JSON string, then COPY-escaped. */
 int hqi_copy_json_str(struct pm_buf *b, const char *s);
-/* An event's decoded fields as the HQI_EVENT_COLS of a row, each followed by a tab. */
-int hqi_copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d);
+/* An event's decoded fields as the HQI_EVENT_COLS of a row, each followed by a tab;
+ * card: what goes in the card column (the ref at ingest; NULL or "": \N). */
+int hqi_copy_event_fields(struct pm_buf *b, const struct wire_event_payload *d, const char *card);
 /* COPY ... FROM STDIN of len bytes of rows; err gets the server's message. PM_OK or PM_EIO. */
 int hqi_copy_in(PGconn *c, const char *sql, const char *rows, size_t len, char *err, size_t errlen);
 

@@ -12,6 +12,7 @@
  * exactly the entries each transaction inserts.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -29,7 +30,7 @@
 #define LEDGER_COLS "terminal_key, seq, kind, store_id, terminal, card, time_us, points"
 
 static int ledger_row(struct pm_buf *b, const char *store, const char *terminal, const struct wire_sale *s,
-		      int kind, int64_t points)
+		      const char *ref, int kind, int64_t points)
 {
 	const char *name = wire_ledger_kind_name(kind);
 	int rc = hqi_copy_str(b, store, strlen(store));
@@ -43,7 +44,7 @@ static int ledger_row(struct pm_buf *b, const char *store, const char *terminal,
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : hqi_copy_str(b, terminal, strlen(terminal));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
-	rc = rc ? rc : pm_buf_add(b, s->card, strlen(s->card));
+	rc = rc ? rc : pm_buf_add(b, ref, strlen(ref));
 	rc = rc ? rc : pm_buf_add(b, "\t", 1);
 	rc = rc ? rc : hqi_copy_i64(b, s->time_us, '\t');
 	return rc ? rc : hqi_copy_i64(b, points, '\n');
@@ -88,24 +89,24 @@ static int coupon_rows(struct hqi_batch_acct *a, const char *store, const char *
 }
 
 int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
-		  const struct wire_sale *s)
+		  const struct wire_sale *s, const char *ref)
 {
 	int64_t sum = 0;
 	int rc = coupon_rows(a, store, terminal, s);
-	if (rc || !s->card[0])
+	if (rc || !ref || !ref[0])
 		return rc;
 	if (version < 2) {
 		/* a v1 till knew no ledger: its points_earned is the earn entry */
 		if (s->points_earned > 0 && s->points_earned <= WIRE_POINTS_MAX) {
 			a->n_ledger++;
 			sum = s->points_earned;
-			rc = ledger_row(&a->ledger, store, terminal, s, WIRE_LEDGER_EARN, s->points_earned);
+			rc = ledger_row(&a->ledger, store, terminal, s, ref, WIRE_LEDGER_EARN, s->points_earned);
 		}
 	}
 	for (uint32_t i = 0; !rc && version >= 2 && i < s->n_ledger; i++) {
 		a->n_ledger++;
 		sum += s->ledger[i].points;
-		rc = ledger_row(&a->ledger, store, terminal, s, s->ledger[i].kind, s->ledger[i].points);
+		rc = ledger_row(&a->ledger, store, terminal, s, ref, s->ledger[i].kind, s->ledger[i].points);
 	}
 	if (rc)
 		return rc;
@@ -118,7 +119,7 @@ int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *termi
 		a->cap = cap;
 	}
 	struct hqi_card_delta *d = &a->v[a->n++];
-	snprintf(d->card, sizeof(d->card), "%s", s->card);
+	snprintf(d->card, sizeof(d->card), "%s", ref);
 	d->points = sum;
 	d->last_us = s->time_us;
 	return PM_OK;
@@ -323,11 +324,17 @@ static int hq_row(struct pm_buf *b, const char *key, int64_t seq, const char *ki
 int hq_card_adjust(PGconn *c, const char *card, int64_t points, const char *reason, char *err, size_t errlen)
 {
 	struct pm_buf rows = { 0 };
+	char ref[HQV_REF_LEN + 1];
 	int64_t added = 0;
 	PGresult *r;
 	int rc = hqi_exec_ok(c, "BEGIN", err, errlen);
 	if (rc)
 		return rc;
+	if ((rc = hqv_card_ref(c, card, true, ref, err, errlen))) {
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+		return rc;
+	}
+	card = ref;
 	r = PQexec(c, "SELECT nextval('ledger_hq_serial')");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
@@ -379,15 +386,73 @@ static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *v)
  * written), each named with its number. A header line "card,points[,tier]"
  * is skipped; blank lines and lines starting with '#' too.
  */
-static int import_parse(const char *text, size_t len, int n_tiers, struct pm_buf *rows, struct pm_buf *tiers,
-			int64_t now, FILE *diag, struct hq_import_result *res)
+struct import_row {
+	int64_t points, tier;
+};
+
+int64_t hqi_import_seq(const char *ref, int64_t points, int64_t tier)
 {
+	unsigned char h[32];
+	char canon[80];
+	int cl = snprintf(canon, sizeof(canon), "%s,%" PRId64 ",%" PRId64, ref, points, tier);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)canon, (size_t)cl, NULL, 0);
+	uint64_t h64 = 0;
+	for (int i = 0; i < 8; i++)
+		h64 = (h64 << 8) | h[i];
+	return (int64_t)(h64 & (uint64_t)INT64_MAX) | 1; /* never 0 */
+}
+
+static int by_number(const void *a, const void *b)
+{
+	return strcmp(((const struct hqv_card *)a)->number, ((const struct hqv_card *)b)->number);
+}
+
+/* The parsed rows as ledger and tier COPY rows, each card by its ref (new cards get one). */
+static int import_rows(PGconn *c, const struct hqv_card *cards, const struct import_row *v, size_t n, int64_t now,
+		       struct pm_buf *rows, struct pm_buf *tiers, char *err, size_t errlen)
+{
+	struct hqv_card *u = n ? malloc(n * sizeof(*u)) : NULL;
+	size_t d = 0;
+	if (n && !u)
+		return PM_ENOMEM;
+	if (n)
+		memcpy(u, cards, n * sizeof(*u));
+	/* distinct numbers resolved in one go (refs_for reorders them), then sorted to be found */
+	if (n)
+		qsort(u, n, sizeof(*u), by_number);
+	for (size_t i = 0; i < n; i++)
+		if (!d || strcmp(u[d - 1].number, u[i].number))
+			u[d++] = u[i];
+	int rc = hqv_refs_for(c, u, d, true, err, errlen);
+	if (!rc && d)
+		qsort(u, d, sizeof(*u), by_number);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct hqv_card *hit = d ? bsearch(&cards[i], u, d, sizeof(*u), by_number) : NULL;
+		const char *ref = hit ? hit->ref : "";
+		if (v[i].points > 0 &&
+		    hq_row(rows, "hq-import", hqi_import_seq(ref, v[i].points, v[i].tier), "import", ref, now, v[i].points, NULL))
+			rc = PM_ENOMEM;
+		if (!rc && v[i].tier > 0) { /* the legacy tier, held for one tier window (docs/hq.md) */
+			char tl[64];
+			int k = snprintf(tl, sizeof(tl), "%s\t%" PRId64 "\n", ref, v[i].tier);
+			rc = pm_buf_add(tiers, tl, (size_t)k);
+		}
+	}
+	if (n)
+		sodium_memzero(u, n * sizeof(*u));
+	free(u);
+	return rc;
+}
+
+static int import_parse(const char *text, size_t len, int n_tiers, struct hqv_card **cards, struct import_row **rowv,
+			size_t *n_rows, FILE *diag, struct hq_import_result *res)
+{
+	size_t cap = 0;
 	const char *p = text, *end = text + len;
 	unsigned line = 0;
 	int bad = 0;
 	for (const char *nl; p < end; p = nl + 1) {
 		char card[32], pts[32], tier[32], extra[8], why[160] = "";
-		unsigned char h[crypto_hash_sha256_BYTES];
 		int64_t points = 0, t = -1;
 		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
 			nl = end;
@@ -419,22 +484,20 @@ static int import_parse(const char *text, size_t len, int n_tiers, struct pm_buf
 			continue;
 		}
 		res->rows++;
-		/* the entry's id from the row's content: the same file again adds nothing */
-		char canon[80];
-		int cl = snprintf(canon, sizeof(canon), "%s,%" PRId64 ",%" PRId64, card, points, t);
-		crypto_hash_sha256(h, (const unsigned char *)canon, (unsigned long long)cl);
-		uint64_t h64 = 0;
-		for (int i = 0; i < 8; i++)
-			h64 = (h64 << 8) | h[i];
-		int64_t id = (int64_t)(h64 & (uint64_t)INT64_MAX);
-		if (points > 0 && hq_row(rows, "hq-import", id, "import", card, now, points, NULL))
-			return PM_ENOMEM;
-		if (t > 0) { /* the legacy tier, held for one tier window (docs/hq.md) */
-			char tl[64];
-			int n = snprintf(tl, sizeof(tl), "%s\t%" PRId64 "\n", card, t);
-			if (pm_buf_add(tiers, tl, (size_t)n))
+		if (*n_rows == cap) {
+			cap = cap ? 2 * cap : 256;
+			struct hqv_card *nc = realloc(*cards, cap * sizeof(**cards));
+			if (nc)
+				*cards = nc;
+			struct import_row *nr = nc ? realloc(*rowv, cap * sizeof(**rowv)) : NULL;
+			if (!nr)
 				return PM_ENOMEM;
+			*rowv = nr;
 		}
+		memset(&(*cards)[*n_rows], 0, sizeof(**cards));
+		snprintf((*cards)[*n_rows].number, sizeof((*cards)[0].number), "%.19s", card);
+		(*rowv)[*n_rows].points = points;
+		(*rowv)[(*n_rows)++].tier = t;
 	}
 	if (bad) {
 		res->bad_lines = (unsigned)bad;
@@ -447,10 +510,13 @@ int hq_cards_import(PGconn *c, const char *text, size_t len, const struct hq_tie
 		    struct hq_import_result *res, char *err, size_t errlen)
 {
 	struct pm_buf rows = { 0 }, tier_rows = { 0 };
+	struct hqv_card *cards = NULL;
+	struct import_row *rowv = NULL;
+	size_t n_rows = 0;
 	int64_t now = now_us();
 	char until[24];
 	memset(res, 0, sizeof(*res));
-	int rc = import_parse(text, len, tiers->n, &rows, &tier_rows, now, diag, res);
+	int rc = import_parse(text, len, tiers->n, &cards, &rowv, &n_rows, diag, res);
 	if (rc) {
 		snprintf(err, errlen, rc == PM_EINVAL ? "%u bad line(s)" : "out of memory", res->bad_lines);
 		goto out;
@@ -458,6 +524,7 @@ int hq_cards_import(PGconn *c, const char *text, size_t len, const struct hq_tie
 	snprintf(until, sizeof(until), "%" PRId64, now + (int64_t)tiers->window_days * 86400 * 1000000);
 	const char *pv[1] = { until };
 	rc = hqi_exec_ok(c, "BEGIN", err, errlen);
+	rc = rc ? rc : import_rows(c, cards, rowv, n_rows, now, &rows, &tier_rows, err, errlen);
 	if (!rc && rows.len)
 		rc = insert_entries(c, &rows, &res->added, err, errlen);
 	if (!rc && tier_rows.len) {
@@ -475,6 +542,10 @@ int hq_cards_import(PGconn *c, const char *text, size_t len, const struct hq_tie
 	if (rc)
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 out:
+	if (cards)
+		sodium_memzero(cards, n_rows * sizeof(*cards));
+	free(cards);
+	free(rowv);
 	pm_buf_free(&rows);
 	pm_buf_free(&tier_rows);
 	return rc;

@@ -1,6 +1,7 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
 #include "hq/hq.h"
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_file.h"
 #include "offers/offers.h"
@@ -48,6 +49,7 @@ struct opts {
 	const char *db, *listen, *key, *cred_file, *targeted;
 	const char *store, *terminal, *since_us, *until_us, *reason;
 	const char *tls_cert, *tls_key;   /* --tls-cert, --tls-key */
+	const char *card_key;   /* --card-key, $POSMARK_HQ_CARD_KEY, card_key_file (hq_vault.h) */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
 	int json, quiet, with_cards;   /* with_cards: baskets --with-cards */
@@ -62,6 +64,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->db = getenv("POSMARK_HQ_DB");
 	if (o->db && !*o->db)
 		o->db = NULL;
+	if ((o->card_key = getenv("POSMARK_HQ_CARD_KEY")) && !*o->card_key)
+		o->card_key = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -76,7 +80,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--store", &o->store }, { "--terminal", &o->terminal }, { "--since-us", &o->since_us },
 			{ "--until-us", &o->until_us }, { "--workers", NULL }, { "--config", &o->config },
 			{ "--tls-cert", &o->tls_cert }, { "--tls-key", &o->tls_key },
-			{ "--reason", &o->reason },
+			{ "--reason", &o->reason }, { "--card-key", &o->card_key },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -107,7 +111,7 @@ static int parse(int argc, char **argv, struct opts *o)
  * db, $POSMARK_HQ_DB) left unset.
  */
 struct hq_conf {
-	char db[1024], listen_addr[128], key[1024], tls_cert[1024], tls_key[1024];
+	char db[1024], listen_addr[128], key[1024], tls_cert[1024], tls_key[1024], card_key[1024];
 	int workers;
 	unsigned max_connections, per_ip_connections;   /* 0: not set */
 	struct hq_tiers tiers;        /* [loyalty] tiers, tier_window_days (the till's defaults) */
@@ -171,11 +175,11 @@ static int conf_set(void *ctx, const char *section, const char *k, const char *v
 	}
 	char *dst = !strcmp(k, "db") ? hc->db : !strcmp(k, "listen") ? hc->listen_addr
 		    : !strcmp(k, "rules_key") ? hc->key : !strcmp(k, "tls_cert") ? hc->tls_cert
-		    : !strcmp(k, "tls_key") ? hc->tls_key : NULL;
+		    : !strcmp(k, "tls_key") ? hc->tls_key : !strcmp(k, "card_key_file") ? hc->card_key : NULL;
 	size_t cap = dst == hc->listen_addr ? sizeof(hc->listen_addr) : sizeof(hc->db);
 	if (!dst) {
-		hc->hint = "hq.conf takes db, listen, workers, rules_key, tls_cert, tls_key, max_connections and"
-			   " per_ip_connections (docs/hq.md)";
+		hc->hint = "hq.conf takes db, listen, workers, rules_key, tls_cert, tls_key, card_key_file,"
+			   " max_connections and per_ip_connections (docs/hq.md)";
 		snprintf(msg, msglen, "unknown option '%s'", k);
 		return PM_EINVAL;
 	}
@@ -214,6 +218,14 @@ static int load_conf(struct opts *o)
 			o->tls_cert = hc.tls_cert;
 		if (!o->tls_key && hc.tls_key[0])
 			o->tls_key = hc.tls_key;
+		if (!o->card_key && hc.card_key[0])
+			o->card_key = hc.card_key;
+		if (!o->card_key) { /* the card key file's default: beside hq.conf */
+			const char *slash = strrchr(path, '/');
+			snprintf(hc.card_key, sizeof(hc.card_key), "%.*s" HQV_KEY_FILE_NAME,
+				 slash ? (int)(slash - path + 1) : 0, path);
+			o->card_key = hc.card_key;
+		}
 		o->max_connections = hc.max_connections;
 		o->per_ip_connections = hc.per_ip_connections;
 		if (!o->workers)
@@ -367,7 +379,7 @@ static int cmd_serve(const struct opts *o)
 		.per_ip_connections = o->per_ip_connections ? o->per_ip_connections : 32,
 		.header_deadline_s = 10, .request_deadline_s = 300,
 	};
-	char *cert = NULL, *key = NULL;
+	char *cert = NULL, *key = NULL, err[700];
 	PGconn *c;
 	int rc;
 	if (!o->listen)
@@ -387,6 +399,15 @@ static int cmd_serve(const struct opts *o)
 		free(cert);
 		free(key);
 		return 1;
+	}
+	/* the card key now, not at the first upload: a missing or foreign file stops serve */
+	if ((rc = hqv_load(c, err, sizeof(err)))) {
+		PQfinish(c);
+		free(cert);
+		free(key);
+		return fail(rc == PM_ENOENT ? "restore the card key file from its backup (docs/privacy.md)"
+			    : "give the database's card key file with --card-key or card_key_file in hq.conf",
+			    "%s", err);
 	}
 	PQfinish(c);
 	hq_accounts_config(o->tiers);
@@ -537,7 +558,7 @@ static int cmd_baskets(const struct opts *o)
 /* ---- the chain account: card, card adjust, cards import (docs/hq.md) ---- */
 static bool is_card(const char *s)
 {
-	return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= WIRE_CARD_MAX;
+	return (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= WIRE_CARD_MAX) || hqv_is_ref(s);
 }
 
 /*
@@ -583,6 +604,21 @@ static int cmd_card(const struct opts *o)
 			return fail("check the database", "card failed: %s", err);
 		return quick_exit_ok();
 	}
+	if (o->npos == 3 && !strcmp(o->pos[1], "ref") && is_card(o->pos[2])) {
+		/* the card's pseudonym, for SQL by hand (every table names cards by it) */
+		char ref[HQV_REF_LEN + 1];
+		if (!(c = open_db(o, 1)))
+			return 1;
+		rc = hqv_card_ref(c, o->pos[2], false, ref, err, sizeof(err));
+		PQfinish(c);
+		if (rc == PM_ENOENT)
+			return fail("check the number; HQ gives a card its ref at its first sale, event or lookup",
+				    "HQ has no card with that number");
+		if (rc)
+			return fail("check the database and the card key file", "card ref failed: %s", err);
+		printf("%s\n", ref);
+		return quick_exit_ok();
+	}
 	if (o->npos == 4 && !strcmp(o->pos[1], "adjust")) {
 		char *end;
 		errno = 0;
@@ -605,8 +641,28 @@ static int cmd_card(const struct opts *o)
 			"next sync\n", o->pos[2], pts);
 		return 0;
 	}
-	return fail("posmark-hq card CARD [--json] | card adjust CARD POINTS --reason TEXT",
-		    "usage: card CARD, or card adjust CARD POINTS --reason TEXT");
+	return fail("posmark-hq card CARD [--json] | card ref CARD | card adjust CARD POINTS --reason TEXT",
+		    "usage: card CARD, card ref CARD, or card adjust CARD POINTS --reason TEXT");
+}
+
+/* posmark-hq keys rotate: a new card key (hq_vault.h; docs/privacy.md). */
+static int cmd_keys(const struct opts *o)
+{
+	char err[700];
+	uint64_t rows = 0;
+	if (o->npos != 2 || strcmp(o->pos[1], "rotate"))
+		return fail("posmark-hq keys rotate --db CONNINFO", "usage: keys rotate");
+	PGconn *c = open_db(o, 1);
+	if (!c)
+		return 1;
+	int rc = hqv_rotate(c, &rows, err, sizeof(err));
+	PQfinish(c);
+	if (rc)
+		return fail("check the database and the card key file; nothing changed unless the message says so",
+			    "key rotation failed: %s", err);
+	fprintf(stderr, "posmark-hq: card key rotated: %" PRIu64 " card(s) re-keyed, %s replaced; the old key is gone,"
+		" so the card numbers in old WAL and dead rows can no longer be read\n", rows, hqv_key_file());
+	return 0;
 }
 
 static int cmd_cards(const struct opts *o)
@@ -677,6 +733,8 @@ int main(int argc, char **argv)
 		return 2;
 	if ((rc = load_conf(&o)))
 		return rc;
+	if (o.card_key)
+		hqv_set_key_file(o.card_key);
 	memmove(o.pos + 1, o.pos, sizeof(o.pos) - sizeof(o.pos[0]));
 	o.pos[0] = cmd;
 	o.npos++;
@@ -725,9 +783,9 @@ int main(int argc, char **argv)
 		return fail("say the customer's answer: --targeted yes or --targeted no",
 			    "usage: consent CARD --targeted yes|no --db CONNINFO");
 	if (!strcmp(cmd, "history") || !strcmp(cmd, "erase") || !strcmp(cmd, "consent")) {
-		if (o.npos != 2 || strspn(o.pos[1], "0123456789") != strlen(o.pos[1]) || !*o.pos[1] ||
-		    strlen(o.pos[1]) > WIRE_CARD_MAX)
-			return fail("give the full card number (digits)", "usage: %s CARD --db CONNINFO", cmd);
+		if (o.npos != 2 || !is_card(o.pos[1]))
+			return fail("give the full card number (digits) or its ref (posmark-hq card ref)",
+				    "usage: %s CARD --db CONNINFO", cmd);
 		if (!(c = open_db(&o, 1)))
 			return 1;
 		if (!strcmp(cmd, "history")) {
@@ -766,6 +824,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "card"))
 		return cmd_card(&o);
+	if (!strcmp(cmd, "keys"))
+		return cmd_keys(&o);
 	if (!strcmp(cmd, "cards"))
 		return cmd_cards(&o);
 	if (!strcmp(cmd, "rules"))

@@ -5,6 +5,7 @@
  * published rule sets.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
@@ -29,7 +30,13 @@ static int print_json_rows(PGresult *r, FILE *out, char *err, size_t errlen)
 
 int hq_history(PGconn *c, const char *card, FILE *out, char *err, size_t errlen)
 {
-	const char *pv[1] = { card };
+	char ref[HQV_REF_LEN + 1];
+	int rc = hqv_card_ref(c, card, false, ref, err, errlen);
+	if (rc == PM_ENOENT)
+		return PM_OK; /* no card of that number: no sales */
+	if (rc)
+		return rc;
+	const char *pv[1] = { ref };
 	PGresult *r = PQexecParams(c, "SELECT store_id, terminal, seq, time_us, total_cents, currency, tender,"
 				   " points_earned, items FROM sales WHERE card = $1"
 				   " ORDER BY time_us, store_id, terminal, seq", 1, NULL, pv, NULL, NULL, 0);
@@ -105,18 +112,53 @@ int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 		" FROM counts k LEFT JOIN rates r USING (campaign) ORDER BY k.campaign"), out, err, errlen);
 }
 
-char *hq_requests_json(PGconn *c, const char *store)
+/* The stores need the number to act on: a pending erasure keeps it sealed
+ * in its row (the vault row is gone), a consent change takes it from the vault. */
+static char *requests_json_once(PGconn *c, const char *store, bool *stale)
 {
 	const char *pv[1] = { store };
-	PGresult *r = PQexecParams(c,
-		"SELECT json_build_object('version', 1, 'requests', coalesce(json_agg(json_build_object("
-		" 'id', id, 'type', type, 'card', card, 'consent', consent) ORDER BY id), '[]'))::text"
-		" FROM (SELECT * FROM downlink WHERE store_id = $1 ORDER BY id LIMIT 1000) d",
-		1, NULL, pv, NULL, NULL, 0);
-	char *out = NULL;
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		out = strdup(PQgetvalue(r, 0, 0));
+	char err[300];
+	PGresult *r = PQexecParams(c, "SELECT d.id, d.type, d.card, d.consent, d.sealed, v.wrapped_key, v.sealed"
+				   " FROM downlink d LEFT JOIN card_vault v ON v.ref = d.card AND d.sealed IS NULL"
+				   " WHERE d.store_id = $1 ORDER BY d.id LIMIT 1000", 1, NULL, pv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || hqv_load(c, err, sizeof(err))) {
+		PQclear(r);
+		return NULL;
+	}
+	json_t *arr = json_array();
+	for (int i = 0; i < PQntuples(r); i++) {
+		char number[HQV_NUMBER_MAX + 1] = "";
+		bool sealed = !PQgetisnull(r, i, 4), vault = !PQgetisnull(r, i, 5);
+		int rc = sealed ? hqv_open_downlink(PQgetvalue(r, i, 4), number)
+			 : vault ? hqv_open_row(PQgetvalue(r, i, 2), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6), number)
+				 : PM_ENOENT;
+		if (rc && (sealed || vault))
+			*stale = true; /* sealed under a key this process does not hold: a rotation since */
+		if (rc) /* erased since: nothing for the store to apply (its ack removes the row) */
+			continue;
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)strtoll(PQgetvalue(r, i, 0), NULL, 10),
+						     "type", PQgetvalue(r, i, 1), "card", number, "consent",
+						     PQgetisnull(r, i, 3) ? json_null() : json_string(PQgetvalue(r, i, 3))));
+		sodium_memzero(number, sizeof(number));
+	}
 	PQclear(r);
+	json_t *o = json_pack("{s:i, s:o}", "version", 1, "requests", arr);
+	char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return out;
+}
+
+/* The stores need the number to act on: a pending erasure keeps it sealed
+ * in its row (the vault row is gone), a consent change takes it from the vault. */
+char *hq_requests_json(PGconn *c, const char *store)
+{
+	bool stale = false;
+	char err[300], *out = requests_json_once(c, store, &stale);
+	if (out && stale && !hqv_reload(c, err, sizeof(err))) {
+		free(out);
+		stale = false;
+		out = requests_json_once(c, store, &stale);
+	}
 	return out;
 }
 

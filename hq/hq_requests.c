@@ -9,28 +9,41 @@
  * each. docs/hq.md, "Consent and erasure".
  */
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 int hq_review_list(PGconn *c, FILE *out, char *err, size_t errlen)
 {
+	/* the operator decides on the number (the customer's request names it): opened from the vault */
 	PGresult *r = PQexec(c, "SELECT json_build_object('id', id, 'store', store_id, 'terminal', terminal,"
-			     " 'seq', seq, 'type', type, 'card', card, 'consent', consent, 'event_us', event_us,"
-			     " 'received_us', received_us, 'reason', reason)::text FROM review_requests"
+			     " 'seq', seq, 'type', type, 'card', '', 'ref', card, 'consent', consent, 'event_us', event_us,"
+			     " 'received_us', received_us, 'reason', reason)::text, q.card, v.wrapped_key, v.sealed"
+			     " FROM review_requests q LEFT JOIN card_vault v ON v.ref = q.card"
 			     " WHERE status = 'pending' ORDER BY id");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
 		return PM_EIO;
 	}
-	for (int i = 0; i < PQntuples(r); i++)
-		fprintf(out, "%s\n", PQgetvalue(r, i, 0));
+	int rc = PQntuples(r) ? hqv_load(c, err, errlen) : PM_OK;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		char number[HQV_NUMBER_MAX + 1] = "";
+		json_t *o = json_loads(PQgetvalue(r, i, 0), JSON_PRESERVE_ORDER, NULL);
+		if (!PQgetisnull(r, i, 2))
+			hqv_open_row(PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), number);
+		json_object_set_new(o, "card", json_string(number));
+		json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fputc('\n', out);
+		json_decref(o);
+	}
 	PQclear(r);
-	return PM_OK;
+	return rc;
 }
 
 /* The approved request's effect, in the caller's transaction. */

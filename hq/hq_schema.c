@@ -5,6 +5,7 @@
  * docs/hq.md has the schema and why it looks like this.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -218,6 +219,31 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX review_requests_card ON review_requests (card);"
 	  "ALTER TABLE rule_sets ADD COLUMN serial bigint;"
 	  "CREATE UNIQUE INDEX rule_sets_serial ON rule_sets (serial);", NULL },
+	/* 5: the card vault (issue 15 item 10; docs/privacy.md, "At HQ"): every card column
+	 * holds a random ref, the number only sealed in card_vault; vault rows are accepted
+	 * under the database's key epoch only; pending downlink erasures keep the number
+	 * sealed and its lookup until the store acknowledges; erasure records keep a keyed
+	 * lookup instead of the number's SHA-256 (which brute force reverses). The step
+	 * converts the numbers already stored (hqv_migrate_numbers). */
+	{ "CREATE TABLE vault_meta (one boolean PRIMARY KEY DEFAULT true CHECK (one), epoch int NOT NULL,"
+	  "  key_check bytea NOT NULL);"
+	  "CREATE TABLE card_vault (ref text PRIMARY KEY, lookup bytea NOT NULL UNIQUE, wrapped_key bytea NOT NULL,"
+	  "  sealed bytea NOT NULL, key_epoch int NOT NULL);"
+	  /* once per statement (a batch's new cards are one INSERT): rows of another epoch refused */
+	  "CREATE FUNCTION card_vault_epoch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	  "  IF EXISTS (SELECT 1 FROM written w WHERE w.key_epoch IS DISTINCT FROM (SELECT epoch FROM vault_meta)) THEN"
+	  "  RAISE EXCEPTION 'card vault rows under another key epoch than the database''s'"
+	  "  USING ERRCODE = 'PMK01', HINT = 'this posmark-hq holds an old card key: it reloads it; retry';"
+	  "  END IF; RETURN NULL; END $$;"
+	  "CREATE TRIGGER card_vault_epoch_insert AFTER INSERT ON card_vault REFERENCING NEW TABLE AS written"
+	  "  FOR EACH STATEMENT EXECUTE FUNCTION card_vault_epoch();"
+	  "CREATE TRIGGER card_vault_epoch_update AFTER UPDATE ON card_vault REFERENCING NEW TABLE AS written"
+	  "  FOR EACH STATEMENT EXECUTE FUNCTION card_vault_epoch();"
+	  "ALTER TABLE downlink ADD COLUMN lookup bytea, ADD COLUMN sealed bytea;"
+	  "CREATE INDEX downlink_lookup ON downlink (store_id, lookup) WHERE lookup IS NOT NULL;"
+	  "ALTER TABLE erasures ADD COLUMN card_mac bytea;"
+	  "ALTER TABLE erasures DROP COLUMN card_sha256;"
+	  "ALTER TABLE events ALTER COLUMN payload SET DEFAULT '';", hqv_migrate_numbers },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */
@@ -316,7 +342,7 @@ static int backfill_event_columns(PGconn *c, char *err, size_t errlen)
 				rc = hqi_copy_str(&b, PQgetvalue(r, i, k), (size_t)PQgetlength(r, i, k));
 				rc = rc ? rc : pm_buf_add(&b, "\t", 1);
 			}
-			rc = rc ? rc : hqi_copy_event_fields(&b, &d);
+			rc = rc ? rc : hqi_copy_event_fields(&b, &d, d.card);
 			if (!rc)
 				b.data[b.len - 1] = '\n';
 			done++;

@@ -20,7 +20,8 @@ cred=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
 terminal_config "$T/c1" "$T/d1" S1 "$cred"
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>"$T/sync0.err"
 cards=$(psql_q "SELECT DISTINCT card FROM sales WHERE store_id = 'S1' AND card IS NOT NULL ORDER BY card LIMIT 2")
-c1=$(echo "$cards" | sed -n 1p); c2=$(echo "$cards" | sed -n 2p)
+c1=$(echo "$cards" | sed -n 1p); c2=$(echo "$cards" | sed -n 2p)   # refs (HQ's tables)
+n1=$(hq_number "$c1"); n2=$(hq_number "$c2")                        # the numbers (the till's)
 check "two cards uploaded" '[ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ]'
 pub=$("$POSMARK_HQ" rules keygen --key "$T/sign.key")
 rule() { printf '{"format":"posmark-rules","version":1,"rules":[{"id":"%s","kind":"cross_sell","when":{"basket":{"all":[{"item":"4006381333931"}]}},"offer":{"item":"4000000000006","percent_off":10}}]}\n' "$1"; }
@@ -49,13 +50,14 @@ echo "# sync through cut GET replies: exit $rc; $out; proxy: $(tr '\n' ' ' <"$T/
 check "sync with the first 2 GET replies of each kind cut succeeds" '[ $rc -eq 0 ]'
 check "the proxy cut 4 replies" 'grep -q "^get_truncate 4$" "$T/faults"'
 check "the cut replies were retried (retries >= 4)" 'echo "$out" | python3 -c "import json,sys; sys.exit(0 if json.loads(sys.stdin.read())[\"retries\"] >= 4 else 1)"'
-check "requests applied exactly once" 'echo "$out" | grep -q "\"requests_applied\":2" && ! has_history "$c1" && ! has_history "$c2" && [ "$(queued)" = 0 ]'
+check "requests applied exactly once" 'echo "$out" | grep -q "\"requests_applied\":2" && [ -n "$n1" ] && [ -n "$n2" ] && ! has_history "$n1" && ! has_history "$n2" && [ "$(queued)" = 0 ]'
 check "rule set installed" 'cmp -s "$T/rules1.json" "$T/d1/rules.json" && echo "$out" | grep -q "\"rules\":1"'
 
 # --- 2: every GET reply cut: fails after max_attempts, nothing touched ------
 rule second >"$T/rules2.json"
 "$POSMARK_HQ" rules publish "$T/rules2.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
 c3=$(psql_q "SELECT DISTINCT card FROM sales WHERE store_id = 'S1' AND card IS NOT NULL AND card NOT IN ('$c1', '$c2') ORDER BY card LIMIT 1")
+n3=$(hq_number "$c3")
 "$POSMARK_HQ" erase "$c3" --db "$HQ_DB" 2>/dev/null
 cp "$T/d1/rules.json" "$T/rules.before"; cp "$T/d1/rules.json.sig" "$T/sig.before"; cp "$T/d1/rules.etag" "$T/etag.before" 2>/dev/null
 proxy all
@@ -65,13 +67,13 @@ proxy_stop
 echo "# every GET reply cut: exit $rc; proxy: $(tr '\n' ' ' <"$T/faults"); stderr: $(tr '\n' ' ' <"$T/sync2.err" | cut -c1-400)"
 check "every /v1/requests reply cut: exit non-zero after max_attempts (4 tries)" '[ $rc -ne 0 ] && grep -q "^get_truncate 4$" "$T/faults"'
 check "a clear error and a hint" 'grep -qi "requests" "$T/sync2.err" && grep -qi "4 attempts" "$T/sync2.err" && grep -q "^hint:" "$T/sync2.err"'
-check "nothing applied from the cut replies: the card's sales are still in the log, request still queued" 'has_history "$c3" && [ "$(queued)" = 1 ]'
+check "nothing applied from the cut replies: the card's sales are still in the log, request still queued" 'has_history "$n3" && [ "$(queued)" = 1 ]'
 check "installed rule set untouched" 'cmp -s "$T/rules.before" "$T/d1/rules.json" && cmp -s "$T/sig.before" "$T/d1/rules.json.sig"'
 
 # every /v1/rules reply cut (requests fine): fails, old rule set stays
 terminal_config "$T/c1" "$T/d1" S1 "$cred" "rules_public_key = $pub"   # straight to HQ
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
-check "the erasure applied once the replies are whole" '! has_history "$c3" && [ "$(queued)" = 0 ]'
+check "the erasure applied once the replies are whole" '! has_history "$n3" && [ "$(queued)" = 0 ]'
 rule third >"$T/rules3.json"
 "$POSMARK_HQ" rules publish "$T/rules3.json" --db "$HQ_DB" --key "$T/sign.key" 2>/dev/null
 cp "$T/d1/rules.json" "$T/rules.before"; cp "$T/d1/rules.json.sig" "$T/sig.before"

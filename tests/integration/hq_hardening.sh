@@ -28,9 +28,10 @@ till_sale "$T/c2" "$C"
 till_sale "$T/c1" "$C1"
 "$POSMARK" sync --config "$T/c2" --once >/dev/null 2>&1
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
+CR=$(hq_ref "$C") C1R=$(hq_ref "$C1")   # HQ's tables name the cards by these refs
 points() { "$POSMARK" card show "$1" --config "$2" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["points"])'; }
 p_before=$(points "$C" "$T/c2")
-check "setup: S2's card has points and its sale is at HQ" '[ "${p_before:-0}" -gt 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$C'\''")" = 1 ]'
+check "setup: S2's card has points and its sale is at HQ" '[ "${p_before:-0}" -gt 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$CR'\''")" = 1 ]'
 
 # ---- 1. store-scoped erasure and consent -------------------------------------------------
 post() { curl -s -o "$T/resp" -w '%{http_code}' -H "X-Posmark-Store: $1" -H "Authorization: Bearer $2" --data-binary @"$3" "$HQ_URL/v1/batches"; }
@@ -50,39 +51,39 @@ PY
 evbatch S1 X1 1 "erasure|$C|$now_us" | gzip >"$T/erase_foreign.gz"
 code=$(post S1 "$cred1" "$T/erase_foreign.gz")
 check "a store's erasure of a card it never saw: its batch is stored (200)" '[ "$code" = 200 ]'
-check "... but the card is not erased at HQ" '[ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$C'\''")" = 1 ]'
-check "... and no request goes down to the store that knows the card" '[ "$(psql_q "SELECT count(*) FROM downlink WHERE card = '\''$C'\''")" = 0 ]'
-check "... it waits in the review queue" '[ "$(psql_q "SELECT count(*) FROM review_requests WHERE card = '\''$C'\'' AND type = '\''erasure'\'' AND store_id = '\''S1'\'' AND status = '\''pending'\''")" = 1 ]'
+check "... but the card is not erased at HQ" '[ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$CR'\''")" = 1 ]'
+check "... and no request goes down to the store that knows the card" '[ "$(psql_q "SELECT count(*) FROM downlink WHERE card = '\''$CR'\''")" = 0 ]'
+check "... it waits in the review queue" '[ "$(psql_q "SELECT count(*) FROM review_requests WHERE card = '\''$CR'\'' AND type = '\''erasure'\'' AND store_id = '\''S1'\'' AND status = '\''pending'\''")" = 1 ]'
 "$POSMARK" sync --config "$T/c2" --once >/dev/null 2>&1; rc=$?
 check "the other store's sync succeeds and its card keeps its points" '[ $rc -eq 0 ] && [ "$(points "$C" "$T/c2")" = "$p_before" ]'
 evbatch S1 X1 2 "consent|$C no|$now_us" | gzip >"$T/consent_foreign.gz"
 post S1 "$cred1" "$T/consent_foreign.gz" >/dev/null
-check "a store's consent for a card it never saw does not change HQ's cards" '[ -z "$(psql_q "SELECT consent FROM cards WHERE card = '\''$C'\'' AND consent = '\''no'\''")" ] && [ "$(psql_q "SELECT count(*) FROM review_requests WHERE card = '\''$C'\'' AND type = '\''consent'\''")" = 1 ]'
+check "a store's consent for a card it never saw does not change HQ's cards" '[ -z "$(psql_q "SELECT consent FROM cards WHERE card = '\''$CR'\'' AND consent = '\''no'\''")" ] && [ "$(psql_q "SELECT count(*) FROM review_requests WHERE card = '\''$CR'\'' AND type = '\''consent'\''")" = 1 ]'
 future=$(( now_us + 3600 * 1000000 ))
 evbatch S2 X2 1 "consent|$C yes|$future" | gzip >"$T/consent_future.gz"
 post S2 "$cred2" "$T/consent_future.gz" >/dev/null
-check "a consent change dated an hour ahead goes to review, not to cards" '[ -z "$(psql_q "SELECT 1 FROM cards WHERE card = '\''$C'\'' AND consent_changed_us = $future")" ] && [ "$(psql_q "SELECT reason FROM review_requests WHERE store_id = '\''S2'\'' AND card = '\''$C'\''")" = "consent change dated in the future" ]'
+check "a consent change dated an hour ahead goes to review, not to cards" '[ -z "$(psql_q "SELECT 1 FROM cards WHERE card = '\''$CR'\'' AND consent_changed_us = $future")" ] && [ "$(psql_q "SELECT reason FROM review_requests WHERE store_id = '\''S2'\'' AND card = '\''$CR'\''")" = "consent change dated in the future" ]'
 evbatch S2 X2 2 "consent|$C yes|$now_us" | gzip >"$T/consent_own.gz"
 post S2 "$cred2" "$T/consent_own.gz" >/dev/null
-check "a store's consent for its own card is applied" '[ "$(psql_q "SELECT consent || source_store FROM cards WHERE card = '\''$C'\''")" = yesS2 ]'
+check "a store's consent for its own card is applied" '[ "$(psql_q "SELECT consent || source_store FROM cards WHERE card = '\''$CR'\''")" = yesS2 ]'
 "$POSMARK_HQ" requests list --db "$HQ_DB" >"$T/list" 2>"$T/list.err"; rc=$?
 check "posmark-hq requests list shows the pending ones as JSON lines" '[ $rc -eq 0 ] && [ "$(wc -l <"$T/list")" = 3 ] && python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$T/list" && grep -q "\"store\" *: *\"S1\"" "$T/list"'
-id_erase=$(psql_q "SELECT id FROM review_requests WHERE type = 'erasure' AND card = '$C'")
+id_erase=$(psql_q "SELECT id FROM review_requests WHERE type = 'erasure' AND card = '$CR'")
 id_consent=$(psql_q "SELECT id FROM review_requests WHERE type = 'consent' AND store_id = 'S1'")
 "$POSMARK_HQ" requests reject "$id_erase" --db "$HQ_DB" 2>"$T/rej.err"; rc=$?
-check "requests reject: nothing changes, the request leaves the queue" '[ $rc -eq 0 ] && grep -q "rejected" "$T/rej.err" && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$C'\''")" = 1 ] && [ "$(psql_q "SELECT status FROM review_requests WHERE id = $id_erase")" = rejected ]'
+check "requests reject: nothing changes, the request leaves the queue" '[ $rc -eq 0 ] && grep -q "rejected" "$T/rej.err" && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$CR'\''")" = 1 ] && [ "$(psql_q "SELECT status FROM review_requests WHERE id = $id_erase")" = rejected ]'
 "$POSMARK_HQ" requests reject "$id_erase" --db "$HQ_DB" 2>"$T/rej2.err"; rc=$?
 check "deciding a request twice: exit 1 with a hint" '[ $rc -eq 1 ] && grep -q "no pending request $id_erase" "$T/rej2.err" && grep -q "^hint:" "$T/rej2.err"'
 "$POSMARK_HQ" requests approve "$id_consent" --db "$HQ_DB" 2>"$T/appr.err"; rc=$?
-check "requests approve of a consent: applied" '[ $rc -eq 0 ] && [ "$(psql_q "SELECT consent FROM cards WHERE card = '\''$C'\''")" = no ]'
+check "requests approve of a consent: applied" '[ $rc -eq 0 ] && [ "$(psql_q "SELECT consent FROM cards WHERE card = '\''$CR'\''")" = no ]'
 "$POSMARK" card erase "$C1" --config "$T/c1" >/dev/null 2>&1
 "$POSMARK" sync --config "$T/c1" --once >/dev/null 2>&1
-check "a store's erasure of its own card still erases it at HQ" '[ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$C1'\''")" = 0 ] && [ "$(psql_q "SELECT count(*) FROM erasures")" = 1 ]'
+check "a store's erasure of its own card still erases it at HQ" '[ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$C1R'\''")" = 0 ] && [ "$(psql_q "SELECT count(*) FROM erasures")" = 1 ]'
 evbatch S1 X1 3 "erasure|$C|$now_us" | gzip >"$T/erase_foreign2.gz"
 post S1 "$cred1" "$T/erase_foreign2.gz" >/dev/null
 id2=$(psql_q "SELECT id FROM review_requests WHERE type = 'erasure' AND status = 'pending'")
 "$POSMARK_HQ" requests approve "$id2" --db "$HQ_DB" 2>"$T/appr2.err"; rc=$?
-check "requests approve of an erasure: erased at HQ, queued for the store that knows it, no number left in the queue" '[ $rc -eq 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$C'\''")" = 0 ] && [ "$(psql_q "SELECT string_agg(store_id, '\'','\'') FROM downlink WHERE card = '\''$C'\''")" = S2 ] && [ "$(psql_q "SELECT count(*) FROM review_requests WHERE card = '\''$C'\''")" = 0 ]'
+check "requests approve of an erasure: erased at HQ, queued for the store that knows it, no number left in the queue" '[ $rc -eq 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$CR'\''")" = 0 ] && [ "$(psql_q "SELECT string_agg(store_id, '\'','\'') FROM downlink WHERE card = '\''$CR'\''")" = S2 ] && [ "$(psql_q "SELECT count(*) FROM review_requests WHERE card = '\''$CR'\''")" = 0 ]'
 "$POSMARK_HQ" requests frob --db "$HQ_DB" 2>"$T/usage.err"; rc=$?
 check "requests with a bad word: usage error with a hint" '[ $rc -ne 0 ] && grep -q "^hint:" "$T/usage.err"'
 

@@ -4,6 +4,8 @@
 # posmark-hq in front of it. Everything is stopped by hq_cleanup (trap it).
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 HQ_TMP=$(mktemp -d /tmp/posmark-hq-XXXXXX)
+# the card key file (docs/privacy.md): one per throwaway database, made at first use
+export POSMARK_HQ_CARD_KEY="$HQ_TMP/hq-card.key"
 chmod 755 "$HQ_TMP"
 HQ_PIDS=()
 
@@ -31,6 +33,11 @@ pg_start() {
 }
 
 psql_q() { psql -X -q -t -A -v ON_ERROR_STOP=1 "$HQ_DB" -c "$1"; }
+# HQ's tables name a card by its ref, never its number (docs/privacy.md):
+# hq_ref NUMBER prints the ref (empty if HQ has no such card), hq_number REF
+# the number (the card's account opened from the vault).
+hq_ref() { "$POSMARK_HQ" card ref "$1" --db "$HQ_DB" 2>/dev/null; }
+hq_number() { "$POSMARK_HQ" card "$1" --db "$HQ_DB" --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["card"])'; }
 
 # hq_start: sets HQ_PORT, HQ_PID, HQ_URL
 hq_start() {
