@@ -125,6 +125,17 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 		snprintf(number, sizeof(number), "%s", card);
 	if (rc == PM_ENOENT)
 		snprintf(err, errlen, "HQ has no account of card %s", card);
+	if (rc) {
+		/* the vault may not exist yet (an empty or older database) or be a newer build's:
+		 * say so, so the caller migrates (or refuses) and asks again, as for the lookup
+		 * below; costs a round trip only when the vault did not answer with a ref */
+		bool cur = true;
+		PQclear(hqi_exec_if_current(c, "SELECT 1", 0, NULL, &cur));
+		if (!cur) {
+			snprintf(err, errlen, "the database's schema is not this build's (migrate, then ask again)");
+			return PM_EVERSION;
+		}
+	}
 	if (rc)
 		return rc;
 	card = number;

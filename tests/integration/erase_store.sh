@@ -178,7 +178,9 @@ H=$(luhn 400000000000014)
 day "$D" "$T/c3" "$E" "$K1" "$K2"
 "$P" sync --once --config "$T/c3" >/dev/null 2>"$T/s0.err"
 sum_hq() { psql_q "SELECT coalesce(sum(total_cents),0) || ' ' || count(*) FROM sales WHERE store_id = 'S3'"; }
-check "the day is at HQ" '[ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = '\''S3'\'' AND card = '\''$E'\''")" -gt 0 ]'
+# HQ names cards by their vault ref (docs/privacy.md, "At HQ"): take the refs while HQ knows them
+ER=$(hq_ref "$E"); K2R=$(hq_ref "$K2")
+check "the day is at HQ" '[ -n "$ER" ] && [ -n "$K2R" ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE store_id = '\''S3'\'' AND card = '\''$ER'\''")" -gt 0 ]'
 before_hq=$(sum_hq)
 # a consent change HQ has not received yet: it travels as a second (sealed) erasure
 "$P" card consent "$E" --targeted yes --config "$T/c3" >/dev/null 2>&1
@@ -188,7 +190,7 @@ left=$(found "$D" "$E")
 check "till erase, before the sync: the number is nowhere in the data directory${left:+ (found: $left)}" '[ -z "$left" ]'
 "$P" sync --once --config "$T/c3" >/dev/null 2>"$T/s1.err"; rc=$?
 check "the sealed erasure goes up and HQ opens it: the card is erased at HQ" \
-	'[ $rc -eq 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$E'\''")" = 0 ]'
+	'[ $rc -eq 0 ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$ER'\''")" = 0 ] && [ -z "$(hq_ref "$E")" ]'
 check "... and HQ acknowledged every event (none left to send)" \
 	'"$P" status --config "$T/c3" --socket "$T/none.sock" 2>/dev/null | grep -q "unsent to HQ *0 sales, 0 events"'
 check "the erased card's sales still count at HQ (same total, same count)" '[ "$(sum_hq)" = "$before_hq" ]'
@@ -206,7 +208,7 @@ check "with hq.url but no key: the clear number waits for HQ (said so)" \
 	'grep -q "in the clear until HQ acknowledges" "$T/e4.out" && [ -n "$(found "$D" "$K2")" ]'
 "$P" sync --once --config "$T/c3n" >/dev/null 2>"$T/s3.err"
 left=$(found "$D" "$K2")
-check "... once HQ acknowledged it, it is deleted and compacted away${left:+ (found: $left)}" '[ -z "$left" ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$K2'\''")" = 0 ]'
+check "... once HQ acknowledged it, it is deleted and compacted away${left:+ (found: $left)}" '[ -z "$left" ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$K2R'\''")" = 0 ] && [ -z "$(hq_ref "$K2")" ]'
 
 # ---- 4: kill -9 during the compaction: a working log, no sale lost ------------------------
 D=$T/d4
