@@ -1,6 +1,7 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
 #include "hq/hq.h"
 #include "hq/hq_int.h"
+#include "hq/hq_console.h"
 #include "wire/wire.h"
 #include "common/pm_file.h"
 #include "offers/offers.h"
@@ -48,6 +49,7 @@ struct opts {
 	const char *db, *listen, *key, *cred_file, *targeted;
 	const char *store, *terminal, *since_us, *until_us, *reason;
 	const char *tls_cert, *tls_key;   /* --tls-cert, --tls-key */
+	const char *role, *pw_file;       /* user: --role, --password-file */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
 	int json, quiet;
@@ -76,7 +78,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--store", &o->store }, { "--terminal", &o->terminal }, { "--since-us", &o->since_us },
 			{ "--until-us", &o->until_us }, { "--workers", NULL }, { "--config", &o->config },
 			{ "--tls-cert", &o->tls_cert }, { "--tls-key", &o->tls_key },
-			{ "--reason", &o->reason },
+			{ "--reason", &o->reason }, { "--role", &o->role }, { "--password-file", &o->pw_file },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -382,6 +384,7 @@ static int cmd_serve(const struct opts *o)
 	}
 	PQfinish(c);
 	hq_accounts_config(o->tiers);
+	hq_console_config(o->key, o->tiers);
 	rc = hq_serve(&cfg);
 	free(cert);
 	if (key) {
@@ -741,6 +744,13 @@ int main(int argc, char **argv)
 		return cmd_rules(&o);
 	if (!strcmp(cmd, "baskets"))
 		return cmd_baskets(&o);
+	if (!strcmp(cmd, "user")) { /* the console's users (hq_console_users.c) */
+		if (!(c = open_db(&o, 1)))
+			return 1;
+		rc = hq_console_user_cmd(c, o.npos - 1, o.pos + 1, o.role, o.pw_file);
+		PQfinish(c);
+		return rc;
+	}
 	fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
 	return 2;
 }
