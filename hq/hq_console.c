@@ -81,7 +81,7 @@ static enum MHD_Result answer(struct MHD_Connection *con, unsigned status, const
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(r, "Content-Security-Policy",
 				"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self';"
 				" form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
