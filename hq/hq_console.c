@@ -282,7 +282,7 @@ static enum MHD_Result page(struct MHD_Connection *con, PGconn *db, const struct
 	const char *fmt = arg(con, "format");
 	json_t *doc;
 
-	if (arg(con, "card")) { /* a typed number: to a reference, so the page's links never carry it */
+	if (arg(con, "card") && *arg(con, "card")) { /* a typed number: to a reference, so the page's links never carry it */
 		char ref[300], loc[400];
 		if (console_card_ref_make(db, arg(con, "card"), ref, sizeof(ref)))
 			return send_message(con, 400, "Not a card", "Give the card's number (digits).");

@@ -23,6 +23,7 @@
 #include "common/pm_err.h"
 #include "common/pm_file.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -271,7 +272,16 @@ int console_action(const struct console_req *r, const char *name, json_t *form, 
 	if (!strcmp(name, "erase"))
 		return act_erase(r, form, msg, msglen, back, backlen);
 	if (!strcmp(name, "publish_mined") || !strcmp(name, "publish_file")) {
-		snprintf(back, backlen, "/console/page/mining");
+		/* back to the same rules (the form's hidden fields are the page's settings) */
+		char st[200];
+		size_t o = 0;
+		for (const char *c = fld(form, "store"); *c && o + 4 < sizeof(st); c++)
+			o += (size_t)snprintf(st + o, sizeof(st) - o, isalnum((unsigned char)*c) ? "%c" : "%%%02X", (unsigned char)*c);
+		st[o] = '\0';
+		snprintf(back, backlen, "/console/page/mining?store=%s&min_support=%.12s&min_confidence=%.12s&max_len=%d", st,
+			 strspn(fld(form, "min_support"), "0123456789.e-") == strlen(fld(form, "min_support")) ? fld(form, "min_support") : "",
+			 strspn(fld(form, "min_confidence"), "0123456789.") == strlen(fld(form, "min_confidence")) ? fld(form, "min_confidence") : "",
+			 atoi(fld(form, "max_len")));
 		return act_publish(r, form, !strcmp(name, "publish_mined"), msg, msglen);
 	}
 	snprintf(msg, msglen, "no such action");

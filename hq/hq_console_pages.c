@@ -333,8 +333,8 @@ static json_t *page_mining(const struct console_req *r, const struct hq_page_par
 			   size_t errlen)
 {
 	const char *support = arg(r, "min_support"), *conf = arg(r, "min_confidence"), *len = arg(r, "max_len");
-	support = support && *support ? support : "0.01";
-	conf = conf && *conf ? conf : "0.2";
+	support = support && *support ? support : "0.005";
+	conf = conf && *conf ? conf : "0.1";
 	len = len && *len ? len : "3";
 	double c = strtod(conf, NULL);
 	int ml = atoi(len);

@@ -652,11 +652,16 @@ void console_render_page(const json_t *doc, const struct console_user *u, const 
 	render_filters(doc, b);
 	render_figures(doc, b);
 	json_array_foreach(json_object_get(doc, "charts"), i, x) {
-		pm_buf_adds(b, "<figure class=\"chart\"><figcaption>");
-		console_html_esc(b, json_string_value(json_object_get(x, "title")));
-		pm_buf_adds(b, "</figcaption>");
-		console_render_chart(doc, x, b);
-		pm_buf_adds(b, "</figure>");
+		struct pm_buf svg = { 0 };
+		console_render_chart(doc, x, &svg);
+		if (svg.len) { /* a chart without rows is left out */
+			pm_buf_adds(b, "<figure class=\"chart\"><figcaption>");
+			console_html_esc(b, json_string_value(json_object_get(x, "title")));
+			pm_buf_adds(b, "</figcaption>");
+			pm_buf_add(b, svg.data, svg.len);
+			pm_buf_adds(b, "</figure>");
+		}
+		pm_buf_free(&svg);
 	}
 	json_array_foreach(json_object_get(doc, "tables"), i, x)
 		render_table(x, u, query, b);
