@@ -142,3 +142,7 @@ check "the mined campaign is the newest signed rule set and the engine loads it"
 check "the stores fetch the published set (signed, newest serial)" \
 	'[ "$(curl -s -o /dev/null -w "%{http_code}" -H "X-Posmark-Store: store042" -H "Authorization: Bearer $cred" "$HQ_URL/v1/rules")" = 200 ]'
 ls "$OUT"/*.png >/dev/null 2>&1 && echo "# screenshots: $OUT"
+hq_stop
+check "posmark-hq stopped cleanly, no sanitizer report in its log" \
+	'! grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$HQ_TMP/hq.log"'
+cp "$HQ_TMP/hq.log" "$OUT/hq.log"
