@@ -204,8 +204,8 @@ static bool origin_ok(struct MHD_Connection *con)
 	const char *host = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!origin)
 		return true;
-	const char *p = strstr(origin, "://");
-	return p && host && !strcmp(p + 3, host);
+	size_t skip = !strncmp(origin, "https://", 8) ? 8 : !strncmp(origin, "http://", 7) ? 7 : 0;
+	return skip && host && !strcmp(origin + skip, host);
 }
 
 static int64_t day_us(const char *s, bool end)
@@ -296,8 +296,14 @@ static enum MHD_Result page(struct MHD_Connection *con, PGconn *db, const struct
 					    " to give you the operator role.");
 		doc = console_own_page_data(&r, name, &p, &status, err, sizeof(err));
 	} else {
+		const char *const *names = hq_page_names();
+		size_t k = 0;
+		while (names && names[k] && strcmp(names[k], name))
+			k++;
+		if (!names || !names[k])
+			return send_message(con, 404, "Not found", "No such page; the menu lists them.");
 		doc = hq_page_data(db, name, &p, err, sizeof(err));
-		status = doc ? 200 : strstr(err, "no such page") ? 404 : 503;
+		status = doc ? 200 : 503;
 	}
 	if (!doc)
 		return send_message(con, (unsigned)status, status == 404 ? "Not found" : "Cannot show the page",
