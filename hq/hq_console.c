@@ -13,7 +13,7 @@
  * pages first, then the data layer (hq_page_data); every card value goes
  * through console_mask_document before any rendering.
  */
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "hq/hq_int.h"
 #include "hq/hq_pages.h"
 #include "common/pm_buf.h"
@@ -361,6 +361,15 @@ static enum MHD_Result login(struct MHD_Connection *con, PGconn *db, json_t *for
 		 CONSOLE_SESSION_HOURS * 3600, g_console.tls ? "; Secure" : "");
 	sodium_memzero(token, sizeof(token));
 	return redirect(con, "/console/", cookie);
+}
+
+enum MHD_Result hq_console_headers(struct MHD_Connection *con, int *answered)
+{
+	const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl || strtoull(cl, NULL, 10) <= HQ_CONSOLE_BODY_MAX)
+		return MHD_YES;
+	*answered = 1;
+	return send_text(con, 413, "request body too large for the console (16 MiB at most)\n");
 }
 
 enum MHD_Result hq_console_handle(struct MHD_Connection *con, PGconn *db, const char *url, const char *method,

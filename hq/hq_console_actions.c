@@ -13,7 +13,7 @@
  * must load the set, then it is signed with the serve's --key (rules_key in
  * hq.conf) under the next serial and stored.
  */
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "hq/hq_int.h"
 #include "hq/hq_pages.h"
 #include "mining/mining.h"
@@ -107,7 +107,12 @@ static int act_erase(const struct console_req *r, json_t *form, char *msg, size_
 		snprintf(msg, msglen, "an erasure of this card already waits in the review queue");
 		return 303;
 	}
-	console_audit(r->db, r->user->name, "erasure_request", json_pack("{s:I, s:s}", "id", (json_int_t)id, "card", card));
+	/* the log outlives the erasure: it names the card by its SHA-256 (as HQ's erasures table), never the number */
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[65];
+	crypto_hash_sha256(h, (const unsigned char *)card, strlen(card));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	console_audit(r->db, r->user->name, "erasure_request", json_pack("{s:I, s:s}", "id", (json_int_t)id, "card_sha256", hex));
 	snprintf(msg, msglen, "erasure request %" PRId64 " is in the review queue; another operator approves it", id);
 	return 303;
 }

@@ -5,7 +5,7 @@
  * console_login_failures, audit_log, console_secret), so several
  * posmark-hq serve behind one load balancer share sessions and limits.
  */
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "hq/hq_int.h"
 #include "common/pm_err.h"
 

@@ -12,7 +12,7 @@
  * fields), "forms" (POST forms, "operator": true for operators only) and a
  * table's "row_actions" (a button per row posting one column's value).
  */
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "hq/hq_int.h"
 #include "hq/hq_pages.h"
 #include "mining/mining.h"

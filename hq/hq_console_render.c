@@ -6,7 +6,7 @@
  * browser fetches nothing beyond HQ, and what an analyst receives can be
  * checked by reading the bytes HQ sent.
  */
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "hq/hq_int.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"

@@ -5,7 +5,7 @@
  * line, which other users of the machine can read); only its argon2id hash
  * is stored. Each change is in the audit log as the actor "cli".
  */
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "hq/hq_int.h"
 #include "common/pm_err.h"
 

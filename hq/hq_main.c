@@ -1,7 +1,7 @@
 /* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
 #include "hq/hq.h"
 #include "hq/hq_int.h"
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "wire/wire.h"
 #include "common/pm_file.h"
 #include "offers/offers.h"
@@ -619,6 +619,8 @@ int main(int argc, char **argv)
 	pm_log_init_from_env(PM_LOG_WARN);
 	if (argc < 2)
 		return usage(stderr);
+	if (!strcmp(argv[1], "help") && argc > 2 && pm_help_find(&hq_help, argv[2])) /* help COMMAND */
+		return pm_help_command(&hq_help, argv[2], stdout);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return usage(stdout);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {

@@ -119,6 +119,18 @@ check "assets are served from the binary" \
 check "the stores' API still answers as before" \
 	'[ "$(code "$HQ_URL/v1/health")" = 200 ] && [ "$(code "$HQ_URL/v1/rules")" = 401 ]'
 
+check "a console body announced over 16 MiB: 413 before it is read" \
+	'[ "$(code -H "Content-Length: 20000000" -X POST --max-time 5 "$C/login")" = 413 ]'
+# ---- TLS: the same console on HTTPS, its cookie Secure ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.pem" 2>/dev/null
+TLS_PORT=$(free_port)
+"$POSMARK_HQ" serve --db "$HQ_DB" --listen "127.0.0.1:$TLS_PORT" --tls-cert "$T/tls.pem" --tls-key "$T/tls.key" 2>>"$T/hq-tls.log" &
+HQ_PIDS+=("$!")
+for _ in $(seq 1 100); do curl -s -o /dev/null --cacert "$T/tls.pem" "https://127.0.0.1:$TLS_PORT/v1/health" && break; sleep 0.1; done
+check "over TLS the session cookie is also Secure" \
+	'curl -s -o /dev/null -D "$T/hdr-tls" --cacert "$T/tls.pem" --data-urlencode name=ana --data-urlencode password=analyst-pass-1234 "https://127.0.0.1:$TLS_PORT/console/login" && grep -i "^set-cookie: pm_console=" "$T/hdr-tls" | grep -q "HttpOnly; SameSite=Strict; Max-Age=43200; Secure"'
+
 # ---- the browser ----
 card=$(psql_q "SELECT card FROM accounts WHERE NOT erased ORDER BY points DESC, card LIMIT 1")
 card_points=$("$POSMARK_HQ" card "$card" --db "$HQ_DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["points"])')
@@ -142,6 +154,12 @@ check "the mined campaign is the newest signed rule set and the engine loads it"
 check "the stores fetch the published set (signed, newest serial)" \
 	'[ "$(curl -s -o /dev/null -w "%{http_code}" -H "X-Posmark-Store: store042" -H "Authorization: Bearer $cred" "$HQ_URL/v1/rules")" = 200 ]'
 ls "$OUT"/*.png >/dev/null 2>&1 && echo "# screenshots: $OUT"
+n_sets=$(psql_q "SELECT count(*) FROM rule_sets")
+check "an operator uploads a rule-set file: signed and published as sent, in the audit log" \
+	'[ "$(code -b "$T/jar-ops" -F "csrf=$csrf_ops" -F "file=@data/demo/campaigns.json" "$C/action/publish_file")" = 303 ] && [ "$(psql_q "SELECT count(*) FROM rule_sets")" = $((n_sets + 1)) ] && [ "$(psql_q "SELECT encode(sha256(body), '\''hex'\'') FROM rule_sets ORDER BY id DESC LIMIT 1")" = "$(sha256sum <data/demo/campaigns.json | cut -d" " -f1)" ] && [ "$(psql_q "SELECT actor FROM audit_log WHERE action = '\''publish_file'\''")" = ops ]'
+printf '{"format":"posmark-rules","version":1,"rules":[{"id":"x","kind":"nonsense"}]}' >"$T/bad-rules.json"
+check "a rule set the engine refuses: 400 with the engine's reason, nothing published" \
+	'[ "$(code -b "$T/jar-ops" -F "csrf=$csrf_ops" -F "file=@$T/bad-rules.json" "$C/action/publish_file")" = 400 ] && grep -q "does not load in the offers engine" "$T/resp" && [ "$(psql_q "SELECT count(*) FROM rule_sets")" = $((n_sets + 1)) ]'
 hq_stop
 check "posmark-hq stopped cleanly, no sanitizer report in its log" \
 	'! grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$HQ_TMP/hq.log"'

@@ -1,6 +1,6 @@
 /*
  * test_console.c - the console's security pieces and renderer without a
- * database or a server (hq/hq_console.h; docs/console.md): session tokens
+ * database or a server (hq/hq_console_int.h; docs/console.md): session tokens
  * and their stored hash, CSRF tokens (derivation, constant-time check,
  * every wrong form refused), password hashing (argon2id) and checking, the
  * one masking function and the masking of whole page documents, CSV
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "hq/hq_console.h"
+#include "hq/hq_console_int.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
 

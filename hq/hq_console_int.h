@@ -1,5 +1,5 @@
 /*
- * hq_console.h - HQ's web console (issue 18; docs/console.md): the web
+ * hq_console_int.h - HQ's web console (issue 18; docs/console.md): the web
  * layer. Users and roles, sessions, CSRF, the login rate limit and the
  * audit log (hq_console_auth.c); HTTP routing under /console/
  * (hq_console.c); the generic page renderer: figures, tables, SVG charts,
@@ -14,8 +14,8 @@
  * state is the configuration set once before hq_serve and the secret key
  * loaded at the first request (under a mutex).
  */
-#ifndef HQ_CONSOLE_H
-#define HQ_CONSOLE_H
+#ifndef HQ_CONSOLE_INT_H
+#define HQ_CONSOLE_INT_H
 
 #include "hq/hq.h"
 
@@ -34,9 +34,14 @@ void hq_console_config(const char *rules_key, const struct hq_tiers *tiers);
 void hq_console_start(const char *conninfo, bool tls);
 
 /* ---- HTTP (hq_server.c) -------------------------------------------------- */
+/* The largest request body the console reads (a rule set of 8 MiB in a form, and room). */
+#define HQ_CONSOLE_BODY_MAX (16u << 20)
 /* Whether url belongs to the console (then the store authentication of the
  * stores' API does not apply and hq_console_handle answers it). */
 bool hq_console_route(const char *url);
+/* A console request's headers are in: refuse (413, *answered = 1) a body
+ * announced over HQ_CONSOLE_BODY_MAX before it is read; else MHD_YES. */
+enum MHD_Result hq_console_headers(struct MHD_Connection *con, int *answered);
 /* Answer one whole request (body: the request body, may be NULL). */
 enum MHD_Result hq_console_handle(struct MHD_Connection *con, PGconn *db, const char *url, const char *method,
 				  const char *body, size_t body_len);
