@@ -363,6 +363,43 @@ static enum MHD_Result login(struct MHD_Connection *con, PGconn *db, json_t *for
 	return redirect(con, "/console/", cookie);
 }
 
+/* A POST with a session: the CSRF token, then logout or an action (303 back with a notice). */
+static enum MHD_Result handle_post(struct MHD_Connection *con, PGconn *db, const struct console_user *u, const char *url,
+				   const char *body, size_t body_len)
+{
+	json_t *form = form_of(con, body, body_len);
+	const char *csrf = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token");
+	if (!csrf)
+		csrf = json_string_value(json_object_get(form, "csrf"));
+	enum MHD_Result ret;
+	if (!console_csrf_ok(u->token, csrf)) {
+		pm_warn("console: POST %s by '%s' without a valid CSRF token", url, u->name);
+		ret = send_text(con, 403, "missing or wrong CSRF token: reload the page and try again\n");
+	} else if (!strcmp(url, "/console/logout")) {
+		console_logout(db, u->token);
+		ret = redirect(con, "/console/login", COOKIE "=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
+	} else if (!strncmp(url, "/console/action/", 16)) {
+		struct console_req r = { db, u, con, g_console.conninfo, &g_console.tiers };
+		char msg[600] = "", back[700] = "/console/", loc[1600];
+		int st = console_action(&r, url + 16, form, msg, sizeof(msg), back, sizeof(back));
+		if (st == 303) {
+			struct pm_buf q = { 0 };
+			for (const char *s = msg; *s; s++)
+				pm_buf_printf(&q, isalnum((unsigned char)*s) ? "%c" : "%%%02X", (unsigned char)*s);
+			snprintf(loc, sizeof(loc), "%s%snotice=%s", back, strchr(back, '?') ? "&" : "?",
+				 pm_buf_cstr(&q) ? q.data : "");
+			pm_buf_free(&q);
+			ret = redirect(con, loc, NULL);
+		} else {
+			ret = send_message(con, (unsigned)st, st == 403 ? "Operators only" : "Not done", msg);
+		}
+	} else {
+		ret = send_text(con, 404, "no such action\n");
+	}
+	json_decref(form);
+	return ret;
+}
+
 enum MHD_Result hq_console_headers(struct MHD_Connection *con, int *answered)
 {
 	const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -408,39 +445,8 @@ enum MHD_Result hq_console_handle(struct MHD_Connection *con, PGconn *db, const 
 			return send_text(con, 401, "no session: log in at /console/login\n");
 		return redirect(con, "/console/login", NULL);
 	}
-	if (post) {
-		json_t *form = form_of(con, body, body_len);
-		const char *csrf = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token");
-		if (!csrf)
-			csrf = json_string_value(json_object_get(form, "csrf"));
-		enum MHD_Result ret;
-		if (!console_csrf_ok(u.token, csrf)) {
-			pm_warn("console: POST %s by '%s' without a valid CSRF token", url, u.name);
-			ret = send_text(con, 403, "missing or wrong CSRF token: reload the page and try again\n");
-		} else if (!strcmp(url, "/console/logout")) {
-			console_logout(db, u.token);
-			ret = redirect(con, "/console/login", COOKIE "=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
-		} else if (!strncmp(url, "/console/action/", 16)) {
-			struct console_req r = { db, &u, con, g_console.conninfo, &g_console.tiers };
-			char msg[600] = "", back[700] = "/console/", loc[1600];
-			int st = console_action(&r, url + 16, form, msg, sizeof(msg), back, sizeof(back));
-			if (st == 303) {
-				struct pm_buf q = { 0 };
-				for (const char *s = msg; *s; s++)
-					pm_buf_printf(&q, isalnum((unsigned char)*s) ? "%c" : "%%%02X", (unsigned char)*s);
-				snprintf(loc, sizeof(loc), "%s%snotice=%s", back, strchr(back, '?') ? "&" : "?",
-					 pm_buf_cstr(&q) ? q.data : "");
-				pm_buf_free(&q);
-				ret = redirect(con, loc, NULL);
-			} else {
-				ret = send_message(con, (unsigned)st, st == 403 ? "Operators only" : "Not done", msg);
-			}
-		} else {
-			ret = send_text(con, 404, "no such action\n");
-		}
-		json_decref(form);
-		return ret;
-	}
+	if (post)
+		return handle_post(con, db, &u, url, body, body_len);
 	if (!strcmp(url, "/console") || !strcmp(url, "/console/")) {
 		const char *menu[40];
 		char loc[200];

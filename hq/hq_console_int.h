@@ -132,8 +132,14 @@ void console_render_page(const json_t *doc, const struct console_user *u, const 
 /* The frame's start and end (the login page uses them without a user). */
 void console_html_head(struct pm_buf *b, const char *title);
 void console_html_esc(struct pm_buf *b, const char *s);
-/* The SVG of one chart of doc (line, bar, stacked_bar) from its table. */
+/* The SVG of one chart of doc (line, bar, stacked_bar) from its table;
+ * nothing when the chart names no table, column or row. (hq_console_chart.c) */
 void console_render_chart(const json_t *doc, const json_t *chart, struct pm_buf *b);
+/* Shared by the renderers: a value as a person reads it (not escaped), a
+ * table of doc by name (NULL: none), a column's index by key (-1: none). */
+void console_value_text(struct pm_buf *b, const char *type, const json_t *v);
+const json_t *console_find_table(const json_t *doc, const char *name);
+int console_col_index(const json_t *t, const char *key);
 
 /* ---- card numbers (hq_console_render.c) ---------------------------------- */
 /* The ONE place a stored card value becomes what a console user sees: the

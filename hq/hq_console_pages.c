@@ -329,6 +329,30 @@ int console_mine(const struct console_req *r, const struct hq_page_params *p, co
 	return PM_OK;
 }
 
+/* The mining page's operator forms: publish these rules (the page's settings in hidden
+ * fields, so the same mining runs again), or upload a rule-set file. */
+static void publish_forms(json_t *doc, const struct hq_page_params *p, const char *support, const char *conf,
+			  const char *len)
+{
+	json_t *f = form_add(doc, "publish_mined", "Publish these rules as a campaign", "Sign and publish", false);
+	field(f, "campaign", "Campaign name", "text", "mined-cross-sell");
+	field(f, "percent_off", "Percent off", "number", "10");
+	field(f, "holdout_pct", "Control group %", "number", "10");
+	char from_s[24], to_s[24];
+	snprintf(from_s, sizeof(from_s), "%" PRId64, p->from_us);
+	snprintf(to_s, sizeof(to_s), "%" PRId64, p->to_us);
+	field(f, "store", NULL, "hidden", p->store);
+	field(f, "from_us", NULL, "hidden", from_s);
+	field(f, "to_us", NULL, "hidden", to_s);
+	field(f, "min_support", NULL, "hidden", support);
+	field(f, "min_confidence", NULL, "hidden", conf);
+	field(f, "max_len", NULL, "hidden", len);
+	json_object_set_new(f, "note", json_string("The same mining runs again and its rules (GTIN items only) become"
+						   " one signed rule set; the stores fetch it on their next sync."));
+	json_t *u = form_add(doc, "publish_file", "Publish a rule-set file", "Upload, sign and publish", true);
+	field(u, "file", "Rule set (posmark-rules JSON)", "file", "");
+}
+
 static json_t *page_mining(const struct console_req *r, const struct hq_page_params *p, int *status, char *err,
 			   size_t errlen)
 {
@@ -394,23 +418,7 @@ static json_t *page_mining(const struct console_req *r, const struct hq_page_par
 						     "y", "confidence", "support"));
 	if (shown > 20) /* the chart shows the first rules only */
 		json_object_set_new(doc, "charts", json_array());
-	json_t *f = form_add(doc, "publish_mined", "Publish these rules as a campaign", "Sign and publish", false);
-	field(f, "campaign", "Campaign name", "text", "mined-cross-sell");
-	field(f, "percent_off", "Percent off", "number", "10");
-	field(f, "holdout_pct", "Control group %", "number", "10");
-	char from_s[24], to_s[24];
-	snprintf(from_s, sizeof(from_s), "%" PRId64, p->from_us);
-	snprintf(to_s, sizeof(to_s), "%" PRId64, p->to_us);
-	field(f, "store", NULL, "hidden", p->store);
-	field(f, "from_us", NULL, "hidden", from_s);
-	field(f, "to_us", NULL, "hidden", to_s);
-	field(f, "min_support", NULL, "hidden", support);
-	field(f, "min_confidence", NULL, "hidden", conf);
-	field(f, "max_len", NULL, "hidden", len);
-	json_object_set_new(f, "note", json_string("The same mining runs again and its rules (GTIN items only) become"
-						   " one signed rule set; the stores fetch it on their next sync."));
-	json_t *u = form_add(doc, "publish_file", "Publish a rule-set file", "Upload, sign and publish", true);
-	field(u, "file", "Rule set (posmark-rules JSON)", "file", "");
+	publish_forms(doc, p, support, conf, len);
 	return doc;
 }
 

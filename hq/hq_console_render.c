@@ -1,6 +1,6 @@
 /*
- * hq_console_render.c - any page document (hq_pages.h) as HTML, CSV or
- * SVG charts, and the one place card values are masked (docs/console.md,
+ * hq_console_render.c - any page document (hq_pages.h) as HTML or CSV
+ * (charts: hq_console_chart.c), and the one place card values are masked (docs/console.md,
  * "The page document" and "Card numbers"). Rendering is on the server:
  * the pages work without scripts (the one script only sorts tables), the
  * browser fetches nothing beyond HQ, and what an analyst receives can be
@@ -12,7 +12,6 @@
 #include "common/pm_err.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +149,7 @@ static void cents_text(struct pm_buf *b, json_int_t v)
 }
 
 /* A value as a person reads it (not escaped). */
-static void value_text(struct pm_buf *b, const char *type, const json_t *v)
+void console_value_text(struct pm_buf *b, const char *type, const json_t *v)
 {
 	if (!v || json_is_null(v)) {
 		pm_buf_adds(b, "\u2013");
@@ -165,9 +164,9 @@ static void value_text(struct pm_buf *b, const char *type, const json_t *v)
 	} else if (!strcmp(type, "ratio") && json_is_number(v)) {
 		pm_buf_printf(b, "%.1f%%", json_number_value(v) * 100.0);
 	} else if (!strcmp(type, "interval") && json_is_array(v)) {
-		value_text(b, "ratio", json_array_get(v, 0));
+		console_value_text(b, "ratio", json_array_get(v, 0));
 		pm_buf_adds(b, " \u2013 ");
-		value_text(b, "ratio", json_array_get(v, 1));
+		console_value_text(b, "ratio", json_array_get(v, 1));
 	} else if (!strcmp(type, "date") && json_is_integer(v)) {
 		time_t t = (time_t)(json_integer_value(v) / 1000000);
 		struct tm tm;
@@ -209,7 +208,7 @@ static void value_raw(struct pm_buf *b, const json_t *v)
 
 /* ---- CSV ------------------------------------------------------------------ */
 
-static const json_t *find_table(const json_t *doc, const char *name)
+const json_t *console_find_table(const json_t *doc, const char *name)
 {
 	size_t i;
 	json_t *t;
@@ -219,6 +218,18 @@ static const json_t *find_table(const json_t *doc, const char *name)
 			return t;
 	}
 	return NULL;
+}
+
+int console_col_index(const json_t *t, const char *key)
+{
+	size_t k;
+	json_t *col;
+	json_array_foreach(json_object_get(t, "columns"), k, col) {
+		const char *n = json_string_value(json_object_get(col, "key"));
+		if (n && key && !strcmp(n, key))
+			return (int)k;
+	}
+	return -1;
 }
 
 static void csv_field(struct pm_buf *b, const char *s)
@@ -242,7 +253,7 @@ static void csv_field(struct pm_buf *b, const char *s)
 
 int console_render_csv(const json_t *doc, const char *table, struct pm_buf *b)
 {
-	const json_t *t = find_table(doc, table);
+	const json_t *t = console_find_table(doc, table);
 	size_t i, k;
 	json_t *col, *row;
 	if (!t)
@@ -266,121 +277,6 @@ int console_render_csv(const json_t *doc, const char *table, struct pm_buf *b)
 		pm_buf_adds(b, "\r\n");
 	}
 	return PM_OK;
-}
-
-/* ---- charts (SVG) ------------------------------------------------------------ */
-
-static const char *const palette[] = { "#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#718096" };
-
-static int col_index(const json_t *t, const char *key)
-{
-	size_t k;
-	json_t *col;
-	json_array_foreach(json_object_get(t, "columns"), k, col) {
-		const char *n = json_string_value(json_object_get(col, "key"));
-		if (n && key && !strcmp(n, key))
-			return (int)k;
-	}
-	return -1;
-}
-
-static double num(const json_t *v)
-{
-	return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-void console_render_chart(const json_t *doc, const json_t *chart, struct pm_buf *b)
-{
-	const char *type = json_string_value(json_object_get(chart, "type"));
-	const json_t *t = find_table(doc, json_string_value(json_object_get(chart, "table")) ?
-				     json_string_value(json_object_get(chart, "table")) : "");
-	const json_t *ys = json_object_get(chart, "y"), *rows = json_object_get(t, "rows");
-	int xi = t ? col_index(t, json_string_value(json_object_get(chart, "x"))) : -1;
-	size_t n = json_array_size(rows), ny = json_array_size(ys);
-	int yi[6];
-	if (!t || xi < 0 || ny == 0 || n == 0 || !type)
-		return;
-	if (ny > 6)
-		ny = 6;
-	for (size_t s = 0; s < ny; s++)
-		if ((yi[s] = col_index(t, json_string_value(json_array_get(ys, s)))) < 0)
-			return;
-	bool stacked = !strcmp(type, "stacked_bar"), line = !strcmp(type, "line");
-	double max = 0;
-	for (size_t i = 0; i < n; i++) {
-		const json_t *row = json_array_get(rows, i);
-		double sum = 0;
-		for (size_t s = 0; s < ny; s++) {
-			double v = num(json_array_get(row, (size_t)yi[s]));
-			sum += v > 0 ? v : 0;
-			if (!stacked && v > max)
-				max = v;
-		}
-		if (stacked && sum > max)
-			max = sum;
-	}
-	if (max <= 0)
-		max = 1;
-	const double W = 720, H = 240, L = 70, R = 10, T = 10, B = 40, pw = W - L - R, ph = H - T - B;
-	const json_t *ycol = json_array_get(json_object_get(t, "columns"), (size_t)yi[0]);
-	const char *ytype = json_string_value(json_object_get(ycol, "type"));
-	struct pm_buf lab = { 0 };
-	json_t *maxv = ytype && !strcmp(ytype, "cents") ? json_integer((json_int_t)max)
-		       : (ytype && !strcmp(ytype, "ratio")) || max != floor(max) ? json_real(max)
-										  : json_integer((json_int_t)max);
-	value_text(&lab, ytype, maxv);
-	json_decref(maxv);
-	pm_buf_printf(b, "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">", W, H);
-	pm_buf_printf(b, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#999\"/>", L, T + ph, L + pw, T + ph);
-	pm_buf_printf(b, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#999\"/>", L, T, L, T + ph);
-	pm_buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" font-size=\"11\">", L - 4, T + 10);
-	console_html_esc(b, pm_buf_cstr(&lab));
-	pm_buf_printf(b, "</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" font-size=\"11\">0</text>", L - 4, T + ph);
-	pm_buf_free(&lab);
-	double step = pw / (double)n;
-	for (size_t s = 0; s < ny && line; s++) {
-		pm_buf_printf(b, "<polyline fill=\"none\" stroke-width=\"2\" stroke=\"%s\" points=\"", palette[s]);
-		for (size_t i = 0; i < n; i++) {
-			double v = num(json_array_get(json_array_get(rows, i), (size_t)yi[s]));
-			pm_buf_printf(b, "%.1f,%.1f ", L + step * ((double)i + 0.5), T + ph - (v > 0 ? v : 0) / max * ph);
-		}
-		pm_buf_adds(b, "\"/>");
-	}
-	for (size_t i = 0; i < n && !line; i++) {
-		const json_t *row = json_array_get(rows, i);
-		double base = 0, bw = step * 0.8 / (stacked ? 1.0 : (double)ny);
-		for (size_t s = 0; s < ny; s++) {
-			double v = num(json_array_get(row, (size_t)yi[s]));
-			double h = (v > 0 ? v : 0) / max * ph;
-			double x = L + step * (double)i + step * 0.1 + (stacked ? 0 : bw * (double)s);
-			pm_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>", x,
-				      T + ph - h - base, bw > 1 ? bw - 0.5 : bw, h, palette[s]);
-			if (stacked)
-				base += h;
-		}
-	}
-	/* x labels: at most 8, evenly spread */
-	size_t every = n > 8 ? (n + 7) / 8 : 1;
-	const json_t *xcol = json_array_get(json_object_get(t, "columns"), (size_t)xi);
-	for (size_t i = 0; i < n; i += every) {
-		struct pm_buf x = { 0 };
-		value_text(&x, json_string_value(json_object_get(xcol, "type")), json_array_get(json_array_get(rows, i), (size_t)xi));
-		pm_buf_printf(b, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" font-size=\"11\">", L + step * ((double)i + 0.5),
-			      T + ph + 14);
-		console_html_esc(b, pm_buf_cstr(&x));
-		pm_buf_adds(b, "</text>");
-		pm_buf_free(&x);
-	}
-	for (size_t s = 0; s < ny; s++) {
-		const json_t *col = json_array_get(json_object_get(t, "columns"), (size_t)yi[s]);
-		const char *label = json_string_value(json_object_get(col, "label"));
-		pm_buf_printf(b, "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>", L + 140.0 * (double)s,
-			      H - 14, palette[s]);
-		pm_buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">", L + 140.0 * (double)s + 14, H - 5);
-		console_html_esc(b, label ? label : json_string_value(json_array_get(ys, s)));
-		pm_buf_adds(b, "</text>");
-	}
-	pm_buf_adds(b, "</svg>");
 }
 
 /* ---- the HTML page ------------------------------------------------------------ */
@@ -472,7 +368,7 @@ static void render_figures(const json_t *doc, struct pm_buf *b)
 		const char *type = json_string_value(json_object_get(f, "type"));
 		struct pm_buf raw = { 0 }, txt = { 0 };
 		value_raw(&raw, json_object_get(f, "value"));
-		value_text(&txt, type, json_object_get(f, "value"));
+		console_value_text(&txt, type, json_object_get(f, "value"));
 		pm_buf_adds(b, "<div class=\"tile\" data-key=\"");
 		console_html_esc(b, json_string_value(json_object_get(f, "key")));
 		pm_buf_adds(b, "\" data-v=\"");
@@ -501,7 +397,7 @@ static void render_cell(const json_t *t, const json_t *col, size_t row, const js
 	struct pm_buf raw = { 0 }, txt = { 0 };
 	if (type && (strcmp(type, "text") && strcmp(type, "card") && strcmp(type, "store") && strcmp(type, "day")))
 		value_raw(&raw, v);
-	value_text(&txt, type, v);
+	console_value_text(&txt, type, v);
 	pm_buf_adds(b, "<td");
 	if (raw.len) {
 		pm_buf_adds(b, " class=\"num\" data-v=\"");
@@ -532,7 +428,7 @@ static void render_row_actions(const json_t *t, const json_t *row, const struct 
 		return;
 	pm_buf_adds(b, "<td class=\"actions\">");
 	json_array_foreach(acts, i, a) {
-		int ki = col_index(t, json_string_value(json_object_get(a, "field")));
+		int ki = console_col_index(t, json_string_value(json_object_get(a, "field")));
 		struct pm_buf v = { 0 };
 		value_raw(&v, ki >= 0 ? json_array_get(row, (size_t)ki) : NULL);
 		pm_buf_adds(b, "<form method=\"post\" action=\"/console/action/");
