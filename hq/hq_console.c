@@ -232,6 +232,29 @@ static void page_params(struct MHD_Connection *con, struct hq_page_params *p)
 		p->limit = atoi(v);
 }
 
+/* An action's message comes back to the page in the URL (the 303 after a POST); it is shown
+ * only with its MAC (keyed BLAKE2b under the console's secret, "nsig"), so a link made
+ * elsewhere cannot put words of its own into the console's page. */
+static bool notice_sig(PGconn *db, const char *notice, char hex[33])
+{
+	unsigned char key[32], h[16];
+	if (console_secret(db, key))
+		return false;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)notice, strlen(notice), key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+	sodium_bin2hex(hex, 33, h, sizeof(h));
+	return true;
+}
+
+static const char *notice_of(struct MHD_Connection *con, PGconn *db)
+{
+	const char *n = arg(con, "notice"), *sig = arg(con, "nsig");
+	char want[33];
+	if (!n || !sig || strlen(sig) != 32 || !notice_sig(db, n, want) || sodium_memcmp(want, sig, 32))
+		return NULL;
+	return n;
+}
+
 /* The query string again (for the CSV links), without format, table and notice. */
 struct qs_ctx {
 	struct pm_buf *b;
@@ -240,7 +263,8 @@ static enum MHD_Result qs_add(void *cls, enum MHD_ValueKind kind, const char *ke
 {
 	struct pm_buf *b = ((struct qs_ctx *)cls)->b;
 	(void)kind;
-	if (!strcmp(key, "format") || !strcmp(key, "table") || !strcmp(key, "notice") || !strcmp(key, "card"))
+	if (!strcmp(key, "format") || !strcmp(key, "table") || !strcmp(key, "notice") || !strcmp(key, "nsig") ||
+	    !strcmp(key, "card"))
 		return MHD_YES;
 	if (b->len)
 		pm_buf_addc(b, '&');
@@ -332,7 +356,7 @@ static enum MHD_Result page(struct MHD_Connection *con, PGconn *db, const struct
 		struct qs_ctx qc = { &q };
 		MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, qs_add, &qc);
 		menu_of(u, menu, 40);
-		console_render_page(doc, u, menu, pm_buf_cstr(&q) ? q.data : "", arg(con, "notice"), &b);
+		console_render_page(doc, u, menu, pm_buf_cstr(&q) ? q.data : "", notice_of(con, db), &b);
 		ret = answer(con, (unsigned)status, "text/html; charset=utf-8", b.data, b.len, NULL, NULL, NULL);
 		pm_buf_free(&q);
 	}
@@ -386,8 +410,10 @@ static enum MHD_Result handle_post(struct MHD_Connection *con, PGconn *db, const
 			struct pm_buf q = { 0 };
 			for (const char *s = msg; *s; s++)
 				pm_buf_printf(&q, isalnum((unsigned char)*s) ? "%c" : "%%%02X", (unsigned char)*s);
-			snprintf(loc, sizeof(loc), "%s%snotice=%s", back, strchr(back, '?') ? "&" : "?",
-				 pm_buf_cstr(&q) ? q.data : "");
+			char sig[33] = "";
+			notice_sig(db, msg, sig);
+			snprintf(loc, sizeof(loc), "%s%snotice=%s&nsig=%s", back, strchr(back, '?') ? "&" : "?",
+				 pm_buf_cstr(&q) ? q.data : "", sig);
 			pm_buf_free(&q);
 			ret = redirect(con, loc, NULL);
 		} else {

@@ -80,13 +80,14 @@ static int user_set(PGconn *c, const char *name, const char *role, const char *p
 	if (rc)
 		return say(1, "the machine is short of memory (argon2id takes 64 MiB)", "cannot hash the password%s", "");
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL) * 1000000);
-	const char *pv[4] = { name, role ? role : "", hash, now };
-	PGresult *r = PQexecParams(c, add ? "INSERT INTO console_users (name, role, pw_hash, created_us, changed_us)"
-					    " VALUES ($1, $2, $3, $4::bigint, $4::bigint) ON CONFLICT DO NOTHING RETURNING 1"
-					  : "WITH d AS (DELETE FROM console_sessions WHERE name = $1)"
-					    " UPDATE console_users SET pw_hash = $3, changed_us = $4::bigint WHERE name = $1"
-					    " AND $2 = $2 RETURNING 1",
-				   4, NULL, pv, NULL, NULL, 0);
+	const char *pv[4] = { name, hash, now, role };
+	PGresult *r = add ? PQexecParams(c, "INSERT INTO console_users (name, pw_hash, created_us, changed_us, role)"
+					 " VALUES ($1, $2, $3::bigint, $3::bigint, $4) ON CONFLICT DO NOTHING RETURNING 1",
+					 4, NULL, pv, NULL, NULL, 0)
+			  /* a new password ends the user's sessions, in the same statement */
+			  : PQexecParams(c, "WITH d AS (DELETE FROM console_sessions WHERE name = $1)"
+					 " UPDATE console_users SET pw_hash = $2, changed_us = $3::bigint WHERE name = $1"
+					 " RETURNING 1", 3, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
 		PQclear(r);

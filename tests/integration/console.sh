@@ -119,6 +119,16 @@ check "assets are served from the binary" \
 check "the stores' API still answers as before" \
 	'[ "$(code "$HQ_URL/v1/health")" = 200 ] && [ "$(code "$HQ_URL/v1/rules")" = 401 ]'
 
+check "a notice in a URL made elsewhere is not shown (only the console's signed ones)" \
+	'curl -s -b "$T/jar-ana" "$C/page/card?notice=Call+555+now&nsig=00000000000000000000000000000000" >"$T/p" && ! grep -q "Call 555" "$T/p"'
+"$POSMARK_HQ" user passwd ana --db "$HQ_DB" --password-file "$T/pw-ana" 2>/dev/null
+check "user passwd ends the user's sessions" '[ "$(code -b "$T/jar-ana" "$C/page/card?format=json")" = 401 ]'
+printf 'temporary-pass-123\n' | "$POSMARK_HQ" user add tmp --role analyst --db "$HQ_DB" 2>/dev/null
+login tmp temporary-pass-123 "$T/jar-tmp2" >/dev/null
+check "user remove: the user and their sessions are gone" \
+	'"$POSMARK_HQ" user remove tmp --db "$HQ_DB" 2>/dev/null && [ "$(code -b "$T/jar-tmp2" "$C/page/card?format=json")" = 401 ] && ! "$POSMARK_HQ" user list --db "$HQ_DB" | grep -q "\"tmp\"" && ! "$POSMARK_HQ" user remove tmp --db "$HQ_DB" 2>/dev/null'
+check "the CLI's user changes are in the audit log as cli" \
+	'[ "$(psql_q "SELECT string_agg(action, chr(32) ORDER BY id) FROM audit_log WHERE actor = '\''cli'\'' AND details->>'\''user'\'' = '\''tmp'\''")" = "user_add user_remove" ]'
 check "a console body announced over 16 MiB: 413 before it is read" \
 	'[ "$(code -H "Content-Length: 20000000" -X POST --max-time 5 "$C/login")" = 413 ]'
 # ---- TLS: the same console on HTTPS, its cookie Secure ----

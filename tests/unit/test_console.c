@@ -200,6 +200,18 @@ static void test_chart(void **state)
 	json_object_set_new(chart, "type", json_string("line"));
 	console_render_chart(doc, chart, &b);
 	assert_non_null(strstr(pm_buf_cstr(&b), "<polyline"));
+	/* stacked bars: one rect per row and series, the axis' top at the largest row sum */
+	pm_buf_reset(&b);
+	json_t *rows = json_object_get(json_array_get(json_object_get(doc, "tables"), 0), "rows");
+	json_array_set_new(json_array_get(rows, 1), 2, json_integer(400));
+	json_object_set_new(chart, "type", json_string("stacked_bar"));
+	json_object_set_new(chart, "y", json_pack("[s, s]", "sales", "conv"));
+	console_render_chart(doc, chart, &b);
+	rects = 0;
+	for (const char *p = pm_buf_cstr(&b); (p = strstr(p, "<rect")); p++)
+		rects++;
+	assert_int_equal(rects, 2 * 2 + 2);
+	assert_non_null(strstr(pm_buf_cstr(&b), ">1234.56<"));
 	pm_buf_free(&b);
 	json_decref(doc);
 }
