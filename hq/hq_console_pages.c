@@ -353,6 +353,15 @@ static void publish_forms(json_t *doc, const struct hq_page_params *p, const cha
 	field(u, "file", "Rule set (posmark-rules JSON)", "file", "");
 }
 
+/* Most confident first, then the most baskets (the miner's own order is by itemset). */
+static int by_confidence(const void *a, const void *b)
+{
+	const struct mine_rule *x = a, *y = b;
+	if (x->confidence != y->confidence)
+		return x->confidence < y->confidence ? 1 : -1;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
 static json_t *page_mining(const struct console_req *r, const struct hq_page_params *p, int *status, char *err,
 			   size_t errlen)
 {
@@ -384,18 +393,14 @@ static json_t *page_mining(const struct console_req *r, const struct hq_page_par
 			      "lhs:If the basket holds:text|rhs:Offer:text|support:Support:ratio|confidence:Confidence:ratio|"
 			      "lift:Lift:number|count:Baskets:int");
 	struct mine_rule *all = calloc(n ? n : 1, sizeof(*all));
-	for (size_t i = 0; all && i < n; i++)
+	json_int_t by_len[MINE_MAX_LEN + 2] = { 0 };
+	for (size_t i = 0; all && i < n; i++) {
 		mine_rule_get(res, i, &all[i]);
-	/* most confident first (a selection: n is small next to the sort's cost only when shown < n) */
+		by_len[all[i].lhs_len + 1]++;
+	}
+	if (all)
+		qsort(all, n, sizeof(*all), by_confidence);
 	for (size_t i = 0; all && i < shown; i++) {
-		size_t best = i;
-		for (size_t j = i + 1; j < n; j++)
-			if (all[j].confidence > all[best].confidence ||
-			    (all[j].confidence == all[best].confidence && all[j].count > all[best].count))
-				best = j;
-		struct mine_rule tmp = all[i];
-		all[i] = all[best];
-		all[best] = tmp;
 		struct pm_buf lhs = { 0 };
 		size_t nl;
 		for (unsigned k = 0; k < all[i].lhs_len; k++) {
@@ -413,11 +418,13 @@ static json_t *page_mining(const struct console_req *r, const struct hq_page_par
 	free(all);
 	mine_result_free(res);
 	mine_db_free(db);
-	json_object_set_new(doc, "charts", json_pack("[{s:s, s:s, s:s, s:s, s:[s, s]}]", "type", "bar", "title",
-						     "Confidence and support of the rules", "table", "rules", "x", "rhs",
-						     "y", "confidence", "support"));
-	if (shown > 20) /* the chart shows the first rules only */
-		json_object_set_new(doc, "charts", json_array());
+	/* how long the rules are: a picture of what the settings found */
+	json_t *bl = table_add(doc, "by_length", "Rules by their number of items", "items:Items:int|rules:Rules:int");
+	for (int k = 2; k <= ml; k++)
+		json_array_append_new(json_object_get(bl, "rows"), json_pack("[i, I]", k, by_len[k]));
+	json_array_append_new(json_object_get(doc, "charts"),
+			      json_pack("{s:s, s:s, s:s, s:s, s:[s]}", "type", "bar", "title", "Rules by their number of items",
+					"table", "by_length", "x", "items", "y", "rules"));
 	publish_forms(doc, p, support, conf, len);
 	return doc;
 }
