@@ -129,6 +129,17 @@ check "user remove: the user and their sessions are gone" \
 	'"$POSMARK_HQ" user remove tmp --db "$HQ_DB" 2>/dev/null && [ "$(code -b "$T/jar-tmp2" "$C/page/card?format=json")" = 401 ] && ! "$POSMARK_HQ" user list --db "$HQ_DB" | grep -q "\"tmp\"" && ! "$POSMARK_HQ" user remove tmp --db "$HQ_DB" 2>/dev/null'
 check "the CLI's user changes are in the audit log as cli" \
 	'[ "$(psql_q "SELECT string_agg(action, chr(32) ORDER BY id) FROM audit_log WHERE actor = '\''cli'\'' AND details->>'\''user'\'' = '\''tmp'\''")" = "user_add user_remove" ]'
+login ops2 operator2-pass-123 "$T/jar-idle" >/dev/null
+tok_idle=$(awk '/pm_console/ {print $7}' "$T/jar-idle")
+idle_sql() { psql_q "UPDATE console_sessions SET $1 WHERE token_sha256 = sha256('$tok_idle'::bytea)" >/dev/null; }
+check "a session used within 30 minutes goes on" '[ "$(code -b "$T/jar-idle" "$C/page/card?format=json")" = 200 ]'
+idle_sql "last_us = last_us - 31 * 60 * 1000000::bigint"
+check "a session idle for 31 minutes has ended" '[ "$(code -b "$T/jar-idle" "$C/page/card?format=json")" = 401 ]'
+login ops2 operator2-pass-123 "$T/jar-idle" >/dev/null
+tok_idle=$(awk '/pm_console/ {print $7}' "$T/jar-idle")
+idle_sql "expires_us = (extract(epoch from now()) * 1000000)::bigint - 1"
+check "a session past its 12 hours has ended, however busy" '[ "$(code -b "$T/jar-idle" "$C/page/card?format=json")" = 401 ]'
+check "a name taken: user add refuses it" '! "$POSMARK_HQ" user add ana --role operator --db "$HQ_DB" --password-file "$T/pw-ana" 2>/dev/null && [ "$(psql_q "SELECT role FROM console_users WHERE name = '\''ana'\''")" = analyst ]'
 check "a console body announced over 16 MiB: 413 before it is read" \
 	'[ "$(code -H "Content-Length: 20000000" -X POST --max-time 5 "$C/login")" = 413 ]'
 # ---- TLS: the same console on HTTPS, its cookie Secure ----
