@@ -37,7 +37,6 @@ static struct {
 	bool tls;
 } g_console;
 
-const char *console_rules_key(void);
 const char *console_rules_key(void)
 {
 	return g_console.rules_key;
@@ -283,11 +282,11 @@ static void menu_of(const struct console_user *u, const char **menu, size_t cap)
 	const char *const *data = hq_page_names();
 	size_t n = 0;
 	for (size_t i = 0; data && data[i] && n + 1 < cap; i++)
-		if (!console_own_page(data[i], false, NULL))
+		if (!console_own_page(data[i], NULL))
 			menu[n++] = data[i];
 	for (size_t i = 0; i < 4 && n + 1 < cap; i++) {
 		bool op = false;
-		console_own_page(own[i], true, &op);
+		console_own_page(own[i], &op);
 		if (!op || u->operator)
 			menu[n++] = own[i];
 	}
@@ -307,14 +306,15 @@ static enum MHD_Result page(struct MHD_Connection *con, PGconn *db, const struct
 	json_t *doc;
 
 	if (arg(con, "card") && *arg(con, "card")) { /* a typed number: to a reference, so the page's links never carry it */
-		char ref[300], loc[400];
-		if (console_card_ref_make(db, arg(con, "card"), ref, sizeof(ref)))
+		char ref[300], loc[400], stored[160];
+		if (console_card_stored(db, arg(con, "card"), stored, sizeof(stored)) ||
+		    console_card_ref_make(db, stored, ref, sizeof(ref)))
 			return send_message(con, 400, "Not a card", "Give the card's number (digits).");
 		snprintf(loc, sizeof(loc), "/console/page/card?ref=%s", ref);
 		return redirect(con, loc, NULL);
 	}
 	page_params(con, &p);
-	if (console_own_page(name, true, &op)) {
+	if (console_own_page(name, &op)) {
 		if (op && !u->operator)
 			return send_message(con, 403, "Operators only", "This page is for operators; ask one, or an admin"
 					    " to give you the operator role.");

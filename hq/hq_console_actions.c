@@ -30,9 +30,6 @@
 #include <string.h>
 #include <time.h>
 
-const char *console_rules_key(void);
-int console_mine(const struct console_req *r, const struct hq_page_params *p, const char *support, double confidence,
-		 unsigned max_len, struct mine_db **dbp, struct mine_result **resp, char *err, size_t errlen);
 
 static const char *fld(json_t *form, const char *k)
 {

@@ -106,15 +106,24 @@ struct console_req {
 	const struct hq_tiers *tiers;
 };
 struct hq_page_params;
-/* The console's own pages (hq_console_pages.c): whether name is one, and
- * its document (NULL with err: PM_ENOENT-style "no such card", PM_EIO...). */
-bool console_own_page(const char *name, bool operator_only_check, bool *operator_only);
+/* The console's own pages (hq_console_pages.c): whether name is one (and,
+ * when operator_only is not NULL, whether it is for operators only), and its
+ * document (NULL with *status, 400/403/404/503, and err for the person). */
+bool console_own_page(const char *name, bool *operator_only);
 json_t *console_own_page_data(const struct console_req *r, const char *name, const struct hq_page_params *p,
 			      int *status, char *err, size_t errlen);
 /* Actions (hq_console_actions.c): POST /console/action/NAME with the form
  * fields; status and a message for the person, 303 target in back. */
 int console_action(const struct console_req *r, const char *name, json_t *form, char *msg, size_t msglen,
 		   char *back, size_t backlen);
+/* The serve's rule-signing key file (NULL: publishing is not set up). */
+const char *console_rules_key(void);
+/* Mine HQ's baskets of p's store and period (hq_baskets, then the miner) with the
+ * page's settings; the caller frees *resp then *dbp. PM_OK, or an error with err. */
+struct mine_db;
+struct mine_result;
+int console_mine(const struct console_req *r, const struct hq_page_params *p, const char *support, double confidence,
+		 unsigned max_len, struct mine_db **dbp, struct mine_result **resp, char *err, size_t errlen);
 /* Decrypt an opaque card reference (the links of card cells) to the stored value. PM_OK, PM_EINVAL. */
 int console_card_ref_open(PGconn *c, const char *ref, char *stored, size_t len);
 int console_card_ref_make(PGconn *c, const char *stored, char *ref, size_t len);
@@ -148,5 +157,10 @@ int console_col_index(const json_t *t, const char *key);
  * stores it (today the number; with the card vault a pseudonym, and only
  * this body changes to call the vault). Returns out. */
 const char *console_card_label(PGconn *c, const char *stored, bool unmasked, char *out, size_t outlen);
+
+/* The other way, for a number a user typed (the card page's search): the
+ * value HQ stores for it (today the number itself, digits only; with the
+ * vault its pseudonym). PM_OK or PM_EINVAL (not a card number). */
+int console_card_stored(PGconn *c, const char *number, char *out, size_t outlen);
 
 #endif

@@ -28,11 +28,11 @@ static const struct {
 	bool operator_only;
 } own_pages[] = { { "card", false }, { "mining", false }, { "requests", true }, { "audit", true } };
 
-bool console_own_page(const char *name, bool want_role, bool *operator_only)
+bool console_own_page(const char *name, bool *operator_only)
 {
 	for (size_t i = 0; i < sizeof(own_pages) / sizeof(own_pages[0]); i++)
 		if (!strcmp(name, own_pages[i].name)) {
-			if (want_role && operator_only)
+			if (operator_only)
 				*operator_only = own_pages[i].operator_only;
 			return true;
 		}
@@ -299,8 +299,6 @@ static int feed(void *ctx, const char *const *gtins, uint32_t n)
 	return f->rc = mine_txn_end(f->db);
 }
 
-int console_mine(const struct console_req *r, const struct hq_page_params *p, const char *support, double confidence,
-		 unsigned max_len, struct mine_db **dbp, struct mine_result **resp, char *err, size_t errlen);
 int console_mine(const struct console_req *r, const struct hq_page_params *p, const char *support, double confidence,
 		 unsigned max_len, struct mine_db **dbp, struct mine_result **resp, char *err, size_t errlen)
 {

@@ -95,6 +95,8 @@ csrf_ana=$(csrf_of "$T/jar-ana")
 check "the analyst's page carries a CSRF token" '[ ${#csrf_ana} = 64 ]'
 check "requests and audit are not in the analyst's menu" \
 	'curl -s -b "$T/jar-ana" "$C/page/card" >"$T/p" && ! grep -q "/console/page/requests\|/console/page/audit" "$T/p" && grep -q "/console/page/mining" "$T/p"'
+check "a card number that is not digits: 400" '[ "$(code -b "$T/jar-ana" "$C/page/card?card=12ab")" = 400 ]'
+check "a forged card link: 400, nothing shown" '[ "$(code -b "$T/jar-ana" "$C/page/card?ref=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")" = 400 ]'
 check "the analyst opening an operators' page: 403" '[ "$(code -b "$T/jar-ana" "$C/page/requests")" = 403 ]'
 check "the analyst POSTing an operator action with a good CSRF token: 403" \
 	'[ "$(code -b "$T/jar-ana" -d "csrf=$csrf_ana" -d id=1 -d decision=reject "$C/action/requests")" = 403 ]'

@@ -94,6 +94,12 @@ static void test_card_label(void **state)
 	assert_string_equal(console_card_label(NULL, "12345678", false, out, sizeof(out)),
 			    "\u2022\u2022\u2022\u2022 \u2022\u2022\u2022\u2022 ");
 	assert_string_equal(console_card_label(NULL, NULL, false, out, sizeof(out)), "\u2022\u2022\u2022\u2022 \u2022\u2022\u2022\u2022 ");
+	/* a typed number to what HQ stores: digits only */
+	assert_int_equal(console_card_stored(NULL, "6036010000001000005", out, sizeof(out)), PM_OK);
+	assert_string_equal(out, "6036010000001000005");
+	assert_int_equal(console_card_stored(NULL, "6036 0100", out, sizeof(out)), PM_EINVAL);
+	assert_int_equal(console_card_stored(NULL, "", out, sizeof(out)), PM_EINVAL);
+	assert_int_equal(console_card_stored(NULL, "<script>", out, sizeof(out)), PM_EINVAL);
 	char tiny[6];
 	console_card_label(NULL, "6036010000001000005", true, tiny, sizeof(tiny));
 	assert_string_equal(tiny, "60360");
