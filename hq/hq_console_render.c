@@ -353,6 +353,21 @@ static void render_filters(const json_t *doc, struct pm_buf *b)
 		      "<input type=\"text\" name=\"store\" size=\"10\" placeholder=\"whole chain\" value=\"", from, to);
 	console_html_esc(b, json_string_value(json_object_get(params, "store")));
 	pm_buf_adds(b, "\"></label>");
+	/* the other parameters of struct hq_page_params a page says it used */
+	static const struct { const char *key, *label, *type; } more[] = {
+		{ "campaign", "Campaign", "text" }, { "window_days", "Window (days)", "number" }, { "limit", "Rows", "number" } };
+	for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
+		const json_t *v = json_object_get(params, more[k].key);
+		struct pm_buf raw = { 0 };
+		if (!v)
+			continue;
+		value_raw(&raw, v);
+		pm_buf_printf(b, "<label>%s <input type=\"%s\" name=\"%s\" size=\"10\" value=\"", more[k].label, more[k].type,
+			      more[k].key);
+		console_html_esc(b, pm_buf_cstr(&raw));
+		pm_buf_adds(b, "\"></label>");
+		pm_buf_free(&raw);
+	}
 	json_array_foreach(json_object_get(doc, "inputs"), i, in) {
 		const char *type = json_string_value(json_object_get(in, "type"));
 		pm_buf_adds(b, "<label>");

@@ -180,6 +180,13 @@ static void test_html(void **state)
 	assert_non_null(strstr(h, "?from=2026-11-01&amp;format=csv&amp;table=by_day"));
 	assert_non_null(strstr(h, u.csrf));            /* the logout form carries the token */
 	assert_non_null(strstr(h, "<svg"));
+	assert_null(strstr(h, "name=\"campaign\""));  /* a page that did not use it: no field */
+	pm_buf_reset(&b);
+	json_object_set_new(json_object_get(doc, "params"), "campaign", json_string("spring<>"));
+	json_object_set_new(json_object_get(doc, "params"), "window_days", json_integer(14));
+	console_render_page(doc, &u, menu, "", NULL, &b);
+	assert_non_null(strstr(pm_buf_cstr(&b), "name=\"campaign\" size=\"10\" value=\"spring&lt;&gt;\""));
+	assert_non_null(strstr(pm_buf_cstr(&b), "name=\"window_days\" size=\"10\" value=\"14\""));
 	pm_buf_free(&b);
 	json_decref(doc);
 }
