@@ -50,6 +50,12 @@ async function visit(who, page, href, extra) {
 	const want = (doc.tables || []).map((t) => [t.name, t.rows.length]);
 	check(`${who}: ${name} shows every row of its data (${JSON.stringify(want)})`, JSON.stringify(shown) === JSON.stringify(want),
 	      JSON.stringify(shown));
+	// every figure's tile carries the document's value (after masking) as data-v
+	const tiles = await page.$$eval(".tile", (ts) => ts.map((t) => [t.dataset.key, t.dataset.v]));
+	const figs = (doc.figures || []).map((f) => [f.key, f.value === null ? "" : Array.isArray(f.value) ? f.value.join(";") :
+		typeof f.value === "number" && !Number.isInteger(f.value) ? String(Number(f.value.toPrecision(6))) : String(f.value)]);
+	check(`${who}: ${name} shows each figure's value (${figs.length})`, JSON.stringify(tiles) === JSON.stringify(figs),
+	      JSON.stringify(tiles).slice(0, 200));
 	let csvs = "";
 	for (const t of doc.tables || []) {
 		const link = await page.$(`section.table:has(table[data-name="${t.name}"]) .export a`);
