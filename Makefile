@@ -127,6 +127,8 @@ $(B)/lib$(1).a: $(patsubst %.c,$(B)/%.o,$(call modsrc,$(1)))
 	@ar rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+# the console's assets are .incbin'ed (hq/hq_console_assets.c): -MMD does not see them
+$(B)/hq/hq_console_assets.o: $(wildcard hq/web/*)
 
 $(B)/bin/posmark: $(B)/terminal/posmark_main.o $(call mod_archives,terminal)
 	@mkdir -p $(dir $@)

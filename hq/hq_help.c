@@ -22,8 +22,8 @@
 	       "                       hq.conf; required)\n"
 
 static const struct pm_cmd_help helps[] = {
-	{ "serve", "serve [--db CONNINFO] [--listen HOST:PORT] [--workers N] [--tls-cert FILE --tls-key FILE]",
-	  "receive uploads and serve the stores' HTTP API (docs/hq.md)",
+	{ "serve", "serve [--db CONNINFO] [--listen HOST:PORT] [--workers N] [--tls-cert FILE --tls-key FILE] [--key FILE]",
+	  "receive uploads, serve the stores' HTTP API and the web console at /console/ (docs/hq.md)",
 	  DB_OPT
 	  "  --listen HOST:PORT   IPv4 address and port to listen on (default: listen in\n"
 	  "                       hq.conf; required)\n"
@@ -32,6 +32,8 @@ static const struct pm_cmd_help helps[] = {
 	  "  --tls-cert FILE      serve HTTPS with this PEM certificate (chain) (default: tls_cert\n"
 	  "                       in hq.conf, else plain HTTP; docs/security.md)\n"
 	  "  --tls-key FILE       the certificate's PEM private key (default: tls_key in hq.conf)\n"
+	  "  --key FILE           the rule-signing key the web console publishes with (default:\n"
+	  "                       rules_key in hq.conf, else the console cannot publish)\n"
 	  "  hq.conf also takes max_connections (default 1000) and per_ip_connections (32).\n"
 	  "  Runs in the foreground until SIGTERM; under systemd (Type=notify) it sends\n"
 	  "  READY=1 to $NOTIFY_SOCKET once listening.\n" },
@@ -81,6 +83,19 @@ static const struct pm_cmd_help helps[] = {
 	  DB_OPT
 	  "  --key FILE           the Ed25519 signing key; keygen creates it, mode 0600, never\n"
 	  "                       overwriting (default: rules_key in hq.conf; required)\n" },
+	{ "user", "user add NAME --role analyst|operator [--password-file F] [--db CONNINFO]\n"
+		  "user list [--db CONNINFO]\n"
+		  "user remove NAME [--db CONNINFO]\n"
+		  "user passwd NAME [--password-file F] [--db CONNINFO]",
+	  "the web console's users: add, list, remove, change a password (docs/console.md)",
+	  DB_OPT
+	  "  --role ROLE          analyst (reads every page, card numbers masked) or operator\n"
+	  "                       (numbers whole; approves requests, publishes rule sets,\n"
+	  "                       reads the audit log); required for add\n"
+	  "  --password-file F    the password is F's first line (default: one line from\n"
+	  "                       stdin; never on the command line); at least 10 characters\n"
+	  "  The console is at /console/ on the serve's address; passwd and remove end the\n"
+	  "  user's sessions.\n" },
 	{ "baskets", "baskets [--db CONNINFO] [--store S] [--terminal T] [--since-us US] [--until-us US] [--with-cards] [--quiet]",
 	  "HQ's sales as the miner's baskets on stdout (what 'posmark mine --hq-db' reads)",
 	  DB_OPT

@@ -2,6 +2,7 @@
 #include "hq/hq.h"
 #include "hq/hq_int.h"
 #include "hq/hq_vault.h"
+#include "hq/hq_console_int.h"
 #include "wire/wire.h"
 #include "common/pm_file.h"
 #include "offers/offers.h"
@@ -50,6 +51,7 @@ struct opts {
 	const char *store, *terminal, *since_us, *until_us, *reason;
 	const char *tls_cert, *tls_key;   /* --tls-cert, --tls-key */
 	const char *card_key;   /* --card-key, $POSMARK_HQ_CARD_KEY, card_key_file (hq_vault.h) */
+	const char *role, *pw_file;       /* user: --role, --password-file */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
 	int json, quiet, with_cards;   /* with_cards: baskets --with-cards */
@@ -81,6 +83,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--until-us", &o->until_us }, { "--workers", NULL }, { "--config", &o->config },
 			{ "--tls-cert", &o->tls_cert }, { "--tls-key", &o->tls_key },
 			{ "--reason", &o->reason }, { "--card-key", &o->card_key },
+			{ "--role", &o->role }, { "--password-file", &o->pw_file },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -417,6 +420,7 @@ static int cmd_serve(const struct opts *o)
 		free(key);
 		return fail("give the key 'rules keygen' made (--key or rules_key in hq.conf)", "%s", kerr);
 	}
+	hq_console_config(o->key, o->tiers);
 	rc = hq_serve(&cfg);
 	free(cert);
 	if (key) {
@@ -703,6 +707,8 @@ int main(int argc, char **argv)
 	pm_log_init_from_env(PM_LOG_WARN);
 	if (argc < 2)
 		return usage(stderr);
+	if (!strcmp(argv[1], "help") && argc > 2 && pm_help_find(&hq_help, argv[2])) /* help COMMAND */
+		return pm_help_command(&hq_help, argv[2], stdout);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return usage(stdout);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
@@ -832,6 +838,13 @@ int main(int argc, char **argv)
 		return cmd_rules(&o);
 	if (!strcmp(cmd, "baskets"))
 		return cmd_baskets(&o);
+	if (!strcmp(cmd, "user")) { /* the console's users (hq_console_users.c) */
+		if (!(c = open_db(&o, 1)))
+			return 1;
+		rc = hq_console_user_cmd(c, o.npos - 1, o.pos + 1, o.role, o.pw_file);
+		PQfinish(c);
+		return rc;
+	}
 	fprintf(stderr, "posmark-hq: unknown command '%s'\nhint: run 'posmark-hq --help'\n", cmd);
 	return 2;
 }

@@ -12,6 +12,7 @@
 #include "common/pm_log.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,22 @@ int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int
 }
 
 static int backfill_event_columns(PGconn *c, char *err, size_t errlen);
+
+/* Migration 6's step: the console's secret key (card references in links), made here
+ * so that every posmark-hq serve of the chain shares it. */
+static int console_secret_step(PGconn *c, char *err, size_t errlen)
+{
+	unsigned char k[32];
+	char hex[65];
+	randombytes_buf(k, sizeof(k));
+	sodium_bin2hex(hex, sizeof(hex), k, sizeof(k));
+	sodium_memzero(k, sizeof(k));
+	const char *pv[1] = { hex };
+	int rc = hqi_exec(c, "INSERT INTO console_secret (id, key) VALUES (1, decode($1, 'hex')) ON CONFLICT DO NOTHING",
+			  1, pv, NULL, NULL, err, errlen);
+	sodium_memzero(hex, sizeof(hex));
+	return rc;
+}
 
 /*
  * Migration n brings the schema from version n-1 to n: its SQL, then (if
@@ -244,6 +261,22 @@ static const struct migration migrations[] = {
 	  "ALTER TABLE erasures ADD COLUMN card_mac bytea;"
 	  "ALTER TABLE erasures DROP COLUMN card_sha256;"
 	  "ALTER TABLE events ALTER COLUMN payload SET DEFAULT '';", hqv_migrate_numbers },
+	/* 6: the web console's users, sessions, login failures, audit log and secret (issue 18,
+	 * docs/console.md). Every statement is IF NOT EXISTS and
+	 * the step inserts only a missing secret. */
+	{ "CREATE TABLE IF NOT EXISTS console_users (name text PRIMARY KEY,"
+	  "  role text NOT NULL CHECK (role IN ('analyst', 'operator')), pw_hash text NOT NULL,"
+	  "  created_us bigint NOT NULL, changed_us bigint NOT NULL);"
+	  "CREATE TABLE IF NOT EXISTS console_sessions (token_sha256 bytea PRIMARY KEY,"
+	  "  name text NOT NULL REFERENCES console_users (name) ON DELETE CASCADE, created_us bigint NOT NULL,"
+	  "  last_us bigint NOT NULL, expires_us bigint NOT NULL, ip text);"
+	  "CREATE INDEX IF NOT EXISTS console_sessions_name ON console_sessions (name);"
+	  "CREATE TABLE IF NOT EXISTS console_login_failures (key text NOT NULL, at_us bigint NOT NULL);"
+	  "CREATE INDEX IF NOT EXISTS console_login_failures_key ON console_login_failures (key, at_us);"
+	  "CREATE TABLE IF NOT EXISTS audit_log (id bigserial PRIMARY KEY, at_us bigint NOT NULL, actor text NOT NULL,"
+	  "  action text NOT NULL, details jsonb NOT NULL DEFAULT '{}');"
+	  "CREATE TABLE IF NOT EXISTS console_secret (id int PRIMARY KEY CHECK (id = 1), key bytea NOT NULL);",
+	  console_secret_step },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

@@ -10,6 +10,7 @@
  * several run behind one load balancer.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_console_int.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -198,6 +199,9 @@ static enum MHD_Result handle(struct MHD_Connection *con, struct req *rq, const 
 	enum MHD_Result ret = MHD_NO;
 	const char *store = rq->store;
 
+	if (hq_console_route(url)) /* the web console: its own sessions (hq_console.c) */
+		return hq_console_handle(con, db, url, method, rq->body.data, rq->body.len);
+
 	if (!strcmp(url, "/v1/rules") && !strcmp(method, "GET")) {
 		struct hq_rules rs;
 		const char *inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -274,6 +278,8 @@ static enum MHD_Result on_headers(struct MHD_Connection *con, struct req *rq, co
 	int slot;
 	if (!strcmp(url, "/v1/health"))
 		return MHD_YES;
+	if (hq_console_route(url)) /* the web console: its own sessions and body limit (hq_console.c) */
+		return hq_console_headers(con, &rq->answered);
 	PGconn *db = pool_get(&slot);
 	store = authenticate(con, db, &ret);
 	if (store)
@@ -455,6 +461,7 @@ int hq_serve(const struct hq_serve_config *cfg)
 		pm_err("cannot start the connection watchdog thread");
 		return PM_ENOMEM;
 	}
+	hq_console_start(cfg->conninfo, cfg->tls_cert_pem != NULL);
 	if (!(d = start_daemon(cfg, &sa))) {
 		hqi_guard_stop();
 		if (cfg->tls_cert_pem)

@@ -8,9 +8,24 @@
 #   chain (its own terminal and log) paying with points earned at the first, and brings an
 #   item back at the first; a short report says what happened, the card's account included.
 # Output stays in demo-out/ (receipts as text, ESC/POS and PNG; events; logs).
+# At the end HQ keeps running with its web console (docs/console.md): the address and an
+# analyst's login are printed; `scripts/demo.sh --stop` stops it. --no-console: stop at the end.
+# --no-install: do not run scripts/install-deps.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "${1:-}" = "--no-install" ] || bash scripts/install-deps.sh
+install=1 console=1
+for a in "$@"; do
+	case "$a" in
+	--no-install) install=0 ;;
+	--no-console) console=0 ;;
+	--stop) # the console left running by the last demo
+		[ -f demo-out/console-stop.sh ] || { echo "no demo console is running (demo-out/console-stop.sh is absent)"; exit 0; }
+		exec bash demo-out/console-stop.sh ;;
+	*) echo "usage: scripts/demo.sh [--no-install] [--no-console] | --stop" >&2; exit 2 ;;
+	esac
+done
+[ -f demo-out/console-stop.sh ] && bash demo-out/console-stop.sh >/dev/null 2>&1 || true
+[ "$install" = 0 ] || bash scripts/install-deps.sh
 make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 export POSMARK=$PWD/bin/posmark POSMARK_HQ=$PWD/bin/posmark-hq POSMARK_BUILD=$PWD/build/normal
 out=$PWD/demo-out
@@ -196,3 +211,30 @@ echo
 echo "demo output in $out/: day1.jsonl/day2.jsonl (checkout --json), receipts-day1.txt,"
 echo "receipts-day2.escpos (raw ESC/POS), receipt-*.png, sync.json, log/ (the LMDB purchase log),"
 echo "store043.jsonl, return.jsonl, log043/ (the second store)"
+
+[ "$console" = 1 ] || exit 0
+# ---- the web console stays up: HQ again on the same port, with the signing key so operators
+# can publish; an analyst with a random password printed once (docs/console.md, "Demo") ----
+say "HQ's web console"
+hq_stop
+hq_start --key "$out/hq-signing.key"
+console_pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$console_pw" | "$POSMARK_HQ" user add demo-analyst --role analyst --db "$HQ_DB" 2>/dev/null
+cat >"$out/console-stop.sh" <<STOP
+# stops the console scripts/demo.sh left running (scripts/demo.sh --stop runs this)
+kill $HQ_PID 2>/dev/null
+PGBIN=$PGBIN HQ_TMP=$HQ_TMP
+if [ "\$(id -u)" -eq 0 ]; then runuser -u postgres -- "\$PGBIN/pg_ctl" -D "\$HQ_TMP/pg" -m fast -w stop >/dev/null 2>&1
+else "\$PGBIN/pg_ctl" -D "\$HQ_TMP/pg" -m fast -w stop >/dev/null 2>&1; fi
+rm -rf "\$HQ_TMP" "$out/console-stop.sh"
+echo "demo console stopped"
+STOP
+# leave HQ and PostgreSQL running: the exit trap now stops the daemon only
+disown "$HQ_PID" 2>/dev/null || true
+trap '[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null' EXIT
+printf '%-12s %s\n' "console" "$HQ_URL/console/" "user" "demo-analyst (analyst: card numbers masked)" \
+	"password" "$console_pw (shown once; 'posmark-hq user passwd demo-analyst' sets another)" \
+	"database" "$HQ_DB" \
+	"operator" "posmark-hq user add NAME --role operator --db \"$HQ_DB\"" \
+	"stop it" "bash scripts/demo.sh --stop"
+echo "(plain HTTP on loopback only: docs/console.md)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages posmark builds, tests and demos with,
 # only those missing (the last line: building and checking the Debian
-# packages, tests/integration/package.sh). Run as root (CI and the README's commands are).
+# packages, tests/integration/package.sh; the last: the console's browser test,
+# tests/integration/console.sh, with playwright-core from npm). Run as root (CI and the
+# README's commands are).
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       liblmdb-dev lmdb-utils libusb-1.0-0-dev libcurl4-openssl-dev zlib1g-dev
@@ -9,7 +11,8 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libpng-dev libcairo2-dev libzint-dev
       libcmocka-dev umockdev libumockdev-dev zbar-tools socat
       libsqlite3-dev sqlite3 weka default-jre-headless python3 curl procps openssl
-      debhelper dpkg-dev fakeroot lintian help2man man-db systemd udev bash-completion)
+      debhelper dpkg-dev fakeroot lintian help2man man-db systemd udev bash-completion
+      chromium nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,7 +12,8 @@ T=$HQ_TMP
 cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
-check "schema migrated to version 5" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 5 ]'
+schema_v=$(sed -n 's/^#define HQ_SCHEMA_VERSION \([0-9]*\).*/\1/p' hq/hq.h)
+check "schema migrated to version $schema_v (HQ_SCHEMA_VERSION)" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = "$schema_v" ]'
 
 "$GEN" gen "$T/d1" 3000 T1 40 1200 >/dev/null
 "$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
