@@ -155,10 +155,14 @@ check "over TLS the session cookie is also Secure" \
 	'curl -s -o /dev/null -D "$T/hdr-tls" --cacert "$T/tls.pem" --data-urlencode name=ana --data-urlencode password=analyst-pass-1234 "https://127.0.0.1:$TLS_PORT/console/login" && grep -i "^set-cookie: pm_console=" "$T/hdr-tls" | grep -q "HttpOnly; SameSite=Strict; Max-Age=43200; Secure"'
 
 # ---- the browser ----
-card=$(psql_q "SELECT card FROM accounts WHERE NOT erased ORDER BY points DESC, card LIMIT 1")
+# HQ stores cards by their vault ref (docs/privacy.md): the browser gets numbers, as people type them
+card_ref=$(psql_q "SELECT card FROM accounts WHERE NOT erased ORDER BY points DESC, card LIMIT 1")
+card=$(hq_number "$card_ref")
 card_points=$("$POSMARK_HQ" card "$card" --db "$HQ_DB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["points"])')
 baskets=$("$POSMARK_HQ" baskets --db "$HQ_DB" --quiet | wc -l)
-psql_q "SELECT DISTINCT card FROM sales WHERE card IS NOT NULL UNION SELECT card FROM accounts" >"$T/cards"
+psql_q "SELECT DISTINCT card FROM sales WHERE card IS NOT NULL UNION SELECT card FROM accounts" |
+	while read -r r; do hq_number "$r"; done >"$T/cards"
+check "the card numbers the analyst must never see (from the vault)" '[ "$(grep -c "^[0-9]\{8,19\}$" "$T/cards")" -gt 10 ] && [ -n "$card" ]'
 export CONSOLE_URL=$C CONSOLE_OUT=$OUT CARD=$card CARD_POINTS=$card_points BASKETS=$baskets CARDS_FILE=$T/cards \
 	HQ_DB POSMARK_HQ_DB="$HQ_DB" PENDING_CMD="$POSMARK_HQ requests list"
 export NODE_PATH=$PWD/$TOOLS/node_modules
@@ -169,7 +173,7 @@ rc=$?
 
 # ---- after the browser: the four-eyes erasure and the publication happened ----
 check "the erasure asked for by ops and approved by ops2: the card is gone at HQ" \
-	'! "$POSMARK_HQ" card "$card" --db "$HQ_DB" --json >/dev/null 2>&1 && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$card'\''")" = 0 ]'
+	'! "$POSMARK_HQ" card "$card" --db "$HQ_DB" --json >/dev/null 2>&1 && [ "$(psql_q "SELECT count(*) FROM sales WHERE card = '\''$card_ref'\''")" = 0 ]'
 check "audit log: the request, the refusal-free approval and the publication, with their actors" \
 	'[ "$(psql_q "SELECT string_agg(actor || chr(58) || action, chr(32) ORDER BY id) FROM audit_log WHERE action IN ('\''erasure_request'\'', '\''request_approve'\'', '\''publish_mined'\'')")" = "ops:erasure_request ops2:request_approve ops:publish_mined" ]'
 check "the mined campaign is the newest signed rule set and the engine loads it" \
