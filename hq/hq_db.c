@@ -6,6 +6,7 @@
  * docs/hq.md has the schema and why it looks like this.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_rollup_int.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -495,7 +496,9 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 		goto dberr;
 	}
 	if (unlink_pending_erasures(c, in, err, sizeof(err)) ||
-	    (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))))
+	    (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))) ||
+	    hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
+			    in->n_months, err, sizeof(err))) /* the console's rollups (hq_rollup.c) */
 		goto dberr_rb;
 	/* the chain account, in the same transaction: exactly once with the batch */
 	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
@@ -639,6 +642,7 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		  " SELECT s, 'erasure', $1, $3::bigint FROM (SELECT store_id AS s FROM sales WHERE card = $1"
 		  "  UNION SELECT store_id FROM events WHERE card = $1) k WHERE s <> $2", 3 },
 		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
+		{ "SELECT rollup_erase($1)", 1 }, /* the console's rollups, while the rows still name the card */
 		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
 		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
 		/* the chain account: its entries go, the stores that know it get an erased line */

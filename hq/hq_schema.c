@@ -5,6 +5,7 @@
  * docs/hq.md has the schema and why it looks like this.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_rollup_int.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -218,6 +219,13 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX review_requests_card ON review_requests (card);"
 	  "ALTER TABLE rule_sets ADD COLUMN serial bigint;"
 	  "CREATE UNIQUE INDEX rule_sets_serial ON rule_sets (serial);", NULL },
+	/* 5, 6: placeholders on this branch (issue 18's data layer) for the card vault's and the
+	 * console users' migrations, developed alongside; the real ones replace them at merge */
+	{ "SELECT 1", NULL },
+	{ "SELECT 1", NULL },
+	/* 7: the console's rollup tables (issue 18), maintained by ingest in each batch's own
+	 * transaction, back-filled from the rows already stored (hq_rollup_schema.c; docs/console.md) */
+	{ hqr_migration_sql, hqr_backfill },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

@@ -12,7 +12,7 @@ T=$HQ_TMP
 cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 check "store add prints a credential" '[ ${#cred1} -ge 32 ]'
-check "schema migrated to version 4" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 4 ]'
+check "schema migrated to version 7" '[ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 7 ]'
 
 "$GEN" gen "$T/d1" 3000 T1 40 1200 >/dev/null
 "$GEN" gen "$T/d2" 1000 T1 0 >/dev/null
