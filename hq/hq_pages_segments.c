@@ -97,7 +97,7 @@ static int member_list(struct hqp_ctx *x, json_t *doc, const char *name, const c
 	char sql[600];
 	snprintf(sql, sizeof(sql), "SELECT c.card, c.last_us, c.visits, c.spend_cents, t.name FROM rollup_card c"
 		 " LEFT JOIN rollup_tiers t ON t.tier = c.tier WHERE c.visits > 0 AND %s"
-		 " ORDER BY c.spend_cents DESC, c.card LIMIT $1::int", where);
+		 " ORDER BY c.mb DESC, c.spend_cents DESC, c.card LIMIT $1::int", where);
 	return hqp_table_sql(x, doc, name, title, cols, 5, sql, n, pv);
 }
 

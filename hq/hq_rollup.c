@@ -17,10 +17,13 @@
 #include "hq/hq_int.h"
 #include "wire/wire.h"
 #include "common/pm_err.h"
+#include "common/pm_buf.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MONEY HQI_MONEY_SQL
 #define WINDOW_US "7776000000000" /* HQR_MAX_WINDOW_DAYS */
@@ -28,23 +31,35 @@
 	" WHERE lpad(i->>'gtin', 14, '0') = ANY (" o ".gtins)))"
 
 static const char *const temp_tables =
-	"CREATE TEMP TABLE IF NOT EXISTS rb_sales (store_id text, time_us bigint, card text, currency char(3),"
-	" type text, total_cents bigint, discount_cents bigint, refund_cents bigint, points_earned bigint,"
-	" money bigint, items jsonb) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_sales (store_id text, time_us bigint, day int, month int, card text,"
+	" currency char(3), type text, total_cents bigint, discount_cents bigint, refund_cents bigint,"
+	" points_earned bigint, money bigint, items jsonb) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_cm (card text, month int, visits bigint, spend bigint,"
 	" first_us bigint, last_us bigint) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS rb_card (card text PRIMARY KEY) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_cmr (card text, month int, visits bigint) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_card (card text PRIMARY KEY, first_us bigint, last_us bigint, visits bigint,"
+	" spend bigint, min_month int, max_month int, lm int, win bigint, fm int) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_old (LIKE rollup_card) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_next (LIKE rollup_card, is_new boolean, oc int, nc int) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_events (store_id text, time_us bigint, type text, card text,"
 	" campaign text, gtin text, discount_cents bigint) ON COMMIT DELETE ROWS";
 
-/* The statements of a sales batch, in order; $1 store, $2 terminal, $3 after, $4 last,
- * $5..$6 the batch's months [first start, last end). */
+/*
+ * The statements of a sales batch, in order; $1 store, $2 terminal, $3 after, $4 last,
+ * $5..$6 the batch's months [first start, last end). Two pieces are made per batch
+ * (sales_sql): %M the month of time_us as a CASE over the batch's month starts (no date
+ * arithmetic per row), %T the tier of a window value (the CASE over rollup_tiers, applied to
+ * the expression given after it in the template, see tier_case).
+ */
+/* the window moves by the batch's spend when the batch lies inside the card's current window
+ * and does not move its last visit to a later month; otherwise it is recomputed */
+#define WINDOW_MOVES "o.last_us IS NOT NULL AND b.min_month >= o.lm - 11 AND b.max_month <= o.lm" \
+	" AND (b.lm IS NULL OR b.lm <= o.lm)"
 static const char *const sales_steps[] = {
-	"INSERT INTO rb_sales SELECT store_id, time_us, card, currency, type, total_cents, discount_cents,"
-	" refund_cents, points_earned, " MONEY ", items FROM sales WHERE store_id = $1 AND terminal = $2"
-	" AND seq > $3::bigint AND seq <= $4::bigint AND time_us >= $5::bigint AND time_us < $6::bigint",
-	"INSERT INTO rollup_store_day AS r SELECT store_id, (time_us / 86400000000)::int, currency,"
+	"INSERT INTO rb_sales SELECT store_id, time_us, (time_us / 86400000000)::int, %M, card, currency, type,"
+	" total_cents, discount_cents, refund_cents, points_earned, " MONEY ", items FROM sales WHERE store_id = $1"
+	" AND terminal = $2 AND seq > $3::bigint AND seq <= $4::bigint AND time_us >= $5::bigint AND time_us < $6::bigint",
+	"INSERT INTO rollup_store_day AS r SELECT store_id, day, currency,"
 	" count(*) FILTER (WHERE type = 'sale'), count(*) FILTER (WHERE type = 'sale' AND card IS NOT NULL),"
 	" coalesce(sum(total_cents) FILTER (WHERE type = 'sale'), 0), count(*) FILTER (WHERE type = 'return'),"
 	" coalesce(sum(refund_cents) FILTER (WHERE type = 'return'), 0), sum(discount_cents), sum(points_earned),"
@@ -54,52 +69,74 @@ static const char *const sales_steps[] = {
 	" refund_cents = r.refund_cents + EXCLUDED.refund_cents,"
 	" discount_cents = r.discount_cents + EXCLUDED.discount_cents,"
 	" points_earned = r.points_earned + EXCLUDED.points_earned, last_us = greatest(r.last_us, EXCLUDED.last_us)",
-	"INSERT INTO rb_cm SELECT card, rollup_month(time_us), count(*) FILTER (WHERE type = 'sale'), sum(money),"
+	"INSERT INTO rb_cm SELECT card, month, count(*) FILTER (WHERE type = 'sale'), sum(money),"
 	" min(time_us) FILTER (WHERE type = 'sale'), max(time_us) FILTER (WHERE type = 'sale') FROM rb_sales"
 	" WHERE card IS NOT NULL GROUP BY 1, 2",
-	"INSERT INTO rb_card SELECT DISTINCT card FROM rb_cm",
-	"ANALYZE rb_sales, rb_cm, rb_card",
+	/* per card: lm = the month of its last visit in the batch, win = the batch's spend in the
+	 * 12 months ending there (what a new card's window is) */
+	"INSERT INTO rb_card SELECT card, min(first_us), max(last_us), sum(visits), sum(spend), min(month), max(month),"
+	" max(lm), coalesce(sum(spend) FILTER (WHERE month BETWEEN lm - 11 AND lm), 0), min(month) FILTER (WHERE visits > 0)"
+	" FROM (SELECT *,"
+	" max(month) FILTER (WHERE visits > 0) OVER (PARTITION BY card) AS lm FROM rb_cm) x GROUP BY card",
+	/* statistics of the small temporary tables (not rb_sales: its items are costly to sample),
+	 * so a large batch joins them by hash and a small one by index */
+	"ANALYZE rb_cm, rb_card",
 	"INSERT INTO rb_old SELECT c.* FROM rb_card b JOIN rollup_card c ON c.card = b.card",
-	"INSERT INTO rollup_card_month AS m SELECT card, month, visits, spend FROM rb_cm"
+	"WITH u AS (INSERT INTO rollup_card_month AS m SELECT card, month, visits, spend FROM rb_cm"
 	" ON CONFLICT (card, month) DO UPDATE SET visits = m.visits + EXCLUDED.visits,"
-	" spend_cents = m.spend_cents + EXCLUDED.spend_cents",
-	"INSERT INTO rollup_card AS c (card, first_us, last_us, visits, spend_cents) SELECT card, min(first_us),"
-	" max(last_us), sum(visits), sum(spend) FROM rb_cm GROUP BY card ON CONFLICT (card) DO UPDATE SET"
-	" first_us = least(c.first_us, EXCLUDED.first_us), last_us = greatest(c.last_us, EXCLUDED.last_us),"
-	" visits = c.visits + EXCLUDED.visits, spend_cents = c.spend_cents + EXCLUDED.spend_cents",
-	/* the tier window: the 12 UTC months ending with the month of the last visit */
-	"UPDATE rollup_card c SET window_cents = w.s, tier = rollup_tier_of(w.s) FROM (SELECT k.card,"
-	" sum(m.spend_cents)::bigint AS s FROM rb_card b JOIN rollup_card k ON k.card = b.card JOIN rollup_card_month m"
-	" ON m.card = k.card AND m.month BETWEEN rollup_month(k.last_us) - 11 AND rollup_month(k.last_us)"
-	" GROUP BY k.card) w WHERE c.card = w.card",
-	/* cohort x month: months newly active in an unchanged cohort; a card whose first month
-	 * moved (a new card, a sale dated before its first) leaves its old cohort whole and joins
-	 * the new one whole */
+	" spend_cents = m.spend_cents + EXCLUDED.spend_cents RETURNING card, month, visits)"
+	" INSERT INTO rb_cmr SELECT * FROM u",
+	/* each card's new state, computed once from its old row (rb_old) and the batch (rb_card);
+	 * oc, nc: its cohort before and after */
+	"INSERT INTO rb_next SELECT b.card, least(o.first_us, b.first_us), greatest(o.last_us, b.last_us),"
+	" coalesce(o.visits, 0) + b.visits, coalesce(o.spend_cents, 0) + b.spend,"
+	" CASE WHEN o.card IS NULL THEN b.win WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END, 0,"
+	" rollup_mb(coalesce(o.spend_cents, 0) + b.spend),"
+	" CASE WHEN o.first_us IS NULL OR b.first_us < o.first_us THEN b.fm ELSE o.fm END,"
+	" CASE WHEN o.last_us IS NULL OR b.last_us > o.last_us THEN b.lm ELSE o.lm END, o.card IS NULL, o.fm,"
+	" CASE WHEN o.first_us IS NULL OR b.first_us < o.first_us THEN b.fm ELSE o.fm END"
+	" FROM rb_card b LEFT JOIN rb_old o ON o.card = b.card",
+	/* the tier window when it cannot move by the batch: the 12 UTC months ending with the month
+	 * of the last visit, from rollup_card_month (already holding the batch) */
+	"UPDATE rb_next n SET window_cents = coalesce((SELECT sum(m.spend_cents) FROM rollup_card_month m"
+	" WHERE m.card = n.card AND m.month BETWEEN n.lm - 11 AND n.lm), 0)"
+	" WHERE window_cents IS NULL",
+	"UPDATE rb_next SET tier = %Twindow_cents",
+	"ANALYZE rb_next, rb_old, rb_cmr",
+	"UPDATE rollup_card c SET first_us = n.first_us, last_us = n.last_us, visits = n.visits,"
+	" spend_cents = n.spend_cents, window_cents = n.window_cents, tier = n.tier, mb = n.mb, fm = n.fm, lm = n.lm"
+	" FROM rb_next n"
+	" WHERE c.card = n.card AND NOT n.is_new",
+	"INSERT INTO rollup_card SELECT card, first_us, last_us, visits, spend_cents, window_cents, tier, mb, fm, lm"
+	" FROM rb_next"
+	" WHERE is_new",
+	/* cohort x month: months newly active in an unchanged cohort (visits after = the batch's);
+	 * a new card's active months; a card whose first month moved earlier (a sale dated before
+	 * its first) leaves its old cohort whole and joins the new one whole */
 	"INSERT INTO rollup_cohort AS k SELECT cohort, month, sum(d) FROM ("
-	" SELECT rollup_month(n.first_us) AS cohort, b.month, 1 AS d FROM rb_cm b JOIN rollup_card n ON n.card = b.card"
-	"  JOIN rb_old o ON o.card = b.card JOIN rollup_card_month m ON m.card = b.card AND m.month = b.month"
-	"  WHERE rollup_month(n.first_us) = rollup_month(o.first_us) AND b.visits > 0 AND m.visits = b.visits"
-	" UNION ALL SELECT rollup_month(o.first_us), m.month, -1 FROM rb_old o JOIN rollup_card n ON n.card = o.card"
-	"  JOIN rollup_card_month m ON m.card = o.card LEFT JOIN rb_cm b ON b.card = m.card AND b.month = m.month"
-	"  WHERE rollup_month(o.first_us) <> rollup_month(n.first_us) AND m.visits - coalesce(b.visits, 0) > 0"
-	" UNION ALL SELECT rollup_month(n.first_us), m.month, 1 FROM rb_card b JOIN rollup_card n ON n.card = b.card"
-	"  LEFT JOIN rb_old o ON o.card = b.card JOIN rollup_card_month m ON m.card = b.card"
-	"  WHERE n.first_us IS NOT NULL AND rollup_month(n.first_us) IS DISTINCT FROM rollup_month(o.first_us)"
-	"  AND m.visits > 0) x GROUP BY 1, 2 HAVING sum(d) <> 0"
+	" SELECT n.nc AS cohort, r.month, 1 AS d FROM rb_next n JOIN rb_cmr r USING (card) JOIN rb_cm b USING (card, month)"
+	"  WHERE n.oc = n.nc AND r.visits > 0 AND r.visits = b.visits"
+	" UNION ALL SELECT n.nc, r.month, 1 FROM rb_next n JOIN rb_cmr r USING (card)"
+	"  WHERE n.oc IS NULL AND n.nc IS NOT NULL AND r.visits > 0"
+	" UNION ALL SELECT n.oc, m.month, -1 FROM rb_next n JOIN rollup_card_month m ON m.card = n.card"
+	"  LEFT JOIN rb_cm b ON b.card = m.card AND b.month = m.month WHERE n.nc < n.oc"
+	"  AND m.visits - coalesce(b.visits, 0) > 0"
+	" UNION ALL SELECT n.nc, m.month, 1 FROM rb_next n JOIN rollup_card_month m ON m.card = n.card"
+	"  WHERE n.nc < n.oc AND m.visits > 0) x GROUP BY 1, 2 HAVING sum(d) <> 0"
 	" ON CONFLICT (cohort, month) DO UPDATE SET cards = k.cards + EXCLUDED.cards",
-	"INSERT INTO rollup_tier AS t SELECT tier, sum(d) FROM (SELECT o.tier, -1 AS d FROM rb_old o WHERE o.visits > 0"
-	" UNION ALL SELECT n.tier, 1 FROM rb_card b JOIN rollup_card n ON n.card = b.card WHERE n.visits > 0) x"
+	"INSERT INTO rollup_tier AS t SELECT tier, sum(d) FROM (SELECT tier, -1 AS d FROM rb_old WHERE visits > 0"
+	" UNION ALL SELECT tier, 1 FROM rb_next WHERE visits > 0) x"
 	" GROUP BY 1 HAVING sum(d) <> 0 ON CONFLICT (tier) DO UPDATE SET cards = t.cards + EXCLUDED.cards",
 	/* movement as it happens: from the tier at the previous visit (-1: a new member) */
-	"INSERT INTO rollup_tier_move AS t SELECT rollup_month(n.last_us), coalesce(o.tier, -1), n.tier, count(*)"
-	" FROM rb_card b JOIN rollup_card n ON n.card = b.card LEFT JOIN rb_old o ON o.card = b.card AND o.visits > 0"
+	"INSERT INTO rollup_tier_move AS t SELECT n.lm, coalesce(o.tier, -1), n.tier, count(*)"
+	" FROM rb_next n LEFT JOIN rb_old o ON o.card = n.card AND o.visits > 0"
 	" WHERE n.visits > 0 AND (o.card IS NULL OR o.tier <> n.tier) GROUP BY 1, 2, 3"
 	" ON CONFLICT (month, from_tier, to_tier) DO UPDATE SET cards = t.cards + EXCLUDED.cards",
 	"INSERT INTO rollup_rfm AS r SELECT d, f, m, sum(k) FROM ("
-	" SELECT (o.last_us / 86400000000)::int AS d, rollup_fb(o.visits) AS f, rollup_mb(o.spend_cents) AS m, -1 AS k"
-	"  FROM rb_old o WHERE o.visits > 0"
-	" UNION ALL SELECT (n.last_us / 86400000000)::int, rollup_fb(n.visits), rollup_mb(n.spend_cents), 1"
-	"  FROM rb_card b JOIN rollup_card n ON n.card = b.card WHERE n.visits > 0) x GROUP BY 1, 2, 3"
+	" SELECT (last_us / 86400000000)::int AS d, rollup_fb(visits) AS f, rollup_mb(spend_cents) AS m, -1 AS k"
+	"  FROM rb_old WHERE visits > 0"
+	" UNION ALL SELECT (last_us / 86400000000)::int, rollup_fb(visits), rollup_mb(spend_cents), 1"
+	"  FROM rb_next WHERE visits > 0) x GROUP BY 1, 2, 3"
 	" HAVING sum(k) <> 0 ON CONFLICT (last_day, fb, mb) DO UPDATE SET cards = r.cards + EXCLUDED.cards",
 	/* a sale of the offered item after an offer: the unit converts (its earliest such sale) */
 	"UPDATE rollup_offer o SET converted_us = x.time_us, converted_cents = x.total_cents FROM"
@@ -148,32 +185,99 @@ static const char *const event_steps[] = {
 	" WHERE o.campaign = x.campaign AND o.card = x.card",
 };
 
-static int run(PGconn *c, const char *const *steps, size_t n, int np, const char *const *pv, char *err,
-	       size_t errlen)
+/* Statement i with %M (the month CASE) and %T (the tier CASE opening, closed after the
+ * expression that follows it up to the next ',' at depth 0 or the end of a clause) expanded. */
+static int expand(struct pm_buf *out, const char *tpl, const char *month_case, const struct pm_buf *tiers)
 {
-	if (hqi_exec_ok(c, temp_tables, err, errlen))
-		return PM_EIO;
-	for (size_t i = 0; i < n; i++) {
+	int rc = PM_OK;
+	out->len = 0;
+	for (const char *p = tpl; !rc && *p;) {
+		if (p[0] == '%' && p[1] == 'M') {
+			rc = pm_buf_add(out, month_case, strlen(month_case));
+			p += 2;
+			continue;
+		}
+		if (p[0] == '%' && p[1] == 'T') {
+			/* the expression: up to the ',' or ')' that closes it at depth 0 */
+			const char *e = p + 2;
+			int depth = 0;
+			for (; *e && !(depth == 0 && (*e == ',' || *e == ')')); e++)
+				depth += *e == '(' ? 1 : *e == ')' ? -1 : 0;
+			for (const char *t = tiers->data, *end = tiers->data + tiers->len; !rc && t < end;) {
+				const char *x = memchr(t, '\x01', (size_t)(end - t)); /* where the expression goes */
+				size_t n = x ? (size_t)(x - t) : (size_t)(end - t);
+				rc = pm_buf_add(out, t, n);
+				if (!rc && x)
+					rc = pm_buf_add(out, p + 2, (size_t)(e - (p + 2)));
+				t += n + (x != NULL);
+			}
+			p = e;
+			continue;
+		}
+		rc = pm_buf_add(out, p, 1);
+		p++;
+	}
+	return rc ? rc : pm_buf_add(out, "", 1);
+}
+
+static int run(PGconn *c, const char *const *steps, size_t n, int np, const char *const *pv, const char *month_case,
+	       const struct pm_buf *tiers, char *err, size_t errlen)
+{
+	struct pm_buf sql = { 0 };
+	int rc = hqi_exec_ok(c, temp_tables, err, errlen);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if ((rc = expand(&sql, steps[i], month_case, tiers))) {
+			snprintf(err, errlen, "out of memory");
+			break;
+		}
 		/* each statement gets the parameters it names ($1..$k; PostgreSQL refuses others) */
 		int k = 0;
-		for (const char *d = strchr(steps[i], '$'); d; d = strchr(d + 1, '$'))
+		for (const char *d = strchr(sql.data, '$'); d; d = strchr(d + 1, '$'))
 			if (d[1] >= '1' && d[1] <= '9' && d[1] - '0' > k)
 				k = d[1] - '0';
-		if (hqi_exec(c, steps[i], k < np ? k : np, pv, NULL, NULL, err, errlen))
-			return PM_EIO;
+		rc = hqi_exec(c, sql.data, k < np ? k : np, pv, NULL, NULL, err, errlen);
 	}
-	return PM_OK;
+	pm_buf_free(&sql);
+	return rc ? PM_EIO : PM_OK;
+}
+
+/* The tier of a window value: "CASE WHEN (\1) >= t THEN k ... ELSE 0 END" over rollup_tiers,
+ * highest first, \1 where the expression goes. */
+static int tier_case(PGconn *c, struct pm_buf *out, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, "SELECT tier, threshold_cents FROM rollup_tiers ORDER BY threshold_cents DESC, tier DESC");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	static const char head[] = "CASE WHEN (\x01) IS NULL THEN NULL";
+	int rc = pm_buf_add(out, head, sizeof(head) - 1);
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		char t[96];
+		int n = snprintf(t, sizeof(t), " WHEN (\x01) >= %s THEN %s", PQgetvalue(r, i, 1), PQgetvalue(r, i, 0));
+		rc = pm_buf_add(out, t, (size_t)n);
+	}
+	rc = rc ? rc : pm_buf_add(out, " ELSE 0 END", 11);
+	PQclear(r);
+	return rc;
 }
 
 int hq_rollup_batch(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
 		    uint64_t last, const int64_t *months, int n_months, char *err, size_t errlen)
 {
+	/* POSMARK_HQ_ROLLUPS=off: ingest without them (a bulk back-load, or the benchmark's
+	 * baseline); the pages then lag until SELECT rollup_rebuild() (docs/console.md) */
+	const char *off = getenv("POSMARK_HQ_ROLLUPS");
+	if (off && !strcmp(off, "off"))
+		return PM_OK;
 	char as[24], ls[24], t0[24], t1[24];
 	snprintf(as, sizeof(as), "%" PRIu64, after);
 	snprintf(ls, sizeof(ls), "%" PRIu64, last);
 	const char *pv[6] = { store, terminal, as, ls, t0, t1 };
 	if (batch_kind != WIRE_BATCH_SALES)
-		return run(c, event_steps, sizeof(event_steps) / sizeof(event_steps[0]), 4, pv, err, errlen);
+		return run(c, event_steps, sizeof(event_steps) / sizeof(event_steps[0]), 4, pv, "", &(struct pm_buf){ 0 },
+			   err, errlen);
 	/* the months' span: [earliest start, one month past the latest start] (a month is at
 	 * most 31 days; the bound only prunes partitions, the seq range selects the rows) */
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -189,5 +293,45 @@ int hq_rollup_batch(PGconn *c, const char *store, const char *terminal, int batc
 	}
 	snprintf(t0, sizeof(t0), "%" PRId64, lo);
 	snprintf(t1, sizeof(t1), "%" PRId64, hi);
-	return run(c, sales_steps, sizeof(sales_steps) / sizeof(sales_steps[0]), 6, pv, err, errlen);
+	/* the month of each row from the batch's month starts (sorted), plain comparisons */
+	int64_t ms[64];
+	int n = 0;
+	for (int i = 0; i < n_months && n < 64; i++)
+		ms[n++] = months[i];
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && ms[j - 1] > ms[j]; j--) {
+			int64_t x = ms[j];
+			ms[j] = ms[j - 1];
+			ms[j - 1] = x;
+		}
+	struct pm_buf mc = { 0 }, tiers = { 0 };
+	int rc = PM_OK;
+	char t[128];
+	for (int i = 0; !rc && i < n; i++) {
+		time_t s = (time_t)(ms[i] / 1000000);
+		struct tm tm;
+		gmtime_r(&s, &tm);
+		int m = (tm.tm_year + 1900) * 12 + tm.tm_mon, len;
+		if (n == 1)
+			len = snprintf(t, sizeof(t), "%d", m);
+		else if (i + 1 < n)
+			len = snprintf(t, sizeof(t), "%s WHEN time_us < %" PRId64 " THEN %d", i ? "" : "CASE", ms[i + 1], m);
+		else
+			len = snprintf(t, sizeof(t), " ELSE %d END", m);
+		rc = pm_buf_add(&mc, t, (size_t)len);
+	}
+	if (!rc && n == 0)
+		rc = pm_buf_add(&mc, "rollup_month(time_us)", 21);
+	rc = rc ? rc : pm_buf_add(&mc, "", 1);
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		pm_buf_free(&mc);
+		return PM_EIO;
+	}
+	rc = tier_case(c, &tiers, err, errlen);
+	if (!rc)
+		rc = run(c, sales_steps, sizeof(sales_steps) / sizeof(sales_steps[0]), 6, pv, mc.data, &tiers, err, errlen);
+	pm_buf_free(&mc);
+	pm_buf_free(&tiers);
+	return rc;
 }
