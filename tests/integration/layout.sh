@@ -7,7 +7,8 @@
 #    their module and by tests/;
 #  - each library module has exactly one public header, <mod>/<mod>.h
 #    (common/ is a set of small public headers; terminal/ is the program and
-#    may split its headers by reader; hq/ may also have hq_int.h);
+#    may split its headers by reader; hq/ may also have hq_int.h and hq_pages.h,
+#    the console's page-data contract between its data and web layers);
 #  - bin/posmark does not link libpq, bin/posmark-hq does.
 # Environment: POSMARK, POSMARK_HQ (set by tests/run.sh), LAYOUT_ROOT (the
 # tree to check; default: this checkout).
@@ -93,6 +94,7 @@ for m in drivers loyalty offers mining wire hostsync hq; do
 		b=$(basename "$h")
 		case "$b" in *_int.h) continue ;; esac
 		[ "$m/$b" = drivers/drv_backend.h ] && continue
+		[ "$m/$b" = hq/hq_pages.h ] && continue   # the console's page-data contract (docs/console.md)
 		public+=("$b")
 	done
 	if [ ${#public[@]} -eq 1 ] && [ "${public[0]}" = "$m.h" ]; then
