@@ -40,7 +40,8 @@ static const struct {
 		       " SELECT campaign, type, count(*), sum(bought::int) FROM conv GROUP BY 1, 2" },
 	{ "segments", "SELECT r, f, m, count(*) FROM (SELECT ntile(5) OVER (ORDER BY l) AS r, ntile(5) OVER (ORDER BY n) AS f,"
 		      " ntile(5) OVER (ORDER BY s) AS m FROM (SELECT card, max(time_us) AS l, count(*) AS n,"
-		      " sum(total_cents) AS s FROM sales WHERE card IS NOT NULL GROUP BY card) c) x GROUP BY 1, 2, 3" },
+		      " sum(total_cents) AS s FROM sales WHERE card IS NOT NULL AND time_us < $2::bigint"
+		      " AND $1::bigint IS NOT NULL GROUP BY card) c) x GROUP BY 1, 2, 3" },
 	{ "cohorts", "WITH f AS (SELECT card, date_trunc('month', to_timestamp(min(time_us) / 1e6)) AS c FROM sales"
 		     "  WHERE card IS NOT NULL GROUP BY card),"
 		     " a AS (SELECT DISTINCT card, date_trunc('month', to_timestamp(time_us / 1e6)) AS m FROM sales"

@@ -166,7 +166,7 @@ json_t *hqp_cohorts(struct hqp_ctx *x)
 		return NULL;
 	}
 	struct hqp_col cols[2 + COHORT_MONTHS];
-	char keys[COHORT_MONTHS][8], labels[COHORT_MONTHS][24];
+	char keys[COHORT_MONTHS][16], labels[COHORT_MONTHS][32];
 	cols[0] = (struct hqp_col){ "cohort", "First sale in", "text" };
 	cols[1] = (struct hqp_col){ "members", "Members", "int" };
 	for (int m = 1; m <= COHORT_MONTHS; m++) {

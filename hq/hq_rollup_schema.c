@@ -76,17 +76,20 @@ const char hqr_migration_sql[] =
 	"  offered_us bigint NOT NULL, gtins text[] NOT NULL, store_id text NOT NULL,"
 	"  converted_us bigint, converted_cents bigint, PRIMARY KEY (campaign, card));"
 	"CREATE INDEX rollup_offer_card ON rollup_offer (card);"
+	"CREATE INDEX rollup_campaign_day_day ON rollup_campaign_day (day);"
 	/* units by offer day, arm and days to conversion (-1: none yet), so the campaigns page sums a
 	 * small table for any window: kept equal to rollup_offer by its statement triggers */
 	"CREATE TABLE rollup_conv (campaign text NOT NULL, day int NOT NULL, store_id text NOT NULL, arm char(1) NOT NULL,"
 	"  lag int NOT NULL, units bigint NOT NULL, conv_cents bigint NOT NULL,"
 	"  PRIMARY KEY (campaign, day, store_id, arm, lag));"
+	"CREATE INDEX rollup_conv_day ON rollup_conv (day);"
 	CONV_TRIGGER("ins", CONV_CELLS("n", ""), "NEW TABLE AS n", "INSERT")
 	CONV_TRIGGER("upd", CONV_CELLS("o", "-") " UNION ALL " CONV_CELLS("n", ""), "OLD TABLE AS o NEW TABLE AS n",
 		     "UPDATE")
 	CONV_TRIGGER("del", CONV_CELLS("o", "-"), "OLD TABLE AS o", "DELETE")
 	"CREATE TABLE rollup_ledger_day (store_id text NOT NULL, day int NOT NULL, kind text NOT NULL,"
 	"  points bigint NOT NULL, entries bigint NOT NULL, PRIMARY KEY (store_id, day, kind));"
+	"CREATE INDEX rollup_ledger_day_day ON rollup_ledger_day (day);"
 	"CREATE INDEX accounts_negative ON accounts (card) WHERE points < 0;"
 	/* the ledger has three writers (ingest, card adjust, cards import) and erasure deletes from
 	 * it: a statement trigger keeps rollup_ledger_day equal to it whoever writes */
