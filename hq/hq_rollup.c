@@ -30,17 +30,22 @@
 #define ITEM_MATCHES(o, s) "(" o ".gtins = '{}' OR EXISTS (SELECT 1 FROM jsonb_array_elements(" s ".items) i" \
 	" WHERE lpad(i->>'gtin', 14, '0') = ANY (" o ".gtins)))"
 
+/* The batch's temporary tables. Their keys are declared (unique indexes) rather than
+ * ANALYZEd each batch: the planner then knows each join side's rows are unique per card and
+ * joins a large batch by hash and a small one by index, without the cost of sampling. */
 static const char *const temp_tables =
 	"CREATE TEMP TABLE IF NOT EXISTS rb_sales (store_id text, time_us bigint, day int, month int, card text,"
 	" currency char(3), type text, total_cents bigint, discount_cents bigint, refund_cents bigint,"
 	" points_earned bigint, money bigint, items jsonb) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_cm (card text, month int, visits bigint, spend bigint,"
-	" first_us bigint, last_us bigint) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS rb_cmr (card text, month int, visits bigint) ON COMMIT DELETE ROWS;"
+	" first_us bigint, last_us bigint, PRIMARY KEY (card, month)) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_cmr (card text, month int, visits bigint, PRIMARY KEY (card, month))"
+	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_card (card text PRIMARY KEY, first_us bigint, last_us bigint, visits bigint,"
-	" spend bigint, min_month int, max_month int, lm int, win bigint, fm int) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS rb_old (LIKE rollup_card) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS rb_next (LIKE rollup_card, is_new boolean, oc int, nc int) ON COMMIT DELETE ROWS;"
+	" spend bigint, min_month int, max_month int, lm int, fm int) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_old (LIKE rollup_card INCLUDING INDEXES) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_next (LIKE rollup_card, is_new boolean, oc int, nc int, PRIMARY KEY (card))"
+	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_events (store_id text, time_us bigint, type text, card text,"
 	" campaign text, gtin text, discount_cents bigint) ON COMMIT DELETE ROWS";
 
@@ -72,15 +77,9 @@ static const char *const sales_steps[] = {
 	"INSERT INTO rb_cm SELECT card, month, count(*) FILTER (WHERE type = 'sale'), sum(money),"
 	" min(time_us) FILTER (WHERE type = 'sale'), max(time_us) FILTER (WHERE type = 'sale') FROM rb_sales"
 	" WHERE card IS NOT NULL GROUP BY 1, 2",
-	/* per card: lm = the month of its last visit in the batch, win = the batch's spend in the
-	 * 12 months ending there (what a new card's window is) */
+	/* per card: lm, fm = the months of its last and first visit in the batch */
 	"INSERT INTO rb_card SELECT card, min(first_us), max(last_us), sum(visits), sum(spend), min(month), max(month),"
-	" max(lm), coalesce(sum(spend) FILTER (WHERE month BETWEEN lm - 11 AND lm), 0), min(month) FILTER (WHERE visits > 0)"
-	" FROM (SELECT *,"
-	" max(month) FILTER (WHERE visits > 0) OVER (PARTITION BY card) AS lm FROM rb_cm) x GROUP BY card",
-	/* statistics of the small temporary tables (not rb_sales: its items are costly to sample),
-	 * so a large batch joins them by hash and a small one by index */
-	"ANALYZE rb_cm, rb_card",
+	" max(month) FILTER (WHERE visits > 0), min(month) FILTER (WHERE visits > 0) FROM rb_cm GROUP BY card",
 	"INSERT INTO rb_old SELECT c.* FROM rb_card b JOIN rollup_card c ON c.card = b.card",
 	"WITH u AS (INSERT INTO rollup_card_month AS m SELECT card, month, visits, spend FROM rb_cm"
 	" ON CONFLICT (card, month) DO UPDATE SET visits = m.visits + EXCLUDED.visits,"
@@ -90,7 +89,8 @@ static const char *const sales_steps[] = {
 	 * oc, nc: its cohort before and after */
 	"INSERT INTO rb_next SELECT b.card, least(o.first_us, b.first_us), greatest(o.last_us, b.last_us),"
 	" coalesce(o.visits, 0) + b.visits, coalesce(o.spend_cents, 0) + b.spend,"
-	" CASE WHEN o.card IS NULL THEN b.win WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END, 0,"
+	" CASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END,"
+	" coalesce(%TCASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END, 0),"
 	" rollup_mb(coalesce(o.spend_cents, 0) + b.spend),"
 	" CASE WHEN o.first_us IS NULL OR b.first_us < o.first_us THEN b.fm ELSE o.fm END,"
 	" CASE WHEN o.last_us IS NULL OR b.last_us > o.last_us THEN b.lm ELSE o.lm END, o.card IS NULL, o.fm,"
@@ -98,11 +98,9 @@ static const char *const sales_steps[] = {
 	" FROM rb_card b LEFT JOIN rb_old o ON o.card = b.card",
 	/* the tier window when it cannot move by the batch: the 12 UTC months ending with the month
 	 * of the last visit, from rollup_card_month (already holding the batch) */
-	"UPDATE rb_next n SET window_cents = coalesce((SELECT sum(m.spend_cents) FROM rollup_card_month m"
-	" WHERE m.card = n.card AND m.month BETWEEN n.lm - 11 AND n.lm), 0)"
-	" WHERE window_cents IS NULL",
-	"UPDATE rb_next SET tier = %Twindow_cents",
-	"ANALYZE rb_next, rb_old, rb_cmr",
+	"UPDATE rb_next n SET tier = %Tx.s, window_cents = x.s FROM (SELECT n2.card, coalesce((SELECT"
+	" sum(m.spend_cents) FROM rollup_card_month m WHERE m.card = n2.card AND m.month BETWEEN n2.lm - 11 AND n2.lm),"
+	" 0)::bigint AS s FROM rb_next n2 WHERE n2.window_cents IS NULL) x WHERE n.card = x.card",
 	"UPDATE rollup_card c SET first_us = n.first_us, last_us = n.last_us, visits = n.visits,"
 	" spend_cents = n.spend_cents, window_cents = n.window_cents, tier = n.tier, mb = n.mb, fm = n.fm, lm = n.lm"
 	" FROM rb_next n"
