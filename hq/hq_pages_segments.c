@@ -108,13 +108,22 @@ json_t *hqp_segments(struct hqp_ctx *x)
 	static const struct hqp_col seg_cols[] = {
 		{ "segment", "Segment", "text" }, { "members", "Members", "int" }, { "share", "Share", "ratio" },
 	};
-	if (cuts_read(x, doc, &k) ||
-	    hqp_table_sql(x, doc, "segments", "Members by segment", seg_cols, 3,
-			  RFM_SCORES ", cells AS (SELECT h.cards, r.score AS rs, f.score AS fs, m.score AS ms FROM h"
-			  " JOIN s r ON r.d = 'r' AND r.v = h.last_day JOIN s f ON f.d = 'f' AND f.v = h.fb"
-			  " JOIN s m ON m.d = 'm' AND m.v = h.mb)"
-			  " SELECT " SEGMENT_OF("rs", "fs", "ms") " AS segment, sum(cards),"
-			  " sum(cards)::float8 / (SELECT n FROM n) FROM cells GROUP BY 1 ORDER BY 2 DESC, 1", 0, NULL)) {
+	/* each cell's scores from the cuts (plain comparisons, one pass over the histogram) */
+	char sc[3][200], sql[1400];
+	const int64_t *dims[3] = { k.r, k.f, k.m };
+	static const char *const cols3[3] = { "last_day", "fb", "mb" };
+	if (cuts_read(x, doc, &k)) {
+		json_decref(doc);
+		return NULL;
+	}
+	for (int d = 0; d < 3; d++)
+		snprintf(sc[d], sizeof(sc[d]), "CASE WHEN %s >= %" PRId64 " THEN 5 WHEN %s >= %" PRId64 " THEN 4"
+			 " WHEN %s >= %" PRId64 " THEN 3 WHEN %s >= %" PRId64 " THEN 2 ELSE 1 END", cols3[d], dims[d][5],
+			 cols3[d], dims[d][4], cols3[d], dims[d][3], cols3[d], dims[d][2]);
+	snprintf(sql, sizeof(sql), "SELECT " SEGMENT_OF("rs", "fs", "ms") " AS segment, sum(cards),"
+		 " sum(cards)::float8 / sum(sum(cards)) OVER () FROM (SELECT cards, %s AS rs, %s AS fs, %s AS ms"
+		 " FROM rollup_rfm WHERE cards > 0) c GROUP BY 1 ORDER BY 2 DESC, 1", sc[0], sc[1], sc[2]);
+	if (hqp_table_sql(x, doc, "segments", "Members by segment", seg_cols, 3, sql, 0, NULL)) {
 		json_decref(doc);
 		return NULL;
 	}
