@@ -218,24 +218,44 @@ static int expand(struct pm_buf *out, const char *tpl, const char *month_case, c
 	return rc ? rc : pm_buf_add(out, "", 1);
 }
 
+/*
+ * All the statements of a batch in one round trip: each expanded (%M, %T), its parameters
+ * written in as literals ($1, $2 the store and terminal, quoted by libpq; the others are
+ * numbers this file formats), joined by ';' and sent with the temporary tables' DDL as one
+ * PQexec, in the ingest transaction (the first error stops the rest and fails the batch).
+ * A till's small batches then cost one round trip, not one per statement.
+ */
 static int run(PGconn *c, const char *const *steps, size_t n, int np, const char *const *pv, const char *month_case,
 	       const struct pm_buf *tiers, char *err, size_t errlen)
 {
-	struct pm_buf sql = { 0 };
-	int rc = hqi_exec_ok(c, temp_tables, err, errlen);
+	struct pm_buf sql = { 0 }, all = { 0 };
+	char *lit[2] = { PQescapeLiteral(c, pv[0], strlen(pv[0])), PQescapeLiteral(c, pv[1], strlen(pv[1])) };
+	int rc = lit[0] && lit[1] ? pm_buf_add(&all, temp_tables, strlen(temp_tables)) : PM_ENOMEM;
 	for (size_t i = 0; !rc && i < n; i++) {
-		if ((rc = expand(&sql, steps[i], month_case, tiers))) {
-			snprintf(err, errlen, "out of memory");
-			break;
+		rc = expand(&sql, steps[i], month_case, tiers);
+		rc = rc ? rc : pm_buf_add(&all, ";\n", 2);
+		for (const char *p = sql.data; !rc && *p; p++) {
+			int k = p[0] == '$' && p[1] >= '1' && p[1] <= '9' ? p[1] - '0' : 0;
+			if (k && k <= np) {
+				const char *v = k <= 2 ? lit[k - 1] : pv[k - 1];
+				rc = k > 2 ? pm_buf_add(&all, "(", 1) : PM_OK; /* a negative number, then a cast */
+				rc = rc ? rc : pm_buf_add(&all, v, strlen(v));
+				rc = rc || k <= 2 ? rc : pm_buf_add(&all, ")", 1);
+				p++;
+			} else {
+				rc = pm_buf_add(&all, p, 1);
+			}
 		}
-		/* each statement gets the parameters it names ($1..$k; PostgreSQL refuses others) */
-		int k = 0;
-		for (const char *d = strchr(sql.data, '$'); d; d = strchr(d + 1, '$'))
-			if (d[1] >= '1' && d[1] <= '9' && d[1] - '0' > k)
-				k = d[1] - '0';
-		rc = hqi_exec(c, sql.data, k < np ? k : np, pv, NULL, NULL, err, errlen);
 	}
+	rc = rc ? rc : pm_buf_add(&all, "", 1);
+	if (rc)
+		snprintf(err, errlen, "out of memory");
+	else
+		rc = hqi_exec_ok(c, all.data, err, errlen);
+	PQfreemem(lit[0]);
+	PQfreemem(lit[1]);
 	pm_buf_free(&sql);
+	pm_buf_free(&all);
 	return rc ? PM_EIO : PM_OK;
 }
 
