@@ -24,14 +24,6 @@
  * sale, frequency by visits capped at 100, monetary by tenths of a decade of
  * cents): members with equal values share a score, so a score may be empty.
  */
-#define RFM_SCORES \
-	"WITH h AS (SELECT last_day, fb, mb, cards FROM rollup_rfm WHERE cards > 0)," \
-	" n AS (SELECT sum(cards) AS n FROM h)," \
-	" a AS (SELECT 'r' AS d, last_day AS v, sum(cards) AS c FROM h GROUP BY last_day" \
-	"  UNION ALL SELECT 'f', fb, sum(cards) FROM h GROUP BY fb UNION ALL SELECT 'm', mb, sum(cards) FROM h GROUP BY mb)," \
-	" s AS (SELECT d, v, c, 1 + floor(5 * (sum(c) OVER (PARTITION BY d ORDER BY v) - c) / n.n)::int AS score" \
-	"  FROM a, n)"
-
 #define SEGMENT_OF(r, f, m) \
 	"CASE WHEN " r " >= 4 AND " f " >= 4 AND " m " >= 4 THEN 'champions' WHEN " r " >= 3 AND " f " >= 4" \
 	" THEN 'loyal' WHEN " r " >= 4 AND " f " = 1 THEN 'new' WHEN " r " >= 4 THEN 'promising'" \
@@ -45,16 +37,25 @@ struct cuts {
 
 static int cuts_read(struct hqp_ctx *x, json_t *doc, struct cuts *k)
 {
-	PGresult *r = hqp_query(x, RFM_SCORES " SELECT d, score, min(v), sum(c) FROM s GROUP BY d, score", 0, NULL);
+	/* the three marginals in one pass (grouping sets), ascending; the scores are summed here */
+	PGresult *r = hqp_query(x, "SELECT CASE WHEN GROUPING(last_day) = 0 THEN 0 WHEN GROUPING(fb) = 0 THEN 1 ELSE 2 END,"
+				" coalesce(last_day, fb, mb), sum(cards) FROM rollup_rfm WHERE cards > 0"
+				" GROUP BY GROUPING SETS ((last_day), (fb), (mb)) ORDER BY 1, 2", 0, NULL);
 	if (!r)
 		return PM_EIO;
 	for (int s = 0; s < 7; s++)
 		k->r[s] = k->f[s] = k->m[s] = INT_MAX;
+	int64_t total[3] = { 0 }, below[3] = { 0 };
+	for (int i = 0; i < PQntuples(r); i++)
+		total[atoi(PQgetvalue(r, i, 0)) % 3] += hqp_int(r, i, 2);
 	for (int i = 0; i < PQntuples(r); i++) {
-		int s = atoi(PQgetvalue(r, i, 1));
-		int64_t *dim = PQgetvalue(r, i, 0)[0] == 'r' ? k->r : PQgetvalue(r, i, 0)[0] == 'f' ? k->f : k->m;
-		if (s >= 1 && s <= 5)
-			dim[s] = hqp_int(r, i, 2);
+		int d = atoi(PQgetvalue(r, i, 0)) % 3;
+		int64_t *dim = d == 0 ? k->r : d == 1 ? k->f : k->m, v = hqp_int(r, i, 1), c = hqp_int(r, i, 2);
+		/* 1 + floor(5 * members with a smaller value / members) */
+		int s = 1 + (int)(5 * below[d] / (total[d] ? total[d] : 1));
+		if (s >= 1 && s <= 5 && v < dim[s])
+			dim[s] = v;
+		below[d] += c;
 	}
 	PQclear(r);
 	/* a score absent: "below score s" ends where the next present score starts */
