@@ -8,6 +8,7 @@
  */
 #include "hq/hq_int.h"
 #include "hq/hq_vault.h"
+#include "hq/hq_rollup_int.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -645,7 +646,9 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	if (in->n_unlinked)
 		pm_info("store %s: %" PRIu64 " record(s) with a card HQ erased stored without the card (erasure not yet "
 			"applied at the till)", in->store, in->n_unlinked);
-	if (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
+	if ((in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))) ||
+	    hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
+			    in->n_months, err, sizeof(err))) /* the console's rollups (hq_rollup.c) */
 		goto dberr_rb;
 	/* the chain account, in the same transaction: exactly once with the batch */
 	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,

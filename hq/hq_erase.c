@@ -82,6 +82,7 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		return PM_EIO;
 	static const struct step steps[] = {
 		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
+		{ "SELECT rollup_erase($1)", 1 }, /* the console's rollups, while the rows still name the card */
 		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
 		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
 		/* the chain account: its entries go, the stores that know it get an erased line */

@@ -50,6 +50,16 @@ static const struct pm_cmd_help helps[] = {
 	{ "report", "report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|points-liability [--db CONNINFO]",
 	  "sales per store and day, campaigns, negative balances, coupons redeemed twice or points liability, as JSON lines",
 	  DB_OPT },
+	{ "page", "page overview|liability|tiers|campaigns|segments|cohorts|stores [--db CONNINFO] [--since-us US]\n"
+		  "     [--until-us US] [--store S] [--campaign C] [--window-days N] [--limit N]",
+	  "a console page's data as one JSON object, from the rollup tables (docs/console.md, Page data)",
+	  DB_OPT
+	  "  --since-us, --until-us  the period, UTC microseconds (default: the last 90 days;\n"
+	  "                       cohorts: 365)\n"
+	  "  --store S            one store (default: the chain)\n"
+	  "  --campaign C         campaigns: one campaign\n"
+	  "  --window-days N      campaigns: conversion window after the first offer (default 14, max 90)\n"
+	  "  --limit N            segments: rows of the lapsed and at-risk lists (default 100)\n" },
 	{ "card", "card CARD [--db CONNINFO] [--json]\n"
 		  "card ref CARD [--db CONNINFO]\n"
 		  "card adjust CARD POINTS --reason TEXT [--db CONNINFO]",

@@ -3,6 +3,7 @@
 #include "hq/hq_int.h"
 #include "hq/hq_vault.h"
 #include "hq/hq_console_int.h"
+#include "hq/hq_pages.h"
 #include "wire/wire.h"
 #include "common/pm_file.h"
 #include "offers/offers.h"
@@ -52,6 +53,7 @@ struct opts {
 	const char *tls_cert, *tls_key;   /* --tls-cert, --tls-key */
 	const char *card_key;   /* --card-key, $POSMARK_HQ_CARD_KEY, card_key_file (hq_vault.h) */
 	const char *role, *pw_file;       /* user: --role, --password-file */
+	const char *campaign, *window_days, *limit; /* page: --campaign, --window-days, --limit */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
 	int json, quiet, with_cards;   /* with_cards: baskets --with-cards */
@@ -84,6 +86,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--tls-cert", &o->tls_cert }, { "--tls-key", &o->tls_key },
 			{ "--reason", &o->reason }, { "--card-key", &o->card_key },
 			{ "--role", &o->role }, { "--password-file", &o->pw_file },
+			{ "--campaign", &o->campaign },
+			{ "--window-days", &o->window_days }, { "--limit", &o->limit },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -582,6 +586,33 @@ static int quick_exit_ok(void)
 	return 0;
 }
 
+/* `page NAME`: a console page's data document (hq_pages.h) as one JSON object. */
+static int cmd_page(const struct opts *o)
+{
+	struct hq_page_params p = { 0 };
+	char err[600];
+	if (o->npos != 2)
+		return fail("posmark-hq page overview|liability|tiers|campaigns|segments|cohorts|stores --db CONNINFO",
+			    "usage: page NAME");
+	p.from_us = o->since_us ? strtoll(o->since_us, NULL, 10) : 0;
+	p.to_us = o->until_us ? strtoll(o->until_us, NULL, 10) : 0;
+	snprintf(p.store, sizeof(p.store), "%s", o->store ? o->store : "");
+	snprintf(p.campaign, sizeof(p.campaign), "%s", o->campaign ? o->campaign : "");
+	p.window_days = o->window_days ? atoi(o->window_days) : 0;
+	p.limit = o->limit ? atoi(o->limit) : 0;
+	PGconn *c = open_db(o, 1);
+	if (!c)
+		return 1;
+	json_t *doc = hq_page_data(c, o->pos[1], &p, err, sizeof(err));
+	PQfinish(c);
+	if (!doc)
+		return fail("see 'posmark-hq page --help' for the page names", "%s", err);
+	json_dumpf(doc, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	json_decref(doc);
+	return 0;
+}
+
 static int cmd_card(const struct opts *o)
 {
 	char err[600];
@@ -828,6 +859,8 @@ int main(int argc, char **argv)
 		PQfinish(c);
 		return rc ? fail("check the database", "report failed: %s", err) : 0;
 	}
+	if (!strcmp(cmd, "page"))
+		return cmd_page(&o);
 	if (!strcmp(cmd, "card"))
 		return cmd_card(&o);
 	if (!strcmp(cmd, "keys"))

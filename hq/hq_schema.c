@@ -6,6 +6,7 @@
  */
 #include "hq/hq_int.h"
 #include "hq/hq_vault.h"
+#include "hq/hq_rollup_int.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
 #include "common/pm_err.h"
@@ -277,6 +278,9 @@ static const struct migration migrations[] = {
 	  "  action text NOT NULL, details jsonb NOT NULL DEFAULT '{}');"
 	  "CREATE TABLE IF NOT EXISTS console_secret (id int PRIMARY KEY CHECK (id = 1), key bytea NOT NULL);",
 	  console_secret_step },
+	/* 7: the console's rollup tables (issue 18), maintained by ingest in each batch's own
+	 * transaction, back-filled from the rows already stored (hq_rollup_schema.c; docs/console.md) */
+	{ hqr_migration_sql, hqr_backfill },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

@@ -105,6 +105,17 @@ pm checkout --scans "$out/day2.scans" --json --printer "escpos:$out/receipts-day
 tail -n 1 "$out/day2.jsonl"
 grep -c '"coupon_refused"' "$out/day2.jsonl" | sed 's/^/coupons refused (already used, other card, ...): /'
 
+say "days 3-16: customers with a known coupon effect (scripts/sim_coupon.py)"
+# 300 customers buy basmati rice; the till offers olive oil (campaign rice-and-oil) and holds back
+# 30% as the control group. Afterwards each buys the oil within 14 days with probability 0.15,
+# or 0.15 + 0.20 with a coupon: the campaigns page's lift should cover 0.20.
+python3 scripts/sim_coupon.py exposure --seed 42 --n 300 --day 2026-11-25 >"$out/sim-exposure.scans"
+pm checkout --scans "$out/sim-exposure.scans" --json >"$out/sim-exposure.jsonl"
+python3 scripts/sim_coupon.py follow --seed 42 --checkout "$out/sim-exposure.jsonl" --day 2026-11-25 \
+	--p0 0.15 --delta 0.20 --truth "$out/sim-truth.json" >"$out/sim-follow.scans"
+pm checkout --scans "$out/sim-follow.scans" --json >"$out/sim-follow.jsonl"
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print("%d treated, %d held back; true lift %.2f (conversion %.2f vs %.2f within %d days)" % (t["treated"], t["control"], t["delta"], t["p0"] + t["delta"], t["p0"], t["window_days"]))' "$out/sim-truth.json"
+
 say "a POS application rings up a sale through the daemon's socket"
 "$POSMARK" daemon --config "$conf" --data "$out/log" 2>"$out/daemon.log" &
 DAEMON_PID=$!
@@ -182,6 +193,22 @@ say "HQ's view"
 top=${cards[0]}
 echo "card ...${top: -4}: $("$POSMARK_HQ" history "$top" --db "$HQ_DB" --json | wc -l) sales at HQ"
 "$POSMARK_HQ" report campaigns --db "$HQ_DB" | head -n 12
+# the console's campaigns page (rollups kept by ingest): the simulated campaign's lift and interval
+"$POSMARK_HQ" page campaigns --db "$HQ_DB" --since-us "$(( ($(date -d 2026-11-20 +%s)) * 1000000 ))" >"$out/page-campaigns.json"
+python3 - "$out/page-campaigns.json" "$out/sim-truth.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); tr = json.load(open(sys.argv[2]))
+t = [x for x in d["tables"] if x["name"] == "campaigns"][0]
+k = [c["key"] for c in t["columns"]]
+for r in (dict(zip(k, x)) for x in t["rows"]):
+    if r["lift"] is None:
+        continue
+    lo, hi = r["lift_ci"]
+    extra = ("  <- simulated truth %.2f %s" % (tr["delta"], "covered" if lo <= tr["delta"] <= hi else "NOT covered")
+             if r["campaign"] == tr["campaign"] else "")
+    print("  %-20s treated %3d/%-3d control %3d/%-3d lift %+.3f [%+.3f, %+.3f]%s" % (r["campaign"],
+          r["treated_converted"], r["treated"], r["control_converted"], r["control"], r["lift"], lo, hi, extra))
+PY
 
 say "report"
 sales=$(psql_q "SELECT count(*) FROM sales")

@@ -20,6 +20,15 @@ check "a new database migrates without a card key (nothing to seal yet)" '[ ! -e
 # back to version 4 (migration 5 undone), then version 4's rows with numbers
 psql -X -q -v ON_ERROR_STOP=1 "$HQ_DB" >/dev/null <<SQL
 DELETE FROM schema_migrations WHERE version >= 5;   -- the later ones (6: console, IF NOT EXISTS) run again
+-- 7 (the console's rollups) undone too: its tables, functions (and their triggers) and index
+DO \$\$ DECLARE r record; BEGIN
+  FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'rollup\_%' LOOP
+    EXECUTE format('DROP TABLE %I CASCADE', r.tablename); END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'public' AND p.proname LIKE 'rollup\_%' LOOP
+    EXECUTE format('DROP FUNCTION %s CASCADE', r.f); END LOOP;
+END \$\$;
+DROP INDEX IF EXISTS accounts_negative;
 DROP TABLE card_vault, vault_meta; DROP FUNCTION card_vault_epoch();
 ALTER TABLE downlink DROP COLUMN lookup, DROP COLUMN sealed;
 ALTER TABLE erasures DROP COLUMN card_mac, ADD COLUMN card_sha256 bytea NOT NULL;

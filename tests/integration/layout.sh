@@ -7,8 +7,9 @@
 #    their module and by tests/;
 #  - each library module has exactly one public header, <mod>/<mod>.h
 #    (common/ is a set of small public headers; terminal/ is the program and
-#    may split its headers by reader; hq/ may also have hq_int.h and the card
-#    vault's private hq_vault.h);
+#    may split its headers by reader; hq/ may also have hq_int.h, the card
+#    vault's private hq_vault.h and hq_pages.h, the console's page-data
+#    contract between its data and web layers);
 #  - bin/posmark does not link libpq, bin/posmark-hq does.
 # Environment: POSMARK, POSMARK_HQ (set by tests/run.sh), LAYOUT_ROOT (the
 # tree to check; default: this checkout).
@@ -94,6 +95,7 @@ for m in drivers loyalty offers mining wire hostsync hq; do
 		b=$(basename "$h")
 		case "$b" in *_int.h) continue ;; esac
 		[ "$m/$b" = drivers/drv_backend.h ] || [ "$m/$b" = hq/hq_vault.h ] && continue
+		[ "$m/$b" = hq/hq_pages.h ] && continue   # the console's page-data contract (docs/console.md)
 		public+=("$b")
 	done
 	if [ ${#public[@]} -eq 1 ] && [ "${public[0]}" = "$m.h" ]; then
