@@ -590,6 +590,14 @@ void console_render_page(const json_t *doc, const struct console_user *u, const 
 	}
 	render_filters(doc, b);
 	render_figures(doc, b);
+	/* the data layer's caveats (what a figure leaves out), for the reader of the numbers */
+	json_array_foreach(json_object_get(doc, "notes"), i, x) {
+		if (!json_is_string(x))
+			continue;
+		pm_buf_adds(b, "<p class=\"note\">");
+		console_html_esc(b, json_string_value(x));
+		pm_buf_adds(b, "</p>");
+	}
 	json_array_foreach(json_object_get(doc, "charts"), i, x) {
 		struct pm_buf svg = { 0 };
 		console_render_chart(doc, x, &svg);

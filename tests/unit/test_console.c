@@ -115,7 +115,8 @@ static json_t *sample_doc(void)
 			  "[\"2026-11-24\",6036010000001000377,-5,\"a, \\\"quoted\\\" <b>\",null]]}],"
 			  "\"charts\":[{\"type\":\"bar\",\"title\":\"Sales\",\"table\":\"by_day\",\"x\":\"day\",\"y\":[\"sales\"]}],"
 			  "\"figures\":[{\"key\":\"top\",\"label\":\"Top card\",\"type\":\"card\",\"value\":\"6036010000001000740\"},"
-			  "{\"key\":\"sales\",\"label\":\"Sales\",\"type\":\"cents\",\"value\":1050}]}", 0, NULL);
+			  "{\"key\":\"sales\",\"label\":\"Sales\",\"type\":\"cents\",\"value\":1050}],"
+			  "\"notes\":[\"the store filter <does not> apply here\"]}", 0, NULL);
 }
 
 static void test_mask_document(void **state)
@@ -180,6 +181,8 @@ static void test_html(void **state)
 	assert_non_null(strstr(h, u.csrf));            /* the logout form carries the token */
 	assert_non_null(strstr(h, "<svg"));
 	assert_null(strstr(h, "name=\"campaign\""));  /* a page that did not use it: no field */
+	/* the data layer's notes are shown, escaped */
+	assert_non_null(strstr(h, "<p class=\"note\">the store filter &lt;does not&gt; apply here</p>"));
 	pm_buf_reset(&b);
 	json_object_set_new(json_object_get(doc, "params"), "campaign", json_string("spring<>"));
 	json_object_set_new(json_object_get(doc, "params"), "window_days", json_integer(14));
