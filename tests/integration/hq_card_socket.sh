@@ -96,3 +96,4 @@ check "a stopped serve removes its socket" '[ ! -e "$S" ]'
 mkdir -m 0777 "$T/open"; chmod 0777 "$T/open"
 "$POSMARK_HQ" serve --db "$HQ_DB" --listen "127.0.0.1:$(free_port)" --admin-socket "$T/open/a.sock" 2>"$T/open.err"; rc=$?
 check "a directory others can write is refused, with a hint" '[ $rc = 1 ] && grep -q "writable by others" $T/open.err && grep -q "^hint:" $T/open.err'
+check "serve's log: no sanitizer report (leaks, races at stop)" '! grep -q "Sanitizer\|runtime error" $T/hq.log'
