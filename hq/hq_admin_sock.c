@@ -390,60 +390,65 @@ void hqi_admin_sock_stop(void)
 
 /* ------------------------------------------------------------------ card */
 
-static int read_until(int fd, char *buf, size_t n, int64_t deadline)
+/* The whole reply (serve closes after it): the first bytes by the deadline, then each read within
+ * BODY_IDLE_MS. The buffer (malloc'ed, NUL after the end) or NULL. */
+static char *read_reply(int fd, size_t *len, int64_t deadline)
 {
-	size_t have = 0;
-	while (have < n) {
-		if (!wait_fd(fd, POLLIN, deadline))
-			return -1;
-		ssize_t r = recv(fd, buf + have, n - have, 0);
-		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-			return -1;
+	size_t cap = 4096, have = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		if (!wait_fd(fd, POLLIN, have ? now_ms() + BODY_IDLE_MS : deadline))
+			break;
+		if (have == cap) {
+			char *nb = cap < OUT_MAX + 1024 ? realloc(buf, 2 * cap + 1) : NULL;
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = recv(fd, buf + have, cap - have, 0);
+		if (r == 0) {
+			buf[have] = '\0';
+			*len = have;
+			return buf;
+		}
+		if (r < 0 && errno != EINTR && errno != EAGAIN)
+			break;
 		if (r > 0)
 			have += (size_t)r;
 	}
-	return 0;
-}
-
-/* The reply's first line, one byte at a time (it is short; the body follows on the same socket). */
-static int read_head(int fd, char *line, size_t cap, int64_t deadline)
-{
-	for (size_t i = 0; i + 1 < cap; i++) {
-		if (read_until(fd, line + i, 1, deadline))
-			return -1;
-		if (line[i] == '\n') {
-			line[i] = '\0';
-			return 0;
-		}
-	}
-	return -1;
+	free(buf);
+	return NULL;
 }
 
 static int ask(int fd, const char *conninfo, const struct hq_tiers *tiers, const char *card, bool json, FILE *out,
 	       char *err, size_t errlen)
 {
-	char key[65], req[REQ_MAX + 1], head[80];
+	char key[65], req[REQ_MAX + 1];
 	int64_t deadline = now_ms() + ASK_DEADLINE_MS;
 	answer_key(conninfo, tiers, key);
 	int n = snprintf(req, sizeof(req), "card1 %d %s %s\n", json ? 1 : 0, key, card);
-	if (n <= 0 || n > REQ_MAX || send_all(fd, req, (size_t)n, deadline) || read_head(fd, head, sizeof(head), deadline))
+	size_t len;
+	char *rep;
+	if (n <= 0 || n > REQ_MAX || send_all(fd, req, (size_t)n, deadline) || !(rep = read_reply(fd, &len, deadline)))
 		return HQI_ADMIN_NOT_ANSWERED;
 	int rc;
-	size_t outlen, elen;
-	if (sscanf(head, "OK %d %zu %zu", &rc, &outlen, &elen) != 3 || outlen > OUT_MAX || elen >= errlen)
-		return HQI_ADMIN_NOT_ANSWERED;
-	if (rc != PM_OK && rc != PM_ENOENT)   /* anything else: the direct path says it in its own words */
-		return HQI_ADMIN_NOT_ANSWERED;
-	char *body = malloc(outlen + elen + 1);
-	if (!body || read_until(fd, body, outlen + elen, now_ms() + BODY_IDLE_MS + (int64_t)(outlen >> 16))) {
-		free(body);
+	size_t outlen, elen, end;
+	char *nl = memchr(rep, '\n', len < 80 ? len : 80);   /* the header line; the body follows it as is */
+	if (nl)
+		*nl = '\0';
+	end = nl ? (size_t)(nl - rep) + 1 : 0;
+	/* anything but the account or "no account": the direct path says it in its own words */
+	if (!nl || sscanf(rep, "OK %d %zu %zu", &rc, &outlen, &elen) != 3 || (rc != PM_OK && rc != PM_ENOENT) ||
+	    elen >= errlen || outlen > len - end || elen != len - end - outlen) {
+		free(rep);
 		return HQI_ADMIN_NOT_ANSWERED;
 	}
-	memcpy(err, body + outlen, elen);
+	memcpy(err, rep + end + outlen, elen);
 	err[elen] = '\0';
-	if (outlen && fwrite(body, 1, outlen, out) != outlen)
+	if (outlen && fwrite(rep + end, 1, outlen, out) != outlen)
 		rc = PM_EIO;
-	free(body);
+	free(rep);
 	return rc;
 }
 
