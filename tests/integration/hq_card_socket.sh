@@ -13,10 +13,13 @@ pg_start fsync=off synchronous_commit=off
 T=$HQ_TMP
 mkdir -m 0750 "$T/run"
 S=$T/run/admin.sock
-printf 'card,points,tier\n7770001,300,1\n7770002,100\n' >"$T/legacy.csv"
+printf 'card,points,tier\n7770001,300,1\n7770002,100\n7770003,5\n' >"$T/legacy.csv"
 "$POSMARK_HQ" cards import "$T/legacy.csv" --db "$HQ_DB" 2>/dev/null
 "$POSMARK_HQ" card adjust 7770001 25 --reason "goodwill: parcel lost, ä" --db "$HQ_DB" 2>/dev/null
 "$POSMARK_HQ" erase 7770002 --db "$HQ_DB" 2>/dev/null
+# a long ledger (~200 KB of output): a reply in many reads
+psql_q "INSERT INTO ledger (terminal_key, seq, kind, store_id, terminal, card, time_us, points)
+	SELECT 'G/T', g, 'earn', 'G', 'T', '7770003', 1700000000000000 + g, 1 FROM generate_series(1, 3000) g"
 
 # card_run NAME CARD [ARGS]: exit code in $T/NAME.rc, stdout/stderr in $T/NAME.out/.err
 card_run() {
@@ -27,16 +30,17 @@ same() { cmp -s "$T/$1.out" "$T/$2.out" && cmp -s "$T/$1.err" "$T/$2.err" && cmp
 via() { POSMARK_DEBUG=3 "$POSMARK_HQ" card "$1" --db "$HQ_DB" --admin-socket "$S" 2>&1 >/dev/null | grep -c "$2"; }
 
 # the direct path's answers, before any serve runs
-for c in 7770001 7770002 7779999; do
+for c in 7770001 7770002 7770003 7779999; do
 	card_run "d$c" $c
 	card_run "dj$c" $c --json
 done
+check "direct: the long ledger is long" '[ "$(wc -c <$T/dj7770003.out)" -gt 150000 ]'
 check "direct: the known card, the unknown and the erased answer as before" \
 	'[ "$(cat $T/d7770001.rc)" = 0 ] && grep -q "325 points" $T/d7770001.out && [ "$(cat $T/d7779999.rc)" = 1 ] && [ "$(cat $T/d7770002.rc)" = 1 ]'
 
 hq_start --admin-socket "$S"
 check "serve: the admin socket is there, mode 0660" '[ -S "$S" ] && [ "$(stat -c %a "$S")" = 660 ]'
-for c in 7770001 7770002 7779999; do
+for c in 7770001 7770002 7770003 7779999; do
 	card_run "s$c" $c --admin-socket "$S"
 	card_run "sj$c" $c --admin-socket "$S" --json
 	check "card $c over the socket: same bytes, message and exit code as direct (text)" "same d$c s$c"
