@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -150,8 +151,8 @@ static struct {
 	char key[65], path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev;
 	ino_t ino;
-	int handlers;
-	volatile int stopping;
+	int handlers, started;
+	atomic_int stopping;
 } g = { .lfd = -1, .wake = { -1, -1 } };
 
 static void refuse(int fd, const char *why)
@@ -347,13 +348,15 @@ int hqi_admin_sock_start(const char *path, const char *conninfo, const struct hq
 	answer_key(conninfo, tiers, g.key);
 	pthread_mutex_init(&g.mu, NULL);
 	pthread_cond_init(&g.idle, NULL);
-	g.db = hq_connect(conninfo, err, errlen);   /* warm now; a failure retries on the first lookup */
+	if (!(g.db = hq_connect(conninfo, err, errlen)))   /* warm now; a failure retries on the first lookup */
+		pm_warn("admin socket: %s (tried again on the first lookup)", err);
 	/* every signal stays with serve's main thread (it sigwaits SIGINT/SIGTERM) */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = pipe2(g.wake, O_CLOEXEC) ? -1 : pthread_create(&g.thr, NULL, acceptor, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	g.started = !rc;
 	if (rc) {
 		snprintf(err, errlen, "cannot start the admin socket's thread");
 		hqi_admin_sock_stop();
@@ -367,9 +370,10 @@ void hqi_admin_sock_stop(void)
 	if (g.lfd < 0)
 		return;
 	g.stopping = 1;
-	if (g.wake[1] >= 0) {
+	if (g.started) {
 		(void)!write(g.wake[1], "x", 1);
 		pthread_join(g.thr, NULL);
+		g.started = 0;
 	}
 	struct stat st;   /* remove the file only if it is still ours */
 	if (!lstat(g.path, &st) && st.st_dev == g.dev && st.st_ino == g.ino)
