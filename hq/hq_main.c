@@ -574,23 +574,24 @@ static int cmd_card(const struct opts *o)
 	PGconn *c;
 	int rc;
 	if (o->npos == 2 && is_card(o->pos[1])) {
-		/* a running serve answers over its admin socket, else the database directly */
+		/* a running serve answers over its admin socket (hq_admin_sock.c), else the database */
 		rc = hqi_admin_card(o->admin_socket, o->db, o->tiers, o->pos[1], o->json, stdout, err, sizeof(err));
-		if (rc == HQI_ADMIN_NOT_ANSWERED) {
-			/* the lookup carries the schema check (one round trip, docs/benchmarks.md); only
-			 * a schema that is not this build's costs the migration step and a second look */
-			if (!(c = open_db(o, 0)))
+		if (rc != HQI_ADMIN_NOT_ANSWERED)
+			goto answered;
+		/* the lookup carries the schema check (one round trip, docs/benchmarks.md); only
+		 * a schema that is not this build's costs the migration step and a second look */
+		if (!(c = open_db(o, 0)))
+			return 1;
+		rc = hq_card_show(c, o->pos[1], o->tiers, o->json, stdout, err, sizeof(err));
+		if (rc == PM_EVERSION) {
+			if (migrate_db(c)) {
+				PQfinish(c);
 				return 1;
-			rc = hq_card_show(c, o->pos[1], o->tiers, o->json, stdout, err, sizeof(err));
-			if (rc == PM_EVERSION) {
-				if (migrate_db(c)) {
-					PQfinish(c);
-					return 1;
-				}
-				rc = hq_card_show(c, o->pos[1], o->tiers, o->json, stdout, err, sizeof(err));
 			}
-			PQfinish(c);
+			rc = hq_card_show(c, o->pos[1], o->tiers, o->json, stdout, err, sizeof(err));
 		}
+		PQfinish(c);
+answered:
 		if (rc == PM_ENOENT)
 			return fail("check the number; a card gets an account with its first sale, import or adjustment",
 				    "%s", err);
