@@ -8,6 +8,8 @@
 #     entries (target < 10 ms; the whole command: start, connect, query, print)
 #     beside its floor (bench_pq_floor: libpq alone, a new connection, SELECT 1)
 #     and the statement on an open connection; through pgbouncer if installed;
+#     and answered by a running serve over its admin socket (hq_admin_sock.c),
+#     the command as an operator runs it at HQ, where serve runs;
 #  3. the downlink: the N changed accounts (each with a sale: spend and
 #     bought are computed) of one store through GET /v1/accounts (pages of
 #     5000), seconds and bytes per account, beside psql \copy of the same
@@ -124,14 +126,26 @@ if [ -n "$PGB" ]; then
 	as_pg "$PGB" -d "$T/pgb/pgbouncer.ini" >/dev/null 2>&1 && sleep 0.5 &&
 		POOL_DB="host=127.0.0.1 port=$PGB_PORT user=postgres dbname=postgres"
 fi
+# The resident path: a serve with the admin socket (a second one, so section 3's stays as it is);
+# `card --admin-socket` asks it first. Its runs are interleaved with the pairs below.
+mkdir -m 0750 "$T/run"
+ADMIN_SOCK=$T/run/admin.sock
+"$POSMARK_HQ" serve --db "$HQ_DB" --listen "127.0.0.1:$(free_port)" --admin-socket "$ADMIN_SOCK" 2>>"$T/hq2.log" &
+HQ_PIDS+=("$!")
+for _ in $(seq 1 100); do [ -S "$ADMIN_SOCK" ] && break; sleep 0.1; done
 # A fresh process per call, exec to exit, as a user's shell runs it. Each `card` call is paired
 # with a floor call right after or before it (the order alternates), so both see the same load;
 # /bin/true is the harness's own cost, in every figure.
-python3 - "$POSMARK_HQ" "$HQ_DB" "$CARDS" "$LOOKUPS" "$T/card_times" "$FLOORBIN" "$POOL_DB" <<'PY'
-import random, subprocess, sys, time
+python3 - "$POSMARK_HQ" "$HQ_DB" "$CARDS" "$LOOKUPS" "$T/card_times" "$FLOORBIN" "$POOL_DB" "$ADMIN_SOCK" <<'PY'
+import os, random, subprocess, sys, time
 hq, db, cards, n, out, floor = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
-pool = sys.argv[7]
+pool, sock = sys.argv[7], sys.argv[8]
 random.seed(7)
+# the resident path must really be taken (else it would measure the fallback)
+probe = subprocess.run([hq, "card", "8000000000000", "--db", db, "--json", "--admin-socket", sock],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, POSMARK_DEBUG="3"))
+if b"answered by serve" not in probe.stderr:
+    sys.exit("card --admin-socket was not answered by serve: " + probe.stderr.decode()[:300])
 def run(argv, check):
     t0 = time.perf_counter()
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -139,7 +153,7 @@ def run(argv, check):
     if r.returncode != 0 or check not in r.stdout:
         sys.exit("%s: exit %d: %s" % (" ".join(argv[:2]), r.returncode, r.stderr.decode()[:200]))
     return t
-card_t, floor_t, pool_t = [], [], []
+card_t, floor_t, pool_t, sock_t = [], [], [], []
 for i in range(n):
     card = [hq, "card", str(8000000000000 + random.randrange(cards)), "--db", db, "--json"]
     fl = [floor, db + " sslmode=disable gssencmode=disable"]
@@ -149,6 +163,7 @@ for i in range(n):
         card_t.append(run(card, b'"ledger"')); floor_t.append(run(fl, b"1"))
     if pool:
         pool_t.append(run(card[:4] + [pool, "--json"], b'"ledger"'))
+    sock_t.append(run(card + ["--admin-socket", sock], b'"ledger"'))
 start_t = [run([hq, "--version"], b"posmark-hq") for _ in range(100)]
 true_t = [run(["/bin/true"], b"") for _ in range(100)]
 p50 = lambda v: sorted(v)[len(v) // 2]
@@ -158,9 +173,12 @@ open(out, "w").write("%.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f" % (c50, c99,
     c50 / f50, c99 / f99, p50(start_t), p50(true_t)))
 open(out + ".pool", "w").write("%.2f %.2f %.2f %.2f" % (p50(pool_t), p99(pool_t), p50(pool_t) / c50, p99(pool_t) / c99)
                                if pool_t else "")
+open(out + ".sock", "w").write("%.2f %.2f %.2f %.2f %.2f %.2f %.2f" % (p50(sock_t), p99(sock_t), max(sock_t),
+    p50(sock_t) / f50, p99(sock_t) / f99, p50(sock_t) / c50, p99(sock_t) / c99))
 PY
 read -r C50 C99 CMAX F50 F99 R50 R99 START TRUE50 <"$T/card_times"
 read -r P50 P99 PR50 PR99 <"$T/card_times.pool"
+read -r K50 K99 KMAX KF50 KF99 KC50 KC99 <"$T/card_times.sock"
 LOAD_CARD=$(cut -d' ' -f1-3 /proc/loadavg)
 # the same lookup's statements alone (what the command sends on an open connection: the
 # vault lookup by a keyed hash, then the account), to tell the database's share from the
@@ -214,6 +232,8 @@ printf '  floor: a libpq-only process, new connection + SELECT 1 (bench_pq_floor
 printf '  the statement alone on an open connection (pgbench)  p50 %s ms  p99 %s ms   ratio p50 %sx  p99 %sx\n' \
 	"$S50" "$S99" "$(python3 -c "print('%.1f' % ($C50/$S50))" 2>/dev/null || echo n/a)" \
 	"$(python3 -c "print('%.1f' % ($C99/$S99))" 2>/dev/null || echo n/a)"
+printf '  posmark-hq card --json answered by the running serve (admin socket, same runs)  p50 %.2f ms  p99 %.2f ms  max %.2f ms   ratio to floor p50 %.2fx  p99 %.2fx; to direct p50 %.2fx  p99 %.2fx (the target is judged on this line)\n' \
+	"$K50" "$K99" "$KMAX" "$KF50" "$KF99" "$KC50" "$KC99"
 if [ -n "${P50:-}" ]; then
 	printf '  posmark-hq card --json through pgbouncer (transaction mode, same runs)  p50 %.2f ms  p99 %.2f ms   ratio to direct p50 %.2fx  p99 %.2fx\n' \
 		"$P50" "$P99" "$PR50" "$PR99"

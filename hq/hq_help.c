@@ -34,6 +34,8 @@ static const struct pm_cmd_help helps[] = {
 	  "  --tls-key FILE       the certificate's PEM private key (default: tls_key in hq.conf)\n"
 	  "  --key FILE           the rule-signing key the web console publishes with (default:\n"
 	  "                       rules_key in hq.conf, else the console cannot publish)\n"
+	  "  --admin-socket PATH  also answer `card CARD` on this local Unix socket, mode 0660\n"
+	  "                       (default: admin_socket in hq.conf, else none; docs/hq.md)\n"
 	  "  hq.conf also takes max_connections (default 1000) and per_ip_connections (32).\n"
 	  "  Runs in the foreground until SIGTERM; under systemd (Type=notify) it sends\n"
 	  "  READY=1 to $NOTIFY_SOCKET once listening.\n" },
@@ -67,6 +69,8 @@ static const struct pm_cmd_help helps[] = {
 	  " adjustment with a reason; CARD is the number or the ref",
 	  DB_OPT
 	  "  --json               one JSON object (default: text for people)\n"
+	  "  --admin-socket PATH  ask the running serve there first (default: admin_socket in\n"
+	  "                       hq.conf, else none), else the database directly\n"
 	  "  --reason TEXT        why the points change (required for adjust; kept in the ledger)\n" },
 	{ "cards", "cards import FILE [--db CONNINFO]",
 	  "import legacy balances from CSV card,points[,tier]; the same file twice imports once",

@@ -172,4 +172,18 @@ struct wire_event_payload;
 int hqi_erasure_key_load(const char *path, char *err, size_t errlen);
 int hqi_erasure_open(struct wire_event_payload *d, const char *payload, size_t len, char *why, size_t whylen);
 
+/* The admin socket (hq_admin_sock.c, docs/hq.md): serve answers `card CARD` over a local Unix
+ * socket. start: listen at path (0660, a directory others cannot write; a dead serve's socket is
+ * replaced) with a connection of its own; PM_OK, or PM_EIO/PM_ENOMEM with why in err. stop: close,
+ * remove the file, wait for lookups in progress. */
+int hqi_admin_sock_start(const char *path, const char *conninfo, const struct hq_tiers *tiers, char *err,
+			 size_t errlen);
+void hqi_admin_sock_stop(void);
+/* card: ask the serve at path (NULL: none configured). hq_card_show's PM_OK or PM_ENOENT with its
+ * output written to out and its err text, or HQI_ADMIN_NOT_ANSWERED (no serve, a dead one, another
+ * database or tier table, too slow, any other outcome): nothing written, ask the database directly. */
+#define HQI_ADMIN_NOT_ANSWERED 1
+int hqi_admin_card(const char *path, const char *conninfo, const struct hq_tiers *tiers, const char *card, bool json,
+		   FILE *out, char *err, size_t errlen);
+
 #endif

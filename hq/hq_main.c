@@ -54,6 +54,7 @@ struct opts {
 	const char *card_key;   /* --card-key, $POSMARK_HQ_CARD_KEY, card_key_file (hq_vault.h) */
 	const char *role, *pw_file;       /* user: --role, --password-file */
 	const char *campaign, *window_days, *limit; /* page: --campaign, --window-days, --limit */
+	const char *admin_socket;         /* --admin-socket PATH (hq_admin_sock.c) */
 	int workers;            /* 0 until given; then 4 unless hq.conf says */
 	unsigned max_connections, per_ip_connections;   /* from hq.conf; 0: the default */
 	int json, quiet, with_cards;   /* with_cards: baskets --with-cards */
@@ -88,6 +89,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			{ "--role", &o->role }, { "--password-file", &o->pw_file },
 			{ "--campaign", &o->campaign },
 			{ "--window-days", &o->window_days }, { "--limit", &o->limit },
+			{ "--admin-socket", &o->admin_socket },
 		};
 		size_t k = 0;
 		while (k < sizeof(valued) / sizeof(valued[0]) && strcmp(a, valued[k].name))
@@ -118,7 +120,7 @@ static int parse(int argc, char **argv, struct opts *o)
  * db, $POSMARK_HQ_DB) left unset.
  */
 struct hq_conf {
-	char db[1024], listen_addr[128], key[1024], tls_cert[1024], tls_key[1024], card_key[1024];
+	char db[1024], listen_addr[128], key[1024], tls_cert[1024], tls_key[1024], card_key[1024], admin_socket[108];
 	int workers;
 	unsigned max_connections, per_ip_connections;   /* 0: not set */
 	struct hq_tiers tiers;        /* [loyalty] tiers, tier_window_days (the till's defaults) */
@@ -182,11 +184,13 @@ static int conf_set(void *ctx, const char *section, const char *k, const char *v
 	}
 	char *dst = !strcmp(k, "db") ? hc->db : !strcmp(k, "listen") ? hc->listen_addr
 		    : !strcmp(k, "rules_key") ? hc->key : !strcmp(k, "tls_cert") ? hc->tls_cert
-		    : !strcmp(k, "tls_key") ? hc->tls_key : !strcmp(k, "card_key_file") ? hc->card_key : NULL;
-	size_t cap = dst == hc->listen_addr ? sizeof(hc->listen_addr) : sizeof(hc->db);
+		    : !strcmp(k, "tls_key") ? hc->tls_key : !strcmp(k, "card_key_file") ? hc->card_key
+		    : !strcmp(k, "admin_socket") ? hc->admin_socket : NULL;
+	size_t cap = dst == hc->listen_addr ? sizeof(hc->listen_addr)
+		     : dst == hc->admin_socket ? sizeof(hc->admin_socket) : sizeof(hc->db);
 	if (!dst) {
 		hc->hint = "hq.conf takes db, listen, workers, rules_key, tls_cert, tls_key, card_key_file,"
-			   " max_connections and per_ip_connections (docs/hq.md)";
+			   " max_connections, per_ip_connections and admin_socket (docs/hq.md)";
 		snprintf(msg, msglen, "unknown option '%s'", k);
 		return PM_EINVAL;
 	}
@@ -233,6 +237,8 @@ static int load_conf(struct opts *o)
 				 slash ? (int)(slash - path + 1) : 0, path);
 			o->card_key = hc.card_key;
 		}
+		if (!o->admin_socket && hc.admin_socket[0])
+			o->admin_socket = hc.admin_socket;
 		o->max_connections = hc.max_connections;
 		o->per_ip_connections = hc.per_ip_connections;
 		if (!o->workers)
@@ -425,7 +431,14 @@ static int cmd_serve(const struct opts *o)
 		return fail("give the key 'rules keygen' made (--key or rules_key in hq.conf)", "%s", kerr);
 	}
 	hq_console_config(o->key, o->tiers);
+	if (o->admin_socket && hqi_admin_sock_start(o->admin_socket, o->db, o->tiers, kerr, sizeof(kerr))) {
+		free(cert);
+		free(key);
+		return fail("give admin_socket a path in a directory only HQ's user (and group) can write, or leave it"
+			    " unset (docs/hq.md)", "%s", kerr);
+	}
 	rc = hq_serve(&cfg);
+	hqi_admin_sock_stop();
 	free(cert);
 	if (key) {
 		sodium_memzero(key, strlen(key));
@@ -619,6 +632,10 @@ static int cmd_card(const struct opts *o)
 	PGconn *c;
 	int rc;
 	if (o->npos == 2 && is_card(o->pos[1])) {
+		/* a running serve answers over its admin socket (hq_admin_sock.c), else the database */
+		rc = hqi_admin_card(o->admin_socket, o->db, o->tiers, o->pos[1], o->json, stdout, err, sizeof(err));
+		if (rc != HQI_ADMIN_NOT_ANSWERED)
+			goto answered;
 		/* the lookup carries the schema check (one round trip, docs/benchmarks.md); only
 		 * a schema that is not this build's costs the migration step and a second look */
 		if (!(c = open_db(o, 0)))
@@ -632,6 +649,7 @@ static int cmd_card(const struct opts *o)
 			rc = hq_card_show(c, o->pos[1], o->tiers, o->json, stdout, err, sizeof(err));
 		}
 		PQfinish(c);
+answered:
 		if (rc == PM_ENOENT)
 			return fail("check the number; a card gets an account with its first sale, import or adjustment",
 				    "%s", err);

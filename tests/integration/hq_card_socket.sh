@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# hq_card_socket.sh - `posmark-hq card` answered by the running serve over its admin
+# socket (hq_admin_sock.c, docs/hq.md): the same bytes and exit codes as the direct path
+# (text and JSON; a known, an unknown and an erased card), another database's serve not
+# asked, a dead serve's socket (stale file) falling back, garbage / oversized / silent
+# clients refused while serve keeps answering, the file's mode 0660, and an unsafe
+# directory refused.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib/hq_env.bash
+trap hq_cleanup EXIT
+pg_start fsync=off synchronous_commit=off
+T=$HQ_TMP
+mkdir -m 0750 "$T/run"
+S=$T/run/admin.sock
+printf 'card,points,tier\n7770001,300,1\n7770002,100\n7770003,5\n' >"$T/legacy.csv"
+"$POSMARK_HQ" cards import "$T/legacy.csv" --db "$HQ_DB" 2>/dev/null
+"$POSMARK_HQ" card adjust 7770001 25 --reason "goodwill: parcel lost, ä" --db "$HQ_DB" 2>/dev/null
+"$POSMARK_HQ" erase 7770002 --db "$HQ_DB" 2>/dev/null
+# a long ledger (~200 KB of output): a reply in many reads (HQ's tables name the card by its
+# vault ref, docs/privacy.md)
+ref3=$(hq_ref 7770003)
+psql_q "INSERT INTO ledger (terminal_key, seq, kind, store_id, terminal, card, time_us, points)
+	SELECT 'G/T', g, 'earn', 'G', 'T', '$ref3', 1700000000000000 + g, 1 FROM generate_series(1, 3000) g"
+
+# card_run NAME CARD [ARGS]: exit code in $T/NAME.rc, stdout/stderr in $T/NAME.out/.err
+card_run() {
+	local n=$1 card=$2; shift 2
+	"$POSMARK_HQ" card "$card" --db "$HQ_DB" "$@" >"$T/$n.out" 2>"$T/$n.err"; echo $? >"$T/$n.rc"
+}
+same() { cmp -s "$T/$1.out" "$T/$2.out" && cmp -s "$T/$1.err" "$T/$2.err" && cmp -s "$T/$1.rc" "$T/$2.rc"; }
+via() { POSMARK_DEBUG=3 "$POSMARK_HQ" card "$1" --db "$HQ_DB" --admin-socket "$S" 2>&1 >/dev/null | grep -c "$2"; }
+
+# the direct path's answers, before any serve runs
+for c in 7770001 7770002 7770003 7779999; do
+	card_run "d$c" $c
+	card_run "dj$c" $c --json
+done
+check "direct: the long ledger is long" '[ "$(wc -c <$T/dj7770003.out)" -gt 150000 ]'
+check "direct: the known card, the unknown and the erased answer as before" \
+	'[ "$(cat $T/d7770001.rc)" = 0 ] && grep -q "325 points" $T/d7770001.out && [ "$(cat $T/d7779999.rc)" = 1 ] && [ "$(cat $T/d7770002.rc)" = 1 ]'
+
+hq_start --admin-socket "$S"
+check "serve: the admin socket is there, mode 0660" '[ -S "$S" ] && [ "$(stat -c %a "$S")" = 660 ]'
+for c in 7770001 7770002 7770003 7779999; do
+	card_run "s$c" $c --admin-socket "$S"
+	card_run "sj$c" $c --admin-socket "$S" --json
+	check "card $c over the socket: same bytes, message and exit code as direct (text)" "same d$c s$c"
+	check "card $c over the socket: same bytes, message and exit code as direct (json)" "same dj$c sj$c"
+done
+check "the lookup was answered by serve (not the database directly)" '[ "$(via 7770001 "answered by serve")" = 1 ] && [ "$(via 7779999 "answered by serve")" = 1 ]'
+check "a card from hq.conf's admin_socket asks serve too" \
+	'printf "db = %s\nadmin_socket = %s\n" "$HQ_DB" "$S" >"$T/hq.conf"; [ "$(POSMARK_HQ_CONFIG=$T/hq.conf POSMARK_DEBUG=3 "$POSMARK_HQ" card 7770001 2>&1 >/dev/null | grep -c "answered by serve")" = 1 ]'
+check "another database string: serve is not asked, the database is" \
+	'[ "$(POSMARK_DEBUG=3 "$POSMARK_HQ" card 7770001 --db "$HQ_DB connect_timeout=5" --admin-socket "$S" 2>&1 >/dev/null | grep -c "asked directly")" = 1 ]'
+
+# hostile clients: garbage, oversized, silent; serve refuses each and keeps answering
+cat >"$T/poke.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+what = sys.argv[2]
+try:
+    if what == "garbage": s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    elif what == "big": s.sendall(b"card1 0 " + b"a" * 100000)
+    elif what == "badkey": s.sendall(b"card1 0 " + b"0" * 64 + b" 7770001\n")
+    elif what == "nocard": s.sendall(b"card1 1 " + b"0" * 64 + b" 77x\n")
+except OSError: pass
+data = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b: break
+        data += b
+except OSError: pass
+print(data.decode(errors="replace").strip())
+PY
+check "garbage is refused" '[ "$(python3 $T/poke.py $S garbage)" = "ERR malformed request" ]'
+check "an oversized request is refused" 'python3 $T/poke.py $S big | grep -q "^ERR request too long"'
+check "a malformed card is refused" '[ "$(python3 $T/poke.py $S nocard)" = "ERR malformed request" ]'
+check "another database's key gets OTHER, no account" '[ "$(python3 $T/poke.py $S badkey)" = OTHER ]'
+check "a silent client is cut off" 'python3 $T/poke.py $S silent | grep -q "^ERR request too long, too slow"'
+check "serve keeps running and answering after them" 'kill -0 $HQ_PID && [ "$(via 7770001 "answered by serve")" = 1 ]'
+card_run after 7770001 --admin-socket "$S"
+check "and still the same bytes" "same d7770001 after"
+
+# a dead serve leaves its socket file: card falls back, a new serve replaces the file
+kill -9 "$HQ_PID"; wait "$HQ_PID" 2>/dev/null; HQ_PID=
+check "stale: the dead serve's socket file is still there" '[ -S "$S" ]'
+for c in 7770001 7779999; do
+	card_run "st$c" $c --admin-socket "$S"
+	card_run "stj$c" $c --admin-socket "$S" --json
+	check "stale socket, card $c: falls back to the database, same output and exit code" "same d$c st$c && same dj$c stj$c"
+done
+check "stale socket: asked directly" '[ "$(via 7770001 "asked directly")" = 1 ]'
+HQ_PORT= hq_start --admin-socket "$S"
+check "a new serve replaces the stale socket and answers" '[ "$(stat -c %a "$S")" = 660 ] && [ "$(via 7770001 "answered by serve")" = 1 ]'
+"$POSMARK_HQ" serve --db "$HQ_DB" --listen "127.0.0.1:$(free_port)" --admin-socket "$S" 2>"$T/second.err"; rc=$?
+check "a second serve on a live socket is refused" '[ $rc = 1 ] && grep -q "another posmark-hq serve answers" $T/second.err'
+hq_stop
+check "a stopped serve removes its socket" '[ ! -e "$S" ]'
+
+mkdir -m 0777 "$T/open"; chmod 0777 "$T/open"
+"$POSMARK_HQ" serve --db "$HQ_DB" --listen "127.0.0.1:$(free_port)" --admin-socket "$T/open/a.sock" 2>"$T/open.err"; rc=$?
+check "a directory others can write is refused, with a hint" '[ $rc = 1 ] && grep -q "writable by others" $T/open.err && grep -q "^hint:" $T/open.err'
+check "serve's log: no sanitizer report (leaks, races at stop)" '! grep -q "Sanitizer\|runtime error" $T/hq.log'
