@@ -12,11 +12,15 @@ pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       libcmocka-dev umockdev libumockdev-dev zbar-tools socat
       libsqlite3-dev sqlite3 weka default-jre-headless python3 curl procps openssl
       debhelper dpkg-dev fakeroot lintian help2man man-db systemd udev bash-completion
-      chromium nodejs npm)
+      chromium)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm by command, not by package: a machine with another Node.js build (e.g.
+# NodeSource's nodejs, which carries npm and conflicts with Debian's npm package) keeps it
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing: ${missing[*]}" >&2
 	if [ "$(id -u)" -ne 0 ]; then
