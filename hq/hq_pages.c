@@ -101,6 +101,22 @@ void hqp_figure(json_t *doc, const char *key, const char *label, const char *typ
 					value ? value : json_null()));
 }
 
+json_int_t hqp_figures_per_row(json_t *doc, size_t table, const char *prefix, size_t count_col)
+{
+	json_t *rows = json_object_get(json_array_get(json_object_get(doc, "tables"), table), "rows"), *row;
+	size_t i;
+	json_int_t all = 0;
+	json_array_foreach(rows, i, row) {
+		const char *name = json_string_value(json_array_get(row, 0));
+		json_int_t n = json_integer_value(json_array_get(row, count_col));
+		char key[64];
+		snprintf(key, sizeof(key), "%s%s", prefix, name ? name : "");
+		hqp_figure(doc, key, name ? name : "", "int", json_integer(n));
+		all += n;
+	}
+	return all;
+}
+
 void hqp_chart(json_t *doc, const char *type, const char *title, const char *table, const char *x, const char *ys)
 {
 	json_t *y = json_array();
@@ -361,16 +377,7 @@ json_t *hqp_tiers(struct hqp_ctx *x)
 		return NULL;
 	}
 	/* the figures: each tier's count from the table just built */
-	json_t *rows = json_object_get(json_array_get(json_object_get(doc, "tables"), 0), "rows"), *row;
-	size_t i;
-	json_int_t all = 0;
-	json_array_foreach(rows, i, row) {
-		char key[48];
-		snprintf(key, sizeof(key), "tier_%s", json_string_value(json_array_get(row, 0)));
-		hqp_figure(doc, key, json_string_value(json_array_get(row, 0)), "int",
-			   json_integer(json_integer_value(json_array_get(row, 2))));
-		all += json_integer_value(json_array_get(row, 2));
-	}
+	json_int_t all = hqp_figures_per_row(doc, 0, "tier_", 2);
 	hqp_figure(doc, "members", "Members", "int", json_integer(all));
 	hqp_chart(doc, "bar", "Members by tier", "by_tier", "tier", "members");
 	hqp_chart(doc, "stacked_bar", "Tier movement by month", "by_month", "month", "joined,up,down");

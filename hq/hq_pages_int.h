@@ -42,6 +42,9 @@ int hqp_table_sql(struct hqp_ctx *x, json_t *doc, const char *name, const char *
 		  int ncols, const char *sql, int n, const char *const *pv);
 /* A figure (value: a new reference, taken). */
 void hqp_figure(json_t *doc, const char *key, const char *label, const char *type, json_t *value);
+/* A figure per row of the doc's table number `table`: key prefix + the row's first
+ * column (also the label), value its integer column count_col; returns their sum. */
+json_int_t hqp_figures_per_row(json_t *doc, size_t table, const char *prefix, size_t count_col);
 /* A chart over a table: ys is a comma-separated list of column keys. */
 void hqp_chart(json_t *doc, const char *type, const char *title, const char *table, const char *x, const char *ys);
 /* A note for people (what a figure leaves out): appended to the document's "notes". */

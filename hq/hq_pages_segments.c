@@ -143,16 +143,7 @@ json_t *hqp_segments(struct hqp_ctx *x)
 		json_decref(doc);
 		return NULL;
 	}
-	json_t *rows = json_object_get(json_array_get(json_object_get(doc, "tables"), 1), "rows"), *row;
-	size_t i;
-	json_int_t all = 0;
-	json_array_foreach(rows, i, row) {
-		char key[40];
-		snprintf(key, sizeof(key), "segment_%s", json_string_value(json_array_get(row, 0)));
-		hqp_figure(doc, key, json_string_value(json_array_get(row, 0)), "int",
-			   json_integer(json_integer_value(json_array_get(row, 1))));
-		all += json_integer_value(json_array_get(row, 1));
-	}
+	json_int_t all = hqp_figures_per_row(doc, 1, "segment_", 1);
 	hqp_figure(doc, "members", "Members scored", "int", json_integer(all));
 	hqp_chart(doc, "bar", "Members by segment", "segments", "segment", "members");
 	hqp_note(doc, "over the chain's members now (every card with a sale); the period, store and reference day"
