@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put_le(unsigned char *p, uint64_t v, int n)
+void loyi_put_le(unsigned char *p, uint64_t v, int n)
 {
 	for (int i = 0; i < n; i++)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint64_t get_le(const unsigned char *p, int n)
+uint64_t loyi_get_le(const unsigned char *p, int n)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < n; i++)
@@ -82,24 +82,24 @@ void loyi_sale_encode(const struct loy_sale *s, unsigned char *b)
 	b[3] = (unsigned char)cl;
 	b[4] = (unsigned char)tl;
 	b[5] = (unsigned char)el;
-	put_le(b + 6, s->n_items, 2);
-	put_le(b + 8, s->n_redeemed, 2);
+	loyi_put_le(b + 6, s->n_items, 2);
+	loyi_put_le(b + 8, s->n_redeemed, 2);
 	memcpy(b + 10, s->currency, 3);
-	put_le(b + 16, s->seq, 8);
-	put_le(b + 24, (uint64_t)s->time_us, 8);
-	put_le(b + 32, (uint64_t)s->total_cents, 8);
-	put_le(b + 40, (uint64_t)s->discount_cents, 8);
-	put_le(b + 48, (uint64_t)s->tendered_cents, 8);
-	put_le(b + 56, (uint64_t)s->points_earned, 8);
+	loyi_put_le(b + 16, s->seq, 8);
+	loyi_put_le(b + 24, (uint64_t)s->time_us, 8);
+	loyi_put_le(b + 32, (uint64_t)s->total_cents, 8);
+	loyi_put_le(b + 40, (uint64_t)s->discount_cents, 8);
+	loyi_put_le(b + 48, (uint64_t)s->tendered_cents, 8);
+	loyi_put_le(b + 56, (uint64_t)s->points_earned, 8);
 	b[64] = (unsigned char)s->type;
 	b[65] = (unsigned char)rl;
-	put_le(b + 72, s->return_of_seq, 8);
-	put_le(b + 80, (uint64_t)s->points_spent, 8);
-	put_le(b + 88, (uint64_t)s->point_value_cents, 8);
-	put_le(b + 96, (uint64_t)s->points_bonus, 8);
-	put_le(b + 104, (uint64_t)s->points_expired, 8);
-	put_le(b + 112, (uint64_t)s->refund_cents, 8);
-	put_le(b + 120, (uint64_t)s->points_clawed_back, 8);
+	loyi_put_le(b + 72, s->return_of_seq, 8);
+	loyi_put_le(b + 80, (uint64_t)s->points_spent, 8);
+	loyi_put_le(b + 88, (uint64_t)s->point_value_cents, 8);
+	loyi_put_le(b + 96, (uint64_t)s->points_bonus, 8);
+	loyi_put_le(b + 104, (uint64_t)s->points_expired, 8);
+	loyi_put_le(b + 112, (uint64_t)s->refund_cents, 8);
+	loyi_put_le(b + 120, (uint64_t)s->points_clawed_back, 8);
 	p = b + SALE_HDR_V2;
 	memcpy(p, s->card, cl);
 	p += cl;
@@ -112,9 +112,9 @@ void loyi_sale_encode(const struct loy_sale *s, unsigned char *b)
 	for (uint32_t i = 0; i < s->n_items; i++) {
 		const struct loy_item *it = &s->items[i];
 		memcpy(p, it->gtin, 14);
-		put_le(p + 14, (uint32_t)it->qty, 4);
-		put_le(p + 18, (uint64_t)it->unit_price_cents, 8);
-		put_le(p + 26, (uint64_t)it->line_cents, 8);
+		loyi_put_le(p + 14, (uint32_t)it->qty, 4);
+		loyi_put_le(p + 18, (uint64_t)it->unit_price_cents, 8);
+		loyi_put_le(p + 26, (uint64_t)it->line_cents, 8);
 		p += SALE_ITEM;
 	}
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {
@@ -122,7 +122,7 @@ void loyi_sale_encode(const struct loy_sale *s, unsigned char *b)
 		*p++ = (unsigned char)l;
 		memcpy(p, s->redeemed[i].coupon, l);
 		p += l;
-		put_le(p, (uint64_t)s->redeemed[i].discount_cents, 8);
+		loyi_put_le(p, (uint64_t)s->redeemed[i].discount_cents, 8);
 		p += 8;
 	}
 }
@@ -178,13 +178,13 @@ static int decode_chain_fields(const unsigned char *b, struct loy_sale *s, size_
 	*rl = b[65];
 	if ((s->type != LOY_SALE && s->type != LOY_RETURN) || *rl > LOY_TERMINAL_MAX)
 		return PM_ECORRUPT;
-	s->return_of_seq = get_le(b + 72, 8);
-	s->points_spent = (int64_t)get_le(b + 80, 8);
-	s->point_value_cents = (int64_t)get_le(b + 88, 8);
-	s->points_bonus = (int64_t)get_le(b + 96, 8);
-	s->points_expired = (int64_t)get_le(b + 104, 8);
-	s->refund_cents = (int64_t)get_le(b + 112, 8);
-	s->points_clawed_back = (int64_t)get_le(b + 120, 8);
+	s->return_of_seq = loyi_get_le(b + 72, 8);
+	s->points_spent = (int64_t)loyi_get_le(b + 80, 8);
+	s->point_value_cents = (int64_t)loyi_get_le(b + 88, 8);
+	s->points_bonus = (int64_t)loyi_get_le(b + 96, 8);
+	s->points_expired = (int64_t)loyi_get_le(b + 104, 8);
+	s->refund_cents = (int64_t)loyi_get_le(b + 112, 8);
+	s->points_clawed_back = (int64_t)loyi_get_le(b + 120, 8);
 	return PM_OK;
 }
 
@@ -206,15 +206,15 @@ int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, st
 		return PM_ECORRUPT;
 	s->tender = b[1];
 	s->card_erased = b[2] & 1;
-	s->n_items = (uint32_t)get_le(b + 6, 2);
-	s->n_redeemed = (uint32_t)get_le(b + 8, 2);
+	s->n_items = (uint32_t)loyi_get_le(b + 6, 2);
+	s->n_redeemed = (uint32_t)loyi_get_le(b + 8, 2);
 	memcpy(s->currency, b + 10, 3);
-	s->seq = get_le(b + 16, 8);
-	s->time_us = (int64_t)get_le(b + 24, 8);
-	s->total_cents = (int64_t)get_le(b + 32, 8);
-	s->discount_cents = (int64_t)get_le(b + 40, 8);
-	s->tendered_cents = (int64_t)get_le(b + 48, 8);
-	s->points_earned = (int64_t)get_le(b + 56, 8);
+	s->seq = loyi_get_le(b + 16, 8);
+	s->time_us = (int64_t)loyi_get_le(b + 24, 8);
+	s->total_cents = (int64_t)loyi_get_le(b + 32, 8);
+	s->discount_cents = (int64_t)loyi_get_le(b + 40, 8);
+	s->tendered_cents = (int64_t)loyi_get_le(b + 48, 8);
+	s->points_earned = (int64_t)loyi_get_le(b + 56, 8);
 	/* v1 records read with the chain account's fields zero: a sale, nothing spent. */
 	if (b[0] == LOYI_SALE_V2) {
 		if (len < SALE_HDR_V2 || decode_chain_fields(b, s, &rl))
@@ -244,9 +244,9 @@ int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, st
 			return PM_ECORRUPT;
 		memcpy(it->gtin, p, 14);
 		it->gtin[14] = '\0';
-		it->qty = (int32_t)(uint32_t)get_le(p + 14, 4);
-		it->unit_price_cents = (int64_t)get_le(p + 18, 8);
-		it->line_cents = (int64_t)get_le(p + 26, 8);
+		it->qty = (int32_t)(uint32_t)loyi_get_le(p + 14, 4);
+		it->unit_price_cents = (int64_t)loyi_get_le(p + 18, 8);
+		it->line_cents = (int64_t)loyi_get_le(p + 26, 8);
 		p += SALE_ITEM;
 	}
 	s->redeemed = sc->redeemed;
@@ -258,7 +258,7 @@ int loyi_sale_decode_sc(struct loyi_scratch *sc, const void *buf, size_t len, st
 		memcpy(s->redeemed[i].coupon, p, l);
 		s->redeemed[i].coupon[l] = '\0';
 		p += l;
-		s->redeemed[i].discount_cents = (int64_t)get_le(p, 8);
+		s->redeemed[i].discount_cents = (int64_t)loyi_get_le(p, 8);
 		p += 8;
 	}
 	return p == end ? PM_OK : PM_ECORRUPT;
@@ -274,18 +274,18 @@ void loyi_card_encode(const struct loyi_card *ic, unsigned char b[LOYI_CARD_LEN]
 	b[2] = (unsigned char)c->consent_source;
 	b[3] = (unsigned char)c->tier;
 	b[4] = (unsigned char)ic->hq_tier;
-	put_le(b + 8, (uint64_t)c->created_us, 8);
-	put_le(b + 16, (uint64_t)c->last_visit_us, 8);
-	put_le(b + 24, c->visits, 8);
-	put_le(b + 32, (uint64_t)c->spend_cents, 8);
-	put_le(b + 40, (uint64_t)c->pending_points, 8);
-	put_le(b + 48, (uint64_t)c->consent_changed_us, 8);
-	put_le(b + 56, (uint64_t)ic->hq_points, 8);
-	put_le(b + 64, ic->included_sale_seq, 8);
-	put_le(b + 72, (uint64_t)c->chain_as_of_us, 8);
-	put_le(b + 80, (uint64_t)ic->hq_window_spend_cents, 8);
-	put_le(b + 88, (uint64_t)ic->hq_last_visit_us, 8);
-	put_le(b + 96, (uint64_t)c->pending_spent, 8);
+	loyi_put_le(b + 8, (uint64_t)c->created_us, 8);
+	loyi_put_le(b + 16, (uint64_t)c->last_visit_us, 8);
+	loyi_put_le(b + 24, c->visits, 8);
+	loyi_put_le(b + 32, (uint64_t)c->spend_cents, 8);
+	loyi_put_le(b + 40, (uint64_t)c->pending_points, 8);
+	loyi_put_le(b + 48, (uint64_t)c->consent_changed_us, 8);
+	loyi_put_le(b + 56, (uint64_t)ic->hq_points, 8);
+	loyi_put_le(b + 64, ic->included_sale_seq, 8);
+	loyi_put_le(b + 72, (uint64_t)c->chain_as_of_us, 8);
+	loyi_put_le(b + 80, (uint64_t)ic->hq_window_spend_cents, 8);
+	loyi_put_le(b + 88, (uint64_t)ic->hq_last_visit_us, 8);
+	loyi_put_le(b + 96, (uint64_t)c->pending_spent, 8);
 }
 
 int loyi_card_decode(const void *buf, size_t len, const char *number, struct loyi_card *ic)
@@ -301,21 +301,21 @@ int loyi_card_decode(const void *buf, size_t len, const char *number, struct loy
 	c->consent = b[1];
 	c->consent_source = b[2];
 	c->tier = b[3];
-	c->created_us = (int64_t)get_le(b + 8, 8);
-	c->last_visit_us = (int64_t)get_le(b + 16, 8);
-	c->visits = get_le(b + 24, 8);
-	c->spend_cents = (int64_t)get_le(b + 32, 8);
+	c->created_us = (int64_t)loyi_get_le(b + 8, 8);
+	c->last_visit_us = (int64_t)loyi_get_le(b + 16, 8);
+	c->visits = loyi_get_le(b + 24, 8);
+	c->spend_cents = (int64_t)loyi_get_le(b + 32, 8);
 	/* v1: the whole local balance, which is the pending part of a card without HQ state. */
-	c->pending_points = (int64_t)get_le(b + 40, 8);
-	c->consent_changed_us = (int64_t)get_le(b + 48, 8);
+	c->pending_points = (int64_t)loyi_get_le(b + 40, 8);
+	c->consent_changed_us = (int64_t)loyi_get_le(b + 48, 8);
 	if (b[0] == LOYI_CARD_V2) {
 		ic->hq_tier = b[4];
-		ic->hq_points = (int64_t)get_le(b + 56, 8);
-		ic->included_sale_seq = get_le(b + 64, 8);
-		c->chain_as_of_us = (int64_t)get_le(b + 72, 8);
-		ic->hq_window_spend_cents = (int64_t)get_le(b + 80, 8);
-		ic->hq_last_visit_us = (int64_t)get_le(b + 88, 8);
-		c->pending_spent = (int64_t)get_le(b + 96, 8);
+		ic->hq_points = (int64_t)loyi_get_le(b + 56, 8);
+		ic->included_sale_seq = loyi_get_le(b + 64, 8);
+		c->chain_as_of_us = (int64_t)loyi_get_le(b + 72, 8);
+		ic->hq_window_spend_cents = (int64_t)loyi_get_le(b + 80, 8);
+		ic->hq_last_visit_us = (int64_t)loyi_get_le(b + 88, 8);
+		c->pending_spent = (int64_t)loyi_get_le(b + 96, 8);
 	}
 	if (c->consent > LOY_CONSENT_NO || c->tier >= LOY_TIER_MAX || ic->hq_tier >= LOY_TIER_MAX)
 		return PM_ECORRUPT;
@@ -343,7 +343,7 @@ size_t loyi_product_encode(const struct loy_product *p, unsigned char *b, size_t
 	b[1] = (unsigned char)nl;
 	b[2] = (unsigned char)cl;
 	b[3] = (unsigned char)bl;
-	put_le(b + 8, (uint64_t)p->price_cents, 8);
+	loyi_put_le(b + 8, (uint64_t)p->price_cents, 8);
 	memcpy(b + 16, p->name, nl);
 	memcpy(b + 16 + nl, p->category, cl);
 	memcpy(b + 16 + nl + cl, p->brand, bl);
@@ -361,7 +361,7 @@ int loyi_product_decode(const void *buf, size_t len, const char *gtin, struct lo
 	    bl >= sizeof(p->brand))
 		return PM_ECORRUPT;
 	snprintf(p->gtin, sizeof(p->gtin), "%s", gtin);
-	p->price_cents = (int64_t)get_le(b + 8, 8);
+	p->price_cents = (int64_t)loyi_get_le(b + 8, 8);
 	memcpy(p->name, b + 16, nl);
 	memcpy(p->category, b + 16 + nl, cl);
 	memcpy(p->brand, b + 16 + nl + cl, bl);

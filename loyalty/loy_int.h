@@ -184,4 +184,8 @@ int loyi_printq_decode(uint64_t seq, const void *buf, size_t len, struct loy_pri
 /* Drop the card's (campaign, rule, card) caps entries (an erasure); counts stay. */
 int loyi_caps_forget_card(struct loy_db *db, MDB_txn *txn, const char *card);
 
+/* Little-endian n-byte integers of the record formats (codec.c; docs/storage.md). */
+void loyi_put_le(unsigned char *p, uint64_t v, int n);
+uint64_t loyi_get_le(const unsigned char *p, int n);
+
 #endif

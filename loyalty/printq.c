@@ -19,31 +19,17 @@
 
 #define PQ_HDR 16
 
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 int loyi_printq_decode(uint64_t seq, const void *buf, size_t len, struct loy_printq_entry *e)
 {
 	const unsigned char *b = buf;
 	memset(e, 0, sizeof(*e));
 	if (len < PQ_HDR || b[0] != LOYI_REC_V1)
 		return PM_ECORRUPT;
-	uint64_t n = get_le(b + 4, 4);
+	uint64_t n = loyi_get_le(b + 4, 4);
 	if (PQ_HDR + n != len)
 		return PM_ECORRUPT;
 	e->seq = seq;
-	e->time_us = (int64_t)get_le(b + 8, 8);
+	e->time_us = (int64_t)loyi_get_le(b + 8, 8);
 	e->receipt = b + PQ_HDR;
 	e->receipt_len = (size_t)n;
 	return PM_OK;
@@ -65,8 +51,8 @@ int loyi_printq_put(struct loy_db *db, MDB_txn *txn, const struct loy_sale *s, c
 	unsigned char *b = v.mv_data;
 	memset(b, 0, PQ_HDR);
 	b[0] = LOYI_REC_V1;
-	put_le(b + 4, len, 4);
-	put_le(b + 8, (uint64_t)s->time_us, 8);
+	loyi_put_le(b + 4, len, 4);
+	loyi_put_le(b + 8, (uint64_t)s->time_us, 8);
 	memcpy(b + PQ_HDR, rec, len);
 	return PM_OK;
 }
