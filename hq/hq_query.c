@@ -6,10 +6,12 @@
  */
 #include "hq/hq_int.h"
 #include "hq/hq_vault.h"
+#include "hq/hq_rollup_int.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +86,35 @@ int hq_report_sales_by_day(PGconn *c, FILE *out, char *err, size_t errlen)
 
 /*
  * Per campaign: offers issued, held back (control group), redeemed; and the
- * share of cards that bought the offered item within 30 days after being
- * offered it (treated) or held back (control). lift = treated / control.
+ * share of offers whose card bought the offered item within 30 days after
+ * (treated: issued; control: held back). Two readings of the effect:
+ * `lift` = treated / control (the ratio, kept as first published), and
+ * `lift_difference` = treated - control with Newcombe's hybrid score 95%
+ * interval `lift_difference_ci95` [lo, hi]: the estimator the console's
+ * campaigns page shows (hq_pages_campaigns.c, docs/console.md).
  */
+static json_t *campaign_row(PGresult *r, int i)
+{
+	json_t *o = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+	if (!o)
+		return NULL;
+	int64_t tx = strtoll(PQgetvalue(r, i, 1), NULL, 10), tn = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+	int64_t cx = strtoll(PQgetvalue(r, i, 3), NULL, 10), cn = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+	struct hqr_lift l;
+	if (hqr_lift(tx, tn, cx, cn, 1.959964, &l) == PM_OK) {
+		json_object_set_new(o, "lift_difference", json_real(round(l.diff * 10000) / 10000));
+		json_object_set_new(o, "lift_difference_ci95",
+				    json_pack("[f, f]", round(l.diff_lo * 10000) / 10000, round(l.diff_hi * 10000) / 10000));
+	} else {
+		json_object_set_new(o, "lift_difference", json_null());
+		json_object_set_new(o, "lift_difference_ci95", json_null());
+	}
+	return o;
+}
+
 int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 {
-	return print_json_rows(PQexec(c,
+	PGresult *r = PQexec(c,
 		"WITH ev AS (SELECT campaign, type, card, time_us, gtin FROM events"
 		"   WHERE campaign IS NOT NULL),"
 		" conv AS (SELECT e.campaign, e.type, EXISTS (SELECT 1 FROM sales s WHERE s.card = e.card"
@@ -101,15 +126,38 @@ int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 		"   count(*) FILTER (WHERE type = 'offer_held_back') AS held_back,"
 		"   count(*) FILTER (WHERE type = 'offer_redeemed') AS redeemed FROM ev GROUP BY campaign),"
 		" rates AS (SELECT campaign,"
-		"   avg(bought::int) FILTER (WHERE type = 'offer_issued') AS treated,"
-		"   avg(bought::int) FILTER (WHERE type = 'offer_held_back') AS control FROM conv"
-		"   GROUP BY campaign)"
+		"   count(*) FILTER (WHERE type = 'offer_issued' AND bought) AS tx,"
+		"   count(*) FILTER (WHERE type = 'offer_issued') AS tn,"
+		"   count(*) FILTER (WHERE type = 'offer_held_back' AND bought) AS cx,"
+		"   count(*) FILTER (WHERE type = 'offer_held_back') AS cn FROM conv GROUP BY campaign)"
 		" SELECT json_build_object('campaign', k.campaign, 'issued', k.issued, 'held_back', k.held_back,"
 		"   'redeemed', k.redeemed, 'redemption_rate',"
 		"   CASE WHEN k.issued > 0 THEN round(k.redeemed::numeric / k.issued, 4) END,"
-		"   'treated_conversion', round(r.treated, 4), 'control_conversion', round(r.control, 4),"
-		"   'lift', CASE WHEN r.control > 0 THEN round(r.treated / r.control, 4) END)::text"
-		" FROM counts k LEFT JOIN rates r USING (campaign) ORDER BY k.campaign"), out, err, errlen);
+		"   'treated_conversion', CASE WHEN r.tn > 0 THEN round(r.tx::numeric / r.tn, 4) END,"
+		"   'control_conversion', CASE WHEN r.cn > 0 THEN round(r.cx::numeric / r.cn, 4) END,"
+		"   'lift', CASE WHEN r.cx > 0 THEN round((r.tx::numeric / r.tn) / (r.cx::numeric / r.cn), 4) END)::text,"
+		"   coalesce(r.tx, 0), coalesce(r.tn, 0), coalesce(r.cx, 0), coalesce(r.cn, 0)"
+		" FROM counts k LEFT JOIN rates r USING (campaign) ORDER BY k.campaign");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	int rc = PM_OK;
+	for (int i = 0; i < PQntuples(r) && rc == PM_OK; i++) {
+		json_t *o = campaign_row(r, i);
+		char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+		if (txt)
+			fprintf(out, "%s\n", txt);
+		else {
+			snprintf(err, errlen, "out of memory building the campaign report");
+			rc = PM_ENOMEM;
+		}
+		free(txt);
+		json_decref(o);
+	}
+	PQclear(r);
+	return rc;
 }
 
 /* The stores need the number to act on: a pending erasure keeps it sealed

@@ -132,6 +132,32 @@ check "campaigns: issued, held back, redeemed, cost, units and conversions = SQL
 "$POSMARK_HQ" report campaigns --db "$HQ_DB" | python3 -c 'import json,sys; [print("%s|%d|%d|%d" % (r["campaign"], r["issued"], r["held_back"], r["redeemed"])) for r in map(json.loads, sys.stdin)]' >"$T/ca.rep"
 cut -d'|' -f1-4 "$T/ca.rows" >"$T/ca.rows4"
 check "campaigns: issued, held back, redeemed = posmark-hq report campaigns" 'cmp -s "$T/ca.rows4" "$T/ca.rep"'
+# the report's difference and its interval, recomputed here (Newcombe 1998, method 10) from the
+# report's own conversions and the offers it counts (issued/held back with a card and an item)
+psql_q "SELECT campaign || '|' || count(*) FILTER (WHERE type = 'offer_issued') || '|' || count(*) FILTER (WHERE type = 'offer_held_back')
+	FROM events WHERE campaign IS NOT NULL AND card IS NOT NULL AND gtin IS NOT NULL GROUP BY campaign ORDER BY 1" >"$T/ca.n"
+"$POSMARK_HQ" report campaigns --db "$HQ_DB" >"$T/ca.json"
+check "campaigns: the report's lift_difference and its 95% interval = Newcombe's hybrid score interval recomputed" \
+	'python3 - "$T/ca.json" "$T/ca.n" <<'"'"'PY'"'"'
+import json, math, sys
+z = 1.959964
+def wilson(x, n):
+    p = x / n; d = 1 + z * z / n; c = p + z * z / (2 * n); h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (c - h) / d, (c + h) / d
+ns = {l.split("|")[0]: (int(l.split("|")[1]), int(l.split("|")[2])) for l in open(sys.argv[2]) if l.strip()}
+seen = 0
+for r in map(json.loads, open(sys.argv[1])):
+    tn, cn = ns.get(r["campaign"], (0, 0))
+    if not tn or not cn:
+        assert r["lift_difference"] is None, r; continue
+    tx, cx = round(r["treated_conversion"] * tn), round(r["control_conversion"] * cn)
+    p1, p2 = tx / tn, cx / cn; (l1, u1), (l2, u2) = wilson(tx, tn), wilson(cx, cn)
+    d = p1 - p2; lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2); hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    got = r["lift_difference"], *r["lift_difference_ci95"]
+    assert all(abs(a - b) < 2e-4 for a, b in zip(got, (d, lo, hi))), (r, d, lo, hi)
+    seen += 1
+sys.exit(0 if seen else 1)
+PY'
 covers=$(python3 - "$T/ca" "$T/truth.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); tr = json.load(open(sys.argv[2]))
