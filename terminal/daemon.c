@@ -88,7 +88,7 @@ struct lane *daemon_lane(struct daemon *d, const char *name, bool create)
 		return NULL;
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	till_init(&l->till, d->db, &d->cfg, NULL, NULL, NULL);
-	l->till.hq = d->hq;
+	daemon_lane_hooks(d, l);   /* lookups at HQ happen off the loop (daemon_lookup.c) */
 	l->till.sink = lane_sink;
 	l->till.sink_ctx = l;
 	l->reply_client = -1;
@@ -345,6 +345,31 @@ static void line_too_long(struct daemon *d, int slot)
 	c->in_len = 0;
 }
 
+/*
+ * Handle the complete lines in the client's buffer, in order, until one parks
+ * its lane waiting for HQ (the rest wait for daemon_client_resume). false:
+ * the client was closed.
+ */
+static bool client_lines(struct daemon *d, int slot)
+{
+	struct client *c = &d->clients[slot];
+	char *start = c->in, *nl;
+	while (!daemon_client_parked(d, slot) &&
+	       (nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
+		*nl = '\0';
+		if (c->skipping)
+			c->skipping = false;    /* the end of the long line: drop it */
+		else if (nl > start)
+			daemon_handle(d, slot, start, (size_t)(nl - start));
+		start = nl + 1;
+		if (c->fd < 0)
+			return false;
+	}
+	c->in_len -= (size_t)(start - c->in);
+	memmove(c->in, start, c->in_len);
+	return true;
+}
+
 static void client_read(struct daemon *d, int slot)
 {
 	struct client *c = &d->clients[slot];
@@ -371,22 +396,14 @@ static void client_read(struct daemon *d, int slot)
 		/* A short read drained the socket: skip the read that would say EAGAIN. */
 		bool drained = (size_t)n < sizeof(c->in) - c->in_len;
 		c->in_len += (size_t)n;
-		char *start = c->in, *nl;
-		while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
-			*nl = '\0';
-			if (c->skipping)
-				c->skipping = false;    /* the end of the long line: drop it */
-			else if (nl > start)
-				daemon_handle(d, slot, start, (size_t)(nl - start));
-			start = nl + 1;
-			if (c->fd < 0)
-				return;
-		}
-		c->in_len -= (size_t)(start - c->in);
-		memmove(c->in, start, c->in_len);
-		if (drained)
+		if (!client_lines(d, slot) || drained || daemon_client_parked(d, slot))
 			return;
 	}
+}
+
+void daemon_client_resume(struct daemon *d, int slot)
+{
+	client_lines(d, slot);
 }
 
 static void client_write(struct daemon *d, int slot)
@@ -447,6 +464,8 @@ static void reload(struct daemon *d)
 
 static bool awaits_reply(struct daemon *d, int slot)
 {
+	if (daemon_client_parked(d, slot))
+		return true;
 	for (size_t i = 0; i < d->n_lanes; i++)
 		if (d->lanes[i]->committing && d->lanes[i]->reply_client == slot)
 			return true;
@@ -509,6 +528,7 @@ static int open_standalone_till(struct daemon *d, const char *scanner_spec, cons
 		return cli_fail("daemon", "see docs/printers.md for the profile names",
 				"devices.printer_profile '%s' is not a known printer profile", d->cfg.printer_profile);
 	d->till_lane = daemon_lane(d, "till", true);
+	d->till_lane->till.hq = d->hq;   /* its scanner is read on the loop: it asks HQ in line */
 	d->till_lane->till.printer = d->printer;
 	/* Receipts left waiting in the log (paper out, a crash) print now, before any new sale's. */
 	if (d->printer && till_retry_receipt(&d->till_lane->till, true))
@@ -518,7 +538,7 @@ static int open_standalone_till(struct daemon *d, const char *scanner_spec, cons
 }
 
 /* What the loop waits for: slot_of[i] is a client slot, or -1 signals, -2 commits,
- * -3 the listening socket, -4 the scanner, -5 the sync child. */
+ * -3 the listening socket, -4 the scanner, -5 the sync child, -6 HQ lookups. */
 static nfds_t poll_set(struct daemon *d, int sig_fd, struct pollfd *pfd, int *slot_of)
 {
 	nfds_t n = 0;
@@ -534,6 +554,10 @@ static nfds_t poll_set(struct daemon *d, int sig_fd, struct pollfd *pfd, int *sl
 		pfd[n] = (struct pollfd){ d->sync_fd, POLLIN, 0 };
 		slot_of[n++] = -5;
 	}
+	if (d->lookup_fd >= 0) {
+		pfd[n] = (struct pollfd){ d->lookup_fd, POLLIN, 0 };
+		slot_of[n++] = -6;
+	}
 	int sfd = d->scanner ? scan_fd(d->scanner) : -1;
 	if (sfd >= 0) {
 		pfd[n] = (struct pollfd){ sfd, POLLIN, 0 };
@@ -547,7 +571,9 @@ static nfds_t poll_set(struct daemon *d, int sig_fd, struct pollfd *pfd, int *sl
 			client_close(d, i);
 			continue;
 		}
-		short ev = (short)((c->eof ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0));
+		/* A parked client's next lines wait in the socket (its buffer keeps order). */
+		bool reading = !c->eof && !daemon_client_parked(d, i);
+		short ev = (short)((reading ? POLLIN : 0) | (c->out_len ? POLLOUT : 0));
 		if (!ev)
 			continue;
 		pfd[n] = (struct pollfd){ c->fd, ev, 0 };
@@ -577,6 +603,11 @@ static void dispatch(struct daemon *d, int sig_fd, const struct pollfd *pfd, con
 					client_write(d, k);
 		} else if (slot_of[i] == -5) {
 			daemon_sync_read(d);
+		} else if (slot_of[i] == -6) {
+			daemon_lookups_done(d);
+			for (int k = 0; k < DAEMON_MAX_CLIENTS; k++)
+				if (d->clients[k].fd >= 0 && d->clients[k].out_len)
+					client_write(d, k);
 		} else if (slot_of[i] == -3) {
 			accept_clients(d);
 		} else if (slot_of[i] >= 0) {
@@ -619,7 +650,10 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		loy_close(d->db);
 		goto out_close_pipe;
 	}
-	term_till_hq(&d->hq, &d->cfg, d->db);   /* before any lane: every lane gets the hooks */
+	term_till_hq(&d->hq, &d->cfg, d->db);   /* the standalone till's, asked on the loop */
+	d->lookup_fd = -1;
+	if (d->hq.account_lookup && lookuper_start(&d->cfg, d->db, &d->lookuper, &d->lookup_fd))
+		pm_warn("cannot start the HQ lookup thread: lanes decide on what the log knows");
 	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
 		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);
 		goto out_close_log;
@@ -650,9 +684,9 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		notify(msg);
 	}
 
-	while (!got_term || any_committing(d)) {
-		struct pollfd pfd[DAEMON_MAX_CLIENTS + 4];
-		int slot_of[DAEMON_MAX_CLIENTS + 4];
+	while (!got_term || any_committing(d) || daemon_any_lookup(d)) {
+		struct pollfd pfd[DAEMON_MAX_CLIENTS + 8];
+		int slot_of[DAEMON_MAX_CLIENTS + 8];
 		nfds_t n = poll_set(d, sig_pipe[0], pfd, slot_of);
 		committer_expect(d->committer, hot_lanes(d));
 		/* A scanner without an fd (a script) is read between events. */
@@ -690,6 +724,8 @@ out_close_socket:
 	close(d->listen_fd);
 	unlink(d->socket_path);
 out_close_log:
+	lookuper_stop(d->lookuper);
+	d->lookuper = NULL;
 	open_sales_close(d);
 	daemon_lanes_clear(d);
 	till_offers_share(NULL);

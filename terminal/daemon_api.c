@@ -66,6 +66,11 @@ static struct lane *lane_of(struct daemon *d, int slot, json_t *req, bool create
 		fail(d, slot, req, PM_EBUSY, "this lane's sale is being committed", "wait for the tender reply");
 		return NULL;
 	}
+	if (l->lookup) {
+		fail(d, slot, req, PM_EBUSY, "this lane is waiting for HQ's answer to its last scan",
+		     "wait for that request's reply (at most hq.lookup_budget_ms)");
+		return NULL;
+	}
 	return l;
 }
 
@@ -201,6 +206,14 @@ static void op_line_void(struct daemon *d, int slot, json_t *req)
 	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
 }
 
+/* A card the log has no chain state of: the till would ask HQ for its account. */
+static bool card_wants_hq(struct daemon *d, const char *card)
+{
+	struct loy_card c;
+	int rc = loy_card_get(d->db, card, &c);
+	return rc == PM_ENOENT || (rc == PM_OK && !c.chain_as_of_us);
+}
+
 static void op_card(struct daemon *d, int slot, json_t *req)
 {
 	struct lane *l = lane_of(d, slot, req, false);
@@ -217,6 +230,8 @@ static void op_card(struct daemon *d, int slot, json_t *req)
 		     "rescan the card or key its number");
 		return;
 	}
+	if (!l->till.returning && card_wants_hq(d, r.card) && daemon_lookup_first(d, slot, req, l, LOOKUP_ACCOUNT, r.card))
+		return;   /* runs again when HQ answered */
 	till_set_card(&l->till, &r);
 	const struct ofr_card *c = &l->till.card_snap;   /* the record till_set_card read */
 	json_t *rep = sale_state(l, ok_reply(req));
@@ -261,6 +276,9 @@ static void op_coupon(struct daemon *d, int slot, json_t *req)
 		fail(d, slot, req, PM_EINVAL, r.kind == SCAN_UNKNOWN ? r.error : "not a coupon code", NULL);
 		return;
 	}
+	/* Only a coupon this till would accept is worth asking HQ about (a guess never is). */
+	if (till_coupon_valid_here(&l->till, &r) && daemon_lookup_first(d, slot, req, l, LOOKUP_COUPON, r.coupon))
+		return;   /* runs again when HQ answered */
 	l->refusal[0] = '\0';
 	json_decref(l->coupon_accepted);
 	l->coupon_accepted = NULL;
@@ -357,6 +375,8 @@ static void op_return_open(struct daemon *d, int slot, json_t *req)
 		fail(d, slot, req, PM_EINVAL, "pos_sale_id is longer than 58 bytes", NULL);
 		return;
 	}
+	if (!(l->till.open && l->till.returning) && daemon_lookup_first(d, slot, req, l, LOOKUP_SALE, ref))
+		return;   /* runs again when HQ answered (what it knows of the sale and its returns) */
 	if (l->till.open && !l->till.n_lines && !l->till.card[0] && !l->till.returning)
 		till_cancel(&l->till);   /* an empty sale_open: the return replaces it */
 	l->refusal[0] = '\0';
@@ -563,7 +583,7 @@ json_t *daemon_status(struct daemon *d)
 		prn_status(d->printer, &pstate);
 	loy_printq_count(d->db, &waiting, NULL);   /* receipts in the log's print queue */
 	return json_pack("{s:s, s:s, s:s, s:I, s:{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:s, s:I},"
-			 " s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:s, s:s, s:I}, s:{s:s}}",
+			 " s:{s:i, s:i}, s:{s:I, s:I}, s:{s:I, s:I}, s:{s:s, s:s, s:I, s:I}, s:{s:s}}",
 			 "version", PM_VERSION, "store", d->cfg.store_id, "terminal", d->cfg.loy.terminal_id,
 			 "uptime_s", (json_int_t)((pm_now_us() - d->started_us) / 1000000),
 			 "log", "path", d->cfg.data_dir, "sales", (json_int_t)st.sales, "cards", (json_int_t)st.cards,
@@ -578,7 +598,7 @@ json_t *daemon_status(struct daemon *d)
 			 "commits", "groups", (json_int_t)groups, "sales", (json_int_t)sales,
 			 "api", "requests", (json_int_t)d->requests, "errors", (json_int_t)d->errors,
 			 "hq", "url", d->cfg.hq.url, "state", d->hq_state,
-			 "last_sync_us", (json_int_t)d->last_sync_us,
+			 "last_sync_us", (json_int_t)d->last_sync_us, "lookups", (json_int_t)d->lookups,
 			 "rules", "version", d->rules_version[0] ? d->rules_version : "none installed");
 }
 
@@ -657,19 +677,21 @@ void daemon_handle(struct daemon *d, int slot, const char *line, size_t len)
 		json_decref(req);
 		return;
 	}
+	daemon_run_op(d, slot, req);
+	json_decref(req);
+}
+
+void daemon_run_op(struct daemon *d, int slot, json_t *req)
+{
 	const char *op = str(req, "op");
-	if (bad_field_type(d, slot, req)) {
-		json_decref(req);
+	if (bad_field_type(d, slot, req))
 		return;
-	}
 	for (size_t i = 0; op && i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (!strcmp(op, ops[i].name)) {
 			ops[i].run(d, slot, req);
-			json_decref(req);
 			return;
 		}
 	fail(d, slot, req, PM_EINVAL, op ? "unknown op" : "request has no \"op\"",
 	     "ops: sale_open line_add line_void card coupon consent points_spend tender return_open receipt_printed "
 	     "sale_cancel card_info sale_status status echo card_erase");
-	json_decref(req);
 }

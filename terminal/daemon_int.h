@@ -13,6 +13,7 @@
 #define DAEMON_INT_H
 
 #include "terminal/till.h"
+#include "wire/wire.h"
 
 #include <jansson.h>
 
@@ -44,6 +45,37 @@ void committer_counts(struct committer *c, uint64_t *groups, uint64_t *sales);
 /* Finish queued work and stop the thread. */
 void committer_stop(struct committer *c);
 
+/* ---- HQ lookups off the event loop (daemon_lookup.c) ------------------ */
+
+enum lookup_kind { LOOKUP_ACCOUNT, LOOKUP_SALE, LOOKUP_COUPON };
+
+struct lane;
+struct lookup_job {
+	enum lookup_kind kind;
+	char key[64];                    /* the card or the coupon */
+	char terminal[LOY_TERMINAL_MAX + 1];  /* LOOKUP_SALE: the sale */
+	uint64_t seq;
+	int64_t queued_ns;
+	int rc;                          /* the lookup's result (PM_EOFFLINE: not asked in time) */
+	struct wire_sale_lookup sale;    /* LOOKUP_SALE's answer, until handed to the till */
+	bool sale_taken;
+	struct wire_coupon_status coupon;
+	struct lane *lane;               /* the parked op: its lane, request and client */
+	json_t *req;
+	int slot;
+	unsigned gen;
+	struct lookup_job *next;
+};
+struct lookuper;
+/* Start the lookup thread with its own HQ client. PM_ENOENT: no HQ configured. */
+int lookuper_start(const struct term_config *cfg, struct loy_db *db, struct lookuper **out, int *notify_fd);
+void lookuper_submit(struct lookuper *lk, struct lookup_job *j);
+/* Finished jobs, oldest first (drains the notification). */
+struct lookup_job *lookuper_take_done(struct lookuper *lk);
+/* Finish the lookup under way, drop the queued ones, stop the thread. */
+void lookuper_stop(struct lookuper *lk);
+void lookup_job_free(struct lookup_job *j);
+
 /* ---- lanes and clients (daemon.c) ------------------------------------ */
 
 #define DAEMON_MAX_LANES 64
@@ -65,6 +97,8 @@ struct lane {
 	struct till_sale_result result;  /* the last finished sale, for the tender reply */
 	char refusal[256];               /* why the till last refused a scan, tender or coupon */
 	json_t *coupon_accepted;         /* the last coupon_accepted event, rendered, for its reply */
+	struct lookup_job *lookup;       /* an op parked until HQ answers (daemon_lookup.c), or NULL */
+	struct lookup_job *prefetched;   /* while that op runs again: HQ's answer for its hooks */
 };
 
 struct client {
@@ -97,7 +131,10 @@ struct daemon {
 	int64_t started_us;
 	uint64_t requests, errors;
 	struct term_offers offers;       /* one engine for all lanes (shared caps) */
-	struct till_hq hq;               /* the lanes' lookups at HQ (term_till_hq; zero = none) */
+	struct till_hq hq;               /* the standalone till's lookups at HQ (term_till_hq; zero = none) */
+	struct lookuper *lookuper;       /* the API lanes' lookups, off the loop (NULL = no HQ) */
+	int lookup_fd;                   /* readable when lookups are done, -1 = none */
+	uint64_t lookups;                /* ops that waited for HQ so far */
 	char rules_version[96];          /* name of the installed rule set, "" = none */
 	/* background upload: a `posmark sync --once` child every hq.interval_s */
 	pid_t sync_pid;
@@ -142,6 +179,23 @@ struct lane *daemon_lane(struct daemon *d, const char *name, bool create);
 void daemon_reply(struct daemon *d, int slot, json_t *obj);
 /* Handle one request line from client slot. */
 void daemon_handle(struct daemon *d, int slot, const char *line, size_t len);
+/* Run one parsed request (daemon_api.c's op table). */
+void daemon_run_op(struct daemon *d, int slot, json_t *req);
+/* Handle the complete lines a parked client sent meanwhile (daemon.c). */
+void daemon_client_resume(struct daemon *d, int slot);
+
+/* daemon_lookup.c: a lane's till_hq hooks (answers fetched first; none without HQ). */
+void daemon_lane_hooks(struct daemon *d, struct lane *l);
+/* Whether the op must wait for HQ first: true = parked (its reply comes when
+ * HQ answered or the budget passed), false = run it now. key: the card, the
+ * coupon, or the sale "TERMINAL:SEQ". */
+bool daemon_lookup_first(struct daemon *d, int slot, json_t *req, struct lane *l, enum lookup_kind kind,
+			 const char *key);
+/* A client with an op parked: its further lines wait, unread, in order. */
+bool daemon_client_parked(const struct daemon *d, int slot);
+bool daemon_any_lookup(const struct daemon *d);
+/* Run the parked ops whose lookups are done, then their clients' waiting lines. */
+void daemon_lookups_done(struct daemon *d);
 /* A sale's result arrived from the committer. */
 void daemon_commit_done(struct daemon *d, struct commit_job *job);
 /* Forget every lane (their open sales too): shutdown, and the API fuzzer between inputs. */

@@ -339,6 +339,9 @@ void till_offers_share(const struct term_offers *shared);
 void till_offers_card(struct till *t);
 /* A scanned coupon: PM_OK accepted (coupon_accepted told), PM_EREFUSED (coupon_refused told). */
 int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
+/* Whether r is a coupon this till would take on its own checks (signature, card,
+ * dates), so that asking HQ about its single use is worth it. No side effects. */
+bool till_coupon_valid_here(struct till *t, const struct scan_result *r);
 
 /*
  * A receipt of the log's print queue printed (r: its decoded record; seq its

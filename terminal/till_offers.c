@@ -98,6 +98,17 @@ static int coupon_refused(struct till *t, const char *code, const char *reason)
 	return PM_EREFUSED;
 }
 
+bool till_coupon_valid_here(struct till *t, const struct scan_result *r)
+{
+	char reason[200];
+	bool card_pending;
+	struct ofr_coupon c;
+	if (r->kind != SCAN_COUPON || !t->offers_ready || !t->hq.coupon_lookup)
+		return false;
+	return ofr_coupon_verify(&t->offers.key, t->offers.rules, t->offers.prefix, r->coupon, t->card, till_now(t), &c,
+				 &card_pending, reason, sizeof(reason)) == PM_OK;
+}
+
 int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r)
 {
 	char reason[200];
