@@ -499,6 +499,10 @@ void daemon_commit_done(struct daemon *d, struct commit_job *job)
 			json_object_update(r, sale);
 		json_decref(sale);
 		add_coupon_block(d, l, l->result.seq, r);
+		/* Other stores learn of a return only from HQ: send it now, not at the next interval,
+		 * so that the window in which a unit could be returned twice stays seconds wide. */
+		if (l->result.is_return)
+			d->sync_soon = true;
 	}
 	if (l->reply_id)
 		json_object_set(r, "id", l->reply_id);

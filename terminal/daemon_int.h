@@ -142,6 +142,7 @@ struct daemon {
 	char sync_out[4096];
 	size_t sync_out_len;
 	int64_t next_sync_us, last_sync_us;
+	bool sync_soon;                  /* a return committed: sync at the next turn, not at next_sync_us */
 	char hq_state[200];
 	/* open sales kept at a stop (open_sales.c): the reserved file, its size */
 	int open_sales_fd;               /* -1 = no reserve */

@@ -75,8 +75,9 @@ void daemon_sync_tick(struct daemon *d)
 	int64_t now = pm_now_us();
 	int fds[2];
 	daemon_compact_tick(d);   /* an erasure's compaction, between requests */
-	if (!d->cfg.hq.url[0] || d->sync_pid > 0 || now < d->next_sync_us)
+	if (!d->cfg.hq.url[0] || d->sync_pid > 0 || (now < d->next_sync_us && !d->sync_soon))
 		return;
+	d->sync_soon = false;
 	if (pipe2(fds, O_CLOEXEC)) {
 		snprintf(d->hq_state, sizeof(d->hq_state), "cannot start a sync: %s", strerror(errno));
 		d->next_sync_us = now + (int64_t)d->cfg.hq.interval_s * 1000000;

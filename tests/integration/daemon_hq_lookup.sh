@@ -118,6 +118,12 @@ PY
 }
 start_daemon SB
 lanes "$T/o1"
+# a return is sent to HQ at once (interval_s is an hour here): other stores learn of it from HQ
+for _ in $(seq 1 300); do
+	[ "$(psql_q "SELECT count(*) FROM sales WHERE terminal = 'TB' AND type = 'return'")" = 1 ] && break; sleep 0.1
+done
+check "the return reached HQ within seconds, not at the next sync interval (an hour)" \
+	'[ "$(psql_q "SELECT count(*) FROM sales WHERE terminal = '"'TB'"' AND type = '"'return'"'")" = 1 ]'
 stop_daemon
 j() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=eval(sys.argv[2]); print(" ".join(map(str, r)) if isinstance(r, tuple) else r)' "$T/o1" "$1" 2>/dev/null; }
 check "lane 1: the card B never saw comes back known with HQ's balance ($(j 'd["card"].get("points")') points, $(j 'int(d["card_ms"])') ms)" \
