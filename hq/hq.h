@@ -151,6 +151,10 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
  * more than one sale (two terminals offline). PM_OK, PM_EIO. */
 int hq_report_negative_balances(PGconn *c, FILE *out, char *err, size_t errlen);
 int hq_report_coupons_twice(PGconn *c, FILE *out, char *err, size_t errlen);
+/* Units returned beyond what their sale sold (returns at two stores while HQ lagged), one line
+ * per sale and GTIN: {"report":"returns_over_sold","sale","store","gtin","sold","returned",
+ * "refunded_cents","returns":[{store,terminal,seq,qty,time_us}]}. */
+int hq_report_returns_over_sold(PGconn *c, FILE *out, char *err, size_t errlen);
 /* Points liability per store: the sum of the entries each store wrote (HQ's: store null). */
 int hq_report_points_liability(PGconn *c, FILE *out, char *err, size_t errlen);
 
