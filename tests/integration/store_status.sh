@@ -175,3 +175,8 @@ check "HQ logged why it ignored the statuses" '[ "$(grep -c "sent a status HQ ca
 page
 check "the page's JSON lists every reporting terminal" \
 	'[ "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(len([t for t in d[\"tables\"] if t[\"name\"]==\"terminals\"][0][\"rows\"]))" "$T/page.json")" = 4 ]'
+
+# ---- migration 8 on a version 7 database (the upgrade every existing HQ makes) ----
+psql_q "DROP TABLE store_status; DELETE FROM schema_migrations WHERE version = 8" >/dev/null
+check "a version 7 database migrates to 8: store_status made, the stores page answers" \
+	'"$POSMARK_HQ" migrate --db "$HQ_DB" 2>/dev/null && [ "$(psql_q "SELECT max(version) FROM schema_migrations")" = 8 ] && page && [ "$(row terminals S1/T1 rules)" = "not reported" ]'
