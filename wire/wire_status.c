@@ -101,9 +101,9 @@ static bool take(int k, const char *v, struct wire_status *s, uint64_t *ver)
 		s->time_us = (int64_t)x;
 		return true;
 	default:
-		if (!version_ok(v))
+		if (!version_ok(v)) /* also: at most WIRE_STATUS_VERSION_MAX bytes */
 			return false;
-		snprintf(s->version, sizeof(s->version), "%s", v);
+		memcpy(s->version, v, strlen(v) + 1);
 		return true;
 	}
 }
