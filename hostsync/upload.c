@@ -182,8 +182,7 @@ void hsi_backoff_sleep(const struct hs_client_config *cfg, int attempt)
 
 /* ---- batches ----------------------------------------------------------- */
 
-struct prep;
-static int enc_sale_cb(void *ctx, const struct wire_sale *s);
+static int enc_sale_cb(void *ctx, const struct wire_sale *s); /* counts ledger entries: below struct prep */
 
 static int enc_event_cb(void *ctx, const struct wire_event *e)
 {
