@@ -4,7 +4,8 @@
  * figures computed the naive way, by a plain query over sales (and the
  * ledger, events) per page, median of NAIVE runs; the ratio naive / page.
  * bench/console.sh builds the data (10,000,000 sales, 1,000,000 cards) and
- * runs this. Usage: bench_console CONNINFO FROM_US TO_US [REPS] [NAIVE]
+ * runs this. Usage: bench_console CONNINFO FROM_US TO_US [REPS] [NAIVE] [PAGES]
+ * (NAIVE 0: no naive query; PAGES: a comma-separated list, default all).
  */
 #include "hq/hq_pages.h"
 #include "common/pm_time.h"
@@ -67,7 +68,7 @@ static double pct(double *v, int n, double p)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: bench_console CONNINFO FROM_US TO_US [REPS] [NAIVE]\n");
+		fprintf(stderr, "usage: bench_console CONNINFO FROM_US TO_US [REPS] [NAIVE] [PAGES]\n");
 		return 2;
 	}
 	int reps = argc > 4 ? atoi(argv[4]) : 30, nreps = argc > 5 ? atoi(argv[5]) : 3;
@@ -80,11 +81,19 @@ int main(int argc, char **argv)
 	p.from_us = strtoll(argv[2], NULL, 10);
 	p.to_us = strtoll(argv[3], NULL, 10);
 	const char *pv[2] = { argv[2], argv[3] };
-	double *t = calloc((size_t)(reps > nreps ? reps : nreps), sizeof(double));
+	double *t = calloc((size_t)(reps > nreps ? reps : nreps) + 1, sizeof(double));
 	printf("%-10s %10s %10s %12s %10s %10s\n", "page", "p50 ms", "p95 ms", "naive ms", "x p50", "x p95");
 	int worst = 0;
+	const char *only = argc > 6 ? argv[6] : NULL;
 	for (size_t k = 0; k < sizeof(naive) / sizeof(naive[0]); k++) {
-		char err[500];
+		char err[500], key[40];
+		snprintf(key, sizeof(key), ",%s,", naive[k].page);
+		if (only) {
+			char list[400];
+			snprintf(list, sizeof(list), ",%s,", only);
+			if (!strstr(list, key))
+				continue;
+		}
 		json_t *d = hq_page_data(c, naive[k].page, &p, err, sizeof(err)); /* warm-up */
 		if (!d) {
 			fprintf(stderr, "bench_console: page %s: %s\n", naive[k].page, err);
@@ -107,7 +116,7 @@ int main(int argc, char **argv)
 			}
 			PQclear(r);
 		}
-		double nv = pct(t, nreps, 0.5);
+		double nv = nreps > 0 ? pct(t, nreps, 0.5) : 0;
 		printf("%-10s %10.1f %10.1f %12.0f %9.0fx %9.0fx\n", naive[k].page, p50, p95, nv, nv / p50, nv / p95);
 		worst = p95 > 300 ? 1 : worst;
 	}

@@ -27,6 +27,9 @@ struct client {
 	void *reply_ctx;              /* for a reply_ok function's result */
 	CURLcode last_cc;             /* libcurl's result of the last exchange */
 	const char *log_path;         /* the path as logs may show it (no full card number); NULL = path */
+	bool status_on;               /* send status with every request (a sync's, not the till's lookups) */
+	struct wire_status status;    /* status.c: what the Posmark-Status header reports */
+	uint64_t ledger_floor;        /* the sales watermark when the sync began: entries after it counted */
 };
 
 /* Set up cl (curl handle, auth headers incl. X-Posmark-Terminal). PM_OK or PM_ENOMEM. */
@@ -48,6 +51,15 @@ typedef bool (*hsi_reply_ok_fn)(struct client *cl, long status);
 /* A GET with the batches' retry rules (docs/hostsync.md); PM_OK when reply_ok accepted a reply. */
 int hsi_get_retry(struct client *cl, const char *what, const char *path, struct curl_slist *extra,
 		  hsi_reply_ok_fn reply_ok, long *status, char *err, size_t errlen);
+
+/* status.c (docs/hostsync.md, "Store status"): begin computes the outbox
+ * counts and the installed rule set once per sync and sets status_on;
+ * positions/acked_ledger follow acknowledged batches; header appends the
+ * Posmark-Status line (clock read now) to hdrs when status_on. */
+int hsi_status_begin(struct client *cl, const struct hs_source *src);
+void hsi_status_positions(struct client *cl, const struct hs_positions *pos);
+void hsi_status_acked_ledger(struct client *cl, uint64_t entries);
+struct curl_slist *hsi_status_header(struct client *cl, struct curl_slist *hdrs);
 
 /* pull.c: GET /v1/accounts pages until `more` is false, each applied with its cursor. */
 int hsi_pull_accounts(struct client *cl, const struct hs_source *src, const char *terminal, char *err,

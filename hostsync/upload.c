@@ -134,6 +134,7 @@ int hsi_http(struct client *cl, const char *method, const char *path, const void
 	for (struct curl_slist *s = extra; s; s = s->next)
 		hdrs = curl_slist_append(hdrs, s->data);
 	hdrs = curl_slist_append(hdrs, "Expect:");
+	hdrs = hsi_status_header(cl, hdrs);
 	curl_easy_setopt(cl->h, CURLOPT_HTTPHEADER, hdrs);
 	if (!strcmp(method, "POST")) {
 		curl_easy_setopt(cl->h, CURLOPT_POST, 1L);
@@ -181,10 +182,7 @@ void hsi_backoff_sleep(const struct hs_client_config *cfg, int attempt)
 
 /* ---- batches ----------------------------------------------------------- */
 
-static int enc_sale_cb(void *ctx, const struct wire_sale *s)
-{
-	return wire_enc_sale(ctx, s);
-}
+static int enc_sale_cb(void *ctx, const struct wire_sale *s); /* counts ledger entries: below struct prep */
 
 static int enc_event_cb(void *ctx, const struct wire_event *e)
 {
@@ -283,7 +281,17 @@ struct prep {
 	int rc;
 	bool threaded;
 	pthread_t th;
+	uint64_t ledger_floor;        /* the status's count: entries of sales after this seq */
+	uint64_t ledger;              /* ... in this batch */
 };
+
+static int enc_sale_cb(void *ctx, const struct wire_sale *s)
+{
+	struct prep *p = ctx;
+	if (s->seq > p->ledger_floor)
+		p->ledger += s->n_ledger;
+	return wire_enc_sale(&p->e, s);
+}
 
 static void *prep_run(void *arg)
 {
@@ -291,8 +299,9 @@ static void *prep_run(void *arg)
 	int64_t t0 = pm_mono_ns();
 	wire_enc_begin(&p->e, p->events ? WIRE_BATCH_EVENTS : WIRE_BATCH_SALES, p->cfg->store, p->terminal);
 	memset(&p->gz, 0, sizeof(p->gz));
+	p->ledger = 0;
 	p->rc = p->events ? p->src->events_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_event_cb, &p->e)
-			  : p->src->sales_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_sale_cb, &p->e);
+			  : p->src->sales_after(p->src->ctx, p->after, p->cfg->batch_max_sales, enc_sale_cb, p);
 	if (!p->rc && p->e.h.count > 0)
 		p->rc = wire_enc_finish(&p->e, &p->gz, &p->raw);
 	pm_info("read and encoded %" PRIu64 " records in %.0f ms", p->e.h.count, (double)(pm_mono_ns() - t0) / 1e6);
@@ -341,6 +350,7 @@ static int upload_kind(struct client *cl, const struct hs_source *src, const cha
 	a.cfg = cl->cfg;
 	a.terminal = terminal;
 	a.events = events;
+	a.ledger_floor = cl->ledger_floor;
 	b = a;
 	prep_start(cur, next);
 	for (;;) {
@@ -377,6 +387,11 @@ static int upload_kind(struct client *cl, const struct hs_source *src, const cha
 			rc = src->watermark_set(src->ctx, events, next);
 			if (rc)
 				snprintf(err, errlen, "cannot record HQ's ack in the log: %s", pm_strerror(rc));
+			/* the next request reports what is left */
+			if (!events)
+				hsi_status_acked_ledger(cl, cur->ledger);
+			if (!rc && !src->positions(src->ctx, &pos))
+				hsi_status_positions(cl, &pos);
 		} else if (rc == PM_EEXIST && gaps++ < 3) {
 			/* HQ lost what we thought it had (a restored backup): resend from there */
 			if (ahead)
@@ -683,6 +698,7 @@ int hs_sync_once(const struct hs_client_config *cfg, const struct hs_source *src
 		hsi_client_close(&cl);
 		return rc;
 	}
+	hsi_status_begin(&cl, src);
 	/* uploads first: a state pulled after them includes them (docs/accounts.md) */
 	rc = upload_kind(&cl, src, terminal, false, err, errlen);
 	if (!rc)

@@ -161,6 +161,13 @@ struct hqi_guard *hqi_guard_open(int fd);
 void hqi_guard_phase(struct hqi_guard *g, enum hqi_guard_phase phase);
 void hqi_guard_close(struct hqi_guard *g);
 
+/* hq_store_status.c (docs/hostsync.md, "Store status"): the Posmark-Status header of an
+ * authenticated request (value NULL: none sent) as the latest status of (store, terminal), the
+ * store being the credential's. One upsert outside any batch's transaction. PM_OK (also when
+ * nothing was sent), PM_EINVAL (a malformed status: logged, nothing stored), PM_EIO. Callers
+ * never fail the request on it. */
+int hqi_store_status_record(PGconn *c, const char *store, const char *terminal, const char *value);
+
 /* hq_help.c: every help text of posmark-hq (usage, --list-commands, COMMAND --help). */
 struct pm_help;
 extern const struct pm_help hq_help;

@@ -1,7 +1,7 @@
 /*
  * hq_pages.c - the console's page data (hq_pages.h; issue 18): the page
  * list, parameters and their defaults, the document helpers, and the
- * overview, liability, tiers and stores pages. Every page reads the rollup
+ * overview, liability and tiers pages (stores: hq_pages_stores.c). Every page reads the rollup
  * tables ingest maintains (hq_rollup.c), never a scan of sales or events:
  * docs/console.md, "Page data", defines each figure.
  */
@@ -383,59 +383,5 @@ json_t *hqp_tiers(struct hqp_ctx *x)
 	hqp_chart(doc, "stacked_bar", "Tier movement by month", "by_month", "month", "joined,up,down");
 	if (x->p.store[0])
 		hqp_note(doc, "tiers are the chain's: the store filter does not apply");
-	return doc;
-}
-
-/* ---- stores ----------------------------------------------------------------------- */
-
-json_t *hqp_stores(struct hqp_ctx *x)
-{
-	json_t *doc = hqp_doc(x, "stores", "Stores");
-	char now[24];
-	snprintf(now, sizeof(now), "%" PRId64, x->now_us);
-	const char *pv[5] = { x->s_from_day, x->s_to_day, x->p.store, x->currency, now };
-	static const struct hqp_col cols[] = {
-		{ "store", "Store", "store" }, { "terminals", "Terminals", "int" },
-		{ "last_batch_us", "Last batch received", "date" }, { "newest_record_us", "Newest sale held", "date" },
-		{ "lag_s", "Lag (s): now - newest sale", "int" }, { "sales", "Sales in the period", "int" },
-		{ "sales_cents", "Sales value in the period", "cents" }, { "acked_sales_seq", "Sales seq held (sum)", "int" },
-		{ "acked_events_seq", "Events seq held (sum)", "int" }, { "unsent", "Unsent (store-reported)", "int" },
-		{ "rules_serial", "Rule set running", "int" },
-	};
-	if (hqp_table_sql(x, doc, "stores", "Stores", cols, 11,
-			  "SELECT s.store_id, u.terminals, u.last_us, d.newest, ($5::bigint - d.newest) / 1000000,"
-			  " coalesce(p.sales, 0), coalesce(p.cents, 0), u.sales_seq, u.events_seq, NULL::bigint, NULL::bigint"
-			  " FROM stores s"
-			  " LEFT JOIN (SELECT store_id, count(DISTINCT terminal) AS terminals,"
-			  "  (extract(epoch FROM max(updated_at)) * 1000000)::bigint AS last_us,"
-			  "  sum(acked_seq) FILTER (WHERE kind = 'sales') AS sales_seq,"
-			  "  sum(acked_seq) FILTER (WHERE kind = 'events') AS events_seq FROM upload_progress"
-			  "  GROUP BY store_id) u ON u.store_id = s.store_id"
-			  " LEFT JOIN (SELECT store_id, max(last_us) AS newest FROM rollup_store_day GROUP BY store_id) d"
-			  "  ON d.store_id = s.store_id"
-			  " LEFT JOIN (SELECT store_id, sum(sales) AS sales, sum(sales_cents) AS cents FROM rollup_store_day"
-			  "  WHERE day BETWEEN $1::int AND $2::int AND currency = $4 GROUP BY store_id) p"
-			  "  ON p.store_id = s.store_id WHERE $3 = '' OR s.store_id = $3 ORDER BY s.store_id", 5, pv)) {
-		json_decref(doc);
-		return NULL;
-	}
-	PGresult *r = hqp_query(x, "SELECT max(serial), (extract(epoch FROM max(published_at)) * 1000000)::bigint"
-				" FROM rule_sets", 0, NULL);
-	if (!r) {
-		json_decref(doc);
-		return NULL;
-	}
-	hqp_figure(doc, "stores", "Stores registered", "int",
-		   json_integer((json_int_t)json_array_size(json_object_get(json_array_get(json_object_get(doc, "tables"),
-											       0), "rows"))));
-	hqp_figure(doc, "rules_serial_published", "Newest rule set published (serial)", "int",
-		   PQgetisnull(r, 0, 0) ? json_null() : json_integer(hqp_int(r, 0, 0)));
-	hqp_figure(doc, "rules_published_us", "Published at", "date",
-		   PQgetisnull(r, 0, 1) ? json_null() : json_integer(hqp_int(r, 0, 1)));
-	PQclear(r);
-	hqp_chart(doc, "bar", "Lag by store (s)", "stores", "store", "lag_s");
-	hqp_note(doc, "unsent counts and the rule set each store runs are not reported to HQ by stores yet (their"
-		 " batches carry neither): the columns stay empty until they are; a store fetches the newest rule"
-		 " set on each sync");
 	return doc;
 }

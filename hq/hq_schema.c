@@ -281,6 +281,12 @@ static const struct migration migrations[] = {
 	/* 7: the console's rollup tables (issue 18), maintained by ingest in each batch's own
 	 * transaction, back-filled from the rows already stored (hq_rollup_schema.c; docs/console.md) */
 	{ hqr_migration_sql, hqr_backfill },
+	/* 8: the latest status each store's terminal reported (wire's Posmark-Status header,
+	 * docs/hostsync.md "Store status"; hq_store_status.c writes it, the stores page reads it) */
+	{ "CREATE TABLE IF NOT EXISTS store_status (store_id text NOT NULL, terminal text NOT NULL,"
+	  "  received_us bigint NOT NULL, terminal_us bigint NOT NULL, unsent_sales bigint NOT NULL,"
+	  "  unsent_events bigint NOT NULL, unsent_ledger bigint, rules_id text, rules_serial bigint,"
+	  "  version text NOT NULL, PRIMARY KEY (store_id, terminal));", NULL },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

@@ -282,8 +282,13 @@ static enum MHD_Result on_headers(struct MHD_Connection *con, struct req *rq, co
 		return hq_console_headers(con, &rq->answered);
 	PGconn *db = pool_get(&slot);
 	store = authenticate(con, db, &ret);
-	if (store)
+	if (store) {
 		snprintf(rq->store, sizeof(rq->store), "%s", store);
+		/* what the terminal reports (docs/hostsync.md, "Store status"): never fails the request */
+		(void)hqi_store_status_record(db, rq->store,
+					      MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Posmark-Terminal"),
+					      MHD_lookup_connection_value(con, MHD_HEADER_KIND, WIRE_STATUS_HEADER));
+	}
 	pool_put(slot);
 	if (!store) {
 		rq->answered = 1;

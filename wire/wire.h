@@ -383,4 +383,45 @@ enum wire_baskets_exit {
 int wire_rules_signed_message(uint64_t serial, const void *body, size_t len, struct pm_buf *out,
 			      const void **msg, size_t *msg_len);
 
+/*
+ * Store status, version 1 (docs/hostsync.md, "Store status"): what a
+ * terminal reports to HQ on every request of a sync, as one HTTP header
+ *   Posmark-Status: v=1; unsent_sales=12; unsent_events=3; unsent_ledger=20;
+ *     rules_id=<32 hex>; rules_serial=4; time_us=1764547200000000; version=0.12.0
+ * Items are KEY=VALUE separated by ';' (spaces around them allowed). HQ
+ * decodes it strictly: the whole value at most WIRE_STATUS_MAX bytes, at
+ * most WIRE_STATUS_ITEMS_MAX items, keys [a-z0-9_]{1,32}, values 1..64
+ * visible bytes; a known key twice, a number with a sign, leading zero or
+ * out of range, a bad rules_id or version is refused (the whole header);
+ * unknown keys are skipped (a newer terminal may add keys to v=1; only an
+ * incompatible change raises v, refused with PM_EVERSION). v, time_us,
+ * unsent_sales, unsent_events and version are required; unsent_ledger and
+ * the rules pair are optional (has_* say; rules_id and rules_serial come
+ * together: no rule set installed = neither).
+ */
+#define WIRE_STATUS_HEADER "Posmark-Status"
+#define WIRE_STATUS_VERSION 1
+#define WIRE_STATUS_MAX 512
+#define WIRE_STATUS_ITEMS_MAX 32
+#define WIRE_STATUS_COUNT_MAX 1000000000000ULL   /* unsent counts: at most 10^12 */
+#define WIRE_STATUS_TIME_MIN 946684800000000LL   /* time_us: 2000-01-01 .. */
+#define WIRE_STATUS_TIME_MAX 7258118400000000LL  /* .. 2200-01-01 */
+#define WIRE_STATUS_RULES_ID_LEN 32              /* hex of SHA-256(rules.json)'s first 16 bytes */
+#define WIRE_STATUS_VERSION_MAX 32
+struct wire_status {
+	uint64_t unsent_sales, unsent_events, unsent_ledger;
+	bool has_ledger;
+	bool has_rules;
+	char rules_id[WIRE_STATUS_RULES_ID_LEN + 1]; /* lowercase hex: HQ's rule_sets.etag without quotes */
+	uint64_t rules_serial;                       /* 0 = a set without serial (loaded by hand) */
+	int64_t time_us;                             /* the terminal's clock when it sent the request */
+	char version[WIRE_STATUS_VERSION_MAX + 1];   /* [0-9A-Za-z.+~_-] */
+};
+/* The header's value (no name, no CRLF) into out (cap >= WIRE_STATUS_MAX + 1).
+ * PM_OK, or PM_EINVAL when a field is out of the decoder's ranges. */
+int wire_status_encode(const struct wire_status *s, char *out, size_t cap);
+/* Decode len bytes (need not be NUL-terminated). PM_OK, PM_EINVAL (err
+ * names the item), PM_EVERSION (v is not 1). *s is zeroed first. */
+int wire_status_decode(const char *in, size_t len, struct wire_status *s, char *err, size_t errlen);
+
 #endif

@@ -88,6 +88,13 @@ async function visit(who, page, href, extra) {
 			const v = await visit("analyst", a.page, href, href.endsWith("/mining") ? "?min_support=0.005&min_confidence=0.1" : "");
 			seen += v.html + v.csvs;
 			check(`analyst: ${href} answers 200`, v.status === 200, String(v.status));
+			if (href.endsWith("/stores")) { // what the till reported with its syncs (docs/hostsync.md, "Store status")
+				const t = (v.doc.tables || []).find((x) => x.name === "terminals");
+				const col = (k) => t.columns.findIndex((c) => c.key === k);
+				check("analyst: stores shows the till's report: 0 unsent sales, its rule set and version",
+				      t && t.rows.length === 1 && t.rows[0][col("unsent_sales")] === 0 && t.rows[0][col("rules_id")] &&
+				      t.rows[0][col("version")] && v.html.includes("Unsent sales (reported)"), JSON.stringify(t && t.rows));
+			}
 		}
 		// a card looked up by its number: shown masked, its numbers right
 		await a.page.goto(base + "/page/card");
