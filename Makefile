@@ -107,7 +107,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 .PHONY: all test check bench fuzz clean demo tests quality
 HQ_MAIN := $(firstword $(wildcard hq/hq_main.c hostsync/hq_main.c))
 HQ_MOD := $(patsubst %/,%,$(dir $(HQ_MAIN)))
-PROGS := posmark $(if $(HQ_MAIN),posmark-hq)
+PROGS := posmark $(if $(HQ_MAIN),posmark-hq posmark-hq-main)
 all: $(addprefix $(B)/bin/,$(PROGS))
 ifeq ($(VARIANT),normal)
 all: $(addprefix bin/,$(PROGS))
@@ -136,10 +136,18 @@ $(B)/bin/posmark: $(B)/terminal/posmark_main.o $(call mod_archives,terminal)
 	@$(CC) $(LDFLAGS) -o $@ $< $(call mod_archives,terminal) $(call mod_ldlibs,terminal)
 
 ifneq ($(HQ_MAIN),)
-$(B)/bin/posmark-hq: $(B)/$(HQ_MOD)/hq_main.o $(call mod_archives,$(HQ_MOD))
+# HQ's full program (hq_main.c) and bin/posmark-hq, its front (hq_front_main.c, docs/hq.md "The
+# front program"): the front answers `card` over serve's admin socket and execs the full program
+# for everything else. It links hq/'s libc-only parts (hq_lite_int.h) with libc and libsodium
+# only: a part that starts to need libpq (or GnuTLS via libmicrohttpd) fails this link.
+$(B)/bin/posmark-hq-main: $(B)/$(HQ_MOD)/hq_main.o $(call mod_archives,$(HQ_MOD))
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	@$(CC) $(LDFLAGS) -o $@ $< $(call mod_archives,$(HQ_MOD)) $(call mod_ldlibs,$(HQ_MOD))
+$(B)/bin/posmark-hq: $(B)/$(HQ_MOD)/hq_front_main.o $(B)/lib$(HQ_MOD).a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	@$(CC) $(LDFLAGS) -o $@ $< $(B)/lib$(HQ_MOD).a $(B)/libcommon.a $(call pkg_libs,libsodium)
 endif
 
 # Unit tests link the modules they include (and what those use), plus
