@@ -221,7 +221,8 @@ clean:
 # Install, uninstall, man pages (issue 17; docs/packaging.md). Kept apart from
 # the build above: it only reads $(B)/bin/ and the files under dist/.
 #
-#   make install [PREFIX=/usr/local] [DESTDIR=]   programs, man pages, docs,
+#   make install [PREFIX=/usr/local] [DESTDIR=]   programs (posmark-hq's full program in
+#                    libexec/posmark-hq/), man pages, docs,
 #                    config examples, systemd units, sysusers.d, udev rule,
 #                    bash completion (debian/rules runs it with PREFIX=/usr)
 #   make uninstall [PREFIX=...] [DESTDIR=]        removes exactly those files
@@ -240,6 +241,9 @@ SYSCONFDIR  ?= /etc
 VERSION_CL  := $(shell head -n1 debian/changelog 2>/dev/null | cut -d'(' -f2 | cut -d')' -f1 | cut -d- -f1)
 VERSION     ?= $(if $(VERSION_CL),$(VERSION_CL),0.0)
 BINDIR      := $(PREFIX)/bin
+# posmark-hq's full program: the front in $(BINDIR) execs ../libexec/posmark-hq/posmark-hq-main
+# (docs/hq.md, "The front program"), so this is always $(PREFIX)/libexec.
+LIBEXECDIR  := $(PREFIX)/libexec
 MANDIR      := $(PREFIX)/share/man
 DOCDIR      := $(PREFIX)/share/doc/posmark
 HQDOCDIR    := $(PREFIX)/share/doc/posmark-hq
@@ -264,7 +268,7 @@ $(MAN_OUT)/posmark.1: $(B)/bin/posmark dist/man/posmark.h2m scripts/gen-man.sh s
 	@bash scripts/gen-man.sh $(B)/bin/posmark 1 "loyalty and offers for point-of-sale terminals" \
 		dist/man/posmark.h2m $@ $(VERSION)
 
-$(MAN_OUT)/posmark-hq.8: $(B)/bin/posmark-hq dist/man/posmark-hq.h2m scripts/gen-man.sh scripts/list-commands.sh
+$(MAN_OUT)/posmark-hq.8: $(B)/bin/posmark-hq $(B)/bin/posmark-hq-main dist/man/posmark-hq.h2m scripts/gen-man.sh scripts/list-commands.sh
 	@echo '  MAN     $@'
 	@bash scripts/gen-man.sh $(B)/bin/posmark-hq 8 "posmark HQ receiver, reports and rule publishing" \
 		dist/man/posmark-hq.h2m $@ $(VERSION)
@@ -279,8 +283,9 @@ install: all man
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(HQDOCDIR)/examples \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(UDEVDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/posmark $(DESTDIR)$(SYSCONFDIR)/default
+		$(DESTDIR)$(SYSCONFDIR)/posmark $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(LIBEXECDIR)/posmark-hq
 	$(INSTALL) -m 0755 $(B)/bin/posmark $(B)/bin/posmark-hq $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(B)/bin/posmark-hq-main $(DESTDIR)$(LIBEXECDIR)/posmark-hq/
 	gzip -9n -c $(MAN_OUT)/posmark.1 >$(DESTDIR)$(MANDIR)/man1/posmark.1.gz
 	gzip -9n -c $(MAN_OUT)/posmark-hq.8 >$(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
 	chmod 0644 $(DESTDIR)$(MANDIR)/man1/posmark.1.gz $(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
@@ -306,6 +311,8 @@ install: all man
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/posmark $(DESTDIR)$(BINDIR)/posmark-hq
+	rm -f $(DESTDIR)$(LIBEXECDIR)/posmark-hq/posmark-hq-main
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/posmark-hq 2>/dev/null || true
 	rm -f $(DESTDIR)$(MANDIR)/man1/posmark.1.gz $(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(POSMARK_DOCS)))
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(POSMARK_EXAMPLES)) posmark.conf)
