@@ -191,7 +191,7 @@ quality: all
 # libFuzzer targets: the library sources are compiled once with fuzzer
 # instrumentation; each target links the modules it includes.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. -MMD -MP
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. -MMD -MP -DPM_SYSCONFDIR='"$(SYSCONFDIR)"'
 FUZZ_SAN := -fsanitize=address,undefined
 define fuzz_module_rules
 build/fuzz/obj/$(1)/%.o: $(1)/%.c

@@ -172,7 +172,8 @@ int hqi_admin_reply_parse(const char *rep, size_t len, const char **out, size_t 
 	int code = neg ? -(int)(rc > 1000 ? 1000 : rc) : (int)(rc > 1000 ? 1000 : rc);
 	/* anything but the account or "no account": the direct path says it in its own words */
 	size_t body = (size_t)(end - p);
-	if ((code != PM_OK && code != PM_ENOENT) || el >= errlen || ol > body || el != body - ol)
+	if ((code != PM_OK && code != PM_ENOENT) || el >= errlen || ol > body || el != body - ol ||
+	    memchr(p + ol, '\0', (size_t)el))   /* err is text: a NUL in it is not serve's */
 		return HQI_ADMIN_NOT_ANSWERED;
 	memcpy(err, p + ol, (size_t)el);
 	err[el] = '\0';

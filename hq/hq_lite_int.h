@@ -61,7 +61,7 @@ int hqi_admin_dir_ok(const char *path, char *why, size_t whylen);
  * A reply as card reads it: "OK RC OUTLEN ERRLEN\n" OUT ERR, all of rep[0..len) (rep need
  * not be NUL-terminated). PM_OK or PM_ENOENT with *out and *outlen the output (inside rep) and
  * err the err text (NUL-terminated), or HQI_ADMIN_NOT_ANSWERED for anything else (OTHER, ERR,
- * a short or malformed reply, another return code, an err text longer than errlen - 1).
+ * a short or malformed reply, another return code, an err text longer than errlen - 1 or with a NUL).
  */
 #define HQI_ADMIN_NOT_ANSWERED 1
 int hqi_admin_reply_parse(const char *rep, size_t len, const char **out, size_t *outlen, char *err, size_t errlen);
