@@ -134,6 +134,7 @@ static int load_conf(struct opts *o, bool serve)
 		o->card_key = hc.card_key;
 	if (!o->card_key)
 		o->card_key = default_card_key(path, serve, key_path, sizeof(key_path));
+	pm_dbg("card key file: %s", o->card_key);
 	if (!o->admin_socket && hc.admin_socket[0])
 		o->admin_socket = hc.admin_socket;
 	o->max_connections = hc.max_connections;

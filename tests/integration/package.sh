@@ -252,6 +252,18 @@ check "posmark-hq (the front) runs the installed full program: --version" bash -
 check "/usr/bin/posmark-hq links no libpq; /usr/libexec/posmark-hq/posmark-hq-main does" bash -c \
 	"! ldd /usr/bin/posmark-hq | grep -q libpq && ldd /usr/libexec/posmark-hq/posmark-hq-main | grep -q libpq"
 
+# ---- the card key file's default with the packaged hq.conf (docs/privacy.md, "At HQ") ----
+hqkey() { env -u POSMARK_HQ_CONFIG -u POSMARK_HQ_CARD_KEY -u POSMARK_HQ_DB POSMARK_DEBUG=3 "$@" 2>&1; }
+check "packaged: the card key file defaults to the state directory, /var/lib/posmark-hq/hq-card.key" bash -c \
+	"$(declare -f hqkey); hqkey /usr/bin/posmark-hq migrate | grep -q 'card key file: /var/lib/posmark-hq/hq-card.key$'"
+if [ ! -e /etc/posmark/hq-card.key ]; then
+	touch /etc/posmark/hq-card.key
+	check "packaged: a key at the old default (/etc/posmark/hq-card.key) stays in use; serve says so once" bash -c \
+		"$(declare -f hqkey); hqkey /usr/bin/posmark-hq migrate | grep -q 'card key file: /etc/posmark/hq-card.key$' &&
+		 [ \"\$(hqkey /usr/bin/posmark-hq serve --listen 127.0.0.1:1 | grep -c 'using /etc/posmark/hq-card.key, the old default place')\" = 1 ]"
+	rm -f /etc/posmark/hq-card.key
+fi
+
 # ---- bash completion ---------------------------------------------------------------
 comp() { bash -c 'source /usr/share/bash-completion/completions/'"$1"'; COMP_WORDS=('"$2"'); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); _posmark; echo "${COMPREPLY[*]}"'; }
 check "completion: posmark da -> daemon" test "$(comp posmark "posmark da")" = daemon
