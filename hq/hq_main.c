@@ -1,4 +1,6 @@
-/* hq_main.c - bin/posmark-hq: HQ receiver, queries, store keys, rule sets. */
+/* hq_main.c - posmark-hq-main, HQ's full program (bin/posmark-hq, the front, runs it for all but
+ * a card answered over the admin socket: hq_front_main.c): the command line, hq.conf, serve, rules,
+ * store, history, erase, consent, report, user; the account commands are hq_cmd_accounts.c's. */
 #include "hq/hq.h"
 #include "hq/hq_int.h"
 #include "hq/hq_cli_int.h"
@@ -318,14 +320,98 @@ static int cmd_serve(const struct opts *o)
 	return rc ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+/* store add STORE [--credential-file F]: prints the new credential unless the file gives it. */
+static int cmd_store(const struct opts *o)
 {
-	struct opts o;
+	char err[600], cred[80];
+	PGconn *c;
+	int rc;
+	if (o->npos != 3 || strcmp(o->pos[1], "add") || strlen(o->pos[2]) > WIRE_ID_MAX)
+		return hqc_fail("posmark-hq store add STORE --db CONNINFO", "usage: store add STORE (id up to %d chars)",
+			    WIRE_ID_MAX);
+	if (o->cred_file) {
+		size_t n = 0;
+		char *t = hqc_read_file(o->cred_file, &n);
+		if (!t || n == 0 || n >= sizeof(cred))
+			return hqc_fail("put the credential on one line", "cannot read credential file '%s'", o->cred_file);
+		snprintf(cred, sizeof(cred), "%.*s", (int)strcspn(t, "\r\n"), t);
+		free(t);
+	} else {
+		unsigned char r[24];
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(cred, sizeof(cred), r, sizeof(r));
+	}
+	if (!(c = hqc_open_db(o, 1)))
+		return 1;
+	rc = hq_store_add(c, o->pos[2], cred, err, sizeof(err));
+	PQfinish(c);
+	if (rc)
+		return hqc_fail("check the database", "cannot register store: %s", err);
+	if (!o->cred_file)
+		printf("%s\n", cred); /* once, for hq.store_credential of that store */
+	return 0;
+}
+
+/* history CARD, erase CARD, consent CARD --targeted yes|no: one card's sales, or a change told to the stores. */
+static int cmd_card_event(const struct opts *o, const char *cmd)
+{
 	char err[600];
 	PGconn *c;
 	int rc;
+	if (!strcmp(cmd, "consent") &&
+	    (!o->targeted || (strcmp(o->targeted, "yes") && strcmp(o->targeted, "no"))))
+		return hqc_fail("say the customer's answer: --targeted yes or --targeted no",
+				"usage: consent CARD --targeted yes|no --db CONNINFO");
+	if (o->npos != 2 || !hqc_is_card(o->pos[1]))
+		return hqc_fail("give the full card number (digits) or its ref (posmark-hq card ref)",
+			    "usage: %s CARD --db CONNINFO", cmd);
+	if (!(c = hqc_open_db(o, 1)))
+		return 1;
+	if (!strcmp(cmd, "history")) {
+		rc = hq_history(c, o->pos[1], stdout, err, sizeof(err));
+	} else {
+		PGresult *b = PQexec(c, "BEGIN");
+		rc = PQresultStatus(b) == PGRES_COMMAND_OK ? PM_OK : PM_EIO;
+		PQclear(b);
+		if (!rc)
+			rc = !strcmp(cmd, "erase") ? hq_erase(c, o->pos[1], NULL, err, sizeof(err))
+			     : hq_consent(c, o->pos[1], !strcmp(o->targeted, "yes"), err, sizeof(err));
+		PQclear(PQexec(c, rc ? "ROLLBACK" : "COMMIT"));
+		if (!rc)
+			fprintf(stderr, "posmark-hq: %s at HQ; stores that know the card are told on their next sync\n",
+				!strcmp(cmd, "erase") ? "card erased" : "consent recorded");
+	}
+	PQfinish(c);
+	return rc ? hqc_fail("check the database", "%s failed: %s", cmd, err) : 0;
+}
 
-	pm_log_init_from_env(PM_LOG_WARN);
+/* report NAME: JSON lines of one of the reports. */
+static int cmd_report(const struct opts *o)
+{
+	char err[600];
+	PGconn *c;
+	int rc;
+	static const char *const names[] = { "sales-by-day", "campaigns", "negative-balances",
+					     "coupons-redeemed-twice", "points-liability" };
+	int (*const fns[])(PGconn *, FILE *, char *, size_t) = { hq_report_sales_by_day, hq_report_campaigns,
+		hq_report_negative_balances, hq_report_coupons_twice, hq_report_points_liability };
+	size_t k = 0;
+	while (o->npos == 2 && k < 5 && strcmp(o->pos[1], names[k]))
+		k++;
+	if (o->npos != 2 || k == 5)
+		return hqc_fail("posmark-hq report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|"
+			    "points-liability --db CONNINFO", "unknown report");
+	if (!(c = hqc_open_db(o, 1)))
+		return 1;
+	rc = fns[k](c, stdout, err, sizeof(err));
+	PQfinish(c);
+	return rc ? hqc_fail("check the database", "report failed: %s", err) : 0;
+}
+
+/* --help, --version, --list-commands, help COMMAND, COMMAND --help: answered before any config or
+ * database. The exit code, or -1: none of them, go on. */
+static int answer_early(int argc, char **argv)
+{
 	if (argc < 2)
 		return usage(stderr);
 	if (!strcmp(argv[1], "help") && argc > 2 && pm_help_find(&hq_help, argv[2])) /* help COMMAND */
@@ -354,6 +440,19 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	PGconn *c;
+	int rc;
+
+	pm_log_init_from_env(PM_LOG_WARN);
+	if ((rc = answer_early(argc, argv)) >= 0)
+		return rc;
+	const char *cmd = argv[1];
 	if (sodium_init() < 0)
 		return hqc_fail(NULL, "libsodium failed to start");
 	if (parse(argc - 1, argv + 1, &o))
@@ -381,77 +480,12 @@ int main(int argc, char **argv)
 		PQfinish(c);
 		return 0;
 	}
-	if (!strcmp(cmd, "store")) {
-		char cred[80];
-		if (o.npos != 3 || strcmp(o.pos[1], "add") || strlen(o.pos[2]) > WIRE_ID_MAX)
-			return hqc_fail("posmark-hq store add STORE --db CONNINFO", "usage: store add STORE (id up to %d chars)",
-				    WIRE_ID_MAX);
-		if (o.cred_file) {
-			size_t n = 0;
-			char *t = hqc_read_file(o.cred_file, &n);
-			if (!t || n == 0 || n >= sizeof(cred))
-				return hqc_fail("put the credential on one line", "cannot read credential file '%s'", o.cred_file);
-			snprintf(cred, sizeof(cred), "%.*s", (int)strcspn(t, "\r\n"), t);
-			free(t);
-		} else {
-			unsigned char r[24];
-			randombytes_buf(r, sizeof(r));
-			sodium_bin2hex(cred, sizeof(cred), r, sizeof(r));
-		}
-		if (!(c = hqc_open_db(&o, 1)))
-			return 1;
-		rc = hq_store_add(c, o.pos[2], cred, err, sizeof(err));
-		PQfinish(c);
-		if (rc)
-			return hqc_fail("check the database", "cannot register store: %s", err);
-		if (!o.cred_file)
-			printf("%s\n", cred); /* once, for hq.store_credential of that store */
-		return 0;
-	}
-	if (!strcmp(cmd, "consent") &&
-	    (!o.targeted || (strcmp(o.targeted, "yes") && strcmp(o.targeted, "no"))))
-		return hqc_fail("say the customer's answer: --targeted yes or --targeted no",
-			    "usage: consent CARD --targeted yes|no --db CONNINFO");
-	if (!strcmp(cmd, "history") || !strcmp(cmd, "erase") || !strcmp(cmd, "consent")) {
-		if (o.npos != 2 || !hqc_is_card(o.pos[1]))
-			return hqc_fail("give the full card number (digits) or its ref (posmark-hq card ref)",
-				    "usage: %s CARD --db CONNINFO", cmd);
-		if (!(c = hqc_open_db(&o, 1)))
-			return 1;
-		if (!strcmp(cmd, "history")) {
-			rc = hq_history(c, o.pos[1], stdout, err, sizeof(err));
-		} else {
-			PGresult *b = PQexec(c, "BEGIN");
-			rc = PQresultStatus(b) == PGRES_COMMAND_OK ? PM_OK : PM_EIO;
-			PQclear(b);
-			if (!rc)
-				rc = !strcmp(cmd, "erase") ? hq_erase(c, o.pos[1], NULL, err, sizeof(err))
-				     : hq_consent(c, o.pos[1], !strcmp(o.targeted, "yes"), err, sizeof(err));
-			PQclear(PQexec(c, rc ? "ROLLBACK" : "COMMIT"));
-			if (!rc)
-				fprintf(stderr, "posmark-hq: %s at HQ; stores that know the card are told on their next sync\n",
-					!strcmp(cmd, "erase") ? "card erased" : "consent recorded");
-		}
-		PQfinish(c);
-		return rc ? hqc_fail("check the database", "%s failed: %s", cmd, err) : 0;
-	}
-	if (!strcmp(cmd, "report")) {
-		static const char *const names[] = { "sales-by-day", "campaigns", "negative-balances",
-						     "coupons-redeemed-twice", "points-liability" };
-		int (*const fns[])(PGconn *, FILE *, char *, size_t) = { hq_report_sales_by_day, hq_report_campaigns,
-			hq_report_negative_balances, hq_report_coupons_twice, hq_report_points_liability };
-		size_t k = 0;
-		while (o.npos == 2 && k < 5 && strcmp(o.pos[1], names[k]))
-			k++;
-		if (o.npos != 2 || k == 5)
-			return hqc_fail("posmark-hq report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|"
-				    "points-liability --db CONNINFO", "unknown report");
-		if (!(c = hqc_open_db(&o, 1)))
-			return 1;
-		rc = fns[k](c, stdout, err, sizeof(err));
-		PQfinish(c);
-		return rc ? hqc_fail("check the database", "report failed: %s", err) : 0;
-	}
+	if (!strcmp(cmd, "store"))
+		return cmd_store(&o);
+	if (!strcmp(cmd, "history") || !strcmp(cmd, "erase") || !strcmp(cmd, "consent"))
+		return cmd_card_event(&o, cmd);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(&o);
 	if (!strcmp(cmd, "page"))
 		return hqc_cmd_page(&o);
 	if (!strcmp(cmd, "card"))
