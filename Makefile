@@ -107,7 +107,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 .PHONY: all test check bench fuzz clean demo tests quality
 HQ_MAIN := $(firstword $(wildcard hq/hq_main.c hostsync/hq_main.c))
 HQ_MOD := $(patsubst %/,%,$(dir $(HQ_MAIN)))
-PROGS := posmark $(if $(HQ_MAIN),posmark-hq)
+PROGS := posmark $(if $(HQ_MAIN),posmark-hq posmark-hq-main)
 all: $(addprefix $(B)/bin/,$(PROGS))
 ifeq ($(VARIANT),normal)
 all: $(addprefix bin/,$(PROGS))
@@ -136,10 +136,18 @@ $(B)/bin/posmark: $(B)/terminal/posmark_main.o $(call mod_archives,terminal)
 	@$(CC) $(LDFLAGS) -o $@ $< $(call mod_archives,terminal) $(call mod_ldlibs,terminal)
 
 ifneq ($(HQ_MAIN),)
-$(B)/bin/posmark-hq: $(B)/$(HQ_MOD)/hq_main.o $(call mod_archives,$(HQ_MOD))
+# HQ's full program (hq_main.c) and bin/posmark-hq, its front (hq_front_main.c, docs/hq.md "The
+# front program"): the front answers `card` over serve's admin socket and execs the full program
+# for everything else. It links hq/'s libc-only parts (hq_lite_int.h) with libc and libsodium
+# only: a part that starts to need libpq (or GnuTLS via libmicrohttpd) fails this link.
+$(B)/bin/posmark-hq-main: $(B)/$(HQ_MOD)/hq_main.o $(call mod_archives,$(HQ_MOD))
 	@mkdir -p $(dir $@)
 	@echo '  LD      $@'
 	@$(CC) $(LDFLAGS) -o $@ $< $(call mod_archives,$(HQ_MOD)) $(call mod_ldlibs,$(HQ_MOD))
+$(B)/bin/posmark-hq: $(B)/$(HQ_MOD)/hq_front_main.o $(B)/lib$(HQ_MOD).a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	@echo '  LD      $@'
+	@$(CC) $(LDFLAGS) -o $@ $< $(B)/lib$(HQ_MOD).a $(B)/libcommon.a $(call pkg_libs,libsodium)
 endif
 
 # Unit tests link the modules they include (and what those use), plus
@@ -183,7 +191,7 @@ quality: all
 # libFuzzer targets: the library sources are compiled once with fuzzer
 # instrumentation; each target links the modules it includes.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. -MMD -MP
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -g -O1 -I. -MMD -MP -DPM_SYSCONFDIR='"$(SYSCONFDIR)"'
 FUZZ_SAN := -fsanitize=address,undefined
 define fuzz_module_rules
 build/fuzz/obj/$(1)/%.o: $(1)/%.c
@@ -213,7 +221,8 @@ clean:
 # Install, uninstall, man pages (issue 17; docs/packaging.md). Kept apart from
 # the build above: it only reads $(B)/bin/ and the files under dist/.
 #
-#   make install [PREFIX=/usr/local] [DESTDIR=]   programs, man pages, docs,
+#   make install [PREFIX=/usr/local] [DESTDIR=]   programs (posmark-hq's full program in
+#                    libexec/posmark-hq/), man pages, docs,
 #                    config examples, systemd units, sysusers.d, udev rule,
 #                    bash completion (debian/rules runs it with PREFIX=/usr)
 #   make uninstall [PREFIX=...] [DESTDIR=]        removes exactly those files
@@ -232,6 +241,9 @@ SYSCONFDIR  ?= /etc
 VERSION_CL  := $(shell head -n1 debian/changelog 2>/dev/null | cut -d'(' -f2 | cut -d')' -f1 | cut -d- -f1)
 VERSION     ?= $(if $(VERSION_CL),$(VERSION_CL),0.0)
 BINDIR      := $(PREFIX)/bin
+# posmark-hq's full program: the front in $(BINDIR) execs ../libexec/posmark-hq/posmark-hq-main
+# (docs/hq.md, "The front program"), so this is always $(PREFIX)/libexec.
+LIBEXECDIR  := $(PREFIX)/libexec
 MANDIR      := $(PREFIX)/share/man
 DOCDIR      := $(PREFIX)/share/doc/posmark
 HQDOCDIR    := $(PREFIX)/share/doc/posmark-hq
@@ -256,7 +268,7 @@ $(MAN_OUT)/posmark.1: $(B)/bin/posmark dist/man/posmark.h2m scripts/gen-man.sh s
 	@bash scripts/gen-man.sh $(B)/bin/posmark 1 "loyalty and offers for point-of-sale terminals" \
 		dist/man/posmark.h2m $@ $(VERSION)
 
-$(MAN_OUT)/posmark-hq.8: $(B)/bin/posmark-hq dist/man/posmark-hq.h2m scripts/gen-man.sh scripts/list-commands.sh
+$(MAN_OUT)/posmark-hq.8: $(B)/bin/posmark-hq $(B)/bin/posmark-hq-main dist/man/posmark-hq.h2m scripts/gen-man.sh scripts/list-commands.sh
 	@echo '  MAN     $@'
 	@bash scripts/gen-man.sh $(B)/bin/posmark-hq 8 "posmark HQ receiver, reports and rule publishing" \
 		dist/man/posmark-hq.h2m $@ $(VERSION)
@@ -271,8 +283,9 @@ install: all man
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(HQDOCDIR)/examples \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(UDEVDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/posmark $(DESTDIR)$(SYSCONFDIR)/default
+		$(DESTDIR)$(SYSCONFDIR)/posmark $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(LIBEXECDIR)/posmark-hq
 	$(INSTALL) -m 0755 $(B)/bin/posmark $(B)/bin/posmark-hq $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(B)/bin/posmark-hq-main $(DESTDIR)$(LIBEXECDIR)/posmark-hq/
 	gzip -9n -c $(MAN_OUT)/posmark.1 >$(DESTDIR)$(MANDIR)/man1/posmark.1.gz
 	gzip -9n -c $(MAN_OUT)/posmark-hq.8 >$(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
 	chmod 0644 $(DESTDIR)$(MANDIR)/man1/posmark.1.gz $(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
@@ -298,6 +311,8 @@ install: all man
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/posmark $(DESTDIR)$(BINDIR)/posmark-hq
+	rm -f $(DESTDIR)$(LIBEXECDIR)/posmark-hq/posmark-hq-main
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/posmark-hq 2>/dev/null || true
 	rm -f $(DESTDIR)$(MANDIR)/man1/posmark.1.gz $(DESTDIR)$(MANDIR)/man8/posmark-hq.8.gz
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(POSMARK_DOCS)))
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(POSMARK_EXAMPLES)) posmark.conf)

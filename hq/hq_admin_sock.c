@@ -7,7 +7,10 @@
  * directory others cannot write) - the trust of someone who can read hq.conf's
  * database credentials. Only the read-only card lookup goes over it.
  *
- * Protocol (one request per connection; both ends are this binary):
+ * The client's side, the key and the shared helpers are hq_admin_ask.c's (libc and libsodium
+ * only: the front program, hq_front_main.c, asks without libpq).
+ *
+ * Protocol (one request per connection; both ends are this build's programs):
  *   request  "card1 J KEY CARD\n"      J 0|1 (--json), KEY 64 hex = BLAKE2b-256 of the
  *                                     conninfo and the tier table, CARD digits; at most
  *                                     HQI_ADMIN_REQ_MAX bytes, within 1 s of connecting
@@ -18,6 +21,7 @@
  */
 #include "hq/hq.h"
 #include "hq/hq_int.h"
+#include "hq/hq_lite_int.h"
 #include "wire/wire.h"
 #include "common/pm_err.h"
 #include "common/pm_log.h"
@@ -27,7 +31,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,97 +39,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#define REQ_MAX 256            /* "card1 J " + 64 hex + " " + card + "\n" fits well */
+#define REQ_MAX HQI_ADMIN_REQ_MAX
 #define REQ_DEADLINE_MS 1000   /* serve: the whole request line */
-#define ASK_DEADLINE_MS 300    /* card: connect, send, the reply's first line */
-#define BODY_IDLE_MS 2000      /* card: the reply's body, per read */
-#define OUT_MAX (64u << 20)
 #define HANDLERS_MAX 16
-
-/* BLAKE2b-256 of what makes two processes' answers the same: the database and the tiers. */
-static void answer_key(const char *conninfo, const struct hq_tiers *t, char hex[65])
-{
-	crypto_generichash_state st;
-	unsigned char h[32];
-	char buf[64];
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	const char *ci = conninfo ? conninfo : "";
-	crypto_generichash_update(&st, (const unsigned char *)ci, strlen(ci) + 1);
-	int n = snprintf(buf, sizeof(buf), "%d %d", t->n, t->window_days);
-	crypto_generichash_update(&st, (const unsigned char *)buf, (size_t)n + 1);
-	for (int i = 0; i < t->n && i < HQ_TIERS_MAX; i++) {
-		n = snprintf(buf, sizeof(buf), "%lld %.24s", (long long)t->threshold_cents[i], t->name[i]);
-		crypto_generichash_update(&st, (const unsigned char *)buf, (size_t)n + 1);
-	}
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, 65, h, sizeof(h));
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for fd to be ready (POLLIN/POLLOUT) until deadline: 1 ready, 0 timed out or failed. */
-static int wait_fd(int fd, short ev, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		struct pollfd p = { .fd = fd, .events = ev };
-		int r = poll(&p, 1, (int)left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return 0;
-	}
-}
-
-static int send_all(int fd, const char *p, size_t n, int64_t deadline)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-		} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-			return -1;
-		} else if (w < 0 && errno == EAGAIN && !wait_fd(fd, POLLOUT, deadline)) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The directory of path must exist and be unwritable by others (nobody else can plant or swap the file). */
-static int parent_ok(const char *path, char *why, size_t whylen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct stat st;
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(why, whylen, "the admin socket's directory '%s' does not exist", dir);
-		return -1;
-	}
-	if (st.st_mode & S_IWOTH) {
-		snprintf(why, whylen, "the admin socket's directory '%s' is writable by others", dir);
-		return -1;
-	}
-	return 0;
-}
 
 static int fill_addr(const char *path, struct sockaddr_un *sa)
 {
@@ -159,16 +76,16 @@ static void refuse(int fd, const char *why)
 {
 	char line[128];
 	int n = snprintf(line, sizeof(line), "ERR %s\n", why);
-	send_all(fd, line, (size_t)n, now_ms() + REQ_DEADLINE_MS);
+	hqi_send_all(fd, line, (size_t)n, hqi_now_ms() + REQ_DEADLINE_MS);
 }
 
 /* Read the request line: its length without '\n', or -1 (too long, too slow, closed). */
 static int read_request(int fd, char *buf)
 {
-	int64_t deadline = now_ms() + REQ_DEADLINE_MS;
+	int64_t deadline = hqi_now_ms() + REQ_DEADLINE_MS;
 	size_t have = 0;
 	while (have < REQ_MAX) {
-		if (!wait_fd(fd, POLLIN, deadline))
+		if (!hqi_wait_fd(fd, POLLIN, deadline))
 			return -1;
 		ssize_t r = recv(fd, buf + have, REQ_MAX - have, 0);
 		if (r <= 0) {
@@ -217,7 +134,7 @@ static void answer(int fd)
 		return;
 	}
 	if (strcmp(key, g.key)) {
-		send_all(fd, "OTHER\n", 6, now_ms() + REQ_DEADLINE_MS);
+		hqi_send_all(fd, "OTHER\n", 6, hqi_now_ms() + REQ_DEADLINE_MS);
 		return;
 	}
 	char *out = NULL;
@@ -232,9 +149,9 @@ static void answer(int fd)
 		rc = PM_ENOMEM;
 	char head[80];
 	int n = snprintf(head, sizeof(head), "OK %d %zu %zu\n", rc, outlen, strlen(err));
-	int64_t deadline = now_ms() + 5000;
-	if (!send_all(fd, head, (size_t)n, deadline) && !send_all(fd, out, outlen, deadline))
-		send_all(fd, err, strlen(err), deadline);
+	int64_t deadline = hqi_now_ms() + 5000;
+	if (!hqi_send_all(fd, head, (size_t)n, deadline) && !hqi_send_all(fd, out, outlen, deadline))
+		hqi_send_all(fd, err, strlen(err), deadline);
 	free(out);
 }
 
@@ -313,7 +230,7 @@ static int listen_at(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "the admin socket path must be 1 to %zu characters", sizeof(sa.sun_path) - 1);
 		return -1;
 	}
-	if (parent_ok(path, err, errlen) || clear_stale(path, &sa, err, errlen))
+	if (hqi_admin_dir_ok(path, err, errlen) || clear_stale(path, &sa, err, errlen))
 		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -345,7 +262,7 @@ int hqi_admin_sock_start(const char *path, const char *conninfo, const struct hq
 	g.conninfo = conninfo;
 	g.tiers = tiers;
 	g.stopping = 0;
-	answer_key(conninfo, tiers, g.key);
+	hqi_admin_key(conninfo, tiers, g.key);
 	pthread_mutex_init(&g.mu, NULL);
 	pthread_cond_init(&g.idle, NULL);
 	if (!(g.db = hq_connect(conninfo, err, errlen)))   /* warm now; a failure retries on the first lookup */
@@ -390,89 +307,4 @@ void hqi_admin_sock_stop(void)
 		if (g.wake[i] >= 0)
 			close(g.wake[i]);
 	g.wake[0] = g.wake[1] = -1;
-}
-
-/* ------------------------------------------------------------------ card */
-
-/* The whole reply (serve closes after it): the first bytes by the deadline, then each read within
- * BODY_IDLE_MS. The buffer (malloc'ed, NUL after the end) or NULL. */
-static char *read_reply(int fd, size_t *len, int64_t deadline)
-{
-	size_t cap = 4096, have = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		if (!wait_fd(fd, POLLIN, have ? now_ms() + BODY_IDLE_MS : deadline))
-			break;
-		if (have == cap) {
-			char *nb = cap < OUT_MAX + 1024 ? realloc(buf, 2 * cap + 1) : NULL;
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = recv(fd, buf + have, cap - have, 0);
-		if (r == 0) {
-			buf[have] = '\0';
-			*len = have;
-			return buf;
-		}
-		if (r < 0 && errno != EINTR && errno != EAGAIN)
-			break;
-		if (r > 0)
-			have += (size_t)r;
-	}
-	free(buf);
-	return NULL;
-}
-
-static int ask(int fd, const char *conninfo, const struct hq_tiers *tiers, const char *card, bool json, FILE *out,
-	       char *err, size_t errlen)
-{
-	char key[65], req[REQ_MAX + 1];
-	int64_t deadline = now_ms() + ASK_DEADLINE_MS;
-	answer_key(conninfo, tiers, key);
-	int n = snprintf(req, sizeof(req), "card1 %d %s %s\n", json ? 1 : 0, key, card);
-	size_t len;
-	char *rep;
-	if (n <= 0 || n > REQ_MAX || send_all(fd, req, (size_t)n, deadline) || !(rep = read_reply(fd, &len, deadline)))
-		return HQI_ADMIN_NOT_ANSWERED;
-	int rc;
-	size_t outlen, elen, end;
-	char *nl = memchr(rep, '\n', len < 80 ? len : 80);   /* the header line; the body follows it as is */
-	if (nl)
-		*nl = '\0';
-	end = nl ? (size_t)(nl - rep) + 1 : 0;
-	/* anything but the account or "no account": the direct path says it in its own words */
-	if (!nl || sscanf(rep, "OK %d %zu %zu", &rc, &outlen, &elen) != 3 || (rc != PM_OK && rc != PM_ENOENT) ||
-	    elen >= errlen || outlen > len - end || elen != len - end - outlen) {
-		free(rep);
-		return HQI_ADMIN_NOT_ANSWERED;
-	}
-	memcpy(err, rep + end + outlen, elen);
-	err[elen] = '\0';
-	if (outlen && fwrite(rep + end, 1, outlen, out) != outlen)
-		rc = PM_EIO;
-	free(rep);
-	return rc;
-}
-
-int hqi_admin_card(const char *path, const char *conninfo, const struct hq_tiers *tiers, const char *card, bool json,
-		   FILE *out, char *err, size_t errlen)
-{
-	struct sockaddr_un sa;
-	struct stat st;
-	char why[300];
-	if (!path || fill_addr(path, &sa) || lstat(path, &st) || !S_ISSOCK(st.st_mode) ||
-	    parent_ok(path, why, sizeof(why)))
-		return HQI_ADMIN_NOT_ANSWERED;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return HQI_ADMIN_NOT_ANSWERED;
-	int rc = HQI_ADMIN_NOT_ANSWERED;
-	/* a dead serve's socket refuses at once (ECONNREFUSED); a full backlog says EAGAIN: go direct */
-	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		rc = ask(fd, conninfo, tiers, card, json, out, err, errlen);
-	close(fd);
-	pm_dbg("card %s %s", card, rc == HQI_ADMIN_NOT_ANSWERED ? "asked directly" : "answered by serve");
-	return rc;
 }

@@ -126,8 +126,11 @@ static const char common_opts[] =
 	"  --config FILE        hq.conf to read (default: $POSMARK_HQ_CONFIG, else\n"
 	"                       " HQ_CONF_DEFAULT " if it exists; docs/hq.md)\n"
 	"  --card-key FILE      the card key file (default: $POSMARK_HQ_CARD_KEY, else\n"
-	"                       card_key_file in hq.conf, else hq-card.key beside hq.conf,\n"
-	"                       else " PM_SYSCONFDIR "/posmark/hq-card.key; made 0600 at first use)\n"
+	"                       card_key_file in hq.conf, else hq-card.key beside an hq.conf\n"
+	"                       named by --config or $POSMARK_HQ_CONFIG, else in the state\n"
+	"                       directory: $STATE_DIRECTORY, else /var/lib/posmark-hq (a key\n"
+	"                       at " PM_SYSCONFDIR "/posmark/hq-card.key stays in use); made 0600\n"
+	"                       at first use)\n"
 	"  -h, --help           this text\n"
 	"  --version            print the version\n";
 

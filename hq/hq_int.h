@@ -186,11 +186,6 @@ int hqi_erasure_open(struct wire_event_payload *d, const char *payload, size_t l
 int hqi_admin_sock_start(const char *path, const char *conninfo, const struct hq_tiers *tiers, char *err,
 			 size_t errlen);
 void hqi_admin_sock_stop(void);
-/* card: ask the serve at path (NULL: none configured). hq_card_show's PM_OK or PM_ENOENT with its
- * output written to out and its err text, or HQI_ADMIN_NOT_ANSWERED (no serve, a dead one, another
- * database or tier table, too slow, any other outcome): nothing written, ask the database directly. */
-#define HQI_ADMIN_NOT_ANSWERED 1
-int hqi_admin_card(const char *path, const char *conninfo, const struct hq_tiers *tiers, const char *card, bool json,
-		   FILE *out, char *err, size_t errlen);
+/* card's side of the socket: hq_lite_int.h (hq_admin_ask.c). */
 
 #endif

@@ -5,6 +5,10 @@
 # asked, a dead serve's socket (stale file) falling back, garbage / oversized / silent
 # clients refused while serve keeps answering, the file's mode 0660, and an unsafe
 # directory refused.
+# The front program (bin/posmark-hq, hq_front_main.c, docs/hq.md "The front program"): the
+# same bytes and exit codes as the full program (posmark-hq-main) for found, unknown, erased,
+# --json, bad input and every other shape of card; answered without the full program when serve
+# answers; falls back to it when serve is down, the socket absent, or hq.conf not one it takes.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib/hq_env.bash
@@ -53,6 +57,48 @@ check "a card from hq.conf's admin_socket asks serve too" \
 	'printf "db = %s\nadmin_socket = %s\n" "$HQ_DB" "$S" >"$T/hq.conf"; [ "$(POSMARK_HQ_CONFIG=$T/hq.conf POSMARK_DEBUG=3 "$POSMARK_HQ" card 7770001 2>&1 >/dev/null | grep -c "answered by serve")" = 1 ]'
 check "another database string: serve is not asked, the database is" \
 	'[ "$(POSMARK_DEBUG=3 "$POSMARK_HQ" card 7770001 --db "$HQ_DB connect_timeout=5" --admin-socket "$S" 2>&1 >/dev/null | grep -c "asked directly")" = 1 ]'
+
+# ---- the front program: bin/posmark-hq answers card itself or runs the full program ----
+MAIN=$(dirname "$POSMARK_HQ")/posmark-hq-main
+# main_run NAME ARGS: the full program itself; front_run NAME ARGS: the front (bin/posmark-hq)
+main_run() { local n=$1; shift; "$MAIN" "$@" >"$T/$n.out" 2>"$T/$n.err"; echo $? >"$T/$n.rc"; }
+front_run() { local n=$1; shift; "$POSMARK_HQ" "$@" >"$T/$n.out" 2>"$T/$n.err"; echo $? >"$T/$n.rc"; }
+n=0
+for args in "card 7770001" "card 7770001 --json" "card 7779999" "card 7779999 --json" "card 7770002" \
+	"card 77x" "card" "card 7770001 extra" "card ref 7770001" "card 7770001 --help" "card --json 7770003" \
+	"card 7770001 --db" "card 7770001 --quiet" "card 7770001 --card-key $T/other.key" "--version" "help card"; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086
+	main_run "m$n" $args --db "$HQ_DB" --admin-socket "$S"
+	# shellcheck disable=SC2086
+	front_run "f$n" $args --db "$HQ_DB" --admin-socket "$S"
+	check "front and full program: '$args': same bytes, message and exit code" "same m$n f$n"
+done
+# the front alone (no full program beside it) still answers: it did not run the full program
+mkdir -p "$T/alone"; cp "$POSMARK_HQ" "$T/alone/posmark-hq"
+"$T/alone/posmark-hq" card 7770001 --db "$HQ_DB" --admin-socket "$S" --json >"$T/alone.out" 2>"$T/alone.err"; echo $? >"$T/alone.rc"
+check "the front answers card by itself when serve answers (no full program beside it)" "same sj7770001 alone"
+"$T/alone/posmark-hq" card 7779999 --db "$HQ_DB" --admin-socket "$S" >"$T/alone2.out" 2>"$T/alone2.err"; echo $? >"$T/alone2.rc"
+check "... and an unknown card, with the same message and exit code" "same s7779999 alone2"
+"$T/alone/posmark-hq" card 7770001 --db "$HQ_DB" >"$T/alone3.out" 2>"$T/alone3.err"; rc=$?
+check "without an admin socket it runs the full program; none there: exit 127, says where it looked, with a hint" \
+	'[ $rc = 127 ] && grep -q "cannot run .*libexec/posmark-hq/posmark-hq-main or .*/posmark-hq-main" $T/alone3.err && grep -q "^hint: reinstall" $T/alone3.err'
+"$T/alone/posmark-hq" --version >/dev/null 2>&1; rc=$?
+check "every other command too (--version)" '[ $rc = 127 ]'
+# hq.conf: the front reads it as the full program does
+printf 'db = %s\nadmin_socket = %s\n' "$HQ_DB" "$S" >"$T/ok.conf"
+check "the front from hq.conf alone: answered by serve, same bytes" \
+	'"$T/alone/posmark-hq" card 7770001 --config "$T/ok.conf" >"$T/conf.out" 2>/dev/null && cmp -s "$T/conf.out" "$T/d7770001.out"'
+printf 'db = %s\nadmin_socket = %s\nworkers = 99\n' "$HQ_DB" "$S" >"$T/bad.conf"
+main_run mbad card 7770001 --config "$T/bad.conf"; front_run fbad card 7770001 --config "$T/bad.conf"
+check "an hq.conf the full program refuses: the front does not answer; the same error, exit 2" \
+	'same mbad fbad && [ "$(cat $T/fbad.rc)" = 2 ] && grep -q "workers" $T/fbad.err'
+printf 'db = %s\nadmin_socket = %s\n[loyalty]\ntiers = member:0:100, gold:100.00:200\n' "$HQ_DB" "$S" >"$T/tiers.conf"
+front_run ftiers card 7770001 --config "$T/tiers.conf"; main_run mtiers card 7770001 --config "$T/tiers.conf"
+check "another tier table than serve's: serve is not asked (OTHER), the full program answers the same as itself" \
+	'same mtiers ftiers && [ "$(cat $T/ftiers.rc)" = 0 ] && [ "$(POSMARK_DEBUG=3 "$POSMARK_HQ" card 7770001 --config "$T/tiers.conf" 2>&1 >/dev/null | grep -c "asked directly")" = 1 ]'
+front_run absent card 7770001 --db "$HQ_DB" --admin-socket "$T/run/none.sock"
+check "a socket path where nothing is: the database answers, same bytes as direct" "same d7770001 absent"
 
 # hostile clients: garbage, oversized, silent; serve refuses each and keeps answering
 cat >"$T/poke.py" <<'PY'

@@ -10,7 +10,8 @@
 #    may split its headers by reader; hq/ may also have hq_int.h, the card
 #    vault's private hq_vault.h and hq_pages.h, the console's page-data
 #    contract between its data and web layers);
-#  - bin/posmark does not link libpq, bin/posmark-hq does.
+#  - bin/posmark does not link libpq; bin/posmark-hq (the front program, docs/hq.md) links
+#    neither libpq nor GnuTLS; posmark-hq-main (the full program beside it) links libpq.
 # Environment: POSMARK, POSMARK_HQ (set by tests/run.sh), LAYOUT_ROOT (the
 # tree to check; default: this checkout).
 set -u
@@ -114,11 +115,20 @@ elif ldd "$P" | grep -q 'libpq\.so'; then
 else
 	ok "bin/posmark does not link libpq"
 fi
+PHQM=$(dirname "$PHQ")/posmark-hq-main
 if [ ! -x "$PHQ" ]; then
 	not_ok "bin/posmark-hq not built ($PHQ)"
-elif ldd "$PHQ" | grep -q 'libpq\.so'; then
-	ok "bin/posmark-hq links libpq"
+elif ldd "$PHQ" | grep -qE 'lib(pq|gnutls|microhttpd|krb5|ldap)'; then
+	not_ok "bin/posmark-hq (the front) links libpq, libmicrohttpd or what they pull"
+	ldd "$PHQ" | grep -E 'lib(pq|gnutls|microhttpd|krb5|ldap)' | sed 's/^/#   /'
 else
-	not_ok "bin/posmark-hq does not link libpq"
+	ok "bin/posmark-hq (the front) links neither libpq nor GnuTLS"
+fi
+if [ ! -x "$PHQM" ]; then
+	not_ok "posmark-hq-main not built ($PHQM)"
+elif ldd "$PHQM" | grep -q 'libpq\.so'; then
+	ok "posmark-hq-main links libpq"
+else
+	not_ok "posmark-hq-main does not link libpq"
 fi
 exit $status

@@ -103,7 +103,7 @@ files_of "$hqdeb" >"$work/posmark-hq.files"
 	for f in "$src"/docs/examples/*; do echo "/usr/share/doc/posmark/examples/$(basename "$f")"; done
 } | sort >"$work/posmark.want"
 printf '%s\n' /etc/default/posmark-hq /etc/posmark/hq.conf /lib/systemd/system/posmark-hq.service \
-	/usr/bin/posmark-hq /usr/lib/sysusers.d/posmark-hq.conf \
+	/usr/bin/posmark-hq /usr/libexec/posmark-hq/posmark-hq-main /usr/lib/sysusers.d/posmark-hq.conf \
 	/usr/share/bash-completion/completions/posmark-hq /usr/share/man/man8/posmark-hq.8.gz \
 	/usr/share/doc/posmark-hq/changelog.gz /usr/share/doc/posmark-hq/copyright \
 	/usr/share/doc/posmark-hq/hq.md /usr/share/doc/posmark-hq/examples/hq.conf \
@@ -245,6 +245,24 @@ wait "$daemon_pid"; rc=$?
 daemon_pid=
 check "daemon stops on SIGTERM with status 0" test "$rc" -eq 0
 sed 's/^/# daemon: /' "$work/daemon.log" | tail -n 10
+
+# ---- posmark-hq: the front and its full program (docs/hq.md, "The front program") -------
+check "posmark-hq (the front) runs the installed full program: --version" bash -c \
+	"/usr/bin/posmark-hq --version | grep -q '^posmark-hq [0-9]'"
+check "/usr/bin/posmark-hq links no libpq; /usr/libexec/posmark-hq/posmark-hq-main does" bash -c \
+	"! ldd /usr/bin/posmark-hq | grep -q libpq && ldd /usr/libexec/posmark-hq/posmark-hq-main | grep -q libpq"
+
+# ---- the card key file's default with the packaged hq.conf (docs/privacy.md, "At HQ") ----
+hqkey() { env -u POSMARK_HQ_CONFIG -u POSMARK_HQ_CARD_KEY -u POSMARK_HQ_DB POSMARK_DEBUG=3 "$@" 2>&1; }
+check "packaged: the card key file defaults to the state directory, /var/lib/posmark-hq/hq-card.key" bash -c \
+	"$(declare -f hqkey); hqkey /usr/bin/posmark-hq migrate | grep -q 'card key file: /var/lib/posmark-hq/hq-card.key$'"
+if [ ! -e /etc/posmark/hq-card.key ]; then
+	touch /etc/posmark/hq-card.key
+	check "packaged: a key at the old default (/etc/posmark/hq-card.key) stays in use; serve says so once" bash -c \
+		"$(declare -f hqkey); hqkey /usr/bin/posmark-hq migrate | grep -q 'card key file: /etc/posmark/hq-card.key$' &&
+		 [ \"\$(hqkey /usr/bin/posmark-hq serve --listen 127.0.0.1:1 | grep -c 'using /etc/posmark/hq-card.key, the old default place')\" = 1 ]"
+	rm -f /etc/posmark/hq-card.key
+fi
 
 # ---- bash completion ---------------------------------------------------------------
 comp() { bash -c 'source /usr/share/bash-completion/completions/'"$1"'; COMP_WORDS=('"$2"'); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); _posmark; echo "${COMPREPLY[*]}"'; }

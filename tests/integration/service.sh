@@ -207,6 +207,34 @@ fi
 printf 'workers = 99\n' >"$T/hq3.conf"
 "$PHQ" migrate --config "$T/hq3.conf" 2>"$T/e"; rc=$?
 check "hq.conf: a bad value names file, line and the valid range" '[ $rc -eq 2 ] && grep -q "hq3.conf:1: option .workers. = .99. is not valid: expected 1..32" "$T/e" && grep -q "^hint:" "$T/e"'
+# --workers and hq.conf's workers: 1..32 (docs/hq.md), refused otherwise with the range and a hint
+bad=
+for w in 0 -1 33 300 abc 4x ""; do
+	env -u POSMARK_HQ_DB POSMARK_HQ_CONFIG=none "$PHQ" migrate --workers "$w" 2>"$T/e"; rc=$?
+	{ [ $rc -eq 2 ] && grep -q "^posmark-hq: option --workers '$w' is not valid: expected 1..32" "$T/e" &&
+		grep -q "^hint: give a number of PostgreSQL connections from 1 to 32" "$T/e"; } || bad="$bad '$w'"
+done
+check "--workers 0, -1, 33, 300, abc, 4x and '' are refused: exit 2, the range, a hint (bad:$bad)" '[ -z "$bad" ]'
+env -u POSMARK_HQ_DB POSMARK_HQ_CONFIG=none "$PHQ" migrate --workers 32 2>"$T/e"; rc=$?
+check "--workers 1..32 is taken (then: no database named)" '[ $rc -eq 1 ] && grep -q "no database named" "$T/e"'
+printf 'workers = 0\n' >"$T/hq3b.conf"
+"$PHQ" migrate --config "$T/hq3b.conf" 2>"$T/e"; rc=$?
+check "hq.conf: workers = 0 is refused too" '[ $rc -eq 2 ] && grep -q "option .workers. = .0. is not valid: expected 1..32" "$T/e"'
+# the card key file's default (docs/privacy.md, "At HQ"): a named hq.conf's directory, else the state directory
+keyfile() { env -u POSMARK_HQ_CARD_KEY -u POSMARK_HQ_DB POSMARK_DEBUG=3 "$PHQ" migrate "$@" 2>&1 | sed -n 's/.*card key file: //p'; }
+check "card key file, no hq.conf: \$STATE_DIRECTORY/hq-card.key (systemd's StateDirectory)" \
+	'[ "$(POSMARK_HQ_CONFIG=none STATE_DIRECTORY="$T/state:$T/other" keyfile)" = "$T/state/hq-card.key" ]'
+if [ ! -e /etc/posmark/hq-card.key ]; then
+	check "card key file, no hq.conf and no \$STATE_DIRECTORY: /var/lib/posmark-hq/hq-card.key" \
+		'[ "$(unset STATE_DIRECTORY; POSMARK_HQ_CONFIG=none keyfile)" = /var/lib/posmark-hq/hq-card.key ]'
+fi
+printf '# empty\n' >"$T/hq5.conf"
+check "card key file, hq.conf named with --config: beside it (as before)" '[ "$(STATE_DIRECTORY=$T/state keyfile --config "$T/hq5.conf")" = "$T/hq-card.key" ]'
+printf 'card_key_file = %s\n' "$T/k1" >"$T/hq6.conf"
+check "card_key_file, \$POSMARK_HQ_CARD_KEY and --card-key win, in that order upwards" \
+	'[ "$(STATE_DIRECTORY=$T/state keyfile --config "$T/hq6.conf")" = "$T/k1" ] &&
+	 [ "$(STATE_DIRECTORY=$T/state POSMARK_DEBUG=3 POSMARK_HQ_CARD_KEY=$T/k2 "$PHQ" migrate --config "$T/hq6.conf" 2>&1 | sed -n "s/.*card key file: //p")" = "$T/k2" ] &&
+	 [ "$(STATE_DIRECTORY=$T/state POSMARK_DEBUG=3 POSMARK_HQ_CARD_KEY=$T/k2 "$PHQ" migrate --config "$T/hq6.conf" --card-key "$T/k3" 2>&1 | sed -n "s/.*card key file: //p")" = "$T/k3" ]'
 printf 'dbb = x\n' >"$T/hq4.conf"
 POSMARK_HQ_CONFIG="$T/hq4.conf" "$PHQ" migrate 2>"$T/e"; rc=$?
 check "hq.conf: an unknown key is refused (via POSMARK_HQ_CONFIG)" '[ $rc -eq 2 ] && grep -q "hq4.conf:1: unknown option .dbb." "$T/e"'
