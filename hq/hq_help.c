@@ -49,7 +49,7 @@ static const struct pm_cmd_help helps[] = {
 	{ "history", "history CARD [--db CONNINFO] --json", "a card's sales across all stores, as JSON lines",
 	  DB_OPT
 	  "  --json               JSON lines, the shape of 'posmark history --json' (the only format)\n" },
-	{ "report", "report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|points-liability [--db CONNINFO]",
+	{ "report", "report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|returns-over-sold|points-liability [--db CONNINFO]",
 	  "sales per store and day, campaigns, negative balances, coupons redeemed twice or points liability, as JSON lines",
 	  DB_OPT },
 	{ "page", "page overview|liability|tiers|campaigns|segments|cohorts|stores [--db CONNINFO] [--since-us US]\n"

@@ -392,15 +392,17 @@ static int cmd_report(const struct opts *o)
 	PGconn *c;
 	int rc;
 	static const char *const names[] = { "sales-by-day", "campaigns", "negative-balances",
-					     "coupons-redeemed-twice", "points-liability" };
+					     "coupons-redeemed-twice", "returns-over-sold", "points-liability" };
 	int (*const fns[])(PGconn *, FILE *, char *, size_t) = { hq_report_sales_by_day, hq_report_campaigns,
-		hq_report_negative_balances, hq_report_coupons_twice, hq_report_points_liability };
+		hq_report_negative_balances, hq_report_coupons_twice, hq_report_returns_over_sold,
+		hq_report_points_liability };
+	const size_t n = sizeof(names) / sizeof(names[0]);
 	size_t k = 0;
-	while (o->npos == 2 && k < 5 && strcmp(o->pos[1], names[k]))
+	while (o->npos == 2 && k < n && strcmp(o->pos[1], names[k]))
 		k++;
-	if (o->npos != 2 || k == 5)
+	if (o->npos != 2 || k == n)
 		return hqc_fail("posmark-hq report sales-by-day|campaigns|negative-balances|coupons-redeemed-twice|"
-			    "points-liability --db CONNINFO", "unknown report");
+			    "returns-over-sold|points-liability --db CONNINFO", "unknown report");
 	if (!(c = hqc_open_db(o, 1)))
 		return 1;
 	rc = fns[k](c, stdout, err, sizeof(err));

@@ -303,3 +303,11 @@ check "an erased card: no account line (HQ has no number for it), its entries go
 check "... and the store's erasure request names it" '[ "$(get S1 "$cred1" T1 "/v1/requests")" = 200 ] && grep -q "\"type\":\"erasure\",\"card\":\"$B\"" "$T/resp"'
 check "every balance is the sum of its ledger" 'consistent'
 check "no entry stored twice (the key holds)" '[ "$(psql_q "SELECT count(*) - count(DISTINCT (terminal_key, seq, kind)) FROM ledger")" = 0 ]'
+
+# ---- returns at two stores while HQ lagged ----
+check "report returns-over-sold: nothing while returns stay within what was sold" '[ -z "$("$POSMARK_HQ" report returns-over-sold --db "$HQ_DB")" ]'
+# store 2 returns both units of T1:1 (store 1 took one back already) while HQ lagged: 3 of 2
+batch "$T/ret2.gz" 2 S2 T9 1 <<EOF
+{"time_us": $((NOW - 800000)), "type": "return", "return_of": "T1:1", "refund_cents": 1000, "total": 0, "items": [{"gtin": "04006381333931", "qty": 2, "price_cents": 500, "line_cents": 1000}]}
+EOF
+check "report returns-over-sold: T1:1's unit returned at both stores, with each return" '[ "$(post S2 "$cred2" "$T/ret2.gz")" = 200 ] && "$POSMARK_HQ" report returns-over-sold --db "$HQ_DB" | python3 -c "import json,sys; d=[json.loads(l) for l in sys.stdin]; r=d[0] if len(d) == 1 else {}; sys.exit(0 if (r.get(\"sale\"), r.get(\"store\"), r.get(\"sold\"), r.get(\"returned\"), r.get(\"refunded_cents\"), [x[\"terminal\"] for x in r.get(\"returns\", [])]) == (\"T1:1\", \"S1\", 2, 3, 1500, [\"T1\", \"T9\"]) else 1)"'
