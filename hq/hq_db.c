@@ -51,8 +51,13 @@ struct ingest {
 	struct hqv_card *extra;       /* those cards, unsorted */
 	size_t n_extra, cap_extra;
 	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
+	int64_t t_step[6];            /* POSMARK_HQ_INGEST_TIMES: ns per step (STEP_*) of the last attempt */
 	char reason[400];
 };
+
+/* The steps an attempt's time is split into when POSMARK_HQ_INGEST_TIMES=1 (one log line per batch). */
+enum { STEP_CARDS, STEP_COPY, STEP_EVENTS, STEP_ROLLUPS, STEP_ACCOUNTS, STEP_COMMIT, N_STEPS };
+static const char *const step_name[N_STEPS] = { "cards", "copy", "events", "rollups", "accounts", "commit" };
 
 /* The ref of a card erased at HQ whose erasure the till has not applied yet:
  * its records are stored without the card, as if the erasure had come first. */
@@ -534,6 +539,29 @@ static int on_header_only(void *ctx, const struct wire_batch_header *h)
 	return rc ? rc : 1; /* stop after the header: 1 = header fine */
 }
 
+static int64_t step_done(struct ingest *in, int step, int64_t since)
+{
+	int64_t now = pm_mono_ns();
+	in->t_step[step] += now - since;
+	return now;
+}
+
+static void log_steps(const struct ingest *in)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("POSMARK_HQ_INGEST_TIMES");
+		on = e && !strcmp(e, "1");
+	}
+	if (!on)
+		return;
+	char line[256];
+	int n = 0;
+	for (int i = 0; i < N_STEPS && n < (int)sizeof(line); i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s %.1f", step_name[i], (double)in->t_step[i] / 1e6);
+	pm_info("batch %s/%s steps (ms):%s", in->store, in->h.terminal, line);
+}
+
 enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
 
 /*
@@ -581,8 +609,11 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 			 PRIu64, kind, in->acked, in->h.terminal, in->h.first_seq);
 		return ATTEMPT_DONE;
 	}
+	int64_t ts = pm_mono_ns();
+	memset(in->t_step, 0, sizeof(in->t_step));
 	if (resolve_cards(c, in, err, sizeof(err)))
 		goto dberr_rb;
+	ts = step_done(in, STEP_CARDS, ts);
 	in->missed = false;
 	in->n_unlinked = 0;
 	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
@@ -646,14 +677,19 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	if (in->n_unlinked)
 		pm_info("store %s: %" PRIu64 " record(s) with a card HQ erased stored without the card (erasure not yet "
 			"applied at the till)", in->store, in->n_unlinked);
-	if ((in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))) ||
-	    hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
+	ts = step_done(in, STEP_COPY, ts);
+	if (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
+		goto dberr_rb;
+	ts = step_done(in, STEP_EVENTS, ts);
+	if (hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
 			    in->n_months, err, sizeof(err))) /* the console's rollups (hq_rollup.c) */
 		goto dberr_rb;
+	ts = step_done(in, STEP_ROLLUPS, ts);
 	/* the chain account, in the same transaction: exactly once with the batch */
 	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
 			   sizeof(err)))
 		goto dberr_rb;
+	ts = step_done(in, STEP_ACCOUNTS, ts);
 	{
 		char last[24];
 		snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);
@@ -664,6 +700,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	}
 	if (hqi_exec_ok(c, "COMMIT", err, sizeof(err)))
 		goto dberr;
+	step_done(in, STEP_COMMIT, ts);
 	ack->http_status = 200;
 	ack->acked_seq = in->h.last_seq;
 	ack->stored = in->n_rows;
@@ -751,6 +788,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 	pm_info("batch %s/%s %" PRIu64 "..%" PRIu64 ": %d, decompress+partitions %.0f ms, store %.0f ms",
 		store, in.h.terminal, in.h.first_seq, in.h.last_seq, ack->http_status, (double)(t1 - t0) / 1e6,
 		(double)(pm_mono_ns() - t1) / 1e6);
+	log_steps(&in);
 out:
 	pm_buf_free(&raw);
 	pm_buf_free(&in.rows);

@@ -260,8 +260,11 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", 1, bv, NULL, NULL,
 			err, errlen))
 		return PM_EIO;
-	return hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, a.change_serial FROM batch_cards b"
-			" JOIN accounts a ON a.card = b.card ON CONFLICT DO NOTHING", 1, pv, NULL, NULL, err, errlen);
+	/* the serial is the one each card's account was just given ($2 + idx, set on insert and on
+	 * update alike): no join back to accounts */
+	const char *sv[2] = { store, base };
+	return hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx FROM batch_cards b"
+			" ON CONFLICT DO NOTHING", 2, sv, NULL, NULL, err, errlen);
 }
 
 /* ---- HQ's own entries ----------------------------------------------------- */

@@ -243,20 +243,40 @@ static int by_lookup(const void *a, const void *b)
 	return memcmp(((const struct hqv_card *)a)->lookup, ((const struct hqv_card *)b)->lookup, HQV_LOOKUP_LEN);
 }
 
-/* "{h1,h2,...}" of the lookups of the cards still without a ref. */
+/* The lookups of the cards still without a ref as a bytea[] in PostgreSQL's binary array
+ * format (no hex to write and decode, no text array to parse: a batch's 20,000 lookups in
+ * 0.7 MB): ndim 1, no nulls, element type bytea, then each element's length and bytes. */
+#define BYTEA_OID 17
+#define BYTEA_ARRAY_OID 1001
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
 static int lookup_array(struct pm_buf *b, const struct hqv_card *v, size_t n, size_t *asked)
 {
-	char h[2 * HQV_LOOKUP_LEN + 1];
-	int rc = pm_buf_add(b, "{", 1);
-	*asked = 0;
+	unsigned char h[20];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += !v[i].ref[0];
+	*asked = k;
+	put_be32(h, 1);
+	put_be32(h + 4, 0);
+	put_be32(h + 8, BYTEA_OID);
+	put_be32(h + 12, (uint32_t)k);
+	put_be32(h + 16, 1);
+	int rc = pm_buf_add(b, h, 20);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (v[i].ref[0])
 			continue;
-		to_hex(h, v[i].lookup, HQV_LOOKUP_LEN);
-		rc = (*asked)++ ? pm_buf_add(b, ",", 1) : PM_OK;
-		rc = rc ? rc : pm_buf_add(b, h, 2 * HQV_LOOKUP_LEN);
+		put_be32(h, HQV_LOOKUP_LEN);
+		rc = pm_buf_add(b, h, 4);
+		rc = rc ? rc : pm_buf_add(b, v[i].lookup, HQV_LOOKUP_LEN);
 	}
-	return rc ? rc : pm_buf_add(b, "}", 2);
+	return rc;
 }
 
 /* One round trip: the refs of the lookups that have a row; the database's epoch. */
@@ -270,10 +290,12 @@ static int find_refs(PGconn *c, struct hqv_card *v, size_t n, int *db_epoch, cha
 		return PM_ENOMEM;
 	}
 	const char *pv[1] = { arr.data };
+	const int lens[1] = { (int)arr.len }, fmts[1] = { 1 };
+	const Oid types[1] = { BYTEA_ARRAY_OID };
 	PGresult *r = PQexecParams(c, "SELECT NULL::bytea, epoch::text FROM vault_meta UNION ALL"
 				   " SELECT v.lookup, v.ref FROM card_vault v"
-				   " WHERE v.lookup IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
-				   1, NULL, pv, NULL, NULL, 1);
+				   " WHERE v.lookup IN (SELECT unnest($1::bytea[]))",
+				   1, types, pv, lens, fmts, 1);
 	pm_buf_free(&arr);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
