@@ -127,3 +127,5 @@ print("  without         %8.0f sales/s (POSMARK_HQ_ROLLUPS=off)" % (n / off))
 print("  ratio           %8.2fx (target >= 0.8x)" % (off / on))
 PY
 echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# POSMARK_HQ_INGEST_TIMES=1 POSMARK_DEBUG=2: where each batch's time went (hq_db.c's step timers)
+[ "${POSMARK_HQ_INGEST_TIMES:-}" = 1 ] && grep -h "steps (ms)" "$HQ_TMP/hq.log" | sed 's/^.*batch /  batch /'

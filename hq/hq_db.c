@@ -451,7 +451,7 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	for (size_t i = 0; i < in->n_cards; i++)
 		if (!in->cards[i].ref[0])
 			todo[n++] = in->cards[i];
-	rc = hqv_refs_for(c, todo, n, true, err, errlen);
+	rc = hqv_refs_for_cached(c, todo, n, err, errlen);
 	if (!rc) {
 		/* todo came back in lookup order: by number again, merged into the batch's list */
 		if (n)
@@ -577,6 +577,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	PGresult *r;
 	int rc, ok;
 
+	hqv_cache_discard(c); /* what an earlier, failed transaction learned */
 	if (hqi_exec_ok(c, "BEGIN", err, sizeof(err)))
 		goto dberr;
 	/* The position row is the unique key on (terminal, seq): locked for the
@@ -700,6 +701,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	}
 	if (hqi_exec_ok(c, "COMMIT", err, sizeof(err)))
 		goto dberr;
+	hqv_cache_commit(c); /* the refs this batch found or made exist now: cached */
 	step_done(in, STEP_COMMIT, ts);
 	ack->http_status = 200;
 	ack->acked_seq = in->h.last_seq;
