@@ -18,8 +18,11 @@
 #include "wire/wire.h"
 #include "common/pm_err.h"
 #include "common/pm_buf.h"
+#include "common/pm_log.h"
+#include "common/pm_time.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +221,31 @@ static int expand(struct pm_buf *out, const char *tpl, const char *month_case, c
 	return rc ? rc : pm_buf_add(out, "", 1);
 }
 
+/* POSMARK_HQ_INGEST_TIMES=1: each statement on its own, its time logged (where a batch's rollup
+ * time goes; the statements are those of one round trip otherwise). */
+static bool timed(void)
+{
+	const char *e = getenv("POSMARK_HQ_INGEST_TIMES");
+	return e && !strcmp(e, "1");
+}
+
+static int run_timed(PGconn *c, char *all, char *err, size_t errlen)
+{
+	int rc = PM_OK, i = 0;
+	for (char *p = all, *e; !rc && p && *p; p = e ? e + 2 : NULL, i++) {
+		for (e = p; *e && !(e[0] == ';' && e[1] == '\n'); e++) /* the statements' separator (run) */
+			;
+		if (*e)
+			*e = '\0';
+		else
+			e = NULL;
+		int64_t t0 = pm_mono_ns();
+		rc = hqi_exec_ok(c, p, err, errlen);
+		pm_info("rollup statement %d: %.1f ms: %.70s", i, (double)(pm_mono_ns() - t0) / 1e6, p);
+	}
+	return rc;
+}
+
 /*
  * All the statements of a batch in one round trip: each expanded (%M, %T), its parameters
  * written in as literals ($1, $2 the store and terminal, quoted by libpq; the others are
@@ -250,6 +278,8 @@ static int run(PGconn *c, const char *const *steps, size_t n, int np, const char
 	rc = rc ? rc : pm_buf_add(&all, "", 1);
 	if (rc)
 		snprintf(err, errlen, "out of memory");
+	else if (timed())
+		rc = run_timed(c, all.data, err, errlen);
 	else
 		rc = hqi_exec_ok(c, all.data, err, errlen);
 	PQfreemem(lit[0]);
