@@ -63,6 +63,11 @@ static const char *const temp_tables =
  * and does not move its last visit to a later month; otherwise it is recomputed */
 #define WINDOW_MOVES "o.last_us IS NOT NULL AND b.min_month >= o.lm - 11 AND b.max_month <= o.lm" \
 	" AND (b.lm IS NULL OR b.lm <= o.lm)"
+/* a card new to the rollups whose batch rows all lie in the 12 months ending with its last visit
+ * (the usual case: a batch spans days): its window is the batch's spend, no look-up */
+#define WINDOW_NEW "o.card IS NULL AND b.lm IS NOT NULL AND b.min_month >= b.lm - 11 AND b.max_month <= b.lm"
+/* the window when it is known without a look-up, else NULL (then the UPDATE after computes it) */
+#define WINDOW_KNOWN "CASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend WHEN " WINDOW_NEW " THEN b.spend END"
 static const char *const sales_steps[] = {
 	"INSERT INTO rb_sales SELECT store_id, time_us, (time_us / 86400000000)::int, %M, card, currency, type,"
 	" total_cents, discount_cents, refund_cents, points_earned, " MONEY ", items FROM sales WHERE store_id = $1"
@@ -92,8 +97,8 @@ static const char *const sales_steps[] = {
 	 * oc, nc: its cohort before and after */
 	"INSERT INTO rb_next SELECT b.card, least(o.first_us, b.first_us), greatest(o.last_us, b.last_us),"
 	" coalesce(o.visits, 0) + b.visits, coalesce(o.spend_cents, 0) + b.spend,"
-	" CASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END,"
-	" coalesce(%TCASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END, 0),"
+	" " WINDOW_KNOWN ","
+	" coalesce(%T" WINDOW_KNOWN ", 0),"
 	" rollup_mb(coalesce(o.spend_cents, 0) + b.spend),"
 	" CASE WHEN o.first_us IS NULL OR b.first_us < o.first_us THEN b.fm ELSE o.fm END,"
 	" CASE WHEN o.last_us IS NULL OR b.last_us > o.last_us THEN b.lm ELSE o.lm END, o.card IS NULL, o.fm,"
