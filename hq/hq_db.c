@@ -51,6 +51,7 @@ struct ingest {
 	struct hqv_card *extra;       /* those cards, unsorted */
 	size_t n_extra, cap_extra;
 	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
+	bool ref_fresh;               /* card_ref's last ref was made by this batch (hqv_card.made) */
 	int64_t t_step[6];            /* POSMARK_HQ_INGEST_TIMES: ns per step (STEP_*) of the last attempt */
 	char reason[400];
 };
@@ -115,6 +116,7 @@ static int card_ref(struct ingest *in, const char *number, const char **ref)
 {
 	struct hqv_card key, *hit;
 	*ref = NULL;
+	in->ref_fresh = false;
 	if (!number[0])
 		return PM_OK;
 	snprintf(key.number, sizeof(key.number), "%s", number);
@@ -123,8 +125,10 @@ static int card_ref(struct ingest *in, const char *number, const char **ref)
 		in->missed = true;
 		return hit ? PM_OK : card_push(&in->extra, &in->n_extra, &in->cap_extra, number, strlen(number));
 	}
-	if (strcmp(hit->ref, REF_ERASED))
+	if (strcmp(hit->ref, REF_ERASED)) {
 		*ref = hit->ref;
+		in->ref_fresh = hit->made;
+	}
 	else
 		in->n_unlinked++;
 	return PM_OK;
@@ -265,7 +269,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : hqi_copy_i64(b, s->points_spent, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
-	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref);
+	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref, in->ref_fresh);
 	return rc ? rc : note_row(in);
 }
 
@@ -438,6 +442,7 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	for (size_t i = 0; i < in->n_cards; i++) {
 		struct hqv_card *k = &in->cards[i];
 		k->ref[0] = '\0';
+		k->made = false;
 		if (PQntuples(r) && !hqv_lookup_of(k->number, k->lookup))
 			for (int j = 0; j < PQntuples(r) && !k->ref[0]; j++)
 				if (PQgetlength(r, j, 0) == HQV_LOOKUP_LEN && !memcmp(PQgetvalue(r, j, 0), k->lookup, HQV_LOOKUP_LEN))
@@ -457,8 +462,10 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 		if (n)
 			qsort(todo, n, sizeof(*todo), by_number);
 		for (size_t i = 0, j = 0; i < in->n_cards && j < n; i++)
-			if (!strcmp(in->cards[i].number, todo[j].number))
+			if (!strcmp(in->cards[i].number, todo[j].number)) {
+				in->cards[i].made = todo[j].made;
 				memcpy(in->cards[i].ref, todo[j++].ref, sizeof(todo[0].ref));
+			}
 	}
 	free(todo);
 	return rc;

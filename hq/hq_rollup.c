@@ -46,7 +46,8 @@ static const char *const temp_tables =
 	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_card (card text PRIMARY KEY, first_us bigint, last_us bigint, visits bigint,"
 	" spend bigint, min_month int, max_month int, lm int, fm int) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS rb_old (LIKE rollup_card INCLUDING INDEXES) ON COMMIT DELETE ROWS;"
+	/* its key only: rollup_card's spend-bucket index would be one more index write per row */
+	"CREATE TEMP TABLE IF NOT EXISTS rb_old (LIKE rollup_card, PRIMARY KEY (card)) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_next (LIKE rollup_card, is_new boolean, oc int, nc int, PRIMARY KEY (card))"
 	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_events (store_id text, time_us bigint, type text, card text,"
@@ -92,7 +93,7 @@ static const char *const sales_steps[] = {
 	"WITH u AS (INSERT INTO rollup_card_month AS m SELECT card, month, visits, spend FROM rb_cm"
 	" ON CONFLICT (card, month) DO UPDATE SET visits = m.visits + EXCLUDED.visits,"
 	" spend_cents = m.spend_cents + EXCLUDED.spend_cents RETURNING card, month, visits)"
-	" INSERT INTO rb_cmr SELECT * FROM u",
+	" INSERT INTO rb_cmr SELECT u.* FROM u JOIN rb_old o USING (card)", /* cards new to the rollups: rb_cm is the same */
 	/* each card's new state, computed once from its old row (rb_old) and the batch (rb_card);
 	 * oc, nc: its cohort before and after */
 	"INSERT INTO rb_next SELECT b.card, least(o.first_us, b.first_us), greatest(o.last_us, b.last_us),"
@@ -123,7 +124,9 @@ static const char *const sales_steps[] = {
 	" SELECT n.nc AS cohort, r.month, 1 AS d FROM rb_next n JOIN rb_cmr r USING (card) JOIN rb_cm b USING (card, month)"
 	"  WHERE n.oc = n.nc AND r.visits > 0 AND r.visits = b.visits"
 	" UNION ALL SELECT n.nc, r.month, 1 FROM rb_next n JOIN rb_cmr r USING (card)"
-	"  WHERE n.oc IS NULL AND n.nc IS NOT NULL AND r.visits > 0"
+	"  WHERE NOT n.is_new AND n.oc IS NULL AND n.nc IS NOT NULL AND r.visits > 0"
+	" UNION ALL SELECT n.nc, r.month, 1 FROM rb_next n JOIN rb_cm r USING (card)"
+	"  WHERE n.is_new AND n.nc IS NOT NULL AND r.visits > 0"
 	" UNION ALL SELECT n.oc, m.month, -1 FROM rb_next n JOIN rollup_card_month m ON m.card = n.card"
 	"  LEFT JOIN rb_cm b ON b.card = m.card AND b.month = m.month WHERE n.nc < n.oc"
 	"  AND m.visits - coalesce(b.visits, 0) > 0"

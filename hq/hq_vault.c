@@ -376,8 +376,10 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 		for (int i = 0; !rc && i < PQntuples(r); i++) {
 			struct hqv_card key, *hit;
 			memcpy(key.lookup, PQgetvalue(r, i, 0), HQV_LOOKUP_LEN);
-			if (n && (hit = bsearch(&key, v, n, sizeof(*v), by_lookup)))
+			if (n && (hit = bsearch(&key, v, n, sizeof(*v), by_lookup))) {
 				memcpy(hit->ref, fresh[hit - v], HQV_REF_LEN + 1);
+				hit->made = true;
+			}
 		}
 		PQclear(r);
 	} else if (rc == PM_ENOMEM) {
@@ -435,8 +437,10 @@ static int copy_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, si
 		} else {
 			rc = hqi_exec_ok(c, "RELEASE SAVEPOINT vault_copy", err, errlen) ? PM_EIO : PM_OK;
 			for (size_t i = 0; !rc && i < n; i++)
-				if (!v[i].ref[0])
+				if (!v[i].ref[0]) {
 					memcpy(v[i].ref, fresh[i], HQV_REF_LEN + 1);
+					v[i].made = true;
+				}
 		}
 	} else if (rc == PM_ENOMEM) {
 		snprintf(err, errlen, "out of memory");
@@ -494,6 +498,7 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 		size_t missing = 0, hits = 0;
 		for (size_t i = 0; i < n; i++) {
 			v[i].ref[0] = '\0';
+			v[i].made = false;
 			hqv_lookup_with(&k, v[i].number, v[i].lookup);
 		}
 		if (n)

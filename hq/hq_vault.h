@@ -82,6 +82,8 @@ struct hqv_card {
 	char number[HQV_NUMBER_MAX + 1];
 	char ref[HQV_REF_LEN + 1];    /* "" = none (not found, or erased) */
 	unsigned char lookup[HQV_LOOKUP_LEN];
+	bool made;                    /* the ref was made by this call (in the caller's transaction):
+				       * no other row anywhere names it yet */
 };
 /* Fill ref of v[0..n) from number, in one round trip when every card has a
  * row, two when some are new (create). Not found and !create: ref "". */
