@@ -3,7 +3,8 @@
  * transaction per batch, exactly-once by a per-terminal position row,
  * every card number turned into its ref before a row is written (hq_vault.h),
  * and stores. Erasure and consent live in hq_erase.c, schema and migrations
- * in hq_schema.c, COPY rows in hq_copy.c, queries in hq_query.c.
+ * in hq_schema.c, COPY rows in hq_copy.c, month partitions in hq_partition.c,
+ * queries in hq_query.c.
  * docs/hq.md has the schema and why it looks like this.
  */
 #include "hq/hq_int.h"
@@ -145,20 +146,6 @@ static int time_ok(struct ingest *in, const char *what, uint64_t seq, int64_t ti
 	return PM_EINVAL;
 }
 
-static int month_start(int64_t us, int64_t *start, int64_t *next)
-{
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-	if (!gmtime_r(&t, &tm))
-		return PM_EINVAL;
-	tm.tm_mday = 1;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	*start = (int64_t)timegm(&tm) * 1000000;
-	tm.tm_mon++;
-	*next = (int64_t)timegm(&tm) * 1000000;
-	return PM_OK;
-}
-
 /* One more row is complete: send the buffer to COPY when it is big enough,
  * so PostgreSQL parses while this thread decodes the next lines. */
 static int note_row(struct ingest *in)
@@ -207,7 +194,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 		return rc;
 	/* A till's batch nearly always sits in one month: look it up only when it changes. */
 	if (!(s->time_us >= in->cur_ms && s->time_us < in->cur_next)) {
-		if ((rc = month_start(s->time_us, &in->cur_ms, &in->cur_next)))
+		if ((rc = hqi_month_start(s->time_us, &in->cur_ms, &in->cur_next)))
 			return rc;
 		for (i = 0; i < in->n_months && in->months[i] != in->cur_ms; i++)
 			;
@@ -307,58 +294,6 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 	if (!rc)
 		b->data[b->len - 1] = '\n'; /* the last column's tab */
 	return rc ? rc : note_row(in);
-}
-
-/* Months this process has seen created: only a shortcut (a receiver that
- * restarts asks again, and CREATE ... IF NOT EXISTS is idempotent), so the
- * receiver stays stateless. */
-static pthread_mutex_t g_months_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t g_months[512];
-static int g_n_months;
-
-static bool month_known(int64_t start)
-{
-	bool known = false;
-	pthread_mutex_lock(&g_months_mu);
-	for (int i = 0; i < g_n_months && !known; i++)
-		known = g_months[i] == start;
-	pthread_mutex_unlock(&g_months_mu);
-	return known;
-}
-
-static void month_remember(int64_t start)
-{
-	pthread_mutex_lock(&g_months_mu);
-	if (g_n_months < (int)(sizeof(g_months) / sizeof(g_months[0])))
-		g_months[g_n_months++] = start;
-	pthread_mutex_unlock(&g_months_mu);
-}
-
-/* Month partitions, each created once; concurrent receivers are serialised
- * by an advisory lock and IF NOT EXISTS. */
-static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size_t errlen)
-{
-	for (int i = 0; i < in->n_months; i++) {
-		if (month_known(in->months[i]))
-			continue;
-		int64_t start, next;
-		time_t t = (time_t)(in->months[i] / 1000000);
-		struct tm tm;
-		char sql[400];
-		month_start(in->months[i], &start, &next);
-		gmtime_r(&t, &tm);
-		snprintf(sql, sizeof(sql),
-			 "BEGIN; SELECT pg_advisory_xact_lock(7007002);"
-			 "CREATE TABLE IF NOT EXISTS sales_y%04dm%02d PARTITION OF sales"
-			 " FOR VALUES FROM (%" PRId64 ") TO (%" PRId64 "); COMMIT",
-			 tm.tm_year + 1900, tm.tm_mon + 1, start, next);
-		if (hqi_exec_ok(c, sql, err, errlen)) {
-			hqi_exec_ok(c, "ROLLBACK", NULL, 0);
-			return PM_EIO;
-		}
-		month_remember(in->months[i]);
-	}
-	return PM_OK;
 }
 
 /*
@@ -524,7 +459,7 @@ static int prescan_months(struct ingest *in, const char *raw, size_t len)
 			nl = end;
 		const char *k = memmem(p, (size_t)(nl - p), "\"time_us\":", 10);
 		if (!k || (us = strtoll(k + 10, NULL, 10)) < TIME_MIN_US || us > in->time_max ||
-		    month_start(us, &ms, &next))
+		    hqi_month_start(us, &ms, &next))
 			continue;
 		for (i = 0; i < in->n_months && in->months[i] != ms; i++)
 			;
@@ -760,7 +695,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
 			goto out;
 		}
-		if (ensure_partitions(c, &in, err, sizeof(err))) {
+		if (hqi_ensure_partitions(c, in.months, in.n_months, err, sizeof(err))) {
 			pm_err("cannot create partitions: %s", err);
 			ack->http_status = 503;
 			snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
@@ -783,7 +718,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 	int64_t t1 = pm_mono_ns();
 	int at = ingest_attempt(c, &in, &raw, ack);
 	for (int k = 0; k < 3 && at != ATTEMPT_DONE; k++) {
-		if (at == ATTEMPT_NEED_PARTITIONS && ensure_partitions(c, &in, err, sizeof(err)))
+		if (at == ATTEMPT_NEED_PARTITIONS && hqi_ensure_partitions(c, in.months, in.n_months, err, sizeof(err)))
 			break;
 		at = ingest_attempt(c, &in, &raw, ack);
 	}

@@ -99,6 +99,12 @@ void hqi_acct_free(struct hqi_batch_acct *a);
 int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
 		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen);
 
+/* The UTC month of us: [start, next) in us. PM_OK or PM_EINVAL. (hq_partition.c) */
+int hqi_month_start(int64_t us, int64_t *start, int64_t *next);
+/* The sales partitions of these month starts, each created once (IF NOT EXISTS under an
+ * advisory lock); PM_OK or PM_EIO (err). */
+int hqi_ensure_partitions(PGconn *c, const int64_t *months, int n_months, char *err, size_t errlen);
+
 /* Taken (transaction-scoped) by every transaction that gives accounts new change
  * serials, just before it takes them: such transactions then commit in serial order,
  * so a store's snapshot always sees a prefix of the serials and its cursor never
