@@ -127,3 +127,14 @@ print("  without         %8.0f sales/s (POSMARK_HQ_ROLLUPS=off)" % (n / off))
 print("  ratio           %8.2fx (target >= 0.8x)" % (off / on))
 PY
 echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# POSMARK_HQ_INGEST_TIMES=1 POSMARK_DEBUG=2: where each batch's time went (hq_db.c's step timers)
+if [ "${POSMARK_HQ_INGEST_TIMES:-}" = 1 ]; then
+	grep -h "steps (ms)" "$HQ_TMP/hq.log" | sed 's/^.*batch /  batch /'
+	grep -h "rollup statement" "$HQ_TMP/hq.log" | python3 -c '
+import re, statistics, sys
+d = {}
+for l in sys.stdin:
+    m = re.search(r"rollup statement (\d+): ([0-9.]+) ms: (.*)", l)
+    if m: d.setdefault(int(m.group(1)), (m.group(3)[:60], []))[1].append(float(m.group(2)))
+for k in sorted(d): print("  rollup statement %2d  median %7.1f ms  max %7.1f ms  %s" % (k, statistics.median(d[k][1]), max(d[k][1]), d[k][0]))'
+fi

@@ -3,7 +3,8 @@
  * transaction per batch, exactly-once by a per-terminal position row,
  * every card number turned into its ref before a row is written (hq_vault.h),
  * and stores. Erasure and consent live in hq_erase.c, schema and migrations
- * in hq_schema.c, COPY rows in hq_copy.c, queries in hq_query.c.
+ * in hq_schema.c, COPY rows in hq_copy.c, month partitions in hq_partition.c,
+ * queries in hq_query.c.
  * docs/hq.md has the schema and why it looks like this.
  */
 #include "hq/hq_int.h"
@@ -51,8 +52,14 @@ struct ingest {
 	struct hqv_card *extra;       /* those cards, unsorted */
 	size_t n_extra, cap_extra;
 	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
+	bool ref_fresh;               /* card_ref's last ref was made by this batch (hqv_card.made) */
+	int64_t t_step[6];            /* POSMARK_HQ_INGEST_TIMES: ns per step (STEP_*) of the last attempt */
 	char reason[400];
 };
+
+/* The steps an attempt's time is split into when POSMARK_HQ_INGEST_TIMES=1 (one log line per batch). */
+enum { STEP_CARDS, STEP_COPY, STEP_EVENTS, STEP_ROLLUPS, STEP_ACCOUNTS, STEP_COMMIT, N_STEPS };
+static const char *const step_name[N_STEPS] = { "cards", "copy", "events", "rollups", "accounts", "commit" };
 
 /* The ref of a card erased at HQ whose erasure the till has not applied yet:
  * its records are stored without the card, as if the erasure had come first. */
@@ -110,6 +117,7 @@ static int card_ref(struct ingest *in, const char *number, const char **ref)
 {
 	struct hqv_card key, *hit;
 	*ref = NULL;
+	in->ref_fresh = false;
 	if (!number[0])
 		return PM_OK;
 	snprintf(key.number, sizeof(key.number), "%s", number);
@@ -118,8 +126,10 @@ static int card_ref(struct ingest *in, const char *number, const char **ref)
 		in->missed = true;
 		return hit ? PM_OK : card_push(&in->extra, &in->n_extra, &in->cap_extra, number, strlen(number));
 	}
-	if (strcmp(hit->ref, REF_ERASED))
+	if (strcmp(hit->ref, REF_ERASED)) {
 		*ref = hit->ref;
+		in->ref_fresh = hit->made;
+	}
 	else
 		in->n_unlinked++;
 	return PM_OK;
@@ -134,20 +144,6 @@ static int time_ok(struct ingest *in, const char *what, uint64_t seq, int64_t ti
 		 " is not between 2000-01-01 and 31 days after HQ's clock; the batch is refused, nothing stored"
 		 " (check the till's clock, then fix or remove that record)", what, seq, in->h.terminal, time_us);
 	return PM_EINVAL;
-}
-
-static int month_start(int64_t us, int64_t *start, int64_t *next)
-{
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-	if (!gmtime_r(&t, &tm))
-		return PM_EINVAL;
-	tm.tm_mday = 1;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	*start = (int64_t)timegm(&tm) * 1000000;
-	tm.tm_mon++;
-	*next = (int64_t)timegm(&tm) * 1000000;
-	return PM_OK;
 }
 
 /* One more row is complete: send the buffer to COPY when it is big enough,
@@ -198,7 +194,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 		return rc;
 	/* A till's batch nearly always sits in one month: look it up only when it changes. */
 	if (!(s->time_us >= in->cur_ms && s->time_us < in->cur_next)) {
-		if ((rc = month_start(s->time_us, &in->cur_ms, &in->cur_next)))
+		if ((rc = hqi_month_start(s->time_us, &in->cur_ms, &in->cur_next)))
 			return rc;
 		for (i = 0; i < in->n_months && in->months[i] != in->cur_ms; i++)
 			;
@@ -260,7 +256,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : hqi_copy_i64(b, s->points_spent, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
-	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref);
+	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref, in->ref_fresh);
 	return rc ? rc : note_row(in);
 }
 
@@ -298,58 +294,6 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 	if (!rc)
 		b->data[b->len - 1] = '\n'; /* the last column's tab */
 	return rc ? rc : note_row(in);
-}
-
-/* Months this process has seen created: only a shortcut (a receiver that
- * restarts asks again, and CREATE ... IF NOT EXISTS is idempotent), so the
- * receiver stays stateless. */
-static pthread_mutex_t g_months_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t g_months[512];
-static int g_n_months;
-
-static bool month_known(int64_t start)
-{
-	bool known = false;
-	pthread_mutex_lock(&g_months_mu);
-	for (int i = 0; i < g_n_months && !known; i++)
-		known = g_months[i] == start;
-	pthread_mutex_unlock(&g_months_mu);
-	return known;
-}
-
-static void month_remember(int64_t start)
-{
-	pthread_mutex_lock(&g_months_mu);
-	if (g_n_months < (int)(sizeof(g_months) / sizeof(g_months[0])))
-		g_months[g_n_months++] = start;
-	pthread_mutex_unlock(&g_months_mu);
-}
-
-/* Month partitions, each created once; concurrent receivers are serialised
- * by an advisory lock and IF NOT EXISTS. */
-static int ensure_partitions(PGconn *c, const struct ingest *in, char *err, size_t errlen)
-{
-	for (int i = 0; i < in->n_months; i++) {
-		if (month_known(in->months[i]))
-			continue;
-		int64_t start, next;
-		time_t t = (time_t)(in->months[i] / 1000000);
-		struct tm tm;
-		char sql[400];
-		month_start(in->months[i], &start, &next);
-		gmtime_r(&t, &tm);
-		snprintf(sql, sizeof(sql),
-			 "BEGIN; SELECT pg_advisory_xact_lock(7007002);"
-			 "CREATE TABLE IF NOT EXISTS sales_y%04dm%02d PARTITION OF sales"
-			 " FOR VALUES FROM (%" PRId64 ") TO (%" PRId64 "); COMMIT",
-			 tm.tm_year + 1900, tm.tm_mon + 1, start, next);
-		if (hqi_exec_ok(c, sql, err, errlen)) {
-			hqi_exec_ok(c, "ROLLBACK", NULL, 0);
-			return PM_EIO;
-		}
-		month_remember(in->months[i]);
-	}
-	return PM_OK;
 }
 
 /*
@@ -433,6 +377,7 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	for (size_t i = 0; i < in->n_cards; i++) {
 		struct hqv_card *k = &in->cards[i];
 		k->ref[0] = '\0';
+		k->made = false;
 		if (PQntuples(r) && !hqv_lookup_of(k->number, k->lookup))
 			for (int j = 0; j < PQntuples(r) && !k->ref[0]; j++)
 				if (PQgetlength(r, j, 0) == HQV_LOOKUP_LEN && !memcmp(PQgetvalue(r, j, 0), k->lookup, HQV_LOOKUP_LEN))
@@ -446,14 +391,16 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	for (size_t i = 0; i < in->n_cards; i++)
 		if (!in->cards[i].ref[0])
 			todo[n++] = in->cards[i];
-	rc = hqv_refs_for(c, todo, n, true, err, errlen);
+	rc = hqv_refs_for_cached(c, todo, n, err, errlen);
 	if (!rc) {
 		/* todo came back in lookup order: by number again, merged into the batch's list */
 		if (n)
 			qsort(todo, n, sizeof(*todo), by_number);
 		for (size_t i = 0, j = 0; i < in->n_cards && j < n; i++)
-			if (!strcmp(in->cards[i].number, todo[j].number))
+			if (!strcmp(in->cards[i].number, todo[j].number)) {
+				in->cards[i].made = todo[j].made;
 				memcpy(in->cards[i].ref, todo[j++].ref, sizeof(todo[0].ref));
+			}
 	}
 	free(todo);
 	return rc;
@@ -512,7 +459,7 @@ static int prescan_months(struct ingest *in, const char *raw, size_t len)
 			nl = end;
 		const char *k = memmem(p, (size_t)(nl - p), "\"time_us\":", 10);
 		if (!k || (us = strtoll(k + 10, NULL, 10)) < TIME_MIN_US || us > in->time_max ||
-		    month_start(us, &ms, &next))
+		    hqi_month_start(us, &ms, &next))
 			continue;
 		for (i = 0; i < in->n_months && in->months[i] != ms; i++)
 			;
@@ -534,6 +481,29 @@ static int on_header_only(void *ctx, const struct wire_batch_header *h)
 	return rc ? rc : 1; /* stop after the header: 1 = header fine */
 }
 
+static int64_t step_done(struct ingest *in, int step, int64_t since)
+{
+	int64_t now = pm_mono_ns();
+	in->t_step[step] += now - since;
+	return now;
+}
+
+static void log_steps(const struct ingest *in)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *e = getenv("POSMARK_HQ_INGEST_TIMES");
+		on = e && !strcmp(e, "1");
+	}
+	if (!on)
+		return;
+	char line[256];
+	int n = 0;
+	for (int i = 0; i < N_STEPS && n < (int)sizeof(line); i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s %.1f", step_name[i], (double)in->t_step[i] / 1e6);
+	pm_info("batch %s/%s steps (ms):%s", in->store, in->h.terminal, line);
+}
+
 enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
 
 /*
@@ -549,6 +519,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	PGresult *r;
 	int rc, ok;
 
+	hqv_cache_discard(c); /* what an earlier, failed transaction learned */
 	if (hqi_exec_ok(c, "BEGIN", err, sizeof(err)))
 		goto dberr;
 	/* The position row is the unique key on (terminal, seq): locked for the
@@ -581,8 +552,11 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 			 PRIu64, kind, in->acked, in->h.terminal, in->h.first_seq);
 		return ATTEMPT_DONE;
 	}
+	int64_t ts = pm_mono_ns();
+	memset(in->t_step, 0, sizeof(in->t_step));
 	if (resolve_cards(c, in, err, sizeof(err)))
 		goto dberr_rb;
+	ts = step_done(in, STEP_CARDS, ts);
 	in->missed = false;
 	in->n_unlinked = 0;
 	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
@@ -646,14 +620,19 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	if (in->n_unlinked)
 		pm_info("store %s: %" PRIu64 " record(s) with a card HQ erased stored without the card (erasure not yet "
 			"applied at the till)", in->store, in->n_unlinked);
-	if ((in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err))) ||
-	    hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
+	ts = step_done(in, STEP_COPY, ts);
+	if (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
+		goto dberr_rb;
+	ts = step_done(in, STEP_EVENTS, ts);
+	if (hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
 			    in->n_months, err, sizeof(err))) /* the console's rollups (hq_rollup.c) */
 		goto dberr_rb;
+	ts = step_done(in, STEP_ROLLUPS, ts);
 	/* the chain account, in the same transaction: exactly once with the batch */
 	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
 			   sizeof(err)))
 		goto dberr_rb;
+	ts = step_done(in, STEP_ACCOUNTS, ts);
 	{
 		char last[24];
 		snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);
@@ -664,6 +643,8 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	}
 	if (hqi_exec_ok(c, "COMMIT", err, sizeof(err)))
 		goto dberr;
+	hqv_cache_commit(c); /* the refs this batch found or made exist now: cached */
+	step_done(in, STEP_COMMIT, ts);
 	ack->http_status = 200;
 	ack->acked_seq = in->h.last_seq;
 	ack->stored = in->n_rows;
@@ -714,7 +695,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
 			goto out;
 		}
-		if (ensure_partitions(c, &in, err, sizeof(err))) {
+		if (hqi_ensure_partitions(c, in.months, in.n_months, err, sizeof(err))) {
 			pm_err("cannot create partitions: %s", err);
 			ack->http_status = 503;
 			snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
@@ -737,7 +718,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 	int64_t t1 = pm_mono_ns();
 	int at = ingest_attempt(c, &in, &raw, ack);
 	for (int k = 0; k < 3 && at != ATTEMPT_DONE; k++) {
-		if (at == ATTEMPT_NEED_PARTITIONS && ensure_partitions(c, &in, err, sizeof(err)))
+		if (at == ATTEMPT_NEED_PARTITIONS && hqi_ensure_partitions(c, in.months, in.n_months, err, sizeof(err)))
 			break;
 		at = ingest_attempt(c, &in, &raw, ack);
 	}
@@ -751,6 +732,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 	pm_info("batch %s/%s %" PRIu64 "..%" PRIu64 ": %d, decompress+partitions %.0f ms, store %.0f ms",
 		store, in.h.terminal, in.h.first_seq, in.h.last_seq, ack->http_status, (double)(t1 - t0) / 1e6,
 		(double)(pm_mono_ns() - t1) / 1e6);
+	log_steps(&in);
 out:
 	pm_buf_free(&raw);
 	pm_buf_free(&in.rows);

@@ -72,6 +72,7 @@ struct wire_sale;
 struct hqi_card_delta {
 	char card[28];                /* the card's ref (hq_vault.h, HQV_REF_LEN) */
 	int64_t points, last_us;
+	bool fresh;                   /* the ref was made by this batch: no account, no store_cards row */
 };
 struct hqi_batch_acct {
 	struct pm_buf ledger;         /* COPY rows of ledger */
@@ -84,7 +85,7 @@ struct hqi_batch_acct {
 /* A record's entries (v1: an earn entry from points_earned), its card (ref:
  * the card's ref, NULL: no card, or one erased at HQ) and coupons. */
 int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
-		  const struct wire_sale *s, const char *ref);
+		  const struct wire_sale *s, const char *ref, bool fresh);
 /* The seq of a `cards import` entry: the first 63 bits of BLAKE2b of "ref,points,tier"
  * (the same row imported twice is one entry). (hq_ledger.c) */
 int64_t hqi_import_seq(const char *ref, int64_t points, int64_t tier);
@@ -97,6 +98,12 @@ void hqi_acct_free(struct hqi_batch_acct *a);
  * their serial moved. PM_OK or PM_EIO (err). */
 int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
 		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen);
+
+/* The UTC month of us: [start, next) in us. PM_OK or PM_EINVAL. (hq_partition.c) */
+int hqi_month_start(int64_t us, int64_t *start, int64_t *next);
+/* The sales partitions of these month starts, each created once (IF NOT EXISTS under an
+ * advisory lock); PM_OK or PM_EIO (err). */
+int hqi_ensure_partitions(PGconn *c, const int64_t *months, int n_months, char *err, size_t errlen);
 
 /* Taken (transaction-scoped) by every transaction that gives accounts new change
  * serials, just before it takes them: such transactions then commit in serial order,

@@ -89,7 +89,7 @@ static int coupon_rows(struct hqi_batch_acct *a, const char *store, const char *
 }
 
 int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *terminal, int version,
-		  const struct wire_sale *s, const char *ref)
+		  const struct wire_sale *s, const char *ref, bool fresh)
 {
 	int64_t sum = 0;
 	int rc = coupon_rows(a, store, terminal, s);
@@ -122,6 +122,7 @@ int hqi_acct_sale(struct hqi_batch_acct *a, const char *store, const char *termi
 	snprintf(d->card, sizeof(d->card), "%s", ref);
 	d->points = sum;
 	d->last_us = s->time_us;
+	d->fresh = fresh;
 	return PM_OK;
 }
 
@@ -131,10 +132,11 @@ static int delta_cmp(const void *x, const void *y)
 }
 
 /* One COPY row per card: its entries summed, its newest record's time. */
-static int card_rows(struct hqi_batch_acct *a, int64_t *n_cards)
+static int card_rows(struct hqi_batch_acct *a, int64_t *n_cards, size_t *n_fresh)
 {
 	int rc = PM_OK;
 	*n_cards = 0;
+	*n_fresh = 0;
 	qsort(a->v, a->n, sizeof(*a->v), delta_cmp);
 	for (size_t i = 0; !rc && i < a->n;) {
 		size_t j = i;
@@ -147,7 +149,9 @@ static int card_rows(struct hqi_batch_acct *a, int64_t *n_cards)
 		rc = rc ? rc : pm_buf_add(&a->cards, "\t", 1);
 		rc = rc ? rc : hqi_copy_i64(&a->cards, pts, '\t');
 		rc = rc ? rc : hqi_copy_i64(&a->cards, last, '\t');
-		rc = rc ? rc : hqi_copy_i64(&a->cards, (*n_cards)++, '\n'); /* its offset in the serial block */
+		rc = rc ? rc : hqi_copy_i64(&a->cards, (*n_cards)++, '\t'); /* its offset in the serial block */
+		rc = rc ? rc : pm_buf_add(&a->cards, a->v[i].fresh ? "t\n" : "f\n", 2);
+		*n_fresh += a->v[i].fresh;
 		i = j;
 	}
 	return rc;
@@ -219,8 +223,9 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	if (!a->n)
 		return PM_OK;
 	int64_t k = 0;
+	size_t n_fresh = 0;
 	a->cards.len = 0;
-	if (card_rows(a, &k)) {
+	if (card_rows(a, &k, &n_fresh)) {
 		snprintf(err, errlen, "out of memory");
 		return PM_EIO;
 	}
@@ -229,7 +234,7 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	 * not, with that serial: every store_cards row is written once. Only these two
 	 * statements and the commit run under the serial lock. */
 	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint,"
-			" idx bigint) ON COMMIT DELETE ROWS", err, errlen) ||
+			" idx bigint, fresh boolean) ON COMMIT DELETE ROWS", err, errlen) ||
 	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
 	    hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
 		return PM_EIO;
@@ -247,21 +252,35 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	const char *bv[1] = { base };
-	if (hqi_exec(c, exact ? "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			" SELECT b.card, b.points, $1::bigint + b.idx, b.last_us FROM batch_cards b"
-			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
-			" change_serial = EXCLUDED.change_serial, erased = false,"
-			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)"
-			: "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			" SELECT b.card, coalesce(n.points, 0), $1::bigint + b.idx, b.last_us FROM batch_cards b"
-			" LEFT JOIN batch_added n ON n.card = b.card"
-			" ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
-			" change_serial = EXCLUDED.change_serial, erased = false,"
-			" last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", 1, bv, NULL, NULL,
-			err, errlen))
+	/* Cards whose ref this batch made (the usual case for a new card) have no account and no
+	 * store_cards row anywhere yet: a plain INSERT, without ON CONFLICT's speculative insertion
+	 * and its second look at the unique index; the others are upserted. */
+	const char *pts = exact ? "b.points" : "coalesce(n.points, 0)";
+	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
+	char sql[640];
+	for (int fresh = 1; fresh >= 0; fresh--) {
+		if (fresh ? !n_fresh : n_fresh == (size_t)k)
+			continue;
+		snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE %sb.fresh%s", pts,
+			 join, fresh ? "" : "NOT ", fresh ? "" :
+			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
+			 " change_serial = EXCLUDED.change_serial, erased = false,"
+			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)");
+		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
+			return PM_EIO;
+	}
+	/* the serial is the one each card's account was just given ($2 + idx, set on insert and on
+	 * update alike): no join back to accounts */
+	const char *sv[2] = { store, base };
+	if (n_fresh && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx FROM batch_cards b"
+				" WHERE b.fresh", 2, sv, NULL, NULL, err, errlen))
 		return PM_EIO;
-	return hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, a.change_serial FROM batch_cards b"
-			" JOIN accounts a ON a.card = b.card ON CONFLICT DO NOTHING", 1, pv, NULL, NULL, err, errlen);
+	if (n_fresh < (size_t)k && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx"
+					   " FROM batch_cards b WHERE NOT b.fresh ON CONFLICT DO NOTHING", 2, sv, NULL,
+					   NULL, err, errlen))
+		return PM_EIO;
+	return PM_OK;
 }
 
 /* ---- HQ's own entries ----------------------------------------------------- */

@@ -18,8 +18,11 @@
 #include "wire/wire.h"
 #include "common/pm_err.h"
 #include "common/pm_buf.h"
+#include "common/pm_log.h"
+#include "common/pm_time.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +46,8 @@ static const char *const temp_tables =
 	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_card (card text PRIMARY KEY, first_us bigint, last_us bigint, visits bigint,"
 	" spend bigint, min_month int, max_month int, lm int, fm int) ON COMMIT DELETE ROWS;"
-	"CREATE TEMP TABLE IF NOT EXISTS rb_old (LIKE rollup_card INCLUDING INDEXES) ON COMMIT DELETE ROWS;"
+	/* its key only: rollup_card's spend-bucket index would be one more index write per row */
+	"CREATE TEMP TABLE IF NOT EXISTS rb_old (LIKE rollup_card, PRIMARY KEY (card)) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_next (LIKE rollup_card, is_new boolean, oc int, nc int, PRIMARY KEY (card))"
 	" ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_events (store_id text, time_us bigint, type text, card text,"
@@ -60,6 +64,11 @@ static const char *const temp_tables =
  * and does not move its last visit to a later month; otherwise it is recomputed */
 #define WINDOW_MOVES "o.last_us IS NOT NULL AND b.min_month >= o.lm - 11 AND b.max_month <= o.lm" \
 	" AND (b.lm IS NULL OR b.lm <= o.lm)"
+/* a card new to the rollups whose batch rows all lie in the 12 months ending with its last visit
+ * (the usual case: a batch spans days): its window is the batch's spend, no look-up */
+#define WINDOW_NEW "o.card IS NULL AND b.lm IS NOT NULL AND b.min_month >= b.lm - 11 AND b.max_month <= b.lm"
+/* the window when it is known without a look-up, else NULL (then the UPDATE after computes it) */
+#define WINDOW_KNOWN "CASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend WHEN " WINDOW_NEW " THEN b.spend END"
 static const char *const sales_steps[] = {
 	"INSERT INTO rb_sales SELECT store_id, time_us, (time_us / 86400000000)::int, %M, card, currency, type,"
 	" total_cents, discount_cents, refund_cents, points_earned, " MONEY ", items FROM sales WHERE store_id = $1"
@@ -84,13 +93,13 @@ static const char *const sales_steps[] = {
 	"WITH u AS (INSERT INTO rollup_card_month AS m SELECT card, month, visits, spend FROM rb_cm"
 	" ON CONFLICT (card, month) DO UPDATE SET visits = m.visits + EXCLUDED.visits,"
 	" spend_cents = m.spend_cents + EXCLUDED.spend_cents RETURNING card, month, visits)"
-	" INSERT INTO rb_cmr SELECT * FROM u",
+	" INSERT INTO rb_cmr SELECT u.* FROM u JOIN rb_old o USING (card)", /* cards new to the rollups: rb_cm is the same */
 	/* each card's new state, computed once from its old row (rb_old) and the batch (rb_card);
 	 * oc, nc: its cohort before and after */
 	"INSERT INTO rb_next SELECT b.card, least(o.first_us, b.first_us), greatest(o.last_us, b.last_us),"
 	" coalesce(o.visits, 0) + b.visits, coalesce(o.spend_cents, 0) + b.spend,"
-	" CASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END,"
-	" coalesce(%TCASE WHEN " WINDOW_MOVES " THEN o.window_cents + b.spend END, 0),"
+	" " WINDOW_KNOWN ","
+	" coalesce(%T" WINDOW_KNOWN ", 0),"
 	" rollup_mb(coalesce(o.spend_cents, 0) + b.spend),"
 	" CASE WHEN o.first_us IS NULL OR b.first_us < o.first_us THEN b.fm ELSE o.fm END,"
 	" CASE WHEN o.last_us IS NULL OR b.last_us > o.last_us THEN b.lm ELSE o.lm END, o.card IS NULL, o.fm,"
@@ -115,7 +124,9 @@ static const char *const sales_steps[] = {
 	" SELECT n.nc AS cohort, r.month, 1 AS d FROM rb_next n JOIN rb_cmr r USING (card) JOIN rb_cm b USING (card, month)"
 	"  WHERE n.oc = n.nc AND r.visits > 0 AND r.visits = b.visits"
 	" UNION ALL SELECT n.nc, r.month, 1 FROM rb_next n JOIN rb_cmr r USING (card)"
-	"  WHERE n.oc IS NULL AND n.nc IS NOT NULL AND r.visits > 0"
+	"  WHERE NOT n.is_new AND n.oc IS NULL AND n.nc IS NOT NULL AND r.visits > 0"
+	" UNION ALL SELECT n.nc, r.month, 1 FROM rb_next n JOIN rb_cm r USING (card)"
+	"  WHERE n.is_new AND n.nc IS NOT NULL AND r.visits > 0"
 	" UNION ALL SELECT n.oc, m.month, -1 FROM rb_next n JOIN rollup_card_month m ON m.card = n.card"
 	"  LEFT JOIN rb_cm b ON b.card = m.card AND b.month = m.month WHERE n.nc < n.oc"
 	"  AND m.visits - coalesce(b.visits, 0) > 0"
@@ -218,6 +229,31 @@ static int expand(struct pm_buf *out, const char *tpl, const char *month_case, c
 	return rc ? rc : pm_buf_add(out, "", 1);
 }
 
+/* POSMARK_HQ_INGEST_TIMES=1: each statement on its own, its time logged (where a batch's rollup
+ * time goes; the statements are those of one round trip otherwise). */
+static bool timed(void)
+{
+	const char *e = getenv("POSMARK_HQ_INGEST_TIMES");
+	return e && !strcmp(e, "1");
+}
+
+static int run_timed(PGconn *c, char *all, char *err, size_t errlen)
+{
+	int rc = PM_OK, i = 0;
+	for (char *p = all, *e; !rc && p && *p; p = e ? e + 2 : NULL, i++) {
+		for (e = p; *e && !(e[0] == ';' && e[1] == '\n'); e++) /* the statements' separator (run) */
+			;
+		if (*e)
+			*e = '\0';
+		else
+			e = NULL;
+		int64_t t0 = pm_mono_ns();
+		rc = hqi_exec_ok(c, p, err, errlen);
+		pm_info("rollup statement %d: %.1f ms: %.70s", i, (double)(pm_mono_ns() - t0) / 1e6, p);
+	}
+	return rc;
+}
+
 /*
  * All the statements of a batch in one round trip: each expanded (%M, %T), its parameters
  * written in as literals ($1, $2 the store and terminal, quoted by libpq; the others are
@@ -250,6 +286,8 @@ static int run(PGconn *c, const char *const *steps, size_t n, int np, const char
 	rc = rc ? rc : pm_buf_add(&all, "", 1);
 	if (rc)
 		snprintf(err, errlen, "out of memory");
+	else if (timed())
+		rc = run_timed(c, all.data, err, errlen);
 	else
 		rc = hqi_exec_ok(c, all.data, err, errlen);
 	PQfreemem(lit[0]);

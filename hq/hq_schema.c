@@ -287,6 +287,15 @@ static const struct migration migrations[] = {
 	  "  received_us bigint NOT NULL, terminal_us bigint NOT NULL, unsent_sales bigint NOT NULL,"
 	  "  unsent_events bigint NOT NULL, unsent_ledger bigint, rules_id text, rules_serial bigint,"
 	  "  version text NOT NULL, PRIMARY KEY (store_id, terminal));", NULL },
+	/* 9: the vault's generation (ingest's cache of refs, hq_vault_cache.c): moved by every
+	 * statement that deletes, updates or truncates vault rows (erasure, key rotation), so a
+	 * receiver's cached refs are dropped when one might be stale. Idempotent. */
+	{ "ALTER TABLE vault_meta ADD COLUMN IF NOT EXISTS generation bigint NOT NULL DEFAULT 0;"
+	  "CREATE OR REPLACE FUNCTION card_vault_generation() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	  "  UPDATE vault_meta SET generation = generation + 1; RETURN NULL; END $$;"
+	  "DROP TRIGGER IF EXISTS card_vault_changed ON card_vault;"
+	  "CREATE TRIGGER card_vault_changed AFTER DELETE OR UPDATE OR TRUNCATE ON card_vault"
+	  "  FOR EACH STATEMENT EXECUTE FUNCTION card_vault_generation();", NULL },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

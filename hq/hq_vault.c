@@ -243,24 +243,45 @@ static int by_lookup(const void *a, const void *b)
 	return memcmp(((const struct hqv_card *)a)->lookup, ((const struct hqv_card *)b)->lookup, HQV_LOOKUP_LEN);
 }
 
-/* "{h1,h2,...}" of the lookups of the cards still without a ref. */
+/* The lookups of the cards still without a ref as a bytea[] in PostgreSQL's binary array
+ * format (no hex to write and decode, no text array to parse: a batch's 20,000 lookups in
+ * 0.7 MB): ndim 1, no nulls, element type bytea, then each element's length and bytes. */
+#define BYTEA_OID 17
+#define BYTEA_ARRAY_OID 1001
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
 static int lookup_array(struct pm_buf *b, const struct hqv_card *v, size_t n, size_t *asked)
 {
-	char h[2 * HQV_LOOKUP_LEN + 1];
-	int rc = pm_buf_add(b, "{", 1);
-	*asked = 0;
+	unsigned char h[20];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += !v[i].ref[0];
+	*asked = k;
+	put_be32(h, 1);
+	put_be32(h + 4, 0);
+	put_be32(h + 8, BYTEA_OID);
+	put_be32(h + 12, (uint32_t)k);
+	put_be32(h + 16, 1);
+	int rc = pm_buf_add(b, h, 20);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (v[i].ref[0])
 			continue;
-		to_hex(h, v[i].lookup, HQV_LOOKUP_LEN);
-		rc = (*asked)++ ? pm_buf_add(b, ",", 1) : PM_OK;
-		rc = rc ? rc : pm_buf_add(b, h, 2 * HQV_LOOKUP_LEN);
+		put_be32(h, HQV_LOOKUP_LEN);
+		rc = pm_buf_add(b, h, 4);
+		rc = rc ? rc : pm_buf_add(b, v[i].lookup, HQV_LOOKUP_LEN);
 	}
-	return rc ? rc : pm_buf_add(b, "}", 2);
+	return rc;
 }
 
 /* One round trip: the refs of the lookups that have a row; the database's epoch. */
-static int find_refs(PGconn *c, struct hqv_card *v, size_t n, int *db_epoch, char *err, size_t errlen)
+static int find_refs(PGconn *c, struct hqv_card *v, size_t n, int *db_epoch, int64_t *db_gen, char *err,
+		     size_t errlen)
 {
 	struct pm_buf arr = { 0 };
 	size_t asked = 0;
@@ -270,10 +291,14 @@ static int find_refs(PGconn *c, struct hqv_card *v, size_t n, int *db_epoch, cha
 		return PM_ENOMEM;
 	}
 	const char *pv[1] = { arr.data };
-	PGresult *r = PQexecParams(c, "SELECT NULL::bytea, epoch::text FROM vault_meta UNION ALL"
-				   " SELECT v.lookup, v.ref FROM card_vault v"
-				   " WHERE v.lookup IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
-				   1, NULL, pv, NULL, NULL, 1);
+	const int lens[1] = { (int)arr.len }, fmts[1] = { 1 };
+	const Oid types[1] = { BYTEA_ARRAY_OID };
+	/* the generation (migration 9) only when asked: migration 5's step runs before it exists */
+	PGresult *r = PQexecParams(c, db_gen ? "SELECT NULL::bytea, epoch || ' ' || generation FROM vault_meta UNION ALL"
+				   " SELECT v.lookup, v.ref FROM card_vault v WHERE v.lookup IN (SELECT unnest($1::bytea[]))"
+				   : "SELECT NULL::bytea, epoch::text FROM vault_meta UNION ALL"
+				   " SELECT v.lookup, v.ref FROM card_vault v WHERE v.lookup IN (SELECT unnest($1::bytea[]))",
+				   1, types, pv, lens, fmts, 1);
 	pm_buf_free(&arr);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
@@ -282,9 +307,12 @@ static int find_refs(PGconn *c, struct hqv_card *v, size_t n, int *db_epoch, cha
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (PQgetisnull(r, i, 0)) {
-			char e[16];
+			char e[48];
+			long long g = 0;
 			snprintf(e, sizeof(e), "%.*s", PQgetlength(r, i, 1), PQgetvalue(r, i, 1));
 			*db_epoch = atoi(e);
+			if (db_gen && sscanf(e, "%*d %lld", &g) == 1)
+				*db_gen = g;
 			continue;
 		}
 		struct hqv_card key, *hit;
@@ -348,8 +376,10 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 		for (int i = 0; !rc && i < PQntuples(r); i++) {
 			struct hqv_card key, *hit;
 			memcpy(key.lookup, PQgetvalue(r, i, 0), HQV_LOOKUP_LEN);
-			if (n && (hit = bsearch(&key, v, n, sizeof(*v), by_lookup)))
+			if (n && (hit = bsearch(&key, v, n, sizeof(*v), by_lookup))) {
 				memcpy(hit->ref, fresh[hit - v], HQV_REF_LEN + 1);
+				hit->made = true;
+			}
 		}
 		PQclear(r);
 	} else if (rc == PM_ENOMEM) {
@@ -407,8 +437,10 @@ static int copy_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, si
 		} else {
 			rc = hqi_exec_ok(c, "RELEASE SAVEPOINT vault_copy", err, errlen) ? PM_EIO : PM_OK;
 			for (size_t i = 0; !rc && i < n; i++)
-				if (!v[i].ref[0])
+				if (!v[i].ref[0]) {
 					memcpy(v[i].ref, fresh[i], HQV_REF_LEN + 1);
+					v[i].made = true;
+				}
 		}
 	} else if (rc == PM_ENOMEM) {
 		snprintf(err, errlen, "out of memory");
@@ -421,7 +453,8 @@ static int copy_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, si
 	return rc;
 }
 
-static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen);
+static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached, char *err,
+			  size_t errlen);
 
 /* In chunks, so a big import's statements stay a few MB. */
 #define REFS_CHUNK 20000
@@ -429,43 +462,92 @@ int hqv_refs_for(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err
 {
 	int rc = PM_OK;
 	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
-		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, create, err, errlen);
+		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, create, false, err, errlen);
 	return rc;
 }
 
-static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen)
+int hqv_refs_for_cached(PGconn *c, struct hqv_card *v, size_t n, char *err, size_t errlen)
+{
+	int rc = PM_OK;
+	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
+		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, true, hqv_cache_on(), err,
+				    errlen);
+	return rc;
+}
+
+/* The cards of v without a ref whose ref the last statement gave: what the cache may learn
+ * once the caller's transaction commits. */
+static void note_new(PGconn *c, const struct hqv_card *v, size_t n, const bool *had)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ref[0] && !had[i])
+			hqv_cache_note(c, &v[i]);
+}
+
+static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached, char *err,
+			  size_t errlen)
 {
 	struct hqv_keys k;
-	int rc = keys(c, &k, err, errlen);
+	bool *had = cached ? calloc(n ? n : 1, sizeof(*had)) : NULL;
+	int rc = cached && !had ? PM_ENOMEM : keys(c, &k, err, errlen);
+	if (rc == PM_ENOMEM)
+		snprintf(err, errlen, "out of memory");
 	for (int attempt = 0; !rc && attempt < 4; attempt++) {
 		int db_epoch = 0;
-		size_t missing = 0;
+		int64_t db_gen = -1;
+		size_t missing = 0, hits = 0;
 		for (size_t i = 0; i < n; i++) {
 			v[i].ref[0] = '\0';
+			v[i].made = false;
 			hqv_lookup_with(&k, v[i].number, v[i].lookup);
 		}
 		if (n)
 			qsort(v, n, sizeof(*v), by_lookup);
-		if ((rc = find_refs(c, v, n, &db_epoch, err, errlen)))
+		/* known cards from this thread's cache, checked below against the vault's generation
+		 * (read in the same statement as the refs of the others) */
+		if (cached)
+			for (size_t i = 0; i < n; i++)
+				hits += (had[i] = hqv_cache_get(c, k.epoch, &v[i]));
+		if ((rc = find_refs(c, v, n, &db_epoch, cached ? &db_gen : NULL, err, errlen)))
 			break;
 		if (db_epoch != k.epoch) { /* rotated while this process ran */
 			rc = reload(c, &k, err, errlen);
 			continue;
 		}
+		if (cached && !hqv_cache_current(c, db_epoch, db_gen)) {
+			/* an erasure or a rotation since the cache learned: forget it all, ask again */
+			hqv_cache_reset(c, db_epoch, db_gen);
+			if (hits) {
+				memset(had, 0, n * sizeof(*had));
+				continue;
+			}
+		}
+		if (cached) {
+			note_new(c, v, n, had);
+			pm_dbg("vault: %zu card(s), %zu from the cache", n, hits);
+		}
 		for (size_t i = 0; i < n; i++)
 			missing += !v[i].ref[0];
 		if (!missing || !create)
 			break;
+		if (cached)
+			for (size_t i = 0; i < n; i++)
+				had[i] = v[i].ref[0] != '\0';
 		if (PQtransactionStatus(c) == PQTRANS_INTRANS && missing > 1) {
 			rc = copy_refs(c, &k, v, n, err, errlen);
-			if (rc == PM_OK)
+			if (rc == PM_OK) {
+				if (cached)
+					note_new(c, v, n, had);
 				break;
+			}
 			if (rc != PM_EBUSY)
 				break;
 			rc = PM_OK;
 		}
 		if ((rc = insert_refs(c, &k, v, n, err, errlen)))
 			break;
+		if (cached)
+			note_new(c, v, n, had);
 		missing = 0;
 		for (size_t i = 0; i < n; i++)
 			missing += !v[i].ref[0];
@@ -473,6 +555,7 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 			break;
 		/* some were inserted by another transaction meanwhile: the next round finds them */
 	}
+	free(had);
 	sodium_memzero(&k, sizeof(k));
 	if (!rc && create)
 		for (size_t i = 0; i < n; i++)

@@ -82,10 +82,32 @@ struct hqv_card {
 	char number[HQV_NUMBER_MAX + 1];
 	char ref[HQV_REF_LEN + 1];    /* "" = none (not found, or erased) */
 	unsigned char lookup[HQV_LOOKUP_LEN];
+	bool made;                    /* the ref was made by this call (in the caller's transaction):
+				       * no other row anywhere names it yet */
 };
 /* Fill ref of v[0..n) from number, in one round trip when every card has a
  * row, two when some are new (create). Not found and !create: ref "". */
 int hqv_refs_for(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen);
+/* As hqv_refs_for with create, for ingest: the refs of cards this thread's
+ * cache knows (hq_vault_cache.c) are not asked for, and the rest are in one
+ * round trip that also reads the vault's generation (vault_meta, migration 9:
+ * moved by every erasure and rotation); a generation other than the cache's
+ * empties it and the call asks for every card, so an erased card's ref never
+ * comes from the cache. What the call learned is kept aside until the caller
+ * says its transaction committed (hqv_cache_commit) or failed
+ * (hqv_cache_discard, also right before each new transaction). */
+int hqv_refs_for_cached(PGconn *c, struct hqv_card *v, size_t n, char *err, size_t errlen);
+void hqv_cache_commit(PGconn *c);
+void hqv_cache_discard(PGconn *c);
+/* The cache's parts (hq_vault.c uses them): whether it is on (POSMARK_HQ_VAULT_CACHE, entries;
+ * 0 = off), a card's ref if the cache holds it for this connection and key epoch, whether the
+ * cache is of this connection, epoch and generation, emptying it for them, and noting what a
+ * statement learned. */
+bool hqv_cache_on(void);
+bool hqv_cache_get(PGconn *c, int epoch, struct hqv_card *k);
+bool hqv_cache_current(PGconn *c, int epoch, int64_t gen);
+void hqv_cache_reset(PGconn *c, int epoch, int64_t gen);
+void hqv_cache_note(PGconn *c, const struct hqv_card *k);
 /* Fill number of v[0..n) from ref (one round trip). Erased: number "". */
 int hqv_numbers_of(PGconn *c, struct hqv_card *v, size_t n, char *err, size_t errlen);
 /* A vault row as a query returned it (bytea columns in text format,

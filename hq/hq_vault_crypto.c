@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KDF_CONTEXT "pmcard01"
@@ -43,17 +45,28 @@ void hqv_lookup_with(const struct hqv_keys *k, const char *number, unsigned char
 			   sizeof(k->lookup));
 }
 
+/*
+ * 'k', then 7 characters of the second it was made (35 bits, in an alphabet whose ASCII order
+ * is its value order), then 19 characters of 95 random bits. Refs made together sort together:
+ * a batch's new cards go to the right-hand end of every index on a card column (sales, ledger,
+ * accounts, store_cards, the vault) instead of one random page each (docs/privacy.md; the
+ * second tells no more than the card's first sale, stored beside it). Older refs (16 random
+ * bytes) have the same form; nothing reads the time back.
+ */
 void hqv_new_ref(char ref[HQV_REF_LEN + 1])
 {
-	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
-	unsigned char r[16];
+	static const char b32[] = "234567abcdefghijklmnopqrstuvwxyz"; /* ASCII order = value order */
+	unsigned char r[12];
+	uint64_t t = (uint64_t)time(NULL) & ((UINT64_C(1) << 35) - 1);
 	randombytes_buf(r, sizeof(r));
 	ref[0] = 'k';
-	for (int i = 0; i < HQV_REF_LEN - 1; i++) {
+	for (int i = 0; i < 7; i++)
+		ref[1 + i] = b32[(t >> (5 * (6 - i))) & 31];
+	for (int i = 0; i < HQV_REF_LEN - 8; i++) {
 		int bit = i * 5, v = 0;
 		for (int b = 0; b < 5; b++, bit++)
-			v = (v << 1) | (bit < 128 ? (r[bit / 8] >> (7 - bit % 8)) & 1 : 0);
-		ref[1 + i] = b32[v];
+			v = (v << 1) | ((r[bit / 8] >> (7 - bit % 8)) & 1);
+		ref[8 + i] = b32[v];
 	}
 	ref[HQV_REF_LEN] = '\0';
 	sodium_memzero(r, sizeof(r));

@@ -68,6 +68,26 @@ static void test_ref(void **state)
 	assert_false(hqv_is_ref(r1));
 }
 
+/* Refs made at once share their time prefix (a batch's new cards cluster in the card indexes)
+ * and a later second sorts after an earlier one; the rest stays random. */
+static void test_ref_order(void **state)
+{
+	(void)state;
+	char a[HQV_REF_LEN + 1], b[HQV_REF_LEN + 1];
+	int same = 0;
+	for (int i = 0; i < 50; i++) {
+		hqv_new_ref(a);
+		hqv_new_ref(b);
+		assert_true(hqv_is_ref(a) && hqv_is_ref(b));
+		assert_true(strncmp(a, b, 8) <= 0); /* b was made no earlier than a */
+		same += !strncmp(a, b, 8);
+		assert_string_not_equal(a + 8, b + 8);
+	}
+	assert_true(same >= 49); /* at most one second boundary within the loop */
+	/* the prefix's alphabet is in ASCII order: '2' < '7' < 'a' < 'z' */
+	assert_true(strcmp("k2", "k7") < 0 && strcmp("k7", "ka") < 0 && strcmp("ka", "kz") < 0);
+}
+
 static void test_seal_open(void **state)
 {
 	(void)state;
@@ -197,6 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_ref),
+		cmocka_unit_test(test_ref_order),
 		cmocka_unit_test(test_seal_open),
 		cmocka_unit_test(test_rewrap),
 		cmocka_unit_test(test_downlink),
