@@ -37,7 +37,7 @@ static int stores_table(struct hqp_ctx *x, json_t *doc, const char *const *pv)
 	};
 	return hqp_table_sql(x, doc, "stores", "Stores", cols, 17,
 			     "WITH " NEWEST_SQL
-			     " SELECT s.store_id, u.terminals, u.last_us, d.newest, ($5::bigint - d.newest) / 1000000,"
+			     " SELECT s.store_id, u.terminals, u.last_us, d.newest, greatest($5::bigint - d.newest, 0) / 1000000,"
 			     " coalesce(p.sales, 0), coalesce(p.cents, 0), u.sales_seq, u.events_seq,"
 			     " t.us, t.ue, t.ul, t.rep, t.rs, t.behind,"
 			     " CASE WHEN t.store_id IS NULL THEN 'not reported' WHEN t.nonepub THEN 'none published'"
