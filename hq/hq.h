@@ -85,6 +85,12 @@ int hq_rules_next_serial(PGconn *c, uint64_t *serial, char *err, size_t errlen);
 int hq_rules_store(PGconn *c, const void *body, size_t len, uint64_t serial, const unsigned char sig[64],
 		   char *err, size_t errlen);
 
+/* Sign a rule set that loads (the caller checked) under the next serial with the
+ * Ed25519 secret key sk and store it: hq_rules_next_serial, wire's signed message,
+ * hq_rules_store. *serial is the serial it got. The caller wipes sk. PM_OK, PM_EIO. */
+int hq_rules_publish(PGconn *c, const void *body, size_t len, const unsigned char sk[64], uint64_t *serial,
+		     char *err, size_t errlen);
+
 /* The HTTP server's settings (docs/hq.md, "HTTP API" and "Connections and limits"). */
 #define HQ_IDLE_TIMEOUT_S 60          /* a connection with no traffic for this long is closed */
 struct hq_serve_config {

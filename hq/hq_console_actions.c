@@ -19,7 +19,6 @@
 #include "mining/mining.h"
 #include "offers/offers.h"
 #include "wire/wire.h"
-#include "common/pm_buf.h"
 #include "common/pm_err.h"
 #include "common/pm_file.h"
 
@@ -118,7 +117,7 @@ static int act_erase(const struct console_req *r, json_t *form, char *msg, size_
 static int publish(const struct console_req *r, const char *body, size_t len, uint64_t *serial, char *msg, size_t msglen)
 {
 	const char *keyfile = console_rules_key();
-	unsigned char sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 	char *khex = NULL, err[400] = "";
 	size_t klen = 0, sklen = 0;
 	if (!keyfile) {
@@ -152,18 +151,8 @@ static int publish(const struct console_req *r, const char *body, size_t len, ui
 		return 503;
 	}
 	free(khex);
-	struct pm_buf signed_msg = { 0 };
-	const void *m = NULL;
-	size_t mlen = 0;
-	int rc = hq_rules_next_serial(r->db, serial, err, sizeof(err));
-	if (!rc && (rc = wire_rules_signed_message(*serial, body, len, &signed_msg, &m, &mlen)))
-		snprintf(err, sizeof(err), "%s", pm_strerror(rc));
-	if (!rc)
-		crypto_sign_detached(sig, NULL, m, mlen, sk);
+	int rc = hq_rules_publish(r->db, body, len, sk, serial, err, sizeof(err));
 	sodium_memzero(sk, sizeof(sk));
-	pm_buf_free(&signed_msg);
-	if (!rc)
-		rc = hq_rules_store(r->db, body, len, *serial, sig, err, sizeof(err));
 	if (rc) {
 		snprintf(msg, msglen, "the rule set was not stored: %s", err);
 		return 503;

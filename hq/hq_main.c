@@ -14,7 +14,6 @@
 #include "common/pm_err.h"
 #include "common/pm_help.h"
 #include "common/pm_log.h"
-#include "common/pm_buf.h"
 #include "common/pm_version.h"
 
 #include <errno.h>
@@ -150,7 +149,7 @@ static int load_conf(struct opts *o, bool serve)
 
 static int cmd_rules(const struct opts *o)
 {
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
 	char hex[crypto_sign_SECRETKEYBYTES * 2 + 2], err[600];
 	if (!o->key)
 		return hqc_fail("give --key FILE (the signing key made by 'rules keygen')", "no key file");
@@ -211,19 +210,9 @@ static int cmd_rules(const struct opts *o)
 	ofr_diags_release(&d);
 	/* the serial goes under the signature: terminals install only newer serials (wire.h) */
 	uint64_t serial = 0;
-	struct pm_buf signed_msg = { 0 };
-	const void *msg = NULL;
-	size_t msg_len = 0;
 	PGconn *c = hqc_open_db(o, 1);
-	int rc = c ? hq_rules_next_serial(c, &serial, err, sizeof(err)) : PM_EIO;
-	if (!rc && (rc = wire_rules_signed_message(serial, body, blen, &signed_msg, &msg, &msg_len)))
-		snprintf(err, sizeof(err), "%s", pm_strerror(rc));
-	if (!rc)
-		crypto_sign_detached(sig, NULL, msg, msg_len, sk);
+	int rc = c ? hq_rules_publish(c, body, blen, sk, &serial, err, sizeof(err)) : PM_EIO;
 	sodium_memzero(sk, sizeof(sk));
-	pm_buf_free(&signed_msg);
-	if (!rc)
-		rc = hq_rules_store(c, body, blen, serial, sig, err, sizeof(err));
 	free(body);
 	if (c && rc)
 		hqc_fail("check the database", "cannot store the rule set: %s", err);

@@ -7,6 +7,7 @@
 #include "hq/hq_int.h"
 #include "hq/hq_vault.h"
 #include "hq/hq_rollup_int.h"
+#include "wire/wire.h"
 #include "common/pm_err.h"
 
 #include <inttypes.h>
@@ -246,6 +247,24 @@ int hq_rules_store(PGconn *c, const void *body, size_t len, uint64_t serial, con
 	int lens[4] = { (int)len, 64, (int)strlen(etag), (int)strlen(serial_s) }, fmts[4] = { 1, 1, 0, 0 };
 	return hqi_exec(c, "INSERT INTO rule_sets (body, signature, etag, serial) VALUES ($1, $2, $3, $4::bigint)",
 			4, pv, lens, fmts, err, errlen);
+}
+
+int hq_rules_publish(PGconn *c, const void *body, size_t len, const unsigned char sk[64], uint64_t *serial,
+		     char *err, size_t errlen)
+{
+	unsigned char sig[crypto_sign_BYTES];
+	struct pm_buf signed_msg = { 0 };
+	const void *m = NULL;
+	size_t mlen = 0;
+	int rc = hq_rules_next_serial(c, serial, err, errlen);
+	if (!rc && (rc = wire_rules_signed_message(*serial, body, len, &signed_msg, &m, &mlen)))
+		snprintf(err, errlen, "%s", pm_strerror(rc));
+	if (!rc)
+		crypto_sign_detached(sig, NULL, m, mlen, sk);
+	pm_buf_free(&signed_msg);
+	if (!rc)
+		rc = hq_rules_store(c, body, len, *serial, sig, err, errlen);
+	return rc;
 }
 
 int hq_rules_latest(PGconn *c, struct hq_rules *out)
