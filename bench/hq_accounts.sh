@@ -22,6 +22,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/normal}
 export POSMARK_HQ="$PWD/$BUILD/bin/posmark-hq" POSMARK_BUILD="$PWD/$BUILD" POSMARK_HQ_CONFIG=none
 . tests/integration/lib/hq_env.bash
+. bench/hq_rows.bash
 trap hq_cleanup EXIT
 if [ -n "${BENCH_QUICK:-}" ]; then
 	N=20000 CARDS=100000 ENTRIES=1000000 LOOKUPS=200 SCALE="scaled down (BENCH_QUICK)"
@@ -88,23 +89,7 @@ consistent=$(psql_q "SELECT count(*) FROM accounts a WHERE points <> (SELECT coa
 
 # ---- 2. posmark-hq card p99 over CARDS accounts and ENTRIES entries ----
 t4=$(now)
-# the cards' vault rows and accounts by one cards import (an import entry each: every
-# number gets its ref, docs/privacy.md), then the entries generated in the server
-# (INSERT ... SELECT generate_series: COPY's speed without a file) on those refs
-python3 -c "
-import sys
-with open(sys.argv[1], 'w') as f:
-    for i in range($CARDS): f.write('%d,1\\n' % (8000000000000 + i))" "$T/cards.csv"
-"$POSMARK_HQ" cards import "$T/cards.csv" --db "$HQ_DB" 2>/dev/null || { echo "not ok - could not import the cards"; exit 1; }
-psql_q "CREATE TABLE bench_refs AS SELECT row_number() OVER (ORDER BY card) - 1 AS i, card FROM ledger
-	WHERE terminal_key = 'hq-import'; CREATE INDEX ON bench_refs (i); ANALYZE bench_refs"
-psql_q "INSERT INTO ledger (terminal_key, seq, kind, store_id, terminal, card, time_us, points)
-	SELECT 'G/T', g, 'earn', 'G', 'T', r.card, $NOWUS - g * 1000, 1 + g % 7
-	FROM generate_series(1::bigint, $ENTRIES) g JOIN bench_refs r ON r.i = g % $CARDS" ||
-	{ echo "not ok - could not generate the ledger rows"; exit 1; }
-psql_q "UPDATE accounts a SET points = a.points + s.p FROM (SELECT card, sum(points) AS p FROM ledger
-	WHERE terminal_key = 'G/T' GROUP BY card) s WHERE a.card = s.card;
-	ANALYZE ledger; ANALYZE accounts"
+hq_rows_cards_and_entries "$CARDS" "$ENTRIES" "$NOWUS" "$T"   # bench/hq_rows.bash
 t5=$(now)
 # The floor: a process with libpq alone (bench/bench_pq_floor.c) opening a new connection,
 # as posmark-hq does to a server on this machine (no TLS or GSS request), and running SELECT 1.

@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/normal}
 export POSMARK_HQ="$PWD/$BUILD/bin/posmark-hq" POSMARK_BUILD="$PWD/$BUILD" POSMARK_HQ_CONFIG=none
 . tests/integration/lib/hq_env.bash
+. bench/hq_rows.bash
 trap hq_cleanup EXIT
 if [ -n "${BENCH_QUICK:-}" ]; then
 	CARDS=${CARDS:-100000} ENTRIES=${ENTRIES:-1000000} LOOKUPS=${LOOKUPS:-300} ROUNDS=${ROUNDS:-3} SCALE="scaled down (BENCH_QUICK)"
@@ -29,21 +30,7 @@ FLOORBIN=$PWD/$BUILD/bench/bench_sock_floor
 pg_start
 NOWUS=$(($(date +%s) * 1000000))
 t0=$(date +%s.%N)
-# the cards by one cards import (their vault refs and accounts), then ENTRIES ledger rows
-# generated in the server on those refs, as bench/hq_accounts.sh makes them
-python3 -c "
-import sys
-with open(sys.argv[1], 'w') as f:
-    for i in range($CARDS): f.write('%d,1\\n' % (8000000000000 + i))" "$T/cards.csv"
-"$POSMARK_HQ" cards import "$T/cards.csv" --db "$HQ_DB" 2>/dev/null || { echo "not ok - could not import the cards"; exit 1; }
-psql_q "CREATE TABLE bench_refs AS SELECT row_number() OVER (ORDER BY card) - 1 AS i, card FROM ledger
-	WHERE terminal_key = 'hq-import'; CREATE INDEX ON bench_refs (i); ANALYZE bench_refs"
-psql_q "INSERT INTO ledger (terminal_key, seq, kind, store_id, terminal, card, time_us, points)
-	SELECT 'G/T', g, 'earn', 'G', 'T', r.card, $NOWUS - g * 1000, 1 + g % 7
-	FROM generate_series(1::bigint, $ENTRIES) g JOIN bench_refs r ON r.i = g % $CARDS" ||
-	{ echo "not ok - could not generate the ledger rows"; exit 1; }
-psql_q "UPDATE accounts a SET points = a.points + s.p FROM (SELECT card, sum(points) AS p FROM ledger
-	WHERE terminal_key = 'G/T' GROUP BY card) s WHERE a.card = s.card; ANALYZE ledger; ANALYZE accounts"
+hq_rows_cards_and_entries "$CARDS" "$ENTRIES" "$NOWUS" "$T"   # bench/hq_rows.bash
 t1=$(date +%s.%N)
 mkdir -m 0750 "$T/run"
 S=$T/run/admin.sock
