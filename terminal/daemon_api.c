@@ -206,14 +206,6 @@ static void op_line_void(struct daemon *d, int slot, json_t *req)
 	daemon_reply(d, slot, sale_state(l, ok_reply(req)));
 }
 
-/* A card the log has no chain state of: the till would ask HQ for its account. */
-static bool card_wants_hq(struct daemon *d, const char *card)
-{
-	struct loy_card c;
-	int rc = loy_card_get(d->db, card, &c);
-	return rc == PM_ENOENT || (rc == PM_OK && !c.chain_as_of_us);
-}
-
 static void op_card(struct daemon *d, int slot, json_t *req)
 {
 	struct lane *l = lane_of(d, slot, req, false);
@@ -230,7 +222,7 @@ static void op_card(struct daemon *d, int slot, json_t *req)
 		     "rescan the card or key its number");
 		return;
 	}
-	if (!l->till.returning && card_wants_hq(d, r.card) && daemon_lookup_first(d, slot, req, l, LOOKUP_ACCOUNT, r.card))
+	if (!l->till.returning && till_card_wants_hq(d->db, r.card) && daemon_lookup_first(d, slot, req, l, LOOKUP_ACCOUNT, r.card))
 		return;   /* runs again when HQ answered */
 	till_set_card(&l->till, &r);
 	const struct ofr_card *c = &l->till.card_snap;   /* the record till_set_card read */

@@ -155,16 +155,19 @@ static void scan_item(struct till *t, const char *input, const struct scan_resul
  * A card this log has no HQ state of: ask HQ for its account within the
  * lookup budget (the hook applies it to the log); no answer: go on offline.
  */
-static void account_lookup(struct till *t, const char *card)
+bool till_card_wants_hq(struct loy_db *db, const char *card)
 {
 	struct loy_card c;
+	int rc = loy_card_get(db, card, &c);
+	return rc == PM_ENOENT || (rc == PM_OK && !c.chain_as_of_us);
+}
+
+static void account_lookup(struct till *t, const char *card)
+{
 	char tail[16];
-	if (!t->hq.account_lookup)
+	if (!t->hq.account_lookup || !till_card_wants_hq(t->db, card))
 		return;
-	int rc = loy_card_get(t->db, card, &c);
-	if ((rc != PM_OK && rc != PM_ENOENT) || (rc == PM_OK && c.chain_as_of_us))
-		return;
-	rc = t->hq.account_lookup(t->hq.ctx, card);
+	int rc = t->hq.account_lookup(t->hq.ctx, card);
 	pm_dbg("card %s: HQ account lookup: %s", pm_card_tail(card, tail, sizeof(tail)),
 	       rc == PM_OK ? "applied" : pm_strerror(rc));
 }

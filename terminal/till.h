@@ -338,6 +338,9 @@ void till_offers_share(const struct term_offers *shared);
 /* Read the attached card's record (and its history profile, with consent) again, e.g. after new rules. */
 void till_offers_card(struct till *t);
 /* A scanned coupon: PM_OK accepted (coupon_accepted told), PM_EREFUSED (coupon_refused told). */
+/* A card the log has no chain state of (never seen, or never synced): the till asks HQ
+ * for its account when it is scanned (the daemon asks first, off its loop). */
+bool till_card_wants_hq(struct loy_db *db, const char *card);
 int till_coupon_scan(struct till *t, const char *input, const struct scan_result *r);
 /* Whether r is a coupon this till would take on its own checks (signature, card,
  * dates), so that asking HQ about its single use is worth it. No side effects. */
