@@ -42,6 +42,7 @@ struct ingest {
 	struct pm_buf rows;           /* COPY text not yet sent */
 	uint64_t n_rows;              /* records sent to COPY */
 	struct hqi_batch_acct acct;   /* the batch's ledger entries, cards, coupons (hq_ledger.c) */
+	struct hqr_cards roll;        /* the batch's card months, for the per-card rollups (hq_rollup_cards.c) */
 	int64_t months[MAX_MONTHS];   /* month starts (us) the batch touches */
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
@@ -257,6 +258,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
 	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref, in->ref_fresh);
+	rc = rc || !ref ? rc : hqr_cards_sale(&in->roll, ref, in->ref_fresh, s);
 	return rc ? rc : note_row(in);
 }
 
@@ -574,6 +576,7 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	in->rows.len = 0;
 	in->n_rows = 0;
 	hqi_acct_reset(&in->acct);
+	hqr_cards_reset(&in->roll);
 	in->n_months = 0;
 	in->cur_ms = in->cur_next = 0;
 	in->reason[0] = '\0';
@@ -625,7 +628,8 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 		goto dberr_rb;
 	ts = step_done(in, STEP_EVENTS, ts);
 	if (hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
-			    in->n_months, err, sizeof(err))) /* the console's rollups (hq_rollup.c) */
+			    in->n_months, in->h.kind == WIRE_BATCH_SALES ? &in->roll : NULL, err,
+			    sizeof(err))) /* the console's rollups (hq_rollup.c) */
 		goto dberr_rb;
 	ts = step_done(in, STEP_ROLLUPS, ts);
 	/* the chain account, in the same transaction: exactly once with the batch */
@@ -737,6 +741,7 @@ out:
 	pm_buf_free(&raw);
 	pm_buf_free(&in.rows);
 	hqi_acct_free(&in.acct);
+	hqr_cards_free(&in.roll);
 	if (in.cards)
 		sodium_memzero(in.cards, in.cap_cards * sizeof(*in.cards));
 	free(in.cards);

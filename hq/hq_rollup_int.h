@@ -9,6 +9,7 @@
 #define HQ_ROLLUP_INT_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -17,16 +18,53 @@
 extern const char hqr_migration_sql[];
 int hqr_backfill(PGconn *c, char *err, size_t errlen);
 
+/* Migration 10's SQL: the months a card's rollups need move into its rollup_card row
+ * (active, recent_m, recent_s), rollup_card_month goes, and rollup_erase() and
+ * rollup_rebuild() are redefined; back-filled by rollup_rebuild(). */
+extern const char hqr_migration10_sql[];
+
+/*
+ * A sales batch's card months, gathered while it is decoded (hq_rollup_cards.c):
+ * one entry per stored sale or return with a card, summed per (card, month) when
+ * applied. The caller keeps it in its batch state: reset per attempt, freed once.
+ */
+#define HQR_CARD_MAX 32
+struct hqr_card_month {
+	char card[HQR_CARD_MAX];      /* the card's ref */
+	int month;                    /* UTC year * 12 + month - 1 */
+	int64_t visits, spend;        /* sales (not returns); money paid net of returns (HQI_MONEY_SQL) */
+	int64_t first_us, last_us;    /* of its sales: INT64_MAX / INT64_MIN when none */
+	bool fresh;                   /* the ref was made by this batch: the card has no rollup row */
+};
+struct hqr_cards {
+	struct hqr_card_month *v;
+	size_t n, cap;
+};
+struct wire_sale;
+void hqr_cards_reset(struct hqr_cards *b);
+void hqr_cards_free(struct hqr_cards *b);
+/* One stored record of the card ref (fresh: made by this batch, so not in rollup_card:
+ * its old row is not looked for). PM_OK, PM_ENOMEM, PM_EINVAL (ref too long). */
+int hqr_cards_sale(struct hqr_cards *b, const char *ref, bool fresh, const struct wire_sale *s);
+/* rollup_card and the cohort, tier, tier-move and RFM counts moved by the batch's
+ * cards, in the ingest transaction; takes HQI_SERIAL_LOCK. Sorts and merges b.
+ * PM_OK or PM_EIO (err). */
+int hqr_cards_apply(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
+/* POSMARK_HQ_INGEST_TIMES=1: the rollups log each statement's time. */
+int hqr_timed(void);
+
 /*
  * The rollups of one stored batch, in the ingest transaction, after its rows
  * are in sales or events (and after pending erasures unlinked their cards):
  * records of (store, terminal) with after < seq <= last. months: the month
  * starts (UTC us) the batch's sales touch (partition pruning; may be NULL for
- * an events batch). Idempotent with the batch: called once per batch stored,
- * never for a duplicate. PM_OK or PM_EIO (err: the server's message).
+ * an events batch); cards: the sales batch's card months (NULL for events).
+ * Idempotent with the batch: called once per batch stored, never for a
+ * duplicate. PM_OK or PM_EIO (err: the server's message).
  */
 int hq_rollup_batch(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
-		    uint64_t last, const int64_t *months, int n_months, char *err, size_t errlen);
+		    uint64_t last, const int64_t *months, int n_months, struct hqr_cards *cards, char *err,
+		    size_t errlen);
 
 /* Longest conversion window the rollup keeps (days): a conversion later than
  * this after the offer is never recorded; the page clamps window_days to it. */

@@ -296,6 +296,9 @@ static const struct migration migrations[] = {
 	  "DROP TRIGGER IF EXISTS card_vault_changed ON card_vault;"
 	  "CREATE TRIGGER card_vault_changed AFTER DELETE OR UPDATE OR TRUNCATE ON card_vault"
 	  "  FOR EACH STATEMENT EXECUTE FUNCTION card_vault_generation();", NULL },
+	/* 10: a card's months in its rollup_card row, rollup_card_month dropped, the rollups
+	 * recomputed (hq_rollup_schema.c; docs/console.md "Page data") */
+	{ hqr_migration10_sql, NULL },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# rollup_cards.sh - the per-card rollups ingest computes in C (hq/hq_rollup_cards.c): after
+# every batch, rollup_card (with each card's active and recent months), the cohorts, tiers
+# and RFM cells equal rollup_rebuild()'s from the raw sales, and the tier movement adds up
+# to the tier counts. The batches are made to reach every branch: sales spread over 24
+# months and posted out of order by two terminals, a sale dated before a card's first (its
+# cohort moves), a card that only ever returned (no visit: no window) and then buys, a card
+# whose last visit moves more than a year (its old months leave the window), a return in a
+# month already out of the window, spend crossing the silver and gold thresholds and
+# falling back, many cards in one batch, and a batch whose cards are all known.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib/hq_env.bash
+trap hq_cleanup EXIT
+pg_start fsync=off synchronous_commit=off
+hq_start
+T=$HQ_TMP
+cred=$("$POSMARK_HQ" store add B1 --db "$HQ_DB")
+
+python3 - "$T" <<'PY'
+import datetime, gzip, json, random, sys
+d = sys.argv[1]
+rnd = random.Random(7)
+now = datetime.datetime.now(datetime.timezone.utc).replace(day=10, hour=12, minute=0, second=0, microsecond=0)
+def at(months_ago, day=10):
+    y, m = now.year, now.month - months_ago
+    while m < 1:
+        y, m = y - 1, m + 12
+    return int(datetime.datetime(y, m, day, 12, tzinfo=datetime.timezone.utc).timestamp()) * 1000000
+def sale(card, t, cents, spent=0):
+    return {"time_us": t, "card": card, "currency": "EUR", "tender": "card", "total_cents": cents,
+            "discount_cents": 0, "tendered_cents": cents - spent, "points_earned": 0,
+            "items": [{"gtin": "04006381333931", "qty": 1, "price_cents": cents, "line_cents": cents}],
+            "redeemed": [], "type": "sale", "points_spent": spent, "point_value_cents": 1 if spent else 0,
+            "ledger": [{"kind": "spend", "points": -spent}] if spent else []}
+def ret(card, t, refund):
+    r = sale(card, t, 0)
+    r.update({"type": "return", "return_of": "T9:1", "refund_cents": refund, "items": []})
+    return r
+A, B, C, G = "7000000000011", "7000000000028", "7000000000035", "7000000000042"
+crowd = ["71%011d" % i for i in range(300)]
+batches = [
+    ("T1", [sale(A, at(20), 1200), sale(A, at(19), 900), ret(B, at(18), 500), sale(C, at(22), 60000),
+            sale(G, at(6), 150000)] + [sale(rnd.choice(crowd), at(rnd.randrange(0, 22), rnd.randrange(1, 28)),
+                                            rnd.randrange(100, 90000)) for _ in range(400)]),
+    ("T2", [sale(A, at(22), 700), sale(B, at(17), 3000), sale(C, at(8), 2500), sale(G, at(5), 60000, 500)]),
+    ("T1", [ret(C, at(24), 40000), ret(G, at(5), 70000), sale(A, at(21), 100)] +
+           [sale(c, at(rnd.randrange(0, 3)), rnd.randrange(100, 5000)) for c in crowd[:150]]),
+    ("T2", [ret(rnd.choice(crowd), at(rnd.randrange(0, 22)), rnd.randrange(100, 3000)) for _ in range(60)] +
+           [sale(C, at(0), 250000), sale(B, at(30 - 30), 100)]),
+    ("T1", [sale(c, at(1, 3), 1000) for c in crowd]),   # every card known
+]
+seqs = {}
+for i, (term, recs) in enumerate(batches):
+    first = seqs.get(term, 0) + 1
+    for k, r in enumerate(recs):
+        r["seq"] = first + k
+    seqs[term] = first + len(recs) - 1
+    head = {"format": "posmark-batch", "version": 2, "kind": "sales", "store": "B1", "terminal": term,
+            "first_seq": first, "last_seq": seqs[term], "count": len(recs)}
+    body = json.dumps(head) + "\n" + "\n".join(json.dumps(r, separators=(",", ":")) for r in recs) + "\n"
+    open("%s/b%d.gz" % (d, i), "wb").write(gzip.compress(body.encode()))
+PY
+
+snapshot() {
+	local t w
+	for t in rollup_card:true rollup_cohort:"cards<>0" rollup_tier:"cards<>0" rollup_rfm:"cards<>0" \
+		rollup_store_day:true; do
+		w=${t#*:}
+		echo "== ${t%%:*}"
+		psql_q "SELECT x::text FROM ${t%%:*} x WHERE $w ORDER BY 1"
+	done
+}
+for i in 0 1 2 3 4; do
+	code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST -H "X-Posmark-Store: B1" -H "Authorization: Bearer $cred" \
+		-H 'Content-Type: application/octet-stream' --data-binary @"$T/b$i.gz" "$HQ_URL/v1/batches")
+	check "batch $i stored" '[ "$code" = 200 ] || { echo "#   $code: $(head -c 300 "$T/resp")"; false; }'
+	# movement into a tier minus out of it (from -1: a new member) is the tier's count
+	moves=$(psql_q "SELECT count(*) FROM (SELECT t, sum(d) AS n FROM (SELECT to_tier AS t, cards AS d FROM rollup_tier_move
+		UNION ALL SELECT from_tier, -cards FROM rollup_tier_move WHERE from_tier >= 0) x GROUP BY t) m
+		FULL JOIN rollup_tier r ON r.tier = m.t WHERE coalesce(m.n, 0) <> coalesce(r.cards, 0)")
+	check "batch $i: tier movement adds up to the tier counts" '[ "$moves" = 0 ]'
+	snapshot >"$T/inc$i"
+	psql_q "SELECT rollup_rebuild()" >/dev/null
+	snapshot >"$T/reb$i"
+	check "batch $i: per-card rollups equal a rebuild from sales" \
+		'cmp -s "$T/inc$i" "$T/reb$i" || { diff "$T/inc$i" "$T/reb$i" | head -n 8 | sed "s/^/#   /"; false; }'
+done
+ref() { hq_ref "$1"; }
+row() { psql_q "SELECT $2 FROM rollup_card WHERE card = '$(ref "$1")'"; }
+check "a sale dated before the first moved the card's first month (cohort) back" \
+	'[ "$(row 7000000000011 "fm = rollup_month(first_us) AND array_length(active, 1) = 4")" = t ]'
+check "a card's old months left its recent months when its last visit moved a year on" \
+	'[ "$(row 7000000000035 "recent_m[1] >= lm - 11 AND array_length(active, 1) = 3")" = t ]'
+check "the card that only returned, then bought, has a window" '[ "$(row 7000000000028 "visits = 2 AND lm IS NOT NULL")" = t ]'
+check "spend over the gold threshold then returned: silver" '[ "$(row 7000000000042 "tier")" = 1 ]'
+check "tier movement recorded for a card going up and down" \
+	'[ "$(psql_q "SELECT count(DISTINCT (from_tier, to_tier)) FROM rollup_tier_move WHERE from_tier >= 0")" -ge 2 ]'
