@@ -271,6 +271,40 @@ static bool in_months(const struct months *v, int m)
 	return false;
 }
 
+/* The counts a card's change moves: the old row's share out, the new row's in. */
+static int card_moves(const struct card_row *o, const struct card_row *x, struct moves *mv)
+{
+	int rc = PM_OK;
+	size_t i;
+	bool was = o->exists && o->visits > 0, is = x->visits > 0;
+	if (!was && is) {
+		for (i = 0; !rc && i < x->active.n; i++)
+			rc = cell_add(&mv->cohort, x->fm, x->active.m[i], 0, 1);
+	} else if (was && x->fm == o->fm) {
+		for (i = 0; !rc && i < x->active.n; i++)
+			if (!in_months(&o->active, x->active.m[i]))
+				rc = cell_add(&mv->cohort, x->fm, x->active.m[i], 0, 1);
+	} else if (was) { /* a sale dated before its first: the card leaves its cohort whole */
+		for (i = 0; !rc && i < o->active.n; i++)
+			rc = cell_add(&mv->cohort, o->fm, o->active.m[i], 0, -1);
+		for (i = 0; !rc && i < x->active.n; i++)
+			rc = cell_add(&mv->cohort, x->fm, x->active.m[i], 0, 1);
+	}
+	if (!rc && was)
+		rc = cell_add(&mv->tier, o->tier, 0, 0, -1);
+	if (!rc && is)
+		rc = cell_add(&mv->tier, x->tier, 0, 0, 1);
+	if (!rc && is && (!was || o->tier != x->tier))
+		rc = cell_add(&mv->tier_move, x->lm, was ? o->tier : -1, x->tier, 1);
+	if (!rc && was)
+		rc = cell_add(&mv->rfm, (int)(o->last_us / 86400000000LL), freq_bucket(o->visits),
+			      money_bucket(o->spend), -1);
+	if (!rc && is)
+		rc = cell_add(&mv->rfm, (int)(x->last_us / 86400000000LL), freq_bucket(x->visits),
+			      money_bucket(x->spend), 1);
+	return rc;
+}
+
 /* Merge the batch's months of one card (b[0..n), sorted by month) into its row. */
 static int card_next(const struct card_row *o, const struct hqr_card_month *b, size_t n, const struct tiers *tiers,
 		     struct card_row *x, struct moves *mv)
@@ -331,37 +365,7 @@ static int card_next(const struct card_row *o, const struct hqr_card_month *b, s
 		if (x->recent.m[i] <= x->lm)
 			x->window += x->recent.s[i];
 	x->tier = tier_of(tiers, x->window);
-	if (rc)
-		return rc;
-
-	/* the counts: the old row's share out, the new row's in */
-	bool was = o->exists && o->visits > 0, is = x->visits > 0;
-	if (!was && is) {
-		for (i = 0; !rc && i < x->active.n; i++)
-			rc = cell_add(&mv->cohort, x->fm, x->active.m[i], 0, 1);
-	} else if (was && x->fm == o->fm) {
-		for (i = 0; !rc && i < x->active.n; i++)
-			if (!in_months(&o->active, x->active.m[i]))
-				rc = cell_add(&mv->cohort, x->fm, x->active.m[i], 0, 1);
-	} else if (was) { /* a sale dated before its first: the card leaves its cohort whole */
-		for (i = 0; !rc && i < o->active.n; i++)
-			rc = cell_add(&mv->cohort, o->fm, o->active.m[i], 0, -1);
-		for (i = 0; !rc && i < x->active.n; i++)
-			rc = cell_add(&mv->cohort, x->fm, x->active.m[i], 0, 1);
-	}
-	if (!rc && was)
-		rc = cell_add(&mv->tier, o->tier, 0, 0, -1);
-	if (!rc && is)
-		rc = cell_add(&mv->tier, x->tier, 0, 0, 1);
-	if (!rc && is && (!was || o->tier != x->tier))
-		rc = cell_add(&mv->tier_move, x->lm, was ? o->tier : -1, x->tier, 1);
-	if (!rc && was)
-		rc = cell_add(&mv->rfm, (int)(o->last_us / 86400000000LL), freq_bucket(o->visits),
-			      money_bucket(o->spend), -1);
-	if (!rc && is)
-		rc = cell_add(&mv->rfm, (int)(x->last_us / 86400000000LL), freq_bucket(x->visits),
-			      money_bucket(x->spend), 1);
-	return rc;
+	return rc ? rc : card_moves(o, x, mv);
 }
 
 /* The new row as COPY text of ROW_COLS. */
