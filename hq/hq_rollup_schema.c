@@ -32,6 +32,34 @@
 	"CREATE TRIGGER rollup_offer_" name " AFTER " event " ON rollup_offer REFERENCING " refs \
 	"  FOR EACH STATEMENT EXECUTE FUNCTION rollup_offer_" name "();"
 
+/* The parts of rollup_rebuild() that migrations 7 and 10 share (the same text in both). */
+#define REBUILD_STORE_DAY \
+	"  INSERT INTO rollup_store_day SELECT store_id, (time_us / 86400000000)::int, currency," \
+	"   count(*) FILTER (WHERE type = 'sale'), count(*) FILTER (WHERE type = 'sale' AND card IS NOT NULL)," \
+	"   coalesce(sum(total_cents) FILTER (WHERE type = 'sale'), 0), count(*) FILTER (WHERE type = 'return')," \
+	"   coalesce(sum(refund_cents) FILTER (WHERE type = 'return'), 0), sum(discount_cents), sum(points_earned)," \
+	"   max(time_us) FROM sales GROUP BY 1, 2, 3;"
+#define REBUILD_CAMPAIGNS_LEDGER \
+	"  INSERT INTO rollup_campaign_day SELECT campaign, (time_us / 86400000000)::int, store_id," \
+	"   count(*) FILTER (WHERE type = 'offer_issued'), count(*) FILTER (WHERE type = 'offer_held_back')," \
+	"   count(*) FILTER (WHERE type = 'offer_redeemed')," \
+	"   coalesce(sum(discount_cents) FILTER (WHERE type = 'offer_redeemed'), 0) FROM events" \
+	"   WHERE campaign IS NOT NULL AND type IN ('offer_issued', 'offer_held_back', 'offer_redeemed') GROUP BY 1, 2, 3;" \
+	"  INSERT INTO rollup_offer (campaign, card, arm, offered_us, gtins, store_id) SELECT campaign, card," \
+	"   (array_agg(CASE type WHEN 'offer_issued' THEN 't' ELSE 'c' END ORDER BY time_us, type))[1], min(time_us)," \
+	"   coalesce(array_agg(DISTINCT lpad(gtin, 14, '0')) FILTER (WHERE gtin IS NOT NULL), '{}')," \
+	"   (array_agg(store_id ORDER BY time_us, type))[1] FROM events WHERE campaign IS NOT NULL AND card IS NOT NULL" \
+	"   AND type IN ('offer_issued', 'offer_held_back') GROUP BY 1, 2;" \
+	"  UPDATE rollup_offer o SET converted_us = x.time_us, converted_cents = x.total_cents FROM" \
+	"   (SELECT DISTINCT ON (o2.campaign, o2.card) o2.campaign, o2.card, s.time_us, s.total_cents" \
+	"    FROM rollup_offer o2 JOIN sales s ON s.card = o2.card AND s.type = 'sale' AND s.time_us > o2.offered_us" \
+	"    AND s.time_us <= o2.offered_us + 7776000000000 AND (o2.gtins = '{}' OR EXISTS (SELECT 1 FROM" \
+	"    jsonb_array_elements(s.items) i WHERE lpad(i->>'gtin', 14, '0') = ANY (o2.gtins)))" \
+	"    ORDER BY o2.campaign, o2.card, s.time_us, s.total_cents) x" \
+	"   WHERE o.campaign = x.campaign AND o.card = x.card;" \
+	"  INSERT INTO rollup_ledger_day SELECT coalesce(store_id, ''), (time_us / 86400000000)::int, kind," \
+	"   sum(points), count(*) FROM ledger GROUP BY 1, 2, 3;"
+
 const char hqr_migration_sql[] =
 	"CREATE FUNCTION rollup_month(us bigint) RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS"
 	" $$ SELECT (extract(year FROM t) * 12 + extract(month FROM t) - 1)::int"
@@ -126,11 +154,7 @@ const char hqr_migration_sql[] =
 	"CREATE FUNCTION rollup_rebuild() RETURNS void LANGUAGE plpgsql AS $$ BEGIN"
 	"  TRUNCATE rollup_store_day, rollup_card, rollup_card_month, rollup_cohort, rollup_tier, rollup_rfm,"
 	"   rollup_campaign_day, rollup_offer, rollup_conv, rollup_ledger_day;"
-	"  INSERT INTO rollup_store_day SELECT store_id, (time_us / 86400000000)::int, currency,"
-	"   count(*) FILTER (WHERE type = 'sale'), count(*) FILTER (WHERE type = 'sale' AND card IS NOT NULL),"
-	"   coalesce(sum(total_cents) FILTER (WHERE type = 'sale'), 0), count(*) FILTER (WHERE type = 'return'),"
-	"   coalesce(sum(refund_cents) FILTER (WHERE type = 'return'), 0), sum(discount_cents), sum(points_earned),"
-	"   max(time_us) FROM sales GROUP BY 1, 2, 3;"
+	REBUILD_STORE_DAY
 	"  INSERT INTO rollup_card_month SELECT card, rollup_month(time_us), count(*) FILTER (WHERE type = 'sale'),"
 	"   sum(" MONEY ") FROM sales WHERE card IS NOT NULL GROUP BY 1, 2;"
 	"  INSERT INTO rollup_card (card, first_us, last_us, visits, spend_cents, mb, fm, lm) SELECT card,"
@@ -147,25 +171,7 @@ const char hqr_migration_sql[] =
 	"  INSERT INTO rollup_tier SELECT tier, count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1;"
 	"  INSERT INTO rollup_rfm SELECT (last_us / 86400000000)::int, rollup_fb(visits), rollup_mb(spend_cents),"
 	"   count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1, 2, 3;"
-	"  INSERT INTO rollup_campaign_day SELECT campaign, (time_us / 86400000000)::int, store_id,"
-	"   count(*) FILTER (WHERE type = 'offer_issued'), count(*) FILTER (WHERE type = 'offer_held_back'),"
-	"   count(*) FILTER (WHERE type = 'offer_redeemed'),"
-	"   coalesce(sum(discount_cents) FILTER (WHERE type = 'offer_redeemed'), 0) FROM events"
-	"   WHERE campaign IS NOT NULL AND type IN ('offer_issued', 'offer_held_back', 'offer_redeemed') GROUP BY 1, 2, 3;"
-	"  INSERT INTO rollup_offer (campaign, card, arm, offered_us, gtins, store_id) SELECT campaign, card,"
-	"   (array_agg(CASE type WHEN 'offer_issued' THEN 't' ELSE 'c' END ORDER BY time_us, type))[1], min(time_us),"
-	"   coalesce(array_agg(DISTINCT lpad(gtin, 14, '0')) FILTER (WHERE gtin IS NOT NULL), '{}'),"
-	"   (array_agg(store_id ORDER BY time_us, type))[1] FROM events WHERE campaign IS NOT NULL AND card IS NOT NULL"
-	"   AND type IN ('offer_issued', 'offer_held_back') GROUP BY 1, 2;"
-	"  UPDATE rollup_offer o SET converted_us = x.time_us, converted_cents = x.total_cents FROM"
-	"   (SELECT DISTINCT ON (o2.campaign, o2.card) o2.campaign, o2.card, s.time_us, s.total_cents"
-	"    FROM rollup_offer o2 JOIN sales s ON s.card = o2.card AND s.type = 'sale' AND s.time_us > o2.offered_us"
-	"    AND s.time_us <= o2.offered_us + 7776000000000 AND (o2.gtins = '{}' OR EXISTS (SELECT 1 FROM"
-	"    jsonb_array_elements(s.items) i WHERE lpad(i->>'gtin', 14, '0') = ANY (o2.gtins)))"
-	"    ORDER BY o2.campaign, o2.card, s.time_us, s.total_cents) x"
-	"   WHERE o.campaign = x.campaign AND o.card = x.card;"
-	"  INSERT INTO rollup_ledger_day SELECT coalesce(store_id, ''), (time_us / 86400000000)::int, kind,"
-	"   sum(points), count(*) FROM ledger GROUP BY 1, 2, 3;"
+	REBUILD_CAMPAIGNS_LEDGER
 	"  END $$;";
 
 _Static_assert(HQR_MAX_WINDOW_DAYS * 86400LL * 1000000 == 7776000000000LL, "the rebuild's window constant");
@@ -206,11 +212,7 @@ const char hqr_migration10_sql[] =
 	"CREATE OR REPLACE FUNCTION rollup_rebuild() RETURNS void LANGUAGE plpgsql AS $$ BEGIN"
 	"  TRUNCATE rollup_store_day, rollup_card, rollup_cohort, rollup_tier, rollup_rfm,"
 	"   rollup_campaign_day, rollup_offer, rollup_conv, rollup_ledger_day;"
-	"  INSERT INTO rollup_store_day SELECT store_id, (time_us / 86400000000)::int, currency,"
-	"   count(*) FILTER (WHERE type = 'sale'), count(*) FILTER (WHERE type = 'sale' AND card IS NOT NULL),"
-	"   coalesce(sum(total_cents) FILTER (WHERE type = 'sale'), 0), count(*) FILTER (WHERE type = 'return'),"
-	"   coalesce(sum(refund_cents) FILTER (WHERE type = 'return'), 0), sum(discount_cents), sum(points_earned),"
-	"   max(time_us) FROM sales GROUP BY 1, 2, 3;"
+	REBUILD_STORE_DAY
 	"  WITH cm AS (SELECT card, rollup_month(time_us) AS month, count(*) FILTER (WHERE type = 'sale') AS v,"
 	"    sum(" MONEY ")::bigint AS s, min(time_us) FILTER (WHERE type = 'sale') AS f,"
 	"    max(time_us) FILTER (WHERE type = 'sale') AS l FROM sales WHERE card IS NOT NULL GROUP BY 1, 2),"
@@ -228,24 +230,6 @@ const char hqr_migration10_sql[] =
 	"  INSERT INTO rollup_tier SELECT tier, count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1;"
 	"  INSERT INTO rollup_rfm SELECT (last_us / 86400000000)::int, rollup_fb(visits), rollup_mb(spend_cents),"
 	"   count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1, 2, 3;"
-	"  INSERT INTO rollup_campaign_day SELECT campaign, (time_us / 86400000000)::int, store_id,"
-	"   count(*) FILTER (WHERE type = 'offer_issued'), count(*) FILTER (WHERE type = 'offer_held_back'),"
-	"   count(*) FILTER (WHERE type = 'offer_redeemed'),"
-	"   coalesce(sum(discount_cents) FILTER (WHERE type = 'offer_redeemed'), 0) FROM events"
-	"   WHERE campaign IS NOT NULL AND type IN ('offer_issued', 'offer_held_back', 'offer_redeemed') GROUP BY 1, 2, 3;"
-	"  INSERT INTO rollup_offer (campaign, card, arm, offered_us, gtins, store_id) SELECT campaign, card,"
-	"   (array_agg(CASE type WHEN 'offer_issued' THEN 't' ELSE 'c' END ORDER BY time_us, type))[1], min(time_us),"
-	"   coalesce(array_agg(DISTINCT lpad(gtin, 14, '0')) FILTER (WHERE gtin IS NOT NULL), '{}'),"
-	"   (array_agg(store_id ORDER BY time_us, type))[1] FROM events WHERE campaign IS NOT NULL AND card IS NOT NULL"
-	"   AND type IN ('offer_issued', 'offer_held_back') GROUP BY 1, 2;"
-	"  UPDATE rollup_offer o SET converted_us = x.time_us, converted_cents = x.total_cents FROM"
-	"   (SELECT DISTINCT ON (o2.campaign, o2.card) o2.campaign, o2.card, s.time_us, s.total_cents"
-	"    FROM rollup_offer o2 JOIN sales s ON s.card = o2.card AND s.type = 'sale' AND s.time_us > o2.offered_us"
-	"    AND s.time_us <= o2.offered_us + 7776000000000 AND (o2.gtins = '{}' OR EXISTS (SELECT 1 FROM"
-	"    jsonb_array_elements(s.items) i WHERE lpad(i->>'gtin', 14, '0') = ANY (o2.gtins)))"
-	"    ORDER BY o2.campaign, o2.card, s.time_us, s.total_cents) x"
-	"   WHERE o.campaign = x.campaign AND o.card = x.card;"
-	"  INSERT INTO rollup_ledger_day SELECT coalesce(store_id, ''), (time_us / 86400000000)::int, kind,"
-	"   sum(points), count(*) FROM ledger GROUP BY 1, 2, 3;"
+	REBUILD_CAMPAIGNS_LEDGER
 	"  END $$;"
 	"SELECT rollup_rebuild();";
