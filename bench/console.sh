@@ -137,4 +137,6 @@ for l in sys.stdin:
     m = re.search(r"rollup statement (\d+): ([0-9.]+) ms: (.*)", l)
     if m: d.setdefault(int(m.group(1)), (m.group(3)[:60], []))[1].append(float(m.group(2)))
 for k in sorted(d): print("  rollup statement %2d  median %7.1f ms  max %7.1f ms  %s" % (k, statistics.median(d[k][1]), max(d[k][1]), d[k][0]))'
+	# the per-card part (hq_rollup_cards.c): old rows read, new ones computed, written
+	grep -h "rollup cards:" "$HQ_TMP/hq.log" | sed 's/^.*rollup cards/  rollup cards/'
 fi

@@ -632,11 +632,15 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 			    sizeof(err))) /* the console's rollups (hq_rollup.c) */
 		goto dberr_rb;
 	ts = step_done(in, STEP_ROLLUPS, ts);
-	/* the chain account, in the same transaction: exactly once with the batch */
+	/* the chain account, in the same transaction: exactly once with the batch (while the
+	 * per-card rollups' old rows are read on a second connection) */
 	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
 			   sizeof(err)))
 		goto dberr_rb;
 	ts = step_done(in, STEP_ACCOUNTS, ts);
+	if (hqr_cards_finish(c, &in->roll, err, sizeof(err)))
+		goto dberr_rb;
+	ts = step_done(in, STEP_ROLLUPS, ts);
 	{
 		char last[24];
 		snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);

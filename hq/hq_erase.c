@@ -82,12 +82,13 @@ int hq_erase(PGconn *c, const char *card, const char *origin_store, char *err, s
 		return PM_EIO;
 	static const struct step steps[] = {
 		{ "DELETE FROM downlink WHERE card = $1 AND type <> 'erasure'", 1 },
+		/* before the rollups: ingest computes a card's rollups from its row under this lock */
+		{ HQI_SERIAL_LOCK, 0 },
 		{ "SELECT rollup_erase($1)", 1 }, /* the console's rollups, while the rows still name the card */
 		{ "UPDATE sales SET card = NULL WHERE card = $1", 1 },
 		{ "UPDATE events SET " EVENT_FORGET " WHERE card = $1", 1 },
 		/* the chain account: its entries go, the stores that know it get an erased line */
 		{ "DELETE FROM ledger WHERE card = $1", 1 },
-		{ HQI_SERIAL_LOCK, 0 },
 		{ "UPDATE accounts SET erased = true, points = 0, tier_floor = 0, last_visit_us = 0,"
 		  " change_serial = nextval('account_serial') WHERE card = $1", 1 },
 		{ "DELETE FROM cards WHERE card = $1", 1 },

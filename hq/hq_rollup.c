@@ -261,8 +261,9 @@ int hq_rollup_batch(PGconn *c, const char *store, const char *terminal, int batc
 	rc = run(c, sales_steps, sizeof(sales_steps) / sizeof(sales_steps[0]), 6, pv, mc.data, err, errlen);
 	pm_buf_free(&mc);
 	/* then the per-card rollups, under the serial lock (after the statements above, which
-	 * lock rollup_offer rows as an events batch does before it takes the same lock) */
+	 * lock rollup_offer rows as an events batch does before it takes the same lock); the
+	 * caller finishes them */
 	if (!rc && cards)
-		rc = hqr_cards_apply(c, cards, err, errlen);
+		rc = hqr_cards_begin(c, cards, err, errlen);
 	return rc;
 }

@@ -61,13 +61,17 @@ static int money_bucket(int64_t cents)
 	return cents <= 0 ? 0 : 1 + (int)floor(10 * log10((double)cents));
 }
 
+static void drain(struct hqr_cards *b);
+
 void hqr_cards_reset(struct hqr_cards *b)
 {
+	drain(b);
 	b->n = 0;
 }
 
 void hqr_cards_free(struct hqr_cards *b)
 {
+	drain(b);
 	free(b->v);
 	memset(b, 0, sizeof(*b));
 }
@@ -246,10 +250,9 @@ static int cells_sql(struct pm_buf *sql, struct cells *c, int nkeys, const char 
 
 /* ---- one card: old row + the batch's months -> new row and the counts' moves ---- */
 
-struct tiers { int n; int tier[16]; int64_t threshold[16]; };
 
 /* rollup_tier_of(): the highest tier whose threshold the spend reaches, else 0 */
-static int tier_of(const struct tiers *t, int64_t cents)
+static int tier_of(const struct hqr_tiers *t, int64_t cents)
 {
 	int best = 0;
 	bool any = false;
@@ -306,7 +309,7 @@ static int card_moves(const struct card_row *o, const struct card_row *x, struct
 }
 
 /* Merge the batch's months of one card (b[0..n), sorted by month) into its row. */
-static int card_next(const struct card_row *o, const struct hqr_card_month *b, size_t n, const struct tiers *tiers,
+static int card_next(const struct card_row *o, const struct hqr_card_month *b, size_t n, const struct hqr_tiers *tiers,
 		     struct card_row *x, struct moves *mv)
 {
 	int rc = PM_OK;
@@ -391,7 +394,7 @@ static int row_text(struct pm_buf *b, const char *card, const struct card_row *x
 
 /* ---- the batch ------------------------------------------------------------------ */
 
-static int load_tiers(PGconn *c, struct tiers *t, char *err, size_t errlen)
+static int load_tiers(PGconn *c, struct hqr_tiers *t, char *err, size_t errlen)
 {
 	PGresult *r = PQexec(c, "SELECT tier, threshold_cents FROM rollup_tiers ORDER BY tier LIMIT 16");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -408,36 +411,67 @@ static int load_tiers(PGconn *c, struct tiers *t, char *err, size_t errlen)
 	return PM_OK;
 }
 
-/* the old rows of the batch's cards (the batch's cards: distinct, sorted), one round trip */
-static PGresult *load_old(PGconn *c, const struct hqr_cards *b, char *err, size_t errlen)
+#define OLD_ROWS "SELECT card, first_us, last_us, visits, spend_cents, tier, fm, active, recent_m, recent_s" \
+	" FROM rollup_card WHERE card = ANY ($1::text[]) ORDER BY card COLLATE \"C\""
+
+/* The batch's cards that may have a row (not made by this batch), distinct, as an array. */
+static int old_rows_param(const struct hqr_cards *b, struct pm_buf *arr)
 {
-	struct pm_buf arr = { 0 };
-	int rc = pm_buf_add(&arr, "{", 1);
+	int rc = pm_buf_add(arr, "{", 1);
 	for (size_t i = 0; !rc && i < b->n; i++)
 		if (!b->v[i].fresh && (!i || strcmp(b->v[i - 1].card, b->v[i].card))) {
-			rc = pm_buf_add(&arr, arr.len > 1 ? ",\"" : "\"", arr.len > 1 ? 2 : 1);
+			rc = pm_buf_add(arr, arr->len > 1 ? ",\"" : "\"", arr->len > 1 ? 2 : 1);
 			for (const char *p = b->v[i].card; !rc && *p; p++) /* an array element, quoted */
-				rc = (*p == '"' || *p == '\\' ? pm_buf_add(&arr, "\\", 1) : PM_OK) ||
-				     pm_buf_add(&arr, p, 1) ? PM_ENOMEM : PM_OK;
-			rc = rc ? rc : pm_buf_add(&arr, "\"", 1);
+				rc = (*p == '"' || *p == '\\' ? pm_buf_add(arr, "\\", 1) : PM_OK) ||
+				     pm_buf_add(arr, p, 1) ? PM_ENOMEM : PM_OK;
+			rc = rc ? rc : pm_buf_add(arr, "\"", 1);
 		}
-	rc = rc ? rc : pm_buf_add(&arr, "}", 2);
-	if (rc) {
-		snprintf(err, errlen, "out of memory");
+	return rc ? rc : pm_buf_add(arr, "}", 2);
+}
+
+/* The old rows: sent on the side connection (begin), or asked on c now (side NULL). */
+static int old_rows_send(PGconn *conn, const struct hqr_cards *b, PGresult **now, char *err, size_t errlen)
+{
+	struct pm_buf arr = { 0 };
+	if (old_rows_param(b, &arr)) {
 		pm_buf_free(&arr);
-		return NULL;
+		snprintf(err, errlen, "out of memory");
+		return PM_ENOMEM;
 	}
 	const char *pv[1] = { arr.data };
-	PGresult *r = PQexecParams(c, "SELECT card, first_us, last_us, visits, spend_cents, tier, fm, active, recent_m,"
-				   " recent_s FROM rollup_card WHERE card = ANY ($1::text[]) ORDER BY card COLLATE \"C\"",
-				   1, NULL, pv, NULL, NULL, 0);
-	pm_buf_free(&arr);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		return NULL;
+	int rc = PM_OK;
+	if (!now) {
+		rc = PQsendQueryParams(conn, OLD_ROWS, 1, NULL, pv, NULL, NULL, 0) == 1 ? PM_OK : PM_EIO;
+	} else {
+		*now = PQexecParams(conn, OLD_ROWS, 1, NULL, pv, NULL, NULL, 0);
+		if (PQresultStatus(*now) != PGRES_TUPLES_OK) {
+			snprintf(err, errlen, "%s", PQresultErrorMessage(*now));
+			PQclear(*now);
+			*now = NULL;
+			rc = PM_EIO;
+		}
 	}
-	return r;
+	pm_buf_free(&arr);
+	return rc;
+}
+
+/* The side read's result (every result consumed: the connection is free again); NULL when
+ * it failed (the caller reads on the main connection; the side one is dropped). */
+static PGresult *old_rows_collect(PGconn *main, PGconn *side)
+{
+	PGresult *r, *got = NULL;
+	while ((r = PQgetResult(side))) {
+		if (!got && PQresultStatus(r) == PGRES_TUPLES_OK)
+			got = r;
+		else
+			PQclear(r);
+	}
+	if (!got) {
+		pm_warn("the second connection's read of rollup rows failed: %s(read again on the main connection)",
+			PQerrorMessage(side));
+		hqi_side_drop(main);
+	}
+	return got;
 }
 
 static int old_row(PGresult *r, int i, struct card_row *o)
@@ -477,7 +511,7 @@ static void merge_months(struct hqr_cards *b)
 }
 
 /* Every card of the batch: its new row (COPY text in rows) and the moves. */
-static int cards_next(PGresult *old, struct hqr_cards *b, const struct tiers *tiers, struct pm_buf *upd,
+static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers *tiers, struct pm_buf *upd,
 		      struct pm_buf *ins, struct moves *mv, size_t *n_new, char *err, size_t errlen)
 {
 	struct card_row o = { 0 }, x = { 0 };
@@ -548,31 +582,60 @@ static int write_back(PGconn *c, const struct pm_buf *upd, const struct pm_buf *
 	return rc;
 }
 
-int hqr_cards_apply(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
+static void drain(struct hqr_cards *b)
 {
+	PGresult *r;
+	if (b->side)
+		while ((r = PQgetResult(b->side)))
+			PQclear(r);
+	b->side = NULL;
+	b->begun = false;
+}
+
+int hqr_cards_begin(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
+{
+	drain(b);
 	if (!b->n)
 		return PM_OK;
+	b->t_begin = pm_mono_ns();
+	merge_months(b);
+	if (hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen) || load_tiers(c, &b->tiers, err, errlen))
+		return PM_EIO;
+	b->begun = true;
+	/* the lock is held: every other writer of these rows waits for this transaction's end,
+	 * so another backend's read now sees them as this transaction will */
+	PGconn *side = hqi_side_conn(c);
+	if (side && !old_rows_send(side, b, NULL, err, errlen))
+		b->side = side;
+	return PM_OK;
+}
+
+int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
+{
+	if (!b->begun)
+		return PM_OK;
 	int64_t t0 = pm_mono_ns();
-	struct tiers tiers;
 	struct moves mv = { 0 };
 	struct pm_buf upd = { 0 }, ins = { 0 };
 	size_t n_new = 0, n_all;
-	merge_months(b);
-	if (hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen) || load_tiers(c, &tiers, err, errlen))
-		return PM_EIO;
-	PGresult *old = load_old(c, b, err, errlen);
-	if (!old)
+	PGresult *old = b->side ? old_rows_collect(c, b->side) : NULL;
+	bool aside = old != NULL;
+	b->side = NULL;
+	b->begun = false;
+	if (!old && old_rows_send(c, b, &old, err, errlen))
 		return PM_EIO;
 	int64_t t1 = pm_mono_ns();
 	err[0] = '\0';
-	int rc = cards_next(old, b, &tiers, &upd, &ins, &mv, &n_new, err, errlen);
+	int rc = cards_next(old, b, &b->tiers, &upd, &ins, &mv, &n_new, err, errlen);
 	n_all = (size_t)PQntuples(old) + n_new;
 	PQclear(old);
 	int64_t t2 = pm_mono_ns();
 	rc = rc ? PM_EIO : write_back(c, &upd, &ins, &mv, err, errlen);
 	if (hqr_timed())
-		pm_info("rollup cards: %zu cards (%zu new): read %.1f ms, computed %.1f ms, written %.1f ms", n_all, n_new,
-			(double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(pm_mono_ns() - t2) / 1e6);
+		pm_info("rollup cards: %zu cards (%zu new): begun %.1f ms before, read %.1f ms more (%s), computed %.1f ms,"
+			" written %.1f ms", n_all, n_new, (double)(t0 - b->t_begin) / 1e6, (double)(t1 - t0) / 1e6,
+			aside ? "second connection" : "main connection", (double)(t2 - t1) / 1e6,
+			(double)(pm_mono_ns() - t2) / 1e6);
 	pm_buf_free(&upd);
 	pm_buf_free(&ins);
 	free(mv.cohort.v), free(mv.tier.v), free(mv.tier_move.v), free(mv.rfm.v);

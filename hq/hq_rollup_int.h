@@ -36,9 +36,15 @@ struct hqr_card_month {
 	int64_t first_us, last_us;    /* of its sales: INT64_MAX / INT64_MIN when none */
 	bool fresh;                   /* the ref was made by this batch: the card has no rollup row */
 };
+struct hqr_tiers { int n; int tier[16]; int64_t threshold[16]; };
 struct hqr_cards {
 	struct hqr_card_month *v;
 	size_t n, cap;
+	/* between hqr_cards_begin and hqr_cards_finish */
+	bool begun;                   /* the serial lock is held, the tiers read, the old rows asked for */
+	PGconn *side;                 /* the old rows' read in flight there (NULL: read at finish, on c) */
+	struct hqr_tiers tiers;
+	int64_t t_begin;              /* POSMARK_HQ_INGEST_TIMES */
 };
 struct wire_sale;
 void hqr_cards_reset(struct hqr_cards *b);
@@ -47,9 +53,14 @@ void hqr_cards_free(struct hqr_cards *b);
  * its old row is not looked for). PM_OK, PM_ENOMEM, PM_EINVAL (ref too long). */
 int hqr_cards_sale(struct hqr_cards *b, const char *ref, bool fresh, const struct wire_sale *s);
 /* rollup_card and the cohort, tier, tier-move and RFM counts moved by the batch's
- * cards, in the ingest transaction; takes HQI_SERIAL_LOCK. Sorts and merges b.
- * PM_OK or PM_EIO (err). */
-int hqr_cards_apply(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
+ * cards, in the ingest transaction of c, in two halves so that the old rows are read
+ * while c does other work: begin takes HQI_SERIAL_LOCK (held to the end of the
+ * transaction), sorts and merges b and sends the read of the old rows on c's side
+ * connection (hqi_side_conn); finish collects them, computes the new rows and writes
+ * them and the counts on c. Nothing else may write rollup_card in between (c's own
+ * transaction does not). PM_OK or PM_EIO (err). reset and free drop a read in flight. */
+int hqr_cards_begin(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
+int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
 /* POSMARK_HQ_INGEST_TIMES=1: the rollups log each statement's time. */
 int hqr_timed(void);
 
@@ -58,7 +69,8 @@ int hqr_timed(void);
  * are in sales or events (and after pending erasures unlinked their cards):
  * records of (store, terminal) with after < seq <= last. months: the month
  * starts (UTC us) the batch's sales touch (partition pruning; may be NULL for
- * an events batch); cards: the sales batch's card months (NULL for events).
+ * an events batch); cards: the sales batch's card months (NULL for events), whose
+ * rollups it begins (hqr_cards_begin): the caller finishes them (hqr_cards_finish).
  * Idempotent with the batch: called once per batch stored, never for a
  * duplicate. PM_OK or PM_EIO (err: the server's message).
  */

@@ -1,0 +1,101 @@
+/*
+ * hq_side_conn.c - a second database connection beside each pool connection,
+ * for a read that can run while the first one works (hq_int.h, hqi_side_conn).
+ *
+ * Ingest's per-card rollups read the batch's cards' old rows while the same
+ * batch's ledger and accounts are written on the main connection
+ * (hq_rollup_cards.c): two backends, two cores. The read is consistent
+ * because the main connection holds HQI_SERIAL_LOCK before it is sent and
+ * every writer of those rows takes that lock first.
+ *
+ * One side connection per main connection (by address and backend pid: a
+ * replaced connection at the same address gets a new one), made at first use
+ * with the main connection's own parameters, kept for the process's life;
+ * at most MAX_SIDES (a connection past them goes without: the caller reads
+ * on the main connection). Like the main connection, a side connection is
+ * used by one thread at a time: the one holding its main connection.
+ */
+#include "hq/hq_int.h"
+#include "common/pm_log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SIDES 64
+
+struct side {
+	PGconn *main;
+	int pid;
+	PGconn *conn;
+};
+
+static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct side g_side[MAX_SIDES];
+static int g_n;
+
+static PGconn *connect_like(PGconn *c)
+{
+	PQconninfoOption *opt = PQconninfo(c);
+	if (!opt)
+		return NULL;
+	int n = 0;
+	for (PQconninfoOption *o = opt; o->keyword; o++)
+		n++;
+	const char **kw = calloc((size_t)n + 1, sizeof(*kw)), **val = calloc((size_t)n + 1, sizeof(*val));
+	PGconn *s = NULL;
+	if (kw && val) {
+		int k = 0;
+		for (PQconninfoOption *o = opt; o->keyword; o++)
+			if (o->val && o->val[0]) {
+				kw[k] = o->keyword;
+				val[k++] = o->val;
+			}
+		s = PQconnectdbParams(kw, val, 0);
+		if (s && PQstatus(s) != CONNECTION_OK) {
+			pm_warn("second database connection for ingest's reads: %s(reads stay on the main connection)",
+				PQerrorMessage(s));
+			PQfinish(s);
+			s = NULL;
+		}
+	}
+	free(kw);
+	free(val);
+	PQconninfoFree(opt);
+	return s;
+}
+
+PGconn *hqi_side_conn(PGconn *c)
+{
+	int pid = PQbackendPID(c), i;
+	pthread_mutex_lock(&g_mu);
+	for (i = 0; i < g_n && g_side[i].main != c; i++)
+		;
+	struct side *s = i < g_n ? &g_side[i] : g_n < MAX_SIDES ? &g_side[g_n++] : NULL;
+	if (s && s->main == c && s->pid == pid && s->conn && PQstatus(s->conn) == CONNECTION_OK) {
+		PGconn *conn = s->conn;
+		pthread_mutex_unlock(&g_mu);
+		return conn;
+	}
+	if (s) { /* new, replaced or broken: (re)connect, outside the lock would race for the slot */
+		if (s->conn)
+			PQfinish(s->conn);
+		s->main = c;
+		s->pid = pid;
+		s->conn = connect_like(c);
+	}
+	PGconn *conn = s ? s->conn : NULL;
+	pthread_mutex_unlock(&g_mu);
+	return conn;
+}
+
+void hqi_side_drop(PGconn *c)
+{
+	pthread_mutex_lock(&g_mu);
+	for (int i = 0; i < g_n; i++)
+		if (g_side[i].main == c && g_side[i].conn) {
+			PQfinish(g_side[i].conn);
+			g_side[i].conn = NULL;
+		}
+	pthread_mutex_unlock(&g_mu);
+}
