@@ -7,7 +7,8 @@
 # cohort moves), a card that only ever returned (no visit: no window) and then buys, a card
 # whose last visit moves more than a year (its old months leave the window), a return in a
 # month already out of the window, spend crossing the silver and gold thresholds and
-# falling back, many cards in one batch, and a batch whose cards are all known.
+# falling back, many cards in one batch, a batch whose cards are all known, and pairs of
+# batches of the same cards posted at once by two terminals.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib/hq_env.bash
@@ -50,6 +51,10 @@ batches = [
            [sale(C, at(0), 250000), sale(B, at(30 - 30), 100)]),
     ("T1", [sale(c, at(1, 3), 1000) for c in crowd]),   # every card known
 ]
+# then pairs posted at once by two terminals, the same cards in both: the serial lock orders them
+for k in range(3):
+    batches.append(("T3", [sale(c, at(rnd.randrange(0, 4)), rnd.randrange(100, 60000)) for c in crowd[:200]]))
+    batches.append(("T4", [sale(c, at(rnd.randrange(0, 4)), rnd.randrange(100, 60000)) for c in crowd[100:]]))
 seqs = {}
 for i, (term, recs) in enumerate(batches):
     first = seqs.get(term, 0) + 1
@@ -71,10 +76,19 @@ snapshot() {
 		psql_q "SELECT x::text FROM ${t%%:*} x WHERE $w ORDER BY 1"
 	done
 }
-for i in 0 1 2 3 4; do
-	code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST -H "X-Posmark-Store: B1" -H "Authorization: Bearer $cred" \
-		-H 'Content-Type: application/octet-stream' --data-binary @"$T/b$i.gz" "$HQ_URL/v1/batches")
-	check "batch $i stored" '[ "$code" = 200 ] || { echo "#   $code: $(head -c 300 "$T/resp")"; false; }'
+post() { # N: batch N, its answer in $T/resp$N, its status printed
+	curl -s -o "$T/resp$1" -w '%{http_code}' -X POST -H "X-Posmark-Store: B1" -H "Authorization: Bearer $cred" \
+		-H 'Content-Type: application/octet-stream' --data-binary @"$T/b$1.gz" "$HQ_URL/v1/batches"
+}
+for i in 0 1 2 3 4 5+6 7+8 9+10; do
+	if [ "${i#*+}" != "$i" ]; then
+		post "${i%+*}" >"$T/code1" & p=$!; post "${i#*+}" >"$T/code2"; wait "$p"
+		code=$(cat "$T/code1")$(cat "$T/code2")
+		check "batches $i, posted at once with the same cards, stored" '[ "$code" = 200200 ]'
+	else
+		code=$(post "$i")
+		check "batch $i stored" '[ "$code" = 200 ] || { echo "#   $code: $(head -c 300 "$T/resp$i")"; false; }'
+	fi
 	# movement into a tier minus out of it (from -1: a new member) is the tier's count
 	moves=$(psql_q "SELECT count(*) FROM (SELECT t, sum(d) AS n FROM (SELECT to_tier AS t, cards AS d FROM rollup_tier_move
 		UNION ALL SELECT from_tier, -cards FROM rollup_tier_move WHERE from_tier >= 0) x GROUP BY t) m
