@@ -25,7 +25,7 @@ fi
 STORES=20 T=$HQ_TMP
 echo "== console page data: $N sales, $CARDS cards, $STORES stores, 3 years ($SCALE)"
 echo "# load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared with other work)"
-pg_start shared_buffers=512MB work_mem=64MB maintenance_work_mem=256MB max_wal_size=4GB
+pg_start shared_buffers=512MB work_mem=64MB maintenance_work_mem=256MB max_wal_size=4GB ${BENCH_PG_EXTRA:-}
 "$POSMARK_HQ" migrate --db "$HQ_DB" 2>/dev/null
 now() { date +%s.%N; }
 T0=$(( ($(date +%s) / 86400 - 3 * 365) * 86400 * 1000000 ))

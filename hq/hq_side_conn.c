@@ -67,6 +67,10 @@ static PGconn *connect_like(PGconn *c)
 
 PGconn *hqi_side_conn(PGconn *c)
 {
+	/* POSMARK_HQ_SECOND_CONNECTION=off: none (the tests' way to the fallback; an A/B) */
+	const char *off = getenv("POSMARK_HQ_SECOND_CONNECTION");
+	if (off && !strcmp(off, "off"))
+		return NULL;
 	int pid = PQbackendPID(c), i;
 	pthread_mutex_lock(&g_mu);
 	for (i = 0; i < g_n && g_side[i].main != c; i++)
@@ -77,7 +81,7 @@ PGconn *hqi_side_conn(PGconn *c)
 		pthread_mutex_unlock(&g_mu);
 		return conn;
 	}
-	if (s) { /* new, replaced or broken: (re)connect, outside the lock would race for the slot */
+	if (s) { /* new, replaced or broken: (re)connect (once per pool connection, so under the lock) */
 		if (s->conn)
 			PQfinish(s->conn);
 		s->main = c;
