@@ -190,11 +190,13 @@ int hqr_backfill(PGconn *c, char *err, size_t errlen)
  * from 11 months before the last visit's month on, every month while the card has no
  * visit: the tier window). rollup_card_month goes; erasure and the rebuild read the row.
  * Every card's window_cents and tier are those of its recent months (0 without a visit).
+ * Idempotent (applied again over itself, it recomputes the same rows).
  */
 const char hqr_migration10_sql[] =
-	"ALTER TABLE rollup_card ADD COLUMN active int[] NOT NULL DEFAULT '{}',"
-	"  ADD COLUMN recent_m int[] NOT NULL DEFAULT '{}', ADD COLUMN recent_s bigint[] NOT NULL DEFAULT '{}';"
-	"DROP TABLE rollup_card_month;"
+	"ALTER TABLE rollup_card ADD COLUMN IF NOT EXISTS active int[] NOT NULL DEFAULT '{}',"
+	"  ADD COLUMN IF NOT EXISTS recent_m int[] NOT NULL DEFAULT '{}',"
+	"  ADD COLUMN IF NOT EXISTS recent_s bigint[] NOT NULL DEFAULT '{}';"
+	"DROP TABLE IF EXISTS rollup_card_month;"
 	"CREATE OR REPLACE FUNCTION rollup_erase(c text) RETURNS void LANGUAGE plpgsql AS $$"
 	" DECLARE r rollup_card; BEGIN"
 	"  UPDATE rollup_store_day d SET member_sales = d.member_sales - s.n FROM (SELECT store_id,"
