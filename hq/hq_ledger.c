@@ -270,16 +270,26 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		return PM_EIO;
 	const char *pts = exact ? "b.points" : "coalesce(n.points, 0)";
 	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
-	char sql[640];
-	for (int fresh = 1; fresh >= 0; fresh--) {
-		if (fresh ? !n_fresh : n_fresh == (size_t)k)
-			continue;
+	char sql[900];
+	/* The new cards' accounts: every store_cards row of such a card is the one just written,
+	 * with this serial, so account_changed has nothing to do for them and is told so
+	 * (posmark.store_cards_current, migration 11) for this one statement: set and cleared in
+	 * the same query string, which stops at the INSERT if it fails (and the transaction
+	 * with it). */
+	if (n_fresh) {
+		snprintf(sql, sizeof(sql), "SELECT set_config('posmark.store_cards_current', 'on', true);"
+			 " INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			 " SELECT b.card, %s, %s::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE b.fresh;"
+			 " SELECT set_config('posmark.store_cards_current', '', true)", pts, base, join);
+		if (hqi_exec_ok(c, sql, err, errlen))
+			return PM_EIO;
+	}
+	if (n_fresh < (size_t)k) {
 		snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE %sb.fresh%s", pts,
-			 join, fresh ? "" : "NOT ", fresh ? "" :
+			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE NOT b.fresh"
 			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
 			 " change_serial = EXCLUDED.change_serial, erased = false,"
-			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)");
+			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", pts, join);
 		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
 			return PM_EIO;
 	}
