@@ -230,9 +230,8 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		return PM_EIO;
 	}
 	/* each card: the entries it really gained added, a new serial (the accounts' trigger copies it to the
-	 * stores that knew the card), its last visit; then this store knows the cards it did
-	 * not, with that serial: every store_cards row is written once. Only these two
-	 * statements and the commit run under the serial lock. */
+	 * other stores that knew the card), its last visit; this store knows the card, with that
+	 * serial. Only these statements and the commit run under the serial lock. */
 	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint,"
 			" idx bigint, fresh boolean) ON COMMIT DELETE ROWS", err, errlen) ||
 	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
@@ -252,34 +251,48 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	const char *bv[1] = { base };
-	/* Cards whose ref this batch made (the usual case for a new card) have no account and no
-	 * store_cards row anywhere yet: a plain INSERT, without ON CONFLICT's speculative insertion
-	 * and its second look at the unique index; the others are upserted. */
-	const char *pts = exact ? "b.points" : "coalesce(n.points, 0)";
-	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
-	char sql[640];
-	for (int fresh = 1; fresh >= 0; fresh--) {
-		if (fresh ? !n_fresh : n_fresh == (size_t)k)
-			continue;
-		snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE %sb.fresh%s", pts,
-			 join, fresh ? "" : "NOT ", fresh ? "" :
-			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
-			 " change_serial = EXCLUDED.change_serial, erased = false,"
-			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)");
-		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
-			return PM_EIO;
-	}
-	/* the serial is the one each card's account was just given ($2 + idx, set on insert and on
-	 * update alike): no join back to accounts */
+	/* This store knows every card of the batch, at the serial its account is about to get
+	 * ($2 + idx): written before the accounts, so that their trigger (account_changed) finds
+	 * this store's rows current and updates only the rows of the other stores that know the
+	 * card; each row is written once. Cards whose ref this batch made (the usual case for a
+	 * new card) have no account and no store_cards row anywhere yet: a plain INSERT, without
+	 * ON CONFLICT's speculative insertion and its second look at the unique index; the
+	 * others are upserted, the serial only ever moving forward as in account_changed. */
 	const char *sv[2] = { store, base };
 	if (n_fresh && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx FROM batch_cards b"
 				" WHERE b.fresh", 2, sv, NULL, NULL, err, errlen))
 		return PM_EIO;
 	if (n_fresh < (size_t)k && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx"
-					   " FROM batch_cards b WHERE NOT b.fresh ON CONFLICT DO NOTHING", 2, sv, NULL,
-					   NULL, err, errlen))
+					   " FROM batch_cards b WHERE NOT b.fresh ON CONFLICT (card, store_id) DO UPDATE"
+					   " SET change_serial = EXCLUDED.change_serial"
+					   " WHERE store_cards.change_serial < EXCLUDED.change_serial", 2, sv, NULL, NULL,
+					   err, errlen))
 		return PM_EIO;
+	const char *pts = exact ? "b.points" : "coalesce(n.points, 0)";
+	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
+	char sql[900];
+	/* The new cards' accounts: every store_cards row of such a card is the one just written,
+	 * with this serial, so account_changed has nothing to do for them and is told so
+	 * (posmark.store_cards_current, migration 11) for this one statement: set and cleared in
+	 * the same query string, which stops at the INSERT if it fails (and the transaction
+	 * with it). */
+	if (n_fresh) {
+		snprintf(sql, sizeof(sql), "SELECT set_config('posmark.store_cards_current', 'on', true);"
+			 " INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			 " SELECT b.card, %s, %s::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE b.fresh;"
+			 " SELECT set_config('posmark.store_cards_current', '', true)", pts, base, join);
+		if (hqi_exec_ok(c, sql, err, errlen))
+			return PM_EIO;
+	}
+	if (n_fresh < (size_t)k) {
+		snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
+			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE NOT b.fresh"
+			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
+			 " change_serial = EXCLUDED.change_serial, erased = false,"
+			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", pts, join);
+		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
+			return PM_EIO;
+	}
 	return PM_OK;
 }
 

@@ -299,6 +299,24 @@ static const struct migration migrations[] = {
 	/* 10: a card's months in its rollup_card row, rollup_card_month dropped, the rollups
 	 * recomputed (hq_rollup_schema.c; docs/console.md "Page data") */
 	{ hqr_migration10_sql, NULL },
+	/* 11: fewer index entries per card written by ingest (docs/hq.md, "Where a batch's time
+	 * goes"): accounts_serial had no reader (a store's page is a range of store_cards); the
+	 * primary key of store_cards leads with the card, so it also serves the look-ups by card
+	 * (account_changed, erasure) that store_cards_card served; account_changed's statement
+	 * probes store_cards by card for each changed account (a nested loop) instead of reading
+	 * the whole of store_cards in card order, which grew with the chain. Idempotent. */
+	{ "DROP INDEX IF EXISTS accounts_serial;"
+	  "ALTER TABLE store_cards DROP CONSTRAINT IF EXISTS store_cards_pkey;"
+	  "ALTER TABLE store_cards ADD CONSTRAINT store_cards_pkey PRIMARY KEY (card, store_id);"
+	  "DROP INDEX IF EXISTS store_cards_card;"
+	  /* the same function, two things new: the plan settings, and nothing to do for a statement
+	   * whose accounts' store_cards rows the writer made current itself (ingest's new cards,
+	   * hq_ledger.c; a setting local to the transaction, set and cleared around that statement) */
+	  "CREATE OR REPLACE FUNCTION account_changed() RETURNS trigger LANGUAGE plpgsql"
+	  "  SET enable_mergejoin = off SET enable_hashjoin = off AS $$ BEGIN"
+	  "  IF current_setting('posmark.store_cards_current', true) = 'on' THEN RETURN NULL; END IF;"
+	  "  UPDATE store_cards k SET change_serial = n.change_serial FROM changed n"
+	  "  WHERE k.card = n.card AND k.change_serial < n.change_serial; RETURN NULL; END $$;", NULL },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

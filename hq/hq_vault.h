@@ -150,11 +150,20 @@ struct hqv_keys {
 void hqv_keys_derive(const unsigned char master[HQV_KEY_LEN], int epoch, struct hqv_keys *k);
 void hqv_lookup_with(const struct hqv_keys *k, const char *number, unsigned char lookup[HQV_LOOKUP_LEN]);
 void hqv_new_ref(char ref[HQV_REF_LEN + 1]);
+/* The same from HQV_REF_RANDOM random bytes the caller drew (a batch's new cards draw theirs
+ * at once, hq_vault.c's copy_refs). */
+#define HQV_REF_RANDOM 12
+void hqv_new_ref_from(char ref[HQV_REF_LEN + 1], const unsigned char r[HQV_REF_RANDOM]);
 /* A new per-card key: wrapped (HQV_WRAPPED_LEN bytes) and the number sealed,
  * padded to 19 bytes so its length tells nothing (HQV_SEALED_LEN bytes into
  * sealed, *sealed_len). */
 void hqv_seal_with(const struct hqv_keys *k, const char *ref, const char *number, unsigned char *wrapped,
 		   unsigned char *sealed, size_t *sealed_len);
+/* The same with the card key and both nonces from rnd (HQV_SEAL_RANDOM random bytes the caller
+ * drew: key, then the number's nonce, then the key's nonce). */
+#define HQV_SEAL_RANDOM (HQV_KEY_LEN + 48)
+void hqv_seal_from(const struct hqv_keys *k, const char *ref, const char *number, const unsigned char *rnd,
+		   unsigned char *wrapped, unsigned char *sealed, size_t *sealed_len);
 /* Open a row: PM_OK with the number, PM_ECORRUPT (wrong key, ref, or bytes). */
 int hqv_open_with(const struct hqv_keys *k, const char *ref, const unsigned char *wrapped, size_t wrapped_len,
 		  const unsigned char *sealed, size_t sealed_len, char number[HQV_NUMBER_MAX + 1]);

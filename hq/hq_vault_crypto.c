@@ -53,12 +53,10 @@ void hqv_lookup_with(const struct hqv_keys *k, const char *number, unsigned char
  * second tells no more than the card's first sale, stored beside it). Older refs (16 random
  * bytes) have the same form; nothing reads the time back.
  */
-void hqv_new_ref(char ref[HQV_REF_LEN + 1])
+void hqv_new_ref_from(char ref[HQV_REF_LEN + 1], const unsigned char r[HQV_REF_RANDOM])
 {
 	static const char b32[] = "234567abcdefghijklmnopqrstuvwxyz"; /* ASCII order = value order */
-	unsigned char r[12];
 	uint64_t t = (uint64_t)time(NULL) & ((UINT64_C(1) << 35) - 1);
-	randombytes_buf(r, sizeof(r));
 	ref[0] = 'k';
 	for (int i = 0; i < 7; i++)
 		ref[1 + i] = b32[(t >> (5 * (6 - i))) & 31];
@@ -69,6 +67,13 @@ void hqv_new_ref(char ref[HQV_REF_LEN + 1])
 		ref[8 + i] = b32[v];
 	}
 	ref[HQV_REF_LEN] = '\0';
+}
+
+void hqv_new_ref(char ref[HQV_REF_LEN + 1])
+{
+	unsigned char r[HQV_REF_RANDOM];
+	randombytes_buf(r, sizeof(r));
+	hqv_new_ref_from(ref, r);
 	sodium_memzero(r, sizeof(r));
 }
 
@@ -83,13 +88,20 @@ bool hqv_is_number(const char *s)
 	return n >= 1 && n <= HQV_NUMBER_MAX && strspn(s, "0123456789") == n;
 }
 
-/* nonce || AEAD(m) under key, ad as associated data */
+/* nonce || AEAD(m) under key, ad as associated data; the nonce given (random) */
+static void seal_n(const unsigned char *key, const char *ad, const unsigned char *m, size_t mlen,
+		   const unsigned char *nonce, unsigned char *out)
+{
+	memcpy(out, nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, m, mlen,
+						   (const unsigned char *)ad, strlen(ad), NULL, out, key);
+}
+
 static void seal(const unsigned char *key, const char *ad, const unsigned char *m, size_t mlen, unsigned char *out)
 {
-	unsigned char *nonce = out;
-	randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, m, mlen,
-						   (const unsigned char *)ad, strlen(ad), NULL, nonce, key);
+	unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	randombytes_buf(nonce, sizeof(nonce));
+	seal_n(key, ad, m, mlen, nonce, out);
 }
 
 static int unseal(const unsigned char *key, const char *ad, const unsigned char *in, size_t len, unsigned char *m,
@@ -108,23 +120,33 @@ static int unseal(const unsigned char *key, const char *ad, const unsigned char 
 
 /* A number padded with NULs to HQV_NUMBER_MAX bytes before it is sealed: every
  * sealed number is as long as any other, so its length tells nothing. */
-static void seal_number(const unsigned char *key, const char *ad, const char *number, unsigned char *out)
+static void seal_number(const unsigned char *key, const char *ad, const char *number, const unsigned char *nonce,
+			unsigned char *out)
 {
 	unsigned char pad[HQV_NUMBER_MAX] = { 0 };
 	memcpy(pad, number, strnlen(number, HQV_NUMBER_MAX));
-	seal(key, ad, pad, sizeof(pad), out);
+	seal_n(key, ad, pad, sizeof(pad), nonce, out);
 	sodium_memzero(pad, sizeof(pad));
+}
+
+/* rnd: the card key, then the two nonces (HQV_SEAL_RANDOM bytes) */
+void hqv_seal_from(const struct hqv_keys *k, const char *ref, const char *number, const unsigned char *rnd,
+		   unsigned char *wrapped, unsigned char *sealed, size_t *sealed_len)
+{
+	enum { NB = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES };
+	_Static_assert(HQV_SEAL_RANDOM == HQV_KEY_LEN + 2 * NB, "a card key and two nonces");
+	seal_number(rnd, ref, number, rnd + HQV_KEY_LEN, sealed);
+	*sealed_len = HQV_SEALED_LEN;
+	seal_n(k->wrap, ref, rnd, HQV_KEY_LEN, rnd + HQV_KEY_LEN + NB, wrapped);
 }
 
 void hqv_seal_with(const struct hqv_keys *k, const char *ref, const char *number, unsigned char *wrapped,
 		   unsigned char *sealed, size_t *sealed_len)
 {
-	unsigned char card_key[HQV_KEY_LEN];
-	crypto_aead_xchacha20poly1305_ietf_keygen(card_key);
-	seal_number(card_key, ref, number, sealed);
-	*sealed_len = HQV_SEALED_LEN;
-	seal(k->wrap, ref, card_key, sizeof(card_key), wrapped);
-	sodium_memzero(card_key, sizeof(card_key));
+	unsigned char rnd[HQV_SEAL_RANDOM];
+	randombytes_buf(rnd, sizeof(rnd));
+	hqv_seal_from(k, ref, number, rnd, wrapped, sealed, sealed_len);
+	sodium_memzero(rnd, sizeof(rnd));
 }
 
 int hqv_open_with(const struct hqv_keys *k, const char *ref, const unsigned char *wrapped, size_t wrapped_len,
@@ -238,7 +260,9 @@ int hqv_key_file_read(const char *path, unsigned char master[HQV_KEY_LEN], int *
 
 void hqv_downlink_seal_with(const struct hqv_keys *k, const char *number, unsigned char *out, size_t *len)
 {
-	seal_number(k->wrap, DOWNLINK_AD, number, out);
+	unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	randombytes_buf(nonce, sizeof(nonce));
+	seal_number(k->wrap, DOWNLINK_AD, number, nonce, out);
 	*len = HQV_SEALED_LEN;
 }
 

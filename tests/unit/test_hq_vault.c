@@ -210,6 +210,38 @@ static void test_key_file(void **state)
 	tu_rmdir(dir);
 }
 
+/* A batch's new rows take their randomness from one stream (hq_vault.c, copy_refs): the ref's
+ * random part and the key and nonces are the bytes given, each row opens under its own ref
+ * only, and rows from different bytes share nothing (no reused key or nonce). */
+static void test_seal_from(void **state)
+{
+	(void)state;
+	struct hqv_keys k;
+	unsigned char rnd[2][HQV_REF_RANDOM + HQV_SEAL_RANDOM], w[2][HQV_WRAPPED_LEN], s[2][HQV_SEALED_LEN];
+	char ref[2][HQV_REF_LEN + 1], again[HQV_REF_LEN + 1], out[HQV_NUMBER_MAX + 1];
+	size_t sl = 0;
+	keys(&k, 7, 1);
+	randombytes_buf(rnd, sizeof(rnd));
+	for (int i = 0; i < 2; i++) {
+		hqv_new_ref_from(ref[i], rnd[i]);
+		assert_true(hqv_is_ref(ref[i]));
+		hqv_seal_from(&k, ref[i], NUMBER, rnd[i] + HQV_REF_RANDOM, w[i], s[i], &sl);
+		assert_int_equal(sl, HQV_SEALED_LEN);
+		assert_int_equal(hqv_open_with(&k, ref[i], w[i], sizeof(w[i]), s[i], sl, out), PM_OK);
+		assert_string_equal(out, NUMBER);
+	}
+	hqv_new_ref_from(again, rnd[0]);
+	assert_memory_equal(again + 8, ref[0] + 8, HQV_REF_LEN - 8); /* the random part is the bytes given */
+	assert_string_not_equal(ref[0], ref[1]);
+	/* the nonces are the stream's bytes (number's, then key's), and differ between rows */
+	assert_memory_equal(s[0], rnd[0] + HQV_REF_RANDOM + HQV_KEY_LEN, 24);
+	assert_memory_equal(w[0], rnd[0] + HQV_REF_RANDOM + HQV_KEY_LEN + 24, 24);
+	assert_memory_not_equal(s[0], s[1], sizeof(s[0]));
+	assert_memory_not_equal(w[0], w[1], sizeof(w[0]));
+	/* row 0 under row 1's ref does not open */
+	assert_int_equal(hqv_open_with(&k, ref[1], w[0], sizeof(w[0]), s[0], sl, out), PM_ECORRUPT);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -219,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_ref),
 		cmocka_unit_test(test_ref_order),
 		cmocka_unit_test(test_seal_open),
+		cmocka_unit_test(test_seal_from),
 		cmocka_unit_test(test_rewrap),
 		cmocka_unit_test(test_downlink),
 		cmocka_unit_test(test_key_file),
