@@ -30,6 +30,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -582,13 +583,72 @@ static int write_back(PGconn *c, const struct pm_buf *upd, const struct pm_buf *
 	return rc;
 }
 
+/*
+ * The read and the computation of a batch's new rows, begun under the lock: on a thread of
+ * its own that waits for the second connection's rows and computes the new rows and counts
+ * while the main connection writes the accounts (the two cores: this thread and the side
+ * backend, the main backend), or here at finish when there is no second connection or its
+ * read failed. Only this job touches the batch's card months between begin and finish.
+ */
+struct hqr_job {
+	PGconn *main, *side;
+	struct hqr_cards *b;
+	pthread_t th;
+	bool threaded;                /* th runs job_thread */
+	bool have_rows;               /* the side read answered: the fields below are computed */
+	int rc;
+	struct pm_buf upd, ins;
+	struct moves mv;
+	size_t n_new, n_all;
+	int64_t t_read, t_done;
+	char err[256];
+};
+
+static void job_compute(struct hqr_job *j, PGresult *old)
+{
+	j->t_read = pm_mono_ns();
+	j->have_rows = true;
+	j->err[0] = '\0';
+	j->rc = cards_next(old, j->b, &j->b->tiers, &j->upd, &j->ins, &j->mv, &j->n_new, j->err, sizeof(j->err));
+	j->n_all = (size_t)PQntuples(old) + j->n_new;
+	PQclear(old);
+	j->t_done = pm_mono_ns();
+}
+
+static void *job_thread(void *arg)
+{
+	struct hqr_job *j = arg;
+	PGresult *old = old_rows_collect(j->main, j->side);
+	if (old)
+		job_compute(j, old);
+	return NULL;
+}
+
+static void job_free(struct hqr_job *j)
+{
+	if (!j)
+		return;
+	pm_buf_free(&j->upd);
+	pm_buf_free(&j->ins);
+	free(j->mv.cohort.v), free(j->mv.tier.v), free(j->mv.tier_move.v), free(j->mv.rfm.v);
+	free(j);
+}
+
+/* Wait for the job's thread (its read always ends: the query answers or the connection
+ * fails); the job stays for the caller. */
+static void job_join(struct hqr_job *j)
+{
+	if (j && j->threaded) {
+		pthread_join(j->th, NULL);
+		j->threaded = false;
+	}
+}
+
 static void drain(struct hqr_cards *b)
 {
-	PGresult *r;
-	if (b->side)
-		while ((r = PQgetResult(b->side)))
-			PQclear(r);
-	b->side = NULL;
+	job_join(b->job);
+	job_free(b->job);
+	b->job = NULL;
 	b->begun = false;
 }
 
@@ -605,8 +665,20 @@ int hqr_cards_begin(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
 	/* the lock is held: every other writer of these rows waits for this transaction's end,
 	 * so another backend's read now sees them as this transaction will */
 	PGconn *side = hqi_side_conn(c);
-	if (side && !old_rows_send(side, b, NULL, err, errlen))
-		b->side = side;
+	struct hqr_job *j = side ? calloc(1, sizeof(*j)) : NULL;
+	if (!j)
+		return PM_OK; /* read at finish */
+	j->main = c;
+	j->side = side;
+	j->b = b;
+	if (old_rows_send(side, b, NULL, err, errlen)) {
+		free(j);
+		hqi_side_drop(c);
+		return PM_OK;
+	}
+	b->job = j;
+	/* without a thread the rows wait on the side connection until finish */
+	j->threaded = pthread_create(&j->th, NULL, job_thread, j) == 0;
 	return PM_OK;
 }
 
@@ -615,29 +687,36 @@ int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
 	if (!b->begun)
 		return PM_OK;
 	int64_t t0 = pm_mono_ns();
-	struct moves mv = { 0 };
-	struct pm_buf upd = { 0 }, ins = { 0 };
-	size_t n_new = 0, n_all;
-	PGresult *old = b->side ? old_rows_collect(c, b->side) : NULL;
-	bool aside = old != NULL;
-	b->side = NULL;
+	struct hqr_job *j = b->job;
+	b->job = NULL;
 	b->begun = false;
-	if (!old && old_rows_send(c, b, &old, err, errlen))
-		return PM_EIO;
+	if (j && j->threaded)
+		job_join(j);
+	else if (j)
+		job_thread(j);
+	bool aside = j && j->have_rows;
+	if (!aside) { /* no second connection, or its read failed: read and compute here */
+		PGresult *old;
+		if (!j && !(j = calloc(1, sizeof(*j)))) {
+			snprintf(err, errlen, "out of memory");
+			return PM_EIO;
+		}
+		j->b = b;
+		if (old_rows_send(c, b, &old, err, errlen)) {
+			job_free(j);
+			return PM_EIO;
+		}
+		job_compute(j, old);
+	}
 	int64_t t1 = pm_mono_ns();
-	err[0] = '\0';
-	int rc = cards_next(old, b, &b->tiers, &upd, &ins, &mv, &n_new, err, errlen);
-	n_all = (size_t)PQntuples(old) + n_new;
-	PQclear(old);
-	int64_t t2 = pm_mono_ns();
-	rc = rc ? PM_EIO : write_back(c, &upd, &ins, &mv, err, errlen);
+	int rc = j->rc ? PM_EIO : write_back(c, &j->upd, &j->ins, &j->mv, err, errlen);
+	if (j->rc)
+		snprintf(err, errlen, "%s", j->err[0] ? j->err : "out of memory");
 	if (hqr_timed())
-		pm_info("rollup cards: %zu cards (%zu new): begun %.1f ms before, read %.1f ms more (%s), computed %.1f ms,"
-			" written %.1f ms", n_all, n_new, (double)(t0 - b->t_begin) / 1e6, (double)(t1 - t0) / 1e6,
-			aside ? "second connection" : "main connection", (double)(t2 - t1) / 1e6,
-			(double)(pm_mono_ns() - t2) / 1e6);
-	pm_buf_free(&upd);
-	pm_buf_free(&ins);
-	free(mv.cohort.v), free(mv.tier.v), free(mv.tier_move.v), free(mv.rfm.v);
+		pm_info("rollup cards: %zu cards (%zu new): begun %.1f ms before; read and computed %s, %.1f ms of"
+			" it after the accounts; written %.1f ms", j->n_all, j->n_new, (double)(t0 - b->t_begin) / 1e6,
+			aside ? "beside the accounts (second connection, own thread)" : "after the accounts (main connection)",
+			(double)(t1 - t0) / 1e6, (double)(pm_mono_ns() - t1) / 1e6);
+	job_free(j);
 	return rc;
 }

@@ -37,12 +37,14 @@ struct hqr_card_month {
 	bool fresh;                   /* the ref was made by this batch: the card has no rollup row */
 };
 struct hqr_tiers { int n; int tier[16]; int64_t threshold[16]; };
+struct hqr_job;
 struct hqr_cards {
 	struct hqr_card_month *v;
 	size_t n, cap;
 	/* between hqr_cards_begin and hqr_cards_finish */
 	bool begun;                   /* the serial lock is held, the tiers read, the old rows asked for */
-	PGconn *side;                 /* the old rows' read in flight there (NULL: read at finish, on c) */
+	struct hqr_job *job;          /* the old rows' read and the new rows' computation beside the
+	                               * accounts (hq_rollup_cards.c); NULL: both at finish, on c */
 	struct hqr_tiers tiers;
 	int64_t t_begin;              /* POSMARK_HQ_INGEST_TIMES */
 };
