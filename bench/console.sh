@@ -11,6 +11,7 @@
 #     each, alternating; target >= 0.8x).
 # BENCH_QUICK=1: 1,000,000 sales, 100,000 cards (and says so). The data goes straight into the
 # tables by SQL (generate_series), then rollup_rebuild() computes the rollups as migration 7 would.
+# BENCH_PG_EXTRA="name=value ...": more PostgreSQL settings for both sides (e.g. wal_compression=lz4).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/normal}

@@ -27,29 +27,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define MONEY HQI_MONEY_SQL
 #define WINDOW_US "7776000000000" /* HQR_MAX_WINDOW_DAYS */
 #define ITEM_MATCHES(o, s) "(" o ".gtins = '{}' OR EXISTS (SELECT 1 FROM jsonb_array_elements(" s ".items) i" \
 	" WHERE lpad(i->>'gtin', 14, '0') = ANY (" o ".gtins)))"
 
 /* The batch's temporary tables: its rows read back once for the statements below. */
 static const char *const temp_tables =
-	"CREATE TEMP TABLE IF NOT EXISTS rb_sales (store_id text, time_us bigint, day int, month int, card text,"
+	"CREATE TEMP TABLE IF NOT EXISTS rb_sales (store_id text, time_us bigint, day int, card text,"
 	" currency char(3), type text, total_cents bigint, discount_cents bigint, refund_cents bigint,"
-	" points_earned bigint, money bigint, items jsonb) ON COMMIT DELETE ROWS;"
+	" points_earned bigint, items jsonb) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS rb_events (store_id text, time_us bigint, type text, card text,"
 	" campaign text, gtin text, discount_cents bigint) ON COMMIT DELETE ROWS";
 
 /*
  * The statements of a sales batch, in order; $1 store, $2 terminal, $3 after, $4 last,
- * $5..$6 the batch's months [first start, last end). %M is made per batch: the month of
- * time_us as a CASE over the batch's month starts (no date arithmetic per row).
+ * $5..$6 the batch's months [first start, last end).
  */
 static const char *const sales_steps[] = {
-	"INSERT INTO rb_sales SELECT store_id, time_us, (time_us / 86400000000)::int, %M, card, currency, type,"
-	" total_cents, discount_cents, refund_cents, points_earned, " MONEY ", items FROM sales WHERE store_id = $1"
+	"INSERT INTO rb_sales SELECT store_id, time_us, (time_us / 86400000000)::int, card, currency, type,"
+	" total_cents, discount_cents, refund_cents, points_earned, items FROM sales WHERE store_id = $1"
 	" AND terminal = $2 AND seq > $3::bigint AND seq <= $4::bigint AND time_us >= $5::bigint AND time_us < $6::bigint",
 	"INSERT INTO rollup_store_day AS r SELECT store_id, day, currency,"
 	" count(*) FILTER (WHERE type = 'sale'), count(*) FILTER (WHERE type = 'sale' AND card IS NOT NULL),"
@@ -108,23 +105,6 @@ static const char *const event_steps[] = {
 	" WHERE o.campaign = x.campaign AND o.card = x.card",
 };
 
-/* Statement tpl with %M (the month CASE) expanded. */
-static int expand(struct pm_buf *out, const char *tpl, const char *month_case)
-{
-	int rc = PM_OK;
-	out->len = 0;
-	for (const char *p = tpl; !rc && *p;) {
-		if (p[0] == '%' && p[1] == 'M') {
-			rc = pm_buf_add(out, month_case, strlen(month_case));
-			p += 2;
-			continue;
-		}
-		rc = pm_buf_add(out, p, 1);
-		p++;
-	}
-	return rc ? rc : pm_buf_add(out, "", 1);
-}
-
 /* POSMARK_HQ_INGEST_TIMES=1: each statement on its own, its time logged (where a batch's rollup
  * time goes; the statements are those of one round trip otherwise). */
 int hqr_timed(void)
@@ -151,22 +131,21 @@ static int run_timed(PGconn *c, char *all, char *err, size_t errlen)
 }
 
 /*
- * All the statements of a batch in one round trip: each expanded (%M), its parameters
+ * All the statements of a batch in one round trip: their parameters
  * written in as literals ($1, $2 the store and terminal, quoted by libpq; the others are
  * numbers this file formats), joined by ';' and sent with the temporary tables' DDL as one
  * PQexec, in the ingest transaction (the first error stops the rest and fails the batch).
  * A till's small batches then cost one round trip, not one per statement.
  */
-static int run(PGconn *c, const char *const *steps, size_t n, int np, const char *const *pv, const char *month_case,
-	       char *err, size_t errlen)
+static int run(PGconn *c, const char *const *steps, size_t n, int np, const char *const *pv, char *err,
+	       size_t errlen)
 {
-	struct pm_buf sql = { 0 }, all = { 0 };
+	struct pm_buf all = { 0 };
 	char *lit[2] = { PQescapeLiteral(c, pv[0], strlen(pv[0])), PQescapeLiteral(c, pv[1], strlen(pv[1])) };
 	int rc = lit[0] && lit[1] ? pm_buf_add(&all, temp_tables, strlen(temp_tables)) : PM_ENOMEM;
 	for (size_t i = 0; !rc && i < n; i++) {
-		rc = expand(&sql, steps[i], month_case);
-		rc = rc ? rc : pm_buf_add(&all, ";\n", 2);
-		for (const char *p = sql.data; !rc && *p; p++) {
+		rc = pm_buf_add(&all, ";\n", 2);
+		for (const char *p = steps[i]; !rc && *p; p++) {
 			int k = p[0] == '$' && p[1] >= '1' && p[1] <= '9' ? p[1] - '0' : 0;
 			if (k && k <= np) {
 				const char *v = k <= 2 ? lit[k - 1] : pv[k - 1];
@@ -188,7 +167,6 @@ static int run(PGconn *c, const char *const *steps, size_t n, int np, const char
 		rc = hqi_exec_ok(c, all.data, err, errlen);
 	PQfreemem(lit[0]);
 	PQfreemem(lit[1]);
-	pm_buf_free(&sql);
 	pm_buf_free(&all);
 	return rc ? PM_EIO : PM_OK;
 }
@@ -207,7 +185,7 @@ int hq_rollup_batch(PGconn *c, const char *store, const char *terminal, int batc
 	snprintf(ls, sizeof(ls), "%" PRIu64, last);
 	const char *pv[6] = { store, terminal, as, ls, t0, t1 };
 	if (batch_kind != WIRE_BATCH_SALES)
-		return run(c, event_steps, sizeof(event_steps) / sizeof(event_steps[0]), 4, pv, "", err, errlen);
+		return run(c, event_steps, sizeof(event_steps) / sizeof(event_steps[0]), 4, pv, err, errlen);
 	/* the months' span: [earliest start, one month past the latest start] (a month is at
 	 * most 31 days; the bound only prunes partitions, the seq range selects the rows) */
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -223,43 +201,7 @@ int hq_rollup_batch(PGconn *c, const char *store, const char *terminal, int batc
 	}
 	snprintf(t0, sizeof(t0), "%" PRId64, lo);
 	snprintf(t1, sizeof(t1), "%" PRId64, hi);
-	/* the month of each row from the batch's month starts (sorted), plain comparisons */
-	int64_t ms[64];
-	int n = 0;
-	for (int i = 0; i < n_months && n < 64; i++)
-		ms[n++] = months[i];
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && ms[j - 1] > ms[j]; j--) {
-			int64_t x = ms[j];
-			ms[j] = ms[j - 1];
-			ms[j - 1] = x;
-		}
-	struct pm_buf mc = { 0 };
-	int rc = PM_OK;
-	char t[128];
-	for (int i = 0; !rc && i < n; i++) {
-		time_t s = (time_t)(ms[i] / 1000000);
-		struct tm tm;
-		gmtime_r(&s, &tm);
-		int m = (tm.tm_year + 1900) * 12 + tm.tm_mon, len;
-		if (n == 1)
-			len = snprintf(t, sizeof(t), "%d", m);
-		else if (i + 1 < n)
-			len = snprintf(t, sizeof(t), "%s WHEN time_us < %" PRId64 " THEN %d", i ? "" : "CASE", ms[i + 1], m);
-		else
-			len = snprintf(t, sizeof(t), " ELSE %d END", m);
-		rc = pm_buf_add(&mc, t, (size_t)len);
-	}
-	if (!rc && n == 0)
-		rc = pm_buf_add(&mc, "rollup_month(time_us)", 21);
-	rc = rc ? rc : pm_buf_add(&mc, "", 1);
-	if (rc) {
-		snprintf(err, errlen, "out of memory");
-		pm_buf_free(&mc);
-		return PM_EIO;
-	}
-	rc = run(c, sales_steps, sizeof(sales_steps) / sizeof(sales_steps[0]), 6, pv, mc.data, err, errlen);
-	pm_buf_free(&mc);
+	int rc = run(c, sales_steps, sizeof(sales_steps) / sizeof(sales_steps[0]), 6, pv, err, errlen);
 	/* then the per-card rollups, under the serial lock (after the statements above, which
 	 * lock rollup_offer rows as an events batch does before it takes the same lock); the
 	 * caller finishes them */

@@ -60,6 +60,21 @@
 	"  INSERT INTO rollup_ledger_day SELECT coalesce(store_id, ''), (time_us / 86400000000)::int, kind," \
 	"   sum(points), count(*) FROM ledger GROUP BY 1, 2, 3;"
 
+/* rollup_erase()'s parts that migrations 7 and 10 share: the card's member sales out of the
+ * store-days, its row read, and (inside IF it had a sale) its tier and RFM cell counted out. */
+#define ERASE_HEAD \
+	" DECLARE r rollup_card; BEGIN" \
+	"  UPDATE rollup_store_day d SET member_sales = d.member_sales - s.n FROM (SELECT store_id," \
+	"   (time_us / 86400000000)::int AS day, currency, count(*) AS n FROM sales WHERE card = c AND type = 'sale'" \
+	"   GROUP BY 1, 2, 3) s WHERE d.store_id = s.store_id AND d.day = s.day AND d.currency = s.currency;" \
+	"  SELECT * INTO r FROM rollup_card WHERE card = c;" \
+	"  IF FOUND AND r.visits > 0 THEN"
+#define ERASE_TIER_RFM \
+	"   UPDATE rollup_tier SET cards = cards - 1 WHERE tier = r.tier;" \
+	"   UPDATE rollup_rfm SET cards = cards - 1 WHERE last_day = (r.last_us / 86400000000)::int" \
+	"    AND fb = rollup_fb(r.visits) AND mb = rollup_mb(r.spend_cents);" \
+	"  END IF;"
+
 const char hqr_migration_sql[] =
 	"CREATE FUNCTION rollup_month(us bigint) RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS"
 	" $$ SELECT (extract(year FROM t) * 12 + extract(month FROM t) - 1)::int"
@@ -136,18 +151,10 @@ const char hqr_migration_sql[] =
 	"  FOR EACH STATEMENT EXECUTE FUNCTION rollup_ledger_del();"
 	/* erasure: the card's share of every rollup goes, before its rows lose the card */
 	"CREATE FUNCTION rollup_erase(c text) RETURNS void LANGUAGE plpgsql AS $$"
-	" DECLARE r rollup_card; BEGIN"
-	"  UPDATE rollup_store_day d SET member_sales = d.member_sales - s.n FROM (SELECT store_id,"
-	"   (time_us / 86400000000)::int AS day, currency, count(*) AS n FROM sales WHERE card = c AND type = 'sale'"
-	"   GROUP BY 1, 2, 3) s WHERE d.store_id = s.store_id AND d.day = s.day AND d.currency = s.currency;"
-	"  SELECT * INTO r FROM rollup_card WHERE card = c;"
-	"  IF FOUND AND r.visits > 0 THEN"
+	ERASE_HEAD
 	"   UPDATE rollup_cohort k SET cards = k.cards - 1 FROM rollup_card_month m WHERE m.card = c"
 	"    AND m.visits > 0 AND k.cohort = rollup_month(r.first_us) AND k.month = m.month;"
-	"   UPDATE rollup_tier SET cards = cards - 1 WHERE tier = r.tier;"
-	"   UPDATE rollup_rfm SET cards = cards - 1 WHERE last_day = (r.last_us / 86400000000)::int"
-	"    AND fb = rollup_fb(r.visits) AND mb = rollup_mb(r.spend_cents);"
-	"  END IF;"
+	ERASE_TIER_RFM
 	"  DELETE FROM rollup_card WHERE card = c; DELETE FROM rollup_card_month WHERE card = c;"
 	"  DELETE FROM rollup_offer WHERE card = c; END $$;"
 	/* everything from the raw tables: the back-fill, and what the tests compare with */
@@ -198,18 +205,10 @@ const char hqr_migration10_sql[] =
 	"  ADD COLUMN IF NOT EXISTS recent_s bigint[] NOT NULL DEFAULT '{}';"
 	"DROP TABLE IF EXISTS rollup_card_month;"
 	"CREATE OR REPLACE FUNCTION rollup_erase(c text) RETURNS void LANGUAGE plpgsql AS $$"
-	" DECLARE r rollup_card; BEGIN"
-	"  UPDATE rollup_store_day d SET member_sales = d.member_sales - s.n FROM (SELECT store_id,"
-	"   (time_us / 86400000000)::int AS day, currency, count(*) AS n FROM sales WHERE card = c AND type = 'sale'"
-	"   GROUP BY 1, 2, 3) s WHERE d.store_id = s.store_id AND d.day = s.day AND d.currency = s.currency;"
-	"  SELECT * INTO r FROM rollup_card WHERE card = c;"
-	"  IF FOUND AND r.visits > 0 THEN"
+	ERASE_HEAD
 	"   UPDATE rollup_cohort k SET cards = k.cards - 1 FROM unnest(r.active) AS m(month)"
 	"    WHERE k.cohort = r.fm AND k.month = m.month;"
-	"   UPDATE rollup_tier SET cards = cards - 1 WHERE tier = r.tier;"
-	"   UPDATE rollup_rfm SET cards = cards - 1 WHERE last_day = (r.last_us / 86400000000)::int"
-	"    AND fb = rollup_fb(r.visits) AND mb = rollup_mb(r.spend_cents);"
-	"  END IF;"
+	ERASE_TIER_RFM
 	"  DELETE FROM rollup_card WHERE card = c; DELETE FROM rollup_offer WHERE card = c; END $$;"
 	"CREATE OR REPLACE FUNCTION rollup_rebuild() RETURNS void LANGUAGE plpgsql AS $$ BEGIN"
 	"  TRUNCATE rollup_store_day, rollup_card, rollup_cohort, rollup_tier, rollup_rfm,"
