@@ -37,7 +37,7 @@
 #include <stdio.h>
 
 /* Schema version this build writes and reads (docs/hq.md, "Migrations"). */
-#define HQ_SCHEMA_VERSION 11
+#define HQ_SCHEMA_VERSION 12
 
 /* Connect (conninfo: a libpq connection string). NULL on failure, err then
  * has libpq's reason. Free with PQfinish. */

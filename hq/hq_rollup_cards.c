@@ -14,6 +14,9 @@
  * month from 11 months before the last visit's month on: the tier window;
  * every month while the card has no visit). The last visit only moves
  * later, so a month pruned from `recent` can never come back into a window.
+ * Since migration 12 the row is the card's accounts row (rollup_card is a view
+ * of it): the batch wrote that row already, so the rollups' update lands on a
+ * page the batch has in hand instead of a page of another table.
  *
  * Every batch of a card runs under HQI_SERIAL_LOCK (taken here), so two
  * receivers never compute from the same old row. rollup_rebuild()
@@ -373,8 +376,9 @@ static int card_next(const struct card_row *o, const struct hqr_card_month *b, s
 }
 
 /* The new row as COPY text of ROW_COLS. */
-#define ROW_COLS "card, first_us, last_us, visits, spend_cents, window_cents, tier, mb, fm, lm, active, recent_m," \
+#define ROW_COLS_NO_CARD "first_us, last_us, visits, spend_cents, window_cents, tier, mb, fm, lm, active, recent_m," \
 	" recent_s"
+#define ROW_COLS "card, " ROW_COLS_NO_CARD
 static int row_text(struct pm_buf *b, const char *card, const struct card_row *x)
 {
 	char t[256];
@@ -512,8 +516,8 @@ static void merge_months(struct hqr_cards *b)
 }
 
 /* Every card of the batch: its new row (COPY text in rows) and the moves. */
-static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers *tiers, struct pm_buf *upd,
-		      struct pm_buf *ins, struct moves *mv, size_t *n_new, char *err, size_t errlen)
+static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers *tiers, struct pm_buf *rows,
+		      struct moves *mv, size_t *n_new, char *err, size_t errlen)
 {
 	struct card_row o = { 0 }, x = { 0 };
 	int rc = PM_OK, k = 0, n_old = PQntuples(old);
@@ -537,7 +541,7 @@ static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers
 			(*n_new)++;
 		}
 		rc = card_next(&o, &b->v[i], j - i, tiers, &x, mv);
-		rc = rc ? rc : row_text(x.exists ? upd : ins, b->v[i].card, &x);
+		rc = rc ? rc : row_text(rows, b->v[i].card, &x);
 		i = j;
 	}
 	free(o.active.m), free(o.active.s), free(o.recent.m), free(o.recent.s);
@@ -547,30 +551,52 @@ static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers
 	return rc;
 }
 
-/* upd: rows of cards rollup_card has (through a temporary table, then one UPDATE); ins: new
- * cards' rows, straight into rollup_card by COPY; then the counts, one round trip. */
-static int write_back(PGconn *c, const struct pm_buf *upd, const struct pm_buf *ins, struct moves *mv, char *err,
+/* Set in every rollup column of accounts: its value in rb_card_new (n). */
+#define ROW_SET "rolled = true, roll_first_us = n.first_us, roll_last_us = n.last_us, roll_visits = n.visits," \
+	" roll_spend_cents = n.spend_cents, roll_window_cents = n.window_cents, roll_tier = n.tier, roll_mb = n.mb," \
+	" roll_fm = n.fm, roll_lm = n.lm, roll_active = n.active, roll_recent_m = n.recent_m, roll_recent_s = n.recent_s"
+/* The same columns as accounts names them (migration 12) */
+#define ACCOUNT_COLS "roll_first_us, roll_last_us, roll_visits, roll_spend_cents, roll_window_cents, roll_tier," \
+	" roll_mb, roll_fm, roll_lm, roll_active, roll_recent_m, roll_recent_s"
+
+/* rows: every card's new row (COPY text of ROW_COLS), into its accounts row (migration 12:
+ * one row per card) through a temporary table and one UPDATE; then the counts, one round
+ * trip. Ingest wrote every card's account earlier in this transaction, so the UPDATE finds
+ * each row on a page the batch already has; a card without one (not made by ingest) gets it. */
+static int write_back(PGconn *c, const struct pm_buf *rows, size_t n_rows, struct moves *mv, char *err,
 		      size_t errlen)
 {
-	if (ins->len && hqi_copy_in(c, "COPY rollup_card (" ROW_COLS ") FROM STDIN", ins->data, ins->len, err, errlen))
+	if (rows->len && (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS rb_card_new (card text, first_us bigint,"
+				      " last_us bigint, visits bigint, spend_cents bigint, window_cents bigint, tier int, mb int,"
+				      " fm int, lm int, active int[], recent_m int[], recent_s bigint[]) ON COMMIT DELETE ROWS",
+				      err, errlen) ||
+			  hqi_copy_in(c, "COPY rb_card_new FROM STDIN", rows->data, rows->len, err, errlen)))
 		return PM_EIO;
-	if (upd->len && (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS rb_card_new (card text, first_us bigint,"
-				     " last_us bigint, visits bigint, spend_cents bigint, window_cents bigint, tier int, mb int,"
-				     " fm int, lm int, active int[], recent_m int[], recent_s bigint[]) ON COMMIT DELETE ROWS",
-				     err, errlen) ||
-			 hqi_copy_in(c, "COPY rb_card_new FROM STDIN", upd->data, upd->len, err, errlen)))
-		return PM_EIO;
+	/* by the card's key, one probe per row: a hash join would read all of accounts (the
+	 * planner does not know how few rows rb_card_new has); no change_serial moves, so the
+	 * accounts' trigger is told it has nothing to do (migration 11) */
+	if (rows->len) {
+		PGresult *r = PQexec(c, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
+				     " SELECT set_config('posmark.store_cards_current', 'on', true);"
+				     " UPDATE accounts a SET " ROW_SET " FROM rb_card_new n WHERE a.card = n.card");
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		uint64_t done = ok ? strtoull(PQcmdTuples(r), NULL, 10) : 0;
+		PQclear(r);
+		if (!ok)
+			return PM_EIO;
+		if (done < n_rows &&
+		    hqi_exec_ok(c, "INSERT INTO accounts AS a (card, change_serial, rolled, " ACCOUNT_COLS ")"
+				" SELECT card, 0, true, " ROW_COLS_NO_CARD " FROM rb_card_new n"
+				" WHERE NOT EXISTS (SELECT 1 FROM accounts x WHERE x.card = n.card)", err, errlen))
+			return PM_EIO;
+		if (hqi_exec_ok(c, "SELECT set_config('posmark.store_cards_current', '', true);"
+				" RESET enable_hashjoin; RESET enable_mergejoin", err, errlen))
+			return PM_EIO;
+	}
 	struct pm_buf sql = { 0 };
-	int rc = PM_OK;
-	/* by the card's key, one probe per row: a hash join would read all of rollup_card (the
-	 * planner does not know how few rows rb_card_new has) */
-	if (upd->len)
-		rc = pm_buf_adds(&sql, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;\n"
-				 "UPDATE rollup_card c SET first_us = n.first_us, last_us = n.last_us, visits = n.visits,"
-				 " spend_cents = n.spend_cents, window_cents = n.window_cents, tier = n.tier, mb = n.mb, fm = n.fm,"
-				 " lm = n.lm, active = n.active, recent_m = n.recent_m, recent_s = n.recent_s FROM rb_card_new n"
-				 " WHERE c.card = n.card;\nRESET enable_hashjoin; RESET enable_mergejoin;\n");
-	rc = rc ? rc : cells_sql(&sql, &mv->cohort, 2, "rollup_cohort", "cohort, month", "cards");
+	int rc = cells_sql(&sql, &mv->cohort, 2, "rollup_cohort", "cohort, month", "cards");
 	rc = rc ? rc : cells_sql(&sql, &mv->tier, 1, "rollup_tier", "tier", "cards");
 	rc = rc ? rc : cells_sql(&sql, &mv->tier_move, 3, "rollup_tier_move", "month, from_tier, to_tier", "cards");
 	rc = rc ? rc : cells_sql(&sql, &mv->rfm, 3, "rollup_rfm", "last_day, fb, mb", "cards");
@@ -597,7 +623,7 @@ struct hqr_job {
 	bool threaded;                /* th runs job_thread */
 	bool have_rows;               /* the side read answered: the fields below are computed */
 	int rc;
-	struct pm_buf upd, ins;
+	struct pm_buf rows;           /* every card's new row */
 	struct moves mv;
 	size_t n_new, n_all;
 	int64_t t_read, t_done;
@@ -609,7 +635,7 @@ static void job_compute(struct hqr_job *j, PGresult *old)
 	j->t_read = pm_mono_ns();
 	j->have_rows = true;
 	j->err[0] = '\0';
-	j->rc = cards_next(old, j->b, &j->b->tiers, &j->upd, &j->ins, &j->mv, &j->n_new, j->err, sizeof(j->err));
+	j->rc = cards_next(old, j->b, &j->b->tiers, &j->rows, &j->mv, &j->n_new, j->err, sizeof(j->err));
 	j->n_all = (size_t)PQntuples(old) + j->n_new;
 	PQclear(old);
 	j->t_done = pm_mono_ns();
@@ -628,8 +654,7 @@ static void job_free(struct hqr_job *j)
 {
 	if (!j)
 		return;
-	pm_buf_free(&j->upd);
-	pm_buf_free(&j->ins);
+	pm_buf_free(&j->rows);
 	free(j->mv.cohort.v), free(j->mv.tier.v), free(j->mv.tier_move.v), free(j->mv.rfm.v);
 	free(j);
 }
@@ -709,7 +734,7 @@ int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
 		job_compute(j, old);
 	}
 	int64_t t1 = pm_mono_ns();
-	int rc = j->rc ? PM_EIO : write_back(c, &j->upd, &j->ins, &j->mv, err, errlen);
+	int rc = j->rc ? PM_EIO : write_back(c, &j->rows, j->n_all, &j->mv, err, errlen);
 	if (j->rc)
 		snprintf(err, errlen, "%s", j->err[0] ? j->err : "out of memory");
 	if (hqr_timed())

@@ -23,6 +23,11 @@ int hqr_backfill(PGconn *c, char *err, size_t errlen);
  * rollup_rebuild() are redefined; back-filled by rollup_rebuild(). */
 extern const char hqr_migration10_sql[];
 
+/* Migration 12's SQL: a card's rollup columns move into its accounts row (one row per
+ * card), rollup_card becomes a read-only view of them, rollup_erase() and rollup_rebuild()
+ * are redefined over accounts. Keeps the rows it moves; no back-fill. */
+extern const char hqr_migration12_sql[];
+
 /*
  * A sales batch's card months, gathered while it is decoded (hq_rollup_cards.c):
  * one entry per stored sale or return with a card, summed per (card, month) when

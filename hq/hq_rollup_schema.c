@@ -60,6 +60,28 @@
 	"  INSERT INTO rollup_ledger_day SELECT coalesce(store_id, ''), (time_us / 86400000000)::int, kind," \
 	"   sum(points), count(*) FROM ledger GROUP BY 1, 2, 3;"
 
+/* The rebuild's per-card rows from sales (migrations 10 and 12): cm, each card's months;
+ * k, the card; r, its recent months (the tier window). */
+#define REBUILD_CARDS_FROM \
+	"  WITH cm AS (SELECT card, rollup_month(time_us) AS month, count(*) FILTER (WHERE type = 'sale') AS v," \
+	"    sum(" MONEY ")::bigint AS s, min(time_us) FILTER (WHERE type = 'sale') AS f," \
+	"    max(time_us) FILTER (WHERE type = 'sale') AS l FROM sales WHERE card IS NOT NULL GROUP BY 1, 2)," \
+	"   k AS (SELECT card, min(f) AS f, max(l) AS l, sum(v)::bigint AS v, sum(s)::bigint AS s," \
+	"    rollup_month(max(l)) AS lm, array_agg(month ORDER BY month) FILTER (WHERE v > 0) AS act FROM cm GROUP BY card)," \
+	"   r AS (SELECT cm.card, array_agg(cm.month ORDER BY cm.month) AS rm, array_agg(cm.s ORDER BY cm.month) AS rs," \
+	"    sum(cm.s) FILTER (WHERE cm.month <= k.lm)::bigint AS w FROM cm JOIN k USING (card)" \
+	"    WHERE k.lm IS NULL OR cm.month >= k.lm - 11 GROUP BY cm.card)"
+#define REBUILD_CARDS_SELECT \
+	"k.f, k.l, k.v, k.s, coalesce(r.w, 0), rollup_tier_of(coalesce(r.w, 0))," \
+	"   rollup_mb(k.s), rollup_month(k.f), k.lm, coalesce(k.act, '{}'), coalesce(r.rm, '{}'), coalesce(r.rs, '{}')" \
+	"   FROM k LEFT JOIN r USING (card)"
+#define REBUILD_CARD_COUNTS \
+	"  INSERT INTO rollup_cohort SELECT c.fm, m.month, count(*) FROM rollup_card c, unnest(c.active) AS m(month)" \
+	"   WHERE c.visits > 0 GROUP BY 1, 2;" \
+	"  INSERT INTO rollup_tier SELECT tier, count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1;" \
+	"  INSERT INTO rollup_rfm SELECT (last_us / 86400000000)::int, rollup_fb(visits), rollup_mb(spend_cents)," \
+	"   count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1, 2, 3;"
+
 /* rollup_erase()'s parts that migrations 7 and 10 share: the card's member sales out of the
  * store-days, its row read, and (inside IF it had a sale) its tier and RFM cell counted out. */
 #define ERASE_HEAD \
@@ -214,23 +236,90 @@ const char hqr_migration10_sql[] =
 	"  TRUNCATE rollup_store_day, rollup_card, rollup_cohort, rollup_tier, rollup_rfm,"
 	"   rollup_campaign_day, rollup_offer, rollup_conv, rollup_ledger_day;"
 	REBUILD_STORE_DAY
-	"  WITH cm AS (SELECT card, rollup_month(time_us) AS month, count(*) FILTER (WHERE type = 'sale') AS v,"
-	"    sum(" MONEY ")::bigint AS s, min(time_us) FILTER (WHERE type = 'sale') AS f,"
-	"    max(time_us) FILTER (WHERE type = 'sale') AS l FROM sales WHERE card IS NOT NULL GROUP BY 1, 2),"
-	"   k AS (SELECT card, min(f) AS f, max(l) AS l, sum(v)::bigint AS v, sum(s)::bigint AS s,"
-	"    rollup_month(max(l)) AS lm, array_agg(month ORDER BY month) FILTER (WHERE v > 0) AS act FROM cm GROUP BY card),"
-	"   r AS (SELECT cm.card, array_agg(cm.month ORDER BY cm.month) AS rm, array_agg(cm.s ORDER BY cm.month) AS rs,"
-	"    sum(cm.s) FILTER (WHERE cm.month <= k.lm)::bigint AS w FROM cm JOIN k USING (card)"
-	"    WHERE k.lm IS NULL OR cm.month >= k.lm - 11 GROUP BY cm.card)"
+	REBUILD_CARDS_FROM
 	"  INSERT INTO rollup_card (card, first_us, last_us, visits, spend_cents, window_cents, tier, mb, fm, lm, active,"
-	"   recent_m, recent_s) SELECT k.card, k.f, k.l, k.v, k.s, coalesce(r.w, 0), rollup_tier_of(coalesce(r.w, 0)),"
-	"   rollup_mb(k.s), rollup_month(k.f), k.lm, coalesce(k.act, '{}'), coalesce(r.rm, '{}'), coalesce(r.rs, '{}')"
-	"   FROM k LEFT JOIN r USING (card);"
-	"  INSERT INTO rollup_cohort SELECT c.fm, m.month, count(*) FROM rollup_card c, unnest(c.active) AS m(month)"
-	"   WHERE c.visits > 0 GROUP BY 1, 2;"
-	"  INSERT INTO rollup_tier SELECT tier, count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1;"
-	"  INSERT INTO rollup_rfm SELECT (last_us / 86400000000)::int, rollup_fb(visits), rollup_mb(spend_cents),"
-	"   count(*) FROM rollup_card WHERE visits > 0 GROUP BY 1, 2, 3;"
+	"   recent_m, recent_s) SELECT k.card, " REBUILD_CARDS_SELECT ";"
+	REBUILD_CARD_COUNTS
 	REBUILD_CAMPAIGNS_LEDGER
 	"  END $$;"
 	"SELECT rollup_rebuild();";
+
+/*
+ * Migration 12: one row per card. A card's rollup columns move into its accounts row
+ * (rolled says it has them: the card has a sale or a return at HQ), and rollup_card
+ * becomes a view of those rows, so every reader (pages, erasure, the tests) is unchanged.
+ * Why: ingest writes a card's account and its rollups in the same batch; as two tables,
+ * each batch dirtied (and, after every checkpoint, logged whole) a page of each for
+ * every card: the largest part of what the rollups cost at 1,000,000 cards
+ * (docs/benchmarks.md). The columns are named roll_* in accounts (roll_tier is the console's
+ * tier over calendar months, not the tier the stores get). Now the rollups' update finds its page already in the batch's
+ * hands. The view refuses writes (its trigger), so nothing deletes an account through it.
+ * A card with rollups but no account (only before migration 3's ledger) gets an account
+ * with change_serial 0: no store's cursor sees it. Idempotent.
+ */
+#define ACCOUNT_ROLLUP_COLS "roll_first_us, roll_last_us, roll_visits, roll_spend_cents, roll_window_cents," \
+	" roll_tier, roll_mb, roll_fm, roll_lm, roll_active, roll_recent_m, roll_recent_s"
+#define ACCOUNT_ROLLUP_SET "rolled = true, roll_first_us = EXCLUDED.roll_first_us, roll_last_us = EXCLUDED.roll_last_us," \
+	" roll_visits = EXCLUDED.roll_visits, roll_spend_cents = EXCLUDED.roll_spend_cents," \
+	" roll_window_cents = EXCLUDED.roll_window_cents, roll_tier = EXCLUDED.roll_tier, roll_mb = EXCLUDED.roll_mb," \
+	" roll_fm = EXCLUDED.roll_fm, roll_lm = EXCLUDED.roll_lm, roll_active = EXCLUDED.roll_active," \
+	" roll_recent_m = EXCLUDED.roll_recent_m, roll_recent_s = EXCLUDED.roll_recent_s"
+#define ACCOUNT_ROLLUP_CLEAR "rolled = false, roll_first_us = NULL, roll_last_us = NULL, roll_visits = 0," \
+	" roll_spend_cents = 0, roll_window_cents = 0, roll_tier = 0, roll_mb = 0, roll_fm = NULL, roll_lm = NULL," \
+	" roll_active = '{}', roll_recent_m = '{}', roll_recent_s = '{}'"
+/* rollup_card's columns, as the view names them (the names of the table it was) */
+#define ROLLUP_CARD_VIEW_COLS "roll_first_us AS first_us, roll_last_us AS last_us, roll_visits AS visits," \
+	" roll_spend_cents AS spend_cents, roll_window_cents AS window_cents, roll_tier AS tier, roll_mb AS mb," \
+	" roll_fm AS fm, roll_lm AS lm, roll_active AS active, roll_recent_m AS recent_m, roll_recent_s AS recent_s"
+const char hqr_migration12_sql[] =
+	"ALTER TABLE accounts ADD COLUMN IF NOT EXISTS rolled boolean NOT NULL DEFAULT false,"
+	"  ADD COLUMN IF NOT EXISTS roll_first_us bigint, ADD COLUMN IF NOT EXISTS roll_last_us bigint,"
+	"  ADD COLUMN IF NOT EXISTS roll_visits bigint NOT NULL DEFAULT 0,"
+	"  ADD COLUMN IF NOT EXISTS roll_spend_cents bigint NOT NULL DEFAULT 0,"
+	"  ADD COLUMN IF NOT EXISTS roll_window_cents bigint DEFAULT 0, ADD COLUMN IF NOT EXISTS roll_tier int NOT NULL DEFAULT 0,"
+	"  ADD COLUMN IF NOT EXISTS roll_mb int NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS roll_fm int,"
+	"  ADD COLUMN IF NOT EXISTS roll_lm int, ADD COLUMN IF NOT EXISTS roll_active int[] NOT NULL DEFAULT '{}',"
+	"  ADD COLUMN IF NOT EXISTS roll_recent_m int[] NOT NULL DEFAULT '{}',"
+	"  ADD COLUMN IF NOT EXISTS roll_recent_s bigint[] NOT NULL DEFAULT '{}';"
+	/* room on each page for the batch's second version of a row (a HOT update when the
+	 * spend bucket stays) */
+	"ALTER TABLE accounts SET (fillfactor = 70);"
+	"DO $$ BEGIN"
+	"  IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('rollup_card')) = 'r' THEN"
+	"   PERFORM set_config('posmark.store_cards_current', 'on', true);"
+	"   INSERT INTO accounts (card, change_serial, rolled, " ACCOUNT_ROLLUP_COLS ")"
+	"    SELECT card, 0, true, first_us, last_us, visits, spend_cents, window_cents, tier, mb, fm, lm, active,"
+	"    recent_m, recent_s FROM rollup_card ON CONFLICT (card) DO UPDATE SET " ACCOUNT_ROLLUP_SET ";"
+	"   PERFORM set_config('posmark.store_cards_current', '', true);"
+	"   DROP TABLE rollup_card;"
+	"  END IF; END $$;"
+	"CREATE OR REPLACE VIEW rollup_card AS SELECT card, " ROLLUP_CARD_VIEW_COLS " FROM accounts WHERE rolled;"
+	"CREATE OR REPLACE FUNCTION rollup_card_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+	"  RAISE EXCEPTION 'rollup_card is a view of accounts (migration 12): write the rollup columns of accounts';"
+	"  END $$;"
+	"DROP TRIGGER IF EXISTS rollup_card_refuse ON rollup_card;"
+	"CREATE TRIGGER rollup_card_refuse INSTEAD OF INSERT OR UPDATE OR DELETE ON rollup_card"
+	"  FOR EACH ROW EXECUTE FUNCTION rollup_card_refuse();"
+	/* the member lists' index (rollup_card_mb went with its table) */
+	"CREATE INDEX IF NOT EXISTS accounts_mb ON accounts (roll_mb) WHERE rolled;"
+	"CREATE OR REPLACE FUNCTION rollup_erase(c text) RETURNS void LANGUAGE plpgsql AS $$"
+	ERASE_HEAD
+	"   UPDATE rollup_cohort k SET cards = k.cards - 1 FROM unnest(r.active) AS m(month)"
+	"    WHERE k.cohort = r.fm AND k.month = m.month;"
+	ERASE_TIER_RFM
+	"  UPDATE accounts SET " ACCOUNT_ROLLUP_CLEAR " WHERE card = c AND rolled;"
+	"  DELETE FROM rollup_offer WHERE card = c; END $$;"
+	/* the accounts' trigger has nothing to do for these statements: no change_serial moves */
+	"CREATE OR REPLACE FUNCTION rollup_rebuild() RETURNS void LANGUAGE plpgsql AS $$ BEGIN"
+	"  TRUNCATE rollup_store_day, rollup_cohort, rollup_tier, rollup_rfm,"
+	"   rollup_campaign_day, rollup_offer, rollup_conv, rollup_ledger_day;"
+	"  PERFORM set_config('posmark.store_cards_current', 'on', true);"
+	"  UPDATE accounts SET " ACCOUNT_ROLLUP_CLEAR " WHERE rolled;"
+	REBUILD_STORE_DAY
+	REBUILD_CARDS_FROM
+	"  INSERT INTO accounts (card, change_serial, rolled, " ACCOUNT_ROLLUP_COLS ") SELECT k.card, 0, true, "
+	REBUILD_CARDS_SELECT " ON CONFLICT (card) DO UPDATE SET " ACCOUNT_ROLLUP_SET ";"
+	"  PERFORM set_config('posmark.store_cards_current', '', true);"
+	REBUILD_CARD_COUNTS
+	REBUILD_CAMPAIGNS_LEDGER
+	"  END $$;";

@@ -317,6 +317,9 @@ static const struct migration migrations[] = {
 	  "  IF current_setting('posmark.store_cards_current', true) = 'on' THEN RETURN NULL; END IF;"
 	  "  UPDATE store_cards k SET change_serial = n.change_serial FROM changed n"
 	  "  WHERE k.card = n.card AND k.change_serial < n.change_serial; RETURN NULL; END $$;", NULL },
+	/* 12: one row per card: the per-card rollups live in the card's accounts row and
+	 * rollup_card is a view of them (hq_rollup_schema.c says why). Idempotent. */
+	{ hqr_migration12_sql, NULL },
 };
 
 /* HQ_SCHEMA_VERSION (read by the miner's check) is the number of migrations. */

@@ -73,7 +73,8 @@ done
 r2=$(python3 -c 'import json,sys,datetime; d=json.load(open(sys.argv[1])); t=[x for x in d["tables"] if x["name"]=="thresholds"][0]; print((datetime.date.fromisoformat(t["rows"][1][1]) - datetime.date(1970, 1, 1)).days)' "$T/p100")
 top=$(psql_q "SELECT max(mb) FROM rollup_card WHERE visits > 0 AND last_us / 86400000000 < $r2")
 L=$(psql_q "SELECT count(*) FROM rollup_card WHERE visits > 0 AND last_us / 86400000000 < $r2 AND mb = $top")
-psql_q "DELETE FROM rollup_card WHERE card IN (SELECT card FROM rollup_card WHERE visits > 0 AND last_us / 86400000000 < $r2
+# (rollup_card is a view of accounts since migration 12: a card leaves it when its row is no longer rolled)
+psql_q "UPDATE accounts SET rolled = false WHERE card IN (SELECT card FROM rollup_card WHERE visits > 0 AND last_us / 86400000000 < $r2
 	ORDER BY mb DESC, spend_cents DESC, card LIMIT 2)" >/dev/null
 page --limit "$L" >"$T/pshort"
 want=$(psql_q "SELECT string_agg(card, ',' ORDER BY mb DESC, spend_cents DESC, card) FROM (SELECT card, mb, spend_cents FROM rollup_card

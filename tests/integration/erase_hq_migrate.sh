@@ -21,6 +21,12 @@ check "a new database migrates without a card key (nothing to seal yet)" '[ ! -e
 psql -X -q -v ON_ERROR_STOP=1 "$HQ_DB" >/dev/null <<SQL
 DELETE FROM schema_migrations WHERE version >= 5;   -- the later ones (6: console, IF NOT EXISTS) run again
 -- 7 (the console's rollups) undone too: its tables, functions (and their triggers) and index
+-- 12 (rollup_card a view of the accounts' rollup columns) undone first
+DROP VIEW IF EXISTS rollup_card;
+ALTER TABLE accounts DROP COLUMN IF EXISTS rolled, DROP COLUMN IF EXISTS roll_first_us, DROP COLUMN IF EXISTS roll_last_us,
+  DROP COLUMN IF EXISTS roll_visits, DROP COLUMN IF EXISTS roll_spend_cents, DROP COLUMN IF EXISTS roll_window_cents,
+  DROP COLUMN IF EXISTS roll_tier, DROP COLUMN IF EXISTS roll_mb, DROP COLUMN IF EXISTS roll_fm, DROP COLUMN IF EXISTS roll_lm,
+  DROP COLUMN IF EXISTS roll_active, DROP COLUMN IF EXISTS roll_recent_m, DROP COLUMN IF EXISTS roll_recent_s;
 DO \$\$ DECLARE r record; BEGIN
   FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'rollup\_%' LOOP
     EXECUTE format('DROP TABLE %I CASCADE', r.tablename); END LOOP;
