@@ -258,7 +258,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
 	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref, in->ref_fresh);
-	rc = rc || !ref ? rc : hqr_cards_sale(&in->roll, ref, in->ref_fresh, s);
+	rc = rc || !ref || !ref[0] ? rc : hqr_cards_sale(&in->roll, ref, in->ref_fresh, s);
 	return rc ? rc : note_row(in);
 }
 
@@ -512,6 +512,12 @@ enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
  * One transaction: lock the terminal's position row, skip what is stored,
  * stream the rest into COPY while decoding, record the new position.
  */
+/* hqi_acct_apply's stage hook: the per-card rollups' rows go with the accounts' statements */
+static int stage_rollups(PGconn *c, void *roll, char *err, size_t errlen)
+{
+	return hqr_cards_stage(c, roll, err, errlen);
+}
+
 static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
 {
 	const char *kind = in->h.kind == WIRE_BATCH_SALES ? "sales" : "events";
@@ -634,8 +640,9 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 	ts = step_done(in, STEP_ROLLUPS, ts);
 	/* the chain account, in the same transaction: exactly once with the batch (while the
 	 * per-card rollups' old rows are read on a second connection) */
-	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct, err,
-			   sizeof(err)))
+	const struct hqi_acct_stage stage = { stage_rollups, &in->roll };
+	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct,
+			   in->h.kind == WIRE_BATCH_SALES ? &stage : NULL, err, sizeof(err)))
 		goto dberr_rb;
 	ts = step_done(in, STEP_ACCOUNTS, ts);
 	if (hqr_cards_finish(c, &in->roll, err, sizeof(err)))

@@ -96,8 +96,17 @@ void hqi_acct_free(struct hqi_batch_acct *a);
  * new entries, change serial, last visit), store_cards, coupon redemptions;
  * an event batch (after < seq <= last of store/terminal): its cards known,
  * their serial moved. PM_OK or PM_EIO (err). */
+/* stage (may be NULL): called under the serial lock just before the accounts are written;
+ * it returns 1 when it put the batch's per-card rollup rows in HQR_STAGED
+ * (hq_rollup_int.h), which the accounts' statements then write with the balances, 0
+ * when it has none, PM_EIO (err) to fail the batch. */
+struct hqi_acct_stage {
+	int (*fn)(PGconn *c, void *arg, char *err, size_t errlen);
+	void *arg;
+};
 int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
-		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen);
+		   uint64_t last, struct hqi_batch_acct *a, const struct hqi_acct_stage *stage, char *err,
+		   size_t errlen);
 
 /* The UTC month of us: [start, next) in us. PM_OK or PM_EINVAL. (hq_partition.c) */
 int hqi_month_start(int64_t us, int64_t *start, int64_t *next);

@@ -12,6 +12,7 @@
  * exactly the entries each transaction inserts.
  */
 #include "hq/hq_int.h"
+#include "hq/hq_rollup_int.h"
 #include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
@@ -164,7 +165,8 @@ static int batch_exec(PGconn *c, const char *sql, const char *const pv[4], char 
 }
 
 int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
-		   uint64_t last, struct hqi_batch_acct *a, char *err, size_t errlen)
+		   uint64_t last, struct hqi_batch_acct *a, const struct hqi_acct_stage *stage, char *err,
+		   size_t errlen)
 {
 	char as[24], ls[24];
 	snprintf(as, sizeof(as), "%" PRIu64, after);
@@ -270,7 +272,14 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		return PM_EIO;
 	const char *pts = exact ? "b.points" : "coalesce(n.points, 0)";
 	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
-	char sql[900];
+	/* the per-card rollups (hq_rollup_int.h, hqr_cards_stage): written with the balances,
+	 * one new version of each card's row */
+	int staged = stage ? stage->fn(c, stage->arg, err, errlen) : 0;
+	if (staged < 0)
+		return PM_EIO;
+	const char *r_cols = staged ? HQR_ACCOUNT_COLS : "", *r_vals = staged ? HQR_ACCOUNT_VALUES : "";
+	const char *r_join = staged ? HQR_ACCOUNT_JOIN : "", *r_set = staged ? HQR_ACCOUNT_SET : "";
+	char sql[3000];
 	/* The new cards' accounts: every store_cards row of such a card is the one just written,
 	 * with this serial, so account_changed has nothing to do for them and is told so
 	 * (posmark.store_cards_current, migration 11) for this one statement: set and cleared in
@@ -278,18 +287,20 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	 * with it). */
 	if (n_fresh) {
 		snprintf(sql, sizeof(sql), "SELECT set_config('posmark.store_cards_current', 'on', true);"
-			 " INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			 " SELECT b.card, %s, %s::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE b.fresh;"
-			 " SELECT set_config('posmark.store_cards_current', '', true)", pts, base, join);
+			 " INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
+			 " SELECT b.card, %s, %s::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE b.fresh;"
+			 " SELECT set_config('posmark.store_cards_current', '', true)", r_cols, pts, base, r_vals, join,
+			 r_join);
 		if (hqi_exec_ok(c, sql, err, errlen))
 			return PM_EIO;
 	}
 	if (n_fresh < (size_t)k) {
-		snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us)"
-			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us FROM batch_cards b%s WHERE NOT b.fresh"
+		snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
+			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE NOT b.fresh"
 			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
 			 " change_serial = EXCLUDED.change_serial, erased = false,"
-			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)", pts, join);
+			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)%s", r_cols, pts, r_vals,
+			 join, r_join, r_set);
 		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
 			return PM_EIO;
 	}

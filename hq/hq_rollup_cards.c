@@ -551,7 +551,7 @@ static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers
 	return rc;
 }
 
-/* Set in every rollup column of accounts: its value in rb_card_new (n). */
+/* Set in every rollup column of accounts: its value in HQR_STAGED (n). */
 #define ROW_SET "rolled = true, roll_first_us = n.first_us, roll_last_us = n.last_us, roll_visits = n.visits," \
 	" roll_spend_cents = n.spend_cents, roll_window_cents = n.window_cents, roll_tier = n.tier, roll_mb = n.mb," \
 	" roll_fm = n.fm, roll_lm = n.lm, roll_active = n.active, roll_recent_m = n.recent_m, roll_recent_s = n.recent_s"
@@ -559,42 +559,49 @@ static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers
 #define ACCOUNT_COLS "roll_first_us, roll_last_us, roll_visits, roll_spend_cents, roll_window_cents, roll_tier," \
 	" roll_mb, roll_fm, roll_lm, roll_active, roll_recent_m, roll_recent_s"
 
-/* rows: every card's new row (COPY text of ROW_COLS), into its accounts row (migration 12:
- * one row per card) through a temporary table and one UPDATE; then the counts, one round
- * trip. Ingest wrote every card's account earlier in this transaction, so the UPDATE finds
- * each row on a page the batch already has; a card without one (not made by ingest) gets it. */
-static int write_back(PGconn *c, const struct pm_buf *rows, size_t n_rows, struct moves *mv, char *err,
-		      size_t errlen)
+/* The batch's new rows (COPY text of ROW_COLS) into the temporary table HQR_STAGED. */
+static int copy_rows(PGconn *c, const struct pm_buf *rows, char *err, size_t errlen)
 {
-	if (rows->len && (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS rb_card_new (card text, first_us bigint,"
-				      " last_us bigint, visits bigint, spend_cents bigint, window_cents bigint, tier int, mb int,"
-				      " fm int, lm int, active int[], recent_m int[], recent_s bigint[]) ON COMMIT DELETE ROWS",
-				      err, errlen) ||
-			  hqi_copy_in(c, "COPY rb_card_new FROM STDIN", rows->data, rows->len, err, errlen)))
-		return PM_EIO;
+	if (!rows->len)
+		return PM_OK;
+	return hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS " HQR_STAGED " (card text, first_us bigint,"
+			   " last_us bigint, visits bigint, spend_cents bigint, window_cents bigint, tier int, mb int,"
+			   " fm int, lm int, active int[], recent_m int[], recent_s bigint[]) ON COMMIT DELETE ROWS",
+			   err, errlen) ||
+			       hqi_copy_in(c, "COPY " HQR_STAGED " FROM STDIN", rows->data, rows->len, err, errlen)
+		       ? PM_EIO
+		       : PM_OK;
+}
+
+/* The staged rows into their accounts rows by one UPDATE (when the accounts' own
+ * statements did not carry them: hqr_cards_finish without hqr_cards_stage); a card without
+ * an account (not made by ingest) gets one no store's cursor sees (serial 0). */
+static int update_rows(PGconn *c, size_t n_rows, char *err, size_t errlen)
+{
 	/* by the card's key, one probe per row: a hash join would read all of accounts (the
-	 * planner does not know how few rows rb_card_new has); no change_serial moves, so the
-	 * accounts' trigger is told it has nothing to do (migration 11) */
-	if (rows->len) {
-		PGresult *r = PQexec(c, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
-				     " SELECT set_config('posmark.store_cards_current', 'on', true);"
-				     " UPDATE accounts a SET " ROW_SET " FROM rb_card_new n WHERE a.card = n.card");
-		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		uint64_t done = ok ? strtoull(PQcmdTuples(r), NULL, 10) : 0;
-		PQclear(r);
-		if (!ok)
-			return PM_EIO;
-		if (done < n_rows &&
-		    hqi_exec_ok(c, "INSERT INTO accounts AS a (card, change_serial, rolled, " ACCOUNT_COLS ")"
-				" SELECT card, 0, true, " ROW_COLS_NO_CARD " FROM rb_card_new n"
-				" WHERE NOT EXISTS (SELECT 1 FROM accounts x WHERE x.card = n.card)", err, errlen))
-			return PM_EIO;
-		if (hqi_exec_ok(c, "SELECT set_config('posmark.store_cards_current', '', true);"
-				" RESET enable_hashjoin; RESET enable_mergejoin", err, errlen))
-			return PM_EIO;
-	}
+	 * planner does not know how few rows the staged table has); no change_serial moves, so
+	 * the accounts' trigger is told it has nothing to do (migration 11) */
+	PGresult *r = PQexec(c, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
+			     " SELECT set_config('posmark.store_cards_current', 'on', true);"
+			     " UPDATE accounts a SET " ROW_SET " FROM " HQR_STAGED " n WHERE a.card = n.card");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	uint64_t done = ok ? strtoull(PQcmdTuples(r), NULL, 10) : 0;
+	PQclear(r);
+	if (!ok)
+		return PM_EIO;
+	if (done < n_rows && hqi_exec_ok(c, "INSERT INTO accounts AS a (card, change_serial, rolled, " ACCOUNT_COLS ")"
+					 " SELECT card, 0, true, " ROW_COLS_NO_CARD " FROM " HQR_STAGED " n"
+					 " WHERE NOT EXISTS (SELECT 1 FROM accounts x WHERE x.card = n.card)", err, errlen))
+		return PM_EIO;
+	return hqi_exec_ok(c, "SELECT set_config('posmark.store_cards_current', '', true);"
+			   " RESET enable_hashjoin; RESET enable_mergejoin", err, errlen) ? PM_EIO : PM_OK;
+}
+
+/* The counts the batch's cards moved: one statement per table, one round trip. */
+static int write_counts(PGconn *c, struct moves *mv, char *err, size_t errlen)
+{
 	struct pm_buf sql = { 0 };
 	int rc = cells_sql(&sql, &mv->cohort, 2, "rollup_cohort", "cohort, month", "cards");
 	rc = rc ? rc : cells_sql(&sql, &mv->tier, 1, "rollup_tier", "tier", "cards");
@@ -674,7 +681,7 @@ static void drain(struct hqr_cards *b)
 	job_join(b->job);
 	job_free(b->job);
 	b->job = NULL;
-	b->begun = false;
+	b->begun = b->staged = false;
 }
 
 int hqr_cards_begin(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
@@ -707,41 +714,82 @@ int hqr_cards_begin(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
 	return PM_OK;
 }
 
+/* The job with its rows computed: joined (its thread), or read and computed on c now when
+ * there was no second connection or its read failed. NULL: out of memory or the read
+ * failed (err). *aside: the rows came from the second connection. */
+static struct hqr_job *job_ready(PGconn *c, struct hqr_cards *b, bool *aside, char *err, size_t errlen)
+{
+	struct hqr_job *j = b->job;
+	b->job = NULL;
+	if (j && j->threaded)
+		job_join(j);
+	else if (j)
+		job_thread(j);
+	*aside = j && j->have_rows;
+	if (*aside)
+		return j;
+	PGresult *old;
+	if (!j && !(j = calloc(1, sizeof(*j)))) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	j->b = b;
+	if (old_rows_send(c, b, &old, err, errlen)) {
+		job_free(j);
+		return NULL;
+	}
+	job_compute(j, old);
+	return j;
+}
+
+int hqr_cards_stage(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
+{
+	if (!b->begun || b->staged)
+		return 0;
+	int64_t t0 = pm_mono_ns();
+	bool aside;
+	struct hqr_job *j = job_ready(c, b, &aside, err, errlen);
+	if (!j)
+		return PM_EIO;
+	b->job = j; /* kept for finish (its counts); no thread runs any more */
+	b->t_stage = pm_mono_ns() - t0;
+	b->staged_aside = aside;
+	if (j->rc) {
+		snprintf(err, errlen, "%s", j->err[0] ? j->err : "out of memory");
+		return PM_EIO;
+	}
+	if (copy_rows(c, &j->rows, err, errlen))
+		return PM_EIO;
+	b->staged = true;
+	return j->rows.len ? 1 : 0;
+}
+
 int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
 {
 	if (!b->begun)
 		return PM_OK;
 	int64_t t0 = pm_mono_ns();
-	struct hqr_job *j = b->job;
+	bool staged = b->staged, aside = b->staged_aside;
+	struct hqr_job *j = staged ? b->job : job_ready(c, b, &aside, err, errlen);
 	b->job = NULL;
-	b->begun = false;
-	if (j && j->threaded)
-		job_join(j);
-	else if (j)
-		job_thread(j);
-	bool aside = j && j->have_rows;
-	if (!aside) { /* no second connection, or its read failed: read and compute here */
-		PGresult *old;
-		if (!j && !(j = calloc(1, sizeof(*j)))) {
-			snprintf(err, errlen, "out of memory");
-			return PM_EIO;
-		}
-		j->b = b;
-		if (old_rows_send(c, b, &old, err, errlen)) {
-			job_free(j);
-			return PM_EIO;
-		}
-		job_compute(j, old);
-	}
+	b->begun = b->staged = false;
+	if (!j)
+		return PM_EIO;
 	int64_t t1 = pm_mono_ns();
-	int rc = j->rc ? PM_EIO : write_back(c, &j->rows, j->n_all, &j->mv, err, errlen);
+	int rc = j->rc ? PM_EIO : PM_OK;
 	if (j->rc)
 		snprintf(err, errlen, "%s", j->err[0] ? j->err : "out of memory");
+	rc = rc || staged ? rc : copy_rows(c, &j->rows, err, errlen);
+	rc = rc || staged || !j->rows.len ? rc : update_rows(c, j->n_all, err, errlen);
+	rc = rc ? rc : write_counts(c, &j->mv, err, errlen);
 	if (hqr_timed())
 		pm_info("rollup cards: %zu cards (%zu new): begun %.1f ms before; read and computed %s, %.1f ms of"
-			" it after the accounts; written %.1f ms", j->n_all, j->n_new, (double)(t0 - b->t_begin) / 1e6,
-			aside ? "beside the accounts (second connection, own thread)" : "after the accounts (main connection)",
-			(double)(t1 - t0) / 1e6, (double)(pm_mono_ns() - t1) / 1e6);
+			" it after the accounts%s; %s %.1f ms", j->n_all, j->n_new,
+			(double)(t0 - b->t_begin) / 1e6,
+			aside ? "beside the accounts (second connection, own thread)" : "on the main connection",
+			(double)(staged ? b->t_stage : t1 - t0) / 1e6,
+			staged ? " (waited for before them: the rows went with the accounts' own statements)" : "",
+			staged ? "counts written" : "rows and counts written", (double)(pm_mono_ns() - t1) / 1e6);
 	job_free(j);
 	return rc;
 }

@@ -50,8 +50,10 @@ struct hqr_cards {
 	bool begun;                   /* the serial lock is held, the tiers read, the old rows asked for */
 	struct hqr_job *job;          /* the old rows' read and the new rows' computation beside the
 	                               * accounts (hq_rollup_cards.c); NULL: both at finish, on c */
+	bool staged;                  /* hqr_cards_stage put the new rows in HQR_STAGED */
+	bool staged_aside;            /* ... computed from the second connection's read */
 	struct hqr_tiers tiers;
-	int64_t t_begin;              /* POSMARK_HQ_INGEST_TIMES */
+	int64_t t_begin, t_stage;     /* POSMARK_HQ_INGEST_TIMES */
 };
 struct wire_sale;
 void hqr_cards_reset(struct hqr_cards *b);
@@ -68,6 +70,31 @@ int hqr_cards_sale(struct hqr_cards *b, const char *ref, bool fresh, const struc
  * transaction does not). PM_OK or PM_EIO (err). reset and free drop a read in flight. */
 int hqr_cards_begin(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
 int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
+/*
+ * Between begin and finish, just before the batch's accounts are written (hq_ledger.c's
+ * hook): the old rows collected, the new ones computed and put in the temporary table
+ * HQR_STAGED (one row per card, ON COMMIT DELETE ROWS), so that the accounts' own
+ * statements write each card's rollups with its balance, joining HQR_STAGED as r with
+ * HQR_ACCOUNT_*: one new version of the card's row per batch instead of two (migration 12).
+ * finish then writes only the counts. Returns 1 (rows staged), 0 (nothing to stage: the
+ * accounts' statements need no join) or PM_EIO (err). Every card staged must be written
+ * by those statements: ingest stages only the cards of the batch's sales with a ref, and
+ * each of them has its delta in the accounts' batch (hqi_acct_sale).
+ */
+int hqr_cards_stage(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
+#define HQR_STAGED "rb_card_new"
+#define HQR_ACCOUNT_COLS ", rolled, roll_first_us, roll_last_us, roll_visits, roll_spend_cents, roll_window_cents," \
+	" roll_tier, roll_mb, roll_fm, roll_lm, roll_active, roll_recent_m, roll_recent_s"
+#define HQR_ACCOUNT_VALUES ", r.card IS NOT NULL, r.first_us, r.last_us, coalesce(r.visits, 0)," \
+	" coalesce(r.spend_cents, 0), coalesce(r.window_cents, 0), coalesce(r.tier, 0), coalesce(r.mb, 0), r.fm, r.lm," \
+	" coalesce(r.active, '{}'), coalesce(r.recent_m, '{}'), coalesce(r.recent_s, '{}')"
+#define HQR_ACCOUNT_JOIN " LEFT JOIN " HQR_STAGED " r ON r.card = b.card"
+/* ON CONFLICT: a card with a staged row takes it, one without keeps its own */
+#define HQR_KEEP_(col) ", " col " = CASE WHEN EXCLUDED.rolled THEN EXCLUDED." col " ELSE accounts." col " END"
+#define HQR_ACCOUNT_SET ", rolled = accounts.rolled OR EXCLUDED.rolled" HQR_KEEP_("roll_first_us") \
+	HQR_KEEP_("roll_last_us") HQR_KEEP_("roll_visits") HQR_KEEP_("roll_spend_cents") HQR_KEEP_("roll_window_cents") \
+	HQR_KEEP_("roll_tier") HQR_KEEP_("roll_mb") HQR_KEEP_("roll_fm") HQR_KEEP_("roll_lm") HQR_KEEP_("roll_active") \
+	HQR_KEEP_("roll_recent_m") HQR_KEEP_("roll_recent_s")
 /* POSMARK_HQ_INGEST_TIMES=1: the rollups log each statement's time. */
 int hqr_timed(void);
 
