@@ -140,4 +140,5 @@ for l in sys.stdin:
 for k in sorted(d): print("  rollup statement %2d  median %7.1f ms  max %7.1f ms  %s" % (k, statistics.median(d[k][1]), max(d[k][1]), d[k][0]))'
 	# the per-card part (hq_rollup_cards.c): old rows read, new ones computed, written
 	grep -h "rollup cards:" "$HQ_TMP/hq.log" | sed 's/^.*rollup cards/  rollup cards/'
+	grep -h "accounts: .* cards (" "$HQ_TMP/hq.log" | sed 's/^.*accounts: /  accounts: /'
 fi

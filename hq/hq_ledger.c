@@ -13,6 +13,7 @@
  */
 #include "hq/hq_int.h"
 #include "hq/hq_rollup_int.h"
+#include "common/pm_time.h"
 #include "hq/hq_vault.h"
 #include "wire/wire.h"
 #include "common/pm_buf.h"
@@ -224,7 +225,7 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		return PM_EIO;
 	if (!a->n)
 		return PM_OK;
-	int64_t k = 0;
+	int64_t k = 0, t_cards = pm_mono_ns();
 	size_t n_fresh = 0;
 	a->cards.len = 0;
 	if (card_rows(a, &k, &n_fresh)) {
@@ -274,9 +275,11 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
 	/* the per-card rollups (hq_rollup_int.h, hqr_cards_stage): written with the balances,
 	 * one new version of each card's row */
+	int64_t t_stage = pm_mono_ns();
 	int staged = stage ? stage->fn(c, stage->arg, err, errlen) : 0;
 	if (staged < 0)
 		return PM_EIO;
+	int64_t t_acc = pm_mono_ns();
 	const char *r_cols = staged ? HQR_ACCOUNT_COLS : "", *r_vals = staged ? HQR_ACCOUNT_VALUES : "";
 	const char *r_join = staged ? HQR_ACCOUNT_JOIN : "", *r_set = staged ? HQR_ACCOUNT_SET : "";
 	char sql[3000];
@@ -304,6 +307,10 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
 			return PM_EIO;
 	}
+	if (hqr_timed())
+		pm_info("accounts: %" PRId64 " cards (%zu new): cards and store_cards %.1f ms, rollups staged %.1f ms,"
+			" accounts written %.1f ms", k, n_fresh, (double)(t_stage - t_cards) / 1e6,
+			(double)(t_acc - t_stage) / 1e6, (double)(pm_mono_ns() - t_acc) / 1e6);
 	return PM_OK;
 }
 

@@ -783,12 +783,11 @@ int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
 	rc = rc || staged || !j->rows.len ? rc : update_rows(c, j->n_all, err, errlen);
 	rc = rc ? rc : write_counts(c, &j->mv, err, errlen);
 	if (hqr_timed())
-		pm_info("rollup cards: %zu cards (%zu new): begun %.1f ms before; read and computed %s, %.1f ms of"
-			" it after the accounts%s; %s %.1f ms", j->n_all, j->n_new,
-			(double)(t0 - b->t_begin) / 1e6,
-			aside ? "beside the accounts (second connection, own thread)" : "on the main connection",
+		pm_info("rollup cards: %zu cards (%zu new): begun %.1f ms before; read and computed %s; %.1f ms waited"
+			" for %s; %s %.1f ms", j->n_all, j->n_new, (double)(t0 - b->t_begin) / 1e6,
+			aside ? "beside (second connection, own thread)" : "on the main connection",
 			(double)(staged ? b->t_stage : t1 - t0) / 1e6,
-			staged ? " (waited for before them: the rows went with the accounts' own statements)" : "",
+			staged ? "before the accounts (the rows went with their statements)" : "after the accounts",
 			staged ? "counts written" : "rows and counts written", (double)(pm_mono_ns() - t1) / 1e6);
 	job_free(j);
 	return rc;
