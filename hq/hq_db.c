@@ -506,18 +506,18 @@ static void log_steps(const struct ingest *in)
 	pm_info("batch %s/%s steps (ms):%s", in->store, in->h.terminal, line);
 }
 
-enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
-
-/*
- * One transaction: lock the terminal's position row, skip what is stored,
- * stream the rest into COPY while decoding, record the new position.
- */
 /* hqi_acct_apply's stage hook: the per-card rollups' rows go with the accounts' statements */
 static int stage_rollups(PGconn *c, void *roll, char *err, size_t errlen)
 {
 	return hqr_cards_stage(c, roll, err, errlen);
 }
 
+enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
+
+/*
+ * One transaction: lock the terminal's position row, skip what is stored,
+ * stream the rest into COPY while decoding, record the new position.
+ */
 static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
 {
 	const char *kind = in->h.kind == WIRE_BATCH_SALES ? "sales" : "events";

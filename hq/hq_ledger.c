@@ -165,6 +165,13 @@ static int batch_exec(PGconn *c, const char *sql, const char *const pv[4], char 
 	return hqi_exec(c, sql, 4, pv, NULL, NULL, err, errlen);
 }
 
+/* A statement built here did not fit its buffer (a programming error, never input). */
+static int sql_too_long(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "internal error: an accounts statement is longer than its buffer");
+	return PM_EIO;
+}
+
 int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
 		   uint64_t last, struct hqi_batch_acct *a, const struct hqi_acct_stage *stage, char *err,
 		   size_t errlen)
@@ -289,21 +296,23 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 	 * the same query string, which stops at the INSERT if it fails (and the transaction
 	 * with it). */
 	if (n_fresh) {
-		snprintf(sql, sizeof(sql), "SELECT set_config('posmark.store_cards_current', 'on', true);"
+		if (snprintf(sql, sizeof(sql), "SELECT set_config('posmark.store_cards_current', 'on', true);"
 			 " INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
 			 " SELECT b.card, %s, %s::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE b.fresh;"
 			 " SELECT set_config('posmark.store_cards_current', '', true)", r_cols, pts, base, r_vals, join,
-			 r_join);
+			 r_join) >= (int)sizeof(sql))
+			return sql_too_long(err, errlen);
 		if (hqi_exec_ok(c, sql, err, errlen))
 			return PM_EIO;
 	}
 	if (n_fresh < (size_t)k) {
-		snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
+		if (snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
 			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE NOT b.fresh"
 			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
 			 " change_serial = EXCLUDED.change_serial, erased = false,"
 			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)%s", r_cols, pts, r_vals,
-			 join, r_join, r_set);
+			 join, r_join, r_set) >= (int)sizeof(sql))
+			return sql_too_long(err, errlen);
 		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
 			return PM_EIO;
 	}

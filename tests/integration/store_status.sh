@@ -176,7 +176,9 @@ page
 check "the page's JSON lists every reporting terminal" \
 	'[ "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(len([t for t in d[\"tables\"] if t[\"name\"]==\"terminals\"][0][\"rows\"]))" "$T/page.json")" = 4 ]'
 
-# ---- migration 8 on a version 7 database (the upgrade every existing HQ makes) ----
-psql_q "DROP TABLE store_status; DELETE FROM schema_migrations WHERE version >= 8" >/dev/null
-check "a version 7 database migrates to 8 and on: store_status made, the stores page answers" \
+# ---- migration 8 on a database without it (the upgrade every existing HQ made); only 8 is
+# undone: the later ones are not all idempotent over the state of those after them (10 over
+# 12's view), and erase_hq_migrate.sh takes a real version-4 database through all of them ----
+psql_q "DROP TABLE store_status; DELETE FROM schema_migrations WHERE version = 8" >/dev/null
+check "a database without migration 8 gets it: store_status made, the stores page answers" \
 	'"$POSMARK_HQ" migrate --db "$HQ_DB" 2>/dev/null && [ "$(psql_q "SELECT count(*) FILTER (WHERE version = 8) || chr(47) || max(version) FROM schema_migrations")" = "1/$(grep "^#define HQ_SCHEMA_VERSION" hq/hq.h | grep -o "[0-9]*$")" ] && page && [ "$(row terminals S1/T1 rules)" = "not reported" ]'
