@@ -172,6 +172,115 @@ static int sql_too_long(char *err, size_t errlen)
 	return PM_EIO;
 }
 
+/* The accounts of the batch's cards (batch_cards: any_fresh, cards whose ref it made; any_known,
+ * the others), serials from base + idx, with the per-card rollups when stage staged them.
+ * *t_acc: when the staging ended (the ingest timers). */
+static int write_accounts(PGconn *c, bool exact, bool any_known, bool any_fresh, const char *base,
+			  const struct hqi_acct_stage *stage, int64_t *t_acc, char *err, size_t errlen)
+{
+	const char *bv[1] = { base };
+	const char *pts = exact ? "b.points" : "coalesce(n.points, 0)";
+	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
+	/* the per-card rollups (hq_rollup_int.h, hqr_cards_stage): written with the balances,
+	 * one new version of each card's row */
+	int staged = stage ? stage->fn(c, stage->arg, err, errlen) : 0;
+	if (staged < 0)
+		return PM_EIO;
+	*t_acc = pm_mono_ns();
+	const char *r_cols = staged ? HQR_ACCOUNT_COLS : "", *r_vals = staged ? HQR_ACCOUNT_VALUES : "";
+	const char *r_join = staged ? HQR_ACCOUNT_JOIN : "", *r_set = staged ? HQR_ACCOUNT_SET : "";
+	char sql[3000];
+	/* The new cards' accounts: every store_cards row of such a card is the one just written,
+	 * with this serial, so account_changed has nothing to do for them and is told so
+	 * (posmark.store_cards_current, migration 11) for this one statement: set and cleared in
+	 * the same query string, which stops at the INSERT if it fails (and the transaction
+	 * with it). */
+	if (any_fresh) {
+		if (snprintf(sql, sizeof(sql), "SELECT set_config('posmark.store_cards_current', 'on', true);"
+			 " INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
+			 " SELECT b.card, %s, %s::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE b.fresh;"
+			 " SELECT set_config('posmark.store_cards_current', '', true)", r_cols, pts, base, r_vals, join,
+			 r_join) >= (int)sizeof(sql))
+			return sql_too_long(err, errlen);
+		if (hqi_exec_ok(c, sql, err, errlen))
+			return PM_EIO;
+	}
+	if (any_known) {
+		if (snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
+			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE NOT b.fresh"
+			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
+			 " change_serial = EXCLUDED.change_serial, erased = false,"
+			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)%s", r_cols, pts, r_vals,
+			 join, r_join, r_set) >= (int)sizeof(sql))
+			return sql_too_long(err, errlen);
+		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
+			return PM_EIO;
+	}
+	return PM_OK;
+}
+
+/* The batch's cards (a->v, summed per card): this store's store_cards rows, then each
+ * card's account (balance += what it really gained, exact: every entry was inserted, else
+ * batch_added has the sums; a new serial; the last visit), with its per-card rollups when
+ * stage puts them in HQR_STAGED. */
+static int write_cards(PGconn *c, const char *store, struct hqi_batch_acct *a, bool exact,
+		       const struct hqi_acct_stage *stage, char *err, size_t errlen)
+{
+	int64_t k = 0, t_cards = pm_mono_ns();
+	size_t n_fresh = 0;
+	a->cards.len = 0;
+	if (card_rows(a, &k, &n_fresh)) {
+		snprintf(err, errlen, "out of memory");
+		return PM_EIO;
+	}
+	/* each card: the entries it really gained added, a new serial (the accounts' trigger copies it to the
+	 * other stores that knew the card), its last visit; this store knows the card, with that
+	 * serial. Only these statements and the commit run under the serial lock. */
+	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint,"
+			" idx bigint, fresh boolean) ON COMMIT DELETE ROWS", err, errlen) ||
+	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
+	    hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
+		return PM_EIO;
+	/* the batch's serials as one block of the sequence (one call, not one per card) */
+	char ks[24], base[24];
+	snprintf(ks, sizeof(ks), "%" PRId64, k);
+	const char *kv[1] = { ks };
+	PGresult *r = PQexecParams(c, "SELECT setval('account_serial', nextval('account_serial') + $1::bigint - 1)"
+				   " - $1::bigint + 1", 1, NULL, kv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return PM_EIO;
+	}
+	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	/* This store knows every card of the batch, at the serial its account is about to get
+	 * ($2 + idx): written before the accounts, so that their trigger (account_changed) finds
+	 * this store's rows current and updates only the rows of the other stores that know the
+	 * card; each row is written once. Cards whose ref this batch made (the usual case for a
+	 * new card) have no account and no store_cards row anywhere yet: a plain INSERT, without
+	 * ON CONFLICT's speculative insertion and its second look at the unique index; the
+	 * others are upserted, the serial only ever moving forward as in account_changed. */
+	const char *sv[2] = { store, base };
+	if (n_fresh && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx FROM batch_cards b"
+				" WHERE b.fresh", 2, sv, NULL, NULL, err, errlen))
+		return PM_EIO;
+	if (n_fresh < (size_t)k && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx"
+					   " FROM batch_cards b WHERE NOT b.fresh ON CONFLICT (card, store_id) DO UPDATE"
+					   " SET change_serial = EXCLUDED.change_serial"
+					   " WHERE store_cards.change_serial < EXCLUDED.change_serial", 2, sv, NULL, NULL,
+					   err, errlen))
+		return PM_EIO;
+	int64_t t_stage = pm_mono_ns(), t_acc;
+	if (write_accounts(c, exact, n_fresh < (size_t)k, n_fresh > 0, base, stage, &t_acc, err, errlen))
+		return PM_EIO;
+	if (hqr_timed())
+		pm_info("accounts: %" PRId64 " cards (%zu new): cards and store_cards %.1f ms, rollups staged %.1f ms,"
+			" accounts written %.1f ms", k, n_fresh, (double)(t_stage - t_cards) / 1e6,
+			(double)(t_acc - t_stage) / 1e6, (double)(pm_mono_ns() - t_acc) / 1e6);
+	return PM_OK;
+}
+
 int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
 		   uint64_t last, struct hqi_batch_acct *a, const struct hqi_acct_stage *stage, char *err,
 		   size_t errlen)
@@ -232,95 +341,7 @@ int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch
 		return PM_EIO;
 	if (!a->n)
 		return PM_OK;
-	int64_t k = 0, t_cards = pm_mono_ns();
-	size_t n_fresh = 0;
-	a->cards.len = 0;
-	if (card_rows(a, &k, &n_fresh)) {
-		snprintf(err, errlen, "out of memory");
-		return PM_EIO;
-	}
-	/* each card: the entries it really gained added, a new serial (the accounts' trigger copies it to the
-	 * other stores that knew the card), its last visit; this store knows the card, with that
-	 * serial. Only these statements and the commit run under the serial lock. */
-	if (hqi_exec_ok(c, "CREATE TEMP TABLE IF NOT EXISTS batch_cards (card text, points bigint, last_us bigint,"
-			" idx bigint, fresh boolean) ON COMMIT DELETE ROWS", err, errlen) ||
-	    hqi_copy_in(c, "COPY batch_cards FROM STDIN", a->cards.data, a->cards.len, err, errlen) ||
-	    hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen))
-		return PM_EIO;
-	/* the batch's serials as one block of the sequence (one call, not one per card) */
-	char ks[24], base[24];
-	snprintf(ks, sizeof(ks), "%" PRId64, k);
-	const char *kv[1] = { ks };
-	PGresult *r = PQexecParams(c, "SELECT setval('account_serial', nextval('account_serial') + $1::bigint - 1)"
-				   " - $1::bigint + 1", 1, NULL, kv, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		return PM_EIO;
-	}
-	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
-	PQclear(r);
-	const char *bv[1] = { base };
-	/* This store knows every card of the batch, at the serial its account is about to get
-	 * ($2 + idx): written before the accounts, so that their trigger (account_changed) finds
-	 * this store's rows current and updates only the rows of the other stores that know the
-	 * card; each row is written once. Cards whose ref this batch made (the usual case for a
-	 * new card) have no account and no store_cards row anywhere yet: a plain INSERT, without
-	 * ON CONFLICT's speculative insertion and its second look at the unique index; the
-	 * others are upserted, the serial only ever moving forward as in account_changed. */
-	const char *sv[2] = { store, base };
-	if (n_fresh && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx FROM batch_cards b"
-				" WHERE b.fresh", 2, sv, NULL, NULL, err, errlen))
-		return PM_EIO;
-	if (n_fresh < (size_t)k && hqi_exec(c, "INSERT INTO store_cards SELECT $1, b.card, $2::bigint + b.idx"
-					   " FROM batch_cards b WHERE NOT b.fresh ON CONFLICT (card, store_id) DO UPDATE"
-					   " SET change_serial = EXCLUDED.change_serial"
-					   " WHERE store_cards.change_serial < EXCLUDED.change_serial", 2, sv, NULL, NULL,
-					   err, errlen))
-		return PM_EIO;
-	const char *pts = exact ? "b.points" : "coalesce(n.points, 0)";
-	const char *join = exact ? "" : " LEFT JOIN batch_added n ON n.card = b.card";
-	/* the per-card rollups (hq_rollup_int.h, hqr_cards_stage): written with the balances,
-	 * one new version of each card's row */
-	int64_t t_stage = pm_mono_ns();
-	int staged = stage ? stage->fn(c, stage->arg, err, errlen) : 0;
-	if (staged < 0)
-		return PM_EIO;
-	int64_t t_acc = pm_mono_ns();
-	const char *r_cols = staged ? HQR_ACCOUNT_COLS : "", *r_vals = staged ? HQR_ACCOUNT_VALUES : "";
-	const char *r_join = staged ? HQR_ACCOUNT_JOIN : "", *r_set = staged ? HQR_ACCOUNT_SET : "";
-	char sql[3000];
-	/* The new cards' accounts: every store_cards row of such a card is the one just written,
-	 * with this serial, so account_changed has nothing to do for them and is told so
-	 * (posmark.store_cards_current, migration 11) for this one statement: set and cleared in
-	 * the same query string, which stops at the INSERT if it fails (and the transaction
-	 * with it). */
-	if (n_fresh) {
-		if (snprintf(sql, sizeof(sql), "SELECT set_config('posmark.store_cards_current', 'on', true);"
-			 " INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
-			 " SELECT b.card, %s, %s::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE b.fresh;"
-			 " SELECT set_config('posmark.store_cards_current', '', true)", r_cols, pts, base, r_vals, join,
-			 r_join) >= (int)sizeof(sql))
-			return sql_too_long(err, errlen);
-		if (hqi_exec_ok(c, sql, err, errlen))
-			return PM_EIO;
-	}
-	if (n_fresh < (size_t)k) {
-		if (snprintf(sql, sizeof(sql), "INSERT INTO accounts (card, points, change_serial, last_visit_us%s)"
-			 " SELECT b.card, %s, $1::bigint + b.idx, b.last_us%s FROM batch_cards b%s%s WHERE NOT b.fresh"
-			 " ON CONFLICT (card) DO UPDATE SET points = accounts.points + EXCLUDED.points,"
-			 " change_serial = EXCLUDED.change_serial, erased = false,"
-			 " last_visit_us = greatest(accounts.last_visit_us, EXCLUDED.last_visit_us)%s", r_cols, pts, r_vals,
-			 join, r_join, r_set) >= (int)sizeof(sql))
-			return sql_too_long(err, errlen);
-		if (hqi_exec(c, sql, 1, bv, NULL, NULL, err, errlen))
-			return PM_EIO;
-	}
-	if (hqr_timed())
-		pm_info("accounts: %" PRId64 " cards (%zu new): cards and store_cards %.1f ms, rollups staged %.1f ms,"
-			" accounts written %.1f ms", k, n_fresh, (double)(t_stage - t_cards) / 1e6,
-			(double)(t_acc - t_stage) / 1e6, (double)(pm_mono_ns() - t_acc) / 1e6);
-	return PM_OK;
+	return write_cards(c, store, a, exact, stage, err, errlen);
 }
 
 /* ---- HQ's own entries ----------------------------------------------------- */
