@@ -181,6 +181,8 @@ struct prn_render_stats {
 	int refused;               /* symbol data a printer refuses (bad code set, not digits) */
 	int cuts, unknown;         /* cuts; commands this interpreter skipped */
 	bool truncated;            /* the stream ends inside a command */
+	bool clipped;              /* the stream draws taller than the preview's limit (32,000 dots):
+	                            * the rest is not interpreted, so the counts above cover a prefix */
 };
 int prn_escpos_render_png(const unsigned char *b, size_t n, const char *profile, const char *path,
 			  struct prn_render_stats *st);

@@ -481,6 +481,7 @@ static void interpret(struct rstate *R, const unsigned char *b, size_t n)
 		}
 		i += k;
 	}
+	R->st->clipped = i < n;
 	print_line(R, false);
 	R->y += MARGIN;
 }

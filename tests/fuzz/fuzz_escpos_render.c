@@ -24,8 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;   /* out of memory only */
 	if (prni_escpos_render_png(data, size, p80, NULL, &b) != PM_OK)
 		return 0;
-	/* what the printer refuses does not depend on the paper; what is too wide may */
-	if (a.refused != b.refused || a.truncated != b.truncated || a.cuts != b.cuts)
+	/* what the printer refuses does not depend on the paper; what is too wide may, and so
+	 * does where a stream taller than the preview's limit stops being read (narrower paper
+	 * wraps text into more lines): compared only when both read the whole stream */
+	if (!a.clipped && !b.clipped &&
+	    (a.refused != b.refused || a.truncated != b.truncated || a.cuts != b.cuts))
 		abort();
 	return 0;
 }

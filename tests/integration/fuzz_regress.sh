@@ -16,6 +16,10 @@ for f in build/fuzz/fuzz_*; do
 		echo "ok - $name: corpus and ${secs}s of fuzzing ($(grep -oE 'Done [0-9]+ runs' "$work/log" | head -1))"
 	else
 		echo "not ok - $name"; grep -E 'ERROR|SUMMARY|Base64' "$work/log" | head -5 | sed 's/^/#   /'
+		# the input that failed, kept beside this log (a regression seed once fixed)
+		keep=${POSMARK_TEST_LOGS:-build/normal/test-logs}/fuzz-$target
+		mkdir -p "$keep" && cp "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$keep"/ 2>/dev/null
+		echo "#   failing inputs kept in $keep"
 	fi
 	rm -rf "$work"
 done

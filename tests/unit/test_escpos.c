@@ -259,6 +259,21 @@ static void test_code128_fit(void **state)
 	assert_int_equal(prn_escpos_render_png(old, 60, "generic", path, &st), PM_OK);
 	assert_int_equal(st.too_wide, 1);
 	assert_int_equal(st.barcodes, 0);
+	assert_false(st.clipped);
+	/* a stream taller than the preview's limit: read up to it, and it says so (a refused
+	 * barcode after 4,000 lines is past the limit: not counted) */
+	size_t tall_n = 4000 + 9;
+	unsigned char *tall = malloc(tall_n);
+	assert_non_null(tall);
+	memset(tall, '\n', 4000);
+	memcpy(tall + 4000, "\x1dk\x49\x03{Zx\n", 9);
+	assert_int_equal(prni_escpos_render_png(tall, tall_n, prni_profile_find("generic"), NULL, &st), PM_OK);
+	assert_true(st.clipped);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(prni_escpos_render_png(tall + 3990, tall_n - 3990, prni_profile_find("generic"), NULL, &st), PM_OK);
+	assert_false(st.clipped);
+	assert_int_equal(st.refused, 1);
+	free(tall);
 	/* the reader of GS k 73 data: code sets, pairs, what a printer refuses */
 	int vals[64];
 	char text[64];
