@@ -92,10 +92,6 @@ int64_t hqi_import_seq(const char *ref, int64_t points, int64_t tier);
 /* Empty for a new attempt (buffers kept). */
 void hqi_acct_reset(struct hqi_batch_acct *a);
 void hqi_acct_free(struct hqi_batch_acct *a);
-/* After the batch's COPY, same transaction: ledger rows, accounts (balance +=
- * new entries, change serial, last visit), store_cards, coupon redemptions;
- * an event batch (after < seq <= last of store/terminal): its cards known,
- * their serial moved. PM_OK or PM_EIO (err). */
 /* stage (may be NULL): called under the serial lock just before the accounts are written;
  * it returns 1 when it put the batch's per-card rollup rows in HQR_STAGED
  * (hq_rollup_int.h), which the accounts' statements then write with the balances, 0
@@ -104,6 +100,10 @@ struct hqi_acct_stage {
 	int (*fn)(PGconn *c, void *arg, char *err, size_t errlen);
 	void *arg;
 };
+/* After the batch's COPY, same transaction: ledger rows, accounts (balance +=
+ * new entries, change serial, last visit), store_cards, coupon redemptions;
+ * an event batch (after < seq <= last of store/terminal): its cards known,
+ * their serial moved. PM_OK or PM_EIO (err). */
 int hqi_acct_apply(PGconn *c, const char *store, const char *terminal, int batch_kind, uint64_t after,
 		   uint64_t last, struct hqi_batch_acct *a, const struct hqi_acct_stage *stage, char *err,
 		   size_t errlen);

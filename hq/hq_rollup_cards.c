@@ -15,8 +15,8 @@
  * every month while the card has no visit). The last visit only moves
  * later, so a month pruned from `recent` can never come back into a window.
  * Since migration 12 the row is the card's accounts row (rollup_card is a view
- * of it): the batch wrote that row already, so the rollups' update lands on a
- * page the batch has in hand instead of a page of another table.
+ * of it): the new rows are staged (hqr_cards_stage) and written by the accounts'
+ * own statements, one new version of a card's row per batch.
  *
  * Every batch of a card runs under HQI_SERIAL_LOCK (taken here), so two
  * receivers never compute from the same old row. rollup_rebuild()
@@ -376,9 +376,8 @@ static int card_next(const struct card_row *o, const struct hqr_card_month *b, s
 }
 
 /* The new row as COPY text of ROW_COLS. */
-#define ROW_COLS_NO_CARD "first_us, last_us, visits, spend_cents, window_cents, tier, mb, fm, lm, active, recent_m," \
+#define ROW_COLS "card, first_us, last_us, visits, spend_cents, window_cents, tier, mb, fm, lm, active, recent_m," \
 	" recent_s"
-#define ROW_COLS "card, " ROW_COLS_NO_CARD
 static int row_text(struct pm_buf *b, const char *card, const struct card_row *x)
 {
 	char t[256];
@@ -551,14 +550,6 @@ static int cards_next(PGresult *old, struct hqr_cards *b, const struct hqr_tiers
 	return rc;
 }
 
-/* Set in every rollup column of accounts: its value in HQR_STAGED (n). */
-#define ROW_SET "rolled = true, roll_first_us = n.first_us, roll_last_us = n.last_us, roll_visits = n.visits," \
-	" roll_spend_cents = n.spend_cents, roll_window_cents = n.window_cents, roll_tier = n.tier, roll_mb = n.mb," \
-	" roll_fm = n.fm, roll_lm = n.lm, roll_active = n.active, roll_recent_m = n.recent_m, roll_recent_s = n.recent_s"
-/* The same columns as accounts names them (migration 12) */
-#define ACCOUNT_COLS "roll_first_us, roll_last_us, roll_visits, roll_spend_cents, roll_window_cents, roll_tier," \
-	" roll_mb, roll_fm, roll_lm, roll_active, roll_recent_m, roll_recent_s"
-
 /* The batch's new rows (COPY text of ROW_COLS) into the temporary table HQR_STAGED. */
 static int copy_rows(PGconn *c, const struct pm_buf *rows, char *err, size_t errlen)
 {
@@ -571,32 +562,6 @@ static int copy_rows(PGconn *c, const struct pm_buf *rows, char *err, size_t err
 			       hqi_copy_in(c, "COPY " HQR_STAGED " FROM STDIN", rows->data, rows->len, err, errlen)
 		       ? PM_EIO
 		       : PM_OK;
-}
-
-/* The staged rows into their accounts rows by one UPDATE (when the accounts' own
- * statements did not carry them: hqr_cards_finish without hqr_cards_stage); a card without
- * an account (not made by ingest) gets one no store's cursor sees (serial 0). */
-static int update_rows(PGconn *c, size_t n_rows, char *err, size_t errlen)
-{
-	/* by the card's key, one probe per row: a hash join would read all of accounts (the
-	 * planner does not know how few rows the staged table has); no change_serial moves, so
-	 * the accounts' trigger is told it has nothing to do (migration 11) */
-	PGresult *r = PQexec(c, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
-			     " SELECT set_config('posmark.store_cards_current', 'on', true);"
-			     " UPDATE accounts a SET " ROW_SET " FROM " HQR_STAGED " n WHERE a.card = n.card");
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-	uint64_t done = ok ? strtoull(PQcmdTuples(r), NULL, 10) : 0;
-	PQclear(r);
-	if (!ok)
-		return PM_EIO;
-	if (done < n_rows && hqi_exec_ok(c, "INSERT INTO accounts AS a (card, change_serial, rolled, " ACCOUNT_COLS ")"
-					 " SELECT card, 0, true, " ROW_COLS_NO_CARD " FROM " HQR_STAGED " n"
-					 " WHERE NOT EXISTS (SELECT 1 FROM accounts x WHERE x.card = n.card)", err, errlen))
-		return PM_EIO;
-	return hqi_exec_ok(c, "SELECT set_config('posmark.store_cards_current', '', true);"
-			   " RESET enable_hashjoin; RESET enable_mergejoin", err, errlen) ? PM_EIO : PM_OK;
 }
 
 /* The counts the batch's cards moved: one statement per table, one round trip. */
@@ -769,26 +734,23 @@ int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen)
 	if (!b->begun)
 		return PM_OK;
 	int64_t t0 = pm_mono_ns();
-	bool staged = b->staged, aside = b->staged_aside;
-	struct hqr_job *j = staged ? b->job : job_ready(c, b, &aside, err, errlen);
+	struct hqr_job *j = b->job;
+	bool staged = b->staged;
 	b->job = NULL;
 	b->begun = b->staged = false;
-	if (!j)
+	if (!staged) { /* the accounts' statements never carried the rows: they would be lost */
+		job_join(j);
+		job_free(j);
+		snprintf(err, errlen, "internal error: the batch's per-card rollups were never staged");
 		return PM_EIO;
-	int64_t t1 = pm_mono_ns();
-	int rc = j->rc ? PM_EIO : PM_OK;
-	if (j->rc)
-		snprintf(err, errlen, "%s", j->err[0] ? j->err : "out of memory");
-	rc = rc || staged ? rc : copy_rows(c, &j->rows, err, errlen);
-	rc = rc || staged || !j->rows.len ? rc : update_rows(c, j->n_all, err, errlen);
-	rc = rc ? rc : write_counts(c, &j->mv, err, errlen);
+	}
+	int rc = write_counts(c, &j->mv, err, errlen);
 	if (hqr_timed())
 		pm_info("rollup cards: %zu cards (%zu new): begun %.1f ms before; read and computed %s; %.1f ms waited"
-			" for %s; %s %.1f ms", j->n_all, j->n_new, (double)(t0 - b->t_begin) / 1e6,
-			aside ? "beside (second connection, own thread)" : "on the main connection",
-			(double)(staged ? b->t_stage : t1 - t0) / 1e6,
-			staged ? "before the accounts (the rows went with their statements)" : "after the accounts",
-			staged ? "counts written" : "rows and counts written", (double)(pm_mono_ns() - t1) / 1e6);
+			" for before the accounts (the rows went with their statements); counts written %.1f ms",
+			j->n_all, j->n_new, (double)(t0 - b->t_begin) / 1e6,
+			b->staged_aside ? "beside (second connection, own thread)" : "on the main connection",
+			(double)b->t_stage / 1e6, (double)(pm_mono_ns() - t0) / 1e6);
 	job_free(j);
 	return rc;
 }

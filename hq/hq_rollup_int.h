@@ -65,9 +65,10 @@ int hqr_cards_sale(struct hqr_cards *b, const char *ref, bool fresh, const struc
  * cards, in the ingest transaction of c, in two halves so that the old rows are read
  * while c does other work: begin takes HQI_SERIAL_LOCK (held to the end of the
  * transaction), sorts and merges b and sends the read of the old rows on c's side
- * connection (hqi_side_conn); finish collects them, computes the new rows and writes
- * them and the counts on c. Nothing else may write rollup_card in between (c's own
- * transaction does not). PM_OK or PM_EIO (err). reset and free drop a read in flight. */
+ * connection (hqi_side_conn); hqr_cards_stage (below) collects them and stages the new
+ * rows for the accounts' statements; finish writes the counts on c (a batch begun but
+ * never staged fails there: its rows would be lost). Nothing else may write rollup_card
+ * in between (c's own transaction does not). PM_OK or PM_EIO (err). reset and free drop a read in flight. */
 int hqr_cards_begin(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
 int hqr_cards_finish(PGconn *c, struct hqr_cards *b, char *err, size_t errlen);
 /*
