@@ -54,6 +54,8 @@ struct ingest {
 	size_t n_extra, cap_extra;
 	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
 	bool ref_fresh;               /* card_ref's last ref was made by this batch (hqv_card.made) */
+	struct hqv_beside *beside;    /* the attempt's new vault rows on the second connection, or NULL */
+	bool beside_off;              /* that failed once: the next attempts write them in their own transaction */
 	int64_t t_step[6];            /* POSMARK_HQ_INGEST_TIMES: ns per step (STEP_*) of the last attempt */
 	char reason[400];
 };
@@ -393,7 +395,13 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	for (size_t i = 0; i < in->n_cards; i++)
 		if (!in->cards[i].ref[0])
 			todo[n++] = in->cards[i];
-	rc = hqv_refs_for_cached(c, todo, n, err, errlen);
+	/* a sales batch's new vault rows go on the second connection while its COPY runs here
+	 * (hq_vault_beside.c; POSMARK_HQ_VAULT_BESIDE=off, or no second connection: here) */
+	const char *off = getenv("POSMARK_HQ_VAULT_BESIDE");
+	PGconn *side = in->h.kind == WIRE_BATCH_SALES && !in->beside_off && !(off && !strcmp(off, "off"))
+			       ? hqi_side_conn_slot(c, HQI_SIDE_VAULT) : NULL;
+	rc = side ? hqv_refs_for_beside(c, side, todo, n, &in->beside, err, errlen)
+		  : hqv_refs_for_cached(c, todo, n, err, errlen);
 	if (!rc) {
 		/* todo came back in lookup order: by number again, merged into the batch's list */
 		if (n)
@@ -518,7 +526,7 @@ enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
  * One transaction: lock the terminal's position row, skip what is stored,
  * stream the rest into COPY while decoding, record the new position.
  */
-static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
+static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
 {
 	const char *kind = in->h.kind == WIRE_BATCH_SALES ? "sales" : "events";
 	const char *pv[3] = { in->store, in->h.terminal, kind };
@@ -656,6 +664,18 @@ static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw
 			     " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, NULL, NULL, err, sizeof(err)))
 			goto dberr_rb;
 	}
+	if (in->beside) { /* the new vault rows commit first: no committed row names a ref without one */
+		int b = hqv_beside_end(in->beside, true, err, sizeof(err));
+		in->beside = NULL;
+		if (b == PM_EBUSY) {
+			pm_dbg("store %s: %s; the batch again, its vault rows in its own transaction", in->store, err);
+			hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+			in->beside_off = true;
+			return ATTEMPT_NEED_REFS;
+		}
+		if (b)
+			goto dberr_rb;
+	}
 	if (hqi_exec_ok(c, "COMMIT", err, sizeof(err)))
 		goto dberr;
 	hqv_cache_commit(c); /* the refs this batch found or made exist now: cached */
@@ -672,6 +692,18 @@ dberr:
 	ack->http_status = 503;
 	snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
 	return ATTEMPT_DONE;
+}
+
+/* An attempt; whatever way it ended, its vault rows on the second connection are rolled back
+ * unless it committed them. */
+static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
+{
+	int at = ingest_attempt_tx(c, in, raw, ack);
+	if (in->beside) {
+		hqv_beside_end(in->beside, false, NULL, 0);
+		in->beside = NULL;
+	}
+	return at;
 }
 
 void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struct hq_ack *ack)

@@ -119,11 +119,16 @@ int hqi_ensure_partitions(PGconn *c, const int64_t *months, int n_months, char *
  * so a store's snapshot always sees a prefix of the serials and its cursor never
  * steps over a change committed later with a smaller serial (docs/hq.md). */
 #define HQI_SERIAL_LOCK "SELECT pg_advisory_xact_lock(7007013)"
-/* A second connection to the same database beside c, for a read sent while c works
- * (hq_side_conn.c); NULL when none can be made (read on c then). Kept per c; used by the
- * thread holding c. hqi_side_drop: close it (it failed; the next call makes a new one). */
+/* A second connection to the same database beside c, for work sent while c works
+ * (hq_side_conn.c); NULL when none can be made (the caller works on c then). Kept per c
+ * and slot; used by the thread holding c. hqi_side_drop: close it (it failed; the next
+ * call makes a new one). hqi_side_conn is slot HQI_SIDE_ROLLUPS (the per-card rollups'
+ * read); HQI_SIDE_VAULT holds a batch's new vault rows (hq_vault_beside.c). */
+enum { HQI_SIDE_ROLLUPS = 0, HQI_SIDE_VAULT = 1 };
 PGconn *hqi_side_conn(PGconn *c);
+PGconn *hqi_side_conn_slot(PGconn *c, int slot);
 void hqi_side_drop(PGconn *c);
+void hqi_side_drop_slot(PGconn *c, int slot);
 
 /* Money a sales row paid (net of returns: a return counts minus its refund;
  * points tendered are not money), the tier's measure. */

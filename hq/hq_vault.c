@@ -506,8 +506,8 @@ static int copy_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, si
 	return rc;
 }
 
-static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached, char *err,
-			  size_t errlen);
+static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached,
+			  struct hqv_beside *beside, char *err, size_t errlen);
 
 /* In chunks, so a big import's statements stay a few MB. */
 #define REFS_CHUNK 20000
@@ -515,7 +515,8 @@ int hqv_refs_for(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err
 {
 	int rc = PM_OK;
 	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
-		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, create, false, err, errlen);
+		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, create, false, NULL, err,
+				    errlen);
 	return rc;
 }
 
@@ -523,9 +524,31 @@ int hqv_refs_for_cached(PGconn *c, struct hqv_card *v, size_t n, char *err, size
 {
 	int rc = PM_OK;
 	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
-		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, true, hqv_cache_on(), err,
-				    errlen);
+		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, true, hqv_cache_on(), NULL,
+				    err, errlen);
 	return rc;
+}
+
+int hqv_refs_for_beside(PGconn *c, PGconn *side, struct hqv_card *v, size_t n, struct hqv_beside **job, char *err,
+			size_t errlen)
+{
+	*job = NULL;
+	struct hqv_beside *j = hqv_beside_new(c, side, n);
+	if (!j) {
+		snprintf(err, errlen, "out of memory");
+		return PM_ENOMEM;
+	}
+	int rc = PM_OK;
+	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
+		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, true, hqv_cache_on(), j,
+				    err, errlen);
+	if (rc || !hqv_beside_rows(j)) {
+		hqv_beside_end(j, false, NULL, 0);
+		return rc;
+	}
+	hqv_beside_start(j);
+	*job = j;
+	return PM_OK;
 }
 
 /* The cards of v without a ref whose ref the last statement gave: what the cache may learn
@@ -537,8 +560,8 @@ static void note_new(PGconn *c, const struct hqv_card *v, size_t n, const bool *
 			hqv_cache_note(c, &v[i]);
 }
 
-static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached, char *err,
-			  size_t errlen)
+static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached,
+			  struct hqv_beside *beside, char *err, size_t errlen)
 {
 	struct hqv_keys k;
 	bool *had = cached ? calloc(n ? n : 1, sizeof(*had)) : NULL;
@@ -586,6 +609,13 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 		if (cached)
 			for (size_t i = 0; i < n; i++)
 				had[i] = v[i].ref[0] != '\0';
+		if (beside) { /* refs now, the rows on the second connection (hq_vault_beside.c) */
+			if ((rc = hqv_beside_take(beside, &k, v, n)) == PM_ENOMEM)
+				snprintf(err, errlen, "out of memory");
+			if (!rc && cached)
+				note_new(c, v, n, had);
+			break;
+		}
 		if (PQtransactionStatus(c) == PQTRANS_INTRANS && missing > 1) {
 			rc = copy_refs(c, &k, v, n, err, errlen);
 			if (rc == PM_OK) {

@@ -99,6 +99,27 @@ int hqv_refs_for(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err
 int hqv_refs_for_cached(PGconn *c, struct hqv_card *v, size_t n, char *err, size_t errlen);
 void hqv_cache_commit(PGconn *c);
 void hqv_cache_discard(PGconn *c);
+/* As hqv_refs_for_cached (c inside the caller's transaction), but the new cards' refs are
+ * made at once and their vault rows written on side (a second connection to the same
+ * database, hq_int.h's hqi_side_conn_slot) by a thread, in a transaction of side's own,
+ * while the caller goes on with the refs (hq_vault_beside.c). *job: NULL when no card was
+ * new; else the caller must call hqv_beside_end exactly once: with commit just before it
+ * commits its own transaction (the vault rows commit first; PM_OK, or PM_EBUSY: another
+ * transaction made a row for one of the numbers, the key was rotated or a lock wait timed
+ * out: roll back and resolve the cards again, in the caller's transaction this time;
+ * PM_EIO: a database error, err), or without commit when its transaction fails (the rows
+ * are rolled back). The job holds the new cards' numbers (wiped at the end). */
+struct hqv_beside;
+int hqv_refs_for_beside(PGconn *c, PGconn *side, struct hqv_card *v, size_t n, struct hqv_beside **job, char *err,
+			size_t errlen);
+int hqv_beside_end(struct hqv_beside *job, bool commit, char *err, size_t errlen);
+/* Its parts (hq_vault.c uses them): a job for up to cap cards, the cards of v without a ref
+ * given new ones and queued, how many are queued, the thread started. */
+struct hqv_beside *hqv_beside_new(PGconn *main, PGconn *side, size_t cap);
+struct hqv_keys;
+int hqv_beside_take(struct hqv_beside *j, const struct hqv_keys *k, struct hqv_card *v, size_t n);
+size_t hqv_beside_rows(const struct hqv_beside *j);
+void hqv_beside_start(struct hqv_beside *j);
 /* The cache's parts (hq_vault.c uses them): whether it is on (POSMARK_HQ_VAULT_CACHE, entries;
  * 0 = off), a card's ref if the cache holds it for this connection and key epoch, whether the
  * cache is of this connection, epoch and generation, emptying it for them, and noting what a

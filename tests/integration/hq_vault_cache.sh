@@ -8,6 +8,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib/hq_env.bash
+. tests/integration/lib/hq_post.bash
 trap hq_cleanup EXIT
 pg_start fsync=off
 POSMARK_DEBUG=3 hq_start --workers 1
@@ -15,29 +16,6 @@ T=$HQ_TMP
 cred1=$("$POSMARK_HQ" store add S1 --db "$HQ_DB")
 cred2=$("$POSMARK_HQ" store add S2 --db "$HQ_DB")
 X=6036010000009000011 Y=6036010000009000029 Z=6036010000009000037
-# post STORE CRED TERMINAL FIRST_SEQ CARD...: one sales batch (v2, an earn entry each); prints the HTTP status
-post() {
-	python3 - "$HQ_URL" "$@" <<'PY'
-import gzip, json, os, sys, time, urllib.request, urllib.error
-url, store, cred, term, first = sys.argv[1:6]
-cards, first, now = sys.argv[6:], int(first), int(time.time()) * 1000000
-sales = [{"seq": first + i, "time_us": now - 1000 + i, "card": c, "currency": "EUR", "tender": "cash",
-          "total_cents": 100, "discount_cents": 0, "tendered_cents": 100, "points_earned": 1, "items": [],
-          "redeemed": [], "type": "sale", "points_spent": 0, "point_value_cents": 1,
-          "ledger": [{"kind": "earn", "points": 1}]} for i, c in enumerate(cards)]
-if os.environ.get("FUTURE_LAST"):  # refused while decoding, after the batch's cards were resolved
-    sales[-1]["time_us"] = now + 60 * 86400 * 1000000
-head = {"format": "posmark-batch", "version": 2, "kind": "sales", "store": store, "terminal": term,
-        "first_seq": first, "last_seq": first + len(cards) - 1, "count": len(cards)}
-body = gzip.compress("\n".join(json.dumps(x) for x in [head] + sales).encode() + b"\n")
-rq = urllib.request.Request(url + "/v1/batches", data=body, method="POST",
-                            headers={"X-Posmark-Store": store, "Authorization": "Bearer " + cred})
-try:
-    print(urllib.request.urlopen(rq).status)
-except urllib.error.HTTPError as e:
-    print(e.code)
-PY
-}
 ref_of() { psql_q "SELECT card FROM sales WHERE store_id = '$1' AND terminal = '$2' AND seq = $3"; }
 hits() { grep -c "vault: $1 card(s), $2 from the cache" "$T/hq.log"; }
 
