@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "loyalty/loyalty.h"
+#include "loyalty/loy_int.h"
 #include "common/pm_err.h"
 #include "tests/unit/testutil.h"
 
@@ -562,6 +563,50 @@ static void test_foreign_and_corrupt(void **state)
 	tu_rmdir(dir);
 }
 
+/* A stored sale's GTINs are checked digit by digit when read back (codec.c tests eight bytes at
+ * once): every digit at every position reads, every byte that is not a digit is damage. */
+static void test_record_gtin_digits(void **state)
+{
+	(void)state;
+	struct loy_item it = { "05901234123457", 2, 150, 300 };
+	struct loy_sale s = { 0 }, back;
+	struct loyi_scratch sc = { 0 };
+	snprintf(s.terminal, sizeof(s.terminal), "T1");
+	snprintf(s.card, sizeof(s.card), "6036010000000011");
+	memcpy(s.currency, "EUR", 4);
+	s.seq = 7;
+	s.time_us = 1700000000000000;
+	s.total_cents = s.tendered_cents = 300;
+	s.n_items = 1;
+	s.items = &it;
+	size_t len = loyi_sale_size(&s);
+	unsigned char *buf = malloc(len);
+	assert_non_null(buf);
+	loyi_sale_encode(&s, buf);
+	assert_int_equal(loyi_sale_decode_sc(&sc, buf, len, &back), PM_OK);
+	assert_string_equal(back.items[0].gtin, it.gtin);
+	unsigned char *g = memmem(buf, len, it.gtin, 14);
+	assert_non_null(g);
+	static const unsigned char bad[] = { '/', ':', 'A', ' ', 0x00, 0x06, 0x2a, 0x3a, 0x3f, 0x40, 0x7f, 0x80, 0xb0, 0xf9,
+					     0xfa, 0xff };
+	for (int pos = 0; pos < 14; pos++) {
+		unsigned char keep = g[pos];
+		for (int d = '0'; d <= '9'; d++) {
+			g[pos] = (unsigned char)d;
+			assert_int_equal(loyi_sale_decode_sc(&sc, buf, len, &back), PM_OK);
+			assert_int_equal(back.items[0].gtin[pos], d);
+		}
+		for (size_t b = 0; b < sizeof(bad); b++) {
+			g[pos] = bad[b];
+			assert_int_equal(loyi_sale_decode_sc(&sc, buf, len, &back), PM_ECORRUPT);
+		}
+		g[pos] = keep;
+	}
+	free(sc.items);
+	free(sc.redeemed);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_map_cap_full),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_foreign_and_corrupt),
+		cmocka_unit_test(test_record_gtin_digits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
