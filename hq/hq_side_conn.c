@@ -19,6 +19,7 @@
  */
 #include "hq/hq_int.h"
 #include "common/pm_log.h"
+#include "common/pm_time.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -31,7 +32,13 @@ struct side {
 	int slot;
 	int pid;
 	PGconn *conn;
+	int64_t failed_ns;            /* when a connection could not be made (0: never) */
 };
+
+/* After a failed connect (PostgreSQL at max_connections, say) the work stays on the main
+ * connection this long before the next try: one warning and one refused connect a minute,
+ * not two per batch. */
+#define RETRY_AFTER_NS (60 * 1000000000LL)
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct side g_side[MAX_SIDES];
@@ -95,6 +102,11 @@ PGconn *hqi_side_conn_slot(PGconn *c, int slot)
 		pthread_mutex_unlock(&g_mu);
 		return conn;
 	}
+	if (s && s->main == c && s->slot == slot && s->pid == pid && !s->conn && s->failed_ns &&
+	    pm_mono_ns() - s->failed_ns < RETRY_AFTER_NS) {
+		pthread_mutex_unlock(&g_mu);
+		return NULL;
+	}
 	if (s) { /* new, replaced or broken: (re)connect (once per pool connection, so under the lock) */
 		if (s->conn)
 			PQfinish(s->conn);
@@ -102,6 +114,7 @@ PGconn *hqi_side_conn_slot(PGconn *c, int slot)
 		s->slot = slot;
 		s->pid = pid;
 		s->conn = connect_like(c, slot);
+		s->failed_ns = s->conn ? 0 : pm_mono_ns();
 	}
 	PGconn *conn = s ? s->conn : NULL;
 	pthread_mutex_unlock(&g_mu);

@@ -4,7 +4,8 @@
 # open to the numbers sold; a refused batch leaves none; a side transaction that waits too long
 # or loses its connection makes the batch run again with the rows in its own transaction, stored
 # once; two terminals bringing the same new cards at once get one row per number;
-# POSMARK_HQ_VAULT_BESIDE=off writes them in the batch's transaction as before.
+# POSMARK_HQ_VAULT_BESIDE=off writes them in the batch's transaction as before; with no room for a
+# second connection the work stays on the main one and the connect is retried once a minute.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib/hq_env.bash
@@ -72,3 +73,15 @@ POSMARK_HQ_VAULT_BESIDE=off POSMARK_DEBUG=3 hq_start --workers 1
 mapfile -t F < <(cards 16 1 30)
 r6=$(post S1 "$cred" T3 1 "${F[@]}")
 check "POSMARK_HQ_VAULT_BESIDE=off: no second connection for the rows, the same result" '[ "$r6" = 200 ] && ! grep -q "on the second connection" "$T/hq.log" && [ "$(vault)" = $((v0 + 410)) ] && all_in_vault T3 && opens_to T3 30 "${F[29]}"'
+
+# no room for a second connection (HQ's role may hold one): the work stays on the main one,
+# every batch stored, and the refused connect is tried (and warned about) once a minute per
+# slot, not per batch
+hq_stop
+psql_q "CREATE ROLE hq_one LOGIN CONNECTION LIMIT 1; GRANT ALL ON ALL TABLES IN SCHEMA public TO hq_one;
+	GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO hq_one; GRANT ALL ON SCHEMA public TO hq_one" >/dev/null
+HQ_DB="host=127.0.0.1 port=$PG_PORT user=hq_one dbname=postgres" POSMARK_DEBUG=3 hq_start --workers 1
+: >"$T/hq.log"
+rs=""
+for k in 1 2 3 4; do rs="$rs $(post S1 "$cred" T4 $((k * 10 - 9)) $(cards 3$k 1 10))"; done
+check "no room for a second connection: every batch stored on the main one, one warning per slot" '[ "$rs" = " 200 200 200 200" ] && [ "$(psql_q "SELECT count(*) FROM sales WHERE terminal = '\''T4'\''")" = 40 ] && all_in_vault T4 && [ "$(grep -c "second database connection for ingest" "$T/hq.log")" = 2 ] && ! grep -q "on the second connection" "$T/hq.log"'
