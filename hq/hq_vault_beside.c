@@ -196,8 +196,9 @@ static void *write_rows(void *arg)
 	if (b.data)
 		sodium_memzero(b.data, b.len);
 	pm_buf_free(&b);
-	if (ok)
-		ok = PQputCopyEnd(j->side, rc ? "out of memory" : NULL) == 1;
+	/* ended whatever happened (a failed send leaves the connection in COPY state otherwise) */
+	if (PQputCopyEnd(j->side, ok && !rc ? NULL : "vault rows not sent whole") != 1)
+		ok = false;
 	r = PQgetResult(j->side);
 	if (!ok || rc || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fail(j, r);
@@ -205,8 +206,12 @@ static void *write_rows(void *arg)
 			snprintf(j->err, sizeof(j->err), "out of memory");
 	}
 	PQclear(r);
-	while ((r = PQgetResult(j->side)))
+	while ((r = PQgetResult(j->side))) {
+		bool copy_state = PQresultStatus(r) == PGRES_COPY_IN;
 		PQclear(r);
+		if (copy_state) /* still in COPY (the end could not be sent): the connection is dropped */
+			break;
+	}
 	return NULL;
 }
 
