@@ -396,7 +396,7 @@ static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
 		if (!in->cards[i].ref[0])
 			todo[n++] = in->cards[i];
 	/* a sales batch's new vault rows go on the second connection while its COPY runs here
-	 * (hq_vault_beside.c; POSMARK_HQ_VAULT_BESIDE=off, or no second connection: here) */
+	 * (hq_vault_rows.c; POSMARK_HQ_VAULT_BESIDE=off, or no second connection: here) */
 	const char *off = getenv("POSMARK_HQ_VAULT_BESIDE");
 	PGconn *side = in->h.kind == WIRE_BATCH_SALES && !in->beside_off && !(off && !strcmp(off, "off"))
 			       ? hqi_side_conn_slot(c, HQI_SIDE_VAULT) : NULL;

@@ -123,8 +123,16 @@ int hqi_ensure_partitions(PGconn *c, const int64_t *months, int n_months, char *
  * (hq_side_conn.c); NULL when none can be made (the caller works on c then). Kept per c
  * and slot; used by the thread holding c. hqi_side_drop: close it (it failed; the next
  * call makes a new one). hqi_side_conn is slot HQI_SIDE_ROLLUPS (the per-card rollups'
- * read); HQI_SIDE_VAULT holds a batch's new vault rows (hq_vault_beside.c). */
+ * read); HQI_SIDE_VAULT holds a batch's new vault rows (hq_vault_rows.c). */
 enum { HQI_SIDE_ROLLUPS = 0, HQI_SIDE_VAULT = 1 };
+/* v as 4 big-endian bytes (PostgreSQL's binary formats: COPY, array parameters) */
+static inline void hqi_put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
 PGconn *hqi_side_conn(PGconn *c);
 PGconn *hqi_side_conn_slot(PGconn *c, int slot);
 void hqi_side_drop(PGconn *c);

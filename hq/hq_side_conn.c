@@ -7,7 +7,7 @@
  * (hq_rollup_cards.c): two backends, two cores. The read is consistent
  * because the main connection holds HQI_SERIAL_LOCK before it is sent and
  * every writer of those rows takes that lock first. A batch's new card vault
- * rows are written on another (slot HQI_SIDE_VAULT, hq_vault_beside.c) while
+ * rows are written on another (slot HQI_SIDE_VAULT, hq_vault_rows.c) while
  * the batch's COPY runs on the main one.
  *
  * One side connection per main connection and slot (by address and backend pid: a

@@ -248,14 +248,6 @@ static int by_lookup(const void *a, const void *b)
  * 0.7 MB): ndim 1, no nulls, element type bytea, then each element's length and bytes. */
 #define BYTEA_OID 17
 #define BYTEA_ARRAY_OID 1001
-static void put_be32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
 static int lookup_array(struct pm_buf *b, const struct hqv_card *v, size_t n, size_t *asked)
 {
 	unsigned char h[20];
@@ -263,16 +255,16 @@ static int lookup_array(struct pm_buf *b, const struct hqv_card *v, size_t n, si
 	for (size_t i = 0; i < n; i++)
 		k += !v[i].ref[0];
 	*asked = k;
-	put_be32(h, 1);
-	put_be32(h + 4, 0);
-	put_be32(h + 8, BYTEA_OID);
-	put_be32(h + 12, (uint32_t)k);
-	put_be32(h + 16, 1);
+	hqi_put_be32(h, 1);
+	hqi_put_be32(h + 4, 0);
+	hqi_put_be32(h + 8, BYTEA_OID);
+	hqi_put_be32(h + 12, (uint32_t)k);
+	hqi_put_be32(h + 16, 1);
 	int rc = pm_buf_add(b, h, 20);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (v[i].ref[0])
 			continue;
-		put_be32(h, HQV_LOOKUP_LEN);
+		hqi_put_be32(h, HQV_LOOKUP_LEN);
 		rc = pm_buf_add(b, h, 4);
 		rc = rc ? rc : pm_buf_add(b, v[i].lookup, HQV_LOOKUP_LEN);
 	}
@@ -392,141 +384,29 @@ static int insert_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, 
 	return rc;
 }
 
-/* One COPY text row of a new vault row; rnd: HQV_REF_RANDOM + HQV_SEAL_RANDOM random bytes. */
-static int copy_row(struct pm_buf *b, const struct hqv_keys *k, const struct hqv_card *card, const unsigned char *rnd,
-		    char ref[HQV_REF_LEN + 1], const char *tail, size_t tl)
-{
-	unsigned char w[HQV_WRAPPED_LEN], s[HQV_SEALED_LEN];
-	char h[2 * HQV_WRAPPED_LEN + 1];
-	size_t sl = 0;
-	hqv_new_ref_from(ref, rnd);
-	hqv_seal_from(k, ref, card->number, rnd + HQV_REF_RANDOM, w, s, &sl);
-	int rc = pm_buf_add(b, ref, HQV_REF_LEN);
-	to_hex(h, card->lookup, HQV_LOOKUP_LEN);
-	rc = rc ? rc : pm_buf_add(b, "\t\\\\x", 4);
-	rc = rc ? rc : pm_buf_add(b, h, 2 * HQV_LOOKUP_LEN);
-	to_hex(h, w, sizeof(w));
-	rc = rc ? rc : pm_buf_add(b, "\t\\\\x", 4);
-	rc = rc ? rc : pm_buf_add(b, h, 2 * sizeof(w));
-	to_hex(h, s, sl);
-	rc = rc ? rc : pm_buf_add(b, "\t\\\\x", 4);
-	rc = rc ? rc : pm_buf_add(b, h, 2 * sl);
-	rc = rc ? rc : pm_buf_add(b, tail, tl);
-	sodium_memzero(s, sizeof(s));
-	return rc;
-}
-
-/*
- * Inside a transaction the new rows go by COPY under a savepoint: no plan, no
- * arrays to decode. If another transaction inserted one of the numbers
- * meanwhile (unique violation), or a rotation moved the epoch (card_vault's
- * statement trigger), the savepoint is rolled back and insert_refs sorts it
- * out. PM_OK: every card without a ref has one now; PM_EAGAIN-like PM_EBUSY:
- * nothing written, use insert_refs.
- *
- * The rows are sealed while the database stores the ones sent before them
- * (COPY_CHUNK cards at a time), and the randomness of all of them (refs,
- * card keys, nonces) is drawn at once: one ChaCha20 stream from a 32-byte
- * seed of the system's generator (libsodium's randombytes_buf_deterministic)
- * instead of four system calls a card (docs/privacy.md, "At HQ").
- */
-#define COPY_CHUNK 1024
-#define ROW_RANDOM (HQV_REF_RANDOM + HQV_SEAL_RANDOM)
-static int copy_refs(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, size_t n, char *err, size_t errlen)
-{
-	struct pm_buf b = { 0 };
-	char tail[24], e2[300] = "";
-	char (*fresh)[HQV_REF_LEN + 1] = calloc(n ? n : 1, sizeof(*fresh));
-	size_t missing = 0;
-	for (size_t i = 0; i < n; i++)
-		missing += !v[i].ref[0];
-	unsigned char *rnd = fresh && missing ? sodium_malloc(missing * ROW_RANDOM) : NULL;
-	if (!fresh || (missing && !rnd)) {
-		free(fresh);
-		snprintf(err, errlen, "out of memory");
-		return PM_ENOMEM;
-	}
-	if (!missing) {
-		free(fresh);
-		return PM_OK;
-	}
-	unsigned char seed[randombytes_SEEDBYTES];
-	randombytes_buf(seed, sizeof(seed));
-	randombytes_buf_deterministic(rnd, missing * ROW_RANDOM, seed);
-	sodium_memzero(seed, sizeof(seed));
-	int tl = snprintf(tail, sizeof(tail), "\t%d\n", k->epoch);
-	if (hqi_exec_ok(c, "SAVEPOINT vault_copy", err, errlen)) {
-		sodium_free(rnd);
-		free(fresh);
-		return PM_EIO;
-	}
-	PGresult *r = PQexec(c, "COPY card_vault (ref, lookup, wrapped_key, sealed, key_epoch) FROM STDIN");
-	bool ok = PQresultStatus(r) == PGRES_COPY_IN;
-	PQclear(r);
-	int rc = PM_OK;
-	for (size_t i = 0, j = 0, in_chunk = 0; ok && !rc && i < n; i++) {
-		if (!v[i].ref[0]) {
-			rc = copy_row(&b, k, &v[i], rnd + ROW_RANDOM * j++, fresh[i], tail, (size_t)tl);
-			in_chunk++;
-		}
-		if (!rc && b.len && (in_chunk == COPY_CHUNK || i + 1 == n)) {
-			ok = PQputCopyData(c, b.data, (int)b.len) == 1;
-			sodium_memzero(b.data, b.len);
-			b.len = 0;
-			in_chunk = 0;
-		}
-	}
-	sodium_free(rnd);
-	if (ok) /* a row it could not make (out of memory) aborts the COPY: nothing written */
-		ok = PQputCopyEnd(c, rc ? "out of memory" : NULL) == 1;
-	r = PQgetResult(c);
-	ok = ok && !rc && PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		snprintf(e2, sizeof(e2), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-	PQclear(r);
-	while ((r = PQgetResult(c)))
-		PQclear(r);
-	if (rc == PM_ENOMEM) {
-		hqi_exec_ok(c, "ROLLBACK TO SAVEPOINT vault_copy; RELEASE SAVEPOINT vault_copy", NULL, 0);
-		snprintf(err, errlen, "out of memory");
-	} else if (!ok) {
-		pm_dbg("vault: COPY of new rows refused (%s): one statement instead", e2);
-		rc = hqi_exec_ok(c, "ROLLBACK TO SAVEPOINT vault_copy; RELEASE SAVEPOINT vault_copy", err, errlen)
-			     ? PM_EIO : PM_EBUSY;
-	} else {
-		rc = hqi_exec_ok(c, "RELEASE SAVEPOINT vault_copy", err, errlen) ? PM_EIO : PM_OK;
-		for (size_t i = 0; !rc && i < n; i++)
-			if (!v[i].ref[0]) {
-				memcpy(v[i].ref, fresh[i], HQV_REF_LEN + 1);
-				v[i].made = true;
-			}
-	}
-	pm_buf_free(&b);
-	free(fresh);
-	return rc;
-}
-
 static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached,
 			  struct hqv_beside *beside, char *err, size_t errlen);
 
 /* In chunks, so a big import's statements stay a few MB. */
 #define REFS_CHUNK 20000
-int hqv_refs_for(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen)
+static int refs_for_all(PGconn *c, struct hqv_card *v, size_t n, bool create, bool cached, struct hqv_beside *beside,
+			char *err, size_t errlen)
 {
 	int rc = PM_OK;
 	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
-		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, create, false, NULL, err,
+		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, create, cached, beside, err,
 				    errlen);
 	return rc;
 }
 
+int hqv_refs_for(PGconn *c, struct hqv_card *v, size_t n, bool create, char *err, size_t errlen)
+{
+	return refs_for_all(c, v, n, create, false, NULL, err, errlen);
+}
+
 int hqv_refs_for_cached(PGconn *c, struct hqv_card *v, size_t n, char *err, size_t errlen)
 {
-	int rc = PM_OK;
-	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
-		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, true, hqv_cache_on(), NULL,
-				    err, errlen);
-	return rc;
+	return refs_for_all(c, v, n, true, hqv_cache_on(), NULL, err, errlen);
 }
 
 int hqv_refs_for_beside(PGconn *c, PGconn *side, struct hqv_card *v, size_t n, struct hqv_beside **job, char *err,
@@ -538,10 +418,7 @@ int hqv_refs_for_beside(PGconn *c, PGconn *side, struct hqv_card *v, size_t n, s
 		snprintf(err, errlen, "out of memory");
 		return PM_ENOMEM;
 	}
-	int rc = PM_OK;
-	for (size_t at = 0; !rc && (at < n || at == 0); at += REFS_CHUNK)
-		rc = refs_for_chunk(c, v + at, n - at < REFS_CHUNK ? n - at : REFS_CHUNK, true, hqv_cache_on(), j,
-				    err, errlen);
+	int rc = refs_for_all(c, v, n, true, hqv_cache_on(), j, err, errlen);
 	if (rc || !hqv_beside_rows(j)) {
 		hqv_beside_end(j, false, NULL, 0);
 		return rc;
@@ -609,7 +486,7 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 		if (cached)
 			for (size_t i = 0; i < n; i++)
 				had[i] = v[i].ref[0] != '\0';
-		if (beside) { /* refs now, the rows on the second connection (hq_vault_beside.c) */
+		if (beside) { /* refs now, the rows on the second connection (hq_vault_rows.c) */
 			if ((rc = hqv_beside_take(beside, &k, v, n)) == PM_ENOMEM)
 				snprintf(err, errlen, "out of memory");
 			if (!rc && cached)
@@ -617,7 +494,7 @@ static int refs_for_chunk(PGconn *c, struct hqv_card *v, size_t n, bool create, 
 			break;
 		}
 		if (PQtransactionStatus(c) == PQTRANS_INTRANS && missing > 1) {
-			rc = copy_refs(c, &k, v, n, err, errlen);
+			rc = hqv_copy_rows(c, &k, v, n, err, errlen);
 			if (rc == PM_OK) {
 				if (cached)
 					note_new(c, v, n, had);

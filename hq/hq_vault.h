@@ -102,7 +102,7 @@ void hqv_cache_discard(PGconn *c);
 /* As hqv_refs_for_cached (c inside the caller's transaction), but the new cards' refs are
  * made at once and their vault rows written on side (a second connection to the same
  * database, hq_int.h's hqi_side_conn_slot) by a thread, in a transaction of side's own,
- * while the caller goes on with the refs (hq_vault_beside.c). *job: NULL when no card was
+ * while the caller goes on with the refs (hq_vault_rows.c). *job: NULL when no card was
  * new; else the caller must call hqv_beside_end exactly once: with commit just before it
  * commits its own transaction (the vault rows commit first; PM_OK, or PM_EBUSY: another
  * transaction made a row for one of the numbers, the key was rotated or a lock wait timed
@@ -113,13 +113,18 @@ struct hqv_beside;
 int hqv_refs_for_beside(PGconn *c, PGconn *side, struct hqv_card *v, size_t n, struct hqv_beside **job, char *err,
 			size_t errlen);
 int hqv_beside_end(struct hqv_beside *job, bool commit, char *err, size_t errlen);
-/* Its parts (hq_vault.c uses them): a job for up to cap cards, the cards of v without a ref
- * given new ones and queued, how many are queued, the thread started. */
+/* Its parts (hq_vault.c uses them; hq_vault_rows.c): a job for up to cap cards, the cards of v
+ * without a ref given new ones and queued, how many are queued, the thread started. */
 struct hqv_beside *hqv_beside_new(PGconn *main, PGconn *side, size_t cap);
 struct hqv_keys;
 int hqv_beside_take(struct hqv_beside *j, const struct hqv_keys *k, struct hqv_card *v, size_t n);
 size_t hqv_beside_rows(const struct hqv_beside *j);
 void hqv_beside_start(struct hqv_beside *j);
+/* The same rows written here, in c's transaction, under a savepoint: PM_OK (every card of v
+ * without a ref has a new one), PM_EBUSY (refused: another transaction made one of the
+ * rows, or a rotation; nothing written, the refs taken back: insert them another way),
+ * PM_ENOMEM, PM_EIO. */
+int hqv_copy_rows(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, size_t n, char *err, size_t errlen);
 /* The cache's parts (hq_vault.c uses them): whether it is on (POSMARK_HQ_VAULT_CACHE, entries;
  * 0 = off), a card's ref if the cache holds it for this connection and key epoch, whether the
  * cache is of this connection, epoch and generation, emptying it for them, and noting what a
@@ -172,7 +177,7 @@ void hqv_keys_derive(const unsigned char master[HQV_KEY_LEN], int epoch, struct 
 void hqv_lookup_with(const struct hqv_keys *k, const char *number, unsigned char lookup[HQV_LOOKUP_LEN]);
 void hqv_new_ref(char ref[HQV_REF_LEN + 1]);
 /* The same from HQV_REF_RANDOM random bytes the caller drew (a batch's new cards draw theirs
- * at once, hq_vault.c's copy_refs). */
+ * at once, hq_vault_rows.c). */
 #define HQV_REF_RANDOM 12
 void hqv_new_ref_from(char ref[HQV_REF_LEN + 1], const unsigned char r[HQV_REF_RANDOM]);
 /* A new per-card key: wrapped (HQV_WRAPPED_LEN bytes) and the number sealed,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hq_vault_beside.sh - a sales batch's new card vault rows written on a second connection while
-# the batch's COPY runs (hq/hq_vault_beside.c; docs/privacy.md, "Ingest"): the rows are there and
+# the batch's COPY runs (hq/hq_vault_rows.c; docs/privacy.md, "Ingest"): the rows are there and
 # open to the numbers sold; a refused batch leaves none; a side transaction that waits too long
 # or loses its connection makes the batch run again with the rows in its own transaction, stored
 # once; two terminals bringing the same new cards at once get one row per number;

@@ -210,7 +210,7 @@ static void test_key_file(void **state)
 	tu_rmdir(dir);
 }
 
-/* A batch's new rows take their randomness from one stream (hq_vault.c, copy_refs): the ref's
+/* A batch's new rows take their randomness from one stream (hq_vault_rows.c): the ref's
  * random part and the key and nonces are the bytes given, each row opens under its own ref
  * only, and rows from different bytes share nothing (no reused key or nonce). */
 static void test_seal_from(void **state)

@@ -1,18 +1,29 @@
 /*
- * hq_vault_beside.c - a sales batch's new card vault rows, written on a second
- * connection while the batch's own transaction goes on (hq_vault.h,
- * hqv_refs_for_beside; docs/privacy.md, "Ingest").
+ * hq_vault_rows.c - new card vault rows, sealed and written by COPY (binary
+ * format), in the caller's transaction or beside it on a second connection
+ * (hq_vault.h; docs/privacy.md and docs/hq.md, "Ingest").
  *
- * Why: in a batch of cards new to HQ the vault rows (a sealed number, two
- * unique indexes) took a quarter of the batch's time on the main connection,
- * in series with everything else. Here the refs are made at once (random), so
- * the batch's COPY can carry them straight away, and a thread seals the rows
- * and COPYs them on the side connection (hq_side_conn.c, HQI_SIDE_VAULT): two
- * backends, two cores.
+ * Both ways share one path: the new cards' refs are made at once and their
+ * rows queued (hqv_beside_take), then sealed a chunk at a time while the
+ * server stores the chunk before (copy_rows). The randomness of all of them
+ * (each ref's random bits, each card key, both nonces) comes from one ChaCha20
+ * stream seeded by 32 bytes of the system's generator, instead of four system
+ * calls a card.
  *
- * The side transaction stays open until the batch's transaction is about to
- * commit: hqv_beside_end(commit) commits it just before, or rolls it back with
- * a failed or refused batch, so a refused batch leaves no vault row and no
+ * In the caller's transaction (hqv_copy_rows, refs_for_chunk's way): under a
+ * savepoint; if another transaction inserted one of the numbers meanwhile, or
+ * a rotation moved the epoch (card_vault's statement trigger), the savepoint
+ * is rolled back, the refs are taken back and the caller inserts the rows one
+ * statement instead.
+ *
+ * Beside it (hqv_refs_for_beside, a sales batch's way): in a batch of cards
+ * new to HQ the vault rows (a sealed number, two unique indexes) took a
+ * quarter of the batch's time on the main connection, in series with
+ * everything else. Here a thread COPYs them on the side connection
+ * (hq_side_conn.c, HQI_SIDE_VAULT): two backends, two cores. The side
+ * transaction stays open until the batch's transaction is about to commit:
+ * hqv_beside_end(commit) commits it just before, or rolls it back with a
+ * failed or refused batch, so a refused batch leaves no vault row and no
  * committed row ever names a ref without its vault row. Until then the rows
  * are as invisible to other transactions as they were in the batch's own. If
  * the batch's COMMIT fails after the side's, the vault keeps rows of numbers
@@ -20,11 +31,12 @@
  *
  * A side transaction that fails (another batch made a row for one of the
  * numbers meanwhile: unique violation; a key rotation: PMK01; a lock it
- * waited on too long) makes the batch's attempt roll back and run again with
- * its vault rows in its own transaction (hq_db.c). The side sets lock_timeout:
- * the batch's transaction may hold the serial lock another batch waits for
- * while that batch holds a row the side waits for, a cycle PostgreSQL cannot
- * see (one leg of it is this process waiting for its thread).
+ * waited on too long; a lost connection) makes the batch's attempt roll back
+ * and run again with its vault rows in its own transaction (hq_db.c). The side
+ * sets lock_timeout: the batch's transaction may hold the serial lock another
+ * batch waits for while that batch holds a row the side waits for, a cycle
+ * PostgreSQL cannot see (one leg of it is this process waiting for its
+ * thread).
  */
 #include "hq/hq_vault.h"
 #include "hq/hq_int.h"
@@ -60,14 +72,6 @@ struct hqv_beside {
 	char err[300];
 };
 
-static void put_be32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
 struct hqv_beside *hqv_beside_new(PGconn *main, PGconn *side, size_t cap)
 {
 	struct hqv_beside *j = calloc(1, sizeof(*j));
@@ -98,7 +102,7 @@ int hqv_beside_take(struct hqv_beside *j, const struct hqv_keys *k, struct hqv_c
 	if (j->n && j->k.epoch != k->epoch)
 		j->mixed_epochs = true;
 	j->k = *k;
-	/* the randomness of all of them (ref, card key, two nonces) from one seeded stream, as copy_refs */
+	/* the randomness of all of them (ref, card key, two nonces) from one seeded stream */
 	unsigned char *rnd = sodium_malloc(missing * ROW_RANDOM), seed[randombytes_SEEDBYTES];
 	if (!rnd)
 		return PM_ENOMEM;
@@ -133,13 +137,13 @@ static int binary_row(struct pm_buf *b, const struct hqv_keys *k, const struct b
 	f[1] = 5;
 	int rc = pm_buf_add(b, f, 2);
 	for (int i = 0; !rc && i < 4; i++) {
-		put_be32(f, (uint32_t)len[i]);
+		hqi_put_be32(f, (uint32_t)len[i]);
 		rc = pm_buf_add(b, f, 4);
 		rc = rc ? rc : pm_buf_add(b, data[i], len[i]);
 	}
-	put_be32(f, 4);
+	hqi_put_be32(f, 4);
 	rc = rc ? rc : pm_buf_add(b, f, 4);
-	put_be32(f, (uint32_t)k->epoch);
+	hqi_put_be32(f, (uint32_t)k->epoch);
 	rc = rc ? rc : pm_buf_add(b, f, 4);
 	sodium_memzero(s, sizeof(s));
 	return rc;
@@ -153,34 +157,26 @@ static bool try_again(const char *sqlstate)
 	       !strcmp(sqlstate, "40P01") || !strcmp(sqlstate, "40001");
 }
 
-static void fail(struct hqv_beside *j, PGresult *r)
+static void fail(struct hqv_beside *j, PGconn *conn, PGresult *r)
 {
 	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	/* a lost side connection is no reason to fail the batch: the next attempt goes without it */
-	j->rc = (st && try_again(st)) || PQstatus(j->side) != CONNECTION_OK ? PM_EBUSY : PM_EIO;
-	snprintf(j->err, sizeof(j->err), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(j->side));
+	j->rc = (st && try_again(st)) || PQstatus(conn) != CONNECTION_OK ? PM_EBUSY : PM_EIO;
+	snprintf(j->err, sizeof(j->err), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
 }
 
-/* The thread: open the side transaction, seal and COPY the rows (sealing a chunk while the
- * server stores the one before), leave the transaction open for hqv_beside_end. */
-static void *write_rows(void *arg)
+/* The queued rows by one COPY on conn: sealed a chunk at a time while the server stores the
+ * chunk before. j->rc: PM_OK, or how it failed (j->err). */
+static void copy_rows(struct hqv_beside *j, PGconn *conn)
 {
-	struct hqv_beside *j = arg;
 	struct pm_buf b = { 0 };
-	PGresult *r = PQexec(j->side, "BEGIN; " SIDE_LOCK_TIMEOUT);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		fail(j, r);
-		PQclear(r);
-		return NULL;
-	}
-	PQclear(r);
-	r = PQexec(j->side, "COPY card_vault (ref, lookup, wrapped_key, sealed, key_epoch) FROM STDIN (FORMAT binary)");
+	PGresult *r = PQexec(conn, "COPY card_vault (ref, lookup, wrapped_key, sealed, key_epoch) FROM STDIN (FORMAT binary)");
 	bool ok = PQresultStatus(r) == PGRES_COPY_IN;
 	if (!ok)
-		fail(j, r);
+		fail(j, conn, r);
 	PQclear(r);
 	if (!ok)
-		return NULL;
+		return;
 	/* signature, flags, header extension length */
 	int rc = pm_buf_add(&b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
 	for (size_t i = 0; ok && !rc && i < j->n; i++) {
@@ -188,7 +184,7 @@ static void *write_rows(void *arg)
 		if (!rc && i + 1 == j->n)
 			rc = pm_buf_add(&b, "\377\377", 2); /* trailer: field count -1 */
 		if (!rc && ((i + 1) % COPY_CHUNK == 0 || i + 1 == j->n)) {
-			ok = PQputCopyData(j->side, b.data, (int)b.len) == 1;
+			ok = PQputCopyData(conn, b.data, (int)b.len) == 1;
 			sodium_memzero(b.data, b.len);
 			b.len = 0;
 		}
@@ -197,22 +193,76 @@ static void *write_rows(void *arg)
 		sodium_memzero(b.data, b.len);
 	pm_buf_free(&b);
 	/* ended whatever happened (a failed send leaves the connection in COPY state otherwise) */
-	if (PQputCopyEnd(j->side, ok && !rc ? NULL : "vault rows not sent whole") != 1)
+	if (PQputCopyEnd(conn, ok && !rc ? NULL : "vault rows not sent whole") != 1)
 		ok = false;
-	r = PQgetResult(j->side);
+	r = PQgetResult(conn);
 	if (!ok || rc || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		fail(j, r);
-		if (rc == PM_ENOMEM)
+		fail(j, conn, r);
+		if (rc == PM_ENOMEM) {
+			j->rc = PM_ENOMEM;
 			snprintf(j->err, sizeof(j->err), "out of memory");
+		}
 	}
 	PQclear(r);
-	while ((r = PQgetResult(j->side))) {
+	while ((r = PQgetResult(conn))) {
 		bool copy_state = PQresultStatus(r) == PGRES_COPY_IN;
 		PQclear(r);
 		if (copy_state) /* still in COPY (the end could not be sent): the connection is dropped */
 			break;
 	}
+}
+
+/* The thread: open the side transaction and COPY the rows; the transaction stays open for
+ * hqv_beside_end. */
+static void *write_beside(void *arg)
+{
+	struct hqv_beside *j = arg;
+	PGresult *r = PQexec(j->side, "BEGIN; " SIDE_LOCK_TIMEOUT);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail(j, j->side, r);
+	PQclear(r);
+	if (!j->rc)
+		copy_rows(j, j->side);
 	return NULL;
+}
+
+static void rows_free(struct hqv_beside *j)
+{
+	sodium_free(j->rows);
+	sodium_memzero(&j->k, sizeof(j->k));
+	free(j);
+}
+
+int hqv_copy_rows(PGconn *c, const struct hqv_keys *k, struct hqv_card *v, size_t n, char *err, size_t errlen)
+{
+	struct hqv_beside *j = hqv_beside_new(c, NULL, n);
+	int rc = j ? hqv_beside_take(j, k, v, n) : PM_ENOMEM;
+	if (!rc && !j->n) {
+		rows_free(j);
+		return PM_OK;
+	}
+	if (!rc)
+		rc = hqi_exec_ok(c, "SAVEPOINT vault_copy", err, errlen) ? PM_EIO : PM_OK;
+	if (!rc) {
+		copy_rows(j, c);
+		if (!j->rc) {
+			rc = hqi_exec_ok(c, "RELEASE SAVEPOINT vault_copy", err, errlen) ? PM_EIO : PM_OK;
+		} else {
+			pm_dbg("vault: COPY of new rows refused (%s): one statement instead", j->err);
+			rc = hqi_exec_ok(c, "ROLLBACK TO SAVEPOINT vault_copy; RELEASE SAVEPOINT vault_copy", err, errlen)
+				     ? PM_EIO : j->rc == PM_ENOMEM ? PM_ENOMEM : PM_EBUSY;
+		}
+	}
+	if (rc == PM_ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	for (size_t i = 0; rc && i < n; i++)
+		if (v[i].made) { /* not written: the caller makes them another way */
+			v[i].ref[0] = '\0';
+			v[i].made = false;
+		}
+	if (j)
+		rows_free(j);
+	return rc;
 }
 
 void hqv_beside_start(struct hqv_beside *j)
@@ -223,9 +273,9 @@ void hqv_beside_start(struct hqv_beside *j)
 		return;
 	}
 	pm_dbg("vault: %zu new card row(s) on the second connection", j->n);
-	j->threaded = pthread_create(&j->th, NULL, write_rows, j) == 0;
+	j->threaded = pthread_create(&j->th, NULL, write_beside, j) == 0;
 	if (!j->threaded)
-		write_rows(j); /* no thread: the same work, in series */
+		write_beside(j); /* no thread: the same work, in series */
 }
 
 int hqv_beside_end(struct hqv_beside *j, bool commit, char *err, size_t errlen)
@@ -239,7 +289,7 @@ int hqv_beside_end(struct hqv_beside *j, bool commit, char *err, size_t errlen)
 		PGresult *r = PQexec(j->side, "COMMIT");
 		const char *tag = PQcmdStatus(r);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK || !tag || strcmp(tag, "COMMIT"))
-			fail(j, r), rc = j->rc;
+			fail(j, j->side, r), rc = j->rc;
 		PQclear(r);
 	} else if (PQtransactionStatus(j->side) != PQTRANS_IDLE) {
 		PQclear(PQexec(j->side, "ROLLBACK"));
@@ -248,9 +298,7 @@ int hqv_beside_end(struct hqv_beside *j, bool commit, char *err, size_t errlen)
 		snprintf(err, errlen, "card vault (second connection): %s", j->err);
 	if (PQstatus(j->side) != CONNECTION_OK || PQtransactionStatus(j->side) != PQTRANS_IDLE)
 		hqi_side_drop_slot(j->main, HQI_SIDE_VAULT);
-	sodium_free(j->rows);
-	sodium_memzero(&j->k, sizeof(j->k));
-	free(j);
+	rows_free(j);
 	return rc;
 }
 
