@@ -1,7 +1,7 @@
 /*
  * hq_db.c - HQ's PostgreSQL side: batch ingest with COPY in one
  * transaction per batch, exactly-once by a per-terminal position row,
- * every card number turned into its ref before a row is written (hq_vault.h),
+ * every card number turned into its ref before a row is written (hq_ingest_cards.c),
  * and stores. Erasure and consent live in hq_erase.c, schema and migrations
  * in hq_schema.c, COPY rows in hq_copy.c, month partitions in hq_partition.c,
  * queries in hq_query.c.
@@ -47,15 +47,7 @@ struct ingest {
 	int n_months;
 	int64_t cur_ms, cur_next;     /* the month of the previous sale: [cur_ms, cur_next) */
 	int64_t time_max;             /* latest time accepted: now + TIME_AHEAD_S */
-	struct hqv_card *cards;       /* the batch's card numbers, sorted, and their refs (REF_ERASED: none) */
-	size_t n_cards, cap_cards;
-	bool missed;                  /* cards the prescan missed (in extra): attempt again */
-	struct hqv_card *extra;       /* those cards, unsorted */
-	size_t n_extra, cap_extra;
-	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
-	bool ref_fresh;               /* card_ref's last ref was made by this batch (hqv_card.made) */
-	struct hqv_beside *beside;    /* the attempt's new vault rows on the second connection, or NULL */
-	bool beside_off;              /* that failed once: the next attempts write them in their own transaction */
+	struct hqi_batch_cards cards; /* the batch's card numbers and their refs (hq_ingest_cards.c) */
 	int64_t t_step[6];            /* POSMARK_HQ_INGEST_TIMES: ns per step (STEP_*) of the last attempt */
 	char reason[400];
 };
@@ -63,80 +55,6 @@ struct ingest {
 /* The steps an attempt's time is split into when POSMARK_HQ_INGEST_TIMES=1 (one log line per batch). */
 enum { STEP_CARDS, STEP_COPY, STEP_EVENTS, STEP_ROLLUPS, STEP_ACCOUNTS, STEP_COMMIT, N_STEPS };
 static const char *const step_name[N_STEPS] = { "cards", "copy", "events", "rollups", "accounts", "commit" };
-
-/* The ref of a card erased at HQ whose erasure the till has not applied yet:
- * its records are stored without the card, as if the erasure had come first. */
-#define REF_ERASED "-"
-
-static int by_number(const void *a, const void *b)
-{
-	return strcmp(((const struct hqv_card *)a)->number, ((const struct hqv_card *)b)->number);
-}
-
-static int card_push(struct hqv_card **v, size_t *n, size_t *cap, const char *number, size_t len)
-{
-	if (len < 1 || len > HQV_NUMBER_MAX)
-		return PM_OK; /* not a card: the decoder refuses the line */
-	if (*n == *cap) {
-		size_t c2 = *cap ? 2 * *cap : 256;
-		struct hqv_card *nv = realloc(*v, c2 * sizeof(*nv));
-		if (!nv)
-			return PM_ENOMEM;
-		*v = nv;
-		*cap = c2;
-	}
-	struct hqv_card *k = &(*v)[(*n)++];
-	memset(k, 0, sizeof(*k));
-	memcpy(k->number, number, len);
-	return PM_OK;
-}
-
-static int card_add(struct ingest *in, const char *number, size_t len)
-{
-	return card_push(&in->cards, &in->n_cards, &in->cap_cards, number, len);
-}
-
-/* Sort the numbers (with the ones the prescan missed) and drop repeats. */
-static int cards_unique(struct ingest *in)
-{
-	size_t d = 0;
-	for (size_t i = 0; i < in->n_extra; i++)
-		if (card_add(in, in->extra[i].number, strlen(in->extra[i].number)))
-			return PM_ENOMEM;
-	in->n_extra = 0;
-	if (in->n_cards) /* qsort and bsearch want an array, even of none */
-		qsort(in->cards, in->n_cards, sizeof(*in->cards), by_number);
-	for (size_t i = 0; i < in->n_cards; i++)
-		if (!d || strcmp(in->cards[d - 1].number, in->cards[i].number))
-			in->cards[d++] = in->cards[i];
-	in->n_cards = d;
-	return PM_OK;
-}
-
-/* The card column of a record: its ref, or NULL (no card, or erased at HQ).
- * A number the prescan missed is noted (the decode goes on, to find them all)
- * and the attempt is redone. */
-static int card_ref(struct ingest *in, const char *number, const char **ref)
-{
-	struct hqv_card key, *hit;
-	*ref = NULL;
-	in->ref_fresh = false;
-	if (!number[0])
-		return PM_OK;
-	snprintf(key.number, sizeof(key.number), "%s", number);
-	hit = in->n_cards ? bsearch(&key, in->cards, in->n_cards, sizeof(*in->cards), by_number) : NULL;
-	if (!hit || !hit->ref[0]) {
-		in->missed = true;
-		return hit ? PM_OK : card_push(&in->extra, &in->n_extra, &in->cap_extra, number, strlen(number));
-	}
-	if (strcmp(hit->ref, REF_ERASED)) {
-		*ref = hit->ref;
-		in->ref_fresh = hit->made;
-	}
-	else
-		in->n_unlinked++;
-	return PM_OK;
-}
 
 /* A record's time inside [TIME_MIN_US, time_max], or PM_EINVAL with the reason. */
 static int time_ok(struct ingest *in, const char *what, uint64_t seq, int64_t time_us)
@@ -213,7 +131,7 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	if (s->seq <= in->acked)
 		return PM_OK; /* stored by an earlier, overlapping batch */
 	const char *ref;
-	if ((rc = card_ref(in, s->card, &ref)))
+	if ((rc = hqi_cards_ref(&in->cards, s->card, &ref)))
 		return rc;
 	rc = copy_row_key(in, s->seq, s->time_us);
 	rc = rc ? rc : (ref ? pm_buf_add(b, ref, strlen(ref)) : pm_buf_add(b, "\\N", 2));
@@ -259,8 +177,8 @@ static int on_sale(void *ctx, const struct wire_sale *s)
 	rc = rc ? rc : hqi_copy_i64(b, s->points_spent, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->point_value_cents, '\t');
 	rc = rc ? rc : hqi_copy_i64(b, s->refund_cents, '\n');
-	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref, in->ref_fresh);
-	rc = rc || !ref || !ref[0] ? rc : hqr_cards_sale(&in->roll, ref, in->ref_fresh, s);
+	rc = rc ? rc : hqi_acct_sale(&in->acct, in->store, in->h.terminal, in->h.version, s, ref, in->cards.ref_fresh);
+	rc = rc || !ref || !ref[0] ? rc : hqr_cards_sale(&in->roll, ref, in->cards.ref_fresh, s);
 	return rc ? rc : note_row(in);
 }
 
@@ -286,7 +204,7 @@ static int on_event(void *ctx, const struct wire_decoded_event *e)
 		return rc == PM_EVERSION ? PM_EVERSION : PM_EINVAL;
 	}
 	const char *ref;
-	if ((rc = card_ref(in, d.card, &ref)))
+	if ((rc = hqi_cards_ref(&in->cards, d.card, &ref)))
 		return rc;
 	if (d.card[0] && !ref)
 		d.offer.coupon[0] = '\0'; /* erased at HQ: no card, no coupon code */
@@ -352,96 +270,6 @@ static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 	return rc;
 }
 
-/*
- * The batch's card numbers to refs, in the batch's transaction, before its
- * COPY: one round trip for the store's pending erasures, one or two for the
- * vault (hq_vault.h). A till may sell to a card after HQ erased it and
- * before its next sync applies the erasure (the request is still pending
- * in downlink, with the number's lookup): such records are stored without
- * the card, as if the erasure had come first. Once the till has applied and
- * acknowledged it, a sale with that number is a new sign-up: a new ref.
- */
-static int resolve_cards(PGconn *c, struct ingest *in, char *err, size_t errlen)
-{
-	const char *pv[1] = { in->store };
-	struct hqv_card *todo = NULL;
-	size_t n = 0;
-	int rc;
-	if (!in->n_cards)
-		return PM_OK;
-	if ((rc = hqv_load(c, err, errlen)))
-		return rc;
-	PGresult *r = PQexecParams(c, "SELECT lookup FROM downlink WHERE store_id = $1 AND type = 'erasure'"
-				   " AND lookup IS NOT NULL", 1, NULL, pv, NULL, NULL, 1);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
-		return PM_EIO;
-	}
-	for (size_t i = 0; i < in->n_cards; i++) {
-		struct hqv_card *k = &in->cards[i];
-		k->ref[0] = '\0';
-		k->made = false;
-		if (PQntuples(r) && !hqv_lookup_of(k->number, k->lookup))
-			for (int j = 0; j < PQntuples(r) && !k->ref[0]; j++)
-				if (PQgetlength(r, j, 0) == HQV_LOOKUP_LEN && !memcmp(PQgetvalue(r, j, 0), k->lookup, HQV_LOOKUP_LEN))
-					snprintf(k->ref, sizeof(k->ref), REF_ERASED);
-	}
-	PQclear(r);
-	if (!(todo = malloc(in->n_cards * sizeof(*todo)))) {
-		snprintf(err, errlen, "out of memory");
-		return PM_ENOMEM;
-	}
-	for (size_t i = 0; i < in->n_cards; i++)
-		if (!in->cards[i].ref[0])
-			todo[n++] = in->cards[i];
-	/* a sales batch's new vault rows go on the second connection while its COPY runs here
-	 * (hq_vault_rows.c; POSMARK_HQ_VAULT_BESIDE=off, or no second connection: here) */
-	const char *off = getenv("POSMARK_HQ_VAULT_BESIDE");
-	PGconn *side = in->h.kind == WIRE_BATCH_SALES && !in->beside_off && !(off && !strcmp(off, "off"))
-			       ? hqi_side_conn_slot(c, HQI_SIDE_VAULT) : NULL;
-	rc = side ? hqv_refs_for_beside(c, side, todo, n, &in->beside, err, errlen)
-		  : hqv_refs_for_cached(c, todo, n, err, errlen);
-	if (!rc) {
-		/* todo came back in lookup order: by number again, merged into the batch's list */
-		if (n)
-			qsort(todo, n, sizeof(*todo), by_number);
-		for (size_t i = 0, j = 0; i < in->n_cards && j < n; i++)
-			if (!strcmp(in->cards[i].number, todo[j].number)) {
-				in->cards[i].made = todo[j].made;
-				memcpy(in->cards[i].ref, todo[j++].ref, sizeof(todo[0].ref));
-			}
-	}
-	free(todo);
-	return rc;
-}
-
-/* A sales batch's card numbers from a quick scan of the text ("card":"DIGITS"),
- * so their refs are known before COPY starts; one the scan misses costs one
- * more attempt (card_ref). */
-static int prescan_cards(struct ingest *in, const char *raw, size_t len)
-{
-	static const char key[] = "\"card\"";
-	const char *p = raw, *end = raw + len;
-	while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1))) {
-		p += sizeof(key) - 1;
-		while (p < end && (*p == ' ' || *p == ':')) /* "card": "..." too */
-			p++;
-		if (p == end || *p++ != '"')
-			continue;
-		size_t n = 0;
-		while (p + n < end && p[n] >= '0' && p[n] <= '9')
-			n++;
-		if (p + n < end && p[n] == '"') {
-			int rc = card_add(in, p, n);
-			if (rc)
-				return rc;
-		}
-		p += n;
-	}
-	return cards_unique(in);
-}
-
 /* An events batch's cards: every payload decoded once before the attempt. */
 static int collect_event_card(void *ctx, const struct wire_decoded_event *e)
 {
@@ -451,7 +279,7 @@ static int collect_event_card(void *ctx, const struct wire_decoded_event *e)
 	if (wire_event_payload_decode(wire_event_type_parse(e->type), e->payload, e->payload_len, &d, why, sizeof(why)) ||
 	    !d.card[0])
 		return PM_OK; /* the attempt's decode refuses it with the reason */
-	return card_add(in, d.card, strlen(d.card));
+	return hqi_cards_add(&in->cards, d.card, strlen(d.card));
 }
 
 /* Months of a batch's sales from a quick scan of the text, so partitions
@@ -570,11 +398,11 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 	}
 	int64_t ts = pm_mono_ns();
 	memset(in->t_step, 0, sizeof(in->t_step));
-	if (resolve_cards(c, in, err, sizeof(err)))
+	if (hqi_cards_resolve(c, &in->cards, in->store, in->h.kind == WIRE_BATCH_SALES, err, sizeof(err)))
 		goto dberr_rb;
 	ts = step_done(in, STEP_CARDS, ts);
-	in->missed = false;
-	in->n_unlinked = 0;
+	in->cards.missed = false;
+	in->cards.n_unlinked = 0;
 	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
 		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
 		     " discount_cents, tendered_cents, points_earned, items, redeemed, type, return_of_terminal,"
@@ -610,10 +438,10 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 	PQclear(r);
 	while ((r = PQgetResult(c)))
 		PQclear(r);
-	if (in->missed && (!rc || rc == PM_EIO || rc == PM_ENOMEM || ok)) {
+	if (in->cards.missed && (!rc || rc == PM_EIO || rc == PM_ENOMEM || ok)) {
 		/* the rows were written without those cards: never committed, attempted again */
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
-		if (cards_unique(in))
+		if (hqi_cards_unique(&in->cards))
 			goto dberr;
 		return ATTEMPT_NEED_REFS;
 	}
@@ -634,9 +462,9 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 		}
 		goto dberr;
 	}
-	if (in->n_unlinked)
+	if (in->cards.n_unlinked)
 		pm_info("store %s: %" PRIu64 " record(s) with a card HQ erased stored without the card (erasure not yet "
-			"applied at the till)", in->store, in->n_unlinked);
+			"applied at the till)", in->store, in->cards.n_unlinked);
 	ts = step_done(in, STEP_COPY, ts);
 	if (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
 		goto dberr_rb;
@@ -664,18 +492,15 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 			     " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, NULL, NULL, err, sizeof(err)))
 			goto dberr_rb;
 	}
-	if (in->beside) { /* the new vault rows commit first: no committed row names a ref without one */
-		int b = hqv_beside_end(in->beside, true, err, sizeof(err));
-		in->beside = NULL;
-		if (b == PM_EBUSY) {
-			pm_dbg("store %s: %s; the batch again, its vault rows in its own transaction", in->store, err);
-			hqi_exec_ok(c, "ROLLBACK", NULL, 0);
-			in->beside_off = true;
-			return ATTEMPT_NEED_REFS;
-		}
-		if (b)
-			goto dberr_rb;
+	/* the new vault rows beside the batch commit first: no committed row names a ref without one */
+	int vault = hqi_cards_commit(&in->cards, err, sizeof(err));
+	if (vault == PM_EBUSY) {
+		pm_dbg("store %s: %s; the batch again, its vault rows in its own transaction", in->store, err);
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+		return ATTEMPT_NEED_REFS;
 	}
+	if (vault)
+		goto dberr_rb;
 	if (hqi_exec_ok(c, "COMMIT", err, sizeof(err)))
 		goto dberr;
 	hqv_cache_commit(c); /* the refs this batch found or made exist now: cached */
@@ -699,10 +524,7 @@ dberr:
 static int ingest_attempt(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
 {
 	int at = ingest_attempt_tx(c, in, raw, ack);
-	if (in->beside) {
-		hqv_beside_end(in->beside, false, NULL, 0);
-		in->beside = NULL;
-	}
+	hqi_cards_abort(&in->cards);
 	return at;
 }
 
@@ -737,7 +559,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			snprintf(ack->reason, sizeof(ack->reason), "%s", in.reason);
 			goto out;
 		}
-		if ((rc = prescan_cards(&in, raw.data, raw.len))) {
+		if ((rc = hqi_cards_prescan(&in.cards, raw.data, raw.len))) {
 			ack->http_status = 503;
 			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
 			goto out;
@@ -756,7 +578,7 @@ void hq_ingest(PGconn *c, const char *store, const void *body, size_t len, struc
 			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
 			goto out;
 		}
-		if (cards_unique(&in)) {
+		if (hqi_cards_unique(&in.cards)) {
 			ack->http_status = 503;
 			snprintf(ack->reason, sizeof(ack->reason), "HQ is out of memory; retry later");
 			goto out;
@@ -785,10 +607,7 @@ out:
 	pm_buf_free(&in.rows);
 	hqi_acct_free(&in.acct);
 	hqr_cards_free(&in.roll);
-	if (in.cards)
-		sodium_memzero(in.cards, in.cap_cards * sizeof(*in.cards));
-	free(in.cards);
-	free(in.extra);
+	hqi_cards_free(&in.cards);
 }
 
 /* ---- stores --------------------------------------------------------------- */

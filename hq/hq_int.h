@@ -119,6 +119,38 @@ int hqi_ensure_partitions(PGconn *c, const int64_t *months, int n_months, char *
  * so a store's snapshot always sees a prefix of the serials and its cursor never
  * steps over a change committed later with a smaller serial (docs/hq.md). */
 #define HQI_SERIAL_LOCK "SELECT pg_advisory_xact_lock(7007013)"
+/* A batch's card numbers and their refs (hq_ingest_cards.c), for ingest (hq_db.c): numbers
+ * added (hqi_cards_add, or the prescan of a sales batch's text), sorted without repeats
+ * (hqi_cards_unique), turned into refs in the batch's transaction before its COPY
+ * (hqi_cards_resolve: the store's pending erasures, then the vault; a sales batch's new vault
+ * rows go beside it unless that failed once), then each record's card column
+ * (hqi_cards_ref: its ref, or NULL for no card or one erased at HQ whose erasure the till has
+ * not applied; a number missed is noted in extra and the attempt is made again).
+ * hqi_cards_commit just before the batch commits (PM_OK; PM_EBUSY: roll back and attempt again,
+ * the rows in the batch's own transaction; PM_EIO), hqi_cards_abort after an attempt that did
+ * not, hqi_cards_free at the end (numbers wiped). */
+struct hqv_card;
+struct hqv_beside;
+struct hqi_batch_cards {
+	struct hqv_card *v;           /* the batch's card numbers, sorted, and their refs ("-": erased) */
+	size_t n, cap;
+	bool missed;                  /* cards the prescan missed (in extra): attempt again */
+	struct hqv_card *extra;       /* those cards, unsorted */
+	size_t n_extra, cap_extra;
+	uint64_t n_unlinked;          /* rows stored without the card (erased at HQ, pending at the till) */
+	bool ref_fresh;               /* hqi_cards_ref's last ref was made by this batch (hqv_card.made) */
+	struct hqv_beside *beside;    /* the attempt's new vault rows on the second connection, or NULL */
+	bool beside_off;              /* that failed once: the next attempts write them in their own transaction */
+};
+int hqi_cards_add(struct hqi_batch_cards *b, const char *number, size_t len);
+int hqi_cards_unique(struct hqi_batch_cards *b);
+int hqi_cards_prescan(struct hqi_batch_cards *b, const char *raw, size_t len);
+int hqi_cards_resolve(PGconn *c, struct hqi_batch_cards *b, const char *store, bool sales, char *err, size_t errlen);
+int hqi_cards_ref(struct hqi_batch_cards *b, const char *number, const char **ref);
+int hqi_cards_commit(struct hqi_batch_cards *b, char *err, size_t errlen);
+void hqi_cards_abort(struct hqi_batch_cards *b);
+void hqi_cards_free(struct hqi_batch_cards *b);
+
 /* A second connection to the same database beside c, for work sent while c works
  * (hq_side_conn.c); NULL when none can be made (the caller works on c then). Kept per c
  * and slot; used by the thread holding c. hqi_side_drop: close it (it failed; the next
