@@ -49,8 +49,226 @@ static void set_flag(int *style, int flag, bool on)
 		*style &= ~flag;
 }
 
-/* Needs n bytes from b[i]; else the command is incomplete. */
-#define NEED(k) do { if (n - i < (size_t)(k)) return (long)i; } while (0)
+/*
+ * Each command reader below gets the bytes from the command's first one on (b, n available)
+ * and returns how many the command takes, or 0 when it is not complete yet (feed() then stops
+ * before it and waits for more). A failure to write the document goes to *rc; the command's
+ * bytes still count as read.
+ */
+#define NEED(k) do { if (n < (size_t)(k)) return 0; } while (0)
+
+/* The line so far goes to the document before something that is not text (a feed, a cut, a
+ * barcode, an image). */
+static int flush_pending(struct prni_escpos_parser *ps)
+{
+	return ps->line_n ? flush_line(ps) : PM_OK;
+}
+
+/* DLE EOT n (real-time status, answered through on_status) and DLE DC4 (real-time request). */
+static size_t dle_command(struct prni_escpos_parser *ps, const unsigned char *b, size_t n)
+{
+	NEED(3);
+	if (b[1] == 0x04) {
+		if (ps->on_status)
+			ps->on_status(ps->ctx, b[2]);
+		return 3;
+	}
+	if (b[1] == 0x14) {
+		NEED(5);
+		return 5;
+	}
+	ps->unknown_cmds++;
+	return 2;
+}
+
+/* ESC @ resets what it resets on a printer: alignment, style, code page, font. */
+static void esc_initialize(struct prni_escpos_parser *ps, int *rc)
+{
+	*rc = flush_pending(ps);
+	ps->align = PRN_LEFT;
+	ps->style = 0;
+	ps->cp = PRN_CP858;
+	ps->font_b = false;
+}
+
+static size_t esc_command(struct prni_escpos_parser *ps, const unsigned char *b, size_t n, int *rc)
+{
+	NEED(2);
+	switch (b[1]) {
+	case '@': esc_initialize(ps, rc); return 2;
+	case 'a': NEED(3); ps->align = b[2] % 48 % 3; return 3;
+	case 'E': NEED(3); set_flag(&ps->style, PRN_BOLD, b[2] & 1); return 3;
+	case 'G': NEED(3); set_flag(&ps->style, PRN_BOLD, b[2] & 1); return 3;
+	case '-': NEED(3); set_flag(&ps->style, PRN_UNDERLINE, (b[2] % 48) != 0); return 3;
+	case '!':
+		NEED(3);
+		set_flag(&ps->style, PRN_BOLD, b[2] & 0x08);
+		set_flag(&ps->style, PRN_DOUBLE, b[2] & 0x10);
+		set_flag(&ps->style, PRN_UNDERLINE, b[2] & 0x80);
+		return 3;
+	case 't': NEED(3); ps->cp = b[2] == 16 ? PRN_CP1252 : PRN_CP858; return 3;
+	case 'M': NEED(3); ps->font_b = b[2] & 1; return 3;
+	case 'd':
+		NEED(3);
+		*rc = flush_pending(ps);
+		if (*rc == PM_OK && b[2])
+			*rc = prn_doc_feed(ps->doc, b[2]);
+		return 3;
+	case '2': case 'S': case 'L':
+		return 2;
+	case 'J': case '3': case 'R': case 'r': case 'U': case 'V': case '{': case 'T': case ' ':
+		NEED(3);
+		return 3;
+	case 'c':
+		NEED(4);
+		return 4;
+	case 'p':
+		NEED(5);
+		ps->drawer_kicks++;
+		*rc = prn_doc_drawer(ps->doc);
+		return 5;
+	default:
+		ps->unknown_cmds++;
+		return 2;
+	}
+}
+
+/* GS V m [n]: a cut (the forms with a feed amount take one byte more). */
+static size_t gs_cut(struct prni_escpos_parser *ps, const unsigned char *b, size_t n, int *rc)
+{
+	NEED(3);
+	unsigned char m = b[2];
+	size_t len = (m == 65 || m == 66 || m == 97 || m == 98 || m == 103 || m == 104) ? 4 : 3;
+	NEED(len);
+	*rc = flush_pending(ps);
+	ps->cuts++;
+	if (*rc == PM_OK)
+		*rc = prn_doc_cut(ps->doc);
+	return len;
+}
+
+/* GS k m ...: a 1D barcode, its data as a scanner would read it (printable ASCII; '?' else). */
+static size_t gs_barcode(struct prni_escpos_parser *ps, const unsigned char *b, size_t n, int *rc)
+{
+	NEED(3);
+	unsigned char m = b[2];
+	const unsigned char *d;
+	size_t dn, used;
+	char data[300];
+	if (m <= 6) {            /* function A: NUL-terminated */
+		const unsigned char *z = memchr(b + 3, 0, n - 3);
+		if (!z)
+			return 0;
+		d = b + 3;
+		dn = (size_t)(z - d);
+		used = (size_t)(z - b) + 1;
+	} else {                 /* function B: length byte */
+		NEED(4);
+		dn = b[3];
+		NEED(4 + dn);
+		d = b + 4;
+		used = 4 + dn;
+	}
+	int vals[300];
+	if (m == 73 && prni_c128_parse(d, dn, vals, 300, data, sizeof(data)) > 0) {
+		dn = strlen(data);  /* CODE128 as the printer reads it: {A {B {C, pairs */
+	} else {
+		if (m == 73 && dn >= 2 && d[0] == '{') {   /* not valid: keep the bytes */
+			d += 2;
+			dn -= 2;
+		}
+		if (dn >= sizeof(data))
+			dn = sizeof(data) - 1;
+		memcpy(data, d, dn);
+		data[dn] = '\0';
+	}
+	for (size_t k = 0; k < dn; k++)
+		if (data[k] < 0x20 || data[k] > 0x7e)
+			data[k] = '?';
+	*rc = flush_pending(ps);
+	if (*rc == PM_OK)
+		*rc = prn_doc_barcode(ps->doc, (m == 67 || m == 2) ? PRN_EAN13 : PRN_CODE128, data);
+	return used;
+}
+
+/* GS ( k: the QR code's data is stored (1P), then printed (1Q); other functions skipped. */
+static size_t gs_2d(struct prni_escpos_parser *ps, const unsigned char *b, size_t n, int *rc)
+{
+	NEED(5);
+	unsigned char fn = b[2];
+	size_t len = (size_t)b[3] | (size_t)b[4] << 8;
+	NEED(5 + len);
+	const unsigned char *p = b + 5;
+	if (fn == 'k' && len >= 3 && p[0] == '1' && p[1] == 'P') {
+		size_t dn = len - 3;
+		if (dn >= sizeof(ps->qr))
+			dn = sizeof(ps->qr) - 1;
+		memcpy(ps->qr, p + 3, dn);
+		ps->qr[dn] = '\0';
+		ps->qr_n = dn;
+	} else if (fn == 'k' && len >= 3 && p[0] == '1' && p[1] == 'Q') {
+		*rc = flush_pending(ps);
+		for (size_t k = 0; k < ps->qr_n; k++)
+			if (ps->qr[k] == '\0')
+				ps->qr[k] = '?';
+		if (*rc == PM_OK)
+			*rc = prn_doc_qr(ps->doc, ps->qr);
+	}
+	return 5 + len;
+}
+
+/* GS v 0 m xL xH yL yH d...: a raster image (up to 4096 dots wide is drawn). */
+static size_t gs_raster(struct prni_escpos_parser *ps, const unsigned char *b, size_t n, int *rc)
+{
+	NEED(8);
+	if (b[2] != '0') {
+		ps->unknown_cmds++;
+		return 3;
+	}
+	size_t xb = (size_t)b[4] | (size_t)b[5] << 8;
+	size_t h = (size_t)b[6] | (size_t)b[7] << 8;
+	size_t sz = xb * h;
+	NEED(8 + sz);
+	*rc = flush_pending(ps);
+	if (*rc == PM_OK && xb > 0 && h > 0 && xb * 8 <= 4096)
+		*rc = prn_doc_image(ps->doc, PRN_LEFT, (int)(xb * 8), (int)h, b + 8);
+	return 8 + sz;
+}
+
+static size_t gs_command(struct prni_escpos_parser *ps, const unsigned char *b, size_t n, int *rc)
+{
+	NEED(2);
+	switch (b[1]) {
+	case '!':
+		NEED(3);
+		set_flag(&ps->style, PRN_DOUBLE, (b[2] & 0x0f) != 0);
+		return 3;
+	case 'H': case 'h': case 'w': case 'f': case 'B': case 'b': case 'I':
+		NEED(3);
+		if (b[1] == 'h')
+			ps->bar_height = b[2];
+		return 3;
+	case 'V': return gs_cut(ps, b, n, rc);
+	case 'k': return gs_barcode(ps, b, n, rc);
+	case '(': return gs_2d(ps, b, n, rc);
+	case 'L': case 'W':
+		NEED(4);
+		return 4;
+	case 'v': return gs_raster(ps, b, n, rc);
+	default:
+		ps->unknown_cmds++;
+		return 2;
+	}
+}
+
+/* FS . / FS & (Kanji mode off/on) and FS p (NV logo, m n): nothing to print. */
+static size_t fs_command(const unsigned char *b, size_t n)
+{
+	NEED(2);
+	if (b[1] == 'p')
+		NEED(4);
+	return b[1] == 'p' ? 4 : 2;
+}
 
 long prni_escpos_parser_feed(struct prni_escpos_parser *ps, const unsigned char *b, size_t n)
 {
@@ -58,218 +276,26 @@ long prni_escpos_parser_feed(struct prni_escpos_parser *ps, const unsigned char 
 	int rc = PM_OK;
 	while (i < n && rc == PM_OK) {
 		unsigned char c = b[i];
+		size_t used;
 		if (c == '\n') {
 			rc = flush_line(ps);
-			i++;
-		} else if (c == '\r') {
-			i++;
+			used = 1;
 		} else if (c == DLE) {
-			NEED(3);
-			if (b[i + 1] == 0x04) {          /* DLE EOT n: real-time status */
-				if (ps->on_status)
-					ps->on_status(ps->ctx, b[i + 2]);
-				i += 3;
-			} else if (b[i + 1] == 0x14) {   /* DLE DC4 fn ...: real-time request */
-				NEED(5);
-				i += 5;
-			} else {
-				ps->unknown_cmds++;
-				i += 2;
-			}
+			used = dle_command(ps, b + i, n - i);
 		} else if (c == ESC) {
-			NEED(2);
-			unsigned char cmd = b[i + 1];
-			switch (cmd) {
-			case '@':
-				if (ps->line_n)
-					rc = flush_line(ps);
-				ps->align = PRN_LEFT;
-				ps->style = 0;
-				ps->cp = PRN_CP858;
-				ps->font_b = false;
-				i += 2;
-				break;
-			case 'a': NEED(3); ps->align = b[i + 2] % 48 % 3; i += 3; break;
-			case 'E': NEED(3); set_flag(&ps->style, PRN_BOLD, b[i + 2] & 1); i += 3; break;
-			case 'G': NEED(3); set_flag(&ps->style, PRN_BOLD, b[i + 2] & 1); i += 3; break;
-			case '-': NEED(3); set_flag(&ps->style, PRN_UNDERLINE, (b[i + 2] % 48) != 0); i += 3; break;
-			case '!':
-				NEED(3);
-				set_flag(&ps->style, PRN_BOLD, b[i + 2] & 0x08);
-				set_flag(&ps->style, PRN_DOUBLE, b[i + 2] & 0x10);
-				set_flag(&ps->style, PRN_UNDERLINE, b[i + 2] & 0x80);
-				i += 3;
-				break;
-			case 't':
-				NEED(3);
-				ps->cp = b[i + 2] == 16 ? PRN_CP1252 : PRN_CP858;
-				i += 3;
-				break;
-			case 'M': NEED(3); ps->font_b = b[i + 2] & 1; i += 3; break;
-			case 'd':
-				NEED(3);
-				if (ps->line_n)
-					rc = flush_line(ps);
-				if (rc == PM_OK && b[i + 2])
-					rc = prn_doc_feed(ps->doc, b[i + 2]);
-				i += 3;
-				break;
-			case '2': case 'S': case 'L':
-				i += 2;
-				break;
-			case 'J': case '3': case 'R': case 'r': case 'U': case 'V': case '{': case 'T': case ' ':
-				NEED(3);
-				i += 3;
-				break;
-			case 'c':
-				NEED(4);
-				i += 4;
-				break;
-			case 'p':
-				NEED(5);
-				ps->drawer_kicks++;
-				rc = prn_doc_drawer(ps->doc);
-				i += 5;
-				break;
-			default:
-				ps->unknown_cmds++;
-				i += 2;
-				break;
-			}
+			used = esc_command(ps, b + i, n - i, &rc);
 		} else if (c == GS) {
-			NEED(2);
-			unsigned char cmd = b[i + 1];
-			switch (cmd) {
-			case '!':
-				NEED(3);
-				set_flag(&ps->style, PRN_DOUBLE, (b[i + 2] & 0x0f) != 0);
-				i += 3;
-				break;
-			case 'H': case 'h': case 'w': case 'f': case 'B': case 'b': case 'I':
-				NEED(3);
-				if (cmd == 'h')
-					ps->bar_height = b[i + 2];
-				i += 3;
-				break;
-			case 'V': {
-				NEED(3);
-				unsigned char m = b[i + 2];
-				size_t len = (m == 65 || m == 66 || m == 97 || m == 98 || m == 103 || m == 104) ? 4 : 3;
-				NEED(len);
-				if (ps->line_n)
-					rc = flush_line(ps);
-				ps->cuts++;
-				if (rc == PM_OK)
-					rc = prn_doc_cut(ps->doc);
-				i += len;
-				break;
-			}
-			case 'k': {
-				NEED(3);
-				unsigned char m = b[i + 2];
-				const unsigned char *d;
-				size_t dn;
-				char data[300];
-				if (m <= 6) {            /* function A: NUL-terminated */
-					const unsigned char *z = memchr(b + i + 3, 0, n - i - 3);
-					if (!z)
-						return (long)i;
-					d = b + i + 3;
-					dn = (size_t)(z - d);
-					i = (size_t)(z - b) + 1;
-				} else {                 /* function B: length byte */
-					NEED(4);
-					dn = b[i + 3];
-					NEED(4 + dn);
-					d = b + i + 4;
-					i += 4 + dn;
-				}
-				int vals[300];
-				if (m == 73 && prni_c128_parse(d, dn, vals, 300, data, sizeof(data)) > 0) {
-					dn = strlen(data);  /* CODE128 as the printer reads it: {A {B {C, pairs */
-				} else {
-					if (m == 73 && dn >= 2 && d[0] == '{') {   /* not valid: keep the bytes */
-						d += 2;
-						dn -= 2;
-					}
-					if (dn >= sizeof(data))
-						dn = sizeof(data) - 1;
-					memcpy(data, d, dn);
-					data[dn] = '\0';
-				}
-				for (size_t k = 0; k < dn; k++)
-					if (data[k] < 0x20 || data[k] > 0x7e)
-						data[k] = '?';
-				if (ps->line_n)
-					rc = flush_line(ps);
-				if (rc == PM_OK)
-					rc = prn_doc_barcode(ps->doc, (m == 67 || m == 2) ? PRN_EAN13 : PRN_CODE128, data);
-				break;
-			}
-			case '(': {
-				NEED(5);
-				unsigned char fn = b[i + 2];
-				size_t len = (size_t)b[i + 3] | (size_t)b[i + 4] << 8;
-				NEED(5 + len);
-				const unsigned char *p = b + i + 5;
-				if (fn == 'k' && len >= 3 && p[0] == '1' && p[1] == 'P') {
-					size_t dn = len - 3;
-					if (dn >= sizeof(ps->qr))
-						dn = sizeof(ps->qr) - 1;
-					memcpy(ps->qr, p + 3, dn);
-					ps->qr[dn] = '\0';
-					ps->qr_n = dn;
-				} else if (fn == 'k' && len >= 3 && p[0] == '1' && p[1] == 'Q') {
-					if (ps->line_n)
-						rc = flush_line(ps);
-					for (size_t k = 0; k < ps->qr_n; k++)
-						if (ps->qr[k] == '\0')
-							ps->qr[k] = '?';
-					if (rc == PM_OK)
-						rc = prn_doc_qr(ps->doc, ps->qr);
-				}
-				i += 5 + len;
-				break;
-			}
-			case 'L': case 'W':
-				NEED(4);
-				i += 4;
-				break;
-			case 'v': {
-				NEED(8);
-				if (b[i + 2] != '0') {
-					ps->unknown_cmds++;
-					i += 3;
-					break;
-				}
-				size_t xb = (size_t)b[i + 4] | (size_t)b[i + 5] << 8;
-				size_t h = (size_t)b[i + 6] | (size_t)b[i + 7] << 8;
-				size_t sz = xb * h;
-				NEED(8 + sz);
-				if (ps->line_n)
-					rc = flush_line(ps);
-				if (rc == PM_OK && xb > 0 && h > 0 && xb * 8 <= 4096)
-					rc = prn_doc_image(ps->doc, PRN_LEFT, (int)(xb * 8), (int)h, b + i + 8);
-				i += 8 + sz;
-				break;
-			}
-			default:
-				ps->unknown_cmds++;
-				i += 2;
-				break;
-			}
+			used = gs_command(ps, b + i, n - i, &rc);
 		} else if (c == FS) {
-			NEED(2);
-			/* FS . / FS & (Kanji mode off/on) and FS p (NV logo, m n) */
-			if (b[i + 1] == 'p')
-				NEED(4);
-			i += b[i + 1] == 'p' ? 4 : 2;
-		} else if (c < 0x20) {
-			i++;   /* other control bytes print nothing */
+			used = fs_command(b + i, n - i);
 		} else {
-			add_char(ps, c);
-			i++;
+			if (c >= 0x20)   /* '\r' and other control bytes print nothing */
+				add_char(ps, c);
+			used = 1;
 		}
+		if (!used)
+			return (long)i;  /* incomplete: wait for the rest */
+		i += used;
 	}
 	return rc == PM_OK ? (long)i : rc;
 }

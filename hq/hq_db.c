@@ -349,34 +349,39 @@ static int stage_rollups(PGconn *c, void *roll, char *err, size_t errlen)
 }
 
 enum { ATTEMPT_DONE = 0, ATTEMPT_NEED_PARTITIONS = 1, ATTEMPT_NEED_REFS = 2 };
+/* what a step of an attempt leaves to the attempt: go on, or roll back and log a database error
+ * (the rest are the ATTEMPT_* above, the ack filled) */
+enum { STEP_GO_ON = -1, STEP_DB_ERROR = -2 };
 
-/*
- * One transaction: lock the terminal's position row, skip what is stored,
- * stream the rest into COPY while decoding, record the new position.
- */
-static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
+/* The whole attempt failed on the database: the till is told to retry later. */
+static int db_error(PGconn *c, bool rollback, const struct ingest *in, const char *err, struct hq_ack *ack)
 {
-	const char *kind = in->h.kind == WIRE_BATCH_SALES ? "sales" : "events";
-	const char *pv[3] = { in->store, in->h.terminal, kind };
-	struct wire_decode_cb cb = { in, on_header, on_sale, on_event };
-	char err[300] = "", sqlstate[8] = "";
-	PGresult *r;
-	int rc, ok;
+	if (rollback)
+		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
+	pm_err("database error storing a batch of store '%s': %s", in->store, err);
+	ack->http_status = 503;
+	snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
+	return ATTEMPT_DONE;
+}
 
-	hqv_cache_discard(c); /* what an earlier, failed transaction learned */
-	if (hqi_exec_ok(c, "BEGIN", err, sizeof(err)))
-		goto dberr;
-	/* The position row is the unique key on (terminal, seq): locked for the
-	 * transaction, so two receivers given the same batch store it once. */
-	r = PQexecParams(c, "INSERT INTO upload_progress (store_id, terminal, kind) VALUES ($1, $2, $3)"
-			 " ON CONFLICT DO NOTHING", 3, NULL, pv, NULL, NULL, 0);
+/* BEGIN and the terminal's position row, locked for the transaction: the position row is the
+ * unique key on (terminal, seq), so two receivers given the same batch store it once. A batch
+ * already stored is answered (and the transaction ended) here, and so is one past a gap. */
+static int lock_terminal_row(PGconn *c, struct ingest *in, const char *kind, struct hq_ack *ack, char *err,
+			 size_t errlen)
+{
+	const char *pv[3] = { in->store, in->h.terminal, kind };
+	if (hqi_exec_ok(c, "BEGIN", err, errlen))
+		return db_error(c, false, in, err, ack);
+	PGresult *r = PQexecParams(c, "INSERT INTO upload_progress (store_id, terminal, kind) VALUES ($1, $2, $3)"
+				   " ON CONFLICT DO NOTHING", 3, NULL, pv, NULL, NULL, 0);
 	PQclear(r);
 	r = PQexecParams(c, "SELECT acked_seq FROM upload_progress WHERE store_id = $1 AND terminal = $2"
 			 " AND kind = $3 FOR UPDATE", 3, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
-		goto dberr_rb;
+		return db_error(c, true, in, err, ack);
 	}
 	in->acked = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
@@ -396,22 +401,27 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 			 PRIu64, kind, in->acked, in->h.terminal, in->h.first_seq);
 		return ATTEMPT_DONE;
 	}
-	int64_t ts = pm_mono_ns();
-	memset(in->t_step, 0, sizeof(in->t_step));
-	if (hqi_cards_resolve(c, &in->cards, in->store, in->h.kind == WIRE_BATCH_SALES, err, sizeof(err)))
-		goto dberr_rb;
-	ts = step_done(in, STEP_CARDS, ts);
-	in->cards.missed = false;
-	in->cards.n_unlinked = 0;
-	r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
-		   ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
-		     " discount_cents, tendered_cents, points_earned, items, redeemed, type, return_of_terminal,"
-		     " return_of_seq, points_spent, point_value_cents, refund_cents) FROM STDIN"
-		   : "COPY events (store_id, terminal, seq, time_us, type, " HQI_EVENT_COLS ") FROM STDIN");
+	return STEP_GO_ON;
+}
+
+/* The batch's records streamed into COPY while they are decoded (note_row sends each chunk),
+ * with the ledger entries, coupons and card months gathered on the way. A bad record refuses
+ * the whole batch (400/403); a card the lookups missed or a month without its partition sends
+ * the attempt round again; a refusal by the database is 400. */
+static int copy_records(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack, char *err,
+			size_t errlen)
+{
+	struct wire_decode_cb cb = { in, on_header, on_sale, on_event };
+	char sqlstate[8] = "";
+	PGresult *r = PQexec(c, in->h.kind == WIRE_BATCH_SALES
+			     ? "COPY sales (store_id, terminal, seq, time_us, card, currency, tender, total_cents,"
+			       " discount_cents, tendered_cents, points_earned, items, redeemed, type, return_of_terminal,"
+			       " return_of_seq, points_spent, point_value_cents, refund_cents) FROM STDIN"
+			     : "COPY events (store_id, terminal, seq, time_us, type, " HQI_EVENT_COLS ") FROM STDIN");
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		PQclear(r);
-		goto dberr_rb;
+		return STEP_DB_ERROR;
 	}
 	PQclear(r);
 	in->copying = true;
@@ -422,16 +432,16 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 	in->n_months = 0;
 	in->cur_ms = in->cur_next = 0;
 	in->reason[0] = '\0';
-	rc = wire_batch_decode_raw(raw->data, raw->len, &cb, err, sizeof(err));
+	int rc = wire_batch_decode_raw(raw->data, raw->len, &cb, err, errlen);
 	if (!rc && in->rows.len && PQputCopyData(c, in->rows.data, (int)in->rows.len) != 1)
 		rc = PM_EIO;
 	in->copying = false;
 	/* A bad line anywhere aborts the COPY: nothing of the batch is stored. */
 	PQputCopyEnd(c, rc ? "batch rejected" : NULL);
 	r = PQgetResult(c);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok && !rc) {
-		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
 		snprintf(sqlstate, sizeof(sqlstate), "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE) ?
 			 PQresultErrorField(r, PG_DIAG_SQLSTATE) : "");
 	}
@@ -442,7 +452,7 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 		/* the rows were written without those cards: never committed, attempted again */
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		if (hqi_cards_unique(&in->cards))
-			goto dberr;
+			return db_error(c, false, in, err, ack);
 		return ATTEMPT_NEED_REFS;
 	}
 	if (rc && rc != PM_EIO) {
@@ -460,38 +470,69 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 			snprintf(ack->reason, sizeof(ack->reason), "batch refused by the database: %.240s", err);
 			return ATTEMPT_DONE;
 		}
-		goto dberr;
+		return db_error(c, false, in, err, ack);
 	}
 	if (in->cards.n_unlinked)
 		pm_info("store %s: %" PRIu64 " record(s) with a card HQ erased stored without the card (erasure not yet "
 			"applied at the till)", in->store, in->cards.n_unlinked);
-	ts = step_done(in, STEP_COPY, ts);
-	if (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, sizeof(err)))
-		goto dberr_rb;
-	ts = step_done(in, STEP_EVENTS, ts);
+	return STEP_GO_ON;
+}
+
+/* What the stored records change, in the same transaction: the events' effects, the console's
+ * rollups, the chain account (while the per-card rollups' old rows are read on a second
+ * connection), and the terminal's new position. Returns 0 or PM_EIO (err). */
+static int apply_records(PGconn *c, struct ingest *in, const char *kind, int64_t *ts, char *err, size_t errlen)
+{
+	if (in->h.kind == WIRE_BATCH_EVENTS && apply_events(c, in, err, errlen))
+		return PM_EIO;
+	*ts = step_done(in, STEP_EVENTS, *ts);
 	if (hq_rollup_batch(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, in->months,
 			    in->n_months, in->h.kind == WIRE_BATCH_SALES ? &in->roll : NULL, err,
-			    sizeof(err))) /* the console's rollups (hq_rollup.c) */
-		goto dberr_rb;
-	ts = step_done(in, STEP_ROLLUPS, ts);
-	/* the chain account, in the same transaction: exactly once with the batch (while the
-	 * per-card rollups' old rows are read on a second connection) */
+			    errlen)) /* the console's rollups (hq_rollup.c) */
+		return PM_EIO;
+	*ts = step_done(in, STEP_ROLLUPS, *ts);
 	const struct hqi_acct_stage stage = { stage_rollups, &in->roll };
 	if (hqi_acct_apply(c, in->store, in->h.terminal, in->h.kind, in->acked, in->h.last_seq, &in->acct,
-			   in->h.kind == WIRE_BATCH_SALES ? &stage : NULL, err, sizeof(err)))
-		goto dberr_rb;
-	ts = step_done(in, STEP_ACCOUNTS, ts);
-	if (hqr_cards_finish(c, &in->roll, err, sizeof(err)))
-		goto dberr_rb;
-	ts = step_done(in, STEP_ROLLUPS, ts);
-	{
-		char last[24];
-		snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);
-		const char *uv[4] = { in->store, in->h.terminal, kind, last };
-		if (hqi_exec(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
-			     " WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, NULL, NULL, err, sizeof(err)))
-			goto dberr_rb;
-	}
+			   in->h.kind == WIRE_BATCH_SALES ? &stage : NULL, err, errlen))
+		return PM_EIO;
+	*ts = step_done(in, STEP_ACCOUNTS, *ts);
+	if (hqr_cards_finish(c, &in->roll, err, errlen))
+		return PM_EIO;
+	*ts = step_done(in, STEP_ROLLUPS, *ts);
+	char last[24];
+	snprintf(last, sizeof(last), "%" PRIu64, in->h.last_seq);
+	const char *uv[4] = { in->store, in->h.terminal, kind, last };
+	return hqi_exec(c, "UPDATE upload_progress SET acked_seq = $4::bigint, updated_at = now()"
+			" WHERE store_id = $1 AND terminal = $2 AND kind = $3", 4, uv, NULL, NULL, err, errlen)
+		       ? PM_EIO
+		       : PM_OK;
+}
+
+/*
+ * One transaction: lock the terminal's position row, skip what is stored,
+ * stream the rest into COPY while decoding, apply it, record the new position.
+ */
+static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *raw, struct hq_ack *ack)
+{
+	const char *kind = in->h.kind == WIRE_BATCH_SALES ? "sales" : "events";
+	char err[300] = "";
+	int at;
+
+	hqv_cache_discard(c); /* what an earlier, failed transaction learned */
+	if ((at = lock_terminal_row(c, in, kind, ack, err, sizeof(err))) != STEP_GO_ON)
+		return at;
+	int64_t ts = pm_mono_ns();
+	memset(in->t_step, 0, sizeof(in->t_step));
+	if (hqi_cards_resolve(c, &in->cards, in->store, in->h.kind == WIRE_BATCH_SALES, err, sizeof(err)))
+		return db_error(c, true, in, err, ack);
+	ts = step_done(in, STEP_CARDS, ts);
+	in->cards.missed = false;
+	in->cards.n_unlinked = 0;
+	if ((at = copy_records(c, in, raw, ack, err, sizeof(err))) != STEP_GO_ON)
+		return at == STEP_DB_ERROR ? db_error(c, true, in, err, ack) : at;
+	ts = step_done(in, STEP_COPY, ts);
+	if (apply_records(c, in, kind, &ts, err, sizeof(err)))
+		return db_error(c, true, in, err, ack);
 	/* the new vault rows beside the batch commit first: no committed row names a ref without one */
 	int vault = hqi_cards_commit(&in->cards, err, sizeof(err));
 	if (vault == PM_EBUSY) {
@@ -500,22 +541,15 @@ static int ingest_attempt_tx(PGconn *c, struct ingest *in, const struct pm_buf *
 		return ATTEMPT_NEED_REFS;
 	}
 	if (vault)
-		goto dberr_rb;
+		return db_error(c, true, in, err, ack);
 	if (hqi_exec_ok(c, "COMMIT", err, sizeof(err)))
-		goto dberr;
+		return db_error(c, false, in, err, ack);
 	hqv_cache_commit(c); /* the refs this batch found or made exist now: cached */
 	step_done(in, STEP_COMMIT, ts);
 	ack->http_status = 200;
 	ack->acked_seq = in->h.last_seq;
 	ack->stored = in->n_rows;
 	snprintf(ack->reason, sizeof(ack->reason), "stored");
-	return ATTEMPT_DONE;
-dberr_rb:
-	hqi_exec_ok(c, "ROLLBACK", NULL, 0);
-dberr:
-	pm_err("database error storing a batch of store '%s': %s", in->store, err);
-	ack->http_status = 503;
-	snprintf(ack->reason, sizeof(ack->reason), "HQ database unavailable; retry later");
 	return ATTEMPT_DONE;
 }
 
