@@ -336,67 +336,71 @@ static int write_store(const struct mine_result *res, const struct mine_seq *seq
 	return rc;
 }
 
-int cmd_mine(int argc, char **argv)
-{
-	struct cli_common co;
-	struct term_config cfg;
-	struct mine_params p = { .max_len = 10 };
-	struct progress_state ps = { .start = mine_cli_now() };
-	const char *input = NULL, *in_fmt = "basket", *support = NULL, *conf = NULL, *lift = NULL;
-	const char *output = NULL, *out_fmt = "text", *maxlen = NULL, *maxmem = NULL, *v;
-	const char *hq_db = NULL, *since = NULL, *until = NULL;
-	struct hq_selection q = { .since_us = INT64_MIN, .until_us = INT64_MAX };
+/*
+ * The command line as given. parse_args only sorts the words into fields;
+ * check_mining_opts and check_source then judge them in a fixed order, so that
+ * of several mistakes the same one is told first.
+ */
+struct mine_opts {
+	const char *input, *in_fmt, *support, *conf, *lift, *maxlen, *maxmem;
+	const char *output, *out_fmt;
+	const char *hq_db, *since, *until;
+	struct hq_selection q;        /* --store, --terminal; since/until as bounds once checked */
+	struct store_opts so;         /* the store's rule set (--output-format rules without --input) */
+	bool quiet;
+	/* from the checks: */
 	enum mine_format fmt;
-	struct mine_db *db = NULL;
-	struct mine_result *res = NULL;
-	struct mine_seq *seq = NULL;
-	struct store_opts so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
-				 .st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
-					 .cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 3, .explore_weight = 1.6,
-					 .cross_sell_weight_pct = 25 } };
-	int sr;
-	FILE *out = stdout;
-	size_t need = 0, limit;
-	int rc = cli_setup(&argc, argv, &co, &cfg), status = 1;
+	struct mine_params p;         /* min_count is set once the transactions are counted */
+	size_t limit;                 /* bytes mining may hold */
+};
 
-	if (rc)
-		return rc;
-	if (co.help) {
-		term_help_command("mine", stdout);
-		return 0;
-	}
+/* Sort argv into o, defaults first. 0, or 2 (a usage error, already told). */
+static int parse_args(int argc, char **argv, struct mine_opts *o)
+{
+	const char *v;
+	int sr;
+
+	*o = (struct mine_opts){
+		.in_fmt = "basket", .out_fmt = "text",
+		.q = { .since_us = INT64_MIN, .until_us = INT64_MAX },
+		.so = { .seq = { .min_customers = 10, .min_lift = 2.0, .per_item = 10, .popular = 20 },
+			.st = { .personal_half_life_days = 90, .personal_percent = 5, .explore_percent = 10,
+				.cross_sell_percent = 10, .holdout_pct = 10, .max_repeats = 3, .explore_weight = 1.6,
+				.cross_sell_weight_pct = 25 } },
+		.p = { .max_len = 10 },
+	};
 	for (int i = 1; i < argc; i++) {
 		if ((v = cli_opt_value(argc, argv, &i, "--input-format")))
-			in_fmt = v;
+			o->in_fmt = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--input")))
-			input = v;
+			o->input = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--min-support")))
-			support = v;
+			o->support = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--min-confidence")))
-			conf = v;
+			o->conf = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--min-lift")))
-			lift = v;
+			o->lift = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--max-len")))
-			maxlen = v;
+			o->maxlen = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--output-format")))
-			out_fmt = v;
+			o->out_fmt = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--output")))
-			output = v;
+			o->output = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--max-memory")))
-			maxmem = v;
+			o->maxmem = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--hq-db")))
-			hq_db = v;
+			o->hq_db = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--store")))
-			q.store = v;
+			o->q.store = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--terminal")))
-			q.terminal = v;
+			o->q.terminal = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--since")))
-			since = v;
+			o->since = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--until")))
-			until = v;
+			o->until = v;
 		else if (!strcmp(argv[i], "--quiet"))
-			ps.quiet = true;
-		else if ((sr = store_opt(argc, argv, &i, &so)) != 0) {
+			o->quiet = true;
+		else if ((sr = store_opt(argc, argv, &i, &o->so)) != 0) {
 			if (sr < 0)
 				return 2;
 		} else {
@@ -405,145 +409,233 @@ int cmd_mine(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!strcmp(in_fmt, "basket"))
-		fmt = MINE_BASKET;
-	else if (!strcmp(in_fmt, "fimi"))
-		fmt = MINE_FIMI;
+	return 0;
+}
+
+/*
+ * The formats, thresholds and memory limit: fills o->fmt, o->p and o->limit.
+ * 0, or 2 (a usage error, already told).
+ */
+static int check_mining_opts(struct mine_opts *o)
+{
+	double sdummy;   /* the support is only checked here: mine_min_count turns it into a count later */
+
+	if (!strcmp(o->in_fmt, "basket"))
+		o->fmt = MINE_BASKET;
+	else if (!strcmp(o->in_fmt, "fimi"))
+		o->fmt = MINE_FIMI;
 	else
-		return cli_fail("mine", "use --input-format basket or fimi", "unknown input format '%s'", in_fmt) + 1;
-	if (strcmp(out_fmt, "text") && strcmp(out_fmt, "rules") && strcmp(out_fmt, "itemsets"))
+		return cli_fail("mine", "use --input-format basket or fimi", "unknown input format '%s'", o->in_fmt) + 1;
+	if (strcmp(o->out_fmt, "text") && strcmp(o->out_fmt, "rules") && strcmp(o->out_fmt, "itemsets"))
 		return cli_fail("mine", "use --output-format text, rules or itemsets",
-				"unknown output format '%s'", out_fmt) + 1;
-	p.no_rules = !strcmp(out_fmt, "itemsets");
-	if (!support)
+				"unknown output format '%s'", o->out_fmt) + 1;
+	o->p.no_rules = !strcmp(o->out_fmt, "itemsets");
+	if (!o->support)
 		return cli_fail("mine", "add --min-support S, e.g. 0.001 (a fraction of transactions)",
 				"--min-support is required") + 1;
-	double sdummy;
-	if (parse_fraction(support, &sdummy))
+	if (parse_fraction(o->support, &sdummy))
 		return cli_fail("mine", "support is a fraction of transactions: 0.001 is 0.1%",
-				"--min-support '%s' is not a number in (0,1]", support) + 1;
-	if (!p.no_rules && !conf)
+				"--min-support '%s' is not a number in (0,1]", o->support) + 1;
+	if (!o->p.no_rules && !o->conf)
 		return cli_fail("mine", "add --min-confidence C, e.g. 0.8", "--min-confidence is required") + 1;
-	if (conf && parse_fraction(conf, &p.min_confidence))
+	if (o->conf && parse_fraction(o->conf, &o->p.min_confidence))
 		return cli_fail("mine", "confidence is a fraction: 0.8 is 80%",
-				"--min-confidence '%s' is not a number in (0,1]", conf) + 1;
-	if (lift) {
+				"--min-confidence '%s' is not a number in (0,1]", o->conf) + 1;
+	if (o->lift) {
 		char *end;
-		p.min_lift = strtod(lift, &end);
-		if (*end || !(p.min_lift > 0) || isinf(p.min_lift))
+		o->p.min_lift = strtod(o->lift, &end);
+		if (*end || !(o->p.min_lift > 0) || isinf(o->p.min_lift))
 			return cli_fail("mine", "lift is a ratio, e.g. 1.5", "--min-lift '%s' is not a positive number",
-					lift) + 1;
+					o->lift) + 1;
 	}
-	if (maxlen) {
+	if (o->maxlen) {
 		char *end;
-		long n = strtol(maxlen, &end, 10);
+		long n = strtol(o->maxlen, &end, 10);
 		if (*end || n < 1 || n > MINE_MAX_LEN)
 			return cli_fail("mine", "a rule of 2 items is --max-len 2", "--max-len '%s' is not in 1..%d",
-					maxlen, MINE_MAX_LEN) + 1;
-		p.max_len = (unsigned)n;
+					o->maxlen, MINE_MAX_LEN) + 1;
+		o->p.max_len = (unsigned)n;
 	}
-	limit = mem_available() / 10 * 9;
-	if (maxmem) {
+	/* default 90% of MemAvailable (docs/mining.md): a tenth stays for the rest of the machine */
+	o->limit = mem_available() / 10 * 9;
+	if (o->maxmem) {
 		char *end;
-		long n = strtol(maxmem, &end, 10);
+		long n = strtol(o->maxmem, &end, 10);
 		if (*end || n < 1)
 			return cli_fail("mine", "give megabytes, e.g. --max-memory 2048", "--max-memory '%s' is not a size",
-					maxmem) + 1;
-		limit = (size_t)n << 20;
+					o->maxmem) + 1;
+		o->limit = (size_t)n << 20;
 	}
-	if ((input && hq_db) || (co.data && (input || hq_db)))
+	return 0;
+}
+
+/*
+ * Exactly one source of baskets, and an HQ selection only with --hq-db: turns
+ * --since/--until into o->q's bounds. 0, or 2 (a usage error, already told).
+ */
+static int check_source(struct mine_opts *o, const struct cli_common *co, const struct term_config *cfg)
+{
+	struct hq_selection *q = &o->q;
+
+	if ((o->input && o->hq_db) || (co->data && (o->input || o->hq_db)))
 		return cli_fail("mine", "mine one source: --input FILE, --data DIR or --hq-db CONNINFO",
 				"more than one source of baskets given") + 1;
-	if (!hq_db && (q.store || q.terminal || since || until))
+	if (!o->hq_db && (q->store || q->terminal || o->since || o->until))
 		return cli_fail("mine", "--store, --terminal, --since and --until select sales at HQ: add --hq-db CONNINFO",
 				"a selection of sales without --hq-db") + 1;
-	if (since && parse_day(since, &q.since_us))
+	if (o->since && parse_day(o->since, &q->since_us))
 		return cli_fail("mine", "write the day as YYYY-MM-DD, e.g. 2026-11-01", "--since '%s' is not a day",
-				since) + 1;
-	if (until && parse_day(until, &q.until_us))
+				o->since) + 1;
+	if (o->until && parse_day(o->until, &q->until_us))
 		return cli_fail("mine", "write the day as YYYY-MM-DD, e.g. 2026-11-30", "--until '%s' is not a day",
-				until) + 1;
-	if (until)
-		q.until_us += 86400LL * 1000000;   /* the whole last day */
-	if (since && until && q.since_us >= q.until_us)
+				o->until) + 1;
+	if (o->until)
+		q->until_us += 86400LL * 1000000;   /* the whole last day */
+	if (o->since && o->until && q->since_us >= q->until_us)
 		return cli_fail("mine", "--since is the first day, --until the last", "--since %s is after --until %s",
-				since, until) + 1;
+				o->since, o->until) + 1;
 	/* the log only when named: never open (and create) the built-in default */
-	if (!input && !hq_db && !(co.data || (co.config && *co.config && cfg.data_dir[0])))
+	if (!o->input && !o->hq_db && !(co->data || (co->config && *co->config && cfg->data_dir[0])))
 		return cli_fail("mine", "give --input FILE (basket or FIMI), --data DIR (the purchase log) or "
 				"--hq-db CONNINFO (HQ's sales)", "nothing to mine") + 1;
+	return 0;
+}
+
+/* The store's rule set needs the cards' histories: only the log and HQ have cards. */
+static bool wants_store_ruleset(const struct mine_opts *o)
+{
+	return !o->input && !strcmp(o->out_fmt, "rules");
+}
+
+/* Read the chosen source (--input FILE, --hq-db or the log) into db, and seq when not NULL. 0, or failure told. */
+static int read_baskets(const struct mine_opts *o, const struct term_config *cfg, struct mine_db *db,
+			struct mine_seq *seq, struct progress_state *ps)
+{
+	if (o->input)
+		return read_file(o->input, o->fmt, db, o->limit, ps);
+	if (o->hq_db)
+		return mine_cli_read_hq(o->hq_db, &o->q, o->since, o->until, db, seq, ps);
+	return read_log(cfg, db, seq, ps);
+}
+
+/* Frequent itemsets and rules of db into *res; sets o->p.min_count. 0, or 1 (failure told). */
+static int mine_baskets(struct mine_db *db, struct mine_opts *o, struct progress_state *ps,
+			struct mine_result **res)
+{
+	size_t need = 0;
+	int rc;
+
+	if (mine_db_txns(db) == 0) {
+		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");
+		return 1;
+	}
+	/* the support is a fraction: only now that the transactions are counted is it a count */
+	if (mine_min_count(o->support, mine_db_txns(db), &o->p.min_count)) {
+		cli_fail("mine", "write the support as a decimal, e.g. 0.001", "--min-support '%s' cannot be used",
+			 o->support);
+		return 1;
+	}
+	o->p.mem_limit = o->limit;
+	o->p.progress = mine_cli_progress;
+	o->p.progress_ctx = ps;
+	rc = mine_run(db, &o->p, res, &need);
+	if (rc == PM_ENOMEM) {
+		cli_fail("mine", "raise --min-support or lower --max-len (fewer itemsets), or raise --max-memory",
+			 "mining needs about %d MB, more than the %d MB limit", mine_cli_mb(need), mine_cli_mb(o->limit));
+		return 1;
+	}
+	if (rc) {
+		cli_fail("mine", NULL, "mining failed: %s", pm_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+/* The rule set of a basket file: no cards, so the basket rules alone. */
+static int write_basket_ruleset(const struct mine_result *res, FILE *out)
+{
+	size_t written, skipped;
+	int rc = mine_write_ruleset(res, out, &written, &skipped);
+
+	if (skipped && rc == PM_OK)
+		fprintf(stderr, "posmark mine: %zu of %zu rule(s) left out of the rule set: "
+			"an item is not a valid GTIN\n", skipped, written + skipped);
+	return rc;
+}
+
+/* Write the result in --output-format to --output (stdout if none). 0, or 1 (failure told). */
+static int write_result(const struct mine_opts *o, const struct mine_result *res, const struct mine_seq *seq)
+{
+	FILE *out = stdout;
+	int rc;
+
+	if (o->output && !(out = fopen(o->output, "w"))) {
+		cli_fail("mine", "check the directory of --output", "cannot write '%s': %s", o->output, strerror(errno));
+		return 1;
+	}
+	if (wants_store_ruleset(o))
+		rc = write_store(res, seq, &o->so, out, o->quiet);
+	else if (!strcmp(o->out_fmt, "rules"))
+		rc = write_basket_ruleset(res, out);
+	else if (!strcmp(o->out_fmt, "itemsets"))
+		rc = mine_write_itemsets(res, out);
+	else
+		rc = mine_write_text(res, out);
+	/* a full disk may show only when the buffered rest is flushed */
+	if (out != stdout && fclose(out))
+		rc = PM_EIO;
+	if (rc) {
+		cli_fail("mine", "check free space where the output goes", "cannot write the result: %s",
+			 pm_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_mine(int argc, char **argv)
+{
+	struct cli_common co;
+	struct term_config cfg;
+	struct mine_opts o;
+	struct progress_state ps = { .start = mine_cli_now() };
+	struct mine_db *db = NULL;
+	struct mine_result *res = NULL;
+	struct mine_seq *seq = NULL;
+	int rc = cli_setup(&argc, argv, &co, &cfg), status = 1;
+
+	if (rc)
+		return rc;
+	if (co.help) {
+		term_help_command("mine", stdout);
+		return 0;
+	}
+	if ((rc = parse_args(argc, argv, &o)) || (rc = check_mining_opts(&o)) || (rc = check_source(&o, &co, &cfg)))
+		return rc;
+	ps.quiet = o.quiet;
 	ps.tty = isatty(2);
 	if (mine_db_new(&db))
 		return cli_fail("mine", NULL, "out of memory");
-	mine_db_set_limit(db, limit);
+	mine_db_set_limit(db, o.limit);
 	/* From the log or HQ, the rule set carries explore rules mined from the cards' histories too. */
-	if (!input && !strcmp(out_fmt, "rules")) {
+	if (wants_store_ruleset(&o)) {
 		if (mine_seq_new(&seq)) {
 			cli_fail("mine", NULL, "out of memory");
 			goto out;
 		}
-		mine_seq_set_limit(seq, limit);
+		mine_seq_set_limit(seq, o.limit);
 	}
-	if (input ? read_file(input, fmt, db, limit, &ps)
-		  : hq_db ? mine_cli_read_hq(hq_db, &q, since, until, db, seq, &ps) : read_log(&cfg, db, seq, &ps))
+	if (read_baskets(&o, &cfg, db, seq, &ps) || mine_baskets(db, &o, &ps, &res))
 		goto out;
-	if (mine_db_txns(db) == 0) {
-		cli_fail("mine", "record some sales first, or mine an export with --input", "no transactions to mine");
-		goto out;
-	}
-	if (mine_min_count(support, mine_db_txns(db), &p.min_count)) {
-		cli_fail("mine", "write the support as a decimal, e.g. 0.001", "--min-support '%s' cannot be used", support);
-		goto out;
-	}
-	p.mem_limit = limit;
-	p.progress = mine_cli_progress;
-	p.progress_ctx = &ps;
-	rc = mine_run(db, &p, &res, &need);
-	if (rc == PM_ENOMEM) {
-		cli_fail("mine", "raise --min-support or lower --max-len (fewer itemsets), or raise --max-memory",
-			 "mining needs about %d MB, more than the %d MB limit", mine_cli_mb(need), mine_cli_mb(limit));
-		goto out;
-	}
-	if (rc) {
-		cli_fail("mine", NULL, "mining failed: %s", pm_strerror(rc));
-		goto out;
-	}
 	if (ps.shown && ps.tty)
-		fputc('\n', stderr);
-	if (output && !(out = fopen(output, "w"))) {
-		cli_fail("mine", "check the directory of --output", "cannot write '%s': %s", output, strerror(errno));
-		out = stdout;
+		fputc('\n', stderr);   /* end the progress line before the summary */
+	if (write_result(&o, res, seq))
 		goto out;
-	}
-	if (!strcmp(out_fmt, "rules") && !input) {
-		rc = write_store(res, seq, &so, out, ps.quiet);
-	} else if (!strcmp(out_fmt, "rules")) {
-		size_t written, skipped;
-		rc = mine_write_ruleset(res, out, &written, &skipped);
-		if (skipped && rc == PM_OK)
-			fprintf(stderr, "posmark mine: %zu of %zu rule(s) left out of the rule set: "
-				"an item is not a valid GTIN\n", skipped, written + skipped);
-	} else if (!strcmp(out_fmt, "itemsets")) {
-		rc = mine_write_itemsets(res, out);
-	} else {
-		rc = mine_write_text(res, out);
-	}
-	if (out != stdout && fclose(out))
-		rc = PM_EIO;
-	out = stdout;
-	if (rc) {
-		cli_fail("mine", "check free space where the output goes", "cannot write the result: %s",
-			 pm_strerror(rc));
-		goto out;
-	}
 	if (!ps.quiet)
 		fprintf(stderr, "posmark mine: %u transactions, %u items, min count %u, %zu frequent itemsets, %zu rules (%.2f s)\n",
-			mine_db_txns(db), mine_db_items(db), p.min_count, mine_n_itemsets(res),
+			mine_db_txns(db), mine_db_items(db), o.p.min_count, mine_n_itemsets(res),
 			mine_n_rules(res), mine_cli_now() - ps.start);
 	status = 0;
 out:
-	if (out != stdout)
-		fclose(out);
 	mine_result_free(res);
 	mine_db_free(db);
 	mine_seq_free(seq);
