@@ -72,172 +72,308 @@ static int parse_at(const char *s, int64_t *us)
 	return 0;
 }
 
-int cmd_explain(int argc, char **argv)
-{
-	struct cli_common co;
+/* What the command line asked for (besides cli_setup's common options). */
+struct explain_opts {
+	const char *card_no;     /* --card; NULL: explain for a sale without a card */
+	const char *basket;      /* --basket GTIN,GTIN,... (required) */
+	const char *rules_file;  /* --rules FILE; NULL: the installed rule set */
+	const char *at;          /* --at TIME; NULL: now */
+	bool all;                /* --all: also list the rules this basket did not trigger */
+};
+
+/*
+ * Everything one explanation opens, reads and decides, in one place so that
+ * explain_close can free it whatever step failed. Zeroed before use: the
+ * free functions below are NULL-safe and term_offers_close takes a zeroed
+ * struct.
+ */
+struct explain {
 	struct term_config cfg;
-	struct loy_db *db = NULL;
+	struct loy_db *db;
 	struct term_offers to;
-	struct ofr_rules *alt = NULL;
-	struct ofr_line lines[256];
+	struct ofr_rules *alt;        /* --rules FILE's set (owned); NULL: the installed one */
+	struct ofr_rules *rules;      /* the set decided with: alt or to.rules (not owned) */
+	struct ofr_line lines[256];   /* the basket; GTINs past 256 are ignored */
+	size_t n;
 	struct ofr_card card;
-	struct ofr_profile *prof = NULL;
+	struct ofr_profile *prof;     /* NULL without a card that consented */
 	struct ofr_history_source hist;
 	struct ofr_decision dec;
-	struct rows rs = { 0 };
-	const char *card_no = NULL, *basket = NULL, *rules_file = NULL, *at = NULL, *v;
-	bool all = false;
+	struct rows rs;               /* the engine's note on every rule looked at, sorted */
+	int64_t now;                  /* the decision's time: --at, or now */
+	/* Shared by term_offers_open and term_rules_read: a failed --rules FILE
+	 * read that says nothing itself reports what the installed set's read said. */
 	char err[600];
-	size_t n = 0;
-	int status = 1, rc = cli_setup(&argc, argv, &co, &cfg);
-	if (rc)
-		return rc;
-	memset(&to, 0, sizeof(to));
+};
+
+/*
+ * Parse the command's own options into o. 0, or the exit status (2) after
+ * telling what was wrong; an unknown argument is refused before --help is
+ * looked at, as before the split.
+ */
+static int explain_parse_args(int argc, char **argv, struct explain_opts *o)
+{
+	const char *v;
+	memset(o, 0, sizeof(*o));
 	for (int i = 1; i < argc; i++) {
 		if ((v = cli_opt_value(argc, argv, &i, "--card")))
-			card_no = v;
+			o->card_no = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--basket")))
-			basket = v;
+			o->basket = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--rules")))
-			rules_file = v;
+			o->rules_file = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--at")))
-			at = v;
+			o->at = v;
 		else if (!strcmp(argv[i], "--all"))
-			all = true;
+			o->all = true;
 		else
 			return cli_fail("explain", "see posmark explain --help", "unexpected argument '%s'", argv[i]) + 1;
 	}
-	if (co.help) {
-		term_help_command("explain", stdout);
-		return 0;
-	}
-	if (!basket)
+	return 0;
+}
+
+/* The options that need no data directory to be refused: --basket given, --at readable. 0 or exit status 2. */
+static int explain_check_opts(const struct explain_opts *o, int64_t *now)
+{
+	if (!o->basket)
 		return cli_fail("explain", "give --basket GTIN,GTIN,...", "no basket given") + 1;
-	int64_t now = pm_now_us();
-	if (at && parse_at(at, &now))
+	*now = pm_now_us();
+	if (o->at && parse_at(o->at, now))
 		return cli_fail("explain", "give a UTC time like 2026-11-24T08:00:00Z (the sale's time) or a day "
-				"like 2026-11-24", "--at '%s' is not a time", at) + 1;
-	if (cli_open_log_ro("explain", &cfg, &db))
-		return 1;
-	if ((rc = term_offers_open(&cfg, db, &to, err, sizeof(err))) && !to.ledger) {
-		cli_fail("explain", NULL, "%s", err[0] ? err : pm_strerror(rc));
-		goto out;
+				"like 2026-11-24", "--at '%s' is not a time", o->at) + 1;
+	return 0;
+}
+
+/*
+ * Open the offers engine (key, caps ledger, installed rules) and pick the rule
+ * set to explain: --rules FILE if given, else the installed one. A failure of
+ * term_offers_open that still left a ledger is not fatal: --rules FILE may
+ * stand in for a broken installed set. 0, or -1 after telling why.
+ */
+static int explain_open_rules(struct explain *ex, const char *rules_file)
+{
+	int rc;
+	if ((rc = term_offers_open(&ex->cfg, ex->db, &ex->to, ex->err, sizeof(ex->err))) && !ex->to.ledger) {
+		cli_fail("explain", NULL, "%s", ex->err[0] ? ex->err : pm_strerror(rc));
+		return -1;
 	}
 	if (rules_file) {
-		if ((rc = term_rules_read(rules_file, db, cfg.store_id, &alt, err, sizeof(err))) || !alt) {
+		if ((rc = term_rules_read(rules_file, ex->db, ex->cfg.store_id, &ex->alt, ex->err, sizeof(ex->err))) ||
+		    !ex->alt) {
 			cli_fail("explain", "run 'posmark rules check FILE' for every error", "%s",
-				 err[0] ? err : "cannot read the rule file");
-			goto out;
+				 ex->err[0] ? ex->err : "cannot read the rule file");
+			return -1;
 		}
-	} else if (!to.rules) {
+	} else if (!ex->to.rules) {
 		cli_fail("explain", "install one with 'posmark rules load FILE --data DIR'", "%s",
-			 err[0] ? err : "no rule set installed on this terminal");
-		goto out;
+			 ex->err[0] ? ex->err : "no rule set installed on this terminal");
+		return -1;
 	}
-	struct ofr_rules *rules = alt ? alt : to.rules;
+	ex->rules = ex->alt ? ex->alt : ex->to.rules;
+	return 0;
+}
+
+/*
+ * The basket as sale lines: each comma-separated code must scan as an item;
+ * one of each, at the catalog's price (0 for an item not in the catalog).
+ * 0, or -1 after naming the code that is not an item.
+ */
+static int explain_read_basket(struct explain *ex, const char *basket)
+{
 	char *copy = strdup(basket), *save = NULL;
-	for (char *tok = strtok_r(copy, ",", &save); tok && n < 256; tok = strtok_r(NULL, ",", &save)) {
+	for (char *tok = strtok_r(copy, ",", &save); tok && ex->n < 256; tok = strtok_r(NULL, ",", &save)) {
 		struct scan_result r;
 		struct loy_product p;
-		scan_decode(&cfg.scan, tok, strlen(tok), NULL, &r);
+		struct ofr_line *line = &ex->lines[ex->n];
+		scan_decode(&ex->cfg.scan, tok, strlen(tok), NULL, &r);
 		if (r.kind != SCAN_ITEM) {
 			cli_fail("explain", "give item GTINs separated by commas", "'%s' is not an item GTIN: %s", tok,
 				 r.error[0] ? r.error : "another kind of code");
 			free(copy);
-			goto out;
+			return -1;
 		}
-		memset(&lines[n], 0, sizeof(lines[n]));
-		memcpy(lines[n].gtin, r.gtin, sizeof(lines[n].gtin));
-		lines[n].qty = 1;
-		lines[n].line_cents = loy_catalog_get(db, r.gtin, &p) == PM_OK ? p.price_cents : 0;
-		n++;
+		memset(line, 0, sizeof(*line));
+		memcpy(line->gtin, r.gtin, sizeof(line->gtin));
+		line->qty = 1;
+		line->line_cents = loy_catalog_get(ex->db, r.gtin, &p) == PM_OK ? p.price_cents : 0;
+		ex->n++;
 	}
 	free(copy);
-	term_offers_card(db, card_no, &card);
-	term_offers_history(db, &hist);
-	if (card_no && card.consent == OFR_CONSENT_YES &&
-	    (rc = ofr_profile_build(rules, &card, &hist, now, &prof))) {
+	return 0;
+}
+
+/*
+ * Decide as the till would at ex->now, with the card's history only when the
+ * card consented, recording every rule's verdict through the trace; the rows
+ * are then sorted chosen-first by rank, then by rule id. 0, or -1 after telling why.
+ */
+static int explain_decide(struct explain *ex, const char *card_no)
+{
+	int rc;
+	term_offers_card(ex->db, card_no, &ex->card);
+	term_offers_history(ex->db, &ex->hist);
+	if (card_no && ex->card.consent == OFR_CONSENT_YES &&
+	    (rc = ofr_profile_build(ex->rules, &ex->card, &ex->hist, ex->now, &ex->prof))) {
 		cli_fail("explain", NULL, "cannot read the card's history: %s", pm_strerror(rc));
-		goto out;
+		return -1;
 	}
-	struct ofr_request req = { .items = lines, .n_items = n, .card = &card, .profile = prof,
-				   .ledger = to.ledger, .now_us = now, .max_offers = cfg.offers_max,
-				   .naive = true, .coupon_prefix = to.prefix };
-	struct ofr_trace tr = { &rs, on_note };
-	if ((rc = ofr_decide(rules, &req, &dec, &tr))) {
+	/* naive: evaluate every rule, not only the indexed walk's first passes, so each gets a verdict */
+	struct ofr_request req = { .items = ex->lines, .n_items = ex->n, .card = &ex->card, .profile = ex->prof,
+				   .ledger = ex->to.ledger, .now_us = ex->now, .max_offers = ex->cfg.offers_max,
+				   .naive = true, .coupon_prefix = ex->to.prefix };
+	struct ofr_trace tr = { &ex->rs, on_note };
+	if ((rc = ofr_decide(ex->rules, &req, &ex->dec, &tr))) {
 		cli_fail("explain", NULL, "decision failed: %s", pm_strerror(rc));
-		goto out;
+		return -1;
 	}
-	if (rs.n)
-		qsort(rs.v, rs.n, sizeof(*rs.v), cmp_row);
-	if (co.json) {
-		json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:[]}", "rules", ofr_rules_name(rules),
-				      "rule_count", (json_int_t)ofr_rules_count(rules),
-				      "consent", card.consent == OFR_CONSENT_YES ? "yes" : card.consent == OFR_CONSENT_NO ? "no" : "unknown",
-				      "segment", ofr_profile_segment(prof), "candidates");
-		json_t *cands = json_object_get(o, "candidates"), *chosen = json_array();
-		for (size_t i = 0; i < rs.n; i++) {
-			if (!all && rs.v[i].verdict == OFR_V_NOT_MATCHED && !rs.v[i].rank && strstr(rs.v[i].why, "basket has 0"))
-				continue;
-			json_array_append_new(cands, json_pack("{s:s, s:s, s:s, s:s, s:i}", "rule", rs.v[i].rule,
-							       "campaign", rs.v[i].campaign, "verdict",
-							       ofr_verdict_name(rs.v[i].verdict), "why", rs.v[i].why,
-							       "rank", rs.v[i].rank));
-		}
-		for (size_t i = 0; i < dec.n; i++)
-			json_array_append_new(chosen, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:f, s:b}",
-								"rank", (int)i + 1, "rule", dec.offers[i].rule_id,
-								"campaign", dec.offers[i].campaign,
-								"kind", ofr_kind_name(dec.offers[i].kind), "gtin", dec.offers[i].gtin,
-								"name", dec.offers[i].name, "held_back", dec.offers[i].held_back,
-								"priority", dec.offers[i].priority,
-								"signal", ofr_signal_name(dec.offers[i].signal),
-								"score", dec.offers[i].score, "repeat", dec.offers[i].repeat));
-		json_object_set_new(o, "ranking", chosen);
-		json_object_set_new(o, "at", json_integer((json_int_t)now));
-		char *s = json_dumps(o, JSON_COMPACT);
-		puts(s ? s : "{}");
-		free(s);
-		json_decref(o);
-	} else {
-		char when[32];
-		time_t ts = (time_t)(now / 1000000);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ts));
-		printf("at %s: rule set '%s' (%zu rules); card %s, consent %s, segment %s, %llu past sales\n", when,
-		       ofr_rules_name(rules), ofr_rules_count(rules), card_no ? "given" : "none",
-		       card.consent == OFR_CONSENT_YES ? "yes" : card.consent == OFR_CONSENT_NO ? "no" : "not asked",
-		       ofr_profile_segment(prof), (unsigned long long)ofr_profile_sales(prof));
-		printf("%-4s %-24s %-20s %-13s %s\n", "rank", "rule", "campaign", "verdict", "why");
-		size_t hidden = 0;
-		for (size_t i = 0; i < rs.n; i++) {
-			if (!all && rs.v[i].verdict == OFR_V_NOT_MATCHED && strstr(rs.v[i].why, "basket has 0")) {
-				hidden++;
-				continue;
-			}
-			char rank[8] = "-";
-			if (rs.v[i].rank)
-				snprintf(rank, sizeof(rank), "%d", rs.v[i].rank);
-			printf("%-4s %-24s %-20s %-13s %s\n", rank, rs.v[i].rule, rs.v[i].campaign,
-			       ofr_verdict_name(rs.v[i].verdict), rs.v[i].why);
-		}
-		if (hidden)
-			printf("(%zu rules not triggered by this basket; --all lists them)\n", hidden);
-		printf("final ranking:\n");
-		for (size_t i = 0; i < dec.n; i++)
-			printf("  %zu. %s (%s, %s) %s  [%s, score %.3f%s]%s\n", i + 1, dec.offers[i].name,
-			       dec.offers[i].campaign, ofr_kind_name(dec.offers[i].kind), dec.offers[i].gtin,
-			       ofr_signal_name(dec.offers[i].signal), dec.offers[i].score,
-			       dec.offers[i].repeat ? ", bought before" : "",
-			       dec.offers[i].held_back ? "  [control group: not printed]" : "");
-		if (!dec.n)
-			printf("  (no offer)\n");
+	if (ex->rs.n)
+		qsort(ex->rs.v, ex->rs.n, sizeof(*ex->rs.v), cmp_row);
+	return 0;
+}
+
+/* A rule the basket did not trigger at all: hidden unless --all, as most of a big rule set is. */
+static bool untriggered(const struct row *r)
+{
+	return r->verdict == OFR_V_NOT_MATCHED && strstr(r->why, "basket has 0");
+}
+
+/* The JSON "candidates": every rule looked at; an untriggered one without a rank only with --all. */
+static void explain_json_candidates(const struct rows *rs, bool all, json_t *cands)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct row *r = &rs->v[i];
+		if (!all && !r->rank && untriggered(r))
+			continue;
+		json_array_append_new(cands, json_pack("{s:s, s:s, s:s, s:s, s:i}", "rule", r->rule,
+						       "campaign", r->campaign, "verdict",
+						       ofr_verdict_name(r->verdict), "why", r->why,
+						       "rank", r->rank));
 	}
-	status = 0;
-out:
-	free(rs.v);
-	ofr_profile_free(prof);
-	ofr_rules_free(alt);
-	term_offers_close(&to);
-	loy_close(db);
+}
+
+/* The JSON "ranking": the chosen offers in order, with the signal and score that chose each. */
+static json_t *explain_json_ranking(const struct ofr_decision *dec)
+{
+	json_t *chosen = json_array();
+	for (size_t i = 0; i < dec->n; i++) {
+		const struct ofr_offer *of = &dec->offers[i];
+		json_array_append_new(chosen, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:f, s:b}",
+							"rank", (int)i + 1, "rule", of->rule_id,
+							"campaign", of->campaign,
+							"kind", ofr_kind_name(of->kind), "gtin", of->gtin,
+							"name", of->name, "held_back", of->held_back,
+							"priority", of->priority,
+							"signal", ofr_signal_name(of->signal),
+							"score", of->score, "repeat", of->repeat));
+	}
+	return chosen;
+}
+
+/* --json: the same explanation as one compact object on one line. */
+static void explain_print_json(const struct explain *ex, bool all)
+{
+	const struct ofr_card *card = &ex->card;
+	json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:[]}", "rules", ofr_rules_name(ex->rules),
+			      "rule_count", (json_int_t)ofr_rules_count(ex->rules),
+			      "consent", card->consent == OFR_CONSENT_YES ? "yes" : card->consent == OFR_CONSENT_NO ? "no" : "unknown",
+			      "segment", ofr_profile_segment(ex->prof), "candidates");
+	explain_json_candidates(&ex->rs, all, json_object_get(o, "candidates"));
+	json_object_set_new(o, "ranking", explain_json_ranking(&ex->dec));
+	json_object_set_new(o, "at", json_integer((json_int_t)ex->now));
+	char *s = json_dumps(o, JSON_COMPACT);
+	puts(s ? s : "{}");
+	free(s);
+	json_decref(o);
+}
+
+/* The first line: when, which rule set, and what is known of the card. */
+static void explain_print_header(const struct explain *ex, const char *card_no)
+{
+	char when[32];
+	time_t ts = (time_t)(ex->now / 1000000);
+	int consent = ex->card.consent;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ts));
+	printf("at %s: rule set '%s' (%zu rules); card %s, consent %s, segment %s, %llu past sales\n", when,
+	       ofr_rules_name(ex->rules), ofr_rules_count(ex->rules), card_no ? "given" : "none",
+	       consent == OFR_CONSENT_YES ? "yes" : consent == OFR_CONSENT_NO ? "no" : "not asked",
+	       ofr_profile_segment(ex->prof), (unsigned long long)ofr_profile_sales(ex->prof));
+}
+
+/* The table of rules looked at, with verdict and why; untriggered ones are counted, not listed, without --all. */
+static void explain_print_candidates(const struct rows *rs, bool all)
+{
+	size_t hidden = 0;
+	printf("%-4s %-24s %-20s %-13s %s\n", "rank", "rule", "campaign", "verdict", "why");
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct row *r = &rs->v[i];
+		if (!all && untriggered(r)) {
+			hidden++;
+			continue;
+		}
+		char rank[8] = "-";
+		if (r->rank)
+			snprintf(rank, sizeof(rank), "%d", r->rank);
+		printf("%-4s %-24s %-20s %-13s %s\n", rank, r->rule, r->campaign, ofr_verdict_name(r->verdict), r->why);
+	}
+	if (hidden)
+		printf("(%zu rules not triggered by this basket; --all lists them)\n", hidden);
+}
+
+/* The offers the till would print, in order, each with the signal that chose it. */
+static void explain_print_ranking(const struct ofr_decision *dec)
+{
+	printf("final ranking:\n");
+	for (size_t i = 0; i < dec->n; i++) {
+		const struct ofr_offer *of = &dec->offers[i];
+		printf("  %zu. %s (%s, %s) %s  [%s, score %.3f%s]%s\n", i + 1, of->name,
+		       of->campaign, ofr_kind_name(of->kind), of->gtin,
+		       ofr_signal_name(of->signal), of->score,
+		       of->repeat ? ", bought before" : "",
+		       of->held_back ? "  [control group: not printed]" : "");
+	}
+	if (!dec->n)
+		printf("  (no offer)\n");
+}
+
+static void explain_close(struct explain *ex)
+{
+	free(ex->rs.v);
+	ofr_profile_free(ex->prof);
+	ofr_rules_free(ex->alt);
+	term_offers_close(&ex->to);
+	loy_close(ex->db);
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	struct cli_common co;
+	struct explain_opts o;
+	struct explain ex;
+	int status = 1, rc;
+	memset(&ex, 0, sizeof(ex));
+	if ((rc = cli_setup(&argc, argv, &co, &ex.cfg)))
+		return rc;
+	if ((rc = explain_parse_args(argc, argv, &o)))
+		return rc;
+	if (co.help) {
+		term_help_command("explain", stdout);
+		return 0;
+	}
+	if ((rc = explain_check_opts(&o, &ex.now)))
+		return rc;
+	if (cli_open_log_ro("explain", &ex.cfg, &ex.db))
+		return 1;
+	if (!explain_open_rules(&ex, o.rules_file) && !explain_read_basket(&ex, o.basket) &&
+	    !explain_decide(&ex, o.card_no)) {
+		if (co.json)
+			explain_print_json(&ex, o.all);
+		else {
+			explain_print_header(&ex, o.card_no);
+			explain_print_candidates(&ex.rs, o.all);
+			explain_print_ranking(&ex.dec);
+		}
+		status = 0;
+	}
+	explain_close(&ex);
 	return status;
 }
