@@ -566,13 +566,142 @@ static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *camp
 	return ok;
 }
 
+/*
+ * "format" and "version": PM_EVERSION for a set newer than this build (the
+ * caller checks nothing more: this build cannot tell what a newer set
+ * means), PM_EINVAL for a missing or wrong one (the rest is still checked
+ * and reported).
+ */
+static int parse_header(struct ofri_pctx *c, json_t *root)
+{
+	int rc = PM_OK;
+	json_t *v = json_object_get(root, "format");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "posmark-rules")) {
+		ERR(c, v ? "format" : "", "'format' must be \"posmark-rules\"");
+		rc = PM_EINVAL;
+	}
+	v = json_object_get(root, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		ERR(c, v ? "version" : "", "'version' must be a whole number (this build reads %d)",
+		    OFR_FORMAT_VERSION);
+		rc = PM_EINVAL;
+	} else if (json_integer_value(v) > OFR_FORMAT_VERSION) {
+		ERR(c, "version", "rule-set version %lld is newer than this build reads (%d)",
+		    (long long)json_integer_value(v), OFR_FORMAT_VERSION);
+		rc = PM_EVERSION;
+	}
+	return rc;
+}
+
+/* The set's "limits" (3 offers a receipt and 2 repeats unless given); false on error (reported). */
+static bool parse_set_limits(struct ofri_pctx *c, json_t *root)
+{
+	struct ofr_rules *r = c->r;
+	bool ok = true;
+	r->max_offers = 3;
+	r->max_repeats = 2;
+	json_t *lim = json_object_get(root, "limits");
+	if (!lim)
+		return true;
+	int64_t m = r->max_offers, mr = r->max_repeats;
+	static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats",
+						"explore_weight", "explore_novelty", NULL };
+	if (!json_is_object(lim)) {
+		ERR(c, "limits", "'limits' must be an object");
+		return false;
+	}
+	ofri_known_keys(c, lim, "limits", lim_keys);
+	if (!ofri_get_int(c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
+		ok = false;
+	r->max_offers = (int)m;
+	if (!ofri_get_int(c, lim, "max_repeats", "limits", 0, OFR_MAX_OFFERS, &mr))
+		ok = false;
+	r->max_repeats = (int)mr;
+	json_t *ml = json_object_get(lim, "min_lift");
+	if (ml && !json_is_number(ml)) {
+		ERR(c, "limits.min_lift", "'min_lift' must be a number (e.g. 1.0)");
+		ok = false;
+	}
+	r->min_lift = json_is_number(ml) ? json_number_value(ml) : 0;
+	if (!ofri_parse_explore_limits(c, lim))
+		ok = false;
+	return ok;
+}
+
+/*
+ * Keep a parsed rule unless its id is already taken. Only the first
+ * personal rule is used (r->personal names one); later ones are kept and
+ * warned about. false: the rule was refused (reported).
+ */
+static bool keep_rule(struct ofri_pctx *c, struct ofri_map *ids, size_t idx)
+{
+	struct ofr_rules *r = c->r;
+	struct ofri_rule *rule = &r->rules[r->n_rules];
+	uint32_t prev;
+	if (ofri_map_get(ids, ofri_hash_str(rule->id), &prev)) {
+		char p[64];
+		ofri_pj(p, sizeof(p), "rules[%zu].id", idx);
+		char first[64];
+		snprintf(first, sizeof(first), "rules[%zu]", r->rules[prev].json_index);
+		ERR(c, p, "rule id '%s' is used twice (first on line %d)", rule->id,
+		    ofri_line_of(c->text, c->len, first));
+		return false;
+	}
+	ofri_map_put(ids, ofri_hash_str(rule->id), (uint32_t)r->n_rules);
+	if (rule->kind == OFR_PERSONAL && !r->personal)
+		r->personal = (uint32_t)r->n_rules + 1;
+	else if (rule->kind == OFR_PERSONAL)
+		WARN(c, "rules", "rule '%s': only the first personal rule ('%s') is used", rule->id,
+		     r->rules[r->personal - 1].id);
+	r->n_rules++;
+	return true;
+}
+
+/*
+ * The "rules" array into r->rules. A rule with an error is dropped and the
+ * rest still parsed, so that one load reports every broken rule; the set
+ * is refused then all the same (PM_EINVAL). PM_ENOMEM when out of memory.
+ */
+static int parse_rules(struct ofri_pctx *c, json_t *rules, json_t *campaigns)
+{
+	struct ofr_rules *r = c->r;
+	int rc = PM_OK;
+	if (!json_is_array(rules)) {
+		ERR(c, rules ? "rules" : "", "'rules' must be an array of rules");
+		return PM_EINVAL;
+	}
+	if (json_array_size(rules) > r->max_rules) {
+		ERR(c, "rules", "the rule set has %zu rules, more than this terminal takes (%zu, config "
+		    "offers.max_rules): mine with a higher --min-support or --min-confidence, or raise the limit "
+		    "if the memory is there (about 500 bytes a rule)", json_array_size(rules), r->max_rules);
+		return PM_EINVAL;
+	}
+	r->rules = calloc(json_array_size(rules) + 1, sizeof(*r->rules));
+	if (!r->rules)
+		return PM_ENOMEM;
+	struct ofri_map ids;
+	if (ofri_map_init(&ids, json_array_size(rules)))
+		return PM_ENOMEM;
+	size_t i;
+	json_t *jr;
+	json_array_foreach(rules, i, jr) {
+		struct ofri_rule *rule = &r->rules[r->n_rules];
+		if (!parse_rule(c, jr, i, campaigns, rule) || !keep_rule(c, &ids, i)) {
+			rc = PM_EINVAL;
+			ofri_rule_release(rule);
+		}
+	}
+	ofri_map_release(&ids);
+	return rc;
+}
+
 int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *store_id,
 	       struct ofr_diags *d)
 {
 	struct ofri_pctx c = { r, text, len, store_id ? store_id : "", d };
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *v;
-	int rc = PM_OK;
+	int rc;
 	if (!root) {
 		ofri_diag(d, NULL, 0, false, NULL, "%s", je.text);
 		d->v[d->n - 1].line = je.line > 0 ? je.line : 1;
@@ -588,112 +717,23 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 	static const char *const top_keys[] = { "format", "version", "name", "generated_by", "description",
 						"limits", "campaigns", "rules", NULL };
 	ofri_known_keys(&c, root, "", top_keys);
-	v = json_object_get(root, "format");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "posmark-rules")) {
-		ERR(&c, v ? "format" : "", "'format' must be \"posmark-rules\"");
-		rc = PM_EINVAL;
-	}
-	v = json_object_get(root, "version");
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		ERR(&c, v ? "version" : "", "'version' must be a whole number (this build reads %d)",
-		    OFR_FORMAT_VERSION);
-		rc = PM_EINVAL;
-	} else if (json_integer_value(v) > OFR_FORMAT_VERSION) {
-		ERR(&c, "version", "rule-set version %lld is newer than this build reads (%d)",
-		    (long long)json_integer_value(v), OFR_FORMAT_VERSION);
-		rc = PM_EVERSION;
+	rc = parse_header(&c, root);
+	if (rc == PM_EVERSION)
 		goto out;
-	}
 	v = json_object_get(root, "name");
 	snprintf(r->name, sizeof(r->name), "%s", json_is_string(v) ? json_string_value(v) : "unnamed");
-	r->max_offers = 3;
-	r->max_repeats = 2;
-	json_t *lim = json_object_get(root, "limits");
-	if (lim) {
-		int64_t m = r->max_offers, mr = r->max_repeats;
-		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats",
-							"explore_weight", "explore_novelty", NULL };
-		if (!json_is_object(lim)) {
-			ERR(&c, "limits", "'limits' must be an object");
-			rc = PM_EINVAL;
-		} else {
-			ofri_known_keys(&c, lim, "limits", lim_keys);
-			if (!ofri_get_int(&c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
-				rc = PM_EINVAL;
-			r->max_offers = (int)m;
-			if (!ofri_get_int(&c, lim, "max_repeats", "limits", 0, OFR_MAX_OFFERS, &mr))
-				rc = PM_EINVAL;
-			r->max_repeats = (int)mr;
-			json_t *ml = json_object_get(lim, "min_lift");
-			if (ml && !json_is_number(ml)) {
-				ERR(&c, "limits.min_lift", "'min_lift' must be a number (e.g. 1.0)");
-				rc = PM_EINVAL;
-			}
-			r->min_lift = json_is_number(ml) ? json_number_value(ml) : 0;
-			if (!ofri_parse_explore_limits(&c, lim))
-				rc = PM_EINVAL;
-		}
-	}
+	if (!parse_set_limits(&c, root))
+		rc = PM_EINVAL;
 	json_t *campaigns = json_object_get(root, "campaigns");
 	if (campaigns && !json_is_object(campaigns)) {
 		ERR(&c, "campaigns", "'campaigns' must be an object of campaign name -> limits");
 		rc = PM_EINVAL;
 		campaigns = NULL;
 	}
-	json_t *rules = json_object_get(root, "rules");
-	if (!json_is_array(rules)) {
-		ERR(&c, rules ? "rules" : "", "'rules' must be an array of rules");
-		rc = PM_EINVAL;
-		goto out;
-	}
-	if (json_array_size(rules) > r->max_rules) {
-		ERR(&c, "rules", "the rule set has %zu rules, more than this terminal takes (%zu, config "
-		    "offers.max_rules): mine with a higher --min-support or --min-confidence, or raise the limit "
-		    "if the memory is there (about 500 bytes a rule)", json_array_size(rules), r->max_rules);
-		rc = PM_EINVAL;
-		goto out;
-	}
-	r->rules = calloc(json_array_size(rules) + 1, sizeof(*r->rules));
-	if (!r->rules) {
-		rc = PM_ENOMEM;
-		goto out;
-	}
-	struct ofri_map ids;
-	if (ofri_map_init(&ids, json_array_size(rules))) {
-		rc = PM_ENOMEM;
-		goto out;
-	}
-	size_t i;
-	json_t *jr;
-	json_array_foreach(rules, i, jr) {
-		struct ofri_rule *rule = &r->rules[r->n_rules];
-		uint32_t prev;
-		if (!parse_rule(&c, jr, i, campaigns, rule)) {
-			rc = PM_EINVAL;
-			ofri_rule_release(rule);
-			continue;
-		}
-		if (ofri_map_get(&ids, ofri_hash_str(rule->id), &prev)) {
-			char p[64];
-			ofri_pj(p, sizeof(p), "rules[%zu].id", i);
-			char first[64];
-			snprintf(first, sizeof(first), "rules[%zu]", r->rules[prev].json_index);
-			ERR(&c, p, "rule id '%s' is used twice (first on line %d)", rule->id,
-			    ofri_line_of(text, len, first));
-			rc = PM_EINVAL;
-			ofri_rule_release(rule);
-			continue;
-		}
-		ofri_map_put(&ids, ofri_hash_str(rule->id), (uint32_t)r->n_rules);
-		if (rule->kind == OFR_PERSONAL && !r->personal)
-			r->personal = (uint32_t)r->n_rules + 1;
-		else if (rule->kind == OFR_PERSONAL)
-			WARN(&c, "rules", "rule '%s': only the first personal rule ('%s') is used", rule->id,
-			     r->rules[r->personal - 1].id);
-		r->n_rules++;
-	}
-	ofri_map_release(&ids);
-	if (d->errors && !rc)
+	int rules_rc = parse_rules(&c, json_object_get(root, "rules"), campaigns);
+	if (rules_rc != PM_OK)
+		rc = rules_rc;
+	else if (d->errors && !rc)
 		rc = PM_EINVAL;
 out:
 	json_decref(root);
