@@ -229,6 +229,9 @@ bool ofri_parse_personal(struct ofri_pctx *c, struct json_t *jr, const char *pat
 /* rules_personal.c: limits.explore_weight and limits.explore_novelty; false on error (reported). */
 bool ofri_parse_explore_limits(struct ofri_pctx *c, struct json_t *lim);
 
+/* rules_parse_offer.c: a rule's "offer" object into its benefit and target; false on error (reported). */
+bool ofri_parse_offer(struct ofri_pctx *c, struct json_t *o, const char *path, struct ofri_rule *rule);
+
 /* rules_pos.c: 1-based line of the value at path ("rules[3].offer.item"), 0 if not found. */
 int ofri_line_of(const char *text, size_t len, const char *path);
 

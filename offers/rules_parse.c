@@ -332,132 +332,6 @@ static bool parse_card(struct ofri_pctx *c, json_t *obj, const char *path, struc
 	return ok;
 }
 
-static const char *const offer_keys[] = { "item", "category", "basket", "upgrade", "brand",
-					  "percent_off", "amount_off_cents", "points_multiplier",
-					  "points", NULL };
-
-static bool parse_offer(struct ofri_pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
-{
-	json_t *v;
-	char p[160];
-	int64_t pct = 0, amt = 0, pts = 0;
-	int given = 0;
-	if (!json_is_object(o)) {
-		ERR(c, path, "'offer' is required: an object such as {\"item\":\"GTIN\",\"percent_off\":10}");
-		return false;
-	}
-	ofri_known_keys(c, o, path, offer_keys);
-	if (!ofri_get_int(c, o, "percent_off", path, 1, 99, &pct) ||
-	    !ofri_get_int(c, o, "amount_off_cents", path, 1, 9999, &amt) ||
-	    !ofri_get_int(c, o, "points", path, 1, 9999, &pts))
-		return false;
-	given = (pct > 0) + (amt > 0) + (pts > 0);
-	if ((v = json_object_get(o, "points_multiplier"))) {
-		ofri_pj(p, sizeof(p), "%s.points_multiplier", path);
-		double m = json_number_value(v);
-		if (!json_is_number(v) || m <= 1.0 || m > 99.0) {
-			ERR(c, p, "'points_multiplier' must be a number above 1 and at most 99 (e.g. 2 for double points)");
-			return false;
-		}
-		rule->benefit = OFR_POINTS_MULT;
-		rule->value = (int32_t)lround(m * 100);
-		given++;
-	}
-	if (given != 1) {
-		ERR(c, path, "give exactly one of percent_off, amount_off_cents, points_multiplier, points");
-		return false;
-	}
-	json_t *item = json_object_get(o, "item"), *cat = json_object_get(o, "category");
-	if (rule->kind == OFR_PERSONAL) {
-		if (item || cat || pts || json_object_get(o, "basket")) {
-			ERR(c, path, "a personal offer takes its item from the card's history: give only "
-			    "percent_off, amount_off_cents or points_multiplier");
-			return false;
-		}
-		rule->benefit = pct ? OFR_PERCENT_ITEM : amt ? OFR_AMOUNT_ITEM : OFR_POINTS_MULT;
-		if (rule->benefit != OFR_POINTS_MULT)
-			rule->value = (int32_t)(pct ? pct : amt);
-		return true;
-	}
-	if (item) {
-		ofri_pj(p, sizeof(p), "%s.item", path);
-		if (!json_is_string(item) || !ofri_gtin14(json_string_value(item), rule->target_gtin)) {
-			ERR(c, p, "'item' must be a GTIN (8, 12, 13 or 14 digits with a valid check digit)");
-			return false;
-		}
-		rule->target_key = ofri_gtin_key(rule->target_gtin);
-		if (c->r->have_catalog && !ofri_product_find(c->r, rule->target_key)) {
-			WARN(c, p, "offered item %s is not in the catalog: this rule is disabled here",
-			     rule->target_gtin);
-			rule->target_unknown = true;
-		}
-	}
-	if (cat) {
-		ofri_pj(p, sizeof(p), "%s.category", path);
-		if (!json_is_string(cat) || !json_string_value(cat)[0]) {
-			ERR(c, p, "'category' must be a non-empty string");
-			return false;
-		}
-		intern(c, json_string_value(cat), &rule->target_category);
-	}
-	if (rule->kind == OFR_UP_SELL) {
-		json_t *up = json_object_get(o, "upgrade"), *br = json_object_get(o, "brand");
-		const char *u = json_is_string(up) ? json_string_value(up) : "price";
-		if (up && !json_is_string(up))
-			u = "";
-		rule->upsell = !strcmp(u, "price") ? 1 : !strcmp(u, "brand") ? 2 : 0;
-		if (!rule->upsell) {
-			ofri_pj(p, sizeof(p), "%s.upgrade", path);
-			ERR(c, p, "'upgrade' must be \"price\" or \"brand\"");
-			return false;
-		}
-		if (br && json_is_string(br))
-			intern(c, json_string_value(br), &rule->upsell_brand);
-		if (item) {
-			ERR(c, path, "an up_sell offer picks its product from the catalog: drop 'item'");
-			return false;
-		}
-		if (pts || rule->benefit == OFR_POINTS_MULT) {
-			ERR(c, path, "an up_sell offer takes percent_off or amount_off_cents");
-			return false;
-		}
-		rule->benefit = pct ? OFR_PERCENT_ITEM : OFR_AMOUNT_ITEM;
-		rule->value = (int32_t)(pct ? pct : amt);
-		return true;
-	}
-	if (pts) {
-		rule->benefit = OFR_POINTS_BONUS_FLAT;
-		rule->value = (int32_t)pts;
-		return true;
-	}
-	if (rule->benefit == OFR_POINTS_MULT) {
-		if (!item) {
-			ERR(c, path, "'points_multiplier' needs the 'item' it applies to");
-			return false;
-		}
-		return true;
-	}
-	if (item) {
-		rule->benefit = pct ? OFR_PERCENT_ITEM : OFR_AMOUNT_ITEM;
-		rule->value = (int32_t)(pct ? pct : amt);
-	} else if (cat && pct) {
-		rule->benefit = OFR_PERCENT_CATEGORY;
-		rule->value = (int32_t)pct;
-	} else if (!cat && json_is_true(json_object_get(o, "basket")) && amt) {
-		rule->benefit = OFR_AMOUNT_BASKET;
-		rule->value = (int32_t)amt;
-	} else {
-		ERR(c, path, "say what the offer is for: 'item' (with any benefit), 'category' with "
-		    "percent_off, or \"basket\":true with amount_off_cents");
-		return false;
-	}
-	if ((rule->kind == OFR_CROSS_SELL || rule->kind == OFR_EXPLORE) && !item) {
-		ERR(c, path, "a %s offer needs the 'item' it sells", ofr_kind_name(rule->kind));
-		return false;
-	}
-	return true;
-}
-
 /* Campaign-level defaults (the "campaigns" object) and rule-level overrides. */
 static bool parse_limits(struct ofri_pctx *c, json_t *o, const char *path, struct ofri_rule *rule)
 {
@@ -506,29 +380,32 @@ static const char *const rule_keys[] = { "id", "campaign", "kind", "priority", "
 					 "offer", "stats", "valid_from", "valid_until", "stores",
 					 "frequency_days", "budget", "holdout_pct", "coupon_days", NULL };
 
-static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *campaigns, struct ofri_rule *rule)
+/* A rule's values before its JSON is read: -1 stats mean "not given" (priority then decides). */
+static void rule_defaults(struct ofri_rule *rule, size_t idx)
 {
-	char path[64], p[160];
-	json_t *v;
-	bool ok = true;
-	int64_t prio = -1;
-	ofri_pj(path, sizeof(path), "rules[%zu]", idx);
 	memset(rule, 0, sizeof(*rule));
 	rule->id = rule->campaign = rule->text = "";
 	rule->basket.type = OFRI_ALL;
 	rule->confidence = rule->support = rule->lift = -1;
 	rule->coupon_days = 14;
 	rule->json_index = idx;
-	if (!json_is_object(jr)) {
-		ERR(c, path, "a rule must be an object with id, kind, when and offer");
-		return false;
-	}
-	ofri_known_keys(c, jr, path, rule_keys);
-	v = json_object_get(jr, "id");
+}
+
+/*
+ * id, campaign (defaults to the id) and kind. An unusable kind stops the
+ * rule there: everything after depends on it. Returns false when the rule
+ * must be given up now (kind, or out of memory); a bad id or campaign only
+ * clears *ok so that the rest is still checked and reported.
+ */
+static bool parse_rule_names(struct ofri_pctx *c, json_t *jr, const char *path, struct ofri_rule *rule,
+			     bool *ok)
+{
+	char p[160];
+	json_t *v = json_object_get(jr, "id");
 	ofri_pj(p, sizeof(p), "%s.id", path);
 	if (!json_is_string(v) || !json_string_value(v)[0] || strlen(json_string_value(v)) > OFR_ID_MAX) {
 		ERR(c, v ? p : path, "'id' is required: a string of 1 to %d characters", OFR_ID_MAX);
-		ok = false;
+		*ok = false;
 	} else {
 		if (!(rule->id = ofri_arena_strdup(&c->r->ids, json_string_value(v))))
 			return false;
@@ -537,7 +414,7 @@ static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *camp
 	ofri_pj(p, sizeof(p), "%s.campaign", path);
 	if (v && (!json_is_string(v) || !json_string_value(v)[0] || strlen(json_string_value(v)) > OFR_ID_MAX)) {
 		ERR(c, p, "'campaign' must be a string of 1 to %d characters", OFR_ID_MAX);
-		ok = false;
+		*ok = false;
 	}
 	uint32_t sid;
 	if (intern(c, json_is_string(v) && json_string_value(v)[0] ? json_string_value(v) : rule->id, &sid))
@@ -554,37 +431,51 @@ static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *camp
 		ERR(c, v ? p : path, "'kind' must be cross_sell, up_sell, promotion, points_bonus, personal or explore");
 		return false;
 	}
-	if (!ofri_parse_personal(c, jr, path, rule))
-		ok = false;
-	v = json_object_get(jr, "text");
-	if (json_is_string(v) && !intern(c, json_string_value(v), &sid))
-		rule->text = c->r->strs.s[sid];
-	/* stats (as the miner writes them) */
+	return true;
+}
+
+/* "stats" as the miner writes them; a number left out stays -1 (not known). */
+static bool parse_rule_stats(struct ofri_pctx *c, json_t *jr, const char *path, struct ofri_rule *rule)
+{
+	char p[160];
+	bool ok = true;
 	json_t *st = json_object_get(jr, "stats");
-	if (st) {
-		ofri_pj(p, sizeof(p), "%s.stats", path);
-		if (!json_is_object(st)) {
-			ERR(c, p, "'stats' must be an object {support, confidence, lift, count}");
-			ok = false;
-		} else {
-			json_t *cf = json_object_get(st, "confidence"), *su = json_object_get(st, "support"),
-			       *li = json_object_get(st, "lift");
-			if (cf && (!json_is_number(cf) || json_number_value(cf) < 0 || json_number_value(cf) > 1)) {
-				ofri_pj(p, sizeof(p), "%s.stats.confidence", path);
-				ERR(c, p, "'confidence' must be a number from 0 to 1");
-				ok = false;
-			}
-			if (li && (!json_is_number(li) || json_number_value(li) < 0)) {
-				ofri_pj(p, sizeof(p), "%s.stats.lift", path);
-				ERR(c, p, "'lift' must be a number >= 0");
-				ok = false;
-			}
-			rule->confidence = json_is_number(cf) ? json_number_value(cf) : -1;
-			rule->support = json_is_number(su) ? json_number_value(su) : -1;
-			rule->lift = json_is_number(li) ? json_number_value(li) : -1;
-		}
+	if (!st)
+		return true;
+	ofri_pj(p, sizeof(p), "%s.stats", path);
+	if (!json_is_object(st)) {
+		ERR(c, p, "'stats' must be an object {support, confidence, lift, count}");
+		return false;
 	}
-	ok &= ofri_get_int(c, jr, "priority", path, 0, 1000, &prio);
+	json_t *cf = json_object_get(st, "confidence"), *su = json_object_get(st, "support"),
+	       *li = json_object_get(st, "lift");
+	if (cf && (!json_is_number(cf) || json_number_value(cf) < 0 || json_number_value(cf) > 1)) {
+		ofri_pj(p, sizeof(p), "%s.stats.confidence", path);
+		ERR(c, p, "'confidence' must be a number from 0 to 1");
+		ok = false;
+	}
+	if (li && (!json_is_number(li) || json_number_value(li) < 0)) {
+		ofri_pj(p, sizeof(p), "%s.stats.lift", path);
+		ERR(c, p, "'lift' must be a number >= 0");
+		ok = false;
+	}
+	rule->confidence = json_is_number(cf) ? json_number_value(cf) : -1;
+	rule->support = json_is_number(su) ? json_number_value(su) : -1;
+	rule->lift = json_is_number(li) ? json_number_value(li) : -1;
+	return ok;
+}
+
+/*
+ * "priority" (0..1000); without it a mined rule ranks by its confidence and
+ * a hand-written one sits at 500 (docs/rules.md). A rule without a
+ * confidence gets priority/1000, the ranking's second key. A lift below
+ * limits.min_lift only marks the rule: it stays loaded but is never offered
+ * (decide.c then says why).
+ */
+static bool parse_rule_priority(struct ofri_pctx *c, json_t *jr, const char *path, struct ofri_rule *rule)
+{
+	int64_t prio = -1;
+	bool ok = ofri_get_int(c, jr, "priority", path, 0, 1000, &prio);
 	if (prio < 0)
 		prio = rule->confidence >= 0 ? (int64_t)lround(rule->confidence * 1000) : 500;
 	rule->priority = (int)prio;
@@ -592,7 +483,17 @@ static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *camp
 		rule->confidence = rule->priority / 1000.0;
 	if (rule->lift >= 0 && rule->lift < c->r->min_lift)
 		rule->lift_filtered = true;
-	/* conditions */
+	return ok;
+}
+
+/*
+ * "when": the basket conditions and the card conditions. The card's
+ * defaults (-1: no bound) are set even without a "when", or a broken one.
+ */
+static bool parse_rule_when(struct ofri_pctx *c, json_t *jr, const char *path, struct ofri_rule *rule)
+{
+	char p[160], bp[176];
+	bool ok = true;
 	json_t *when = json_object_get(jr, "when");
 	ofri_pj(p, sizeof(p), "%s.when", path);
 	if (when && !json_is_object(when)) {
@@ -600,32 +501,60 @@ static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *camp
 		ok = false;
 		when = NULL;
 	}
-	if (when) {
-		static const char *const when_keys[] = { "basket", "card", NULL };
-		ofri_known_keys(c, when, p, when_keys);
-		json_t *b = json_object_get(when, "basket");
-		char bp[176];
-		ofri_pj(bp, sizeof(bp), "%s.basket", p);
-		if (b && !json_is_object(b)) {
-			ERR(c, bp, "'basket' must be an object with all/any/none lists");
-			ok = false;
-		} else if (b) {
-			static const char *const basket_keys[] = { "all", "any", "none", "min_spend_cents",
-								   "min_qty", NULL };
-			ofri_known_keys(c, b, bp, basket_keys);
-			ok &= parse_group(c, b, bp, &rule->basket);
-		}
-		ofri_pj(bp, sizeof(bp), "%s.card", p);
-		ok &= parse_card(c, json_object_get(when, "card"), bp, &rule->card);
-	} else {
+	if (!when) {
 		parse_card(c, NULL, p, &rule->card);
+		return ok;
 	}
+	static const char *const when_keys[] = { "basket", "card", NULL };
+	ofri_known_keys(c, when, p, when_keys);
+	json_t *b = json_object_get(when, "basket");
+	ofri_pj(bp, sizeof(bp), "%s.basket", p);
+	if (b && !json_is_object(b)) {
+		ERR(c, bp, "'basket' must be an object with all/any/none lists");
+		ok = false;
+	} else if (b) {
+		static const char *const basket_keys[] = { "all", "any", "none", "min_spend_cents",
+							   "min_qty", NULL };
+		ofri_known_keys(c, b, bp, basket_keys);
+		ok &= parse_group(c, b, bp, &rule->basket);
+	}
+	ofri_pj(bp, sizeof(bp), "%s.card", p);
+	ok &= parse_card(c, json_object_get(when, "card"), bp, &rule->card);
+	return ok;
+}
+
+/*
+ * One rule. After the names, every section is checked even when an earlier
+ * one failed, so that one pass reports all of a rule's errors.
+ */
+static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *campaigns, struct ofri_rule *rule)
+{
+	char path[64], p[160];
+	json_t *v;
+	bool ok = true;
+	uint32_t sid;
+	ofri_pj(path, sizeof(path), "rules[%zu]", idx);
+	rule_defaults(rule, idx);
+	if (!json_is_object(jr)) {
+		ERR(c, path, "a rule must be an object with id, kind, when and offer");
+		return false;
+	}
+	ofri_known_keys(c, jr, path, rule_keys);
+	if (!parse_rule_names(c, jr, path, rule, &ok))
+		return false;
+	if (!ofri_parse_personal(c, jr, path, rule))
+		ok = false;
+	v = json_object_get(jr, "text");
+	if (json_is_string(v) && !intern(c, json_string_value(v), &sid))
+		rule->text = c->r->strs.s[sid];
+	ok &= parse_rule_stats(c, jr, path, rule);
+	ok &= parse_rule_priority(c, jr, path, rule);
+	ok &= parse_rule_when(c, jr, path, rule);
 	if (rule->kind == OFR_CROSS_SELL && rule->basket.n_kids == 0 && !rule->card.any)
 		WARN(c, path, "cross_sell rule without conditions prints for every sale");
-	/* offer */
 	ofri_pj(p, sizeof(p), "%s.offer", path);
 	v = json_object_get(jr, "offer");
-	ok &= parse_offer(c, v, v ? p : path, rule);
+	ok &= ofri_parse_offer(c, v, v ? p : path, rule);
 	/* limits: campaign defaults first, then the rule's own */
 	json_t *camp = campaigns ? json_object_get(campaigns, rule->campaign) : NULL;
 	if (camp && json_is_object(camp)) {
@@ -637,13 +566,142 @@ static bool parse_rule(struct ofri_pctx *c, json_t *jr, size_t idx, json_t *camp
 	return ok;
 }
 
+/*
+ * "format" and "version": PM_EVERSION for a set newer than this build (the
+ * caller checks nothing more: this build cannot tell what a newer set
+ * means), PM_EINVAL for a missing or wrong one (the rest is still checked
+ * and reported).
+ */
+static int parse_header(struct ofri_pctx *c, json_t *root)
+{
+	int rc = PM_OK;
+	json_t *v = json_object_get(root, "format");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "posmark-rules")) {
+		ERR(c, v ? "format" : "", "'format' must be \"posmark-rules\"");
+		rc = PM_EINVAL;
+	}
+	v = json_object_get(root, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 1) {
+		ERR(c, v ? "version" : "", "'version' must be a whole number (this build reads %d)",
+		    OFR_FORMAT_VERSION);
+		rc = PM_EINVAL;
+	} else if (json_integer_value(v) > OFR_FORMAT_VERSION) {
+		ERR(c, "version", "rule-set version %lld is newer than this build reads (%d)",
+		    (long long)json_integer_value(v), OFR_FORMAT_VERSION);
+		rc = PM_EVERSION;
+	}
+	return rc;
+}
+
+/* The set's "limits" (3 offers a receipt and 2 repeats unless given); false on error (reported). */
+static bool parse_set_limits(struct ofri_pctx *c, json_t *root)
+{
+	struct ofr_rules *r = c->r;
+	bool ok = true;
+	r->max_offers = 3;
+	r->max_repeats = 2;
+	json_t *lim = json_object_get(root, "limits");
+	if (!lim)
+		return true;
+	int64_t m = r->max_offers, mr = r->max_repeats;
+	static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats",
+						"explore_weight", "explore_novelty", NULL };
+	if (!json_is_object(lim)) {
+		ERR(c, "limits", "'limits' must be an object");
+		return false;
+	}
+	ofri_known_keys(c, lim, "limits", lim_keys);
+	if (!ofri_get_int(c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
+		ok = false;
+	r->max_offers = (int)m;
+	if (!ofri_get_int(c, lim, "max_repeats", "limits", 0, OFR_MAX_OFFERS, &mr))
+		ok = false;
+	r->max_repeats = (int)mr;
+	json_t *ml = json_object_get(lim, "min_lift");
+	if (ml && !json_is_number(ml)) {
+		ERR(c, "limits.min_lift", "'min_lift' must be a number (e.g. 1.0)");
+		ok = false;
+	}
+	r->min_lift = json_is_number(ml) ? json_number_value(ml) : 0;
+	if (!ofri_parse_explore_limits(c, lim))
+		ok = false;
+	return ok;
+}
+
+/*
+ * Keep a parsed rule unless its id is already taken. Only the first
+ * personal rule is used (r->personal names one); later ones are kept and
+ * warned about. false: the rule was refused (reported).
+ */
+static bool keep_rule(struct ofri_pctx *c, struct ofri_map *ids, size_t idx)
+{
+	struct ofr_rules *r = c->r;
+	struct ofri_rule *rule = &r->rules[r->n_rules];
+	uint32_t prev;
+	if (ofri_map_get(ids, ofri_hash_str(rule->id), &prev)) {
+		char p[64];
+		ofri_pj(p, sizeof(p), "rules[%zu].id", idx);
+		char first[64];
+		snprintf(first, sizeof(first), "rules[%zu]", r->rules[prev].json_index);
+		ERR(c, p, "rule id '%s' is used twice (first on line %d)", rule->id,
+		    ofri_line_of(c->text, c->len, first));
+		return false;
+	}
+	ofri_map_put(ids, ofri_hash_str(rule->id), (uint32_t)r->n_rules);
+	if (rule->kind == OFR_PERSONAL && !r->personal)
+		r->personal = (uint32_t)r->n_rules + 1;
+	else if (rule->kind == OFR_PERSONAL)
+		WARN(c, "rules", "rule '%s': only the first personal rule ('%s') is used", rule->id,
+		     r->rules[r->personal - 1].id);
+	r->n_rules++;
+	return true;
+}
+
+/*
+ * The "rules" array into r->rules. A rule with an error is dropped and the
+ * rest still parsed, so that one load reports every broken rule; the set
+ * is refused then all the same (PM_EINVAL). PM_ENOMEM when out of memory.
+ */
+static int parse_rules(struct ofri_pctx *c, json_t *rules, json_t *campaigns)
+{
+	struct ofr_rules *r = c->r;
+	int rc = PM_OK;
+	if (!json_is_array(rules)) {
+		ERR(c, rules ? "rules" : "", "'rules' must be an array of rules");
+		return PM_EINVAL;
+	}
+	if (json_array_size(rules) > r->max_rules) {
+		ERR(c, "rules", "the rule set has %zu rules, more than this terminal takes (%zu, config "
+		    "offers.max_rules): mine with a higher --min-support or --min-confidence, or raise the limit "
+		    "if the memory is there (about 500 bytes a rule)", json_array_size(rules), r->max_rules);
+		return PM_EINVAL;
+	}
+	r->rules = calloc(json_array_size(rules) + 1, sizeof(*r->rules));
+	if (!r->rules)
+		return PM_ENOMEM;
+	struct ofri_map ids;
+	if (ofri_map_init(&ids, json_array_size(rules)))
+		return PM_ENOMEM;
+	size_t i;
+	json_t *jr;
+	json_array_foreach(rules, i, jr) {
+		struct ofri_rule *rule = &r->rules[r->n_rules];
+		if (!parse_rule(c, jr, i, campaigns, rule) || !keep_rule(c, &ids, i)) {
+			rc = PM_EINVAL;
+			ofri_rule_release(rule);
+		}
+	}
+	ofri_map_release(&ids);
+	return rc;
+}
+
 int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *store_id,
 	       struct ofr_diags *d)
 {
 	struct ofri_pctx c = { r, text, len, store_id ? store_id : "", d };
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *v;
-	int rc = PM_OK;
+	int rc;
 	if (!root) {
 		ofri_diag(d, NULL, 0, false, NULL, "%s", je.text);
 		d->v[d->n - 1].line = je.line > 0 ? je.line : 1;
@@ -659,112 +717,23 @@ int ofri_parse(struct ofr_rules *r, const char *text, size_t len, const char *st
 	static const char *const top_keys[] = { "format", "version", "name", "generated_by", "description",
 						"limits", "campaigns", "rules", NULL };
 	ofri_known_keys(&c, root, "", top_keys);
-	v = json_object_get(root, "format");
-	if (!json_is_string(v) || strcmp(json_string_value(v), "posmark-rules")) {
-		ERR(&c, v ? "format" : "", "'format' must be \"posmark-rules\"");
-		rc = PM_EINVAL;
-	}
-	v = json_object_get(root, "version");
-	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		ERR(&c, v ? "version" : "", "'version' must be a whole number (this build reads %d)",
-		    OFR_FORMAT_VERSION);
-		rc = PM_EINVAL;
-	} else if (json_integer_value(v) > OFR_FORMAT_VERSION) {
-		ERR(&c, "version", "rule-set version %lld is newer than this build reads (%d)",
-		    (long long)json_integer_value(v), OFR_FORMAT_VERSION);
-		rc = PM_EVERSION;
+	rc = parse_header(&c, root);
+	if (rc == PM_EVERSION)
 		goto out;
-	}
 	v = json_object_get(root, "name");
 	snprintf(r->name, sizeof(r->name), "%s", json_is_string(v) ? json_string_value(v) : "unnamed");
-	r->max_offers = 3;
-	r->max_repeats = 2;
-	json_t *lim = json_object_get(root, "limits");
-	if (lim) {
-		int64_t m = r->max_offers, mr = r->max_repeats;
-		static const char *const lim_keys[] = { "offers_per_receipt", "min_lift", "max_repeats",
-							"explore_weight", "explore_novelty", NULL };
-		if (!json_is_object(lim)) {
-			ERR(&c, "limits", "'limits' must be an object");
-			rc = PM_EINVAL;
-		} else {
-			ofri_known_keys(&c, lim, "limits", lim_keys);
-			if (!ofri_get_int(&c, lim, "offers_per_receipt", "limits", 0, OFR_MAX_OFFERS, &m))
-				rc = PM_EINVAL;
-			r->max_offers = (int)m;
-			if (!ofri_get_int(&c, lim, "max_repeats", "limits", 0, OFR_MAX_OFFERS, &mr))
-				rc = PM_EINVAL;
-			r->max_repeats = (int)mr;
-			json_t *ml = json_object_get(lim, "min_lift");
-			if (ml && !json_is_number(ml)) {
-				ERR(&c, "limits.min_lift", "'min_lift' must be a number (e.g. 1.0)");
-				rc = PM_EINVAL;
-			}
-			r->min_lift = json_is_number(ml) ? json_number_value(ml) : 0;
-			if (!ofri_parse_explore_limits(&c, lim))
-				rc = PM_EINVAL;
-		}
-	}
+	if (!parse_set_limits(&c, root))
+		rc = PM_EINVAL;
 	json_t *campaigns = json_object_get(root, "campaigns");
 	if (campaigns && !json_is_object(campaigns)) {
 		ERR(&c, "campaigns", "'campaigns' must be an object of campaign name -> limits");
 		rc = PM_EINVAL;
 		campaigns = NULL;
 	}
-	json_t *rules = json_object_get(root, "rules");
-	if (!json_is_array(rules)) {
-		ERR(&c, rules ? "rules" : "", "'rules' must be an array of rules");
-		rc = PM_EINVAL;
-		goto out;
-	}
-	if (json_array_size(rules) > r->max_rules) {
-		ERR(&c, "rules", "the rule set has %zu rules, more than this terminal takes (%zu, config "
-		    "offers.max_rules): mine with a higher --min-support or --min-confidence, or raise the limit "
-		    "if the memory is there (about 500 bytes a rule)", json_array_size(rules), r->max_rules);
-		rc = PM_EINVAL;
-		goto out;
-	}
-	r->rules = calloc(json_array_size(rules) + 1, sizeof(*r->rules));
-	if (!r->rules) {
-		rc = PM_ENOMEM;
-		goto out;
-	}
-	struct ofri_map ids;
-	if (ofri_map_init(&ids, json_array_size(rules))) {
-		rc = PM_ENOMEM;
-		goto out;
-	}
-	size_t i;
-	json_t *jr;
-	json_array_foreach(rules, i, jr) {
-		struct ofri_rule *rule = &r->rules[r->n_rules];
-		uint32_t prev;
-		if (!parse_rule(&c, jr, i, campaigns, rule)) {
-			rc = PM_EINVAL;
-			ofri_rule_release(rule);
-			continue;
-		}
-		if (ofri_map_get(&ids, ofri_hash_str(rule->id), &prev)) {
-			char p[64];
-			ofri_pj(p, sizeof(p), "rules[%zu].id", i);
-			char first[64];
-			snprintf(first, sizeof(first), "rules[%zu]", r->rules[prev].json_index);
-			ERR(&c, p, "rule id '%s' is used twice (first on line %d)", rule->id,
-			    ofri_line_of(text, len, first));
-			rc = PM_EINVAL;
-			ofri_rule_release(rule);
-			continue;
-		}
-		ofri_map_put(&ids, ofri_hash_str(rule->id), (uint32_t)r->n_rules);
-		if (rule->kind == OFR_PERSONAL && !r->personal)
-			r->personal = (uint32_t)r->n_rules + 1;
-		else if (rule->kind == OFR_PERSONAL)
-			WARN(&c, "rules", "rule '%s': only the first personal rule ('%s') is used", rule->id,
-			     r->rules[r->personal - 1].id);
-		r->n_rules++;
-	}
-	ofri_map_release(&ids);
-	if (d->errors && !rc)
+	int rules_rc = parse_rules(&c, json_object_get(root, "rules"), campaigns);
+	if (rules_rc != PM_OK)
+		rc = rules_rc;
+	else if (d->errors && !rc)
 		rc = PM_EINVAL;
 out:
 	json_decref(root);
