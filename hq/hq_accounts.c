@@ -208,23 +208,13 @@ static void accounts_page(PGconn *c, const char *store, const char *terminal, co
 	}
 }
 
-static int accounts_page_once(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
-			      int limit, struct hq_answer *out)
+/* Before the snapshot: the one-card lookup's ref, or for a page the vault key (its rows open
+ * under it). The ref comes first, in its own statement: a new card gets its vault row even if
+ * the page's snapshot below must not see other transactions' rows. On an error the answer is
+ * made (503). */
+static int page_card_key(PGconn *c, const char *card, char ref[HQV_REF_LEN + 1], struct hq_answer *out)
 {
-	struct wire_accounts_header h;
-	struct wire_account *acc = NULL;
-	char a_s[24], l_s[16], since[24], now_s[24];
-	int64_t now = (int64_t)time(NULL) * 1000000;
-	PGresult *r;
-
-	memset(&h, 0, sizeof(h));
-	snprintf(a_s, sizeof(a_s), "%" PRIu64, after);
-	snprintf(l_s, sizeof(l_s), "%d", card ? 1 : limit + 1);
-	snprintf(since, sizeof(since), "%" PRId64, now - (int64_t)tiers()->window_days * 86400 * 1000000);
-	snprintf(now_s, sizeof(now_s), "%" PRId64, now);
-	char ref[HQV_REF_LEN + 1], err[300];
-	/* the card's ref first, in its own statement: a new card gets its vault row even if
-	 * the page's snapshot below must not see other transactions' rows */
+	char err[300];
 	if (card && hqv_ref_for(c, card, true, ref, err, sizeof(err))) {
 		pm_err("accounts: card lookup: %s", err);
 		answer_json(out, 503, "error", "HQ database unavailable; retry later");
@@ -235,14 +225,23 @@ static int accounts_page_once(PGconn *c, const char *store, const char *terminal
 		answer_json(out, 503, "error", "HQ cannot read its card key; retry later (HQ's log says why)");
 		return PM_EIO;
 	}
-	const char *pv[4] = { store, card ? ref : a_s, l_s, now_s };
-	const char *tv[2] = { store, terminal };
+	return PM_OK;
+}
 
-	if (hqi_exec_ok(c, card ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
-				: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0))
+/* BEGIN the snapshot and read the terminal's included_sale_seq and the snapshot's time into
+ * the header. The one-card lookup writes (the card becomes known to the store, $1/$2 of pv),
+ * so only a page's snapshot is READ ONLY. On an error the answer is made (503). */
+static int page_snapshot_begin(PGconn *c, bool one_card, const char *const *pv, const char *store,
+			       const char *terminal, struct wire_accounts_header *h, struct hq_answer *out)
+{
+	const char *tv[2] = { store, terminal };
+	PGresult *r;
+
+	if (hqi_exec_ok(c, one_card ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+				    : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0))
 		return db_unavailable(out, c, "accounts"), PM_EIO;
-	if (card && hqi_exec(c, "INSERT INTO store_cards SELECT $1, $2, coalesce((SELECT change_serial FROM accounts"
-			     " WHERE card = $2), 0) ON CONFLICT DO NOTHING", 2, pv, NULL, NULL, NULL, 0))
+	if (one_card && hqi_exec(c, "INSERT INTO store_cards SELECT $1, $2, coalesce((SELECT change_serial FROM accounts"
+				 " WHERE card = $2), 0) ON CONFLICT DO NOTHING", 2, pv, NULL, NULL, NULL, 0))
 		return db_unavailable(out, c, "accounts"), PM_EIO;
 	r = PQexecParams(c, "SELECT coalesce((SELECT acked_seq FROM upload_progress WHERE store_id = $1"
 			 " AND terminal = $2 AND kind = 'sales'), 0),"
@@ -251,66 +250,114 @@ static int accounts_page_once(PGconn *c, const char *store, const char *terminal
 		PQclear(r);
 		return db_unavailable(out, c, "accounts"), PM_EIO;
 	}
-	h.included_sale_seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-	h.as_of_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	h->included_sale_seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	h->as_of_us = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	PQclear(r);
-	r = PQexecParams(c, card ? PAGE_SQL("k.card = $2") : PAGE_SQL("k.change_serial > $2::bigint ORDER BY k.change_serial"),
-			 4, NULL, pv, NULL, NULL, 0);
+	return PM_OK;
+}
+
+/* The page's account lines, what page_history needs beside them: acc[i]'s imported tier floor
+ * and its ref (refs[i].i == i until page_history sorts refs). */
+struct page_lines {
+	struct wire_account *acc;
+	int *floors;
+	struct ref_idx *refs;
+	int n;
+};
+
+/* The first n rows of the page query as lines, in cursor order; a card without a vault row
+ * (erased) has no number to send and is left out. PM_ENOMEM; PM_EAGAIN_STALE: a vault row did
+ * not open (the key rotated since it was loaded). The caller frees p's arrays either way. */
+static int page_rows_to_lines(PGresult *r, int n, struct page_lines *p)
+{
+	int kept = 0, stale = 0;
+	if (n && (!(p->acc = calloc((size_t)n, sizeof(*p->acc))) || !(p->floors = calloc((size_t)n, sizeof(*p->floors))) ||
+		  !(p->refs = calloc((size_t)n, sizeof(*p->refs)))))
+		return PM_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if (row_to_account(r, i, &p->acc[kept], &p->floors[kept])) {
+			stale += !PQgetisnull(r, i, 8); /* a vault row that does not open */
+			continue;
+		}
+		snprintf(p->refs[kept].ref, sizeof(p->refs[kept].ref), "%s", PQgetvalue(r, i, 0));
+		p->refs[kept].i = kept;
+		kept++;
+	}
+	p->n = kept;
+	return stale ? PM_EAGAIN_STALE : PM_OK;
+}
+
+/* In the snapshot: the page query (pv as PAGE_SQL's $1..$4), the header's page fields and the
+ * lines. On PM_EIO the answer is made and the snapshot rolled back; on PM_EAGAIN_STALE it is
+ * rolled back; on PM_OK it is still open. The caller frees p's arrays either way. */
+static int page_read(PGconn *c, const char *card, const char *const *pv, uint64_t after, int limit,
+		     const char *terminal, struct wire_accounts_header *h, struct page_lines *p, struct hq_answer *out)
+{
+	PGresult *r = PQexecParams(c, card ? PAGE_SQL("k.card = $2")
+					   : PAGE_SQL("k.change_serial > $2::bigint ORDER BY k.change_serial"),
+				   4, NULL, pv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
 		return db_unavailable(out, c, "accounts page"), PM_EIO;
 	}
+	/* one row more than the limit was asked for: whether there is more after this page */
 	int n = PQntuples(r);
-	h.version = WIRE_ACCOUNTS_VERSION;
-	snprintf(h.terminal, sizeof(h.terminal), "%s", terminal);
-	h.more = !card && n > limit;
-	if (h.more)
+	h->version = WIRE_ACCOUNTS_VERSION;
+	snprintf(h->terminal, sizeof(h->terminal), "%s", terminal);
+	h->more = !card && n > limit;
+	if (h->more)
 		n = limit;
-	h.count = (uint64_t)n;
-	h.next_cursor = card ? 0 : n ? strtoull(PQgetvalue(r, n - 1, 2), NULL, 10) : after;
-	int *floors = NULL;
-	struct ref_idx *refs = NULL;
-	if (n && (!(acc = calloc((size_t)n, sizeof(*acc))) || !(floors = calloc((size_t)n, sizeof(*floors))) ||
-		  !(refs = calloc((size_t)n, sizeof(*refs))))) {
-		PQclear(r);
-		free(acc);
-		free(floors);
+	h->next_cursor = card ? 0 : n ? strtoull(PQgetvalue(r, n - 1, 2), NULL, 10) : after;
+	int rc = page_rows_to_lines(r, n, p);
+	PQclear(r);
+	if (rc == PM_ENOMEM) {
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
 		answer_json(out, 503, "error", "HQ is out of memory; retry later");
 		return PM_EIO;
 	}
-	/* lines in cursor order; a card without a vault row (erased) has no number to send */
-	int kept = 0, stale = 0;
-	for (int i = 0; i < n; i++) {
-		if (row_to_account(r, i, &acc[kept], &floors[kept])) {
-			stale += !PQgetisnull(r, i, 8); /* a vault row that does not open */
-			continue;
-		}
-		snprintf(refs[kept].ref, sizeof(refs[kept].ref), "%s", PQgetvalue(r, i, 0));
-		refs[kept].i = kept;
-		kept++;
-	}
-	PQclear(r);
-	if (stale) {
+	if (rc)
 		hqi_exec_ok(c, "ROLLBACK", NULL, 0);
-		free(acc);
-		free(floors);
-		free(refs);
-		return PM_EAGAIN_STALE;
+	h->count = (uint64_t)p->n;
+	return rc;
+}
+
+static int accounts_page_once(PGconn *c, const char *store, const char *terminal, const char *card, uint64_t after,
+			      int limit, struct hq_answer *out)
+{
+	struct wire_accounts_header h;
+	struct page_lines p = { 0 };
+	char a_s[24], l_s[16], since[24], now_s[24], ref[HQV_REF_LEN + 1];
+	int64_t now = (int64_t)time(NULL) * 1000000;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	snprintf(a_s, sizeof(a_s), "%" PRIu64, after);
+	snprintf(l_s, sizeof(l_s), "%d", card ? 1 : limit + 1);
+	snprintf(since, sizeof(since), "%" PRId64, now - (int64_t)tiers()->window_days * 86400 * 1000000);
+	snprintf(now_s, sizeof(now_s), "%" PRId64, now);
+	if (page_card_key(c, card, ref, out))
+		return PM_EIO;
+	const char *pv[4] = { store, card ? ref : a_s, l_s, now_s };
+	if (page_snapshot_begin(c, card != NULL, pv, store, terminal, &h, out))
+		return PM_EIO;
+	if ((rc = page_read(c, card, pv, after, limit, terminal, &h, &p, out))) {
+		free(p.acc);
+		free(p.floors);
+		free(p.refs);
+		return rc;
 	}
-	n = kept;
-	h.count = (uint64_t)n;
-	int rc = n ? page_history(c, acc, refs, floors, n, since) : PM_OK;
-	free(refs);
-	free(floors);
+	/* the history in the same snapshot: spend and tier agree with the balances sent */
+	rc = p.n ? page_history(c, p.acc, p.refs, p.floors, p.n, since) : PM_OK;
+	free(p.refs);
+	free(p.floors);
 	if (rc || hqi_exec_ok(c, "COMMIT", NULL, 0)) {
-		free(acc);
+		free(p.acc);
 		return db_unavailable(out, c, "accounts history"), PM_EIO;
 	}
-	rc = wire_accounts_encode(&h, acc, (size_t)n, out->body);
-	if (acc)
-		sodium_memzero(acc, (size_t)n * sizeof(*acc));
-	free(acc);
+	rc = wire_accounts_encode(&h, p.acc, (size_t)p.n, out->body);
+	if (p.acc)
+		sodium_memzero(p.acc, (size_t)p.n * sizeof(*p.acc));
+	free(p.acc);
 	if (rc) {
 		pm_err("cannot encode an accounts page for store '%s': %s", store, pm_strerror(rc));
 		answer_json(out, 500, "error", "HQ could not encode the accounts; see HQ's log");

@@ -30,22 +30,22 @@ static int q_fail(PGresult *r, char *err, size_t errlen)
 	return PM_EIO;
 }
 
-int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool json, FILE *out, char *err,
-		 size_t errlen)
+/* The card's ref and number, whichever of the two the command was given: a number finds its ref
+ * through the vault, a ref (from SQL) shows its number. */
+static int card_ref_and_number(PGconn *c, const char *card, char ref[HQV_REF_LEN + 1],
+			       char number[HQV_NUMBER_MAX + 1], char *err, size_t errlen)
 {
-	char since[24], ref[HQV_REF_LEN + 1], number[HQV_NUMBER_MAX + 1];
-	/* a number finds its ref through the vault; a ref (from SQL) shows its number */
 	int rc = hqv_card_ref(c, card, false, ref, err, errlen);
 	if (!rc && hqv_is_ref(card))
 		rc = hqv_number_of(c, ref, number, err, errlen);
 	else
-		snprintf(number, sizeof(number), "%s", card);
+		snprintf(number, HQV_NUMBER_MAX + 1, "%s", card);
 	if (rc == PM_ENOENT)
 		snprintf(err, errlen, "HQ has no account of card %s", card);
 	if (rc) {
 		/* the vault may not exist yet (an empty or older database) or be a newer build's:
 		 * say so, so the caller migrates (or refuses) and asks again, as for the lookup
-		 * below; costs a round trip only when the vault did not answer with a ref */
+		 * in card_account; costs a round trip only when the vault did not answer with a ref */
 		bool cur = true;
 		PQclear(hqi_exec_if_current(c, "SELECT 1", 0, NULL, &cur));
 		if (!cur) {
@@ -53,14 +53,25 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 			return PM_EVERSION;
 		}
 	}
-	if (rc)
-		return rc;
-	card = number;
+	return rc;
+}
+
+/* Column numbers of card_account's rows: the account's (repeated on every row), then the entry's. */
+enum {
+	CARD_POINTS, CARD_ERASED, CARD_TIER_FLOOR, CARD_CONSENT, CARD_CONSENT_CHANGED, CARD_LAST_VISIT, CARD_SPEND,
+	ENTRY_TIME, ENTRY_STORE, ENTRY_TERMINAL, ENTRY_SEQ, ENTRY_KIND, ENTRY_POINTS, ENTRY_REASON
+};
+
+/* The account of ref (card: its number, for the message) and its ledger, oldest first.
+ * One statement, so one snapshot (the balance and the entries it sums agree), sent with
+ * the schema check in one round trip: a row per entry, the account's columns repeated;
+ * no entry: one row of NULLs. *res: the rows (the caller clears them). */
+static int card_account(PGconn *c, const char *ref, const char *card, const struct hq_tiers *tiers, PGresult **res,
+			char *err, size_t errlen)
+{
+	char since[24];
 	snprintf(since, sizeof(since), "%" PRId64, window_start_us(tiers));
 	const char *pv[2] = { ref, since };
-	/* One statement, so one snapshot (the balance and the entries it sums agree), sent with
-	 * the schema check in one round trip: a row per entry, the account's columns repeated;
-	 * no entry: one row of NULLs. */
 	bool current;
 	PGresult *a = hqi_exec_if_current(c,
 		"SELECT a.points, a.erased, CASE WHEN a.tier_floor_until_us > $2::bigint THEN a.tier_floor ELSE 0 END,"
@@ -78,57 +89,88 @@ int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool
 	}
 	if (PQresultStatus(a) != PGRES_TUPLES_OK)
 		return q_fail(a, err, errlen);
-	if (PQntuples(a) == 0 || !strcmp(PQgetvalue(a, 0, 1), "t")) {
+	if (PQntuples(a) == 0 || !strcmp(PQgetvalue(a, 0, CARD_ERASED), "t")) {
 		PQclear(a);
 		snprintf(err, errlen, "HQ has no account of card %s", card);
 		return PM_ENOENT;
 	}
-	PGresult *l = a;
-	int n_entries = PQgetisnull(a, 0, 7) ? 0 : PQntuples(a);
-	int64_t spend = strtoll(PQgetvalue(a, 0, 6), NULL, 10);
-	int tier = hqi_tier_of(tiers, spend, atoi(PQgetvalue(a, 0, 2)));
-	if (json) {
-		json_t *o = json_object(), *arr = json_array();
-		json_object_set_new(o, "card", json_string(card));
-		json_object_set_new(o, "ref", json_string(ref));
-		json_object_set_new(o, "points", json_integer(strtoll(PQgetvalue(a, 0, 0), NULL, 10)));
-		json_object_set_new(o, "tier", json_integer(tier));
-		json_object_set_new(o, "tier_name", json_string(tiers->name[tier]));
-		json_object_set_new(o, "window_spend_cents", json_integer(spend));
-		json_object_set_new(o, "consent", json_string(PQgetvalue(a, 0, 3)));
-		json_object_set_new(o, "consent_changed_us", json_integer(strtoll(PQgetvalue(a, 0, 4), NULL, 10)));
-		json_object_set_new(o, "last_visit_us", json_integer(strtoll(PQgetvalue(a, 0, 5), NULL, 10)));
-		for (int i = 0; i < n_entries; i++) {
-			json_t *e = json_object();
-			json_object_set_new(e, "time_us", json_integer(strtoll(PQgetvalue(l, i, 7), NULL, 10)));
-			json_object_set_new(e, "store", PQgetlength(l, i, 8) ? json_string(PQgetvalue(l, i, 8)) : json_null());
-			json_object_set_new(e, "terminal", json_string(PQgetvalue(l, i, 9)));
-			json_object_set_new(e, "seq", json_integer(strtoll(PQgetvalue(l, i, 10), NULL, 10)));
-			json_object_set_new(e, "kind", json_string(PQgetvalue(l, i, 11)));
-			json_object_set_new(e, "points", json_integer(strtoll(PQgetvalue(l, i, 12), NULL, 10)));
-			if (PQgetlength(l, i, 13))
-				json_object_set_new(e, "reason", json_string(PQgetvalue(l, i, 13)));
-			json_array_append_new(arr, e);
-		}
-		json_object_set_new(o, "ledger", arr);
-		json_dumpf(o, out, JSON_COMPACT);
-		fputc('\n', out);
-		json_decref(o);
-	} else {
-		fprintf(out, "card %s: %s points, tier %s (%.2f spent in %d days), consent %s\n", card,
-			PQgetvalue(a, 0, 0), tiers->name[tier], (double)spend / 100, tiers->window_days,
-			PQgetvalue(a, 0, 3));
-		for (int i = 0; i < n_entries; i++) {
-			time_t t = (time_t)(strtoll(PQgetvalue(l, i, 7), NULL, 10) / 1000000);
-			struct tm tm;
-			char when[32] = "?";
-			if (gmtime_r(&t, &tm))
-				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-			fprintf(out, "  %s  %-8s %8s  %s %s:%s%s%s\n", when, PQgetvalue(l, i, 11), PQgetvalue(l, i, 12),
-				PQgetlength(l, i, 8) ? PQgetvalue(l, i, 8) : "HQ", PQgetvalue(l, i, 9), PQgetvalue(l, i, 10),
-				PQgetlength(l, i, 13) ? "  " : "", PQgetvalue(l, i, 13));
-		}
+	*res = a;
+	return PM_OK;
+}
+
+static void card_print_json(PGresult *a, int n_entries, const char *card, const char *ref,
+			    const struct hq_tiers *tiers, int tier, int64_t spend, FILE *out)
+{
+	json_t *o = json_object(), *arr = json_array();
+	json_object_set_new(o, "card", json_string(card));
+	json_object_set_new(o, "ref", json_string(ref));
+	json_object_set_new(o, "points", json_integer(strtoll(PQgetvalue(a, 0, CARD_POINTS), NULL, 10)));
+	json_object_set_new(o, "tier", json_integer(tier));
+	json_object_set_new(o, "tier_name", json_string(tiers->name[tier]));
+	json_object_set_new(o, "window_spend_cents", json_integer(spend));
+	json_object_set_new(o, "consent", json_string(PQgetvalue(a, 0, CARD_CONSENT)));
+	json_object_set_new(o, "consent_changed_us",
+			    json_integer(strtoll(PQgetvalue(a, 0, CARD_CONSENT_CHANGED), NULL, 10)));
+	json_object_set_new(o, "last_visit_us", json_integer(strtoll(PQgetvalue(a, 0, CARD_LAST_VISIT), NULL, 10)));
+	for (int i = 0; i < n_entries; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "time_us", json_integer(strtoll(PQgetvalue(a, i, ENTRY_TIME), NULL, 10)));
+		/* HQ's own entries have no store: null (the text shows "HQ") */
+		json_object_set_new(e, "store", PQgetlength(a, i, ENTRY_STORE) ? json_string(PQgetvalue(a, i, ENTRY_STORE))
+									 : json_null());
+		json_object_set_new(e, "terminal", json_string(PQgetvalue(a, i, ENTRY_TERMINAL)));
+		json_object_set_new(e, "seq", json_integer(strtoll(PQgetvalue(a, i, ENTRY_SEQ), NULL, 10)));
+		json_object_set_new(e, "kind", json_string(PQgetvalue(a, i, ENTRY_KIND)));
+		json_object_set_new(e, "points", json_integer(strtoll(PQgetvalue(a, i, ENTRY_POINTS), NULL, 10)));
+		if (PQgetlength(a, i, ENTRY_REASON))
+			json_object_set_new(e, "reason", json_string(PQgetvalue(a, i, ENTRY_REASON)));
+		json_array_append_new(arr, e);
 	}
+	json_object_set_new(o, "ledger", arr);
+	json_dumpf(o, out, JSON_COMPACT);
+	fputc('\n', out);
+	json_decref(o);
+}
+
+static void card_print_text(PGresult *a, int n_entries, const char *card, const struct hq_tiers *tiers, int tier,
+			    int64_t spend, FILE *out)
+{
+	fprintf(out, "card %s: %s points, tier %s (%.2f spent in %d days), consent %s\n", card,
+		PQgetvalue(a, 0, CARD_POINTS), tiers->name[tier], (double)spend / 100, tiers->window_days,
+		PQgetvalue(a, 0, CARD_CONSENT));
+	for (int i = 0; i < n_entries; i++) {
+		time_t t = (time_t)(strtoll(PQgetvalue(a, i, ENTRY_TIME), NULL, 10) / 1000000);
+		struct tm tm;
+		char when[32] = "?";
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+		fprintf(out, "  %s  %-8s %8s  %s %s:%s%s%s\n", when, PQgetvalue(a, i, ENTRY_KIND),
+			PQgetvalue(a, i, ENTRY_POINTS),
+			PQgetlength(a, i, ENTRY_STORE) ? PQgetvalue(a, i, ENTRY_STORE) : "HQ",
+			PQgetvalue(a, i, ENTRY_TERMINAL), PQgetvalue(a, i, ENTRY_SEQ),
+			PQgetlength(a, i, ENTRY_REASON) ? "  " : "", PQgetvalue(a, i, ENTRY_REASON));
+	}
+}
+
+int hq_card_show(PGconn *c, const char *card, const struct hq_tiers *tiers, bool json, FILE *out, char *err,
+		 size_t errlen)
+{
+	char ref[HQV_REF_LEN + 1], number[HQV_NUMBER_MAX + 1];
+	PGresult *a = NULL;
+	int rc = card_ref_and_number(c, card, ref, number, err, errlen);
+	if (rc)
+		return rc;
+	/* from here on the card is its number (it is shown, and named in messages), never the ref */
+	card = number;
+	if ((rc = card_account(c, ref, card, tiers, &a, err, errlen)))
+		return rc;
+	int n_entries = PQgetisnull(a, 0, ENTRY_TIME) ? 0 : PQntuples(a);
+	int64_t spend = strtoll(PQgetvalue(a, 0, CARD_SPEND), NULL, 10);
+	int tier = hqi_tier_of(tiers, spend, atoi(PQgetvalue(a, 0, CARD_TIER_FLOOR)));
+	if (json)
+		card_print_json(a, n_entries, card, ref, tiers, tier, spend, out);
+	else
+		card_print_text(a, n_entries, card, tiers, tier, spend, out);
 	PQclear(a);
 	sodium_memzero(number, sizeof(number));
 	return ferror(out) ? PM_EIO : PM_OK;

@@ -73,11 +73,6 @@ static void child_messages(FILE *f, char *buf, size_t len, char *first, size_t f
 }
 
 /*
- * Stream `posmark-hq baskets` (wire.h: WIRE_BASKETS_*) into the miner's
- * basket reader, whole lines at a time, while PostgreSQL and posmark-hq are
- * still producing them. Returns the miner's error, if it stopped the read.
- */
-/*
  * Whole lines of `posmark-hq baskets --with-cards` (wire.h): "TIME_US<tab>CARD<tab>GTIN,GTIN,...":
  * each sale to the basket miner, and with a card to the sequential one (explore rules).
  */
@@ -125,6 +120,11 @@ static int feed_card_lines(struct mine_db *db, struct mine_seq *seq, char *buf, 
 	return PM_OK;
 }
 
+/*
+ * Stream `posmark-hq baskets` (wire.h: WIRE_BASKETS_*) into the miner's
+ * basket reader, whole lines at a time, while PostgreSQL and posmark-hq are
+ * still producing them. Returns the miner's error, if it stopped the read.
+ */
 static int read_baskets(int fd, struct mine_db *db, struct mine_seq *seq, struct progress_state *ps, char *err,
 			size_t errlen)
 {
@@ -171,20 +171,11 @@ static int read_baskets(int fd, struct mine_db *db, struct mine_seq *seq, struct
 	return rc;
 }
 
-int mine_cli_read_hq(const char *conninfo, const struct hq_selection *q, const char *since,
-		   const char *until, struct mine_db *db, struct mine_seq *seq, struct progress_state *ps)
+/* The arguments of `posmark-hq baskets` for the selection; sn and un hold the times' text. */
+static void baskets_argv(const char *argv[16], const char *prog, const char *conninfo, const struct hq_selection *q,
+			 bool quiet, bool with_cards, char sn[24], char un[24])
 {
-	char prog[4200], sn[24], un[24], err[400], what[300], msgs[4096], first[1024];
-	const char *argv[16];
-	int argc = 0, fds[2], status = 0, rc, spawn_rc;
-	posix_spawn_file_actions_t fa;
-	FILE *errf;
-	pid_t pid;
-
-	describe(what, sizeof(what), q, since, until);
-	if (!ps->quiet)
-		fprintf(stderr, "posmark mine: reading the sales%s from HQ's database\n", what);
-	hq_program(prog, sizeof(prog));
+	int argc = 0;
 	argv[argc++] = prog;
 	argv[argc++] = "baskets";
 	argv[argc++] = "--db";
@@ -198,55 +189,59 @@ int mine_cli_read_hq(const char *conninfo, const struct hq_selection *q, const c
 		argv[argc++] = q->terminal;
 	}
 	if (q->since_us != INT64_MIN) {
-		snprintf(sn, sizeof(sn), "%" PRId64, q->since_us);
+		snprintf(sn, 24, "%" PRId64, q->since_us);
 		argv[argc++] = "--since-us";
 		argv[argc++] = sn;
 	}
 	if (q->until_us != INT64_MAX) {
-		snprintf(un, sizeof(un), "%" PRId64, q->until_us);
+		snprintf(un, 24, "%" PRId64, q->until_us);
 		argv[argc++] = "--until-us";
 		argv[argc++] = un;
 	}
-	if (ps->quiet)
+	if (quiet)
 		argv[argc++] = "--quiet";
-	if (seq)
+	if (with_cards)
 		argv[argc++] = "--with-cards";   /* the store's rule set: explore rules need cards and times */
 	argv[argc] = NULL;
+}
 
-	if (!(errf = tmpfile()) || pipe2(fds, O_CLOEXEC)) {
-		if (errf)
-			fclose(errf);
+/*
+ * Start posmark-hq: its stdout into *out_fd (a pipe), its stderr into *errf (a temporary
+ * file: its messages are read once it has ended, so it never blocks on a full pipe).
+ * 0 when started; else the message is out and cli_fail's exit status (1) returned.
+ */
+static int baskets_spawn(const char *prog, const char *const *argv, pid_t *pid, int *out_fd, FILE **errf)
+{
+	posix_spawn_file_actions_t fa;
+	int fds[2], spawn_rc;
+
+	if (!(*errf = tmpfile()) || pipe2(fds, O_CLOEXEC)) {
+		if (*errf)
+			fclose(*errf);
 		return cli_fail("mine", NULL, "cannot start posmark-hq: %s", strerror(errno));
 	}
 	fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);   /* fewer wake-ups; the default 64 KB also works */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fileno(errf), 2);
-	spawn_rc = posix_spawnp(&pid, prog, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_adddup2(&fa, fileno(*errf), 2);
+	spawn_rc = posix_spawnp(pid, prog, &fa, NULL, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
 	if (spawn_rc) {
 		close(fds[0]);
-		fclose(errf);
+		fclose(*errf);
 		return cli_fail("mine", "install posmark-hq beside posmark (the same bin/ directory) or on $PATH: "
 				"posmark mine --hq-db reads HQ's sales through it",
 				"cannot run '%s': %s", prog, strerror(spawn_rc));
 	}
-	err[0] = '\0';
-	rc = read_baskets(fds[0], db, seq, ps, err, sizeof(err));
-	close(fds[0]);
-	if (rc)
-		kill(pid, SIGTERM);  /* the miner stopped: so does the reader */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	child_messages(errf, msgs, sizeof(msgs), first, sizeof(first));
-	fclose(errf);
-	if (rc == PM_ENOMEM)
-		return cli_fail("mine", "select fewer sales (--store, --since, --until), or raise --max-memory",
-				"the sales%s do not fit in memory (needs more than %d MB)", what,
-				mine_cli_mb(mine_db_need(db)));
-	if (rc)
-		return cli_fail("mine", NULL, "cannot mine the sales of HQ: %s", err[0] ? err : pm_strerror(rc));
+	*out_fd = fds[0];
+	return 0;
+}
+
+/* How posmark-hq ended (it was read to its end): its exit status (wire.h) as this command's
+ * message and exit status. msgs: all it said; first: its first line. */
+static int baskets_exit(int status, const char *prog, const char *what, const char *msgs, const char *first)
+{
 	if (WIFSIGNALED(status))
 		return cli_fail("mine", "run the same 'posmark-hq baskets' by hand to see more",
 				"'%s' was killed by signal %d: %s", prog, WTERMSIG(status), first);
@@ -277,3 +272,36 @@ int mine_cli_read_hq(const char *conninfo, const struct hq_selection *q, const c
 	}
 }
 
+int mine_cli_read_hq(const char *conninfo, const struct hq_selection *q, const char *since,
+		   const char *until, struct mine_db *db, struct mine_seq *seq, struct progress_state *ps)
+{
+	char prog[4200], sn[24], un[24], err[400], what[300], msgs[4096], first[1024];
+	const char *argv[16];
+	int fd = -1, status = 0, rc;
+	FILE *errf = NULL;
+	pid_t pid = 0;
+
+	describe(what, sizeof(what), q, since, until);
+	if (!ps->quiet)
+		fprintf(stderr, "posmark mine: reading the sales%s from HQ's database\n", what);
+	hq_program(prog, sizeof(prog));
+	baskets_argv(argv, prog, conninfo, q, ps->quiet, seq != NULL, sn, un);
+	if ((rc = baskets_spawn(prog, argv, &pid, &fd, &errf)))
+		return rc;
+	err[0] = '\0';
+	rc = read_baskets(fd, db, seq, ps, err, sizeof(err));
+	close(fd);
+	if (rc)
+		kill(pid, SIGTERM);  /* the miner stopped: so does the reader */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	child_messages(errf, msgs, sizeof(msgs), first, sizeof(first));
+	fclose(errf);
+	if (rc == PM_ENOMEM)
+		return cli_fail("mine", "select fewer sales (--store, --since, --until), or raise --max-memory",
+				"the sales%s do not fit in memory (needs more than %d MB)", what,
+				mine_cli_mb(mine_db_need(db)));
+	if (rc)
+		return cli_fail("mine", NULL, "cannot mine the sales of HQ: %s", err[0] ? err : pm_strerror(rc));
+	return baskets_exit(status, prog, what, msgs, first);
+}
