@@ -119,191 +119,309 @@ static int parse_tiers(struct loy_config *c, const char *v)
 	return PM_OK;
 }
 
-int term_config_set(struct term_config *cfg, const char *sec, const char *key, const char *v,
-		    char *err, size_t errlen)
+/*
+ * Each section has its own setter: it applies one "key = value" of its section and returns
+ * PM_OK, PM_EINVAL (with *want set to the hint for the person who wrote the file, when the key
+ * has a more helpful one than "a valid value") or PM_ENOENT for a key it does not know.
+ * A refused value may have changed its field already (the card prefixes, the tiers, the
+ * offers limits); that is harmless because a refusal stops the command.
+ */
+
+static int set_store(struct term_config *cfg, const char *key, const char *v, const char **want)
+{
+	if (!strcmp(key, "data"))
+		return copy_str(cfg->data_dir, sizeof(cfg->data_dir), v);
+	if (!strcmp(key, "id"))
+		return copy_str(cfg->store_id, sizeof(cfg->store_id), v);
+	if (!strcmp(key, "name"))
+		return copy_str(cfg->store_name, sizeof(cfg->store_name), v);
+	if (!strcmp(key, "address"))
+		return copy_str(cfg->store_address, sizeof(cfg->store_address), v);
+	if (!strcmp(key, "receipt_footer"))
+		return copy_str(cfg->footer, sizeof(cfg->footer), v);
+	if (!strcmp(key, "terminal"))
+		return copy_str(cfg->loy.terminal_id, sizeof(cfg->loy.terminal_id), v);
+	if (!strcmp(key, "currency")) {
+		*want = "a three-letter ISO 4217 code such as EUR";
+		return (strlen(v) == 3 && isupper((unsigned char)v[0]) && isupper((unsigned char)v[1]) &&
+			isupper((unsigned char)v[2])) ? copy_str(cfg->loy.currency, 4, v) : PM_EINVAL;
+	}
+	return PM_ENOENT;
+}
+
+static int set_devices(struct term_config *cfg, const char *key, const char *v, const char **want)
 {
 	int64_t x;
-	bool b;
-	int rc = PM_EINVAL;
-	const char *want = "a valid value";
+	int rc;
 
-#define KEY(s, k) (!strcmp(sec, s) && !strcmp(key, k))
-	if (KEY("store", "data"))
-		rc = copy_str(cfg->data_dir, sizeof(cfg->data_dir), v);
-	else if (KEY("store", "id"))
-		rc = copy_str(cfg->store_id, sizeof(cfg->store_id), v);
-	else if (KEY("store", "name"))
-		rc = copy_str(cfg->store_name, sizeof(cfg->store_name), v);
-	else if (KEY("store", "address"))
-		rc = copy_str(cfg->store_address, sizeof(cfg->store_address), v);
-	else if (KEY("store", "receipt_footer"))
-		rc = copy_str(cfg->footer, sizeof(cfg->footer), v);
-	else if (KEY("store", "terminal"))
-		rc = copy_str(cfg->loy.terminal_id, sizeof(cfg->loy.terminal_id), v);
-	else if (KEY("store", "currency")) {
-		want = "a three-letter ISO 4217 code such as EUR";
-		rc = (strlen(v) == 3 && isupper((unsigned char)v[0]) && isupper((unsigned char)v[1]) &&
-		      isupper((unsigned char)v[2])) ? copy_str(cfg->loy.currency, 4, v) : PM_EINVAL;
-	} else if (KEY("devices", "scanner"))
-		rc = copy_str(cfg->scanner, sizeof(cfg->scanner), v);
-	else if (KEY("devices", "printer"))
-		rc = copy_str(cfg->printer, sizeof(cfg->printer), v);
-	else if (KEY("devices", "printer_profile")) {
-		want = "a profile name from docs/printers.md, e.g. generic or epson-tm-t88v";
-		rc = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(v)
+	if (!strcmp(key, "scanner"))
+		return copy_str(cfg->scanner, sizeof(cfg->scanner), v);
+	if (!strcmp(key, "printer"))
+		return copy_str(cfg->printer, sizeof(cfg->printer), v);
+	if (!strcmp(key, "printer_profile")) {
+		*want = "a profile name from docs/printers.md, e.g. generic or epson-tm-t88v";
+		return strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(v)
 			? copy_str(cfg->printer_profile, sizeof(cfg->printer_profile), v) : PM_EINVAL;
 	}
-	else if (KEY("devices", "receipt_columns")) {
-		want = "42 or 48";
+	if (!strcmp(key, "receipt_columns")) {
+		/* the two paper widths of receipt printers; nothing in between */
+		*want = "42 or 48";
 		rc = parse_i64(v, 42, 48, &x);
 		if (!rc && x != 42 && x != 48)
 			rc = PM_EINVAL;
 		if (!rc)
 			cfg->receipt_columns = (int)x;
-	} else if (KEY("loyalty", "map_size_mb")) {
-		want = "megabytes, 1 or more";
+		return rc;
+	}
+	return PM_ENOENT;
+}
+
+static int set_loyalty(struct term_config *cfg, const char *key, const char *v, const char **want)
+{
+	struct loy_config *loy = &cfg->loy;
+	int64_t x;
+	int rc;
+
+	if (!strcmp(key, "map_size_mb")) {
+		*want = "megabytes, 1 or more";
 		if (!(rc = parse_i64(v, 1, 1 << 24, &x)))
-			cfg->loy.map_size_initial = (uint64_t)x << 20;
-	} else if (KEY("loyalty", "map_size_kb")) {
+			loy->map_size_initial = (uint64_t)x << 20;
+	} else if (!strcmp(key, "map_size_kb")) {
 		/* The same in KiB: tests that must make the map grow many times. */
-		want = "kibibytes, 32 or more";
+		*want = "kibibytes, 32 or more";
 		if (!(rc = parse_i64(v, 32, 1LL << 34, &x)))
-			cfg->loy.map_size_initial = (uint64_t)x << 10;
-	} else if (KEY("loyalty", "map_size_max_mb")) {
-		want = "megabytes, 0 for no limit";
+			loy->map_size_initial = (uint64_t)x << 10;
+	} else if (!strcmp(key, "map_size_max_mb")) {
+		*want = "megabytes, 0 for no limit";
 		if (!(rc = parse_i64(v, 0, 1 << 24, &x)))
-			cfg->loy.map_size_max = (uint64_t)x << 20;
-	} else if (KEY("loyalty", "points_per_unit")) {
-		want = "a whole number 0..1000";
+			loy->map_size_max = (uint64_t)x << 20;
+	} else if (!strcmp(key, "points_per_unit")) {
+		*want = "a whole number 0..1000";
 		if (!(rc = parse_i64(v, 0, 1000, &x)))
-			cfg->loy.points_per_unit = x;
-	} else if (KEY("loyalty", "tier_window_days")) {
-		want = "days, 1..3660";
+			loy->points_per_unit = x;
+	} else if (!strcmp(key, "tier_window_days")) {
+		*want = "days, 1..3660";
 		if (!(rc = parse_i64(v, 1, 3660, &x)))
-			cfg->loy.tier_window_days = (int)x;
-	} else if (KEY("loyalty", "points_expiry_days")) {
-		want = "days, 0 for never";
+			loy->tier_window_days = (int)x;
+	} else if (!strcmp(key, "points_expiry_days")) {
+		*want = "days, 0 for never";
 		if (!(rc = parse_i64(v, 0, 36600, &x)))
-			cfg->loy.points_expiry_days = (int)x;
-	} else if (KEY("loyalty", "point_value_cents")) {
-		want = "cents, 1..100000";
+			loy->points_expiry_days = (int)x;
+	} else if (!strcmp(key, "point_value_cents")) {
+		*want = "cents, 1..100000";
 		if (!(rc = parse_i64(v, 1, 100000, &x)))
-			cfg->loy.point_value_cents = x;
-	} else if (KEY("loyalty", "offline_window_s")) {
-		want = "seconds, 60..31536000";
+			loy->point_value_cents = x;
+	} else if (!strcmp(key, "offline_window_s")) {
+		*want = "seconds, 60..31536000";
 		if (!(rc = parse_i64(v, 60, 31536000, &x)))
-			cfg->loy.offline_window_s = x;
-	} else if (KEY("loyalty", "offline_spend_limit")) {
-		want = "points, 0..1000000000";
+			loy->offline_window_s = x;
+	} else if (!strcmp(key, "offline_spend_limit")) {
+		*want = "points, 0..1000000000";
 		if (!(rc = parse_i64(v, 0, 1000000000, &x)))
-			cfg->loy.offline_spend_limit = x;
-	} else if (KEY("loyalty", "tiers")) {
-		want = "name:threshold:multiplier_pct, ... with the first threshold 0 and rising";
-		rc = parse_tiers(&cfg->loy, v);
-	} else if (KEY("cards", "min_length") || KEY("cards", "max_length")) {
-		want = "digits, 8..19";
+			loy->offline_spend_limit = x;
+	} else if (!strcmp(key, "tiers")) {
+		*want = "name:threshold:multiplier_pct, ... with the first threshold 0 and rising";
+		rc = parse_tiers(loy, v);
+	} else {
+		rc = PM_ENOENT;
+	}
+	return rc;
+}
+
+/* cards.prefixes = 4000, 5, 6011 (commas or spaces). The list is replaced, never appended to. */
+static int parse_card_prefixes(struct scan_config *scan, const char *v)
+{
+	char buf[256], *save = NULL;
+	int rc = copy_str(buf, sizeof(buf), v);
+	scan->n_card_prefixes = 0;
+	for (char *tok = strtok_r(buf, ", ", &save); !rc && tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (scan->n_card_prefixes >= SCAN_MAX_PREFIXES || strlen(tok) >= 12 ||
+		    strspn(tok, "0123456789") != strlen(tok))
+			rc = PM_EINVAL;
+		else
+			strcpy(scan->card_prefixes[scan->n_card_prefixes++], tok);
+	}
+	return rc;
+}
+
+static int set_cards(struct term_config *cfg, const char *key, const char *v, const char **want)
+{
+	int64_t x;
+	bool b;
+	int rc;
+
+	if (!strcmp(key, "min_length") || !strcmp(key, "max_length")) {
+		/* min <= max is checked once the whole file is read (term_config_load) */
+		*want = "digits, 8..19";
 		if (!(rc = parse_i64(v, 8, 19, &x))) {
 			if (!strcmp(key, "min_length"))
 				cfg->scan.card_min_len = (int)x;
 			else
 				cfg->scan.card_max_len = (int)x;
 		}
-	} else if (KEY("cards", "luhn")) {
-		want = "yes or no";
-		rc = parse_bool(v, &b) ? (cfg->scan.card_luhn = b, PM_OK) : PM_EINVAL;
-	} else if (KEY("cards", "prefixes")) {
-		char buf[256], *save = NULL;
-		want = "comma-separated digit prefixes";
-		rc = copy_str(buf, sizeof(buf), v);
-		cfg->scan.n_card_prefixes = 0;
-		for (char *tok = strtok_r(buf, ", ", &save); !rc && tok; tok = strtok_r(NULL, ", ", &save)) {
-			if (cfg->scan.n_card_prefixes >= SCAN_MAX_PREFIXES || strlen(tok) >= 12 ||
-			    strspn(tok, "0123456789") != strlen(tok))
-				rc = PM_EINVAL;
-			else
-				strcpy(cfg->scan.card_prefixes[cfg->scan.n_card_prefixes++], tok);
-		}
-	} else if (KEY("daemon", "socket")) {
-		want = "a path shorter than 108 bytes";
-		rc = copy_str(cfg->socket_path, sizeof(cfg->socket_path), v);
-	} else if (KEY("daemon", "idle_timeout_s")) {
-		want = "seconds 1..86400";
+		return rc;
+	}
+	if (!strcmp(key, "luhn")) {
+		*want = "yes or no";
+		return parse_bool(v, &b) ? (cfg->scan.card_luhn = b, PM_OK) : PM_EINVAL;
+	}
+	if (!strcmp(key, "prefixes")) {
+		*want = "comma-separated digit prefixes";
+		return parse_card_prefixes(&cfg->scan, v);
+	}
+	if (!strcmp(key, "coupon_prefix"))
+		return copy_str(cfg->scan.coupon_prefix, sizeof(cfg->scan.coupon_prefix), v);
+	return PM_ENOENT;
+}
+
+static int set_daemon(struct term_config *cfg, const char *key, const char *v, const char **want)
+{
+	int64_t x;
+	int rc;
+
+	if (!strcmp(key, "socket")) {
+		*want = "a path shorter than 108 bytes";
+		return copy_str(cfg->socket_path, sizeof(cfg->socket_path), v);
+	}
+	if (!strcmp(key, "idle_timeout_s")) {
+		*want = "seconds 1..86400";
 		if (!(rc = parse_i64(v, 1, 86400, &x)))
 			cfg->idle_timeout_s = (int)x;
-	} else if (KEY("daemon", "socket_group")) {
-		rc = copy_str(cfg->socket_group, sizeof(cfg->socket_group), v);
-	} else if (KEY("cards", "coupon_prefix")) {
-		rc = copy_str(cfg->scan.coupon_prefix, sizeof(cfg->scan.coupon_prefix), v);
-	} else if (KEY("hq", "url")) {
-		want = "an http:// or https:// URL";
+		return rc;
+	}
+	if (!strcmp(key, "socket_group"))
+		return copy_str(cfg->socket_group, sizeof(cfg->socket_group), v);
+	return PM_ENOENT;
+}
+
+static int set_hq(struct term_config *cfg, const char *key, const char *v, const char **want)
+{
+	int64_t x;
+	bool b;
+	int rc;
+
+	if (!strcmp(key, "url")) {
+		*want = "an http:// or https:// URL";
 		rc = (!strncmp(v, "https://", 8) || !strncmp(v, "http://", 7))
 			? copy_str(cfg->hq.url, sizeof(cfg->hq.url), v) : PM_EINVAL;
-	} else if (KEY("hq", "store_credential")) {
-		/* never echo a credential back in the error message */
-		if ((rc = copy_str(cfg->hq.store_credential, sizeof(cfg->hq.store_credential), v))) {
-			snprintf(err, errlen, "option 'hq.store_credential' is too long (at most %zu characters)",
-				 sizeof(cfg->hq.store_credential) - 1);
-			return rc;
-		}
-	} else if (KEY("hq", "rules_public_key")) {
-		want = "64 hex digits (printed by 'posmark-hq rules keygen')";
+	} else if (!strcmp(key, "rules_public_key")) {
+		*want = "64 hex digits (printed by 'posmark-hq rules keygen')";
 		rc = strlen(v) == 64 && strspn(v, "0123456789abcdefABCDEF") == 64
 			? copy_str(cfg->hq.rules_public_key, sizeof(cfg->hq.rules_public_key), v) : PM_EINVAL;
-	} else if (KEY("hq", "ca_file")) {
+	} else if (!strcmp(key, "ca_file")) {
 		rc = copy_str(cfg->hq.ca_file, sizeof(cfg->hq.ca_file), v);
-	} else if (KEY("hq", "tls_verify")) {
-		want = "yes or no";
+	} else if (!strcmp(key, "tls_verify")) {
+		*want = "yes or no";
 		rc = parse_bool(v, &b) ? (cfg->hq.tls_verify = b, PM_OK) : PM_EINVAL;
-	} else if (KEY("hq", "batch_max_sales")) {
-		want = "a number 1..100000";
+	} else if (!strcmp(key, "batch_max_sales")) {
+		*want = "a number 1..100000";
 		if (!(rc = parse_i64(v, 1, 100000, &x)))
 			cfg->hq.batch_max_sales = (int)x;
-	} else if (KEY("hq", "max_attempts")) {
-		want = "a number 1..1000";
+	} else if (!strcmp(key, "max_attempts")) {
+		*want = "a number 1..1000";
 		if (!(rc = parse_i64(v, 1, 1000, &x)))
 			cfg->hq.max_attempts = (int)x;
-	} else if (KEY("hq", "backoff_initial_ms")) {
-		want = "milliseconds 1..60000";
+	} else if (!strcmp(key, "backoff_initial_ms")) {
+		*want = "milliseconds 1..60000";
 		if (!(rc = parse_i64(v, 1, 60000, &x)))
 			cfg->hq.backoff_initial_ms = (int)x;
-	} else if (KEY("hq", "backoff_max_ms")) {
-		want = "milliseconds 1..3600000";
+	} else if (!strcmp(key, "backoff_max_ms")) {
+		*want = "milliseconds 1..3600000";
 		if (!(rc = parse_i64(v, 1, 3600000, &x)))
 			cfg->hq.backoff_max_ms = (int)x;
-	} else if (KEY("hq", "interval_s")) {
-		want = "seconds 1..86400";
+	} else if (!strcmp(key, "interval_s")) {
+		*want = "seconds 1..86400";
 		if (!(rc = parse_i64(v, 1, 86400, &x)))
 			cfg->hq.interval_s = (int)x;
-	} else if (KEY("hq", "lookup_budget_ms")) {
-		want = "milliseconds, 0..10000";
+	} else if (!strcmp(key, "lookup_budget_ms")) {
+		*want = "milliseconds, 0..10000";
 		if (!(rc = parse_i64(v, 0, 10000, &x)))
 			cfg->hq.lookup_budget_ms = (int)x;
-	} else if (KEY("hq", "timeout_s")) {
-		want = "seconds 1..3600";
+	} else if (!strcmp(key, "timeout_s")) {
+		*want = "seconds 1..3600";
 		if (!(rc = parse_i64(v, 1, 3600, &x)))
 			cfg->hq.timeout_s = (int)x;
-	} else if (KEY("offers", "enabled")) {
-		want = "yes or no";
-		rc = parse_bool(v, &cfg->offers_enabled) ? PM_OK : PM_EINVAL;
-	} else if (KEY("offers", "max_per_receipt")) {
-		int64_t most = 0;
-		want = "a whole number 0..8 (0 = the rule set's limit)";
+	} else {
+		/* hq.store_credential is set by set_hq_credential: its refusal must not echo it */
+		rc = PM_ENOENT;
+	}
+	return rc;
+}
+
+/* Never echo a credential back in the error message: a log or a screen may keep it. */
+static int set_hq_credential(struct term_config *cfg, const char *v, char *err, size_t errlen)
+{
+	int rc = copy_str(cfg->hq.store_credential, sizeof(cfg->hq.store_credential), v);
+	if (rc)
+		snprintf(err, errlen, "option 'hq.store_credential' is too long (at most %zu characters)",
+			 sizeof(cfg->hq.store_credential) - 1);
+	return rc;
+}
+
+static int set_offers(struct term_config *cfg, const char *key, const char *v, const char **want)
+{
+	int64_t most = 0;
+	int rc;
+
+	if (!strcmp(key, "enabled")) {
+		*want = "yes or no";
+		return parse_bool(v, &cfg->offers_enabled) ? PM_OK : PM_EINVAL;
+	}
+	/* The two limits are stored even when refused (0): the command stops on the refusal anyway. */
+	if (!strcmp(key, "max_per_receipt")) {
+		*want = "a whole number 0..8 (0 = the rule set's limit)";
 		rc = parse_i64(v, 0, OFR_MAX_OFFERS, &most);
 		cfg->offers_max = (int)most;
-	} else if (KEY("offers", "max_rules")) {
-		int64_t most = 0;
-		want = "a whole number 1..100000000 (rules a rule set may hold here)";
+		return rc;
+	}
+	if (!strcmp(key, "max_rules")) {
+		*want = "a whole number 1..100000000 (rules a rule set may hold here)";
 		rc = parse_i64(v, 1, 100000000, &most);
 		cfg->offers_max_rules = (long)most;
-	} else if (KEY("offers", "coupon_key")) {
-		want = "64 hex digits (or a passphrase of 16+ characters)";
-		rc = strlen(v) < 16 ? PM_EINVAL : copy_str(cfg->offers_coupon_key, sizeof(cfg->offers_coupon_key), v);
-	} else {
+		return rc;
+	}
+	if (!strcmp(key, "coupon_key")) {
+		*want = "64 hex digits (or a passphrase of 16+ characters)";
+		return strlen(v) < 16 ? PM_EINVAL
+				      : copy_str(cfg->offers_coupon_key, sizeof(cfg->offers_coupon_key), v);
+	}
+	return PM_ENOENT;
+}
+
+/* One setter per [section]; a section not listed here is unknown (docs/config.md lists them). */
+typedef int (*section_setter)(struct term_config *cfg, const char *key, const char *v,
+			      const char **want);
+
+static const struct {
+	const char *name;
+	section_setter set;
+} config_sections[] = {
+	{ "store", set_store },   { "devices", set_devices }, { "loyalty", set_loyalty },
+	{ "cards", set_cards },   { "daemon", set_daemon },   { "hq", set_hq },
+	{ "offers", set_offers },
+};
+
+/* Applies one option of posmark.conf; on a refusal err says what was wrong and what to write. */
+int term_config_set(struct term_config *cfg, const char *sec, const char *key, const char *v,
+		    char *err, size_t errlen)
+{
+	const char *want = "a valid value";
+	int rc = PM_ENOENT;
+
+	if (!strcmp(sec, "hq") && !strcmp(key, "store_credential"))
+		return set_hq_credential(cfg, v, err, errlen);
+	for (size_t i = 0; i < sizeof(config_sections) / sizeof(config_sections[0]); i++) {
+		if (!strcmp(sec, config_sections[i].name)) {
+			rc = config_sections[i].set(cfg, key, v, &want);
+			break;
+		}
+	}
+	/* PM_ENOENT only ever means "no such key": no parser returns it for a bad value. */
+	if (rc == PM_ENOENT) {
 		/* Sections owned by later modules are accepted here when they register. */
 		snprintf(err, errlen, "unknown option '%s.%s'; see docs/config.md for the options", sec, key);
 		return PM_ENOENT;
 	}
-#undef KEY
 	if (rc)
 		snprintf(err, errlen, "option '%s.%s' = '%s' is not valid: expected %s", sec, key, v, want);
 	return rc;
