@@ -630,12 +630,9 @@ static void init_state(struct daemon *d)
 	d->lock_fd = -1;
 }
 
-/*
- * SIGTERM, SIGINT and SIGHUP only set a flag and write a byte into sig_pipe, so that poll()
- * wakes up and the loop does the work outside the handler. SIGPIPE is ignored: a client gone
- * mid-reply is a write error for that client, not the daemon's death.
- * 0, or 1 after telling why.
- */
+/* SIGTERM, SIGINT and SIGHUP set a flag and write a byte to sig_pipe to wake poll(): the loop
+ * does the work, not the handler. SIGPIPE is ignored: a client gone mid-reply is that client's
+ * write error, not the daemon's death. 0, or 1 after telling why. */
 static int install_signals(int sig_pipe[2])
 {
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
@@ -692,11 +689,8 @@ static void announce_ready(struct daemon *d, const char *socket_path)
 	notify(msg);
 }
 
-/*
- * The event loop. After SIGTERM it goes on while commits or HQ lookups are in flight, so that
- * their clients still get their replies; the standalone till and the HQ sync are no longer
- * stepped then.
- */
+/* The event loop. After SIGTERM it goes on while commits or HQ lookups are in flight, so that
+ * their clients still get their replies; the standalone till and HQ sync are no longer stepped. */
 static void serve(struct daemon *d, int sig_fd)
 {
 	while (!got_term || any_committing(d) || daemon_any_lookup(d)) {
