@@ -620,18 +620,21 @@ static void dispatch(struct daemon *d, int sig_fd, const struct pollfd *pfd, con
 	}
 }
 
-int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
-	       const char *printer_spec)
+/* Every client slot free, no open-sales file, no lock yet (-1: nothing to close on the way out). */
+static void init_state(struct daemon *d)
 {
-	char err[700];
-	int sig_pipe[2];
-	int rc = 1;
-
 	d->started_us = pm_now_us();
 	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
 		d->clients[i].fd = -1;
 	d->open_sales_fd = -1;
 	d->lock_fd = -1;
+}
+
+/* SIGTERM, SIGINT and SIGHUP set a flag and write a byte to sig_pipe to wake poll(): the loop
+ * does the work, not the handler. SIGPIPE is ignored: a client gone mid-reply is that client's
+ * write error, not the daemon's death. 0, or 1 after telling why. */
+static int install_signals(int sig_pipe[2])
+{
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK))
 		return cli_fail("daemon", NULL, "cannot create a pipe: %s", strerror(errno));
 	sig_pipe_w = sig_pipe[1];
@@ -641,53 +644,59 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
 
-	/* The committer pipelines groups: one sync each (committer.c). */
-	d->cfg.loy.defer_meta_sync = true;
-	if (cli_open_log_full("daemon", &d->cfg, &d->db))
-		goto out_close_pipe;
-	if ((d->lock_fd = lock_data_dir(d->cfg.data_dir)) < 0) {
-		loy_close(d->db);
-		goto out_close_pipe;
-	}
-	term_till_hq(&d->hq, &d->cfg, d->db);   /* the standalone till's, asked on the loop */
+/* HQ for the standalone till (asked on the loop) and the thread that answers the lanes'
+ * account lookups; without that thread lanes decide on what the log knows. */
+static void start_hq(struct daemon *d)
+{
+	term_till_hq(&d->hq, &d->cfg, d->db);
 	d->lookup_fd = -1;
 	if (d->hq.account_lookup && lookuper_start(&d->cfg, d->db, &d->lookuper, &d->lookup_fd))
 		pm_warn("cannot start the HQ lookup thread: lanes decide on what the log knows");
-	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
-		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);
-		goto out_close_log;
-	}
-	if (committer_start(d->db, &d->committer, &d->commit_fd)) {
-		cli_fail("daemon", NULL, "cannot start the commit thread");
-		goto out_close_socket;
-	}
-	/* Before any lane exists, so every lane (the standalone till's too) shares
-	 * this one engine: one ledger for the caps, one rule set to reload. */
+}
+
+/* Called before any lane exists, so every lane (the standalone till's too) shares this one
+ * engine: one ledger for the caps, one rule set to reload. Without it, offers are off. */
+static void share_offers_engine(struct daemon *d)
+{
 	char oerr[600];
 	if (term_offers_open(&d->cfg, d->db, &d->offers, oerr, sizeof(oerr)))
 		pm_warn("offers disabled: %s", oerr[0] ? oerr : "cannot open the offers engine");
 	till_offers_share(&d->offers);   /* term_offers_open loaded the installed rule set */
-	if (scanner_spec && *scanner_spec && open_standalone_till(d, scanner_spec, printer_spec))
-		goto out_stop;
+}
+
+/* What the loop starts from: the installed rule set's name for status replies, no sync child
+ * yet, and the sales open at the last stop back on their lanes. */
+static void restore_state(struct daemon *d)
+{
 	daemon_rules_name(d);
 	d->sync_fd = -1;
 	snprintf(d->hq_state, sizeof(d->hq_state), "%s", d->cfg.hq.url[0] ? "no sync yet" : "not configured (hq.url)");
 	open_sales_restore(d);
 	open_sales_reserve(d);   /* the space to keep them at a stop, even on a full disk */
+}
+
+/* Tell the log and the service manager (Type=notify) that clients may connect now. */
+static void announce_ready(struct daemon *d, const char *socket_path)
+{
+	char msg[400];
 	pm_info("posmark daemon ready: log %s, socket %s%s%s", d->cfg.data_dir, socket_path,
 		d->scanner ? ", standalone till on " : "", d->scanner ? scan_dev_name(d->scanner) : "");
-	{
-		char msg[400];
-		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving the POS API on %s\nMAINPID=%ld", socket_path,
-			 (long)getpid());
-		notify(msg);
-	}
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving the POS API on %s\nMAINPID=%ld", socket_path,
+		 (long)getpid());
+	notify(msg);
+}
 
+/* The event loop. After SIGTERM it goes on while commits or HQ lookups are in flight, so that
+ * their clients still get their replies; the standalone till and HQ sync are no longer stepped. */
+static void serve(struct daemon *d, int sig_fd)
+{
 	while (!got_term || any_committing(d) || daemon_any_lookup(d)) {
 		struct pollfd pfd[DAEMON_MAX_CLIENTS + 8];
 		int slot_of[DAEMON_MAX_CLIENTS + 8];
-		nfds_t n = poll_set(d, sig_pipe[0], pfd, slot_of);
+		nfds_t n = poll_set(d, sig_fd, pfd, slot_of);
 		committer_expect(d->committer, hot_lanes(d));
 		/* A scanner without an fd (a script) is read between events. */
 		int timeout = (d->scanner && scan_fd(d->scanner) < 0) ? 0 : 1000;
@@ -697,7 +706,7 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 			got_hup = 0;
 			reload(d);
 		}
-		dispatch(d, sig_pipe[0], pfd, slot_of, n);
+		dispatch(d, sig_fd, pfd, slot_of, n);
 		if (d->till_lane && !got_term)
 			till_step(d);
 		if (!got_term) {
@@ -706,6 +715,12 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		}
 		close_idle_clients(d);
 	}
+}
+
+/* Clients get what is already queued for them, then are closed; open sales are kept on disk
+ * for the next start, and the sync child is stopped. */
+static void stop_serving(struct daemon *d)
+{
 	pm_info("posmark daemon: shutting down");
 	notify("STOPPING=1\nSTATUS=stopping: finishing commits, keeping open sales");
 	for (int i = 0; i < DAEMON_MAX_CLIENTS; i++)
@@ -715,6 +730,44 @@ int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_sp
 		}
 	open_sales_save(d);
 	daemon_sync_stop(d);
+}
+
+int daemon_run(struct daemon *d, const char *socket_path, const char *scanner_spec,
+	       const char *printer_spec)
+{
+	char err[700];
+	int sig_pipe[2];
+	int rc = 1;
+
+	init_state(d);
+	if (install_signals(sig_pipe))
+		return 1;   /* install_signals told why */
+
+	/* The committer pipelines groups: one sync each (committer.c). */
+	d->cfg.loy.defer_meta_sync = true;
+	if (cli_open_log_full("daemon", &d->cfg, &d->db))
+		goto out_close_pipe;
+	if ((d->lock_fd = lock_data_dir(d->cfg.data_dir)) < 0) {
+		loy_close(d->db);
+		goto out_close_pipe;
+	}
+	start_hq(d);
+	if ((d->listen_fd = listen_socket(d, socket_path, err, sizeof(err))) < 0) {
+		cli_fail("daemon", "set daemon.socket in the config or pass --socket PATH", "%s", err);
+		goto out_close_log;
+	}
+	if (committer_start(d->db, &d->committer, &d->commit_fd)) {
+		cli_fail("daemon", NULL, "cannot start the commit thread");
+		goto out_close_socket;
+	}
+	share_offers_engine(d);
+	if (scanner_spec && *scanner_spec && open_standalone_till(d, scanner_spec, printer_spec))
+		goto out_stop;
+	restore_state(d);
+	announce_ready(d, socket_path);
+
+	serve(d, sig_pipe[0]);
+	stop_serving(d);
 	rc = 0;
 out_stop:
 	committer_stop(d->committer);

@@ -258,18 +258,10 @@ int receipt_build(struct prn_doc *d, const struct term_config *cfg, struct loy_d
 	return receipt_build_in_commit(d, cfg, db, s, res, lines, n_lines, offers, NULL);
 }
 
-int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, struct loy_db *db,
-			    const struct loy_sale *s, const struct loy_commit_result *res,
-			    const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers,
-			    const struct ofr_offer *redeemed)
+/* Store, time and terminal, the sale's number and currency. */
+static void sale_header(struct prn_doc *d, const struct term_config *cfg, const struct loy_sale *s)
 {
-	char a[64], b[64], when[32], name[128];
-	int64_t subtotal = 0;
-	size_t cols = (size_t)d->columns;
-
-	if (s->type == LOY_RETURN)
-		return receipt_return_build(d, cfg, db, s, res, lines, n_lines);
-
+	char a[64], when[32];
 	prn_doc_text(d, PRN_CENTER, PRN_BOLD | PRN_DOUBLE, "%s", cfg->store_name);
 	if (cfg->store_address[0])
 		prn_doc_text(d, PRN_CENTER, 0, "%s", cfg->store_address);
@@ -277,7 +269,16 @@ int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, st
 	prn_doc_pair(d, 0, when, s->terminal);
 	snprintf(a, sizeof(a), "Sale %llu", (unsigned long long)s->seq);
 	prn_doc_pair(d, 0, a, s->currency);
-	prn_doc_rule(d, '-');
+}
+
+/* One block per item: its name (the till's, else the GTIN), its quantity line if more than one,
+ * its price. Returns the subtotal, the sum of the line prices. */
+static int64_t sale_items(struct prn_doc *d, const struct loy_sale *s, const struct till_line *lines,
+			  size_t n_lines)
+{
+	char a[64], b[64], name[128];
+	int64_t subtotal = 0;
+	size_t cols = (size_t)d->columns;
 	for (size_t i = 0; i < s->n_items; i++) {
 		const struct loy_item *it = &s->items[i];
 		const char *nm = (lines && i < n_lines) ? lines[i].name : it->gtin;
@@ -298,10 +299,17 @@ int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, st
 			prn_doc_pair(d, 0, q, term_money(it->line_cents, a, sizeof(a)));
 		}
 	}
-	prn_doc_rule(d, '-');
-	prn_doc_pair(d, 0, "Subtotal", term_money(subtotal, a, sizeof(a)));
+	return subtotal;
+}
+
+/* One block per coupon redeemed: what it was for, on as many lines as it takes; the discount on
+ * the last. redeemed as for receipt_build_in_commit. */
+static void sale_redeemed(struct prn_doc *d, struct loy_db *db, const struct loy_sale *s,
+			  const struct till_line *lines, size_t n_lines, const struct ofr_offer *redeemed)
+{
+	char a[64], name[128];
+	size_t cols = (size_t)d->columns;
 	for (uint32_t i = 0; i < s->n_redeemed; i++) {
-		/* what it was for, on as many lines as it takes; the discount on the last */
 		char words[160];
 		const char *p = words, *next;
 		redeemed_words(db, s, lines, n_lines, i, redeemed, words, sizeof(words));
@@ -313,6 +321,13 @@ int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, st
 		fit(name, sizeof(name), last, cols - 12);
 		prn_doc_pair(d, 0, name, term_money(-s->redeemed[i].discount_cents, a, sizeof(a)));
 	}
+}
+
+/* The total, the tender, and the change: what was tendered over the part of the total that
+ * points did not pay. */
+static void sale_total(struct prn_doc *d, const struct loy_sale *s)
+{
+	char a[64], b[64];
 	snprintf(b, sizeof(b), "TOTAL %s", s->currency);
 	prn_doc_pair(d, PRN_BOLD | PRN_DOUBLE, b, term_money(s->total_cents, a, sizeof(a)));
 	snprintf(b, sizeof(b), "Paid %s", loy_tender_name(s->tender));
@@ -320,33 +335,42 @@ int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, st
 	if (s->tendered_cents > s->total_cents - s->points_spent * s->point_value_cents)
 		prn_doc_pair(d, 0, "Change", term_money(s->tendered_cents - (s->total_cents - s->points_spent *
 									    s->point_value_cents), a, sizeof(a)));
-	if (s->card[0]) {
-		size_t n = strlen(s->card);
-		prn_doc_rule(d, '-');
-		snprintf(b, sizeof(b), "Card ************%s", s->card + (n > 4 ? n - 4 : 0));
-		snprintf(a, sizeof(a), "Tier %s", loy_tier_name(db, res->tier));
-		prn_doc_pair(d, 0, b, a);
-		if (s->points_spent) {
-			/* Points paid part of the total (docs/accounts.md). */
-			snprintf(b, sizeof(b), "%lld (%s)", (long long)-s->points_spent,
-				 term_money(-s->points_spent * s->point_value_cents, a, sizeof(a)));
-			prn_doc_pair(d, 0, "Points spent", b);
-		}
-		snprintf(b, sizeof(b), "%lld", (long long)res->points_earned);
-		prn_doc_pair(d, 0, "Points earned", b);
-		if (s->points_bonus) {
-			snprintf(b, sizeof(b), "%lld", (long long)s->points_bonus);
-			prn_doc_pair(d, 0, "Bonus points", b);
-		}
-		if (res->points_expired) {
-			snprintf(b, sizeof(b), "%lld", (long long)-res->points_expired);
-			prn_doc_pair(d, 0, "Points expired", b);
-		}
-		snprintf(b, sizeof(b), "%lld", (long long)res->points_balance);
-		prn_doc_pair(d, PRN_BOLD, "Points balance", b);
+}
+
+/* The loyalty card (its last 4 digits only), its tier and the points of this sale. */
+static void sale_card(struct prn_doc *d, struct loy_db *db, const struct loy_sale *s,
+		      const struct loy_commit_result *res)
+{
+	char a[64], b[64];
+	size_t n = strlen(s->card);
+	prn_doc_rule(d, '-');
+	snprintf(b, sizeof(b), "Card ************%s", s->card + (n > 4 ? n - 4 : 0));
+	snprintf(a, sizeof(a), "Tier %s", loy_tier_name(db, res->tier));
+	prn_doc_pair(d, 0, b, a);
+	if (s->points_spent) {
+		/* Points paid part of the total (docs/accounts.md). */
+		snprintf(b, sizeof(b), "%lld (%s)", (long long)-s->points_spent,
+			 term_money(-s->points_spent * s->point_value_cents, a, sizeof(a)));
+		prn_doc_pair(d, 0, "Points spent", b);
 	}
-	if (offers)
-		receipt_coupons(d, offers, s->currency);
+	snprintf(b, sizeof(b), "%lld", (long long)res->points_earned);
+	prn_doc_pair(d, 0, "Points earned", b);
+	if (s->points_bonus) {
+		snprintf(b, sizeof(b), "%lld", (long long)s->points_bonus);
+		prn_doc_pair(d, 0, "Bonus points", b);
+	}
+	if (res->points_expired) {
+		snprintf(b, sizeof(b), "%lld", (long long)-res->points_expired);
+		prn_doc_pair(d, 0, "Points expired", b);
+	}
+	snprintf(b, sizeof(b), "%lld", (long long)res->points_balance);
+	prn_doc_pair(d, PRN_BOLD, "Points balance", b);
+}
+
+/* The footer and the sale's reference, then feed and cut. */
+static void sale_footer(struct prn_doc *d, const struct term_config *cfg, const struct loy_sale *s)
+{
+	char b[64];
 	prn_doc_rule(d, '-');
 	prn_doc_text(d, PRN_CENTER, 0, "%s", cfg->footer);
 	/* The sale's reference: scanned (or keyed as #return TERMINAL:SEQ) to return items of it. */
@@ -355,5 +379,29 @@ int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, st
 	prn_doc_text(d, PRN_CENTER, 0, "%s", b);
 	prn_doc_feed(d, 1);
 	prn_doc_cut(d);
+}
+
+int receipt_build_in_commit(struct prn_doc *d, const struct term_config *cfg, struct loy_db *db,
+			    const struct loy_sale *s, const struct loy_commit_result *res,
+			    const struct till_line *lines, size_t n_lines, const struct ofr_decision *offers,
+			    const struct ofr_offer *redeemed)
+{
+	char a[64];
+
+	if (s->type == LOY_RETURN)
+		return receipt_return_build(d, cfg, db, s, res, lines, n_lines);
+
+	sale_header(d, cfg, s);
+	prn_doc_rule(d, '-');
+	int64_t subtotal = sale_items(d, s, lines, n_lines);
+	prn_doc_rule(d, '-');
+	prn_doc_pair(d, 0, "Subtotal", term_money(subtotal, a, sizeof(a)));
+	sale_redeemed(d, db, s, lines, n_lines, redeemed);
+	sale_total(d, s);
+	if (s->card[0])
+		sale_card(d, db, s, res);
+	if (offers)
+		receipt_coupons(d, offers, s->currency);
+	sale_footer(d, cfg, s);
 	return PM_OK;
 }
