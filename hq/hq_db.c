@@ -256,13 +256,10 @@ static int apply_events(PGconn *c, struct ingest *in, char *err, size_t errlen)
 		     " source_store = EXCLUDED.source_store WHERE cards.consent_changed_us <= EXCLUDED.consent_changed_us",
 		     4, pv, NULL, NULL, err, errlen))
 		return PM_EIO;
-	PGresult *r = PQexecParams(c, "SELECT DISTINCT e.card " BATCH_EVENTS " AND e.type = 'erasure' AND "
-				   SEEN_BY_STORE, 3, NULL, pv, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = hqi_query(c, "SELECT DISTINCT e.card " BATCH_EVENTS " AND e.type = 'erasure' AND "
+				SEEN_BY_STORE, 3, pv, false, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	int rc = PM_OK;
 	for (int i = 0; !rc && i < PQntuples(r); i++)
 		rc = hq_erase(c, PQgetvalue(r, i, 0), in->store, err, errlen);

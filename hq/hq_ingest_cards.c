@@ -109,13 +109,10 @@ int hqi_cards_resolve(PGconn *c, struct hqi_batch_cards *b, const char *store, b
 		return PM_OK;
 	if ((rc = hqv_load(c, err, errlen)))
 		return rc;
-	PGresult *r = PQexecParams(c, "SELECT lookup FROM downlink WHERE store_id = $1 AND type = 'erasure'"
-				   " AND lookup IS NOT NULL", 1, NULL, pv, NULL, NULL, 1);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = hqi_query(c, "SELECT lookup FROM downlink WHERE store_id = $1 AND type = 'erasure'"
+				" AND lookup IS NOT NULL", 1, pv, true, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct hqv_card *k = &b->v[i];
 		k->ref[0] = '\0';

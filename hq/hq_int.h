@@ -53,6 +53,10 @@ int hq_rules_latest(PGconn *c, struct hq_rules *out);
  * (may be NULL) gets the server's message. (hq_db.c) */
 int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int *lens, const int *fmts,
 	     char *err, size_t errlen);
+/* Run a query with n text parameters; its rows in text (binary false) or binary format.
+ * The result (the caller PQclears it), or NULL with the server's message in err. (hq_schema.c) */
+PGresult *hqi_query(PGconn *c, const char *sql, int n, const char *const *pv, bool binary, char *err,
+		    size_t errlen);
 
 /* Run a command (no parameters); on failure err (may be NULL) gets the
  * server's message. PM_OK or PM_EIO. (hq_schema.c) */

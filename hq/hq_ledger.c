@@ -245,13 +245,10 @@ static int write_cards(PGconn *c, const char *store, struct hqi_batch_acct *a, b
 	char ks[24], base[24];
 	snprintf(ks, sizeof(ks), "%" PRId64, k);
 	const char *kv[1] = { ks };
-	PGresult *r = PQexecParams(c, "SELECT setval('account_serial', nextval('account_serial') + $1::bigint - 1)"
-				   " - $1::bigint + 1", 1, NULL, kv, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = hqi_query(c, "SELECT setval('account_serial', nextval('account_serial') + $1::bigint - 1)"
+				" - $1::bigint + 1", 1, kv, false, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	/* This store knows every card of the batch, at the serial its account is about to get
@@ -365,19 +362,16 @@ static int insert_entries(PGconn *c, const struct pm_buf *rows, int64_t *added, 
 	rc = rc ? rc : hqi_exec_ok(c, HQI_SERIAL_LOCK, err, errlen);
 	if (rc)
 		return rc;
-	r = PQexec(c, "WITH n AS (INSERT INTO ledger SELECT * FROM ledger_in ON CONFLICT DO NOTHING"
-		      "  RETURNING card, points),"
-		      " g AS (SELECT card, sum(points) AS p, count(*) AS k FROM n GROUP BY card),"
-		      " u AS (INSERT INTO accounts (card, points, change_serial)"
-		      "  SELECT card, p, nextval('account_serial') FROM g ON CONFLICT (card) DO UPDATE"
-		      "  SET points = accounts.points + EXCLUDED.points, change_serial = EXCLUDED.change_serial,"
-		      "  erased = false)"
-		      " SELECT coalesce(sum(k), 0) FROM g");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	r = hqi_query(c, "WITH n AS (INSERT INTO ledger SELECT * FROM ledger_in ON CONFLICT DO NOTHING"
+			 "  RETURNING card, points),"
+			 " g AS (SELECT card, sum(points) AS p, count(*) AS k FROM n GROUP BY card),"
+			 " u AS (INSERT INTO accounts (card, points, change_serial)"
+			 "  SELECT card, p, nextval('account_serial') FROM g ON CONFLICT (card) DO UPDATE"
+			 "  SET points = accounts.points + EXCLUDED.points, change_serial = EXCLUDED.change_serial,"
+			 "  erased = false)"
+			 " SELECT coalesce(sum(k), 0) FROM g", 0, NULL, false, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	*added = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return PM_OK;

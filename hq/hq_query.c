@@ -40,14 +40,11 @@ int hq_history(PGconn *c, const char *card, FILE *out, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	const char *pv[1] = { ref };
-	PGresult *r = PQexecParams(c, "SELECT store_id, terminal, seq, time_us, total_cents, currency, tender,"
-				   " points_earned, items FROM sales WHERE card = $1"
-				   " ORDER BY time_us, store_id, terminal, seq", 1, NULL, pv, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = hqi_query(c, "SELECT store_id, terminal, seq, time_us, total_cents, currency, tender,"
+				" points_earned, items FROM sales WHERE card = $1"
+				" ORDER BY time_us, store_id, terminal, seq", 1, pv, false, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		json_t *items_in = json_loads(PQgetvalue(r, i, 8), 0, NULL), *items = json_array(), *it;
 		size_t k;
@@ -115,7 +112,7 @@ static json_t *campaign_row(PGresult *r, int i)
 
 int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(c,
+	PGresult *r = hqi_query(c,
 		"WITH ev AS (SELECT campaign, type, card, time_us, gtin FROM events"
 		"   WHERE campaign IS NOT NULL),"
 		" conv AS (SELECT e.campaign, e.type, EXISTS (SELECT 1 FROM sales s WHERE s.card = e.card"
@@ -138,12 +135,9 @@ int hq_report_campaigns(PGconn *c, FILE *out, char *err, size_t errlen)
 		"   'control_conversion', CASE WHEN r.cn > 0 THEN round(r.cx::numeric / r.cn, 4) END,"
 		"   'lift', CASE WHEN r.cx > 0 THEN round((r.tx::numeric / r.tn) / (r.cx::numeric / r.cn), 4) END)::text,"
 		"   coalesce(r.tx, 0), coalesce(r.tn, 0), coalesce(r.cx, 0), coalesce(r.cn, 0)"
-		" FROM counts k LEFT JOIN rates r USING (campaign) ORDER BY k.campaign");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+		" FROM counts k LEFT JOIN rates r USING (campaign) ORDER BY k.campaign", 0, NULL, false, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	int rc = PM_OK;
 	for (int i = 0; i < PQntuples(r) && rc == PM_OK; i++) {
 		json_t *o = campaign_row(r, i);

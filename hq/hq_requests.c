@@ -21,16 +21,13 @@
 int hq_review_list(PGconn *c, FILE *out, char *err, size_t errlen)
 {
 	/* the operator decides on the number (the customer's request names it): opened from the vault */
-	PGresult *r = PQexec(c, "SELECT json_build_object('id', id, 'store', store_id, 'terminal', terminal,"
-			     " 'seq', seq, 'type', type, 'card', '', 'ref', card, 'consent', consent, 'event_us', event_us,"
-			     " 'received_us', received_us, 'reason', reason)::text, q.card, v.wrapped_key, v.sealed"
-			     " FROM review_requests q LEFT JOIN card_vault v ON v.ref = q.card"
-			     " WHERE status = 'pending' ORDER BY id");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = hqi_query(c, "SELECT json_build_object('id', id, 'store', store_id, 'terminal', terminal,"
+				" 'seq', seq, 'type', type, 'card', '', 'ref', card, 'consent', consent, 'event_us', event_us,"
+				" 'received_us', received_us, 'reason', reason)::text, q.card, v.wrapped_key, v.sealed"
+				" FROM review_requests q LEFT JOIN card_vault v ON v.ref = q.card"
+				" WHERE status = 'pending' ORDER BY id", 0, NULL, false, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	int rc = PQntuples(r) ? hqv_load(c, err, errlen) : PM_OK;
 	for (int i = 0; !rc && i < PQntuples(r); i++) {
 		char number[HQV_NUMBER_MAX + 1] = "";

@@ -400,12 +400,10 @@ static int row_text(struct pm_buf *b, const char *card, const struct card_row *x
 
 static int load_tiers(PGconn *c, struct hqr_tiers *t, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(c, "SELECT tier, threshold_cents FROM rollup_tiers ORDER BY tier LIMIT 16");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = hqi_query(c, "SELECT tier, threshold_cents FROM rollup_tiers ORDER BY tier LIMIT 16", 0, NULL, false,
+				err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	t->n = PQntuples(r);
 	for (int i = 0; i < t->n; i++) {
 		t->tier[i] = atoi(PQgetvalue(r, i, 0));

@@ -122,6 +122,17 @@ int hqi_exec(PGconn *c, const char *sql, int n, const char *const *pv, const int
 	return ok ? PM_OK : PM_EIO;
 }
 
+PGresult *hqi_query(PGconn *c, const char *sql, int n, const char *const *pv, bool binary, char *err,
+		    size_t errlen)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, pv, NULL, NULL, binary ? 1 : 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		return r;
+	snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return NULL;
+}
+
 static int backfill_event_columns(PGconn *c, char *err, size_t errlen);
 
 /* Migration 6's step: the console's secret key (card references in links), made here

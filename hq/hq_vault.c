@@ -639,12 +639,9 @@ int hqv_erase(PGconn *c, const char *ref, unsigned char lookup[HQV_LOOKUP_LEN], 
 	      size_t errlen)
 {
 	const char *pv[1] = { ref };
-	PGresult *r = PQexecParams(c, "DELETE FROM card_vault WHERE ref = $1 RETURNING lookup", 1, NULL, pv, NULL, NULL, 1);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-		PQclear(r);
+	PGresult *r = hqi_query(c, "DELETE FROM card_vault WHERE ref = $1 RETURNING lookup", 1, pv, true, err, errlen);
+	if (!r)
 		return PM_EIO;
-	}
 	*had_row = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == HQV_LOOKUP_LEN;
 	if (*had_row)
 		memcpy(lookup, PQgetvalue(r, 0, 0), HQV_LOOKUP_LEN);
