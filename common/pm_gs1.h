@@ -22,7 +22,7 @@ int pm_gs1_check_digit(const char *digits, size_t n);
 bool pm_gtin14(const char *s, size_t len, char out[PM_GTIN14_LEN + 1]);
 
 /* ---- GS1 element strings, validated against the GS1 Syntax Dictionary ---- */
-/* (common/pm_gs1_dict.c holds the table, with its source and version.) */
+/* (common/pm_gs1_table.c holds the table, with its source and version; common/pm_gs1_dict.c the validator.) */
 
 #define PM_GS1_MAX_ELEMS 32
 

@@ -7,7 +7,7 @@
  *   3. posmark coupon codes (configured prefix, default "PM"): coupon.
  *   4. GS1 element strings (AIM ]C1/]e0/]d2/]Q3, or containing GS, or the
  *      bracketed form): validated against the GS1 Syntax Dictionary
- *      (common/pm_gs1_dict.c), then AIs 01/02, 10, 17, 310n, 392n, 8110 used.
+ *      (common/pm_gs1_dict.c, table in pm_gs1_table.c), then AIs 01/02, 10, 17, 310n, 392n, 8110 used.
  *   5. All digits: 8/12/13/14 digits are GTINs (13 digits with prefix 20-29
  *      are in-store variable-measure codes); 16-19 digits are cards
  *      (Luhn), except a 16-digit "01"+GTIN-14 with a valid GTIN check digit
